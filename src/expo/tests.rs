@@ -1,0 +1,178 @@
+//! Hand-made inputs for edge cases and hostile input (the real captures are tested in
+//! `tests/expo_real.rs`).
+
+use super::*;
+
+fn one(body: &str) -> Scrape<'_> {
+    parse(body.as_bytes()).expect("parses")
+}
+
+#[test]
+fn colon_names_and_counter_with_total_in_type() {
+    let s = one(
+        "# HELP vllm:prefix_cache_hits_total hits\n# TYPE vllm:prefix_cache_hits_total counter\n\
+         vllm:prefix_cache_hits_total{engine=\"0\",model_name=\"m\"} 19824.0\n\
+         vllm:prefix_cache_hits_created{engine=\"0\",model_name=\"m\"} 1.7e9\n",
+    );
+    assert_eq!(s.families.len(), 1);
+    assert_eq!(s.families[0].kind, Kind::Counter);
+    assert_eq!(s.samples[0].part, Part::Value);
+    assert_eq!(s.samples[0].value, 19824.0);
+    assert_eq!(s.samples[1].part, Part::Created);
+    assert_eq!(s.data_samples().count(), 1);
+    assert_eq!(s.format, Some(Format::Prometheus004));
+}
+
+#[test]
+fn openmetrics_counter_unit_exemplar_and_eof() {
+    let s = one(
+        "# TYPE foo counter\n# UNIT foo seconds\nfoo_total{a=\"b\"} 3 1700000000.5 # {trace_id=\"x\"} 1.0\n\
+         foo_created{a=\"b\"} 1.6e9\n# EOF\n",
+    );
+    assert_eq!(s.format, Some(Format::OpenMetrics1));
+    assert!(s.eof);
+    assert_eq!(s.families[0].unit, Some("seconds"));
+    assert_eq!(s.samples[0].part, Part::Value);
+    assert_eq!(s.samples[0].timestamp, Some(1_700_000_000.5));
+    assert_eq!(s.samples[1].part, Part::Created);
+    assert_eq!(s.error_count, 0);
+}
+
+#[test]
+fn content_after_eof_is_counted() {
+    let s = one("# TYPE a gauge\na 1\n# EOF\nb 2\n");
+    assert_eq!(s.samples.len(), 1);
+    assert_eq!(s.error_count, 1);
+    assert_eq!(s.errors[0].line, 4);
+}
+
+#[test]
+fn prometheus_timestamps_are_milliseconds() {
+    let s = one("a 1 1700000000123\n");
+    assert_eq!(s.samples[0].timestamp, Some(1_700_000_000.123));
+}
+
+#[test]
+fn escaped_label_values_with_separators_inside() {
+    let s = one("m{a=\"x,y=z}\",b=\"q\\\"uote\\\\back\\nline\"} 1\n");
+    let labels = s.labels(&s.samples[0]);
+    assert_eq!(labels.len(), 2);
+    assert_eq!(labels[0].value(), "x,y=z}");
+    assert_eq!(labels[1].value(), "q\"uote\\back\nline");
+}
+
+#[test]
+fn quoted_utf8_names() {
+    let s = one(
+        "# TYPE \"lmcache_mp.sm_read_requests\" counter\n{\"lmcache_mp.sm_read_requests\",\"my.label\"=\"v\"} 10\n",
+    );
+    assert_eq!(s.samples[0].name, "lmcache_mp.sm_read_requests");
+    assert_eq!(s.families[0].kind, Kind::Counter);
+    assert_eq!(s.labels(&s.samples[0])[0].name, "my.label");
+}
+
+#[test]
+fn nan_and_infinities() {
+    let s = one("a NaN\nb +Inf\nc -Inf\nd Inf\n");
+    assert!(s.samples[0].value.is_nan());
+    assert_eq!(s.samples[1].value, f64::INFINITY);
+    assert_eq!(s.samples[2].value, f64::NEG_INFINITY);
+    assert_eq!(s.samples[3].value, f64::INFINITY);
+}
+
+#[test]
+fn histogram_parts_in_any_order() {
+    let s = one(
+        "# TYPE h histogram\nh_sum 3\nh_count 2\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_created 5\n",
+    );
+    let parts: Vec<Part> = s.samples.iter().map(|x| x.part).collect();
+    assert_eq!(parts, [Part::Sum, Part::Count, Part::Bucket, Part::Bucket, Part::Created]);
+    assert!(s.samples.iter().all(|x| x.family == 0));
+}
+
+#[test]
+fn summary_and_untyped_and_missing_final_newline() {
+    let s = one("# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 4\ns_count 2\nloose 7");
+    assert_eq!(s.samples.len(), 4);
+    assert_eq!(s.samples[0].part, Part::Value);
+    assert_eq!(s.families[1].name, "loose");
+    assert_eq!(s.families[1].kind, Kind::Unknown);
+    assert_eq!(s.samples[3].value, 7.0);
+}
+
+#[test]
+fn declared_family_without_samples_is_kept() {
+    let s = one("# HELP x help text\n# TYPE x gauge\n# TYPE y counter\ny_total 1\n");
+    assert_eq!(s.families[0].name, "x");
+    assert_eq!(s.families[0].samples, 0);
+    assert_eq!(s.families[0].help, Some("help text"));
+}
+
+#[test]
+fn samples_far_from_their_type_line_still_resolve() {
+    let s = one("# TYPE a_total counter\n# TYPE b gauge\nb 1\na_total 2\na_created 3\n");
+    assert_eq!(s.samples[1].family, 0);
+    assert_eq!(s.samples[2].part, Part::Created);
+}
+
+#[test]
+fn bad_lines_are_counted_with_line_numbers_and_skipped() {
+    let s = one("good 1\nbad{a=\"1\" 2\n{=} 3\nnovalue\nx{a=\"1\",a=\"2\"} 1\ny abc\nz 1 2 3\nok 2\n");
+    assert_eq!(s.samples.len(), 2);
+    assert_eq!(s.error_count, 6);
+    let lines: Vec<u32> = s.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
+}
+
+#[test]
+fn duplicate_series_are_both_returned() {
+    let s = one("a{x=\"1\"} 1\na{x=\"1\"} 2\n");
+    assert_eq!(s.samples.len(), 2);
+}
+
+#[test]
+fn html_and_json_bodies_are_named() {
+    assert_eq!(
+        parse(b"  <!DOCTYPE html><html>").unwrap_err(),
+        ExpoError::NotMetrics { looks_like: "HTML or XML" }
+    );
+    assert_eq!(
+        parse(b"{\"detail\": \"Not Found\"}").unwrap_err(),
+        ExpoError::NotMetrics { looks_like: "JSON" }
+    );
+    // An OpenMetrics UTF-8 name line is not JSON.
+    assert!(parse(b"{\"a.b\"} 1\n").is_ok());
+}
+
+#[test]
+fn empty_input_is_no_samples() {
+    let s = one("");
+    assert!(s.samples.is_empty());
+    assert_eq!(s.error_count, 0);
+}
+
+#[test]
+fn caps_end_the_parse_with_a_named_error() {
+    let limits = Limits { max_samples: 2, ..Limits::default() };
+    let err = parse_with(b"a 1\nb 2\nc 3\n", None, &limits).unwrap_err();
+    assert_eq!(err, ExpoError::Cap { what: "samples in one scrape", limit: 2 });
+    let limits = Limits { max_body_bytes: 3, ..Limits::default() };
+    assert!(matches!(parse_with(b"a 1\n", None, &limits), Err(ExpoError::Cap { .. })));
+    let limits = Limits { max_buckets_per_family: 1, ..Limits::default() };
+    let body = b"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n";
+    assert!(matches!(parse_with(body, None, &limits), Err(ExpoError::Cap { .. })));
+}
+
+#[test]
+fn invalid_utf8_line_is_skipped_not_fatal() {
+    let s = parse(b"a 1\nb{x=\"\xff\"} 2\nc 3\n").unwrap();
+    assert_eq!(s.samples.len(), 2);
+    assert_eq!(s.error_count, 1);
+}
+
+#[test]
+fn crlf_and_blank_lines() {
+    let s = one("a 1\r\n\r\n\n  b 2\r\n");
+    assert_eq!(s.samples.len(), 2);
+    assert_eq!(s.error_count, 0);
+}

@@ -1,0 +1,3 @@
+//! kvscope: inspect the KV-cache path of an LLM serving stack (LMCache + vLLM/SGLang).
+
+pub mod expo;
