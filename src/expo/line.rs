@@ -85,9 +85,15 @@ pub(super) fn sample<'a>(
     if i < b.len() && b[i] == b'{' {
         i = label_block(s, i + 1, &mut name, labels)?;
     }
-    let name = name.filter(|n| !n.is_empty()).ok_or("sample without a metric name")?;
+    let name = name
+        .filter(|n| !n.is_empty())
+        .ok_or("sample without a metric name")?;
     if i >= b.len() || (b[i] != b' ' && b[i] != b'\t') {
-        return Err(if i >= b.len() { "sample without a value" } else { "bad character after metric name" });
+        return Err(if i >= b.len() {
+            "sample without a value"
+        } else {
+            "bad character after metric name"
+        });
     }
     i = skip_ws(b, i);
     let (tok, next) = token(s, i);
@@ -165,7 +171,11 @@ fn label_block<'a>(
             if labels[first..].iter().any(|l| l.name == lname) {
                 return Err("duplicate label name");
             }
-            labels.push(Label { name: lname, raw, escaped });
+            labels.push(Label {
+                name: lname,
+                raw,
+                escaped,
+            });
             i = skip_ws(b, end);
             if i >= b.len() {
                 return Err("unterminated label block");

@@ -183,7 +183,10 @@ impl fmt::Display for ExpoError {
         match self {
             ExpoError::Cap { what, limit } => write!(f, "{what} exceeds the limit of {limit}"),
             ExpoError::NotMetrics { looks_like } => {
-                write!(f, "the body is {looks_like}, not Prometheus/OpenMetrics text")
+                write!(
+                    f,
+                    "the body is {looks_like}, not Prometheus/OpenMetrics text"
+                )
             }
         }
     }
@@ -376,10 +379,16 @@ impl<'a, 'l> Parser<'a, 'l> {
                 Ok(())
             }
             "HELP" | "TYPE" | "UNIT" => {
-                let (name, after) = line::metric_name(rest).ok_or(Bad::Line("bad metric name in # HELP/TYPE/UNIT"))?;
+                let (name, after) = line::metric_name(rest)
+                    .ok_or(Bad::Line("bad metric name in # HELP/TYPE/UNIT"))?;
                 let arg = after.trim_start_matches([' ', '\t']);
                 let idx = self.family_for_decl(name);
-                let Parser { out, by_name, saw_openmetrics_marker, .. } = self;
+                let Parser {
+                    out,
+                    by_name,
+                    saw_openmetrics_marker,
+                    ..
+                } = self;
                 let fam = &mut out.families[idx as usize];
                 match keyword {
                     "HELP" => fam.help = Some(arg),
@@ -388,7 +397,8 @@ impl<'a, 'l> Parser<'a, 'l> {
                         fam.unit = Some(arg.trim_end());
                     }
                     _ => {
-                        let kind = Kind::parse(arg.trim_end()).ok_or(Bad::Line("unknown metric type in # TYPE"))?;
+                        let kind = Kind::parse(arg.trim_end())
+                            .ok_or(Bad::Line("unknown metric type in # TYPE"))?;
                         if fam.typed {
                             return Err(Bad::Line("second # TYPE for the same family"));
                         }

@@ -86,7 +86,16 @@ fn histogram_parts_in_any_order() {
         "# TYPE h histogram\nh_sum 3\nh_count 2\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_created 5\n",
     );
     let parts: Vec<Part> = s.samples.iter().map(|x| x.part).collect();
-    assert_eq!(parts, [Part::Sum, Part::Count, Part::Bucket, Part::Bucket, Part::Created]);
+    assert_eq!(
+        parts,
+        [
+            Part::Sum,
+            Part::Count,
+            Part::Bucket,
+            Part::Bucket,
+            Part::Created
+        ]
+    );
     assert!(s.samples.iter().all(|x| x.family == 0));
 }
 
@@ -117,7 +126,8 @@ fn samples_far_from_their_type_line_still_resolve() {
 
 #[test]
 fn bad_lines_are_counted_with_line_numbers_and_skipped() {
-    let s = one("good 1\nbad{a=\"1\" 2\n{=} 3\nnovalue\nx{a=\"1\",a=\"2\"} 1\ny abc\nz 1 2 3\nok 2\n");
+    let s =
+        one("good 1\nbad{a=\"1\" 2\n{=} 3\nnovalue\nx{a=\"1\",a=\"2\"} 1\ny abc\nz 1 2 3\nok 2\n");
     assert_eq!(s.samples.len(), 2);
     assert_eq!(s.error_count, 6);
     let lines: Vec<u32> = s.errors.iter().map(|e| e.line).collect();
@@ -134,7 +144,9 @@ fn duplicate_series_are_both_returned() {
 fn html_and_json_bodies_are_named() {
     assert_eq!(
         parse(b"  <!DOCTYPE html><html>").unwrap_err(),
-        ExpoError::NotMetrics { looks_like: "HTML or XML" }
+        ExpoError::NotMetrics {
+            looks_like: "HTML or XML"
+        }
     );
     assert_eq!(
         parse(b"{\"detail\": \"Not Found\"}").unwrap_err(),
@@ -153,14 +165,35 @@ fn empty_input_is_no_samples() {
 
 #[test]
 fn caps_end_the_parse_with_a_named_error() {
-    let limits = Limits { max_samples: 2, ..Limits::default() };
+    let limits = Limits {
+        max_samples: 2,
+        ..Limits::default()
+    };
     let err = parse_with(b"a 1\nb 2\nc 3\n", None, &limits).unwrap_err();
-    assert_eq!(err, ExpoError::Cap { what: "samples in one scrape", limit: 2 });
-    let limits = Limits { max_body_bytes: 3, ..Limits::default() };
-    assert!(matches!(parse_with(b"a 1\n", None, &limits), Err(ExpoError::Cap { .. })));
-    let limits = Limits { max_buckets_per_family: 1, ..Limits::default() };
+    assert_eq!(
+        err,
+        ExpoError::Cap {
+            what: "samples in one scrape",
+            limit: 2
+        }
+    );
+    let limits = Limits {
+        max_body_bytes: 3,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        parse_with(b"a 1\n", None, &limits),
+        Err(ExpoError::Cap { .. })
+    ));
+    let limits = Limits {
+        max_buckets_per_family: 1,
+        ..Limits::default()
+    };
     let body = b"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n";
-    assert!(matches!(parse_with(body, None, &limits), Err(ExpoError::Cap { .. })));
+    assert!(matches!(
+        parse_with(body, None, &limits),
+        Err(ExpoError::Cap { .. })
+    ));
 }
 
 #[test]

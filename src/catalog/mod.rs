@@ -1,0 +1,279 @@
+//! `catalog`: every metric family kvscope knows, as data (see `table.rs`), and name lookup.
+//!
+//! A family groups the metrics of one concern (L1 memory, EventBus, vLLM prefix cache ...).
+//! Each metric lists every name it has been exported under: documented OTel names, exported
+//! names with unit suffixes, older and newer builds' names. Policy (which deployment exposes a
+//! family, and where it is required) is data too, so the matrix needs no special cases.
+
+mod table;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+pub use table::FAMILIES;
+
+/// The metric kind a catalog entry expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+    /// A gauge fixed at 1 whose labels carry the data.
+    Info,
+}
+
+/// Which process exposes a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The LMCache multiprocess server (`lmcache_mp_*`).
+    MpServer,
+    /// The MP server running the CacheBlend engine (`lmcache_blend_*`).
+    Blend,
+    /// The LMCache MP coordinator (`lmcache_coordinator_*`, key directory gauges).
+    Coordinator,
+    /// LMCache embedded in the engine's workers (`lmcache:*`).
+    Embedded,
+    Vllm,
+    /// vLLM's side of the LMCache MP connector (`vllm:lmcache_mp_*`).
+    VllmMpConnector,
+    Sglang,
+}
+
+/// A deployment feature that some families need before they can exist at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// An L2 adapter behind the MP server.
+    L2,
+    /// A CUDA device (transfer-phase recorders are CUDA-only).
+    Cuda,
+    P2p,
+    /// Disaggregated prefill (NIXL, Mooncake, SGLang prefill/decode roles).
+    Pd,
+    HiCache,
+    HiCacheStorage,
+    /// vLLM's native OffloadingConnector.
+    NativeOffload,
+    SimpleOffload,
+    /// The CacheBlend engine.
+    CacheBlend,
+}
+
+/// One metric and every name it is known by (counters without `_total`, histograms without
+/// `_bucket`/`_sum`/`_count`).
+#[derive(Debug)]
+pub struct MetricDef {
+    pub key: &'static str,
+    pub kind: MetricKind,
+    /// Recorded for a sample of events only (`--metrics-sample-rate`, vLLM's KV block sampling).
+    pub sampled: bool,
+    pub names: &'static [&'static str],
+}
+
+/// A family of metrics with its applicability policy.
+#[derive(Debug)]
+pub struct FamilyDef {
+    /// `<source>.<family>`, e.g. `lmcache_mp.l1_memory`.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub scope: Scope,
+    /// Not applicable unless this feature is evident.
+    pub needs: Option<Feature>,
+    /// Expected to have samples once the deployment has served traffic, in these architectures.
+    pub required_in: &'static [&'static str],
+    pub metrics: &'static [MetricDef],
+}
+
+impl FamilyDef {
+    /// Any of this family's metrics is sampled.
+    pub fn sampled(&self) -> bool {
+        self.metrics.iter().any(|m| m.sampled)
+    }
+
+    /// The source part of the id (`lmcache_mp`, `vllm` ...).
+    pub fn source(&self) -> &'static str {
+        self.id.split_once('.').map_or(self.id, |(s, _)| s)
+    }
+
+    /// The metric with this key; panics on a typo in kvscope's own code.
+    pub fn metric(&self, key: &str) -> &'static MetricDef {
+        FAMILIES
+            .iter()
+            .find(|f| f.id == self.id)
+            .and_then(|f| f.metrics.iter().find(|m| m.key == key))
+            .unwrap_or_else(|| panic!("catalog has no metric {key} in {}", self.id))
+    }
+}
+
+/// Where a name sits in the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricRef {
+    pub family: u16,
+    pub metric: u16,
+}
+
+impl MetricRef {
+    pub fn family_def(self) -> &'static FamilyDef {
+        &FAMILIES[self.family as usize]
+    }
+    pub fn metric_def(self) -> &'static MetricDef {
+        &FAMILIES[self.family as usize].metrics[self.metric as usize]
+    }
+}
+
+/// Name prefixes that belong to the stacks kvscope inspects; an unknown name with one of
+/// them is reported as unrecognised.
+pub const KNOWN_PREFIXES: &[&str] = &[
+    "lmcache_mp_",
+    "lmcache_mp.",
+    "lmcache:",
+    "lmcache_blend_",
+    "lmcache_coordinator_",
+    "lmcache_",
+    "vllm:",
+    "sglang:",
+    "sglang_",
+];
+
+fn index() -> &'static HashMap<&'static str, MetricRef> {
+    static INDEX: OnceLock<HashMap<&'static str, MetricRef>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut map = HashMap::new();
+        for (fi, f) in FAMILIES.iter().enumerate() {
+            for (mi, m) in f.metrics.iter().enumerate() {
+                for name in m.names {
+                    let r = MetricRef {
+                        family: fi as u16,
+                        metric: mi as u16,
+                    };
+                    if let Some(prev) = map.insert(*name, r) {
+                        panic!("catalog lists {name} twice ({prev:?} and {r:?})");
+                    }
+                }
+            }
+        }
+        map
+    })
+}
+
+/// Looks up an exposition family name (as in `# TYPE`, or a bare sample name).
+///
+/// Tries the name, the name without a counter's `_total`, and the exporter-normalised
+/// spellings `lmcache_X` → `lmcache:X` and `sglang_X` → `sglang:X`.
+pub fn lookup(name: &str) -> Option<MetricRef> {
+    let idx = index();
+    let direct = |n: &str| {
+        idx.get(n)
+            .or_else(|| idx.get(n.strip_suffix("_total")?))
+            .copied()
+    };
+    if let Some(r) = direct(name) {
+        return Some(r);
+    }
+    let (prefix, rest) = if let Some(rest) = name.strip_prefix("sglang_") {
+        ("sglang:", rest)
+    } else if let Some(rest) = name.strip_prefix("lmcache_") {
+        ("lmcache:", rest)
+    } else {
+        return None;
+    };
+    let mut buf = String::with_capacity(name.len() + 1);
+    buf.push_str(prefix);
+    buf.push_str(rest);
+    direct(&buf)
+}
+
+/// True when the name carries one of [`KNOWN_PREFIXES`].
+pub fn has_known_prefix(name: &str) -> bool {
+    KNOWN_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The family with this id.
+pub fn family(id: &str) -> Option<&'static FamilyDef> {
+    FAMILIES.iter().find(|f| f.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_builds_without_duplicate_names_and_ids_are_unique() {
+        assert!(index().len() > 300);
+        let mut ids: Vec<&str> = FAMILIES.iter().map(|f| f.id).collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(before, ids.len());
+    }
+
+    #[test]
+    fn ids_are_source_dot_snake_case() {
+        for f in FAMILIES {
+            let (src, fam) = f.id.split_once('.').expect(f.id);
+            for part in [src, fam] {
+                assert!(
+                    part.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                    "{}",
+                    f.id
+                );
+            }
+            assert!(!f.metrics.is_empty(), "{}", f.id);
+        }
+    }
+
+    #[test]
+    fn both_real_spellings_of_l1_counters_map_to_one_metric() {
+        // 0.5.6 exports `_chunks_total`; the May 2026 build behind packet_a `_keys_total`.
+        let a = lookup("lmcache_mp_l1_read_chunks_total").unwrap();
+        let b = lookup("lmcache_mp_l1_read_keys_total").unwrap();
+        let c = lookup("lmcache_mp.l1_read_keys").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a.family_def().id, "lmcache_mp.l1_counters");
+    }
+
+    #[test]
+    fn unit_suffixed_throughput_names_map() {
+        let a = lookup("lmcache_mp_l0_l1_store_throughput_GB_per_second").unwrap();
+        let b = lookup("lmcache_mp_l0_l1_store_throughput_gbs_GB_per_second").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.metric_def().key, "store");
+    }
+
+    #[test]
+    fn exporter_normalised_prefixes_map() {
+        assert_eq!(
+            lookup("sglang_num_running_reqs"),
+            lookup("sglang:num_running_reqs")
+        );
+        assert!(lookup("sglang:num_running_reqs").is_some());
+        assert_eq!(
+            lookup("lmcache_num_hit_tokens_total"),
+            lookup("lmcache:num_hit_tokens_total")
+        );
+        assert!(lookup("lmcache:num_hit_tokens_total").is_some());
+    }
+
+    #[test]
+    fn renamed_vllm_names_map_to_the_new_family() {
+        assert_eq!(
+            lookup("vllm:gpu_prefix_cache_hits_total"),
+            lookup("vllm:prefix_cache_hits_total")
+        );
+        assert_eq!(
+            lookup("vllm:gpu_cache_usage_perc"),
+            lookup("vllm:kv_cache_usage_perc")
+        );
+    }
+
+    #[test]
+    fn handwritten_only_names_are_not_aliases() {
+        // These appear only in the peer's hand-written `mp.prom`, which no reference documents.
+        assert!(lookup("lmcache_mp_l2_store_completed_total").is_none());
+        assert!(lookup("lmcache_mp_l2_store_failed_keys_total").is_none());
+    }
+}
