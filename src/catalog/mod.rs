@@ -108,7 +108,7 @@ impl FamilyDef {
 }
 
 /// Where a name sits in the catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MetricRef {
     pub family: u16,
     pub metric: u16,

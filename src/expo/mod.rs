@@ -580,3 +580,8 @@ fn unescape_into(raw: &str, out: &mut String) {
         }
     }
 }
+
+/// Parses a number the way sample values are written (`+Inf`, `NaN`, floats).
+pub fn parse_number(s: &str) -> Option<f64> {
+    line::parse_value(s)
+}

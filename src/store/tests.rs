@@ -1,0 +1,178 @@
+//! Store arithmetic on hand-made scrapes (edge cases: resets, restarts, lazy series,
+//! duplicates). Real-capture figures are tested in `tests/report_real.rs`.
+
+use super::*;
+use crate::expo::parse;
+
+fn store_of(bodies: &[(&str, f64)]) -> TargetStore {
+    let mut st = TargetStore::new("t", 100);
+    for (b, t) in bodies {
+        st.ingest(&parse(b.as_bytes()).unwrap(), Some(*t));
+    }
+    st
+}
+
+const C: &str = "# TYPE lmcache_mp_lookup_hit_tokens_total counter\n";
+
+fn hits(st: &TargetStore) -> &Series {
+    let m = catalog::lookup("lmcache_mp_lookup_hit_tokens_total").unwrap();
+    st.series_of(m).next().unwrap()
+}
+
+#[test]
+fn counter_drop_is_a_reset_not_a_negative_increase() {
+    let st = store_of(&[
+        (&format!("{C}lmcache_mp_lookup_hit_tokens_total 100\n"), 0.0),
+        (
+            &format!("{C}lmcache_mp_lookup_hit_tokens_total 150\n"),
+            10.0,
+        ),
+        (&format!("{C}lmcache_mp_lookup_hit_tokens_total 20\n"), 20.0),
+        (&format!("{C}lmcache_mp_lookup_hit_tokens_total 30\n"), 30.0),
+    ]);
+    assert_eq!(
+        hits(&st).increase(0, 3, &st.restarts()),
+        Some(50.0 + 20.0 + 10.0)
+    );
+}
+
+#[test]
+fn changed_process_start_is_a_restart_even_when_the_counter_grew() {
+    let p = |start: f64, v: f64| {
+        format!("process_start_time_seconds {start}\n{C}lmcache_mp_lookup_hit_tokens_total {v}\n")
+    };
+    let st = store_of(&[(&p(1.0, 100.0), 0.0), (&p(2.0, 120.0), 10.0)]);
+    assert_eq!(st.restarts(), vec![1]);
+    assert_eq!(hits(&st).increase(0, 1, &st.restarts()), Some(120.0));
+}
+
+#[test]
+fn restart_with_an_unchanged_value_still_counts() {
+    let p = |start: f64, v: f64| {
+        format!("process_start_time_seconds {start}\n{C}lmcache_mp_lookup_hit_tokens_total {v}\n")
+    };
+    let st = store_of(&[(&p(1.0, 100.0), 0.0), (&p(2.0, 100.0), 10.0)]);
+    assert_eq!(hits(&st).increase(0, 1, &st.restarts()), Some(100.0));
+}
+
+#[test]
+fn lazy_counter_absent_at_window_start_counts_from_zero() {
+    let st = store_of(&[
+        ("x 1\n", 0.0),
+        (&format!("{C}lmcache_mp_lookup_hit_tokens_total 40\n"), 10.0),
+    ]);
+    assert_eq!(hits(&st).increase(0, 1, &[]), Some(40.0));
+    assert_eq!(hits(&st).value_at(0), None);
+}
+
+#[test]
+fn series_absent_in_the_newest_scrape_has_no_value_there() {
+    let st = store_of(&[
+        ("lmcache_mp_num_inflight_l2_stores{l2_name=\"fs\"} 2\n", 0.0),
+        ("other 1\n", 10.0),
+    ]);
+    let m = catalog::lookup("lmcache_mp_num_inflight_l2_stores").unwrap();
+    let s = st.series_of(m).next().unwrap();
+    assert_eq!(s.value_at(0), Some(2.0));
+    assert_eq!(s.value_at(1), None);
+    assert!(s.ever_present());
+}
+
+#[test]
+fn duplicate_series_in_one_scrape_last_wins_and_is_counted() {
+    let st = store_of(&[(
+        &format!("{C}lmcache_mp_lookup_hit_tokens_total 1\nlmcache_mp_lookup_hit_tokens_total 2\n"),
+        0.0,
+    )]);
+    assert_eq!(st.newest().unwrap().duplicate_series, 1);
+    assert_eq!(hits(&st).value_at(0), Some(2.0));
+}
+
+#[test]
+fn label_order_does_not_split_series() {
+    let st = store_of(&[
+        (
+            "lmcache_mp_lookup_hit_tokens_total{a=\"1\",b=\"2\"} 1\n",
+            0.0,
+        ),
+        (
+            "lmcache_mp_lookup_hit_tokens_total{b=\"2\",a=\"1\"} 5\n",
+            10.0,
+        ),
+    ]);
+    assert_eq!(st.series().len(), 1);
+    assert_eq!(hits(&st).increase(0, 1, &[]), Some(4.0));
+}
+
+#[test]
+fn window_picks_the_newest_scrape_at_or_before_the_cutoff() {
+    let st = store_of(&[
+        ("x 1\n", 0.0),
+        ("x 1\n", 30.0),
+        ("x 1\n", 45.0),
+        ("x 1\n", 100.0),
+    ]);
+    assert_eq!(st.window(60.0), Ok(Span::Window { from: 1, to: 3 }));
+    assert_eq!(st.window(1000.0), Ok(Span::Window { from: 0, to: 3 }));
+    assert_eq!(st.span_seconds(Span::Window { from: 1, to: 3 }), Some(70.0));
+}
+
+#[test]
+fn window_needs_times_and_two_scrapes() {
+    let mut st = TargetStore::new("t", 10);
+    assert_eq!(st.window(60.0), Err("no samples".into()));
+    st.ingest(&parse(b"x 1\n").unwrap(), None);
+    assert!(st.window(60.0).unwrap_err().contains("FILE@TIME"));
+}
+
+#[test]
+fn history_is_bounded_and_keeps_the_baseline() {
+    let mut st = TargetStore::new("t", 3);
+    for i in 0..10 {
+        let b = format!("{C}lmcache_mp_lookup_hit_tokens_total {}\n", i * 10);
+        st.ingest(&parse(b.as_bytes()).unwrap(), Some(i as f64));
+    }
+    assert_eq!(st.scrapes().len(), 3);
+    assert!(hits(&st).points.len() <= 3);
+    assert_eq!(hits(&st).increase(7, 9, &[]), Some(20.0));
+}
+
+#[test]
+fn histogram_window_mean_and_quantiles() {
+    let h = |c: [f64; 3], sum: f64| {
+        format!(
+            "# TYPE lmcache_mp_l2_load_throughput_GB_per_second histogram\n\
+             lmcache_mp_l2_load_throughput_GB_per_second_bucket{{l2_name=\"fs\",le=\"1.0\"}} {}\n\
+             lmcache_mp_l2_load_throughput_GB_per_second_bucket{{l2_name=\"fs\",le=\"5.0\"}} {}\n\
+             lmcache_mp_l2_load_throughput_GB_per_second_bucket{{l2_name=\"fs\",le=\"+Inf\"}} {}\n\
+             lmcache_mp_l2_load_throughput_GB_per_second_count{{l2_name=\"fs\"}} {}\n\
+             lmcache_mp_l2_load_throughput_GB_per_second_sum{{l2_name=\"fs\"}} {sum}\n",
+            c[0], c[1], c[2], c[2]
+        )
+    };
+    let st = store_of(&[
+        (&h([1.0, 1.0, 1.0], 0.5), 0.0),
+        (&h([1.0, 5.0, 5.0], 12.5), 10.0),
+    ]);
+    let m = catalog::lookup("lmcache_mp_l2_load_throughput_GB_per_second").unwrap();
+    let w = st
+        .histogram(m, Span::Window { from: 0, to: 1 }, |_| true)
+        .unwrap();
+    assert_eq!(w.count, 4.0);
+    assert_eq!(w.mean(), Some(3.0));
+    // All four window observations sit in (1, 5]: the median interpolates to 3.
+    assert_eq!(w.quantile(0.5), Some(3.0));
+    let all = st
+        .histogram(m, Span::SinceStart { at: 1 }, |_| true)
+        .unwrap();
+    assert_eq!(all.count, 5.0);
+}
+
+#[test]
+fn quantile_in_the_inf_bucket_is_the_highest_finite_bound() {
+    assert_eq!(
+        quantile(0.99, &[(1.0, 0.0), (5.0, 1.0), (f64::INFINITY, 10.0)]),
+        Some(5.0)
+    );
+    assert_eq!(quantile(0.5, &[(f64::INFINITY, 0.0)]), None);
+}
