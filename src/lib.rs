@@ -1,5 +1,12 @@
 //! kvscope: inspect the KV-cache path of an LLM serving stack (LMCache + vLLM/SGLang).
 
+pub mod analysis;
 pub mod catalog;
+pub mod cli;
 pub mod expo;
+pub mod model;
+pub mod report;
+pub mod sanitize;
+pub mod sources;
 pub mod store;
+pub mod timefmt;

@@ -96,15 +96,6 @@ impl FamilyDef {
     pub fn source(&self) -> &'static str {
         self.id.split_once('.').map_or(self.id, |(s, _)| s)
     }
-
-    /// The metric with this key; panics on a typo in kvscope's own code.
-    pub fn metric(&self, key: &str) -> &'static MetricDef {
-        FAMILIES
-            .iter()
-            .find(|f| f.id == self.id)
-            .and_then(|f| f.metrics.iter().find(|m| m.key == key))
-            .unwrap_or_else(|| panic!("catalog has no metric {key} in {}", self.id))
-    }
 }
 
 /// Where a name sits in the catalog.
@@ -188,6 +179,25 @@ pub fn lookup(name: &str) -> Option<MetricRef> {
 /// True when the name carries one of [`KNOWN_PREFIXES`].
 pub fn has_known_prefix(name: &str) -> bool {
     KNOWN_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The catalog reference of metric `key` in family `id`; panics on a typo in kvscope's code
+/// (every call site is exercised by the tests).
+pub fn metric_ref(id: &str, key: &str) -> MetricRef {
+    let (fi, f) = FAMILIES
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.id == id)
+        .unwrap_or_else(|| panic!("catalog has no family {id}"));
+    let mi = f
+        .metrics
+        .iter()
+        .position(|m| m.key == key)
+        .unwrap_or_else(|| panic!("catalog has no metric {key} in {id}"));
+    MetricRef {
+        family: fi as u16,
+        metric: mi as u16,
+    }
 }
 
 /// The family with this id.

@@ -381,6 +381,12 @@ impl<'a, 'l> Parser<'a, 'l> {
             "HELP" | "TYPE" | "UNIT" => {
                 let (name, after) = line::metric_name(rest)
                     .ok_or(Bad::Line("bad metric name in # HELP/TYPE/UNIT"))?;
+                // prometheus_client's 0.0.4 output declares `x_created` as a gauge family of its
+                // own; it is the companion of counter/histogram `x`, not data.
+                if let Some(parent) = self.created_parent(name) {
+                    self.current = Some(parent);
+                    return Ok(());
+                }
                 let arg = after.trim_start_matches([' ', '\t']);
                 let idx = self.family_for_decl(name);
                 let Parser {
@@ -418,6 +424,17 @@ impl<'a, 'l> Parser<'a, 'l> {
             // Any other comment is free text.
             _ => Ok(()),
         }
+    }
+
+    /// The counter, histogram or summary whose `_created` companion `name` is.
+    fn created_parent(&self, name: &str) -> Option<u32> {
+        let stem = name.strip_suffix("_created")?;
+        let &i = self.by_name.get(stem)?;
+        let f = &self.out.families[i as usize];
+        (f.typed
+            && matches!(f.kind, Kind::Counter | Kind::Histogram | Kind::Summary)
+            && f.base == stem)
+            .then_some(i)
     }
 
     /// The family a HELP/TYPE/UNIT line names, created if new.

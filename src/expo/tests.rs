@@ -209,3 +209,21 @@ fn crlf_and_blank_lines() {
     assert_eq!(s.samples.len(), 2);
     assert_eq!(s.error_count, 0);
 }
+
+#[test]
+fn created_companion_families_of_prometheus_client_are_not_families() {
+    // Shape of vLLM's real 0.0.4 output (packet_a): `_created` gets its own HELP and TYPE gauge.
+    let s = one(
+        "# HELP c_total h\n# TYPE c_total counter\nc_total{a=\"1\"} 5\n\
+         # HELP c_created h\n# TYPE c_created gauge\nc_created{a=\"1\"} 1.7e9\n\
+         # HELP h h\n# TYPE h histogram\nh_count 1\nh_sum 2\n# HELP h_created h\n# TYPE h_created gauge\nh_created 1.7e9\n\
+         # HELP g_created a plain gauge that happens to end in _created\n# TYPE g_created gauge\ng_created 3\n",
+    );
+    let names: Vec<&str> = s.families.iter().map(|f| f.name).collect();
+    assert_eq!(names, ["c_total", "h", "g_created"]);
+    assert_eq!(s.data_samples().count(), 4);
+    assert_eq!(s.samples[1].part, Part::Created);
+    assert_eq!(s.samples[4].part, Part::Created);
+    assert_eq!(s.samples[5].part, Part::Value);
+    assert_eq!(s.error_count, 0);
+}

@@ -1,0 +1,285 @@
+//! The family matrix: every catalog family's status in the newest scrapes, and every name with
+//! a known prefix that the catalog does not know.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::mode::Mode;
+use super::{Features, Inputs, has};
+use crate::catalog::{self, FAMILIES, MetricKind, MetricRef, Scope};
+use crate::expo::{Kind, Part};
+use crate::store::TargetStore;
+
+/// Status of a family or metric in the newest scrapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    NotApplicable,
+    Missing,
+    DeclaredNoSamples,
+    Zero,
+    Populated,
+}
+
+/// Whether the family should be there, by the catalog's policy for the detected architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Need {
+    Required,
+    Optional,
+    NotApplicable,
+}
+
+/// One metric of a family row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MetricRow {
+    pub key: &'static str,
+    pub kind: MetricKind,
+    pub status: Status,
+    pub sampled: bool,
+    pub series: usize,
+    /// Exposition names this metric was seen under.
+    pub names: Vec<String>,
+}
+
+/// One row of the matrix.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FamilyRow {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub source: &'static str,
+    pub status: Status,
+    pub need: Need,
+    pub sampled: bool,
+    /// Series (label sets) present in the newest scrapes.
+    pub series: usize,
+    /// Why the family is not applicable, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not_applicable: Option<String>,
+    pub metrics: Vec<MetricRow>,
+}
+
+/// A name with a known prefix that the catalog does not know.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Unrecognised {
+    pub target: String,
+    pub name: String,
+    pub kind: Kind,
+    pub samples: u32,
+}
+
+/// The catalog metric an exposition family name declares, for untyped histogram parts too.
+fn declared_metric(name: &str, kind: Kind) -> Option<MetricRef> {
+    catalog::lookup(name).or_else(|| {
+        if kind != Kind::Unknown {
+            return None;
+        }
+        ["_bucket", "_sum", "_count"]
+            .iter()
+            .filter_map(|suf| name.strip_suffix(suf))
+            .find_map(catalog::lookup)
+            .filter(|m| m.metric_def().kind == MetricKind::Histogram)
+    })
+}
+
+#[derive(Default)]
+struct Seen {
+    series: usize,
+    nonzero: bool,
+    declared: bool,
+    names: BTreeSet<String>,
+}
+
+fn observe(targets: &[&TargetStore]) -> HashMap<MetricRef, Seen> {
+    let mut seen: HashMap<MetricRef, Seen> = HashMap::new();
+    for t in targets {
+        let Some(at) = t.newest().map(|s| s.seq) else {
+            continue;
+        };
+        for s in t.series() {
+            let (Some(m), Some(v)) = (s.metric, s.value_at(at)) else {
+                continue;
+            };
+            let e = seen.entry(m).or_default();
+            let counts = match m.metric_def().kind {
+                MetricKind::Histogram => s.part == Part::Count,
+                _ => s.part == Part::Value,
+            };
+            if counts {
+                e.series += 1;
+                e.nonzero |= v != 0.0 && !v.is_nan();
+            }
+            if !e.names.contains(&*s.family) {
+                e.names.insert(s.family.to_string());
+            }
+        }
+        for d in &t.declared {
+            if let Some(m) = declared_metric(&d.name, d.kind) {
+                let e = seen.entry(m).or_default();
+                e.declared = true;
+                if !e.names.contains(&*d.name) {
+                    e.names.insert(d.name.to_string());
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Which processes the inputs show, given the detected mode.
+fn components(mode: &Mode, features: &Features) -> Vec<Scope> {
+    let signal = |s: &str| mode.evidence.iter().any(|e| e.signal == s);
+    let arch = mode.architecture;
+    let mut out = Vec::new();
+    if signal("lmcache_mp_metrics") {
+        out.push(Scope::MpServer);
+    }
+    if has(features, catalog::Feature::CacheBlend) {
+        out.push(Scope::Blend);
+    }
+    if signal("lmcache_coordinator_metrics") || arch == "controller_only" {
+        out.push(Scope::Coordinator);
+    }
+    if signal("lmcache_embedded_metrics") || arch.contains("embedded") {
+        out.push(Scope::Embedded);
+    }
+    if mode.engine == Some("vllm") {
+        out.push(Scope::Vllm);
+    }
+    if arch == "vllm_mp_lmcache" || signal("lmcache_mp_connector_metrics") {
+        out.push(Scope::VllmMpConnector);
+    }
+    if signal("sglang_metrics") {
+        out.push(Scope::Sglang);
+    }
+    out
+}
+
+fn scope_missing_reason(scope: Scope) -> &'static str {
+    match scope {
+        Scope::MpServer => "no LMCache MP server in the input",
+        Scope::Blend => "the MP server does not run the CacheBlend engine",
+        Scope::Coordinator => "no LMCache coordinator in the input",
+        Scope::Embedded => "no embedded LMCache (lmcache:*) in this architecture",
+        Scope::Vllm => "no vLLM engine in the input",
+        Scope::VllmMpConnector => "vLLM does not use the LMCache MP connector here",
+        Scope::Sglang => "no SGLang engine in the input",
+    }
+}
+
+/// The matrix rows, in catalog order.
+pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<FamilyRow> {
+    let targets: Vec<&TargetStore> = inputs.all().collect();
+    let seen = observe(&targets);
+    let present = components(mode, features);
+    FAMILIES
+        .iter()
+        .enumerate()
+        .map(|(fi, f)| {
+            let metrics: Vec<MetricRow> = f
+                .metrics
+                .iter()
+                .enumerate()
+                .map(|(mi, m)| {
+                    let r = MetricRef {
+                        family: fi as u16,
+                        metric: mi as u16,
+                    };
+                    let s = seen.get(&r);
+                    let status = match s {
+                        Some(s) if s.nonzero => Status::Populated,
+                        Some(s) if s.series > 0 => Status::Zero,
+                        Some(s) if s.declared => Status::DeclaredNoSamples,
+                        _ => Status::Missing,
+                    };
+                    MetricRow {
+                        key: m.key,
+                        kind: m.kind,
+                        status,
+                        sampled: m.sampled,
+                        series: s.map_or(0, |s| s.series),
+                        names: s
+                            .map(|s| s.names.iter().cloned().collect())
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect();
+            let why_not = if !present.contains(&f.scope) {
+                Some(scope_missing_reason(f.scope).to_string())
+            } else {
+                f.needs
+                    .filter(|n| !has(features, *n))
+                    .map(|n| format!("no {} evident", feature_words(n)))
+            };
+            let mut status = metrics
+                .iter()
+                .map(|m| m.status)
+                .max()
+                .unwrap_or(Status::Missing);
+            let need = if why_not.is_some() {
+                Need::NotApplicable
+            } else if f.required_in.contains(&mode.architecture) {
+                Need::Required
+            } else {
+                Need::Optional
+            };
+            let why_not_applicable = if why_not.is_some() && status <= Status::DeclaredNoSamples {
+                status = Status::NotApplicable;
+                why_not
+            } else {
+                None
+            };
+            FamilyRow {
+                id: f.id,
+                title: f.title,
+                source: f.source(),
+                status,
+                need,
+                sampled: f.sampled(),
+                series: metrics.iter().map(|m| m.series).sum(),
+                why_not_applicable,
+                metrics,
+            }
+        })
+        .collect()
+}
+
+fn feature_words(f: catalog::Feature) -> &'static str {
+    use catalog::Feature::*;
+    match f {
+        L2 => "L2 adapter",
+        Cuda => "CUDA device",
+        P2p => "P2P sharing",
+        Pd => "disaggregated prefill",
+        HiCache => "HiCache host tier",
+        HiCacheStorage => "HiCache storage backend",
+        NativeOffload => "native vLLM KV offload",
+        SimpleOffload => "SimpleCPUOffload connector",
+        CacheBlend => "CacheBlend engine",
+    }
+}
+
+/// Families with a known prefix that the catalog does not know, per target.
+pub fn unrecognised(inputs: &Inputs<'_>) -> Vec<Unrecognised> {
+    let mut out = Vec::new();
+    for t in inputs.all() {
+        for d in &t.declared {
+            // A `_created` companion of a known counter or histogram is not a family of its own.
+            let companion = d
+                .name
+                .strip_suffix("_created")
+                .is_some_and(|stem| catalog::lookup(stem).is_some());
+            if catalog::has_known_prefix(&d.name)
+                && !companion
+                && declared_metric(&d.name, d.kind).is_none()
+            {
+                out.push(Unrecognised {
+                    target: t.name.clone(),
+                    name: d.name.to_string(),
+                    kind: d.kind,
+                    samples: d.samples,
+                });
+            }
+        }
+    }
+    out
+}

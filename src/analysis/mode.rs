@@ -1,0 +1,523 @@
+//! Which cache architecture is running, from metric names and labels across all targets.
+
+use super::{Evidence, Features, Inputs, Strength, has};
+use crate::catalog::{self, FAMILIES, Feature, Scope};
+use crate::store::TargetStore;
+
+/// The detected architecture and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Mode {
+    /// One of `vllm_mp_lmcache`, `vllm_embedded_lmcache`, `sglang_embedded_lmcache`,
+    /// `sglang_mp_lmcache_candidate`, `lmcache_mp_server`, `engine_only`, `p2p_candidate`,
+    /// `pd_candidate`, `controller_only`, `unknown`.
+    pub architecture: &'static str,
+    pub strength: Strength,
+    /// `vllm`, `sglang`, or none seen.
+    pub engine: Option<&'static str>,
+    pub evidence: Vec<Evidence>,
+    /// Deployment features evident in the inputs.
+    pub features: Vec<Feature>,
+    /// Signs of a deprecated or mismatched connector.
+    pub stale_connector: Vec<Evidence>,
+}
+
+fn ev(signal: &'static str, detail: impl Into<String>, strength: Strength) -> Evidence {
+    Evidence {
+        signal,
+        detail: detail.into(),
+        strength,
+    }
+}
+
+/// Newest-scrape series in any target whose exposition family starts with `prefix`:
+/// (target name, an example family name, count).
+fn prefixed(inputs: &Inputs<'_>, prefixes: &[&str]) -> Option<(String, String, usize)> {
+    let mut found: Option<(String, String, usize)> = None;
+    for t in inputs.all() {
+        let Some(at) = t.newest().map(|s| s.seq) else {
+            continue;
+        };
+        for s in t.series() {
+            if prefixes.iter().any(|p| s.family.starts_with(p)) && s.value_at(at).is_some() {
+                match &mut found {
+                    Some(f) => f.2 += 1,
+                    None => found = Some((t.name.clone(), s.family.to_string(), 1)),
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The first family of `id` with a series in a newest scrape: (target, family name, value).
+fn family_present<'a>(inputs: &Inputs<'a>, id: &str) -> Option<(&'a TargetStore, String, f64)> {
+    let (fi, f) = FAMILIES.iter().enumerate().find(|(_, f)| f.id == id)?;
+    (0..f.metrics.len()).find_map(|mi| {
+        let m = catalog::MetricRef {
+            family: fi as u16,
+            metric: mi as u16,
+        };
+        inputs
+            .newest_series(m)
+            .next()
+            .map(|(t, s, v)| (t, s.family.to_string(), v))
+    })
+}
+
+/// Label values seen on newest-scrape series of any target: (label value, family name).
+fn label_values(inputs: &Inputs<'_>, label: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for t in inputs.all() {
+        let Some(at) = t.newest().map(|s| s.seq) else {
+            continue;
+        };
+        for s in t.series() {
+            if let Some(v) = s.label(label) {
+                if s.value_at(at).is_some() && !out.iter().any(|(x, _)| x == v) {
+                    out.push((v.to_string(), s.family.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Features evident in the inputs.
+pub fn features(inputs: &Inputs<'_>) -> Features {
+    use Feature::*;
+    use Strength::Measured;
+    let mut out: Features = Vec::new();
+    let active_l2 = inputs
+        .newest_series(catalog::metric_ref(
+            "lmcache_mp.l2_adapters",
+            "store_adapters",
+        ))
+        .find(|(_, s, v)| s.label("state") == Some("active") && *v > 0.0);
+    if let Some((t, _, v)) = active_l2 {
+        out.push((
+            L2,
+            ev(
+                "l2_adapter",
+                format!(
+                    "{}: lmcache_mp_l2_store_adapters{{state=\"active\"}} = {v}",
+                    t.name
+                ),
+                Measured,
+            ),
+        ));
+    } else if let Some((t, s, _)) = inputs
+        .newest_series(catalog::metric_ref("lmcache_mp.l2_usage", "used_bytes"))
+        .next()
+    {
+        let name = s.label("l2_name").unwrap_or("?");
+        out.push((
+            L2,
+            ev(
+                "l2_adapter",
+                format!("{}: L2 usage reported for l2_name=\"{name}\"", t.name),
+                Measured,
+            ),
+        ));
+    } else if let Some((t, fam, _)) = family_present(inputs, "lmcache_mp.l2_counters") {
+        out.push((
+            L2,
+            ev("l2_adapter", format!("{}: {fam} present", t.name), Measured),
+        ));
+    }
+    if let Some((dev, fam)) = label_values(inputs, "device")
+        .into_iter()
+        .find(|(v, _)| v.starts_with("cuda"))
+    {
+        out.push((
+            Cuda,
+            ev(
+                "cuda_device",
+                format!("device=\"{dev}\" on {fam}"),
+                Measured,
+            ),
+        ));
+    }
+    let p2p_jobs = inputs
+        .newest_series(catalog::metric_ref("lmcache_mp.jobs", "p2p_lookup"))
+        .find(|(_, _, v)| *v > 0.0);
+    if let Some((t, _, v)) = p2p_jobs {
+        out.push((
+            P2p,
+            ev(
+                "p2p_lookups",
+                format!("{}: lmcache_mp_active_p2p_lookup_jobs = {v}", t.name),
+                Measured,
+            ),
+        ));
+    } else if let Some((t, fam, _)) = family_present(inputs, "lmcache.embedded_p2p") {
+        out.push((
+            P2p,
+            ev(
+                "p2p_transfers",
+                format!("{}: {fam} present", t.name),
+                Measured,
+            ),
+        ));
+    }
+    for id in ["vllm.nixl", "vllm.mooncake"] {
+        if let Some((t, fam, _)) = family_present(inputs, id) {
+            out.push((
+                Pd,
+                ev(
+                    "kv_transfer_connector",
+                    format!("{}: {fam} present", t.name),
+                    Measured,
+                ),
+            ));
+        }
+    }
+    if let Some((t, s, _)) = inputs
+        .newest_series(catalog::metric_ref("vllm.queues", "kv_fetch_by_stage"))
+        .next()
+    {
+        out.push((
+            Pd,
+            ev(
+                "kv_consumer_role",
+                format!(
+                    "{}: {} present (registered only for a KV consumer)",
+                    t.name, s.family
+                ),
+                Measured,
+            ),
+        ));
+    }
+    if let Some((role, fam)) = label_values(inputs, "engine_type")
+        .into_iter()
+        .find(|(v, _)| v == "prefill" || v == "decode")
+    {
+        out.push((
+            Pd,
+            ev(
+                "sglang_pd_role",
+                format!("engine_type=\"{role}\" on {fam}"),
+                Measured,
+            ),
+        ));
+    }
+    if let Some((t, fam, _)) = family_present(inputs, "sglang.hicache") {
+        out.push((
+            HiCache,
+            ev("hicache", format!("{}: {fam} present", t.name), Measured),
+        ));
+    } else if let Some((v, fam)) = label_values(inputs, "cache_type")
+        .into_iter()
+        .find(|(v, _)| v.contains("HiRadix"))
+    {
+        out.push((
+            HiCache,
+            ev("hicache", format!("cache_type=\"{v}\" on {fam}"), Measured),
+        ));
+    }
+    if let Some((t, fam, _)) = family_present(inputs, "sglang.hicache_storage") {
+        out.push((
+            HiCacheStorage,
+            ev(
+                "hicache_storage",
+                format!("{}: {fam} present", t.name),
+                Measured,
+            ),
+        ));
+    }
+    if let Some((t, fam, _)) = family_present(inputs, "vllm.kv_offload") {
+        out.push((
+            NativeOffload,
+            ev(
+                "native_offload",
+                format!("{}: {fam} present", t.name),
+                Measured,
+            ),
+        ));
+    } else if let Some((t, s, _)) = inputs
+        .newest_series(catalog::metric_ref("vllm.cache_config", "info"))
+        .find(|(_, s, _)| {
+            s.label("kv_offloading_backend") == Some("native")
+                && s.label("kv_offloading_size").is_some_and(|v| v != "None")
+        })
+    {
+        let size = s.label("kv_offloading_size").unwrap_or("?");
+        out.push((
+            NativeOffload,
+            ev(
+                "native_offload",
+                format!(
+                    "{}: cache_config_info kv_offloading_size=\"{size}\" backend native",
+                    t.name
+                ),
+                Measured,
+            ),
+        ));
+    }
+    if let Some((t, fam, _)) = family_present(inputs, "vllm.simple_cpu_offload") {
+        out.push((
+            SimpleOffload,
+            ev(
+                "simple_offload",
+                format!("{}: {fam} present", t.name),
+                Measured,
+            ),
+        ));
+    }
+    for id in [
+        "lmcache_blend.lookup",
+        "lmcache_blend.retrieve",
+        "lmcache_blend.fingerprints",
+        "lmcache_blend.durations",
+    ] {
+        if let Some((t, fam, _)) = family_present(inputs, id) {
+            out.push((
+                CacheBlend,
+                ev("cacheblend", format!("{}: {fam} present", t.name), Measured),
+            ));
+            break;
+        }
+    }
+    out
+}
+
+const CONNECTOR_LABELS: &[&str] = &[
+    "connector",
+    "kv_connector",
+    "cache_connector",
+    "lmcache_connector",
+    "kv_connector_class",
+];
+
+/// Decides the architecture.
+pub fn detect(inputs: &Inputs<'_>, features: &Features) -> Mode {
+    use Strength::{Inferred, Measured};
+    let mut evidence = Vec::new();
+    let mut stale = Vec::new();
+    let scope_present = |scope: Scope| {
+        FAMILIES
+            .iter()
+            .filter(|f| f.scope == scope)
+            .find_map(|f| family_present(inputs, f.id))
+    };
+    let vllm = prefixed(inputs, &["vllm:"]);
+    let sglang = prefixed(inputs, &["sglang:", "sglang_"]);
+    let mp = scope_present(Scope::MpServer)
+        .map(|(t, fam, _)| (t.name.clone(), fam))
+        .or_else(|| prefixed(inputs, &["lmcache_mp_", "lmcache_mp."]).map(|(t, f, _)| (t, f)));
+    let embedded = scope_present(Scope::Embedded)
+        .map(|(t, fam, _)| (t.name.clone(), fam))
+        .or_else(|| prefixed(inputs, &["lmcache:"]).map(|(t, f, _)| (t, f)));
+    let connector_metric = scope_present(Scope::VllmMpConnector);
+    let coordinator = prefixed(inputs, &["lmcache_coordinator_"]);
+    if let Some((t, f, n)) = &vllm {
+        evidence.push(ev(
+            "vllm_metrics",
+            format!("{t}: {n} vllm: series (e.g. {f})"),
+            Measured,
+        ));
+    }
+    if let Some((t, f, n)) = &sglang {
+        evidence.push(ev(
+            "sglang_metrics",
+            format!("{t}: {n} sglang series (e.g. {f})"),
+            Measured,
+        ));
+    }
+    if let Some((t, f)) = &mp {
+        evidence.push(ev(
+            "lmcache_mp_metrics",
+            format!("{t}: LMCache MP server metrics (e.g. {f})"),
+            Measured,
+        ));
+    }
+    if let Some((t, f)) = &embedded {
+        evidence.push(ev(
+            "lmcache_embedded_metrics",
+            format!("{t}: embedded LMCache metrics (e.g. {f})"),
+            Measured,
+        ));
+    }
+    if let Some((t, f, _)) = &connector_metric {
+        evidence.push(ev(
+            "lmcache_mp_connector_metrics",
+            format!("{}: vLLM's LMCache MP connector exports {f}", t.name),
+            Measured,
+        ));
+    }
+    if let Some((t, f, _)) = &coordinator {
+        evidence.push(ev(
+            "lmcache_coordinator_metrics",
+            format!("{t}: {f}"),
+            Measured,
+        ));
+    }
+    let mut connector_says: Option<String> = None;
+    for key in CONNECTOR_LABELS {
+        for (v, fam) in label_values(inputs, key) {
+            evidence.push(ev(
+                "connector_label",
+                format!("{key}=\"{v}\" on {fam}"),
+                Measured,
+            ));
+            if v == "LMCacheConnector" {
+                stale.push(ev(
+                    "stale_connector",
+                    format!("{key}=\"LMCacheConnector\" on {fam}: the deprecated v0 connector name; use LMCacheConnectorV1 or LMCacheMPConnector"),
+                    Measured,
+                ));
+            }
+            connector_says.get_or_insert(v);
+        }
+    }
+    let offload_lmcache = inputs
+        .newest_series(catalog::metric_ref("vllm.cache_config", "info"))
+        .find(|(_, s, _)| {
+            s.label("kv_offloading_backend") == Some("lmcache")
+                && s.label("kv_offloading_size").is_some_and(|v| v != "None")
+        });
+    if let Some((t, s, _)) = offload_lmcache {
+        let size = s.label("kv_offloading_size").unwrap_or("?");
+        evidence.push(ev(
+            "lmcache_offload_shortcut",
+            format!(
+                "{}: cache_config_info kv_offloading_backend=\"lmcache\" size {size}",
+                t.name
+            ),
+            Measured,
+        ));
+    }
+    let mut sglang_cache = None;
+    for (v, fam) in label_values(inputs, "cache_type") {
+        evidence.push(ev(
+            "sglang_cache_type",
+            format!("cache_type=\"{v}\" on {fam}"),
+            Measured,
+        ));
+        if v.contains("LMC") {
+            sglang_cache = Some(v);
+        }
+    }
+    for (f, e) in features {
+        if matches!(f, Feature::Pd | Feature::P2p) {
+            evidence.push(e.clone());
+        }
+    }
+    let connector_is = |names: &[&str]| {
+        connector_says
+            .as_deref()
+            .is_some_and(|c| names.contains(&c))
+    };
+    let engine = if vllm.is_some() {
+        Some("vllm")
+    } else if sglang.is_some() {
+        Some("sglang")
+    } else {
+        None
+    };
+    let (architecture, strength, why) = if has(features, Feature::Pd) {
+        (
+            "pd_candidate",
+            Inferred,
+            "signals of disaggregated prefill (KV transfer between engines)",
+        )
+    } else if has(features, Feature::P2p) {
+        (
+            "p2p_candidate",
+            Inferred,
+            "P2P lookups or transfers between LMCache instances",
+        )
+    } else if vllm.is_some()
+        && (connector_metric.is_some() || connector_is(&["LMCacheMPConnector"]))
+    {
+        (
+            "vllm_mp_lmcache",
+            Measured,
+            "vLLM exports the LMCache MP connector's own metrics",
+        )
+    } else if vllm.is_some() && mp.is_some() {
+        (
+            "vllm_mp_lmcache",
+            Inferred,
+            "an engine and an MP server seen together; this vLLM build exports no vllm:lmcache_mp_* connector metric",
+        )
+    } else if vllm.is_some() && embedded.is_some() {
+        (
+            "vllm_embedded_lmcache",
+            Measured,
+            "embedded lmcache: metrics on the engine",
+        )
+    } else if vllm.is_some()
+        && (connector_is(&[
+            "LMCacheConnectorV1",
+            "LMCacheConnectorV1Dynamic",
+            "LMCacheConnector",
+        ]) || offload_lmcache.is_some())
+    {
+        (
+            "vllm_embedded_lmcache",
+            Inferred,
+            "LMCache configured as vLLM's connector, but no lmcache: metrics (PROMETHEUS_MULTIPROC_DIR shared?)",
+        )
+    } else if sglang.is_some()
+        && (mp.is_some() || sglang_cache.as_deref() == Some("LMCacheUnifiedRadixCache"))
+    {
+        (
+            "sglang_mp_lmcache_candidate",
+            Inferred,
+            "SGLang with an LMCache MP server or LMCacheUnifiedRadixCache",
+        )
+    } else if sglang.is_some() && (embedded.is_some() || sglang_cache.is_some()) {
+        (
+            "sglang_embedded_lmcache",
+            if embedded.is_some() {
+                Measured
+            } else {
+                Inferred
+            },
+            "SGLang with embedded LMCache",
+        )
+    } else if mp.is_some() {
+        (
+            "lmcache_mp_server",
+            Measured,
+            "LMCache MP server metrics and no engine input",
+        )
+    } else if engine.is_some() {
+        (
+            "engine_only",
+            if embedded.is_none() {
+                Measured
+            } else {
+                Inferred
+            },
+            "an engine with no LMCache signal",
+        )
+    } else if coordinator.is_some() {
+        (
+            "controller_only",
+            Measured,
+            "only LMCache coordinator metrics",
+        )
+    } else if embedded.is_some() {
+        (
+            "unknown",
+            Inferred,
+            "embedded LMCache metrics without engine metrics: the engine cannot be identified",
+        )
+    } else {
+        (
+            "unknown",
+            Inferred,
+            "no LMCache or engine metric in the input",
+        )
+    };
+    evidence.insert(0, ev("decision", why, strength));
+    Mode {
+        architecture,
+        strength,
+        engine,
+        evidence,
+        features: features.iter().map(|(f, _)| *f).collect(),
+        stale_connector: stale,
+    }
+}

@@ -1,0 +1,219 @@
+//! `kvscope report`: inputs → events → model → report, with exit codes scripts can use.
+
+use std::time::Duration;
+
+use crate::model::{Event, Model, Role, TargetRef};
+use crate::report;
+use crate::sources::{self, InputArg, http};
+
+/// Exit codes.
+pub const EXIT_BAD_INPUT: i32 = 2;
+pub const EXIT_UNREACHABLE: i32 = 3;
+
+/// Output formats of `kvscope report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Text,
+    Markdown,
+}
+
+/// What `report` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ReportArgs {
+    pub lmcache: Vec<String>,
+    pub engine: Vec<String>,
+    pub samples: usize,
+    pub interval: f64,
+    pub window: f64,
+    pub timeout: f64,
+    pub format: OutputFormat,
+}
+
+/// A failure with its exit code and a message naming the input.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+fn bad(message: impl Into<String>) -> Failure {
+    Failure {
+        code: EXIT_BAD_INPUT,
+        message: message.into(),
+    }
+}
+
+/// One target to read: a timeline of files, or a URL.
+enum Plan {
+    Files(Vec<(std::path::PathBuf, Option<f64>)>),
+    Url(String),
+}
+
+impl Plan {
+    fn name(&self) -> String {
+        match self {
+            Plan::Url(u) => u.clone(),
+            Plan::Files(f) if f.len() == 1 => f[0].0.display().to_string(),
+            Plan::Files(f) => format!(
+                "{} … {} ({} files)",
+                f[0].0.display(),
+                f[f.len() - 1].0.display(),
+                f.len()
+            ),
+        }
+    }
+}
+
+fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
+    let mut files = Vec::new();
+    let mut out = Vec::new();
+    for a in args {
+        match sources::parse_arg(a).map_err(|e| bad(format!("{} {a}: {e}", role.flag())))? {
+            InputArg::Url(u) => out.push(Plan::Url(http::metrics_url(&u))),
+            InputArg::File { path, time } => files.push((path, time)),
+            InputArg::Index { path } => files.extend(
+                sources::read_index(&path).map_err(|e| bad(format!("{} {a}: {e}", role.flag())))?,
+            ),
+        }
+    }
+    if !files.is_empty() {
+        let timed = files.iter().filter(|f| f.1.is_some()).count();
+        if timed != 0 && timed != files.len() {
+            return Err(bad(format!(
+                "{}: give every file a capture time (FILE@TIME) or none",
+                role.flag()
+            )));
+        }
+        for w in files.windows(2) {
+            if let (Some(a), Some(b)) = (w[0].1, w[1].1) {
+                if b < a {
+                    return Err(bad(format!(
+                        "{} {}: its capture time is before the previous file's; files are taken in the given order",
+                        role.flag(),
+                        w[1].0.display()
+                    )));
+                }
+            }
+        }
+        out.insert(0, Plan::Files(files));
+    }
+    Ok(out)
+}
+
+/// Runs `report`, returning what to print.
+pub fn report(args: &ReportArgs) -> Result<String, Failure> {
+    if args.lmcache.is_empty() && args.engine.is_empty() {
+        return Err(bad(
+            "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, or a URL)",
+        ));
+    }
+    let lm = plans(Role::Lmcache, &args.lmcache)?;
+    let en = plans(Role::Engine, &args.engine)?;
+    let names = |p: &[Plan]| p.iter().map(Plan::name).collect::<Vec<_>>();
+    let longest = lm
+        .iter()
+        .chain(&en)
+        .map(|p| if let Plan::Files(f) = p { f.len() } else { 0 })
+        .max()
+        .unwrap_or(0);
+    let mut model = Model::new(&names(&lm), &names(&en), longest.max(args.samples) + 1);
+    let mut kinds = Vec::new();
+    let mut urls = Vec::new();
+    for (role, ps) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
+        for (index, p) in ps.iter().enumerate() {
+            let target = TargetRef { role, index };
+            match p {
+                Plan::Files(files) => {
+                    kinds.push("files");
+                    for (path, time) in files {
+                        let body = sources::read_file(path)
+                            .map_err(|e| bad(format!("{} {e}", role.flag())))?;
+                        let origin = path.display().to_string();
+                        if !body.iter().any(|b| !b.is_ascii_whitespace()) {
+                            eprintln!("kvscope: {origin}: no samples (empty input)");
+                        }
+                        model
+                            .apply(Event::Scrape {
+                                target,
+                                time: *time,
+                                body,
+                                format: None,
+                                origin,
+                            })
+                            .map_err(|e| bad(format!("{} {e}", role.flag())))?;
+                    }
+                }
+                Plan::Url(u) => {
+                    kinds.push("url");
+                    urls.push((target, u.clone()));
+                }
+            }
+        }
+    }
+    if !urls.is_empty() {
+        scrape_urls(&mut model, &urls, args)?;
+    }
+    let value = report::build(&model, args.window, &kinds);
+    Ok(match args.format {
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&value).expect("report serialises") + "\n"
+        }
+        OutputFormat::Text => report::text(&value),
+        OutputFormat::Markdown => report::markdown(&value),
+    })
+}
+
+fn scrape_urls(
+    model: &mut Model,
+    urls: &[(TargetRef, String)],
+    args: &ReportArgs,
+) -> Result<(), Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| bad(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(async {
+        let client = http::client(Duration::from_secs_f64(args.timeout)).map_err(bad)?;
+        let limit = model.limits.max_body_bytes;
+        for i in 0..args.samples {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_secs_f64(args.interval)).await;
+            }
+            let mut set = tokio::task::JoinSet::new();
+            for (n, (_, url)) in urls.iter().enumerate() {
+                let (client, url) = (client.clone(), url.clone());
+                set.spawn(async move { (n, http::get(&client, &url, limit).await, now()) });
+            }
+            let mut results: Vec<_> = set.join_all().await;
+            results.sort_by_key(|r| r.0);
+            for (n, result, time) in results {
+                let (target, url) = &urls[n];
+                let body = result.map_err(|e| Failure {
+                    code: if matches!(e, http::ScrapeError::TooLarge(_)) {
+                        EXIT_BAD_INPUT
+                    } else {
+                        EXIT_UNREACHABLE
+                    },
+                    message: format!("{} {url}: {e}", target.role.flag()),
+                })?;
+                model
+                    .apply(Event::Scrape {
+                        target: *target,
+                        time: Some(time),
+                        body: body.bytes,
+                        format: body.format,
+                        origin: url.clone(),
+                    })
+                    .map_err(|e| bad(format!("{} {e}", target.role.flag())))?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
