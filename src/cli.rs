@@ -86,14 +86,14 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
             )));
         }
         for w in files.windows(2) {
-            if let (Some(a), Some(b)) = (w[0].1, w[1].1) {
-                if b < a {
-                    return Err(bad(format!(
-                        "{} {}: its capture time is before the previous file's; files are taken in the given order",
-                        role.flag(),
-                        w[1].0.display()
-                    )));
-                }
+            if let (Some(a), Some(b)) = (w[0].1, w[1].1)
+                && b < a
+            {
+                return Err(bad(format!(
+                    "{} {}: its capture time is before the previous file's; files are taken in the given order",
+                    role.flag(),
+                    w[1].0.display()
+                )));
             }
         }
         out.insert(0, Plan::Files(files));
@@ -130,18 +130,16 @@ pub fn report(args: &ReportArgs) -> Result<String, Failure> {
                         let body = sources::read_file(path)
                             .map_err(|e| bad(format!("{} {e}", role.flag())))?;
                         let origin = path.display().to_string();
-                        if !body.iter().any(|b| !b.is_ascii_whitespace()) {
-                            eprintln!("kvscope: {origin}: no samples (empty input)");
-                        }
                         model
                             .apply(Event::Scrape {
                                 target,
                                 time: *time,
                                 body,
                                 format: None,
-                                origin,
+                                origin: origin.clone(),
                             })
                             .map_err(|e| bad(format!("{} {e}", role.flag())))?;
+                        warn_if_empty(&mut model, target, &origin);
                     }
                 }
                 Plan::Url(u) => {
@@ -206,10 +204,22 @@ fn scrape_urls(
                         origin: url.clone(),
                     })
                     .map_err(|e| bad(format!("{} {e}", target.role.flag())))?;
+                warn_if_empty(model, *target, url);
             }
         }
         Ok(())
     })
+}
+
+/// An empty scrape is not an error, but the user should know the figures rest on nothing.
+fn warn_if_empty(model: &mut Model, target: TargetRef, origin: &str) {
+    if model
+        .target_mut(target)
+        .newest()
+        .is_some_and(|s| s.samples == 0)
+    {
+        eprintln!("kvscope: {}: no samples", crate::sanitize::clean(origin));
+    }
 }
 
 fn now() -> f64 {

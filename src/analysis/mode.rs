@@ -72,10 +72,11 @@ fn label_values(inputs: &Inputs<'_>, label: &str) -> Vec<(String, String)> {
             continue;
         };
         for s in t.series() {
-            if let Some(v) = s.label(label) {
-                if s.value_at(at).is_some() && !out.iter().any(|(x, _)| x == v) {
-                    out.push((v.to_string(), s.family.to_string()));
-                }
+            if let Some(v) = s.label(label)
+                && s.value_at(at).is_some()
+                && !out.iter().any(|(x, _)| x == v)
+            {
+                out.push((v.to_string(), s.family.to_string()));
             }
         }
     }

@@ -410,11 +410,11 @@ impl<'a, 'l> Parser<'a, 'l> {
                         }
                         fam.typed = true;
                         fam.kind = kind;
-                        if kind == Kind::Counter {
-                            if let Some(base) = name.strip_suffix("_total") {
-                                fam.base = base;
-                                by_name.entry(base).or_insert(idx);
-                            }
+                        if kind == Kind::Counter
+                            && let Some(base) = name.strip_suffix("_total")
+                        {
+                            fam.base = base;
+                            by_name.entry(base).or_insert(idx);
                         }
                     }
                 }
@@ -439,15 +439,15 @@ impl<'a, 'l> Parser<'a, 'l> {
 
     /// The family a HELP/TYPE/UNIT line names, created if new.
     fn family_for_decl(&mut self, name: &'a str) -> u32 {
-        if let Some(c) = self.current {
-            if self.out.families[c as usize].name == name {
-                return c;
-            }
+        if let Some(c) = self.current
+            && self.out.families[c as usize].name == name
+        {
+            return c;
         }
-        if let Some(&i) = self.by_name.get(name) {
-            if self.out.families[i as usize].name == name {
-                return i;
-            }
+        if let Some(&i) = self.by_name.get(name)
+            && self.out.families[i as usize].name == name
+        {
+            return i;
         }
         self.new_family(name, Kind::Unknown, false)
     }
@@ -516,23 +516,22 @@ impl<'a, 'l> Parser<'a, 'l> {
     /// Finds the family of a sample name: the current family first (exposition groups a
     /// family's lines), then the name index, else a new untyped family.
     fn resolve(&mut self, name: &'a str) -> (u32, Part) {
-        if let Some(c) = self.current {
-            if let Some(part) = part_of(&self.out.families[c as usize], name) {
-                return (c, part);
-            }
+        if let Some(c) = self.current
+            && let Some(part) = part_of(&self.out.families[c as usize], name)
+        {
+            return (c, part);
         }
-        if let Some(&i) = self.by_name.get(name) {
-            if let Some(part) = part_of(&self.out.families[i as usize], name) {
-                return (i, part);
-            }
+        if let Some(&i) = self.by_name.get(name)
+            && let Some(part) = part_of(&self.out.families[i as usize], name)
+        {
+            return (i, part);
         }
         for suffix in SUFFIXES {
-            if let Some(stem) = name.strip_suffix(suffix) {
-                if let Some(&i) = self.by_name.get(stem) {
-                    if let Some(part) = part_of(&self.out.families[i as usize], name) {
-                        return (i, part);
-                    }
-                }
+            if let Some(stem) = name.strip_suffix(suffix)
+                && let Some(&i) = self.by_name.get(stem)
+                && let Some(part) = part_of(&self.out.families[i as usize], name)
+            {
+                return (i, part);
             }
         }
         (self.new_family(name, Kind::Unknown, false), Part::Value)

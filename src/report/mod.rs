@@ -73,12 +73,12 @@ pub fn build(model: &Model, window: f64, kinds: &[&str]) -> Value {
 fn extract_unknowns(v: &mut Value, path: &mut String, out: &mut BTreeMap<String, String>) {
     match v {
         Value::Object(map) => {
-            if map.len() == 1 {
-                if let Some(Value::String(reason)) = map.get(UNKNOWN_MARKER) {
-                    out.insert(path.clone(), reason.clone());
-                    *v = Value::Null;
-                    return;
-                }
+            if map.len() == 1
+                && let Some(Value::String(reason)) = map.get(UNKNOWN_MARKER)
+            {
+                out.insert(path.clone(), reason.clone());
+                *v = Value::Null;
+                return;
             }
             for (k, child) in map.iter_mut() {
                 let len = path.len();

@@ -26,16 +26,18 @@ pub fn parse_arg(arg: &str) -> Result<InputArg, String> {
     if arg.starts_with("http://") || arg.starts_with("https://") {
         return Ok(InputArg::Url(arg.to_string()));
     }
-    if let Some((path, time)) = arg.rsplit_once('@') {
-        if time.len() >= 10 && time.as_bytes()[0].is_ascii_digit() && time.contains('T') {
-            let t = parse_rfc3339(time).ok_or_else(|| {
-                format!("'{time}' in '{arg}' is not an RFC 3339 time such as 2026-11-22T07:23:02Z")
-            })?;
-            return Ok(InputArg::File {
-                path: path.into(),
-                time: Some(t),
-            });
-        }
+    if let Some((path, time)) = arg.rsplit_once('@')
+        && time.len() >= 10
+        && time.as_bytes()[0].is_ascii_digit()
+        && time.contains('T')
+    {
+        let t = parse_rfc3339(time).ok_or_else(|| {
+            format!("'{time}' in '{arg}' is not an RFC 3339 time such as 2026-11-22T07:23:02Z")
+        })?;
+        return Ok(InputArg::File {
+            path: path.into(),
+            time: Some(t),
+        });
     }
     if arg.ends_with(".tsv") {
         return Ok(InputArg::Index { path: arg.into() });

@@ -385,12 +385,11 @@ fn resolve_metric(family: &str, kind: Kind, name: &str, part: Part) -> (Option<M
             ("_sum", Part::Sum),
             ("_count", Part::Count),
         ] {
-            if let Some(stem) = name.strip_suffix(suf) {
-                if let Some(m) =
+            if let Some(stem) = name.strip_suffix(suf)
+                && let Some(m) =
                     catalog::lookup(stem).filter(|m| m.metric_def().kind == MetricKind::Histogram)
-                {
-                    return (Some(m), p);
-                }
+            {
+                return (Some(m), p);
             }
         }
     }

@@ -1,0 +1,236 @@
+//! The `kvscope` binary end to end: exit codes, named errors, URLs against a loopback server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use common::fixture;
+
+fn kvscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Serves `responses` in turn (status, content type, body), then closes; records request lines.
+fn serve(responses: Vec<(u16, &'static str, Vec<u8>)>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    thread::spawn(move || {
+        for (status, ct, body) in responses {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]);
+            log.lock()
+                .unwrap()
+                .push(req.lines().next().unwrap_or("").to_string());
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: {ct}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[test]
+fn no_input_is_bad_input() {
+    let o = kvscope(&["report"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--lmcache or --engine"));
+}
+
+#[test]
+fn missing_file_is_named() {
+    let o = kvscope(&["report", "--lmcache", "no/such/file.prom"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no/such/file.prom"), "{}", stderr(&o));
+}
+
+#[test]
+fn html_or_json_file_is_named() {
+    let dir = std::env::temp_dir().join(format!("kvscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let html = dir.join("page.prom");
+    std::fs::write(&html, "<!doctype html><html><body>login</body></html>").unwrap();
+    let o = kvscope(&["report", "--engine", html.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("page.prom") && stderr(&o).contains("HTML"),
+        "{}",
+        stderr(&o)
+    );
+    let json = dir.join("status.prom");
+    std::fs::write(&json, "{\"status\": \"ok\"}").unwrap();
+    let o = kvscope(&["report", "--lmcache", json.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("JSON"), "{}", stderr(&o));
+}
+
+#[test]
+fn empty_input_says_no_samples() {
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        fixture("inferguard-handwritten/empty.txt")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no samples"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mode"]["architecture"], "unknown");
+    assert!(v["lmcache"]["lookup"]["hit_rate"]["since_start"].is_null());
+}
+
+#[test]
+fn times_must_be_given_for_all_files_and_in_order() {
+    let a = fixture("lmcache-0.5.6-cpu-run1/metrics_t1.prom");
+    let b = fixture("lmcache-0.5.6-cpu-run1/metrics_t2.prom");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        &format!("{a}@2026-11-22T07:22:13Z"),
+        "--lmcache",
+        b,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        &format!("{a}@2026-11-22T07:22:13Z"),
+        "--lmcache",
+        &format!("{b}@2026-11-22T07:20:00Z"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("before the previous"));
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        &format!("{a}@2026-11-22T07:22:13Z"),
+        "--lmcache",
+        &format!("{b}@2026-11-22T07:22:47Z"),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn text_and_markdown_formats() {
+    let lm = fixture("packet_a/lmcache_metrics_loaded.prom");
+    let en = fixture("packet_a/vllm_metrics_loaded.prom");
+    for (fmt, needle) in [
+        ("text", "architecture: vllm_mp_lmcache (inferred)"),
+        ("markdown", "**Architecture:** `vllm_mp_lmcache`"),
+    ] {
+        let o = kvscope(&[
+            "report",
+            "--lmcache",
+            lm.to_str().unwrap(),
+            "--engine",
+            en.to_str().unwrap(),
+            "--format",
+            fmt,
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(out.contains(needle), "{out}");
+        assert!(out.contains("90.0%"), "{out}");
+    }
+}
+
+#[test]
+fn unreachable_url_exits_3_and_names_it() {
+    // Bind and drop to get a port nothing listens on.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let o = kvscope(&["report", "--lmcache", &url, "--timeout", "2s"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&url));
+}
+
+#[test]
+fn error_status_exits_3() {
+    let (url, _) = serve(vec![(500, "text/plain", b"boom".to_vec())]);
+    let o = kvscope(&["report", "--engine", &url]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("HTTP 500"), "{}", stderr(&o));
+}
+
+#[test]
+fn html_from_a_url_is_bad_input_naming_the_target() {
+    let (url, _) = serve(vec![(200, "text/html", b"<html>sign in</html>".to_vec())]);
+    let o = kvscope(&["report", "--lmcache", &url]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&url) && stderr(&o).contains("HTML"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn url_samples_give_windowed_figures_and_only_get_metrics() {
+    let body = |n: usize| {
+        std::fs::read(fixture(&format!(
+            "lmcache-0.5.6-cpu-run1/metrics_t{n}.prom"
+        )))
+        .unwrap()
+    };
+    let (url, seen) = serve(vec![
+        (200, "text/plain; version=0.0.4; charset=utf-8", body(18)),
+        (200, "text/plain; version=0.0.4; charset=utf-8", body(20)),
+        (200, "text/plain; version=0.0.4; charset=utf-8", body(22)),
+    ]);
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        &url,
+        "--samples",
+        "3",
+        "--interval",
+        "200ms",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // lmcache_mp_lookup_requested_tokens_total is 32256 in t18 and 34304 in t22.
+    assert_eq!(
+        v["lmcache"]["lookup"]["requested_tokens"]["since_start"],
+        34304.0
+    );
+    // Under a minute of samples: the window reaches back to the first scrape.
+    assert_eq!(
+        v["lmcache"]["lookup"]["requested_tokens"]["window"],
+        34304.0 - 32256.0
+    );
+    assert_eq!(v["inputs"][0]["kind"], "url");
+    assert_eq!(v["inputs"][0]["scrapes"], 3);
+    let reqs = seen.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 3);
+    assert!(
+        reqs.iter().all(|r| r.starts_with("GET /metrics ")),
+        "{reqs:?}"
+    );
+}

@@ -1,0 +1,86 @@
+//! Shared helpers: load real fixtures into a model the way `kvscope report` does.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use kvscope::model::{Event, Model, Role, TargetRef};
+use kvscope::sources;
+use serde_json::Value;
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
+/// The real LMCache 0.5.6 timeline, t0..=last, with capture times from its index.
+pub fn run1_timeline(last: usize) -> Vec<(PathBuf, Option<f64>)> {
+    let all = sources::read_index(&fixture("lmcache-0.5.6-cpu-run1/metrics_index.tsv")).unwrap();
+    all.into_iter().take(last + 1).collect()
+}
+
+/// A model with one LMCache target (a file timeline) and optionally one engine target.
+pub fn model(lmcache: &[(PathBuf, Option<f64>)], engine: &[(PathBuf, Option<f64>)]) -> Model {
+    let lm: Vec<String> = if lmcache.is_empty() {
+        vec![]
+    } else {
+        vec!["lmcache".into()]
+    };
+    let en: Vec<String> = if engine.is_empty() {
+        vec![]
+    } else {
+        vec!["engine".into()]
+    };
+    let mut m = Model::new(&lm, &en, 64);
+    for (role, files) in [(Role::Lmcache, lmcache), (Role::Engine, engine)] {
+        for (path, time) in files {
+            let body = std::fs::read(path).unwrap();
+            m.apply(Event::Scrape {
+                target: TargetRef { role, index: 0 },
+                time: *time,
+                body,
+                format: None,
+                origin: path.display().to_string(),
+            })
+            .unwrap();
+        }
+    }
+    m
+}
+
+pub fn report(
+    lmcache: &[(PathBuf, Option<f64>)],
+    engine: &[(PathBuf, Option<f64>)],
+    window: f64,
+) -> Value {
+    let m = model(lmcache, engine);
+    kvscope::report::build(&m, window, &["files", "files"])
+}
+
+pub fn packet_a(name: &str) -> Vec<(PathBuf, Option<f64>)> {
+    vec![(fixture(&format!("packet_a/{name}")), None)]
+}
+
+/// A JSON value by dotted path.
+pub fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |v, k| &v[k])
+}
+
+pub fn f(v: &Value, path: &str) -> f64 {
+    at(v, path)
+        .as_f64()
+        .unwrap_or_else(|| panic!("{path} is {:?}, not a number", at(v, path)))
+}
+
+pub fn family<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no family {id}"))
+}
+
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}

@@ -1,0 +1,221 @@
+//! Acceptance figures on real captures: packet_a (real H100 vLLM + LMCache MP, May 2026
+//! build) and the real LMCache 0.5.6 CPU run (32 timed scrapes).
+
+mod common;
+use common::*;
+
+#[test]
+fn packet_a_both_scrapes() {
+    let r = report(
+        &packet_a("lmcache_metrics_loaded.prom"),
+        &packet_a("vllm_metrics_loaded.prom"),
+        60.0,
+    );
+    assert_eq!(r["schema"], "kvscope-report/1");
+    // Hit rate since start: 18432 / 20480.
+    assert!(close(
+        f(&r, "lmcache.lookup.hit_rate.since_start"),
+        18432.0 / 20480.0
+    ));
+    assert_eq!(f(&r, "lmcache.lookup.hit_tokens.since_start"), 18432.0);
+    // L0→L1 store throughput from the unit-suffixed histogram: 130.79 / 6.
+    assert!(close(
+        f(&r, "lmcache.l0_l1.store_throughput_gbs.mean"),
+        130.7901426487392 / 6.0
+    ));
+    // No load histogram: null, with the reason.
+    assert!(at(&r, "lmcache.l0_l1.load_throughput_gbs.mean").is_null());
+    assert!(
+        r["unknowns"]["lmcache.l0_l1.load_throughput_gbs.mean"]
+            .as_str()
+            .unwrap()
+            .contains("no L1→L0 load throughput histogram")
+    );
+    // External prefix cache: 0 hits of 2306 queried tokens; `_created` series are not data.
+    assert_eq!(
+        f(&r, "engine.external_prefix_cache.hit_rate.since_start"),
+        0.0
+    );
+    assert_eq!(f(&r, "engine.external_prefix_cache.queries_total"), 2306.0);
+    assert_eq!(f(&r, "engine.external_prefix_cache.hits_total"), 0.0);
+    assert!(close(
+        f(&r, "engine.prefix_cache.hit_rate.since_start"),
+        19824.0 / 22130.0
+    ));
+    // No L2 adapter: every L2 family not applicable.
+    for id in [
+        "lmcache_mp.l2_counters",
+        "lmcache_mp.l2_failures",
+        "lmcache_mp.l2_usage",
+        "lmcache_mp.l1_l2_throughput",
+    ] {
+        assert_eq!(family(&r, id)["status"], "not_applicable", "{id}");
+    }
+    assert_eq!(r["mode"]["architecture"], "vllm_mp_lmcache");
+    assert_eq!(r["mode"]["strength"], "inferred");
+    let decision = &r["mode"]["evidence"][0];
+    assert!(
+        decision["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no vllm:lmcache_mp_")
+    );
+    // Every name in both real scrapes is known to the catalog.
+    assert_eq!(r["unrecognised"], serde_json::json!([]));
+    assert_eq!(r["parse_errors"]["lines_skipped"], 0);
+    // Without times no window: null with a reason, never 0.
+    assert!(at(&r, "lmcache.lookup.hit_rate.window").is_null());
+    assert!(
+        r["unknowns"]["lmcache.lookup.hit_rate.window"]
+            .as_str()
+            .unwrap()
+            .contains("FILE@TIME")
+    );
+}
+
+#[test]
+fn packet_a_lmcache_alone_is_an_mp_server() {
+    let r = report(&packet_a("lmcache_metrics_loaded.prom"), &[], 60.0);
+    assert_eq!(r["mode"]["architecture"], "lmcache_mp_server");
+    assert_eq!(family(&r, "vllm.prefix_cache")["status"], "not_applicable");
+    // The May 2026 build's `*_keys_total` L1 names map to the same family as 0.5.6's chunks.
+    let l1 = family(&r, "lmcache_mp.l1_counters");
+    assert_eq!(l1["status"], "populated");
+    assert!(
+        l1["metrics"][0]["names"][0]
+            .as_str()
+            .unwrap()
+            .contains("_keys_total")
+    );
+    assert_eq!(
+        family(&r, "lmcache_mp.storage_manager")["status"],
+        "populated"
+    );
+    // Used bytes only in this build: total is unknown, with why.
+    assert_eq!(f(&r, "lmcache.l1.used_bytes"), 490733568.0);
+    assert!(at(&r, "lmcache.l1.total_bytes").is_null());
+}
+
+#[test]
+fn packet_a_by_cache_salt_keeps_the_exported_empty_salt() {
+    let r = report(&packet_a("lmcache_metrics_loaded.prom"), &[], 60.0);
+    let rows = at(&r, "lmcache.lookup.by_cache_salt").as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["cache_salt"], "");
+    assert_eq!(rows[0]["requested_tokens"], 20480.0);
+    assert_eq!(rows[0]["hit_tokens"], 18432.0);
+}
+
+#[test]
+fn run1_final_scrape_since_start_and_window() {
+    let r = report(&run1_timeline(31), &[], 60.0);
+    assert_eq!(f(&r, "lmcache.lookup.hit_tokens.since_start"), 27136.0);
+    assert_eq!(
+        f(&r, "lmcache.lookup.requested_tokens.since_start"),
+        41984.0
+    );
+    // 60 s before t31 (07:25:31.286) the newest scrape is t25 (07:24:28.612): 4096/4096.
+    assert_eq!(f(&r, "lmcache.lookup.hit_tokens.window"), 4096.0);
+    assert_eq!(f(&r, "lmcache.lookup.requested_tokens.window"), 4096.0);
+    assert_eq!(f(&r, "lmcache.lookup.hit_rate.window"), 1.0);
+    // L1/L2 split of hits: 18944 + 8192 = 27136.
+    assert!(close(
+        f(&r, "lmcache.lookup.l1_share.since_start"),
+        18944.0 / 27136.0
+    ));
+    assert!(close(
+        f(&r, "lmcache.lookup.l2_share.since_start"),
+        8192.0 / 27136.0
+    ));
+    // L1: 0.71875 of 1 GiB.
+    assert_eq!(f(&r, "lmcache.l1.usage_ratio"), 0.71875);
+    assert_eq!(f(&r, "lmcache.l1.total_bytes"), 1073741824.0);
+    assert_eq!(f(&r, "lmcache.l1.evicted.since_start"), 67.0);
+    assert_eq!(f(&r, "lmcache.l1.eviction_triggers.since_start"), 7.0);
+    assert_eq!(f(&r, "lmcache.l2.store_requests.since_start"), 29.0);
+    assert_eq!(f(&r, "lmcache.l2.load_requests.since_start"), 16.0);
+    assert_eq!(f(&r, "lmcache.l2.adapters_active"), 1.0);
+    assert!(close(
+        f(&r, "lmcache.l2.store_throughput_gbs.mean"),
+        19.73555791571605 / 29.0
+    ));
+    assert!(close(
+        f(&r, "lmcache.l0_l1.load_throughput_gbs.mean"),
+        25.051845578913607 / 12.0
+    ));
+    for id in [
+        "lmcache_mp.l2_counters",
+        "lmcache_mp.l2_usage",
+        "lmcache_mp.l1_l2_throughput",
+        "lmcache_mp.l2_adapters",
+    ] {
+        assert_eq!(family(&r, id)["status"], "populated", "{id}");
+    }
+    // CPU run: the CUDA-only transfer phases are not applicable.
+    assert_eq!(
+        family(&r, "lmcache_mp.transfer_phases")["status"],
+        "not_applicable"
+    );
+    assert_eq!(r["mode"]["architecture"], "lmcache_mp_server");
+    assert_eq!(r["unrecognised"], serde_json::json!([]));
+    // EventBus gauges read 0 on 0.5.6 whatever the bus holds: never presented as trustworthy.
+    assert_eq!(at(&r, "lmcache.eventbus.gauges_trust"), "unverified");
+    assert_eq!(f(&r, "lmcache.eventbus.dropped_total"), 0.0);
+}
+
+#[test]
+fn run1_window_at_t20() {
+    let r = report(&run1_timeline(20), &[], 60.0);
+    // Window base: t6 (07:23:07.762), the newest at or before 07:24:08.420 − 60 s.
+    assert_eq!(f(&r, "lmcache.lookup.hit_tokens.window"), 18944.0);
+    assert_eq!(f(&r, "lmcache.lookup.requested_tokens.window"), 29184.0);
+    assert!((f(&r, "lmcache.lookup.hit_rate.window") - 0.6491).abs() < 5e-5);
+    assert!((f(&r, "lmcache.lookup.hit_rate.since_start") - 0.6212).abs() < 5e-5);
+    assert!((f(&r, "lmcache.window_seconds") - 60.658).abs() < 1e-3);
+}
+
+#[test]
+fn run1_transient_inflight_gauge_in_one_scrape_only() {
+    // `lmcache_mp_num_inflight_l2_stores` exists in t7 only.
+    let at7 = report(&run1_timeline(7), &[], 60.0);
+    assert!(f(&at7, "lmcache.l2.inflight_stores") > 0.0);
+    assert_eq!(
+        family(&at7, "lmcache_mp.l2_usage")["metrics"][1]["status"],
+        "populated"
+    );
+    let at8 = report(&run1_timeline(8), &[], 60.0);
+    // Gone again: the gauge only lists adapters with work, and an L2 adapter is active.
+    assert_eq!(f(&at8, "lmcache.l2.inflight_stores"), 0.0);
+    assert_eq!(
+        family(&at8, "lmcache_mp.l2_usage")["metrics"][1]["status"],
+        "missing"
+    );
+    assert!(f(&at8, "lmcache.l2.store_requests.window") >= 0.0);
+}
+
+#[test]
+fn run1_idle_scrape_has_only_observable_gauges() {
+    let r = report(&run1_timeline(0), &[], 60.0);
+    assert_eq!(r["mode"]["architecture"], "lmcache_mp_server");
+    assert_eq!(family(&r, "lmcache_mp.eventbus")["status"], "zero");
+    assert_eq!(family(&r, "lmcache_mp.lookup")["status"], "missing");
+    assert!(at(&r, "lmcache.lookup.hit_rate.since_start").is_null());
+    assert!(at(&r, "lmcache.lookup.hit_rate.window").is_null());
+}
+
+#[test]
+fn report_counters_never_go_negative_across_the_whole_timeline() {
+    // Every prefix of the real timeline: windowed counters are >= 0.
+    for last in 1..32 {
+        let r = report(&run1_timeline(last), &[], 30.0);
+        for path in [
+            "lmcache.lookup.requested_tokens.window",
+            "lmcache.l1.evicted.window",
+            "lmcache.l2.store_requests.window",
+        ] {
+            if let Some(v) = at(&r, path).as_f64() {
+                assert!(v >= 0.0, "{path} at t{last} = {v}");
+            }
+        }
+    }
+}
