@@ -2,12 +2,24 @@
 
 use super::Label;
 
-fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b == b':'
-}
+/// Byte classes for names: 1 = may start a name, 2 = may continue one.
+static NAME: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphabetic() || b == b'_' || b == b':' {
+            t[i] = 3;
+        } else if b.is_ascii_digit() {
+            t[i] = 2;
+        }
+        i += 1;
+    }
+    t
+};
 
-fn is_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
+fn is_name_start(b: u8) -> bool {
+    NAME[b as usize] & 1 != 0
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -23,17 +35,18 @@ fn quoted(s: &str, i: usize) -> Option<(&str, bool, usize)> {
     let b = s.as_bytes();
     let mut j = i + 1;
     let mut escaped = false;
-    loop {
-        let k = j + memchr::memchr2(b'"', b'\\', &b[j..])?;
-        if b[k] == b'"' {
-            return Some((&s[i + 1..k], escaped, k + 1));
-        }
-        escaped = true;
-        j = k + 2;
-        if j > b.len() {
-            return None;
+    // Label values are short: a plain loop beats a vectorised search's set-up cost.
+    while j < b.len() {
+        match b[j] {
+            b'"' => return Some((&s[i + 1..j], escaped, j + 1)),
+            b'\\' => {
+                escaped = true;
+                j += 2;
+            }
+            _ => j += 1,
         }
     }
+    None
 }
 
 /// A bare identifier starting at `i`: returns the end index.
@@ -41,11 +54,14 @@ fn bare(b: &[u8], i: usize) -> Option<usize> {
     if i >= b.len() || !is_name_start(b[i]) {
         return None;
     }
-    let mut j = i + 1;
-    while j < b.len() && is_name_char(b[j]) {
-        j += 1;
-    }
-    Some(j)
+    let rest = &b[i + 1..];
+    Some(
+        i + 1
+            + rest
+                .iter()
+                .position(|&c| NAME[c as usize] & 2 == 0)
+                .unwrap_or(rest.len()),
+    )
 }
 
 /// A metric name (bare or quoted) at the start of `s`; returns it and the rest of the line.
@@ -194,6 +210,9 @@ pub(super) fn parse_value(tok: &str) -> Option<f64> {
     if tok.is_empty() {
         return None;
     }
+    if let Some(v) = fast_decimal(tok.as_bytes()) {
+        return Some(v);
+    }
     if let Ok(v) = tok.parse::<f64>() {
         return Some(v);
     }
@@ -203,5 +222,124 @@ pub(super) fn parse_value(tok: &str) -> Option<f64> {
         "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
         "nan" | "+nan" | "-nan" => Some(f64::NAN),
         _ => None,
+    }
+}
+
+/// Exact powers of ten representable in an f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Plain decimals (`19824.0`, `-3`, `0.71875`, `7.71751936e+08`) with at most 15 significant
+/// digits and a small exponent: both the digits and the power of ten are exact in an f64, so
+/// one multiplication or division rounds correctly (Clinger's fast path). Anything else goes
+/// to the standard parser.
+fn fast_decimal(b: &[u8]) -> Option<f64> {
+    let (neg, mut i) = match b.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0u32;
+    let mut exp: i32 = 0;
+    let mut seen_digit = false;
+    while i < b.len() && b[i].is_ascii_digit() {
+        mantissa = mantissa * 10 + u64::from(b[i] - b'0');
+        if mantissa != 0 {
+            digits += 1;
+        }
+        seen_digit = true;
+        i += 1;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            mantissa = mantissa * 10 + u64::from(b[i] - b'0');
+            if mantissa != 0 {
+                digits += 1;
+            }
+            exp -= 1;
+            seen_digit = true;
+            i += 1;
+        }
+    }
+    if !seen_digit || digits > 15 {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        let eneg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e: i32 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 4 {
+            e = e * 10 + i32::from(b[i] - b'0');
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exp += if eneg { -e } else { e };
+    }
+    if i != b.len() {
+        return None;
+    }
+    let m = mantissa as f64;
+    let v = match exp {
+        0 => m,
+        1..=22 => m * POW10[exp as usize],
+        -22..=-1 => m / POW10[(-exp) as usize],
+        _ => return None,
+    };
+    Some(if neg { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_the_standard_parser() {
+        for s in [
+            "0",
+            "0.0",
+            "-0.0",
+            "19824.0",
+            "1.0",
+            "0.71875",
+            "7.71751936e+08",
+            "1.946157056e+09",
+            "130.7901426487392",
+            "1e-7",
+            "123456789012345",
+            "1234567890123456",
+            "0.000001",
+            "+5",
+            "5.",
+            ".5",
+            "1e22",
+            "1e23",
+            "9007199254740993",
+            "2.5e-3",
+            "1.7781949744090624e+09",
+        ] {
+            let want: f64 = s.parse().unwrap();
+            let got = parse_value(s).unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{s}");
+        }
+        for bad in ["", "-", ".", "e5", "1e", "1x", "1.2.3", "--1"] {
+            assert!(fast_decimal(bad.as_bytes()).is_none(), "{bad}");
+        }
     }
 }

@@ -290,8 +290,10 @@ struct Parser<'a, 'l> {
     body: &'a [u8],
     limits: &'l Limits,
     out: Scrape<'a>,
-    by_name: HashMap<&'a str, u32>,
+    by_name: HashMap<&'a str, u32, foldhash::fast::RandomState>,
     current: Option<u32>,
+    /// The whole body is valid UTF-8 (the common case: one check instead of one per line).
+    utf8: bool,
     saw_openmetrics_marker: bool,
     saw_timestamp: bool,
 }
@@ -310,7 +312,11 @@ impl<'a, 'l> Parser<'a, 'l> {
                 labels: Vec::with_capacity(lines * 3),
                 ..Scrape::default()
             },
-            by_name: HashMap::with_capacity(families * 2),
+            by_name: HashMap::with_capacity_and_hasher(
+                families * 2,
+                foldhash::fast::RandomState::default(),
+            ),
+            utf8: std::str::from_utf8(body).is_ok(),
             current: None,
             saw_openmetrics_marker: false,
             saw_timestamp: false,
@@ -335,11 +341,17 @@ impl<'a, 'l> Parser<'a, 'l> {
                 }
                 continue;
             }
-            let Ok(text) = std::str::from_utf8(raw) else {
+            let text = if self.utf8 {
+                // SAFETY: the whole body was validated as UTF-8 and lines split at '\n', an
+                // ASCII byte, so every line is valid UTF-8 too.
+                unsafe { std::str::from_utf8_unchecked(raw) }
+            } else if let Ok(t) = std::str::from_utf8(raw) {
+                t
+            } else {
                 self.error(lineno, "line is not valid UTF-8");
                 continue;
             };
-            let text = text.trim_start_matches([' ', '\t']);
+            let text = text.trim_start_matches(is_blank);
             if text.is_empty() {
                 continue;
             }
@@ -367,9 +379,9 @@ impl<'a, 'l> Parser<'a, 'l> {
     }
 
     fn comment(&mut self, text: &'a str) -> Result<(), Bad> {
-        let rest = text[1..].trim_start_matches([' ', '\t']);
+        let rest = text[1..].trim_start_matches(is_blank);
         let (keyword, rest) = match rest.find([' ', '\t']) {
-            Some(i) => (&rest[..i], rest[i + 1..].trim_start_matches([' ', '\t'])),
+            Some(i) => (&rest[..i], rest[i + 1..].trim_start_matches(is_blank)),
             None => (rest, ""),
         };
         match keyword {
@@ -387,7 +399,7 @@ impl<'a, 'l> Parser<'a, 'l> {
                     self.current = Some(parent);
                     return Ok(());
                 }
-                let arg = after.trim_start_matches([' ', '\t']);
+                let arg = after.trim_start_matches(is_blank);
                 let idx = self.family_for_decl(name);
                 let Parser {
                     out,
@@ -536,6 +548,10 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
         (self.new_family(name, Kind::Unknown, false), Part::Value)
     }
+}
+
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
 }
 
 const SUFFIXES: [&str; 8] = [
