@@ -114,7 +114,7 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
 pub fn format_duration(secs: f64) -> String {
     if secs < 1.0 {
         format!("{}ms", (secs * 1000.0).round())
-    } else if secs >= 60.0 && (secs % 60.0) == 0.0 {
+    } else if secs >= 300.0 && (secs % 60.0) == 0.0 {
         format!("{}m", secs / 60.0)
     } else {
         let r = (secs * 1000.0).round() / 1000.0;
@@ -161,7 +161,8 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("-1s").is_err());
         assert_eq!(format_duration(0.5), "500ms");
-        assert_eq!(format_duration(60.0), "1m");
+        assert_eq!(format_duration(60.0), "60s");
+        assert_eq!(format_duration(300.0), "5m");
         assert_eq!(format_duration(2.0), "2s");
     }
 }

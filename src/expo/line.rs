@@ -249,6 +249,9 @@ fn fast_decimal(b: &[u8]) -> Option<f64> {
         mantissa = mantissa * 10 + u64::from(b[i] - b'0');
         if mantissa != 0 {
             digits += 1;
+            if digits > 15 {
+                return None;
+            }
         }
         seen_digit = true;
         i += 1;
@@ -259,8 +262,11 @@ fn fast_decimal(b: &[u8]) -> Option<f64> {
             mantissa = mantissa * 10 + u64::from(b[i] - b'0');
             if mantissa != 0 {
                 digits += 1;
+                if digits > 15 {
+                    return None;
+                }
             }
-            exp -= 1;
+            exp = exp.checked_sub(1)?;
             seen_digit = true;
             i += 1;
         }
@@ -340,6 +346,20 @@ mod tests {
         }
         for bad in ["", "-", ".", "e5", "1e", "1x", "1.2.3", "--1"] {
             assert!(fast_decimal(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    /// Found by the fuzzer: more than 19 digits overflowed the fast path's mantissa.
+    #[test]
+    fn long_and_extreme_numbers_fall_back_to_the_standard_parser() {
+        for s in ["99999999999999999999999999", "0.00000000000000000000000000001", "1e9999", "-1e-9999", "00000000000000000000001.5"] {
+            let want: f64 = s.parse().unwrap();
+            assert_eq!(parse_value(s).unwrap().to_bits(), want.to_bits(), "{s}");
         }
     }
 }
