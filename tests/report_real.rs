@@ -219,3 +219,48 @@ fn report_counters_never_go_negative_across_the_whole_timeline() {
         }
     }
 }
+
+#[test]
+fn run1_breakdowns_by_l2_name_device_worker_engine() {
+    let r = report(&run1_timeline(31), &[], 60.0);
+    let b = &r["lmcache"]["breakdowns"];
+    let fs = &b["by_l2_name"][0];
+    assert_eq!(fs["l2_name"], "fs");
+    assert_eq!(fs["used_bytes"], 1946157056.0);
+    assert_eq!(fs["store_requests"]["since_start"], 29.0);
+    assert_eq!(fs["load_requests"]["since_start"], 16.0);
+    assert!(close(
+        fs["load_throughput_gbs_mean"].as_f64().unwrap(),
+        80.73546273196487 / 16.0
+    ));
+    let cpu = &b["by_device"][0];
+    assert_eq!(cpu["device"], "cpu");
+    // 4 stores and 12 retrieves submitted, all finished.
+    assert_eq!(cpu["stores_in_flight"], 0.0);
+    assert_eq!(cpu["retrieves_in_flight"], 0.0);
+    assert!(close(
+        cpu["l0_l1_store_throughput_gbs_mean"].as_f64().unwrap(),
+        3.5573966190640114 / 4.0
+    ));
+    assert_eq!(b["by_worker_id"][0]["worker_id"], "1000");
+    assert_eq!(b["by_worker_id"][0]["chunks_loaded"]["since_start"], 24.0);
+    assert_eq!(b["by_engine_id"][0]["engine_id"], "1000");
+}
+
+#[test]
+fn packet_a_breakdown_by_device_names_the_gpu() {
+    let r = report(&packet_a("lmcache_metrics_loaded.prom"), &[], 60.0);
+    let dev = &r["lmcache"]["breakdowns"]["by_device"][0];
+    assert_eq!(dev["device"], "cuda:0");
+    assert!(close(
+        dev["l0_l1_store_throughput_gbs_mean"].as_f64().unwrap(),
+        130.7901426487392 / 6.0
+    ));
+    // This build exports no submitted/finished transfer counters: unknown, not 0.
+    assert!(dev["stores_in_flight"].is_null());
+    assert!(r["unknowns"]["lmcache.breakdowns.by_device[0].stores_in_flight"].is_string());
+    assert_eq!(
+        r["lmcache"]["breakdowns"]["by_l2_name"],
+        serde_json::json!([])
+    );
+}

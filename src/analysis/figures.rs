@@ -131,6 +131,7 @@ pub struct LmcacheFigures {
     pub l2: L2,
     pub l0_l1: L0L1,
     pub eventbus: EventBus,
+    pub breakdowns: super::breakdowns::Breakdowns,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -151,7 +152,7 @@ pub struct EngineFigures {
     pub kv_usage_ratio: Fig,
 }
 
-fn all(_: &Series) -> bool {
+pub(super) fn all(_: &Series) -> bool {
     true
 }
 
@@ -165,7 +166,7 @@ fn with_metric<'a>(targets: &[&'a TargetStore], m: MetricRef) -> Vec<&'a TargetS
 }
 
 /// A counter summed over series and targets, over `over`.
-fn counter(
+pub(super) fn counter(
     targets: &[&TargetStore],
     window: f64,
     m: MetricRef,
@@ -193,7 +194,7 @@ fn counter(
     Fig::known(total)
 }
 
-fn pair(
+pub(super) fn pair(
     targets: &[&TargetStore],
     window: f64,
     m: MetricRef,
@@ -233,7 +234,7 @@ fn rate(targets: &[&TargetStore], window: f64, m: MetricRef, what: &str) -> Fig 
 }
 
 /// A gauge summed over the series present in the newest scrapes.
-fn gauge(
+pub(super) fn gauge(
     targets: &[&TargetStore],
     m: MetricRef,
     keep: impl Fn(&Series) -> bool,
@@ -263,16 +264,17 @@ fn pair_ratio(a: &Pair, b: &Pair, zero: &str) -> Pair {
     }
 }
 
-fn merged_histogram(
+pub(super) fn merged_histogram(
     targets: &[&TargetStore],
     window: f64,
     m: MetricRef,
     over: Over,
+    keep: &dyn Fn(&Series) -> bool,
 ) -> Result<Option<HistogramWindow>, String> {
     let mut out: Option<HistogramWindow> = None;
     for t in with_metric(targets, m) {
         let span = over.span(t, window)?;
-        if let Some(h) = t.histogram(m, span, all) {
+        if let Some(h) = t.histogram(m, span, keep) {
             let o = out.get_or_insert_with(HistogramWindow::default);
             o.count += h.count;
             o.sum += h.sum;
@@ -290,7 +292,7 @@ fn merged_histogram(
 
 fn distribution(targets: &[&TargetStore], window: f64, m: MetricRef, what: &str) -> Distribution {
     let summarise = |over: Over| -> [Fig; 5] {
-        match merged_histogram(targets, window, m, over) {
+        match merged_histogram(targets, window, m, over, &all) {
             Err(e) => std::array::from_fn(|_| Fig::unknown(e.clone())),
             Ok(None) => {
                 std::array::from_fn(|_| Fig::unknown(format!("no {what} histogram in the input")))
@@ -568,6 +570,7 @@ pub fn lmcache(inputs: &Inputs<'_>, features: &Features) -> LmcacheFigures {
         l2,
         l0_l1,
         eventbus,
+        breakdowns: super::breakdowns::breakdowns(&ts, w),
     }
 }
 

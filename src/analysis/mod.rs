@@ -3,6 +3,7 @@
 //! Mode detection (`mode`), the family matrix (`matrix`) and the headline figures (`figures`)
 //! all read the same [`Inputs`]; the TUI and `kvscope report` only present the result.
 
+pub mod breakdowns;
 pub mod figures;
 pub mod matrix;
 pub mod mode;

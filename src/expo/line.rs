@@ -357,7 +357,13 @@ mod overflow_tests {
     /// Found by the fuzzer: more than 19 digits overflowed the fast path's mantissa.
     #[test]
     fn long_and_extreme_numbers_fall_back_to_the_standard_parser() {
-        for s in ["99999999999999999999999999", "0.00000000000000000000000000001", "1e9999", "-1e-9999", "00000000000000000000001.5"] {
+        for s in [
+            "99999999999999999999999999",
+            "0.00000000000000000000000000001",
+            "1e9999",
+            "-1e-9999",
+            "00000000000000000000001.5",
+        ] {
             let want: f64 = s.parse().unwrap();
             assert_eq!(parse_value(s).unwrap().to_bits(), want.to_bits(), "{s}");
         }
