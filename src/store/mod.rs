@@ -51,7 +51,7 @@ pub struct Series {
     /// Upper bound of a histogram bucket.
     pub le: Option<f64>,
     pub metric: Option<MetricRef>,
-    points: VecDeque<(u64, f64)>,
+    points: Points,
     last_seen: u64,
 }
 
@@ -65,7 +65,7 @@ fn is_absent(v: f64) -> bool {
 impl Series {
     /// Value in the scrape with this sequence number; `None` when absent then.
     pub fn value_at(&self, seq: u64) -> Option<f64> {
-        let i = self.points.partition_point(|&(s, _)| s <= seq);
+        let i = self.points.partition_point(seq);
         let v = self.points.get(i.checked_sub(1)?)?.1;
         (!is_absent(v)).then_some(v)
     }
@@ -86,8 +86,8 @@ impl Series {
         let mut prev = self.value_at(from).unwrap_or(0.0);
         let mut prev_seq = from;
         let mut total = 0.0;
-        let start = self.points.partition_point(|&(s, _)| s <= from);
-        for &(seq, v) in self.points.iter().skip(start) {
+        let start = self.points.partition_point(from);
+        for (seq, v) in self.points.iter_from(start) {
             if seq > to {
                 break;
             }
@@ -104,7 +104,7 @@ impl Series {
 
     /// Number of scrapes (by change points) in which the series was present at all.
     pub fn ever_present(&self) -> bool {
-        self.points.iter().any(|&(_, v)| !is_absent(v))
+        self.points.vals.iter().any(|&v| !is_absent(v))
     }
 }
 
@@ -132,6 +132,54 @@ impl Span {
             Span::SinceStart { at } => at,
             Span::Window { to, .. } => to,
         }
+    }
+}
+
+/// Change points as two parallel queues (12 bytes a point instead of a padded 16).
+#[derive(Debug, Default)]
+struct Points {
+    seqs: VecDeque<u32>,
+    vals: VecDeque<f64>,
+}
+
+impl Points {
+    /// Scrape sequence numbers fit in 32 bits for 136 years of 1 s scrapes.
+    fn narrow(seq: u64) -> u32 {
+        u32::try_from(seq).unwrap_or(u32::MAX)
+    }
+    /// Index of the first point after `seq`.
+    fn partition_point(&self, seq: u64) -> usize {
+        let seq = Self::narrow(seq);
+        self.seqs.partition_point(|&s| s <= seq)
+    }
+    fn get(&self, i: usize) -> Option<(u64, f64)> {
+        Some((u64::from(*self.seqs.get(i)?), *self.vals.get(i)?))
+    }
+    fn back(&self) -> Option<(u64, f64)> {
+        self.get(self.seqs.len().checked_sub(1)?)
+    }
+    fn set_last_value(&mut self, v: f64) {
+        if let Some(last) = self.vals.back_mut() {
+            *last = v;
+        }
+    }
+    fn push_back(&mut self, (seq, v): (u64, f64)) {
+        self.seqs.push_back(Self::narrow(seq));
+        self.vals.push_back(v);
+    }
+    fn pop_front(&mut self) {
+        self.seqs.pop_front();
+        self.vals.pop_front();
+    }
+    fn len(&self) -> usize {
+        self.seqs.len()
+    }
+    fn iter_from(&self, i: usize) -> impl Iterator<Item = (u64, f64)> + '_ {
+        self.seqs
+            .iter()
+            .zip(self.vals.iter())
+            .skip(i)
+            .map(|(&s, &v)| (u64::from(s), v))
     }
 }
 
@@ -254,7 +302,7 @@ impl TargetStore {
             let series = &mut self.series[id as usize];
             if series.last_seen == seq && series.points.back().is_some_and(|p| p.0 == seq) {
                 duplicates += 1;
-                series.points.back_mut().expect("checked").1 = s.value;
+                series.points.set_last_value(s.value);
                 continue;
             }
             series.last_seen = seq;
@@ -305,7 +353,7 @@ impl TargetStore {
         };
         for series in &mut self.series {
             // Keep the last point at or before the oldest scrape: it is that scrape's value.
-            while series.points.len() > 1 && series.points[1].0 <= oldest {
+            while series.points.len() > 1 && series.points.get(1).is_some_and(|p| p.0 <= oldest) {
                 series.points.pop_front();
             }
         }
@@ -355,7 +403,7 @@ impl TargetStore {
             labels: owned,
             le,
             metric,
-            points: VecDeque::new(),
+            points: Points::default(),
             last_seen: u64::MAX,
         });
         self.by_key.insert(key.as_str().into(), id);
