@@ -79,13 +79,44 @@ pub(super) fn metric_name(s: &str) -> Option<(&str, &str)> {
 }
 
 /// Parses a sample line, pushing its labels; returns (name, value, timestamp).
+/// How a sample line's name was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NameFrom {
+    /// The same bare name as the previous sample line (no scan needed).
+    Previous,
+    Bare,
+    Quoted,
+}
+
+/// A parsed sample line.
+pub(super) struct Parsed<'a> {
+    pub name: &'a str,
+    pub from: NameFrom,
+    pub value: f64,
+    pub timestamp: Option<f64>,
+}
+
+/// Parses a sample line, pushing its labels. `prev` is the previous line's bare name: lines of
+/// one histogram repeat it, and a byte comparison is cheaper than a re-scan.
 pub(super) fn sample<'a>(
     s: &'a str,
+    prev: &str,
     labels: &mut Vec<Label<'a>>,
-) -> Result<(&'a str, f64, Option<f64>), &'static str> {
+) -> Result<Parsed<'a>, &'static str> {
     let b = s.as_bytes();
     let mut name: Option<&'a str> = None;
+    let mut from = NameFrom::Quoted;
+    let n = prev.len();
     let mut i = match b[0] {
+        _ if n > 0
+            && b.len() > n
+            && b[..n] == *prev.as_bytes()
+            && matches!(b[n], b'{' | b' ' | b'\t') =>
+        {
+            name = Some(&s[..n]);
+            from = NameFrom::Previous;
+            n
+        }
         b'"' => {
             let (n, _, end) = quoted(s, 0).ok_or("unterminated quoted metric name")?;
             name = Some(n);
@@ -95,6 +126,7 @@ pub(super) fn sample<'a>(
         _ => {
             let end = bare(b, 0).ok_or("line does not start with a metric name")?;
             name = Some(&s[..end]);
+            from = NameFrom::Bare;
             end
         }
     };
@@ -129,7 +161,12 @@ pub(super) fn sample<'a>(
     if i < b.len() && b[i] != b'#' {
         return Err("unexpected text after the value");
     }
-    Ok((name, value, timestamp))
+    Ok(Parsed {
+        name,
+        from,
+        value,
+        timestamp,
+    })
 }
 
 fn token(s: &str, i: usize) -> (&str, usize) {

@@ -294,6 +294,8 @@ struct Parser<'a, 'l> {
     current: Option<u32>,
     /// The whole body is valid UTF-8 (the common case: one check instead of one per line).
     utf8: bool,
+    /// The previous sample line's bare name and where it resolved to.
+    last_bare: (&'a str, u32, Part),
     saw_openmetrics_marker: bool,
     saw_timestamp: bool,
 }
@@ -317,6 +319,7 @@ impl<'a, 'l> Parser<'a, 'l> {
                 foldhash::fast::RandomState::default(),
             ),
             utf8: std::str::from_utf8(body).is_ok(),
+            last_bare: ("", 0, Part::Value),
             current: None,
             saw_openmetrics_marker: false,
             saw_timestamp: false,
@@ -351,7 +354,10 @@ impl<'a, 'l> Parser<'a, 'l> {
                 self.error(lineno, "line is not valid UTF-8");
                 continue;
             };
-            let text = text.trim_start_matches(is_blank);
+            let text = match text.as_bytes().first() {
+                Some(b' ' | b'\t') => text.trim_start_matches(is_blank),
+                _ => text,
+            };
             if text.is_empty() {
                 continue;
             }
@@ -391,6 +397,8 @@ impl<'a, 'l> Parser<'a, 'l> {
                 Ok(())
             }
             "HELP" | "TYPE" | "UNIT" => {
+                // A declaration can change what a name resolves to.
+                self.last_bare = ("", 0, Part::Value);
                 let (name, after) = line::metric_name(rest)
                     .ok_or(Bad::Line("bad metric name in # HELP/TYPE/UNIT"))?;
                 // prometheus_client's 0.0.4 output declares `x_created` as a gauge family of its
@@ -482,8 +490,13 @@ impl<'a, 'l> Parser<'a, 'l> {
 
     fn sample(&mut self, text: &'a str, lineno: u32) -> Result<(), Bad> {
         let labels_start = self.out.labels.len();
-        let parsed = line::sample(text, &mut self.out.labels);
-        let (name, value, timestamp) = match parsed {
+        let parsed = line::sample(text, self.last_bare.0, &mut self.out.labels);
+        let line::Parsed {
+            name,
+            from,
+            value,
+            timestamp,
+        } = match parsed {
             Ok(v) => v,
             Err(reason) => {
                 self.out.labels.truncate(labels_start);
@@ -496,7 +509,13 @@ impl<'a, 'l> Parser<'a, 'l> {
                 limit: self.limits.max_samples,
             }));
         }
-        let (family, part) = self.resolve(name);
+        let (family, part) = match from {
+            line::NameFrom::Previous => (self.last_bare.1, self.last_bare.2),
+            _ => self.resolve(name),
+        };
+        if from != line::NameFrom::Quoted {
+            self.last_bare = (name, family, part);
+        }
         let fam = &mut self.out.families[family as usize];
         fam.samples += 1;
         if part == Part::Bucket {

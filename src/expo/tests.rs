@@ -227,3 +227,34 @@ fn created_companion_families_of_prometheus_client_are_not_families() {
     assert_eq!(s.samples[5].part, Part::Value);
     assert_eq!(s.error_count, 0);
 }
+
+#[test]
+fn repeated_names_resolve_like_fresh_ones() {
+    // Consecutive lines with one name skip the name scan; results must not change, including
+    // across a declaration and for names that merely start with the previous one.
+    let s = one(
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_bucket_extra 3\nh_count 2\n\
+         a 1\nab 2\na{x=\"1\"} 3\n# TYPE a gauge\na 4\n",
+    );
+    let got: Vec<(&str, Part, u32)> = s
+        .samples
+        .iter()
+        .map(|x| (x.name, x.part, x.family))
+        .collect();
+    let h = 0;
+    let fam = |n: &str| s.families.iter().position(|f| f.name == n).unwrap() as u32;
+    assert_eq!(
+        got,
+        [
+            ("h_bucket", Part::Bucket, h),
+            ("h_bucket", Part::Bucket, h),
+            ("h_bucket_extra", Part::Value, fam("h_bucket_extra")),
+            ("h_count", Part::Count, h),
+            ("a", Part::Value, fam("a")),
+            ("ab", Part::Value, fam("ab")),
+            ("a", Part::Value, fam("a")),
+            ("a", Part::Value, fam("a")),
+        ]
+    );
+    assert_eq!(s.families[fam("a") as usize].kind, Kind::Gauge);
+}
