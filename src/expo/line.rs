@@ -262,6 +262,23 @@ pub(super) fn parse_value(tok: &str) -> Option<f64> {
     }
 }
 
+/// Appends a run of decimal digits at `*i` to `mantissa`; returns how many there were, or `None`
+/// once there are more than 15 significant digits (the fast path's exactness limit).
+fn digit_run(b: &[u8], i: &mut usize, mantissa: &mut u64, significant: &mut u32) -> Option<usize> {
+    let start = *i;
+    while *i < b.len() && b[*i].is_ascii_digit() {
+        *mantissa = *mantissa * 10 + u64::from(b[*i] - b'0');
+        if *mantissa != 0 {
+            *significant += 1;
+            if *significant > 15 {
+                return None;
+            }
+        }
+        *i += 1;
+    }
+    Some(*i - start)
+}
+
 /// Exact powers of ten representable in an f64.
 const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
@@ -279,38 +296,18 @@ fn fast_decimal(b: &[u8]) -> Option<f64> {
         _ => (false, 0),
     };
     let mut mantissa: u64 = 0;
-    let mut digits = 0u32;
-    let mut exp: i32 = 0;
-    let mut seen_digit = false;
-    while i < b.len() && b[i].is_ascii_digit() {
-        mantissa = mantissa * 10 + u64::from(b[i] - b'0');
-        if mantissa != 0 {
-            digits += 1;
-            if digits > 15 {
-                return None;
-            }
-        }
-        seen_digit = true;
-        i += 1;
-    }
+    let mut significant = 0u32;
+    let int = digit_run(b, &mut i, &mut mantissa, &mut significant)?;
+    let mut frac = 0;
     if i < b.len() && b[i] == b'.' {
         i += 1;
-        while i < b.len() && b[i].is_ascii_digit() {
-            mantissa = mantissa * 10 + u64::from(b[i] - b'0');
-            if mantissa != 0 {
-                digits += 1;
-                if digits > 15 {
-                    return None;
-                }
-            }
-            exp = exp.checked_sub(1)?;
-            seen_digit = true;
-            i += 1;
-        }
+        frac = digit_run(b, &mut i, &mut mantissa, &mut significant)?;
     }
-    if !seen_digit || digits > 15 {
+    if int + frac == 0 {
         return None;
     }
+    // The body cap keeps `frac` far inside i32.
+    let mut exp = -(frac as i32);
     if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
         i += 1;
         let eneg = match b.get(i) {
