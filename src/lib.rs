@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod catalog;
 pub mod cli;
+pub mod demo;
 pub mod expo;
 pub mod model;
 pub mod report;

@@ -30,6 +30,8 @@ pub struct ScrapeMeta {
     pub parse_errors: u32,
     pub first_errors: Vec<LineError>,
     pub duplicate_series: u32,
+    /// The newest sample timestamp, when every sample carried one.
+    pub observed: Option<f64>,
 }
 
 /// A family as declared in the newest scrape.
@@ -195,6 +197,8 @@ pub struct TargetStore {
     pub declared: Vec<DeclaredFamily>,
     capacity: usize,
     next_seq: u64,
+    /// Scrapes that repeated the newest observation and were not stored.
+    pub repeats: u64,
     key_buf: String,
     order_buf: Vec<u32>,
 }
@@ -211,6 +215,7 @@ impl TargetStore {
             declared: Vec::new(),
             capacity: capacity.max(2),
             next_seq: 0,
+            repeats: 0,
             key_buf: String::new(),
             order_buf: Vec::new(),
         }
@@ -246,7 +251,11 @@ impl TargetStore {
             .time
             .ok_or("the input carries no capture times (give files as FILE@TIME)")?;
         if self.scrapes.len() < 2 {
-            return Err("only one sample; a window needs two".into());
+            return Err(if self.repeats > 0 {
+                "the target keeps serving one observation (its sample timestamps do not change): no motion to measure".into()
+            } else {
+                "only one sample; a window needs two".into()
+            });
         }
         let cutoff = t_new - window;
         let base = self
@@ -280,7 +289,19 @@ impl TargetStore {
     }
 
     /// Adds one parsed scrape taken at `time`.
+    ///
+    /// When every sample carries a timestamp, that is the observation time; a scrape repeating
+    /// the newest observation (same timestamps) is counted in [`TargetStore::repeats`] and not
+    /// stored again, so a frozen exporter shows no invented motion.
     pub fn ingest(&mut self, scrape: &Scrape<'_>, time: Option<f64>) -> &ScrapeMeta {
+        let observed = observation_time(scrape);
+        if let (Some(o), Some(newest)) = (observed, self.scrapes.back())
+            && newest.observed == Some(o)
+        {
+            self.repeats += 1;
+            return self.scrapes.back().expect("checked");
+        }
+        let time = observed.or(time);
         let seq = self.next_seq;
         self.next_seq += 1;
         let process_start = scrape
@@ -339,6 +360,7 @@ impl TargetStore {
             parse_errors: scrape.error_count,
             first_errors: scrape.errors.clone(),
             duplicate_series: duplicates,
+            observed,
         });
         self.trim();
         self.scrapes.back().expect("just pushed")
@@ -412,6 +434,16 @@ impl TargetStore {
         }
         id
     }
+}
+
+/// The newest sample timestamp, when every data sample has one.
+fn observation_time(scrape: &Scrape<'_>) -> Option<f64> {
+    let mut newest: Option<f64> = None;
+    for s in scrape.data_samples() {
+        let t = s.timestamp?;
+        newest = Some(newest.map_or(t, |n: f64| n.max(t)));
+    }
+    newest
 }
 
 fn strip_part(name: &str) -> &str {

@@ -176,3 +176,20 @@ fn quantile_in_the_inf_bucket_is_the_highest_finite_bound() {
     );
     assert_eq!(quantile(0.5, &[(f64::INFINITY, 0.0)]), None);
 }
+
+#[test]
+fn a_repeated_timestamped_observation_is_not_new_data() {
+    let mut st = TargetStore::new("t", 10);
+    let body = format!("{C}lmcache_mp_lookup_hit_tokens_total 5 1700000000000\n");
+    for wall in [10.0, 20.0, 30.0] {
+        st.ingest(&parse(body.as_bytes()).unwrap(), Some(wall));
+    }
+    assert_eq!(st.scrapes().len(), 1);
+    assert_eq!(st.repeats, 2);
+    assert_eq!(st.newest().unwrap().time, Some(1_700_000_000.0));
+    assert!(st.window(60.0).unwrap_err().contains("one observation"));
+    let newer = format!("{C}lmcache_mp_lookup_hit_tokens_total 9 1700000005000\n");
+    st.ingest(&parse(newer.as_bytes()).unwrap(), Some(40.0));
+    assert_eq!(st.scrapes().len(), 2);
+    assert_eq!(hits(&st).increase(0, 1, &[]), Some(4.0));
+}
