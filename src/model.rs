@@ -1,5 +1,6 @@
-//! The one owner of state: targets by role, each with its retained history. Sources send
-//! [`Event`]s; [`Model::apply`] is the reducer. Live, replay and `report` all go through it.
+//! The one owner of state: targets by role, each with its retained history and health.
+//! Sources send [`Event`]s; [`Model::apply`] is the reducer. Live, replay and `report` all go
+//! through it.
 
 use std::fmt;
 
@@ -45,6 +46,14 @@ pub enum Event {
         /// Where the body came from (file path or URL), for error messages.
         origin: String,
     },
+    /// A scrape attempt failed (connection refused, timeout, error status, body too large).
+    ScrapeFailed {
+        target: TargetRef,
+        time: f64,
+        error: String,
+    },
+    /// How long the last successful scrape took, reported by live collectors.
+    Latency { target: TargetRef, seconds: f64 },
 }
 
 /// A scrape the model could not take.
@@ -68,6 +77,42 @@ pub struct ParseErrors {
     pub first: Vec<expo::LineError>,
 }
 
+/// What is known about reaching a target.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Health {
+    /// When the last scrape succeeded (seconds since the epoch, scrape clock).
+    pub last_ok: Option<f64>,
+    /// When the last attempt failed, and why.
+    pub last_failure: Option<(f64, String)>,
+    pub last_latency: Option<f64>,
+    pub failures: u64,
+}
+
+/// Reachability of a target now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetState {
+    /// Not answered yet.
+    Waiting,
+    Up,
+    /// Answered before, but nothing new for three intervals.
+    Stale,
+    /// The last attempt failed.
+    Down,
+}
+
+impl Health {
+    /// The state at `now` for a target polled every `interval` seconds.
+    pub fn state(&self, now: f64, interval: f64) -> TargetState {
+        match (self.last_ok, &self.last_failure) {
+            (ok, Some((failed, _))) if ok.is_none_or(|ok| *failed >= ok) => TargetState::Down,
+            (Some(ok), _) if now - ok > 3.0 * interval => TargetState::Stale,
+            (Some(_), _) => TargetState::Up,
+            (None, _) => TargetState::Waiting,
+        }
+    }
+}
+
 /// All targets and what was learnt from them.
 #[derive(Debug)]
 pub struct Model {
@@ -75,7 +120,12 @@ pub struct Model {
     pub engine: Vec<TargetStore>,
     pub parse_errors: Vec<ParseErrors>,
     pub limits: Limits,
+    /// Per target: `lmcache` ones first, then `engine`.
+    health: Vec<Health>,
 }
+
+/// Parse-error records kept at most (the oldest are dropped first).
+const MAX_PARSE_ERROR_RECORDS: usize = 256;
 
 impl Model {
     /// A model with these targets (names) keeping `history` scrapes each.
@@ -91,6 +141,21 @@ impl Model {
                 .collect(),
             parse_errors: Vec::new(),
             limits: Limits::default(),
+            health: vec![Health::default(); lmcache.len() + engine.len()],
+        }
+    }
+
+    fn slot(&self, t: TargetRef) -> usize {
+        match t.role {
+            Role::Lmcache => t.index,
+            Role::Engine => self.lmcache.len() + t.index,
+        }
+    }
+
+    pub fn target(&self, t: TargetRef) -> &TargetStore {
+        match t.role {
+            Role::Lmcache => &self.lmcache[t.index],
+            Role::Engine => &self.engine[t.index],
         }
     }
 
@@ -101,9 +166,57 @@ impl Model {
         }
     }
 
-    /// The reducer.
+    /// Health of a target.
+    pub fn health(&self, t: TargetRef) -> &Health {
+        &self.health[self.slot(t)]
+    }
+
+    fn health_mut(&mut self, t: TargetRef) -> &mut Health {
+        let i = self.slot(t);
+        &mut self.health[i]
+    }
+
+    /// Every target with its address, LMCache ones first.
+    pub fn targets(&self) -> impl Iterator<Item = (TargetRef, &TargetStore)> {
+        let lm = self.lmcache.iter().enumerate().map(|(index, t)| {
+            (
+                TargetRef {
+                    role: Role::Lmcache,
+                    index,
+                },
+                t,
+            )
+        });
+        let en = self.engine.iter().enumerate().map(|(index, t)| {
+            (
+                TargetRef {
+                    role: Role::Engine,
+                    index,
+                },
+                t,
+            )
+        });
+        lm.chain(en)
+    }
+
+    /// The reducer. A body that cannot be parsed is recorded as a failed scrape of its target
+    /// and returned as an error naming where it came from.
     pub fn apply(&mut self, event: Event) -> Result<(), ApplyError> {
         match event {
+            Event::ScrapeFailed {
+                target,
+                time,
+                error,
+            } => {
+                let h = self.health_mut(target);
+                h.failures += 1;
+                h.last_failure = Some((time, error));
+                Ok(())
+            }
+            Event::Latency { target, seconds } => {
+                self.health_mut(target).last_latency = Some(seconds);
+                Ok(())
+            }
             Event::Scrape {
                 target,
                 time,
@@ -111,12 +224,22 @@ impl Model {
                 format,
                 origin,
             } => {
-                let scrape =
-                    expo::parse_with(&body, format, &self.limits).map_err(|e| ApplyError {
-                        origin: origin.clone(),
-                        message: e.to_string(),
-                    })?;
+                let scrape = match expo::parse_with(&body, format, &self.limits) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let h = self.health_mut(target);
+                        h.failures += 1;
+                        h.last_failure = Some((time.unwrap_or(0.0), e.to_string()));
+                        return Err(ApplyError {
+                            origin,
+                            message: e.to_string(),
+                        });
+                    }
+                };
                 if scrape.error_count > 0 {
+                    if self.parse_errors.len() >= MAX_PARSE_ERROR_RECORDS {
+                        self.parse_errors.remove(0);
+                    }
                     self.parse_errors.push(ParseErrors {
                         origin,
                         lines_skipped: scrape.error_count,
@@ -124,6 +247,9 @@ impl Model {
                     });
                 }
                 self.target_mut(target).ingest(&scrape, time);
+                if let Some(t) = time {
+                    self.health_mut(target).last_ok = Some(t);
+                }
                 Ok(())
             }
         }
@@ -136,5 +262,41 @@ impl Model {
             engine: &self.engine,
             window,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_states() {
+        let mut h = Health::default();
+        assert_eq!(h.state(0.0, 1.0), TargetState::Waiting);
+        h.last_ok = Some(10.0);
+        assert_eq!(h.state(11.0, 1.0), TargetState::Up);
+        assert_eq!(h.state(14.0, 1.0), TargetState::Stale);
+        h.last_failure = Some((12.0, "refused".into()));
+        assert_eq!(h.state(12.5, 1.0), TargetState::Down);
+        h.last_ok = Some(13.0);
+        assert_eq!(h.state(13.5, 1.0), TargetState::Up);
+    }
+
+    #[test]
+    fn an_unparseable_body_marks_the_target_down() {
+        let mut m = Model::new(&["a".into()], &[], 8);
+        let t = TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        };
+        let event = Event::Scrape {
+            target: t,
+            time: Some(5.0),
+            body: b"<html>".to_vec(),
+            format: None,
+            origin: "u".into(),
+        };
+        assert!(m.apply(event).is_err());
+        assert_eq!(m.health(t).state(5.5, 1.0), TargetState::Down);
     }
 }

@@ -264,3 +264,57 @@ fn packet_a_breakdown_by_device_names_the_gpu() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn packet_a_findings_name_the_missing_external_hits() {
+    let r = report(
+        &packet_a("lmcache_metrics_loaded.prom"),
+        &packet_a("vllm_metrics_loaded.prom"),
+        60.0,
+    );
+    let codes: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"external_prefix_no_hits"), "{codes:?}");
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "external_prefix_no_hits")
+        .unwrap();
+    assert!(f["evidence"][0].as_str().unwrap().contains("18432"));
+    // Ranked: nothing after a finding is more severe than it.
+    let rank = |s: &str| {
+        ["info", "warning", "critical"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap()
+    };
+    let sev: Vec<usize> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| rank(f["severity"].as_str().unwrap()))
+        .collect();
+    assert!(sev.windows(2).all(|w| w[0] >= w[1]), "{sev:?}");
+}
+
+#[test]
+fn run1_findings_see_l1_below_watermark_and_no_drops() {
+    let r = report(&run1_timeline(31), &[], 60.0);
+    let codes: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.contains(&"eventbus_dropping"));
+    assert!(
+        !codes.contains(&"l1_at_watermark"),
+        "0.71875 < 0.8: {codes:?}"
+    );
+    assert!(codes.contains(&"eventbus_gauges_unverified"));
+}

@@ -5,6 +5,8 @@
 
 pub mod breakdowns;
 pub mod figures;
+pub mod findings;
+pub mod history;
 pub mod matrix;
 pub mod mode;
 #[cfg(test)]
@@ -118,6 +120,7 @@ pub struct Analysis {
     pub unrecognised: Vec<matrix::Unrecognised>,
     pub lmcache: figures::LmcacheFigures,
     pub engine: figures::EngineFigures,
+    pub findings: Vec<findings::Finding>,
 }
 
 /// Runs every analysis over the inputs.
@@ -128,12 +131,14 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
     let unrecognised = matrix::unrecognised(inputs);
     let lmcache = figures::lmcache(inputs, &features);
     let engine = figures::engine(inputs);
+    let findings = findings::evaluate(&mode, &families, &unrecognised, &lmcache, &engine);
     Analysis {
         mode,
         families,
         unrecognised,
         lmcache,
         engine,
+        findings,
     }
 }
 

@@ -62,6 +62,7 @@ pub fn build(model: &Model, window: f64, kinds: &[&str]) -> Value {
         "parse_errors": {"lines_skipped": lines_skipped, "scrapes": model.parse_errors},
         "lmcache": a.lmcache,
         "engine": a.engine,
+        "findings": a.findings,
     });
     let mut unknowns = BTreeMap::new();
     extract_unknowns(&mut v, &mut String::new(), &mut unknowns);

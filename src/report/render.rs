@@ -265,6 +265,23 @@ pub fn text(r: &Value) -> String {
         }
         let _ = writeln!(o, "  {label:<34} {value}");
     }
+    let findings = r["findings"].as_array().cloned().unwrap_or_default();
+    if !findings.is_empty() {
+        let _ = writeln!(o, "\nfindings");
+        for f in &findings {
+            let _ = writeln!(
+                o,
+                "  [{}] {}: {}",
+                f["severity"].as_str().unwrap_or(""),
+                f["code"].as_str().unwrap_or(""),
+                clean(f["title"].as_str().unwrap_or(""))
+            );
+            for e in f["evidence"].as_array().into_iter().flatten() {
+                let _ = writeln!(o, "      {}", clean(e.as_str().unwrap_or("")));
+            }
+            let _ = writeln!(o, "      next: {}", f["next_action"].as_str().unwrap_or(""));
+        }
+    }
     let _ = writeln!(o, "\nfamilies: {}", family_counts(r));
     for f in r["families"].as_array().into_iter().flatten() {
         if f["status"] == "not_applicable" {

@@ -1,6 +1,7 @@
 //! `sources`: the outside world → [`Event`](crate::model::Event)s. Files and capture indexes
 //! here; HTTP scraping in [`http`].
 
+pub mod collector;
 pub mod http;
 
 use std::path::{Path, PathBuf};
