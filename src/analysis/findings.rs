@@ -78,9 +78,11 @@ pub fn evaluate(
     let lm_hits = lm.lookup.hit_tokens.since_start.value();
     let ext_q = en.external_prefix_cache.queries_total.value();
     let ext_h = en.external_prefix_cache.hits_total.value();
-    if let (Some(h), Some(q), Some(0.0)) = (lm_hits, ext_q, ext_h) {
-        if h > 0.0 && q > 0.0 {
-            out.push(f(
+    if let (Some(h), Some(q), Some(0.0)) = (lm_hits, ext_q, ext_h)
+        && h > 0.0
+        && q > 0.0
+    {
+        out.push(f(
                 "external_prefix_no_hits",
                 Severity::Warning,
                 "vLLM counts no external prefix hits although LMCache reports hits".into(),
@@ -90,7 +92,6 @@ pub fn evaluate(
                 ],
                 "Check that the engine and the LMCache server belong to one deployment, and whether this vLLM build reports MP-connector hits (compare prompt_tokens_by_source{source=\"external_kv_transfer\"}).",
             ));
-        }
     }
     for fam in families.iter().filter(|r| {
         r.need == Need::Required && matches!(r.status, Status::Missing | Status::DeclaredNoSamples)
@@ -120,16 +121,16 @@ pub fn evaluate(
     if let (Some(rate), Some(req)) = (
         lm.lookup.hit_rate.window.value(),
         lm.lookup.requested_tokens.window.value(),
-    ) {
-        if rate < 0.2 && req > 0.0 {
-            out.push(f(
+    ) && rate < 0.2
+        && req > 0.0
+    {
+        out.push(f(
                 "low_lookup_hit_rate",
                 Severity::Info,
                 format!("LMCache hit rate in the window is {:.0}%", rate * 100.0),
                 vec![format!("{req:.0} tokens looked up in the window")],
                 "Normal for new prompts; for repeated prefixes check cache_salt, model_name and chunk alignment.",
             ));
-        }
     }
     if lm.eventbus.gauges_trust == "unverified" && lm.eventbus.queue_depth.value().is_some() {
         out.push(f(
@@ -154,6 +155,6 @@ pub fn evaluate(
             "A newer or older build may have renamed them: report them so the catalog learns the variant.",
         ));
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
