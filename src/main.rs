@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kvscope::cli::{self, OutputFormat, ReportArgs};
+use kvscope::live::WatchArgs;
 use kvscope::timefmt::parse_duration;
 
 #[derive(Parser)]
@@ -19,6 +20,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Watch live targets in the terminal UI.
+    Watch {
+        /// LMCache MP server: a base URL (http://host:8080) or its /metrics URL. Repeatable.
+        #[arg(long, value_name = "URL")]
+        lmcache: Vec<String>,
+        /// Engine (vLLM/SGLang) base or /metrics URL. Repeatable.
+        #[arg(long, value_name = "URL")]
+        engine: Vec<String>,
+        #[command(flatten)]
+        live: LiveOpts,
+    },
+    /// Replay a real recorded LMCache run and vLLM scrape on loopback, with the TUI attached.
+    Demo {
+        /// Only run the replay servers (LMCache on PORT, engine on PORT+1) and print their URLs.
+        #[arg(long)]
+        serve_only: bool,
+        /// LMCache side's port; the engine gets the next one. Default: any two free ports.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Replay speed relative to the recording.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        #[command(flatten)]
+        live: LiveOpts,
+    },
     /// Analyse scrapes (files or live URLs) and print the report as JSON, text or markdown.
     Report {
         /// LMCache /metrics: FILE, FILE@2026-11-22T07:23:02Z, a metrics_index.tsv, or a URL.
@@ -45,9 +71,73 @@ enum Command {
     },
 }
 
+/// Options shared by the live commands.
+#[derive(clap::Args, Clone)]
+struct LiveOpts {
+    /// Scrape interval (500ms, 2s, 5m).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    interval: f64,
+    /// Window for windowed figures.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    window: f64,
+    /// Per-request timeout.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    timeout: f64,
+    /// Colour theme: dark (default) or mono (also chosen by NO_COLOR).
+    #[arg(long)]
+    theme: Option<String>,
+}
+
+fn finish(r: Result<(), cli::Failure>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("kvscope: {}", kvscope::sanitize::clean(&f.message));
+            ExitCode::from(f.code as u8)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Watch {
+            lmcache,
+            engine,
+            live,
+        } => {
+            let args = WatchArgs {
+                lmcache,
+                engine,
+                interval: live.interval,
+                window: live.window,
+                timeout: live.timeout,
+                theme: live.theme,
+            };
+            finish(kvscope::live::watch(&args))
+        }
+        Command::Demo {
+            serve_only,
+            port,
+            speed,
+            live,
+        } => {
+            if !(speed.is_finite() && speed > 0.0) {
+                return finish(Err(cli::Failure {
+                    code: cli::EXIT_BAD_INPUT,
+                    message: format!("--speed {speed}: must be a positive number"),
+                }));
+            }
+            let args = WatchArgs {
+                lmcache: vec![],
+                engine: vec![],
+                interval: live.interval,
+                window: live.window,
+                timeout: live.timeout,
+                theme: live.theme,
+            };
+            finish(kvscope::live::demo(serve_only, port, speed, &args))
+        }
         Command::Report {
             lmcache,
             engine,

@@ -1,0 +1,138 @@
+//! `kvscope watch` and `kvscope demo`: collectors + TUI in one tokio runtime.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::cli::{EXIT_BAD_INPUT, Failure};
+use crate::demo::{self, Demo, Side};
+use crate::model::{Model, Role, TargetRef};
+use crate::sources::{collector, http};
+use crate::tui::{self, App, theme::Theme};
+
+/// What `watch` needs.
+#[derive(Debug, Clone)]
+pub struct WatchArgs {
+    pub lmcache: Vec<String>,
+    pub engine: Vec<String>,
+    pub interval: f64,
+    pub window: f64,
+    pub timeout: f64,
+    pub theme: Option<String>,
+}
+
+fn bad(message: impl Into<String>) -> Failure {
+    Failure {
+        code: EXIT_BAD_INPUT,
+        message: message.into(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    // One thread: collectors are I/O-bound and the UI work is small; it keeps idle CPU low.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| bad(format!("cannot start the runtime: {e}")))
+}
+
+/// Scrapes every URL and runs the TUI until the user quits.
+pub fn watch(args: &WatchArgs) -> Result<(), Failure> {
+    runtime()?.block_on(watch_in(args, None))
+}
+
+async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure> {
+    if args.lmcache.is_empty() && args.engine.is_empty() {
+        return Err(bad("give at least one --lmcache or --engine URL"));
+    }
+    if !std::io::stdout().is_terminal() {
+        return Err(bad(
+            "kvscope watch draws on a terminal; for scripts use kvscope report",
+        ));
+    }
+    let theme = Theme::pick(
+        args.theme.as_deref(),
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    )
+    .map_err(bad)?;
+    for u in args.lmcache.iter().chain(&args.engine) {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            return Err(bad(format!(
+                "'{u}' is not a URL (watch scrapes live targets; for files use kvscope report)"
+            )));
+        }
+    }
+    let lm: Vec<String> = args.lmcache.iter().map(|u| http::metrics_url(u)).collect();
+    let en: Vec<String> = args.engine.iter().map(|u| http::metrics_url(u)).collect();
+    // An hour of history at the chosen interval.
+    let history = (3600.0 / args.interval).ceil() as usize + 1;
+    let model = Model::new(&lm, &en, history);
+    let limit = model.limits.max_body_bytes;
+    let client = http::client(Duration::from_secs_f64(args.timeout)).map_err(bad)?;
+    let (tx, rx) = mpsc::channel(256);
+    for (role, urls) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
+        for (index, url) in urls.iter().enumerate() {
+            let poll = collector::Poll {
+                target: TargetRef { role, index },
+                url: url.clone(),
+                interval: Duration::from_secs_f64(args.interval),
+                limit,
+            };
+            tokio::spawn(collector::run(poll, client.clone(), tx.clone()));
+        }
+    }
+    drop(tx);
+    let app = App::new(model, args.interval, args.window, theme, note);
+    tui::run(app, rx)
+        .await
+        .map_err(|e| bad(format!("terminal error: {e}")))
+}
+
+/// Starts the demo servers; returns their base URLs.
+async fn start_demo(port: u16, speed: f64) -> Result<(String, String, Arc<Demo>), Failure> {
+    let (lm, en) = demo::bind(port)
+        .await
+        .map_err(|e| bad(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    let lm_url = format!(
+        "http://{}",
+        lm.local_addr().map_err(|e| bad(e.to_string()))?
+    );
+    let en_url = format!(
+        "http://{}",
+        en.local_addr().map_err(|e| bad(e.to_string()))?
+    );
+    let d = Arc::new(Demo::new(speed));
+    tokio::spawn(demo::serve(lm, Side::Lmcache, d.clone()));
+    tokio::spawn(demo::serve(en, Side::Engine, d.clone()));
+    Ok((lm_url, en_url, d))
+}
+
+/// `kvscope demo`: the replay servers, with the TUI attached unless `serve_only`.
+pub fn demo(
+    serve_only: bool,
+    port: Option<u16>,
+    speed: f64,
+    args: &WatchArgs,
+) -> Result<(), Failure> {
+    runtime()?.block_on(async {
+        let (lm, en, _demo) = start_demo(port.unwrap_or(0), speed).await?;
+        if serve_only {
+            println!("kvscope demo: LMCache {lm}  engine {en}");
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| bad(e.to_string()))?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return Ok(());
+        }
+        let note = format!(
+            "demo: a real LMCache 0.5.6 CPU run replayed at {speed}× ({lm}) paired with a real vLLM scrape from another run (packet_a, one snapshot: its rates are unknown)"
+        );
+        let watch = WatchArgs { lmcache: vec![lm], engine: vec![en], ..args.clone() };
+        watch_in(&watch, Some(note)).await
+    })
+}

@@ -1,0 +1,246 @@
+//! The TUI's state: the model, what is shown (frozen while paused) and the view. Inputs come
+//! in as events, keys and ticks; nothing here draws or does I/O.
+
+use ratatui::crossterm::event::KeyEvent;
+
+use super::keys::{Action, KeyMap};
+use super::theme::Theme;
+use crate::analysis::matrix::{Need, Status};
+use crate::analysis::{self, Analysis};
+use crate::model::{Event, Model};
+
+/// The panes, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Mode,
+    HitRate,
+    Matrix,
+    Memory,
+    EventBus,
+    Findings,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 6] = [
+        Pane::Mode,
+        Pane::HitRate,
+        Pane::Matrix,
+        Pane::Memory,
+        Pane::EventBus,
+        Pane::Findings,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Mode => "Mode",
+            Pane::HitRate => "Hit rate",
+            Pane::Matrix => "Families",
+            Pane::Memory => "L1 / L2",
+            Pane::EventBus => "EventBus",
+            Pane::Findings => "Findings",
+        }
+    }
+}
+
+/// Which families the matrix lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatrixFilter {
+    /// Everything but not-applicable rows (the default).
+    Applicable,
+    /// Required families without data, and declared-but-empty ones.
+    Problems,
+    All,
+}
+
+impl MatrixFilter {
+    pub fn label(self) -> &'static str {
+        match self {
+            MatrixFilter::Applicable => "applicable",
+            MatrixFilter::Problems => "problems",
+            MatrixFilter::All => "all",
+        }
+    }
+}
+
+/// View state: focus, selection, overlays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    pub focus: Pane,
+    pub help: bool,
+    pub paused: bool,
+    /// Which matrix rows are shown.
+    pub filter: MatrixFilter,
+    pub matrix_row: usize,
+    pub finding_row: usize,
+    /// A detail popup for the selected matrix row or finding.
+    pub detail: bool,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            focus: Pane::Matrix,
+            help: false,
+            paused: false,
+            filter: MatrixFilter::Applicable,
+            matrix_row: 0,
+            finding_row: 0,
+            detail: false,
+        }
+    }
+}
+
+/// Everything the TUI knows.
+pub struct App {
+    pub model: Model,
+    pub interval: f64,
+    pub window: f64,
+    /// What is drawn: recomputed when the model changes, unless paused.
+    pub shown: Analysis,
+    pub view: View,
+    pub keymap: KeyMap,
+    pub theme: Theme,
+    /// Wall clock of the last tick (seconds since the epoch), for ages.
+    pub now: f64,
+    /// A line shown under the header (e.g. what the demo replays).
+    pub note: Option<String>,
+    pub dirty: bool,
+    pub quit: bool,
+    stale: bool,
+}
+
+impl App {
+    pub fn new(
+        model: Model,
+        interval: f64,
+        window: f64,
+        theme: Theme,
+        note: Option<String>,
+    ) -> App {
+        let shown = analysis::analyze(&model.inputs(window));
+        App {
+            model,
+            interval,
+            window,
+            shown,
+            view: View::default(),
+            keymap: KeyMap::default(),
+            theme,
+            now: 0.0,
+            note,
+            dirty: true,
+            quit: false,
+            stale: false,
+        }
+    }
+
+    /// A source event: into the model; the analysis follows unless paused.
+    pub fn on_event(&mut self, event: Event) {
+        // A body that cannot be parsed is already recorded as a failed scrape of its target.
+        let _ = self.model.apply(event);
+        self.stale = true;
+        self.refresh();
+        self.dirty = true;
+    }
+
+    /// A clock tick: ages in the header change.
+    pub fn on_tick(&mut self, now: f64) {
+        self.now = now;
+        self.dirty = true;
+    }
+
+    fn refresh(&mut self) {
+        if self.stale && !self.view.paused {
+            self.shown = analysis::analyze(&self.model.inputs(self.window));
+            self.stale = false;
+            let rows = self.matrix_rows().len();
+            self.view.matrix_row = self.view.matrix_row.min(rows.saturating_sub(1));
+            self.view.finding_row = self
+                .view
+                .finding_row
+                .min(self.shown.findings.len().saturating_sub(1));
+        }
+    }
+
+    /// Indexes into `shown.families` of the rows the matrix shows.
+    pub fn matrix_rows(&self) -> Vec<usize> {
+        self.shown
+            .families
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| match self.view.filter {
+                MatrixFilter::All => true,
+                MatrixFilter::Applicable => f.status != Status::NotApplicable,
+                MatrixFilter::Problems => {
+                    (f.need == Need::Required && f.status != Status::Populated)
+                        || f.status == Status::DeclaredNoSamples
+                }
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// A key press.
+    pub fn on_key(&mut self, key: KeyEvent) {
+        let Some(action) = self.keymap.action(&key) else {
+            return;
+        };
+        self.dirty = true;
+        let v = &mut self.view;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => v.help = !v.help,
+            Action::Close => {
+                v.help = false;
+                v.detail = false;
+            }
+            Action::Pause => {
+                v.paused = !v.paused;
+                self.refresh();
+            }
+            Action::NextPane | Action::PrevPane => {
+                let i = Pane::ALL.iter().position(|p| *p == v.focus).unwrap_or(0);
+                let n = Pane::ALL.len();
+                v.focus = Pane::ALL[if action == Action::NextPane {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                }];
+                v.detail = false;
+            }
+            Action::Down | Action::Up => {
+                let down = action == Action::Down;
+                let step = |i: usize, len: usize| {
+                    if down {
+                        (i + 1).min(len.saturating_sub(1))
+                    } else {
+                        i.saturating_sub(1)
+                    }
+                };
+                match v.focus {
+                    Pane::Matrix => {
+                        let len = self.matrix_rows().len();
+                        self.view.matrix_row = step(self.view.matrix_row, len);
+                    }
+                    Pane::Findings => {
+                        v.finding_row = step(v.finding_row, self.shown.findings.len())
+                    }
+                    _ => {}
+                }
+            }
+            Action::Open => {
+                if matches!(v.focus, Pane::Matrix | Pane::Findings) {
+                    v.detail = true;
+                }
+            }
+            Action::Filter => {
+                v.filter = match v.filter {
+                    MatrixFilter::Applicable => MatrixFilter::Problems,
+                    MatrixFilter::Problems => MatrixFilter::All,
+                    MatrixFilter::All => MatrixFilter::Applicable,
+                };
+                v.matrix_row = 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `tui`: the live inspector. The loop owns the [`App`]; collectors send events over a bounded
+//! channel; input comes from a reader thread; the screen is redrawn only when something changed,
+//! at most ten times a second, inside synchronized-update brackets.
+
+pub mod app;
+pub mod draw;
+pub mod keys;
+#[cfg(test)]
+mod tests;
+pub mod theme;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use tokio::sync::mpsc;
+
+pub use app::App;
+
+use crate::model::Event;
+use crate::sources::collector::now;
+
+/// Shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(100);
+
+/// Runs the TUI until the user quits or the process is told to stop. Restores the terminal on
+/// every exit path, panics included.
+pub async fn run(mut app: App, mut events: mpsc::Receiver<Event>) -> std::io::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    let (key_tx, mut keys) = mpsc::channel::<TermEvent>(64);
+    std::thread::spawn(move || {
+        while let Ok(ev) = event::read() {
+            if key_tx.blocking_send(ev).is_err() {
+                break;
+            }
+        }
+    });
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_frame = Instant::now() - FRAME;
+    app.on_tick(now());
+    let result = loop {
+        let wait = FRAME.saturating_sub(last_frame.elapsed());
+        tokio::select! {
+            Some(ev) = events.recv() => app.on_event(ev),
+            Some(ev) = keys.recv() => match ev {
+                TermEvent::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
+                TermEvent::Resize(..) => app.dirty = true,
+                _ => {}
+            },
+            _ = tick.tick() => app.on_tick(now()),
+            _ = term.recv() => break Ok(()),
+            _ = hup.recv() => break Ok(()),
+            // Wakes a pending redraw once the frame budget allows it.
+            _ = tokio::time::sleep(wait), if app.dirty => {}
+        }
+        if app.quit {
+            break Ok(());
+        }
+        if app.dirty && last_frame.elapsed() >= FRAME {
+            let drawn = (|| -> std::io::Result<()> {
+                execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+                terminal.draw(|f| draw::draw(f, &app))?;
+                execute!(std::io::stdout(), EndSynchronizedUpdate)?;
+                std::io::stdout().flush()
+            })();
+            if let Err(e) = drawn {
+                break Err(e);
+            }
+            app.dirty = false;
+            last_frame = Instant::now();
+        }
+    };
+    ratatui::restore();
+    result
+}

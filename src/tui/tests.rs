@@ -1,0 +1,211 @@
+//! Render and app-loop tests on real fixtures, with ratatui's TestBackend (no terminal).
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{App, Pane};
+use super::theme::Theme;
+use crate::model::{Event, Model, Role, TargetRef};
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The demo's pairing: the real LMCache 0.5.6 timeline (t0..=last) and packet_a's vLLM scrape.
+fn app(last: usize) -> App {
+    let model = Model::new(
+        &["http://127.0.0.1:8080/metrics".into()],
+        &["http://127.0.0.1:8081/metrics".into()],
+        64,
+    );
+    let mut app = App::new(model, 1.0, 60.0, Theme::dark(), Some("demo note".into()));
+    let index = crate::sources::read_index(std::path::Path::new(&format!(
+        "{}/fixtures/lmcache-0.5.6-cpu-run1/metrics_index.tsv",
+        env!("CARGO_MANIFEST_DIR")
+    )))
+    .unwrap();
+    let mut newest = 0.0;
+    for (path, time) in index.into_iter().take(last + 1) {
+        let target = TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        };
+        newest = time.unwrap();
+        app.on_event(Event::Scrape {
+            target,
+            time,
+            body: std::fs::read(path).unwrap(),
+            format: None,
+            origin: "t".into(),
+        });
+    }
+    let target = TargetRef {
+        role: Role::Engine,
+        index: 0,
+    };
+    app.on_event(Event::Scrape {
+        target,
+        time: Some(newest),
+        body: fixture("packet_a/vllm_metrics_loaded.prom"),
+        format: None,
+        origin: "e".into(),
+    });
+    app.on_tick(newest + 1.0);
+    app
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| super::draw::draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+#[test]
+fn full_layout_shows_every_pane_with_real_numbers() {
+    let a = app(31);
+    let s = render(&a, 120, 40);
+    for needle in [
+        "Mode",
+        "Hit rate",
+        "Families",
+        "L1 / L2",
+        "EventBus",
+        "Findings",
+        "vllm_mp_lmcache",
+        "64.6% since start",
+        "100.0% in window",
+        "lmcache_mp.l1_counters",
+        "populated",
+        "L1 736.0 MiB of 1.00 GiB",
+        "unverified",
+        "demo note",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in\n{s}");
+    }
+}
+
+#[test]
+fn every_size_renders_without_panicking_and_small_ones_say_what_is_hidden() {
+    let a = app(31);
+    for (w, h) in [
+        (200, 60),
+        (120, 40),
+        (100, 28),
+        (80, 24),
+        (40, 10),
+        (29, 7),
+        (1, 1),
+        (0, 0),
+    ] {
+        let s = render(&a, w, h);
+        if (w, h) == (80, 24) {
+            assert!(s.contains("hidden at this size"), "{s}");
+        }
+    }
+}
+
+#[test]
+fn keys_move_focus_select_filter_open_and_quit() {
+    let mut a = app(31);
+    assert_eq!(a.view.focus, Pane::Matrix);
+    a.on_key(key(KeyCode::Tab));
+    assert_eq!(a.view.focus, Pane::Memory);
+    a.on_key(key(KeyCode::BackTab));
+    a.on_key(key(KeyCode::Char('j')));
+    a.on_key(key(KeyCode::Char('j')));
+    assert_eq!(a.view.matrix_row, 2);
+    a.on_key(key(KeyCode::Enter));
+    assert!(a.view.detail);
+    let s = render(&a, 120, 40);
+    assert!(s.contains("Esc closes"), "{s}");
+    a.on_key(key(KeyCode::Esc));
+    assert!(!a.view.detail);
+    let all = a.matrix_rows().len();
+    a.on_key(key(KeyCode::Char('f')));
+    assert!(a.matrix_rows().len() < all);
+    a.on_key(key(KeyCode::Char('?')));
+    assert!(render(&a, 120, 40).contains("freeze the view"));
+    a.on_key(key(KeyCode::Char('q')));
+    assert!(a.quit);
+}
+
+#[test]
+fn pause_freezes_what_is_shown_while_collection_goes_on() {
+    let mut a = app(20);
+    a.on_key(key(KeyCode::Char('p')));
+    let before = a.shown.lmcache.lookup.hit_tokens.since_start.clone();
+    let target = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    a.on_event(Event::Scrape {
+        target,
+        time: Some(2000.0),
+        body: fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom"),
+        format: None,
+        origin: "t".into(),
+    });
+    assert_eq!(a.shown.lmcache.lookup.hit_tokens.since_start, before);
+    assert_eq!(a.model.lmcache[0].scrapes().len(), 22);
+    assert!(render(&a, 120, 40).contains("PAUSED"));
+    a.on_key(key(KeyCode::Char('p')));
+    assert_eq!(
+        a.shown.lmcache.lookup.hit_tokens.since_start.value(),
+        Some(27136.0)
+    );
+}
+
+#[test]
+fn a_down_target_shows_why_and_the_ui_keeps_rendering() {
+    let mut a = app(5);
+    let target = TargetRef {
+        role: Role::Engine,
+        index: 0,
+    };
+    let t = a.now + 10.0;
+    a.on_event(Event::ScrapeFailed {
+        target,
+        time: t,
+        error: "unreachable: connection refused".into(),
+    });
+    a.on_tick(t + 0.5);
+    let s = render(&a, 120, 40);
+    assert!(
+        s.contains("down") && s.contains("connection refused"),
+        "{s}"
+    );
+}
+
+#[test]
+fn escape_sequences_in_label_values_never_reach_the_screen() {
+    let model = Model::new(&["x".into()], &[], 8);
+    let mut a = App::new(model, 1.0, 60.0, Theme::mono(), None);
+    let body = "lmcache_mp_lookup_requested_tokens_total{cache_salt=\"\u{1b}[2J\u{1b}]0;pwned\u{7}\"} 10\n\
+                lmcache_mp_lookup_hit_tokens_total{cache_salt=\"\u{1b}[2J\u{1b}]0;pwned\u{7}\"} 5\n";
+    a.on_event(Event::Scrape {
+        target: TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        },
+        time: Some(1.0),
+        body: body.as_bytes().to_vec(),
+        format: None,
+        origin: "x".into(),
+    });
+    let s = render(&a, 120, 40);
+    assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{s:?}");
+    assert!(s.contains("\\u{1b}"), "{s}");
+}
