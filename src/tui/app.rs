@@ -97,6 +97,8 @@ pub struct App {
     pub window: f64,
     /// What is drawn: recomputed when the model changes, unless paused.
     pub shown: Analysis,
+    /// Per-interval LMCache hit rate of the first LMCache target, shown with `shown`.
+    pub hit_history: Vec<Option<f64>>,
     pub view: View,
     pub keymap: KeyMap,
     pub theme: Theme,
@@ -118,11 +120,17 @@ impl App {
         note: Option<String>,
     ) -> App {
         let shown = analysis::analyze(&model.inputs(window));
+        let hit_history = model
+            .lmcache
+            .first()
+            .map(analysis::history::lookup_hit_rate)
+            .unwrap_or_default();
         App {
             model,
             interval,
             window,
             shown,
+            hit_history,
             view: View::default(),
             keymap: KeyMap::default(),
             theme,
@@ -152,6 +160,12 @@ impl App {
     fn refresh(&mut self) {
         if self.stale && !self.view.paused {
             self.shown = analysis::analyze(&self.model.inputs(self.window));
+            self.hit_history = self
+                .model
+                .lmcache
+                .first()
+                .map(analysis::history::lookup_hit_rate)
+                .unwrap_or_default();
             self.stale = false;
             let rows = self.matrix_rows().len();
             self.view.matrix_row = self.view.matrix_row.min(rows.saturating_sub(1));

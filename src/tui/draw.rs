@@ -299,13 +299,8 @@ fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             .areas(inner);
     f.render_widget(Paragraph::new(lines), text);
     if spark.height > 0 {
-        let hist = app
-            .model
-            .lmcache
-            .first()
-            .map(crate::analysis::history::lookup_hit_rate)
-            .unwrap_or_default();
-        let data: Vec<u64> = hist
+        let data: Vec<u64> = app
+            .hit_history
             .iter()
             .rev()
             .take(spark.width as usize)
