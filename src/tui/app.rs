@@ -47,7 +47,7 @@ impl Pane {
 pub enum MatrixFilter {
     /// Everything but not-applicable rows (the default).
     Applicable,
-    /// Required families without data, and declared-but-empty ones.
+    /// Required families that are missing, and declared-but-empty ones.
     Problems,
     All,
 }
@@ -186,7 +186,8 @@ impl App {
                 MatrixFilter::All => true,
                 MatrixFilter::Applicable => f.status != Status::NotApplicable,
                 MatrixFilter::Problems => {
-                    (f.need == Need::Required && f.status != Status::Populated)
+                    // Zero is healthy for many gauges; absence is what needs a look.
+                    (f.need == Need::Required && f.status == Status::Missing)
                         || f.status == Status::DeclaredNoSamples
                 }
             })
