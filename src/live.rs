@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use crate::cli::{EXIT_BAD_INPUT, Failure};
 use crate::demo::{self, Demo, Side};
 use crate::model::{Model, Role, TargetRef};
-use crate::sources::{collector, http};
+use crate::sources::{collector, http, lmcache_http};
 use crate::tui::{self, App, theme::Theme};
 
 /// What `watch` needs.
@@ -81,6 +81,17 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
                 limit,
             };
             tokio::spawn(collector::run(poll, client.clone(), tx.clone()));
+            if role == Role::Lmcache {
+                let base = lmcache_http::base_url(url);
+                let target = TargetRef { role, index };
+                tokio::spawn(lmcache_http::run(
+                    target,
+                    base,
+                    Duration::from_secs_f64(args.interval),
+                    client.clone(),
+                    tx.clone(),
+                ));
+            }
         }
     }
     drop(tx);

@@ -6,7 +6,8 @@ use std::fmt;
 
 use crate::analysis::Inputs;
 use crate::expo::{self, Format, Limits};
-use crate::store::TargetStore;
+use crate::sources::lmcache_http::Route;
+use crate::store::{RouteAnswer, TargetStore};
 
 /// Which part of the stack a target is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -54,6 +55,13 @@ pub enum Event {
     },
     /// How long the last successful scrape took, reported by live collectors.
     Latency { target: TargetRef, seconds: f64 },
+    /// An LMCache HTTP route answered (status and body) or could not be read.
+    Route {
+        target: TargetRef,
+        route: Route,
+        time: f64,
+        result: Result<(u16, Vec<u8>), String>,
+    },
 }
 
 /// A scrape the model could not take.
@@ -215,6 +223,29 @@ impl Model {
             }
             Event::Latency { target, seconds } => {
                 self.health_mut(target).last_latency = Some(seconds);
+                Ok(())
+            }
+            Event::Route {
+                target,
+                route,
+                time,
+                result,
+            } => {
+                let answer = match result {
+                    Ok((status, body)) => RouteAnswer {
+                        time,
+                        status: Some(status),
+                        json: serde_json::from_slice(&body).ok(),
+                        error: None,
+                    },
+                    Err(e) => RouteAnswer {
+                        time,
+                        status: None,
+                        json: None,
+                        error: Some(e),
+                    },
+                };
+                self.target_mut(target).routes.insert(route.name(), answer);
                 Ok(())
             }
             Event::Scrape {

@@ -132,6 +132,8 @@ pub struct LmcacheFigures {
     pub l0_l1: L0L1,
     pub eventbus: EventBus,
     pub breakdowns: super::breakdowns::Breakdowns,
+    /// What the LMCache HTTP routes said.
+    pub http: super::http_facts::HttpFacts,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -571,6 +573,7 @@ pub fn lmcache(inputs: &Inputs<'_>, features: &Features) -> LmcacheFigures {
         l0_l1,
         eventbus,
         breakdowns: super::breakdowns::breakdowns(&ts, w),
+        http: super::http_facts::facts(inputs.lmcache),
     }
 }
 

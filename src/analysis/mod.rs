@@ -7,6 +7,7 @@ pub mod breakdowns;
 pub mod figures;
 pub mod findings;
 pub mod history;
+pub mod http_facts;
 pub mod matrix;
 pub mod mode;
 #[cfg(test)]

@@ -55,17 +55,30 @@ pub fn metrics_url(url: &str) -> String {
     }
 }
 
-/// GETs `url`, reading at most `limit` bytes of body.
+/// GETs a `/metrics` URL, reading at most `limit` bytes of body; an error status is an error.
 pub async fn get(client: &reqwest::Client, url: &str, limit: usize) -> Result<Body, ScrapeError> {
+    let accept =
+        "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.9,*/*;q=0.1";
+    match get_any(client, url, accept, limit).await? {
+        (200..=299, body) => Ok(body),
+        (status, _) => Err(ScrapeError::Status(status)),
+    }
+}
+
+/// GETs `url` and returns the status with the (capped) body, whatever the status.
+pub async fn get_any(
+    client: &reqwest::Client,
+    url: &str,
+    accept: &str,
+    limit: usize,
+) -> Result<(u16, Body), ScrapeError> {
     let mut resp = client
         .get(url)
-        .header("Accept", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.9,*/*;q=0.1")
+        .header("Accept", accept)
         .send()
         .await
         .map_err(|e| ScrapeError::Unreachable(describe(&e)))?;
-    if !resp.status().is_success() {
-        return Err(ScrapeError::Status(resp.status().as_u16()));
-    }
+    let status = resp.status().as_u16();
     let format = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -85,7 +98,7 @@ pub async fn get(client: &reqwest::Client, url: &str, limit: usize) -> Result<Bo
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(Body { bytes, format })
+    Ok((status, Body { bytes, format }))
 }
 
 fn describe(e: &reqwest::Error) -> String {

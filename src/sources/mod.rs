@@ -3,6 +3,7 @@
 
 pub mod collector;
 pub mod http;
+pub mod lmcache_http;
 
 use std::path::{Path, PathBuf};
 

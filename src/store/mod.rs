@@ -137,6 +137,18 @@ impl Span {
     }
 }
 
+/// The newest answer of one LMCache HTTP route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteAnswer {
+    pub time: f64,
+    /// HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// The body as JSON, when it was JSON.
+    pub json: Option<serde_json::Value>,
+    /// Why there is no answer (unreachable, too large ...).
+    pub error: Option<String>,
+}
+
 /// Change points as two parallel queues (12 bytes a point instead of a padded 16).
 #[derive(Debug, Default)]
 struct Points {
@@ -199,6 +211,8 @@ pub struct TargetStore {
     next_seq: u64,
     /// Scrapes that repeated the newest observation and were not stored.
     pub repeats: u64,
+    /// Newest answer per LMCache HTTP route (`status`, `config`, `version`, `healthcheck` ...).
+    pub routes: std::collections::BTreeMap<&'static str, RouteAnswer>,
     key_buf: String,
     order_buf: Vec<u32>,
 }
@@ -216,6 +230,7 @@ impl TargetStore {
             capacity: capacity.max(2),
             next_seq: 0,
             repeats: 0,
+            routes: Default::default(),
             key_buf: String::new(),
             order_buf: Vec::new(),
         }

@@ -165,6 +165,18 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
         format!("{} ({:?}) ", mode.architecture, mode.strength).to_lowercase(),
         app.theme.text,
     ));
+    let http = &app.shown.lmcache.http;
+    if let Some(v) = &http.version {
+        spans.push(Span::styled(
+            format!("· LMCache {} ", clean(v)),
+            app.theme.dim,
+        ));
+    }
+    match http.healthy {
+        Some(true) => spans.push(Span::styled("healthy ", app.theme.good)),
+        Some(false) => spans.push(Span::styled("UNHEALTHY ", app.theme.bad)),
+        None => {}
+    }
     if app.view.paused {
         spans.push(Span::styled(" PAUSED ", app.theme.selected));
     }
@@ -403,15 +415,21 @@ fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let http = &app.shown.lmcache.http;
+    let (mark, source) = match http.eviction_watermark.value() {
+        Some(w) => (w, "/status"),
+        None => (0.8, "default"),
+    };
     match l1.usage_ratio.value() {
         Some(r) => {
             let label = format!(
-                "L1 {} of {} ({:.1}%) · evicts from 80% (default watermark)",
+                "L1 {} of {} ({:.1}%) · evicts from {:.0}% ({source})",
                 bytes(&l1.used_bytes),
                 bytes(&l1.total_bytes),
-                r * 100.0
+                r * 100.0,
+                mark * 100.0
             );
-            let style = if r >= 0.8 {
+            let style = if r >= mark {
                 app.theme.warn
             } else {
                 app.theme.good
@@ -459,6 +477,13 @@ fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
             num(&l2.store_requests_per_s),
             num(&l2.load_requests_per_s)
         )),
+        Line::from(format!(
+            "prefetch queue {} submitted · {} pending · {} in flight of {}",
+            num(&http.prefetch_submission_queue),
+            num(&http.prefetch_pending_queue),
+            num(&http.prefetch_in_flight),
+            num(&http.prefetch_max_in_flight)
+        )),
         Line::from(format!("L1→L2 {}", tp(&l2.store_throughput_gbs))),
         Line::from(format!("L2→L1 {}", tp(&l2.load_throughput_gbs))),
         Line::from(format!(
@@ -504,8 +529,14 @@ fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
             }),
             Line::from(vec![
                 Span::raw(format!(
-                    "depth {} · drain lag {} s  ",
+                    "depth {} of {} · drain lag {} s  ",
                     num(&eb.queue_depth),
+                    app.shown
+                        .lmcache
+                        .http
+                        .event_bus_queue_size
+                        .value()
+                        .map_or("?".into(), |q| format!("{q:.0}")),
                     num(&eb.drain_lag_seconds)
                 )),
                 Span::styled(eb.gauges_trust, app.theme.warn),

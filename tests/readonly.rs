@@ -1,0 +1,78 @@
+//! A whole live session against the demo's recording server sends only allowlisted GETs, and
+//! what the LMCache routes say reaches the screen.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kvscope::demo::{self, Demo, Side};
+use kvscope::model::{Model, Role, TargetRef};
+use kvscope::sources::{collector, http, lmcache_http};
+use kvscope::tui::{App, theme::Theme};
+use tokio::sync::mpsc;
+
+#[tokio::test]
+async fn a_session_sends_only_allowlisted_gets() {
+    let (lm, en) = demo::bind(0).await.unwrap();
+    let lm_url = format!("http://{}/metrics", lm.local_addr().unwrap());
+    let en_url = format!("http://{}/metrics", en.local_addr().unwrap());
+    let d = Arc::new(Demo::new(20.0));
+    tokio::spawn(demo::serve(lm, Side::Lmcache, d.clone()));
+    tokio::spawn(demo::serve(en, Side::Engine, d.clone()));
+
+    let model = Model::new(&[lm_url.clone()], &[en_url.clone()], 64);
+    let mut app = App::new(model, 0.3, 60.0, Theme::mono(), None);
+    let client = http::client(Duration::from_secs(2)).unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let every = Duration::from_millis(300);
+    for (role, url) in [(Role::Lmcache, &lm_url), (Role::Engine, &en_url)] {
+        let target = TargetRef { role, index: 0 };
+        tokio::spawn(collector::run(
+            collector::Poll {
+                target,
+                url: url.clone(),
+                interval: every,
+                limit: 1 << 24,
+            },
+            client.clone(),
+            tx.clone(),
+        ));
+    }
+    let target = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    tokio::spawn(lmcache_http::run(
+        target,
+        lmcache_http::base_url(&lm_url),
+        every,
+        client.clone(),
+        tx.clone(),
+    ));
+    drop(tx);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
+    while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        app.on_event(ev);
+    }
+
+    let allowed = [
+        "GET /metrics",
+        "GET /openapi.json",
+        "GET /version",
+        "GET /config",
+        "GET /healthcheck",
+        "GET /status",
+    ];
+    let seen = d.requests.lock().unwrap().clone();
+    assert!(seen.len() > 10, "{seen:?}");
+    for r in &seen {
+        assert!(allowed.contains(&r.as_str()), "sent {r:?}");
+    }
+    for never in lmcache_http::NEVER_SENT {
+        assert!(!seen.iter().any(|r| r == never));
+    }
+    let http = &app.shown.lmcache.http;
+    assert_eq!(http.version.as_deref(), Some("0.5.6-g3e11e108"));
+    assert_eq!(http.healthy, Some(true));
+    assert_eq!(http.eviction_watermark.value(), Some(0.8));
+    assert_eq!(http.event_bus_queue_size.value(), Some(10000.0));
+}
