@@ -19,7 +19,11 @@ async fn a_session_sends_only_allowlisted_gets() {
     tokio::spawn(demo::serve(lm, Side::Lmcache, d.clone()));
     tokio::spawn(demo::serve(en, Side::Engine, d.clone()));
 
-    let model = Model::new(std::slice::from_ref(&lm_url), std::slice::from_ref(&en_url), 64);
+    let model = Model::new(
+        std::slice::from_ref(&lm_url),
+        std::slice::from_ref(&en_url),
+        64,
+    );
     let mut app = App::new(model, 0.3, 60.0, Theme::mono(), None);
     let client = http::client(Duration::from_secs(2)).unwrap();
     let (tx, mut rx) = mpsc::channel(64);

@@ -1,0 +1,119 @@
+//! The real binary in a pseudo-terminal against `kvscope demo --serve-only`: it draws, `?` shows
+//! help, `q` exits, and the terminal is restored (alternate screen left, cursor shown).
+//! Output is drained on its own thread; timeouts are generous for slow CI machines.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+fn wait_for(
+    buf: &Arc<Mutex<Vec<u8>>>,
+    needle: &[u8],
+    from: usize,
+    timeout: Duration,
+) -> Option<usize> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        {
+            let b = buf.lock().unwrap();
+            if let Some(i) = b[from.min(b.len())..]
+                .windows(needle.len())
+                .position(|w| w == needle)
+            {
+                return Some(from + i + needle.len());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// Kills the demo server however the test ends.
+struct Reap(std::process::Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn watch_draws_helps_quits_and_restores_the_terminal() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args(["demo", "--serve-only", "--speed", "20"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _reap = Reap(server);
+    let urls: Vec<String> = first
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://"))
+        .map(String::from)
+        .collect();
+
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kvscope"));
+    cmd.args([
+        "watch",
+        "--lmcache",
+        &urls[0],
+        "--engine",
+        &urls[1],
+        "--interval",
+        "500ms",
+    ]);
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let sink = out.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    let mut writer = pty.master.take_writer().unwrap();
+    let long = Duration::from_secs(30);
+
+    let alt = wait_for(&out, b"\x1b[?1049h", 0, long).expect("entered the alternate screen");
+    let drawn = wait_for(&out, b"Families", alt, long).expect("drew the panes");
+    let drawn = wait_for(&out, b"vllm_mp_lmcache", drawn, long)
+        .expect("detected the architecture from live data");
+    writer.write_all(b"?").unwrap();
+    writer.flush().unwrap();
+    // Only changed cells are written, so look for single words, not phrases.
+    let helped = wait_for(&out, b"freeze", drawn, long).expect("? shows the help overlay");
+    writer.write_all(b"q").unwrap();
+    writer.flush().unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < long, "q did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+    wait_for(&out, b"\x1b[?1049l", helped, long).expect("left the alternate screen");
+    wait_for(&out, b"\x1b[?25h", helped, long).expect("showed the cursor again");
+}
