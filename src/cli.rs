@@ -103,6 +103,20 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
 
 /// Runs `report`, returning what to print.
 pub fn report(args: &ReportArgs) -> Result<String, Failure> {
+    let (model, kinds) = load(args)?;
+    let value = report::build(&model, args.window, &kinds);
+    Ok(match args.format {
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&value).expect("report serialises") + "\n"
+        }
+        OutputFormat::Text => report::text(&value),
+        OutputFormat::Markdown => report::markdown(&value),
+    })
+}
+
+/// Reads every input (files and URL samples) into a model; also says, per target, whether it
+/// came from files or a URL.
+pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
     if args.lmcache.is_empty() && args.engine.is_empty() {
         return Err(bad(
             "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, or a URL)",
@@ -152,14 +166,7 @@ pub fn report(args: &ReportArgs) -> Result<String, Failure> {
     if !urls.is_empty() {
         scrape_urls(&mut model, &urls, args)?;
     }
-    let value = report::build(&model, args.window, &kinds);
-    Ok(match args.format {
-        OutputFormat::Json => {
-            serde_json::to_string_pretty(&value).expect("report serialises") + "\n"
-        }
-        OutputFormat::Text => report::text(&value),
-        OutputFormat::Markdown => report::markdown(&value),
-    })
+    Ok((model, kinds))
 }
 
 fn scrape_urls(

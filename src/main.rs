@@ -31,6 +31,26 @@ enum Command {
         #[command(flatten)]
         live: LiveOpts,
     },
+    /// Render the TUI for saved scrapes at a given size, as SVG or plain text.
+    Screenshot {
+        /// LMCache scrapes: FILE, FILE@TIME or a metrics_index.tsv (as for report).
+        #[arg(long, value_name = "FILE")]
+        lmcache: Vec<String>,
+        /// Engine scrapes, same forms.
+        #[arg(long, value_name = "FILE")]
+        engine: Vec<String>,
+        /// Terminal size, COLSxROWS.
+        #[arg(long, default_value = "120x40")]
+        size: String,
+        #[arg(long, value_enum, default_value = "svg")]
+        format: ShotFormat,
+        /// Colour theme: dark or mono.
+        #[arg(long)]
+        theme: Option<String>,
+        /// Where to write; standard output when absent.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Replay a real recorded LMCache run and vLLM scrape on loopback, with the TUI attached.
     Demo {
         /// Only run the replay servers (LMCache on PORT, engine on PORT+1) and print their URLs.
@@ -69,6 +89,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "json")]
         format: OutputFormat,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ShotFormat {
+    Svg,
+    Text,
 }
 
 /// Options shared by the live commands.
@@ -116,6 +142,14 @@ fn main() -> ExitCode {
             };
             finish(kvscope::live::watch(&args))
         }
+        Command::Screenshot {
+            lmcache,
+            engine,
+            size,
+            format,
+            theme,
+            out,
+        } => finish(screenshot(lmcache, engine, &size, format, theme, out)),
         Command::Demo {
             serve_only,
             port,
@@ -166,6 +200,56 @@ fn main() -> ExitCode {
                     ExitCode::from(f.code as u8)
                 }
             }
+        }
+    }
+}
+
+fn screenshot(
+    lmcache: Vec<String>,
+    engine: Vec<String>,
+    size: &str,
+    format: ShotFormat,
+    theme: Option<String>,
+    out: Option<std::path::PathBuf>,
+) -> Result<(), cli::Failure> {
+    use kvscope::tui::{App, screenshot, theme::Theme};
+    let bad = |message: String| cli::Failure {
+        code: cli::EXIT_BAD_INPUT,
+        message,
+    };
+    let (w, h) = size
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse::<u16>().ok()?, h.parse::<u16>().ok()?)))
+        .filter(|(w, h)| (1..=1000).contains(w) && (1..=1000).contains(h))
+        .ok_or_else(|| bad(format!("--size {size}: write COLSxROWS, e.g. 120x40")))?;
+    let theme = Theme::pick(theme.as_deref(), false).map_err(bad)?;
+    let args = ReportArgs {
+        lmcache,
+        engine,
+        samples: 1,
+        interval: 2.0,
+        window: 60.0,
+        timeout: 5.0,
+        format: OutputFormat::Json,
+    };
+    let (model, _) = cli::load(&args)?;
+    let newest = model
+        .targets()
+        .filter_map(|(_, t)| t.newest()?.time)
+        .fold(0.0, f64::max);
+    let mut app = App::new(model, 2.0, 60.0, theme, None);
+    app.on_tick(newest);
+    let buf = screenshot::render(&app, w, h);
+    let text = match format {
+        ShotFormat::Svg => screenshot::svg(&buf),
+        ShotFormat::Text => screenshot::text(&buf),
+    };
+    match out {
+        Some(path) => std::fs::write(&path, text)
+            .map_err(|e| bad(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
         }
     }
 }

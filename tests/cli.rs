@@ -234,3 +234,46 @@ fn url_samples_give_windowed_figures_and_only_get_metrics() {
         "{reqs:?}"
     );
 }
+
+#[test]
+fn screenshot_command_writes_svg_and_text() {
+    let dir = std::env::temp_dir().join(format!("kvscope-shot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lm = fixture("lmcache-0.5.6-cpu-run1/metrics_index.tsv");
+    let en = fixture("packet_a/vllm_metrics_loaded.prom");
+    for (fmt, file) in [("svg", "s.svg"), ("text", "s.txt")] {
+        let out = dir.join(file);
+        let o = kvscope(&[
+            "screenshot",
+            "--lmcache",
+            lm.to_str().unwrap(),
+            "--engine",
+            en.to_str().unwrap(),
+            "--size",
+            "120x40",
+            "--format",
+            fmt,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let s = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            s.contains("Families") && s.contains("vllm_mp_lmcache"),
+            "{s}"
+        );
+        if fmt == "svg" {
+            assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
+        } else {
+            assert_eq!(s.lines().count(), 40);
+        }
+    }
+    let o = kvscope(&[
+        "screenshot",
+        "--lmcache",
+        lm.to_str().unwrap(),
+        "--size",
+        "big",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

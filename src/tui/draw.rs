@@ -192,7 +192,12 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
         targets.push(Span::styled(format!("{role} "), app.theme.dim));
         targets.push(Span::styled(clean(&store.name), app.theme.text));
         targets.push(Span::raw(" "));
-        targets.push(state_span(app, h.state(app.now, app.interval)));
+        if h.last_ok.is_none() && h.last_failure.is_none() && store.newest().is_some() {
+            // Read from files without capture times: there is no liveness to show.
+            targets.push(Span::styled("◇ recorded", app.theme.dim));
+        } else {
+            targets.push(state_span(app, h.state(app.now, app.interval)));
+        }
         let age = h
             .last_ok
             .map(|ok| format!(" {:.0}s ago", (app.now - ok).max(0.0)))

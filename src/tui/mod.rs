@@ -5,6 +5,7 @@
 pub mod app;
 pub mod draw;
 pub mod keys;
+pub mod screenshot;
 #[cfg(test)]
 mod tests;
 pub mod theme;
