@@ -28,6 +28,8 @@ pub struct ReportArgs {
     pub window: f64,
     pub timeout: f64,
     pub format: OutputFormat,
+    /// Extra headers (bearer token) for URL targets.
+    pub auth: http::Auth,
 }
 
 /// A failure with its exit code and a message naming the input.
@@ -179,7 +181,8 @@ fn scrape_urls(
         .build()
         .map_err(|e| bad(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
-        let client = http::client(Duration::from_secs_f64(args.timeout)).map_err(bad)?;
+        let client =
+            http::client(Duration::from_secs_f64(args.timeout), &args.auth).map_err(bad)?;
         let limit = model.limits.max_body_bytes;
         for i in 0..args.samples {
             if i > 0 {

@@ -88,6 +88,8 @@ enum Command {
         timeout: f64,
         #[arg(long, value_enum, default_value = "json")]
         format: OutputFormat,
+        #[command(flatten)]
+        auth: AuthOpts,
     },
 }
 
@@ -112,6 +114,29 @@ struct LiveOpts {
     /// Colour theme: dark (default) or mono (also chosen by NO_COLOR).
     #[arg(long)]
     theme: Option<String>,
+    #[command(flatten)]
+    auth: AuthOpts,
+}
+
+/// Request headers for targets that need them (LMCache 0.5.7 API keys).
+#[derive(clap::Args, Clone)]
+struct AuthOpts {
+    /// Extra request header NAME:VALUE for every target. Repeatable. Never printed.
+    #[arg(long, value_name = "NAME:VALUE")]
+    header: Vec<String>,
+    /// File holding a bearer token, sent as `Authorization: Bearer …`. Never printed.
+    #[arg(long, value_name = "FILE")]
+    bearer_token_file: Option<std::path::PathBuf>,
+}
+
+impl AuthOpts {
+    fn auth(&self) -> Result<kvscope::sources::http::Auth, cli::Failure> {
+        kvscope::sources::http::Auth::from_flags(&self.header, self.bearer_token_file.as_deref())
+            .map_err(|message| cli::Failure {
+                code: cli::EXIT_BAD_INPUT,
+                message,
+            })
+    }
 }
 
 fn finish(r: Result<(), cli::Failure>) -> ExitCode {
@@ -139,6 +164,10 @@ fn main() -> ExitCode {
                 window: live.window,
                 timeout: live.timeout,
                 theme: live.theme,
+                auth: match live.auth.auth() {
+                    Ok(a) => a,
+                    Err(f) => return finish(Err(f)),
+                },
             };
             finish(kvscope::live::watch(&args))
         }
@@ -169,6 +198,10 @@ fn main() -> ExitCode {
                 window: live.window,
                 timeout: live.timeout,
                 theme: live.theme,
+                auth: match live.auth.auth() {
+                    Ok(a) => a,
+                    Err(f) => return finish(Err(f)),
+                },
             };
             finish(kvscope::live::demo(serve_only, port, speed, &args))
         }
@@ -180,7 +213,12 @@ fn main() -> ExitCode {
             window,
             timeout,
             format,
+            auth,
         } => {
+            let auth = match auth.auth() {
+                Ok(a) => a,
+                Err(f) => return finish(Err(f)),
+            };
             let args = ReportArgs {
                 lmcache,
                 engine,
@@ -189,6 +227,7 @@ fn main() -> ExitCode {
                 window,
                 timeout,
                 format,
+                auth,
             };
             match cli::report(&args) {
                 Ok(out) => {
@@ -231,6 +270,7 @@ fn screenshot(
         window: 60.0,
         timeout: 5.0,
         format: OutputFormat::Json,
+        auth: Default::default(),
     };
     let (model, _) = cli::load(&args)?;
     let newest = model

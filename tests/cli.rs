@@ -277,3 +277,63 @@ fn screenshot_command_writes_svg_and_text() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Answers 200 with a real scrape only when the bearer token is sent (LMCache 0.5.7 style).
+fn serve_with_key(key: &'static str, requests: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for _ in 0..requests {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+            let body = std::fs::read(fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom")).unwrap();
+            let ok = req.contains(&format!("authorization: bearer {key}"));
+            let (status, body) = if ok {
+                ("200 OK", body)
+            } else {
+                (
+                    "401 Unauthorized",
+                    b"{\"detail\":\"unauthorized\"}".to_vec(),
+                )
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn bearer_token_file_is_sent_and_never_printed() {
+    let dir = std::env::temp_dir().join(format!("kvscope-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("key");
+    std::fs::write(&key_file, "s3cret-token\n").unwrap();
+    let url = serve_with_key("s3cret-token", 2);
+    let o = kvscope(&["report", "--lmcache", &url]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("HTTP 401"));
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        &url,
+        "--bearer-token-file",
+        key_file.to_str().unwrap(),
+        "--format",
+        "text",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(all.contains("64.6%"));
+    assert!(!all.contains("s3cret"));
+    let o = kvscope(&["report", "--lmcache", &url, "--header", "no-colon"]);
+    assert_eq!(o.status.code(), Some(2));
+}

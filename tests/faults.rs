@@ -93,7 +93,7 @@ async fn fault_server(fault: Fault) -> String {
 async fn watch(urls: Vec<String>, run_for: Duration) -> App {
     let model = Model::new(&urls, &[], 16);
     let mut app = App::new(model, 0.5, 60.0, Theme::mono(), None);
-    let client = http::client(Duration::from_millis(400)).unwrap();
+    let client = http::client(Duration::from_millis(400), &Default::default()).unwrap();
     let (tx, mut rx) = mpsc::channel(64);
     for (index, url) in urls.iter().enumerate() {
         let poll = Poll {

@@ -25,7 +25,7 @@ async fn a_session_sends_only_allowlisted_gets() {
         64,
     );
     let mut app = App::new(model, 0.3, 60.0, Theme::mono(), None);
-    let client = http::client(Duration::from_secs(2)).unwrap();
+    let client = http::client(Duration::from_secs(2), &Default::default()).unwrap();
     let (tx, mut rx) = mpsc::channel(64);
     let every = Duration::from_millis(300);
     for (role, url) in [(Role::Lmcache, &lm_url), (Role::Engine, &en_url)] {

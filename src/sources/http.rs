@@ -32,15 +32,68 @@ pub struct Body {
     pub format: Option<Format>,
 }
 
-/// Builds the HTTP client: rustls with the ring provider, no proxies from the environment
-/// surprises beyond reqwest's defaults, a per-request timeout.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+/// Extra request headers, e.g. `Authorization` for LMCache 0.5.7's API keys. Values are marked
+/// sensitive and are never printed.
+#[derive(Clone, Default)]
+pub struct Auth {
+    pub headers: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        write!(f, "Auth {{ headers: {names:?} (values hidden) }}")
+    }
+}
+
+impl Auth {
+    /// From `--header K:V` flags and an optional `--bearer-token-file`.
+    pub fn from_flags(
+        headers: &[String],
+        bearer_token_file: Option<&std::path::Path>,
+    ) -> Result<Auth, String> {
+        let mut out = Vec::new();
+        for h in headers {
+            let (k, v) = h.split_once(':').ok_or_else(|| {
+                format!(
+                    "--header '{}': write NAME:VALUE",
+                    h.split(':').next().unwrap_or("")
+                )
+            })?;
+            out.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        if let Some(path) = bearer_token_file {
+            let token = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --bearer-token-file {}: {e}", path.display()))?;
+            let token = token.trim();
+            if token.is_empty() {
+                return Err(format!("--bearer-token-file {} is empty", path.display()));
+            }
+            out.push(("Authorization".into(), format!("Bearer {token}")));
+        }
+        Ok(Auth { headers: out })
+    }
+}
+
+/// Builds the HTTP client: rustls with the ring provider, a per-request timeout, the extra
+/// headers on every request.
+pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String> {
     // Installing twice is harmless; the first provider wins.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (k, v) in &auth.headers {
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("--header: '{k}' is not a valid header name"))?;
+        let mut value = reqwest::header::HeaderValue::from_str(v)
+            .map_err(|_| format!("--header {k}: the value is not a valid header value"))?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("kvscope/", env!("CARGO_PKG_VERSION")))
+        .default_headers(headers)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
