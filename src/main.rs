@@ -44,7 +44,7 @@ enum Command {
         size: String,
         #[arg(long, value_enum, default_value = "svg")]
         format: ShotFormat,
-        /// Colour theme: dark or mono.
+        /// Theme: dark, light, high-contrast, mono, or a theme file.
         #[arg(long)]
         theme: Option<String>,
         /// Where to write; standard output when absent.
@@ -111,7 +111,7 @@ struct LiveOpts {
     /// Per-request timeout.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     timeout: f64,
-    /// Colour theme: dark (default) or mono (also chosen by NO_COLOR).
+    /// Theme: dark (default), light, high-contrast, mono (NO_COLOR picks it), or a theme file.
     #[arg(long)]
     theme: Option<String>,
     #[command(flatten)]

@@ -1,12 +1,13 @@
-//! Colours. The default dark theme uses the 16 basic colours only; `NO_COLOR` (or
-//! `--theme mono`) gives a monochrome theme that relies on bold and reverse video.
+//! Colours, as data: `themes/*.toml` (built in: dark, light, high-contrast, mono), or a theme
+//! file of the same shape given by path. The built-in themes use the 16 basic colours only.
 
 use ratatui::style::{Color, Modifier, Style};
+use serde::Deserialize;
 
 /// Styles used by the panes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
-    pub name: &'static str,
+    pub name: String,
     pub text: Style,
     pub dim: Style,
     pub title: Style,
@@ -18,49 +19,193 @@ pub struct Theme {
     pub info: Style,
 }
 
+/// The built-in themes, by name.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("dark", include_str!("../../themes/dark.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
+    ("mono", include_str!("../../themes/mono.toml")),
+];
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StyleSpec {
+    fg: Option<String>,
+    bg: Option<String>,
+    #[serde(default)]
+    bold: bool,
+    #[serde(default)]
+    reversed: bool,
+    #[serde(default)]
+    underlined: bool,
+    #[serde(default)]
+    dim: bool,
+    #[serde(default)]
+    italic: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeSpec {
+    name: String,
+    text: StyleSpec,
+    dim: StyleSpec,
+    title: StyleSpec,
+    focus: StyleSpec,
+    selected: StyleSpec,
+    good: StyleSpec,
+    warn: StyleSpec,
+    bad: StyleSpec,
+    info: StyleSpec,
+}
+
+fn color(name: &str) -> Result<Color, String> {
+    if let Some(hex) = name.strip_prefix('#') {
+        let v = u32::from_str_radix(hex, 16)
+            .ok()
+            .filter(|_| hex.len() == 6)
+            .ok_or_else(|| format!("colour '{name}' is not #rrggbb"))?;
+        return Ok(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
+    }
+    Ok(match name {
+        "reset" => Color::Reset,
+        "black" => Color::Black,
+        "red" => Color::Red,
+        "green" => Color::Green,
+        "yellow" => Color::Yellow,
+        "blue" => Color::Blue,
+        "magenta" => Color::Magenta,
+        "cyan" => Color::Cyan,
+        "gray" => Color::Gray,
+        "darkgray" => Color::DarkGray,
+        "lightred" => Color::LightRed,
+        "lightgreen" => Color::LightGreen,
+        "lightyellow" => Color::LightYellow,
+        "lightblue" => Color::LightBlue,
+        "lightmagenta" => Color::LightMagenta,
+        "lightcyan" => Color::LightCyan,
+        "white" => Color::White,
+        other => return Err(format!("unknown colour '{other}'")),
+    })
+}
+
+impl StyleSpec {
+    fn style(&self) -> Result<Style, String> {
+        let mut s = Style::default();
+        if let Some(fg) = &self.fg {
+            s = s.fg(color(fg)?);
+        }
+        if let Some(bg) = &self.bg {
+            s = s.bg(color(bg)?);
+        }
+        for (on, m) in [
+            (self.bold, Modifier::BOLD),
+            (self.reversed, Modifier::REVERSED),
+            (self.underlined, Modifier::UNDERLINED),
+            (self.dim, Modifier::DIM),
+            (self.italic, Modifier::ITALIC),
+        ] {
+            if on {
+                s = s.add_modifier(m);
+            }
+        }
+        Ok(s)
+    }
+}
+
 impl Theme {
+    /// Parses a theme file's text.
+    pub fn from_toml(text: &str) -> Result<Theme, String> {
+        let t: ThemeSpec = toml::from_str(text).map_err(|e| e.to_string())?;
+        Ok(Theme {
+            text: t.text.style()?,
+            dim: t.dim.style()?,
+            title: t.title.style()?,
+            focus: t.focus.style()?,
+            selected: t.selected.style()?,
+            good: t.good.style()?,
+            warn: t.warn.style()?,
+            bad: t.bad.style()?,
+            info: t.info.style()?,
+            name: t.name,
+        })
+    }
+
+    fn built_in(name: &str) -> Option<Theme> {
+        BUILT_IN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| Theme::from_toml(text).expect("built-in themes parse"))
+    }
+
     /// The default: dark background, 16 colours.
     pub fn dark() -> Theme {
-        let fg = |c| Style::default().fg(c);
-        Theme {
-            name: "dark",
-            text: Style::default(),
-            dim: fg(Color::DarkGray),
-            title: fg(Color::Cyan).add_modifier(Modifier::BOLD),
-            focus: fg(Color::Yellow),
-            selected: Style::default().add_modifier(Modifier::REVERSED),
-            good: fg(Color::Green),
-            warn: fg(Color::Yellow),
-            bad: fg(Color::Red).add_modifier(Modifier::BOLD),
-            info: fg(Color::Blue),
-        }
+        Theme::built_in("dark").expect("built in")
     }
 
     /// No colour at all.
     pub fn mono() -> Theme {
-        let plain = Style::default();
-        Theme {
-            name: "mono",
-            text: plain,
-            dim: plain,
-            title: plain.add_modifier(Modifier::BOLD),
-            focus: plain.add_modifier(Modifier::BOLD),
-            selected: plain.add_modifier(Modifier::REVERSED),
-            good: plain,
-            warn: plain.add_modifier(Modifier::BOLD),
-            bad: plain.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-            info: plain,
-        }
+        Theme::built_in("mono").expect("built in")
     }
 
-    /// By name; `NO_COLOR` wins over the default but not over an explicit choice.
+    /// A built-in theme by name or a theme file by path; `NO_COLOR` picks mono unless a theme
+    /// was asked for.
     pub fn pick(name: Option<&str>, no_color: bool) -> Result<Theme, String> {
         match name {
-            Some("dark") => Ok(Theme::dark()),
-            Some("mono") => Ok(Theme::mono()),
-            Some(other) => Err(format!("unknown theme '{other}' (dark, mono)")),
             None if no_color => Ok(Theme::mono()),
             None => Ok(Theme::dark()),
+            Some(n) => Theme::built_in(n).map_or_else(
+                || {
+                    let text = std::fs::read_to_string(n).map_err(|e| {
+                        let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
+                        format!(
+                            "--theme {n}: not a built-in theme ({}) nor a readable file: {e}",
+                            names.join(", ")
+                        )
+                    })?;
+                    Theme::from_toml(&text).map_err(|e| format!("theme file {n}: {e}"))
+                },
+                Ok,
+            ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_theme_parses_and_uses_basic_colours_only() {
+        for (name, text) in BUILT_IN {
+            let t = Theme::from_toml(text).unwrap();
+            assert_eq!(&t.name, name);
+            for s in [
+                t.text, t.dim, t.title, t.focus, t.selected, t.good, t.warn, t.bad, t.info,
+            ] {
+                for c in [s.fg, s.bg].into_iter().flatten() {
+                    assert!(
+                        !matches!(c, Color::Rgb(..) | Color::Indexed(_)),
+                        "{name} uses {c:?}"
+                    );
+                }
+            }
+        }
+        assert!(
+            Theme::pick(Some("nope"), false)
+                .unwrap_err()
+                .contains("high-contrast")
+        );
+        assert_eq!(Theme::pick(None, true).unwrap().name, "mono");
+    }
+
+    #[test]
+    fn bad_theme_files_are_named_errors() {
+        assert!(Theme::from_toml("name = 1").is_err());
+        let bad = BUILT_IN[0].1.replace("\"cyan\"", "\"chartreuse\"");
+        assert!(Theme::from_toml(&bad).unwrap_err().contains("chartreuse"));
     }
 }
