@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod expo;
 pub mod live;

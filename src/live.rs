@@ -23,6 +23,7 @@ pub struct WatchArgs {
     pub theme: Option<String>,
     /// Extra headers (bearer token) for every target.
     pub auth: http::Auth,
+    pub keymap: crate::tui::keys::KeyMap,
 }
 
 fn bad(message: impl Into<String>) -> Failure {
@@ -97,7 +98,8 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
         }
     }
     drop(tx);
-    let app = App::new(model, args.interval, args.window, theme, note);
+    let mut app = App::new(model, args.interval, args.window, theme, note);
+    app.keymap = args.keymap.clone();
     tui::run(app, rx)
         .await
         .map_err(|e| bad(format!("terminal error: {e}")))

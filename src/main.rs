@@ -99,23 +99,66 @@ enum ShotFormat {
     Text,
 }
 
-/// Options shared by the live commands.
+/// Options shared by the live commands; unset ones come from the config file, then defaults.
 #[derive(clap::Args, Clone)]
 struct LiveOpts {
-    /// Scrape interval (500ms, 2s, 5m).
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    interval: f64,
-    /// Window for windowed figures.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    window: f64,
-    /// Per-request timeout.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    timeout: f64,
+    /// Scrape interval (500ms, 2s, 5m) [default: 2s].
+    #[arg(long, value_parser = parse_duration)]
+    interval: Option<f64>,
+    /// Window for windowed figures [default: 60s].
+    #[arg(long, value_parser = parse_duration)]
+    window: Option<f64>,
+    /// Per-request timeout [default: 5s].
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<f64>,
     /// Theme: dark (default), light, high-contrast, mono (NO_COLOR picks it), or a theme file.
     #[arg(long)]
     theme: Option<String>,
+    /// Config file [default: $XDG_CONFIG_HOME/kvscope/config.toml or ~/.config/kvscope/config.toml].
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(flatten)]
     auth: AuthOpts,
+}
+
+impl LiveOpts {
+    /// Flags, then the config file, then defaults. Targets come from the config file only when
+    /// no target flag was given.
+    fn resolve(self, lmcache: Vec<String>, engine: Vec<String>) -> Result<WatchArgs, cli::Failure> {
+        let bad = |message: String| cli::Failure {
+            code: cli::EXIT_BAD_INPUT,
+            message,
+        };
+        let cfg = kvscope::config::Config::load(self.config.as_deref()).map_err(bad)?;
+        let dur = |flag: Option<f64>,
+                   from_cfg: &Option<String>,
+                   name: &str,
+                   default: f64|
+         -> Result<f64, cli::Failure> {
+            match (flag, from_cfg) {
+                (Some(v), _) => Ok(v),
+                (None, Some(text)) => {
+                    parse_duration(text).map_err(|e| bad(format!("config {name}: {e}")))
+                }
+                (None, None) => Ok(default),
+            }
+        };
+        let (lmcache, engine) = if lmcache.is_empty() && engine.is_empty() {
+            (cfg.lmcache.clone(), cfg.engine.clone())
+        } else {
+            (lmcache, engine)
+        };
+        Ok(WatchArgs {
+            lmcache,
+            engine,
+            interval: dur(self.interval, &cfg.interval, "interval", 2.0)?,
+            window: dur(self.window, &cfg.window, "window", 60.0)?,
+            timeout: dur(self.timeout, &cfg.timeout, "timeout", 5.0)?,
+            theme: self.theme.or(cfg.theme),
+            auth: self.auth.auth()?,
+            keymap: kvscope::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(bad)?,
+        })
+    }
 }
 
 /// Request headers for targets that need them (LMCache 0.5.7 API keys).
@@ -156,21 +199,10 @@ fn main() -> ExitCode {
             lmcache,
             engine,
             live,
-        } => {
-            let args = WatchArgs {
-                lmcache,
-                engine,
-                interval: live.interval,
-                window: live.window,
-                timeout: live.timeout,
-                theme: live.theme,
-                auth: match live.auth.auth() {
-                    Ok(a) => a,
-                    Err(f) => return finish(Err(f)),
-                },
-            };
-            finish(kvscope::live::watch(&args))
-        }
+        } => finish(
+            live.resolve(lmcache, engine)
+                .and_then(|args| kvscope::live::watch(&args)),
+        ),
         Command::Screenshot {
             lmcache,
             engine,
@@ -191,19 +223,10 @@ fn main() -> ExitCode {
                     message: format!("--speed {speed}: must be a positive number"),
                 }));
             }
-            let args = WatchArgs {
-                lmcache: vec![],
-                engine: vec![],
-                interval: live.interval,
-                window: live.window,
-                timeout: live.timeout,
-                theme: live.theme,
-                auth: match live.auth.auth() {
-                    Ok(a) => a,
-                    Err(f) => return finish(Err(f)),
-                },
-            };
-            finish(kvscope::live::demo(serve_only, port, speed, &args))
+            finish(
+                live.resolve(vec![], vec![])
+                    .and_then(|args| kvscope::live::demo(serve_only, port, speed, &args)),
+            )
         }
         Command::Report {
             lmcache,

@@ -43,6 +43,20 @@ impl Drop for Reap {
 
 #[test]
 fn watch_draws_helps_quits_and_restores_the_terminal() {
+    session(&[], b"q");
+}
+
+#[test]
+fn keys_rebound_in_the_config_file_work() {
+    let dir = std::env::temp_dir().join(format!("kvscope-pty-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(&cfg, "theme = \"high-contrast\"\n[keys]\nquit = [\"x\"]\n").unwrap();
+    session(&["--config", cfg.to_str().unwrap()], b"x");
+}
+
+/// Runs `watch` against the demo servers in a PTY, asks for help, quits with `quit`.
+fn session(extra: &[&str], quit: &[u8]) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .args(["demo", "--serve-only", "--speed", "20"])
         .stdout(Stdio::piped())
@@ -77,7 +91,10 @@ fn watch_draws_helps_quits_and_restores_the_terminal() {
         "--interval",
         "500ms",
     ]);
+    cmd.args(extra);
     cmd.env("TERM", "xterm-256color");
+    // Hermetic: no config file of the machine's user.
+    cmd.env("XDG_CONFIG_HOME", std::env::temp_dir().join("kvscope-pty-no-config"));
     let mut child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
     let out = Arc::new(Mutex::new(Vec::new()));
@@ -103,7 +120,7 @@ fn watch_draws_helps_quits_and_restores_the_terminal() {
     writer.flush().unwrap();
     // Only changed cells are written, so look for single words, not phrases.
     let helped = wait_for(&out, b"freeze", drawn, long).expect("? shows the help overlay");
-    writer.write_all(b"q").unwrap();
+    writer.write_all(quit).unwrap();
     writer.flush().unwrap();
     let start = Instant::now();
     let status = loop {

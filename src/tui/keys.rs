@@ -52,20 +52,20 @@ impl Default for KeyMap {
                 b(
                     Quit,
                     vec![k('q'), (KeyCode::Char('c'), KeyModifiers::CONTROL)],
-                    "q quit",
+                    "quit",
                     "quit (Ctrl-C too)",
                 ),
-                b(Help, vec![k('?')], "? help", "show or hide this help"),
+                b(Help, vec![k('?')], "help", "show or hide this help"),
                 b(
                     Pause,
                     vec![k('p')],
-                    "p pause",
+                    "pause",
                     "freeze the view (collection goes on)",
                 ),
                 b(
                     NextPane,
                     vec![(KeyCode::Tab, none), k('l'), (KeyCode::Right, none)],
-                    "tab pane",
+                    "pane",
                     "focus the next pane",
                 ),
                 b(
@@ -81,7 +81,7 @@ impl Default for KeyMap {
                 b(
                     Down,
                     vec![k('j'), (KeyCode::Down, none)],
-                    "j/k move",
+                    "move",
                     "move down in the focused list",
                 ),
                 b(
@@ -93,7 +93,7 @@ impl Default for KeyMap {
                 b(
                     Open,
                     vec![(KeyCode::Enter, none)],
-                    "enter open",
+                    "open",
                     "open the selected family or finding",
                 ),
                 b(
@@ -105,7 +105,7 @@ impl Default for KeyMap {
                 b(
                     Filter,
                     vec![k('f')],
-                    "f filter",
+                    "filter",
                     "matrix: applicable families → problems only → all",
                 ),
             ],
@@ -113,7 +113,103 @@ impl Default for KeyMap {
     }
 }
 
+/// Action names as written in the config file.
+pub const ACTION_NAMES: &[(&str, Action)] = &[
+    ("quit", Action::Quit),
+    ("help", Action::Help),
+    ("pause", Action::Pause),
+    ("next_pane", Action::NextPane),
+    ("prev_pane", Action::PrevPane),
+    ("down", Action::Down),
+    ("up", Action::Up),
+    ("open", Action::Open),
+    ("close", Action::Close),
+    ("filter", Action::Filter),
+];
+
+/// Parses `q`, `?`, `ctrl-a`, `tab`, `shift-tab`, `enter`, `esc`, `up`, `down`, `left`, `right`.
+pub fn parse_key(spec: &str) -> Result<(KeyCode, KeyModifiers), String> {
+    let lower = spec.to_ascii_lowercase();
+    let (mods, rest) = match lower.strip_prefix("ctrl-") {
+        Some(r) => (KeyModifiers::CONTROL, r),
+        None => (KeyModifiers::NONE, lower.as_str()),
+    };
+    let code = match rest {
+        "tab" => KeyCode::Tab,
+        "shift-tab" | "backtab" => return Ok((KeyCode::BackTab, KeyModifiers::SHIFT)),
+        "enter" => KeyCode::Enter,
+        "esc" | "escape" => KeyCode::Esc,
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        _ => {
+            // Single characters keep their case (`G` differs from `g`).
+            let orig = if mods == KeyModifiers::NONE {
+                spec
+            } else {
+                rest
+            };
+            let mut chars = orig.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => KeyCode::Char(c),
+                _ => {
+                    return Err(format!(
+                        "key '{spec}' is not a key (q, ?, ctrl-a, tab, enter, esc, up ...)"
+                    ));
+                }
+            }
+        }
+    };
+    Ok((code, mods))
+}
+
 impl KeyMap {
+    /// The default map with the config file's bindings replacing an action's keys.
+    pub fn with_overrides(
+        overrides: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Result<KeyMap, String> {
+        let mut map = KeyMap::default();
+        for (name, keys) in overrides {
+            let action = ACTION_NAMES
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, a)| *a)
+                .ok_or_else(|| {
+                    format!(
+                        "[keys] {name}: unknown action (one of {})",
+                        ACTION_NAMES
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+            let parsed = keys
+                .iter()
+                .map(|k| parse_key(k).map_err(|e| format!("[keys] {name}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let b = map
+                .bindings
+                .iter_mut()
+                .find(|b| b.action == action)
+                .expect("every action has a binding");
+            b.keys = parsed;
+        }
+        // One key, one action.
+        for (i, a) in map.bindings.iter().enumerate() {
+            for b in &map.bindings[i + 1..] {
+                if let Some(k) = a.keys.iter().find(|k| b.keys.contains(k)) {
+                    return Err(format!(
+                        "[keys]: {} is bound to two actions",
+                        key_name(k.0, k.1)
+                    ));
+                }
+            }
+        }
+        Ok(map)
+    }
+
     /// The action bound to a key press.
     pub fn action(&self, key: &KeyEvent) -> Option<Action> {
         // Shift is part of the character for printable keys; compare the rest.
@@ -137,7 +233,11 @@ impl KeyMap {
         self.bindings
             .iter()
             .filter(|b| !b.short.is_empty())
-            .map(|b| b.short)
+            .filter_map(|b| {
+                b.keys
+                    .first()
+                    .map(|(c, m)| format!("{} {}", key_name(*c, *m).to_lowercase(), b.short))
+            })
             .collect::<Vec<_>>()
             .join("  ")
     }
@@ -190,7 +290,7 @@ mod tests {
         let km = KeyMap::default();
         assert_eq!(
             km.footer(),
-            "q quit  ? help  p pause  tab pane  j/k move  enter open  f filter"
+            "q quit  ? help  p pause  tab pane  j move  enter open  f filter"
         );
         let help = km.help_lines();
         assert_eq!(help.len(), km.bindings.len());
@@ -205,5 +305,39 @@ mod tests {
             km.action(&KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT)),
             Some(Action::Help)
         );
+    }
+}
+
+#[cfg(test)]
+mod override_tests {
+    use super::*;
+
+    #[test]
+    fn rebinding_replaces_keys_and_rejects_clashes() {
+        let mut o = std::collections::BTreeMap::new();
+        o.insert(
+            "quit".to_string(),
+            vec!["x".to_string(), "ctrl-q".to_string()],
+        );
+        let km = KeyMap::with_overrides(&o).unwrap();
+        assert_eq!(
+            km.action(&KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            km.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        assert!(km.help_lines()[0].0.contains("Ctrl-q"));
+        o.insert("help".to_string(), vec!["x".to_string()]);
+        assert!(
+            KeyMap::with_overrides(&o)
+                .unwrap_err()
+                .contains("two actions")
+        );
+        let mut bad = std::collections::BTreeMap::new();
+        bad.insert("jump".to_string(), vec!["j".to_string()]);
+        assert!(KeyMap::with_overrides(&bad).is_err());
+        assert!(parse_key("ctrl-").is_err());
     }
 }

@@ -1,0 +1,71 @@
+//! The optional config file (`$XDG_CONFIG_HOME/kvscope/config.toml`, else
+//! `~/.config/kvscope/config.toml`, or `--config FILE`): targets, timing, theme and key
+//! bindings for `watch` and `demo`. Command-line flags win over it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// What a config file may say; every field optional.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub lmcache: Vec<String>,
+    #[serde(default)]
+    pub engine: Vec<String>,
+    pub interval: Option<String>,
+    pub window: Option<String>,
+    pub timeout: Option<String>,
+    pub theme: Option<String>,
+    /// Action name → keys, e.g. `quit = ["q", "ctrl-x"]`.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+/// Where the config file is looked for when `--config` is not given.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("kvscope").join("config.toml"))
+}
+
+impl Config {
+    /// Reads `explicit`, or the default path when it exists; no file is an empty config.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, String> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match default_path().filter(|p| p.exists()) {
+                Some(p) => p,
+                None => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| format!("config {}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_config_parses_and_unknown_keys_are_errors() {
+        let c = Config::parse(
+            "lmcache = [\"http://127.0.0.1:8080\"]\ninterval = \"1s\"\ntheme = \"light\"\n[keys]\nquit = [\"x\", \"ctrl-q\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.lmcache, ["http://127.0.0.1:8080"]);
+        assert_eq!(c.interval.as_deref(), Some("1s"));
+        assert_eq!(c.keys["quit"], ["x", "ctrl-q"]);
+        assert!(Config::parse("colour = 1").unwrap_err().contains("colour"));
+    }
+}
