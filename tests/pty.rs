@@ -94,7 +94,10 @@ fn session(extra: &[&str], quit: &[u8]) {
     cmd.args(extra);
     cmd.env("TERM", "xterm-256color");
     // Hermetic: no config file of the machine's user.
-    cmd.env("XDG_CONFIG_HOME", std::env::temp_dir().join("kvscope-pty-no-config"));
+    cmd.env(
+        "XDG_CONFIG_HOME",
+        std::env::temp_dir().join("kvscope-pty-no-config"),
+    );
     let mut child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
     let out = Arc::new(Mutex::new(Vec::new()));

@@ -283,3 +283,72 @@ pub fn unrecognised(inputs: &Inputs<'_>) -> Vec<Unrecognised> {
     }
     out
 }
+
+/// One series of a family, for the drill-down view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRow {
+    pub target: String,
+    /// The exposition name with its part (`…_count`, `…_sum`, or the family name).
+    pub name: String,
+    /// `k="v", …` with values as exported (not yet cleaned for display).
+    pub labels: String,
+    pub value: Option<f64>,
+    /// Increase per second over the window, for counters and histogram counts/sums.
+    pub per_s: super::Fig,
+}
+
+/// Series shown when drilling into a family (histogram buckets left out), at most `limit`.
+pub fn series_of_family(inputs: &Inputs<'_>, id: &str, limit: usize) -> Vec<SeriesRow> {
+    let Some((fi, fam)) = FAMILIES.iter().enumerate().find(|(_, f)| f.id == id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for t in inputs.all() {
+        let Some(at) = t.newest().map(|s| s.seq) else {
+            continue;
+        };
+        let span = t.window(inputs.window);
+        let restarts = t.restarts();
+        let secs = span.as_ref().ok().and_then(|s| t.span_seconds(*s));
+        for mi in 0..fam.metrics.len() {
+            let m = MetricRef {
+                family: fi as u16,
+                metric: mi as u16,
+            };
+            let counter = m.metric_def().kind == MetricKind::Counter;
+            for s in t.series_of(m).filter(|s| s.part != Part::Bucket) {
+                if out.len() >= limit {
+                    return out;
+                }
+                let suffix = match s.part {
+                    Part::Count => "_count",
+                    Part::Sum => "_sum",
+                    _ => "",
+                };
+                let rated = counter || matches!(s.part, Part::Count | Part::Sum);
+                let per_s = match (&span, secs) {
+                    _ if !rated => super::Fig::unknown("a gauge has no rate"),
+                    (Err(e), _) => super::Fig::unknown(e.clone()),
+                    (Ok(sp), Some(secs)) if secs > 0.0 => sp.counter(s, &restarts).map_or_else(
+                        || super::Fig::unknown("absent now"),
+                        |v| super::Fig::known(v / secs),
+                    ),
+                    _ => super::Fig::unknown("the window covers no time"),
+                };
+                out.push(SeriesRow {
+                    target: t.name.clone(),
+                    name: format!("{}{suffix}", s.family),
+                    labels: s
+                        .labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}=\"{v}\""))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    value: s.value_at(at),
+                    per_s,
+                });
+            }
+        }
+    }
+    out
+}

@@ -90,6 +90,26 @@ impl Default for View {
     }
 }
 
+/// Per-interval series of the first LMCache target, for sparklines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub hit_rate: Vec<Option<f64>>,
+    pub evictions_per_s: Vec<Option<f64>>,
+}
+
+impl History {
+    fn of(model: &Model) -> History {
+        model
+            .lmcache
+            .first()
+            .map(|t| History {
+                hit_rate: analysis::history::lookup_hit_rate(t),
+                evictions_per_s: analysis::history::l1_evictions_per_s(t),
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// Everything the TUI knows.
 pub struct App {
     pub model: Model,
@@ -97,8 +117,10 @@ pub struct App {
     pub window: f64,
     /// What is drawn: recomputed when the model changes, unless paused.
     pub shown: Analysis,
-    /// Per-interval LMCache hit rate of the first LMCache target, shown with `shown`.
-    pub hit_history: Vec<Option<f64>>,
+    /// Sparkline series, computed with `shown`.
+    pub history: History,
+    /// Series of the family open in the drill-down, computed with `shown`.
+    pub detail_series: Vec<analysis::matrix::SeriesRow>,
     pub view: View,
     pub keymap: KeyMap,
     pub theme: Theme,
@@ -120,17 +142,14 @@ impl App {
         note: Option<String>,
     ) -> App {
         let shown = analysis::analyze(&model.inputs(window));
-        let hit_history = model
-            .lmcache
-            .first()
-            .map(analysis::history::lookup_hit_rate)
-            .unwrap_or_default();
+        let history = History::of(&model);
         App {
             model,
             interval,
             window,
             shown,
-            hit_history,
+            history,
+            detail_series: Vec::new(),
             view: View::default(),
             keymap: KeyMap::default(),
             theme,
@@ -160,12 +179,8 @@ impl App {
     fn refresh(&mut self) {
         if self.stale && !self.view.paused {
             self.shown = analysis::analyze(&self.model.inputs(self.window));
-            self.hit_history = self
-                .model
-                .lmcache
-                .first()
-                .map(analysis::history::lookup_hit_rate)
-                .unwrap_or_default();
+            self.history = History::of(&self.model);
+            self.fill_detail();
             self.stale = false;
             let rows = self.matrix_rows().len();
             self.view.matrix_row = self.view.matrix_row.min(rows.saturating_sub(1));
@@ -173,6 +188,21 @@ impl App {
                 .view
                 .finding_row
                 .min(self.shown.findings.len().saturating_sub(1));
+        }
+    }
+
+    /// Computes the drill-down series when a family is open.
+    fn fill_detail(&mut self) {
+        self.detail_series.clear();
+        if self.view.detail && self.view.focus == Pane::Matrix {
+            let id = self
+                .matrix_rows()
+                .get(self.view.matrix_row)
+                .map(|&i| self.shown.families[i].id);
+            if let Some(id) = id {
+                self.detail_series =
+                    analysis::matrix::series_of_family(&self.model.inputs(self.window), id, 200);
+            }
         }
     }
 
@@ -246,6 +276,7 @@ impl App {
             Action::Open => {
                 if matches!(v.focus, Pane::Matrix | Pane::Findings) {
                     v.detail = true;
+                    self.fill_detail();
                 }
             }
             Action::Filter => {

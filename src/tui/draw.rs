@@ -296,15 +296,22 @@ fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             )),
         ]),
     ];
-    for row in lk.by_cache_salt.iter().take(3) {
-        let salt = row
+    let rows = lk
+        .by_model_name
+        .iter()
+        .take(2)
+        .chain(lk.by_cache_salt.iter().take(3));
+    for row in rows {
+        let value = row
             .value
             .as_deref()
             .map_or("(no label)".to_string(), |s| format!("\"{}\"", clean(s)));
         lines.push(Line::from(Span::styled(
             format!(
-                "cache_salt {salt}: {} of {:.0} tokens",
+                "{} {value}: {} since start, {} in window, of {:.0} tokens",
+                row.label,
                 pct(&row.hit_rate),
+                pct(&row.window_hit_rate),
                 row.requested_tokens
             ),
             app.theme.dim,
@@ -317,7 +324,8 @@ fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
     f.render_widget(Paragraph::new(lines), text);
     if spark.height > 0 {
         let data: Vec<u64> = app
-            .hit_history
+            .history
+            .hit_rate
             .iter()
             .rev()
             .take(spark.width as usize)
@@ -500,7 +508,34 @@ fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
             tp(&app.shown.lmcache.l0_l1.load_throughput_gbs)
         )),
     ];
+    let n = lines.len() as u16;
+    let [text, spark] =
+        Layout::vertical([Constraint::Length(n.min(text.height)), Constraint::Min(0)]).areas(text);
     f.render_widget(Paragraph::new(lines).style(app.theme.text), text);
+    if spark.height > 0 {
+        // L1 evictions per second, scaled to the busiest interval shown.
+        let tail: Vec<f64> = app
+            .history
+            .evictions_per_s
+            .iter()
+            .rev()
+            .take(spark.width as usize)
+            .rev()
+            .map(|v| v.unwrap_or(0.0))
+            .collect();
+        let top = tail.iter().copied().fold(0.0, f64::max).max(1e-9);
+        let data: Vec<u64> = tail
+            .iter()
+            .map(|v| (v / top * 100.0).round() as u64)
+            .collect();
+        f.render_widget(
+            Sparkline::default()
+                .data(&data)
+                .max(100)
+                .style(app.theme.warn),
+            spark,
+        );
+    }
 }
 
 fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
@@ -648,6 +683,31 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
                     )));
                 }
             }
+            if !app.detail_series.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "series (value · per second over the window)",
+                    app.theme.title,
+                )));
+            }
+            for r in &app.detail_series {
+                let value = r.value.map_or("absent".to_string(), |v| {
+                    if v.fract() == 0.0 {
+                        format!("{v:.0}")
+                    } else {
+                        format!("{v:.4}")
+                    }
+                });
+                lines.push(Line::from(vec![
+                    Span::raw(format!("  {}{{{}}} ", clean(&r.name), clean(&r.labels))),
+                    Span::styled(value, app.theme.title),
+                    Span::styled(
+                        r.per_s
+                            .value()
+                            .map_or(String::new(), |v| format!("  {v:.3}/s")),
+                        app.theme.dim,
+                    ),
+                ]));
+            }
         }
         Pane::Findings => {
             let Some(x) = app.shown.findings.get(app.view.finding_row) else {
@@ -668,7 +728,7 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
         }
         _ => return,
     }
-    let r = popup(area, 90, lines.len() as u16 + 2);
+    let r = popup(area, 110, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     let b = Block::default()
         .borders(Borders::ALL)

@@ -209,3 +209,21 @@ fn escape_sequences_in_label_values_never_reach_the_screen() {
     assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{s:?}");
     assert!(s.contains("\\u{1b}"), "{s}");
 }
+
+#[test]
+fn drilling_into_a_family_shows_its_series_values_and_rates() {
+    let mut a = app(31);
+    // The matrix lists applicable families; find the lookup family and open it.
+    let rows = a.matrix_rows();
+    let pos = rows
+        .iter()
+        .position(|&i| a.shown.families[i].id == "lmcache_mp.lookup")
+        .unwrap();
+    for _ in 0..pos {
+        a.on_key(key(KeyCode::Char('j')));
+    }
+    a.on_key(key(KeyCode::Enter));
+    let s = render(&a, 160, 50);
+    assert!(s.contains("lmcache_mp_lookup_requested_tokens_total{cache_salt=\"\", model_name=\"test-model\"} 41984"), "{s}");
+    assert!(s.contains("/s"), "{s}");
+}
