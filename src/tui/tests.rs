@@ -227,3 +227,28 @@ fn drilling_into_a_family_shows_its_series_values_and_rates() {
     assert!(s.contains("lmcache_mp_lookup_requested_tokens_total{cache_salt=\"\", model_name=\"test-model\"} 41984"), "{s}");
     assert!(s.contains("/s"), "{s}");
 }
+
+/// Snapshots of every pane from the real fixtures (the demo's pairing): the full grid at
+/// 120×40 and 200×60, each pane focused at 80×24, and the overlays.
+#[test]
+fn snapshots_of_every_pane_at_three_sizes() {
+    let mut a = app(31);
+    insta::assert_snapshot!("full_200x60", render(&a, 200, 60));
+    insta::assert_snapshot!("full_120x40", render(&a, 120, 40));
+    for pane in Pane::ALL {
+        a.view.focus = pane;
+        insta::assert_snapshot!(
+            format!(
+                "compact_80x24_{}",
+                pane.title().replace([' ', '/'], "_").to_lowercase()
+            ),
+            render(&a, 80, 24)
+        );
+    }
+    a.view.focus = Pane::Matrix;
+    a.on_key(key(KeyCode::Enter));
+    insta::assert_snapshot!("detail_120x40", render(&a, 120, 40));
+    a.on_key(key(KeyCode::Esc));
+    a.on_key(key(KeyCode::Char('?')));
+    insta::assert_snapshot!("help_120x40", render(&a, 120, 40));
+}
