@@ -317,29 +317,53 @@ fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             app.theme.dim,
         )));
     }
+    text_with_spark(
+        f,
+        inner,
+        lines,
+        app.theme.text,
+        &app.history.hit_rate,
+        Some(1.0),
+        app.theme.good,
+    );
+}
+
+/// A paragraph with a sparkline of `series` (newest on the right) in the rows below it.
+/// `max` fixes the top of the scale; `None` scales to the largest value shown.
+fn text_with_spark(
+    f: &mut Frame,
+    area: Rect,
+    lines: Vec<Line<'_>>,
+    text_style: Style,
+    series: &[Option<f64>],
+    max: Option<f64>,
+    style: Style,
+) {
     let n = lines.len() as u16;
-    let [text, spark] =
-        Layout::vertical([Constraint::Length(n.min(inner.height)), Constraint::Min(0)])
-            .areas(inner);
-    f.render_widget(Paragraph::new(lines), text);
-    if spark.height > 0 {
-        let data: Vec<u64> = app
-            .history
-            .hit_rate
-            .iter()
-            .rev()
-            .take(spark.width as usize)
-            .rev()
-            .map(|v| v.map_or(0, |x| (x * 100.0).round() as u64))
-            .collect();
-        f.render_widget(
-            Sparkline::default()
-                .data(&data)
-                .max(100)
-                .style(app.theme.good),
-            spark,
-        );
+    let [top, spark] =
+        Layout::vertical([Constraint::Length(n.min(area.height)), Constraint::Min(0)]).areas(area);
+    f.render_widget(Paragraph::new(lines).style(text_style), top);
+    if spark.height == 0 {
+        return;
     }
+    let tail: Vec<f64> = series
+        .iter()
+        .rev()
+        .take(spark.width as usize)
+        .rev()
+        .map(|v| v.unwrap_or(0.0))
+        .collect();
+    let top_value = max
+        .unwrap_or_else(|| tail.iter().copied().fold(0.0, f64::max))
+        .max(1e-9);
+    let data: Vec<u64> = tail
+        .iter()
+        .map(|v| (v / top_value * 100.0).round() as u64)
+        .collect();
+    f.render_widget(
+        Sparkline::default().data(&data).max(100).style(style),
+        spark,
+    );
 }
 
 fn status_style(app: &App, s: Status) -> Style {
@@ -508,34 +532,16 @@ fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
             tp(&app.shown.lmcache.l0_l1.load_throughput_gbs)
         )),
     ];
-    let n = lines.len() as u16;
-    let [text, spark] =
-        Layout::vertical([Constraint::Length(n.min(text.height)), Constraint::Min(0)]).areas(text);
-    f.render_widget(Paragraph::new(lines).style(app.theme.text), text);
-    if spark.height > 0 {
-        // L1 evictions per second, scaled to the busiest interval shown.
-        let tail: Vec<f64> = app
-            .history
-            .evictions_per_s
-            .iter()
-            .rev()
-            .take(spark.width as usize)
-            .rev()
-            .map(|v| v.unwrap_or(0.0))
-            .collect();
-        let top = tail.iter().copied().fold(0.0, f64::max).max(1e-9);
-        let data: Vec<u64> = tail
-            .iter()
-            .map(|v| (v / top * 100.0).round() as u64)
-            .collect();
-        f.render_widget(
-            Sparkline::default()
-                .data(&data)
-                .max(100)
-                .style(app.theme.warn),
-            spark,
-        );
-    }
+    // L1 evictions per second, scaled to the busiest interval shown.
+    text_with_spark(
+        f,
+        text,
+        lines,
+        app.theme.text,
+        &app.history.evictions_per_s,
+        None,
+        app.theme.warn,
+    );
 }
 
 fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
