@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::model::{Event, Model, Role, TargetRef};
 use crate::report;
 use crate::sources::{self, InputArg, http};
+use crate::timefmt::now;
 
 /// Exit codes.
 pub const EXIT_BAD_INPUT: i32 = 2;
@@ -230,10 +231,4 @@ fn warn_if_empty(model: &mut Model, target: TargetRef, origin: &str) {
     {
         eprintln!("kvscope: {}: no samples", crate::sanitize::clean(origin));
     }
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }

@@ -14,3 +14,4 @@ pub mod sources;
 pub mod store;
 pub mod timefmt;
 pub mod tui;
+pub mod units;

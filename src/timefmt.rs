@@ -86,6 +86,13 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Seconds since the epoch, by the system clock.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Parses `500ms`, `2s`, `1.5s`, `5m`, `1h` into seconds.
 pub fn parse_duration(s: &str) -> Result<f64, String> {
     let s = s.trim();

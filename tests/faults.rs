@@ -112,7 +112,7 @@ async fn watch(urls: Vec<String>, run_for: Duration) -> App {
     while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         app.on_event(ev);
     }
-    app.on_tick(collector::now());
+    app.on_tick(kvscope::timefmt::now());
     app
 }
 

@@ -5,31 +5,22 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::sanitize::clean;
+use crate::units;
 
 fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(v, |v, k| &v[k])
 }
 
 fn num(v: &Value) -> String {
-    match v.as_f64() {
-        None => "—".into(),
-        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
-        Some(x) => format!("{x:.4}"),
-    }
+    units::count(v.as_f64())
 }
 
 fn ratio(v: &Value) -> String {
-    v.as_f64()
-        .map_or_else(|| "—".into(), |x| format!("{:.1}%", x * 100.0))
+    units::percent(v.as_f64())
 }
 
 fn bytes(v: &Value) -> String {
-    match v.as_f64() {
-        None => "—".into(),
-        Some(b) if b >= 1e9 => format!("{:.2} GB", b / 1e9),
-        Some(b) if b >= 1e6 => format!("{:.1} MB", b / 1e6),
-        Some(b) => format!("{b:.0} B"),
-    }
+    units::bytes(v.as_f64())
 }
 
 /// The lines shared by text and markdown: (section, label, value).

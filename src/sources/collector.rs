@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use super::http;
 use crate::model::{Event, TargetRef};
+use crate::timefmt::now;
 
 /// What one collector polls.
 #[derive(Debug, Clone)]
@@ -52,11 +53,4 @@ pub async fn run(poll: Poll, client: reqwest::Client, tx: mpsc::Sender<Event>) {
             }
         }
     }
-}
-
-/// Seconds since the epoch.
-pub fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }

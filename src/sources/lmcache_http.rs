@@ -121,7 +121,7 @@ pub async fn run(
     let send = |route, result| Event::Route {
         target,
         route,
-        time: super::collector::now(),
+        time: crate::timefmt::now(),
         result,
     };
     // Discovery: openapi first; without it, whichever health route answers 200.

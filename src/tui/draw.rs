@@ -12,31 +12,22 @@ use crate::analysis::findings::Severity;
 use crate::analysis::matrix::Status;
 use crate::model::{Role, TargetState};
 use crate::sanitize::clean;
+use crate::units;
 
 /// Smallest area anything is drawn in.
 const MIN_W: u16 = 30;
 const MIN_H: u16 = 8;
 
 fn pct(f: &Fig) -> String {
-    f.value()
-        .map_or("—".into(), |v| format!("{:.1}%", v * 100.0))
+    units::percent(f.value())
 }
 
 fn num(f: &Fig) -> String {
-    match f.value() {
-        None => "—".into(),
-        Some(v) if v.fract() == 0.0 && v.abs() < 1e12 => format!("{v:.0}"),
-        Some(v) => format!("{v:.2}"),
-    }
+    units::count(f.value())
 }
 
 fn bytes(f: &Fig) -> String {
-    match f.value() {
-        None => "—".into(),
-        Some(b) if b >= (1u64 << 30) as f64 => format!("{:.2} GiB", b / (1u64 << 30) as f64),
-        Some(b) if b >= (1u64 << 20) as f64 => format!("{:.1} MiB", b / (1u64 << 20) as f64),
-        Some(b) => format!("{b:.0} B"),
-    }
+    units::bytes(f.value())
 }
 
 fn block<'a>(app: &App, pane: Pane) -> Block<'a> {

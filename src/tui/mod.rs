@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 pub use app::App;
 
 use crate::model::Event;
-use crate::sources::collector::now;
+use crate::timefmt::now;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(100);
