@@ -163,10 +163,14 @@ impl App {
 
     /// A source event: into the model; the analysis follows unless paused.
     pub fn on_event(&mut self, event: Event) {
+        // Latency and failures only change the header; scrapes and route answers change numbers.
+        let changes_numbers = matches!(event, Event::Scrape { .. } | Event::Route { .. });
         // A body that cannot be parsed is already recorded as a failed scrape of its target.
         let _ = self.model.apply(event);
-        self.stale = true;
-        self.refresh();
+        if changes_numbers {
+            self.stale = true;
+            self.refresh();
+        }
         self.dirty = true;
     }
 
