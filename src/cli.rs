@@ -156,7 +156,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
                                 origin: origin.clone(),
                             })
                             .map_err(|e| bad(format!("{} {e}", role.flag())))?;
-                        warn_if_empty(&mut model, target, &origin);
+                        warn_if_empty(&model, target, &origin);
                     }
                 }
                 Plan::Url(u) => {
@@ -223,9 +223,9 @@ fn scrape_urls(
 }
 
 /// An empty scrape is not an error, but the user should know the figures rest on nothing.
-fn warn_if_empty(model: &mut Model, target: TargetRef, origin: &str) {
+fn warn_if_empty(model: &Model, target: TargetRef, origin: &str) {
     if model
-        .target_mut(target)
+        .target(target)
         .newest()
         .is_some_and(|s| s.samples == 0)
     {

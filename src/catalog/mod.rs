@@ -200,11 +200,6 @@ pub fn metric_ref(id: &str, key: &str) -> MetricRef {
     }
 }
 
-/// The family with this id.
-pub fn family(id: &str) -> Option<&'static FamilyDef> {
-    FAMILIES.iter().find(|f| f.id == id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -134,12 +134,9 @@ impl Demo {
             self.phases[p.index].split(':').next(),
             Some("idle-before-any-traffic" | "before-workload")
         );
-        let table = if idle {
-            capture::ROUTES_IDLE.iter().chain(capture::ROUTES_AFTER)
-        } else {
-            capture::ROUTES_AFTER.iter().chain(&[])
-        };
-        for r in table {
+        // Before the workload the idle answers win; routes only captured later fall through.
+        let idle_routes: &[capture::Route] = if idle { capture::ROUTES_IDLE } else { &[] };
+        for r in idle_routes.iter().chain(capture::ROUTES_AFTER) {
             if r.path == path {
                 return (
                     r.status.trim().parse().unwrap_or(200),
