@@ -29,8 +29,8 @@ pub struct ReportArgs {
     pub window: f64,
     pub timeout: f64,
     pub format: OutputFormat,
-    /// Extra headers (bearer token) for URL targets.
-    pub auth: http::Auth,
+    /// Extra headers (bearer tokens) for URL targets.
+    pub auth: http::AuthPlan,
 }
 
 /// A failure with its exit code and a message naming the input.
@@ -50,13 +50,14 @@ fn bad(message: impl Into<String>) -> Failure {
 /// One target to read: a timeline of files, or a URL.
 enum Plan {
     Files(Vec<(std::path::PathBuf, Option<f64>)>),
-    Url(String),
+    /// The URL and its position among the role's arguments (for per-target headers).
+    Url(String, usize),
 }
 
 impl Plan {
     fn name(&self) -> String {
         match self {
-            Plan::Url(u) => u.clone(),
+            Plan::Url(u, _) => u.clone(),
             Plan::Files(f) if f.len() == 1 => f[0].0.display().to_string(),
             Plan::Files(f) => format!(
                 "{} … {} ({} files)",
@@ -71,9 +72,9 @@ impl Plan {
 fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
     let mut files = Vec::new();
     let mut out = Vec::new();
-    for a in args {
+    for (i, a) in args.iter().enumerate() {
         match sources::parse_arg(a).map_err(|e| bad(format!("{} {a}: {e}", role.flag())))? {
-            InputArg::Url(u) => out.push(Plan::Url(http::metrics_url(&u))),
+            InputArg::Url(u) => out.push(Plan::Url(http::metrics_url(&u), i)),
             InputArg::File { path, time } => files.push((path, time)),
             InputArg::Index { path } => files.extend(
                 sources::read_index(&path).map_err(|e| bad(format!("{} {a}: {e}", role.flag())))?,
@@ -159,9 +160,14 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
                         warn_if_empty(&model, target, &origin);
                     }
                 }
-                Plan::Url(u) => {
+                Plan::Url(u, arg) => {
                     kinds.push("url");
-                    urls.push((target, u.clone()));
+                    let client = http::client(
+                        Duration::from_secs_f64(args.timeout),
+                        &args.auth.for_target(role, *arg),
+                    )
+                    .map_err(bad)?;
+                    urls.push((target, u.clone(), client));
                 }
             }
         }
@@ -174,7 +180,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
 
 fn scrape_urls(
     model: &mut Model,
-    urls: &[(TargetRef, String)],
+    urls: &[(TargetRef, String, reqwest::Client)],
     args: &ReportArgs,
 ) -> Result<(), Failure> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -182,22 +188,20 @@ fn scrape_urls(
         .build()
         .map_err(|e| bad(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
-        let client =
-            http::client(Duration::from_secs_f64(args.timeout), &args.auth).map_err(bad)?;
         let limit = model.limits.max_body_bytes;
         for i in 0..args.samples {
             if i > 0 {
                 tokio::time::sleep(Duration::from_secs_f64(args.interval)).await;
             }
             let mut set = tokio::task::JoinSet::new();
-            for (n, (_, url)) in urls.iter().enumerate() {
+            for (n, (_, url, client)) in urls.iter().enumerate() {
                 let (client, url) = (client.clone(), url.clone());
                 set.spawn(async move { (n, http::get(&client, &url, limit).await, now()) });
             }
             let mut results: Vec<_> = set.join_all().await;
             results.sort_by_key(|r| r.0);
             for (n, result, time) in results {
-                let (target, url) = &urls[n];
+                let (target, url, _) = &urls[n];
                 let body = result.map_err(|e| Failure {
                     code: if matches!(e, http::ScrapeError::TooLarge(_)) {
                         EXIT_BAD_INPUT

@@ -15,6 +15,9 @@ pub struct Config {
     pub lmcache: Vec<String>,
     #[serde(default)]
     pub engine: Vec<String>,
+    /// Targets with their own headers: `[[target]]` tables.
+    #[serde(default)]
+    pub target: Vec<Target>,
     pub interval: Option<String>,
     pub window: Option<String>,
     pub timeout: Option<String>,
@@ -22,6 +25,18 @@ pub struct Config {
     /// Action name → keys, e.g. `quit = ["q", "ctrl-x"]`.
     #[serde(default)]
     pub keys: BTreeMap<String, Vec<String>>,
+}
+
+/// One `[[target]]`: an LMCache or engine URL and the headers only it gets.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub lmcache: Option<String>,
+    pub engine: Option<String>,
+    /// `NAME:VALUE` headers.
+    #[serde(default)]
+    pub header: Vec<String>,
+    pub bearer_token_file: Option<PathBuf>,
 }
 
 /// Where the config file is looked for when `--config` is not given.
@@ -49,7 +64,16 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (i, t) in c.target.iter().enumerate() {
+            if t.lmcache.is_some() == t.engine.is_some() {
+                return Err(format!(
+                    "[[target]] #{}: give exactly one of lmcache = \"URL\" or engine = \"URL\"",
+                    i + 1
+                ));
+            }
+        }
+        Ok(c)
     }
 }
 
@@ -67,5 +91,13 @@ mod tests {
         assert_eq!(c.interval.as_deref(), Some("1s"));
         assert_eq!(c.keys["quit"], ["x", "ctrl-q"]);
         assert!(Config::parse("colour = 1").unwrap_err().contains("colour"));
+        let c = Config::parse(
+            "[[target]]\nengine = \"https://e:8000\"\nheader = [\"X-A: b\"]\nbearer_token_file = \"k\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.target[0].engine.as_deref(), Some("https://e:8000"));
+        assert_eq!(c.target[0].header, ["X-A: b"]);
+        let e = Config::parse("[[target]]\nheader = []\n").unwrap_err();
+        assert!(e.contains("exactly one"), "{e}");
     }
 }

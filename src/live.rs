@@ -21,8 +21,8 @@ pub struct WatchArgs {
     pub window: f64,
     pub timeout: f64,
     pub theme: Option<String>,
-    /// Extra headers (bearer token) for every target.
-    pub auth: http::Auth,
+    /// Extra headers (bearer tokens), shared and per target.
+    pub auth: http::AuthPlan,
     pub keymap: crate::tui::keys::KeyMap,
 }
 
@@ -73,10 +73,14 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
     let history = (3600.0 / args.interval).ceil() as usize + 1;
     let model = Model::new(&lm, &en, history);
     let limit = model.limits.max_body_bytes;
-    let client = http::client(Duration::from_secs_f64(args.timeout), &args.auth).map_err(bad)?;
     let (tx, rx) = mpsc::channel(256);
     for (role, urls) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
         for (index, url) in urls.iter().enumerate() {
+            let client = http::client(
+                Duration::from_secs_f64(args.timeout),
+                &args.auth.for_target(role, index),
+            )
+            .map_err(bad)?;
             let poll = collector::Poll {
                 target: TargetRef { role, index },
                 url: url.clone(),

@@ -2,9 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use kvscope::cli::{self, OutputFormat, ReportArgs};
 use kvscope::live::WatchArgs;
+use kvscope::model::Role;
+use kvscope::sources::http::{Auth, AuthPlan};
 use kvscope::timefmt::parse_duration;
 
 #[derive(Parser)]
@@ -124,7 +126,12 @@ struct LiveOpts {
 impl LiveOpts {
     /// Flags, then the config file, then defaults. Targets come from the config file only when
     /// no target flag was given.
-    fn resolve(self, lmcache: Vec<String>, engine: Vec<String>) -> Result<WatchArgs, cli::Failure> {
+    fn resolve(
+        self,
+        lmcache: Vec<String>,
+        engine: Vec<String>,
+        mut auth: AuthPlan,
+    ) -> Result<WatchArgs, cli::Failure> {
         let bad = |message: String| cli::Failure {
             code: cli::EXIT_BAD_INPUT,
             message,
@@ -144,7 +151,19 @@ impl LiveOpts {
             }
         };
         let (lmcache, engine) = if lmcache.is_empty() && engine.is_empty() {
-            (cfg.lmcache.clone(), cfg.engine.clone())
+            let (mut lm, mut en) = (cfg.lmcache.clone(), cfg.engine.clone());
+            for t in &cfg.target {
+                let (role, list, url) = match (&t.lmcache, &t.engine) {
+                    (Some(u), _) => (Role::Lmcache, &mut lm, u),
+                    (None, Some(u)) => (Role::Engine, &mut en, u),
+                    (None, None) => continue,
+                };
+                let own = Auth::from_flags(&t.header, t.bearer_token_file.as_deref())
+                    .map_err(|e| bad(format!("config [[target]] {url}: {e}")))?;
+                auth.per_target.push((role, list.len(), own));
+                list.push(url.clone());
+            }
+            (lm, en)
         } else {
             (lmcache, engine)
         };
@@ -155,7 +174,7 @@ impl LiveOpts {
             window: dur(self.window, &cfg.window, "window", 60.0)?,
             timeout: dur(self.timeout, &cfg.timeout, "timeout", 5.0)?,
             theme: self.theme.or(cfg.theme),
-            auth: self.auth.auth()?,
+            auth,
             keymap: kvscope::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(bad)?,
         })
     }
@@ -164,22 +183,97 @@ impl LiveOpts {
 /// Request headers for targets that need them (LMCache 0.5.7 API keys).
 #[derive(clap::Args, Clone)]
 struct AuthOpts {
-    /// Extra request header NAME:VALUE for every target. Repeatable. Never printed.
+    /// Extra request header NAME:VALUE. Before any target flag: for every target; after a
+    /// --lmcache/--engine URL: for that target only. Repeatable. Never printed.
     #[arg(long, value_name = "NAME:VALUE")]
     header: Vec<String>,
-    /// File holding a bearer token, sent as `Authorization: Bearer …`. Never printed.
+    /// File holding a bearer token, sent as `Authorization: Bearer …`; placed like --header.
+    /// Never printed.
     #[arg(long, value_name = "FILE")]
-    bearer_token_file: Option<std::path::PathBuf>,
+    bearer_token_file: Vec<std::path::PathBuf>,
 }
 
-impl AuthOpts {
-    fn auth(&self) -> Result<kvscope::sources::http::Auth, cli::Failure> {
-        kvscope::sources::http::Auth::from_flags(&self.header, self.bearer_token_file.as_deref())
-            .map_err(|message| cli::Failure {
-                code: cli::EXIT_BAD_INPUT,
-                message,
-            })
+/// Splits `--header`/`--bearer-token-file` by where they stand on the command line: before any
+/// target flag they go to every target, after a `--lmcache`/`--engine` value to that target.
+fn auth_plan(m: &clap::ArgMatches) -> Result<AuthPlan, cli::Failure> {
+    let bad = |message: String| cli::Failure {
+        code: cli::EXIT_BAD_INPUT,
+        message,
+    };
+    let positions = |id: &str| -> Vec<usize> {
+        // Not every subcommand has every flag.
+        if !matches!(m.try_contains_id(id), Ok(true)) {
+            return Vec::new();
+        }
+        m.indices_of(id).map(Iterator::collect).unwrap_or_default()
+    };
+    // (position on the command line, role, index among that role's flags)
+    let mut owners: Vec<(usize, Role, usize)> = Vec::new();
+    for (id, role) in [("lmcache", Role::Lmcache), ("engine", Role::Engine)] {
+        owners.extend(
+            positions(id)
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (p, role, i)),
+        );
     }
+    let owner = |pos: usize| {
+        owners
+            .iter()
+            .filter(|o| o.0 < pos)
+            .max_by_key(|o| o.0)
+            .map(|o| (o.1, o.2))
+    };
+    type Scope = (Option<(Role, usize)>, Vec<String>, Vec<std::path::PathBuf>);
+    fn slot(scopes: &mut Vec<Scope>, o: Option<(Role, usize)>) -> &mut Scope {
+        let i = match scopes.iter().position(|s| s.0 == o) {
+            Some(i) => i,
+            None => {
+                scopes.push((o, Vec::new(), Vec::new()));
+                scopes.len() - 1
+            }
+        };
+        &mut scopes[i]
+    }
+    let mut scopes: Vec<Scope> = Vec::new();
+    let headers = m
+        .try_get_many::<String>("header")
+        .ok()
+        .flatten()
+        .into_iter()
+        .flatten();
+    for (h, pos) in headers.zip(positions("header")) {
+        slot(&mut scopes, owner(pos)).1.push(h.clone());
+    }
+    let files = m
+        .try_get_many::<std::path::PathBuf>("bearer_token_file")
+        .ok()
+        .flatten()
+        .into_iter()
+        .flatten();
+    for (f, pos) in files.zip(positions("bearer_token_file")) {
+        slot(&mut scopes, owner(pos)).2.push(f.clone());
+    }
+    let mut plan = AuthPlan::default();
+    for (o, headers, files) in scopes {
+        if files.len() > 1 {
+            return Err(bad(format!(
+                "--bearer-token-file given {} times for {}: give one per target",
+                files.len(),
+                o.map_or("every target".to_string(), |(r, i)| format!(
+                    "the {} target #{}",
+                    r.flag(),
+                    i + 1
+                ))
+            )));
+        }
+        let auth = Auth::from_flags(&headers, files.first().map(|p| p.as_path())).map_err(bad)?;
+        match o {
+            None => plan.all = auth,
+            Some((role, index)) => plan.per_target.push((role, index, auth)),
+        }
+    }
+    Ok(plan)
 }
 
 fn finish(r: Result<(), cli::Failure>) -> ExitCode {
@@ -193,14 +287,22 @@ fn finish(r: Result<(), cli::Failure>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let Some((_, sub)) = matches.subcommand() else {
+        unreachable!("clap requires a subcommand")
+    };
+    let auth = match auth_plan(sub) {
+        Ok(a) => a,
+        Err(f) => return finish(Err(f)),
+    };
     match cli.command {
         Command::Watch {
             lmcache,
             engine,
             live,
         } => finish(
-            live.resolve(lmcache, engine)
+            live.resolve(lmcache, engine, auth)
                 .and_then(|args| kvscope::live::watch(&args)),
         ),
         Command::Screenshot {
@@ -224,7 +326,7 @@ fn main() -> ExitCode {
                 }));
             }
             finish(
-                live.resolve(vec![], vec![])
+                live.resolve(vec![], vec![], auth)
                     .and_then(|args| kvscope::live::demo(serve_only, port, speed, &args)),
             )
         }
@@ -236,12 +338,8 @@ fn main() -> ExitCode {
             window,
             timeout,
             format,
-            auth,
+            auth: _,
         } => {
-            let auth = match auth.auth() {
-                Ok(a) => a,
-                Err(f) => return finish(Err(f)),
-            };
             let args = ReportArgs {
                 lmcache,
                 engine,

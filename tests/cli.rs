@@ -337,3 +337,55 @@ fn bearer_token_file_is_sent_and_never_printed() {
     let o = kvscope(&["report", "--lmcache", &url, "--header", "no-colon"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn headers_after_a_target_flag_go_to_that_target_only() {
+    let dir = std::env::temp_dir().join(format!("kvscope-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (k1, k2) = (dir.join("k1"), dir.join("k2"));
+    std::fs::write(&k1, "key-one\n").unwrap();
+    std::fs::write(&k2, "key-two\n").unwrap();
+    let a = serve_with_key("key-one", 4);
+    let b = serve_with_key("key-two", 4);
+    // Each target with its own key: both answer.
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        &a,
+        "--bearer-token-file",
+        k1.to_str().unwrap(),
+        "--lmcache",
+        &b,
+        "--bearer-token-file",
+        k2.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // One key before both flags goes to both: the second target refuses it and is named.
+    let o = kvscope(&[
+        "report",
+        "--bearer-token-file",
+        k1.to_str().unwrap(),
+        "--lmcache",
+        &a,
+        "--lmcache",
+        &b,
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains(&b) && stderr(&o).contains("HTTP 401"),
+        "{}",
+        stderr(&o)
+    );
+    // Two key files for one target is a mistake, said before anything is sent.
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        &a,
+        "--bearer-token-file",
+        k1.to_str().unwrap(),
+        "--bearer-token-file",
+        k2.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("one per target"), "{}", stderr(&o));
+}

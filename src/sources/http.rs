@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::expo::Format;
+use crate::model::Role;
 
 /// Why a scrape failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +76,44 @@ impl Auth {
     }
 }
 
+/// Which headers each target gets: `all` go to every target, `per_target` only to the target
+/// whose flag (`--lmcache`/`--engine`, by position among that role's flags) they followed.
+#[derive(Clone, Debug, Default)]
+pub struct AuthPlan {
+    pub all: Auth,
+    pub per_target: Vec<(Role, usize, Auth)>,
+}
+
+impl AuthPlan {
+    /// Everyone gets the same headers.
+    pub fn everyone(all: Auth) -> AuthPlan {
+        AuthPlan {
+            all,
+            per_target: Vec::new(),
+        }
+    }
+
+    /// The headers for the `index`th `role` argument: the shared ones, then its own (which win
+    /// over a shared header of the same name).
+    pub fn for_target(&self, role: Role, index: usize) -> Auth {
+        let own: Vec<&(String, String)> = self
+            .per_target
+            .iter()
+            .filter(|(r, i, _)| *r == role && *i == index)
+            .flat_map(|(_, _, a)| &a.headers)
+            .collect();
+        let mut headers: Vec<(String, String)> = self
+            .all
+            .headers
+            .iter()
+            .filter(|(k, _)| !own.iter().any(|(o, _)| o.eq_ignore_ascii_case(k)))
+            .cloned()
+            .collect();
+        headers.extend(own.into_iter().cloned());
+        Auth { headers }
+    }
+}
+
 /// Builds the HTTP client: rustls with the ring provider, a per-request timeout, the extra
 /// headers on every request.
 pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String> {
@@ -87,7 +126,7 @@ pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String>
         let mut value = reqwest::header::HeaderValue::from_str(v)
             .map_err(|_| format!("--header {k}: the value is not a valid header value"))?;
         value.set_sensitive(true);
-        headers.insert(name, value);
+        headers.append(name, value);
     }
     reqwest::Client::builder()
         .timeout(timeout)
@@ -171,7 +210,31 @@ fn describe(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::metrics_url;
+    use super::*;
+
+    #[test]
+    fn a_targets_own_header_wins_over_a_shared_one() {
+        let shared = Auth::from_flags(
+            &["X-Team: a".into(), "Authorization: Bearer all".into()],
+            None,
+        )
+        .unwrap();
+        let own = Auth::from_flags(&["authorization: Bearer mine".into()], None).unwrap();
+        let plan = AuthPlan {
+            all: shared,
+            per_target: vec![(Role::Engine, 1, own)],
+        };
+        let names = |a: Auth| a.headers;
+        assert_eq!(
+            names(plan.for_target(Role::Engine, 1)),
+            [
+                ("X-Team".to_string(), "a".to_string()),
+                ("authorization".to_string(), "Bearer mine".to_string())
+            ]
+        );
+        assert_eq!(plan.for_target(Role::Engine, 0).headers.len(), 2);
+        assert_eq!(plan.for_target(Role::Lmcache, 1).headers[1].1, "Bearer all");
+    }
 
     #[test]
     fn base_urls_get_metrics() {
