@@ -24,6 +24,8 @@ pub struct WatchArgs {
     /// Extra headers (bearer tokens), shared and per target.
     pub auth: http::AuthPlan,
     pub keymap: crate::tui::keys::KeyMap,
+    /// Which optional LMCache routes may be read (`--allow-env`).
+    pub routes: lmcache_http::RouteOptions,
 }
 
 fn bad(message: impl Into<String>) -> Failure {
@@ -95,6 +97,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
                     target,
                     base,
                     Duration::from_secs_f64(args.interval),
+                    args.routes,
                     client.clone(),
                     tx.clone(),
                 ));

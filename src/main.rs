@@ -119,6 +119,10 @@ struct LiveOpts {
     /// Config file [default: $XDG_CONFIG_HOME/kvscope/config.toml or ~/.config/kvscope/config.toml].
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
+    /// Also read the LMCache server's /env (values redacted, except diagnostic settings such as
+    /// LMCACHE_*, VLLM_* and PYTHONHASHSEED whose names do not look secret).
+    #[arg(long)]
+    allow_env: bool,
     #[command(flatten)]
     auth: AuthOpts,
 }
@@ -175,6 +179,9 @@ impl LiveOpts {
             timeout: dur(self.timeout, &cfg.timeout, "timeout", 5.0)?,
             theme: self.theme.or(cfg.theme),
             auth,
+            routes: kvscope::sources::lmcache_http::RouteOptions {
+                allow_env: self.allow_env,
+            },
             keymap: kvscope::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(bad)?,
         })
     }

@@ -59,8 +59,16 @@ pub enum Event {
     Route {
         target: TargetRef,
         route: Route,
+        path: &'static str,
         time: f64,
         result: Result<(u16, Vec<u8>), String>,
+    },
+    /// An LMCache HTTP route kvscope does not read, and why.
+    RouteSkipped {
+        target: TargetRef,
+        route: Route,
+        path: &'static str,
+        reason: &'static str,
     },
 }
 
@@ -228,24 +236,48 @@ impl Model {
             Event::Route {
                 target,
                 route,
+                path,
                 time,
                 result,
             } => {
-                let answer = match result {
-                    Ok((status, body)) => RouteAnswer {
-                        time,
-                        status: Some(status),
-                        json: serde_json::from_slice(&body).ok(),
-                        error: None,
-                    },
-                    Err(e) => RouteAnswer {
-                        time,
-                        status: None,
-                        json: None,
-                        error: Some(e),
-                    },
+                let mut answer = RouteAnswer {
+                    path,
+                    time,
+                    ..RouteAnswer::default()
                 };
-                self.target_mut(target).routes.insert(route.name(), answer);
+                match result {
+                    Ok((status, body)) => {
+                        answer.status = Some(status);
+                        answer.json = serde_json::from_slice(&body).ok();
+                        if answer.json.is_none() {
+                            answer.text = Some(String::from_utf8_lossy(&body).into_owned());
+                        }
+                    }
+                    Err(e) => answer.error = Some(e),
+                }
+                let routes = &mut self.target_mut(target).routes;
+                if let Some(before) = routes.get(route.name()) {
+                    answer.changed = if before.skipped.is_none() && !before.same_body(&answer) {
+                        Some(time)
+                    } else {
+                        before.changed
+                    };
+                }
+                routes.insert(route.name(), answer);
+                Ok(())
+            }
+            Event::RouteSkipped {
+                target,
+                route,
+                path,
+                reason,
+            } => {
+                let skipped = RouteAnswer {
+                    path,
+                    skipped: Some(reason),
+                    ..RouteAnswer::default()
+                };
+                self.target_mut(target).routes.insert(route.name(), skipped);
                 Ok(())
             }
             Event::Scrape {

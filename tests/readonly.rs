@@ -10,8 +10,9 @@ use kvscope::sources::{collector, http, lmcache_http};
 use kvscope::tui::{App, theme::Theme};
 use tokio::sync::mpsc;
 
-#[tokio::test]
-async fn a_session_sends_only_allowlisted_gets() {
+/// Runs collectors and the route poller against the demo servers for 2.5 s; returns what the
+/// servers received and the app that saw it all.
+async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App) {
     let (lm, en) = demo::bind(0).await.unwrap();
     let lm_url = format!("http://{}/metrics", lm.local_addr().unwrap());
     let en_url = format!("http://{}/metrics", en.local_addr().unwrap());
@@ -49,6 +50,7 @@ async fn a_session_sends_only_allowlisted_gets() {
         target,
         lmcache_http::base_url(&lm_url),
         every,
+        options,
         client.clone(),
         tx.clone(),
     ));
@@ -57,6 +59,13 @@ async fn a_session_sends_only_allowlisted_gets() {
     while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         app.on_event(ev);
     }
+    let seen = d.requests.lock().unwrap().clone();
+    (seen, app)
+}
+
+#[tokio::test]
+async fn a_session_sends_only_allowlisted_gets() {
+    let (seen, app) = session(Default::default()).await;
 
     let allowed = [
         "GET /metrics",
@@ -65,8 +74,9 @@ async fn a_session_sends_only_allowlisted_gets() {
         "GET /config",
         "GET /healthcheck",
         "GET /status",
+        "GET /periodic-threads-health",
+        "GET /threads",
     ];
-    let seen = d.requests.lock().unwrap().clone();
     assert!(seen.len() > 10, "{seen:?}");
     for r in &seen {
         assert!(allowed.contains(&r.as_str()), "sent {r:?}");
@@ -79,4 +89,30 @@ async fn a_session_sends_only_allowlisted_gets() {
     assert_eq!(http.healthy, Some(true));
     assert_eq!(http.eviction_watermark.value(), Some(0.8));
     assert_eq!(http.event_bus_queue_size.value(), Some(10000.0));
+    assert_eq!(http.periodic_healthy, Some(true));
+    assert!(
+        http.threads.iter().any(|t| t == "EventBus"),
+        "{:?}",
+        http.threads
+    );
+    // /env is not read without --allow-env, and the screen's route list says so.
+    assert!(!seen.iter().any(|r| r.starts_with("GET /env")));
+    let env = http.routes.iter().find(|r| r.name == "env").unwrap();
+    assert!(env.answer.contains("--allow-env"), "{env:?}");
+    assert!(http.env.is_empty());
+}
+
+#[tokio::test]
+async fn allow_env_reads_env_once_and_redacts_it() {
+    let (seen, app) = session(lmcache_http::RouteOptions { allow_env: true }).await;
+    assert_eq!(
+        seen.iter().filter(|r| *r == "GET /env").count(),
+        1,
+        "{seen:?}"
+    );
+    let env = &app.shown.lmcache.http.env;
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("LMCACHE_TRACK_USAGE"), Some("false"));
+    assert_eq!(get("HOME"), Some("<redacted>"));
+    assert_eq!(get("PATH"), Some("<redacted>"));
 }

@@ -66,6 +66,17 @@ pub fn evaluate(
             "Metrics, traces and KV events lose data while the bus is full: raise --event-bus-queue-size or reduce --metrics-sample-rate.",
         ));
     }
+    if lm.http.periodic_healthy == Some(false) {
+        let mut evidence = vec!["GET /periodic-threads-health: healthy = false".to_string()];
+        evidence.extend(lm.http.periodic_unhealthy.iter().cloned());
+        out.push(f(
+            "periodic_threads_unhealthy",
+            Severity::Warning,
+            "LMCache says some of its background threads are not running on time".into(),
+            evidence,
+            "Open GET /periodic-threads/<name> on the server for the last run's message, and read the server log around that time.",
+        ));
+    }
     for e in &mode.stale_connector {
         out.push(f(
             "stale_connector",

@@ -19,6 +19,47 @@ pub struct HttpFacts {
     pub prefetch_max_in_flight: Fig,
     /// `observability.max_queue_size` from `/config`.
     pub event_bus_queue_size: Fig,
+    /// Thread names from the `/threads` stack dump (empty when not read).
+    pub threads: Vec<String>,
+    /// `/periodic-threads-health`: `Some(true)` when the server says its critical and high
+    /// background threads run on time.
+    pub periodic_healthy: Option<bool>,
+    /// The periodic threads the server calls unhealthy, with how long ago each last ran.
+    pub periodic_unhealthy: Vec<String>,
+    /// Every route of the first LMCache target: what was read, what changed, what is skipped.
+    pub routes: Vec<RouteRow>,
+    /// `/env` as read with `--allow-env`, already redacted at the source.
+    pub env: Vec<(String, String)>,
+}
+
+/// One LMCache HTTP route as the TUI lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RouteRow {
+    pub name: &'static str,
+    pub path: &'static str,
+    /// `HTTP 200`, the error, or `skipped: why`.
+    pub answer: String,
+    pub ok: bool,
+    /// When it was last read; `None` when skipped.
+    pub read_at: Option<f64>,
+    /// When its answer last changed, if it has.
+    pub changed_at: Option<f64>,
+}
+
+/// Thread names from a Python `/threads` dump (`Thread: <Thread(NAME, started …)>` lines).
+fn thread_names(dump: &str) -> Vec<String> {
+    dump.lines()
+        .filter_map(|l| l.strip_prefix("Thread: <"))
+        .filter_map(|l| {
+            let inner = &l[l.find('(')? + 1..];
+            let name = match inner.find(", started") {
+                Some(i) => &inner[..i],
+                // `<Thread(name, initial)>` and the like.
+                None => inner.split(", ").next()?.trim_end_matches(")>"),
+            };
+            Some(name.to_string())
+        })
+        .collect()
 }
 
 fn num(v: Option<&serde_json::Value>, what: &str) -> Fig {
@@ -53,6 +94,31 @@ pub fn facts(targets: &[TargetStore]) -> HttpFacts {
         None => Fig::unknown(why(route_name)),
     };
     let config_obs = json("config").and_then(|c| c.get("observability"));
+    let health = json("periodic_threads_health");
+    let routes = t
+        .map(|t| {
+            crate::sources::lmcache_http::Route::ALL
+                .iter()
+                .filter_map(|r| {
+                    let a = t.routes.get(r.name())?;
+                    let (answer, ok) = match (a.skipped, &a.error, a.status) {
+                        (Some(why), _, _) => (format!("skipped: {why}"), true),
+                        (None, Some(e), _) => (e.clone(), false),
+                        (None, None, Some(s)) => (format!("HTTP {s}"), s == 200),
+                        (None, None, None) => ("no answer".to_string(), false),
+                    };
+                    Some(RouteRow {
+                        name: r.name(),
+                        path: a.path,
+                        answer,
+                        ok,
+                        read_at: a.skipped.is_none().then_some(a.time),
+                        changed_at: a.changed,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     HttpFacts {
         version: json("version").and_then(|v| v.as_str()).map(str::to_string),
         healthy: route("healthcheck")
@@ -73,6 +139,35 @@ pub fn facts(targets: &[TargetStore]) -> HttpFacts {
             None => Fig::unknown(why("status")),
         },
         event_bus_queue_size: from(config_obs, "max_queue_size", "config"),
+        threads: route("threads")
+            .filter(|a| a.status == Some(200))
+            .and_then(|a| a.text.as_deref())
+            .map(thread_names)
+            .unwrap_or_default(),
+        periodic_healthy: health.and_then(|h| h.get("healthy")?.as_bool()),
+        periodic_unhealthy: health
+            .and_then(|h| h.get("unhealthy_threads")?.as_array())
+            .map(|list| {
+                list.iter()
+                    .map(|u| {
+                        let name = u.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+                        match u.get("last_run_ago").and_then(|v| v.as_f64()) {
+                            Some(ago) => format!("{name} (last ran {ago:.0}s ago)"),
+                            None => name.to_string(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        routes,
+        env: json("env")
+            .and_then(|e| e.as_object())
+            .map(|vars| {
+                vars.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("<redacted>").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -88,10 +183,9 @@ mod tests {
         ))
         .unwrap();
         RouteAnswer {
-            time: 0.0,
             status: Some(200),
             json: serde_json::from_slice(&body).ok(),
-            error: None,
+            ..RouteAnswer::default()
         }
     }
 
@@ -110,6 +204,75 @@ mod tests {
         assert_eq!(f.prefetch_max_in_flight.value(), Some(8.0));
         assert_eq!(f.prefetch_in_flight.value(), Some(0.0));
         assert_eq!(f.event_bus_queue_size.value(), Some(10000.0));
+        assert!(f.threads.is_empty() && f.periodic_healthy.is_none());
+        assert_eq!(f.routes.len(), 4);
+    }
+
+    #[test]
+    fn threads_health_and_skips_from_the_real_0_5_6_routes() {
+        let mut t = TargetStore::new("lm", 4);
+        let dump = std::fs::read_to_string(format!(
+            "{}/fixtures/lmcache-0.5.6-cpu-run1/http/threads.txt",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        t.routes.insert(
+            "threads",
+            RouteAnswer {
+                path: "/threads",
+                status: Some(200),
+                text: Some(dump),
+                time: 5.0,
+                changed: Some(4.0),
+                ..RouteAnswer::default()
+            },
+        );
+        t.routes.insert(
+            "periodic_threads_health",
+            answer("periodic-threads-health.json"),
+        );
+        t.routes.insert(
+            "env",
+            RouteAnswer {
+                path: "/env",
+                skipped: Some("needs --allow-env"),
+                ..RouteAnswer::default()
+            },
+        );
+        let f = facts(&[t]);
+        assert_eq!(f.threads.len(), 17);
+        assert_eq!(f.threads[0], "MainThread");
+        assert!(f.threads.iter().any(|n| n == "EventBus"));
+        assert!(f.threads.iter().any(|n| n == "Thread-1 (eviction_loop)"));
+        assert_eq!(f.periodic_healthy, Some(true));
+        assert!(f.periodic_unhealthy.is_empty());
+        let env = f.routes.iter().find(|r| r.name == "env").unwrap();
+        assert_eq!(env.answer, "skipped: needs --allow-env");
+        assert_eq!(env.read_at, None);
+        let threads = f.routes.iter().find(|r| r.name == "threads").unwrap();
+        assert_eq!(
+            (threads.read_at, threads.changed_at),
+            (Some(5.0), Some(4.0))
+        );
+    }
+
+    #[test]
+    fn unhealthy_periodic_threads_are_named_hand_written() {
+        // Hand-written: the shape of lmcache.md's /periodic-threads-health with one bad thread.
+        let mut t = TargetStore::new("lm", 4);
+        t.routes.insert(
+            "periodic_threads_health",
+            RouteAnswer {
+                status: Some(200),
+                json: Some(serde_json::json!({"healthy": false, "unhealthy_count": 1,
+                    "unhealthy_threads": [{"name": "l2-store", "level": "critical",
+                    "last_run_ago": 93.2, "interval": 5.0}]})),
+                ..RouteAnswer::default()
+            },
+        );
+        let f = facts(&[t]);
+        assert_eq!(f.periodic_healthy, Some(false));
+        assert_eq!(f.periodic_unhealthy, ["l2-store (last ran 93s ago)"]);
     }
 
     #[test]

@@ -170,3 +170,43 @@ fn figures_without_inputs_are_unknown_not_zero() {
     );
     assert!(an.lmcache.l1.used_bytes.value().is_none());
 }
+
+#[test]
+fn unhealthy_periodic_threads_are_a_finding_hand_written() {
+    // Hand-written /periodic-threads-health answer (the shape documented in lmcache.md).
+    let mut lm = stores(&[MP]);
+    let en = stores(&[]);
+    let analyze_now = |lm: &[TargetStore]| {
+        analyze(&Inputs {
+            lmcache: lm,
+            engine: &en,
+            window: 60.0,
+        })
+    };
+    let has = |a: &Analysis| {
+        a.findings
+            .iter()
+            .any(|f| f.code == "periodic_threads_unhealthy")
+    };
+    assert!(!has(&analyze_now(&lm)));
+    lm[0].routes.insert(
+        "periodic_threads_health",
+        crate::store::RouteAnswer {
+            status: Some(200),
+            json: Some(serde_json::json!({"healthy": false, "unhealthy_count": 1,
+                "unhealthy_threads": [{"name": "store-loop", "last_run_ago": 40.0}]})),
+            ..Default::default()
+        },
+    );
+    let a = analyze_now(&lm);
+    let f = a
+        .findings
+        .iter()
+        .find(|f| f.code == "periodic_threads_unhealthy")
+        .expect("finding");
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("store-loop (last ran 40s ago)"))
+    );
+}

@@ -16,8 +16,14 @@ pub enum Route {
     OpenApi,
     Healthcheck,
     Status,
+    /// `/periodic-threads-health`: the server's own background-thread check.
+    PeriodicThreadsHealth,
     Config,
     Version,
+    /// `/threads`: a stack dump of every thread (text).
+    Threads,
+    /// `/env`: the server's environment; only with `--allow-env`, and redacted at the source.
+    Env,
 }
 
 /// Route spellings: 0.5.6 and later, or the older `/api/...` ones.
@@ -28,14 +34,29 @@ pub enum Flavor {
 }
 
 impl Route {
+    /// Every route, in the order a person reads them.
+    pub const ALL: [Route; 8] = [
+        Route::Healthcheck,
+        Route::Status,
+        Route::PeriodicThreadsHealth,
+        Route::Version,
+        Route::Config,
+        Route::Threads,
+        Route::Env,
+        Route::OpenApi,
+    ];
+
     /// A stable short name (`status`, `config` ...).
     pub fn name(self) -> &'static str {
         match self {
             Route::OpenApi => "openapi",
             Route::Healthcheck => "healthcheck",
             Route::Status => "status",
+            Route::PeriodicThreadsHealth => "periodic_threads_health",
             Route::Config => "config",
             Route::Version => "version",
+            Route::Threads => "threads",
+            Route::Env => "env",
         }
     }
 
@@ -47,11 +68,33 @@ impl Route {
             (Route::Healthcheck, Flavor::Legacy) => "/api/healthcheck",
             (Route::Status, Flavor::Current) => "/status",
             (Route::Status, Flavor::Legacy) => "/api/status",
+            (Route::PeriodicThreadsHealth, _) => "/periodic-threads-health",
             (Route::Config, Flavor::Current) => "/config",
             (Route::Config, Flavor::Legacy) => "/conf",
             (Route::Version, _) => "/version",
+            (Route::Threads, _) => "/threads",
+            (Route::Env, _) => "/env",
         }
     }
+
+    /// Read every interval (cheap, and what changes); the others at start, every
+    /// [`SLOW_EVERY`] and whenever the server comes back after failing its health check.
+    fn fast(self) -> bool {
+        matches!(
+            self,
+            Route::Healthcheck | Route::Status | Route::PeriodicThreadsHealth
+        )
+    }
+}
+
+/// How often the slow routes (version, config, threads, env) are read again to notice a change.
+pub const SLOW_EVERY: Duration = Duration::from_secs(60);
+
+/// Options for the route poller.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouteOptions {
+    /// `--allow-env`: read `/env` (values redacted before they leave this module).
+    pub allow_env: bool,
 }
 
 /// Routes kvscope never sends, whatever a server offers (cache clears, deletes, resets, quota
@@ -75,17 +118,75 @@ pub const NEVER_SENT: &[&str] = &[
 /// Bodies above this are refused.
 const ROUTE_LIMIT: usize = 2 << 20;
 
-/// The flavor an `/openapi.json` document describes.
-pub fn flavor_from_openapi(body: &[u8]) -> Option<Flavor> {
+/// What an `/openapi.json` document says: the flavor and the paths the server offers.
+pub fn read_openapi(body: &[u8]) -> Option<(Flavor, Vec<String>)> {
     let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
     let paths = doc.get("paths")?.as_object()?;
-    if paths.contains_key("/status") {
-        Some(Flavor::Current)
+    let flavor = if paths.contains_key("/status") {
+        Flavor::Current
     } else if paths.contains_key("/api/status") {
-        Some(Flavor::Legacy)
+        Flavor::Legacy
     } else {
-        None
-    }
+        return None;
+    };
+    Some((flavor, paths.keys().cloned().collect()))
+}
+
+/// The flavor an `/openapi.json` document describes.
+pub fn flavor_from_openapi(body: &[u8]) -> Option<Flavor> {
+    read_openapi(body).map(|(f, _)| f)
+}
+
+/// Environment variables whose values help a diagnosis and are shown unless their name looks
+/// secret: cache, engine and transport settings, the GPUs, and the hash seed (a differing
+/// `PYTHONHASHSEED` between processes breaks prefix hashing).
+const ENV_SHOWN_PREFIXES: &[&str] = &["LMCACHE_", "VLLM_", "SGLANG_", "NCCL_", "UCX_", "NIXL_"];
+const ENV_SHOWN_NAMES: &[&str] = &["PYTHONHASHSEED", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"];
+const ENV_SECRET_WORDS: &[&str] = &[
+    "KEY",
+    "TOKEN",
+    "SECRET",
+    "PASS",
+    "CRED",
+    "AUTH",
+    "PRIVATE",
+    "CERT",
+    "COOKIE",
+    "SESSION",
+    "URL",
+    "URI",
+    "DSN",
+    "ENDPOINT",
+    "SIGNATURE",
+];
+
+/// `/env` with every value replaced by `<redacted>` except diagnostic, non-secret-looking
+/// variables. A body that is not a JSON object keeps nothing but its size.
+pub fn redact_env(body: &[u8]) -> Vec<u8> {
+    let Ok(serde_json::Value::Object(vars)) = serde_json::from_slice(body) else {
+        return serde_json::to_vec(&serde_json::json!({
+            "<unreadable>": format!("<redacted: {} bytes that are not a JSON object>", body.len())
+        }))
+        .unwrap_or_default();
+    };
+    let shown = |name: &str| {
+        let upper = name.to_ascii_uppercase();
+        (ENV_SHOWN_NAMES.contains(&upper.as_str())
+            || ENV_SHOWN_PREFIXES.iter().any(|p| upper.starts_with(p)))
+            && !ENV_SECRET_WORDS.iter().any(|w| upper.contains(w))
+    };
+    let out: serde_json::Map<String, serde_json::Value> = vars
+        .into_iter()
+        .map(|(k, v)| {
+            let v = if shown(&k) && v.is_string() {
+                v
+            } else {
+                serde_json::Value::String("<redacted>".into())
+            };
+            (k, v)
+        })
+        .collect();
+    serde_json::to_vec(&out).unwrap_or_default()
 }
 
 /// The server's base URL from a `/metrics` URL.
@@ -110,71 +211,119 @@ async fn fetch(
         .map_err(|e| e.to_string())
 }
 
-/// Discovers the flavor, reads version and config once, then health and status every interval.
+/// Discovers the flavor and the offered routes, then reads the fast routes every interval and
+/// the slow ones at start, every [`SLOW_EVERY`] and after the health check recovers. Routes the
+/// server does not offer, and `/env` without `--allow-env`, are reported as skipped.
 pub async fn run(
     target: TargetRef,
     base: String,
     interval: Duration,
+    options: RouteOptions,
     client: reqwest::Client,
     tx: mpsc::Sender<Event>,
 ) {
-    let send = |route, result| Event::Route {
+    let answer = |route: Route, flavor: Flavor, result| Event::Route {
         target,
         route,
+        path: route.path(flavor),
         time: crate::timefmt::now(),
         result,
     };
-    // Discovery: openapi first; without it, whichever health route answers 200.
-    let mut flavor = None;
-    while flavor.is_none() {
+    // Discovery: openapi first; without it, whichever health route answers.
+    let (flavor, offered) = loop {
         let r = fetch(&client, &base, Route::OpenApi, Flavor::Current).await;
-        flavor = r
+        if let Some(found) = r
             .as_ref()
             .ok()
             .filter(|(s, _)| *s == 200)
-            .and_then(|(_, b)| flavor_from_openapi(b));
-        if flavor.is_none() {
-            for f in [Flavor::Current, Flavor::Legacy] {
-                if matches!(
-                    fetch(&client, &base, Route::Healthcheck, f).await,
-                    Ok((200 | 503, _))
-                ) {
-                    flavor = Some(f);
-                    break;
+            .and_then(|(_, b)| read_openapi(b))
+        {
+            break (found.0, Some(found.1));
+        }
+        let mut found = None;
+        for f in [Flavor::Current, Flavor::Legacy] {
+            if matches!(
+                fetch(&client, &base, Route::Healthcheck, f).await,
+                Ok((200 | 503, _))
+            ) {
+                found = Some(f);
+                break;
+            }
+        }
+        if let Some(f) = found {
+            break (f, None);
+        }
+        let failed = answer(
+            Route::OpenApi,
+            Flavor::Current,
+            r.and(Err("no LMCache HTTP routes found".into())),
+        );
+        if tx.send(failed).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(interval * 5).await;
+    };
+    // What is read, and what is skipped and why.
+    let mut polled = Vec::new();
+    for route in Route::ALL.into_iter().filter(|r| *r != Route::OpenApi) {
+        let path = route.path(flavor);
+        let skip = if route == Route::Env && !options.allow_env {
+            Some("it can hold secrets; --allow-env reads it (values redacted)")
+        } else if offered
+            .as_ref()
+            .is_some_and(|paths| !paths.iter().any(|p| p == path))
+        {
+            Some("not offered by this server (absent from /openapi.json)")
+        } else {
+            None
+        };
+        match skip {
+            Some(reason) => {
+                let e = Event::RouteSkipped {
+                    target,
+                    route,
+                    path,
+                    reason,
+                };
+                if tx.send(e).await.is_err() {
+                    return;
                 }
             }
-        }
-        if flavor.is_none() {
-            if tx
-                .send(send(
-                    Route::OpenApi,
-                    r.and(Err("no LMCache HTTP routes found".into())),
-                ))
-                .await
-                .is_err()
-            {
-                return;
-            }
-            tokio::time::sleep(interval * 5).await;
-        }
-    }
-    let flavor = flavor.expect("discovered");
-    for route in [Route::Version, Route::Config] {
-        let r = fetch(&client, &base, route, flavor).await;
-        if tx.send(send(route, r)).await.is_err() {
-            return;
+            None => polled.push(route),
         }
     }
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut slow_due = tokio::time::Instant::now();
+    let mut was_healthy = true;
     loop {
         tick.tick().await;
-        for route in [Route::Healthcheck, Route::Status] {
+        let mut healthy = was_healthy;
+        for &route in polled.iter().filter(|r| r.fast()) {
             let r = fetch(&client, &base, route, flavor).await;
-            if tx.send(send(route, r)).await.is_err() {
+            if route == Route::Healthcheck {
+                healthy = matches!(r, Ok((200, _)));
+            }
+            if tx.send(answer(route, flavor, r)).await.is_err() {
                 return;
             }
         }
+        // Back after failing: it may be a new process with a new version or config.
+        if (healthy && !was_healthy) || tokio::time::Instant::now() >= slow_due {
+            for &route in polled.iter().filter(|r| !r.fast()) {
+                let mut r = fetch(&client, &base, route, flavor).await;
+                if route == Route::Env
+                    && let Ok((_, body)) = &mut r
+                {
+                    *body = redact_env(body);
+                }
+                if tx.send(answer(route, flavor, r)).await.is_err() {
+                    return;
+                }
+            }
+            slow_due = tokio::time::Instant::now() + SLOW_EVERY;
+        }
+        was_healthy = healthy;
     }
 }
 
@@ -196,5 +345,47 @@ mod tests {
         );
         assert_eq!(flavor_from_openapi(b"not json"), None);
         assert_eq!(base_url("http://h:8080/metrics"), "http://h:8080");
+        let (_, paths) = read_openapi(&body).unwrap();
+        for r in Route::ALL.into_iter().filter(|r| *r != Route::OpenApi) {
+            assert!(
+                paths.iter().any(|p| p == r.path(Flavor::Current)),
+                "0.5.6 offers {}",
+                r.path(Flavor::Current)
+            );
+        }
+    }
+
+    #[test]
+    fn env_keeps_only_diagnostic_values_from_the_real_capture() {
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/lmcache-0.5.6-cpu-run1/http/env.txt"
+        ))
+        .unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&redact_env(&body)).unwrap();
+        let input: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            out.as_object().unwrap().len(),
+            input.as_object().unwrap().len(),
+            "every name is kept"
+        );
+        assert_eq!(out["LMCACHE_TRACK_USAGE"], "false");
+        assert_eq!(out["HOME"], "<redacted>");
+        assert_eq!(out["PATH"], "<redacted>");
+        // A URL may carry credentials even under an LMCACHE_ name.
+        assert_eq!(out["LMCACHE_USAGE_TRACK_URL"], "<redacted>");
+    }
+
+    #[test]
+    fn env_secrets_never_survive_hand_written() {
+        // Hand-written hostile input.
+        let body = br#"{"LMCACHE_API_KEY":"k1","VLLM_TOKEN":"k2","HF_TOKEN":"k3","LMCACHE_remote_auth":"k4","PYTHONHASHSEED":"0","VLLM_X":{"nested":"k5"}}"#;
+        let out = String::from_utf8(redact_env(body)).unwrap();
+        for k in ["k1", "k2", "k3", "k4", "k5"] {
+            assert!(!out.contains(&format!("\"{k}\"")), "{k} leaked: {out}");
+        }
+        assert!(out.contains(r#""PYTHONHASHSEED":"0""#));
+        let out = String::from_utf8(redact_env(b"SECRET=abc\n")).unwrap();
+        assert!(!out.contains("abc") && out.contains("11 bytes"), "{out}");
     }
 }

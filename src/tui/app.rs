@@ -74,6 +74,12 @@ pub struct View {
     pub finding_row: usize,
     /// A detail popup for the selected matrix row or finding.
     pub detail: bool,
+    /// The server overlay (LMCache routes, threads, env).
+    pub server: bool,
+    /// Matrix search: rows whose names contain this (case-insensitive).
+    pub search: Option<String>,
+    /// Keys go into `search` until Enter or Esc.
+    pub typing: bool,
 }
 
 impl Default for View {
@@ -86,6 +92,9 @@ impl Default for View {
             matrix_row: 0,
             finding_row: 0,
             detail: false,
+            server: false,
+            search: None,
+            typing: false,
         }
     }
 }
@@ -164,7 +173,10 @@ impl App {
     /// A source event: into the model; the analysis follows unless paused.
     pub fn on_event(&mut self, event: Event) {
         // Latency and failures only change the header; scrapes and route answers change numbers.
-        let changes_numbers = matches!(event, Event::Scrape { .. } | Event::Route { .. });
+        let changes_numbers = matches!(
+            event,
+            Event::Scrape { .. } | Event::Route { .. } | Event::RouteSkipped { .. }
+        );
         // A body that cannot be parsed is already recorded as a failed scrape of its target.
         let _ = self.model.apply(event);
         if changes_numbers {
@@ -212,10 +224,28 @@ impl App {
 
     /// Indexes into `shown.families` of the rows the matrix shows.
     pub fn matrix_rows(&self) -> Vec<usize> {
+        let needle = self
+            .view
+            .search
+            .as_deref()
+            .filter(|q| !q.is_empty())
+            .map(str::to_lowercase);
+        let found = |f: &analysis::matrix::FamilyRow| match &needle {
+            None => true,
+            Some(q) => {
+                f.id.to_lowercase().contains(q)
+                    || f.title.to_lowercase().contains(q)
+                    || f.metrics
+                        .iter()
+                        .flat_map(|m| &m.names)
+                        .any(|n| n.to_lowercase().contains(q))
+            }
+        };
         self.shown
             .families
             .iter()
             .enumerate()
+            .filter(|(_, f)| found(f))
             .filter(|(_, f)| match self.view.filter {
                 MatrixFilter::All => true,
                 MatrixFilter::Applicable => f.status != Status::NotApplicable,
@@ -229,8 +259,38 @@ impl App {
             .collect()
     }
 
+    /// A key while the search line is being typed.
+    fn on_search_key(&mut self, key: KeyEvent) {
+        use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+        let v = &mut self.view;
+        let query = v.search.get_or_insert_with(String::new);
+        match key.code {
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.quit = true,
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                if query.chars().count() < 64 {
+                    query.push(c);
+                }
+            }
+            KeyCode::Backspace => {
+                query.pop();
+            }
+            KeyCode::Enter => v.typing = false,
+            KeyCode::Esc => {
+                v.typing = false;
+                v.search = None;
+            }
+            _ => {}
+        }
+        self.view.matrix_row = 0;
+        self.dirty = true;
+    }
+
     /// A key press.
     pub fn on_key(&mut self, key: KeyEvent) {
+        if self.view.typing {
+            self.on_search_key(key);
+            return;
+        }
         let Some(action) = self.keymap.action(&key) else {
             return;
         };
@@ -240,6 +300,22 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => v.help = !v.help,
             Action::Close => {
+                if v.help || v.detail || v.server {
+                    v.help = false;
+                    v.detail = false;
+                    v.server = false;
+                } else {
+                    v.search = None;
+                }
+            }
+            Action::Search => {
+                v.focus = Pane::Matrix;
+                v.detail = false;
+                v.typing = true;
+                v.search.get_or_insert_with(String::new);
+            }
+            Action::Server => {
+                v.server = !v.server;
                 v.help = false;
                 v.detail = false;
             }

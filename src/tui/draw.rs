@@ -135,6 +135,9 @@ pub fn draw(f: &mut Frame, app: &App) {
     if app.view.detail {
         draw_detail(f, area, app);
     }
+    if app.view.server {
+        draw_server(f, area, app);
+    }
     if app.view.help {
         draw_help(f, area, app);
     }
@@ -379,14 +382,23 @@ fn status_word(s: Status) -> &'static str {
 
 fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
     let rows = app.matrix_rows();
+    let search = match (&app.view.search, app.view.typing) {
+        (Some(q), true) => format!(" · /{}▏", clean(q)),
+        (Some(q), false) if !q.is_empty() => format!(" · /{} (Esc clears)", clean(q)),
+        _ => String::new(),
+    };
     let b = block(app, Pane::Matrix).title_bottom(Span::styled(
         format!(
-            " {} of {} families · {} (f) ",
+            " {} of {} families · {} (f){search} ",
             rows.len(),
             app.shown.families.len(),
             app.view.filter.label()
         ),
-        app.theme.dim,
+        if app.view.typing {
+            app.theme.focus
+        } else {
+            app.theme.dim
+        },
     ));
     let inner_h = area.height.saturating_sub(3) as usize;
     let sel = app.view.matrix_row;
@@ -581,6 +593,19 @@ fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
             Line::from(Span::styled(eb.gauges_note, app.theme.dim)),
         ]
     };
+    let mut lines = lines;
+    let threads = &app.shown.lmcache.http.threads;
+    if !threads.is_empty() {
+        let running = threads.iter().any(|t| t == "EventBus");
+        lines.push(Line::from(Span::styled(
+            if running {
+                "EventBus thread running (/threads)"
+            } else {
+                "no thread named EventBus in /threads"
+            },
+            app.theme.dim,
+        )));
+    }
     f.render_widget(
         Paragraph::new(lines)
             .block(block(app, Pane::EventBus))
@@ -730,6 +755,97 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
     let b = Block::default()
         .borders(Borders::ALL)
         .title(format!(" {title} · Esc closes "))
+        .border_style(app.theme.focus);
+    f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }), r);
+}
+
+/// "12s ago" from a wall-clock time.
+fn ago(now: f64, t: f64) -> String {
+    format!("{:.0}s ago", (now - t).max(0.0))
+}
+
+fn draw_server(f: &mut Frame, area: Rect, app: &App) {
+    let http = &app.shown.lmcache.http;
+    let mut lines = Vec::new();
+    if http.routes.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No LMCache HTTP routes read: watch and demo poll them on LMCache targets; files carry none.",
+            app.theme.dim,
+        )));
+    }
+    for r in &http.routes {
+        let read = r.read_at.map_or(String::new(), |t| ago(app.now, t));
+        let changed = r
+            .changed_at
+            .map_or(String::new(), |t| format!("changed {}", ago(app.now, t)));
+        let style = if r.answer.starts_with("skipped") {
+            app.theme.dim
+        } else if r.ok {
+            app.theme.good
+        } else {
+            app.theme.bad
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<26}", r.path), app.theme.text),
+            Span::styled(format!("{:<10}", read), app.theme.dim),
+            Span::styled(clean(&r.answer), style),
+            Span::styled(format!("  {changed}"), app.theme.warn),
+        ]));
+    }
+    if !http.threads.is_empty() {
+        let names: Vec<String> = http.threads.iter().map(|t| clean(t)).collect();
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!("{} threads: {}", names.len(), names.join(", ")),
+            app.theme.text,
+        )));
+    }
+    match http.periodic_healthy {
+        Some(true) => lines.push(Line::from(Span::styled(
+            "periodic threads: healthy (the server's own check)",
+            app.theme.good,
+        ))),
+        Some(false) => lines.push(Line::from(Span::styled(
+            format!(
+                "periodic threads UNHEALTHY: {}",
+                clean(&http.periodic_unhealthy.join(", "))
+            ),
+            app.theme.bad,
+        ))),
+        None => {}
+    }
+    if !http.env.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            "/env (values redacted unless diagnostic):",
+            app.theme.title,
+        )));
+        for (k, v) in &http.env {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {}=", clean(k)), app.theme.dim),
+                Span::raw(clean(v)),
+            ]));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        format!(
+            "never sent: {}",
+            crate::sources::lmcache_http::NEVER_SENT.join(", ")
+        ),
+        app.theme.dim,
+    )));
+    // Room for the wrapped lines.
+    let inner_w = usize::from(area.width.saturating_sub(4).clamp(1, 118));
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w))
+        .sum();
+    let r = popup(area, 120, (rows + 2).min(usize::from(u16::MAX)) as u16);
+    f.render_widget(Clear, r);
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .title(" LMCache server · i or Esc closes ")
         .border_style(app.theme.focus);
     f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }), r);
 }

@@ -15,6 +15,8 @@ pub enum Action {
     Open,
     Close,
     Filter,
+    Search,
+    Server,
 }
 
 /// One binding: the keys, a short footer label and the help text.
@@ -108,6 +110,18 @@ impl Default for KeyMap {
                     "filter",
                     "matrix: applicable families → problems only → all",
                 ),
+                b(
+                    Search,
+                    vec![k('/')],
+                    "search",
+                    "matrix: show families whose name contains what you type (Enter keeps, Esc clears)",
+                ),
+                b(
+                    Server,
+                    vec![k('i')],
+                    "server",
+                    "LMCache routes read and skipped, threads, /env (with --allow-env)",
+                ),
             ],
         }
     }
@@ -125,6 +139,8 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("open", Action::Open),
     ("close", Action::Close),
     ("filter", Action::Filter),
+    ("search", Action::Search),
+    ("server", Action::Server),
 ];
 
 /// Parses `q`, `?`, `ctrl-a`, `tab`, `shift-tab`, `enter`, `esc`, `up`, `down`, `left`, `right`.
@@ -290,7 +306,7 @@ mod tests {
         let km = KeyMap::default();
         assert_eq!(
             km.footer(),
-            "q quit  ? help  p pause  tab pane  j move  enter open  f filter"
+            "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server"
         );
         let help = km.help_lines();
         assert_eq!(help.len(), km.bindings.len());

@@ -252,3 +252,113 @@ fn snapshots_of_every_pane_at_three_sizes() {
     a.on_key(key(KeyCode::Char('?')));
     insta::assert_snapshot!("help_120x40", render(&a, 120, 40));
 }
+
+#[test]
+fn search_narrows_the_matrix_as_you_type_and_esc_clears_it() {
+    let mut a = app(31);
+    let all = a.matrix_rows().len();
+    a.on_key(key(KeyCode::Char('/')));
+    assert!(a.view.typing);
+    for c in "evict".chars() {
+        a.on_key(key(KeyCode::Char(c)));
+    }
+    let rows = a.matrix_rows();
+    assert!(
+        !rows.is_empty() && rows.len() < all,
+        "{} of {all}",
+        rows.len()
+    );
+    // Found by a metric name, not only the family id.
+    assert!(rows.iter().all(|&i| {
+        let f = &a.shown.families[i];
+        f.id.contains("evict")
+            || f.title.to_lowercase().contains("evict")
+            || f.metrics
+                .iter()
+                .flat_map(|m| &m.names)
+                .any(|n| n.contains("evict"))
+    }));
+    assert!(render(&a, 120, 40).contains("/evict▏"));
+    // While typing, 'q' is text, not quit.
+    a.on_key(key(KeyCode::Char('q')));
+    assert!(!a.quit);
+    assert!(a.matrix_rows().is_empty());
+    a.on_key(key(KeyCode::Backspace));
+    a.on_key(key(KeyCode::Enter));
+    assert!(!a.view.typing);
+    assert_eq!(a.matrix_rows(), rows);
+    assert!(render(&a, 120, 40).contains("/evict (Esc clears)"));
+    a.on_key(key(KeyCode::Esc));
+    assert_eq!(a.matrix_rows().len(), all);
+}
+
+/// The real 0.5.6 route answers as the route poller sends them.
+fn feed_routes(a: &mut App, t: f64) {
+    use crate::sources::lmcache_http::{Flavor, Route};
+    let target = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    for (route, file) in [
+        (Route::Healthcheck, "healthcheck.json"),
+        (Route::Status, "status.json"),
+        (Route::PeriodicThreadsHealth, "periodic-threads-health.json"),
+        (Route::Version, "version.json"),
+        (Route::Config, "config.json"),
+        (Route::Threads, "threads.txt"),
+    ] {
+        a.on_event(Event::Route {
+            target,
+            route,
+            path: route.path(Flavor::Current),
+            time: t,
+            result: Ok((200, fixture(&format!("lmcache-0.5.6-cpu-run1/http/{file}")))),
+        });
+    }
+    a.on_event(Event::RouteSkipped {
+        target,
+        route: Route::Env,
+        path: "/env",
+        reason: "it can hold secrets; --allow-env reads it (values redacted)",
+    });
+}
+
+#[test]
+fn the_server_overlay_lists_routes_read_and_skipped_with_changes() {
+    use crate::sources::lmcache_http::{Flavor, Route};
+    let mut a = app(31);
+    let t0 = a.now;
+    a.on_event(Event::Route {
+        target: TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        },
+        route: Route::Status,
+        path: Route::Status.path(Flavor::Current),
+        time: t0 - 20.0,
+        result: Ok((200, fixture("lmcache-0.5.6-cpu-run1/http_idle/status.json"))),
+    });
+    feed_routes(&mut a, t0 - 3.0);
+    a.on_key(key(KeyCode::Char('i')));
+    assert!(a.view.server);
+    let s = render(&a, 120, 40);
+    for needle in [
+        "/periodic-threads-health",
+        "/threads",
+        "HTTP 200",
+        "changed 3s ago",
+        "--allow-env",
+        "17 threads: MainThread, EventBus",
+        "periodic threads: healthy",
+        "never sent: POST /cache/clear",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in\n{s}");
+    }
+    // Only /status changed (idle → after the workload).
+    assert_eq!(s.matches("changed").count(), 1, "{s}");
+    insta::assert_snapshot!("server_120x40", s);
+    a.on_key(key(KeyCode::Esc));
+    assert!(!a.view.server);
+    let s = render(&a, 200, 60);
+    assert!(s.contains("EventBus thread running"), "{s}");
+}
