@@ -266,10 +266,10 @@ impl App {
         let query = v.search.get_or_insert_with(String::new);
         match key.code {
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.quit = true,
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                if query.chars().count() < 64 {
-                    query.push(c);
-                }
+            KeyCode::Char(c)
+                if !key.modifiers.contains(KeyModifiers::CONTROL) && query.chars().count() < 64 =>
+            {
+                query.push(c)
             }
             KeyCode::Backspace => {
                 query.pop();
