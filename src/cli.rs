@@ -57,7 +57,7 @@ enum Plan {
 impl Plan {
     fn name(&self) -> String {
         match self {
-            Plan::Url(u, _) => u.clone(),
+            Plan::Url(u, _) => crate::sanitize::without_userinfo(u),
             Plan::Files(f) if f.len() == 1 => f[0].0.display().to_string(),
             Plan::Files(f) => format!(
                 "{} … {} ({} files)",

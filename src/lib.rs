@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod expo;
 pub mod live;
+pub mod logfile;
 pub mod model;
 pub mod report;
 pub mod sanitize;

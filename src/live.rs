@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::{EXIT_BAD_INPUT, Failure};
 use crate::demo::{self, Demo, Side};
+use crate::logfile;
 use crate::model::{Model, Role, TargetRef};
 use crate::sources::{collector, http, lmcache_http};
 use crate::tui::{self, App, theme::Theme};
@@ -26,6 +27,8 @@ pub struct WatchArgs {
     pub keymap: crate::tui::keys::KeyMap,
     /// Which optional LMCache routes may be read (`--allow-env`).
     pub routes: lmcache_http::RouteOptions,
+    /// `--log FILE`; the default state-directory path when `None`.
+    pub log: Option<std::path::PathBuf>,
 }
 
 fn bad(message: impl Into<String>) -> Failure {
@@ -73,7 +76,12 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
     let en: Vec<String> = args.engine.iter().map(|u| http::metrics_url(u)).collect();
     // An hour of history at the chosen interval.
     let history = (3600.0 / args.interval).ceil() as usize + 1;
-    let model = Model::new(&lm, &en, history);
+    let shown = |urls: &[String]| -> Vec<String> {
+        urls.iter()
+            .map(|u| crate::sanitize::without_userinfo(u))
+            .collect()
+    };
+    let model = Model::new(&shown(&lm), &shown(&en), history);
     let limit = model.limits.max_body_bytes;
     let (tx, rx) = mpsc::channel(256);
     for (role, urls) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
@@ -105,11 +113,43 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
         }
     }
     drop(tx);
+    // An explicit --log must work; the default one is best effort, and the UI says if it failed.
+    let (mut log, log_problem) = match (&args.log, logfile::default_path()) {
+        (Some(p), _) => (Some(logfile::LogFile::open(p).map_err(bad)?), None),
+        (None, Some(p)) => match logfile::LogFile::open(&p) {
+            Ok(l) => (Some(l), None),
+            Err(e) => (None, Some(format!("log not written: {e}"))),
+        },
+        (None, None) => (
+            None,
+            Some("log not written: no HOME or XDG_STATE_HOME".into()),
+        ),
+    };
+    let note = match (note, log_problem) {
+        (Some(n), Some(p)) => Some(format!("{n} · {p}")),
+        (n, p) => n.or(p),
+    };
+    if let Some(l) = log.as_mut() {
+        let names: Vec<String> = model.targets().map(|(_, t)| t.name.clone()).collect();
+        l.line(&format!(
+            "kvscope {} watch started: {} every {}s",
+            env!("CARGO_PKG_VERSION"),
+            names.join(", "),
+            args.interval
+        ));
+    }
     let mut app = App::new(model, args.interval, args.window, theme, note);
     app.keymap = args.keymap.clone();
-    tui::run(app, rx)
+    let result = tui::run(app, rx, &mut log)
         .await
-        .map_err(|e| bad(format!("terminal error: {e}")))
+        .map_err(|e| bad(format!("terminal error: {e}")));
+    if let Some(l) = log.as_mut() {
+        l.line(&match &result {
+            Ok(()) => "kvscope stopped".to_string(),
+            Err(e) => format!("kvscope stopped: {}", e.message),
+        });
+    }
+    result
 }
 
 /// Starts the demo servers; returns their base URLs.

@@ -123,6 +123,9 @@ struct LiveOpts {
     /// LMCACHE_*, VLLM_* and PYTHONHASHSEED whose names do not look secret).
     #[arg(long)]
     allow_env: bool,
+    /// Log file [default: $XDG_STATE_HOME/kvscope/kvscope.log or ~/.local/state/kvscope/kvscope.log].
+    #[arg(long, value_name = "FILE")]
+    log: Option<std::path::PathBuf>,
     #[command(flatten)]
     auth: AuthOpts,
 }
@@ -179,6 +182,7 @@ impl LiveOpts {
             timeout: dur(self.timeout, &cfg.timeout, "timeout", 5.0)?,
             theme: self.theme.or(cfg.theme),
             auth,
+            log: self.log,
             routes: kvscope::sources::lmcache_http::RouteOptions {
                 allow_env: self.allow_env,
             },

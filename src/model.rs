@@ -182,6 +182,64 @@ impl Model {
         }
     }
 
+    /// What `event` changes that is worth a line in the log, judged against the state before
+    /// it is applied: a target going down or coming back, a route starting or stopping to
+    /// answer, a route skipped. Steady state says nothing, so the log stays small.
+    pub fn transition(&self, event: &Event) -> Option<String> {
+        let failing = |t: TargetRef| {
+            let h = self.health(t);
+            h.last_failure
+                .as_ref()
+                .is_some_and(|(f, _)| h.last_ok.is_none_or(|ok| *f >= ok))
+        };
+        let name = |t: TargetRef| crate::sanitize::clean(&self.target(t).name);
+        let base = |t: TargetRef| crate::sources::lmcache_http::base_url(&name(t));
+        match event {
+            Event::ScrapeFailed { target, error, .. } => {
+                let same = self
+                    .health(*target)
+                    .last_failure
+                    .as_ref()
+                    .is_some_and(|(_, e)| e == error);
+                (!failing(*target) || !same)
+                    .then(|| format!("{} {}: down: {}", target.role.flag(), name(*target), error))
+            }
+            Event::Scrape { target, .. } if failing(*target) => Some(format!(
+                "{} {}: up again",
+                target.role.flag(),
+                name(*target)
+            )),
+            Event::Route {
+                target,
+                route,
+                path,
+                result,
+                ..
+            } => {
+                let before = self.target(*target).routes.get(route.name());
+                let was_ok = before.is_some_and(|b| b.status == Some(200));
+                let before_err = before.and_then(|b| b.error.as_deref());
+                match result {
+                    Ok((200, _)) if !was_ok && before.is_some() => {
+                        Some(format!("{}{path}: answering again", base(*target)))
+                    }
+                    Ok((200, _)) => None,
+                    Ok((status, _)) => (before.and_then(|b| b.status) != Some(*status))
+                        .then(|| format!("{}{path}: HTTP {status}", base(*target))),
+                    Err(e) => (before_err != Some(e.as_str()))
+                        .then(|| format!("{}{path}: {e}", base(*target))),
+                }
+            }
+            Event::RouteSkipped {
+                target,
+                path,
+                reason,
+                ..
+            } => Some(format!("{}{path}: skipped: {reason}", base(*target))),
+            _ => None,
+        }
+    }
+
     /// Health of a target.
     pub fn health(&self, t: TargetRef) -> &Health {
         &self.health[self.slot(t)]
@@ -331,6 +389,59 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_hears_about_changes_not_steady_state() {
+        use crate::sources::lmcache_http::Route;
+        let mut m = Model::new(&["http://h:1/metrics".into()], &[], 8);
+        let t = TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        };
+        let mut step = |e: Event| {
+            let line = m.transition(&e);
+            let _ = m.apply(e);
+            line
+        };
+        let failed = |time: f64, error: &str| Event::ScrapeFailed {
+            target: t,
+            time,
+            error: error.into(),
+        };
+        assert_eq!(
+            step(failed(1.0, "refused")).as_deref(),
+            Some("--lmcache http://h:1/metrics: down: refused")
+        );
+        assert_eq!(step(failed(2.0, "refused")), None);
+        assert!(step(failed(3.0, "timed out")).is_some());
+        let scrape = |time: f64| Event::Scrape {
+            target: t,
+            time: Some(time),
+            body: b"x 1\n".to_vec(),
+            format: None,
+            origin: "o".into(),
+        };
+        assert!(step(scrape(4.0)).unwrap().ends_with("up again"));
+        assert_eq!(step(scrape(5.0)), None);
+        let route = |time: f64, result| Event::Route {
+            target: t,
+            route: Route::Status,
+            path: "/status",
+            time,
+            result,
+        };
+        assert_eq!(step(route(6.0, Ok((200, b"{}".to_vec())))), None);
+        assert_eq!(
+            step(route(7.0, Err("timed out".into()))).as_deref(),
+            Some("http://h:1/status: timed out")
+        );
+        assert_eq!(step(route(8.0, Err("timed out".into()))), None);
+        assert!(
+            step(route(9.0, Ok((200, b"{}".to_vec()))))
+                .unwrap()
+                .ends_with("answering again")
+        );
+    }
 
     #[test]
     fn health_states() {

@@ -23,9 +23,31 @@ pub fn clean(s: &str) -> String {
     out
 }
 
+/// A URL with any `user:password@` part replaced by `***@`, for showing and logging.
+pub fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_never_shows() {
+        assert_eq!(
+            without_userinfo("http://u:p@h:8080/metrics"),
+            "http://***@h:8080/metrics"
+        );
+        assert_eq!(without_userinfo("http://h/a@b"), "http://h/a@b");
+        assert_eq!(without_userinfo("file.prom"), "file.prom");
+    }
 
     #[test]
     fn escapes_and_bidi_controls_are_made_visible() {

@@ -98,6 +98,14 @@ fn session(extra: &[&str], quit: &[u8]) {
         "XDG_CONFIG_HOME",
         std::env::temp_dir().join("kvscope-pty-no-config"),
     );
+    // The default log path, under a directory of this test's own.
+    let state = std::env::temp_dir().join(format!(
+        "kvscope-pty-state-{}-{}",
+        std::process::id(),
+        quit[0]
+    ));
+    let _ = std::fs::remove_dir_all(&state);
+    cmd.env("XDG_STATE_HOME", &state);
     let mut child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
     let out = Arc::new(Mutex::new(Vec::new()));
@@ -136,4 +144,13 @@ fn session(extra: &[&str], quit: &[u8]) {
     assert!(status.success());
     wait_for(&out, b"\x1b[?1049l", helped, long).expect("left the alternate screen");
     wait_for(&out, b"\x1b[?25h", helped, long).expect("showed the cursor again");
+    // Logs went to the file, not the screen.
+    let log = std::fs::read_to_string(state.join("kvscope").join("kvscope.log")).unwrap();
+    assert!(
+        log.contains("watch started") && log.contains("kvscope stopped"),
+        "{log}"
+    );
+    assert!(log.contains("/env: skipped"), "{log}");
+    let screen = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    assert!(!screen.contains("watch started"));
 }

@@ -28,7 +28,11 @@ const FRAME: Duration = Duration::from_millis(100);
 
 /// Runs the TUI until the user quits or the process is told to stop. Restores the terminal on
 /// every exit path, panics included.
-pub async fn run(mut app: App, mut events: mpsc::Receiver<Event>) -> std::io::Result<()> {
+pub async fn run(
+    mut app: App,
+    mut events: mpsc::Receiver<Event>,
+    log: &mut Option<crate::logfile::LogFile>,
+) -> std::io::Result<()> {
     let mut terminal = ratatui::try_init()?;
     let (key_tx, mut keys) = mpsc::channel::<TermEvent>(64);
     std::thread::spawn(move || {
@@ -46,7 +50,14 @@ pub async fn run(mut app: App, mut events: mpsc::Receiver<Event>) -> std::io::Re
     let result = loop {
         let wait = FRAME.saturating_sub(last_frame.elapsed());
         tokio::select! {
-            Some(ev) = events.recv() => app.on_event(ev),
+            Some(ev) = events.recv() => {
+                if let Some(log) = log.as_mut()
+                    && let Some(line) = app.model.transition(&ev)
+                {
+                    log.line(&line);
+                }
+                app.on_event(ev);
+            }
             Some(ev) = keys.recv() => match ev {
                 TermEvent::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
                 TermEvent::Resize(..) => app.dirty = true,
