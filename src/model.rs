@@ -314,7 +314,7 @@ impl Model {
                     Err(e) => answer.error = Some(e),
                 }
                 let routes = &mut self.target_mut(target).routes;
-                if let Some(before) = routes.get(route.name()) {
+                if let Some(before) = routes.get(route.name()).filter(|_| route.tracks_changes()) {
                     answer.changed = if before.skipped.is_none() && !before.same_body(&answer) {
                         Some(time)
                     } else {

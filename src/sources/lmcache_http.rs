@@ -77,6 +77,12 @@ impl Route {
         }
     }
 
+    /// Whether a differing answer is news worth showing: settings and versions. `/status` and
+    /// the stack dump differ on every read while the server works.
+    pub fn tracks_changes(self) -> bool {
+        matches!(self, Route::Version | Route::Config | Route::Env)
+    }
+
     /// Read every interval (cheap, and what changes); the others at start, every
     /// [`SLOW_EVERY`] and whenever the server comes back after failing its health check.
     fn fast(self) -> bool {

@@ -814,20 +814,6 @@ fn draw_server(f: &mut Frame, area: Rect, app: &App) {
         ))),
         None => {}
     }
-    if !http.env.is_empty() {
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(
-            "/env (values redacted unless diagnostic):",
-            app.theme.title,
-        )));
-        for (k, v) in &http.env {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {}=", clean(k)), app.theme.dim),
-                Span::raw(clean(v)),
-            ]));
-        }
-    }
-    lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
         format!(
             "never sent: {}",
@@ -835,6 +821,20 @@ fn draw_server(f: &mut Frame, area: Rect, app: &App) {
         ),
         app.theme.dim,
     )));
+    if !http.env.is_empty() {
+        let vars: Vec<String> = http
+            .env
+            .iter()
+            .map(|(k, v)| format!("{}={}", clean(k), clean(v)))
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(
+                "/env (values redacted unless diagnostic): ",
+                app.theme.title,
+            ),
+            Span::raw(vars.join("  ")),
+        ]));
+    }
     // Room for the wrapped lines.
     let inner_w = usize::from(area.width.saturating_sub(4).clamp(1, 118));
     let rows: usize = lines

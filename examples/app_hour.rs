@@ -1,0 +1,75 @@
+//! Whole-process memory after an hour of history, as `kvscope watch` holds it: the real
+//! LMCache 0.5.6 timeline (cycled) and packet_a's real vLLM scrape (every value nudged every
+//! scrape, the worst case for change-point series) go through the same `App` the TUI runs —
+//! model, analysis after every scrape, sparkline history — at a 1 s interval, with a 120×40
+//! frame drawn every second. Prints VmRSS and VmHWM from /proc/self/status (Linux).
+//! Usage: cargo run --release --example app_hour [SECONDS]
+
+use kvscope::model::{Event, Model, Role, TargetRef};
+use kvscope::tui::{App, theme::Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn status(field: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .map_or("unknown (no /proc)".into(), |l| {
+            l[field.len()..].trim().to_string()
+        })
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map_or(3600, |s| s.parse().expect("a number of seconds"));
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+    let lm: Vec<Vec<u8>> = (0..32)
+        .map(|i| std::fs::read(format!("{dir}/lmcache-0.5.6-cpu-run1/metrics_t{i}.prom")).unwrap())
+        .collect();
+    let vllm = std::fs::read_to_string(format!("{dir}/packet_a/vllm_metrics_loaded.prom")).unwrap();
+    println!("before: VmRSS {}", status("VmRSS:"));
+    let names = |s: &str| vec![s.to_string()];
+    // The history `watch` keeps at a 1 s interval.
+    let model = Model::new(&names("lmcache"), &names("vllm"), 3601);
+    let mut app = App::new(model, 1.0, 60.0, Theme::dark(), None);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        let t = 1.8e9 + i as f64;
+        let lm_target = TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        };
+        app.on_event(Event::Scrape {
+            target: lm_target,
+            time: Some(t),
+            body: lm[i % 32].clone(),
+            format: None,
+            origin: "lmcache".into(),
+        });
+        let nudged = vllm.replace(".0\n", &format!(".{}\n", i % 9 + 1));
+        app.on_event(Event::Scrape {
+            target: TargetRef {
+                role: Role::Engine,
+                index: 0,
+            },
+            time: Some(t),
+            body: nudged.into_bytes(),
+            format: None,
+            origin: "vllm".into(),
+        });
+        app.on_tick(t);
+        term.draw(|f| kvscope::tui::draw::draw(f, &app)).unwrap();
+    }
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "{n} s of history, 2 targets at 1 s ({} + {} series): VmRSS {}, VmHWM {}; {:.2} ms per second of data (2 scrapes, 2 analyses, 1 frame)",
+        app.model.lmcache[0].series().len(),
+        app.model.engine[0].series().len(),
+        status("VmRSS:"),
+        status("VmHWM:"),
+        took * 1000.0 / n as f64
+    );
+}
