@@ -287,11 +287,21 @@ fn auth_plan(m: &clap::ArgMatches) -> Result<AuthPlan, cli::Failure> {
     Ok(plan)
 }
 
+/// An error for the user on stderr; a dead stderr (dropped SSH session) is not a reason to panic.
+fn say(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "kvscope: {}",
+        kvscope::sanitize::clean(message)
+    );
+}
+
 fn finish(r: Result<(), cli::Failure>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("kvscope: {}", kvscope::sanitize::clean(&f.message));
+            say(&f.message);
             ExitCode::from(f.code as u8)
         }
     }
@@ -367,7 +377,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(f) => {
-                    eprintln!("kvscope: {}", kvscope::sanitize::clean(&f.message));
+                    say(&f.message);
                     ExitCode::from(f.code as u8)
                 }
             }

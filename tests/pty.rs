@@ -43,7 +43,15 @@ impl Drop for Reap {
 
 #[test]
 fn watch_draws_helps_quits_and_restores_the_terminal() {
-    session(&[], b"q");
+    session(&[], Some(b"q"));
+}
+
+/// A dropped SSH session sends SIGHUP: kvscope must exit cleanly, restore the terminal and log
+/// that it stopped. (The terminal itself cannot be hung up here: the reader thread holds the
+/// PTY open. That case — tmux kill-session — was checked by hand: it exits 0 and logs.)
+#[test]
+fn sighup_ends_the_session_cleanly() {
+    session(&[], None);
 }
 
 #[test]
@@ -52,11 +60,12 @@ fn keys_rebound_in_the_config_file_work() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("config.toml");
     std::fs::write(&cfg, "theme = \"high-contrast\"\n[keys]\nquit = [\"x\"]\n").unwrap();
-    session(&["--config", cfg.to_str().unwrap()], b"x");
+    session(&["--config", cfg.to_str().unwrap()], Some(b"x"));
 }
 
-/// Runs `watch` against the demo servers in a PTY, asks for help, quits with `quit`.
-fn session(extra: &[&str], quit: &[u8]) {
+/// Runs `watch` against the demo servers in a PTY, asks for help, quits with `quit` (or hangs
+/// up the terminal when `None`).
+fn session(extra: &[&str], quit: Option<&[u8]>) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .args(["demo", "--serve-only", "--speed", "20"])
         .stdout(Stdio::piped())
@@ -102,7 +111,7 @@ fn session(extra: &[&str], quit: &[u8]) {
     let state = std::env::temp_dir().join(format!(
         "kvscope-pty-state-{}-{}",
         std::process::id(),
-        quit[0]
+        quit.map_or(0, |q| q[0])
     ));
     let _ = std::fs::remove_dir_all(&state);
     cmd.env("XDG_STATE_HOME", &state);
@@ -131,6 +140,24 @@ fn session(extra: &[&str], quit: &[u8]) {
     writer.flush().unwrap();
     // Only changed cells are written, so look for single words, not phrases.
     let helped = wait_for(&out, b"freeze", drawn, long).expect("? shows the help overlay");
+    let Some(quit) = quit else {
+        let pid = child.process_id().expect("a pid").to_string();
+        let sent = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(sent.success());
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(start.elapsed() < long, "a hang-up did not end kvscope");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let log = std::fs::read_to_string(state.join("kvscope").join("kvscope.log")).unwrap();
+        assert!(log.contains("kvscope stopped"), "{status:?}\n{log}");
+        assert!(status.success(), "{status:?}");
+        wait_for(&out, b"\x1b[?1049l", drawn, long).expect("left the alternate screen");
+        return;
+    };
     writer.write_all(quit).unwrap();
     writer.flush().unwrap();
     let start = Instant::now();

@@ -139,6 +139,9 @@ pub struct App {
     pub note: Option<String>,
     pub dirty: bool,
     pub quit: bool,
+    /// Defer the analysis to [`App::prepare`] (the live loop); otherwise every event updates
+    /// `shown` at once (tests, screenshots).
+    pub lazy: bool,
     stale: bool,
 }
 
@@ -166,6 +169,7 @@ impl App {
             note,
             dirty: true,
             quit: false,
+            lazy: false,
             stale: false,
         }
     }
@@ -181,15 +185,48 @@ impl App {
         let _ = self.model.apply(event);
         if changes_numbers {
             self.stale = true;
-            self.refresh();
+            if !self.lazy {
+                self.refresh();
+            }
         }
         self.dirty = true;
     }
 
-    /// A clock tick: ages in the header change.
+    /// A clock tick: redraws only when something shown depends on the clock and changed
+    /// (a target turning stale, an age worth showing, the server overlay's ages).
     pub fn on_tick(&mut self, now: f64) {
+        let before = self.clock_view(self.now);
         self.now = now;
-        self.dirty = true;
+        if self.view.server || self.clock_view(now) != before {
+            self.dirty = true;
+        }
+    }
+
+    /// The age of a target's last answer, when it is old enough to be worth showing (more
+    /// than two intervals: a fresh target's age would only flicker between 0 and 1 s).
+    pub fn shown_age(&self, last_ok: f64, now: f64) -> Option<u64> {
+        let age = (now - last_ok).max(0.0);
+        (age > 2.0 * self.interval).then_some(age as u64)
+    }
+
+    /// What the header shows that depends on the clock.
+    fn clock_view(&self, now: f64) -> Vec<(crate::model::TargetState, Option<u64>)> {
+        self.model
+            .targets()
+            .map(|(t, _)| {
+                let h = self.model.health(t);
+                (
+                    h.state(now, self.interval),
+                    h.last_ok.and_then(|ok| self.shown_age(ok, now)),
+                )
+            })
+            .collect()
+    }
+
+    /// Computes what is shown if events arrived since the last time (the live loop defers
+    /// the analysis to draw time so a burst of events costs one analysis).
+    pub fn prepare(&mut self) {
+        self.refresh();
     }
 
     fn refresh(&mut self) {

@@ -194,7 +194,8 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
         }
         let age = h
             .last_ok
-            .map(|ok| format!(" {:.0}s ago", (app.now - ok).max(0.0)))
+            .and_then(|ok| app.shown_age(ok, app.now))
+            .map(|a| format!(" {a}s ago"))
             .unwrap_or_default();
         let lat = h
             .last_latency

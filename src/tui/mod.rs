@@ -25,6 +25,9 @@ use crate::timefmt::now;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(100);
+/// Quiet time after a source event before drawing: one scrape interval's burst of answers
+/// (metrics, health, status ...) becomes one frame and one analysis.
+const SETTLE: Duration = Duration::from_millis(30);
 
 /// Runs the TUI until the user quits or the process is told to stop. Restores the terminal on
 /// every exit path, panics included.
@@ -46,9 +49,13 @@ pub async fn run(
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
+    let mut last_event = Instant::now() - SETTLE;
+    app.lazy = true;
     app.on_tick(now());
     let result = loop {
-        let wait = FRAME.saturating_sub(last_frame.elapsed());
+        let wait = FRAME
+            .saturating_sub(last_frame.elapsed())
+            .max(SETTLE.saturating_sub(last_event.elapsed()));
         tokio::select! {
             Some(ev) = events.recv() => {
                 if let Some(log) = log.as_mut()
@@ -57,6 +64,7 @@ pub async fn run(
                     log.line(&line);
                 }
                 app.on_event(ev);
+                last_event = Instant::now();
             }
             Some(ev) = keys.recv() => match ev {
                 TermEvent::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
@@ -72,7 +80,8 @@ pub async fn run(
         if app.quit {
             break Ok(());
         }
-        if app.dirty && last_frame.elapsed() >= FRAME {
+        if app.dirty && last_frame.elapsed() >= FRAME && last_event.elapsed() >= SETTLE {
+            app.prepare();
             let drawn = (|| -> std::io::Result<()> {
                 execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
                 terminal.draw(|f| draw::draw(f, &app))?;
@@ -86,6 +95,19 @@ pub async fn run(
             last_frame = Instant::now();
         }
     };
-    ratatui::restore();
+    restore();
+    // ratatui's Terminal prints to stderr from its Drop when the cursor cannot be shown; on a
+    // dead terminal that print panics. The cursor is already handled by `restore`.
+    std::mem::forget(terminal);
     result
+}
+
+/// Leaves raw mode and the alternate screen and shows the cursor, ignoring errors: after a
+/// dropped SSH session the terminal is gone, and printing about it (as `ratatui::restore`
+/// does) would panic on the dead stderr before kvscope could finish.
+fn restore() {
+    use ratatui::crossterm::{cursor::Show, terminal};
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(std::io::stdout(), terminal::LeaveAlternateScreen, Show);
+    let _ = std::io::stdout().flush();
 }

@@ -372,3 +372,45 @@ fn the_server_overlay_lists_routes_read_and_skipped_with_changes() {
     let s = render(&a, 200, 60);
     assert!(s.contains("EventBus thread running"), "{s}");
 }
+
+#[test]
+fn a_clock_tick_redraws_only_when_something_shown_changes() {
+    let mut a = app(31);
+    let last_ok = a.now - 1.0;
+    a.dirty = false;
+    // A fresh target's age is not shown, so a tick changes nothing on screen.
+    a.on_tick(last_ok + 1.5);
+    assert!(!a.dirty);
+    // Older than two intervals: the age appears.
+    a.on_tick(last_ok + 2.5);
+    assert!(a.dirty);
+    assert!(render(&a, 120, 40).contains("up 2s ago"));
+    a.dirty = false;
+    // Three intervals: stale.
+    a.on_tick(last_ok + 3.5);
+    assert!(a.dirty);
+    assert!(render(&a, 120, 40).contains("stale 3s ago"));
+}
+
+#[test]
+fn a_lazy_app_analyses_once_at_prepare() {
+    let mut a = app(5);
+    a.lazy = true;
+    let before = a.shown.lmcache.lookup.hit_tokens.since_start.clone();
+    a.on_event(Event::Scrape {
+        target: TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        },
+        time: Some(a.now + 1.0),
+        body: fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom"),
+        format: None,
+        origin: "t".into(),
+    });
+    assert_eq!(a.shown.lmcache.lookup.hit_tokens.since_start, before);
+    a.prepare();
+    assert_eq!(
+        a.shown.lmcache.lookup.hit_tokens.since_start.value(),
+        Some(27136.0)
+    );
+}
