@@ -178,3 +178,111 @@ async fn every_fault_is_named_and_the_healthy_target_is_unaffected() {
         Some(27136.0)
     );
 }
+
+/// Hand-written hostile LMCache routes: escape sequences in `/version` and in thread names, an
+/// oversized `/status`, an HTML error page for `/healthcheck`, a malformed `/config`.
+async fn hostile_routes_server() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let (status, body): (&str, Vec<u8>) = match path.as_str() {
+                    "/openapi.json" => (
+                        "200 OK",
+                        br#"{"paths":{"/status":{},"/healthcheck":{},"/version":{},"/config":{},"/threads":{},"/periodic-threads-health":{}}}"#.to_vec(),
+                    ),
+                    "/version" => (
+                        "200 OK",
+                        br#""0.5.6\u001b]0;pwned\u0007\u001b[2J""#.to_vec(),
+                    ),
+                    "/threads" => (
+                        "200 OK",
+                        b"Thread: <Thread(evil\x1b[31mred, started daemon 1)>\nStack trace:\n".to_vec(),
+                    ),
+                    "/status" => ("200 OK", vec![b' '; 3 << 20]),
+                    "/healthcheck" => ("500 Internal Server Error", b"<html>oops</html>".to_vec()),
+                    "/config" => ("200 OK", b"{\"observability\": ".to_vec()),
+                    "/periodic-threads-health" => (
+                        "200 OK",
+                        b"{\"healthy\":false,\"unhealthy_threads\":[{\"name\":\"\\u001b[2Jx\",\"last_run_ago\":9}]}".to_vec(),
+                    ),
+                    _ => ("404 Not Found", b"{}".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(&body).await;
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn hostile_route_bodies_are_named_and_never_reach_the_terminal_raw() {
+    use kvscope::sources::lmcache_http;
+    let base = hostile_routes_server().await;
+    let model = Model::new(&[format!("{base}/metrics")], &[], 8);
+    let mut app = App::new(model, 0.3, 60.0, Theme::mono(), None);
+    let client = http::client(Duration::from_millis(800), &Default::default()).unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let target = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    tokio::spawn(lmcache_http::run(
+        target,
+        base,
+        Duration::from_millis(300),
+        Default::default(),
+        client,
+        tx,
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        app.on_event(ev);
+    }
+    app.on_tick(kvscope::timefmt::now());
+    let http = &app.shown.lmcache.http;
+    assert_eq!(http.healthy, Some(false));
+    let status = http.routes.iter().find(|r| r.name == "status").unwrap();
+    assert!(status.answer.contains("larger than"), "{status:?}");
+    assert!(http.eviction_watermark.value().is_none());
+    assert!(
+        http.event_bus_queue_size.value().is_none(),
+        "malformed /config is unknown"
+    );
+    assert_eq!(http.periodic_healthy, Some(false));
+    assert!(
+        app.shown
+            .findings
+            .iter()
+            .any(|f| f.code == "periodic_threads_unhealthy")
+    );
+    app.view.server = true;
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 45)).unwrap();
+    term.draw(|f| kvscope::tui::draw::draw(f, &app)).unwrap();
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
+        "{screen:?}"
+    );
+    assert!(screen.contains("evil\\u{1b}[31mred"), "{screen}");
+    assert!(screen.contains("0.5.6\\u{1b}]0;pwned"), "{screen}");
+}
