@@ -192,10 +192,13 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
         } else {
             targets.push(state_span(app, h.state(app.now, app.interval)));
         }
+        // Fresh answers show a fixed bound, so the header does not churn every second.
         let age = h
             .last_ok
-            .and_then(|ok| app.shown_age(ok, app.now))
-            .map(|a| format!(" {a}s ago"))
+            .map(|ok| match app.shown_age(ok, app.now) {
+                Some(a) => format!(" {a}s ago"),
+                None => format!(" <{}s ago", (2.0 * app.interval).ceil() as u64),
+            })
             .unwrap_or_default();
         let lat = h
             .last_latency
