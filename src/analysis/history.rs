@@ -1,48 +1,42 @@
 //! Figures over time, for sparklines: one value per pair of consecutive scrapes.
 
-use crate::catalog::metric_ref;
-use crate::store::{Span, TargetStore};
+use crate::catalog::{MetricRef, metric_ref};
+use crate::store::TargetStore;
+
+/// A counter's increase between each pair of consecutive scrapes, summed over its series
+/// (series absent at an interval's end add nothing, as in the windowed figures).
+fn increases(t: &TargetStore, m: MetricRef) -> Vec<f64> {
+    let restarts = t.restarts();
+    let seqs: Vec<u64> = t.scrapes().iter().map(|s| s.seq).collect();
+    let mut total = vec![0.0; seqs.len().saturating_sub(1)];
+    for s in t.series_of(m) {
+        for (sum, inc) in total.iter_mut().zip(s.increases(&seqs, &restarts)) {
+            *sum += inc.unwrap_or(0.0);
+        }
+    }
+    total
+}
 
 /// LMCache lookup hit rate between each pair of consecutive scrapes of `t`, oldest first;
 /// `None` where no tokens were looked up in that interval.
 pub fn lookup_hit_rate(t: &TargetStore) -> Vec<Option<f64>> {
-    let req = metric_ref("lmcache_mp.lookup", "requested_tokens");
-    let hit = metric_ref("lmcache_mp.lookup", "hit_tokens");
-    let restarts = t.restarts();
-    let seqs: Vec<u64> = t.scrapes().iter().map(|s| s.seq).collect();
-    seqs.windows(2)
-        .map(|w| {
-            let span = Span::Window {
-                from: w[0],
-                to: w[1],
-            };
-            let sum = |m| {
-                t.series_of(m)
-                    .filter_map(|s| span.counter(s, &restarts))
-                    .sum::<f64>()
-            };
-            let (r, h) = (sum(req), sum(hit));
-            (r > 0.0).then(|| h / r)
-        })
+    let req = increases(t, metric_ref("lmcache_mp.lookup", "requested_tokens"));
+    let hit = increases(t, metric_ref("lmcache_mp.lookup", "hit_tokens"));
+    req.iter()
+        .zip(&hit)
+        .map(|(&r, &h)| (r > 0.0).then(|| h / r))
         .collect()
 }
 
 /// L1 evictions per second between consecutive scrapes (needs capture times).
 pub fn l1_evictions_per_s(t: &TargetStore) -> Vec<Option<f64>> {
-    let ev = metric_ref("lmcache_mp.l1_counters", "evicted");
-    let restarts = t.restarts();
-    let s: Vec<(u64, Option<f64>)> = t.scrapes().iter().map(|s| (s.seq, s.time)).collect();
-    s.windows(2)
-        .map(|w| {
-            let secs = w[1].1? - w[0].1?;
-            let span = Span::Window {
-                from: w[0].0,
-                to: w[1].0,
-            };
-            let n: f64 = t
-                .series_of(ev)
-                .filter_map(|x| span.counter(x, &restarts))
-                .sum();
+    let n = increases(t, metric_ref("lmcache_mp.l1_counters", "evicted"));
+    let times: Vec<Option<f64>> = t.scrapes().iter().map(|s| s.time).collect();
+    times
+        .windows(2)
+        .zip(n)
+        .map(|(w, n)| {
+            let secs = w[1]? - w[0]?;
             (secs > 0.0).then(|| n / secs)
         })
         .collect()
@@ -67,5 +61,18 @@ mod tests {
         let h = lookup_hit_rate(&t);
         assert_eq!(h.len(), 2);
         assert!(h.iter().all(|x| x.is_none_or(|v| (0.0..=1.0).contains(&v))));
+        // The one-pass sum agrees with the windowed figure on each interval.
+        let req = metric_ref("lmcache_mp.lookup", "requested_tokens");
+        let hit = metric_ref("lmcache_mp.lookup", "hit_tokens");
+        let seqs: Vec<u64> = t.scrapes().iter().map(|s| s.seq).collect();
+        for (k, w) in seqs.windows(2).enumerate() {
+            let sum = |m| {
+                t.series_of(m)
+                    .filter_map(|s| s.increase(w[0], w[1], &[]))
+                    .sum::<f64>()
+            };
+            let want = (sum(req) > 0.0).then(|| sum(hit) / sum(req));
+            assert_eq!(h[k], want);
+        }
     }
 }

@@ -75,7 +75,7 @@ fn series_absent_in_the_newest_scrape_has_no_value_there() {
     let s = st.series_of(m).next().unwrap();
     assert_eq!(s.value_at(0), Some(2.0));
     assert_eq!(s.value_at(1), None);
-    assert!(s.ever_present());
+    assert!(s.present_since(0));
 }
 
 #[test]
@@ -128,13 +128,15 @@ fn window_needs_times_and_two_scrapes() {
 #[test]
 fn history_is_bounded_and_keeps_the_baseline() {
     let mut st = TargetStore::new("t", 3);
-    for i in 0..10 {
+    for i in 0..1000 {
         let b = format!("{C}lmcache_mp_lookup_hit_tokens_total {}\n", i * 10);
         st.ingest(&parse(b.as_bytes()).unwrap(), Some(i as f64));
     }
     assert_eq!(st.scrapes().len(), 3);
-    assert!(hits(&st).points.len() <= 3);
-    assert_eq!(hits(&st).increase(7, 9, &[]), Some(20.0));
+    // Whole blocks are dropped: at most one block beyond the window is kept.
+    assert!(hits(&st).points.len() <= 3 + usize::from(BLOCK));
+    assert_eq!(hits(&st).increase(997, 999, &[]), Some(20.0));
+    assert_eq!(hits(&st).value_at(997), Some(9970.0));
 }
 
 #[test]
@@ -192,4 +194,87 @@ fn a_repeated_timestamped_observation_is_not_new_data() {
     st.ingest(&parse(newer.as_bytes()).unwrap(), Some(40.0));
     assert_eq!(st.scrapes().len(), 2);
     assert_eq!(hits(&st).increase(0, 1, &[]), Some(4.0));
+}
+
+/// The compressed change points agree with a plain list on every lookup, for awkward values
+/// (fractions, negatives, infinities, the absent marker, repeats) and gaps of any size.
+#[test]
+fn compressed_points_match_a_plain_list() {
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for round in 0..40 {
+        let mut p = Points::default();
+        let mut plain: Vec<(u64, f64)> = Vec::new();
+        let mut seq = next() % 1000;
+        for _ in 0..(round * 17 + 5) {
+            let v = match next() % 8 {
+                0 => f64::from_bits(ABSENT_BITS),
+                1 => -((next() % 1000) as f64) / 7.0,
+                2 => f64::INFINITY,
+                3 => plain.last().map_or(1.0, |l| l.1),
+                4 => (next() % 100_000) as f64,
+                5 => f64::from_bits(next()),
+                _ => plain.last().map_or(0.0, |l| l.1) + (next() % 512) as f64,
+            };
+            if next() % 5 == 0 && !plain.is_empty() {
+                p.set_last_value(v);
+                plain.last_mut().unwrap().1 = v;
+            } else {
+                seq += 1 + next() % if next() % 9 == 0 { 1 << 20 } else { 3 };
+                p.push_back((seq, v));
+                plain.push((seq, v));
+            }
+        }
+        let same = |a: Option<f64>, b: Option<f64>| a.map(f64::to_bits) == b.map(f64::to_bits);
+        for &(s, _) in &plain {
+            for probe in [s.saturating_sub(1), s, s + 1] {
+                let want = plain.iter().rev().find(|q| q.0 <= probe).map(|q| q.1);
+                assert!(same(p.value_at(probe), want), "round {round} at {probe}");
+                let got: Vec<(u64, u64)> = p.after(probe).map(|(s, v)| (s, v.to_bits())).collect();
+                let want: Vec<(u64, u64)> = plain
+                    .iter()
+                    .filter(|q| q.0 > probe)
+                    .map(|q| (q.0, q.1.to_bits()))
+                    .collect();
+                assert_eq!(got, want, "round {round} after {probe}");
+            }
+        }
+        assert_eq!(p.len(), plain.len());
+    }
+}
+
+#[test]
+fn one_pass_increases_agree_with_increase_on_the_real_timeline() {
+    let mut st = TargetStore::new("run1", 64);
+    let index = crate::sources::read_index(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/lmcache-0.5.6-cpu-run1/metrics_index.tsv"
+    )))
+    .unwrap();
+    // The timeline twice: counters drop to their first values, a reset.
+    for (k, (path, time)) in index.iter().chain(index.iter()).enumerate() {
+        let body = std::fs::read(path).unwrap();
+        st.ingest(&parse(&body).unwrap(), time.map(|t| t + k as f64 * 1000.0));
+    }
+    let restarts = st.restarts();
+    let seqs: Vec<u64> = st.scrapes().iter().map(|s| s.seq).collect();
+    let mut checked = 0;
+    for s in st.series() {
+        let one_pass = s.increases(&seqs, &restarts);
+        for (k, w) in seqs.windows(2).enumerate() {
+            assert_eq!(
+                one_pass[k],
+                s.increase(w[0], w[1], &restarts),
+                "{}",
+                s.family
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
 }
