@@ -361,6 +361,7 @@ impl Points {
         }
     }
 
+    #[cfg(test)]
     fn len(&self) -> usize {
         self.blocks.iter().map(|b| usize::from(b.count)).sum()
     }
