@@ -381,6 +381,8 @@ pub struct TargetStore {
     next_seq: u64,
     /// Scrapes that repeated the newest observation and were not stored.
     pub repeats: u64,
+    /// Series dropped because no retained scrape has them.
+    pub pruned: u64,
     /// Newest answer per LMCache HTTP route (`status`, `config`, `version`, `healthcheck` ...).
     pub routes: std::collections::BTreeMap<&'static str, RouteAnswer>,
     key_buf: String,
@@ -400,6 +402,7 @@ impl TargetStore {
             capacity: capacity.max(2),
             next_seq: 0,
             repeats: 0,
+            pruned: 0,
             routes: Default::default(),
             key_buf: String::new(),
             order_buf: Vec::new(),
@@ -561,6 +564,45 @@ impl TargetStore {
         for series in &mut self.series {
             series.points.trim(oldest);
         }
+        // Series absent from every retained scrape (label churn: a tenant, model or adapter
+        // gone) change no figure; dropping them keeps memory bounded by the history.
+        let dead = self.series.iter().filter(|s| s.last_seen < oldest).count();
+        if dead >= 64 || (dead > 0 && dead * 4 >= self.series.len()) {
+            self.prune(oldest);
+        }
+    }
+
+    /// Removes series last seen before `oldest` and renumbers the indexes.
+    fn prune(&mut self, oldest: u64) {
+        let mut remap = Vec::with_capacity(self.series.len());
+        let mut next = 0u32;
+        for s in &self.series {
+            if s.last_seen < oldest {
+                remap.push(None);
+            } else {
+                remap.push(Some(next));
+                next += 1;
+            }
+        }
+        self.series.retain(|s| s.last_seen >= oldest);
+        self.by_key.retain(|_, id| match remap[*id as usize] {
+            Some(n) => {
+                *id = n;
+                true
+            }
+            None => false,
+        });
+        for ids in self.by_metric.values_mut() {
+            ids.retain_mut(|id| match remap[*id as usize] {
+                Some(n) => {
+                    *id = n;
+                    true
+                }
+                None => false,
+            });
+        }
+        self.by_metric.retain(|_, ids| !ids.is_empty());
+        self.pruned += remap.iter().filter(|r| r.is_none()).count() as u64;
     }
 
     fn series_id(&mut self, scrape: &Scrape<'_>, s: &crate::expo::Sample<'_>) -> u32 {

@@ -278,3 +278,37 @@ fn one_pass_increases_agree_with_increase_on_the_real_timeline() {
     }
     assert!(checked > 10_000, "{checked}");
 }
+
+/// Hand-written label churn: a new cache_salt every scrape. Series gone from every retained
+/// scrape are dropped, so memory follows the history, and the figures do not change.
+#[test]
+fn series_that_left_the_history_are_pruned() {
+    let mut st = TargetStore::new("churn", 8);
+    for i in 0..2000 {
+        let b = format!(
+            "{C}lmcache_mp_lookup_hit_tokens_total{{cache_salt=\"tenant-{i}\"}} 5\n\
+             lmcache_mp_lookup_hit_tokens_total{{cache_salt=\"steady\"}} {}\n",
+            i * 2
+        );
+        st.ingest(&parse(b.as_bytes()).unwrap(), Some(i as f64));
+    }
+    assert!(st.series().len() < 8 + 64 + 2, "{}", st.series().len());
+    assert!(st.pruned > 1900, "{}", st.pruned);
+    let newest = st.newest().unwrap().seq;
+    let steady: Vec<&Series> = st
+        .series()
+        .iter()
+        .filter(|s| s.label("cache_salt") == Some("steady"))
+        .collect();
+    assert_eq!(steady.len(), 1);
+    assert_eq!(steady[0].value_at(newest), Some(3998.0));
+    assert_eq!(steady[0].increase(newest - 5, newest, &[]), Some(10.0));
+    // The lookup index follows the renumbering.
+    let m = crate::catalog::metric_ref("lmcache_mp.lookup", "hit_tokens");
+    let live: Vec<&Series> = st.series_of(m).collect();
+    assert!(
+        live.iter()
+            .any(|s| s.label("cache_salt") == Some("tenant-1999"))
+    );
+    assert_eq!(live.len(), st.series().len());
+}
