@@ -16,7 +16,12 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut store = kvscope::store::TargetStore::new("fuzz", 4);
         store.ingest(&s, Some(1.0));
-        store.ingest(&s, Some(2.0));
+        // A second, different scrape (the input's first half) exercises change points,
+        // absences and counter resets; then the whole input again.
+        if let Ok(half) = kvscope::expo::parse_with(&data[..data.len() / 2], None, &limits) {
+            store.ingest(&half, Some(2.0));
+        }
+        store.ingest(&s, Some(3.0));
         let stores = [store];
         let inputs = kvscope::analysis::Inputs { lmcache: &stores, engine: &[], window: 60.0 };
         let _ = kvscope::analysis::analyze(&inputs);
