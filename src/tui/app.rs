@@ -74,8 +74,9 @@ pub struct View {
     pub finding_row: usize,
     /// A detail popup for the selected matrix row or finding.
     pub detail: bool,
-    /// The server overlay (LMCache routes, threads, env).
+    /// The server overlay (LMCache routes, threads, env) and how far it is scrolled.
     pub server: bool,
+    pub server_scroll: u16,
     /// Matrix search: rows whose names contain this (case-insensitive).
     pub search: Option<String>,
     /// Keys go into `search` until Enter or Esc.
@@ -93,6 +94,7 @@ impl Default for View {
             finding_row: 0,
             detail: false,
             server: false,
+            server_scroll: 0,
             search: None,
             typing: false,
         }
@@ -353,6 +355,7 @@ impl App {
             }
             Action::Server => {
                 v.server = !v.server;
+                v.server_scroll = 0;
                 v.help = false;
                 v.detail = false;
             }
@@ -379,6 +382,15 @@ impl App {
                         i.saturating_sub(1)
                     }
                 };
+                if v.server {
+                    // The overlay scrolls; drawing clamps it to its last line.
+                    v.server_scroll = if down {
+                        v.server_scroll.saturating_add(1)
+                    } else {
+                        v.server_scroll.saturating_sub(1)
+                    };
+                    return;
+                }
                 match v.focus {
                     Pane::Matrix => {
                         let len = self.matrix_rows().len();

@@ -839,19 +839,29 @@ fn draw_server(f: &mut Frame, area: Rect, app: &App) {
             Span::raw(vars.join("  ")),
         ]));
     }
-    // Room for the wrapped lines.
-    let inner_w = usize::from(area.width.saturating_sub(4).clamp(1, 118));
-    let rows: usize = lines
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(inner_w))
-        .sum();
+    // Room for the wrapped lines (the popup is at most 120 wide, 2 of it border).
+    let inner_w = area.width.saturating_sub(4).clamp(1, 118);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let rows = text.line_count(inner_w);
     let r = popup(area, 120, (rows + 2).min(usize::from(u16::MAX)) as u16);
     f.render_widget(Clear, r);
+    let visible = usize::from(r.height.saturating_sub(2));
+    let scroll = usize::from(app.view.server_scroll).min(rows.saturating_sub(visible));
+    let more = if rows > visible {
+        format!(
+            " · ↓↑ {}–{} of {} lines",
+            scroll + 1,
+            scroll + visible,
+            rows
+        )
+    } else {
+        String::new()
+    };
     let b = Block::default()
         .borders(Borders::ALL)
-        .title(" LMCache server · i or Esc closes ")
+        .title(format!(" LMCache server · i or Esc closes{more} "))
         .border_style(app.theme.focus);
-    f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }), r);
+    f.render_widget(text.block(b).scroll((scroll as u16, 0)), r);
 }
 
 fn draw_help(f: &mut Frame, area: Rect, app: &App) {

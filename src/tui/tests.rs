@@ -367,6 +367,21 @@ fn the_server_overlay_lists_routes_read_and_skipped_with_changes() {
     }
     assert_eq!(s.matches("changed").count(), 1, "{s}");
     insta::assert_snapshot!("server_120x40", s);
+    // At 80×16 the overlay does not fit: it says so and scrolls to its last line.
+    let small = render(&a, 80, 16);
+    assert!(small.contains("↓↑ 1–"), "{small}");
+    assert!(!small.contains("periodic threads: healthy"));
+    for _ in 0..100 {
+        a.on_key(key(KeyCode::Char('j')));
+    }
+    let small = render(&a, 80, 16);
+    assert!(small.contains("GET /loglevel?level="), "{small}");
+    assert_eq!(
+        a.view.focus,
+        Pane::Matrix,
+        "j scrolls the overlay, not the matrix"
+    );
+    assert_eq!(a.view.matrix_row, 0);
     a.on_key(key(KeyCode::Esc));
     assert!(!a.view.server);
     let s = render(&a, 200, 60);
