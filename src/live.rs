@@ -76,12 +76,12 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
     let en: Vec<String> = args.engine.iter().map(|u| http::metrics_url(u)).collect();
     // An hour of history at the chosen interval.
     let history = (3600.0 / args.interval).ceil() as usize + 1;
-    let shown = |urls: &[String]| -> Vec<String> {
+    let names = |urls: &[String]| -> Vec<String> {
         urls.iter()
             .map(|u| crate::sanitize::without_userinfo(u))
             .collect()
     };
-    let model = Model::new(&shown(&lm), &shown(&en), history);
+    let model = Model::new(&names(&lm), &names(&en), history);
     let limit = model.limits.max_body_bytes;
     let (tx, rx) = mpsc::channel(256);
     for (role, urls) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {

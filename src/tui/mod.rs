@@ -25,8 +25,9 @@ use crate::timefmt::now;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(100);
-/// Quiet time after a source event before drawing: one scrape interval's burst of answers
-/// (metrics, health, status ...) becomes one frame and one analysis.
+/// How long the first source event waits for the rest of its burst before drawing: one scrape
+/// interval's answers (metrics, health, status ...) become one frame and one analysis. Counted
+/// from the first event, so a steady stream of events cannot hold frames back.
 const SETTLE: Duration = Duration::from_millis(30);
 
 /// Runs the TUI until the user quits or the process is told to stop. Restores the terminal on
@@ -49,13 +50,13 @@ pub async fn run(
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
-    let mut last_event = Instant::now() - SETTLE;
+    // When the oldest source event not yet drawn arrived.
+    let mut pending: Option<Instant> = None;
     app.lazy = true;
     app.on_tick(now());
     let result = loop {
-        let wait = FRAME
-            .saturating_sub(last_frame.elapsed())
-            .max(SETTLE.saturating_sub(last_event.elapsed()));
+        let settling = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
+        let wait = FRAME.saturating_sub(last_frame.elapsed()).max(settling);
         tokio::select! {
             Some(ev) = events.recv() => {
                 if let Some(log) = log.as_mut()
@@ -64,7 +65,7 @@ pub async fn run(
                     log.line(&line);
                 }
                 app.on_event(ev);
-                last_event = Instant::now();
+                pending.get_or_insert_with(Instant::now);
             }
             Some(ev) = keys.recv() => match ev {
                 TermEvent::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
@@ -80,7 +81,8 @@ pub async fn run(
         if app.quit {
             break Ok(());
         }
-        if app.dirty && last_frame.elapsed() >= FRAME && last_event.elapsed() >= SETTLE {
+        let settled = pending.is_none_or(|t| t.elapsed() >= SETTLE);
+        if app.dirty && last_frame.elapsed() >= FRAME && settled {
             app.prepare();
             let drawn = (|| -> std::io::Result<()> {
                 execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
@@ -92,6 +94,7 @@ pub async fn run(
                 break Err(e);
             }
             app.dirty = false;
+            pending = None;
             last_frame = Instant::now();
         }
     };
