@@ -83,23 +83,8 @@ impl Series {
     /// target restart as a reset to zero. A series absent at `from` started from zero (LMCache
     /// and prometheus_client create counters lazily). `None` when absent at `to`.
     pub fn increase(&self, from: u64, to: u64, restarts: &[u64]) -> Option<f64> {
-        self.value_at(to)?;
-        let mut prev = self.value_at(from).unwrap_or(0.0);
-        let mut prev_seq = from;
-        let mut total = 0.0;
-        for (seq, v) in self.points.after(from) {
-            if seq > to {
-                break;
-            }
-            if is_absent(v) {
-                continue;
-            }
-            let reset = v < prev || restarts.iter().any(|&r| r > prev_seq && r <= seq);
-            total += if reset { v } else { v - prev };
-            prev = v;
-            prev_seq = seq;
-        }
-        Some(total)
+        let mut points = self.points.after(from).peekable();
+        grow(&mut points, self.points.value_at(from), from, to, restarts).0
     }
 
     /// [`Series::increase`] over each pair of consecutive `seqs` (ascending), in one pass over
@@ -110,31 +95,45 @@ impl Series {
         };
         let mut points = self.points.after(first).peekable();
         let mut at = self.points.value_at(first);
-        let mut out = Vec::with_capacity(seqs.len().saturating_sub(1));
-        for w in seqs.windows(2) {
-            let (from, to) = (w[0], w[1]);
-            let mut prev = at.filter(|v| !is_absent(*v)).unwrap_or(0.0);
-            let mut prev_seq = from;
-            let mut total = 0.0;
-            while let Some((seq, v)) = points.next_if(|p| p.0 <= to) {
-                at = Some(v);
-                if is_absent(v) {
-                    continue;
-                }
-                let reset = v < prev || restarts.iter().any(|&r| r > prev_seq && r <= seq);
-                total += if reset { v } else { v - prev };
-                prev = v;
-                prev_seq = seq;
-            }
-            out.push(at.filter(|v| !is_absent(*v)).map(|_| total));
-        }
-        out
+        seqs.windows(2)
+            .map(|w| {
+                let (inc, end) = grow(&mut points, at, w[0], w[1], restarts);
+                at = end;
+                inc
+            })
+            .collect()
     }
 
     /// Whether the series was present in any scrape from `oldest` on.
     pub fn present_since(&self, oldest: u64) -> bool {
         self.value_at(oldest).is_some() || self.points.after(oldest).any(|(_, v)| !is_absent(v))
     }
+}
+
+/// A counter's growth from `from` to `to`: `at` is its raw value at `from` and `points` yields
+/// the points after `from`; consumes those up to `to`. Returns the increase (`None` when absent
+/// at `to`) and the raw value at `to`.
+fn grow(
+    points: &mut std::iter::Peekable<impl Iterator<Item = (u64, f64)>>,
+    mut at: Option<f64>,
+    from: u64,
+    to: u64,
+    restarts: &[u64],
+) -> (Option<f64>, Option<f64>) {
+    let mut prev = at.filter(|v| !is_absent(*v)).unwrap_or(0.0);
+    let mut prev_seq = from;
+    let mut total = 0.0;
+    while let Some((seq, v)) = points.next_if(|p| p.0 <= to) {
+        at = Some(v);
+        if is_absent(v) {
+            continue;
+        }
+        let reset = v < prev || restarts.iter().any(|&r| r > prev_seq && r <= seq);
+        total += if reset { v } else { v - prev };
+        prev = v;
+        prev_seq = seq;
+    }
+    (at.filter(|v| !is_absent(*v)).map(|_| total), at)
 }
 
 /// Which part of the history a figure covers.
