@@ -21,6 +21,8 @@ pub struct HttpFacts {
     pub event_bus_queue_size: Fig,
     /// Thread names from the `/threads` stack dump (empty when not read).
     pub threads: Vec<String>,
+    /// Whether a thread named `EventBus` runs (`None` when `/threads` was not read).
+    pub event_bus_thread: Option<bool>,
     /// `/periodic-threads-health`: `Some(true)` when the server says its critical and high
     /// background threads run on time.
     pub periodic_healthy: Option<bool>,
@@ -95,6 +97,11 @@ pub fn facts(targets: &[TargetStore]) -> HttpFacts {
     };
     let config_obs = json("config").and_then(|c| c.get("observability"));
     let health = json("periodic_threads_health");
+    let threads = route("threads")
+        .filter(|a| a.status == Some(200))
+        .and_then(|a| a.text.as_deref())
+        .map(thread_names)
+        .unwrap_or_default();
     let routes = t
         .map(|t| {
             crate::sources::lmcache_http::Route::ALL
@@ -139,11 +146,8 @@ pub fn facts(targets: &[TargetStore]) -> HttpFacts {
             None => Fig::unknown(why("status")),
         },
         event_bus_queue_size: from(config_obs, "max_queue_size", "config"),
-        threads: route("threads")
-            .filter(|a| a.status == Some(200))
-            .and_then(|a| a.text.as_deref())
-            .map(thread_names)
-            .unwrap_or_default(),
+        event_bus_thread: (!threads.is_empty()).then(|| threads.iter().any(|t| t == "EventBus")),
+        threads,
         periodic_healthy: health.and_then(|h| h.get("healthy")?.as_bool()),
         periodic_unhealthy: health
             .and_then(|h| h.get("unhealthy_threads")?.as_array())
@@ -242,7 +246,7 @@ mod tests {
         let f = facts(&[t]);
         assert_eq!(f.threads.len(), 17);
         assert_eq!(f.threads[0], "MainThread");
-        assert!(f.threads.iter().any(|n| n == "EventBus"));
+        assert_eq!(f.event_bus_thread, Some(true));
         assert!(f.threads.iter().any(|n| n == "Thread-1 (eviction_loop)"));
         assert_eq!(f.periodic_healthy, Some(true));
         assert!(f.periodic_unhealthy.is_empty());

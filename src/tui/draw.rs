@@ -598,9 +598,7 @@ fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
         ]
     };
     let mut lines = lines;
-    let threads = &app.shown.lmcache.http.threads;
-    if !threads.is_empty() {
-        let running = threads.iter().any(|t| t == "EventBus");
+    if let Some(running) = app.shown.lmcache.http.event_bus_thread {
         lines.push(Line::from(Span::styled(
             if running {
                 "EventBus thread running (/threads)"
