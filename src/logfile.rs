@@ -50,10 +50,6 @@ impl LogFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends one line stamped with the wall clock; network text is cleaned first. A failed
     /// write is dropped: logging must never stop the inspector.
     pub fn line(&mut self, message: &str) {

@@ -138,11 +138,6 @@ pub fn read_openapi(body: &[u8]) -> Option<(Flavor, Vec<String>)> {
     Some((flavor, paths.keys().cloned().collect()))
 }
 
-/// The flavor an `/openapi.json` document describes.
-pub fn flavor_from_openapi(body: &[u8]) -> Option<Flavor> {
-    read_openapi(body).map(|(f, _)| f)
-}
-
 /// Environment variables whose values help a diagnosis and are shown unless their name looks
 /// secret: cache, engine and transport settings, the GPUs, and the hash seed (a differing
 /// `PYTHONHASHSEED` between processes breaks prefix hashing).
@@ -344,12 +339,13 @@ mod tests {
             "/fixtures/lmcache-0.5.6-cpu-run1/http/openapi.json"
         ))
         .unwrap();
-        assert_eq!(flavor_from_openapi(&body), Some(Flavor::Current));
+        let flavor = |b: &[u8]| read_openapi(b).map(|(f, _)| f);
+        assert_eq!(flavor(&body), Some(Flavor::Current));
         assert_eq!(
-            flavor_from_openapi(br#"{"paths":{"/api/status":{}}}"#),
+            flavor(br#"{"paths":{"/api/status":{}}}"#),
             Some(Flavor::Legacy)
         );
-        assert_eq!(flavor_from_openapi(b"not json"), None);
+        assert_eq!(flavor(b"not json"), None);
         assert_eq!(base_url("http://h:8080/metrics"), "http://h:8080");
         let (_, paths) = read_openapi(&body).unwrap();
         for r in Route::ALL.into_iter().filter(|r| *r != Route::OpenApi) {
