@@ -63,31 +63,15 @@ pub struct Route {
 
 macro_rules! route {
     ($dir:literal, $path:literal, $stem:literal, json) => {
-        Route {
-            path: $path,
-            content_type: "application/json",
-            status: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/lmcache-0.5.6-cpu-run1/",
-                $dir,
-                "/",
-                $stem,
-                ".status"
-            )),
-            body: include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/lmcache-0.5.6-cpu-run1/",
-                $dir,
-                "/",
-                $stem,
-                ".json"
-            )),
-        }
+        route!($dir, $path, $stem, "application/json", ".json")
     };
     ($dir:literal, $path:literal, $stem:literal, text) => {
+        route!($dir, $path, $stem, "text/plain; charset=utf-8", ".txt")
+    };
+    ($dir:literal, $path:literal, $stem:literal, $content_type:literal, $ext:literal) => {
         Route {
             path: $path,
-            content_type: "text/plain; charset=utf-8",
+            content_type: $content_type,
             status: include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/fixtures/lmcache-0.5.6-cpu-run1/",
@@ -102,7 +86,7 @@ macro_rules! route {
                 $dir,
                 "/",
                 $stem,
-                ".txt"
+                $ext
             )),
         }
     };
