@@ -126,6 +126,18 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
             "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, or a URL)",
         ));
     }
+    let stdin = args
+        .lmcache
+        .iter()
+        .chain(&args.engine)
+        .filter(|a| sources::parse_arg(a).is_ok_and(|p| matches!(p, InputArg::File { path, .. } if path == std::path::Path::new(sources::STDIN))))
+        .count();
+    if stdin > 1 {
+        return Err(bad(format!(
+            "standard input ('{}') can be read once; give it to one --lmcache or --engine",
+            sources::STDIN
+        )));
+    }
     let lm = plans(Role::Lmcache, &args.lmcache)?;
     let en = plans(Role::Engine, &args.engine)?;
     let names = |p: &[Plan]| p.iter().map(Plan::name).collect::<Vec<_>>();

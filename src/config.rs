@@ -39,6 +39,9 @@ pub struct Target {
     pub bearer_token_file: Option<PathBuf>,
 }
 
+/// Largest config file kvscope reads.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 /// Where the config file is looked for when `--config` is not given.
 pub fn default_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
@@ -58,8 +61,8 @@ impl Config {
                 None => return Ok(Config::default()),
             },
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let text = crate::files::read_text(&path, MAX_CONFIG_BYTES, crate::files::Kind::Regular)
+            .map_err(|e| format!("config: {e}"))?;
         Config::parse(&text).map_err(|e| format!("config {}: {e}", path.display()))
     }
 

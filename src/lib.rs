@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod expo;
+pub mod files;
 pub mod live;
 pub mod logfile;
 pub mod model;
@@ -13,6 +14,8 @@ pub mod report;
 pub mod sanitize;
 pub mod sources;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testgen;
 pub mod timefmt;
 pub mod tui;
 pub mod units;

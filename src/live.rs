@@ -55,11 +55,6 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
     if args.lmcache.is_empty() && args.engine.is_empty() {
         return Err(bad("give at least one --lmcache or --engine URL"));
     }
-    if !std::io::stdout().is_terminal() {
-        return Err(bad(
-            "kvscope watch draws on a terminal; for scripts use kvscope report",
-        ));
-    }
     let theme = Theme::pick(
         args.theme.as_deref(),
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
@@ -71,6 +66,12 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
                 "'{u}' is not a URL (watch scrapes live targets; for files use kvscope report)"
             )));
         }
+    }
+    // Every input is checked before the terminal, so a bad flag is named even without one.
+    if !std::io::stdout().is_terminal() {
+        return Err(bad(
+            "kvscope watch draws on a terminal; for scripts use kvscope report",
+        ));
     }
     let lm: Vec<String> = args.lmcache.iter().map(|u| http::metrics_url(u)).collect();
     let en: Vec<String> = args.engine.iter().map(|u| http::metrics_url(u)).collect();

@@ -7,7 +7,7 @@ use kvscope::cli::{self, OutputFormat, ReportArgs};
 use kvscope::live::WatchArgs;
 use kvscope::model::Role;
 use kvscope::sources::http::{Auth, AuthPlan};
-use kvscope::timefmt::parse_duration;
+use kvscope::timefmt::{parse_duration, parse_interval};
 
 #[derive(Parser)]
 #[command(
@@ -79,8 +79,8 @@ enum Command {
         /// Scrapes per URL.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         samples: u32,
-        /// Time between scrapes of a URL (500ms, 2s, 5m).
-        #[arg(long, default_value = "2s", value_parser = parse_duration)]
+        /// Time between scrapes of a URL (500ms, 2s, 5m; at least 100ms).
+        #[arg(long, default_value = "2s", value_parser = parse_interval)]
         interval: f64,
         /// Window for windowed figures.
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
@@ -104,8 +104,8 @@ enum ShotFormat {
 /// Options shared by the live commands; unset ones come from the config file, then defaults.
 #[derive(clap::Args, Clone)]
 struct LiveOpts {
-    /// Scrape interval (500ms, 2s, 5m) [default: 2s].
-    #[arg(long, value_parser = parse_duration)]
+    /// Scrape interval (500ms, 2s, 5m; at least 100ms) [default: 2s].
+    #[arg(long, value_parser = parse_interval)]
     interval: Option<f64>,
     /// Window for windowed figures [default: 60s].
     #[arg(long, value_parser = parse_duration)]
@@ -149,11 +149,14 @@ impl LiveOpts {
                    name: &str,
                    default: f64|
          -> Result<f64, cli::Failure> {
+            let parse = if name == "interval" {
+                parse_interval
+            } else {
+                parse_duration
+            };
             match (flag, from_cfg) {
                 (Some(v), _) => Ok(v),
-                (None, Some(text)) => {
-                    parse_duration(text).map_err(|e| bad(format!("config {name}: {e}")))
-                }
+                (None, Some(text)) => parse(text).map_err(|e| bad(format!("config {name}: {e}"))),
                 (None, None) => Ok(default),
             }
         };
@@ -340,10 +343,10 @@ fn main() -> ExitCode {
             speed,
             live,
         } => {
-            if !(speed.is_finite() && speed > 0.0) {
+            if !(0.01..=1000.0).contains(&speed) {
                 return finish(Err(cli::Failure {
                     code: cli::EXIT_BAD_INPUT,
-                    message: format!("--speed {speed}: must be a positive number"),
+                    message: format!("--speed {speed}: give a number from 0.01 to 1000"),
                 }));
             }
             finish(

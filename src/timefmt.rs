@@ -1,8 +1,21 @@
 //! RFC 3339 timestamps and `2s` / `500ms` / `5m` durations, without a date library.
+//!
+//! Both parsers work on bytes after checking the text is ASCII, so no input can cut a string
+//! inside a character, and every field is range-checked: an impossible date (`2026-02-30`) or
+//! offset (`+25:00`) is an error, never a silently shifted time.
 
-/// Parses `2026-11-22T07:23:02Z` / `…T07:23:02.724Z` / `…+02:00` into seconds since the epoch.
-pub fn parse_rfc3339(s: &str) -> Option<f64> {
+/// Durations kvscope accepts: from a millisecond to a year.
+pub const MIN_DURATION: f64 = 0.001;
+pub const MAX_DURATION: f64 = 366.0 * 86_400.0;
+
+/// Parses `2026-11-22T07:23:02Z` / `…T07:23:02.724Z` / `…+02:00` into seconds since the epoch,
+/// or says what is wrong with it.
+pub fn parse_rfc3339(s: &str) -> Result<f64, String> {
+    if !s.is_ascii() {
+        return Err("has a character that is not ASCII".into());
+    }
     let b = s.as_bytes();
+    let shape = "is not of the form 2026-11-22T07:23:02Z";
     if b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
@@ -10,18 +23,28 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
         || b[13] != b':'
         || b[16] != b':'
     {
-        return None;
+        return Err(shape.into());
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
+    let num = |from: usize, to: usize| -> Result<i64, String> {
+        let digits = &b[from..to];
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err(shape.into());
+        }
+        Ok(digits
+            .iter()
+            .fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
     };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&mo) {
+        return Err(format!("month {mo} does not exist"));
+    }
+    if d < 1 || d > days_in_month(y, mo) {
+        return Err(format!("day {d} does not exist in {y:04}-{mo:02}"));
+    }
+    // 60 is a leap second, which RFC 3339 allows.
+    if h > 23 || mi > 59 || sec > 60 {
+        return Err(format!("{h:02}:{mi:02}:{sec:02} is not a time of day"));
     }
     let mut i = 19;
     let mut frac = 0.0;
@@ -31,27 +54,56 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        if i == start {
-            return None;
+        if i == start || i - start > 18 {
+            return Err("its fraction of a second needs 1 to 18 digits".into());
         }
-        frac = format!("0.{}", &s[start..i]).parse().ok()?;
+        frac = b[start..i]
+            .iter()
+            .rev()
+            .fold(0.0, |f, d| (f + f64::from(d - b'0')) / 10.0);
     }
-    let offset = match s.get(i..)? {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && &tz[3..4] == ":" => {
-            let oh: i64 = tz[1..3].parse().ok()?;
-            let om: i64 = tz[4..6].parse().ok()?;
-            let sign = if tz.starts_with('-') { -1 } else { 1 };
+    let offset = match &b[i..] {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (num(i + 1, i + 3)?, num(i + 4, i + 6)?);
+            if oh > 23 || om > 59 {
+                return Err(format!(
+                    "offset {}{oh:02}:{om:02} is not a UTC offset",
+                    *sign as char
+                ));
+            }
+            let sign = if *sign == b'-' { -1 } else { 1 };
             sign * (oh * 3600 + om * 60)
         }
-        _ => return None,
+        _ => return Err("needs Z or an offset such as +02:00 at the end".into()),
     };
     let days = days_from_civil(y, mo, d);
-    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
+    Ok((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
 }
 
-/// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+fn is_leap(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Seconds since the epoch of 0001-01-01 and of 9999-12-31T23:59:59.
+const FIRST_WRITABLE: f64 = -62_135_596_800.0;
+const LAST_WRITABLE: f64 = 253_402_300_799.0;
+
+/// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`; a time outside years 1 to
+/// 9999 (or not a number) is written as the raw number with a note, never as a wrong date.
 pub fn format_rfc3339(t: f64) -> String {
+    if !(FIRST_WRITABLE..=LAST_WRITABLE).contains(&t) {
+        return format!("{t} s since the epoch (outside the calendar)");
+    }
     let ms = (t * 1000.0).round() as i64;
     let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -93,7 +145,8 @@ pub fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Parses `500ms`, `2s`, `1.5s`, `5m`, `1h` into seconds.
+/// Parses `500ms`, `2s`, `1.5s`, `5m`, `1h` into seconds, from [`MIN_DURATION`] to
+/// [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<f64, String> {
     let s = s.trim();
     let split = s
@@ -111,8 +164,26 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         _ => return Err(format!("'{s}' has no unit (write 500ms, 2s, 5m or 1h)")),
     };
     let v = n * scale;
-    if !v.is_finite() || v <= 0.0 {
-        return Err(format!("'{s}' must be a positive duration"));
+    if !(MIN_DURATION..=MAX_DURATION).contains(&v) {
+        return Err(format!(
+            "'{s}' is out of range: give 1ms to {}h",
+            MAX_DURATION / 3600.0
+        ));
+    }
+    Ok(v)
+}
+
+/// The shortest scrape interval: faster polling would load the servers it inspects.
+pub const MIN_INTERVAL: f64 = 0.1;
+
+/// A scrape interval: a duration of at least [`MIN_INTERVAL`].
+pub fn parse_interval(s: &str) -> Result<f64, String> {
+    let v = parse_duration(s)?;
+    if v < MIN_INTERVAL {
+        return Err(format!(
+            "'{}' is shorter than the shortest scrape interval, 100ms",
+            s.trim()
+        ));
     }
     Ok(v)
 }
@@ -137,12 +208,17 @@ mod tests {
     fn rfc3339_round_trip_on_capture_times() {
         let t = parse_rfc3339("2026-11-22T07:23:02.724Z").unwrap();
         assert_eq!(format_rfc3339(t), "2026-11-22T07:23:02.724Z");
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Ok(0.0));
         assert_eq!(
             parse_rfc3339("2026-11-22T09:23:02+02:00"),
             parse_rfc3339("2026-11-22T07:23:02Z")
         );
-        assert_eq!(parse_rfc3339("2000-03-01T00:00:00Z"), Some(951_868_800.0));
+        assert_eq!(parse_rfc3339("2000-03-01T00:00:00Z"), Ok(951_868_800.0));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T00:00:00Z"),
+            Ok(1_709_164_800.0),
+            "a leap day"
+        );
     }
 
     #[test]
@@ -155,7 +231,7 @@ mod tests {
             "2026-11-22T07:23:02.Z",
             "x026-11-22T07:23:02Z",
         ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+            assert!(parse_rfc3339(bad).is_err(), "{bad}");
         }
     }
 
@@ -171,5 +247,87 @@ mod tests {
         assert_eq!(format_duration(60.0), "60s");
         assert_eq!(format_duration(300.0), "5m");
         assert_eq!(format_duration(2.0), "2s");
+    }
+}
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use crate::testgen::Gen;
+
+    #[test]
+    fn impossible_calendar_values_are_errors_not_shifted_times() {
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-00-10T00:00:00Z",
+            "2026-01-00T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:60:00Z",
+            "2026-01-01T00:00:61Z",
+            "2026-01-01T00:00:00+25:00",
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T00:00:00-01:60",
+            "2026-01-01T00:00:00+0é:0",
+            "2026-01-01T00:00:00+01:0é",
+            "2026-01-01T00:00:00.1234567890123456789Z",
+            "2026-01-01T00:00:00+01:00Z",
+        ] {
+            let e = parse_rfc3339(bad).expect_err(bad);
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert_eq!(
+            parse_rfc3339("2026-02-30T00:00:00Z").unwrap_err(),
+            "day 30 does not exist in 2026-02"
+        );
+        assert!(parse_rfc3339("2016-12-31T23:59:60Z").is_ok(), "leap second");
+        assert!(parse_rfc3339("2026-01-01T00:00:00-23:59").is_ok());
+    }
+
+    /// Arbitrary Unicode and mutations of valid times: never a panic; whatever is accepted
+    /// writes back to the same instant.
+    #[test]
+    fn rfc3339_takes_any_text_without_panicking() {
+        let mut g = Gen::new(7);
+        let examples = [
+            "2026-11-22T07:23:02.724Z",
+            "2026-01-01T00:00:00+02:00",
+            "2000-02-29t12:00:00-05:30",
+        ];
+        let mut accepted = 0;
+        for _ in 0..50_000 {
+            let s = g.hostile(&examples);
+            if let Ok(t) = parse_rfc3339(&s) {
+                accepted += 1;
+                assert!(t.is_finite(), "{s:?}");
+                let back = parse_rfc3339(&format_rfc3339(t)).unwrap();
+                assert!((back - t).abs() < 0.001, "{s:?} → {}", format_rfc3339(t));
+            }
+        }
+        assert!(accepted > 100, "the generator also makes valid times");
+    }
+
+    #[test]
+    fn durations_take_any_text_and_stay_in_range() {
+        let mut g = Gen::new(11);
+        for _ in 0..50_000 {
+            let s = g.hostile(&["2s", "500ms", "1.5m", "1h", "99999999999999999999s"]);
+            if let Ok(v) = parse_duration(&s) {
+                assert!((MIN_DURATION..=MAX_DURATION).contains(&v), "{s:?} → {v}");
+            }
+        }
+        for huge in ["99999999999999999999s", "1e400s", "9000h", "0.0001ms"] {
+            assert!(parse_duration(huge).is_err(), "{huge}");
+        }
+    }
+
+    #[test]
+    fn times_outside_the_calendar_are_not_written_as_dates() {
+        for t in [f64::NAN, f64::INFINITY, 1e300, -1e300] {
+            assert!(format_rfc3339(t).contains("outside the calendar"), "{t}");
+        }
+        assert_eq!(format_rfc3339(0.0), "1970-01-01T00:00:00.000Z");
     }
 }

@@ -64,8 +64,9 @@ impl Auth {
             out.push((k.trim().to_string(), v.trim().to_string()));
         }
         if let Some(path) = bearer_token_file {
-            let token = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read --bearer-token-file {}: {e}", path.display()))?;
+            let token =
+                crate::files::read_text(path, MAX_TOKEN_BYTES, crate::files::Kind::RegularOrPipe)
+                    .map_err(|e| format!("--bearer-token-file: {e}"))?;
             let token = token.trim();
             if token.is_empty() {
                 return Err(format!("--bearer-token-file {} is empty", path.display()));
@@ -75,6 +76,9 @@ impl Auth {
         Ok(Auth { headers: out })
     }
 }
+
+/// Largest bearer-token file kvscope reads.
+pub const MAX_TOKEN_BYTES: u64 = 64 << 10;
 
 /// Which headers each target gets: `all` go to every target, `per_target` only to the target
 /// whose flag (`--lmcache`/`--engine`, by position among that role's flags) they followed.

@@ -5,7 +5,9 @@ pub mod collector;
 pub mod http;
 pub mod lmcache_http;
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+
+use crate::files;
 
 use crate::timefmt::parse_rfc3339;
 
@@ -25,7 +27,11 @@ pub enum InputArg {
 
 /// Reads one argument. A suffix `@TIME` is taken as a capture time when it parses as RFC 3339.
 pub fn parse_arg(arg: &str) -> Result<InputArg, String> {
-    if arg.starts_with("http://") || arg.starts_with("https://") {
+    let scheme = |p: &str| {
+        arg.get(..p.len())
+            .is_some_and(|a| a.eq_ignore_ascii_case(p))
+    };
+    if scheme("http://") || scheme("https://") {
         return Ok(InputArg::Url(arg.to_string()));
     }
     if let Some((path, time)) = arg.rsplit_once('@')
@@ -33,8 +39,10 @@ pub fn parse_arg(arg: &str) -> Result<InputArg, String> {
         && time.as_bytes()[0].is_ascii_digit()
         && time.contains('T')
     {
-        let t = parse_rfc3339(time).ok_or_else(|| {
-            format!("'{time}' in '{arg}' is not an RFC 3339 time such as 2026-11-22T07:23:02Z")
+        let t = parse_rfc3339(time).map_err(|why| {
+            format!(
+                "'{time}' in '{arg}' is not an RFC 3339 time such as 2026-11-22T07:23:02Z: it {why}"
+            )
         })?;
         return Ok(InputArg::File {
             path: path.into(),
@@ -50,10 +58,14 @@ pub fn parse_arg(arg: &str) -> Result<InputArg, String> {
     })
 }
 
-/// Expands a capture index into (file, time) pairs, paths relative to the index.
+/// Largest capture index kvscope reads.
+pub const MAX_INDEX_BYTES: u64 = 16 << 20;
+
+/// Expands a capture index into (file, time) pairs. Rows name files inside the index's folder:
+/// an absolute path, a `..`, or a link that leads out of the folder is refused, so a capture
+/// sent by someone else cannot make kvscope read other files of the machine.
 pub fn read_index(path: &Path) -> Result<Vec<(PathBuf, Option<f64>)>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = files::read_text(path, MAX_INDEX_BYTES, files::Kind::Regular)?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
     let col = |name: &str| header.iter().position(|h| *h == name);
@@ -64,24 +76,37 @@ pub fn read_index(path: &Path) -> Result<Vec<(PathBuf, Option<f64>)>, String> {
         ));
     };
     let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let root = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot read the folder of {}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = || format!("{} line {}", path.display(), n + 2);
         let cells: Vec<&str> = line.split('\t').collect();
         let (Some(f), Some(t)) = (cells.get(fc), cells.get(tc)) else {
-            return Err(format!(
-                "{} line {}: missing the file or utc_time column",
-                path.display(),
-                n + 2
-            ));
+            return Err(format!("{}: missing the file or utc_time column", at()));
         };
-        let time = parse_rfc3339(t).ok_or_else(|| {
-            format!(
-                "{} line {}: '{t}' is not an RFC 3339 time",
-                path.display(),
-                n + 2
-            )
-        })?;
-        out.push((dir.join(f), Some(time)));
+        let time = parse_rfc3339(t)
+            .map_err(|why| format!("{}: '{t}' is not an RFC 3339 time: it {why}", at()))?;
+        let rel = Path::new(f);
+        let inside = !f.is_empty()
+            && rel
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        let file = dir.join(rel);
+        let escapes = |p: &Path| p.canonicalize().is_ok_and(|c| !c.starts_with(&root));
+        if !inside || escapes(&file) {
+            return Err(format!(
+                "{}: '{f}' is not a file inside the index's folder (rows name files next to the index; no absolute paths, '..' or links out)",
+                at()
+            ));
+        }
+        out.push((file, Some(time)));
     }
     if out.is_empty() {
         return Err(format!("{} lists no files", path.display()));
@@ -89,19 +114,24 @@ pub fn read_index(path: &Path) -> Result<Vec<(PathBuf, Option<f64>)>, String> {
     Ok(out)
 }
 
-/// Reads a metrics file, refusing one larger than [`MAX_FILE_BYTES`].
+/// Reads a metrics file (or standard input for `-`) through the [`MAX_FILE_BYTES`] cap;
+/// anything but a regular file is refused.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "{} is {} bytes; kvscope reads metrics files up to {MAX_FILE_BYTES} bytes",
-            path.display(),
-            meta.len()
-        ));
+    if path == Path::new(STDIN) {
+        return files::read_through_cap(std::io::stdin().lock(), MAX_FILE_BYTES).map_err(
+            |e| match e {
+                files::Capped::Io(e) => format!("cannot read standard input: {e}"),
+                files::Capped::TooLarge => format!(
+                    "standard input is larger than {MAX_FILE_BYTES} bytes, the most kvscope reads"
+                ),
+            },
+        );
     }
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    files::read_capped(path, MAX_FILE_BYTES, files::Kind::Regular)
 }
+
+/// The argument that means standard input.
+pub const STDIN: &str = "-";
 
 #[cfg(test)]
 mod tests {
@@ -117,7 +147,7 @@ mod tests {
             parse_arg("a/b.prom@2026-11-22T07:23:02Z"),
             Ok(InputArg::File {
                 path: "a/b.prom".into(),
-                time: parse_rfc3339("2026-11-22T07:23:02Z")
+                time: parse_rfc3339("2026-11-22T07:23:02Z").ok()
             })
         );
         assert_eq!(

@@ -159,10 +159,16 @@ impl Theme {
             None => Ok(Theme::dark()),
             Some(n) => Theme::built_in(n).map_or_else(
                 || {
-                    let text = std::fs::read_to_string(n).map_err(|e| {
+                    let path = std::path::Path::new(n);
+                    let text = crate::files::read_text(
+                        path,
+                        crate::config::MAX_CONFIG_BYTES,
+                        crate::files::Kind::Regular,
+                    )
+                    .map_err(|e| {
                         let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
                         format!(
-                            "--theme {n}: not a built-in theme ({}) nor a readable file: {e}",
+                            "--theme {n}: not a built-in theme ({}) nor a readable theme file ({e})",
                             names.join(", ")
                         )
                     })?;

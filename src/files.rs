@@ -1,0 +1,144 @@
+//! Reading local files that users name: through a hard cap, and only what a file of that kind
+//! can be. A capture must be a regular file (not `/dev/zero`, a FIFO that never ends, or a
+//! directory); a secret may also come from a pipe (`--bearer-token-file <(vault read …)`).
+//! The kind is checked on the opened handle, so a path swapped after the check is still caught.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// What may be read from a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Regular files only.
+    Regular,
+    /// Regular files and pipes (process substitution, `/dev/fd/N`).
+    RegularOrPipe,
+}
+
+/// What a non-regular path is, in words.
+fn describe(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a pipe (FIFO)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Reads at most `cap` bytes of `path`; more is an error, as is a path that is not of `kind`.
+/// Errors name the path.
+pub fn read_capped(path: &Path, cap: u64, kind: Kind) -> Result<Vec<u8>, String> {
+    let name = path.display();
+    let check = |meta: &std::fs::Metadata| {
+        use std::os::unix::fs::FileTypeExt;
+        let allowed = meta.is_file() || (kind == Kind::RegularOrPipe && meta.file_type().is_fifo());
+        if allowed {
+            Ok(())
+        } else {
+            Err(format!(
+                "{name} is {}, not a regular file: kvscope reads saved files only",
+                describe(meta)
+            ))
+        }
+    };
+    // Before opening: opening a FIFO nobody writes to would wait for ever.
+    check(&std::fs::metadata(path).map_err(|e| format!("cannot read {name}: {e}"))?)?;
+    let file = File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    check(&meta)?;
+    if meta.is_file() && meta.len() > cap {
+        return Err(too_large(&name.to_string(), cap));
+    }
+    read_through_cap(file, cap).map_err(|e| match e {
+        Capped::Io(e) => format!("cannot read {name}: {e}"),
+        Capped::TooLarge => too_large(&name.to_string(), cap),
+    })
+}
+
+fn too_large(name: &str, cap: u64) -> String {
+    format!("{name} is larger than {cap} bytes, the most kvscope reads from it")
+}
+
+/// Why a capped read failed.
+#[derive(Debug)]
+pub enum Capped {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+/// Reads `r` to its end, or fails as soon as it has given more than `cap` bytes: a file that
+/// grows while it is read, or a stream, cannot make kvscope read without end.
+pub fn read_through_cap(r: impl Read, cap: u64) -> Result<Vec<u8>, Capped> {
+    let mut out = Vec::new();
+    r.take(cap.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(Capped::Io)?;
+    if out.len() as u64 > cap {
+        return Err(Capped::TooLarge);
+    }
+    Ok(out)
+}
+
+/// [`read_capped`] as UTF-8 text.
+pub fn read_text(path: &Path, cap: u64, kind: Kind) -> Result<String, String> {
+    String::from_utf8(read_capped(path, cap, kind)?)
+        .map_err(|_| format!("{} is not UTF-8 text", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_directories_and_pipes_are_refused_with_their_name() {
+        let e = read_capped(Path::new("/dev/zero"), 1 << 20, Kind::Regular).unwrap_err();
+        assert!(e.contains("/dev/zero is a character device"), "{e}");
+        let e = read_capped(Path::new("/dev/zero"), 1 << 20, Kind::RegularOrPipe).unwrap_err();
+        assert!(e.contains("character device"), "{e}");
+        let e = read_capped(Path::new("/"), 1 << 20, Kind::Regular).unwrap_err();
+        assert!(e.contains("is a directory"), "{e}");
+        let e = read_capped(Path::new("/no/such"), 1, Kind::Regular).unwrap_err();
+        assert!(e.starts_with("cannot read /no/such"), "{e}");
+        // A FIFO nobody writes to: refused at once, not waited on.
+        let dir = std::env::temp_dir().join(format!("kvscope-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let e = read_capped(&fifo, 1 << 20, Kind::Regular).unwrap_err();
+        assert!(e.contains("a pipe (FIFO)"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_cap_holds_for_files_and_streams() {
+        let dir = std::env::temp_dir().join(format!("kvscope-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("big");
+        std::fs::write(&f, vec![b'x'; 100]).unwrap();
+        assert_eq!(read_capped(&f, 100, Kind::Regular).unwrap().len(), 100);
+        assert!(
+            read_capped(&f, 99, Kind::Regular)
+                .unwrap_err()
+                .contains("larger than 99 bytes")
+        );
+        // An endless stream stops at the cap.
+        assert!(matches!(
+            read_through_cap(std::io::repeat(0), 4096),
+            Err(Capped::TooLarge)
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
