@@ -51,13 +51,13 @@ fn bad(message: impl Into<String>) -> Failure {
 enum Plan {
     Files(Vec<(std::path::PathBuf, Option<f64>)>),
     /// The URL and its position among the role's arguments (for per-target headers).
-    Url(String, usize),
+    Url(http::TargetUrl, usize),
 }
 
 impl Plan {
     fn name(&self) -> String {
         match self {
-            Plan::Url(u, _) => crate::sanitize::without_userinfo(u),
+            Plan::Url(u, _) => u.to_string(),
             Plan::Files(f) if f.len() == 1 => f[0].0.display().to_string(),
             Plan::Files(f) => format!(
                 "{} … {} ({} files)",
@@ -73,11 +73,16 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
     let mut files = Vec::new();
     let mut out = Vec::new();
     for (i, a) in args.iter().enumerate() {
-        match sources::parse_arg(a).map_err(|e| bad(format!("{} {a}: {e}", role.flag())))? {
-            InputArg::Url(u) => out.push(Plan::Url(http::metrics_url(&u), i)),
+        let shown = crate::sanitize::redact_url(a);
+        match sources::parse_arg(a).map_err(|e| bad(format!("{} {shown}: {e}", role.flag())))? {
+            InputArg::Url(u) => out.push(Plan::Url(
+                http::TargetUrl::metrics(&u).map_err(|e| bad(format!("{} {e}", role.flag())))?,
+                i,
+            )),
             InputArg::File { path, time } => files.push((path, time)),
             InputArg::Index { path } => files.extend(
-                sources::read_index(&path).map_err(|e| bad(format!("{} {a}: {e}", role.flag())))?,
+                sources::read_index(&path)
+                    .map_err(|e| bad(format!("{} {shown}: {e}", role.flag())))?,
             ),
         }
     }
@@ -192,7 +197,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
 
 fn scrape_urls(
     model: &mut Model,
-    urls: &[(TargetRef, String, reqwest::Client)],
+    urls: &[(TargetRef, http::TargetUrl, reqwest::Client)],
     args: &ReportArgs,
 ) -> Result<(), Failure> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -228,10 +233,10 @@ fn scrape_urls(
                         time: Some(time),
                         body: body.bytes,
                         format: body.format,
-                        origin: url.clone(),
+                        origin: url.to_string(),
                     })
                     .map_err(|e| bad(format!("{} {e}", target.role.flag())))?;
-                warn_if_empty(model, *target, url);
+                warn_if_empty(model, *target, url.shown());
             }
         }
         Ok(())

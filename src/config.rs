@@ -104,3 +104,29 @@ mod tests {
         assert!(e.contains("exactly one"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    #[test]
+    fn any_config_text_parses_or_is_refused() {
+        let mut g = crate::testgen::Gen::new(19);
+        for _ in 0..5_000 {
+            let text = g.hostile(&[
+                "interval = \"1s\"\n",
+                "[[target]]\nlmcache = \"http://h\"\n",
+                "[keys]\nquit = [\"x\"]\n",
+            ]);
+            // Accepted or refused, never a panic; what is accepted keeps the target rule.
+            if let Ok(c) = Config::parse(&text) {
+                assert!(
+                    c.target
+                        .iter()
+                        .all(|t| t.lmcache.is_some() != t.engine.is_some()),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+}

@@ -63,7 +63,8 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
     for u in args.lmcache.iter().chain(&args.engine) {
         if !(u.starts_with("http://") || u.starts_with("https://")) {
             return Err(bad(format!(
-                "'{u}' is not a URL (watch scrapes live targets; for files use kvscope report)"
+                "'{}' is not a URL (watch scrapes live targets; for files use kvscope report)",
+                crate::sanitize::redact_url(u)
             )));
         }
     }
@@ -73,15 +74,17 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
             "kvscope watch draws on a terminal; for scripts use kvscope report",
         ));
     }
-    let lm: Vec<String> = args.lmcache.iter().map(|u| http::metrics_url(u)).collect();
-    let en: Vec<String> = args.engine.iter().map(|u| http::metrics_url(u)).collect();
-    // An hour of history at the chosen interval.
-    let history = (3600.0 / args.interval).ceil() as usize + 1;
-    let names = |urls: &[String]| -> Vec<String> {
-        urls.iter()
-            .map(|u| crate::sanitize::without_userinfo(u))
+    let urls = |list: &[String], role: Role| -> Result<Vec<http::TargetUrl>, Failure> {
+        list.iter()
+            .map(|u| http::TargetUrl::metrics(u).map_err(|e| bad(format!("{} {e}", role.flag()))))
             .collect()
     };
+    let lm = urls(&args.lmcache, Role::Lmcache)?;
+    let en = urls(&args.engine, Role::Engine)?;
+    // An hour of history at the chosen interval.
+    let history = (3600.0 / args.interval).ceil() as usize + 1;
+    let names =
+        |urls: &[http::TargetUrl]| -> Vec<String> { urls.iter().map(|u| u.to_string()).collect() };
     let model = Model::new(&names(&lm), &names(&en), history);
     let limit = model.limits.max_body_bytes;
     let (tx, rx) = mpsc::channel(256);
@@ -100,11 +103,10 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
             };
             tokio::spawn(collector::run(poll, client.clone(), tx.clone()));
             if role == Role::Lmcache {
-                let base = lmcache_http::base_url(url);
                 let target = TargetRef { role, index };
                 tokio::spawn(lmcache_http::run(
                     target,
-                    base,
+                    url.clone(),
                     Duration::from_secs_f64(args.interval),
                     args.routes,
                     client.clone(),

@@ -168,8 +168,13 @@ impl LiveOpts {
                     (None, Some(u)) => (Role::Engine, &mut en, u),
                     (None, None) => continue,
                 };
-                let own = Auth::from_flags(&t.header, t.bearer_token_file.as_deref())
-                    .map_err(|e| bad(format!("config [[target]] {url}: {e}")))?;
+                let own =
+                    Auth::from_flags(&t.header, t.bearer_token_file.as_deref()).map_err(|e| {
+                        bad(format!(
+                            "config [[target]] {}: {e}",
+                            kvscope::sanitize::redact_url(url)
+                        ))
+                    })?;
                 auth.per_target.push((role, list.len(), own));
                 list.push(url.clone());
             }

@@ -101,7 +101,7 @@ async fn watch(urls: Vec<String>, run_for: Duration) -> App {
                 role: Role::Lmcache,
                 index,
             },
-            url: url.clone(),
+            url: http::TargetUrl::metrics(url).unwrap(),
             interval: Duration::from_millis(500),
             limit: 1 << 20,
         };
@@ -242,7 +242,7 @@ async fn hostile_route_bodies_are_named_and_never_reach_the_terminal_raw() {
     };
     tokio::spawn(lmcache_http::run(
         target,
-        base,
+        http::TargetUrl::metrics(&base).unwrap(),
         Duration::from_millis(300),
         Default::default(),
         client,

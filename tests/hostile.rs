@@ -250,3 +250,257 @@ fn standard_input_is_read_only_when_asked_for_and_once() {
         stderr(&o)
     );
 }
+
+/// A loopback server answering each request with `answer(request head)`; records every head.
+fn server(
+    answer: impl Fn(&str) -> (String, Vec<u8>) + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let mut buf = [0u8; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            log.lock().unwrap().push(head.clone());
+            let (status_and_headers, body) = answer(&head);
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 {status_and_headers}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = s.write_all(&body);
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn redirects_never_carry_credentials_to_another_origin() {
+    let (other, other_seen) = server(|_| ("200 OK".into(), std::fs::read(t31()).unwrap()));
+    let to = format!("{other}/metrics");
+    let (first, first_seen) = server(move |head| {
+        if head.starts_with("GET /metrics ") {
+            (format!("302 Found\r\nlocation: {to}"), Vec::new())
+        } else {
+            ("404 Not Found".into(), Vec::new())
+        }
+    });
+    let d = scratch("redirect");
+    let key = d.join("key");
+    std::fs::write(&key, "tok-9c1e\n").unwrap();
+    let o = run(
+        &[
+            "report",
+            "--lmcache",
+            &first,
+            "--header",
+            "X-Api-Key: sk-live-77aa",
+            "--bearer-token-file",
+            s(&key),
+        ],
+        None,
+        20,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{e}");
+    assert!(e.contains("redirected to another origin"), "{e}");
+    assert!(first_seen.lock().unwrap()[0].contains("sk-live-77aa"));
+    for head in other_seen.lock().unwrap().iter() {
+        let lower = head.to_lowercase();
+        assert!(
+            !lower.contains("sk-live-77aa") && !lower.contains("tok-9c1e"),
+            "credentials reached the other origin: {head}"
+        );
+    }
+    // On the same origin a redirect is followed, headers and all.
+    let (same, same_seen) = server(|head| {
+        if head.starts_with("GET /metrics ") {
+            ("301 Moved\r\nlocation: /real/metrics".into(), Vec::new())
+        } else {
+            ("200 OK".into(), std::fs::read(t31()).unwrap())
+        }
+    });
+    let o = run(
+        &[
+            "report",
+            "--lmcache",
+            &same,
+            "--header",
+            "X-Api-Key: sk-live-77aa",
+        ],
+        None,
+        20,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let heads = same_seen.lock().unwrap();
+    assert!(heads[1].starts_with("GET /real/metrics") && heads[1].contains("sk-live-77aa"));
+}
+
+/// Passwords and tokens in target URLs, and malformed headers: nothing kvscope writes repeats
+/// them, whatever goes wrong.
+#[test]
+fn no_credential_appears_in_anything_kvscope_writes() {
+    let secret = "pw-5e2b";
+    let check = |o: &Output, what: &str| {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!all.contains(secret), "{what} leaked it: {all}");
+        assert!(
+            !all.contains("tok-31d0"),
+            "{what} leaked the query token: {all}"
+        );
+    };
+    // A body with one bad line: the parse error names its origin.
+    let mut body = std::fs::read(t31()).unwrap();
+    body.extend_from_slice(b"this line is not metrics\n");
+    let (good, _) = server(move |_| ("200 OK".into(), body.clone()));
+    let host = good.trim_start_matches("http://");
+    let with_creds = format!("http://user:{secret}@{host}/metrics?token=tok-31d0");
+    let o = run(&["report", "--lmcache", &with_creds], None, 20);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    check(&o, "the JSON report");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let origin = v["parse_errors"]["scrapes"][0]["origin"].as_str().unwrap();
+    assert!(origin.contains("***@"), "{origin}");
+    for fmt in ["text", "markdown"] {
+        check(
+            &run(
+                &["report", "--lmcache", &with_creds, "--format", fmt],
+                None,
+                20,
+            ),
+            fmt,
+        );
+    }
+    // Failures: refused, an error status, HTML.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused_url = format!("http://user:{secret}@127.0.0.1:{port}/metrics?token=tok-31d0");
+    let o = run(
+        &["report", "--lmcache", &refused_url, "--timeout", "2s"],
+        None,
+        20,
+    );
+    assert_eq!(o.status.code(), Some(3));
+    check(&o, "an unreachable target's error");
+    let (html, _) = server(|_| {
+        (
+            "200 OK\r\ncontent-type: text/html".into(),
+            b"<html>x</html>".to_vec(),
+        )
+    });
+    let host = html.trim_start_matches("http://");
+    let o = run(
+        &["report", "--engine", &format!("http://u:{secret}@{host}/")],
+        None,
+        20,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    check(&o, "an HTML answer's error");
+    let o = run(
+        &["report", "--engine", &format!("http://u:{secret}@[::1")],
+        None,
+        20,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    check(&o, "a malformed URL's error");
+    let o = run(
+        &["watch", "--engine", &format!("u:{secret}@h:8080")],
+        None,
+        20,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    check(&o, "watch's not-a-URL error");
+    // A secret pasted in the wrong shape.
+    let o = run(
+        &[
+            "report",
+            "--lmcache",
+            &good,
+            "--header",
+            &format!("X-Api-Key={secret}"),
+        ],
+        None,
+        20,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    check(&o, "a malformed --header");
+}
+
+/// The live path: collectors' events, the screen and the log lines for a target whose URL
+/// carries credentials and that fails in several ways.
+#[tokio::test]
+async fn the_screen_and_the_log_never_show_url_credentials() {
+    use kvscope::model::{Model, Role, TargetRef};
+    use kvscope::sources::{collector, http};
+    use kvscope::tui::{App, screenshot, theme::Theme};
+    let secret = "pw-81fd";
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (redirecting, _) = server(|_| {
+        (
+            "302 Found\r\nlocation: http://example.invalid/m".into(),
+            vec![],
+        )
+    });
+    let host = redirecting.trim_start_matches("http://");
+    let urls = [
+        format!("http://u:{secret}@127.0.0.1:{port}/metrics?token={secret}"),
+        format!("http://u:{secret}@{host}/metrics"),
+    ];
+    let targets: Vec<http::TargetUrl> = urls
+        .iter()
+        .map(|u| http::TargetUrl::metrics(u).unwrap())
+        .collect();
+    let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+    let mut app = App::new(Model::new(&names, &[], 8), 0.5, 60.0, Theme::mono(), None);
+    let client = http::client(Duration::from_secs(2), &Default::default()).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    for (index, url) in targets.into_iter().enumerate() {
+        let poll = collector::Poll {
+            target: TargetRef {
+                role: Role::Lmcache,
+                index,
+            },
+            url,
+            interval: Duration::from_millis(200),
+            limit: 1 << 20,
+        };
+        tokio::spawn(collector::run(poll, client.clone(), tx.clone()));
+    }
+    drop(tx);
+    let mut log = Vec::new();
+    let mut failures = 0;
+    while failures < 4 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        failures += usize::from(matches!(ev, kvscope::model::Event::ScrapeFailed { .. }));
+        log.extend(app.model.transition(&ev));
+        app.on_event(ev);
+    }
+    app.on_tick(kvscope::timefmt::now());
+    let screen = screenshot::text(&screenshot::render(&app, 200, 50));
+    assert!(screen.contains("***@"), "{screen}");
+    assert!(screen.contains("redirected to another origin"), "{screen}");
+    let all = format!("{screen}\n{}", log.join("\n"));
+    assert!(!log.is_empty());
+    assert!(!all.contains(secret), "{all}");
+}

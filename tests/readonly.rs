@@ -34,7 +34,7 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App) {
         tokio::spawn(collector::run(
             collector::Poll {
                 target,
-                url: url.clone(),
+                url: http::TargetUrl::metrics(url).unwrap(),
                 interval: every,
                 limit: 1 << 24,
             },
@@ -48,7 +48,7 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App) {
     };
     tokio::spawn(lmcache_http::run(
         target,
-        lmcache_http::base_url(&lm_url),
+        http::TargetUrl::metrics(&lm_url).unwrap(),
         every,
         options,
         client.clone(),

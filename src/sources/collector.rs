@@ -13,7 +13,7 @@ use crate::timefmt::now;
 #[derive(Debug, Clone)]
 pub struct Poll {
     pub target: TargetRef,
-    pub url: String,
+    pub url: http::TargetUrl,
     pub interval: Duration,
     pub limit: usize,
 }
@@ -34,7 +34,7 @@ pub async fn run(poll: Poll, client: reqwest::Client, tx: mpsc::Sender<Event>) {
                     time: Some(time),
                     body: body.bytes,
                     format: body.format,
-                    origin: poll.url.clone(),
+                    origin: poll.url.to_string(),
                 },
                 Event::Latency {
                     target: poll.target,

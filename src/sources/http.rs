@@ -54,14 +54,25 @@ impl Auth {
         bearer_token_file: Option<&std::path::Path>,
     ) -> Result<Auth, String> {
         let mut out = Vec::new();
-        for h in headers {
+        // A malformed header may be a secret pasted in the wrong shape: errors name it by its
+        // position, and show its name only once the name is known to be one.
+        for (i, h) in headers.iter().enumerate() {
+            let which = format!("--header #{}", i + 1);
             let (k, v) = h.split_once(':').ok_or_else(|| {
-                format!(
-                    "--header '{}': write NAME:VALUE",
-                    h.split(':').next().unwrap_or("")
-                )
+                format!("{which} is not NAME:VALUE (its text is not shown: it may hold a secret)")
             })?;
-            out.push((k.trim().to_string(), v.trim().to_string()));
+            let (k, v) = (k.trim(), v.trim());
+            if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
+                return Err(format!(
+                    "{which}: the part before ':' is not a header name (not shown: it may hold a secret)"
+                ));
+            }
+            if reqwest::header::HeaderValue::from_str(v).is_err() {
+                return Err(format!(
+                    "{which} ({k}): the value is not a valid header value (not shown)"
+                ));
+            }
+            out.push((k.to_string(), v.to_string()));
         }
         if let Some(path) = bearer_token_file {
             let token =
@@ -70,6 +81,12 @@ impl Auth {
             let token = token.trim();
             if token.is_empty() {
                 return Err(format!("--bearer-token-file {} is empty", path.display()));
+            }
+            if reqwest::header::HeaderValue::from_str(token).is_err() {
+                return Err(format!(
+                    "--bearer-token-file {}: the token has characters a header cannot carry (it is not shown)",
+                    path.display()
+                ));
             }
             out.push(("Authorization".into(), format!("Bearer {token}")));
         }
@@ -125,8 +142,9 @@ pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String>
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut headers = reqwest::header::HeaderMap::new();
     for (k, v) in &auth.headers {
+        // Checked when the flags were read; these cannot fail for an Auth made by from_flags.
         let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| format!("--header: '{k}' is not a valid header name"))?;
+            .map_err(|_| "--header: not a valid header name".to_string())?;
         let mut value = reqwest::header::HeaderValue::from_str(v)
             .map_err(|_| format!("--header {k}: the value is not a valid header value"))?;
         value.set_sensitive(true);
@@ -137,22 +155,126 @@ pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String>
         .connect_timeout(timeout)
         .user_agent(concat!("kvscope/", env!("CARGO_PKG_VERSION")))
         .default_headers(headers)
+        .redirect(redirect_policy())
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-/// A base URL (`http://host:port` or `…/`) means its `/metrics`.
-pub fn metrics_url(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    if rest.contains('/') && !url.ends_with('/') {
-        url.to_string()
-    } else {
-        format!("{}/metrics", url.trim_end_matches('/'))
+/// A target's URL. It prints (Display, Debug) only in [`redact_url`](crate::sanitize::redact_url)'s
+/// form, so a password or token in the URL cannot reach a message, the log, the screen or a
+/// report; the full URL is only handed to the HTTP client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TargetUrl {
+    url: reqwest::Url,
+    shown: String,
+}
+
+impl TargetUrl {
+    /// A target URL; a base URL (`http://host:port`, `…/`) means its `/metrics`.
+    pub fn metrics(text: &str) -> Result<TargetUrl, String> {
+        let mut url = reqwest::Url::parse(text)
+            .map_err(|e| format!("'{}' is not a URL ({e})", crate::sanitize::redact_url(text)))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!(
+                "'{}' is not an http:// or https:// URL with a host",
+                crate::sanitize::redact_url(text)
+            ));
+        }
+        if url.path() == "/" || url.path().is_empty() {
+            url.set_path("/metrics");
+        }
+        Ok(TargetUrl::from(url))
+    }
+
+    /// The same server with another path (and no query): the LMCache routes beside
+    /// `…/metrics`.
+    pub fn route(&self, path: &str) -> TargetUrl {
+        let mut url = self.url.clone();
+        let base = url
+            .path()
+            .strip_suffix("/metrics")
+            .unwrap_or("")
+            .to_string();
+        url.set_path(&format!("{}{path}", base.trim_end_matches('/')));
+        url.set_query(None);
+        url.set_fragment(None);
+        TargetUrl::from(url)
+    }
+
+    /// The URL to send the request to (with its credentials).
+    pub fn for_request(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The form fit to show.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// `scheme://host:port` of the URL, for comparing origins.
+    fn origin(url: &reqwest::Url) -> (String, Option<String>, Option<u16>) {
+        (
+            url.scheme().to_string(),
+            url.host_str().map(str::to_string),
+            url.port_or_known_default(),
+        )
     }
 }
 
+impl From<reqwest::Url> for TargetUrl {
+    fn from(url: reqwest::Url) -> TargetUrl {
+        let shown = crate::sanitize::redact_url(url.as_str());
+        TargetUrl { url, shown }
+    }
+}
+
+impl std::fmt::Display for TargetUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl std::fmt::Debug for TargetUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TargetUrl({})", self.shown)
+    }
+}
+
+/// Redirects kvscope follows.
+const MAX_REDIRECTS: usize = 5;
+
+/// Follows redirects on the same origin only: a redirect to another host, port or scheme
+/// would carry the target's headers (API keys, bearer tokens) to a server they were not meant
+/// for, so it is an error naming where it pointed (without credentials).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(TargetUrl::origin);
+        if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else if first.is_some_and(|o| o != TargetUrl::origin(attempt.url())) {
+            let to = attempt.url();
+            let to = format!(
+                "{}://{}{}",
+                to.scheme(),
+                to.host_str().unwrap_or("?"),
+                to.port().map(|p| format!(":{p}")).unwrap_or_default()
+            );
+            attempt.error(format!(
+                "redirected to another origin ({}); not followed, so the target's credentials stay with it",
+                crate::sanitize::clean(&to)
+            ))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// GETs a `/metrics` URL, reading at most `limit` bytes of body; an error status is an error.
-pub async fn get(client: &reqwest::Client, url: &str, limit: usize) -> Result<Body, ScrapeError> {
+pub async fn get(
+    client: &reqwest::Client,
+    url: &TargetUrl,
+    limit: usize,
+) -> Result<Body, ScrapeError> {
     let accept =
         "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.9,*/*;q=0.1";
     match get_any(client, url, accept, limit).await? {
@@ -164,16 +286,16 @@ pub async fn get(client: &reqwest::Client, url: &str, limit: usize) -> Result<Bo
 /// GETs `url` and returns the status with the (capped) body, whatever the status.
 pub async fn get_any(
     client: &reqwest::Client,
-    url: &str,
+    url: &TargetUrl,
     accept: &str,
     limit: usize,
 ) -> Result<(u16, Body), ScrapeError> {
     let mut resp = client
-        .get(url)
+        .get(url.for_request().clone())
         .header("Accept", accept)
         .send()
         .await
-        .map_err(|e| ScrapeError::Unreachable(describe(&e)))?;
+        .map_err(|e| ScrapeError::Unreachable(describe(e)))?;
     let status = resp.status().as_u16();
     let format = resp
         .headers()
@@ -187,7 +309,7 @@ pub async fn get_any(
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|e| ScrapeError::Unreachable(describe(&e)))?
+        .map_err(|e| ScrapeError::Unreachable(describe(e)))?
     {
         if bytes.len() + chunk.len() > limit {
             return Err(ScrapeError::TooLarge(limit));
@@ -197,13 +319,15 @@ pub async fn get_any(
     Ok((status, Body { bytes, format }))
 }
 
-fn describe(e: &reqwest::Error) -> String {
+/// The error and its causes, without the URL (which may carry credentials).
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut msg = if e.is_timeout() {
         "timed out".to_string()
     } else {
         e.to_string()
     };
-    let mut src = std::error::Error::source(e);
+    let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
         msg.push_str(": ");
         msg.push_str(&s.to_string());
@@ -240,17 +364,40 @@ mod tests {
         assert_eq!(plan.for_target(Role::Lmcache, 1).headers[1].1, "Bearer all");
     }
 
+    /// Malformed headers, whatever their shape: the error never repeats the value.
     #[test]
-    fn base_urls_get_metrics() {
+    fn header_errors_never_show_the_value() {
+        let mut g = crate::testgen::Gen::new(5);
+        for _ in 0..20_000 {
+            let shape = g.hostile(&["X-Api-Key=", "X-Api-Key:", "sk", "Bad Name:", ":"]);
+            let h = format!("{shape}sk-live-4f9a");
+            if let Err(e) = Auth::from_flags(std::slice::from_ref(&h), None) {
+                assert!(!e.contains("4f9a"), "{h:?} → {e}");
+            }
+        }
+        let e = Auth::from_flags(&["X-Api-Key=sk-live-4f9a".into()], None).unwrap_err();
+        assert!(e.starts_with("--header #1 is not NAME:VALUE"), "{e}");
+    }
+
+    #[test]
+    fn base_urls_get_metrics_and_routes_sit_beside_it() {
+        let m = |s: &str| TargetUrl::metrics(s).unwrap().to_string();
+        assert_eq!(m("http://127.0.0.1:8080"), "http://127.0.0.1:8080/metrics");
+        assert_eq!(m("http://127.0.0.1:8080/"), "http://127.0.0.1:8080/metrics");
+        assert_eq!(m("http://h:1/metrics"), "http://h:1/metrics");
+        assert_eq!(m("https://h/x/metrics"), "https://h/x/metrics");
+        assert_eq!(m("http://h:1?x=1"), "http://h:1/metrics?x=1");
+        let t = TargetUrl::metrics("http://u:pw@h:8080/x/metrics?token=t").unwrap();
+        assert_eq!(t.to_string(), "http://***@h:8080/x/metrics?token=***");
         assert_eq!(
-            metrics_url("http://127.0.0.1:8080"),
-            "http://127.0.0.1:8080/metrics"
+            format!("{t:?}"),
+            "TargetUrl(http://***@h:8080/x/metrics?token=***)"
         );
-        assert_eq!(
-            metrics_url("http://127.0.0.1:8080/"),
-            "http://127.0.0.1:8080/metrics"
-        );
-        assert_eq!(metrics_url("http://h:1/metrics"), "http://h:1/metrics");
-        assert_eq!(metrics_url("https://h/x/metrics"), "https://h/x/metrics");
+        assert_eq!(t.route("/status").to_string(), "http://***@h:8080/x/status");
+        assert_eq!(t.route("/status").for_request().password(), Some("pw"));
+        for bad in ["ftp://h/", "h:8080", "http://", "http://u:pw@[::1"] {
+            let e = TargetUrl::metrics(bad).unwrap_err();
+            assert!(!e.contains("pw"), "{e}");
+        }
     }
 }

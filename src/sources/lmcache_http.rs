@@ -143,24 +143,6 @@ pub fn read_openapi(body: &[u8]) -> Option<(Flavor, Vec<String>)> {
 /// `PYTHONHASHSEED` between processes breaks prefix hashing).
 const ENV_SHOWN_PREFIXES: &[&str] = &["LMCACHE_", "VLLM_", "SGLANG_", "NCCL_", "UCX_", "NIXL_"];
 const ENV_SHOWN_NAMES: &[&str] = &["PYTHONHASHSEED", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"];
-const ENV_SECRET_WORDS: &[&str] = &[
-    "KEY",
-    "TOKEN",
-    "SECRET",
-    "PASS",
-    "CRED",
-    "AUTH",
-    "PRIVATE",
-    "CERT",
-    "COOKIE",
-    "SESSION",
-    "URL",
-    "URI",
-    "DSN",
-    "ENDPOINT",
-    "SIGNATURE",
-];
-
 /// `/env` with every value replaced by `<redacted>` except diagnostic, non-secret-looking
 /// variables. A body that is not a JSON object keeps nothing but its size.
 pub fn redact_env(body: &[u8]) -> Vec<u8> {
@@ -174,7 +156,7 @@ pub fn redact_env(body: &[u8]) -> Vec<u8> {
         let upper = name.to_ascii_uppercase();
         (ENV_SHOWN_NAMES.contains(&upper.as_str())
             || ENV_SHOWN_PREFIXES.iter().any(|p| upper.starts_with(p)))
-            && !ENV_SECRET_WORDS.iter().any(|w| upper.contains(w))
+            && !crate::sanitize::looks_secret(&upper)
     };
     let out: serde_json::Map<String, serde_json::Value> = vars
         .into_iter()
@@ -201,11 +183,11 @@ pub fn base_url(metrics_url: &str) -> String {
 
 async fn fetch(
     client: &reqwest::Client,
-    base: &str,
+    metrics: &http::TargetUrl,
     route: Route,
     flavor: Flavor,
 ) -> Result<(u16, Vec<u8>), String> {
-    let url = format!("{base}{}", route.path(flavor));
+    let url = metrics.route(route.path(flavor));
     http::get_any(client, &url, "application/json", ROUTE_LIMIT)
         .await
         .map(|(s, b)| (s, b.bytes))
@@ -217,7 +199,7 @@ async fn fetch(
 /// server does not offer, and `/env` without `--allow-env`, are reported as skipped.
 pub async fn run(
     target: TargetRef,
-    base: String,
+    metrics: http::TargetUrl,
     interval: Duration,
     options: RouteOptions,
     client: reqwest::Client,
@@ -232,7 +214,7 @@ pub async fn run(
     };
     // Discovery: openapi first; without it, whichever health route answers.
     let (flavor, offered) = loop {
-        let r = fetch(&client, &base, Route::OpenApi, Flavor::Current).await;
+        let r = fetch(&client, &metrics, Route::OpenApi, Flavor::Current).await;
         if let Some(found) = r
             .as_ref()
             .ok()
@@ -244,7 +226,7 @@ pub async fn run(
         let mut found = None;
         for f in [Flavor::Current, Flavor::Legacy] {
             if matches!(
-                fetch(&client, &base, Route::Healthcheck, f).await,
+                fetch(&client, &metrics, Route::Healthcheck, f).await,
                 Ok((200 | 503, _))
             ) {
                 found = Some(f);
@@ -301,7 +283,7 @@ pub async fn run(
         tick.tick().await;
         let mut healthy = was_healthy;
         for &route in polled.iter().filter(|r| r.fast()) {
-            let r = fetch(&client, &base, route, flavor).await;
+            let r = fetch(&client, &metrics, route, flavor).await;
             if route == Route::Healthcheck {
                 healthy = matches!(r, Ok((200, _)));
             }
@@ -312,7 +294,7 @@ pub async fn run(
         // Back after failing: it may be a new process with a new version or config.
         if (healthy && !was_healthy) || tokio::time::Instant::now() >= slow_due {
             for &route in polled.iter().filter(|r| !r.fast()) {
-                let mut r = fetch(&client, &base, route, flavor).await;
+                let mut r = fetch(&client, &metrics, route, flavor).await;
                 if route == Route::Env
                     && let Ok((_, body)) = &mut r
                 {

@@ -166,3 +166,27 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    /// Any text as a `--lmcache`/`--engine` argument: a result or an error, never a panic, and
+    /// a capture time is a real time.
+    #[test]
+    fn any_argument_parses_or_is_refused() {
+        let mut g = crate::testgen::Gen::new(13);
+        for _ in 0..50_000 {
+            let a = g.hostile(&[
+                "a.prom@2026-11-22T07:23:02Z",
+                "http://h:8080",
+                "x/metrics_index.tsv",
+                "-",
+                "user@host.prom@2026-01-01T00:00:00+01:00",
+            ]);
+            if let Ok(InputArg::File { time: Some(t), .. }) = parse_arg(&a) {
+                assert!(t.is_finite(), "{a:?}");
+            }
+        }
+    }
+}

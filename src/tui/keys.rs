@@ -357,3 +357,19 @@ mod override_tests {
         assert!(parse_key("ctrl-").is_err());
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    #[test]
+    fn any_key_spec_parses_or_is_refused() {
+        let mut g = crate::testgen::Gen::new(17);
+        for _ in 0..20_000 {
+            let spec = g.hostile(&["ctrl-q", "shift-tab", "G", "é", "ctrl-é"]);
+            if let Ok((KeyCode::Char(c), _)) = parse_key(&spec) {
+                assert!(spec.ends_with(c) || spec.to_lowercase().ends_with(c), "{spec:?}");
+            }
+        }
+    }
+}
