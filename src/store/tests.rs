@@ -2,6 +2,7 @@
 //! duplicates). Real-capture figures are tested in `tests/report_real.rs`.
 
 use super::*;
+use super::points::BLOCK;
 use crate::expo::parse;
 
 fn store_of(bodies: &[(&str, f64)]) -> TargetStore {
