@@ -116,6 +116,14 @@ pub fn format_rfc3339(t: f64) -> String {
     )
 }
 
+/// Serialises an optional time as RFC 3339 (`null` when absent), as the report writes times.
+pub fn serialize_time<S: serde::Serializer>(t: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_rfc3339(*t)),
+        None => s.serialize_none(),
+    }
+}
+
 // Howard Hinnant's civil-date algorithms.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -5,7 +5,7 @@
 
 use super::{Features, Fig, Inputs, Over, has};
 use crate::catalog::{Feature, MetricRef, metric_ref};
-use crate::store::{HistogramWindow, Series, TargetStore};
+use crate::store::{HistogramWindow, Problem, Series, TargetStore};
 
 /// A counter-derived figure since process start and over the window.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -167,6 +167,11 @@ fn with_metric<'a>(targets: &[&'a TargetStore], m: MetricRef) -> Vec<&'a TargetS
         .collect()
 }
 
+/// A figure resting on a value that cannot be used: unknown, naming the series.
+pub(super) fn bad_value(s: &Series, p: Problem) -> Fig {
+    Fig::unknown(format!("{} {p}", s.describe()))
+}
+
 /// A counter summed over series and targets, over `over`.
 pub(super) fn counter(
     targets: &[&TargetStore],
@@ -187,11 +192,12 @@ pub(super) fn counter(
             Err(e) => return Fig::unknown(e),
         };
         let restarts = t.restarts();
-        total += t
-            .series_of(m)
-            .filter(|s| keep(s))
-            .filter_map(|s| span.counter(s, &restarts))
-            .sum::<f64>();
+        for s in t.series_of(m).filter(|s| keep(s)) {
+            match span.counter(s, &restarts) {
+                Ok(v) => total += v.unwrap_or(0.0),
+                Err(p) => return bad_value(s, p),
+            }
+        }
     }
     Fig::known(total)
 }
@@ -226,16 +232,20 @@ fn rate(targets: &[&TargetStore], window: f64, m: MetricRef, what: &str) -> Fig 
             return Fig::unknown("the window covers no time");
         }
         let restarts = t.restarts();
-        total += t
-            .series_of(m)
-            .filter_map(|s| span.counter(s, &restarts))
-            .sum::<f64>()
-            / secs;
+        let mut grew = 0.0;
+        for s in t.series_of(m) {
+            match span.counter(s, &restarts) {
+                Ok(v) => grew += v.unwrap_or(0.0),
+                Err(p) => return bad_value(s, p),
+            }
+        }
+        total += grew / secs;
     }
     Fig::known(total)
 }
 
-/// A gauge summed over the series present in the newest scrapes.
+/// A gauge of a quantity (bytes, a depth, a lag, a count of adapters), summed over the series
+/// present in the newest scrapes; such a gauge cannot be negative.
 pub(super) fn gauge(
     targets: &[&TargetStore],
     m: MetricRef,
@@ -248,8 +258,16 @@ pub(super) fn gauge(
             continue;
         };
         for s in t.series_of(m).filter(|s| keep(s)) {
-            if let Some(v) = s.value_at(at) {
-                *total.get_or_insert(0.0) += v;
+            match s.checked_at(at) {
+                Ok(Some(v)) if v < 0.0 => {
+                    return Fig::unknown(format!(
+                        "{} is negative ({v}), which this gauge cannot be",
+                        s.describe()
+                    ));
+                }
+                Ok(Some(v)) => *total.get_or_insert(0.0) += v,
+                Ok(None) => {}
+                Err(p) => return bad_value(s, p),
             }
         }
     }
@@ -259,10 +277,11 @@ pub(super) fn gauge(
     )
 }
 
-fn pair_ratio(a: &Pair, b: &Pair, zero: &str) -> Pair {
+/// `a` as a share of `b` (hit rates, tier shares), since start and over the window.
+fn pair_share(a: &Pair, b: &Pair, zero: &str, a_name: &str, b_name: &str) -> Pair {
     Pair {
-        since_start: a.since_start.ratio(&b.since_start, zero),
-        window: a.window.ratio(&b.window, zero),
+        since_start: a.since_start.share_of(&b.since_start, zero, a_name, b_name),
+        window: a.window.share_of(&b.window, zero, a_name, b_name),
     }
 }
 
@@ -276,17 +295,11 @@ pub(super) fn merged_histogram(
     let mut out: Option<HistogramWindow> = None;
     for t in with_metric(targets, m) {
         let span = over.span(t, window)?;
-        if let Some(h) = t.histogram(m, span, keep) {
-            let o = out.get_or_insert_with(HistogramWindow::default);
-            o.count += h.count;
-            o.sum += h.sum;
-            for (le, c) in h.buckets {
-                match o.buckets.iter_mut().find(|b| b.0 == le) {
-                    Some(b) => b.1 += c,
-                    None => o.buckets.push((le, c)),
-                }
+        if let Some(h) = t.histogram(m, span, keep)? {
+            match &mut out {
+                Some(o) => o.merge(&h),
+                None => out = Some(h),
             }
-            o.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
     }
     Ok(out)
@@ -372,8 +385,18 @@ fn breakdown(targets: &[&TargetStore], window: f64, label: &'static str) -> Vec<
                 label,
                 requested_tokens: r.since_start.value().unwrap_or(0.0),
                 hit_tokens: h.since_start.value().unwrap_or(0.0),
-                hit_rate: h.since_start.ratio(&r.since_start, zero),
-                window_hit_rate: h.window.ratio(&r.window, zero),
+                hit_rate: h.since_start.share_of(
+                    &r.since_start,
+                    zero,
+                    "hit tokens",
+                    "requested tokens",
+                ),
+                window_hit_rate: h.window.share_of(
+                    &r.window,
+                    zero,
+                    "hit tokens",
+                    "requested tokens",
+                ),
                 value,
                 note,
             }
@@ -411,9 +434,15 @@ pub fn lmcache(inputs: &Inputs<'_>, features: &Features) -> LmcacheFigures {
     );
     let no_hits = "no lookup hits to split";
     let lookup = Lookup {
-        hit_rate: pair_ratio(&hits, &requested, "no tokens were looked up"),
-        l1_share: pair_ratio(&l1_hits, &hits, no_hits),
-        l2_share: pair_ratio(&l2_hits, &hits, no_hits),
+        hit_rate: pair_share(
+            &hits,
+            &requested,
+            "no tokens were looked up",
+            "hit tokens",
+            "requested tokens",
+        ),
+        l1_share: pair_share(&l1_hits, &hits, no_hits, "L1 hit tokens", "hit tokens"),
+        l2_share: pair_share(&l2_hits, &hits, no_hits, "L2 hit tokens", "hit tokens"),
         lookups: pair(&ts, w, lk("lookups"), all, "lookup request counter"),
         by_cache_salt: breakdown(&ts, w, "cache_salt"),
         by_model_name: breakdown(&ts, w, "model_name"),
@@ -587,7 +616,7 @@ fn prefix_cache(
     let q = pair(ts, w, queries, all, &format!("{what} query counter"));
     let h = pair(ts, w, hits, all, &format!("{what} hit counter"));
     PrefixCache {
-        hit_rate: pair_ratio(&h, &q, "no queries"),
+        hit_rate: pair_share(&h, &q, "no queries", "hits", "queries"),
         queries_total: q.since_start,
         hits_total: h.since_start,
     }
@@ -604,12 +633,27 @@ pub fn engine(inputs: &Inputs<'_>) -> EngineFigures {
         && ts
             .iter()
             .any(|t| t.series().iter().any(|s| s.family.starts_with("sglang")));
+    // A usage fraction per engine (0 to 1); the mean over engines and ranks.
     let mean_gauge = |m: MetricRef, what: &str| {
-        let vals: Vec<f64> = ts
-            .iter()
-            .filter_map(|t| Some((t, t.newest()?.seq)))
-            .flat_map(|(t, at)| t.series_of(m).filter_map(move |s| s.value_at(at)))
-            .collect();
+        let mut vals = Vec::new();
+        for t in &ts {
+            let Some(at) = t.newest().map(|s| s.seq) else {
+                continue;
+            };
+            for s in t.series_of(m) {
+                match s.checked_at(at) {
+                    Ok(Some(v)) if (0.0..=1.0).contains(&v) => vals.push(v),
+                    Ok(Some(v)) => {
+                        return Fig::unknown(format!(
+                            "{} is {v}, outside 0 to 1 for a usage fraction",
+                            s.describe()
+                        ));
+                    }
+                    Ok(None) => {}
+                    Err(p) => return bad_value(s, p),
+                }
+            }
+        }
         if vals.is_empty() {
             Fig::unknown(format!("no {what} in the newest scrape"))
         } else {

@@ -50,8 +50,28 @@ pub fn evaluate(
     unrecognised: &[Unrecognised],
     lm: &LmcacheFigures,
     en: &EngineFigures,
+    quality: &super::DataQuality,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    if !quality.notes.is_empty() {
+        let n = quality.notes.len() as u64 + quality.not_kept;
+        let mut evidence: Vec<String> = quality
+            .notes
+            .iter()
+            .take(5)
+            .map(|n| format!("{}: {} {}", n.target, n.note.subject, n.note.problem))
+            .collect();
+        if n > 5 {
+            evidence.push(format!("+{} more (the report lists them)", n - 5));
+        }
+        out.push(f(
+            "bad_data",
+            Severity::Warning,
+            format!("{n} problems in the data itself; figures resting on them are unknown"),
+            evidence,
+            "Check the exporter: a counter must be a finite, non-negative number that only grows, each series must appear once per scrape, and bucket bounds must be numbers.",
+        ));
+    }
     if let Some(d) = lm.eventbus.dropped_total.value().filter(|d| *d > 0.0) {
         let rate = lm
             .eventbus

@@ -4,14 +4,18 @@ use crate::catalog::{MetricRef, metric_ref};
 use crate::store::TargetStore;
 
 /// A counter's increase between each pair of consecutive scrapes, summed over its series
-/// (series absent at an interval's end add nothing, as in the windowed figures).
-fn increases(t: &TargetStore, m: MetricRef) -> Vec<f64> {
+/// (series absent at an interval's end add nothing, as in the windowed figures); `None` for
+/// an interval resting on a value that is not a usable count.
+fn increases(t: &TargetStore, m: MetricRef) -> Vec<Option<f64>> {
     let restarts = t.restarts();
     let seqs: Vec<u64> = t.scrapes().iter().map(|s| s.seq).collect();
-    let mut total = vec![0.0; seqs.len().saturating_sub(1)];
+    let mut total = vec![Some(0.0); seqs.len().saturating_sub(1)];
     for s in t.series_of(m) {
         for (sum, inc) in total.iter_mut().zip(s.increases(&seqs, &restarts)) {
-            *sum += inc.unwrap_or(0.0);
+            *sum = match inc {
+                Ok(inc) => sum.map(|x| x + inc.unwrap_or(0.0)),
+                Err(_) => None,
+            };
         }
     }
     total
@@ -22,9 +26,13 @@ fn increases(t: &TargetStore, m: MetricRef) -> Vec<f64> {
 pub fn lookup_hit_rate(t: &TargetStore) -> Vec<Option<f64>> {
     let req = increases(t, metric_ref("lmcache_mp.lookup", "requested_tokens"));
     let hit = increases(t, metric_ref("lmcache_mp.lookup", "hit_tokens"));
+    // Hits above requests in an interval: the counters disagree, so that rate is unknown.
     req.iter()
         .zip(&hit)
-        .map(|(&r, &h)| (r > 0.0).then(|| h / r))
+        .map(|(&r, &h)| match (r, h) {
+            (Some(r), Some(h)) if r > 0.0 && h <= r => Some(h / r),
+            _ => None,
+        })
         .collect()
 }
 
@@ -37,7 +45,7 @@ pub fn l1_evictions_per_s(t: &TargetStore) -> Vec<Option<f64>> {
         .zip(n)
         .map(|(w, n)| {
             let secs = w[1]? - w[0]?;
-            (secs > 0.0).then(|| n / secs)
+            (secs > 0.0).then(|| n.map(|n| n / secs)).flatten()
         })
         .collect()
 }
@@ -68,7 +76,7 @@ mod tests {
         for (k, w) in seqs.windows(2).enumerate() {
             let sum = |m| {
                 t.series_of(m)
-                    .filter_map(|s| s.increase(w[0], w[1], &[]))
+                    .filter_map(|s| s.increase(w[0], w[1], &[]).unwrap())
                     .sum::<f64>()
             };
             let want = (sum(req) > 0.0).then(|| sum(hit) / sum(req));

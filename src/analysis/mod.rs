@@ -55,8 +55,16 @@ pub struct Fig(pub Result<f64, String>);
 pub const UNKNOWN_MARKER: &str = "__unknown__";
 
 impl Fig {
+    /// A measured value; a value that is not finite is no measurement and becomes unknown,
+    /// so no figure (and no finding built on one) ever carries NaN or an infinity.
     pub fn known(v: f64) -> Fig {
-        Fig(Ok(v))
+        if v.is_finite() {
+            Fig(Ok(v))
+        } else {
+            Fig::unknown(format!(
+                "the value works out to {v}, which is not a measurement"
+            ))
+        }
     }
     pub fn unknown(reason: impl Into<String>) -> Fig {
         Fig(Err(reason.into()))
@@ -70,6 +78,24 @@ impl Fig {
             (Ok(a), Ok(b)) if *b > 0.0 => Fig::known(a / b),
             (Ok(_), Ok(_)) => Fig::unknown(zero_reason),
             (Err(e), _) | (_, Err(e)) => Fig::unknown(e.clone()),
+        }
+    }
+
+    /// The share `self` is of `whole` (a hit rate): like [`Fig::ratio`], but a part larger
+    /// than its whole means the counters disagree, and the share is unknown rather than
+    /// above 100 %.
+    pub fn share_of(
+        &self,
+        whole: &Fig,
+        zero_reason: &str,
+        part_name: &str,
+        whole_name: &str,
+    ) -> Fig {
+        match (&self.0, &whole.0) {
+            (Ok(p), Ok(w)) if *p > *w * (1.0 + 1e-9) => Fig::unknown(format!(
+                "{part_name} ({p}) exceed {whole_name} ({w}): the counters disagree"
+            )),
+            _ => self.ratio(whole, zero_reason),
         }
     }
 }
@@ -122,6 +148,37 @@ pub struct Analysis {
     pub lmcache: figures::LmcacheFigures,
     pub engine: figures::EngineFigures,
     pub findings: Vec<findings::Finding>,
+    pub data_quality: DataQuality,
+}
+
+/// Problems in the data itself, per target, from the store's notes.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DataQuality {
+    pub notes: Vec<TargetNote>,
+    /// Distinct problems seen but not kept (each target keeps a bounded number).
+    pub not_kept: u64,
+}
+
+/// A data-quality note and the target it was seen on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TargetNote {
+    pub target: String,
+    #[serde(flatten)]
+    pub note: crate::store::QualityNote,
+}
+
+impl DataQuality {
+    fn of(inputs: &Inputs<'_>) -> DataQuality {
+        let mut out = DataQuality::default();
+        for t in inputs.all() {
+            out.not_kept += t.quality.more;
+            out.notes.extend(t.quality.all().iter().map(|n| TargetNote {
+                target: t.name.clone(),
+                note: n.clone(),
+            }));
+        }
+        out
+    }
 }
 
 /// Runs every analysis over the inputs.
@@ -132,7 +189,15 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
     let unrecognised = matrix::unrecognised(inputs);
     let lmcache = figures::lmcache(inputs, &features);
     let engine = figures::engine(inputs);
-    let findings = findings::evaluate(&mode, &families, &unrecognised, &lmcache, &engine);
+    let data_quality = DataQuality::of(inputs);
+    let findings = findings::evaluate(
+        &mode,
+        &families,
+        &unrecognised,
+        &lmcache,
+        &engine,
+        &data_quality,
+    );
     Analysis {
         mode,
         families,
@@ -140,6 +205,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         lmcache,
         engine,
         findings,
+        data_quality,
     }
 }
 

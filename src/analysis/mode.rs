@@ -93,7 +93,7 @@ pub fn features(inputs: &Inputs<'_>) -> Features {
             "lmcache_mp.l2_adapters",
             "store_adapters",
         ))
-        .find(|(_, s, v)| s.label("state") == Some("active") && *v > 0.0);
+        .find(|(_, s, v)| s.label("state") == Some("active") && v.is_finite() && *v > 0.0);
     if let Some((t, _, v)) = active_l2 {
         out.push((
             L2,
@@ -140,7 +140,7 @@ pub fn features(inputs: &Inputs<'_>) -> Features {
     }
     let p2p_jobs = inputs
         .newest_series(catalog::metric_ref("lmcache_mp.jobs", "p2p_lookup"))
-        .find(|(_, _, v)| *v > 0.0);
+        .find(|(_, _, v)| v.is_finite() && *v > 0.0);
     if let Some((t, _, v)) = p2p_jobs {
         out.push((
             P2p,

@@ -176,6 +176,8 @@ pub enum ExpoError {
     Cap { what: &'static str, limit: usize },
     /// The body is not exposition text (an HTML error page, a JSON document ...).
     NotMetrics { looks_like: &'static str },
+    /// Not one line parsed: no sample, no declaration, only bad lines.
+    NothingParsed { bad_lines: u32, first: LineError },
 }
 
 impl fmt::Display for ExpoError {
@@ -188,6 +190,11 @@ impl fmt::Display for ExpoError {
                     "the body is {looks_like}, not Prometheus/OpenMetrics text"
                 )
             }
+            ExpoError::NothingParsed { bad_lines, first } => write!(
+                f,
+                "not one of its {bad_lines} lines is Prometheus/OpenMetrics text (line {}: {})",
+                first.line, first.reason
+            ),
         }
     }
 }
@@ -249,6 +256,15 @@ pub fn parse_with<'a>(
     }
     let mut p = Parser::new(body, limits);
     p.run()?;
+    if p.out.samples.is_empty()
+        && p.out.families.is_empty()
+        && let Some(&first) = p.out.errors.first()
+    {
+        return Err(ExpoError::NothingParsed {
+            bad_lines: p.out.error_count,
+            first,
+        });
+    }
     let mut scrape = p.out;
     let openmetrics = hint == Some(Format::OpenMetrics1) || p.saw_openmetrics_marker;
     scrape.format = Some(if openmetrics {

@@ -63,6 +63,7 @@ pub fn build(model: &Model, window: f64, kinds: &[&str]) -> Value {
         "lmcache": a.lmcache,
         "engine": a.engine,
         "findings": a.findings,
+        "data_quality": a.data_quality,
     });
     let mut unknowns = BTreeMap::new();
     extract_unknowns(&mut v, &mut String::new(), &mut unknowns);

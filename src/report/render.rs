@@ -305,6 +305,13 @@ pub fn text(r: &Value) -> String {
     if skipped.as_u64().unwrap_or(0) > 0 {
         let _ = writeln!(o, "\nparse errors: {skipped} lines skipped");
     }
+    let notes = quality_lines(r);
+    if !notes.is_empty() {
+        let _ = writeln!(o, "\ndata quality:");
+        for n in notes {
+            let _ = writeln!(o, "  {n}");
+        }
+    }
     if let Some(u) = r["unknowns"].as_object().filter(|u| !u.is_empty()) {
         let _ = writeln!(o, "\nunknown figures:");
         for (k, v) in u {
@@ -312,6 +319,30 @@ pub fn text(r: &Value) -> String {
         }
     }
     o
+}
+
+/// One line per data-quality note: target, what, what is wrong, in how many scrapes.
+fn quality_lines(r: &Value) -> Vec<String> {
+    let dq = &r["data_quality"];
+    let mut out: Vec<String> = dq["notes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            format!(
+                "{}: {} {} ({} scrapes, last {})",
+                clean(n["target"].as_str().unwrap_or("")),
+                clean(n["subject"].as_str().unwrap_or("")),
+                clean(n["problem"].as_str().unwrap_or("")),
+                n["scrapes"],
+                n["last_time"].as_str().unwrap_or("at an unknown time")
+            )
+        })
+        .collect();
+    if let Some(more) = dq["not_kept"].as_u64().filter(|m| *m > 0) {
+        out.push(format!("+{more} more problems not kept"));
+    }
+    out
 }
 
 fn md_cell(s: &str) -> String {
@@ -361,6 +392,13 @@ pub fn markdown(r: &Value) -> String {
             f["series"],
             if f["sampled"] == true { "yes" } else { "" }
         );
+    }
+    let notes = quality_lines(r);
+    if !notes.is_empty() {
+        let _ = writeln!(o, "\n## Data quality\n");
+        for n in notes {
+            let _ = writeln!(o, "- {}", md_cell(&n));
+        }
     }
     if let Some(u) = r["unknowns"].as_object().filter(|u| !u.is_empty()) {
         let _ = writeln!(o, "\n## Unknown figures\n\n| figure | reason |\n|---|---|");

@@ -7,6 +7,7 @@
 
 mod histogram;
 mod points;
+mod quality;
 #[cfg(test)]
 mod tests;
 
@@ -17,6 +18,7 @@ use crate::expo::{Kind, LineError, Part, Scrape};
 
 pub use histogram::{HistogramWindow, quantile};
 use points::Points;
+pub use quality::{Notes, QualityNote};
 
 /// One ingested scrape of a target.
 #[derive(Debug, Clone)]
@@ -61,16 +63,125 @@ pub struct Series {
 
 /// Marks "absent from this scrape"; a NaN payload the parser never produces.
 const ABSENT_BITS: u64 = 0x7ff8_0000_dead_beef;
+/// Marks "two samples of this series in one scrape disagreed"; another NaN payload.
+const CONFLICT_BITS: u64 = 0x7ff8_0000_0bad_0bad;
 
 fn is_absent(v: f64) -> bool {
     v.to_bits() == ABSENT_BITS
 }
 
+/// Why a stored value cannot be used as a number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Problem {
+    /// Two samples of the series in one scrape had different values.
+    Conflict,
+    /// `NaN`, `+Inf` or `-Inf` where a number is needed.
+    NotFinite(f64),
+    /// A counter (or a histogram's count or bucket) below zero.
+    Negative(f64),
+}
+
+impl Problem {
+    /// A stable name for the kind of problem.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Problem::Conflict => "conflict",
+            Problem::NotFinite(_) => "not_finite",
+            Problem::Negative(_) => "negative",
+        }
+    }
+}
+
+/// How far sample timestamps may run ahead of the scrape time (clock skew between hosts).
+pub const FUTURE_SLACK: f64 = 300.0;
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Conflict => {
+                f.write_str("appears more than once in one scrape with different values")
+            }
+            Problem::NotFinite(v) if v.is_nan() => f.write_str("is NaN, not a number"),
+            Problem::NotFinite(v) if *v > 0.0 => f.write_str("is +Inf, not a number"),
+            Problem::NotFinite(_) => f.write_str("is -Inf, not a number"),
+            Problem::Negative(v) => write!(f, "is negative ({v}), which a counter cannot be"),
+        }
+    }
+}
+
+/// What a stored value must be to be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Finite and not negative: counters, histogram counts and buckets.
+    Counter,
+    /// Finite: gauges, histogram sums.
+    Finite,
+}
+
+/// `v` if it is usable as `check` says.
+pub fn check(v: f64, check: Check) -> Result<f64, Problem> {
+    if v.to_bits() == CONFLICT_BITS {
+        Err(Problem::Conflict)
+    } else if !v.is_finite() {
+        Err(Problem::NotFinite(v))
+    } else if check == Check::Counter && v < 0.0 {
+        Err(Problem::Negative(v))
+    } else {
+        Ok(v)
+    }
+}
+
 impl Series {
-    /// Value in the scrape with this sequence number; `None` when absent then.
+    /// Value in the scrape with this sequence number; `None` when absent then. The raw value:
+    /// a conflicting duplicate reads as NaN. Figures use [`Series::checked_at`].
     pub fn value_at(&self, seq: u64) -> Option<f64> {
         let v = self.points.value_at(seq)?;
         (!is_absent(v)).then_some(v)
+    }
+
+    /// What this series' values must be: counters (and histogram counts and buckets) finite and
+    /// not negative, everything else finite.
+    pub fn check(&self) -> Check {
+        let counter = match self.part {
+            Part::Bucket | Part::Count | Part::GCount => true,
+            Part::Value => self
+                .metric
+                .is_some_and(|m| m.metric_def().kind == MetricKind::Counter),
+            _ => false,
+        };
+        if counter {
+            Check::Counter
+        } else {
+            Check::Finite
+        }
+    }
+
+    /// The value in scrape `seq`, checked as [`Series::check`] says; `Ok(None)` when absent.
+    pub fn checked_at(&self, seq: u64) -> Result<Option<f64>, Problem> {
+        self.value_at(seq)
+            .map(|v| check(v, self.check()))
+            .transpose()
+    }
+
+    /// The series as written in a scrape: `name_part{k="v", …}`, for messages (clean it
+    /// before it reaches a terminal).
+    pub fn describe(&self) -> String {
+        let suffix = match self.part {
+            Part::Count => "_count",
+            Part::Sum => "_sum",
+            Part::Bucket => "_bucket",
+            _ => "",
+        };
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{v}\""))
+            .collect();
+        if labels.is_empty() {
+            format!("{}{suffix}", self.family)
+        } else {
+            format!("{}{suffix}{{{}}}", self.family, labels.join(", "))
+        }
     }
 
     /// The label's value, if the series has the label.
@@ -83,23 +194,34 @@ impl Series {
 
     /// How much a counter grew from scrape `from` to scrape `to`, counting a drop in value or a
     /// target restart as a reset to zero. A series absent at `from` started from zero (LMCache
-    /// and prometheus_client create counters lazily). `None` when absent at `to`.
-    pub fn increase(&self, from: u64, to: u64, restarts: &[u64]) -> Option<f64> {
+    /// and prometheus_client create counters lazily). `Ok(None)` when absent at `to`; an error
+    /// when a value it rests on is not a usable counter value.
+    pub fn increase(&self, from: u64, to: u64, restarts: &[u64]) -> Result<Option<f64>, Problem> {
         let mut points = self.points.after(from).peekable();
-        grow(&mut points, self.points.value_at(from), from, to, restarts).0
+        let check = self.check();
+        grow(
+            &mut points,
+            self.points.value_at(from),
+            from,
+            to,
+            restarts,
+            check,
+        )
+        .0
     }
 
     /// [`Series::increase`] over each pair of consecutive `seqs` (ascending), in one pass over
     /// the points: what per-interval sparklines need.
-    pub fn increases(&self, seqs: &[u64], restarts: &[u64]) -> Vec<Option<f64>> {
+    pub fn increases(&self, seqs: &[u64], restarts: &[u64]) -> Vec<Result<Option<f64>, Problem>> {
         let Some(&first) = seqs.first() else {
             return Vec::new();
         };
         let mut points = self.points.after(first).peekable();
         let mut at = self.points.value_at(first);
+        let check = self.check();
         seqs.windows(2)
             .map(|w| {
-                let (inc, end) = grow(&mut points, at, w[0], w[1], restarts);
+                let (inc, end) = grow(&mut points, at, w[0], w[1], restarts, check);
                 at = end;
                 inc
             })
@@ -112,30 +234,57 @@ impl Series {
     }
 }
 
+/// Whether a restart happened after scrape `after` and at or before `upto` (`restarts`
+/// ascending): a binary search, so a target that restarts at every scrape costs no more.
+fn restarted_between(restarts: &[u64], after: u64, upto: u64) -> bool {
+    let i = restarts.partition_point(|&r| r <= after);
+    restarts.get(i).is_some_and(|&r| r <= upto)
+}
+
 /// A counter's growth from `from` to `to`: `at` is its raw value at `from` and `points` yields
-/// the points after `from`; consumes those up to `to`. Returns the increase (`None` when absent
-/// at `to`) and the raw value at `to`.
+/// the points after `from`; consumes those up to `to`. Returns the increase (`Ok(None)` when
+/// absent at `to`, an error when a value in the span fails `check`) and the raw value at `to`.
 fn grow(
     points: &mut std::iter::Peekable<impl Iterator<Item = (u64, f64)>>,
     mut at: Option<f64>,
     from: u64,
     to: u64,
     restarts: &[u64],
-) -> (Option<f64>, Option<f64>) {
-    let mut prev = at.filter(|v| !is_absent(*v)).unwrap_or(0.0);
+    check_as: Check,
+) -> (Result<Option<f64>, Problem>, Option<f64>) {
+    let mut bad = None;
+    let mut prev = match at.filter(|v| !is_absent(*v)).map(|v| check(v, check_as)) {
+        Some(Ok(v)) => v,
+        Some(Err(p)) => {
+            bad = Some(p);
+            0.0
+        }
+        None => 0.0,
+    };
     let mut prev_seq = from;
     let mut total = 0.0;
-    while let Some((seq, v)) = points.next_if(|p| p.0 <= to) {
-        at = Some(v);
-        if is_absent(v) {
+    while let Some((seq, raw)) = points.next_if(|p| p.0 <= to) {
+        at = Some(raw);
+        if is_absent(raw) {
             continue;
         }
-        let reset = v < prev || restarts.iter().any(|&r| r > prev_seq && r <= seq);
+        let v = match check(raw, check_as) {
+            Ok(v) => v,
+            Err(p) => {
+                bad.get_or_insert(p);
+                continue;
+            }
+        };
+        let reset = v < prev || restarted_between(restarts, prev_seq, seq);
         total += if reset { v } else { v - prev };
         prev = v;
         prev_seq = seq;
     }
-    (at.filter(|v| !is_absent(*v)).map(|_| total), at)
+    let result = match bad {
+        Some(p) => Err(p),
+        None => Ok(at.filter(|v| !is_absent(*v)).map(|_| total)),
+    };
+    (result, at)
 }
 
 /// Which part of the history a figure covers.
@@ -148,10 +297,10 @@ pub enum Span {
 }
 
 impl Span {
-    /// A counter's figure over this span.
-    pub fn counter(self, s: &Series, restarts: &[u64]) -> Option<f64> {
+    /// A counter's figure over this span; an error names what is wrong with a value it rests on.
+    pub fn counter(self, s: &Series, restarts: &[u64]) -> Result<Option<f64>, Problem> {
         match self {
-            Span::SinceStart { at } => s.value_at(at),
+            Span::SinceStart { at } => s.checked_at(at),
             Span::Window { from, to } => s.increase(from, to, restarts),
         }
     }
@@ -211,6 +360,8 @@ pub struct TargetStore {
     pub repeats: u64,
     /// Series dropped because no retained scrape has them.
     pub pruned: u64,
+    /// Data-quality problems in the retained scrapes.
+    pub quality: Notes,
     /// Newest answer per LMCache HTTP route (`status`, `config`, `version`, `healthcheck` ...).
     pub routes: std::collections::BTreeMap<&'static str, RouteAnswer>,
     key_buf: String,
@@ -231,6 +382,7 @@ impl TargetStore {
             next_seq: 0,
             repeats: 0,
             pruned: 0,
+            quality: Notes::default(),
             routes: Default::default(),
             key_buf: String::new(),
             order_buf: Vec::new(),
@@ -308,22 +460,60 @@ impl TargetStore {
     ///
     /// When every sample carries a timestamp, that is the observation time; a scrape repeating
     /// the newest observation (same timestamps) is counted in [`TargetStore::repeats`] and not
-    /// stored again, so a frozen exporter shows no invented motion.
+    /// stored again, so a frozen exporter shows no invented motion. Sample timestamps later
+    /// than the scrape time (or, for a file without one, than the clock) by more than
+    /// [`FUTURE_SLACK`] are not believed: the scrape time is used and a note says so.
     pub fn ingest(&mut self, scrape: &Scrape<'_>, time: Option<f64>) -> &ScrapeMeta {
-        let observed = observation_time(scrape);
+        let seq = self.next_seq;
+        let mut observed = observation_time(scrape);
+        let mut future = None;
+        if let Some(o) = observed {
+            let reference = time.unwrap_or_else(crate::timefmt::now);
+            if o > reference + FUTURE_SLACK {
+                future = Some(o - reference);
+                observed = None;
+            }
+        }
         if let (Some(o), Some(newest)) = (observed, self.scrapes.back())
             && newest.observed == Some(o)
         {
             self.repeats += 1;
             return self.scrapes.back().expect("checked");
         }
-        let time = observed.or(time);
-        let seq = self.next_seq;
+        let mut time = observed.or(time);
         self.next_seq += 1;
+        if let Some(ahead) = future {
+            self.quality.add(
+                "sample timestamps",
+                "future_timestamps",
+                format!(
+                    "lie {ahead:.0} s after the scrape time; kvscope used the scrape time instead"
+                ),
+                seq,
+                time,
+            );
+        }
+        // Time never runs backwards in a store: windows and rates rest on that.
+        if let (Some(t), Some(prev)) = (time, self.scrapes.back().and_then(|s| s.time))
+            && t < prev
+        {
+            self.quality.add(
+                "scrape times",
+                "time_backwards",
+                format!(
+                    "a scrape is {:.3} s older than the one before; kvscope gave it the earlier scrape's time",
+                    prev - t
+                ),
+                seq,
+                Some(prev),
+            );
+            time = Some(prev);
+        }
         let process_start = scrape
             .data_samples()
             .find(|s| s.name == "process_start_time_seconds")
-            .map(|s| s.value);
+            .map(|s| s.value)
+            .filter(|v| v.is_finite());
         let restarted = match (
             self.scrapes.back().and_then(|p| p.process_start),
             process_start,
@@ -335,14 +525,44 @@ impl TargetStore {
         let mut samples = 0;
         for s in scrape.data_samples() {
             samples += 1;
-            let id = self.series_id(scrape, s);
+            let id = self.series_id(scrape, s, seq, time);
             let series = &mut self.series[id as usize];
-            if series.last_seen == seq && series.points.back().is_some_and(|p| p.0 == seq) {
+            if series.last_seen == seq {
+                // The same series twice in one scrape: which value is right cannot be known.
                 duplicates += 1;
-                series.points.set_last_value(s.value);
+                let Some((at, before)) = series.points.back() else {
+                    continue;
+                };
+                if before.to_bits() == s.value.to_bits() || before.to_bits() == CONFLICT_BITS {
+                    continue;
+                }
+                let conflict = f64::from_bits(CONFLICT_BITS);
+                if at == seq {
+                    series.points.set_last_value(conflict);
+                } else {
+                    series.points.push_back((seq, conflict));
+                }
+                if series.metric.is_some() {
+                    let subject = series.describe();
+                    self.quality.add(
+                        subject,
+                        "conflict",
+                        Problem::Conflict.to_string(),
+                        seq,
+                        time,
+                    );
+                }
                 continue;
             }
             series.last_seen = seq;
+            if series.metric.is_some()
+                && let Err(p) = check(s.value, series.check())
+            {
+                let subject = series.describe();
+                self.quality
+                    .add(subject, p.kind(), p.to_string(), seq, time);
+            }
+            let series = &mut self.series[id as usize];
             let last = series.points.back().map(|p| p.1);
             // Record on change; after a restart, record every series so an unchanged counter
             // value is not mistaken for no activity.
@@ -392,6 +612,7 @@ impl TargetStore {
         for series in &mut self.series {
             series.points.trim(oldest);
         }
+        self.quality.trim(oldest);
         // Series absent from every retained scrape (label churn: a tenant, model or adapter
         // gone) change no figure; dropping them keeps memory bounded by the history.
         let dead = self.series.iter().filter(|s| s.last_seen < oldest).count();
@@ -433,7 +654,15 @@ impl TargetStore {
         self.pruned += remap.iter().filter(|r| r.is_none()).count() as u64;
     }
 
-    fn series_id(&mut self, scrape: &Scrape<'_>, s: &crate::expo::Sample<'_>) -> u32 {
+    /// The series a sample belongs to, created on first sight (scrape `seq` at `time`, for
+    /// a note when a bucket's bound is not a number).
+    fn series_id(
+        &mut self,
+        scrape: &Scrape<'_>,
+        s: &crate::expo::Sample<'_>,
+        seq: u64,
+        time: Option<f64>,
+    ) -> u32 {
         let fam = scrape.family(s);
         let labels = scrape.labels(s);
         self.order_buf.clear();
@@ -466,6 +695,19 @@ impl TargetStore {
             .then(|| owned.iter().find(|(k, _)| &**k == "le"))
             .flatten()
             .and_then(|(_, v)| crate::expo::parse_number(v));
+        if part == Part::Bucket && le.is_none() && metric.is_some() {
+            let (k, v) = owned
+                .iter()
+                .find(|(k, _)| &**k == "le")
+                .map_or(("le", "(no le label)"), |(k, v)| (&**k, &**v));
+            self.quality.add(
+                format!("{}_bucket{{{k}=\"{v}\"}}", strip_part(s.name)),
+                "bad_le",
+                "its bucket bound (le) is not a number; the histogram cannot be read".into(),
+                seq,
+                time,
+            );
+        }
         let id = self.series.len() as u32;
         let family: Box<str> = match (metric, fam.kind) {
             (Some(_), Kind::Unknown) if part != s.part => strip_part(s.name).into(),

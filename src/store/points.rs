@@ -174,4 +174,3 @@ impl Points {
         self.blocks.iter().map(|b| usize::from(b.count)).sum()
     }
 }
-

@@ -1,8 +1,8 @@
 //! Store arithmetic on hand-made scrapes (edge cases: resets, restarts, lazy series,
 //! duplicates). Real-capture figures are tested in `tests/report_real.rs`.
 
-use super::*;
 use super::points::BLOCK;
+use super::*;
 use crate::expo::parse;
 
 fn store_of(bodies: &[(&str, f64)]) -> TargetStore {
@@ -33,7 +33,7 @@ fn counter_drop_is_a_reset_not_a_negative_increase() {
     ]);
     assert_eq!(
         hits(&st).increase(0, 3, &st.restarts()),
-        Some(50.0 + 20.0 + 10.0)
+        Ok(Some(50.0 + 20.0 + 10.0))
     );
 }
 
@@ -44,7 +44,7 @@ fn changed_process_start_is_a_restart_even_when_the_counter_grew() {
     };
     let st = store_of(&[(&p(1.0, 100.0), 0.0), (&p(2.0, 120.0), 10.0)]);
     assert_eq!(st.restarts(), vec![1]);
-    assert_eq!(hits(&st).increase(0, 1, &st.restarts()), Some(120.0));
+    assert_eq!(hits(&st).increase(0, 1, &st.restarts()), Ok(Some(120.0)));
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn restart_with_an_unchanged_value_still_counts() {
         format!("process_start_time_seconds {start}\n{C}lmcache_mp_lookup_hit_tokens_total {v}\n")
     };
     let st = store_of(&[(&p(1.0, 100.0), 0.0), (&p(2.0, 100.0), 10.0)]);
-    assert_eq!(hits(&st).increase(0, 1, &st.restarts()), Some(100.0));
+    assert_eq!(hits(&st).increase(0, 1, &st.restarts()), Ok(Some(100.0)));
 }
 
 #[test]
@@ -62,7 +62,7 @@ fn lazy_counter_absent_at_window_start_counts_from_zero() {
         ("x 1\n", 0.0),
         (&format!("{C}lmcache_mp_lookup_hit_tokens_total 40\n"), 10.0),
     ]);
-    assert_eq!(hits(&st).increase(0, 1, &[]), Some(40.0));
+    assert_eq!(hits(&st).increase(0, 1, &[]), Ok(Some(40.0)));
     assert_eq!(hits(&st).value_at(0), None);
 }
 
@@ -79,14 +79,81 @@ fn series_absent_in_the_newest_scrape_has_no_value_there() {
     assert!(s.present_since(0));
 }
 
+/// Hand-written: one series twice in a scrape. Which value is right cannot be known, so the
+/// value is a conflict (every figure resting on it is unknown) and a note names the series.
 #[test]
-fn duplicate_series_in_one_scrape_last_wins_and_is_counted() {
-    let st = store_of(&[(
-        &format!("{C}lmcache_mp_lookup_hit_tokens_total 1\nlmcache_mp_lookup_hit_tokens_total 2\n"),
-        0.0,
-    )]);
-    assert_eq!(st.newest().unwrap().duplicate_series, 1);
-    assert_eq!(hits(&st).value_at(0), Some(2.0));
+fn duplicate_series_with_different_values_are_a_conflict() {
+    let twice = |a: u32, b: u32| {
+        format!(
+            "{C}lmcache_mp_lookup_hit_tokens_total {a}\nlmcache_mp_lookup_hit_tokens_total {b}\n"
+        )
+    };
+    // The first copy repeats the previous scrape's value (no new point), the second differs.
+    let st = store_of(&[
+        (&twice(1, 1), 0.0),
+        (&twice(1, 2), 10.0),
+        (&twice(3, 3), 20.0),
+    ]);
+    assert_eq!(st.scrapes()[0].duplicate_series, 1);
+    assert_eq!(st.scrapes()[1].duplicate_series, 1);
+    assert_eq!(
+        hits(&st).checked_at(0),
+        Ok(Some(1.0)),
+        "equal copies are harmless"
+    );
+    assert_eq!(hits(&st).checked_at(1), Err(Problem::Conflict));
+    assert_eq!(hits(&st).increase(0, 1, &[]), Err(Problem::Conflict));
+    assert_eq!(
+        hits(&st).increase(1, 2, &[]),
+        Err(Problem::Conflict),
+        "the window's base"
+    );
+    assert_eq!(hits(&st).checked_at(2), Ok(Some(3.0)));
+    let notes = st.quality.all();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].subject, "lmcache_mp_lookup_hit_tokens_total");
+    assert!(notes[0].problem.contains("more than once"));
+}
+
+/// Hand-written: values no counter can have are refused wherever a figure would use them.
+#[test]
+fn counters_that_are_infinite_nan_or_negative_are_problems() {
+    let st = store_of(&[
+        (&format!("{C}lmcache_mp_lookup_hit_tokens_total 5\n"), 0.0),
+        (
+            &format!("{C}lmcache_mp_lookup_hit_tokens_total +Inf\n"),
+            10.0,
+        ),
+        (
+            &format!("{C}lmcache_mp_lookup_hit_tokens_total -50\n"),
+            20.0,
+        ),
+        (
+            &format!("{C}lmcache_mp_lookup_hit_tokens_total NaN\n"),
+            30.0,
+        ),
+        (&format!("{C}lmcache_mp_lookup_hit_tokens_total 7\n"), 40.0),
+    ]);
+    let h = hits(&st);
+    assert_eq!(h.checked_at(1), Err(Problem::NotFinite(f64::INFINITY)));
+    assert_eq!(h.checked_at(2), Err(Problem::Negative(-50.0)));
+    assert!(matches!(h.checked_at(3), Err(Problem::NotFinite(v)) if v.is_nan()));
+    assert!(h.increase(0, 4, &[]).is_err());
+    assert_eq!(
+        h.increase(3, 4, &[]).map_err(|p| p.kind()),
+        Err("not_finite")
+    );
+    assert_eq!(h.checked_at(4), Ok(Some(7.0)), "the newest value is fine");
+    let kinds: Vec<&str> = st.quality.all().iter().map(|n| &*n.problem).collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(
+        kinds[0].contains("+Inf") || kinds[0].contains("NaN"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k.contains("negative (-50)")),
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -102,7 +169,7 @@ fn label_order_does_not_split_series() {
         ),
     ]);
     assert_eq!(st.series().len(), 1);
-    assert_eq!(hits(&st).increase(0, 1, &[]), Some(4.0));
+    assert_eq!(hits(&st).increase(0, 1, &[]), Ok(Some(4.0)));
 }
 
 #[test]
@@ -136,7 +203,7 @@ fn history_is_bounded_and_keeps_the_baseline() {
     assert_eq!(st.scrapes().len(), 3);
     // Whole blocks are dropped: at most one block beyond the window is kept.
     assert!(hits(&st).points.len() <= 3 + usize::from(BLOCK));
-    assert_eq!(hits(&st).increase(997, 999, &[]), Some(20.0));
+    assert_eq!(hits(&st).increase(997, 999, &[]), Ok(Some(20.0)));
     assert_eq!(hits(&st).value_at(997), Some(9970.0));
 }
 
@@ -160,6 +227,7 @@ fn histogram_window_mean_and_quantiles() {
     let m = catalog::lookup("lmcache_mp_l2_load_throughput_GB_per_second").unwrap();
     let w = st
         .histogram(m, Span::Window { from: 0, to: 1 }, |_| true)
+        .unwrap()
         .unwrap();
     assert_eq!(w.count, 4.0);
     assert_eq!(w.mean(), Some(3.0));
@@ -167,8 +235,101 @@ fn histogram_window_mean_and_quantiles() {
     assert_eq!(w.quantile(0.5), Some(3.0));
     let all = st
         .histogram(m, Span::SinceStart { at: 1 }, |_| true)
+        .unwrap()
         .unwrap();
     assert_eq!(all.count, 5.0);
+}
+
+/// Hand-written broken histograms: each is refused with a reason naming it, never a quantile
+/// or mean that looks real.
+#[test]
+fn histograms_that_cannot_be_read_say_why() {
+    let m = catalog::lookup("lmcache_mp_l2_load_throughput_GB_per_second").unwrap();
+    let h = |lines: &str| {
+        let body = format!(
+            "# TYPE lmcache_mp_l2_load_throughput_GB_per_second histogram\n{}",
+            lines
+                .lines()
+                .map(|l| format!("lmcache_mp_l2_load_throughput_GB_per_second{}\n", l.trim()))
+                .collect::<String>()
+        );
+        let st = store_of(&[(&body, 0.0)]);
+        st.histogram(m, Span::SinceStart { at: 0 }, |_| true)
+    };
+    let ok = h(r#"_bucket{le="1"} 1
+        _bucket{le="+Inf"} 2
+        _count 2
+        _sum 3"#);
+    assert_eq!(ok.unwrap().unwrap().mean(), Some(1.5));
+    for (lines, why) in [
+        (
+            r#"_bucket{le="1"} 5
+            _bucket{le="2"} 3
+            _bucket{le="+Inf"} 5
+            _count 5
+            _sum 4"#,
+            "not cumulative",
+        ),
+        (
+            r#"_bucket{le="1"} 1
+            _bucket{le="2"} 2
+            _count 2
+            _sum 3"#,
+            "no +Inf bucket",
+        ),
+        (
+            r#"_bucket{le="abc"} 1
+            _bucket{le="+Inf"} 2
+            _count 2
+            _sum 3"#,
+            "le) that is not a number",
+        ),
+        (
+            r#"_bucket{le="1"} 1
+            _bucket{le="+Inf"} 2
+            _count 2
+            _sum -5"#,
+            "negative (-5)",
+        ),
+        (
+            r#"_bucket{le="1"} 1
+            _bucket{le="+Inf"} 2
+            _count 3
+            _sum 3"#,
+            "differs from the +Inf bucket",
+        ),
+        (
+            r#"_bucket{le="1"} 1
+            _bucket{le="+Inf"} +Inf
+            _count 2
+            _sum 3"#,
+            "+Inf, not a number",
+        ),
+    ] {
+        let e = h(lines).expect_err(why);
+        assert!(e.contains(why), "{why}: {e}");
+        assert!(
+            e.contains("lmcache_mp_l2_load_throughput_GB_per_second"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn merged_histograms_with_different_bounds_stay_cumulative() {
+    let mut a = HistogramWindow {
+        count: 2.0,
+        sum: 3.0,
+        buckets: vec![(1.0, 1.0), (f64::INFINITY, 2.0)],
+    };
+    let b = HistogramWindow {
+        count: 4.0,
+        sum: 8.0,
+        buckets: vec![(2.0, 3.0), (f64::INFINITY, 4.0)],
+    };
+    a.merge(&b);
+    assert_eq!(a.buckets, [(1.0, 1.0), (2.0, 4.0), (f64::INFINITY, 6.0)]);
+    assert_eq!(a.count, 6.0);
 }
 
 #[test]
@@ -184,7 +345,7 @@ fn quantile_in_the_inf_bucket_is_the_highest_finite_bound() {
 fn a_repeated_timestamped_observation_is_not_new_data() {
     let mut st = TargetStore::new("t", 10);
     let body = format!("{C}lmcache_mp_lookup_hit_tokens_total 5 1700000000000\n");
-    for wall in [10.0, 20.0, 30.0] {
+    for wall in [1.8e9, 1.8e9 + 10.0, 1.8e9 + 20.0] {
         st.ingest(&parse(body.as_bytes()).unwrap(), Some(wall));
     }
     assert_eq!(st.scrapes().len(), 1);
@@ -192,9 +353,9 @@ fn a_repeated_timestamped_observation_is_not_new_data() {
     assert_eq!(st.newest().unwrap().time, Some(1_700_000_000.0));
     assert!(st.window(60.0).unwrap_err().contains("one observation"));
     let newer = format!("{C}lmcache_mp_lookup_hit_tokens_total 9 1700000005000\n");
-    st.ingest(&parse(newer.as_bytes()).unwrap(), Some(40.0));
+    st.ingest(&parse(newer.as_bytes()).unwrap(), Some(1.8e9 + 30.0));
     assert_eq!(st.scrapes().len(), 2);
-    assert_eq!(hits(&st).increase(0, 1, &[]), Some(4.0));
+    assert_eq!(hits(&st).increase(0, 1, &[]), Ok(Some(4.0)));
 }
 
 /// The compressed change points agree with a plain list on every lookup, for awkward values
@@ -303,7 +464,7 @@ fn series_that_left_the_history_are_pruned() {
         .collect();
     assert_eq!(steady.len(), 1);
     assert_eq!(steady[0].value_at(newest), Some(3998.0));
-    assert_eq!(steady[0].increase(newest - 5, newest, &[]), Some(10.0));
+    assert_eq!(steady[0].increase(newest - 5, newest, &[]), Ok(Some(10.0)));
     // The lookup index follows the renumbering.
     let m = crate::catalog::metric_ref("lmcache_mp.lookup", "hit_tokens");
     let live: Vec<&Series> = st.series_of(m).collect();

@@ -368,7 +368,10 @@ mod hostile {
         for _ in 0..20_000 {
             let spec = g.hostile(&["ctrl-q", "shift-tab", "G", "é", "ctrl-é"]);
             if let Ok((KeyCode::Char(c), _)) = parse_key(&spec) {
-                assert!(spec.ends_with(c) || spec.to_lowercase().ends_with(c), "{spec:?}");
+                assert!(
+                    spec.ends_with(c) || spec.to_lowercase().ends_with(c),
+                    "{spec:?}"
+                );
             }
         }
     }
