@@ -50,7 +50,7 @@ fn render(c: &mut Criterion) {
     });
     c.bench_function("analysis_demo_data", |b| {
         b.iter(|| {
-            kvscope::analysis::analyze(&app.model.inputs(60.0))
+            kvscope::analysis::analyze(&app.model().unwrap().inputs(60.0))
                 .findings
                 .len()
         })

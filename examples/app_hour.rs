@@ -66,8 +66,8 @@ fn main() {
     let took = started.elapsed().as_secs_f64();
     println!(
         "{n} s of history, 2 targets at 1 s ({} + {} series): VmRSS {}, VmHWM {}; {:.2} ms per second of data (2 scrapes, 2 analyses, 1 frame)",
-        app.model.lmcache[0].series().len(),
-        app.model.engine[0].series().len(),
+        app.model().unwrap().lmcache[0].series().len(),
+        app.model().unwrap().engine[0].series().len(),
         status("VmRSS:"),
         status("VmHWM:"),
         took * 1000.0 / n as f64

@@ -31,6 +31,8 @@ pub struct ReportArgs {
     pub format: OutputFormat,
     /// Extra headers (bearer tokens) for URL targets.
     pub auth: http::AuthPlan,
+    /// Series one scrape may carry per instance.
+    pub series_limit: usize,
 }
 
 /// A failure with its exit code and a message naming the input.
@@ -113,13 +115,12 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
 /// Runs `report`, returning what to print.
 pub fn report(args: &ReportArgs) -> Result<String, Failure> {
     let (model, kinds) = load(args)?;
-    let value = report::build(&model, args.window, &kinds);
     Ok(match args.format {
-        OutputFormat::Json => {
-            serde_json::to_string_pretty(&value).expect("report serialises") + "\n"
+        OutputFormat::Json => report::json(&model, args.window, &kinds),
+        OutputFormat::Text => report::text(&report::build_for_reading(&model, args.window, &kinds)),
+        OutputFormat::Markdown => {
+            report::markdown(&report::build_for_reading(&model, args.window, &kinds))
         }
-        OutputFormat::Text => report::text(&value),
-        OutputFormat::Markdown => report::markdown(&value),
     })
 }
 
@@ -153,6 +154,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
         .max()
         .unwrap_or(0);
     let mut model = Model::new(&names(&lm), &names(&en), longest.max(args.samples) + 1);
+    model.set_series_limit(args.series_limit);
     let mut kinds = Vec::new();
     let mut urls = Vec::new();
     for (role, ps) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {

@@ -29,6 +29,8 @@ pub struct WatchArgs {
     pub routes: lmcache_http::RouteOptions,
     /// `--log FILE`; the default state-directory path when `None`.
     pub log: Option<std::path::PathBuf>,
+    /// Series one scrape may carry per instance.
+    pub series_limit: usize,
 }
 
 fn bad(message: impl Into<String>) -> Failure {
@@ -46,12 +48,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| bad(format!("cannot start the runtime: {e}")))
 }
 
-/// Scrapes every URL and runs the TUI until the user quits.
-pub fn watch(args: &WatchArgs) -> Result<(), Failure> {
+/// Scrapes every URL and runs the TUI until the user quits or a signal stops it.
+pub fn watch(args: &WatchArgs) -> Result<tui::Stop, Failure> {
     runtime()?.block_on(watch_in(args, None))
 }
 
-async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure> {
+async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, Failure> {
     if args.lmcache.is_empty() && args.engine.is_empty() {
         return Err(bad("give at least one --lmcache or --engine URL"));
     }
@@ -85,7 +87,8 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
     let history = (3600.0 / args.interval).ceil() as usize + 1;
     let names =
         |urls: &[http::TargetUrl]| -> Vec<String> { urls.iter().map(|u| u.to_string()).collect() };
-    let model = Model::new(&names(&lm), &names(&en), history);
+    let mut model = Model::new(&names(&lm), &names(&en), history);
+    model.set_series_limit(args.series_limit);
     let limit = model.limits.max_body_bytes;
     let (tx, rx) = mpsc::channel(256);
     for (role, urls) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
@@ -117,7 +120,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
     }
     drop(tx);
     // An explicit --log must work; the default one is best effort, and the UI says if it failed.
-    let (mut log, log_problem) = match (&args.log, logfile::default_path()) {
+    let (log, log_problem) = match (&args.log, logfile::default_path()) {
         (Some(p), _) => (Some(logfile::LogFile::open(p).map_err(bad)?), None),
         (None, Some(p)) => match logfile::LogFile::open(&p) {
             Ok(l) => (Some(l), None),
@@ -132,6 +135,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
         (Some(n), Some(p)) => Some(format!("{n} · {p}")),
         (n, p) => n.or(p),
     };
+    let mut log = log;
     if let Some(l) = log.as_mut() {
         let names: Vec<String> = model.targets().map(|(_, t)| t.name.clone()).collect();
         l.line(&format!(
@@ -143,12 +147,18 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<(), Failure>
     }
     let mut app = App::new(model, args.interval, args.window, theme, note);
     app.keymap = args.keymap.clone();
-    let result = tui::run(app, rx, &mut log)
+    let log = std::sync::Arc::new(std::sync::Mutex::new(log));
+    let result = tui::run(app, rx, log.clone())
         .await
         .map_err(|e| bad(format!("terminal error: {e}")));
-    if let Some(l) = log.as_mut() {
+    if let Ok(mut l) = log.lock()
+        && let Some(l) = l.as_mut()
+    {
         l.line(&match &result {
-            Ok(()) => "kvscope stopped".to_string(),
+            Ok(tui::Stop::Quit) => "kvscope stopped".to_string(),
+            Ok(tui::Stop::Signal(n)) => {
+                format!("kvscope stopped by {}", tui::signals::name(*n))
+            }
             Err(e) => format!("kvscope stopped: {}", e.message),
         });
     }
@@ -180,19 +190,15 @@ pub fn demo(
     port: Option<u16>,
     speed: f64,
     args: &WatchArgs,
-) -> Result<(), Failure> {
+) -> Result<tui::Stop, Failure> {
     runtime()?.block_on(async {
         let (lm, en, _demo) = start_demo(port.unwrap_or(0), speed).await?;
         if serve_only {
             println!("kvscope demo: LMCache {lm}  engine {en}");
             use std::io::Write;
             let _ = std::io::stdout().flush();
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| bad(e.to_string()))?;
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return Ok(());
+            let mut signals = tui::signals::Signals::new().map_err(|e| bad(e.to_string()))?;
+            return Ok(tui::Stop::Signal(signals.recv().await));
         }
         let note = format!(
             "demo: a real LMCache 0.5.6 CPU run replayed at {speed}× ({lm}) paired with a real vLLM scrape from another run (packet_a, one snapshot: its rates are unknown)"

@@ -90,9 +90,21 @@ enum Command {
         timeout: f64,
         #[arg(long, value_enum, default_value = "json")]
         format: OutputFormat,
+        /// Series one scrape may carry per instance; a scrape with more is refused.
+        #[arg(long, value_name = "N", default_value_t = kvscope::model::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
+        series_limit: usize,
         #[command(flatten)]
         auth: AuthOpts,
     },
+}
+
+/// `--series-limit`: a whole number from 1 to 100 million.
+fn series_limit(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=100_000_000).contains(n))
+        .ok_or_else(|| format!("'{s}' is not a series limit (a whole number from 1 to 100000000)"))
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -126,6 +138,9 @@ struct LiveOpts {
     /// Log file [default: $XDG_STATE_HOME/kvscope/kvscope.log or ~/.local/state/kvscope/kvscope.log].
     #[arg(long, value_name = "FILE")]
     log: Option<std::path::PathBuf>,
+    /// Series one scrape may carry per instance; a scrape with more is refused [default: 100000].
+    #[arg(long, value_name = "N", value_parser = series_limit)]
+    series_limit: Option<usize>,
     #[command(flatten)]
     auth: AuthOpts,
 }
@@ -195,6 +210,12 @@ impl LiveOpts {
                 allow_env: self.allow_env,
             },
             keymap: kvscope::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(bad)?,
+            series_limit: match (self.series_limit, cfg.series_limit) {
+                (Some(n), _) => n,
+                (None, Some(n)) => series_limit(&n.to_string())
+                    .map_err(|e| bad(format!("config series_limit: {e}")))?,
+                (None, None) => kvscope::model::DEFAULT_SERIES_LIMIT,
+            },
         })
     }
 }
@@ -315,6 +336,16 @@ fn finish(r: Result<(), cli::Failure>) -> ExitCode {
     }
 }
 
+/// How a live session ended: 0 when the user quit, 128 + the signal's number when a signal
+/// stopped it (the shell convention), after the terminal was restored either way.
+fn finish_live(r: Result<kvscope::tui::Stop, cli::Failure>) -> ExitCode {
+    match r {
+        Ok(kvscope::tui::Stop::Quit) => ExitCode::SUCCESS,
+        Ok(kvscope::tui::Stop::Signal(n)) => ExitCode::from((128 + n).clamp(0, 255) as u8),
+        Err(f) => finish(Err(f)),
+    }
+}
+
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -330,7 +361,7 @@ fn main() -> ExitCode {
             lmcache,
             engine,
             live,
-        } => finish(
+        } => finish_live(
             live.resolve(lmcache, engine, auth)
                 .and_then(|args| kvscope::live::watch(&args)),
         ),
@@ -354,7 +385,7 @@ fn main() -> ExitCode {
                     message: format!("--speed {speed}: give a number from 0.01 to 1000"),
                 }));
             }
-            finish(
+            finish_live(
                 live.resolve(vec![], vec![], auth)
                     .and_then(|args| kvscope::live::demo(serve_only, port, speed, &args)),
             )
@@ -367,6 +398,7 @@ fn main() -> ExitCode {
             window,
             timeout,
             format,
+            series_limit,
             auth: _,
         } => {
             let args = ReportArgs {
@@ -378,6 +410,7 @@ fn main() -> ExitCode {
                 timeout,
                 format,
                 auth,
+                series_limit,
             };
             match cli::report(&args) {
                 Ok(out) => {
@@ -421,6 +454,7 @@ fn screenshot(
         timeout: 5.0,
         format: OutputFormat::Json,
         auth: Default::default(),
+        series_limit: kvscope::model::DEFAULT_SERIES_LIMIT,
     };
     let (model, _) = cli::load(&args)?;
     let newest = model

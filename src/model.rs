@@ -72,6 +72,19 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The target the event is about.
+    pub fn target(&self) -> TargetRef {
+        match self {
+            Event::Scrape { target, .. }
+            | Event::ScrapeFailed { target, .. }
+            | Event::Latency { target, .. }
+            | Event::Route { target, .. }
+            | Event::RouteSkipped { target, .. } => *target,
+        }
+    }
+}
+
 /// A scrape the model could not take.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyError {
@@ -136,12 +149,41 @@ pub struct Model {
     pub engine: Vec<TargetStore>,
     pub parse_errors: Vec<ParseErrors>,
     pub limits: Limits,
+    /// Series one scrape may carry per instance ([`DEFAULT_SERIES_LIMIT`]).
+    series_limit: usize,
     /// Per target: `lmcache` ones first, then `engine`.
     health: Vec<Health>,
 }
 
 /// Parse-error records kept at most (the oldest are dropped first).
 const MAX_PARSE_ERROR_RECORDS: usize = 256;
+
+/// Series one scrape may carry per instance by default (like Prometheus' `sample_limit`): real
+/// LMCache and vLLM scrapes carry a few hundred, so this leaves room for large deployments
+/// while a runaway exporter is refused instead of filling memory.
+pub const DEFAULT_SERIES_LIMIT: usize = 100_000;
+
+/// Counts data samples per `instance` label (a `/federate` body carries many instances; a
+/// plain scrape counts as one) and names the first instance over `limit`.
+fn over_series_limit(scrape: &expo::Scrape<'_>, limit: usize) -> Option<(String, usize)> {
+    if scrape.samples.len() <= limit {
+        return None;
+    }
+    let mut per: std::collections::HashMap<&str, usize, foldhash::fast::RandomState> =
+        Default::default();
+    for s in scrape.data_samples() {
+        let instance = scrape
+            .labels(s)
+            .iter()
+            .find(|l| l.name == "instance")
+            .map_or("", |l| l.raw());
+        *per.entry(instance).or_default() += 1;
+    }
+    per.into_iter()
+        .filter(|(_, n)| *n > limit)
+        .max_by_key(|(_, n)| *n)
+        .map(|(i, n)| (i.to_string(), n))
+}
 
 impl Model {
     /// A model with these targets (names) keeping `history` scrapes each.
@@ -157,8 +199,23 @@ impl Model {
                 .collect(),
             parse_errors: Vec::new(),
             limits: Limits::default(),
+            series_limit: DEFAULT_SERIES_LIMIT,
             health: vec![Health::default(); lmcache.len() + engine.len()],
         }
+    }
+
+    /// Sets the series limit (per scrape, per instance); stores keep at most twice as many
+    /// series, so label churn cannot grow them without bound either.
+    pub fn set_series_limit(&mut self, limit: usize) {
+        self.series_limit = limit.max(1);
+        for t in self.lmcache.iter_mut().chain(self.engine.iter_mut()) {
+            t.max_series = self.series_limit.saturating_mul(2);
+        }
+    }
+
+    /// The series limit per scrape and instance.
+    pub fn series_limit(&self) -> usize {
+        self.series_limit
     }
 
     fn slot(&self, t: TargetRef) -> usize {
@@ -182,62 +239,63 @@ impl Model {
         }
     }
 
-    /// What `event` changes that is worth a line in the log, judged against the state before
-    /// it is applied: a target going down or coming back, a route starting or stopping to
-    /// answer, a route skipped. Steady state says nothing, so the log stays small.
-    pub fn transition(&self, event: &Event) -> Option<String> {
-        let failing = |t: TargetRef| {
-            let h = self.health(t);
-            h.last_failure
-                .as_ref()
-                .is_some_and(|(f, _)| h.last_ok.is_none_or(|ok| *f >= ok))
+    /// Why a target is down now (its last attempt failed), or `None` when it is not.
+    fn down(&self, t: TargetRef) -> Option<&str> {
+        let h = self.health(t);
+        h.last_failure
+            .as_ref()
+            .filter(|(f, _)| h.last_ok.is_none_or(|ok| *f >= ok))
+            .map(|(_, e)| e.as_str())
+    }
+
+    /// Applies `event` and says what it changed that is worth a line in the log, judged from
+    /// the state before and after, as the screen shows it: a target going down (or failing in
+    /// a new way) or coming back, a route starting or stopping to answer, a route skipped.
+    /// Steady state says nothing, so the log stays small.
+    pub fn apply_logged(&mut self, event: Event) -> (Result<(), ApplyError>, Option<String>) {
+        let target = event.target();
+        let route = match &event {
+            Event::Route { route, .. } | Event::RouteSkipped { route, .. } => Some(*route),
+            _ => None,
         };
-        let name = |t: TargetRef| crate::sanitize::clean(&self.target(t).name);
-        let base = |t: TargetRef| crate::sources::lmcache_http::base_url(&name(t));
-        match event {
-            Event::ScrapeFailed { target, error, .. } => {
-                let same = self
-                    .health(*target)
-                    .last_failure
-                    .as_ref()
-                    .is_some_and(|(_, e)| e == error);
-                (!failing(*target) || !same)
-                    .then(|| format!("{} {}: down: {}", target.role.flag(), name(*target), error))
-            }
-            Event::Scrape { target, .. } if failing(*target) => Some(format!(
-                "{} {}: up again",
-                target.role.flag(),
-                name(*target)
-            )),
-            Event::Route {
-                target,
-                route,
-                path,
-                result,
-                ..
-            } => {
-                let before = self.target(*target).routes.get(route.name());
-                let was_ok = before.is_some_and(|b| b.status == Some(200));
-                let before_err = before.and_then(|b| b.error.as_deref());
-                match result {
-                    Ok((200, _)) if !was_ok && before.is_some() => {
-                        Some(format!("{}{path}: answering again", base(*target)))
-                    }
-                    Ok((200, _)) => None,
-                    Ok((status, _)) => (before.and_then(|b| b.status) != Some(*status))
-                        .then(|| format!("{}{path}: HTTP {status}", base(*target))),
-                    Err(e) => (before_err != Some(e.as_str()))
-                        .then(|| format!("{}{path}: {e}", base(*target))),
+        let summary = |m: &Model| {
+            route.and_then(|r| {
+                let a = m.target(target).routes.get(r.name())?;
+                Some((a.path, a.status, a.error.clone(), a.skipped))
+            })
+        };
+        let down_before = self.down(target).map(str::to_string);
+        let route_before = summary(self);
+        let result = self.apply(event);
+        let name = crate::sanitize::clean(&self.target(target).name);
+        let line = match route {
+            None => match (down_before.as_deref(), self.down(target)) {
+                (before, Some(now)) if before != Some(now) => {
+                    Some(format!("{} {name}: down: {now}", target.role.flag()))
+                }
+                (Some(_), None) => Some(format!("{} {name}: up again", target.role.flag())),
+                _ => None,
+            },
+            Some(_) => {
+                let base = crate::sources::lmcache_http::base_url(&name);
+                let before = route_before.as_ref();
+                match summary(self) {
+                    Some((path, _, _, Some(why))) => (before.map(|b| b.3) != Some(Some(why)))
+                        .then(|| format!("{base}{path}: skipped: {why}")),
+                    Some((path, Some(200), None, None)) => before
+                        .is_some_and(|b| b.1 != Some(200))
+                        .then(|| format!("{base}{path}: answering again")),
+                    Some((path, Some(status), None, None)) => (before.and_then(|b| b.1)
+                        != Some(status))
+                    .then(|| format!("{base}{path}: HTTP {status}")),
+                    Some((path, _, Some(e), None)) => (before.and_then(|b| b.2.as_deref())
+                        != Some(e.as_str()))
+                    .then(|| format!("{base}{path}: {e}")),
+                    _ => None,
                 }
             }
-            Event::RouteSkipped {
-                target,
-                path,
-                reason,
-                ..
-            } => Some(format!("{}{path}: skipped: {reason}", base(*target))),
-            _ => None,
-        }
+        };
+        (result, line)
     }
 
     /// Health of a target.
@@ -345,18 +403,31 @@ impl Model {
                 format,
                 origin,
             } => {
+                let refuse = |m: &mut Model, message: String| {
+                    let h = m.health_mut(target);
+                    h.failures += 1;
+                    h.last_failure = Some((time.unwrap_or(0.0), message.clone()));
+                    Err(ApplyError {
+                        origin: origin.clone(),
+                        message,
+                    })
+                };
                 let scrape = match expo::parse_with(&body, format, &self.limits) {
                     Ok(s) => s,
-                    Err(e) => {
-                        let h = self.health_mut(target);
-                        h.failures += 1;
-                        h.last_failure = Some((time.unwrap_or(0.0), e.to_string()));
-                        return Err(ApplyError {
-                            origin,
-                            message: e.to_string(),
-                        });
-                    }
+                    Err(e) => return refuse(self, e.to_string()),
                 };
+                if let Some((instance, n)) = over_series_limit(&scrape, self.series_limit) {
+                    let whose = if instance.is_empty() {
+                        "the scrape".to_string()
+                    } else {
+                        format!("instance \"{}\"", crate::sanitize::clean(&instance))
+                    };
+                    let message = format!(
+                        "{whose} carries {n} series, more than the limit of {} (--series-limit raises it): refused, nothing of it kept",
+                        self.series_limit
+                    );
+                    return refuse(self, message);
+                }
                 if scrape.error_count > 0 {
                     if self.parse_errors.len() >= MAX_PARSE_ERROR_RECORDS {
                         self.parse_errors.remove(0);
@@ -398,11 +469,7 @@ mod tests {
             role: Role::Lmcache,
             index: 0,
         };
-        let mut step = |e: Event| {
-            let line = m.transition(&e);
-            let _ = m.apply(e);
-            line
-        };
+        let mut step = |e: Event| m.apply_logged(e).1;
         let failed = |time: f64, error: &str| Event::ScrapeFailed {
             target: t,
             time,

@@ -121,7 +121,7 @@ fn state(app: &App, index: usize) -> (TargetState, String) {
         role: Role::Lmcache,
         index,
     };
-    let h = app.model.health(t);
+    let h = app.model().unwrap().health(t);
     (
         h.state(app.now, app.interval),
         h.last_failure
@@ -166,7 +166,10 @@ async fn every_fault_is_named_and_the_healthy_target_is_unaffected() {
         let (st, why) = state(&app, i);
         if i == 0 {
             assert_eq!(st, TargetState::Up, "healthy target: {why}");
-            assert_eq!(app.model.lmcache[0].newest().unwrap().samples, 224);
+            assert_eq!(
+                app.model().unwrap().lmcache[0].newest().unwrap().samples,
+                224
+            );
         } else {
             assert_eq!(st, TargetState::Down, "target {i}");
             assert!(why.contains(want), "target {i}: {why:?} lacks {want:?}");
@@ -174,7 +177,13 @@ async fn every_fault_is_named_and_the_healthy_target_is_unaffected() {
     }
     // The healthy target's numbers are there, unaffected by its sick neighbours.
     assert_eq!(
-        app.shown.lmcache.lookup.hit_tokens.since_start.value(),
+        app.shown
+            .analysis
+            .lmcache
+            .lookup
+            .hit_tokens
+            .since_start
+            .value(),
         Some(27136.0)
     );
 }
@@ -253,7 +262,7 @@ async fn hostile_route_bodies_are_named_and_never_reach_the_terminal_raw() {
         app.on_event(ev);
     }
     app.on_tick(kvscope::timefmt::now());
-    let http = &app.shown.lmcache.http;
+    let http = &app.shown.analysis.lmcache.http;
     assert_eq!(http.healthy, Some(false));
     let status = http.routes.iter().find(|r| r.name == "status").unwrap();
     assert!(status.answer.contains("larger than"), "{status:?}");
@@ -265,6 +274,7 @@ async fn hostile_route_bodies_are_named_and_never_reach_the_terminal_raw() {
     assert_eq!(http.periodic_healthy, Some(false));
     assert!(
         app.shown
+            .analysis
             .findings
             .iter()
             .any(|f| f.code == "periodic_threads_unhealthy")

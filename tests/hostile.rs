@@ -493,8 +493,7 @@ async fn the_screen_and_the_log_never_show_url_credentials() {
             .unwrap()
             .unwrap();
         failures += usize::from(matches!(ev, kvscope::model::Event::ScrapeFailed { .. }));
-        log.extend(app.model.transition(&ev));
-        app.on_event(ev);
+        log.extend(app.on_event(ev));
     }
     app.on_tick(kvscope::timefmt::now());
     let screen = screenshot::text(&screenshot::render(&app, 200, 50));

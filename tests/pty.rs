@@ -41,17 +41,51 @@ impl Drop for Reap {
     }
 }
 
-#[test]
-fn watch_draws_helps_quits_and_restores_the_terminal() {
-    session(&[], Some(b"q"));
+/// How a session is ended.
+enum End<'a> {
+    /// These bytes typed (a quit key).
+    Keys(&'a [u8]),
+    /// This signal sent (name for `kill -`, number).
+    Signal(&'a str, i32),
 }
 
-/// A dropped SSH session sends SIGHUP: kvscope must exit cleanly, restore the terminal and log
-/// that it stopped. (The terminal itself cannot be hung up here: the reader thread holds the
-/// PTY open. That case — tmux kill-session — was checked by hand: it exits 0 and logs.)
+#[test]
+fn watch_draws_helps_quits_and_restores_the_terminal() {
+    session(&[], End::Keys(b"q"));
+}
+
+/// A dropped SSH session sends SIGHUP: kvscope must exit, restore the terminal and log that it
+/// stopped. (The terminal itself cannot be hung up here: the reader thread holds the PTY open.
+/// That case — tmux kill-session — was checked by hand: it exits and logs.)
 #[test]
 fn sighup_ends_the_session_cleanly() {
-    session(&[], None);
+    session(&[], End::Signal("HUP", 1));
+}
+
+/// `kill -INT` (not the Ctrl-C key, which raw mode turns into a key press).
+#[test]
+fn sigint_restores_the_terminal() {
+    session(&[], End::Signal("INT", 2));
+}
+
+#[test]
+fn sigterm_and_sigquit_restore_the_terminal() {
+    session(&[], End::Signal("TERM", 15));
+    session(&[], End::Signal("QUIT", 3));
+}
+
+/// Whether the terminal is in canonical (cooked) mode with echo, as a shell needs it: what
+/// `stty` says of the PTY.
+fn cooked(tty: &std::path::Path) -> bool {
+    let out = Command::new("stty")
+        .arg("-a")
+        .arg("-F")
+        .arg(tty)
+        .output()
+        .expect("stty runs");
+    let modes = String::from_utf8_lossy(&out.stdout);
+    let has = |flag: &str| modes.split_whitespace().any(|w| w == flag);
+    has("icanon") && has("echo")
 }
 
 #[test]
@@ -60,12 +94,12 @@ fn keys_rebound_in_the_config_file_work() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("config.toml");
     std::fs::write(&cfg, "theme = \"high-contrast\"\n[keys]\nquit = [\"x\"]\n").unwrap();
-    session(&["--config", cfg.to_str().unwrap()], Some(b"x"));
+    session(&["--config", cfg.to_str().unwrap()], End::Keys(b"x"));
 }
 
-/// Runs `watch` against the demo servers in a PTY, asks for help, quits with `quit` (or hangs
-/// up the terminal when `None`).
-fn session(extra: &[&str], quit: Option<&[u8]>) {
+/// Runs `watch` against the demo servers in a PTY, asks for help, then ends it as `end` says
+/// and checks the terminal is as it was: cooked mode, primary screen, cursor shown.
+fn session(extra: &[&str], end: End) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .args(["demo", "--serve-only", "--speed", "20"])
         .stdout(Stdio::piped())
@@ -111,7 +145,10 @@ fn session(extra: &[&str], quit: Option<&[u8]>) {
     let state = std::env::temp_dir().join(format!(
         "kvscope-pty-state-{}-{}",
         std::process::id(),
-        quit.map_or(0, |q| q[0])
+        match end {
+            End::Keys(k) => i32::from(k[0]),
+            End::Signal(_, n) => -n,
+        }
     ));
     let _ = std::fs::remove_dir_all(&state);
     cmd.env("XDG_STATE_HOME", &state);
@@ -140,39 +177,73 @@ fn session(extra: &[&str], quit: Option<&[u8]>) {
     writer.flush().unwrap();
     // Only changed cells are written, so look for single words, not phrases.
     let helped = wait_for(&out, b"freeze", drawn, long).expect("? shows the help overlay");
-    let Some(quit) = quit else {
-        let pid = child.process_id().expect("a pid").to_string();
-        let sent = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
-        assert!(sent.success());
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(start.elapsed() < long, "a hang-up did not end kvscope");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let log = std::fs::read_to_string(state.join("kvscope").join("kvscope.log")).unwrap();
-        assert!(log.contains("kvscope stopped"), "{status:?}\n{log}");
-        assert!(status.success(), "{status:?}");
-        wait_for(&out, b"\x1b[?1049l", drawn, long).expect("left the alternate screen");
-        return;
+    let tty = pty.master.tty_name().expect("the PTY has a name");
+    assert!(!cooked(&tty), "kvscope runs the terminal raw");
+    let expected = match end {
+        End::Keys(keys) => {
+            // Grown while running: what it drew at the larger size must not stay behind.
+            pty.master
+                .resize(PtySize {
+                    rows: 100,
+                    cols: 300,
+                    pixel_width: 0,
+                    pixel_height: 0,
+                })
+                .unwrap();
+            let before = out.lock().unwrap().len();
+            wait_for(&out, b"Families", before, long).expect("redrew at the new size");
+            writer.write_all(keys).unwrap();
+            writer.flush().unwrap();
+            0
+        }
+        End::Signal(name, n) => {
+            let pid = child.process_id().expect("a pid").to_string();
+            let sent = Command::new("kill")
+                .args([&format!("-{name}"), &pid])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            128 + n
+        }
     };
-    writer.write_all(quit).unwrap();
-    writer.flush().unwrap();
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(start.elapsed() < long, "q did not exit");
+        assert!(start.elapsed() < long, "kvscope did not end");
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(status.success());
+    assert_eq!(status.exit_code(), expected as u32, "{status:?}");
     wait_for(&out, b"\x1b[?1049l", helped, long).expect("left the alternate screen");
     wait_for(&out, b"\x1b[?25h", helped, long).expect("showed the cursor again");
-    // Logs went to the file, not the screen.
+    assert!(
+        cooked(&tty),
+        "the terminal is back in cooked mode with echo"
+    );
+    // The alternate screen was cleared just before it was left, so a terminal that copies
+    // its rows back (tmux after a resize) shows nothing of kvscope.
+    {
+        let bytes = out.lock().unwrap();
+        let leave = bytes
+            .windows(8)
+            .rposition(|w| w == b"\x1b[?1049l")
+            .expect("left the alternate screen");
+        let tail = &bytes[leave.saturating_sub(16)..leave];
+        assert!(
+            tail.windows(4).any(|w| w == b"\x1b[2J"),
+            "{:?}",
+            String::from_utf8_lossy(tail)
+        );
+    }
     let log = std::fs::read_to_string(state.join("kvscope").join("kvscope.log")).unwrap();
+    if let End::Signal(name, _) = end {
+        assert!(
+            log.contains(&format!("kvscope stopped by SIG{name}")),
+            "{log}"
+        );
+    }
+    // Logs went to the file, not the screen.
     assert!(
         log.contains("watch started") && log.contains("kvscope stopped"),
         "{log}"

@@ -84,7 +84,7 @@ async fn a_session_sends_only_allowlisted_gets() {
     for never in lmcache_http::NEVER_SENT {
         assert!(!seen.iter().any(|r| r == never));
     }
-    let http = &app.shown.lmcache.http;
+    let http = &app.shown.analysis.lmcache.http;
     assert_eq!(http.version.as_deref(), Some("0.5.6-g3e11e108"));
     assert_eq!(http.healthy, Some(true));
     assert_eq!(http.eviction_watermark.value(), Some(0.8));
@@ -110,7 +110,7 @@ async fn allow_env_reads_env_once_and_redacts_it() {
         1,
         "{seen:?}"
     );
-    let env = &app.shown.lmcache.http.env;
+    let env = &app.shown.analysis.lmcache.http.env;
     let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("LMCACHE_TRACK_USAGE"), Some("false"));
     assert_eq!(get("HOME"), Some("<redacted>"));

@@ -2,10 +2,9 @@
 //! `worker_id`, L0↔L1 throughput by `engine_id`. Each row keeps the label value as exported;
 //! `null` means the series has no such label.
 
-use super::figures::{Pair, counter, gauge, merged_histogram, pair};
+use super::aggregate::{Groups, Pair, View, counter, gauge, mean, pair};
 use super::{Fig, Over};
-use crate::catalog::{MetricRef, metric_ref};
-use crate::store::{Series, TargetStore};
+use crate::catalog::metric_ref;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ByL2Name {
@@ -48,32 +47,6 @@ pub struct Breakdowns {
     pub by_engine_id: Vec<ByEngine>,
 }
 
-/// Every value of `label` on the series of `metrics`, in first-seen order.
-fn values(targets: &[&TargetStore], metrics: &[MetricRef], label: &str) -> Vec<Option<String>> {
-    let mut out: Vec<Option<String>> = Vec::new();
-    for t in targets {
-        for &m in metrics {
-            for s in t.series_of(m) {
-                let v = s.label(label).map(str::to_string);
-                if !out.contains(&v) {
-                    out.push(v);
-                }
-            }
-        }
-    }
-    out
-}
-
-fn mean(targets: &[&TargetStore], w: f64, m: MetricRef, keep: &dyn Fn(&Series) -> bool) -> Fig {
-    match merged_histogram(targets, w, m, Over::SinceStart, keep) {
-        Err(e) => Fig::unknown(e),
-        Ok(Some(h)) => h
-            .mean()
-            .map_or_else(|| Fig::unknown("no observations"), Fig::known),
-        Ok(None) => Fig::unknown("no throughput histogram for this label value"),
-    }
-}
-
 fn difference(a: Fig, b: Fig) -> Fig {
     match (a.0, b.0) {
         (Ok(a), Ok(b)) => Fig::known(a - b),
@@ -81,104 +54,86 @@ fn difference(a: Fig, b: Fig) -> Fig {
     }
 }
 
-/// All breakdowns over the LMCache targets.
-pub fn breakdowns(ts: &[&TargetStore], w: f64) -> Breakdowns {
+/// All breakdowns over the LMCache targets, each grouped in one pass over its series.
+pub fn breakdowns(views: &[View]) -> Breakdowns {
     let l2c = |k| metric_ref("lmcache_mp.l2_counters", k);
-    let l2_store = metric_ref("lmcache_mp.l1_l2_throughput", "store");
-    let l2_load = metric_ref("lmcache_mp.l1_l2_throughput", "load");
-    let l2_used = metric_ref("lmcache_mp.l2_usage", "used_bytes");
-    let by_l2_name = values(
-        ts,
-        &[
-            l2_used,
-            l2c("store_completed"),
-            l2c("load_completed"),
-            l2_store,
-            l2_load,
-        ],
-        "l2_name",
-    )
-    .into_iter()
-    .flatten()
-    .map(|name| {
-        let keep = |s: &Series| s.label("l2_name") == Some(name.as_str());
-        ByL2Name {
-            used_bytes: gauge(ts, l2_used, keep, "L2 usage gauge"),
-            store_requests: pair(
-                ts,
-                w,
-                l2c("store_completed"),
-                keep,
-                "L2 store-completed counter",
-            ),
-            load_requests: pair(
-                ts,
-                w,
-                l2c("load_completed"),
-                keep,
-                "L2 load-completed counter",
-            ),
-            store_throughput_gbs_mean: mean(ts, w, l2_store, &keep),
-            load_throughput_gbs_mean: mean(ts, w, l2_load, &keep),
-            l2_name: Some(name),
-        }
-    })
-    .collect();
+    let l2_metrics = [
+        metric_ref("lmcache_mp.l2_usage", "used_bytes"),
+        l2c("store_completed"),
+        l2c("load_completed"),
+        metric_ref("lmcache_mp.l1_l2_throughput", "store"),
+        metric_ref("lmcache_mp.l1_l2_throughput", "load"),
+    ];
+    let g = Groups::by(views, &l2_metrics, "l2_name");
+    let by_l2_name = g
+        .values
+        .iter()
+        .enumerate()
+        // Series without an l2_name belong to no adapter.
+        .filter_map(|(i, name)| Some((i, (*name)?)))
+        .map(|(i, name)| ByL2Name {
+            l2_name: Some(name.to_string()),
+            used_bytes: gauge(g.sel(0, i), "L2 usage gauge"),
+            store_requests: pair(g.sel(1, i), "L2 store-completed counter"),
+            load_requests: pair(g.sel(2, i), "L2 load-completed counter"),
+            store_throughput_gbs_mean: mean(g.sel(3, i)),
+            load_throughput_gbs_mean: mean(g.sel(4, i)),
+        })
+        .collect();
 
     let tr = |k| metric_ref("lmcache_mp.engine_transfers", k);
     let l0_store = metric_ref("lmcache_mp.l0_l1_throughput", "store");
     let l0_load = metric_ref("lmcache_mp.l0_l1_throughput", "load");
-    let by_device = values(
-        ts,
-        &[
-            tr("submitted_stores"),
-            tr("submitted_retrieves"),
-            l0_store,
-            l0_load,
-        ],
-        "device",
-    )
-    .into_iter()
-    .map(|device| {
-        let keep = |s: &Series| s.label("device") == device.as_deref();
-        let c = |k, what| counter(ts, w, tr(k), Over::SinceStart, keep, what);
-        ByDevice {
-            stores_in_flight: difference(
-                c("submitted_stores", "submitted-store counter"),
-                c("finished_stores", "finished-store counter"),
-            ),
-            retrieves_in_flight: difference(
-                c("submitted_retrieves", "submitted-retrieve counter"),
-                c("finished_retrieves", "finished-retrieve counter"),
-            ),
-            l0_l1_store_throughput_gbs_mean: mean(ts, w, l0_store, &keep),
-            l0_l1_load_throughput_gbs_mean: mean(ts, w, l0_load, &keep),
-            device,
-        }
-    })
-    .collect();
-
-    let loaded = tr("chunks_loaded");
-    let by_worker_id = values(ts, &[loaded], "worker_id")
-        .into_iter()
-        .map(|worker_id| {
-            let keep = |s: &Series| s.label("worker_id") == worker_id.as_deref();
-            ByWorker {
-                chunks_loaded: pair(ts, w, loaded, keep, "chunks-loaded counter"),
-                worker_id,
+    let device_metrics = [
+        tr("submitted_stores"),
+        tr("submitted_retrieves"),
+        l0_store,
+        l0_load,
+        tr("finished_stores"),
+        tr("finished_retrieves"),
+    ];
+    let g = Groups::by(views, &device_metrics, "device");
+    // Devices come from the first four metrics only (as exported); finished counters follow.
+    let by_device = (0..g.values.len())
+        .filter(|&i| (0..4).any(|m| g.sel(m, i).chosen()))
+        .map(|i| {
+            let c = |m: usize, what| counter(g.sel(m, i), Over::SinceStart, what);
+            ByDevice {
+                device: g.values[i].map(str::to_string),
+                stores_in_flight: difference(
+                    c(0, "submitted-store counter"),
+                    c(4, "finished-store counter"),
+                ),
+                retrieves_in_flight: difference(
+                    c(1, "submitted-retrieve counter"),
+                    c(5, "finished-retrieve counter"),
+                ),
+                l0_l1_store_throughput_gbs_mean: mean(g.sel(2, i)),
+                l0_l1_load_throughput_gbs_mean: mean(g.sel(3, i)),
             }
         })
         .collect();
 
-    let by_engine_id = values(ts, &[l0_store, l0_load], "engine_id")
-        .into_iter()
-        .map(|engine_id| {
-            let keep = |s: &Series| s.label("engine_id") == engine_id.as_deref();
-            ByEngine {
-                l0_l1_store_throughput_gbs_mean: mean(ts, w, l0_store, &keep),
-                l0_l1_load_throughput_gbs_mean: mean(ts, w, l0_load, &keep),
-                engine_id,
-            }
+    let g = Groups::by(views, &[tr("chunks_loaded")], "worker_id");
+    let by_worker_id = g
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, worker_id)| ByWorker {
+            worker_id: worker_id.map(str::to_string),
+            chunks_loaded: pair(g.sel(0, i), "chunks-loaded counter"),
+        })
+        .collect();
+
+    let g = Groups::by(views, &[l0_store, l0_load], "engine_id");
+    let by_engine_id = g
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, engine_id)| ByEngine {
+            engine_id: engine_id.map(str::to_string),
+            l0_l1_store_throughput_gbs_mean: mean(g.sel(0, i)),
+            l0_l1_load_throughput_gbs_mean: mean(g.sel(1, i)),
         })
         .collect();
     Breakdowns {

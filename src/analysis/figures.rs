@@ -1,38 +1,17 @@
-//! Headline figures: LMCache lookups, L1, L2, L0↔L1, EventBus; engine prefix caches.
+//! LMCache figures: lookups, L1, L2, L0↔L1, EventBus, summed over every target that exports
+//! them; and what belongs to one target alone (its L1 size and fill, its hit rate, its HTTP
+//! routes), per target, never summed.
 //!
-//! Every figure is summed over all label sets (and targets) unless it is a breakdown; counters
-//! come both since process start and over the window.
+//! Every summed figure covers all label sets unless it is a breakdown; counters come both
+//! since process start and over the window.
 
-use super::{Features, Fig, Inputs, Over, has};
+use super::aggregate::{
+    Distribution, Groups, Pair, Sel, View, counter, distribution, gauge, pair, present, rate,
+};
+use super::http_facts::{self, HttpFacts};
+use super::{Features, Fig, Over, has};
 use crate::catalog::{Feature, MetricRef, metric_ref};
-use crate::store::{HistogramWindow, Problem, Series, TargetStore};
-
-/// A counter-derived figure since process start and over the window.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Pair {
-    pub since_start: Fig,
-    pub window: Fig,
-}
-
-/// Histogram summary: mean and quantiles since start, and over the window.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Distribution {
-    pub mean: Fig,
-    pub p50: Fig,
-    pub p90: Fig,
-    pub p99: Fig,
-    pub count: Fig,
-    pub window: DistributionWindow,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct DistributionWindow {
-    pub mean: Fig,
-    pub p50: Fig,
-    pub p90: Fig,
-    pub p99: Fig,
-    pub count: Fig,
-}
+use crate::store::Series;
 
 /// One `cache_salt` (or `model_name`) breakdown row; serialised with the label name as key.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,8 +19,8 @@ pub struct LookupBreakdown {
     pub label: &'static str,
     /// The label value as exported; `None` when the series has no such label.
     pub value: Option<String>,
-    pub requested_tokens: f64,
-    pub hit_tokens: f64,
+    pub requested_tokens: Fig,
+    pub hit_tokens: Fig,
     pub hit_rate: Fig,
     pub window_hit_rate: Fig,
     pub note: Option<String>,
@@ -77,11 +56,18 @@ pub struct Lookup {
     pub by_model_name: Vec<LookupBreakdown>,
 }
 
+/// L1 memory: bytes used, the pool's size and how full it is.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct L1 {
+pub struct L1Memory {
     pub used_bytes: Fig,
     pub total_bytes: Fig,
     pub usage_ratio: Fig,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct L1 {
+    #[serde(flatten)]
+    pub memory: L1Memory,
     pub evicted: Pair,
     pub evicted_per_s: Fig,
     pub eviction_triggers: Pair,
@@ -110,21 +96,55 @@ pub struct L0L1 {
     pub load_throughput_gbs: Distribution,
 }
 
+/// Whether EventBus depth and lag gauges can be believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GaugeTrust {
+    /// A gauge is non-zero, so this build reports the live bus.
+    Live,
+    /// Both read 0, which LMCache 0.5.6 reports whatever the bus holds.
+    Unverified,
+}
+
+impl GaugeTrust {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GaugeTrust::Live => "live",
+            GaugeTrust::Unverified => "unverified",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EventBus {
     pub queue_depth: Fig,
     pub drain_lag_seconds: Fig,
     /// Whether the depth/lag gauges can be believed.
-    pub gauges_trust: &'static str,
+    pub gauges_trust: GaugeTrust,
     pub gauges_note: &'static str,
     pub dropped_total: Fig,
     pub dropped_per_s: Fig,
     pub subscriber_exceptions_total: Fig,
 }
 
+/// What belongs to one LMCache target and is never summed over targets.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TargetFigures {
+    pub target: String,
+    /// Seconds this target's window covers.
+    pub window_seconds: Fig,
+    pub hit_rate: Pair,
+    pub l1: L1Memory,
+    pub evicted_per_s: Fig,
+    /// What this target's HTTP routes said.
+    pub http: HttpFacts,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LmcacheFigures {
-    /// Seconds the window actually covers (first LMCache target).
+    /// The targets the figures below sum over (those exporting LMCache MP metrics).
+    pub summed_over: Vec<String>,
+    /// Seconds the window covers on the first of them.
     pub window_seconds: Fig,
     pub lookup: Lookup,
     pub l1: L1,
@@ -132,248 +152,50 @@ pub struct LmcacheFigures {
     pub l0_l1: L0L1,
     pub eventbus: EventBus,
     pub breakdowns: super::breakdowns::Breakdowns,
-    /// What the LMCache HTTP routes said.
-    pub http: super::http_facts::HttpFacts,
+    /// What the HTTP routes of the first LMCache target whose routes were read said (its name
+    /// is in `http.target`); every target's are in `by_target`.
+    pub http: HttpFacts,
+    /// Per LMCache target: what belongs to it alone.
+    pub by_target: Vec<TargetFigures>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct PrefixCache {
-    pub queries_total: Fig,
-    pub hits_total: Fig,
-    pub hit_rate: Pair,
+fn lookup_ref(key: &str) -> MetricRef {
+    metric_ref("lmcache_mp.lookup", key)
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct EngineFigures {
-    pub kind: Option<&'static str>,
-    pub window_seconds: Fig,
-    /// The engine's own (GPU) prefix cache.
-    pub prefix_cache: PrefixCache,
-    /// What the KV connector (LMCache) supplied, as the engine counts it.
-    pub external_prefix_cache: PrefixCache,
-    pub kv_usage_ratio: Fig,
-}
-
-pub(super) fn all(_: &Series) -> bool {
-    true
-}
-
-/// Targets that have the metric at all, in `targets`.
-fn with_metric<'a>(targets: &[&'a TargetStore], m: MetricRef) -> Vec<&'a TargetStore> {
-    targets
-        .iter()
-        .copied()
-        .filter(|t| t.series_of(m).next().is_some())
-        .collect()
-}
-
-/// A figure resting on a value that cannot be used: unknown, naming the series.
-pub(super) fn bad_value(s: &Series, p: Problem) -> Fig {
-    Fig::unknown(format!("{} {p}", s.describe()))
-}
-
-/// A counter summed over series and targets, over `over`.
-pub(super) fn counter(
-    targets: &[&TargetStore],
-    window: f64,
-    m: MetricRef,
-    over: Over,
-    keep: impl Fn(&Series) -> bool,
-    what: &str,
-) -> Fig {
-    let ts = with_metric(targets, m);
-    if ts.is_empty() {
-        return Fig::unknown(format!("no {what} in the input"));
-    }
-    let mut total = 0.0;
-    for t in ts {
-        let span = match over.span(t, window) {
-            Ok(s) => s,
-            Err(e) => return Fig::unknown(e),
-        };
-        let restarts = t.restarts();
-        for s in t.series_of(m).filter(|s| keep(s)) {
-            match span.counter(s, &restarts) {
-                Ok(v) => total += v.unwrap_or(0.0),
-                Err(p) => return bad_value(s, p),
-            }
-        }
-    }
-    Fig::known(total)
-}
-
-pub(super) fn pair(
-    targets: &[&TargetStore],
-    window: f64,
-    m: MetricRef,
-    keep: impl Fn(&Series) -> bool + Copy,
-    what: &str,
-) -> Pair {
-    Pair {
-        since_start: counter(targets, window, m, Over::SinceStart, keep, what),
-        window: counter(targets, window, m, Over::Window, keep, what),
-    }
-}
-
-/// A counter's increase per second over the window.
-fn rate(targets: &[&TargetStore], window: f64, m: MetricRef, what: &str) -> Fig {
-    let ts = with_metric(targets, m);
-    if ts.is_empty() {
-        return Fig::unknown(format!("no {what} in the input"));
-    }
-    let mut total = 0.0;
-    for t in ts {
-        let span = match t.window(window) {
-            Ok(s) => s,
-            Err(e) => return Fig::unknown(e),
-        };
-        let secs = t.span_seconds(span).unwrap_or(0.0);
-        if secs <= 0.0 {
-            return Fig::unknown("the window covers no time");
-        }
-        let restarts = t.restarts();
-        let mut grew = 0.0;
-        for s in t.series_of(m) {
-            match span.counter(s, &restarts) {
-                Ok(v) => grew += v.unwrap_or(0.0),
-                Err(p) => return bad_value(s, p),
-            }
-        }
-        total += grew / secs;
-    }
-    Fig::known(total)
-}
-
-/// A gauge of a quantity (bytes, a depth, a lag, a count of adapters), summed over the series
-/// present in the newest scrapes; such a gauge cannot be negative.
-pub(super) fn gauge(
-    targets: &[&TargetStore],
-    m: MetricRef,
-    keep: impl Fn(&Series) -> bool,
-    what: &str,
-) -> Fig {
-    let mut total = None;
-    for t in targets {
-        let Some(at) = t.newest().map(|s| s.seq) else {
-            continue;
-        };
-        for s in t.series_of(m).filter(|s| keep(s)) {
-            match s.checked_at(at) {
-                Ok(Some(v)) if v < 0.0 => {
-                    return Fig::unknown(format!(
-                        "{} is negative ({v}), which this gauge cannot be",
-                        s.describe()
-                    ));
-                }
-                Ok(Some(v)) => *total.get_or_insert(0.0) += v,
-                Ok(None) => {}
-                Err(p) => return bad_value(s, p),
-            }
-        }
-    }
-    total.map_or_else(
-        || Fig::unknown(format!("no {what} in the newest scrape")),
-        Fig::known,
+/// Hit rate (hit tokens / requested tokens) over a selection of targets.
+fn hit_rate(views: &[View]) -> Pair {
+    let requested = pair(
+        &Sel::all(views, lookup_ref("requested_tokens")),
+        "lookup requested-token counter",
+    );
+    let hits = pair(
+        &Sel::all(views, lookup_ref("hit_tokens")),
+        "lookup hit-token counter",
+    );
+    hits.share_of(
+        &requested,
+        "no tokens were looked up",
+        "hit tokens",
+        "requested tokens",
     )
 }
 
-/// `a` as a share of `b` (hit rates, tier shares), since start and over the window.
-fn pair_share(a: &Pair, b: &Pair, zero: &str, a_name: &str, b_name: &str) -> Pair {
-    Pair {
-        since_start: a.since_start.share_of(&b.since_start, zero, a_name, b_name),
-        window: a.window.share_of(&b.window, zero, a_name, b_name),
-    }
-}
-
-pub(super) fn merged_histogram(
-    targets: &[&TargetStore],
-    window: f64,
-    m: MetricRef,
-    over: Over,
-    keep: &dyn Fn(&Series) -> bool,
-) -> Result<Option<HistogramWindow>, String> {
-    let mut out: Option<HistogramWindow> = None;
-    for t in with_metric(targets, m) {
-        let span = over.span(t, window)?;
-        if let Some(h) = t.histogram(m, span, keep)? {
-            match &mut out {
-                Some(o) => o.merge(&h),
-                None => out = Some(h),
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn distribution(targets: &[&TargetStore], window: f64, m: MetricRef, what: &str) -> Distribution {
-    let summarise = |over: Over| -> [Fig; 5] {
-        match merged_histogram(targets, window, m, over, &all) {
-            Err(e) => std::array::from_fn(|_| Fig::unknown(e.clone())),
-            Ok(None) => {
-                std::array::from_fn(|_| Fig::unknown(format!("no {what} histogram in the input")))
-            }
-            Ok(Some(h)) => {
-                let none = "no observations in this span";
-                let q = |q: f64| h.quantile(q).map_or_else(|| Fig::unknown(none), Fig::known);
-                [
-                    h.mean().map_or_else(|| Fig::unknown(none), Fig::known),
-                    q(0.5),
-                    q(0.9),
-                    q(0.99),
-                    Fig::known(h.count),
-                ]
-            }
-        }
-    };
-    let [mean, p50, p90, p99, count] = summarise(Over::SinceStart);
-    let [wm, w50, w90, w99, wc] = summarise(Over::Window);
-    Distribution {
-        mean,
-        p50,
-        p90,
-        p99,
-        count,
-        window: DistributionWindow {
-            mean: wm,
-            p50: w50,
-            p90: w90,
-            p99: w99,
-            count: wc,
-        },
-    }
-}
-
-fn window_seconds(targets: &[&TargetStore], window: f64) -> Fig {
-    let Some(t) = targets.first() else {
-        return Fig::unknown("no target");
-    };
-    match t.window(window) {
-        Ok(span) => t
-            .span_seconds(span)
-            .map_or_else(|| Fig::unknown("no capture times"), Fig::known),
-        Err(e) => Fig::unknown(e),
-    }
-}
-
-fn breakdown(targets: &[&TargetStore], window: f64, label: &'static str) -> Vec<LookupBreakdown> {
-    let req = metric_ref("lmcache_mp.lookup", "requested_tokens");
-    let hit = metric_ref("lmcache_mp.lookup", "hit_tokens");
-    let mut values: Vec<Option<String>> = Vec::new();
-    for t in targets {
-        for s in t.series_of(req) {
-            let v = s.label(label).map(str::to_string);
-            if !values.contains(&v) {
-                values.push(v);
-            }
-        }
-    }
-    values
-        .into_iter()
-        .map(|value| {
-            let keep = |s: &Series| s.label(label) == value.as_deref();
-            let r = pair(targets, window, req, keep, "lookup requested tokens");
-            let h = pair(targets, window, hit, keep, "lookup hit tokens");
-            let zero = "no tokens were looked up";
+/// Lookup rows by `cache_salt` or `model_name`, grouped in one pass over the series.
+fn breakdown(views: &[View], label: &'static str) -> Vec<LookupBreakdown> {
+    let groups = Groups::by(
+        views,
+        &[lookup_ref("requested_tokens"), lookup_ref("hit_tokens")],
+        label,
+    );
+    let zero = "no tokens were looked up";
+    groups
+        .values
+        .iter()
+        .enumerate()
+        .map(|(g, value)| {
+            let r = pair(groups.sel(0, g), "lookup requested tokens");
+            let h = pair(groups.sel(1, g), "lookup hit tokens");
             let note = value.is_none().then(|| match label {
                 "cache_salt" => {
                     "the series has no cache_salt label (LMCache omits it for unsalted keys)"
@@ -381,180 +203,196 @@ fn breakdown(targets: &[&TargetStore], window: f64, label: &'static str) -> Vec<
                 }
                 _ => format!("the series has no {label} label"),
             });
+            let share = h.share_of(&r, zero, "hit tokens", "requested tokens");
             LookupBreakdown {
                 label,
-                requested_tokens: r.since_start.value().unwrap_or(0.0),
-                hit_tokens: h.since_start.value().unwrap_or(0.0),
-                hit_rate: h.since_start.share_of(
-                    &r.since_start,
-                    zero,
-                    "hit tokens",
-                    "requested tokens",
-                ),
-                window_hit_rate: h.window.share_of(
-                    &r.window,
-                    zero,
-                    "hit tokens",
-                    "requested tokens",
-                ),
-                value,
+                value: value.map(str::to_string),
+                requested_tokens: r.since_start,
+                hit_tokens: h.since_start,
+                hit_rate: share.since_start,
+                window_hit_rate: share.window,
                 note,
             }
         })
         .collect()
 }
 
-/// LMCache figures over every target (MP metrics are only found where the MP server is).
-pub fn lmcache(inputs: &Inputs<'_>, features: &Features) -> LmcacheFigures {
-    let ts: Vec<&TargetStore> = inputs.all().collect();
-    let w = inputs.window;
-    let lk = |k| metric_ref("lmcache_mp.lookup", k);
+fn lookup(views: &[View]) -> Lookup {
     let tiers = |k| metric_ref("lmcache_mp.lookup_tiers", k);
     let requested = pair(
-        &ts,
-        w,
-        lk("requested_tokens"),
-        all,
+        &Sel::all(views, lookup_ref("requested_tokens")),
         "lookup requested-token counter",
     );
-    let hits = pair(&ts, w, lk("hit_tokens"), all, "lookup hit-token counter");
+    let hits = pair(
+        &Sel::all(views, lookup_ref("hit_tokens")),
+        "lookup hit-token counter",
+    );
     let l1_hits = pair(
-        &ts,
-        w,
-        tiers("hit_l1_tokens"),
-        all,
+        &Sel::all(views, tiers("hit_l1_tokens")),
         "L1 lookup hit-token counter",
     );
     let l2_hits = pair(
-        &ts,
-        w,
-        tiers("hit_l2_tokens"),
-        all,
+        &Sel::all(views, tiers("hit_l2_tokens")),
         "L2 lookup hit-token counter",
     );
     let no_hits = "no lookup hits to split";
-    let lookup = Lookup {
-        hit_rate: pair_share(
-            &hits,
+    Lookup {
+        hit_rate: hits.share_of(
             &requested,
             "no tokens were looked up",
             "hit tokens",
             "requested tokens",
         ),
-        l1_share: pair_share(&l1_hits, &hits, no_hits, "L1 hit tokens", "hit tokens"),
-        l2_share: pair_share(&l2_hits, &hits, no_hits, "L2 hit tokens", "hit tokens"),
-        lookups: pair(&ts, w, lk("lookups"), all, "lookup request counter"),
-        by_cache_salt: breakdown(&ts, w, "cache_salt"),
-        by_model_name: breakdown(&ts, w, "model_name"),
+        l1_share: l1_hits.share_of(&hits, no_hits, "L1 hit tokens", "hit tokens"),
+        l2_share: l2_hits.share_of(&hits, no_hits, "L2 hit tokens", "hit tokens"),
+        lookups: pair(
+            &Sel::all(views, lookup_ref("lookups")),
+            "lookup request counter",
+        ),
+        by_cache_salt: breakdown(views, "cache_salt"),
+        by_model_name: breakdown(views, "model_name"),
         requested_tokens: requested,
         hit_tokens: hits,
-    };
+    }
+}
 
+/// L1 memory over `views`. A pool's size is its used bytes / its usage ratio, pool by pool
+/// (series with the same labels); sizes and used bytes add up over pools and targets, and the
+/// combined ratio is their quotient: ratios are never added.
+pub fn l1_memory(views: &[View]) -> L1Memory {
     let mem = |k| metric_ref("lmcache_mp.l1_memory", k);
-    let used = gauge(&ts, mem("used_bytes"), all, "L1 memory gauge");
-    let ratio = gauge(&ts, mem("usage_ratio"), all, "L1 usage-ratio gauge");
-    let total = match (&used.0, &ratio.0) {
-        (Ok(u), Ok(r)) if *r > 0.0 => Fig::known((u / r).round()),
-        (Ok(_), Ok(_)) => Fig::unknown("L1 is empty, so used / ratio cannot give its size"),
-        (Err(_), _) => Fig::unknown("no L1 memory gauge in the newest scrape"),
-        (_, Err(_)) => Fig::unknown(
-            "no L1 usage-ratio gauge to derive the total from (this build exports used bytes only; /status has l1_usage)",
-        ),
+    let (used_m, ratio_m) = (mem("used_bytes"), mem("usage_ratio"));
+    let used = gauge(&Sel::all(views, used_m), "L1 memory gauge");
+    let no_ratio = "no L1 usage-ratio gauge to derive the total from (this build exports used bytes only; /status has l1_usage)";
+    // Every pool's ratio, checked: a fraction from 0 to 1.
+    let mut pools: Vec<(&Series, f64, u64, &View)> = Vec::new();
+    for v in views {
+        let Some(at) = v.newest else { continue };
+        for s in v.t.series_of(ratio_m) {
+            match s.checked_at(at) {
+                Ok(Some(r)) if (0.0..=1.0).contains(&r) => pools.push((s, r, at, v)),
+                Ok(Some(r)) => {
+                    let why = format!("{} is {r}, outside 0 to 1 for a usage ratio", s.describe());
+                    return L1Memory {
+                        used_bytes: used,
+                        total_bytes: Fig::unknown(why.clone()),
+                        usage_ratio: Fig::unknown(why),
+                    };
+                }
+                Ok(None) => {}
+                Err(p) => {
+                    let bad = super::aggregate::bad_value(s, p);
+                    return L1Memory {
+                        used_bytes: used,
+                        total_bytes: bad.clone(),
+                        usage_ratio: bad,
+                    };
+                }
+            }
+        }
+    }
+    let mut total = Fig::known(0.0);
+    for (ratio_series, r, at, v) in &pools {
+        let pool_used =
+            v.t.series_of(used_m)
+                .find(|u| u.labels == ratio_series.labels)
+                .and_then(|u| u.checked_at(*at).ok().flatten());
+        let size = match pool_used {
+            Some(u) if *r > 0.0 => Fig::known((u / r).round()),
+            Some(_) => Fig::unknown("L1 is empty, so used / ratio cannot give its size"),
+            None => Fig::unknown("no L1 memory gauge beside the usage ratio in the newest scrape"),
+        };
+        total = match (total.0, size.0) {
+            (Ok(a), Ok(b)) => Fig::known(a + b),
+            (Err(e), _) | (_, Err(e)) => Fig::unknown(e),
+        };
+    }
+    if pools.is_empty() {
+        total = Fig::unknown(if used.value().is_some() {
+            no_ratio.to_string()
+        } else {
+            "no L1 memory gauge in the newest scrape".to_string()
+        });
+    }
+    let usage_ratio = match pools.as_slice() {
+        [] => Fig::unknown("no L1 usage-ratio gauge in the newest scrape"),
+        // One pool: its own gauge, exactly as exported.
+        [(_, r, _, _)] => Fig::known(*r),
+        _ => used.ratio(&total, "L1 has no size to be a share of"),
     };
-    let l1c = |k| metric_ref("lmcache_mp.l1_counters", k);
-    let l1 = L1 {
+    L1Memory {
         used_bytes: used,
         total_bytes: total,
-        usage_ratio: ratio,
-        evicted: pair(&ts, w, l1c("evicted"), all, "L1 eviction counter"),
-        evicted_per_s: rate(&ts, w, l1c("evicted"), "L1 eviction counter"),
+        usage_ratio,
+    }
+}
+
+fn l1(views: &[View]) -> L1 {
+    let l1c = |k| metric_ref("lmcache_mp.l1_counters", k);
+    L1 {
+        memory: l1_memory(views),
+        evicted: pair(&Sel::all(views, l1c("evicted")), "L1 eviction counter"),
+        evicted_per_s: rate(&Sel::all(views, l1c("evicted")), "L1 eviction counter"),
         eviction_triggers: pair(
-            &ts,
-            w,
-            metric_ref("lmcache_mp.l1_eviction_loop", "triggered"),
-            all,
+            &Sel::all(
+                views,
+                metric_ref("lmcache_mp.l1_eviction_loop", "triggered"),
+            ),
             "eviction-trigger counter",
         ),
-        reads: pair(&ts, w, l1c("read"), all, "L1 read counter"),
-        writes: pair(&ts, w, l1c("write"), all, "L1 write counter"),
-    };
+        reads: pair(&Sel::all(views, l1c("read")), "L1 read counter"),
+        writes: pair(&Sel::all(views, l1c("write")), "L1 write counter"),
+    }
+}
 
-    let l2c = |k| metric_ref("lmcache_mp.l2_counters", k);
+fn l2(views: &[View], features: &Features) -> L2 {
+    let l2c = |k| Sel::all(views, metric_ref("lmcache_mp.l2_counters", k));
     let l2u = |k| metric_ref("lmcache_mp.l2_usage", k);
     let l2_evident = has(features, Feature::L2);
     // In-flight gauges only report adapters with work: with an L2 adapter evident, absence is 0.
-    let inflight = |k, what: &str| match gauge(&ts, l2u(k), all, what) {
-        Fig(Err(_)) if l2_evident => Fig::known(0.0),
-        Fig(Err(_)) => Fig::unknown("no L2 adapter evident"),
-        f => f,
+    let inflight = |k, what: &str| {
+        let sel = Sel::all(views, l2u(k));
+        match (present(&sel), l2_evident) {
+            (true, _) => gauge(&sel, what),
+            (false, true) => Fig::known(0.0),
+            (false, false) => Fig::unknown("no L2 adapter evident"),
+        }
     };
-    let l2 = L2 {
+    let tp = |k| Sel::all(views, metric_ref("lmcache_mp.l1_l2_throughput", k));
+    L2 {
         adapters_active: gauge(
-            &ts,
-            metric_ref("lmcache_mp.l2_adapters", "store_adapters"),
-            |s| s.label("state") == Some("active"),
+            &Sel::filtered(
+                views,
+                metric_ref("lmcache_mp.l2_adapters", "store_adapters"),
+                |s| s.label("state") == Some("active"),
+            ),
             "L2 store-adapter gauge",
         ),
-        used_bytes: gauge(&ts, l2u("used_bytes"), all, "L2 usage gauge"),
-        store_requests: pair(
-            &ts,
-            w,
-            l2c("store_completed"),
-            all,
-            "L2 store-completed counter",
-        ),
-        store_requests_per_s: rate(&ts, w, l2c("store_completed"), "L2 store-completed counter"),
-        store_chunks_per_s: rate(
-            &ts,
-            w,
-            l2c("store_completed_objects"),
-            "L2 stored-chunks counter",
-        ),
-        load_requests: pair(
-            &ts,
-            w,
-            l2c("load_completed"),
-            all,
-            "L2 load-completed counter",
-        ),
-        load_requests_per_s: rate(&ts, w, l2c("load_completed"), "L2 load-completed counter"),
+        used_bytes: gauge(&Sel::all(views, l2u("used_bytes")), "L2 usage gauge"),
+        store_requests: pair(&l2c("store_completed"), "L2 store-completed counter"),
+        store_requests_per_s: rate(&l2c("store_completed"), "L2 store-completed counter"),
+        store_chunks_per_s: rate(&l2c("store_completed_objects"), "L2 stored-chunks counter"),
+        load_requests: pair(&l2c("load_completed"), "L2 load-completed counter"),
+        load_requests_per_s: rate(&l2c("load_completed"), "L2 load-completed counter"),
         inflight_stores: inflight("inflight_stores", "L2 in-flight store gauge"),
         inflight_loads: inflight("inflight_loads", "L2 in-flight load gauge"),
-        store_throughput_gbs: distribution(
-            &ts,
-            w,
-            metric_ref("lmcache_mp.l1_l2_throughput", "store"),
-            "L1→L2 store throughput",
-        ),
-        load_throughput_gbs: distribution(
-            &ts,
-            w,
-            metric_ref("lmcache_mp.l1_l2_throughput", "load"),
-            "L2→L1 load throughput",
-        ),
-    };
+        store_throughput_gbs: distribution(&tp("store"), "L1→L2 store throughput"),
+        load_throughput_gbs: distribution(&tp("load"), "L2→L1 load throughput"),
+    }
+}
 
-    let l0_l1 = L0L1 {
-        store_throughput_gbs: distribution(
-            &ts,
-            w,
-            metric_ref("lmcache_mp.l0_l1_throughput", "store"),
-            "L0→L1 store throughput",
-        ),
-        load_throughput_gbs: distribution(
-            &ts,
-            w,
-            metric_ref("lmcache_mp.l0_l1_throughput", "load"),
-            "L1→L0 load throughput",
-        ),
-    };
-
-    let eb = |k| metric_ref("lmcache_mp.eventbus", k);
-    let depth = gauge(&ts, eb("queue_depth"), all, "EventBus depth gauge");
-    let lag = gauge(&ts, eb("drain_lag"), all, "EventBus drain-lag gauge");
+fn eventbus(views: &[View]) -> EventBus {
+    let eb = |k| Sel::all(views, metric_ref("lmcache_mp.eventbus", k));
+    let depth = gauge(&eb("queue_depth"), "EventBus depth gauge");
+    let lag = gauge(&eb("drain_lag"), "EventBus drain-lag gauge");
     let live = depth.value().is_some_and(|v| v > 0.0) || lag.value().is_some_and(|v| v > 0.0);
-    let eventbus = EventBus {
-        gauges_trust: if live { "live" } else { "unverified" },
+    let dropped = eb("dropped");
+    EventBus {
+        gauges_trust: if live {
+            GaugeTrust::Live
+        } else {
+            GaugeTrust::Unverified
+        },
         gauges_note: if live {
             "the depth or lag gauge is non-zero, so this build reports the live bus"
         } else {
@@ -562,145 +400,66 @@ pub fn lmcache(inputs: &Inputs<'_>, features: &Features) -> LmcacheFigures {
         },
         queue_depth: depth,
         drain_lag_seconds: lag,
-        dropped_total: counter(
-            &ts,
-            w,
-            eb("dropped"),
-            Over::SinceStart,
-            all,
-            "EventBus drop counter",
-        ),
-        dropped_per_s: rate(&ts, w, eb("dropped"), "EventBus drop counter"),
-        subscriber_exceptions_total: match counter(
-            &ts,
-            w,
-            eb("subscriber_exceptions"),
-            Over::SinceStart,
-            all,
-            "x",
-        ) {
-            // The counter is created on the first exception: with the bus's other metrics present, absence is 0.
-            Fig(Err(_)) if !with_metric(&ts, eb("dropped")).is_empty() => Fig::known(0.0),
-            Fig(Err(_)) => Fig::unknown("no EventBus metrics in the input"),
-            f => f,
+        dropped_total: counter(&dropped, Over::SinceStart, "EventBus drop counter"),
+        dropped_per_s: rate(&dropped, "EventBus drop counter"),
+        subscriber_exceptions_total: {
+            let sel = eb("subscriber_exceptions");
+            // The counter is created on the first exception: with the bus's other metrics
+            // present, absence is 0.
+            match (sel.exported(), dropped.exported()) {
+                (true, _) => counter(&sel, Over::SinceStart, "EventBus exception counter"),
+                (false, true) => Fig::known(0.0),
+                (false, false) => Fig::unknown("no EventBus metrics in the input"),
+            }
         },
-    };
-    let mp_targets: Vec<&TargetStore> = ts
+    }
+}
+
+/// LMCache figures: summed over `views` (every target; MP metrics are only found where the MP
+/// server is), and per target for the LMCache targets among them (`lmcache`, the first ones).
+pub fn lmcache(views: &[View], lmcache: usize, features: &Features) -> LmcacheFigures {
+    let l0 = |k| Sel::all(views, metric_ref("lmcache_mp.l0_l1_throughput", k));
+    let mp: Vec<&View> = views
         .iter()
-        .copied()
-        .filter(|t| {
-            t.series()
+        .filter(|v| {
+            v.t.series()
                 .iter()
                 .any(|s| s.family.starts_with("lmcache_mp"))
         })
         .collect();
-    LmcacheFigures {
-        window_seconds: window_seconds(&mp_targets, w),
-        lookup,
-        l1,
-        l2,
-        l0_l1,
-        eventbus,
-        breakdowns: super::breakdowns::breakdowns(&ts, w),
-        http: super::http_facts::facts(inputs.lmcache),
-    }
-}
-
-fn prefix_cache(
-    ts: &[&TargetStore],
-    w: f64,
-    queries: MetricRef,
-    hits: MetricRef,
-    what: &str,
-) -> PrefixCache {
-    let q = pair(ts, w, queries, all, &format!("{what} query counter"));
-    let h = pair(ts, w, hits, all, &format!("{what} hit counter"));
-    PrefixCache {
-        hit_rate: pair_share(&h, &q, "no queries", "hits", "queries"),
-        queries_total: q.since_start,
-        hits_total: h.since_start,
-    }
-}
-
-/// Engine figures (vLLM, or SGLang from its token counters).
-pub fn engine(inputs: &Inputs<'_>) -> EngineFigures {
-    let ts: Vec<&TargetStore> = inputs.engine.iter().collect();
-    let w = inputs.window;
-    let vllm = ts
-        .iter()
-        .any(|t| t.series().iter().any(|s| s.family.starts_with("vllm:")));
-    let sglang = !vllm
-        && ts
-            .iter()
-            .any(|t| t.series().iter().any(|s| s.family.starts_with("sglang")));
-    // A usage fraction per engine (0 to 1); the mean over engines and ranks.
-    let mean_gauge = |m: MetricRef, what: &str| {
-        let mut vals = Vec::new();
-        for t in &ts {
-            let Some(at) = t.newest().map(|s| s.seq) else {
-                continue;
-            };
-            for s in t.series_of(m) {
-                match s.checked_at(at) {
-                    Ok(Some(v)) if (0.0..=1.0).contains(&v) => vals.push(v),
-                    Ok(Some(v)) => {
-                        return Fig::unknown(format!(
-                            "{} is {v}, outside 0 to 1 for a usage fraction",
-                            s.describe()
-                        ));
-                    }
-                    Ok(None) => {}
-                    Err(p) => return bad_value(s, p),
-                }
+    let by_target: Vec<TargetFigures> = (0..lmcache.min(views.len()))
+        .map(|i| {
+            let one = &views[i..=i];
+            let evicted = Sel::all(one, metric_ref("lmcache_mp.l1_counters", "evicted"));
+            TargetFigures {
+                target: one[0].t.name.clone(),
+                window_seconds: one[0].window_seconds(),
+                hit_rate: hit_rate(one),
+                l1: l1_memory(one),
+                evicted_per_s: rate(&evicted, "L1 eviction counter"),
+                http: http_facts::of(one[0].t),
             }
-        }
-        if vals.is_empty() {
-            Fig::unknown(format!("no {what} in the newest scrape"))
-        } else {
-            Fig::known(vals.iter().sum::<f64>() / vals.len() as f64)
-        }
-    };
-    if sglang {
-        let cc = |k| metric_ref("sglang.cache_counters", k);
-        let prefix = prefix_cache(
-            &ts,
-            w,
-            cc("prompt_tokens"),
-            cc("cached_tokens"),
-            "SGLang prompt/cached token",
-        );
-        let none = || PrefixCache {
-            queries_total: Fig::unknown("SGLang has no external prefix cache counter"),
-            hits_total: Fig::unknown("SGLang has no external prefix cache counter"),
-            hit_rate: Pair {
-                since_start: Fig::unknown("SGLang has no external prefix cache counter"),
-                window: Fig::unknown("SGLang has no external prefix cache counter"),
-            },
-        };
-        return EngineFigures {
-            kind: Some("sglang"),
-            window_seconds: window_seconds(&ts, w),
-            prefix_cache: prefix,
-            external_prefix_cache: none(),
-            kv_usage_ratio: mean_gauge(
-                metric_ref("sglang.token_usage", "token_usage"),
-                "SGLang token usage gauge",
-            ),
-        };
-    }
-    let pc = |k| metric_ref("vllm.prefix_cache", k);
-    let ext = |k| metric_ref("vllm.external_prefix_cache", k);
-    EngineFigures {
-        kind: vllm.then_some("vllm"),
-        window_seconds: window_seconds(&ts, w),
-        prefix_cache: prefix_cache(&ts, w, pc("queries"), pc("hits"), "prefix-cache"),
-        external_prefix_cache: prefix_cache(
-            &ts,
-            w,
-            ext("queries"),
-            ext("hits"),
-            "external prefix-cache",
-        ),
-        kv_usage_ratio: mean_gauge(metric_ref("vllm.kv_usage", "usage_perc"), "KV usage gauge"),
+        })
+        .collect();
+    let http = by_target
+        .iter()
+        .find(|t| !t.http.routes.is_empty())
+        .map_or_else(http_facts::unread, |t| t.http.clone());
+    LmcacheFigures {
+        summed_over: mp.iter().map(|v| v.t.name.clone()).collect(),
+        window_seconds: mp
+            .first()
+            .map_or_else(|| Fig::unknown("no target"), |v| v.window_seconds()),
+        lookup: lookup(views),
+        l1: l1(views),
+        l2: l2(views, features),
+        l0_l1: L0L1 {
+            store_throughput_gbs: distribution(&l0("store"), "L0→L1 store throughput"),
+            load_throughput_gbs: distribution(&l0("load"), "L1→L0 load throughput"),
+        },
+        eventbus: eventbus(views),
+        breakdowns: super::breakdowns::breakdowns(views),
+        http,
+        by_target,
     }
 }

@@ -1,7 +1,8 @@
 //! Findings: what the figures and the matrix mean, ranked, each with its evidence and a next
 //! action. A first set of rules; the full rule pack comes later.
 
-use super::figures::{EngineFigures, LmcacheFigures};
+use super::engine::EngineFigures;
+use super::figures::{GaugeTrust, LmcacheFigures};
 use super::matrix::{FamilyRow, Need, Status, Unrecognised};
 use super::mode::Mode;
 
@@ -41,7 +42,7 @@ fn f(
 }
 
 /// Default L1 eviction trigger (`--eviction-trigger-watermark`).
-const L1_WATERMARK: f64 = 0.8;
+pub const L1_WATERMARK: f64 = 0.8;
 
 /// Evaluates every rule; most severe first.
 pub fn evaluate(
@@ -135,7 +136,13 @@ pub fn evaluate(
             "Many LMCache series appear only after their first event: send traffic, then check the exporter (--disable-metrics, OTLP push) and the name variants this build uses.",
         ));
     }
-    if let Some(r) = lm.l1.usage_ratio.value().filter(|r| *r >= L1_WATERMARK) {
+    if let Some(r) = lm
+        .l1
+        .memory
+        .usage_ratio
+        .value()
+        .filter(|r| *r >= L1_WATERMARK)
+    {
         let ev = lm
             .l1
             .evicted_per_s
@@ -163,7 +170,9 @@ pub fn evaluate(
                 "Normal for new prompts; for repeated prefixes check cache_salt, model_name and chunk alignment.",
             ));
     }
-    if lm.eventbus.gauges_trust == "unverified" && lm.eventbus.queue_depth.value().is_some() {
+    if lm.eventbus.gauges_trust == GaugeTrust::Unverified
+        && lm.eventbus.queue_depth.value().is_some()
+    {
         out.push(f(
             "eventbus_gauges_unverified",
             Severity::Info,

@@ -1,4 +1,5 @@
-//! Figures over time, for sparklines: one value per pair of consecutive scrapes.
+//! Figures over time, for sparklines: one value per pair of consecutive scrapes, over the
+//! newest `intervals` of them (a sparkline never shows more than its width).
 
 use crate::catalog::{MetricRef, metric_ref};
 use crate::store::TargetStore;
@@ -6,9 +7,10 @@ use crate::store::TargetStore;
 /// A counter's increase between each pair of consecutive scrapes, summed over its series
 /// (series absent at an interval's end add nothing, as in the windowed figures); `None` for
 /// an interval resting on a value that is not a usable count.
-fn increases(t: &TargetStore, m: MetricRef) -> Vec<Option<f64>> {
+fn increases(t: &TargetStore, m: MetricRef, intervals: usize) -> Vec<Option<f64>> {
     let restarts = t.restarts();
-    let seqs: Vec<u64> = t.scrapes().iter().map(|s| s.seq).collect();
+    let skip = t.scrapes().len().saturating_sub(intervals + 1);
+    let seqs: Vec<u64> = t.scrapes().iter().skip(skip).map(|s| s.seq).collect();
     let mut total = vec![Some(0.0); seqs.len().saturating_sub(1)];
     for s in t.series_of(m) {
         for (sum, inc) in total.iter_mut().zip(s.increases(&seqs, &restarts)) {
@@ -23,9 +25,13 @@ fn increases(t: &TargetStore, m: MetricRef) -> Vec<Option<f64>> {
 
 /// LMCache lookup hit rate between each pair of consecutive scrapes of `t`, oldest first;
 /// `None` where no tokens were looked up in that interval.
-pub fn lookup_hit_rate(t: &TargetStore) -> Vec<Option<f64>> {
-    let req = increases(t, metric_ref("lmcache_mp.lookup", "requested_tokens"));
-    let hit = increases(t, metric_ref("lmcache_mp.lookup", "hit_tokens"));
+pub fn lookup_hit_rate(t: &TargetStore, intervals: usize) -> Vec<Option<f64>> {
+    let req = increases(
+        t,
+        metric_ref("lmcache_mp.lookup", "requested_tokens"),
+        intervals,
+    );
+    let hit = increases(t, metric_ref("lmcache_mp.lookup", "hit_tokens"), intervals);
     // Hits above requests in an interval: the counters disagree, so that rate is unknown.
     req.iter()
         .zip(&hit)
@@ -37,9 +43,14 @@ pub fn lookup_hit_rate(t: &TargetStore) -> Vec<Option<f64>> {
 }
 
 /// L1 evictions per second between consecutive scrapes (needs capture times).
-pub fn l1_evictions_per_s(t: &TargetStore) -> Vec<Option<f64>> {
-    let n = increases(t, metric_ref("lmcache_mp.l1_counters", "evicted"));
-    let times: Vec<Option<f64>> = t.scrapes().iter().map(|s| s.time).collect();
+pub fn l1_evictions_per_s(t: &TargetStore, intervals: usize) -> Vec<Option<f64>> {
+    let n = increases(
+        t,
+        metric_ref("lmcache_mp.l1_counters", "evicted"),
+        intervals,
+    );
+    let skip = t.scrapes().len().saturating_sub(intervals + 1);
+    let times: Vec<Option<f64>> = t.scrapes().iter().skip(skip).map(|s| s.time).collect();
     times
         .windows(2)
         .zip(n)
@@ -66,8 +77,9 @@ mod tests {
             let body = std::fs::read(path).unwrap();
             t.ingest(&parse(&body).unwrap(), Some(i as f64));
         }
-        let h = lookup_hit_rate(&t);
+        let h = lookup_hit_rate(&t, 512);
         assert_eq!(h.len(), 2);
+        assert_eq!(lookup_hit_rate(&t, 1), h[1..], "the newest interval only");
         assert!(h.iter().all(|x| x.is_none_or(|v| (0.0..=1.0).contains(&v))));
         // The one-pass sum agrees with the windowed figure on each interval.
         let req = metric_ref("lmcache_mp.lookup", "requested_tokens");

@@ -7,6 +7,8 @@ use crate::store::TargetStore;
 /// What the routes said, each figure unknown with a reason when they did not.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HttpFacts {
+    /// The target these facts belong to (`None` when no target's routes were read).
+    pub target: Option<String>,
     /// `/version`, as the server wrote it.
     pub version: Option<String>,
     /// `true` for 200 from `/healthcheck`, `false` for another answer; `None` if not read.
@@ -71,9 +73,17 @@ fn num(v: Option<&serde_json::Value>, what: &str) -> Fig {
     )
 }
 
-/// Facts from the first LMCache target whose routes were read.
-pub fn facts(targets: &[TargetStore]) -> HttpFacts {
-    let t = targets.iter().find(|t| !t.routes.is_empty());
+/// Facts of a target whose routes were never read.
+pub fn unread() -> HttpFacts {
+    facts(None)
+}
+
+/// Facts from one target's routes.
+pub fn of(t: &TargetStore) -> HttpFacts {
+    facts(Some(t))
+}
+
+fn facts(t: Option<&TargetStore>) -> HttpFacts {
     let route = |name: &str| t.and_then(|t| t.routes.get(name));
     let why = |name: &str| match route(name) {
         None => format!("/{name} not read (the LMCache HTTP routes are polled by watch and demo)"),
@@ -127,6 +137,7 @@ pub fn facts(targets: &[TargetStore]) -> HttpFacts {
         })
         .unwrap_or_default();
     HttpFacts {
+        target: t.filter(|t| !t.routes.is_empty()).map(|t| t.name.clone()),
         version: json("version").and_then(|v| v.as_str()).map(str::to_string),
         healthy: route("healthcheck")
             .and_then(|a| a.status)
@@ -200,7 +211,7 @@ mod tests {
         t.routes.insert("config", answer("config.json"));
         t.routes.insert("version", answer("version.json"));
         t.routes.insert("healthcheck", answer("healthcheck.json"));
-        let f = facts(&[t]);
+        let f = of(&t);
         assert_eq!(f.version.as_deref(), Some("0.5.6-g3e11e108"));
         assert_eq!(f.healthy, Some(true));
         assert_eq!(f.eviction_watermark.value(), Some(0.8));
@@ -243,7 +254,7 @@ mod tests {
                 ..RouteAnswer::default()
             },
         );
-        let f = facts(&[t]);
+        let f = of(&t);
         assert_eq!(f.threads.len(), 17);
         assert_eq!(f.threads[0], "MainThread");
         assert_eq!(f.event_bus_thread, Some(true));
@@ -274,14 +285,14 @@ mod tests {
                 ..RouteAnswer::default()
             },
         );
-        let f = facts(&[t]);
+        let f = of(&t);
         assert_eq!(f.periodic_healthy, Some(false));
         assert_eq!(f.periodic_unhealthy, ["l2-store (last ran 93s ago)"]);
     }
 
     #[test]
     fn unread_routes_are_unknown_with_the_reason() {
-        let f = facts(&[TargetStore::new("lm", 4)]);
+        let f = of(&TargetStore::new("lm", 4));
         assert!(f.eviction_watermark.0.unwrap_err().contains("not read"));
         assert_eq!(f.healthy, None);
     }

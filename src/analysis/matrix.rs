@@ -332,7 +332,7 @@ pub fn series_of_family(inputs: &Inputs<'_>, id: &str, limit: usize) -> Vec<Seri
                     (Ok(sp), Some(secs)) if secs > 0.0 => match sp.counter(s, &restarts) {
                         Ok(Some(v)) => super::Fig::known(v / secs),
                         Ok(None) => super::Fig::unknown("absent now"),
-                        Err(p) => super::figures::bad_value(s, p),
+                        Err(p) => super::aggregate::bad_value(s, p),
                     },
                     _ => super::Fig::unknown("the window covers no time"),
                 };

@@ -3,7 +3,9 @@
 //! Mode detection (`mode`), the family matrix (`matrix`) and the headline figures (`figures`)
 //! all read the same [`Inputs`]; the TUI and `kvscope report` only present the result.
 
+pub mod aggregate;
 pub mod breakdowns;
+pub mod engine;
 pub mod figures;
 pub mod findings;
 pub mod history;
@@ -13,7 +15,7 @@ pub mod mode;
 #[cfg(test)]
 mod tests;
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 
 use crate::catalog::{Feature, MetricRef};
 use crate::store::{Series, Span, TargetStore};
@@ -46,13 +48,24 @@ impl<'a> Inputs<'a> {
     }
 }
 
-/// A figure, or the reason it cannot be measured. Serialises as the number, or as a marker
-/// that the report turns into `null` plus an entry in `unknowns`.
+/// A figure, or the reason it cannot be measured. Serialises as the number, or as `null`
+/// (the report lists each `null`'s path and reason in `unknowns`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fig(pub Result<f64, String>);
 
-/// The key of the marker object a [`Fig`] without a value serialises to.
-pub const UNKNOWN_MARKER: &str = "__unknown__";
+/// The newtype name under which an unknown [`Fig`] serialises while unknowns are collected
+/// ([`collect_unknowns`]), so a collector can record where each is and why.
+pub const UNKNOWN_MARKER: &str = "__kvscope_unknown__";
+
+thread_local! {
+    static COLLECTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Switches how unknown figures serialise on this thread: as a marked newtype carrying the
+/// reason (for a collector), or as `null` (the default).
+pub fn collect_unknowns(on: bool) {
+    COLLECTING.with(|c| c.set(on));
+}
 
 impl Fig {
     /// A measured value; a value that is not finite is no measurement and becomes unknown,
@@ -102,21 +115,19 @@ impl Fig {
 
 impl Serialize for Fig {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.0 {
-            Ok(v) if v.is_finite() => s.serialize_f64(*v),
+        let not_json;
+        let reason = match &self.0 {
+            Ok(v) if v.is_finite() => return s.serialize_f64(*v),
             Ok(v) => {
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry(
-                    UNKNOWN_MARKER,
-                    &format!("the value is {v}, which JSON cannot carry"),
-                )?;
-                m.end()
+                not_json = format!("the value is {v}, which JSON cannot carry");
+                &not_json
             }
-            Err(reason) => {
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry(UNKNOWN_MARKER, reason)?;
-                m.end()
-            }
+            Err(reason) => reason,
+        };
+        if COLLECTING.with(std::cell::Cell::get) {
+            s.serialize_newtype_struct(UNKNOWN_MARKER, reason)
+        } else {
+            s.serialize_none()
         }
     }
 }
@@ -146,7 +157,7 @@ pub struct Analysis {
     pub families: Vec<matrix::FamilyRow>,
     pub unrecognised: Vec<matrix::Unrecognised>,
     pub lmcache: figures::LmcacheFigures,
-    pub engine: figures::EngineFigures,
+    pub engine: engine::EngineFigures,
     pub findings: Vec<findings::Finding>,
     pub data_quality: DataQuality,
 }
@@ -183,12 +194,15 @@ impl DataQuality {
 
 /// Runs every analysis over the inputs.
 pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
-    let features = mode::features(inputs);
-    let mode = mode::detect(inputs, &features);
+    let scan = mode::Scan::of(inputs);
+    let features = mode::features(inputs, &scan);
+    let mode = mode::detect(inputs, &features, &scan);
     let families = matrix::rows(inputs, &mode, &features);
     let unrecognised = matrix::unrecognised(inputs);
-    let lmcache = figures::lmcache(inputs, &features);
-    let engine = figures::engine(inputs);
+    // Spans and restarts once per target; LMCache targets first, then engines.
+    let views = aggregate::views(inputs.all(), inputs.window);
+    let lmcache = figures::lmcache(&views, inputs.lmcache.len(), &features);
+    let engine = engine::engine(&views[inputs.lmcache.len()..]);
     let data_quality = DataQuality::of(inputs);
     let findings = findings::evaluate(
         &mode,

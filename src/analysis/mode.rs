@@ -29,24 +29,104 @@ fn ev(signal: &'static str, detail: impl Into<String>, strength: Strength) -> Ev
     }
 }
 
-/// Newest-scrape series in any target whose exposition family starts with `prefix`:
-/// (target name, an example family name, count).
-fn prefixed(inputs: &Inputs<'_>, prefixes: &[&str]) -> Option<(String, String, usize)> {
-    let mut found: Option<(String, String, usize)> = None;
-    for t in inputs.all() {
-        let Some(at) = t.newest().map(|s| s.seq) else {
-            continue;
+/// Name prefixes the detection looks for, in groups.
+const PREFIXES: &[&[&str]] = &[
+    &["vllm:"],
+    &["sglang:", "sglang_"],
+    &["lmcache_mp_", "lmcache_mp."],
+    &["lmcache:"],
+    &["lmcache_coordinator_"],
+];
+
+/// Labels whose values the detection reads.
+const LABELS: &[&str] = &[
+    "device",
+    "engine_type",
+    "cache_type",
+    "connector",
+    "kv_connector",
+    "cache_connector",
+    "lmcache_connector",
+    "kv_connector_class",
+];
+
+/// Distinct values kept per label: evidence lists a few, not every tenant's.
+const VALUES_KEPT: usize = 16;
+
+/// What one pass over every newest-scrape series finds: per prefix group the first (target,
+/// family) and how many series; per label its first values (with the family that carries each)
+/// and how many more there were.
+#[derive(Debug, Default)]
+pub struct Scan {
+    prefixes: Vec<Option<(String, String, usize)>>,
+    labels: Vec<Vec<(String, String)>>,
+    more: Vec<usize>,
+}
+
+impl Scan {
+    pub fn of(inputs: &Inputs<'_>) -> Scan {
+        let mut scan = Scan {
+            prefixes: vec![None; PREFIXES.len()],
+            labels: vec![Vec::new(); LABELS.len()],
+            more: vec![0; LABELS.len()],
         };
-        for s in t.series() {
-            if prefixes.iter().any(|p| s.family.starts_with(p)) && s.value_at(at).is_some() {
-                match &mut found {
-                    Some(f) => f.2 += 1,
-                    None => found = Some((t.name.clone(), s.family.to_string(), 1)),
+        let mut seen: Vec<std::collections::HashSet<&str>> = vec![Default::default(); LABELS.len()];
+        for t in inputs.all() {
+            let Some(at) = t.newest().map(|s| s.seq) else {
+                continue;
+            };
+            for s in t.series() {
+                if s.value_at(at).is_none() {
+                    continue;
+                }
+                for (g, group) in PREFIXES.iter().enumerate() {
+                    if group.iter().any(|p| s.family.starts_with(p)) {
+                        match &mut scan.prefixes[g] {
+                            Some(f) => f.2 += 1,
+                            None => {
+                                scan.prefixes[g] = Some((t.name.clone(), s.family.to_string(), 1))
+                            }
+                        }
+                    }
+                }
+                for (k, v) in s.labels.iter() {
+                    let Some(l) = LABELS.iter().position(|l| **l == **k) else {
+                        continue;
+                    };
+                    if seen[l].insert(v) {
+                        if scan.labels[l].len() < VALUES_KEPT {
+                            scan.labels[l].push((v.to_string(), s.family.to_string()));
+                        } else {
+                            scan.more[l] += 1;
+                        }
+                    }
                 }
             }
         }
+        scan
     }
-    found
+
+    /// Newest-scrape series whose family starts with a prefix of group `g`: (target, an
+    /// example family, count).
+    fn prefixed(&self, g: usize) -> Option<(String, String, usize)> {
+        self.prefixes[g].clone()
+    }
+
+    /// Values of `label` (one of [`LABELS`]) on newest-scrape series: (value, family).
+    fn label_values(&self, label: &str) -> &[(String, String)] {
+        LABELS
+            .iter()
+            .position(|l| *l == label)
+            .map_or(&[], |l| &self.labels[l])
+    }
+
+    /// Distinct values of `label` beyond those kept.
+    fn more_values(&self, label: &str) -> usize {
+        LABELS
+            .iter()
+            .position(|l| *l == label)
+            .map_or(0, |l| self.more[l])
+    }
 }
 
 /// The first family of `id` with a series in a newest scrape: (target, family name, value).
@@ -64,27 +144,8 @@ fn family_present<'a>(inputs: &Inputs<'a>, id: &str) -> Option<(&'a TargetStore,
     })
 }
 
-/// Label values seen on newest-scrape series of any target: (label value, family name).
-fn label_values(inputs: &Inputs<'_>, label: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for t in inputs.all() {
-        let Some(at) = t.newest().map(|s| s.seq) else {
-            continue;
-        };
-        for s in t.series() {
-            if let Some(v) = s.label(label)
-                && s.value_at(at).is_some()
-                && !out.iter().any(|(x, _)| x == v)
-            {
-                out.push((v.to_string(), s.family.to_string()));
-            }
-        }
-    }
-    out
-}
-
 /// Features evident in the inputs.
-pub fn features(inputs: &Inputs<'_>) -> Features {
+pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
     use Feature::*;
     use Strength::Measured;
     let mut out: Features = Vec::new();
@@ -125,8 +186,9 @@ pub fn features(inputs: &Inputs<'_>) -> Features {
             ev("l2_adapter", format!("{}: {fam} present", t.name), Measured),
         ));
     }
-    if let Some((dev, fam)) = label_values(inputs, "device")
-        .into_iter()
+    if let Some((dev, fam)) = scan
+        .label_values("device")
+        .iter()
         .find(|(v, _)| v.starts_with("cuda"))
     {
         out.push((
@@ -188,8 +250,9 @@ pub fn features(inputs: &Inputs<'_>) -> Features {
             ),
         ));
     }
-    if let Some((role, fam)) = label_values(inputs, "engine_type")
-        .into_iter()
+    if let Some((role, fam)) = scan
+        .label_values("engine_type")
+        .iter()
         .find(|(v, _)| v == "prefill" || v == "decode")
     {
         out.push((
@@ -206,8 +269,9 @@ pub fn features(inputs: &Inputs<'_>) -> Features {
             HiCache,
             ev("hicache", format!("{}: {fam} present", t.name), Measured),
         ));
-    } else if let Some((v, fam)) = label_values(inputs, "cache_type")
-        .into_iter()
+    } else if let Some((v, fam)) = scan
+        .label_values("cache_type")
+        .iter()
         .find(|(v, _)| v.contains("HiRadix"))
     {
         out.push((
@@ -290,7 +354,7 @@ const CONNECTOR_LABELS: &[&str] = &[
 ];
 
 /// Decides the architecture.
-pub fn detect(inputs: &Inputs<'_>, features: &Features) -> Mode {
+pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
     use Strength::{Inferred, Measured};
     let mut evidence = Vec::new();
     let mut stale = Vec::new();
@@ -300,16 +364,16 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features) -> Mode {
             .filter(|f| f.scope == scope)
             .find_map(|f| family_present(inputs, f.id))
     };
-    let vllm = prefixed(inputs, &["vllm:"]);
-    let sglang = prefixed(inputs, &["sglang:", "sglang_"]);
+    let vllm = scan.prefixed(0);
+    let sglang = scan.prefixed(1);
     let mp = scope_present(Scope::MpServer)
         .map(|(t, fam, _)| (t.name.clone(), fam))
-        .or_else(|| prefixed(inputs, &["lmcache_mp_", "lmcache_mp."]).map(|(t, f, _)| (t, f)));
+        .or_else(|| scan.prefixed(2).map(|(t, f, _)| (t, f)));
     let embedded = scope_present(Scope::Embedded)
         .map(|(t, fam, _)| (t.name.clone(), fam))
-        .or_else(|| prefixed(inputs, &["lmcache:"]).map(|(t, f, _)| (t, f)));
+        .or_else(|| scan.prefixed(3).map(|(t, f, _)| (t, f)));
     let connector_metric = scope_present(Scope::VllmMpConnector);
-    let coordinator = prefixed(inputs, &["lmcache_coordinator_"]);
+    let coordinator = scan.prefixed(4);
     if let Some((t, f, n)) = &vllm {
         evidence.push(ev(
             "vllm_metrics",
@@ -354,7 +418,7 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features) -> Mode {
     }
     let mut connector_says: Option<String> = None;
     for key in CONNECTOR_LABELS {
-        for (v, fam) in label_values(inputs, key) {
+        for (v, fam) in scan.label_values(key) {
             evidence.push(ev(
                 "connector_label",
                 format!("{key}=\"{v}\" on {fam}"),
@@ -367,7 +431,14 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features) -> Mode {
                     Measured,
                 ));
             }
-            connector_says.get_or_insert(v);
+            connector_says.get_or_insert(v.clone());
+        }
+        if scan.more_values(key) > 0 {
+            evidence.push(ev(
+                "connector_label",
+                format!("… and {} more {key} values", scan.more_values(key)),
+                Measured,
+            ));
         }
     }
     let offload_lmcache = inputs
@@ -388,15 +459,25 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features) -> Mode {
         ));
     }
     let mut sglang_cache = None;
-    for (v, fam) in label_values(inputs, "cache_type") {
+    for (v, fam) in scan.label_values("cache_type") {
         evidence.push(ev(
             "sglang_cache_type",
             format!("cache_type=\"{v}\" on {fam}"),
             Measured,
         ));
         if v.contains("LMC") {
-            sglang_cache = Some(v);
+            sglang_cache = Some(v.clone());
         }
+    }
+    if scan.more_values("cache_type") > 0 {
+        evidence.push(ev(
+            "sglang_cache_type",
+            format!(
+                "… and {} more cache_type values",
+                scan.more_values("cache_type")
+            ),
+            Measured,
+        ));
     }
     for (f, e) in features {
         if matches!(f, Feature::Pd | Feature::P2p) {

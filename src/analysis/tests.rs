@@ -168,7 +168,7 @@ fn figures_without_inputs_are_unknown_not_zero() {
             .value()
             .is_none()
     );
-    assert!(an.lmcache.l1.used_bytes.value().is_none());
+    assert!(an.lmcache.l1.memory.used_bytes.value().is_none());
 }
 
 #[test]

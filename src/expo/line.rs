@@ -2,6 +2,9 @@
 
 use super::Label;
 
+/// Labels one sample may carry (real LMCache and vLLM series carry at most a dozen).
+pub(super) const MAX_LABELS: usize = 64;
+
 /// Byte classes for names: 1 = may start a name, 2 = may continue one.
 static NAME: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -221,6 +224,10 @@ fn label_block<'a>(
                 return Err("label value is not quoted");
             }
             let (raw, escaped, end) = quoted(s, i).ok_or("unterminated label value")?;
+            // The cap keeps the duplicate check (quadratic in labels) cheap on any line.
+            if labels.len() - first >= MAX_LABELS {
+                return Err("more than 64 labels on one sample");
+            }
             if labels[first..].iter().any(|l| l.name == lname) {
                 return Err("duplicate label name");
             }

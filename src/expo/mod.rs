@@ -302,6 +302,9 @@ fn sniff_non_metrics(body: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The most sample lines room is made for before parsing; more grow the vectors as needed.
+const PREALLOCATED_LINES: usize = 1 << 16;
+
 struct Parser<'a, 'l> {
     body: &'a [u8],
     limits: &'l Limits,
@@ -318,8 +321,11 @@ struct Parser<'a, 'l> {
 
 impl<'a, 'l> Parser<'a, 'l> {
     fn new(body: &'a [u8], limits: &'l Limits) -> Self {
-        // One up-front guess at the sizes keeps growth (and allocations) rare.
-        let lines = memchr::memchr_iter(b'\n', body).count() + 1;
+        // One up-front guess at the sizes keeps growth (and allocations) rare. The guess is
+        // capped: a body of empty lines must not reserve gigabytes it will never fill.
+        let lines = (memchr::memchr_iter(b'\n', body).count() + 1)
+            .min(limits.max_samples)
+            .min(PREALLOCATED_LINES);
         let families = lines / 4 + 4;
         Parser {
             body,

@@ -258,3 +258,20 @@ fn repeated_names_resolve_like_fresh_ones() {
     );
     assert_eq!(s.families[fam("a") as usize].kind, Kind::Gauge);
 }
+
+/// Hand-written: a sample may carry 64 labels; one more is a skipped line, so no line can make
+/// the duplicate-name check (quadratic in labels) slow.
+#[test]
+fn labels_per_sample_are_capped() {
+    let line = |n: usize| {
+        let labels: Vec<String> = (0..n).map(|i| format!("l{i}=\"v\"")).collect();
+        format!("m{{{}}} 1\n", labels.join(","))
+    };
+    let body = line(64);
+    let ok = parse(body.as_bytes()).unwrap();
+    assert_eq!((ok.samples.len(), ok.error_count), (1, 0));
+    let body = format!("{}{}", line(65), line(3));
+    let capped = parse(body.as_bytes()).unwrap();
+    assert_eq!((capped.samples.len(), capped.error_count), (1, 1));
+    assert_eq!(capped.errors[0].reason, "more than 64 labels on one sample");
+}

@@ -1,41 +1,94 @@
 //! `report`: the headless answer — JSON (`kvscope-report/1`), text and markdown — from the same
-//! analysis the TUI shows. Text and markdown are rendered from the JSON value, so the three
-//! formats cannot disagree.
+//! analysis the TUI shows. The report is a typed structure: JSON is its serialisation (written
+//! straight out, however many rows), and text and markdown are rendered from that same JSON,
+//! so the three formats cannot disagree.
 
 mod render;
+mod unknowns;
 
-use std::collections::BTreeMap;
+use serde::Serialize;
+use serde_json::Value;
 
-use serde_json::{Value, json};
-
-use crate::analysis::{self, UNKNOWN_MARKER};
-use crate::model::{Model, Role};
+use crate::analysis::{self, Analysis};
+use crate::model::{Model, ParseErrors, Role};
 use crate::store::TargetStore;
-use crate::timefmt::{format_duration, format_rfc3339};
+use crate::timefmt::{format_duration, serialize_time};
 
 pub use render::{markdown, text};
 
 /// The JSON schema id; bump on an incompatible change.
 pub const SCHEMA: &str = "kvscope-report/1";
 
-fn input_info(role: Role, t: &TargetStore, kind: &str) -> Value {
-    let times: Vec<f64> = t.scrapes().iter().filter_map(|s| s.time).collect();
-    json!({
-        "role": role,
-        "name": t.name,
-        "kind": kind,
-        "scrapes": t.scrapes().len(),
-        "first_time": times.first().map(|&x| format_rfc3339(x)),
-        "last_time": times.last().map(|&x| format_rfc3339(x)),
-        "restarts": t.restarts().len(),
-        "samples_newest": t.newest().map(|s| s.samples),
-    })
+/// Breakdown rows text and markdown show per breakdown; the JSON has all of them.
+pub const ROWS_SHOWN: usize = 20;
+
+/// One target read.
+#[derive(Debug, Serialize)]
+struct Input<'a> {
+    role: Role,
+    name: &'a str,
+    /// `files` or `url`.
+    kind: &'a str,
+    scrapes: usize,
+    #[serde(serialize_with = "serialize_time")]
+    first_time: Option<f64>,
+    #[serde(serialize_with = "serialize_time")]
+    last_time: Option<f64>,
+    restarts: usize,
+    samples_newest: Option<u32>,
 }
 
-/// Builds the report value. `kinds` says, per target in model order (LMCache then engine),
-/// whether it was read from files or a URL.
-pub fn build(model: &Model, window: f64, kinds: &[&str]) -> Value {
-    let a = analysis::analyze(&model.inputs(window));
+impl<'a> Input<'a> {
+    fn of(role: Role, t: &'a TargetStore, kind: &'a str) -> Self {
+        let mut times = t.scrapes().iter().filter_map(|s| s.time);
+        let first_time = times.next();
+        let last_time = times.next_back().or(first_time);
+        Input {
+            role,
+            name: &t.name,
+            kind,
+            scrapes: t.scrapes().len(),
+            first_time,
+            last_time,
+            restarts: t.restarts().len(),
+            samples_newest: t.newest().map(|s| s.samples),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Window {
+    requested: String,
+    requested_seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Parsing<'a> {
+    lines_skipped: u32,
+    scrapes: &'a [ParseErrors],
+}
+
+/// The report: what `--format json` prints (with `unknowns` added).
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    generator: &'static str,
+    window: Window,
+    inputs: Vec<Input<'a>>,
+    #[serde(flatten)]
+    analysis: &'a Analysis,
+    parse_errors: Parsing<'a>,
+}
+
+/// The report with its unknowns: every `null` figure's path and reason.
+#[derive(Serialize)]
+struct WithUnknowns<'a> {
+    #[serde(flatten)]
+    report: &'a Report<'a>,
+    unknowns: serde_json::Map<String, Value>,
+}
+
+fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &'a [&'a str]) -> Report<'a> {
     let mut kinds = kinds.iter();
     let mut inputs = Vec::new();
     for (role, ts) in [
@@ -43,78 +96,122 @@ pub fn build(model: &Model, window: f64, kinds: &[&str]) -> Value {
         (Role::Engine, &model.engine),
     ] {
         for t in ts {
-            inputs.push(input_info(
-                role,
-                t,
-                kinds.next().copied().unwrap_or("files"),
-            ));
+            inputs.push(Input::of(role, t, kinds.next().copied().unwrap_or("files")));
         }
     }
-    let lines_skipped: u32 = model.parse_errors.iter().map(|p| p.lines_skipped).sum();
-    let mut v = json!({
-        "schema": SCHEMA,
-        "generator": concat!("kvscope ", env!("CARGO_PKG_VERSION")),
-        "window": {"requested": format_duration(window), "requested_seconds": window},
-        "inputs": inputs,
-        "mode": a.mode,
-        "families": a.families,
-        "unrecognised": a.unrecognised,
-        "parse_errors": {"lines_skipped": lines_skipped, "scrapes": model.parse_errors},
-        "lmcache": a.lmcache,
-        "engine": a.engine,
-        "findings": a.findings,
-        "data_quality": a.data_quality,
-    });
-    let mut unknowns = BTreeMap::new();
-    extract_unknowns(&mut v, &mut String::new(), &mut unknowns);
-    v["unknowns"] = json!(unknowns);
+    Report {
+        schema: SCHEMA,
+        generator: concat!("kvscope ", env!("CARGO_PKG_VERSION")),
+        window: Window {
+            requested: format_duration(window),
+            requested_seconds: window,
+        },
+        inputs,
+        analysis: a,
+        parse_errors: Parsing {
+            lines_skipped: model.parse_errors.iter().map(|p| p.lines_skipped).sum(),
+            scrapes: &model.parse_errors,
+        },
+    }
+}
+
+fn with_unknowns<'a>(r: &'a Report<'a>) -> WithUnknowns<'a> {
+    WithUnknowns {
+        report: r,
+        unknowns: unknowns::collect(r)
+            .into_iter()
+            .map(|(path, reason)| (path, Value::String(reason)))
+            .collect(),
+    }
+}
+
+/// The JSON report, pretty-printed. `kinds` says, per target in model order (LMCache then
+/// engine), whether it was read from files or a URL.
+pub fn json(model: &Model, window: f64, kinds: &[&str]) -> String {
+    let a = analysis::analyze(&model.inputs(window));
+    let r = report(model, &a, window, kinds);
+    let mut out =
+        serde_json::to_string_pretty(&with_unknowns(&r)).expect("a report always serialises");
+    out.push('\n');
+    out
+}
+
+/// The JSON report as a value (what `json` prints, parsed).
+pub fn build(model: &Model, window: f64, kinds: &[&str]) -> Value {
+    let a = analysis::analyze(&model.inputs(window));
+    let r = report(model, &a, window, kinds);
+    serde_json::to_value(with_unknowns(&r)).expect("a report always serialises")
+}
+
+/// The report for reading (text, markdown): breakdowns keep their first [`ROWS_SHOWN`] rows,
+/// and `<name>_more` beside each says how many more the JSON has.
+pub fn build_for_reading(model: &Model, window: f64, kinds: &[&str]) -> Value {
+    let mut a = analysis::analyze(&model.inputs(window));
+    let lookup = &mut a.lmcache.lookup;
+    let more = [
+        ("by_cache_salt", cap(&mut lookup.by_cache_salt)),
+        ("by_model_name", cap(&mut lookup.by_model_name)),
+    ];
+    let r = report(model, &a, window, kinds);
+    let mut v = serde_json::to_value(with_unknowns(&r)).expect("a report always serialises");
+    for (name, n) in more {
+        v["lmcache"]["lookup"][format!("{name}_more")] = n.into();
+    }
     v
 }
 
-/// Replaces every unknown-figure marker by `null` and records its path and reason.
-fn extract_unknowns(v: &mut Value, path: &mut String, out: &mut BTreeMap<String, String>) {
-    match v {
-        Value::Object(map) => {
-            if map.len() == 1
-                && let Some(Value::String(reason)) = map.get(UNKNOWN_MARKER)
-            {
-                out.insert(path.clone(), reason.clone());
-                *v = Value::Null;
-                return;
-            }
-            for (k, child) in map.iter_mut() {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                extract_unknowns(child, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter_mut().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                extract_unknowns(child, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
+/// Keeps the first [`ROWS_SHOWN`] rows; returns how many were dropped.
+fn cap<T>(rows: &mut Vec<T>) -> usize {
+    let more = rows.len().saturating_sub(ROWS_SHOWN);
+    rows.truncate(ROWS_SHOWN);
+    more
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::Fig;
+
+    #[derive(Serialize)]
+    struct Inner {
+        b: Fig,
+        c: Fig,
+    }
+
+    #[derive(Serialize)]
+    struct Outer {
+        a: Inner,
+        d: Vec<Option<Inner>>,
+        #[serde(flatten)]
+        e: Inner,
+    }
 
     #[test]
-    fn markers_become_null_with_their_path() {
-        let mut v = json!({"a": {"b": {UNKNOWN_MARKER: "why"}, "c": 1}, "d": [{"e": {UNKNOWN_MARKER: "no"}}]});
-        let mut out = BTreeMap::new();
-        extract_unknowns(&mut v, &mut String::new(), &mut out);
-        assert_eq!(v, json!({"a": {"b": null, "c": 1}, "d": [{"e": null}]}));
-        assert_eq!(out.get("a.b").map(String::as_str), Some("why"));
-        assert_eq!(out.get("d[0].e").map(String::as_str), Some("no"));
+    fn every_unknown_is_found_with_its_path_and_serialises_as_null() {
+        let inner = |b: Fig| Inner {
+            b,
+            c: Fig::known(1.0),
+        };
+        let v = Outer {
+            a: inner(Fig::unknown("why")),
+            d: vec![None, Some(inner(Fig::unknown("no")))],
+            e: inner(Fig::known(f64::INFINITY)),
+        };
+        let found = unknowns::collect(&v);
+        assert_eq!(
+            found,
+            [
+                ("a.b".to_string(), "why".to_string()),
+                ("d[1].b".to_string(), "no".to_string()),
+                (
+                    "b".to_string(),
+                    "the value works out to inf, which is not a measurement".to_string()
+                ),
+            ]
+        );
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["a"]["b"], Value::Null);
+        assert_eq!(json["a"]["c"], 1.0);
+        assert_eq!(json["d"][1]["b"], Value::Null);
     }
 }

@@ -73,6 +73,13 @@ fn figures(r: &Value) -> Vec<(&'static str, String, String)> {
             ),
         );
     }
+    if let Some(more) = lk("by_cache_salt_more").as_u64().filter(|m| *m > 0) {
+        push(
+            "LMCache lookups",
+            &format!("+{more} more cache_salt values"),
+            "the JSON report lists every one".into(),
+        );
+    }
     let l1 = |p: &str| at(r, &format!("lmcache.l1.{p}"));
     push(
         "L1",
@@ -312,14 +319,36 @@ pub fn text(r: &Value) -> String {
             let _ = writeln!(o, "  {n}");
         }
     }
-    if let Some(u) = r["unknowns"].as_object().filter(|u| !u.is_empty()) {
+    let (unknowns, more) = unknown_lines(r);
+    if !unknowns.is_empty() {
         let _ = writeln!(o, "\nunknown figures:");
-        for (k, v) in u {
-            let _ = writeln!(o, "  {k}: {}", clean(v.as_str().unwrap_or("")));
+        for (k, v) in unknowns {
+            let _ = writeln!(o, "  {k}: {v}");
+        }
+        if more > 0 {
+            let _ = writeln!(o, "  +{more} more (the JSON report lists every one)");
         }
     }
     o
 }
+
+/// Unknown figures people read: at most [`UNKNOWNS_SHOWN`], and one target's own figures only
+/// when there are several targets (with one, they repeat the summed ones). Also how many more.
+fn unknown_lines(r: &Value) -> (Vec<(String, String)>, usize) {
+    let per_target = r["lmcache"]["by_target"].as_array().map_or(0, Vec::len) > 1;
+    let all: Vec<(String, String)> = r["unknowns"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| per_target || !k.starts_with("lmcache.by_target"))
+        .map(|(k, v)| (clean(k), clean(v.as_str().unwrap_or(""))))
+        .collect();
+    let more = all.len().saturating_sub(UNKNOWNS_SHOWN);
+    (all.into_iter().take(UNKNOWNS_SHOWN).collect(), more)
+}
+
+/// Unknown figures text and markdown list.
+const UNKNOWNS_SHOWN: usize = 200;
 
 /// One line per data-quality note: target, what, what is wrong, in how many scrapes.
 fn quality_lines(r: &Value) -> Vec<String> {
@@ -400,10 +429,14 @@ pub fn markdown(r: &Value) -> String {
             let _ = writeln!(o, "- {}", md_cell(&n));
         }
     }
-    if let Some(u) = r["unknowns"].as_object().filter(|u| !u.is_empty()) {
+    let (unknowns, more) = unknown_lines(r);
+    if !unknowns.is_empty() {
         let _ = writeln!(o, "\n## Unknown figures\n\n| figure | reason |\n|---|---|");
-        for (k, v) in u {
-            let _ = writeln!(o, "| `{k}` | {} |", md_cell(v.as_str().unwrap_or("")));
+        for (k, v) in unknowns {
+            let _ = writeln!(o, "| `{k}` | {} |", md_cell(&v));
+        }
+        if more > 0 {
+            let _ = writeln!(o, "\n+{more} more (the JSON report lists every one).");
         }
     }
     o

@@ -103,12 +103,26 @@ impl TargetStore {
         span: Span,
         keep: impl Fn(&Series) -> bool,
     ) -> Result<Option<HistogramWindow>, String> {
-        let restarts = self.restarts();
+        self.histogram_of(
+            self.series_of(m).filter(|s| keep(s)),
+            span,
+            &self.restarts(),
+        )
+    }
+
+    /// [`TargetStore::histogram`] over given series of one histogram metric of this target,
+    /// with its restarts.
+    pub fn histogram_of<'s>(
+        &self,
+        series: impl Iterator<Item = &'s Series>,
+        span: Span,
+        restarts: &[u64],
+    ) -> Result<Option<HistogramWindow>, String> {
         let mut out = HistogramWindow::default();
         let mut any = false;
         let mut name: Option<&str> = None;
-        for s in self.series_of(m).filter(|s| keep(s)) {
-            let v = match span.counter(s, &restarts) {
+        for s in series {
+            let v = match span.counter(s, restarts) {
                 Ok(Some(v)) => v,
                 Ok(None) => continue,
                 Err(p) => return Err(format!("{} {p}", s.describe())),

@@ -12,6 +12,7 @@ mod quality;
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write;
 
 use crate::catalog::{self, MetricKind, MetricRef};
 use crate::expo::{Kind, LineError, Part, Scrape};
@@ -51,7 +52,9 @@ pub struct DeclaredFamily {
 #[derive(Debug)]
 pub struct Series {
     /// The exposition family (the `# TYPE` name, or the sample name when untyped).
-    pub family: Box<str>,
+    /// The exposition family (the `# TYPE` name, or the sample name when untyped), shared by
+    /// every series of the family.
+    pub family: std::sync::Arc<str>,
     pub part: Part,
     pub labels: Box<[(Box<str>, Box<str>)]>,
     /// Upper bound of a histogram bucket.
@@ -350,8 +353,8 @@ pub struct TargetStore {
     pub name: String,
     scrapes: VecDeque<ScrapeMeta>,
     series: Vec<Series>,
-    by_key: HashMap<Box<str>, u32>,
-    by_metric: HashMap<MetricRef, Vec<u32>>,
+    by_key: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
+    by_metric: HashMap<MetricRef, Vec<u32>, foldhash::fast::RandomState>,
     /// Families declared in the newest scrape.
     pub declared: Vec<DeclaredFamily>,
     capacity: usize,
@@ -362,8 +365,13 @@ pub struct TargetStore {
     pub pruned: u64,
     /// Data-quality problems in the retained scrapes.
     pub quality: Notes,
+    /// Series kept at most: beyond it, series absent from the newest scrape are dropped before
+    /// their history ends (label churn).
+    pub max_series: usize,
     /// Newest answer per LMCache HTTP route (`status`, `config`, `version`, `healthcheck` ...).
     pub routes: std::collections::BTreeMap<&'static str, RouteAnswer>,
+    /// Family names, one copy each, shared by their series.
+    families: std::collections::HashSet<std::sync::Arc<str>, foldhash::fast::RandomState>,
     key_buf: String,
     order_buf: Vec<u32>,
 }
@@ -375,15 +383,17 @@ impl TargetStore {
             name: name.into(),
             scrapes: VecDeque::new(),
             series: Vec::new(),
-            by_key: HashMap::new(),
-            by_metric: HashMap::new(),
+            by_key: HashMap::default(),
+            by_metric: HashMap::default(),
             declared: Vec::new(),
             capacity: capacity.max(2),
             next_seq: 0,
             repeats: 0,
             pruned: 0,
             quality: Notes::default(),
+            max_series: 2 * crate::model::DEFAULT_SERIES_LIMIT,
             routes: Default::default(),
+            families: Default::default(),
             key_buf: String::new(),
             order_buf: Vec::new(),
         }
@@ -619,6 +629,25 @@ impl TargetStore {
         if dead >= 64 || (dead > 0 && dead * 4 >= self.series.len()) {
             self.prune(oldest);
         }
+        // Label churn within the history: series no longer exported add nothing to any
+        // figure now (only to past sparkline intervals), so past the cap they go early.
+        if self.series.len() > self.max_series
+            && let Some(newest) = self.scrapes.back().map(|s| s.seq)
+        {
+            let before = self.pruned;
+            self.prune(newest);
+            self.quality.add(
+                "label churn",
+                "churn",
+                format!(
+                    "more than {} series retained: {} no longer exported were dropped before their history ended",
+                    self.max_series,
+                    self.pruned - before
+                ),
+                newest,
+                self.scrapes.back().and_then(|s| s.time),
+            );
+        }
     }
 
     /// Removes series last seen before `oldest` and renumbers the indexes.
@@ -651,6 +680,9 @@ impl TargetStore {
             });
         }
         self.by_metric.retain(|_, ids| !ids.is_empty());
+        // A family name nobody holds any more (its last series pruned).
+        self.families
+            .retain(|f| std::sync::Arc::strong_count(f) > 1);
         self.pruned += remap.iter().filter(|r| r.is_none()).count() as u64;
     }
 
@@ -672,12 +704,16 @@ impl TargetStore {
         let key = &mut self.key_buf;
         key.clear();
         key.push_str(s.name);
+        // Each value is preceded by its length, so no value (a hostile one holding NUL or
+        // `=` included) can make two label sets read as one.
         for &i in &self.order_buf {
             let l = &labels[i as usize];
             key.push('\u{0}');
             key.push_str(l.name);
             key.push('=');
-            l.push_value(key);
+            let value = l.value();
+            let _ = write!(key, "{}:", value.len());
+            key.push_str(&value);
         }
         if let Some(&id) = self.by_key.get(key.as_str()) {
             return id;
@@ -709,9 +745,17 @@ impl TargetStore {
             );
         }
         let id = self.series.len() as u32;
-        let family: Box<str> = match (metric, fam.kind) {
-            (Some(_), Kind::Unknown) if part != s.part => strip_part(s.name).into(),
-            _ => fam.name.into(),
+        let family_name = match (metric, fam.kind) {
+            (Some(_), Kind::Unknown) if part != s.part => strip_part(s.name),
+            _ => fam.name,
+        };
+        let family = match self.families.get(family_name) {
+            Some(f) => f.clone(),
+            None => {
+                let f: std::sync::Arc<str> = family_name.into();
+                self.families.insert(f.clone());
+                f
+            }
         };
         self.series.push(Series {
             family,

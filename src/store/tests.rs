@@ -474,3 +474,17 @@ fn series_that_left_the_history_are_pruned() {
     );
     assert_eq!(live.len(), st.series().len());
 }
+
+/// Hand-written hostile label values: a value holding what separates labels in the series key
+/// must not make two label sets one series.
+#[test]
+fn label_values_cannot_forge_another_label_set() {
+    let st = store_of(&[(
+        "lmcache_mp_lookup_hit_tokens_total{a=\"1\\u0000b=2\"} 1\n\
+         lmcache_mp_lookup_hit_tokens_total{a=\"1\",b=\"2\"} 2\n\
+         lmcache_mp_lookup_hit_tokens_total{a=\"1\u{0}b=2\"} 3\n",
+        0.0,
+    )]);
+    assert_eq!(st.series().len(), 3);
+    assert_eq!(st.newest().unwrap().duplicate_series, 0);
+}

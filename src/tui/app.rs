@@ -4,9 +4,10 @@
 use ratatui::crossterm::event::KeyEvent;
 
 use super::keys::{Action, KeyMap};
+use super::shown::{Core, Shown};
 use super::theme::Theme;
+use crate::analysis;
 use crate::analysis::matrix::{Need, Status};
-use crate::analysis::{self, Analysis};
 use crate::model::{Event, Model};
 
 /// The panes, in focus order.
@@ -74,9 +75,12 @@ pub struct View {
     pub finding_row: usize,
     /// A detail popup for the selected matrix row or finding.
     pub detail: bool,
-    /// The server overlay (LMCache routes, threads, env) and how far it is scrolled.
+    /// The server overlay (LMCache routes, threads, env).
     pub server: bool,
-    pub server_scroll: u16,
+    /// The list of every target with its state.
+    pub targets: bool,
+    /// How far the open overlay (server, targets) is scrolled.
+    pub overlay_scroll: u16,
     /// Matrix search: rows whose names contain this (case-insensitive).
     pub search: Option<String>,
     /// Keys go into `search` until Enter or Esc.
@@ -94,44 +98,25 @@ impl Default for View {
             finding_row: 0,
             detail: false,
             server: false,
-            server_scroll: 0,
+            targets: false,
+            overlay_scroll: 0,
             search: None,
             typing: false,
         }
     }
 }
 
-/// Per-interval series of the first LMCache target, for sparklines.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct History {
-    pub hit_rate: Vec<Option<f64>>,
-    pub evictions_per_s: Vec<Option<f64>>,
-}
-
-impl History {
-    fn of(model: &Model) -> History {
-        model
-            .lmcache
-            .first()
-            .map(|t| History {
-                hit_rate: analysis::history::lookup_hit_rate(t),
-                evictions_per_s: analysis::history::l1_evictions_per_s(t),
-            })
-            .unwrap_or_default()
-    }
-}
-
 /// Everything the TUI knows.
 pub struct App {
-    pub model: Model,
     pub interval: f64,
     pub window: f64,
-    /// What is drawn: recomputed when the model changes, unless paused.
-    pub shown: Analysis,
-    /// Sparkline series, computed with `shown`.
-    pub history: History,
-    /// Series of the family open in the drill-down, computed with `shown`.
-    pub detail_series: Vec<analysis::matrix::SeriesRow>,
+    /// What is drawn: a picture of the model, kept while paused.
+    pub shown: Shown,
+    /// The model, when it is worked on here (tests, screenshots); live, it is on the worker
+    /// thread and pictures arrive through [`App::on_shown`].
+    core: Option<Core>,
+    /// A picture that arrived while paused, shown on resume.
+    held: Option<Shown>,
     pub view: View,
     pub keymap: KeyMap,
     pub theme: Theme,
@@ -141,10 +126,6 @@ pub struct App {
     pub note: Option<String>,
     pub dirty: bool,
     pub quit: bool,
-    /// Defer the analysis to [`App::prepare`] (the live loop); otherwise every event updates
-    /// `shown` at once (tests, screenshots).
-    pub lazy: bool,
-    stale: bool,
 }
 
 impl App {
@@ -155,15 +136,14 @@ impl App {
         theme: Theme,
         note: Option<String>,
     ) -> App {
-        let shown = analysis::analyze(&model.inputs(window));
-        let history = History::of(&model);
+        let mut core = Core::new(model, window);
+        let shown = core.shown(None);
         App {
-            model,
             interval,
             window,
             shown,
-            history,
-            detail_series: Vec::new(),
+            core: Some(core),
+            held: None,
             view: View::default(),
             keymap: KeyMap::default(),
             theme,
@@ -171,27 +151,74 @@ impl App {
             note,
             dirty: true,
             quit: false,
-            lazy: false,
-            stale: false,
         }
     }
 
-    /// A source event: into the model; the analysis follows unless paused.
-    pub fn on_event(&mut self, event: Event) {
-        // Latency and failures only change the header; scrapes and route answers change numbers.
-        let changes_numbers = matches!(
-            event,
-            Event::Scrape { .. } | Event::Route { .. } | Event::RouteSkipped { .. }
-        );
-        // A body that cannot be parsed is already recorded as a failed scrape of its target.
-        let _ = self.model.apply(event);
-        if changes_numbers {
-            self.stale = true;
-            if !self.lazy {
-                self.refresh();
-            }
+    /// Moves the model out, to be worked on elsewhere (the live worker thread).
+    pub fn take_core(&mut self) -> Option<Core> {
+        self.core.take()
+    }
+
+    /// The model, while it is worked on here.
+    pub fn model(&self) -> Option<&Model> {
+        self.core.as_ref().map(|c| &c.model)
+    }
+
+    /// A source event, applied here (tests, screenshots): the picture follows unless paused.
+    /// Returns the log line the event deserves.
+    pub fn on_event(&mut self, event: Event) -> Option<String> {
+        let detail = self.wanted_detail();
+        let core = self.core.as_mut()?;
+        let line = core.apply(event);
+        let shown = core.shown(detail);
+        self.on_shown(shown);
+        line
+    }
+
+    /// A new picture (from the worker, or from [`App::on_event`]): shown unless paused.
+    pub fn on_shown(&mut self, shown: Shown) {
+        if self.view.paused {
+            self.held = Some(shown);
+            return;
         }
+        self.shown = shown;
+        let rows = self.matrix_rows().len();
+        self.view.matrix_row = self.view.matrix_row.min(rows.saturating_sub(1));
+        self.view.finding_row = self
+            .view
+            .finding_row
+            .min(self.shown.analysis.findings.len().saturating_sub(1));
         self.dirty = true;
+    }
+
+    /// The family whose series the drill-down needs, when one is open.
+    pub fn wanted_detail(&self) -> Option<&'static str> {
+        (self.view.detail && self.view.focus == Pane::Matrix)
+            .then(|| {
+                self.matrix_rows()
+                    .get(self.view.matrix_row)
+                    .map(|&i| self.shown.analysis.families[i].id)
+            })
+            .flatten()
+    }
+
+    /// Series of the open family, when the picture has them.
+    pub fn detail_series(&self) -> &[crate::analysis::matrix::SeriesRow] {
+        match (&self.shown.detail, self.wanted_detail()) {
+            (Some((id, rows)), Some(want)) if *id == want => rows,
+            _ => &[],
+        }
+    }
+
+    /// Recomputes the picture here after the view asked for other detail (tests, screenshots;
+    /// live, the worker is told instead).
+    fn refresh_detail(&mut self) {
+        let want = self.wanted_detail();
+        if let Some(core) = self.core.as_mut()
+            && self.shown.detail.as_ref().map(|d| d.0) != want
+        {
+            self.shown = core.shown(want);
+        }
     }
 
     /// A clock tick: redraws only when something shown depends on the clock and changed
@@ -199,7 +226,7 @@ impl App {
     pub fn on_tick(&mut self, now: f64) {
         let before = self.clock_view(self.now);
         self.now = now;
-        if self.view.server || self.clock_view(now) != before {
+        if self.view.server || self.view.targets || self.clock_view(now) != before {
             self.dirty = true;
         }
     }
@@ -213,52 +240,16 @@ impl App {
 
     /// What the header shows that depends on the clock.
     fn clock_view(&self, now: f64) -> Vec<(crate::model::TargetState, Option<u64>)> {
-        self.model
-            .targets()
-            .map(|(t, _)| {
-                let h = self.model.health(t);
+        self.shown
+            .targets
+            .iter()
+            .map(|t| {
                 (
-                    h.state(now, self.interval),
-                    h.last_ok.and_then(|ok| self.shown_age(ok, now)),
+                    t.health.state(now, self.interval),
+                    t.health.last_ok.and_then(|ok| self.shown_age(ok, now)),
                 )
             })
             .collect()
-    }
-
-    /// Computes what is shown if events arrived since the last time (the live loop defers
-    /// the analysis to draw time so a burst of events costs one analysis).
-    pub fn prepare(&mut self) {
-        self.refresh();
-    }
-
-    fn refresh(&mut self) {
-        if self.stale && !self.view.paused {
-            self.shown = analysis::analyze(&self.model.inputs(self.window));
-            self.history = History::of(&self.model);
-            self.fill_detail();
-            self.stale = false;
-            let rows = self.matrix_rows().len();
-            self.view.matrix_row = self.view.matrix_row.min(rows.saturating_sub(1));
-            self.view.finding_row = self
-                .view
-                .finding_row
-                .min(self.shown.findings.len().saturating_sub(1));
-        }
-    }
-
-    /// Computes the drill-down series when a family is open.
-    fn fill_detail(&mut self) {
-        self.detail_series.clear();
-        if self.view.detail && self.view.focus == Pane::Matrix {
-            let id = self
-                .matrix_rows()
-                .get(self.view.matrix_row)
-                .map(|&i| self.shown.families[i].id);
-            if let Some(id) = id {
-                self.detail_series =
-                    analysis::matrix::series_of_family(&self.model.inputs(self.window), id, 200);
-            }
-        }
     }
 
     /// Indexes into `shown.families` of the rows the matrix shows.
@@ -281,6 +272,7 @@ impl App {
             }
         };
         self.shown
+            .analysis
             .families
             .iter()
             .enumerate()
@@ -324,8 +316,14 @@ impl App {
         self.dirty = true;
     }
 
-    /// A key press.
+    /// A key press; a drill-down the view now asks for is computed (here, or live by the
+    /// worker, told by the loop).
     pub fn on_key(&mut self, key: KeyEvent) {
+        self.act(key);
+        self.refresh_detail();
+    }
+
+    fn act(&mut self, key: KeyEvent) {
         if self.view.typing {
             self.on_search_key(key);
             return;
@@ -339,10 +337,11 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => v.help = !v.help,
             Action::Close => {
-                if v.help || v.detail || v.server {
+                if v.help || v.detail || v.server || v.targets {
                     v.help = false;
                     v.detail = false;
                     v.server = false;
+                    v.targets = false;
                 } else {
                     v.search = None;
                 }
@@ -355,13 +354,25 @@ impl App {
             }
             Action::Server => {
                 v.server = !v.server;
-                v.server_scroll = 0;
+                v.targets = false;
+                v.overlay_scroll = 0;
+                v.help = false;
+                v.detail = false;
+            }
+            Action::Targets => {
+                v.targets = !v.targets;
+                v.server = false;
+                v.overlay_scroll = 0;
                 v.help = false;
                 v.detail = false;
             }
             Action::Pause => {
                 v.paused = !v.paused;
-                self.refresh();
+                if !v.paused
+                    && let Some(held) = self.held.take()
+                {
+                    self.on_shown(held);
+                }
             }
             Action::NextPane | Action::PrevPane => {
                 let i = Pane::ALL.iter().position(|p| *p == v.focus).unwrap_or(0);
@@ -382,12 +393,12 @@ impl App {
                         i.saturating_sub(1)
                     }
                 };
-                if v.server {
+                if v.server || v.targets {
                     // The overlay scrolls; drawing clamps it to its last line.
-                    v.server_scroll = if down {
-                        v.server_scroll.saturating_add(1)
+                    v.overlay_scroll = if down {
+                        v.overlay_scroll.saturating_add(1)
                     } else {
-                        v.server_scroll.saturating_sub(1)
+                        v.overlay_scroll.saturating_sub(1)
                     };
                     return;
                 }
@@ -397,7 +408,7 @@ impl App {
                         self.view.matrix_row = step(self.view.matrix_row, len);
                     }
                     Pane::Findings => {
-                        v.finding_row = step(v.finding_row, self.shown.findings.len())
+                        v.finding_row = step(v.finding_row, self.shown.analysis.findings.len())
                     }
                     _ => {}
                 }
@@ -405,7 +416,6 @@ impl App {
             Action::Open => {
                 if matches!(v.focus, Pane::Matrix | Pane::Findings) {
                     v.detail = true;
-                    self.fill_detail();
                 }
             }
             Action::Filter => {

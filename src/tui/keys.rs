@@ -17,6 +17,7 @@ pub enum Action {
     Filter,
     Search,
     Server,
+    Targets,
 }
 
 /// One binding: the keys, a short footer label and the help text.
@@ -122,6 +123,12 @@ impl Default for KeyMap {
                     "server",
                     "LMCache routes read and skipped, threads, /env (with --allow-env)",
                 ),
+                b(
+                    Targets,
+                    vec![k('t')],
+                    "targets",
+                    "every target: state, age, latency, last error",
+                ),
             ],
         }
     }
@@ -141,6 +148,7 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("filter", Action::Filter),
     ("search", Action::Search),
     ("server", Action::Server),
+    ("targets", Action::Targets),
 ];
 
 /// Parses `q`, `?`, `ctrl-a`, `tab`, `shift-tab`, `enter`, `esc`, `up`, `down`, `left`, `right`.
@@ -244,6 +252,16 @@ impl KeyMap {
             .map(|b| b.action)
     }
 
+    /// How the first key of `action` is written (`t`, `Esc`, `Ctrl-c`), for hints on screen;
+    /// `unbound` when the config file left it no key.
+    pub fn hint(&self, action: Action) -> String {
+        self.bindings
+            .iter()
+            .find(|b| b.action == action)
+            .and_then(|b| b.keys.first())
+            .map_or_else(|| "unbound".to_string(), |(c, m)| key_name(*c, *m))
+    }
+
     /// The footer text.
     pub fn footer(&self) -> String {
         self.bindings
@@ -306,7 +324,7 @@ mod tests {
         let km = KeyMap::default();
         assert_eq!(
             km.footer(),
-            "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server"
+            "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets"
         );
         let help = km.help_lines();
         assert_eq!(help.len(), km.bindings.len());

@@ -1,14 +1,22 @@
-//! `tui`: the live inspector. The loop owns the [`App`]; collectors send events over a bounded
-//! channel; input comes from a reader thread; the screen is redrawn only when something changed,
-//! at most ten times a second, inside synchronized-update brackets.
+//! `tui`: the live inspector. The loop owns the [`App`] (the view); the model lives on a
+//! worker thread that hears the collectors' events and sends back pictures; input comes from a
+//! reader thread; the screen is redrawn only when something changed, at most ten times a
+//! second, inside synchronized-update brackets. However slow a picture is to compute, keys
+//! are answered at once.
 
 pub mod app;
 pub mod draw;
+mod header;
 pub mod keys;
+mod overlays;
+mod panes;
 pub mod screenshot;
+pub mod shown;
+pub mod signals;
 #[cfg(test)]
 mod tests;
 pub mod theme;
+mod worker;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -25,18 +33,32 @@ use crate::timefmt::now;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(100);
-/// How long the first source event waits for the rest of its burst before drawing: one scrape
-/// interval's answers (metrics, health, status ...) become one frame and one analysis. Counted
-/// from the first event, so a steady stream of events cannot hold frames back.
-const SETTLE: Duration = Duration::from_millis(30);
+
+/// Why the TUI stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The user quit.
+    Quit,
+    /// A signal asked it to (its number: SIGINT 2, SIGTERM 15 …).
+    Signal(i32),
+}
+
+/// The log, shared by the worker (transitions) and the loop (start and stop).
+pub type SharedLog = std::sync::Arc<std::sync::Mutex<Option<crate::logfile::LogFile>>>;
 
 /// Runs the TUI until the user quits or the process is told to stop. Restores the terminal on
 /// every exit path, panics included.
 pub async fn run(
     mut app: App,
-    mut events: mpsc::Receiver<Event>,
-    log: &mut Option<crate::logfile::LogFile>,
-) -> std::io::Result<()> {
+    events: mpsc::Receiver<Event>,
+    log: SharedLog,
+) -> std::io::Result<Stop> {
+    let core = app
+        .take_core()
+        .expect("a new App holds its model until the loop takes it");
+    let (pictures, mut picture) = tokio::sync::watch::channel(None);
+    let (control, orders) = mpsc::unbounded_channel();
+    worker::spawn(core, events, orders, pictures, log)?;
     let mut terminal = ratatui::try_init()?;
     let (key_tx, mut keys) = mpsc::channel::<TermEvent>(64);
     std::thread::spawn(move || {
@@ -46,26 +68,18 @@ pub async fn run(
             }
         }
     });
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut signals = signals::Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
-    // When the oldest source event not yet drawn arrived.
-    let mut pending: Option<Instant> = None;
-    app.lazy = true;
+    let mut asked_detail = None;
     app.on_tick(now());
     let result = loop {
-        let settling = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
-        let wait = FRAME.saturating_sub(last_frame.elapsed()).max(settling);
+        let wait = FRAME.saturating_sub(last_frame.elapsed());
         tokio::select! {
-            Some(ev) = events.recv() => {
-                if let Some(log) = log.as_mut()
-                    && let Some(line) = app.model.transition(&ev)
-                {
-                    log.line(&line);
+            Ok(()) = picture.changed() => {
+                if let Some(shown) = picture.borrow_and_update().clone() {
+                    app.on_shown(shown);
                 }
-                app.on_event(ev);
-                pending.get_or_insert_with(Instant::now);
             }
             Some(ev) = keys.recv() => match ev {
                 TermEvent::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
@@ -73,17 +87,19 @@ pub async fn run(
                 _ => {}
             },
             _ = tick.tick() => app.on_tick(now()),
-            _ = term.recv() => break Ok(()),
-            _ = hup.recv() => break Ok(()),
+            n = signals.recv() => break Ok(Stop::Signal(n)),
             // Wakes a pending redraw once the frame budget allows it.
             _ = tokio::time::sleep(wait), if app.dirty => {}
         }
         if app.quit {
-            break Ok(());
+            break Ok(Stop::Quit);
         }
-        let settled = pending.is_none_or(|t| t.elapsed() >= SETTLE);
-        if app.dirty && last_frame.elapsed() >= FRAME && settled {
-            app.prepare();
+        let detail = app.wanted_detail();
+        if detail != asked_detail {
+            asked_detail = detail;
+            let _ = control.send(worker::Order::Detail(detail));
+        }
+        if app.dirty && last_frame.elapsed() >= FRAME {
             let drawn = (|| -> std::io::Result<()> {
                 execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
                 terminal.draw(|f| draw::draw(f, &app))?;
@@ -94,7 +110,6 @@ pub async fn run(
                 break Err(e);
             }
             app.dirty = false;
-            pending = None;
             last_frame = Instant::now();
         }
     };
@@ -102,15 +117,28 @@ pub async fn run(
     // ratatui's Terminal prints to stderr from its Drop when the cursor cannot be shown; on a
     // dead terminal that print panics. The cursor is already handled by `restore`.
     std::mem::forget(terminal);
+    // The worker stops when it next looks at its orders; nobody waits for it.
+    drop(control);
     result
 }
 
 /// Leaves raw mode and the alternate screen and shows the cursor, ignoring errors: after a
 /// dropped SSH session the terminal is gone, and printing about it (as `ratatui::restore`
 /// does) would panic on the dead stderr before kvscope could finish.
+///
+/// The alternate screen is cleared before it is left: a terminal that grew while kvscope ran
+/// (tmux, for one) copies rows of the larger alternate screen onto the primary one when it
+/// switches back, and those rows would stay under the shell prompt.
 fn restore() {
-    use ratatui::crossterm::{cursor::Show, terminal};
+    use ratatui::crossterm::cursor::{MoveTo, Show};
+    use ratatui::crossterm::terminal::{self, Clear, ClearType};
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(std::io::stdout(), terminal::LeaveAlternateScreen, Show);
+    let _ = execute!(
+        std::io::stdout(),
+        Clear(ClearType::All),
+        MoveTo(0, 0),
+        terminal::LeaveAlternateScreen,
+        Show
+    );
     let _ = std::io::stdout().flush();
 }

@@ -146,7 +146,14 @@ fn keys_move_focus_select_filter_open_and_quit() {
 fn pause_freezes_what_is_shown_while_collection_goes_on() {
     let mut a = app(20);
     a.on_key(key(KeyCode::Char('p')));
-    let before = a.shown.lmcache.lookup.hit_tokens.since_start.clone();
+    let before = a
+        .shown
+        .analysis
+        .lmcache
+        .lookup
+        .hit_tokens
+        .since_start
+        .clone();
     let target = TargetRef {
         role: Role::Lmcache,
         index: 0,
@@ -158,12 +165,21 @@ fn pause_freezes_what_is_shown_while_collection_goes_on() {
         format: None,
         origin: "t".into(),
     });
-    assert_eq!(a.shown.lmcache.lookup.hit_tokens.since_start, before);
-    assert_eq!(a.model.lmcache[0].scrapes().len(), 22);
+    assert_eq!(
+        a.shown.analysis.lmcache.lookup.hit_tokens.since_start,
+        before
+    );
+    assert_eq!(a.model().unwrap().lmcache[0].scrapes().len(), 22);
     assert!(render(&a, 120, 40).contains("PAUSED"));
     a.on_key(key(KeyCode::Char('p')));
     assert_eq!(
-        a.shown.lmcache.lookup.hit_tokens.since_start.value(),
+        a.shown
+            .analysis
+            .lmcache
+            .lookup
+            .hit_tokens
+            .since_start
+            .value(),
         Some(27136.0)
     );
 }
@@ -217,7 +233,7 @@ fn drilling_into_a_family_shows_its_series_values_and_rates() {
     let rows = a.matrix_rows();
     let pos = rows
         .iter()
-        .position(|&i| a.shown.families[i].id == "lmcache_mp.lookup")
+        .position(|&i| a.shown.analysis.families[i].id == "lmcache_mp.lookup")
         .unwrap();
     for _ in 0..pos {
         a.on_key(key(KeyCode::Char('j')));
@@ -270,7 +286,7 @@ fn search_narrows_the_matrix_as_you_type_and_esc_clears_it() {
     );
     // Found by a metric name, not only the family id.
     assert!(rows.iter().all(|&i| {
-        let f = &a.shown.families[i];
+        let f = &a.shown.analysis.families[i];
         f.id.contains("evict")
             || f.title.to_lowercase().contains("evict")
             || f.metrics
@@ -407,25 +423,49 @@ fn a_clock_tick_redraws_only_when_something_shown_changes() {
     assert!(render(&a, 120, 40).contains("stale 3s ago"));
 }
 
+/// Latency and failure events change only the header: the picture reuses the analysis; a
+/// scrape makes a new one.
 #[test]
-fn a_lazy_app_analyses_once_at_prepare() {
+fn the_core_reanalyses_only_when_numbers_can_change() {
+    use super::shown::Core;
     let mut a = app(5);
-    a.lazy = true;
-    let before = a.shown.lmcache.lookup.hit_tokens.since_start.clone();
-    a.on_event(Event::Scrape {
-        target: TargetRef {
-            role: Role::Lmcache,
-            index: 0,
-        },
+    let mut core = a.take_core().unwrap();
+    let first = core.shown(None);
+    let target = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    core.apply(Event::Latency {
+        target,
+        seconds: 0.01,
+    });
+    let after_latency = core.shown(None);
+    assert!(std::sync::Arc::ptr_eq(
+        &first.analysis,
+        &after_latency.analysis
+    ));
+    assert_eq!(after_latency.targets[0].health.last_latency, Some(0.01));
+    core.apply(Event::Scrape {
+        target,
         time: Some(a.now + 1.0),
         body: fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom"),
         format: None,
         origin: "t".into(),
     });
-    assert_eq!(a.shown.lmcache.lookup.hit_tokens.since_start, before);
-    a.prepare();
+    let after_scrape = core.shown(None);
+    assert!(!std::sync::Arc::ptr_eq(
+        &first.analysis,
+        &after_scrape.analysis
+    ));
     assert_eq!(
-        a.shown.lmcache.lookup.hit_tokens.since_start.value(),
+        after_scrape
+            .analysis
+            .lmcache
+            .lookup
+            .hit_tokens
+            .since_start
+            .value(),
         Some(27136.0)
     );
+    let _ = Core::new;
 }

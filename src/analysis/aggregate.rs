@@ -1,0 +1,365 @@
+//! The arithmetic every figure shares — counters since start and over the window, rates,
+//! gauges, histograms — over all series of a metric or a chosen part of them (one row of a
+//! breakdown). Spans, window lengths and restarts are worked out once per target per
+//! analysis, and a breakdown groups series in one pass, so an analysis costs time in
+//! proportion to the series it reads, however many label values there are.
+
+use std::collections::HashMap;
+
+use super::{Fig, Over};
+use crate::catalog::MetricRef;
+use crate::store::{HistogramWindow, Problem, Series, Span, TargetStore};
+
+/// One target as an analysis reads it: its spans, worked out once.
+#[derive(Debug)]
+pub struct View<'a> {
+    pub t: &'a TargetStore,
+    /// The newest scrape's sequence number.
+    pub newest: Option<u64>,
+    since: Result<Span, String>,
+    window: Result<Span, String>,
+    window_secs: Option<f64>,
+    pub restarts: Vec<u64>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(t: &'a TargetStore, window: f64) -> View<'a> {
+        let window = t.window(window);
+        View {
+            t,
+            newest: t.newest().map(|s| s.seq),
+            since: Over::SinceStart.span(t, 0.0),
+            window_secs: window.as_ref().ok().and_then(|s| t.span_seconds(*s)),
+            window,
+            restarts: t.restarts(),
+        }
+    }
+
+    /// The span `over` covers, or why there is none.
+    pub fn span(&self, over: Over) -> Result<Span, &str> {
+        match over {
+            Over::SinceStart => self.since.as_ref().copied().map_err(String::as_str),
+            Over::Window => self.window.as_ref().copied().map_err(String::as_str),
+        }
+    }
+
+    /// Seconds the window covers.
+    pub fn window_seconds(&self) -> Fig {
+        match (&self.window, self.window_secs) {
+            (Err(e), _) => Fig::unknown(e.clone()),
+            (Ok(_), Some(s)) => Fig::known(s),
+            (Ok(_), None) => Fig::unknown("no capture times"),
+        }
+    }
+
+    /// Seconds the window covers, when it covers any.
+    fn positive_window_secs(&self) -> Result<f64, String> {
+        self.span(Over::Window).map_err(str::to_string)?;
+        match self.window_secs {
+            Some(s) if s > 0.0 => Ok(s),
+            _ => Err("the window covers no time".into()),
+        }
+    }
+}
+
+/// Views of `targets` for a window of `window` seconds.
+pub fn views<'a>(targets: impl Iterator<Item = &'a TargetStore>, window: f64) -> Vec<View<'a>> {
+    targets.map(|t| View::new(t, window)).collect()
+}
+
+/// Some series of one metric, per target. Every target that exports the metric has a part,
+/// even when none of its series were chosen: "the metric is absent" (unknown) differs from
+/// "no series of this label value" (zero).
+#[derive(Debug)]
+pub struct Sel<'v, 'a> {
+    parts: Vec<(&'v View<'a>, Vec<&'a Series>)>,
+}
+
+impl<'v, 'a> Sel<'v, 'a> {
+    /// Every series of `m`.
+    pub fn all(views: &'v [View<'a>], m: MetricRef) -> Self {
+        Sel::filtered(views, m, |_| true)
+    }
+
+    /// The series of `m` that `keep` accepts.
+    pub fn filtered(views: &'v [View<'a>], m: MetricRef, keep: impl Fn(&Series) -> bool) -> Self {
+        let parts = views
+            .iter()
+            .filter_map(|v| {
+                let mut all = v.t.series_of(m).peekable();
+                all.peek()?;
+                Some((v, all.filter(|s| keep(s)).collect()))
+            })
+            .collect();
+        Sel { parts }
+    }
+
+    /// Whether any target exports the metric.
+    pub fn exported(&self) -> bool {
+        !self.parts.is_empty()
+    }
+
+    /// Whether any series was chosen.
+    pub fn chosen(&self) -> bool {
+        self.parts.iter().any(|(_, ss)| !ss.is_empty())
+    }
+
+    fn series(&self) -> impl Iterator<Item = (&'v View<'a>, &'a Series)> + '_ {
+        self.parts
+            .iter()
+            .flat_map(|(v, ss)| ss.iter().map(move |s| (*v, *s)))
+    }
+}
+
+/// Series grouped by the value of one label, in one pass: the groups' label values in
+/// first-seen order (over `metrics` in order), and per metric one [`Sel`] per group.
+pub struct Groups<'v, 'a> {
+    pub values: Vec<Option<&'a str>>,
+    /// `sels[metric][group]`.
+    sels: Vec<Vec<Sel<'v, 'a>>>,
+}
+
+impl<'v, 'a> Groups<'v, 'a> {
+    /// Groups the series of `metrics` over `views` by `label` (`None`: the series has no such
+    /// label).
+    pub fn by(views: &'v [View<'a>], metrics: &[MetricRef], label: &str) -> Self {
+        let mut index: HashMap<Option<&'a str>, usize, foldhash::fast::RandomState> =
+            HashMap::default();
+        let mut values = Vec::new();
+        // Per metric, per target exporting it: the group of each series.
+        type InTarget<'v, 'a> = (&'v View<'a>, Vec<(usize, &'a Series)>);
+        let mut assigned: Vec<Vec<InTarget>> = Vec::new();
+        for &m in metrics {
+            let mut per_target = Vec::new();
+            for v in views {
+                let mut in_target = Vec::new();
+                for s in v.t.series_of(m) {
+                    let key = s.label(label);
+                    let g = *index.entry(key).or_insert_with(|| {
+                        values.push(key);
+                        values.len() - 1
+                    });
+                    in_target.push((g, s));
+                }
+                if !in_target.is_empty() {
+                    per_target.push((v, in_target));
+                }
+            }
+            assigned.push(per_target);
+        }
+        let groups = values.len();
+        let sels = assigned
+            .into_iter()
+            .map(|per_target| {
+                let mut sels: Vec<Sel> = (0..groups)
+                    .map(|_| Sel {
+                        parts: per_target.iter().map(|(v, _)| (*v, Vec::new())).collect(),
+                    })
+                    .collect();
+                for (ti, (_, series)) in per_target.iter().enumerate() {
+                    for &(g, s) in series {
+                        sels[g].parts[ti].1.push(s);
+                    }
+                }
+                sels
+            })
+            .collect();
+        Groups { values, sels }
+    }
+
+    /// The selection of `metrics[metric]` in group `group`.
+    pub fn sel(&self, metric: usize, group: usize) -> &Sel<'v, 'a> {
+        &self.sels[metric][group]
+    }
+}
+
+/// A figure resting on a value that cannot be used: unknown, naming the series.
+pub fn bad_value(s: &Series, p: Problem) -> Fig {
+    Fig::unknown(format!("{} {p}", s.describe()))
+}
+
+/// A counter-derived figure since process start and over the window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Pair {
+    pub since_start: Fig,
+    pub window: Fig,
+}
+
+impl Pair {
+    /// `self` as a share of `whole` (hit rates, tier shares), since start and over the window.
+    pub fn share_of(&self, whole: &Pair, zero: &str, part_name: &str, whole_name: &str) -> Pair {
+        Pair {
+            since_start: self
+                .since_start
+                .share_of(&whole.since_start, zero, part_name, whole_name),
+            window: self
+                .window
+                .share_of(&whole.window, zero, part_name, whole_name),
+        }
+    }
+}
+
+/// A counter summed over the selection, over `over`.
+pub fn counter(sel: &Sel, over: Over, what: &str) -> Fig {
+    if !sel.exported() {
+        return Fig::unknown(format!("no {what} in the input"));
+    }
+    let mut total = 0.0;
+    for (v, series) in &sel.parts {
+        let span = match v.span(over) {
+            Ok(s) => s,
+            Err(e) => return Fig::unknown(e),
+        };
+        for s in series {
+            match span.counter(s, &v.restarts) {
+                Ok(x) => total += x.unwrap_or(0.0),
+                Err(p) => return bad_value(s, p),
+            }
+        }
+    }
+    Fig::known(total)
+}
+
+/// A counter since start and over the window.
+pub fn pair(sel: &Sel, what: &str) -> Pair {
+    Pair {
+        since_start: counter(sel, Over::SinceStart, what),
+        window: counter(sel, Over::Window, what),
+    }
+}
+
+/// A counter's increase per second over the window, summed over targets.
+pub fn rate(sel: &Sel, what: &str) -> Fig {
+    if !sel.exported() {
+        return Fig::unknown(format!("no {what} in the input"));
+    }
+    let mut total = 0.0;
+    for (v, series) in &sel.parts {
+        let (span, secs) = match (v.span(Over::Window), v.positive_window_secs()) {
+            (Ok(span), Ok(secs)) => (span, secs),
+            (Err(e), _) => return Fig::unknown(e),
+            (_, Err(e)) => return Fig::unknown(e),
+        };
+        let mut grew = 0.0;
+        for s in series {
+            match span.counter(s, &v.restarts) {
+                Ok(x) => grew += x.unwrap_or(0.0),
+                Err(p) => return bad_value(s, p),
+            }
+        }
+        total += grew / secs;
+    }
+    Fig::known(total)
+}
+
+/// A gauge of a quantity (bytes, a depth, a lag, a count of adapters), summed over the
+/// selection's series present in the newest scrapes; such a gauge cannot be negative.
+pub fn gauge(sel: &Sel, what: &str) -> Fig {
+    let mut total = None;
+    for (v, s) in sel.series() {
+        let Some(at) = v.newest else { continue };
+        match s.checked_at(at) {
+            Ok(Some(x)) if x < 0.0 => {
+                return Fig::unknown(format!(
+                    "{} is negative ({x}), which this gauge cannot be",
+                    s.describe()
+                ));
+            }
+            Ok(Some(x)) => *total.get_or_insert(0.0) += x,
+            Ok(None) => {}
+            Err(p) => return bad_value(s, p),
+        }
+    }
+    total.map_or_else(
+        || Fig::unknown(format!("no {what} in the newest scrape")),
+        Fig::known,
+    )
+}
+
+/// Whether any series of the selection has a value in its target's newest scrape.
+pub fn present(sel: &Sel) -> bool {
+    sel.series()
+        .any(|(v, s)| v.newest.is_some_and(|at| s.value_at(at).is_some()))
+}
+
+/// The selection's histogram over `over`, merged over targets; `Ok(None)` when nothing of it
+/// is in the span.
+pub fn histogram(sel: &Sel, over: Over) -> Result<Option<HistogramWindow>, String> {
+    let mut out: Option<HistogramWindow> = None;
+    for (v, series) in &sel.parts {
+        let span = v.span(over).map_err(str::to_string)?;
+        if let Some(h) =
+            v.t.histogram_of(series.iter().copied(), span, &v.restarts)?
+        {
+            match &mut out {
+                Some(o) => o.merge(&h),
+                None => out = Some(h),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The selection's mean observation since start.
+pub fn mean(sel: &Sel) -> Fig {
+    match histogram(sel, Over::SinceStart) {
+        Err(e) => Fig::unknown(e),
+        Ok(Some(h)) => h
+            .mean()
+            .map_or_else(|| Fig::unknown("no observations"), Fig::known),
+        Ok(None) => Fig::unknown("no throughput histogram for this label value"),
+    }
+}
+
+/// Histogram summary: mean and quantiles since start, and over the window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Distribution {
+    #[serde(flatten)]
+    pub since_start: Summary,
+    pub window: Summary,
+}
+
+/// Mean, quantiles and count of one span of a histogram.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    pub mean: Fig,
+    pub p50: Fig,
+    pub p90: Fig,
+    pub p99: Fig,
+    pub count: Fig,
+}
+
+impl Summary {
+    fn of(sel: &Sel, over: Over, what: &str) -> Summary {
+        let all = |f: Fig| Summary {
+            mean: f.clone(),
+            p50: f.clone(),
+            p90: f.clone(),
+            p99: f.clone(),
+            count: f,
+        };
+        match histogram(sel, over) {
+            Err(e) => all(Fig::unknown(e)),
+            Ok(None) => all(Fig::unknown(format!("no {what} histogram in the input"))),
+            Ok(Some(h)) => {
+                let none = || Fig::unknown("no observations in this span");
+                let q = |q: f64| h.quantile(q).map_or_else(none, Fig::known);
+                Summary {
+                    mean: h.mean().map_or_else(none, Fig::known),
+                    p50: q(0.5),
+                    p90: q(0.9),
+                    p99: q(0.99),
+                    count: Fig::known(h.count),
+                }
+            }
+        }
+    }
+}
+
+/// A histogram metric's distribution over the selection.
+pub fn distribution(sel: &Sel, what: &str) -> Distribution {
+    Distribution {
+        since_start: Summary::of(sel, Over::SinceStart, what),
+        window: Summary::of(sel, Over::Window, what),
+    }
+}

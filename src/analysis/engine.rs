@@ -1,0 +1,121 @@
+//! Engine figures: vLLM's prefix caches (its own and the KV connector's), SGLang's from its
+//! token counters, and KV usage.
+
+use super::Fig;
+use super::aggregate::{Pair, Sel, View, bad_value, pair};
+use crate::catalog::{MetricRef, metric_ref};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PrefixCache {
+    pub queries_total: Fig,
+    pub hits_total: Fig,
+    pub hit_rate: Pair,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EngineFigures {
+    pub kind: Option<&'static str>,
+    pub window_seconds: Fig,
+    /// The engine's own (GPU) prefix cache.
+    pub prefix_cache: PrefixCache,
+    /// What the KV connector (LMCache) supplied, as the engine counts it.
+    pub external_prefix_cache: PrefixCache,
+    pub kv_usage_ratio: Fig,
+}
+
+fn prefix_cache(views: &[View], queries: MetricRef, hits: MetricRef, what: &str) -> PrefixCache {
+    let q = pair(&Sel::all(views, queries), &format!("{what} query counter"));
+    let h = pair(&Sel::all(views, hits), &format!("{what} hit counter"));
+    PrefixCache {
+        hit_rate: h.share_of(&q, "no queries", "hits", "queries"),
+        queries_total: q.since_start,
+        hits_total: h.since_start,
+    }
+}
+
+/// A usage fraction per engine (0 to 1): the mean over engines and ranks.
+fn mean_fraction(views: &[View], m: MetricRef, what: &str) -> Fig {
+    let mut vals = Vec::new();
+    for v in views {
+        let Some(at) = v.newest else { continue };
+        for s in v.t.series_of(m) {
+            match s.checked_at(at) {
+                Ok(Some(x)) if (0.0..=1.0).contains(&x) => vals.push(x),
+                Ok(Some(x)) => {
+                    return Fig::unknown(format!(
+                        "{} is {x}, outside 0 to 1 for a usage fraction",
+                        s.describe()
+                    ));
+                }
+                Ok(None) => {}
+                Err(p) => return bad_value(s, p),
+            }
+        }
+    }
+    if vals.is_empty() {
+        Fig::unknown(format!("no {what} in the newest scrape"))
+    } else {
+        Fig::known(vals.iter().sum::<f64>() / vals.len() as f64)
+    }
+}
+
+fn window_seconds(views: &[View]) -> Fig {
+    views
+        .first()
+        .map_or_else(|| Fig::unknown("no target"), View::window_seconds)
+}
+
+/// Engine figures (vLLM, or SGLang from its token counters) over the engine targets.
+pub fn engine(views: &[View]) -> EngineFigures {
+    let exports = |prefix: &str| {
+        views
+            .iter()
+            .any(|v| v.t.series().iter().any(|s| s.family.starts_with(prefix)))
+    };
+    let vllm = exports("vllm:");
+    if !vllm && exports("sglang") {
+        let cc = |k| metric_ref("sglang.cache_counters", k);
+        let none = || Fig::unknown("SGLang has no external prefix cache counter");
+        return EngineFigures {
+            kind: Some("sglang"),
+            window_seconds: window_seconds(views),
+            prefix_cache: prefix_cache(
+                views,
+                cc("prompt_tokens"),
+                cc("cached_tokens"),
+                "SGLang prompt/cached token",
+            ),
+            external_prefix_cache: PrefixCache {
+                queries_total: none(),
+                hits_total: none(),
+                hit_rate: Pair {
+                    since_start: none(),
+                    window: none(),
+                },
+            },
+            kv_usage_ratio: mean_fraction(
+                views,
+                metric_ref("sglang.token_usage", "token_usage"),
+                "SGLang token usage gauge",
+            ),
+        };
+    }
+    let pc = |k| metric_ref("vllm.prefix_cache", k);
+    let ext = |k| metric_ref("vllm.external_prefix_cache", k);
+    EngineFigures {
+        kind: vllm.then_some("vllm"),
+        window_seconds: window_seconds(views),
+        prefix_cache: prefix_cache(views, pc("queries"), pc("hits"), "prefix-cache"),
+        external_prefix_cache: prefix_cache(
+            views,
+            ext("queries"),
+            ext("hits"),
+            "external prefix-cache",
+        ),
+        kv_usage_ratio: mean_fraction(
+            views,
+            metric_ref("vllm.kv_usage", "usage_perc"),
+            "KV usage gauge",
+        ),
+    }
+}

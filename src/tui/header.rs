@@ -1,0 +1,253 @@
+//! The header (architecture, LMCache versions and health, every target's state) and the
+//! target list overlay (`t`). Up to four targets get a line each; more are packed into two
+//! lines of short forms, and whatever does not fit is counted, with how many of those are down.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::App;
+use super::keys::Action;
+use super::shown::TargetRow;
+use crate::model::TargetState;
+use crate::sanitize::clean;
+
+/// Targets that get a line of their own; beyond, the compact form.
+const FULL_LINES: usize = 4;
+/// Lines the compact form may use.
+const COMPACT_LINES: usize = 2;
+
+fn state_span(app: &App, t: &TargetRow) -> Span<'static> {
+    if t.recorded {
+        // Read from files without capture times: there is no liveness to show.
+        return Span::styled("◇ recorded", app.theme.dim);
+    }
+    match t.health.state(app.now, app.interval) {
+        TargetState::Up => Span::styled("● up", app.theme.good),
+        TargetState::Stale => Span::styled("◐ stale", app.theme.warn),
+        TargetState::Down => Span::styled("✖ down", app.theme.bad),
+        TargetState::Waiting => Span::styled("○ waiting", app.theme.dim),
+    }
+}
+
+/// Age and latency of a target's last answer. Fresh answers show a fixed bound, so the header
+/// does not churn every second.
+fn age_and_latency(app: &App, t: &TargetRow) -> String {
+    let age = t
+        .health
+        .last_ok
+        .map(|ok| match app.shown_age(ok, app.now) {
+            Some(a) => format!(" {a}s ago"),
+            None => format!(" <{}s ago", (2.0 * app.interval).ceil() as u64),
+        })
+        .unwrap_or_default();
+    let lat = t
+        .health
+        .last_latency
+        .map(|l| format!(" {:.0}ms", l * 1000.0))
+        .unwrap_or_default();
+    format!("{age}{lat}")
+}
+
+/// Why a target is down, when it is.
+fn down_because<'a>(app: &App, t: &'a TargetRow) -> Option<&'a str> {
+    t.health
+        .last_failure
+        .as_ref()
+        .filter(|_| t.health.state(app.now, app.interval) == TargetState::Down)
+        .map(|(_, why)| why.as_str())
+}
+
+fn full_line(app: &App, t: &TargetRow) -> Line<'static> {
+    let mut spans = vec![
+        Span::styled(format!("{} ", t.role()), app.theme.dim),
+        Span::styled(clean(&t.name), app.theme.text),
+        Span::raw(" "),
+        state_span(app, t),
+        Span::styled(age_and_latency(app, t), app.theme.dim),
+    ];
+    if let Some(why) = down_because(app, t) {
+        spans.push(Span::styled(format!(" — {}", clean(why)), app.theme.bad));
+    }
+    Line::from(spans)
+}
+
+/// `host:port` of a target URL (the rest is in the list).
+pub(super) fn short_name(name: &str) -> String {
+    let rest = name.split_once("://").map_or(name, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    clean(host.rsplit('@').next().unwrap_or(host))
+}
+
+/// Many targets, packed: `● host:port` each, in as many lines as allowed; the rest counted.
+fn compact_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let targets = &app.shown.targets;
+    let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0;
+    let mut shown = 0;
+    let hint = app.keymap.hint(Action::Targets);
+    for (i, t) in targets.iter().enumerate() {
+        let state = state_span(app, t);
+        let symbol: String = state.content.chars().next().into_iter().collect();
+        let token = format!("{symbol} {} ", short_name(&t.name));
+        let w = token.chars().count();
+        let last_line = lines.len() == COMPACT_LINES;
+        // Room for the count of what does not fit, on the last line.
+        let reserve = if last_line && i + 1 < targets.len() {
+            24 + hint.len()
+        } else {
+            0
+        };
+        if used + w + reserve > width {
+            if last_line {
+                break;
+            }
+            lines.push(Vec::new());
+            used = 0;
+        }
+        lines
+            .last_mut()
+            .expect("one line at least")
+            .push(Span::styled(token, state.style));
+        used += w;
+        shown += 1;
+    }
+    if shown < targets.len() {
+        let hidden = &targets[shown..];
+        let down = hidden
+            .iter()
+            .filter(|t| !t.recorded && t.health.state(app.now, app.interval) == TargetState::Down)
+            .count();
+        let mut more = format!("+{} more", hidden.len());
+        if down > 0 {
+            more.push_str(&format!(", {down} down"));
+        }
+        more.push_str(&format!(" ({hint} lists all)"));
+        let style = if down > 0 {
+            app.theme.bad
+        } else {
+            app.theme.dim
+        };
+        lines
+            .last_mut()
+            .expect("one line at least")
+            .push(Span::styled(more, style));
+    }
+    lines.into_iter().map(Line::from).collect()
+}
+
+/// Every header line at this width: the title, the targets, the note.
+pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let a = &app.shown.analysis;
+    let mut spans = vec![
+        Span::styled("kvscope ", app.theme.title),
+        Span::styled(
+            format!("{} ({:?}) ", a.mode.architecture, a.mode.strength).to_lowercase(),
+            app.theme.text,
+        ),
+    ];
+    let per_target = &a.lmcache.by_target;
+    let mut versions: Vec<String> = per_target
+        .iter()
+        .filter_map(|t| t.http.version.as_deref().map(clean))
+        .collect();
+    versions.dedup();
+    if !versions.is_empty() {
+        spans.push(Span::styled(
+            format!("· LMCache {} ", versions.join(", ")),
+            app.theme.dim,
+        ));
+    }
+    let health: Vec<bool> = per_target.iter().filter_map(|t| t.http.healthy).collect();
+    let sick = health.iter().filter(|h| !**h).count();
+    match (health.len(), sick) {
+        (0, _) => {}
+        (_, 0) => spans.push(Span::styled("healthy ", app.theme.good)),
+        (1, _) => spans.push(Span::styled("UNHEALTHY ", app.theme.bad)),
+        (n, k) => spans.push(Span::styled(
+            format!("UNHEALTHY ({k} of {n}) "),
+            app.theme.bad,
+        )),
+    }
+    if app.view.paused {
+        spans.push(Span::styled(" PAUSED ", app.theme.selected));
+    }
+    let mut out = vec![Line::from(spans)];
+    if app.shown.targets.len() <= FULL_LINES {
+        out.extend(app.shown.targets.iter().map(|t| full_line(app, t)));
+    } else {
+        out.extend(compact_lines(app, usize::from(width)));
+    }
+    if let Some(note) = &app.note {
+        out.push(Line::from(Span::styled(note.clone(), app.theme.info)));
+    }
+    out
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    f.render_widget(Paragraph::new(lines(app, area.width)), area);
+}
+
+/// The list of every target: role, URL, state, age and latency, and why it is down.
+pub fn draw_targets(f: &mut Frame, area: Rect, app: &App) {
+    let mut lines: Vec<Line> = app
+        .shown
+        .targets
+        .iter()
+        .map(|t| {
+            let mut spans = vec![
+                Span::styled(format!("{:<8}", t.role()), app.theme.dim),
+                Span::styled(clean(&t.name), app.theme.text),
+                Span::raw("  "),
+                state_span(app, t),
+                Span::styled(age_and_latency(app, t), app.theme.dim),
+                Span::styled(
+                    format!("  {} failed attempts", t.health.failures),
+                    app.theme.dim,
+                ),
+            ];
+            if let Some((at, why)) = &t.health.last_failure {
+                let style = if down_because(app, t).is_some() {
+                    app.theme.bad
+                } else {
+                    app.theme.dim
+                };
+                spans.push(Span::styled(
+                    format!(
+                        "  last error {:.0}s ago: {}",
+                        (app.now - at).max(0.0),
+                        clean(why)
+                    ),
+                    style,
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from("no targets"));
+    }
+    super::overlays::scrolled_popup(
+        f,
+        area,
+        app,
+        lines,
+        &format!(
+            "targets · {} or Esc closes",
+            app.keymap.hint(Action::Targets)
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_keep_host_and_port_only() {
+        assert_eq!(short_name("http://***@gpu7:8080/metrics"), "gpu7:8080");
+        assert_eq!(short_name("https://h/x/metrics?token=***"), "h");
+        assert_eq!(short_name("file.prom"), "file.prom");
+    }
+}

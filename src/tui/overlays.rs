@@ -1,0 +1,313 @@
+//! Overlays: the drill-down (a family's metrics and series, a finding's evidence), the LMCache
+//! server (routes, threads, env), help; and the popup they are drawn in.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::app::{App, Pane};
+use super::draw::{severity_span, status_style, status_word};
+use super::keys::Action;
+use crate::analysis::figures::TargetFigures;
+use crate::analysis::http_facts::HttpFacts;
+use crate::sanitize::clean;
+
+fn popup(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
+    let mut lines = Vec::new();
+    let title;
+    match app.view.focus {
+        Pane::Matrix => {
+            let rows = app.matrix_rows();
+            let Some(fam) = rows
+                .get(app.view.matrix_row)
+                .map(|&i| &app.shown.analysis.families[i])
+            else {
+                return;
+            };
+            title = fam.id.to_string();
+            lines.push(Line::from(Span::styled(fam.title, app.theme.title)));
+            if let Some(why) = &fam.why_not_applicable {
+                lines.push(Line::from(Span::styled(
+                    format!("not applicable: {why}"),
+                    app.theme.dim,
+                )));
+            }
+            for m in &fam.metrics {
+                lines.push(Line::from(vec![
+                    Span::raw(format!("{:<28}", m.key)),
+                    Span::styled(
+                        format!("{:<10}", status_word(m.status)),
+                        status_style(app, m.status),
+                    ),
+                    Span::styled(
+                        format!(
+                            "{:?} series {}{}",
+                            m.kind,
+                            m.series,
+                            if m.sampled { " sampled" } else { "" }
+                        )
+                        .to_lowercase(),
+                        app.theme.dim,
+                    ),
+                ]));
+                for n in &m.names {
+                    lines.push(Line::from(Span::styled(
+                        format!("    {}", clean(n)),
+                        app.theme.dim,
+                    )));
+                }
+            }
+            if !app.detail_series().is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "series (value · per second over the window)",
+                    app.theme.title,
+                )));
+            }
+            for r in app.detail_series() {
+                let value = r.value.map_or("absent".to_string(), |v| {
+                    if v.fract() == 0.0 {
+                        format!("{v:.0}")
+                    } else {
+                        format!("{v:.4}")
+                    }
+                });
+                lines.push(Line::from(vec![
+                    Span::raw(format!("  {}{{{}}} ", clean(&r.name), clean(&r.labels))),
+                    Span::styled(value, app.theme.title),
+                    Span::styled(
+                        r.per_s
+                            .value()
+                            .map_or(String::new(), |v| format!("  {v:.3}/s")),
+                        app.theme.dim,
+                    ),
+                ]));
+            }
+        }
+        Pane::Findings => {
+            let Some(x) = app.shown.analysis.findings.get(app.view.finding_row) else {
+                return;
+            };
+            title = x.code.to_string();
+            lines.push(Line::from(vec![
+                severity_span(app, x.severity),
+                Span::styled(clean(&x.title), app.theme.title),
+            ]));
+            for e in &x.evidence {
+                lines.push(Line::from(format!("  {}", clean(e))));
+            }
+            lines.push(Line::from(Span::styled(
+                format!("next: {}", x.next_action),
+                app.theme.info,
+            )));
+        }
+        _ => return,
+    }
+    let r = popup(area, 110, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(
+            " {title} · {} closes ",
+            app.keymap.hint(Action::Close)
+        ))
+        .border_style(app.theme.focus);
+    f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }), r);
+}
+
+/// "12s ago" from a wall-clock time.
+fn ago(now: f64, t: f64) -> String {
+    format!("{:.0}s ago", (now - t).max(0.0))
+}
+
+/// Thread names, env variables and unhealthy threads listed at most (a hostile server can send
+/// any number).
+const LISTED: usize = 64;
+
+/// At most [`LISTED`] of `items`, then how many more.
+fn listed(items: impl ExactSizeIterator<Item = String>) -> String {
+    let n = items.len();
+    let mut out: Vec<String> = items.take(LISTED).collect();
+    if n > LISTED {
+        out.push(format!("+{} more", n - LISTED));
+    }
+    out.join(", ")
+}
+
+fn server_lines(app: &App, http: &HttpFacts, lines: &mut Vec<Line<'static>>) {
+    for r in &http.routes {
+        let read = r.read_at.map_or(String::new(), |t| ago(app.now, t));
+        let changed = r
+            .changed_at
+            .map_or(String::new(), |t| format!("changed {}", ago(app.now, t)));
+        let style = if r.answer.starts_with("skipped") {
+            app.theme.dim
+        } else if r.ok {
+            app.theme.good
+        } else {
+            app.theme.bad
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<26}", r.path), app.theme.text),
+            Span::styled(format!("{:<10}", read), app.theme.dim),
+            Span::styled(clean(&r.answer), style),
+            Span::styled(format!("  {changed}"), app.theme.warn),
+        ]));
+    }
+    if !http.threads.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} threads: {}",
+                http.threads.len(),
+                listed(http.threads.iter().map(|t| clean(t)))
+            ),
+            app.theme.text,
+        )));
+    }
+    match http.periodic_healthy {
+        Some(true) => lines.push(Line::from(Span::styled(
+            "periodic threads: healthy (the server's own check)",
+            app.theme.good,
+        ))),
+        Some(false) => lines.push(Line::from(Span::styled(
+            format!(
+                "periodic threads UNHEALTHY: {}",
+                listed(http.periodic_unhealthy.iter().map(|t| clean(t)))
+            ),
+            app.theme.bad,
+        ))),
+        None => {}
+    }
+    if !http.env.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled(
+                "/env (values redacted unless diagnostic): ",
+                app.theme.title,
+            ),
+            Span::raw(listed(
+                http.env
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", clean(k), clean(v))),
+            )),
+        ]));
+    }
+}
+
+/// Each LMCache target's routes, threads, periodic-thread health and env (headed by its name
+/// when there are several), then what kvscope never sends.
+pub(super) fn draw_server(f: &mut Frame, area: Rect, app: &App) {
+    let targets: Vec<&TargetFigures> = app
+        .shown
+        .analysis
+        .lmcache
+        .by_target
+        .iter()
+        .filter(|t| !t.http.routes.is_empty())
+        .collect();
+    let mut lines = Vec::new();
+    if targets.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No LMCache HTTP routes read: watch and demo poll them on LMCache targets; files carry none.",
+            app.theme.dim,
+        )));
+    }
+    for t in &targets {
+        if targets.len() > 1 {
+            lines.push(Line::from(Span::styled(clean(&t.target), app.theme.title)));
+        }
+        server_lines(app, &t.http, &mut lines);
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "never sent: {}",
+            crate::sources::lmcache_http::NEVER_SENT.join(", ")
+        ),
+        app.theme.dim,
+    )));
+    let title = format!(
+        "LMCache server · {} or {} closes",
+        app.keymap.hint(Action::Server),
+        app.keymap.hint(Action::Close)
+    );
+    scrolled_popup(f, area, app, lines, &title);
+}
+
+/// A popup of at most 120 columns for `lines`, scrolled by the view's overlay scroll (j/k),
+/// saying which lines it shows when they do not all fit.
+pub(super) fn scrolled_popup(
+    f: &mut Frame,
+    area: Rect,
+    app: &App,
+    lines: Vec<Line<'_>>,
+    title: &str,
+) {
+    // Room for the wrapped lines (the popup is at most 120 wide, 2 of it border).
+    let inner_w = area.width.saturating_sub(4).clamp(1, 118);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let rows = text.line_count(inner_w);
+    let r = popup(area, 120, (rows + 2).min(usize::from(u16::MAX)) as u16);
+    f.render_widget(Clear, r);
+    let visible = usize::from(r.height.saturating_sub(2));
+    let scroll = usize::from(app.view.overlay_scroll).min(rows.saturating_sub(visible));
+    let more = if rows > visible {
+        format!(
+            " · ↓↑ {}–{} of {} lines",
+            scroll + 1,
+            scroll + visible,
+            rows
+        )
+    } else {
+        String::new()
+    };
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title}{more} "))
+        .border_style(app.theme.focus);
+    f.render_widget(text.block(b).scroll((scroll as u16, 0)), r);
+}
+
+pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {
+    let mut lines: Vec<Line> = app
+        .keymap
+        .help_lines()
+        .into_iter()
+        .map(|(keys, help)| {
+            Line::from(vec![
+                Span::styled(format!("{keys:<22}"), app.theme.title),
+                Span::raw(help),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Status: populated · zero · declared (HELP/TYPE, no sample) · missing · n/a",
+        app.theme.dim,
+    )));
+    lines.push(Line::from(Span::styled(
+        "S = sampled family (recorded for a sample of events only)",
+        app.theme.dim,
+    )));
+    let r = popup(area, 72, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(
+            " keys · {} or {} closes ",
+            app.keymap.hint(Action::Help),
+            app.keymap.hint(Action::Close)
+        ))
+        .border_style(app.theme.focus);
+    f.render_widget(Paragraph::new(lines).block(b), r);
+}

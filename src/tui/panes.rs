@@ -1,0 +1,453 @@
+//! The six panes: mode, hit rate, the family matrix, L1/L2, EventBus, findings. Each is one
+//! function of the app state and its area.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph, Row, Table, Wrap};
+
+use super::app::{App, Pane};
+use super::draw::{
+    block, bytes, num, pct, severity_span, status_style, status_word, text_with_spark,
+};
+use crate::sanitize::clean;
+
+pub(super) fn draw_mode(f: &mut Frame, area: Rect, app: &App) {
+    let m = &app.shown.analysis.mode;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(m.architecture, app.theme.title),
+        Span::styled(format!("  {:?}", m.strength).to_lowercase(), app.theme.dim),
+    ])];
+    if !m.features.is_empty() {
+        let feats: Vec<String> = m
+            .features
+            .iter()
+            .map(|f| format!("{f:?}").to_lowercase())
+            .collect();
+        lines.push(Line::from(Span::styled(
+            format!("features: {}", feats.join(", ")),
+            app.theme.text,
+        )));
+    }
+    for e in &m.evidence {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", e.signal), app.theme.dim),
+            Span::raw(clean(&e.detail)),
+        ]));
+    }
+    for e in &m.stale_connector {
+        lines.push(Line::from(Span::styled(clean(&e.detail), app.theme.warn)));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block(app, Pane::Mode))
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+/// How many targets a summed LMCache figure covers, when more than one.
+fn summed(app: &App) -> String {
+    match app.shown.analysis.lmcache.summed_over.len() {
+        0 | 1 => String::new(),
+        n => format!(" ({n} targets, summed)"),
+    }
+}
+
+pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
+    let lk = &app.shown.analysis.lmcache.lookup;
+    let en = &app.shown.analysis.engine;
+    let b = block(app, Pane::HitRate);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("LMCache{}  ", summed(app)), app.theme.dim),
+            Span::styled(
+                format!("{} since start", pct(&lk.hit_rate.since_start)),
+                app.theme.text,
+            ),
+            Span::styled(
+                format!("   {} in window", pct(&lk.hit_rate.window)),
+                app.theme.title,
+            ),
+            Span::styled(
+                format!(
+                    "   L1 {} / L2 {} of hits",
+                    pct(&lk.l1_share.since_start),
+                    pct(&lk.l2_share.since_start)
+                ),
+                app.theme.dim,
+            ),
+        ]),
+        Line::from(vec![
+            Span::styled("engine   ", app.theme.dim),
+            Span::raw(format!(
+                "prefix {} ",
+                pct(&en.prefix_cache.hit_rate.since_start)
+            )),
+            Span::raw(format!(
+                "  external {} ({} / {} tokens)",
+                pct(&en.external_prefix_cache.hit_rate.since_start),
+                num(&en.external_prefix_cache.hits_total),
+                num(&en.external_prefix_cache.queries_total)
+            )),
+        ]),
+    ];
+    let (models, salts) = (2, 3);
+    let rows = lk
+        .by_model_name
+        .iter()
+        .take(models)
+        .chain(lk.by_cache_salt.iter().take(salts));
+    for row in rows {
+        let value = row
+            .value
+            .as_deref()
+            .map_or("(no label)".to_string(), |s| format!("\"{}\"", clean(s)));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} {value}: {} since start, {} in window, of {} tokens",
+                row.label,
+                pct(&row.hit_rate),
+                pct(&row.window_hit_rate),
+                num(&row.requested_tokens)
+            ),
+            app.theme.dim,
+        )));
+    }
+    let more = |rows: usize, kept: usize, label: &str| {
+        (rows > kept).then(|| format!("+{} more {label} values", rows - kept))
+    };
+    let hidden: Vec<String> = [
+        more(lk.by_model_name.len(), models, "model_name"),
+        more(lk.by_cache_salt.len(), salts, "cache_salt"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !hidden.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("{} (kvscope report lists all)", hidden.join(", ")),
+            app.theme.dim,
+        )));
+    }
+    let series: Vec<(&str, &[Option<f64>])> = app
+        .shown
+        .history
+        .targets
+        .iter()
+        .map(|t| (t.target.as_str(), t.hit_rate.as_slice()))
+        .collect();
+    text_with_spark(f, inner, lines, app, &series, Some(1.0), app.theme.good);
+}
+
+pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
+    let rows = app.matrix_rows();
+    let search = match (&app.view.search, app.view.typing) {
+        (Some(q), true) => format!(" · /{}▏", clean(q)),
+        (Some(q), false) if !q.is_empty() => format!(" · /{} (Esc clears)", clean(q)),
+        _ => String::new(),
+    };
+    let b = block(app, Pane::Matrix).title_bottom(Span::styled(
+        format!(
+            " {} of {} families · {} (f){search} ",
+            rows.len(),
+            app.shown.analysis.families.len(),
+            app.view.filter.label()
+        ),
+        if app.view.typing {
+            app.theme.focus
+        } else {
+            app.theme.dim
+        },
+    ));
+    let inner_h = area.height.saturating_sub(3) as usize;
+    let sel = app.view.matrix_row;
+    let start = sel.saturating_sub(inner_h.saturating_sub(1));
+    let body: Vec<Row> = rows
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(inner_h.max(1))
+        .map(|(i, &fi)| {
+            let fam = &app.shown.analysis.families[fi];
+            let need = match fam.need {
+                crate::analysis::matrix::Need::Required => "req",
+                crate::analysis::matrix::Need::Optional => "opt",
+                crate::analysis::matrix::Need::NotApplicable => "",
+            };
+            let row = Row::new(vec![
+                Span::raw(fam.id),
+                Span::styled(status_word(fam.status), status_style(app, fam.status)),
+                Span::styled(need, app.theme.dim),
+                Span::raw(if fam.series > 0 {
+                    fam.series.to_string()
+                } else {
+                    String::new()
+                }),
+                Span::styled(if fam.sampled { "S" } else { "" }, app.theme.dim),
+            ]);
+            if i == sel && app.view.focus == Pane::Matrix {
+                row.style(app.theme.selected)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table = Table::new(
+        body,
+        [
+            Constraint::Min(20),
+            Constraint::Length(10),
+            Constraint::Length(4),
+            Constraint::Length(6),
+            Constraint::Length(2),
+        ],
+    )
+    .header(Row::new(vec!["family", "status", "need", "series", ""]).style(app.theme.dim))
+    .block(b);
+    f.render_widget(table, area);
+}
+
+pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
+    let l1 = &app.shown.analysis.lmcache.l1;
+    let l2 = &app.shown.analysis.lmcache.l2;
+    let b = block(app, Pane::Memory);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let lm = &app.shown.analysis.lmcache;
+    let http = &lm.http;
+    let several = lm.by_target.len() > 1;
+    let (mark, source) = watermark(http);
+    match l1.memory.usage_ratio.value() {
+        Some(r) => {
+            let label = if several {
+                format!(
+                    "L1 {} of {} ({:.1}%){}",
+                    bytes(&l1.memory.used_bytes),
+                    bytes(&l1.memory.total_bytes),
+                    r * 100.0,
+                    summed(app)
+                )
+            } else {
+                format!(
+                    "L1 {} of {} ({:.1}%) · evicts from {:.0}% ({source})",
+                    bytes(&l1.memory.used_bytes),
+                    bytes(&l1.memory.total_bytes),
+                    r * 100.0,
+                    mark * 100.0
+                )
+            };
+            let style = if r >= mark {
+                app.theme.warn
+            } else {
+                app.theme.good
+            };
+            f.render_widget(
+                Gauge::default()
+                    .ratio(r.clamp(0.0, 1.0))
+                    .label(label)
+                    .gauge_style(style),
+                gauge,
+            );
+        }
+        None => f.render_widget(
+            Paragraph::new(format!(
+                "L1 used {} (usage ratio not exported)",
+                bytes(&l1.memory.used_bytes)
+            )),
+            gauge,
+        ),
+    }
+    let tp = |d: &crate::analysis::aggregate::Distribution| {
+        format!(
+            "mean {} p50 {} p99 {} GB/s",
+            num(&d.since_start.mean),
+            num(&d.since_start.p50),
+            num(&d.since_start.p99)
+        )
+    };
+    let mut lines = Vec::new();
+    if several {
+        // What belongs to each target: its pool, its watermark, its prefetch queue.
+        for t in &lm.by_target {
+            let (mark, _) = watermark(&t.http);
+            lines.push(Line::from(format!(
+                "{}: L1 {} of {} ({}) · evicts from {:.0}% · prefetch {} of {}",
+                super::header::short_name(&t.target),
+                bytes(&t.l1.used_bytes),
+                bytes(&t.l1.total_bytes),
+                pct(&t.l1.usage_ratio),
+                mark * 100.0,
+                num(&t.http.prefetch_in_flight),
+                num(&t.http.prefetch_max_in_flight)
+            )));
+        }
+    }
+    lines.extend([
+        Line::from(format!(
+            "evicted {} since start · {}/s now · {} triggers",
+            num(&l1.evicted.since_start),
+            num(&l1.evicted_per_s),
+            num(&l1.eviction_triggers.since_start)
+        )),
+        Line::from(format!(
+            "L2 adapters {} · used {} · in flight {} stores {} loads",
+            num(&l2.adapters_active),
+            bytes(&l2.used_bytes),
+            num(&l2.inflight_stores),
+            num(&l2.inflight_loads)
+        )),
+        Line::from(format!(
+            "L2 stores {}/s · loads {}/s",
+            num(&l2.store_requests_per_s),
+            num(&l2.load_requests_per_s)
+        )),
+        Line::from(if several {
+            "prefetch queues: per target above".to_string()
+        } else {
+            format!(
+                "prefetch queue {} submitted · {} pending · {} in flight of {}",
+                num(&http.prefetch_submission_queue),
+                num(&http.prefetch_pending_queue),
+                num(&http.prefetch_in_flight),
+                num(&http.prefetch_max_in_flight)
+            )
+        }),
+        Line::from(format!("L1→L2 {}", tp(&l2.store_throughput_gbs))),
+        Line::from(format!("L2→L1 {}", tp(&l2.load_throughput_gbs))),
+        Line::from(format!(
+            "L0→L1 {}",
+            tp(&app.shown.analysis.lmcache.l0_l1.store_throughput_gbs)
+        )),
+        Line::from(format!(
+            "L1→L0 {}",
+            tp(&app.shown.analysis.lmcache.l0_l1.load_throughput_gbs)
+        )),
+    ]);
+    // L1 evictions per second, scaled to the busiest interval shown.
+    let series: Vec<(&str, &[Option<f64>])> = app
+        .shown
+        .history
+        .targets
+        .iter()
+        .map(|t| (t.target.as_str(), t.evictions_per_s.as_slice()))
+        .collect();
+    text_with_spark(f, text, lines, app, &series, None, app.theme.warn);
+}
+
+/// Where a target's L1 starts evicting: `/status`'s watermark, else LMCache's default.
+fn watermark(http: &crate::analysis::http_facts::HttpFacts) -> (f64, &'static str) {
+    match http.eviction_watermark.value() {
+        Some(w) => (w, "/status"),
+        None => (crate::analysis::findings::L1_WATERMARK, "default"),
+    }
+}
+
+pub(super) fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
+    let lm = &app.shown.analysis.lmcache;
+    let eb = &lm.eventbus;
+    // The depth is summed over targets, so its bound is the sum of their queue sizes.
+    let queue_size = lm
+        .by_target
+        .iter()
+        .map(|t| t.http.event_bus_queue_size.value())
+        .sum::<Option<f64>>()
+        .filter(|_| !lm.by_target.is_empty())
+        .map_or("?".into(), |q| format!("{q:.0}"));
+    let lines = if eb.queue_depth.value().is_none() && eb.dropped_total.value().is_none() {
+        vec![Line::from(Span::styled(
+            "unobservable: no EventBus metrics in the input",
+            app.theme.dim,
+        ))]
+    } else {
+        let drops = eb.dropped_total.value().unwrap_or(0.0);
+        vec![
+            Line::from(vec![
+                Span::raw(format!(
+                    "dropped {} ({}/s)",
+                    num(&eb.dropped_total),
+                    num(&eb.dropped_per_s)
+                )),
+                Span::styled(
+                    format!(
+                        "  subscriber errors {}",
+                        num(&eb.subscriber_exceptions_total)
+                    ),
+                    app.theme.dim,
+                ),
+            ])
+            .style(if drops > 0.0 {
+                app.theme.bad
+            } else {
+                app.theme.good
+            }),
+            Line::from(vec![
+                Span::raw(format!(
+                    "depth {} of {queue_size} · drain lag {} s  ",
+                    num(&eb.queue_depth),
+                    num(&eb.drain_lag_seconds)
+                )),
+                Span::styled(eb.gauges_trust.as_str(), app.theme.warn),
+            ]),
+            Line::from(Span::styled(eb.gauges_note, app.theme.dim)),
+        ]
+    };
+    let mut lines = lines;
+    let threads: Vec<bool> = lm
+        .by_target
+        .iter()
+        .filter_map(|t| t.http.event_bus_thread)
+        .collect();
+    let running = threads.iter().filter(|r| **r).count();
+    match (threads.len(), running) {
+        (0, _) => {}
+        (1, 1) => lines.push(Line::from(Span::styled(
+            "EventBus thread running (/threads)",
+            app.theme.dim,
+        ))),
+        (1, _) => lines.push(Line::from(Span::styled(
+            "no thread named EventBus in /threads",
+            app.theme.dim,
+        ))),
+        (n, k) => lines.push(Line::from(Span::styled(
+            format!("EventBus thread running on {k} of {n} targets (/threads)"),
+            if k < n { app.theme.warn } else { app.theme.dim },
+        ))),
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block(app, Pane::EventBus))
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+pub(super) fn draw_findings(f: &mut Frame, area: Rect, app: &App) {
+    let fs = &app.shown.analysis.findings;
+    let lines: Vec<Line> = if fs.is_empty() {
+        vec![Line::from(Span::styled("no findings", app.theme.dim))]
+    } else {
+        fs.iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let line = Line::from(vec![
+                    severity_span(app, x.severity),
+                    Span::raw(clean(&x.title)),
+                    Span::styled(format!("  → {}", x.next_action), app.theme.dim),
+                ]);
+                if i == app.view.finding_row && app.view.focus == Pane::Findings {
+                    line.style(app.theme.selected)
+                } else {
+                    line
+                }
+            })
+            .collect()
+    };
+    f.render_widget(
+        Paragraph::new(lines).block(block(app, Pane::Findings)),
+        area,
+    );
+}

@@ -1,0 +1,149 @@
+//! What the screen shows, and the core that computes it. The [`Core`] owns the model: it
+//! hears every event (the reducer), says what is worth a log line, and makes a [`Shown`] — an
+//! immutable picture of the analysis, the sparklines, the targets and the open family's
+//! series. Live, the core runs on a worker thread of its own, so no amount of data a target
+//! sends can hold up a key press; tests and screenshots run it in place.
+
+use std::sync::Arc;
+
+use crate::analysis::{self, Analysis};
+use crate::model::{Event, Health, Model, Role, TargetRef};
+
+/// Sparklines never show more intervals than this (a 300-column terminal's widest pane).
+pub const HISTORY_POINTS: usize = 512;
+
+/// One LMCache target's per-interval series, for sparklines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetHistory {
+    pub target: String,
+    pub hit_rate: Vec<Option<f64>>,
+    pub evictions_per_s: Vec<Option<f64>>,
+}
+
+/// Per-interval series of every LMCache target (each its own: intervals of different targets
+/// do not line up, so they are never added together).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub targets: Vec<TargetHistory>,
+}
+
+impl History {
+    fn of(model: &Model) -> History {
+        History {
+            targets: model
+                .lmcache
+                .iter()
+                .map(|t| TargetHistory {
+                    target: t.name.clone(),
+                    hit_rate: analysis::history::lookup_hit_rate(t, HISTORY_POINTS),
+                    evictions_per_s: analysis::history::l1_evictions_per_s(t, HISTORY_POINTS),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A target as the header and the target list show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetRow {
+    pub target: TargetRef,
+    pub name: String,
+    pub health: Health,
+    /// Holds data read from files without capture times: it has no liveness to show.
+    pub recorded: bool,
+}
+
+/// Everything drawn, computed together.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub analysis: Arc<Analysis>,
+    pub history: Arc<History>,
+    /// The family whose series the drill-down shows, and those series.
+    pub detail: Option<(&'static str, Arc<Vec<analysis::matrix::SeriesRow>>)>,
+    pub targets: Vec<TargetRow>,
+}
+
+/// Series a drill-down lists at most.
+const DETAIL_ROWS: usize = 200;
+
+/// The model and what was last computed from it.
+pub struct Core {
+    pub model: Model,
+    window: f64,
+    computed: Option<(Arc<Analysis>, Arc<History>)>,
+}
+
+impl Core {
+    pub fn new(model: Model, window: f64) -> Core {
+        Core {
+            model,
+            window,
+            computed: None,
+        }
+    }
+
+    /// The reducer: applies `event` and returns the log line it deserves, if any. Events
+    /// that change numbers (scrapes, route answers) make the next picture re-analyse.
+    pub fn apply(&mut self, event: Event) -> Option<String> {
+        if matches!(
+            event,
+            Event::Scrape { .. } | Event::Route { .. } | Event::RouteSkipped { .. }
+        ) {
+            self.computed = None;
+        }
+        // A body that cannot be parsed is already recorded as a failed scrape of its target.
+        self.model.apply_logged(event).1
+    }
+
+    /// A picture of the model now, with the series of family `detail` for the drill-down.
+    pub fn shown(&mut self, detail: Option<&'static str>) -> Shown {
+        let (analysis, history) = match &self.computed {
+            Some(c) => c.clone(),
+            None => {
+                let a = Arc::new(analysis::analyze(&self.model.inputs(self.window)));
+                let h = Arc::new(History::of(&self.model));
+                self.computed = Some((a.clone(), h.clone()));
+                (a, h)
+            }
+        };
+        let detail = detail.map(|id| {
+            let rows = analysis::matrix::series_of_family(
+                &self.model.inputs(self.window),
+                id,
+                DETAIL_ROWS,
+            );
+            (id, Arc::new(rows))
+        });
+        let targets = self
+            .model
+            .targets()
+            .map(|(target, t)| {
+                let health = self.model.health(target).clone();
+                TargetRow {
+                    recorded: health.last_ok.is_none()
+                        && health.last_failure.is_none()
+                        && t.newest().is_some(),
+                    target,
+                    name: t.name.clone(),
+                    health,
+                }
+            })
+            .collect();
+        Shown {
+            analysis,
+            history,
+            detail,
+            targets,
+        }
+    }
+}
+
+impl TargetRow {
+    /// `lmcache` or `engine`.
+    pub fn role(&self) -> &'static str {
+        match self.target.role {
+            Role::Lmcache => "lmcache",
+            Role::Engine => "engine",
+        }
+    }
+}
