@@ -722,3 +722,57 @@ fn a_file_where_nothing_parses_is_bad_input() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("no samples"));
 }
+
+/// Hand-written runaway scrapes: a scrape with more series per instance than the limit is
+/// refused with a message naming the instance and the flag; under it, it is read.
+#[test]
+fn the_series_limit_refuses_a_runaway_target() {
+    let d = scratch("limit");
+    let body = |instances: &[(&str, usize)]| {
+        let mut b = String::from("# TYPE lmcache_mp_lookup_requested_tokens_total counter\n");
+        for (inst, n) in instances {
+            for i in 0..*n {
+                b.push_str(&format!(
+                    "lmcache_mp_lookup_requested_tokens_total{{instance=\"{inst}\",cache_salt=\"s{i}\"}} {i}\n"
+                ));
+            }
+        }
+        b
+    };
+    let f = d.join("scrape.prom");
+    std::fs::write(&f, body(&[("", 2001)])).unwrap();
+    refused(
+        &["report", "--lmcache", s(&f), "--series-limit", "2000"],
+        "the scrape carries 2001 series, more than the limit of 2000 (--series-limit raises it)",
+    );
+    let o = run(
+        &["report", "--lmcache", s(&f), "--series-limit", "2001"],
+        None,
+        20,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A federated body: the limit holds per instance.
+    std::fs::write(&f, body(&[("a:1", 1500), ("b:1", 1500)])).unwrap();
+    let o = run(
+        &["report", "--lmcache", s(&f), "--series-limit", "2000"],
+        None,
+        20,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::write(&f, body(&[("a:1", 100), ("b:1", 2500)])).unwrap();
+    refused(
+        &["report", "--lmcache", s(&f), "--series-limit", "2000"],
+        "instance \"b:1\" carries 2500 series",
+    );
+    for bad in ["0", "-1", "1e9", "lots"] {
+        refused(
+            &[
+                "report",
+                "--lmcache",
+                s(&f),
+                &format!("--series-limit={bad}"),
+            ],
+            bad,
+        );
+    }
+}

@@ -488,3 +488,28 @@ fn label_values_cannot_forge_another_label_set() {
     assert_eq!(st.series().len(), 3);
     assert_eq!(st.newest().unwrap().duplicate_series, 0);
 }
+
+/// Hand-written label churn inside the history: 60 new tenants every scrape. Past the cap,
+/// series no longer exported go early (noted), so memory does not follow the churn.
+#[test]
+fn churn_beyond_the_cap_is_dropped_early_and_noted() {
+    let mut st = TargetStore::new("churn", 1000);
+    st.max_series = 100;
+    for k in 0..20 {
+        let mut b = String::from(C);
+        for i in 0..60 {
+            b.push_str(&format!(
+                "lmcache_mp_lookup_hit_tokens_total{{cache_salt=\"t{k}-{i}\"}} 1\n"
+            ));
+        }
+        st.ingest(&parse(b.as_bytes()).unwrap(), Some(k as f64));
+        assert!(st.series().len() <= 160, "{}", st.series().len());
+    }
+    assert!(st.pruned >= 19 * 60 - 100, "{}", st.pruned);
+    assert!(
+        st.quality
+            .all()
+            .iter()
+            .any(|n| n.subject == "label churn" && n.problem.contains("more than 100 series"))
+    );
+}
