@@ -297,6 +297,27 @@ pub struct SeriesRow {
     pub per_s: super::Fig,
 }
 
+/// How many series (histogram buckets left out) a family has over every target.
+pub fn count_series_of_family(inputs: &Inputs<'_>, id: &str) -> usize {
+    let Some((fi, fam)) = FAMILIES.iter().enumerate().find(|(_, f)| f.id == id) else {
+        return 0;
+    };
+    inputs
+        .all()
+        .map(|t| {
+            (0..fam.metrics.len())
+                .map(|mi| {
+                    let m = MetricRef {
+                        family: fi as u16,
+                        metric: mi as u16,
+                    };
+                    t.series_of(m).filter(|s| s.part != Part::Bucket).count()
+                })
+                .sum::<usize>()
+        })
+        .sum()
+}
+
 /// Series shown when drilling into a family (histogram buckets left out), at most `limit`.
 pub fn series_of_family(inputs: &Inputs<'_>, id: &str, limit: usize) -> Vec<SeriesRow> {
     let Some((fi, fam)) = FAMILIES.iter().enumerate().find(|(_, f)| f.id == id) else {

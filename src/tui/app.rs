@@ -202,11 +202,11 @@ impl App {
             .flatten()
     }
 
-    /// Series of the open family, when the picture has them.
-    pub fn detail_series(&self) -> &[crate::analysis::matrix::SeriesRow] {
+    /// Series of the open family, when the picture has them, and how many it has in all.
+    pub fn detail_series(&self) -> (&[crate::analysis::matrix::SeriesRow], usize) {
         match (&self.shown.detail, self.wanted_detail()) {
-            (Some((id, rows)), Some(want)) if *id == want => rows,
-            _ => &[],
+            (Some(d), Some(want)) if d.family == want => (&d.rows, d.total),
+            _ => (&[], 0),
         }
     }
 
@@ -215,7 +215,7 @@ impl App {
     fn refresh_detail(&mut self) {
         let want = self.wanted_detail();
         if let Some(core) = self.core.as_mut()
-            && self.shown.detail.as_ref().map(|d| d.0) != want
+            && self.shown.detail.as_ref().map(|d| d.family) != want
         {
             self.shown = core.shown(want);
         }

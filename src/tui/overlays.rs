@@ -69,13 +69,14 @@ pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
                     )));
                 }
             }
-            if !app.detail_series().is_empty() {
+            let (series, total) = app.detail_series();
+            if !series.is_empty() {
                 lines.push(Line::from(Span::styled(
                     "series (value · per second over the window)",
                     app.theme.title,
                 )));
             }
-            for r in app.detail_series() {
+            for r in series {
                 let value = r.value.map_or("absent".to_string(), |v| {
                     if v.fract() == 0.0 {
                         format!("{v:.0}")
@@ -93,6 +94,15 @@ pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
                         app.theme.dim,
                     ),
                 ]));
+            }
+            if total > series.len() {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "  +{} more series (kvscope report lists the figures over all)",
+                        total - series.len()
+                    ),
+                    app.theme.dim,
+                )));
             }
         }
         Pane::Findings => {

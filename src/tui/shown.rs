@@ -58,9 +58,19 @@ pub struct TargetRow {
 pub struct Shown {
     pub analysis: Arc<Analysis>,
     pub history: Arc<History>,
-    /// The family whose series the drill-down shows, and those series.
-    pub detail: Option<(&'static str, Arc<Vec<analysis::matrix::SeriesRow>>)>,
+    /// The family whose series the drill-down shows: its id, the first series, how many
+    /// there are in all.
+    pub detail: Option<Detail>,
     pub targets: Vec<TargetRow>,
+}
+
+/// The series of the family open in the drill-down.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub family: &'static str,
+    /// The first [`DETAIL_ROWS`].
+    pub rows: Arc<Vec<analysis::matrix::SeriesRow>>,
+    pub total: usize,
 }
 
 /// Series a drill-down lists at most.
@@ -106,13 +116,17 @@ impl Core {
                 (a, h)
             }
         };
-        let detail = detail.map(|id| {
-            let rows = analysis::matrix::series_of_family(
-                &self.model.inputs(self.window),
-                id,
-                DETAIL_ROWS,
-            );
-            (id, Arc::new(rows))
+        let detail = detail.map(|family| {
+            let inputs = self.model.inputs(self.window);
+            Detail {
+                family,
+                rows: Arc::new(analysis::matrix::series_of_family(
+                    &inputs,
+                    family,
+                    DETAIL_ROWS,
+                )),
+                total: analysis::matrix::count_series_of_family(&inputs, family),
+            }
         });
         let targets = self
             .model
