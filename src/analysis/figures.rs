@@ -163,8 +163,8 @@ fn lookup_ref(key: &str) -> MetricRef {
     metric_ref("lmcache_mp.lookup", key)
 }
 
-/// Hit rate (hit tokens / requested tokens) over a selection of targets.
-fn hit_rate(views: &[View]) -> Pair {
+/// Tokens looked up and hit, over `views`: (requested, hits, hit rate).
+fn tokens(views: &[View]) -> (Pair, Pair, Pair) {
     let requested = pair(
         &Sel::all(views, lookup_ref("requested_tokens")),
         "lookup requested-token counter",
@@ -173,12 +173,13 @@ fn hit_rate(views: &[View]) -> Pair {
         &Sel::all(views, lookup_ref("hit_tokens")),
         "lookup hit-token counter",
     );
-    hits.share_of(
+    let rate = hits.share_of(
         &requested,
         "no tokens were looked up",
         "hit tokens",
         "requested tokens",
-    )
+    );
+    (requested, hits, rate)
 }
 
 /// Lookup rows by `cache_salt` or `model_name`, grouped in one pass over the series.
@@ -219,14 +220,7 @@ fn breakdown(views: &[View], label: &'static str) -> Vec<LookupBreakdown> {
 
 fn lookup(views: &[View]) -> Lookup {
     let tiers = |k| metric_ref("lmcache_mp.lookup_tiers", k);
-    let requested = pair(
-        &Sel::all(views, lookup_ref("requested_tokens")),
-        "lookup requested-token counter",
-    );
-    let hits = pair(
-        &Sel::all(views, lookup_ref("hit_tokens")),
-        "lookup hit-token counter",
-    );
+    let (requested, hits, hit_rate) = tokens(views);
     let l1_hits = pair(
         &Sel::all(views, tiers("hit_l1_tokens")),
         "L1 lookup hit-token counter",
@@ -237,12 +231,7 @@ fn lookup(views: &[View]) -> Lookup {
     );
     let no_hits = "no lookup hits to split";
     Lookup {
-        hit_rate: hits.share_of(
-            &requested,
-            "no tokens were looked up",
-            "hit tokens",
-            "requested tokens",
-        ),
+        hit_rate,
         l1_share: l1_hits.share_of(&hits, no_hits, "L1 hit tokens", "hit tokens"),
         l2_share: l2_hits.share_of(&hits, no_hits, "L2 hit tokens", "hit tokens"),
         lookups: pair(
@@ -434,7 +423,7 @@ pub fn lmcache(views: &[View], lmcache: usize, features: &Features) -> LmcacheFi
             TargetFigures {
                 target: one[0].t.name.clone(),
                 window_seconds: one[0].window_seconds(),
-                hit_rate: hit_rate(one),
+                hit_rate: tokens(one).2,
                 l1: l1_memory(one),
                 evicted_per_s: rate(&evicted, "L1 eviction counter"),
                 http: http_facts::of(one[0].t),

@@ -427,7 +427,6 @@ fn a_clock_tick_redraws_only_when_something_shown_changes() {
 /// scrape makes a new one.
 #[test]
 fn the_core_reanalyses_only_when_numbers_can_change() {
-    use super::shown::Core;
     let mut a = app(5);
     let mut core = a.take_core().unwrap();
     let first = core.shown(None);
@@ -467,5 +466,4 @@ fn the_core_reanalyses_only_when_numbers_can_change() {
             .value(),
         Some(27136.0)
     );
-    let _ = Core::new;
 }
