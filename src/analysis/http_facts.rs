@@ -66,11 +66,20 @@ fn thread_names(dump: &str) -> Vec<String> {
         .collect()
 }
 
+/// A number from a route's answer. Every fact read here is a fraction (`…watermark`,
+/// `…ratio`: 0 to 1) or a count or size (not negative); anything else is unknown, with why.
 fn num(v: Option<&serde_json::Value>, what: &str) -> Fig {
-    v.and_then(serde_json::Value::as_f64).map_or_else(
-        || Fig::unknown(format!("{what} not in the answer")),
-        Fig::known,
-    )
+    let Some(x) = v.and_then(serde_json::Value::as_f64) else {
+        return Fig::unknown(format!("{what} not in the answer"));
+    };
+    let fraction = what.ends_with("watermark") || what.ends_with("ratio");
+    if fraction && !(0.0..=1.0).contains(&x) {
+        Fig::unknown(format!("{what} is {x}, not a fraction from 0 to 1"))
+    } else if x < 0.0 {
+        Fig::unknown(format!("{what} is {x}, below zero"))
+    } else {
+        Fig::known(x)
+    }
 }
 
 /// Facts of a target whose routes were never read.
@@ -288,6 +297,27 @@ mod tests {
         let f = of(&t);
         assert_eq!(f.periodic_healthy, Some(false));
         assert_eq!(f.periodic_unhealthy, ["l2-store (last ran 93s ago)"]);
+    }
+
+    #[test]
+    fn out_of_range_answers_are_unknown_hand_written() {
+        // Hand-written hostile /status values.
+        let mut t = TargetStore::new("lm", 4);
+        t.routes.insert(
+            "status",
+            RouteAnswer {
+                status: Some(200),
+                json: Some(serde_json::json!({"storage_manager": {
+                    "l1_eviction_controller": {"trigger_watermark": 80, "eviction_ratio": -0.2},
+                    "prefetch_controller": {"in_flight_request_count": -3, "max_in_flight": 1e300}}})),
+                ..RouteAnswer::default()
+            },
+        );
+        let f = of(&t);
+        assert!(f.eviction_watermark.0.unwrap_err().contains("not a fraction"));
+        assert!(f.eviction_ratio.0.unwrap_err().contains("not a fraction"));
+        assert!(f.prefetch_in_flight.0.unwrap_err().contains("below zero"));
+        assert_eq!(f.prefetch_max_in_flight.value(), Some(1e300));
     }
 
     #[test]
