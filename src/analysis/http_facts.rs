@@ -314,7 +314,12 @@ mod tests {
             },
         );
         let f = of(&t);
-        assert!(f.eviction_watermark.0.unwrap_err().contains("not a fraction"));
+        assert!(
+            f.eviction_watermark
+                .0
+                .unwrap_err()
+                .contains("not a fraction")
+        );
         assert!(f.eviction_ratio.0.unwrap_err().contains("not a fraction"));
         assert!(f.prefetch_in_flight.0.unwrap_err().contains("below zero"));
         assert_eq!(f.prefetch_max_in_flight.value(), Some(1e300));
