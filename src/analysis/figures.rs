@@ -254,12 +254,13 @@ pub fn l1_memory(views: &[View]) -> L1Memory {
     let used = gauge(&Sel::all(views, used_m), "L1 memory gauge");
     let no_ratio = "no L1 usage-ratio gauge to derive the total from (this build exports used bytes only; /status has l1_usage)";
     // Every pool's ratio, checked: a fraction from 0 to 1.
-    let mut pools: Vec<(&Series, f64, u64, &View)> = Vec::new();
-    for v in views {
+    // (ratio series, its value, which target)
+    let mut pools: Vec<(&Series, f64, usize)> = Vec::new();
+    for (i, v) in views.iter().enumerate() {
         let Some(at) = v.newest else { continue };
         for s in v.t.series_of(ratio_m) {
             match s.checked_at(at) {
-                Ok(Some(r)) if (0.0..=1.0).contains(&r) => pools.push((s, r, at, v)),
+                Ok(Some(r)) if (0.0..=1.0).contains(&r) => pools.push((s, r, i)),
                 Ok(Some(r)) => {
                     let why = format!("{} is {r}, outside 0 to 1 for a usage ratio", s.describe());
                     return L1Memory {
@@ -280,12 +281,19 @@ pub fn l1_memory(views: &[View]) -> L1Memory {
             }
         }
     }
+    // Each pool's used bytes, by target and labels (one pass, however many pools).
+    let mut used_by_pool = std::collections::HashMap::new();
+    for (i, v) in views.iter().enumerate() {
+        let Some(at) = v.newest else { continue };
+        for u in v.t.series_of(used_m) {
+            if let Ok(Some(x)) = u.checked_at(at) {
+                used_by_pool.insert((i, &*u.labels), x);
+            }
+        }
+    }
     let mut total = Fig::known(0.0);
-    for (ratio_series, r, at, v) in &pools {
-        let pool_used =
-            v.t.series_of(used_m)
-                .find(|u| u.labels == ratio_series.labels)
-                .and_then(|u| u.checked_at(*at).ok().flatten());
+    for (ratio_series, r, i) in &pools {
+        let pool_used = used_by_pool.get(&(*i, &*ratio_series.labels)).copied();
         let size = match pool_used {
             Some(u) if *r > 0.0 => Fig::known((u / r).round()),
             Some(_) => Fig::unknown("L1 is empty, so used / ratio cannot give its size"),
@@ -306,7 +314,7 @@ pub fn l1_memory(views: &[View]) -> L1Memory {
     let usage_ratio = match pools.as_slice() {
         [] => Fig::unknown("no L1 usage-ratio gauge in the newest scrape"),
         // One pool: its own gauge, exactly as exported.
-        [(_, r, _, _)] => Fig::known(*r),
+        [(_, r, _)] => Fig::known(*r),
         _ => used.ratio(&total, "L1 has no size to be a share of"),
     };
     L1Memory {

@@ -173,8 +173,13 @@ pub(super) fn text_with_spark(
         } else {
             series.len()
         };
-        let label_w = 14.min(spark.width / 3);
-        for (i, (name, values)) in series.iter().take(shown).enumerate() {
+        let names: Vec<String> = series
+            .iter()
+            .map(|(name, _)| super::header::short_name(name))
+            .collect();
+        let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+        let label_w = (longest.min(24) as u16).min(spark.width / 3);
+        for (i, ((_, values), name)) in series.iter().zip(&names).take(shown).enumerate() {
             let row = Rect {
                 y: spark.y + i as u16,
                 height: 1,
@@ -183,10 +188,7 @@ pub(super) fn text_with_spark(
             let [label, line] =
                 Layout::horizontal([Constraint::Length(label_w + 1), Constraint::Min(0)])
                     .areas(row);
-            let short: String = super::header::short_name(name)
-                .chars()
-                .take(usize::from(label_w))
-                .collect();
+            let short: String = name.chars().take(usize::from(label_w)).collect();
             f.render_widget(Paragraph::new(Span::styled(short, app.theme.dim)), label);
             sparkline(f, line, values, max, style);
         }
