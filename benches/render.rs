@@ -2,8 +2,9 @@
 //! packet_a's vLLM scrape (the demo's data).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kvscope::model::{Event, Model, Role, TargetRef};
+use kvscope::model::Model;
 use kvscope::tui::{App, draw, theme::Theme};
+use kvscope::vocab::{Event, Role, TargetRef};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -4,7 +4,8 @@
 //! Hand-made scrapes: real servers carry a few hundred series.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use kvscope::model::{Event, Model, Role, TargetRef};
+use kvscope::model::Model;
+use kvscope::vocab::{Event, Role, TargetRef};
 
 fn scrape(n: usize, step: usize) -> Vec<u8> {
     let mut b = String::new();

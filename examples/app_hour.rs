@@ -5,8 +5,9 @@
 //! frame drawn every second. Prints VmRSS and VmHWM from /proc/self/status (Linux).
 //! Usage: cargo run --release --example app_hour [SECONDS]
 
-use kvscope::model::{Event, Model, Role, TargetRef};
+use kvscope::model::Model;
 use kvscope::tui::{App, theme::Theme};
+use kvscope::vocab::{Event, Role, TargetRef};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use crate::model::{Event, Model, Role, TargetRef};
+use crate::model::Model;
 use crate::report;
 use crate::sources::{self, InputArg, http};
 use crate::timefmt::now;
+use crate::vocab::{Event, Role, TargetRef};
 
 /// Exit codes.
 pub const EXIT_BAD_INPUT: i32 = 2;

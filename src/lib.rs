@@ -19,3 +19,4 @@ pub(crate) mod testgen;
 pub mod timefmt;
 pub mod tui;
 pub mod units;
+pub mod vocab;

@@ -9,9 +9,10 @@ use tokio::sync::mpsc;
 use crate::cli::{EXIT_BAD_INPUT, Failure};
 use crate::demo::{self, Demo, Side};
 use crate::logfile;
-use crate::model::{Model, Role, TargetRef};
+use crate::model::Model;
 use crate::sources::{collector, http, lmcache_http};
 use crate::tui::{self, App, theme::Theme};
+use crate::vocab::{Role, TargetRef};
 
 /// What `watch` needs.
 #[derive(Debug, Clone)]

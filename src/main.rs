@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use kvscope::cli::{self, OutputFormat, ReportArgs};
 use kvscope::live::WatchArgs;
-use kvscope::model::Role;
 use kvscope::sources::http::{Auth, AuthPlan};
 use kvscope::timefmt::{parse_duration, parse_interval};
+use kvscope::vocab::Role;
 
 #[derive(Parser)]
 #[command(
@@ -91,7 +91,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "json")]
         format: OutputFormat,
         /// Series one scrape may carry per instance; a scrape with more is refused.
-        #[arg(long, value_name = "N", default_value_t = kvscope::model::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
+        #[arg(long, value_name = "N", default_value_t = kvscope::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
         series_limit: usize,
         #[command(flatten)]
         auth: AuthOpts,
@@ -214,7 +214,7 @@ impl LiveOpts {
                 (Some(n), _) => n,
                 (None, Some(n)) => series_limit(&n.to_string())
                     .map_err(|e| bad(format!("config series_limit: {e}")))?,
-                (None, None) => kvscope::model::DEFAULT_SERIES_LIMIT,
+                (None, None) => kvscope::store::DEFAULT_SERIES_LIMIT,
             },
         })
     }
@@ -454,7 +454,7 @@ fn screenshot(
         timeout: 5.0,
         format: OutputFormat::Json,
         auth: Default::default(),
-        series_limit: kvscope::model::DEFAULT_SERIES_LIMIT,
+        series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
     };
     let (model, _) = cli::load(&args)?;
     let newest = model

@@ -5,85 +5,9 @@
 use std::fmt;
 
 use crate::analysis::Inputs;
-use crate::expo::{self, Format, Limits};
-use crate::sources::lmcache_http::Route;
-use crate::store::{RouteAnswer, TargetStore};
-
-/// Which part of the stack a target is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Lmcache,
-    Engine,
-}
-
-impl Role {
-    /// The command-line flag that names targets of this role.
-    pub fn flag(self) -> &'static str {
-        match self {
-            Role::Lmcache => "--lmcache",
-            Role::Engine => "--engine",
-        }
-    }
-}
-
-/// Addresses one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TargetRef {
-    pub role: Role,
-    pub index: usize,
-}
-
-/// Something a source saw.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// A `/metrics` body (or a file holding one) and when it was taken.
-    Scrape {
-        target: TargetRef,
-        time: Option<f64>,
-        body: Vec<u8>,
-        /// From the Content-Type header, when there was one.
-        format: Option<Format>,
-        /// Where the body came from (file path or URL), for error messages.
-        origin: String,
-    },
-    /// A scrape attempt failed (connection refused, timeout, error status, body too large).
-    ScrapeFailed {
-        target: TargetRef,
-        time: f64,
-        error: String,
-    },
-    /// How long the last successful scrape took, reported by live collectors.
-    Latency { target: TargetRef, seconds: f64 },
-    /// An LMCache HTTP route answered (status and body) or could not be read.
-    Route {
-        target: TargetRef,
-        route: Route,
-        path: &'static str,
-        time: f64,
-        result: Result<(u16, Vec<u8>), String>,
-    },
-    /// An LMCache HTTP route kvscope does not read, and why.
-    RouteSkipped {
-        target: TargetRef,
-        route: Route,
-        path: &'static str,
-        reason: &'static str,
-    },
-}
-
-impl Event {
-    /// The target the event is about.
-    pub fn target(&self) -> TargetRef {
-        match self {
-            Event::Scrape { target, .. }
-            | Event::ScrapeFailed { target, .. }
-            | Event::Latency { target, .. }
-            | Event::Route { target, .. }
-            | Event::RouteSkipped { target, .. } => *target,
-        }
-    }
-}
+use crate::expo::{self, Limits};
+use crate::store::{DEFAULT_SERIES_LIMIT, RouteAnswer, TargetStore};
+use crate::vocab::{Event, Role, TargetRef, base_url};
 
 /// A scrape the model could not take.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,11 +81,6 @@ pub struct Model {
 
 /// Parse-error records kept at most (the oldest are dropped first).
 const MAX_PARSE_ERROR_RECORDS: usize = 256;
-
-/// Series one scrape may carry per instance by default (like Prometheus' `sample_limit`): real
-/// LMCache and vLLM scrapes carry a few hundred, so this leaves room for large deployments
-/// while a runaway exporter is refused instead of filling memory.
-pub const DEFAULT_SERIES_LIMIT: usize = 100_000;
 
 /// Counts data samples per `instance` label (a `/federate` body carries many instances; a
 /// plain scrape counts as one) and names the first instance over `limit`.
@@ -260,7 +179,7 @@ impl Model {
         };
         let summary = |m: &Model| {
             route.and_then(|r| {
-                let a = m.target(target).routes.get(r.name())?;
+                let a = m.target(target).routes.get(&r)?;
                 Some((a.path, a.status, a.error.clone(), a.skipped))
             })
         };
@@ -277,11 +196,11 @@ impl Model {
                 _ => None,
             },
             Some(_) => {
-                let base = crate::sources::lmcache_http::base_url(&name);
+                let base = base_url(&name);
                 let before = route_before.as_ref();
                 match summary(self) {
                     Some((path, _, _, Some(why))) => (before.map(|b| b.3) != Some(Some(why)))
-                        .then(|| format!("{base}{path}: skipped: {why}")),
+                        .then(|| format!("{base}{path}: skipped: {}", why.as_str())),
                     Some((path, Some(200), None, None)) => before
                         .is_some_and(|b| b.1 != Some(200))
                         .then(|| format!("{base}{path}: answering again")),
@@ -345,19 +264,21 @@ impl Model {
                 h.last_failure = Some((time, error));
                 Ok(())
             }
-            Event::Latency { target, seconds } => {
+            Event::Latency {
+                target, seconds, ..
+            } => {
                 self.health_mut(target).last_latency = Some(seconds);
                 Ok(())
             }
             Event::Route {
                 target,
                 route,
-                path,
+                flavor,
                 time,
                 result,
             } => {
                 let mut answer = RouteAnswer {
-                    path,
+                    path: route.path(flavor),
                     time,
                     ..RouteAnswer::default()
                 };
@@ -372,28 +293,30 @@ impl Model {
                     Err(e) => answer.error = Some(e),
                 }
                 let routes = &mut self.target_mut(target).routes;
-                if let Some(before) = routes.get(route.name()).filter(|_| route.tracks_changes()) {
+                if let Some(before) = routes.get(&route).filter(|_| route.tracks_changes()) {
                     answer.changed = if before.skipped.is_none() && !before.same_body(&answer) {
                         Some(time)
                     } else {
                         before.changed
                     };
                 }
-                routes.insert(route.name(), answer);
+                routes.insert(route, answer);
                 Ok(())
             }
             Event::RouteSkipped {
                 target,
                 route,
-                path,
+                flavor,
+                time,
                 reason,
             } => {
                 let skipped = RouteAnswer {
-                    path,
+                    path: route.path(flavor),
+                    time,
                     skipped: Some(reason),
                     ..RouteAnswer::default()
                 };
-                self.target_mut(target).routes.insert(route.name(), skipped);
+                self.target_mut(target).routes.insert(route, skipped);
                 Ok(())
             }
             Event::Scrape {
@@ -463,7 +386,7 @@ mod tests {
 
     #[test]
     fn the_log_hears_about_changes_not_steady_state() {
-        use crate::sources::lmcache_http::Route;
+        use crate::vocab::{Flavor, Route};
         let mut m = Model::new(&["http://h:1/metrics".into()], &[], 8);
         let t = TargetRef {
             role: Role::Lmcache,
@@ -493,7 +416,7 @@ mod tests {
         let route = |time: f64, result| Event::Route {
             target: t,
             route: Route::Status,
-            path: "/status",
+            flavor: Flavor::Current,
             time,
             result,
         };

@@ -8,7 +8,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
 use kvscope::demo::{Demo, Position};
-use kvscope::model::{Event, Model, Role, TargetRef};
+use kvscope::model::Model;
+use kvscope::vocab::{Event, Role, TargetRef};
 
 #[test]
 fn the_timeline_restarts_as_a_restarted_server_would() {

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use kvscope::model::{Model, Role, TargetRef, TargetState};
+use kvscope::model::{Model, TargetState};
 use kvscope::sources::collector::{self, Poll};
 use kvscope::sources::http;
 use kvscope::tui::{App, theme::Theme};
+use kvscope::vocab::{Role, TargetRef};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;

@@ -81,7 +81,7 @@ fn reports_match_the_golden_outputs() {
                 timeout: 5.0,
                 format,
                 auth: Default::default(),
-                series_limit: kvscope::model::DEFAULT_SERIES_LIMIT,
+                series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
             };
             let got = match cli::report(&args) {
                 Ok(out) => normalise(&out),

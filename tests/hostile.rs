@@ -444,9 +444,10 @@ fn no_credential_appears_in_anything_kvscope_writes() {
 /// carries credentials and that fails in several ways.
 #[tokio::test]
 async fn the_screen_and_the_log_never_show_url_credentials() {
-    use kvscope::model::{Model, Role, TargetRef};
+    use kvscope::model::Model;
     use kvscope::sources::{collector, http};
     use kvscope::tui::{App, screenshot, theme::Theme};
+    use kvscope::vocab::{Role, TargetRef};
     let secret = "pw-81fd";
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -492,7 +493,7 @@ async fn the_screen_and_the_log_never_show_url_credentials() {
             .await
             .unwrap()
             .unwrap();
-        failures += usize::from(matches!(ev, kvscope::model::Event::ScrapeFailed { .. }));
+        failures += usize::from(matches!(ev, kvscope::vocab::Event::ScrapeFailed { .. }));
         log.extend(app.on_event(ev));
     }
     app.on_tick(kvscope::timefmt::now());
@@ -513,7 +514,8 @@ fn corrupt(from: &str, to: &str) -> String {
 
 /// A report over the real t30 and then `body` as t31, both with their real capture times.
 fn report_of(body: &str) -> serde_json::Value {
-    use kvscope::model::{Event, Model, Role, TargetRef};
+    use kvscope::model::Model;
+    use kvscope::vocab::{Event, Role, TargetRef};
     let index = common::run1_timeline(31);
     let mut m = Model::new(&["lm".into()], &[], 8);
     let target = TargetRef {

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kvscope::demo::{self, Demo, Side};
-use kvscope::model::{Model, Role, TargetRef};
+use kvscope::model::Model;
 use kvscope::sources::{collector, http, lmcache_http};
 use kvscope::tui::{App, theme::Theme};
+use kvscope::vocab::{Role, TargetRef};
 use tokio::sync::mpsc;
 
 /// Runs collectors and the route poller against the demo servers for 2.5 s; returns what the
@@ -81,7 +82,7 @@ async fn a_session_sends_only_allowlisted_gets() {
     for r in &seen {
         assert!(allowed.contains(&r.as_str()), "sent {r:?}");
     }
-    for never in lmcache_http::NEVER_SENT {
+    for never in kvscope::vocab::NEVER_SENT {
         assert!(!seen.iter().any(|r| r == never));
     }
     let http = &app.shown.analysis.lmcache.http;

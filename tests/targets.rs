@@ -4,9 +4,9 @@
 
 mod common;
 
-use kvscope::model::{Event, Model, Role, TargetRef, TargetState};
-use kvscope::sources::lmcache_http::Route;
+use kvscope::model::{Model, TargetState};
 use kvscope::tui::{App, screenshot, theme::Theme};
+use kvscope::vocab::{Event, Flavor, Role, Route, TargetRef};
 
 fn lm(index: usize) -> TargetRef {
     TargetRef {
@@ -47,15 +47,15 @@ fn two_servers() -> App {
         } else {
             status
         };
-        for (route, path, body) in [
-            (Route::Status, "/status", status.into_bytes()),
-            (Route::Version, "/version", http("version.json")),
-            (Route::Healthcheck, "/healthcheck", http("healthcheck.json")),
+        for (route, body) in [
+            (Route::Status, status.into_bytes()),
+            (Route::Version, http("version.json")),
+            (Route::Healthcheck, http("healthcheck.json")),
         ] {
             app.on_event(Event::Route {
                 target: lm(index),
                 route,
-                path,
+                flavor: Flavor::Current,
                 time: timeline[31].1.unwrap(),
                 result: Ok((200, body)),
             });
@@ -244,6 +244,7 @@ fn the_log_follows_the_state_the_screen_shows() {
                 },
                 _ => Event::Latency {
                     target: lm(0),
+                    time,
                     seconds: 0.01,
                 },
             };

@@ -3,6 +3,7 @@
 
 use super::Fig;
 use crate::store::TargetStore;
+use crate::vocab::Route;
 
 /// What the routes said, each figure unknown with a reason when they did not.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -93,42 +94,47 @@ pub fn of(t: &TargetStore) -> HttpFacts {
 }
 
 fn facts(t: Option<&TargetStore>) -> HttpFacts {
-    let route = |name: &str| t.and_then(|t| t.routes.get(name));
-    let why = |name: &str| match route(name) {
-        None => format!("/{name} not read (the LMCache HTTP routes are polled by watch and demo)"),
-        Some(a) => a
-            .error
-            .clone()
-            .unwrap_or_else(|| format!("/{name} answered HTTP {}", a.status.unwrap_or(0))),
+    let route = |r: Route| t.and_then(|t| t.routes.get(&r));
+    let why = |r: Route| {
+        let name = r.name();
+        match route(r) {
+            None => {
+                format!("/{name} not read (the LMCache HTTP routes are polled by watch and demo)")
+            }
+            Some(a) => a
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("/{name} answered HTTP {}", a.status.unwrap_or(0))),
+        }
     };
-    let json = |name: &str| {
-        route(name)
+    let json = |r: Route| {
+        route(r)
             .filter(|a| a.status == Some(200))
             .and_then(|a| a.json.as_ref())
     };
-    let status = json("status");
+    let status = json(Route::Status);
     let sm = status.and_then(|s| s.get("storage_manager"));
     let evc = sm.and_then(|s| s.get("l1_eviction_controller"));
     let pf = sm.and_then(|s| s.get("prefetch_controller"));
-    let from = |v: Option<&serde_json::Value>, key: &str, route_name: &str| match v {
+    let from = |v: Option<&serde_json::Value>, key: &str, r: Route| match v {
         Some(obj) => num(obj.get(key), key),
-        None => Fig::unknown(why(route_name)),
+        None => Fig::unknown(why(r)),
     };
-    let config_obs = json("config").and_then(|c| c.get("observability"));
-    let health = json("periodic_threads_health");
-    let threads = route("threads")
+    let config_obs = json(Route::Config).and_then(|c| c.get("observability"));
+    let health = json(Route::PeriodicThreadsHealth);
+    let threads = route(Route::Threads)
         .filter(|a| a.status == Some(200))
         .and_then(|a| a.text.as_deref())
         .map(thread_names)
         .unwrap_or_default();
     let routes = t
         .map(|t| {
-            crate::sources::lmcache_http::Route::ALL
+            Route::ALL
                 .iter()
                 .filter_map(|r| {
-                    let a = t.routes.get(r.name())?;
+                    let a = t.routes.get(r)?;
                     let (answer, ok) = match (a.skipped, &a.error, a.status) {
-                        (Some(why), _, _) => (format!("skipped: {why}"), true),
+                        (Some(why), _, _) => (format!("skipped: {}", why.as_str()), true),
                         (None, Some(e), _) => (e.clone(), false),
                         (None, None, Some(s)) => (format!("HTTP {s}"), s == 200),
                         (None, None, None) => ("no answer".to_string(), false),
@@ -147,15 +153,17 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
         .unwrap_or_default();
     HttpFacts {
         target: t.filter(|t| !t.routes.is_empty()).map(|t| t.name.clone()),
-        version: json("version").and_then(|v| v.as_str()).map(str::to_string),
-        healthy: route("healthcheck")
+        version: json(Route::Version)
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        healthy: route(Route::Healthcheck)
             .and_then(|a| a.status)
             .map(|s| s == 200),
-        eviction_watermark: from(evc, "trigger_watermark", "status"),
-        eviction_ratio: from(evc, "eviction_ratio", "status"),
-        prefetch_submission_queue: from(pf, "submission_queue_size", "status"),
-        prefetch_pending_queue: from(pf, "pending_queue_size", "status"),
-        prefetch_in_flight: from(pf, "in_flight_request_count", "status"),
+        eviction_watermark: from(evc, "trigger_watermark", Route::Status),
+        eviction_ratio: from(evc, "eviction_ratio", Route::Status),
+        prefetch_submission_queue: from(pf, "submission_queue_size", Route::Status),
+        prefetch_pending_queue: from(pf, "pending_queue_size", Route::Status),
+        prefetch_in_flight: from(pf, "in_flight_request_count", Route::Status),
         // 0.5.7 renamed max_in_flight to inflight_watermark.
         prefetch_max_in_flight: match pf {
             Some(p) => num(
@@ -163,9 +171,9 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
                     .or_else(|| p.get("inflight_watermark")),
                 "max_in_flight",
             ),
-            None => Fig::unknown(why("status")),
+            None => Fig::unknown(why(Route::Status)),
         },
-        event_bus_queue_size: from(config_obs, "max_queue_size", "config"),
+        event_bus_queue_size: from(config_obs, "max_queue_size", Route::Config),
         event_bus_thread: (!threads.is_empty()).then(|| threads.iter().any(|t| t == "EventBus")),
         threads,
         periodic_healthy: health.and_then(|h| h.get("healthy")?.as_bool()),
@@ -184,7 +192,7 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
             })
             .unwrap_or_default(),
         routes,
-        env: json("env")
+        env: json(Route::Env)
             .and_then(|e| e.as_object())
             .map(|vars| {
                 vars.iter()
@@ -216,10 +224,11 @@ mod tests {
     #[test]
     fn facts_from_the_real_0_5_6_routes() {
         let mut t = TargetStore::new("lm", 4);
-        t.routes.insert("status", answer("status.json"));
-        t.routes.insert("config", answer("config.json"));
-        t.routes.insert("version", answer("version.json"));
-        t.routes.insert("healthcheck", answer("healthcheck.json"));
+        t.routes.insert(Route::Status, answer("status.json"));
+        t.routes.insert(Route::Config, answer("config.json"));
+        t.routes.insert(Route::Version, answer("version.json"));
+        t.routes
+            .insert(Route::Healthcheck, answer("healthcheck.json"));
         let f = of(&t);
         assert_eq!(f.version.as_deref(), Some("0.5.6-g3e11e108"));
         assert_eq!(f.healthy, Some(true));
@@ -241,7 +250,7 @@ mod tests {
         ))
         .unwrap();
         t.routes.insert(
-            "threads",
+            Route::Threads,
             RouteAnswer {
                 path: "/threads",
                 status: Some(200),
@@ -252,14 +261,14 @@ mod tests {
             },
         );
         t.routes.insert(
-            "periodic_threads_health",
+            Route::PeriodicThreadsHealth,
             answer("periodic-threads-health.json"),
         );
         t.routes.insert(
-            "env",
+            Route::Env,
             RouteAnswer {
                 path: "/env",
-                skipped: Some("needs --allow-env"),
+                skipped: Some(crate::vocab::SkipReason::NeedsAllowEnv),
                 ..RouteAnswer::default()
             },
         );
@@ -271,7 +280,10 @@ mod tests {
         assert_eq!(f.periodic_healthy, Some(true));
         assert!(f.periodic_unhealthy.is_empty());
         let env = f.routes.iter().find(|r| r.name == "env").unwrap();
-        assert_eq!(env.answer, "skipped: needs --allow-env");
+        assert_eq!(
+            env.answer,
+            "skipped: it can hold secrets; --allow-env reads it (values redacted)"
+        );
         assert_eq!(env.read_at, None);
         let threads = f.routes.iter().find(|r| r.name == "threads").unwrap();
         assert_eq!(
@@ -285,7 +297,7 @@ mod tests {
         // Hand-written: the shape of lmcache.md's /periodic-threads-health with one bad thread.
         let mut t = TargetStore::new("lm", 4);
         t.routes.insert(
-            "periodic_threads_health",
+            Route::PeriodicThreadsHealth,
             RouteAnswer {
                 status: Some(200),
                 json: Some(serde_json::json!({"healthy": false, "unhealthy_count": 1,
@@ -304,7 +316,7 @@ mod tests {
         // Hand-written hostile /status values.
         let mut t = TargetStore::new("lm", 4);
         t.routes.insert(
-            "status",
+            Route::Status,
             RouteAnswer {
                 status: Some(200),
                 json: Some(serde_json::json!({"storage_manager": {

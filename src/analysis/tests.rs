@@ -190,7 +190,7 @@ fn unhealthy_periodic_threads_are_a_finding_hand_written() {
     };
     assert!(!has(&analyze_now(&lm)));
     lm[0].routes.insert(
-        "periodic_threads_health",
+        crate::vocab::Route::PeriodicThreadsHealth,
         crate::store::RouteAnswer {
             status: Some(200),
             json: Some(serde_json::json!({"healthy": false, "unhealthy_count": 1,

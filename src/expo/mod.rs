@@ -71,13 +71,7 @@ pub enum Part {
     Info,
 }
 
-/// Which text format the body was in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    Prometheus004,
-    OpenMetrics1,
-}
+pub use crate::vocab::Format;
 
 /// Hard caps; exceeding one ends the parse with [`ExpoError::Cap`].
 #[derive(Debug, Clone, Copy)]

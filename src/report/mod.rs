@@ -10,9 +10,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analysis::{self, Analysis};
-use crate::model::{Model, ParseErrors, Role};
+use crate::model::{Model, ParseErrors};
 use crate::store::TargetStore;
 use crate::timefmt::{format_duration, serialize_time};
+use crate::vocab::Role;
 
 pub use render::{markdown, text};
 

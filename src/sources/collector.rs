@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::http;
-use crate::model::{Event, TargetRef};
 use crate::timefmt::now;
+use crate::vocab::{Event, TargetRef};
 
 /// What one collector polls.
 #[derive(Debug, Clone)]
@@ -38,6 +38,7 @@ pub async fn run(poll: Poll, client: reqwest::Client, tx: mpsc::Sender<Event>) {
                 },
                 Event::Latency {
                     target: poll.target,
+                    time,
                     seconds: started.elapsed().as_secs_f64(),
                 },
             ],

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::expo::Format;
-use crate::model::Role;
+use crate::vocab::Role;
 
 /// Why a scrape failed.
 #[derive(Debug, Clone, PartialEq)]

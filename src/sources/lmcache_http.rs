@@ -7,90 +7,15 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::http;
-use crate::model::{Event, TargetRef};
+use crate::vocab::{Event, Flavor, Route, SkipReason, TargetRef};
 
-/// A route kvscope may GET.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    OpenApi,
-    Healthcheck,
-    Status,
-    /// `/periodic-threads-health`: the server's own background-thread check.
-    PeriodicThreadsHealth,
-    Config,
-    Version,
-    /// `/threads`: a stack dump of every thread (text).
-    Threads,
-    /// `/env`: the server's environment; only with `--allow-env`, and redacted at the source.
-    Env,
-}
-
-/// Route spellings: 0.5.6 and later, or the older `/api/...` ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    Current,
-    Legacy,
-}
-
-impl Route {
-    /// Every route, in the order a person reads them.
-    pub const ALL: [Route; 8] = [
-        Route::Healthcheck,
-        Route::Status,
-        Route::PeriodicThreadsHealth,
-        Route::Version,
-        Route::Config,
-        Route::Threads,
-        Route::Env,
-        Route::OpenApi,
-    ];
-
-    /// A stable short name (`status`, `config` ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Route::OpenApi => "openapi",
-            Route::Healthcheck => "healthcheck",
-            Route::Status => "status",
-            Route::PeriodicThreadsHealth => "periodic_threads_health",
-            Route::Config => "config",
-            Route::Version => "version",
-            Route::Threads => "threads",
-            Route::Env => "env",
-        }
-    }
-
-    /// The path for this flavor.
-    pub fn path(self, flavor: Flavor) -> &'static str {
-        match (self, flavor) {
-            (Route::OpenApi, _) => "/openapi.json",
-            (Route::Healthcheck, Flavor::Current) => "/healthcheck",
-            (Route::Healthcheck, Flavor::Legacy) => "/api/healthcheck",
-            (Route::Status, Flavor::Current) => "/status",
-            (Route::Status, Flavor::Legacy) => "/api/status",
-            (Route::PeriodicThreadsHealth, _) => "/periodic-threads-health",
-            (Route::Config, Flavor::Current) => "/config",
-            (Route::Config, Flavor::Legacy) => "/conf",
-            (Route::Version, _) => "/version",
-            (Route::Threads, _) => "/threads",
-            (Route::Env, _) => "/env",
-        }
-    }
-
-    /// Whether a differing answer is news worth showing: settings and versions. `/status` and
-    /// the stack dump differ on every read while the server works.
-    pub fn tracks_changes(self) -> bool {
-        matches!(self, Route::Version | Route::Config | Route::Env)
-    }
-
-    /// Read every interval (cheap, and what changes); the others at start, every
-    /// [`SLOW_EVERY`] and whenever the server comes back after failing its health check.
-    fn fast(self) -> bool {
-        matches!(
-            self,
-            Route::Healthcheck | Route::Status | Route::PeriodicThreadsHealth
-        )
-    }
+/// Read every interval (cheap, and what changes); the others at start, every
+/// [`SLOW_EVERY`] and whenever the server comes back after failing its health check.
+fn fast(route: Route) -> bool {
+    matches!(
+        route,
+        Route::Healthcheck | Route::Status | Route::PeriodicThreadsHealth
+    )
 }
 
 /// How often the slow routes (version, config, threads, env) are read again to notice a change.
@@ -102,24 +27,6 @@ pub struct RouteOptions {
     /// `--allow-env`: read `/env` (values redacted before they leave this module).
     pub allow_env: bool,
 }
-
-/// Routes kvscope never sends, whatever a server offers (cache clears, deletes, resets, quota
-/// changes, reconfiguration, scripts, log-level changes). Kept for tests and documentation: the
-/// [`Route`] enum cannot express them.
-pub const NEVER_SENT: &[&str] = &[
-    "POST /cache/clear",
-    "POST /clear-cache",
-    "POST /api/clear-cache",
-    "DELETE /cache/objects",
-    "POST /cache/prefetches",
-    "POST /cache/checksums",
-    "POST /metrics/reset",
-    "PUT /quota/{cache_salt}",
-    "DELETE /quota/{cache_salt}",
-    "POST /reconfigure/...",
-    "POST /run_script",
-    "GET /loglevel?level=...",
-];
 
 /// Bodies above this are refused.
 const ROUTE_LIMIT: usize = 2 << 20;
@@ -172,15 +79,6 @@ pub fn redact_env(body: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&out).unwrap_or_default()
 }
 
-/// The server's base URL from a `/metrics` URL.
-pub fn base_url(metrics_url: &str) -> String {
-    metrics_url
-        .strip_suffix("/metrics")
-        .unwrap_or(metrics_url)
-        .trim_end_matches('/')
-        .to_string()
-}
-
 async fn fetch(
     client: &reqwest::Client,
     metrics: &http::TargetUrl,
@@ -208,7 +106,7 @@ pub async fn run(
     let answer = |route: Route, flavor: Flavor, result| Event::Route {
         target,
         route,
-        path: route.path(flavor),
+        flavor,
         time: crate::timefmt::now(),
         result,
     };
@@ -251,12 +149,12 @@ pub async fn run(
     for route in Route::ALL.into_iter().filter(|r| *r != Route::OpenApi) {
         let path = route.path(flavor);
         let skip = if route == Route::Env && !options.allow_env {
-            Some("it can hold secrets; --allow-env reads it (values redacted)")
+            Some(SkipReason::NeedsAllowEnv)
         } else if offered
             .as_ref()
             .is_some_and(|paths| !paths.iter().any(|p| p == path))
         {
-            Some("not offered by this server (absent from /openapi.json)")
+            Some(SkipReason::NotOffered)
         } else {
             None
         };
@@ -265,7 +163,8 @@ pub async fn run(
                 let e = Event::RouteSkipped {
                     target,
                     route,
-                    path,
+                    flavor,
+                    time: crate::timefmt::now(),
                     reason,
                 };
                 if tx.send(e).await.is_err() {
@@ -282,7 +181,7 @@ pub async fn run(
     loop {
         tick.tick().await;
         let mut healthy = was_healthy;
-        for &route in polled.iter().filter(|r| r.fast()) {
+        for &route in polled.iter().filter(|r| fast(**r)) {
             let r = fetch(&client, &metrics, route, flavor).await;
             if route == Route::Healthcheck {
                 healthy = matches!(r, Ok((200, _)));
@@ -293,7 +192,7 @@ pub async fn run(
         }
         // Back after failing: it may be a new process with a new version or config.
         if (healthy && !was_healthy) || tokio::time::Instant::now() >= slow_due {
-            for &route in polled.iter().filter(|r| !r.fast()) {
+            for &route in polled.iter().filter(|r| !fast(**r)) {
                 let mut r = fetch(&client, &metrics, route, flavor).await;
                 if route == Route::Env
                     && let Ok((_, body)) = &mut r
@@ -328,7 +227,6 @@ mod tests {
             Some(Flavor::Legacy)
         );
         assert_eq!(flavor(b"not json"), None);
-        assert_eq!(base_url("http://h:8080/metrics"), "http://h:8080");
         let (_, paths) = read_openapi(&body).unwrap();
         for r in Route::ALL.into_iter().filter(|r| *r != Route::OpenApi) {
             assert!(

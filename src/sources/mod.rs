@@ -1,4 +1,4 @@
-//! `sources`: the outside world → [`Event`](crate::model::Event)s. Files and capture indexes
+//! `sources`: the outside world → [`Event`](crate::vocab::Event)s. Files and capture indexes
 //! here; HTTP scraping in [`http`].
 
 pub mod collector;

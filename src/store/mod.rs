@@ -8,6 +8,7 @@
 mod histogram;
 mod points;
 mod quality;
+mod routes;
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +21,7 @@ use crate::expo::{Kind, LineError, Part, Scrape};
 pub use histogram::{HistogramWindow, quantile};
 use points::Points;
 pub use quality::{Notes, QualityNote};
+pub use routes::RouteAnswer;
 
 /// One ingested scrape of a target.
 #[derive(Debug, Clone)]
@@ -94,6 +96,12 @@ impl Problem {
         }
     }
 }
+
+/// Series one scrape may carry per instance by default (like Prometheus' `sample_limit`): real
+/// LMCache and vLLM scrapes carry a few hundred, so this leaves room for large deployments
+/// while a runaway exporter is refused instead of filling memory. A store keeps at most twice
+/// as many.
+pub const DEFAULT_SERIES_LIMIT: usize = 100_000;
 
 /// How far sample timestamps may run ahead of the scrape time (clock skew between hosts).
 pub const FUTURE_SLACK: f64 = 300.0;
@@ -317,36 +325,6 @@ impl Span {
     }
 }
 
-/// The newest answer of one LMCache HTTP route, or why it is not read.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RouteAnswer {
-    /// The path asked for (its spelling depends on the server's version).
-    pub path: &'static str,
-    pub time: f64,
-    /// HTTP status, when the server answered.
-    pub status: Option<u16>,
-    /// The body as JSON, when it was JSON.
-    pub json: Option<serde_json::Value>,
-    /// The body as text when it was not JSON (`/threads`).
-    pub text: Option<String>,
-    /// Why there is no answer (unreachable, too large ...).
-    pub error: Option<String>,
-    /// When an answer last differed from the one before it (`None`: never seen to change).
-    pub changed: Option<f64>,
-    /// Why kvscope does not read this route (not offered, needs `--allow-env`).
-    pub skipped: Option<&'static str>,
-}
-
-impl RouteAnswer {
-    /// The same answer as `other`, ignoring when each was read.
-    pub fn same_body(&self, other: &RouteAnswer) -> bool {
-        self.status == other.status
-            && self.json == other.json
-            && self.text == other.text
-            && self.error == other.error
-    }
-}
-
 /// Everything kept about one target.
 #[derive(Debug)]
 pub struct TargetStore {
@@ -368,8 +346,8 @@ pub struct TargetStore {
     /// Series kept at most: beyond it, series absent from the newest scrape are dropped before
     /// their history ends (label churn).
     pub max_series: usize,
-    /// Newest answer per LMCache HTTP route (`status`, `config`, `version`, `healthcheck` ...).
-    pub routes: std::collections::BTreeMap<&'static str, RouteAnswer>,
+    /// Newest answer per LMCache HTTP route.
+    pub routes: std::collections::BTreeMap<crate::vocab::Route, RouteAnswer>,
     /// Family names, one copy each, shared by their series.
     families: std::collections::HashSet<std::sync::Arc<str>, foldhash::fast::RandomState>,
     key_buf: String,
@@ -391,7 +369,7 @@ impl TargetStore {
             repeats: 0,
             pruned: 0,
             quality: Notes::default(),
-            max_series: 2 * crate::model::DEFAULT_SERIES_LIMIT,
+            max_series: 2 * DEFAULT_SERIES_LIMIT,
             routes: Default::default(),
             families: Default::default(),
             key_buf: String::new(),

@@ -8,7 +8,8 @@ use super::shown::{Core, Shown};
 use super::theme::Theme;
 use crate::analysis;
 use crate::analysis::matrix::{Need, Status};
-use crate::model::{Event, Model};
+use crate::model::Model;
+use crate::vocab::Event;
 
 /// The panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

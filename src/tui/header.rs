@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::app::App;
 use super::keys::Action;
 use super::shown::TargetRow;
+use super::widgets::{scrolled_popup, short_name};
 use crate::model::TargetState;
 use crate::sanitize::clean;
 
@@ -71,13 +72,6 @@ fn full_line(app: &App, t: &TargetRow) -> Line<'static> {
         spans.push(Span::styled(format!(" — {}", clean(why)), app.theme.bad));
     }
     Line::from(spans)
-}
-
-/// `host:port` of a target URL (the rest is in the list).
-pub(super) fn short_name(name: &str) -> String {
-    let rest = name.split_once("://").map_or(name, |(_, r)| r);
-    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    clean(host.rsplit('@').next().unwrap_or(host))
 }
 
 /// Many targets, packed: `● host:port` each, in as many lines as allowed; the rest counted.
@@ -228,7 +222,7 @@ pub fn draw_targets(f: &mut Frame, area: Rect, app: &App) {
     if lines.is_empty() {
         lines.push(Line::from("no targets"));
     }
-    super::overlays::scrolled_popup(
+    scrolled_popup(
         f,
         area,
         app,

@@ -16,6 +16,7 @@ pub mod signals;
 #[cfg(test)]
 mod tests;
 pub mod theme;
+mod widgets;
 mod worker;
 
 use std::io::Write;
@@ -28,8 +29,8 @@ use tokio::sync::mpsc;
 
 pub use app::App;
 
-use crate::model::Event;
 use crate::timefmt::now;
+use crate::vocab::Event;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(100);

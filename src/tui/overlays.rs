@@ -7,22 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::app::{App, Pane};
-use super::draw::{severity_span, status_style, status_word};
 use super::keys::Action;
+use super::widgets::{popup, scrolled_popup, severity_span, status_style, status_word};
 use crate::analysis::figures::TargetFigures;
 use crate::analysis::http_facts::HttpFacts;
 use crate::sanitize::clean;
-
-fn popup(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width.saturating_sub(2));
-    let h = h.min(area.height.saturating_sub(2));
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}
 
 pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
     let mut lines = Vec::new();
@@ -240,10 +229,7 @@ pub(super) fn draw_server(f: &mut Frame, area: Rect, app: &App) {
         server_lines(app, &t.http, &mut lines);
     }
     lines.push(Line::from(Span::styled(
-        format!(
-            "never sent: {}",
-            crate::sources::lmcache_http::NEVER_SENT.join(", ")
-        ),
+        format!("never sent: {}", crate::vocab::NEVER_SENT.join(", ")),
         app.theme.dim,
     )));
     let title = format!(
@@ -252,40 +238,6 @@ pub(super) fn draw_server(f: &mut Frame, area: Rect, app: &App) {
         app.keymap.hint(Action::Close)
     );
     scrolled_popup(f, area, app, lines, &title);
-}
-
-/// A popup of at most 120 columns for `lines`, scrolled by the view's overlay scroll (j/k),
-/// saying which lines it shows when they do not all fit.
-pub(super) fn scrolled_popup(
-    f: &mut Frame,
-    area: Rect,
-    app: &App,
-    lines: Vec<Line<'_>>,
-    title: &str,
-) {
-    // Room for the wrapped lines (the popup is at most 120 wide, 2 of it border).
-    let inner_w = area.width.saturating_sub(4).clamp(1, 118);
-    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
-    let rows = text.line_count(inner_w);
-    let r = popup(area, 120, (rows + 2).min(usize::from(u16::MAX)) as u16);
-    f.render_widget(Clear, r);
-    let visible = usize::from(r.height.saturating_sub(2));
-    let scroll = usize::from(app.view.overlay_scroll).min(rows.saturating_sub(visible));
-    let more = if rows > visible {
-        format!(
-            " · ↓↑ {}–{} of {} lines",
-            scroll + 1,
-            scroll + visible,
-            rows
-        )
-    } else {
-        String::new()
-    };
-    let b = Block::default()
-        .borders(Borders::ALL)
-        .title(format!(" {title}{more} "))
-        .border_style(app.theme.focus);
-    f.render_widget(text.block(b).scroll((scroll as u16, 0)), r);
 }
 
 pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, Pane};
-use super::draw::{
+use super::widgets::{
     block, bytes, num, pct, severity_span, status_style, status_word, text_with_spark,
 };
 use crate::sanitize::clean;
@@ -276,7 +276,7 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
             let (mark, _) = watermark(&t.http);
             lines.push(Line::from(format!(
                 "{}: L1 {} of {} ({}) · evicts from {:.0}% · prefetch {} of {}",
-                super::header::short_name(&t.target),
+                super::widgets::short_name(&t.target),
                 bytes(&t.l1.used_bytes),
                 bytes(&t.l1.total_bytes),
                 pct(&t.l1.usage_ratio),

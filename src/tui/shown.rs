@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use crate::analysis::{self, Analysis};
-use crate::model::{Event, Health, Model, Role, TargetRef};
+use crate::model::{Health, Model};
+use crate::vocab::{Event, Role, TargetRef};
 
 /// Sparklines never show more intervals than this (a 300-column terminal's widest pane).
 pub const HISTORY_POINTS: usize = 512;

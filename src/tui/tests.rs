@@ -6,7 +6,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, Pane};
 use super::theme::Theme;
-use crate::model::{Event, Model, Role, TargetRef};
+use crate::model::Model;
+use crate::vocab::{Event, Role, TargetRef};
 
 fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(format!("{}/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -310,7 +311,7 @@ fn search_narrows_the_matrix_as_you_type_and_esc_clears_it() {
 
 /// The real 0.5.6 route answers as the route poller sends them.
 fn feed_routes(a: &mut App, t: f64) {
-    use crate::sources::lmcache_http::{Flavor, Route};
+    use crate::vocab::{Flavor, Route, SkipReason};
     let target = TargetRef {
         role: Role::Lmcache,
         index: 0,
@@ -326,7 +327,7 @@ fn feed_routes(a: &mut App, t: f64) {
         a.on_event(Event::Route {
             target,
             route,
-            path: route.path(Flavor::Current),
+            flavor: Flavor::Current,
             time: t,
             result: Ok((200, fixture(&format!("lmcache-0.5.6-cpu-run1/http/{file}")))),
         });
@@ -334,14 +335,15 @@ fn feed_routes(a: &mut App, t: f64) {
     a.on_event(Event::RouteSkipped {
         target,
         route: Route::Env,
-        path: "/env",
-        reason: "it can hold secrets; --allow-env reads it (values redacted)",
+        flavor: Flavor::Current,
+        time: t,
+        reason: SkipReason::NeedsAllowEnv,
     });
 }
 
 #[test]
 fn the_server_overlay_lists_routes_read_and_skipped_with_changes() {
-    use crate::sources::lmcache_http::{Flavor, Route};
+    use crate::vocab::{Flavor, Route};
     let mut a = app(31);
     let t0 = a.now;
     a.on_event(Event::Route {
@@ -350,7 +352,7 @@ fn the_server_overlay_lists_routes_read_and_skipped_with_changes() {
             index: 0,
         },
         route: Route::Status,
-        path: Route::Status.path(Flavor::Current),
+        flavor: Flavor::Current,
         time: t0 - 20.0,
         result: Ok((200, fixture("lmcache-0.5.6-cpu-run1/http_idle/status.json"))),
     });
@@ -362,7 +364,7 @@ fn the_server_overlay_lists_routes_read_and_skipped_with_changes() {
             index: 0,
         },
         route: Route::Config,
-        path: "/config",
+        flavor: Flavor::Current,
         time: t0 - 2.0,
         result: Ok((200, b"{\"observability\":{\"max_queue_size\":5}}".to_vec())),
     });
@@ -436,6 +438,7 @@ fn the_core_reanalyses_only_when_numbers_can_change() {
     };
     core.apply(Event::Latency {
         target,
+        time: a.now,
         seconds: 0.01,
     });
     let after_latency = core.shown(None);

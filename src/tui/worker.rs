@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::SharedLog;
 use super::shown::{Core, Shown};
-use crate::model::Event;
+use crate::vocab::Event;
 
 /// How long the first event of a burst waits for the rest before a picture is made: one
 /// scrape interval's answers (metrics, health, status …) become one analysis and one frame.

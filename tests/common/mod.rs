@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use kvscope::model::{Event, Model, Role, TargetRef};
+use kvscope::model::Model;
 use kvscope::sources;
+use kvscope::vocab::{Event, Role, TargetRef};
 use serde_json::Value;
 
 pub fn fixture(rel: &str) -> PathBuf {

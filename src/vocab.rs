@@ -1,0 +1,281 @@
+//! The vocabulary sources speak and the model hears: events and their parts (targets, roles,
+//! routes, formats, skip reasons). A leaf: it imports nothing of the crate, so every layer can
+//! use it and none is tied to another through it. Every event carries its own time and
+//! (de)serialises, so it can be recorded and replayed.
+
+use serde::{Deserialize, Serialize};
+
+/// Which part of the stack a target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Lmcache,
+    Engine,
+}
+
+impl Role {
+    /// The command-line flag that names targets of this role.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Role::Lmcache => "--lmcache",
+            Role::Engine => "--engine",
+        }
+    }
+
+    /// `lmcache` or `engine`, as the screen writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Lmcache => "lmcache",
+            Role::Engine => "engine",
+        }
+    }
+}
+
+/// Addresses one target: its role and its place among that role's targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TargetRef {
+    pub role: Role,
+    pub index: usize,
+}
+
+/// Which text format a metrics body was in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Prometheus004,
+    OpenMetrics1,
+}
+
+/// An LMCache HTTP route kvscope may GET. Nothing else can be asked for: the requests are
+/// built from this enum, which names only safe reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    OpenApi,
+    Healthcheck,
+    Status,
+    /// `/periodic-threads-health`: the server's own background-thread check.
+    PeriodicThreadsHealth,
+    Config,
+    Version,
+    /// `/threads`: a stack dump of every thread (text).
+    Threads,
+    /// `/env`: the server's environment; only with `--allow-env`, and redacted at the source.
+    Env,
+}
+
+/// Route spellings: 0.5.6 and later, or the older `/api/...` ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flavor {
+    Current,
+    Legacy,
+}
+
+impl Route {
+    /// Every route, in the order a person reads them.
+    pub const ALL: [Route; 8] = [
+        Route::Healthcheck,
+        Route::Status,
+        Route::PeriodicThreadsHealth,
+        Route::Version,
+        Route::Config,
+        Route::Threads,
+        Route::Env,
+        Route::OpenApi,
+    ];
+
+    /// A stable short name (`status`, `config` ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::OpenApi => "openapi",
+            Route::Healthcheck => "healthcheck",
+            Route::Status => "status",
+            Route::PeriodicThreadsHealth => "periodic_threads_health",
+            Route::Config => "config",
+            Route::Version => "version",
+            Route::Threads => "threads",
+            Route::Env => "env",
+        }
+    }
+
+    /// The path for this flavor.
+    pub fn path(self, flavor: Flavor) -> &'static str {
+        match (self, flavor) {
+            (Route::OpenApi, _) => "/openapi.json",
+            (Route::Healthcheck, Flavor::Current) => "/healthcheck",
+            (Route::Healthcheck, Flavor::Legacy) => "/api/healthcheck",
+            (Route::Status, Flavor::Current) => "/status",
+            (Route::Status, Flavor::Legacy) => "/api/status",
+            (Route::PeriodicThreadsHealth, _) => "/periodic-threads-health",
+            (Route::Config, Flavor::Current) => "/config",
+            (Route::Config, Flavor::Legacy) => "/conf",
+            (Route::Version, _) => "/version",
+            (Route::Threads, _) => "/threads",
+            (Route::Env, _) => "/env",
+        }
+    }
+
+    /// Whether a differing answer is news worth showing: settings and versions. `/status` and
+    /// the stack dump differ on every read while the server works.
+    pub fn tracks_changes(self) -> bool {
+        matches!(self, Route::Version | Route::Config | Route::Env)
+    }
+}
+
+/// Routes kvscope never sends, whatever a server offers (cache clears, deletes, resets, quota
+/// changes, reconfiguration, scripts, log-level changes): [`Route`] cannot express them. Shown
+/// in the server overlay, and checked against what a whole session sends.
+pub const NEVER_SENT: &[&str] = &[
+    "POST /cache/clear",
+    "POST /clear-cache",
+    "POST /api/clear-cache",
+    "DELETE /cache/objects",
+    "POST /cache/prefetches",
+    "POST /cache/checksums",
+    "POST /metrics/reset",
+    "PUT /quota/{cache_salt}",
+    "DELETE /quota/{cache_salt}",
+    "POST /reconfigure/...",
+    "POST /run_script",
+    "GET /loglevel?level=...",
+];
+
+/// Why kvscope does not read a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// `/env` without `--allow-env`.
+    NeedsAllowEnv,
+    /// The server's `/openapi.json` does not list it.
+    NotOffered,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NeedsAllowEnv => {
+                "it can hold secrets; --allow-env reads it (values redacted)"
+            }
+            SkipReason::NotOffered => "not offered by this server (absent from /openapi.json)",
+        }
+    }
+}
+
+/// Something a source saw, and when (seconds since the epoch, by the source's clock).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A `/metrics` body (or a file holding one) and when it was taken (`None`: a file given
+    /// without a capture time).
+    Scrape {
+        target: TargetRef,
+        time: Option<f64>,
+        body: Vec<u8>,
+        /// From the Content-Type header, when there was one.
+        format: Option<Format>,
+        /// Where the body came from (file path or URL, credentials removed), for messages.
+        origin: String,
+    },
+    /// A scrape attempt failed (connection refused, timeout, error status, body too large).
+    ScrapeFailed {
+        target: TargetRef,
+        time: f64,
+        error: String,
+    },
+    /// How long the last successful scrape took, reported by live collectors.
+    Latency {
+        target: TargetRef,
+        time: f64,
+        seconds: f64,
+    },
+    /// An LMCache HTTP route answered (status and body) or could not be read.
+    Route {
+        target: TargetRef,
+        route: Route,
+        flavor: Flavor,
+        time: f64,
+        result: Result<(u16, Vec<u8>), String>,
+    },
+    /// An LMCache HTTP route kvscope does not read, and why.
+    RouteSkipped {
+        target: TargetRef,
+        route: Route,
+        flavor: Flavor,
+        time: f64,
+        reason: SkipReason,
+    },
+}
+
+impl Event {
+    /// The target the event is about.
+    pub fn target(&self) -> TargetRef {
+        match self {
+            Event::Scrape { target, .. }
+            | Event::ScrapeFailed { target, .. }
+            | Event::Latency { target, .. }
+            | Event::Route { target, .. }
+            | Event::RouteSkipped { target, .. } => *target,
+        }
+    }
+}
+
+/// The server's base URL from a `/metrics` URL (or its shown form).
+pub fn base_url(metrics_url: &str) -> String {
+    metrics_url
+        .strip_suffix("/metrics")
+        .unwrap_or(metrics_url)
+        .trim_end_matches('/')
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_serde() {
+        let t = TargetRef {
+            role: Role::Lmcache,
+            index: 1,
+        };
+        let events = [
+            Event::Scrape {
+                target: t,
+                time: Some(1.5),
+                body: b"x 1\n".to_vec(),
+                format: Some(Format::OpenMetrics1),
+                origin: "http://h/metrics".into(),
+            },
+            Event::ScrapeFailed {
+                target: t,
+                time: 2.0,
+                error: "refused".into(),
+            },
+            Event::Latency {
+                target: t,
+                time: 2.5,
+                seconds: 0.01,
+            },
+            Event::Route {
+                target: t,
+                route: Route::Status,
+                flavor: Flavor::Legacy,
+                time: 3.0,
+                result: Err("timed out".into()),
+            },
+            Event::RouteSkipped {
+                target: t,
+                route: Route::Env,
+                flavor: Flavor::Current,
+                time: 3.5,
+                reason: SkipReason::NeedsAllowEnv,
+            },
+        ];
+        for e in events {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e, "{json}");
+        }
+        assert_eq!(base_url("http://h:8080/metrics"), "http://h:8080");
+    }
+}
