@@ -209,7 +209,7 @@ fn url_samples_give_windowed_figures_and_only_get_metrics() {
         "--samples",
         "3",
         "--interval",
-        "200ms",
+        "100ms",
         "--format",
         "json",
     ]);

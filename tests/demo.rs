@@ -114,7 +114,7 @@ fn serve_only_announces_both_urls_and_serves_real_routes_read_only() {
             "--samples",
             "2",
             "--interval",
-            "300ms",
+            "100ms",
         ])
         .output()
         .unwrap();

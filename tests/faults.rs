@@ -90,11 +90,12 @@ async fn fault_server(fault: Fault) -> String {
     url
 }
 
-/// Runs one collector per URL for a while and returns the app that consumed their events.
-async fn watch(urls: Vec<String>, run_for: Duration) -> App {
+/// Runs one collector per URL until `done` says the app has seen enough (at most 20 s, a bound
+/// for slow machines, never a wait in itself), and returns the app that consumed the events.
+async fn watch(urls: Vec<String>, done: impl Fn(&App) -> bool) -> App {
     let model = Model::new(&urls, &[], 16);
     let mut app = App::new(model, 0.5, 60.0, Theme::mono(), None);
-    let client = http::client(Duration::from_millis(400), &Default::default()).unwrap();
+    let client = http::client(Duration::from_millis(250), &Default::default()).unwrap();
     let (tx, mut rx) = mpsc::channel(64);
     for (index, url) in urls.iter().enumerate() {
         let poll = Poll {
@@ -103,17 +104,20 @@ async fn watch(urls: Vec<String>, run_for: Duration) -> App {
                 index,
             },
             url: http::TargetUrl::metrics(url).unwrap(),
-            interval: Duration::from_millis(500),
+            interval: Duration::from_millis(100),
             limit: 1 << 20,
         };
         tokio::spawn(collector::run(poll, client.clone(), tx.clone()));
     }
     drop(tx);
-    let deadline = tokio::time::Instant::now() + run_for;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         app.on_event(ev);
+        app.on_tick(kvscope::timefmt::now());
+        if done(&app) {
+            break;
+        }
     }
-    app.on_tick(kvscope::timefmt::now());
     app
 }
 
@@ -152,7 +156,6 @@ async fn every_fault_is_named_and_the_healthy_target_is_unaffected() {
         urls.push(fault_server(f).await);
     }
     urls.push(refused);
-    let app = watch(urls, Duration::from_millis(2500)).await;
     let expect = [
         "",
         "HTTP 500",
@@ -163,6 +166,18 @@ async fn every_fault_is_named_and_the_healthy_target_is_unaffected() {
         "HTML",
         "unreachable",
     ];
+    // Every target has reached the state it is expected to be in.
+    let settled = |app: &App| {
+        expect.iter().enumerate().all(|(i, want)| {
+            let (st, why) = state(app, i);
+            if i == 0 {
+                st == TargetState::Up
+            } else {
+                st == TargetState::Down && why.contains(want)
+            }
+        })
+    };
+    let app = watch(urls, settled).await;
     for (i, want) in expect.iter().enumerate() {
         let (st, why) = state(&app, i);
         if i == 0 {
@@ -253,14 +268,34 @@ async fn hostile_route_bodies_are_named_and_never_reach_the_terminal_raw() {
     tokio::spawn(lmcache_http::run(
         target,
         http::TargetUrl::metrics(&base).unwrap(),
-        Duration::from_millis(300),
+        Duration::from_millis(100),
         Default::default(),
         client,
         tx,
     ));
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    // Until every hostile route has been answered (20 s at most, for slow machines).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         app.on_event(ev);
+        let http = &app.shown.analysis.lmcache.http;
+        let read = |name: &str| {
+            http.routes
+                .iter()
+                .any(|r| r.name == name && r.read_at.is_some())
+        };
+        if [
+            "healthcheck",
+            "status",
+            "version",
+            "config",
+            "threads",
+            "periodic_threads_health",
+        ]
+        .into_iter()
+        .all(read)
+        {
+            break;
+        }
     }
     app.on_tick(kvscope::timefmt::now());
     let http = &app.shown.analysis.lmcache.http;

@@ -1,6 +1,8 @@
 //! The real binary in a pseudo-terminal against `kvscope demo --serve-only`: it draws, `?` shows
 //! help, `q` exits, and the terminal is restored (alternate screen left, cursor shown).
-//! Output is drained on its own thread; timeouts are generous for slow CI machines.
+//! Output is drained on its own thread into a terminal emulator, so what is checked is the
+//! screen a person would see, not the byte stream (which only carries changed cells, in pieces).
+//! Waits end when the screen shows what is awaited; their bounds are generous for slow CI.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -9,26 +11,26 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
-fn wait_for(
-    buf: &Arc<Mutex<Vec<u8>>>,
-    needle: &[u8],
-    from: usize,
-    timeout: Duration,
-) -> Option<usize> {
+/// What the session has printed: the bytes, and the screen they draw.
+struct Term {
+    bytes: Vec<u8>,
+    screen: vt100::Parser,
+}
+
+fn nz(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).unwrap()
+}
+
+/// Waits until the emulated screen satisfies `ok`.
+fn wait_screen(term: &Arc<Mutex<Term>>, timeout: Duration, ok: impl Fn(&str) -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {
-        {
-            let b = buf.lock().unwrap();
-            if let Some(i) = b[from.min(b.len())..]
-                .windows(needle.len())
-                .position(|w| w == needle)
-            {
-                return Some(from + i + needle.len());
-            }
+        if ok(&term.lock().unwrap().screen.screen().contents()) {
+            return true;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
-    None
+    false
 }
 
 /// Kills the demo server however the test ends.
@@ -69,8 +71,12 @@ fn sigint_restores_the_terminal() {
 }
 
 #[test]
-fn sigterm_and_sigquit_restore_the_terminal() {
+fn sigterm_restores_the_terminal() {
     session(&[], End::Signal("TERM", 15));
+}
+
+#[test]
+fn sigquit_restores_the_terminal() {
     session(&[], End::Signal("QUIT", 3));
 }
 
@@ -132,7 +138,7 @@ fn session(extra: &[&str], end: End) {
         "--engine",
         &urls[1],
         "--interval",
-        "500ms",
+        "100ms",
     ]);
     cmd.args(extra);
     cmd.env("TERM", "xterm-256color");
@@ -154,34 +160,51 @@ fn session(extra: &[&str], end: End) {
     cmd.env("XDG_STATE_HOME", &state);
     let mut child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
-    let out = Arc::new(Mutex::new(Vec::new()));
+    let term = Arc::new(Mutex::new(Term {
+        bytes: Vec::new(),
+        screen: vt100::Parser::new(nz(40), nz(120), 0),
+    }));
     let mut reader = pty.master.try_clone_reader().unwrap();
-    let sink = out.clone();
+    let sink = term.clone();
     std::thread::spawn(move || {
         let mut chunk = [0u8; 8192];
         while let Ok(n) = reader.read(&mut chunk) {
             if n == 0 {
                 break;
             }
-            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            let mut t = sink.lock().unwrap();
+            t.bytes.extend_from_slice(&chunk[..n]);
+            t.screen.process(&chunk[..n]);
         }
     });
+    let out = |needle: &[u8]| {
+        let t = term.lock().unwrap();
+        t.bytes.windows(needle.len()).any(|w| w == needle)
+    };
     let mut writer = pty.master.take_writer().unwrap();
     let long = Duration::from_secs(30);
 
-    let alt = wait_for(&out, b"\x1b[?1049h", 0, long).expect("entered the alternate screen");
-    let drawn = wait_for(&out, b"Families", alt, long).expect("drew the panes");
-    let drawn = wait_for(&out, b"vllm_mp_lmcache", drawn, long)
-        .expect("detected the architecture from live data");
+    assert!(
+        wait_screen(&term, long, |s| s.contains("Families")),
+        "drew the panes"
+    );
+    assert!(out(b"\x1b[?1049h"), "entered the alternate screen");
+    assert!(
+        wait_screen(&term, long, |s| s.contains("vllm_mp_lmcache")),
+        "detected the architecture from live data"
+    );
     writer.write_all(b"?").unwrap();
     writer.flush().unwrap();
-    // Only changed cells are written, so look for single words, not phrases.
-    let helped = wait_for(&out, b"freeze", drawn, long).expect("? shows the help overlay");
+    assert!(
+        wait_screen(&term, long, |s| s.contains("freeze the view")),
+        "? shows the help overlay"
+    );
     let tty = pty.master.tty_name().expect("the PTY has a name");
     assert!(!cooked(&tty), "kvscope runs the terminal raw");
     let expected = match end {
         End::Keys(keys) => {
             // Grown while running: what it drew at the larger size must not stay behind.
+            term.lock().unwrap().screen.set_size(nz(100), nz(300));
             pty.master
                 .resize(PtySize {
                     rows: 100,
@@ -190,8 +213,13 @@ fn session(extra: &[&str], end: End) {
                     pixel_height: 0,
                 })
                 .unwrap();
-            let before = out.lock().unwrap().len();
-            wait_for(&out, b"Families", before, long).expect("redrew at the new size");
+            assert!(
+                wait_screen(&term, long, |s| s
+                    .lines()
+                    .nth(90)
+                    .is_some_and(|l| !l.is_empty())),
+                "redrew at the new size"
+            );
             writer.write_all(keys).unwrap();
             writer.flush().unwrap();
             0
@@ -215,8 +243,12 @@ fn session(extra: &[&str], end: End) {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.exit_code(), expected as u32, "{status:?}");
-    wait_for(&out, b"\x1b[?1049l", helped, long).expect("left the alternate screen");
-    wait_for(&out, b"\x1b[?25h", helped, long).expect("showed the cursor again");
+    assert!(out(b"\x1b[?1049l"), "left the alternate screen");
+    assert!(out(b"\x1b[?25h"), "showed the cursor again");
+    assert!(
+        wait_screen(&term, long, |s| !s.contains("Families")),
+        "the primary screen shows nothing of kvscope"
+    );
     assert!(
         cooked(&tty),
         "the terminal is back in cooked mode with echo"
@@ -224,7 +256,8 @@ fn session(extra: &[&str], end: End) {
     // The alternate screen was cleared just before it was left, so a terminal that copies
     // its rows back (tmux after a resize) shows nothing of kvscope.
     {
-        let bytes = out.lock().unwrap();
+        let t = term.lock().unwrap();
+        let bytes = &t.bytes;
         let leave = bytes
             .windows(8)
             .rposition(|w| w == b"\x1b[?1049l")
@@ -249,6 +282,6 @@ fn session(extra: &[&str], end: End) {
         "{log}"
     );
     assert!(log.contains("/env: skipped"), "{log}");
-    let screen = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    let screen = String::from_utf8_lossy(&term.lock().unwrap().bytes).into_owned();
     assert!(!screen.contains("watch started"));
 }

@@ -11,8 +11,9 @@ use kvscope::tui::{App, theme::Theme};
 use kvscope::vocab::{Role, TargetRef};
 use tokio::sync::mpsc;
 
-/// Runs collectors and the route poller against the demo servers for 2.5 s; returns what the
-/// servers received and the app that saw it all.
+/// Runs collectors and the route poller against the demo servers until every route has been
+/// read and the LMCache target scraped three times (20 s at most, a bound for slow machines); returns
+/// what the servers received and the app that saw it all.
 async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App) {
     let (lm, en) = demo::bind(0).await.unwrap();
     let lm_url = format!("http://{}/metrics", lm.local_addr().unwrap());
@@ -29,7 +30,7 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App) {
     let mut app = App::new(model, 0.3, 60.0, Theme::mono(), None);
     let client = http::client(Duration::from_secs(2), &Default::default()).unwrap();
     let (tx, mut rx) = mpsc::channel(64);
-    let every = Duration::from_millis(300);
+    let every = Duration::from_millis(100);
     for (role, url) in [(Role::Lmcache, &lm_url), (Role::Engine, &en_url)] {
         let target = TargetRef { role, index: 0 };
         tokio::spawn(collector::run(
@@ -56,9 +57,25 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App) {
         tx.clone(),
     ));
     drop(tx);
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let routes = if options.allow_env { 7 } else { 6 };
     while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         app.on_event(ev);
+        let model = app.model().unwrap();
+        // The engine replays one snapshot, stored once; the LMCache side moves.
+        let scraped = model.lmcache[0].scrapes().len() >= 3 && model.engine[0].newest().is_some();
+        let read = app
+            .shown
+            .analysis
+            .lmcache
+            .http
+            .routes
+            .iter()
+            .filter(|r| r.read_at.is_some() && r.ok)
+            .count();
+        if scraped && read >= routes {
+            break;
+        }
     }
     let seen = d.requests.lock().unwrap().clone();
     (seen, app)

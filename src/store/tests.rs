@@ -393,10 +393,14 @@ fn compressed_points_match_a_plain_list() {
             }
         }
         let same = |a: Option<f64>, b: Option<f64>| a.map(f64::to_bits) == b.map(f64::to_bits);
-        for &(s, _) in &plain {
+        for (k, &(s, _)) in plain.iter().enumerate() {
             for probe in [s.saturating_sub(1), s, s + 1] {
                 let want = plain.iter().rev().find(|q| q.0 <= probe).map(|q| q.1);
                 assert!(same(p.value_at(probe), want), "round {round} at {probe}");
+                // Every point as a start is quadratic: every 8th, and the first and last few.
+                if k % 8 != 0 && k > 2 && k + 3 < plain.len() {
+                    continue;
+                }
                 let got: Vec<(u64, u64)> = p.after(probe).map(|(s, v)| (s, v.to_bits())).collect();
                 let want: Vec<(u64, u64)> = plain
                     .iter()
