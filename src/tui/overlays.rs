@@ -261,7 +261,9 @@ pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {
         "S = sampled family (recorded for a sample of events only)",
         app.theme.dim,
     )));
-    let r = popup(area, 72, lines.len() as u16 + 2);
+    // As wide as its longest line (keys, then what they do), within reason.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+    let r = popup(area, (widest + 2).clamp(72, 110), lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     let b = Block::default()
         .borders(Borders::ALL)
