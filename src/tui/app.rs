@@ -292,24 +292,26 @@ impl App {
     }
 
     /// A key while the search line is being typed.
+    /// A key while the search line is being typed: plain characters are text; the keys of
+    /// `open` keep the search, those of `close` clear it, and a quit key that is not a plain
+    /// character (Ctrl-C) still quits.
     fn on_search_key(&mut self, key: KeyEvent) {
         use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+        let plain =
+            matches!(key.code, KeyCode::Char(_)) && !key.modifiers.contains(KeyModifiers::CONTROL);
+        let action = self.keymap.action(&key).filter(|_| !plain);
         let v = &mut self.view;
         let query = v.search.get_or_insert_with(String::new);
-        match key.code {
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.quit = true,
-            KeyCode::Char(c)
-                if !key.modifiers.contains(KeyModifiers::CONTROL) && query.chars().count() < 64 =>
-            {
-                query.push(c)
-            }
-            KeyCode::Backspace => {
-                query.pop();
-            }
-            KeyCode::Enter => v.typing = false,
-            KeyCode::Esc => {
+        match (action, key.code) {
+            (Some(Action::Quit), _) => self.quit = true,
+            (Some(Action::Open), _) => v.typing = false,
+            (Some(Action::Close), _) => {
                 v.typing = false;
                 v.search = None;
+            }
+            (_, KeyCode::Char(c)) if plain && query.chars().count() < 64 => query.push(c),
+            (_, KeyCode::Backspace) => {
+                query.pop();
             }
             _ => {}
         }

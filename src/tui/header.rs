@@ -228,8 +228,9 @@ pub fn draw_targets(f: &mut Frame, area: Rect, app: &App) {
         app,
         lines,
         &format!(
-            "targets · {} or Esc closes",
-            app.keymap.hint(Action::Targets)
+            "targets · {} or {} closes",
+            app.keymap.hint(Action::Targets),
+            app.keymap.hint(Action::Close)
         ),
     );
 }

@@ -115,7 +115,7 @@ impl Default for KeyMap {
                     Search,
                     vec![k('/')],
                     "search",
-                    "matrix: show families whose name contains what you type (Enter keeps, Esc clears)",
+                    "matrix: show families whose name contains what you type",
                 ),
                 b(
                     Server,
@@ -277,17 +277,25 @@ impl KeyMap {
     }
 
     /// Help lines: keys and what they do.
-    pub fn help_lines(&self) -> Vec<(String, &'static str)> {
+    pub fn help_lines(&self) -> Vec<(String, String)> {
         self.bindings
             .iter()
             .map(|b| {
+                let mut help = b.help.to_string();
+                if b.action == Action::Search {
+                    help.push_str(&format!(
+                        " ({} keeps, {} clears)",
+                        self.hint(Action::Open),
+                        self.hint(Action::Close)
+                    ));
+                }
                 (
                     b.keys
                         .iter()
                         .map(|(c, m)| key_name(*c, *m))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    b.help,
+                    help,
                 )
             })
             .collect()

@@ -146,7 +146,11 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
     let rows = app.matrix_rows();
     let search = match (&app.view.search, app.view.typing) {
         (Some(q), true) => format!(" · /{}▏", clean(q)),
-        (Some(q), false) if !q.is_empty() => format!(" · /{} (Esc clears)", clean(q)),
+        (Some(q), false) if !q.is_empty() => format!(
+            " · /{} ({} clears)",
+            clean(q),
+            app.keymap.hint(super::keys::Action::Close)
+        ),
         _ => String::new(),
     };
     let b = block(app, Pane::Matrix).title_bottom(Span::styled(

@@ -470,3 +470,56 @@ fn the_core_reanalyses_only_when_numbers_can_change() {
         Some(27136.0)
     );
 }
+
+/// Every key named on screen comes from the key map: rebound in the config, the footer, the
+/// help, every overlay's title and the search prompt name the new keys.
+#[test]
+fn rebound_keys_are_the_keys_every_hint_names() {
+    use super::keys::KeyMap;
+    let mut a = app(31);
+    let mut o = std::collections::BTreeMap::new();
+    for (action, key) in [
+        ("quit", "ctrl-q"),
+        ("help", "H"),
+        ("close", "ctrl-g"),
+        ("open", "ctrl-o"),
+        ("server", "s"),
+        ("targets", "T"),
+    ] {
+        o.insert(action.to_string(), vec![key.to_string()]);
+    }
+    a.keymap = KeyMap::with_overrides(&o).unwrap();
+    let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+    let screen = render(&a, 200, 60);
+    let footer = screen.lines().last().unwrap();
+    for hint in ["ctrl-q quit", "h help", "s server", "t targets"] {
+        assert!(footer.contains(hint), "{hint} in {footer}");
+    }
+    let titled = |a: &App, want: &str| {
+        let s = render(a, 200, 60);
+        assert!(s.contains(want), "{want}\n{s}");
+    };
+    a.on_key(key(KeyCode::Char('H')));
+    titled(&a, "keys · H or Ctrl-g closes");
+    titled(&a, "(Ctrl-o keeps, Ctrl-g clears)");
+    a.on_key(ctrl('g'));
+    a.on_key(key(KeyCode::Char('s')));
+    titled(&a, "LMCache server · s or Ctrl-g closes");
+    a.on_key(key(KeyCode::Char('T')));
+    titled(&a, "targets · T or Ctrl-g closes");
+    a.on_key(ctrl('g'));
+    a.on_key(ctrl('o'));
+    titled(&a, "· Ctrl-g closes");
+    a.on_key(ctrl('g'));
+    // The search: plain keys are text, the open key keeps it, the close key clears it.
+    for c in ['/', 'e', 'v', 'i', 'c', 't'] {
+        a.on_key(key(KeyCode::Char(c)));
+    }
+    a.on_key(ctrl('o'));
+    titled(&a, "/evict (Ctrl-g clears)");
+    a.on_key(ctrl('g'));
+    assert_eq!(a.view.search, None);
+    assert!(!a.quit);
+    a.on_key(ctrl('q'));
+    assert!(a.quit);
+}
