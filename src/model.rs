@@ -55,13 +55,21 @@ pub enum TargetState {
 }
 
 impl Health {
+    /// Why the target is down (its last attempt failed), or `None` when it is not.
+    pub fn down(&self) -> Option<&str> {
+        self.last_failure
+            .as_ref()
+            .filter(|(failed, _)| self.last_ok.is_none_or(|ok| *failed >= ok))
+            .map(|(_, why)| why.as_str())
+    }
+
     /// The state at `now` for a target polled every `interval` seconds.
     pub fn state(&self, now: f64, interval: f64) -> TargetState {
-        match (self.last_ok, &self.last_failure) {
-            (ok, Some((failed, _))) if ok.is_none_or(|ok| *failed >= ok) => TargetState::Down,
-            (Some(ok), _) if now - ok > 3.0 * interval => TargetState::Stale,
-            (Some(_), _) => TargetState::Up,
-            (None, _) => TargetState::Waiting,
+        match self.last_ok {
+            _ if self.down().is_some() => TargetState::Down,
+            Some(ok) if now - ok > 3.0 * interval => TargetState::Stale,
+            Some(_) => TargetState::Up,
+            None => TargetState::Waiting,
         }
     }
 }
@@ -158,15 +166,6 @@ impl Model {
         }
     }
 
-    /// Why a target is down now (its last attempt failed), or `None` when it is not.
-    fn down(&self, t: TargetRef) -> Option<&str> {
-        let h = self.health(t);
-        h.last_failure
-            .as_ref()
-            .filter(|(f, _)| h.last_ok.is_none_or(|ok| *f >= ok))
-            .map(|(_, e)| e.as_str())
-    }
-
     /// Applies `event` and says what it changed that is worth a line in the log, judged from
     /// the state before and after, as the screen shows it: a target going down (or failing in
     /// a new way) or coming back, a route starting or stopping to answer, a route skipped.
@@ -183,12 +182,12 @@ impl Model {
                 Some((a.path, a.status, a.error.clone(), a.skipped))
             })
         };
-        let down_before = self.down(target).map(str::to_string);
+        let down_before = self.health(target).down().map(str::to_string);
         let route_before = summary(self);
         let result = self.apply(event);
         let name = crate::sanitize::clean(&self.target(target).name);
         let line = match route {
-            None => match (down_before.as_deref(), self.down(target)) {
+            None => match (down_before.as_deref(), self.health(target).down()) {
                 (before, Some(now)) if before != Some(now) => {
                     Some(format!("{} {name}: down: {now}", target.role.flag()))
                 }

@@ -4,7 +4,7 @@
 
 use super::aggregate::{Groups, Pair, View, counter, gauge, mean, pair};
 use super::{Fig, Over};
-use crate::catalog::metric_ref;
+use crate::metric;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ByL2Name {
@@ -56,13 +56,12 @@ fn difference(a: Fig, b: Fig) -> Fig {
 
 /// All breakdowns over the LMCache targets, each grouped in one pass over its series.
 pub fn breakdowns(views: &[View]) -> Breakdowns {
-    let l2c = |k| metric_ref("lmcache_mp.l2_counters", k);
     let l2_metrics = [
-        metric_ref("lmcache_mp.l2_usage", "used_bytes"),
-        l2c("store_completed"),
-        l2c("load_completed"),
-        metric_ref("lmcache_mp.l1_l2_throughput", "store"),
-        metric_ref("lmcache_mp.l1_l2_throughput", "load"),
+        metric!("lmcache_mp.l2_usage", "used_bytes"),
+        metric!("lmcache_mp.l2_counters", "store_completed"),
+        metric!("lmcache_mp.l2_counters", "load_completed"),
+        metric!("lmcache_mp.l1_l2_throughput", "store"),
+        metric!("lmcache_mp.l1_l2_throughput", "load"),
     ];
     let g = Groups::by(views, &l2_metrics, "l2_name");
     let by_l2_name = g
@@ -80,17 +79,15 @@ pub fn breakdowns(views: &[View]) -> Breakdowns {
             load_throughput_gbs_mean: mean(g.sel(4, i)),
         })
         .collect();
-
-    let tr = |k| metric_ref("lmcache_mp.engine_transfers", k);
-    let l0_store = metric_ref("lmcache_mp.l0_l1_throughput", "store");
-    let l0_load = metric_ref("lmcache_mp.l0_l1_throughput", "load");
+    let l0_store = metric!("lmcache_mp.l0_l1_throughput", "store");
+    let l0_load = metric!("lmcache_mp.l0_l1_throughput", "load");
     let device_metrics = [
-        tr("submitted_stores"),
-        tr("submitted_retrieves"),
+        metric!("lmcache_mp.engine_transfers", "submitted_stores"),
+        metric!("lmcache_mp.engine_transfers", "submitted_retrieves"),
         l0_store,
         l0_load,
-        tr("finished_stores"),
-        tr("finished_retrieves"),
+        metric!("lmcache_mp.engine_transfers", "finished_stores"),
+        metric!("lmcache_mp.engine_transfers", "finished_retrieves"),
     ];
     let g = Groups::by(views, &device_metrics, "device");
     // Devices come from the first four metrics only (as exported); finished counters follow.
@@ -114,7 +111,11 @@ pub fn breakdowns(views: &[View]) -> Breakdowns {
         })
         .collect();
 
-    let g = Groups::by(views, &[tr("chunks_loaded")], "worker_id");
+    let g = Groups::by(
+        views,
+        &[metric!("lmcache_mp.engine_transfers", "chunks_loaded")],
+        "worker_id",
+    );
     let by_worker_id = g
         .values
         .iter()

@@ -3,7 +3,8 @@
 
 use super::Fig;
 use super::aggregate::{Pair, Sel, View, bad_value, pair};
-use crate::catalog::{MetricRef, metric_ref};
+use crate::catalog::MetricRef;
+use crate::metric;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PrefixCache {
@@ -74,15 +75,14 @@ pub fn engine(views: &[View]) -> EngineFigures {
     };
     let vllm = exports("vllm:");
     if !vllm && exports("sglang") {
-        let cc = |k| metric_ref("sglang.cache_counters", k);
         let none = || Fig::unknown("SGLang has no external prefix cache counter");
         return EngineFigures {
             kind: Some("sglang"),
             window_seconds: window_seconds(views),
             prefix_cache: prefix_cache(
                 views,
-                cc("prompt_tokens"),
-                cc("cached_tokens"),
+                metric!("sglang.cache_counters", "prompt_tokens"),
+                metric!("sglang.cache_counters", "cached_tokens"),
                 "SGLang prompt/cached token",
             ),
             external_prefix_cache: PrefixCache {
@@ -95,26 +95,29 @@ pub fn engine(views: &[View]) -> EngineFigures {
             },
             kv_usage_ratio: mean_fraction(
                 views,
-                metric_ref("sglang.token_usage", "token_usage"),
+                metric!("sglang.token_usage", "token_usage"),
                 "SGLang token usage gauge",
             ),
         };
     }
-    let pc = |k| metric_ref("vllm.prefix_cache", k);
-    let ext = |k| metric_ref("vllm.external_prefix_cache", k);
     EngineFigures {
         kind: vllm.then_some("vllm"),
         window_seconds: window_seconds(views),
-        prefix_cache: prefix_cache(views, pc("queries"), pc("hits"), "prefix-cache"),
+        prefix_cache: prefix_cache(
+            views,
+            metric!("vllm.prefix_cache", "queries"),
+            metric!("vllm.prefix_cache", "hits"),
+            "prefix-cache",
+        ),
         external_prefix_cache: prefix_cache(
             views,
-            ext("queries"),
-            ext("hits"),
+            metric!("vllm.external_prefix_cache", "queries"),
+            metric!("vllm.external_prefix_cache", "hits"),
             "external prefix-cache",
         ),
         kv_usage_ratio: mean_fraction(
             views,
-            metric_ref("vllm.kv_usage", "usage_perc"),
+            metric!("vllm.kv_usage", "usage_perc"),
             "KV usage gauge",
         ),
     }

@@ -10,7 +10,8 @@ use super::aggregate::{
 };
 use super::http_facts::{self, HttpFacts};
 use super::{Features, Fig, Over, has};
-use crate::catalog::{Feature, MetricRef, metric_ref};
+use crate::catalog::{Feature, MetricRef};
+use crate::metric;
 use crate::store::Series;
 
 /// One `cache_salt` (or `model_name`) breakdown row; serialised with the label name as key.
@@ -159,18 +160,14 @@ pub struct LmcacheFigures {
     pub by_target: Vec<TargetFigures>,
 }
 
-fn lookup_ref(key: &str) -> MetricRef {
-    metric_ref("lmcache_mp.lookup", key)
-}
-
 /// Tokens looked up and hit, over `views`: (requested, hits, hit rate).
 fn tokens(views: &[View]) -> (Pair, Pair, Pair) {
     let requested = pair(
-        &Sel::all(views, lookup_ref("requested_tokens")),
+        &Sel::all(views, metric!("lmcache_mp.lookup", "requested_tokens")),
         "lookup requested-token counter",
     );
     let hits = pair(
-        &Sel::all(views, lookup_ref("hit_tokens")),
+        &Sel::all(views, metric!("lmcache_mp.lookup", "hit_tokens")),
         "lookup hit-token counter",
     );
     let rate = hits.share_of(
@@ -186,7 +183,10 @@ fn tokens(views: &[View]) -> (Pair, Pair, Pair) {
 fn breakdown(views: &[View], label: &'static str) -> Vec<LookupBreakdown> {
     let groups = Groups::by(
         views,
-        &[lookup_ref("requested_tokens"), lookup_ref("hit_tokens")],
+        &[
+            metric!("lmcache_mp.lookup", "requested_tokens"),
+            metric!("lmcache_mp.lookup", "hit_tokens"),
+        ],
         label,
     );
     let zero = "no tokens were looked up";
@@ -219,14 +219,13 @@ fn breakdown(views: &[View], label: &'static str) -> Vec<LookupBreakdown> {
 }
 
 fn lookup(views: &[View]) -> Lookup {
-    let tiers = |k| metric_ref("lmcache_mp.lookup_tiers", k);
     let (requested, hits, hit_rate) = tokens(views);
     let l1_hits = pair(
-        &Sel::all(views, tiers("hit_l1_tokens")),
+        &Sel::all(views, metric!("lmcache_mp.lookup_tiers", "hit_l1_tokens")),
         "L1 lookup hit-token counter",
     );
     let l2_hits = pair(
-        &Sel::all(views, tiers("hit_l2_tokens")),
+        &Sel::all(views, metric!("lmcache_mp.lookup_tiers", "hit_l2_tokens")),
         "L2 lookup hit-token counter",
     );
     let no_hits = "no lookup hits to split";
@@ -235,7 +234,7 @@ fn lookup(views: &[View]) -> Lookup {
         l1_share: l1_hits.share_of(&hits, no_hits, "L1 hit tokens", "hit tokens"),
         l2_share: l2_hits.share_of(&hits, no_hits, "L2 hit tokens", "hit tokens"),
         lookups: pair(
-            &Sel::all(views, lookup_ref("lookups")),
+            &Sel::all(views, metric!("lmcache_mp.lookup", "lookups")),
             "lookup request counter",
         ),
         by_cache_salt: breakdown(views, "cache_salt"),
@@ -249,8 +248,10 @@ fn lookup(views: &[View]) -> Lookup {
 /// (series with the same labels); sizes and used bytes add up over pools and targets, and the
 /// combined ratio is their quotient: ratios are never added.
 pub fn l1_memory(views: &[View]) -> L1Memory {
-    let mem = |k| metric_ref("lmcache_mp.l1_memory", k);
-    let (used_m, ratio_m) = (mem("used_bytes"), mem("usage_ratio"));
+    let (used_m, ratio_m) = (
+        metric!("lmcache_mp.l1_memory", "used_bytes"),
+        metric!("lmcache_mp.l1_memory", "usage_ratio"),
+    );
     let used = gauge(&Sel::all(views, used_m), "L1 memory gauge");
     let no_ratio = "no L1 usage-ratio gauge to derive the total from (this build exports used bytes only; /status has l1_usage)";
     // Every pool's ratio, checked: a fraction from 0 to 1.
@@ -325,65 +326,108 @@ pub fn l1_memory(views: &[View]) -> L1Memory {
 }
 
 fn l1(views: &[View]) -> L1 {
-    let l1c = |k| metric_ref("lmcache_mp.l1_counters", k);
     L1 {
         memory: l1_memory(views),
-        evicted: pair(&Sel::all(views, l1c("evicted")), "L1 eviction counter"),
-        evicted_per_s: rate(&Sel::all(views, l1c("evicted")), "L1 eviction counter"),
+        evicted: pair(
+            &Sel::all(views, metric!("lmcache_mp.l1_counters", "evicted")),
+            "L1 eviction counter",
+        ),
+        evicted_per_s: rate(
+            &Sel::all(views, metric!("lmcache_mp.l1_counters", "evicted")),
+            "L1 eviction counter",
+        ),
         eviction_triggers: pair(
-            &Sel::all(
-                views,
-                metric_ref("lmcache_mp.l1_eviction_loop", "triggered"),
-            ),
+            &Sel::all(views, metric!("lmcache_mp.l1_eviction_loop", "triggered")),
             "eviction-trigger counter",
         ),
-        reads: pair(&Sel::all(views, l1c("read")), "L1 read counter"),
-        writes: pair(&Sel::all(views, l1c("write")), "L1 write counter"),
+        reads: pair(
+            &Sel::all(views, metric!("lmcache_mp.l1_counters", "read")),
+            "L1 read counter",
+        ),
+        writes: pair(
+            &Sel::all(views, metric!("lmcache_mp.l1_counters", "write")),
+            "L1 write counter",
+        ),
     }
 }
 
 fn l2(views: &[View], features: &Features) -> L2 {
-    let l2c = |k| Sel::all(views, metric_ref("lmcache_mp.l2_counters", k));
-    let l2u = |k| metric_ref("lmcache_mp.l2_usage", k);
     let l2_evident = has(features, Feature::L2);
     // In-flight gauges only report adapters with work: with an L2 adapter evident, absence is 0.
-    let inflight = |k, what: &str| {
-        let sel = Sel::all(views, l2u(k));
+    let inflight = |m: MetricRef, what: &str| {
+        let sel = Sel::all(views, m);
         match (present(&sel), l2_evident) {
             (true, _) => gauge(&sel, what),
             (false, true) => Fig::known(0.0),
             (false, false) => Fig::unknown("no L2 adapter evident"),
         }
     };
-    let tp = |k| Sel::all(views, metric_ref("lmcache_mp.l1_l2_throughput", k));
     L2 {
         adapters_active: gauge(
             &Sel::filtered(
                 views,
-                metric_ref("lmcache_mp.l2_adapters", "store_adapters"),
+                metric!("lmcache_mp.l2_adapters", "store_adapters"),
                 |s| s.label("state") == Some("active"),
             ),
             "L2 store-adapter gauge",
         ),
-        used_bytes: gauge(&Sel::all(views, l2u("used_bytes")), "L2 usage gauge"),
-        store_requests: pair(&l2c("store_completed"), "L2 store-completed counter"),
-        store_requests_per_s: rate(&l2c("store_completed"), "L2 store-completed counter"),
-        store_chunks_per_s: rate(&l2c("store_completed_objects"), "L2 stored-chunks counter"),
-        load_requests: pair(&l2c("load_completed"), "L2 load-completed counter"),
-        load_requests_per_s: rate(&l2c("load_completed"), "L2 load-completed counter"),
-        inflight_stores: inflight("inflight_stores", "L2 in-flight store gauge"),
-        inflight_loads: inflight("inflight_loads", "L2 in-flight load gauge"),
-        store_throughput_gbs: distribution(&tp("store"), "L1→L2 store throughput"),
-        load_throughput_gbs: distribution(&tp("load"), "L2→L1 load throughput"),
+        used_bytes: gauge(
+            &Sel::all(views, metric!("lmcache_mp.l2_usage", "used_bytes")),
+            "L2 usage gauge",
+        ),
+        store_requests: pair(
+            &Sel::all(views, metric!("lmcache_mp.l2_counters", "store_completed")),
+            "L2 store-completed counter",
+        ),
+        store_requests_per_s: rate(
+            &Sel::all(views, metric!("lmcache_mp.l2_counters", "store_completed")),
+            "L2 store-completed counter",
+        ),
+        store_chunks_per_s: rate(
+            &Sel::all(
+                views,
+                metric!("lmcache_mp.l2_counters", "store_completed_objects"),
+            ),
+            "L2 stored-chunks counter",
+        ),
+        load_requests: pair(
+            &Sel::all(views, metric!("lmcache_mp.l2_counters", "load_completed")),
+            "L2 load-completed counter",
+        ),
+        load_requests_per_s: rate(
+            &Sel::all(views, metric!("lmcache_mp.l2_counters", "load_completed")),
+            "L2 load-completed counter",
+        ),
+        inflight_stores: inflight(
+            metric!("lmcache_mp.l2_usage", "inflight_stores"),
+            "L2 in-flight store gauge",
+        ),
+        inflight_loads: inflight(
+            metric!("lmcache_mp.l2_usage", "inflight_loads"),
+            "L2 in-flight load gauge",
+        ),
+        store_throughput_gbs: distribution(
+            &Sel::all(views, metric!("lmcache_mp.l1_l2_throughput", "store")),
+            "L1→L2 store throughput",
+        ),
+        load_throughput_gbs: distribution(
+            &Sel::all(views, metric!("lmcache_mp.l1_l2_throughput", "load")),
+            "L2→L1 load throughput",
+        ),
     }
 }
 
 fn eventbus(views: &[View]) -> EventBus {
-    let eb = |k| Sel::all(views, metric_ref("lmcache_mp.eventbus", k));
-    let depth = gauge(&eb("queue_depth"), "EventBus depth gauge");
-    let lag = gauge(&eb("drain_lag"), "EventBus drain-lag gauge");
+    let depth = gauge(
+        &Sel::all(views, metric!("lmcache_mp.eventbus", "queue_depth")),
+        "EventBus depth gauge",
+    );
+    let lag = gauge(
+        &Sel::all(views, metric!("lmcache_mp.eventbus", "drain_lag")),
+        "EventBus drain-lag gauge",
+    );
     let live = depth.value().is_some_and(|v| v > 0.0) || lag.value().is_some_and(|v| v > 0.0);
-    let dropped = eb("dropped");
+    let dropped = Sel::all(views, metric!("lmcache_mp.eventbus", "dropped"));
     EventBus {
         gauges_trust: if live {
             GaugeTrust::Live
@@ -400,7 +444,10 @@ fn eventbus(views: &[View]) -> EventBus {
         dropped_total: counter(&dropped, Over::SinceStart, "EventBus drop counter"),
         dropped_per_s: rate(&dropped, "EventBus drop counter"),
         subscriber_exceptions_total: {
-            let sel = eb("subscriber_exceptions");
+            let sel = Sel::all(
+                views,
+                metric!("lmcache_mp.eventbus", "subscriber_exceptions"),
+            );
             // The counter is created on the first exception: with the bus's other metrics
             // present, absence is 0.
             match (sel.exported(), dropped.exported()) {
@@ -415,7 +462,6 @@ fn eventbus(views: &[View]) -> EventBus {
 /// LMCache figures: summed over `views` (every target; MP metrics are only found where the MP
 /// server is), and per target for the LMCache targets among them (`lmcache`, the first ones).
 pub fn lmcache(views: &[View], lmcache: usize, features: &Features) -> LmcacheFigures {
-    let l0 = |k| Sel::all(views, metric_ref("lmcache_mp.l0_l1_throughput", k));
     let mp: Vec<&View> = views
         .iter()
         .filter(|v| {
@@ -427,7 +473,7 @@ pub fn lmcache(views: &[View], lmcache: usize, features: &Features) -> LmcacheFi
     let by_target: Vec<TargetFigures> = (0..lmcache.min(views.len()))
         .map(|i| {
             let one = &views[i..=i];
-            let evicted = Sel::all(one, metric_ref("lmcache_mp.l1_counters", "evicted"));
+            let evicted = Sel::all(one, metric!("lmcache_mp.l1_counters", "evicted"));
             TargetFigures {
                 target: one[0].t.name.clone(),
                 window_seconds: one[0].window_seconds(),
@@ -451,8 +497,14 @@ pub fn lmcache(views: &[View], lmcache: usize, features: &Features) -> LmcacheFi
         l1: l1(views),
         l2: l2(views, features),
         l0_l1: L0L1 {
-            store_throughput_gbs: distribution(&l0("store"), "L0→L1 store throughput"),
-            load_throughput_gbs: distribution(&l0("load"), "L1→L0 load throughput"),
+            store_throughput_gbs: distribution(
+                &Sel::all(views, metric!("lmcache_mp.l0_l1_throughput", "store")),
+                "L0→L1 store throughput",
+            ),
+            load_throughput_gbs: distribution(
+                &Sel::all(views, metric!("lmcache_mp.l0_l1_throughput", "load")),
+                "L1→L0 load throughput",
+            ),
         },
         eventbus: eventbus(views),
         breakdowns: super::breakdowns::breakdowns(views),

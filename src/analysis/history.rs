@@ -1,7 +1,8 @@
 //! Figures over time, for sparklines: one value per pair of consecutive scrapes, over the
 //! newest `intervals` of them (a sparkline never shows more than its width).
 
-use crate::catalog::{MetricRef, metric_ref};
+use crate::catalog::MetricRef;
+use crate::metric;
 use crate::store::TargetStore;
 
 /// A counter's increase between each pair of consecutive scrapes, summed over its series
@@ -28,10 +29,10 @@ fn increases(t: &TargetStore, m: MetricRef, intervals: usize) -> Vec<Option<f64>
 pub fn lookup_hit_rate(t: &TargetStore, intervals: usize) -> Vec<Option<f64>> {
     let req = increases(
         t,
-        metric_ref("lmcache_mp.lookup", "requested_tokens"),
+        metric!("lmcache_mp.lookup", "requested_tokens"),
         intervals,
     );
-    let hit = increases(t, metric_ref("lmcache_mp.lookup", "hit_tokens"), intervals);
+    let hit = increases(t, metric!("lmcache_mp.lookup", "hit_tokens"), intervals);
     // Hits above requests in an interval: the counters disagree, so that rate is unknown.
     req.iter()
         .zip(&hit)
@@ -44,11 +45,7 @@ pub fn lookup_hit_rate(t: &TargetStore, intervals: usize) -> Vec<Option<f64>> {
 
 /// L1 evictions per second between consecutive scrapes (needs capture times).
 pub fn l1_evictions_per_s(t: &TargetStore, intervals: usize) -> Vec<Option<f64>> {
-    let n = increases(
-        t,
-        metric_ref("lmcache_mp.l1_counters", "evicted"),
-        intervals,
-    );
+    let n = increases(t, metric!("lmcache_mp.l1_counters", "evicted"), intervals);
     let skip = t.scrapes().len().saturating_sub(intervals + 1);
     let times: Vec<Option<f64>> = t.scrapes().iter().skip(skip).map(|s| s.time).collect();
     times
@@ -82,8 +79,8 @@ mod tests {
         assert_eq!(lookup_hit_rate(&t, 1), h[1..], "the newest interval only");
         assert!(h.iter().all(|x| x.is_none_or(|v| (0.0..=1.0).contains(&v))));
         // The one-pass sum agrees with the windowed figure on each interval.
-        let req = metric_ref("lmcache_mp.lookup", "requested_tokens");
-        let hit = metric_ref("lmcache_mp.lookup", "hit_tokens");
+        let req = metric!("lmcache_mp.lookup", "requested_tokens");
+        let hit = metric!("lmcache_mp.lookup", "hit_tokens");
         let seqs: Vec<u64> = t.scrapes().iter().map(|s| s.seq).collect();
         for (k, w) in seqs.windows(2).enumerate() {
             let sum = |m| {

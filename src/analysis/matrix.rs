@@ -178,12 +178,8 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
             let metrics: Vec<MetricRow> = f
                 .metrics
                 .iter()
-                .enumerate()
-                .map(|(mi, m)| {
-                    let r = MetricRef {
-                        family: fi as u16,
-                        metric: mi as u16,
-                    };
+                .zip(catalog::refs_of(fi))
+                .map(|(m, r)| {
                     let s = seen.get(&r);
                     let status = match s {
                         Some(s) if s.nonzero => Status::Populated,
@@ -299,30 +295,17 @@ pub struct SeriesRow {
 
 /// How many series (histogram buckets left out) a family has over every target.
 pub fn count_series_of_family(inputs: &Inputs<'_>, id: &str) -> usize {
-    let Some((fi, fam)) = FAMILIES.iter().enumerate().find(|(_, f)| f.id == id) else {
-        return 0;
-    };
     inputs
         .all()
-        .map(|t| {
-            (0..fam.metrics.len())
-                .map(|mi| {
-                    let m = MetricRef {
-                        family: fi as u16,
-                        metric: mi as u16,
-                    };
-                    t.series_of(m).filter(|s| s.part != Part::Bucket).count()
-                })
-                .sum::<usize>()
+        .flat_map(|t| {
+            catalog::family_metrics(id)
+                .map(move |m| t.series_of(m).filter(|s| s.part != Part::Bucket).count())
         })
         .sum()
 }
 
 /// Series shown when drilling into a family (histogram buckets left out), at most `limit`.
 pub fn series_of_family(inputs: &Inputs<'_>, id: &str, limit: usize) -> Vec<SeriesRow> {
-    let Some((fi, fam)) = FAMILIES.iter().enumerate().find(|(_, f)| f.id == id) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
     for t in inputs.all() {
         let Some(at) = t.newest().map(|s| s.seq) else {
@@ -331,11 +314,7 @@ pub fn series_of_family(inputs: &Inputs<'_>, id: &str, limit: usize) -> Vec<Seri
         let span = t.window(inputs.window);
         let restarts = t.restarts();
         let secs = span.as_ref().ok().and_then(|s| t.span_seconds(*s));
-        for mi in 0..fam.metrics.len() {
-            let m = MetricRef {
-                family: fi as u16,
-                metric: mi as u16,
-            };
+        for m in catalog::family_metrics(id) {
             let counter = m.metric_def().kind == MetricKind::Counter;
             for s in t.series_of(m).filter(|s| s.part != Part::Bucket) {
                 if out.len() >= limit {

@@ -2,6 +2,7 @@
 
 use super::{Evidence, Features, Inputs, Strength, has};
 use crate::catalog::{self, FAMILIES, Feature, Scope};
+use crate::metric;
 use crate::store::TargetStore;
 
 /// The detected architecture and why.
@@ -131,12 +132,7 @@ impl Scan {
 
 /// The first family of `id` with a series in a newest scrape: (target, family name, value).
 fn family_present<'a>(inputs: &Inputs<'a>, id: &str) -> Option<(&'a TargetStore, String, f64)> {
-    let (fi, f) = FAMILIES.iter().enumerate().find(|(_, f)| f.id == id)?;
-    (0..f.metrics.len()).find_map(|mi| {
-        let m = catalog::MetricRef {
-            family: fi as u16,
-            metric: mi as u16,
-        };
+    catalog::family_metrics(id).find_map(|m| {
         inputs
             .newest_series(m)
             .next()
@@ -150,10 +146,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
     use Strength::Measured;
     let mut out: Features = Vec::new();
     let active_l2 = inputs
-        .newest_series(catalog::metric_ref(
-            "lmcache_mp.l2_adapters",
-            "store_adapters",
-        ))
+        .newest_series(metric!("lmcache_mp.l2_adapters", "store_adapters"))
         .find(|(_, s, v)| s.label("state") == Some("active") && v.is_finite() && *v > 0.0);
     if let Some((t, _, v)) = active_l2 {
         out.push((
@@ -168,7 +161,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
             ),
         ));
     } else if let Some((t, s, _)) = inputs
-        .newest_series(catalog::metric_ref("lmcache_mp.l2_usage", "used_bytes"))
+        .newest_series(metric!("lmcache_mp.l2_usage", "used_bytes"))
         .next()
     {
         let name = s.label("l2_name").unwrap_or("?");
@@ -201,7 +194,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         ));
     }
     let p2p_jobs = inputs
-        .newest_series(catalog::metric_ref("lmcache_mp.jobs", "p2p_lookup"))
+        .newest_series(metric!("lmcache_mp.jobs", "p2p_lookup"))
         .find(|(_, _, v)| v.is_finite() && *v > 0.0);
     if let Some((t, _, v)) = p2p_jobs {
         out.push((
@@ -235,7 +228,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         }
     }
     if let Some((t, s, _)) = inputs
-        .newest_series(catalog::metric_ref("vllm.queues", "kv_fetch_by_stage"))
+        .newest_series(metric!("vllm.queues", "kv_fetch_by_stage"))
         .next()
     {
         out.push((
@@ -299,7 +292,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
             ),
         ));
     } else if let Some((t, s, _)) = inputs
-        .newest_series(catalog::metric_ref("vllm.cache_config", "info"))
+        .newest_series(metric!("vllm.cache_config", "info"))
         .find(|(_, s, _)| {
             s.label("kv_offloading_backend") == Some("native")
                 && s.label("kv_offloading_size").is_some_and(|v| v != "None")
@@ -442,7 +435,7 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
         }
     }
     let offload_lmcache = inputs
-        .newest_series(catalog::metric_ref("vllm.cache_config", "info"))
+        .newest_series(metric!("vllm.cache_config", "info"))
         .find(|(_, s, _)| {
             s.label("kv_offloading_backend") == Some("lmcache")
                 && s.label("kv_offloading_size").is_some_and(|v| v != "None")

@@ -181,23 +181,69 @@ pub fn has_known_prefix(name: &str) -> bool {
     KNOWN_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
-/// The catalog reference of metric `key` in family `id`; panics on a typo in kvscope's code
-/// (every call site is exercised by the tests).
-pub fn metric_ref(id: &str, key: &str) -> MetricRef {
-    let (fi, f) = FAMILIES
-        .iter()
-        .enumerate()
-        .find(|(_, f)| f.id == id)
-        .unwrap_or_else(|| panic!("catalog has no family {id}"));
-    let mi = f
-        .metrics
-        .iter()
-        .position(|m| m.key == key)
-        .unwrap_or_else(|| panic!("catalog has no metric {key} in {id}"));
-    MetricRef {
+/// The catalog reference of metric `key` in family `id`, found while compiling: a typo in
+/// kvscope's code is a compile error, never a panic at run time.
+#[macro_export]
+macro_rules! metric {
+    ($id:literal, $key:literal) => {
+        const { $crate::catalog::find($id, $key) }
+    };
+}
+
+/// Whether two strings are equal, usable while compiling.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Where metric `key` of family `id` sits; for [`metric!`], which runs it while compiling.
+pub const fn find(id: &str, key: &str) -> MetricRef {
+    let mut fi = 0;
+    while fi < FAMILIES.len() {
+        let f = &FAMILIES[fi];
+        if same(f.id, id) {
+            let mut mi = 0;
+            while mi < f.metrics.len() {
+                if same(f.metrics[mi].key, key) {
+                    return MetricRef {
+                        family: fi as u16,
+                        metric: mi as u16,
+                    };
+                }
+                mi += 1;
+            }
+            panic!("the catalog family has no metric of that key");
+        }
+        fi += 1;
+    }
+    panic!("the catalog has no family of that id");
+}
+
+/// Every metric of the family at index `fi`, as references.
+pub fn refs_of(fi: usize) -> impl Iterator<Item = MetricRef> {
+    (0..FAMILIES[fi].metrics.len()).map(move |mi| MetricRef {
         family: fi as u16,
         metric: mi as u16,
-    }
+    })
+}
+
+/// Every metric of family `id` (none when the catalog has no such family).
+pub fn family_metrics(id: &str) -> impl Iterator<Item = MetricRef> {
+    FAMILIES
+        .iter()
+        .position(|f| f.id == id)
+        .into_iter()
+        .flat_map(refs_of)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::points::BLOCK;
 use super::*;
 use crate::expo::parse;
+use crate::metric;
 
 fn store_of(bodies: &[(&str, f64)]) -> TargetStore {
     let mut st = TargetStore::new("t", 100);
@@ -470,7 +471,7 @@ fn series_that_left_the_history_are_pruned() {
     assert_eq!(steady[0].value_at(newest), Some(3998.0));
     assert_eq!(steady[0].increase(newest - 5, newest, &[]), Ok(Some(10.0)));
     // The lookup index follows the renumbering.
-    let m = crate::catalog::metric_ref("lmcache_mp.lookup", "hit_tokens");
+    let m = metric!("lmcache_mp.lookup", "hit_tokens");
     let live: Vec<&Series> = st.series_of(m).collect();
     assert!(
         live.iter()

@@ -51,15 +51,6 @@ fn age_and_latency(app: &App, t: &TargetRow) -> String {
     format!("{age}{lat}")
 }
 
-/// Why a target is down, when it is.
-fn down_because<'a>(app: &App, t: &'a TargetRow) -> Option<&'a str> {
-    t.health
-        .last_failure
-        .as_ref()
-        .filter(|_| t.health.state(app.now, app.interval) == TargetState::Down)
-        .map(|(_, why)| why.as_str())
-}
-
 fn full_line(app: &App, t: &TargetRow) -> Line<'static> {
     let mut spans = vec![
         Span::styled(format!("{} ", t.role()), app.theme.dim),
@@ -68,7 +59,7 @@ fn full_line(app: &App, t: &TargetRow) -> Line<'static> {
         state_span(app, t),
         Span::styled(age_and_latency(app, t), app.theme.dim),
     ];
-    if let Some(why) = down_because(app, t) {
+    if let Some(why) = t.health.down() {
         spans.push(Span::styled(format!(" — {}", clean(why)), app.theme.bad));
     }
     Line::from(spans)
@@ -202,7 +193,7 @@ pub fn draw_targets(f: &mut Frame, area: Rect, app: &App) {
                 ),
             ];
             if let Some((at, why)) = &t.health.last_failure {
-                let style = if down_because(app, t).is_some() {
+                let style = if t.health.down().is_some() {
                     app.theme.bad
                 } else {
                     app.theme.dim
