@@ -38,6 +38,14 @@ pub struct TargetRef {
     pub index: usize,
 }
 
+crate::named! {
+    /// Which serving engine a target is.
+    pub enum EngineKind {
+        Vllm = "vllm",
+        Sglang = "sglang",
+    }
+}
+
 /// Which text format a metrics body was in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -227,6 +235,37 @@ pub fn base_url(metrics_url: &str) -> String {
         .unwrap_or(metrics_url)
         .trim_end_matches('/')
         .to_string()
+}
+
+/// An enum whose every variant has one written name, given once: `as_str` and the serde form
+/// both come from it, so the name on screen, in the log and in the JSON cannot drift apart.
+#[macro_export]
+macro_rules! named {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),*
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The written name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use super::Fig;
 use super::aggregate::{Pair, Sel, View, bad_value, pair};
 use crate::catalog::MetricRef;
 use crate::metric;
+use crate::vocab::EngineKind;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PrefixCache {
@@ -15,7 +16,7 @@ pub struct PrefixCache {
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EngineFigures {
-    pub kind: Option<&'static str>,
+    pub kind: Option<EngineKind>,
     pub window_seconds: Fig,
     /// The engine's own (GPU) prefix cache.
     pub prefix_cache: PrefixCache,
@@ -77,7 +78,7 @@ pub fn engine(views: &[View]) -> EngineFigures {
     if !vllm && exports("sglang") {
         let none = || Fig::unknown("SGLang has no external prefix cache counter");
         return EngineFigures {
-            kind: Some("sglang"),
+            kind: Some(EngineKind::Sglang),
             window_seconds: window_seconds(views),
             prefix_cache: prefix_cache(
                 views,
@@ -101,7 +102,7 @@ pub fn engine(views: &[View]) -> EngineFigures {
         };
     }
     EngineFigures {
-        kind: vllm.then_some("vllm"),
+        kind: vllm.then_some(EngineKind::Vllm),
         window_seconds: window_seconds(views),
         prefix_cache: prefix_cache(
             views,

@@ -97,22 +97,13 @@ pub struct L0L1 {
     pub load_throughput_gbs: Distribution,
 }
 
-/// Whether EventBus depth and lag gauges can be believed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GaugeTrust {
-    /// A gauge is non-zero, so this build reports the live bus.
-    Live,
-    /// Both read 0, which LMCache 0.5.6 reports whatever the bus holds.
-    Unverified,
-}
-
-impl GaugeTrust {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GaugeTrust::Live => "live",
-            GaugeTrust::Unverified => "unverified",
-        }
+crate::named! {
+    /// Whether EventBus depth and lag gauges can be believed.
+    pub enum GaugeTrust {
+        /// A gauge is non-zero, so this build reports the live bus.
+        Live = "live",
+        /// Both read 0, which LMCache 0.5.6 reports whatever the bus holds.
+        Unverified = "unverified",
     }
 }
 

@@ -4,10 +4,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::mode::Mode;
-use super::{Features, Inputs, has};
-use crate::catalog::{self, FAMILIES, MetricKind, MetricRef, Scope};
+use super::{Features, Inputs, Signal, has};
+use crate::catalog::{self, Architecture, FAMILIES, MetricKind, MetricRef, Scope};
 use crate::expo::{Kind, Part};
 use crate::store::TargetStore;
+use crate::vocab::EngineKind;
 
 /// Status of a family or metric in the newest scrapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -127,28 +128,28 @@ fn observe(targets: &[&TargetStore]) -> HashMap<MetricRef, Seen> {
 
 /// Which processes the inputs show, given the detected mode.
 fn components(mode: &Mode, features: &Features) -> Vec<Scope> {
-    let signal = |s: &str| mode.evidence.iter().any(|e| e.signal == s);
+    let signal = |s: Signal| mode.evidence.iter().any(|e| e.signal == s);
     let arch = mode.architecture;
     let mut out = Vec::new();
-    if signal("lmcache_mp_metrics") {
+    if signal(Signal::LmcacheMpMetrics) {
         out.push(Scope::MpServer);
     }
     if has(features, catalog::Feature::CacheBlend) {
         out.push(Scope::Blend);
     }
-    if signal("lmcache_coordinator_metrics") || arch == "controller_only" {
+    if signal(Signal::LmcacheCoordinatorMetrics) || arch == Architecture::ControllerOnly {
         out.push(Scope::Coordinator);
     }
-    if signal("lmcache_embedded_metrics") || arch.contains("embedded") {
+    if signal(Signal::LmcacheEmbeddedMetrics) || arch.embedded() {
         out.push(Scope::Embedded);
     }
-    if mode.engine == Some("vllm") {
+    if mode.engine == Some(EngineKind::Vllm) {
         out.push(Scope::Vllm);
     }
-    if arch == "vllm_mp_lmcache" || signal("lmcache_mp_connector_metrics") {
+    if arch == Architecture::VllmMpLmcache || signal(Signal::LmcacheMpConnectorMetrics) {
         out.push(Scope::VllmMpConnector);
     }
-    if signal("sglang_metrics") {
+    if signal(Signal::SglangMetrics) {
         out.push(Scope::Sglang);
     }
     out

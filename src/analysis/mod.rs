@@ -142,10 +142,39 @@ pub enum Strength {
     Inferred,
 }
 
+crate::named! {
+    /// What a piece of evidence is about.
+    pub enum Signal {
+        Decision = "decision",
+        VllmMetrics = "vllm_metrics",
+        SglangMetrics = "sglang_metrics",
+        LmcacheMpMetrics = "lmcache_mp_metrics",
+        LmcacheEmbeddedMetrics = "lmcache_embedded_metrics",
+        LmcacheMpConnectorMetrics = "lmcache_mp_connector_metrics",
+        LmcacheCoordinatorMetrics = "lmcache_coordinator_metrics",
+        ConnectorLabel = "connector_label",
+        StaleConnector = "stale_connector",
+        LmcacheOffloadShortcut = "lmcache_offload_shortcut",
+        SglangCacheType = "sglang_cache_type",
+        L2Adapter = "l2_adapter",
+        CudaDevice = "cuda_device",
+        P2pLookups = "p2p_lookups",
+        P2pTransfers = "p2p_transfers",
+        KvTransferConnector = "kv_transfer_connector",
+        KvConsumerRole = "kv_consumer_role",
+        SglangPdRole = "sglang_pd_role",
+        Hicache = "hicache",
+        HicacheStorage = "hicache_storage",
+        NativeOffload = "native_offload",
+        SimpleOffload = "simple_offload",
+        Cacheblend = "cacheblend",
+    }
+}
+
 /// One signal that went into a decision.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Evidence {
-    pub signal: &'static str,
+    pub signal: Signal,
     pub detail: String,
     pub strength: Strength,
 }

@@ -1,20 +1,18 @@
 //! Which cache architecture is running, from metric names and labels across all targets.
 
-use super::{Evidence, Features, Inputs, Strength, has};
-use crate::catalog::{self, FAMILIES, Feature, Scope};
+use super::{Evidence, Features, Inputs, Signal, Strength, has};
+use crate::catalog::{self, Architecture, FAMILIES, Feature, Scope};
 use crate::metric;
 use crate::store::TargetStore;
+use crate::vocab::EngineKind;
 
 /// The detected architecture and why.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Mode {
-    /// One of `vllm_mp_lmcache`, `vllm_embedded_lmcache`, `sglang_embedded_lmcache`,
-    /// `sglang_mp_lmcache_candidate`, `lmcache_mp_server`, `engine_only`, `p2p_candidate`,
-    /// `pd_candidate`, `controller_only`, `unknown`.
-    pub architecture: &'static str,
+    pub architecture: Architecture,
     pub strength: Strength,
     /// `vllm`, `sglang`, or none seen.
-    pub engine: Option<&'static str>,
+    pub engine: Option<EngineKind>,
     pub evidence: Vec<Evidence>,
     /// Deployment features evident in the inputs.
     pub features: Vec<Feature>,
@@ -22,7 +20,7 @@ pub struct Mode {
     pub stale_connector: Vec<Evidence>,
 }
 
-fn ev(signal: &'static str, detail: impl Into<String>, strength: Strength) -> Evidence {
+fn ev(signal: Signal, detail: impl Into<String>, strength: Strength) -> Evidence {
     Evidence {
         signal,
         detail: detail.into(),
@@ -152,7 +150,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             L2,
             ev(
-                "l2_adapter",
+                Signal::L2Adapter,
                 format!(
                     "{}: lmcache_mp_l2_store_adapters{{state=\"active\"}} = {v}",
                     t.name
@@ -168,7 +166,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             L2,
             ev(
-                "l2_adapter",
+                Signal::L2Adapter,
                 format!("{}: L2 usage reported for l2_name=\"{name}\"", t.name),
                 Measured,
             ),
@@ -176,7 +174,11 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
     } else if let Some((t, fam, _)) = family_present(inputs, "lmcache_mp.l2_counters") {
         out.push((
             L2,
-            ev("l2_adapter", format!("{}: {fam} present", t.name), Measured),
+            ev(
+                Signal::L2Adapter,
+                format!("{}: {fam} present", t.name),
+                Measured,
+            ),
         ));
     }
     if let Some((dev, fam)) = scan
@@ -187,7 +189,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             Cuda,
             ev(
-                "cuda_device",
+                Signal::CudaDevice,
                 format!("device=\"{dev}\" on {fam}"),
                 Measured,
             ),
@@ -200,7 +202,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             P2p,
             ev(
-                "p2p_lookups",
+                Signal::P2pLookups,
                 format!("{}: lmcache_mp_active_p2p_lookup_jobs = {v}", t.name),
                 Measured,
             ),
@@ -209,7 +211,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             P2p,
             ev(
-                "p2p_transfers",
+                Signal::P2pTransfers,
                 format!("{}: {fam} present", t.name),
                 Measured,
             ),
@@ -220,7 +222,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
             out.push((
                 Pd,
                 ev(
-                    "kv_transfer_connector",
+                    Signal::KvTransferConnector,
                     format!("{}: {fam} present", t.name),
                     Measured,
                 ),
@@ -234,7 +236,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             Pd,
             ev(
-                "kv_consumer_role",
+                Signal::KvConsumerRole,
                 format!(
                     "{}: {} present (registered only for a KV consumer)",
                     t.name, s.family
@@ -251,7 +253,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             Pd,
             ev(
-                "sglang_pd_role",
+                Signal::SglangPdRole,
                 format!("engine_type=\"{role}\" on {fam}"),
                 Measured,
             ),
@@ -260,7 +262,11 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
     if let Some((t, fam, _)) = family_present(inputs, "sglang.hicache") {
         out.push((
             HiCache,
-            ev("hicache", format!("{}: {fam} present", t.name), Measured),
+            ev(
+                Signal::Hicache,
+                format!("{}: {fam} present", t.name),
+                Measured,
+            ),
         ));
     } else if let Some((v, fam)) = scan
         .label_values("cache_type")
@@ -269,14 +275,18 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
     {
         out.push((
             HiCache,
-            ev("hicache", format!("cache_type=\"{v}\" on {fam}"), Measured),
+            ev(
+                Signal::Hicache,
+                format!("cache_type=\"{v}\" on {fam}"),
+                Measured,
+            ),
         ));
     }
     if let Some((t, fam, _)) = family_present(inputs, "sglang.hicache_storage") {
         out.push((
             HiCacheStorage,
             ev(
-                "hicache_storage",
+                Signal::HicacheStorage,
                 format!("{}: {fam} present", t.name),
                 Measured,
             ),
@@ -286,7 +296,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             NativeOffload,
             ev(
-                "native_offload",
+                Signal::NativeOffload,
                 format!("{}: {fam} present", t.name),
                 Measured,
             ),
@@ -302,7 +312,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             NativeOffload,
             ev(
-                "native_offload",
+                Signal::NativeOffload,
                 format!(
                     "{}: cache_config_info kv_offloading_size=\"{size}\" backend native",
                     t.name
@@ -315,7 +325,7 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         out.push((
             SimpleOffload,
             ev(
-                "simple_offload",
+                Signal::SimpleOffload,
                 format!("{}: {fam} present", t.name),
                 Measured,
             ),
@@ -330,7 +340,11 @@ pub fn features(inputs: &Inputs<'_>, scan: &Scan) -> Features {
         if let Some((t, fam, _)) = family_present(inputs, id) {
             out.push((
                 CacheBlend,
-                ev("cacheblend", format!("{}: {fam} present", t.name), Measured),
+                ev(
+                    Signal::Cacheblend,
+                    format!("{}: {fam} present", t.name),
+                    Measured,
+                ),
             ));
             break;
         }
@@ -369,42 +383,42 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
     let coordinator = scan.prefixed(4);
     if let Some((t, f, n)) = &vllm {
         evidence.push(ev(
-            "vllm_metrics",
+            Signal::VllmMetrics,
             format!("{t}: {n} vllm: series (e.g. {f})"),
             Measured,
         ));
     }
     if let Some((t, f, n)) = &sglang {
         evidence.push(ev(
-            "sglang_metrics",
+            Signal::SglangMetrics,
             format!("{t}: {n} sglang series (e.g. {f})"),
             Measured,
         ));
     }
     if let Some((t, f)) = &mp {
         evidence.push(ev(
-            "lmcache_mp_metrics",
+            Signal::LmcacheMpMetrics,
             format!("{t}: LMCache MP server metrics (e.g. {f})"),
             Measured,
         ));
     }
     if let Some((t, f)) = &embedded {
         evidence.push(ev(
-            "lmcache_embedded_metrics",
+            Signal::LmcacheEmbeddedMetrics,
             format!("{t}: embedded LMCache metrics (e.g. {f})"),
             Measured,
         ));
     }
     if let Some((t, f, _)) = &connector_metric {
         evidence.push(ev(
-            "lmcache_mp_connector_metrics",
+            Signal::LmcacheMpConnectorMetrics,
             format!("{}: vLLM's LMCache MP connector exports {f}", t.name),
             Measured,
         ));
     }
     if let Some((t, f, _)) = &coordinator {
         evidence.push(ev(
-            "lmcache_coordinator_metrics",
+            Signal::LmcacheCoordinatorMetrics,
             format!("{t}: {f}"),
             Measured,
         ));
@@ -413,13 +427,13 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
     for key in CONNECTOR_LABELS {
         for (v, fam) in scan.label_values(key) {
             evidence.push(ev(
-                "connector_label",
+                Signal::ConnectorLabel,
                 format!("{key}=\"{v}\" on {fam}"),
                 Measured,
             ));
             if v == "LMCacheConnector" {
                 stale.push(ev(
-                    "stale_connector",
+                    Signal::StaleConnector,
                     format!("{key}=\"LMCacheConnector\" on {fam}: the deprecated v0 connector name; use LMCacheConnectorV1 or LMCacheMPConnector"),
                     Measured,
                 ));
@@ -428,7 +442,7 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
         }
         if scan.more_values(key) > 0 {
             evidence.push(ev(
-                "connector_label",
+                Signal::ConnectorLabel,
                 format!("… and {} more {key} values", scan.more_values(key)),
                 Measured,
             ));
@@ -443,7 +457,7 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
     if let Some((t, s, _)) = offload_lmcache {
         let size = s.label("kv_offloading_size").unwrap_or("?");
         evidence.push(ev(
-            "lmcache_offload_shortcut",
+            Signal::LmcacheOffloadShortcut,
             format!(
                 "{}: cache_config_info kv_offloading_backend=\"lmcache\" size {size}",
                 t.name
@@ -454,7 +468,7 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
     let mut sglang_cache = None;
     for (v, fam) in scan.label_values("cache_type") {
         evidence.push(ev(
-            "sglang_cache_type",
+            Signal::SglangCacheType,
             format!("cache_type=\"{v}\" on {fam}"),
             Measured,
         ));
@@ -464,7 +478,7 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
     }
     if scan.more_values("cache_type") > 0 {
         evidence.push(ev(
-            "sglang_cache_type",
+            Signal::SglangCacheType,
             format!(
                 "… and {} more cache_type values",
                 scan.more_values("cache_type")
@@ -483,21 +497,21 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
             .is_some_and(|c| names.contains(&c))
     };
     let engine = if vllm.is_some() {
-        Some("vllm")
+        Some(EngineKind::Vllm)
     } else if sglang.is_some() {
-        Some("sglang")
+        Some(EngineKind::Sglang)
     } else {
         None
     };
     let (architecture, strength, why) = if has(features, Feature::Pd) {
         (
-            "pd_candidate",
+            Architecture::PdCandidate,
             Inferred,
             "signals of disaggregated prefill (KV transfer between engines)",
         )
     } else if has(features, Feature::P2p) {
         (
-            "p2p_candidate",
+            Architecture::P2pCandidate,
             Inferred,
             "P2P lookups or transfers between LMCache instances",
         )
@@ -505,19 +519,19 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
         && (connector_metric.is_some() || connector_is(&["LMCacheMPConnector"]))
     {
         (
-            "vllm_mp_lmcache",
+            Architecture::VllmMpLmcache,
             Measured,
             "vLLM exports the LMCache MP connector's own metrics",
         )
     } else if vllm.is_some() && mp.is_some() {
         (
-            "vllm_mp_lmcache",
+            Architecture::VllmMpLmcache,
             Inferred,
             "an engine and an MP server seen together; this vLLM build exports no vllm:lmcache_mp_* connector metric",
         )
     } else if vllm.is_some() && embedded.is_some() {
         (
-            "vllm_embedded_lmcache",
+            Architecture::VllmEmbeddedLmcache,
             Measured,
             "embedded lmcache: metrics on the engine",
         )
@@ -529,7 +543,7 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
         ]) || offload_lmcache.is_some())
     {
         (
-            "vllm_embedded_lmcache",
+            Architecture::VllmEmbeddedLmcache,
             Inferred,
             "LMCache configured as vLLM's connector, but no lmcache: metrics (PROMETHEUS_MULTIPROC_DIR shared?)",
         )
@@ -537,13 +551,13 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
         && (mp.is_some() || sglang_cache.as_deref() == Some("LMCacheUnifiedRadixCache"))
     {
         (
-            "sglang_mp_lmcache_candidate",
+            Architecture::SglangMpLmcacheCandidate,
             Inferred,
             "SGLang with an LMCache MP server or LMCacheUnifiedRadixCache",
         )
     } else if sglang.is_some() && (embedded.is_some() || sglang_cache.is_some()) {
         (
-            "sglang_embedded_lmcache",
+            Architecture::SglangEmbeddedLmcache,
             if embedded.is_some() {
                 Measured
             } else {
@@ -553,13 +567,13 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
         )
     } else if mp.is_some() {
         (
-            "lmcache_mp_server",
+            Architecture::LmcacheMpServer,
             Measured,
             "LMCache MP server metrics and no engine input",
         )
     } else if engine.is_some() {
         (
-            "engine_only",
+            Architecture::EngineOnly,
             if embedded.is_none() {
                 Measured
             } else {
@@ -569,24 +583,24 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
         )
     } else if coordinator.is_some() {
         (
-            "controller_only",
+            Architecture::ControllerOnly,
             Measured,
             "only LMCache coordinator metrics",
         )
     } else if embedded.is_some() {
         (
-            "unknown",
+            Architecture::Unknown,
             Inferred,
             "embedded LMCache metrics without engine metrics: the engine cannot be identified",
         )
     } else {
         (
-            "unknown",
+            Architecture::Unknown,
             Inferred,
             "no LMCache or engine metric in the input",
         )
     };
-    evidence.insert(0, ev("decision", why, strength));
+    evidence.insert(0, ev(Signal::Decision, why, strength));
     Mode {
         architecture,
         strength,

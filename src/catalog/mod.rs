@@ -23,6 +23,35 @@ pub enum MetricKind {
     Info,
 }
 
+crate::named! {
+    /// The cache architecture a deployment runs, as far as its metrics show.
+    pub enum Architecture {
+        /// vLLM with the LMCache multiprocess server.
+        VllmMpLmcache = "vllm_mp_lmcache",
+        /// vLLM with LMCache inside its workers.
+        VllmEmbeddedLmcache = "vllm_embedded_lmcache",
+        SglangEmbeddedLmcache = "sglang_embedded_lmcache",
+        SglangMpLmcacheCandidate = "sglang_mp_lmcache_candidate",
+        /// An LMCache MP server seen without its engine.
+        LmcacheMpServer = "lmcache_mp_server",
+        EngineOnly = "engine_only",
+        P2pCandidate = "p2p_candidate",
+        PdCandidate = "pd_candidate",
+        ControllerOnly = "controller_only",
+        Unknown = "unknown",
+    }
+}
+
+impl Architecture {
+    /// LMCache runs inside the engine's workers.
+    pub fn embedded(self) -> bool {
+        matches!(
+            self,
+            Architecture::VllmEmbeddedLmcache | Architecture::SglangEmbeddedLmcache
+        )
+    }
+}
+
 /// Which process exposes a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,7 +111,7 @@ pub struct FamilyDef {
     /// Not applicable unless this feature is evident.
     pub needs: Option<Feature>,
     /// Expected to have samples once the deployment has served traffic, in these architectures.
-    pub required_in: &'static [&'static str],
+    pub required_in: &'static [Architecture],
     pub metrics: &'static [MetricDef],
 }
 

@@ -14,7 +14,7 @@
 use super::Feature::*;
 use super::MetricKind::{Counter as C, Gauge as G, Histogram as H, Info as I};
 use super::Scope::*;
-use super::{FamilyDef, MetricDef, MetricKind};
+use super::{Architecture, FamilyDef, MetricDef, MetricKind};
 
 const fn m(key: &'static str, kind: MetricKind, names: &'static [&'static str]) -> MetricDef {
     MetricDef {
@@ -34,27 +34,33 @@ const fn s(key: &'static str, kind: MetricKind, names: &'static [&'static str]) 
     }
 }
 
-const MP: &[&str] = &[
-    "vllm_mp_lmcache",
-    "sglang_mp_lmcache_candidate",
-    "lmcache_mp_server",
-    "p2p_candidate",
+const MP: &[Architecture] = &[
+    Architecture::VllmMpLmcache,
+    Architecture::SglangMpLmcacheCandidate,
+    Architecture::LmcacheMpServer,
+    Architecture::P2pCandidate,
 ];
-const EMBEDDED: &[&str] = &["vllm_embedded_lmcache", "sglang_embedded_lmcache"];
-const VLLM: &[&str] = &[
-    "vllm_mp_lmcache",
-    "vllm_embedded_lmcache",
-    "engine_only",
-    "pd_candidate",
+const EMBEDDED: &[Architecture] = &[
+    Architecture::VllmEmbeddedLmcache,
+    Architecture::SglangEmbeddedLmcache,
 ];
-const VLLM_LMCACHE: &[&str] = &["vllm_mp_lmcache", "vllm_embedded_lmcache"];
-const SGLANG: &[&str] = &[
-    "sglang_embedded_lmcache",
-    "sglang_mp_lmcache_candidate",
-    "engine_only",
-    "pd_candidate",
+const VLLM: &[Architecture] = &[
+    Architecture::VllmMpLmcache,
+    Architecture::VllmEmbeddedLmcache,
+    Architecture::EngineOnly,
+    Architecture::PdCandidate,
 ];
-const NONE: &[&str] = &[];
+const VLLM_LMCACHE: &[Architecture] = &[
+    Architecture::VllmMpLmcache,
+    Architecture::VllmEmbeddedLmcache,
+];
+const SGLANG: &[Architecture] = &[
+    Architecture::SglangEmbeddedLmcache,
+    Architecture::SglangMpLmcacheCandidate,
+    Architecture::EngineOnly,
+    Architecture::PdCandidate,
+];
+const NONE: &[Architecture] = &[];
 
 macro_rules! fam {
     ($id:literal, $title:literal, $scope:expr, $needs:expr, $req:expr, [$($m:expr),* $(,)?]) => {
@@ -231,7 +237,7 @@ pub static FAMILIES: &[FamilyDef] = &[
         m("scatter", H, &["lmcache_blend_scatter_duration_milliseconds"]),
     ]),
     // ---- MP coordinator ---------------------------------------------------------------------
-    fam!("lmcache_coordinator.key_directory", "Key directory placements by tier", Coordinator, None, &["controller_only"], [
+    fam!("lmcache_coordinator.key_directory", "Key directory placements by tier", Coordinator, None, &[Architecture::ControllerOnly], [
         m("placement_count", G, &["lmcache_mp_key_directory_placement_count", "lmcache_mp.key_directory_placement_count"]),
         m("placement_size_bytes", G, &["lmcache_mp_key_directory_placement_size_bytes", "lmcache_mp.key_directory_placement_size_bytes"]),
         m("placements", G, &["lmcache_coordinator_key_directory_placements", "lmcache_coordinator.key_directory.placements"]),

@@ -15,7 +15,7 @@ use crate::sanitize::clean;
 pub(super) fn draw_mode(f: &mut Frame, area: Rect, app: &App) {
     let m = &app.shown.analysis.mode;
     let mut lines = vec![Line::from(vec![
-        Span::styled(m.architecture, app.theme.title),
+        Span::styled(m.architecture.as_str(), app.theme.title),
         Span::styled(format!("  {:?}", m.strength).to_lowercase(), app.theme.dim),
     ])];
     if !m.features.is_empty() {
