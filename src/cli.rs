@@ -118,10 +118,8 @@ pub fn report(args: &ReportArgs) -> Result<String, Failure> {
     let (model, kinds) = load(args)?;
     Ok(match args.format {
         OutputFormat::Json => report::json(&model, args.window, &kinds),
-        OutputFormat::Text => report::text(&report::build_for_reading(&model, args.window, &kinds)),
-        OutputFormat::Markdown => {
-            report::markdown(&report::build_for_reading(&model, args.window, &kinds))
-        }
+        OutputFormat::Text => report::text(&model, args.window, &kinds),
+        OutputFormat::Markdown => report::markdown(&model, args.window, &kinds),
     })
 }
 

@@ -6,13 +6,14 @@ use super::figures::{GaugeTrust, LmcacheFigures};
 use super::matrix::{FamilyRow, Need, Status, Unrecognised};
 use super::mode::Mode;
 
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
+crate::named! {
+    /// How much a finding matters, least first.
+    #[derive(PartialOrd, Ord)]
+    pub enum Severity {
+        Info = "info",
+        Warning = "warning",
+        Critical = "critical",
+    }
 }
 
 /// One finding.

@@ -10,24 +10,26 @@ use crate::expo::{Kind, Part};
 use crate::store::TargetStore;
 use crate::vocab::EngineKind;
 
-/// Status of a family or metric in the newest scrapes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    NotApplicable,
-    Missing,
-    DeclaredNoSamples,
-    Zero,
-    Populated,
+crate::named! {
+    /// Status of a family or metric in the newest scrapes, worst first.
+    #[derive(PartialOrd, Ord)]
+    pub enum Status {
+        NotApplicable = "not_applicable",
+        Missing = "missing",
+        DeclaredNoSamples = "declared_no_samples",
+        Zero = "zero",
+        Populated = "populated",
+    }
 }
 
-/// Whether the family should be there, by the catalog's policy for the detected architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Need {
-    Required,
-    Optional,
-    NotApplicable,
+crate::named! {
+    /// Whether the family should be there, by the catalog's policy for the detected
+    /// architecture.
+    pub enum Need {
+        Required = "required",
+        Optional = "optional",
+        NotApplicable = "not_applicable",
+    }
 }
 
 /// One metric of a family row.

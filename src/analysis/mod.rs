@@ -132,14 +132,14 @@ impl Serialize for Fig {
     }
 }
 
-/// How an answer was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strength {
-    /// Read directly from a metric or label.
-    Measured,
-    /// Concluded from several signals together.
-    Inferred,
+crate::named! {
+    /// How an answer was reached.
+    pub enum Strength {
+        /// Read directly from a metric or label.
+        Measured = "measured",
+        /// Concluded from several signals together.
+        Inferred = "inferred",
+    }
 }
 
 crate::named! {

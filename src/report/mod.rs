@@ -15,8 +15,6 @@ use crate::store::TargetStore;
 use crate::timefmt::{format_duration, serialize_time};
 use crate::vocab::Role;
 
-pub use render::{markdown, text};
-
 /// The JSON schema id; bump on an incompatible change.
 pub const SCHEMA: &str = "kvscope-report/1";
 
@@ -144,28 +142,59 @@ pub fn build(model: &Model, window: f64, kinds: &[&str]) -> Value {
     serde_json::to_value(with_unknowns(&r)).expect("a report always serialises")
 }
 
-/// The report for reading (text, markdown): breakdowns keep their first [`ROWS_SHOWN`] rows,
-/// and `<name>_more` beside each says how many more the JSON has.
-pub fn build_for_reading(model: &Model, window: f64, kinds: &[&str]) -> Value {
-    let mut a = analysis::analyze(&model.inputs(window));
-    let lookup = &mut a.lmcache.lookup;
-    let more = [
-        ("by_cache_salt", cap(&mut lookup.by_cache_salt)),
-        ("by_model_name", cap(&mut lookup.by_model_name)),
-    ];
-    let r = report(model, &a, window, kinds);
-    let mut v = serde_json::to_value(with_unknowns(&r)).expect("a report always serialises");
-    for (name, n) in more {
-        v["lmcache"]["lookup"][format!("{name}_more")] = n.into();
-    }
-    v
-}
-
 /// Keeps the first [`ROWS_SHOWN`] rows; returns how many were dropped.
 fn cap<T>(rows: &mut Vec<T>) -> usize {
     let more = rows.len().saturating_sub(ROWS_SHOWN);
     rows.truncate(ROWS_SHOWN);
     more
+}
+
+/// The report as text for a terminal (breakdowns and unknown figures capped; the JSON has all).
+pub fn text(model: &Model, window: f64, kinds: &[&str]) -> String {
+    reading(model, window, kinds, render::text)
+}
+
+/// The report as GitHub-flavoured markdown (capped like [`text`]).
+pub fn markdown(model: &Model, window: f64, kinds: &[&str]) -> String {
+    reading(model, window, kinds, render::markdown)
+}
+
+/// A view for people: breakdowns keep their first [`ROWS_SHOWN`] rows and say how many more
+/// the JSON has; unknown figures are listed in path order, one target's own only when there
+/// are several targets (with one, they repeat the summed ones), at most
+/// [`render::UNKNOWNS_SHOWN`].
+fn reading(
+    model: &Model,
+    window: f64,
+    kinds: &[&str],
+    render: fn(&Report, &render::Extras) -> String,
+) -> String {
+    let mut a = analysis::analyze(&model.inputs(window));
+    let salts_more = cap(&mut a.lmcache.lookup.by_cache_salt);
+    cap(&mut a.lmcache.lookup.by_model_name);
+    let r = report(model, &a, window, kinds);
+    let per_target = a.lmcache.by_target.len() > 1;
+    let mut unknowns: Vec<(String, String)> = unknowns::collect(&r)
+        .into_iter()
+        .filter(|(path, _)| per_target || !path.starts_with("lmcache.by_target"))
+        .map(|(path, reason)| {
+            (
+                crate::sanitize::clean(&path),
+                crate::sanitize::clean(&reason),
+            )
+        })
+        .collect();
+    unknowns.sort();
+    let unknowns_more = unknowns.len().saturating_sub(render::UNKNOWNS_SHOWN);
+    unknowns.truncate(render::UNKNOWNS_SHOWN);
+    render(
+        &r,
+        &render::Extras {
+            salts_more,
+            unknowns,
+            unknowns_more,
+        },
+    )
 }
 
 #[cfg(test)]
