@@ -4,42 +4,14 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use kvscope::model::Model;
 use kvscope::tui::{App, draw, theme::Theme};
-use kvscope::vocab::{Event, Role, TargetRef};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 fn app() -> App {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
-    let index = kvscope::sources::read_index(std::path::Path::new(&format!(
-        "{dir}/lmcache-0.5.6-cpu-run1/metrics_index.tsv"
-    )))
-    .unwrap();
     let model = Model::new(&["lmcache".into()], &["engine".into()], 64);
     let mut app = App::new(model, 1.0, 60.0, Theme::dark(), None);
-    for (path, time) in index {
-        let target = TargetRef {
-            role: Role::Lmcache,
-            index: 0,
-        };
-        app.on_event(Event::Scrape {
-            target,
-            time,
-            body: std::fs::read(path).unwrap(),
-            format: None,
-            origin: "f".into(),
-        });
-    }
-    let body = std::fs::read(format!("{dir}/packet_a/vllm_metrics_loaded.prom")).unwrap();
-    app.on_event(Event::Scrape {
-        target: TargetRef {
-            role: Role::Engine,
-            index: 0,
-        },
-        time: Some(0.0),
-        body,
-        format: None,
-        origin: "e".into(),
-    });
+    let (events, _) = kvscope::demo::recorded(31);
+    events.into_iter().for_each(|e| drop(app.on_event(e)));
     app
 }
 

@@ -25,11 +25,17 @@ fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .map_or(3600, |s| s.parse().expect("a number of seconds"));
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
-    let lm: Vec<Vec<u8>> = (0..32)
-        .map(|i| std::fs::read(format!("{dir}/lmcache-0.5.6-cpu-run1/metrics_t{i}.prom")).unwrap())
+    // The demo's recorded pairing: 32 LMCache scrapes, then the vLLM one.
+    let mut bodies: Vec<Vec<u8>> = kvscope::demo::recorded(31)
+        .0
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Scrape { body, .. } => Some(body),
+            _ => None,
+        })
         .collect();
-    let vllm = std::fs::read_to_string(format!("{dir}/packet_a/vllm_metrics_loaded.prom")).unwrap();
+    let vllm = String::from_utf8(bodies.pop().expect("the engine scrape")).unwrap();
+    let lm = bodies;
     println!("before: VmRSS {}", status("VmRSS:"));
     let names = |s: &str| vec![s.to_string()];
     // The history `watch` keeps at a 1 s interval.
@@ -46,7 +52,7 @@ fn main() {
         app.on_event(Event::Scrape {
             target: lm_target,
             time: Some(t),
-            body: lm[i % 32].clone(),
+            body: lm[i % lm.len()].clone(),
             format: None,
             origin: "lmcache".into(),
         });

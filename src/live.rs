@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::cli::{EXIT_BAD_INPUT, Failure};
-use crate::demo::{self, Demo, Side};
+use crate::demo::{self, Demo};
 use crate::logfile;
 use crate::model::Model;
 use crate::sources::{collector, http, lmcache_http};
@@ -180,8 +180,8 @@ async fn start_demo(port: u16, speed: f64) -> Result<(String, String, Arc<Demo>)
         en.local_addr().map_err(|e| bad(e.to_string()))?
     );
     let d = Arc::new(Demo::new(speed));
-    tokio::spawn(demo::serve(lm, Side::Lmcache, d.clone()));
-    tokio::spawn(demo::serve(en, Side::Engine, d.clone()));
+    tokio::spawn(demo::serve(lm, Role::Lmcache, d.clone()));
+    tokio::spawn(demo::serve(en, Role::Engine, d.clone()));
     Ok((lm_url, en_url, d))
 }
 

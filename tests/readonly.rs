@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kvscope::demo::{self, Demo, Side};
+use kvscope::demo::{self, Demo};
 use kvscope::model::Model;
 use kvscope::sources::{collector, http, lmcache_http};
 use kvscope::tui::{App, theme::Theme};
@@ -19,8 +19,8 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App, Reco
     let lm_url = format!("http://{}/metrics", lm.local_addr().unwrap());
     let en_url = format!("http://{}/metrics", en.local_addr().unwrap());
     let d = Arc::new(Demo::new(20.0));
-    tokio::spawn(demo::serve(lm, Side::Lmcache, d.clone()));
-    tokio::spawn(demo::serve(en, Side::Engine, d.clone()));
+    tokio::spawn(demo::serve(lm, Role::Lmcache, d.clone()));
+    tokio::spawn(demo::serve(en, Role::Engine, d.clone()));
 
     let model = Model::new(
         std::slice::from_ref(&lm_url),

@@ -53,8 +53,8 @@ pub static INDEX: &str = include_str!(concat!(
     "/fixtures/lmcache-0.5.6-cpu-run1/metrics_index.tsv"
 ));
 
-/// One recorded GET route: path (with query), file stem, content type.
-pub struct Route {
+/// One recorded answer to a GET route: path (with query), status, content type, body.
+pub struct RecordedAnswer {
     pub path: &'static str,
     pub content_type: &'static str,
     pub status: &'static str,
@@ -69,7 +69,7 @@ macro_rules! route {
         route!($dir, $path, $stem, "text/plain; charset=utf-8", ".txt")
     };
     ($dir:literal, $path:literal, $stem:literal, $content_type:literal, $ext:literal) => {
-        Route {
+        RecordedAnswer {
             path: $path,
             content_type: $content_type,
             status: include_str!(concat!(
@@ -93,7 +93,7 @@ macro_rules! route {
 }
 
 /// Routes as the server answered them after the workload.
-pub static ROUTES_AFTER: &[Route] = &[
+pub static ROUTES_AFTER: &[RecordedAnswer] = &[
     route!("http", "/", "root", json),
     route!("http", "/healthcheck", "healthcheck", json),
     route!("http", "/status", "status", json),
@@ -147,7 +147,7 @@ pub static ROUTES_AFTER: &[Route] = &[
 ];
 
 /// Routes as the server answered them before any traffic.
-pub static ROUTES_IDLE: &[Route] = &[
+pub static ROUTES_IDLE: &[RecordedAnswer] = &[
     route!("http_idle", "/", "root", json),
     route!("http_idle", "/healthcheck", "healthcheck", json),
     route!("http_idle", "/status", "status", json),

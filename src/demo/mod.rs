@@ -17,6 +17,52 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::timefmt::parse_rfc3339;
+use crate::vocab::{Event, Role, TargetRef};
+
+/// The demo's data as events, without servers: the LMCache 0.5.6 timeline t0..=`last` at its
+/// capture times, then packet_a's vLLM scrape stamped with the newest of them; and that newest
+/// time. The one place tests, benchmarks and examples load the recorded pairing from.
+pub fn recorded(last: usize) -> (Vec<Event>, f64) {
+    let times: Vec<f64> = capture::INDEX
+        .lines()
+        .skip(1)
+        .take(last + 1)
+        .map(|line| {
+            line.split('\t')
+                .nth(1)
+                .and_then(|t| parse_rfc3339(t).ok())
+                .expect("the built-in index has times")
+        })
+        .collect();
+    let newest = times.iter().copied().fold(0.0, f64::max);
+    let lmcache = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    let mut events: Vec<Event> = capture::SCRAPES
+        .iter()
+        .zip(times)
+        .enumerate()
+        .map(|(i, (body, time))| Event::Scrape {
+            target: lmcache,
+            time: Some(time),
+            body: body.to_vec(),
+            format: None,
+            origin: format!("metrics_t{i}.prom"),
+        })
+        .collect();
+    events.push(Event::Scrape {
+        target: TargetRef {
+            role: Role::Engine,
+            index: 0,
+        },
+        time: Some(newest),
+        body: capture::ENGINE.as_bytes().to_vec(),
+        format: None,
+        origin: "vllm_metrics_loaded.prom".into(),
+    });
+    (events, newest)
+}
 
 /// Seconds the final state is held before the replayed server "restarts".
 const HOLD_AT_END: f64 = 10.0;
@@ -135,7 +181,7 @@ impl Demo {
             Some("idle-before-any-traffic" | "before-workload")
         );
         // Before the workload the idle answers win; routes only captured later fall through.
-        let idle_routes: &[capture::Route] = if idle { capture::ROUTES_IDLE } else { &[] };
+        let idle_routes: &[capture::RecordedAnswer] = if idle { capture::ROUTES_IDLE } else { &[] };
         for r in idle_routes.iter().chain(capture::ROUTES_AFTER) {
             if r.path == path {
                 return (
@@ -161,15 +207,8 @@ impl Demo {
     }
 }
 
-/// Which side a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Lmcache,
-    Engine,
-}
-
-/// Serves one side until the listener fails.
-pub async fn serve(listener: TcpListener, side: Side, demo: Arc<Demo>) {
+/// Serves one role (the LMCache server or the engine) until the listener fails.
+pub async fn serve(listener: TcpListener, side: Role, demo: Arc<Demo>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -182,7 +221,7 @@ pub async fn serve(listener: TcpListener, side: Side, demo: Arc<Demo>) {
     }
 }
 
-async fn answer(mut stream: TcpStream, side: Side, demo: &Demo) -> std::io::Result<()> {
+async fn answer(mut stream: TcpStream, side: Role, demo: &Demo) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -198,13 +237,13 @@ async fn answer(mut stream: TcpStream, side: Side, demo: &Demo) -> std::io::Resu
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
     demo.record(&format!("{method} {path}"));
     let (status, ctype, body) = match (method, side) {
-        ("GET" | "HEAD", Side::Lmcache) => demo.lmcache_route(path),
-        ("GET" | "HEAD", Side::Engine) if path == "/metrics" || path.starts_with("/metrics?") => (
+        ("GET" | "HEAD", Role::Lmcache) => demo.lmcache_route(path),
+        ("GET" | "HEAD", Role::Engine) if path == "/metrics" || path.starts_with("/metrics?") => (
             200,
             "text/plain; version=0.0.4; charset=utf-8",
             demo.engine_body.clone(),
         ),
-        ("GET" | "HEAD", Side::Engine) => (
+        ("GET" | "HEAD", Role::Engine) => (
             404,
             "application/json",
             br#"{"detail":"Not Found"}"#.to_vec(),

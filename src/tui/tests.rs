@@ -21,37 +21,8 @@ fn app(last: usize) -> App {
         64,
     );
     let mut app = App::new(model, 1.0, 60.0, Theme::dark(), Some("demo note".into()));
-    let index = crate::sources::read_index(std::path::Path::new(&format!(
-        "{}/fixtures/lmcache-0.5.6-cpu-run1/metrics_index.tsv",
-        env!("CARGO_MANIFEST_DIR")
-    )))
-    .unwrap();
-    let mut newest = 0.0;
-    for (path, time) in index.into_iter().take(last + 1) {
-        let target = TargetRef {
-            role: Role::Lmcache,
-            index: 0,
-        };
-        newest = time.unwrap();
-        app.on_event(Event::Scrape {
-            target,
-            time,
-            body: std::fs::read(path).unwrap(),
-            format: None,
-            origin: "t".into(),
-        });
-    }
-    let target = TargetRef {
-        role: Role::Engine,
-        index: 0,
-    };
-    app.on_event(Event::Scrape {
-        target,
-        time: Some(newest),
-        body: fixture("packet_a/vllm_metrics_loaded.prom"),
-        format: None,
-        origin: "e".into(),
-    });
+    let (events, newest) = crate::demo::recorded(last);
+    events.into_iter().for_each(|e| drop(app.on_event(e)));
     app.on_tick(newest + 1.0);
     app
 }
