@@ -1,40 +1,18 @@
-//! `kvscope report`: inputs → events → model → report, with exit codes scripts can use.
+//! What the command line does, one module per job, so `main.rs` only parses and dispatches:
+//! [`args`] is what can be typed, [`auth`] places `--header` and `--bearer-token-file`,
+//! [`settings`] merges flags over the config file over defaults for the live commands,
+//! [`live`] runs `watch` and `demo`, [`report`] and [`screenshot`] run those commands.
 
-use std::time::Duration;
+pub mod args;
+pub mod auth;
+pub mod live;
+pub mod report;
+pub mod screenshot;
+pub mod settings;
 
-use crate::model::Model;
-use crate::report;
-use crate::sources::{self, InputArg, http};
-use crate::timefmt::now;
-use crate::vocab::{Event, Role, TargetRef};
-
-/// Exit codes.
+/// Exit codes scripts can use (0 is success; a signal gives 128 + its number).
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_UNREACHABLE: i32 = 3;
-
-/// Output formats of `kvscope report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    Json,
-    Text,
-    Markdown,
-}
-
-/// What `report` was asked to do.
-#[derive(Debug, Clone)]
-pub struct ReportArgs {
-    pub lmcache: Vec<String>,
-    pub engine: Vec<String>,
-    pub samples: usize,
-    pub interval: f64,
-    pub window: f64,
-    pub timeout: f64,
-    pub format: OutputFormat,
-    /// Extra headers (bearer tokens) for URL targets.
-    pub auth: http::AuthPlan,
-    /// Series one scrape may carry per instance.
-    pub series_limit: usize,
-}
 
 /// A failure with its exit code and a message naming the input.
 #[derive(Debug)]
@@ -43,214 +21,12 @@ pub struct Failure {
     pub message: String,
 }
 
-fn bad(message: impl Into<String>) -> Failure {
-    Failure {
-        code: EXIT_BAD_INPUT,
-        message: message.into(),
-    }
-}
-
-/// One target to read: a timeline of files, or a URL.
-enum Plan {
-    Files(Vec<(std::path::PathBuf, Option<f64>)>),
-    /// The URL and its position among the role's arguments (for per-target headers).
-    Url(http::TargetUrl, usize),
-}
-
-impl Plan {
-    fn name(&self) -> String {
-        match self {
-            Plan::Url(u, _) => u.to_string(),
-            Plan::Files(f) if f.len() == 1 => f[0].0.display().to_string(),
-            Plan::Files(f) => format!(
-                "{} … {} ({} files)",
-                f[0].0.display(),
-                f[f.len() - 1].0.display(),
-                f.len()
-            ),
+impl Failure {
+    /// The input was wrong: exit code [`EXIT_BAD_INPUT`].
+    pub fn bad(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_BAD_INPUT,
+            message: message.into(),
         }
-    }
-}
-
-fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
-    let mut files = Vec::new();
-    let mut out = Vec::new();
-    for (i, a) in args.iter().enumerate() {
-        let shown = crate::sanitize::redact_url(a);
-        match sources::parse_arg(a).map_err(|e| bad(format!("{} {shown}: {e}", role.flag())))? {
-            InputArg::Url(u) => out.push(Plan::Url(
-                http::TargetUrl::metrics(&u).map_err(|e| bad(format!("{} {e}", role.flag())))?,
-                i,
-            )),
-            InputArg::File { path, time } => files.push((path, time)),
-            InputArg::Index { path } => files.extend(
-                sources::read_index(&path)
-                    .map_err(|e| bad(format!("{} {shown}: {e}", role.flag())))?,
-            ),
-        }
-    }
-    if !files.is_empty() {
-        let timed = files.iter().filter(|f| f.1.is_some()).count();
-        if timed != 0 && timed != files.len() {
-            return Err(bad(format!(
-                "{}: give every file a capture time (FILE@TIME) or none",
-                role.flag()
-            )));
-        }
-        for w in files.windows(2) {
-            if let (Some(a), Some(b)) = (w[0].1, w[1].1)
-                && b < a
-            {
-                return Err(bad(format!(
-                    "{} {}: its capture time is before the previous file's; files are taken in the given order",
-                    role.flag(),
-                    w[1].0.display()
-                )));
-            }
-        }
-        out.insert(0, Plan::Files(files));
-    }
-    Ok(out)
-}
-
-/// Runs `report`, returning what to print.
-pub fn report(args: &ReportArgs) -> Result<String, Failure> {
-    let (model, kinds) = load(args)?;
-    Ok(match args.format {
-        OutputFormat::Json => report::json(&model, args.window, &kinds),
-        OutputFormat::Text => report::text(&model, args.window, &kinds),
-        OutputFormat::Markdown => report::markdown(&model, args.window, &kinds),
-    })
-}
-
-/// Reads every input (files and URL samples) into a model; also says, per target, whether it
-/// came from files or a URL.
-pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
-    if args.lmcache.is_empty() && args.engine.is_empty() {
-        return Err(bad(
-            "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, or a URL)",
-        ));
-    }
-    let stdin = args
-        .lmcache
-        .iter()
-        .chain(&args.engine)
-        .filter(|a| sources::parse_arg(a).is_ok_and(|p| matches!(p, InputArg::File { path, .. } if path == std::path::Path::new(sources::STDIN))))
-        .count();
-    if stdin > 1 {
-        return Err(bad(format!(
-            "standard input ('{}') can be read once; give it to one --lmcache or --engine",
-            sources::STDIN
-        )));
-    }
-    let lm = plans(Role::Lmcache, &args.lmcache)?;
-    let en = plans(Role::Engine, &args.engine)?;
-    let names = |p: &[Plan]| p.iter().map(Plan::name).collect::<Vec<_>>();
-    let longest = lm
-        .iter()
-        .chain(&en)
-        .map(|p| if let Plan::Files(f) = p { f.len() } else { 0 })
-        .max()
-        .unwrap_or(0);
-    let mut model = Model::new(&names(&lm), &names(&en), longest.max(args.samples) + 1);
-    model.set_series_limit(args.series_limit);
-    let mut kinds = Vec::new();
-    let mut urls = Vec::new();
-    for (role, ps) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
-        for (index, p) in ps.iter().enumerate() {
-            let target = TargetRef { role, index };
-            match p {
-                Plan::Files(files) => {
-                    kinds.push("files");
-                    for (path, time) in files {
-                        let body = sources::read_file(path)
-                            .map_err(|e| bad(format!("{} {e}", role.flag())))?;
-                        let origin = path.display().to_string();
-                        model
-                            .apply(Event::Scrape {
-                                target,
-                                time: *time,
-                                body,
-                                format: None,
-                                origin: origin.clone(),
-                            })
-                            .map_err(|e| bad(format!("{} {e}", role.flag())))?;
-                        warn_if_empty(&model, target, &origin);
-                    }
-                }
-                Plan::Url(u, arg) => {
-                    kinds.push("url");
-                    let client = http::client(
-                        Duration::from_secs_f64(args.timeout),
-                        &args.auth.for_target(role, *arg),
-                    )
-                    .map_err(bad)?;
-                    urls.push((target, u.clone(), client));
-                }
-            }
-        }
-    }
-    if !urls.is_empty() {
-        scrape_urls(&mut model, &urls, args)?;
-    }
-    Ok((model, kinds))
-}
-
-fn scrape_urls(
-    model: &mut Model,
-    urls: &[(TargetRef, http::TargetUrl, reqwest::Client)],
-    args: &ReportArgs,
-) -> Result<(), Failure> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| bad(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(async {
-        let limit = model.limits.max_body_bytes;
-        for i in 0..args.samples {
-            if i > 0 {
-                tokio::time::sleep(Duration::from_secs_f64(args.interval)).await;
-            }
-            let mut set = tokio::task::JoinSet::new();
-            for (n, (_, url, client)) in urls.iter().enumerate() {
-                let (client, url) = (client.clone(), url.clone());
-                set.spawn(async move { (n, http::get(&client, &url, limit).await, now()) });
-            }
-            let mut results: Vec<_> = set.join_all().await;
-            results.sort_by_key(|r| r.0);
-            for (n, result, time) in results {
-                let (target, url, _) = &urls[n];
-                let body = result.map_err(|e| Failure {
-                    code: if matches!(e, http::ScrapeError::TooLarge(_)) {
-                        EXIT_BAD_INPUT
-                    } else {
-                        EXIT_UNREACHABLE
-                    },
-                    message: format!("{} {url}: {e}", target.role.flag()),
-                })?;
-                model
-                    .apply(Event::Scrape {
-                        target: *target,
-                        time: Some(time),
-                        body: body.bytes,
-                        format: body.format,
-                        origin: url.to_string(),
-                    })
-                    .map_err(|e| bad(format!("{} {e}", target.role.flag())))?;
-                warn_if_empty(model, *target, url.shown());
-            }
-        }
-        Ok(())
-    })
-}
-
-/// An empty scrape is not an error, but the user should know the figures rest on nothing.
-fn warn_if_empty(model: &Model, target: TargetRef, origin: &str) {
-    if model
-        .target(target)
-        .newest()
-        .is_some_and(|s| s.samples == 0)
-    {
-        eprintln!("kvscope: {}: no samples", crate::sanitize::clean(origin));
     }
 }

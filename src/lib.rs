@@ -7,7 +7,6 @@ pub mod config;
 pub mod demo;
 pub mod expo;
 pub mod files;
-pub mod live;
 pub mod logfile;
 pub mod model;
 pub mod report;

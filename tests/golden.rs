@@ -6,7 +6,7 @@
 
 mod common;
 
-use kvscope::cli::{self, OutputFormat, ReportArgs};
+use kvscope::cli::report::{self, OutputFormat, ReportArgs};
 
 /// Every input: a name for its golden files and the `--lmcache` / `--engine` arguments.
 fn cases() -> Vec<(String, Vec<String>, Vec<String>)> {
@@ -83,7 +83,7 @@ fn reports_match_the_golden_outputs() {
                 auth: Default::default(),
                 series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
             };
-            let got = match cli::report(&args) {
+            let got = match report::report(&args) {
                 Ok(out) => normalise(&out),
                 Err(f) => format!("exit {}: {}\n", f.code, normalise(&f.message).trim_end()),
             };

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::cli::{EXIT_BAD_INPUT, Failure};
+use super::Failure;
 use crate::demo::{self, Demo};
 use crate::logfile;
 use crate::model::Model;
@@ -34,19 +34,12 @@ pub struct WatchArgs {
     pub series_limit: usize,
 }
 
-fn bad(message: impl Into<String>) -> Failure {
-    Failure {
-        code: EXIT_BAD_INPUT,
-        message: message.into(),
-    }
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     // One thread: collectors are I/O-bound and the UI work is small; it keeps idle CPU low.
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| bad(format!("cannot start the runtime: {e}")))
+        .map_err(|e| Failure::bad(format!("cannot start the runtime: {e}")))
 }
 
 /// Scrapes every URL and runs the TUI until the user quits or a signal stops it.
@@ -56,16 +49,16 @@ pub fn watch(args: &WatchArgs) -> Result<tui::Stop, Failure> {
 
 async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, Failure> {
     if args.lmcache.is_empty() && args.engine.is_empty() {
-        return Err(bad("give at least one --lmcache or --engine URL"));
+        return Err(Failure::bad("give at least one --lmcache or --engine URL"));
     }
     let theme = Theme::pick(
         args.theme.as_deref(),
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
     )
-    .map_err(bad)?;
+    .map_err(Failure::bad)?;
     for u in args.lmcache.iter().chain(&args.engine) {
         if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(bad(format!(
+            return Err(Failure::bad(format!(
                 "'{}' is not a URL (watch scrapes live targets; for files use kvscope report)",
                 crate::sanitize::redact_url(u)
             )));
@@ -73,13 +66,16 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
     }
     // Every input is checked before the terminal, so a bad flag is named even without one.
     if !std::io::stdout().is_terminal() {
-        return Err(bad(
+        return Err(Failure::bad(
             "kvscope watch draws on a terminal; for scripts use kvscope report",
         ));
     }
     let urls = |list: &[String], role: Role| -> Result<Vec<http::TargetUrl>, Failure> {
         list.iter()
-            .map(|u| http::TargetUrl::metrics(u).map_err(|e| bad(format!("{} {e}", role.flag()))))
+            .map(|u| {
+                http::TargetUrl::metrics(u)
+                    .map_err(|e| Failure::bad(format!("{} {e}", role.flag())))
+            })
             .collect()
     };
     let lm = urls(&args.lmcache, Role::Lmcache)?;
@@ -98,7 +94,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
                 Duration::from_secs_f64(args.timeout),
                 &args.auth.for_target(role, index),
             )
-            .map_err(bad)?;
+            .map_err(Failure::bad)?;
             let poll = collector::Poll {
                 target: TargetRef { role, index },
                 url: url.clone(),
@@ -122,7 +118,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
     drop(tx);
     // An explicit --log must work; the default one is best effort, and the UI says if it failed.
     let (log, log_problem) = match (&args.log, logfile::default_path()) {
-        (Some(p), _) => (Some(logfile::LogFile::open(p).map_err(bad)?), None),
+        (Some(p), _) => (Some(logfile::LogFile::open(p).map_err(Failure::bad)?), None),
         (None, Some(p)) => match logfile::LogFile::open(&p) {
             Ok(l) => (Some(l), None),
             Err(e) => (None, Some(format!("log not written: {e}"))),
@@ -151,7 +147,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
     let log = std::sync::Arc::new(std::sync::Mutex::new(log));
     let result = tui::run(app, rx, log.clone())
         .await
-        .map_err(|e| bad(format!("terminal error: {e}")));
+        .map_err(|e| Failure::bad(format!("terminal error: {e}")));
     if let Ok(mut l) = log.lock()
         && let Some(l) = l.as_mut()
     {
@@ -170,14 +166,14 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
 async fn start_demo(port: u16, speed: f64) -> Result<(String, String, Arc<Demo>), Failure> {
     let (lm, en) = demo::bind(port)
         .await
-        .map_err(|e| bad(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+        .map_err(|e| Failure::bad(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
     let lm_url = format!(
         "http://{}",
-        lm.local_addr().map_err(|e| bad(e.to_string()))?
+        lm.local_addr().map_err(|e| Failure::bad(e.to_string()))?
     );
     let en_url = format!(
         "http://{}",
-        en.local_addr().map_err(|e| bad(e.to_string()))?
+        en.local_addr().map_err(|e| Failure::bad(e.to_string()))?
     );
     let d = Arc::new(Demo::new(speed));
     tokio::spawn(demo::serve(lm, Role::Lmcache, d.clone()));
@@ -198,7 +194,7 @@ pub fn demo(
             println!("kvscope demo: LMCache {lm}  engine {en}");
             use std::io::Write;
             let _ = std::io::stdout().flush();
-            let mut signals = tui::signals::Signals::new().map_err(|e| bad(e.to_string()))?;
+            let mut signals = tui::signals::Signals::new().map_err(|e| Failure::bad(e.to_string()))?;
             return Ok(tui::Stop::Signal(signals.recv().await));
         }
         let note = format!(

@@ -1,0 +1,151 @@
+//! Everything that can be typed on the command line, as clap definitions. The logic behind
+//! each command lives in its own module; this file is the vocabulary of flags.
+
+use clap::{Parser, Subcommand};
+
+use super::report::OutputFormat;
+use super::screenshot::ShotFormat;
+use crate::timefmt::{parse_duration, parse_interval};
+
+#[derive(Parser)]
+#[command(
+    name = "kvscope",
+    version,
+    about = "See whether the KV cache of an LLM serving stack (LMCache + vLLM/SGLang) is working"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Watch live targets in the terminal UI.
+    Watch {
+        /// LMCache MP server: a base URL (http://host:8080) or its /metrics URL. Repeatable.
+        #[arg(long, value_name = "URL")]
+        lmcache: Vec<String>,
+        /// Engine (vLLM/SGLang) base or /metrics URL. Repeatable.
+        #[arg(long, value_name = "URL")]
+        engine: Vec<String>,
+        #[command(flatten)]
+        live: LiveOpts,
+    },
+    /// Render the TUI for saved scrapes at a given size, as SVG or plain text.
+    Screenshot {
+        /// LMCache scrapes: FILE, FILE@TIME or a metrics_index.tsv (as for report).
+        #[arg(long, value_name = "FILE")]
+        lmcache: Vec<String>,
+        /// Engine scrapes, same forms.
+        #[arg(long, value_name = "FILE")]
+        engine: Vec<String>,
+        /// Terminal size, COLSxROWS.
+        #[arg(long, default_value = "120x40")]
+        size: String,
+        #[arg(long, value_enum, default_value = "svg")]
+        format: ShotFormat,
+        /// Theme: dark, light, high-contrast, mono, or a theme file.
+        #[arg(long)]
+        theme: Option<String>,
+        /// Where to write; standard output when absent.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Replay a real recorded LMCache run and vLLM scrape on loopback, with the TUI attached.
+    Demo {
+        /// Only run the replay servers (LMCache on PORT, engine on PORT+1) and print their URLs.
+        #[arg(long)]
+        serve_only: bool,
+        /// LMCache side's port; the engine gets the next one. Default: any two free ports.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Replay speed relative to the recording.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        #[command(flatten)]
+        live: LiveOpts,
+    },
+    /// Analyse scrapes (files or live URLs) and print the report as JSON, text or markdown.
+    Report {
+        /// LMCache /metrics: FILE, FILE@2026-11-22T07:23:02Z, a metrics_index.tsv, or a URL.
+        /// Repeatable; files form one timeline in the given order, each URL is a target.
+        #[arg(long, value_name = "FILE|URL")]
+        lmcache: Vec<String>,
+        /// Engine (vLLM/SGLang) /metrics, same forms as --lmcache.
+        #[arg(long, value_name = "FILE|URL")]
+        engine: Vec<String>,
+        /// Scrapes per URL.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        samples: u32,
+        /// Time between scrapes of a URL (500ms, 2s, 5m; at least 100ms).
+        #[arg(long, default_value = "2s", value_parser = parse_interval)]
+        interval: f64,
+        /// Window for windowed figures.
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        window: f64,
+        /// Per-request timeout for URLs.
+        #[arg(long, default_value = "5s", value_parser = parse_duration)]
+        timeout: f64,
+        #[arg(long, value_enum, default_value = "json")]
+        format: OutputFormat,
+        /// Series one scrape may carry per instance; a scrape with more is refused.
+        #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
+        series_limit: usize,
+        #[command(flatten)]
+        auth: AuthOpts,
+    },
+}
+
+/// `--series-limit`: a whole number from 1 to 100 million.
+pub fn series_limit(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=100_000_000).contains(n))
+        .ok_or_else(|| format!("'{s}' is not a series limit (a whole number from 1 to 100000000)"))
+}
+
+/// Options shared by the live commands; unset ones come from the config file, then defaults.
+#[derive(clap::Args, Clone)]
+pub struct LiveOpts {
+    /// Scrape interval (500ms, 2s, 5m; at least 100ms) [default: 2s].
+    #[arg(long, value_parser = parse_interval)]
+    pub interval: Option<f64>,
+    /// Window for windowed figures [default: 60s].
+    #[arg(long, value_parser = parse_duration)]
+    pub window: Option<f64>,
+    /// Per-request timeout [default: 5s].
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<f64>,
+    /// Theme: dark (default), light, high-contrast, mono (NO_COLOR picks it), or a theme file.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Config file [default: $XDG_CONFIG_HOME/kvscope/config.toml or ~/.config/kvscope/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Also read the LMCache server's /env (values redacted, except diagnostic settings such as
+    /// LMCACHE_*, VLLM_* and PYTHONHASHSEED whose names do not look secret).
+    #[arg(long)]
+    pub allow_env: bool,
+    /// Log file [default: $XDG_STATE_HOME/kvscope/kvscope.log or ~/.local/state/kvscope/kvscope.log].
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<std::path::PathBuf>,
+    /// Series one scrape may carry per instance; a scrape with more is refused [default: 100000].
+    #[arg(long, value_name = "N", value_parser = series_limit)]
+    pub series_limit: Option<usize>,
+    #[command(flatten)]
+    pub auth: AuthOpts,
+}
+
+/// Request headers for targets that need them (LMCache 0.5.7 API keys).
+#[derive(clap::Args, Clone)]
+pub struct AuthOpts {
+    /// Extra request header NAME:VALUE. Before any target flag: for every target; after a
+    /// --lmcache/--engine URL: for that target only. Repeatable. Never printed.
+    #[arg(long, value_name = "NAME:VALUE")]
+    pub header: Vec<String>,
+    /// File holding a bearer token, sent as `Authorization: Bearer …`; placed like --header.
+    /// Never printed.
+    #[arg(long, value_name = "FILE")]
+    pub bearer_token_file: Vec<std::path::PathBuf>,
+}

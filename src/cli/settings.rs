@@ -1,0 +1,171 @@
+//! The live commands' settings: a flag wins, then the config file, then the default. Targets
+//! come from the config file only when no target flag was given.
+
+use super::Failure;
+use super::args::{LiveOpts, series_limit};
+use crate::cli::live::WatchArgs;
+use crate::config::Config;
+use crate::sources::http::{Auth, AuthPlan};
+use crate::timefmt::{parse_duration, parse_interval};
+use crate::vocab::Role;
+
+/// Defaults when neither a flag nor the config file sets a value.
+const DEFAULT_INTERVAL: f64 = 2.0;
+const DEFAULT_WINDOW: f64 = 60.0;
+const DEFAULT_TIMEOUT: f64 = 5.0;
+
+/// Everything `watch` (or `demo`) needs, from the flags, the config file and the defaults.
+pub fn resolve(
+    opts: LiveOpts,
+    lmcache: Vec<String>,
+    engine: Vec<String>,
+    mut auth: AuthPlan,
+) -> Result<WatchArgs, Failure> {
+    let cfg = Config::load(opts.config.as_deref()).map_err(Failure::bad)?;
+    let (lmcache, engine) = if lmcache.is_empty() && engine.is_empty() {
+        config_targets(&cfg, &mut auth)?
+    } else {
+        (lmcache, engine)
+    };
+    let series_limit = match (opts.series_limit, cfg.series_limit) {
+        (Some(n), _) => n,
+        (None, Some(n)) => series_limit(&n.to_string())
+            .map_err(|e| Failure::bad(format!("config series_limit: {e}")))?,
+        (None, None) => crate::store::DEFAULT_SERIES_LIMIT,
+    };
+    Ok(WatchArgs {
+        lmcache,
+        engine,
+        interval: seconds(opts.interval, &cfg.interval, "interval", DEFAULT_INTERVAL)?,
+        window: seconds(opts.window, &cfg.window, "window", DEFAULT_WINDOW)?,
+        timeout: seconds(opts.timeout, &cfg.timeout, "timeout", DEFAULT_TIMEOUT)?,
+        theme: opts.theme.or(cfg.theme),
+        auth,
+        log: opts.log,
+        routes: crate::sources::lmcache_http::RouteOptions {
+            allow_env: opts.allow_env,
+        },
+        keymap: crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
+        series_limit,
+    })
+}
+
+/// A time setting: the flag's (already parsed), else the config file's, else the default.
+/// Intervals have a floor that other durations do not (see `parse_interval`).
+fn seconds(
+    flag: Option<f64>,
+    from_config: &Option<String>,
+    name: &str,
+    default: f64,
+) -> Result<f64, Failure> {
+    let parse = if name == "interval" {
+        parse_interval
+    } else {
+        parse_duration
+    };
+    match (flag, from_config) {
+        (Some(v), _) => Ok(v),
+        (None, Some(text)) => parse(text).map_err(|e| Failure::bad(format!("config {name}: {e}"))),
+        (None, None) => Ok(default),
+    }
+}
+
+/// The config file's targets: its `lmcache`/`engine` lists, then each `[[target]]` with its own
+/// headers added to the plan.
+fn config_targets(
+    cfg: &Config,
+    auth: &mut AuthPlan,
+) -> Result<(Vec<String>, Vec<String>), Failure> {
+    let (mut lm, mut en) = (cfg.lmcache.clone(), cfg.engine.clone());
+    for t in &cfg.target {
+        let (role, list, url) = match (&t.lmcache, &t.engine) {
+            (Some(u), _) => (Role::Lmcache, &mut lm, u),
+            (None, Some(u)) => (Role::Engine, &mut en, u),
+            (None, None) => continue,
+        };
+        let own = Auth::from_flags(&t.header, t.bearer_token_file.as_deref()).map_err(|e| {
+            let shown = crate::sanitize::redact_url(url);
+            Failure::bad(format!("config [[target]] {shown}: {e}"))
+        })?;
+        auth.per_target.push((role, list.len(), own));
+        list.push(url.clone());
+    }
+    Ok((lm, en))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+
+    /// `watch` with `argv` and a config file holding `config`.
+    fn resolved(argv: &[&str], config: &str) -> Result<WatchArgs, Failure> {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("kvscope-settings-{}-{n}.toml", std::process::id()));
+        std::fs::write(&path, config).unwrap();
+        let path_arg = path.to_str().unwrap().to_string();
+        let mut full = vec!["kvscope", "watch", "--config", &path_arg];
+        full.extend_from_slice(argv);
+        let m = Cli::command().try_get_matches_from(full).unwrap();
+        let Command::Watch {
+            lmcache,
+            engine,
+            live,
+        } = Cli::from_arg_matches(&m).unwrap().command
+        else {
+            panic!("watch parses as watch")
+        };
+        let auth = crate::cli::auth::plan(m.subcommand().unwrap().1)?;
+        let out = resolve(live, lmcache, engine, auth);
+        let _ = std::fs::remove_file(&path);
+        out
+    }
+
+    #[test]
+    fn a_flag_wins_over_the_config_file_which_wins_over_the_default() {
+        let cfg = "interval = \"5s\"\nwindow = \"2m\"\nseries_limit = 500\n";
+        let w = resolved(&["--lmcache", "http://a", "--interval", "1s"], cfg).unwrap();
+        assert_eq!(w.interval, 1.0);
+        assert_eq!(w.window, 120.0);
+        assert_eq!(w.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(w.series_limit, 500);
+        let w = resolved(&["--lmcache", "http://a", "--series-limit", "7"], cfg).unwrap();
+        assert_eq!((w.interval, w.series_limit), (5.0, 7));
+    }
+
+    #[test]
+    fn config_targets_are_used_only_without_target_flags_and_keep_their_own_headers() {
+        let cfg = "lmcache = [\"http://listed\"]\n\n[[target]]\nengine = \"http://e\"\nheader = [\"X-E: 1\"]\n";
+        let w = resolved(&[], cfg).unwrap();
+        assert_eq!(w.lmcache, ["http://listed"]);
+        assert_eq!(w.engine, ["http://e"]);
+        let own = &w.auth.for_target(Role::Engine, 0).headers;
+        assert_eq!(own, &[("X-E".to_string(), "1".to_string())]);
+        let w = resolved(&["--engine", "http://flag"], cfg).unwrap();
+        assert!(w.lmcache.is_empty());
+        assert_eq!(w.engine, ["http://flag"]);
+        assert!(w.auth.per_target.is_empty());
+    }
+
+    #[test]
+    fn bad_config_values_are_refused_naming_the_setting() {
+        let e = resolved(&["--lmcache", "http://a"], "interval = \"1ms\"\n").unwrap_err();
+        assert!(e.message.starts_with("config interval:"), "{}", e.message);
+        let e = resolved(&["--lmcache", "http://a"], "timeout = \"soon\"\n").unwrap_err();
+        assert!(e.message.starts_with("config timeout:"), "{}", e.message);
+        let e = resolved(&["--lmcache", "http://a"], "series_limit = 0\n").unwrap_err();
+        assert!(
+            e.message.starts_with("config series_limit:"),
+            "{}",
+            e.message
+        );
+        let cfg = "[[target]]\nlmcache = \"http://user:pw@h\"\nheader = [\"oops\"]\n";
+        let e = resolved(&[], cfg).unwrap_err();
+        assert!(e.message.contains("config [[target]]"), "{}", e.message);
+        assert!(!e.message.contains("pw"), "{}", e.message);
+    }
+}
