@@ -1,8 +1,10 @@
 //! Store arithmetic on hand-made scrapes (edge cases: resets, restarts, lazy series,
 //! duplicates). Real-capture figures are tested in `tests/report_real.rs`.
 
-use super::points::BLOCK;
+use super::points::{BLOCK, Points};
+use super::series::ABSENT_BITS;
 use super::*;
+use crate::catalog;
 use crate::expo::parse;
 use crate::metric;
 
