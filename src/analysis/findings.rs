@@ -45,61 +45,104 @@ fn f(
 /// Default L1 eviction trigger (`--eviction-trigger-watermark`).
 pub const L1_WATERMARK: f64 = 0.8;
 
+/// What the rules read: the analysis made so far.
+pub struct Facts<'a> {
+    pub mode: &'a Mode,
+    pub families: &'a [FamilyRow],
+    pub unrecognised: &'a [Unrecognised],
+    pub lm: &'a LmcacheFigures,
+    pub en: &'a EngineFigures,
+    pub quality: &'a super::DataQuality,
+}
+
+/// A rule adds the findings it sees to the list.
+type Rule = fn(&Facts<'_>, &mut Vec<Finding>);
+
+/// Every rule, in the order findings of one severity are listed.
+const RULES: &[Rule] = &[
+    bad_data,
+    eventbus_dropping,
+    periodic_threads_unhealthy,
+    stale_connector,
+    external_prefix_no_hits,
+    required_family_missing,
+    l1_at_watermark,
+    low_lookup_hit_rate,
+    eventbus_gauges_unverified,
+    unrecognised_names,
+];
+
 /// Evaluates every rule; most severe first.
-pub fn evaluate(
-    mode: &Mode,
-    families: &[FamilyRow],
-    unrecognised: &[Unrecognised],
-    lm: &LmcacheFigures,
-    en: &EngineFigures,
-    quality: &super::DataQuality,
-) -> Vec<Finding> {
+pub fn evaluate(facts: &Facts<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    if !quality.notes.is_empty() {
-        let n = quality.notes.len() as u64 + quality.not_kept;
-        let mut evidence: Vec<String> = quality
-            .notes
-            .iter()
-            .take(5)
-            .map(|n| format!("{}: {} {}", n.target, n.note.subject, n.note.problem))
-            .collect();
-        if n > 5 {
-            evidence.push(format!("+{} more (the report lists them)", n - 5));
-        }
-        out.push(f(
-            "bad_data",
-            Severity::Warning,
-            format!("{n} problems in the data itself; figures resting on them are unknown"),
-            evidence,
-            "Check the exporter: a counter must be a finite, non-negative number that only grows, each series must appear once per scrape, and bucket bounds must be numbers.",
-        ));
+    for rule in RULES {
+        rule(facts, &mut out);
     }
-    if let Some(d) = lm.eventbus.dropped_total.value().filter(|d| *d > 0.0) {
-        let rate = lm
-            .eventbus
-            .dropped_per_s
-            .value()
-            .map_or("unknown".into(), |r| format!("{r:.2}/s"));
-        out.push(f(
-            "eventbus_dropping",
-            Severity::Critical,
-            format!("LMCache's EventBus dropped {d:.0} events"),
-            vec![format!("lmcache_mp_event_bus_dropped_events_total = {d:.0} (window rate {rate})")],
-            "Metrics, traces and KV events lose data while the bus is full: raise --event-bus-queue-size or reduce --metrics-sample-rate.",
-        ));
+    // Stable: within a severity, the order of RULES.
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+fn bad_data(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    let quality = c.quality;
+    if quality.notes.is_empty() {
+        return;
     }
-    if lm.http.periodic_healthy == Some(false) {
-        let mut evidence = vec!["GET /periodic-threads-health: healthy = false".to_string()];
-        evidence.extend(lm.http.periodic_unhealthy.iter().cloned());
-        out.push(f(
-            "periodic_threads_unhealthy",
-            Severity::Warning,
-            "LMCache says some of its background threads are not running on time".into(),
-            evidence,
-            "Open GET /periodic-threads/<name> on the server for the last run's message, and read the server log around that time.",
-        ));
+    let n = quality.notes.len() as u64 + quality.not_kept;
+    let mut evidence: Vec<String> = quality
+        .notes
+        .iter()
+        .take(5)
+        .map(|n| format!("{}: {} {}", n.target, n.note.subject, n.note.problem))
+        .collect();
+    if n > 5 {
+        evidence.push(format!("+{} more (the report lists them)", n - 5));
     }
-    for e in &mode.stale_connector {
+    out.push(f(
+        "bad_data",
+        Severity::Warning,
+        format!("{n} problems in the data itself; figures resting on them are unknown"),
+        evidence,
+        "Check the exporter: a counter must be a finite, non-negative number that only grows, each series must appear once per scrape, and bucket bounds must be numbers.",
+    ));
+}
+
+fn eventbus_dropping(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    let bus = &c.lm.eventbus;
+    let Some(d) = bus.dropped_total.value().filter(|d| *d > 0.0) else {
+        return;
+    };
+    let rate = bus
+        .dropped_per_s
+        .value()
+        .map_or("unknown".into(), |r| format!("{r:.2}/s"));
+    out.push(f(
+        "eventbus_dropping",
+        Severity::Critical,
+        format!("LMCache's EventBus dropped {d:.0} events"),
+        vec![format!("lmcache_mp_event_bus_dropped_events_total = {d:.0} (window rate {rate})")],
+        "Metrics, traces and KV events lose data while the bus is full: raise --event-bus-queue-size or reduce --metrics-sample-rate.",
+    ));
+}
+
+fn periodic_threads_unhealthy(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    let http = &c.lm.http;
+    if http.periodic_healthy != Some(false) {
+        return;
+    }
+    let mut evidence = vec!["GET /periodic-threads-health: healthy = false".to_string()];
+    evidence.extend(http.periodic_unhealthy.iter().cloned());
+    out.push(f(
+        "periodic_threads_unhealthy",
+        Severity::Warning,
+        "LMCache says some of its background threads are not running on time".into(),
+        evidence,
+        "Open GET /periodic-threads/<name> on the server for the last run's message, and read the server log around that time.",
+    ));
+}
+
+fn stale_connector(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    for e in &c.mode.stale_connector {
         out.push(f(
             "stale_connector",
             Severity::Warning,
@@ -108,94 +151,113 @@ pub fn evaluate(
             "Configure LMCacheConnectorV1 (embedded) or LMCacheMPConnector (MP server).",
         ));
     }
-    let lm_hits = lm.lookup.hit_tokens.since_start.value();
-    let ext_q = en.external_prefix_cache.queries_total.value();
-    let ext_h = en.external_prefix_cache.hits_total.value();
-    if let (Some(h), Some(q), Some(0.0)) = (lm_hits, ext_q, ext_h)
-        && h > 0.0
-        && q > 0.0
-    {
+}
+
+fn external_prefix_no_hits(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    let lm_hits = c.lm.lookup.hit_tokens.since_start.value();
+    let ext = &c.en.external_prefix_cache;
+    let (Some(h), Some(q), Some(0.0)) =
+        (lm_hits, ext.queries_total.value(), ext.hits_total.value())
+    else {
+        return;
+    };
+    if h > 0.0 && q > 0.0 {
         out.push(f(
-                "external_prefix_no_hits",
-                Severity::Warning,
-                "vLLM counts no external prefix hits although LMCache reports hits".into(),
-                vec![
-                    format!("LMCache lookup hit tokens since start: {h:.0}"),
-                    format!("vllm:external_prefix_cache_hits_total = 0 of {q:.0} queried tokens"),
-                ],
-                "Check that the engine and the LMCache server belong to one deployment, and whether this vLLM build reports MP-connector hits (compare prompt_tokens_by_source{source=\"external_kv_transfer\"}).",
-            ));
+            "external_prefix_no_hits",
+            Severity::Warning,
+            "vLLM counts no external prefix hits although LMCache reports hits".into(),
+            vec![
+                format!("LMCache lookup hit tokens since start: {h:.0}"),
+                format!("vllm:external_prefix_cache_hits_total = 0 of {q:.0} queried tokens"),
+            ],
+            "Check that the engine and the LMCache server belong to one deployment, and whether this vLLM build reports MP-connector hits (compare prompt_tokens_by_source{source=\"external_kv_transfer\"}).",
+        ));
     }
-    for fam in families.iter().filter(|r| {
+}
+
+fn required_family_missing(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    let missing = c.families.iter().filter(|r| {
         r.need == Need::Required && matches!(r.status, Status::Missing | Status::DeclaredNoSamples)
-    }) {
+    });
+    for fam in missing {
         out.push(f(
             "required_family_missing",
             Severity::Warning,
             format!("{} has no samples", fam.id),
-            vec![format!("{}: {:?} in a {} deployment", fam.title, fam.status, mode.architecture)],
+            vec![format!("{}: {:?} in a {} deployment", fam.title, fam.status, c.mode.architecture)],
             "Many LMCache series appear only after their first event: send traffic, then check the exporter (--disable-metrics, OTLP push) and the name variants this build uses.",
         ));
     }
-    if let Some(r) = lm
-        .l1
-        .memory
-        .usage_ratio
+}
+
+fn l1_at_watermark(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    let l1 = &c.lm.l1;
+    let Some(r) = l1.memory.usage_ratio.value().filter(|r| *r >= L1_WATERMARK) else {
+        return;
+    };
+    let ev = l1
+        .evicted_per_s
         .value()
-        .filter(|r| *r >= L1_WATERMARK)
-    {
-        let ev = lm
-            .l1
-            .evicted_per_s
-            .value()
-            .map_or("unknown".into(), |e| format!("{e:.2} chunks/s"));
+        .map_or("unknown".into(), |e| format!("{e:.2} chunks/s"));
+    out.push(f(
+        "l1_at_watermark",
+        Severity::Info,
+        format!("L1 is {:.0}% full, at or above the default eviction watermark", r * 100.0),
+        vec![format!("lmcache_mp_l1_usage_ratio = {r:.3}; evictions in the window: {ev}")],
+        "Expected under steady load; if the hit rate falls as evictions rise, give L1 more memory or add an L2 adapter.",
+    ));
+}
+
+fn low_lookup_hit_rate(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    let lookup = &c.lm.lookup;
+    let (Some(rate), Some(req)) = (
+        lookup.hit_rate.window.value(),
+        lookup.requested_tokens.window.value(),
+    ) else {
+        return;
+    };
+    if rate < 0.2 && req > 0.0 {
         out.push(f(
-            "l1_at_watermark",
+            "low_lookup_hit_rate",
             Severity::Info,
-            format!("L1 is {:.0}% full, at or above the default eviction watermark", r * 100.0),
-            vec![format!("lmcache_mp_l1_usage_ratio = {r:.3}; evictions in the window: {ev}")],
-            "Expected under steady load; if the hit rate falls as evictions rise, give L1 more memory or add an L2 adapter.",
+            format!("LMCache hit rate in the window is {:.0}%", rate * 100.0),
+            vec![format!("{req:.0} tokens looked up in the window")],
+            "Normal for new prompts; for repeated prefixes check cache_salt, model_name and chunk alignment.",
         ));
     }
-    if let (Some(rate), Some(req)) = (
-        lm.lookup.hit_rate.window.value(),
-        lm.lookup.requested_tokens.window.value(),
-    ) && rate < 0.2
-        && req > 0.0
-    {
-        out.push(f(
-                "low_lookup_hit_rate",
-                Severity::Info,
-                format!("LMCache hit rate in the window is {:.0}%", rate * 100.0),
-                vec![format!("{req:.0} tokens looked up in the window")],
-                "Normal for new prompts; for repeated prefixes check cache_salt, model_name and chunk alignment.",
-            ));
-    }
-    if lm.eventbus.gauges_trust == GaugeTrust::Unverified
-        && lm.eventbus.queue_depth.value().is_some()
-    {
+}
+
+fn eventbus_gauges_unverified(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    let bus = &c.lm.eventbus;
+    if bus.gauges_trust == GaugeTrust::Unverified && bus.queue_depth.value().is_some() {
         out.push(f(
             "eventbus_gauges_unverified",
             Severity::Info,
             "EventBus depth and drain lag cannot be trusted on this build".into(),
-            vec![lm.eventbus.gauges_note.to_string()],
+            vec![bus.gauges_note.to_string()],
             "Watch dropped events instead of depth.",
         ));
     }
-    if !unrecognised.is_empty() {
-        let names: Vec<String> = unrecognised
-            .iter()
-            .take(5)
-            .map(|u| u.name.clone())
-            .collect();
-        out.push(f(
-            "unrecognised_names",
-            Severity::Info,
-            format!("{} metric names with known prefixes are not in kvscope's catalog", unrecognised.len()),
-            names,
-            "A newer or older build may have renamed them: report them so the catalog learns the variant.",
-        ));
+}
+
+fn unrecognised_names(c: &Facts<'_>, out: &mut Vec<Finding>) {
+    if c.unrecognised.is_empty() {
+        return;
     }
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    out
+    let names: Vec<String> = c
+        .unrecognised
+        .iter()
+        .take(5)
+        .map(|u| u.name.clone())
+        .collect();
+    out.push(f(
+        "unrecognised_names",
+        Severity::Info,
+        format!(
+            "{} metric names with known prefixes are not in kvscope's catalog",
+            c.unrecognised.len()
+        ),
+        names,
+        "A newer or older build may have renamed them: report them so the catalog learns the variant.",
+    ));
 }

@@ -233,14 +233,14 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
     let lmcache = figures::lmcache(&views, inputs.lmcache.len(), &features);
     let engine = engine::engine(&views[inputs.lmcache.len()..]);
     let data_quality = DataQuality::of(inputs);
-    let findings = findings::evaluate(
-        &mode,
-        &families,
-        &unrecognised,
-        &lmcache,
-        &engine,
-        &data_quality,
-    );
+    let findings = findings::evaluate(&findings::Facts {
+        mode: &mode,
+        families: &families,
+        unrecognised: &unrecognised,
+        lm: &lmcache,
+        en: &engine,
+        quality: &data_quality,
+    });
     Analysis {
         mode,
         families,
