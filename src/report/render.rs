@@ -35,11 +35,26 @@ pub(super) struct Extras {
 pub(super) const UNKNOWNS_SHOWN: usize = 200;
 
 /// The lines shared by text and markdown: (section, label, value).
-fn figures(r: &Report, x: &Extras) -> Vec<(&'static str, String, String)> {
+type Lines = Vec<(&'static str, String, String)>;
+
+/// Adds one line.
+fn push(out: &mut Lines, section: &'static str, label: &str, value: String) {
+    out.push((section, label.to_string(), value));
+}
+
+/// Every figure line, section by section.
+fn figures(r: &Report, x: &Extras) -> Lines {
     let mut out = Vec::new();
-    let lm = &r.analysis.lmcache;
-    let lk = &lm.lookup;
-    let mut push = |s: &'static str, l: &str, v: String| out.push((s, l.to_string(), v));
+    lookup_lines(r, x, &mut out);
+    memory_lines(r, &mut out);
+    eventbus_lines(r, &mut out);
+    engine_lines(r, &mut out);
+    out
+}
+
+fn lookup_lines(r: &Report, x: &Extras, out: &mut Lines) {
+    let lk = &r.analysis.lmcache.lookup;
+    let mut push = |s: &'static str, l: &str, v: String| push(out, s, l, v);
     let tokens = |rate: &Fig, hits: &Fig, requested: &Fig| {
         format!(
             "{} ({} / {} tokens)",
@@ -98,6 +113,11 @@ fn figures(r: &Report, x: &Extras) -> Vec<(&'static str, String, String)> {
             "the JSON report lists every one".into(),
         );
     }
+}
+
+fn memory_lines(r: &Report, out: &mut Lines) {
+    let lm = &r.analysis.lmcache;
+    let mut push = |s: &'static str, l: &str, v: String| push(out, s, l, v);
     let (l1, l2) = (&lm.l1, &lm.l2);
     push(
         "L1",
@@ -155,6 +175,11 @@ fn figures(r: &Report, x: &Extras) -> Vec<(&'static str, String, String)> {
             ),
         );
     }
+}
+
+fn eventbus_lines(r: &Report, out: &mut Lines) {
+    let lm = &r.analysis.lmcache;
+    let mut push = |s: &'static str, l: &str, v: String| push(out, s, l, v);
     let eb = &lm.eventbus;
     push(
         "EventBus",
@@ -171,6 +196,10 @@ fn figures(r: &Report, x: &Extras) -> Vec<(&'static str, String, String)> {
         "dropped (total, per s)",
         format!("{}, {}", num(&eb.dropped_total), num(&eb.dropped_per_s)),
     );
+}
+
+fn engine_lines(r: &Report, out: &mut Lines) {
+    let mut push = |s: &'static str, l: &str, v: String| push(out, s, l, v);
     let en = &r.analysis.engine;
     push(
         "Engine",
@@ -198,7 +227,6 @@ fn figures(r: &Report, x: &Extras) -> Vec<(&'static str, String, String)> {
             num(&en.external_prefix_cache.queries_total)
         ),
     );
-    out
 }
 
 /// `N status, …` over the family rows, in order of first appearance.
@@ -275,51 +303,9 @@ pub(super) fn text(r: &Report, x: &Extras) -> String {
         num(&r.analysis.lmcache.window_seconds),
         num(&r.analysis.engine.window_seconds)
     );
-    let mut section = "";
-    for (sec, label, value) in figures(r, x) {
-        if sec != section {
-            let _ = writeln!(o, "\n{sec}");
-            section = sec;
-        }
-        let _ = writeln!(o, "  {label:<34} {value}");
-    }
-    let findings = &r.analysis.findings;
-    if !findings.is_empty() {
-        let _ = writeln!(o, "\nfindings");
-        for f in findings {
-            let _ = writeln!(o, "  [{}] {}: {}", f.severity, f.code, clean(&f.title));
-            for e in &f.evidence {
-                let _ = writeln!(o, "      {}", clean(e));
-            }
-            let _ = writeln!(o, "      next: {}", f.next_action);
-        }
-    }
-    let _ = writeln!(o, "\nfamilies: {}", family_counts(r));
-    for f in r
-        .analysis
-        .families
-        .iter()
-        .filter(|f| f.status != Status::NotApplicable)
-    {
-        let _ = writeln!(
-            o,
-            "  {:<40} {:<20} {:<9} series {}{}",
-            f.id,
-            f.status.as_str(),
-            f.need.as_str(),
-            f.series,
-            if f.sampled { "  (sampled)" } else { "" }
-        );
-    }
-    for u in &r.analysis.unrecognised {
-        let _ = writeln!(
-            o,
-            "  unrecognised: {} ({} samples) in {}",
-            clean(&u.name),
-            u.samples,
-            clean(&u.target)
-        );
-    }
+    text_figures(r, x, &mut o);
+    text_findings(r, &mut o);
+    text_families(r, &mut o);
     if r.parse_errors.lines_skipped > 0 {
         let _ = writeln!(
             o,
@@ -348,6 +334,60 @@ pub(super) fn text(r: &Report, x: &Extras) -> String {
         }
     }
     o
+}
+
+fn text_figures(r: &Report, x: &Extras, o: &mut String) {
+    let mut section = "";
+    for (sec, label, value) in figures(r, x) {
+        if sec != section {
+            let _ = writeln!(o, "\n{sec}");
+            section = sec;
+        }
+        let _ = writeln!(o, "  {label:<34} {value}");
+    }
+}
+
+fn text_findings(r: &Report, o: &mut String) {
+    let findings = &r.analysis.findings;
+    if !findings.is_empty() {
+        let _ = writeln!(o, "\nfindings");
+        for f in findings {
+            let _ = writeln!(o, "  [{}] {}: {}", f.severity, f.code, clean(&f.title));
+            for e in &f.evidence {
+                let _ = writeln!(o, "      {}", clean(e));
+            }
+            let _ = writeln!(o, "      next: {}", f.next_action);
+        }
+    }
+}
+
+fn text_families(r: &Report, o: &mut String) {
+    let _ = writeln!(o, "\nfamilies: {}", family_counts(r));
+    for f in r
+        .analysis
+        .families
+        .iter()
+        .filter(|f| f.status != Status::NotApplicable)
+    {
+        let _ = writeln!(
+            o,
+            "  {:<40} {:<20} {:<9} series {}{}",
+            f.id,
+            f.status.as_str(),
+            f.need.as_str(),
+            f.series,
+            if f.sampled { "  (sampled)" } else { "" }
+        );
+    }
+    for u in &r.analysis.unrecognised {
+        let _ = writeln!(
+            o,
+            "  unrecognised: {} ({} samples) in {}",
+            clean(&u.name),
+            u.samples,
+            clean(&u.target)
+        );
+    }
 }
 
 fn md_cell(s: &str) -> String {
