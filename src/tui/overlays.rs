@@ -14,105 +14,14 @@ use crate::analysis::http_facts::HttpFacts;
 use crate::sanitize::clean;
 
 pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
-    let mut lines = Vec::new();
-    let title;
-    match app.view.focus {
-        Pane::Matrix => {
-            let rows = app.matrix_rows();
-            let Some(fam) = rows
-                .get(app.view.matrix_row)
-                .map(|&i| &app.shown.analysis.families[i])
-            else {
-                return;
-            };
-            title = fam.id.to_string();
-            lines.push(Line::from(Span::styled(fam.title, app.theme.title)));
-            if let Some(why) = &fam.why_not_applicable {
-                lines.push(Line::from(Span::styled(
-                    format!("not applicable: {why}"),
-                    app.theme.dim,
-                )));
-            }
-            for m in &fam.metrics {
-                lines.push(Line::from(vec![
-                    Span::raw(format!("{:<28}", m.key)),
-                    Span::styled(
-                        format!("{:<10}", status_word(m.status)),
-                        status_style(app, m.status),
-                    ),
-                    Span::styled(
-                        format!(
-                            "{:?} series {}{}",
-                            m.kind,
-                            m.series,
-                            if m.sampled { " sampled" } else { "" }
-                        )
-                        .to_lowercase(),
-                        app.theme.dim,
-                    ),
-                ]));
-                for n in &m.names {
-                    lines.push(Line::from(Span::styled(
-                        format!("    {}", clean(n)),
-                        app.theme.dim,
-                    )));
-                }
-            }
-            let (series, total) = app.detail_series();
-            if !series.is_empty() {
-                lines.push(Line::from(Span::styled(
-                    "series (value · per second over the window)",
-                    app.theme.title,
-                )));
-            }
-            for r in series {
-                let value = r.value.map_or("absent".to_string(), |v| {
-                    if v.fract() == 0.0 {
-                        format!("{v:.0}")
-                    } else {
-                        format!("{v:.4}")
-                    }
-                });
-                lines.push(Line::from(vec![
-                    Span::raw(format!("  {}{{{}}} ", clean(&r.name), clean(&r.labels))),
-                    Span::styled(value, app.theme.title),
-                    Span::styled(
-                        r.per_s
-                            .value()
-                            .map_or(String::new(), |v| format!("  {v:.3}/s")),
-                        app.theme.dim,
-                    ),
-                ]));
-            }
-            if total > series.len() {
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        "  +{} more series (kvscope report lists the figures over all)",
-                        total - series.len()
-                    ),
-                    app.theme.dim,
-                )));
-            }
-        }
-        Pane::Findings => {
-            let Some(x) = app.shown.analysis.findings.get(app.view.finding_row) else {
-                return;
-            };
-            title = x.code.to_string();
-            lines.push(Line::from(vec![
-                severity_span(app, x.severity),
-                Span::styled(clean(&x.title), app.theme.title),
-            ]));
-            for e in &x.evidence {
-                lines.push(Line::from(format!("  {}", clean(e))));
-            }
-            lines.push(Line::from(Span::styled(
-                format!("next: {}", x.next_action),
-                app.theme.info,
-            )));
-        }
-        _ => return,
-    }
+    let detail = match app.view.focus {
+        Pane::Matrix => family_detail(app),
+        Pane::Findings => finding_detail(app),
+        _ => None,
+    };
+    let Some((title, lines)) = detail else {
+        return;
+    };
     let r = popup(area, 110, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     let b = Block::default()
@@ -123,6 +32,100 @@ pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
         ))
         .border_style(app.theme.focus);
     f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }), r);
+}
+
+/// The selected family: its metrics, the names they were seen under, and its series.
+fn family_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
+    let rows = app.matrix_rows();
+    let fam = &app.shown.analysis.families[*rows.get(app.view.matrix_row)?];
+    let title = fam.id.to_string();
+    let mut lines = Vec::new();
+    lines.push(Line::from(Span::styled(fam.title, app.theme.title)));
+    if let Some(why) = &fam.why_not_applicable {
+        lines.push(Line::from(Span::styled(
+            format!("not applicable: {why}"),
+            app.theme.dim,
+        )));
+    }
+    for m in &fam.metrics {
+        lines.push(Line::from(vec![
+            Span::raw(format!("{:<28}", m.key)),
+            Span::styled(
+                format!("{:<10}", status_word(m.status)),
+                status_style(app, m.status),
+            ),
+            Span::styled(
+                format!(
+                    "{:?} series {}{}",
+                    m.kind,
+                    m.series,
+                    if m.sampled { " sampled" } else { "" }
+                )
+                .to_lowercase(),
+                app.theme.dim,
+            ),
+        ]));
+        for n in &m.names {
+            lines.push(Line::from(Span::styled(
+                format!("    {}", clean(n)),
+                app.theme.dim,
+            )));
+        }
+    }
+    let (series, total) = app.detail_series();
+    if !series.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "series (value · per second over the window)",
+            app.theme.title,
+        )));
+    }
+    for r in series {
+        let value = r.value.map_or("absent".to_string(), |v| {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.4}")
+            }
+        });
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {}{{{}}} ", clean(&r.name), clean(&r.labels))),
+            Span::styled(value, app.theme.title),
+            Span::styled(
+                r.per_s
+                    .value()
+                    .map_or(String::new(), |v| format!("  {v:.3}/s")),
+                app.theme.dim,
+            ),
+        ]));
+    }
+    if total > series.len() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  +{} more series (kvscope report lists the figures over all)",
+                total - series.len()
+            ),
+            app.theme.dim,
+        )));
+    }
+    Some((title, lines))
+}
+
+/// The selected finding: evidence and next action.
+fn finding_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
+    let x = app.shown.analysis.findings.get(app.view.finding_row)?;
+    let title = x.code.to_string();
+    let mut lines = vec![Line::from(vec![
+        severity_span(app, x.severity),
+        Span::styled(clean(&x.title), app.theme.title),
+    ])];
+    for e in &x.evidence {
+        lines.push(Line::from(format!("  {}", clean(e))));
+    }
+    lines.push(Line::from(Span::styled(
+        format!("next: {}", x.next_action),
+        app.theme.info,
+    )));
+    Some((title, lines))
 }
 
 /// "12s ago" from a wall-clock time.

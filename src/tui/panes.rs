@@ -94,6 +94,21 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             )),
         ]),
     ];
+    lines.extend(breakdown_lines(app));
+    let series: Vec<(&str, &[Option<f64>])> = app
+        .shown
+        .history
+        .targets
+        .iter()
+        .map(|t| (t.target.as_str(), t.hit_rate.as_slice()))
+        .collect();
+    text_with_spark(f, inner, lines, app, &series, Some(1.0), app.theme.good);
+}
+
+/// The busiest `model_name` and `cache_salt` rows, and how many more there are.
+fn breakdown_lines(app: &App) -> Vec<Line<'static>> {
+    let lk = &app.shown.analysis.lmcache.lookup;
+    let mut lines = Vec::new();
     let (models, salts) = (2, 3);
     let rows = lk
         .by_model_name
@@ -132,14 +147,7 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             app.theme.dim,
         )));
     }
-    let series: Vec<(&str, &[Option<f64>])> = app
-        .shown
-        .history
-        .targets
-        .iter()
-        .map(|t| (t.target.as_str(), t.hit_rate.as_slice()))
-        .collect();
-    text_with_spark(f, inner, lines, app, &series, Some(1.0), app.theme.good);
+    lines
 }
 
 pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
@@ -215,66 +223,14 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
 }
 
 pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
-    let l1 = &app.shown.analysis.lmcache.l1;
-    let l2 = &app.shown.analysis.lmcache.l2;
     let b = block(app, Pane::Memory);
     let inner = b.inner(area);
     f.render_widget(b, area);
     let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    draw_l1_gauge(f, gauge, app);
     let lm = &app.shown.analysis.lmcache;
-    let http = &lm.http;
-    let several = lm.by_target.len() > 1;
-    let (mark, source) = watermark(http);
-    match l1.memory.usage_ratio.value() {
-        Some(r) => {
-            let label = if several {
-                format!(
-                    "L1 {} of {} ({:.1}%){}",
-                    bytes(&l1.memory.used_bytes),
-                    bytes(&l1.memory.total_bytes),
-                    r * 100.0,
-                    summed(app)
-                )
-            } else {
-                format!(
-                    "L1 {} of {} ({:.1}%) · evicts from {:.0}% ({source})",
-                    bytes(&l1.memory.used_bytes),
-                    bytes(&l1.memory.total_bytes),
-                    r * 100.0,
-                    mark * 100.0
-                )
-            };
-            let style = if r >= mark {
-                app.theme.warn
-            } else {
-                app.theme.good
-            };
-            f.render_widget(
-                Gauge::default()
-                    .ratio(r.clamp(0.0, 1.0))
-                    .label(label)
-                    .gauge_style(style),
-                gauge,
-            );
-        }
-        None => f.render_widget(
-            Paragraph::new(format!(
-                "L1 used {} (usage ratio not exported)",
-                bytes(&l1.memory.used_bytes)
-            )),
-            gauge,
-        ),
-    }
-    let tp = |d: &crate::analysis::aggregate::Distribution| {
-        format!(
-            "mean {} p50 {} p99 {} GB/s",
-            num(&d.since_start.mean),
-            num(&d.since_start.p50),
-            num(&d.since_start.p99)
-        )
-    };
     let mut lines = Vec::new();
-    if several {
+    if lm.by_target.len() > 1 {
         // What belongs to each target: its pool, its watermark, its prefetch queue.
         for t in &lm.by_target {
             let (mark, _) = watermark(&t.http);
@@ -290,47 +246,7 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
             )));
         }
     }
-    lines.extend([
-        Line::from(format!(
-            "evicted {} since start · {}/s now · {} triggers",
-            num(&l1.evicted.since_start),
-            num(&l1.evicted_per_s),
-            num(&l1.eviction_triggers.since_start)
-        )),
-        Line::from(format!(
-            "L2 adapters {} · used {} · in flight {} stores {} loads",
-            num(&l2.adapters_active),
-            bytes(&l2.used_bytes),
-            num(&l2.inflight_stores),
-            num(&l2.inflight_loads)
-        )),
-        Line::from(format!(
-            "L2 stores {}/s · loads {}/s",
-            num(&l2.store_requests_per_s),
-            num(&l2.load_requests_per_s)
-        )),
-        Line::from(if several {
-            "prefetch queues: per target above".to_string()
-        } else {
-            format!(
-                "prefetch queue {} submitted · {} pending · {} in flight of {}",
-                num(&http.prefetch_submission_queue),
-                num(&http.prefetch_pending_queue),
-                num(&http.prefetch_in_flight),
-                num(&http.prefetch_max_in_flight)
-            )
-        }),
-        Line::from(format!("L1→L2 {}", tp(&l2.store_throughput_gbs))),
-        Line::from(format!("L2→L1 {}", tp(&l2.load_throughput_gbs))),
-        Line::from(format!(
-            "L0→L1 {}",
-            tp(&app.shown.analysis.lmcache.l0_l1.store_throughput_gbs)
-        )),
-        Line::from(format!(
-            "L1→L0 {}",
-            tp(&app.shown.analysis.lmcache.l0_l1.load_throughput_gbs)
-        )),
-    ]);
+    lines.extend(memory_lines(lm));
     // L1 evictions per second, scaled to the busiest interval shown.
     let series: Vec<(&str, &[Option<f64>])> = app
         .shown
@@ -340,6 +256,89 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
         .map(|t| (t.target.as_str(), t.evictions_per_s.as_slice()))
         .collect();
     text_with_spark(f, text, lines, app, &series, None, app.theme.warn);
+}
+
+/// L1 as a gauge coloured by the eviction watermark (summed over targets when several).
+fn draw_l1_gauge(f: &mut Frame, area: Rect, app: &App) {
+    let lm = &app.shown.analysis.lmcache;
+    let l1 = &lm.l1;
+    let (mark, source) = watermark(&lm.http);
+    let Some(r) = l1.memory.usage_ratio.value() else {
+        let used = bytes(&l1.memory.used_bytes);
+        let text = format!("L1 used {used} (usage ratio not exported)");
+        f.render_widget(Paragraph::new(text), area);
+        return;
+    };
+    let (used, total) = (bytes(&l1.memory.used_bytes), bytes(&l1.memory.total_bytes));
+    let label = if lm.by_target.len() > 1 {
+        format!("L1 {used} of {total} ({:.1}%){}", r * 100.0, summed(app))
+    } else {
+        format!(
+            "L1 {used} of {total} ({:.1}%) · evicts from {:.0}% ({source})",
+            r * 100.0,
+            mark * 100.0
+        )
+    };
+    let style = if r >= mark {
+        app.theme.warn
+    } else {
+        app.theme.good
+    };
+    let gauge = Gauge::default()
+        .ratio(r.clamp(0.0, 1.0))
+        .label(label)
+        .gauge_style(style);
+    f.render_widget(gauge, area);
+}
+
+/// Evictions, L2, the prefetch queue and the tier-to-tier throughputs.
+fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures) -> Vec<Line<'static>> {
+    let (l1, l2, http) = (&lm.l1, &lm.l2, &lm.http);
+    let tp = |d: &crate::analysis::aggregate::Distribution| {
+        format!(
+            "mean {} p50 {} p99 {} GB/s",
+            num(&d.since_start.mean),
+            num(&d.since_start.p50),
+            num(&d.since_start.p99)
+        )
+    };
+    let prefetch = if lm.by_target.len() > 1 {
+        "prefetch queues: per target above".to_string()
+    } else {
+        format!(
+            "prefetch queue {} submitted · {} pending · {} in flight of {}",
+            num(&http.prefetch_submission_queue),
+            num(&http.prefetch_pending_queue),
+            num(&http.prefetch_in_flight),
+            num(&http.prefetch_max_in_flight)
+        )
+    };
+    let lines = [
+        format!(
+            "evicted {} since start · {}/s now · {} triggers",
+            num(&l1.evicted.since_start),
+            num(&l1.evicted_per_s),
+            num(&l1.eviction_triggers.since_start)
+        ),
+        format!(
+            "L2 adapters {} · used {} · in flight {} stores {} loads",
+            num(&l2.adapters_active),
+            bytes(&l2.used_bytes),
+            num(&l2.inflight_stores),
+            num(&l2.inflight_loads)
+        ),
+        format!(
+            "L2 stores {}/s · loads {}/s",
+            num(&l2.store_requests_per_s),
+            num(&l2.load_requests_per_s)
+        ),
+        prefetch,
+        format!("L1→L2 {}", tp(&l2.store_throughput_gbs)),
+        format!("L2→L1 {}", tp(&l2.load_throughput_gbs)),
+        format!("L0→L1 {}", tp(&lm.l0_l1.store_throughput_gbs)),
+        format!("L1→L0 {}", tp(&lm.l0_l1.load_throughput_gbs)),
+    ];
+    lines.into_iter().map(Line::from).collect()
 }
 
 /// Where a target's L1 starts evicting: `/status`'s watermark, else LMCache's default.
