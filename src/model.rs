@@ -7,7 +7,7 @@ use std::fmt;
 use crate::analysis::Inputs;
 use crate::expo::{self, Limits};
 use crate::store::{DEFAULT_SERIES_LIMIT, RouteAnswer, TargetStore};
-use crate::vocab::{Event, Role, TargetRef, base_url};
+use crate::vocab::{Event, Flavor, Format, Role, Route, TargetRef, base_url};
 
 /// A scrape the model could not take.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,47 +261,17 @@ impl Model {
                 let h = self.health_mut(target);
                 h.failures += 1;
                 h.last_failure = Some((time, error));
-                Ok(())
             }
             Event::Latency {
                 target, seconds, ..
-            } => {
-                self.health_mut(target).last_latency = Some(seconds);
-                Ok(())
-            }
+            } => self.health_mut(target).last_latency = Some(seconds),
             Event::Route {
                 target,
                 route,
                 flavor,
                 time,
                 result,
-            } => {
-                let mut answer = RouteAnswer {
-                    path: route.path(flavor),
-                    time,
-                    ..RouteAnswer::default()
-                };
-                match result {
-                    Ok((status, body)) => {
-                        answer.status = Some(status);
-                        answer.json = serde_json::from_slice(&body).ok();
-                        if answer.json.is_none() {
-                            answer.text = Some(String::from_utf8_lossy(&body).into_owned());
-                        }
-                    }
-                    Err(e) => answer.error = Some(e),
-                }
-                let routes = &mut self.target_mut(target).routes;
-                if let Some(before) = routes.get(&route).filter(|_| route.tracks_changes()) {
-                    answer.changed = if before.skipped.is_none() && !before.same_body(&answer) {
-                        Some(time)
-                    } else {
-                        before.changed
-                    };
-                }
-                routes.insert(route, answer);
-                Ok(())
-            }
+            } => self.route_answered(target, route, flavor, time, result),
             Event::RouteSkipped {
                 target,
                 route,
@@ -316,7 +286,6 @@ impl Model {
                     ..RouteAnswer::default()
                 };
                 self.target_mut(target).routes.insert(route, skipped);
-                Ok(())
             }
             Event::Scrape {
                 target,
@@ -324,49 +293,101 @@ impl Model {
                 body,
                 format,
                 origin,
-            } => {
-                let refuse = |m: &mut Model, message: String| {
-                    let h = m.health_mut(target);
-                    h.failures += 1;
-                    h.last_failure = Some((time.unwrap_or(0.0), message.clone()));
-                    Err(ApplyError {
-                        origin: origin.clone(),
-                        message,
-                    })
-                };
-                let scrape = match expo::parse_with(&body, format, &self.limits) {
-                    Ok(s) => s,
-                    Err(e) => return refuse(self, e.to_string()),
-                };
-                if let Some((instance, n)) = over_series_limit(&scrape, self.series_limit) {
-                    let whose = if instance.is_empty() {
-                        "the scrape".to_string()
-                    } else {
-                        format!("instance \"{}\"", crate::sanitize::clean(&instance))
-                    };
-                    let message = format!(
-                        "{whose} carries {n} series, more than the limit of {} (--series-limit raises it): refused, nothing of it kept",
-                        self.series_limit
-                    );
-                    return refuse(self, message);
-                }
-                if scrape.error_count > 0 {
-                    if self.parse_errors.len() >= MAX_PARSE_ERROR_RECORDS {
-                        self.parse_errors.remove(0);
-                    }
-                    self.parse_errors.push(ParseErrors {
-                        origin,
-                        lines_skipped: scrape.error_count,
-                        first: scrape.errors.clone(),
-                    });
-                }
-                self.target_mut(target).ingest(&scrape, time);
-                if let Some(t) = time {
-                    self.health_mut(target).last_ok = Some(t);
-                }
-                Ok(())
-            }
+            } => return self.scraped(target, time, &body, format, origin),
         }
+        Ok(())
+    }
+
+    /// Keeps a route's newest answer, and when a tracked route's body last changed.
+    fn route_answered(
+        &mut self,
+        target: TargetRef,
+        route: Route,
+        flavor: Flavor,
+        time: f64,
+        result: Result<(u16, Vec<u8>), String>,
+    ) {
+        let mut answer = RouteAnswer {
+            path: route.path(flavor),
+            time,
+            ..RouteAnswer::default()
+        };
+        match result {
+            Ok((status, body)) => {
+                answer.status = Some(status);
+                answer.json = serde_json::from_slice(&body).ok();
+                if answer.json.is_none() {
+                    answer.text = Some(String::from_utf8_lossy(&body).into_owned());
+                }
+            }
+            Err(e) => answer.error = Some(e),
+        }
+        let routes = &mut self.target_mut(target).routes;
+        if let Some(before) = routes.get(&route).filter(|_| route.tracks_changes()) {
+            answer.changed = if before.skipped.is_none() && !before.same_body(&answer) {
+                Some(time)
+            } else {
+                before.changed
+            };
+        }
+        routes.insert(route, answer);
+    }
+
+    /// Parses a scrape and stores it, or refuses it (unparseable, or over the series limit) as
+    /// a failed scrape of its target.
+    fn scraped(
+        &mut self,
+        target: TargetRef,
+        time: Option<f64>,
+        body: &[u8],
+        format: Option<Format>,
+        origin: String,
+    ) -> Result<(), ApplyError> {
+        let scrape = match expo::parse_with(body, format, &self.limits) {
+            Ok(s) => s,
+            Err(e) => return self.refuse(target, time, origin, e.to_string()),
+        };
+        if let Some((instance, n)) = over_series_limit(&scrape, self.series_limit) {
+            let whose = if instance.is_empty() {
+                "the scrape".to_string()
+            } else {
+                format!("instance \"{}\"", crate::sanitize::clean(&instance))
+            };
+            let message = format!(
+                "{whose} carries {n} series, more than the limit of {} (--series-limit raises it): refused, nothing of it kept",
+                self.series_limit
+            );
+            return self.refuse(target, time, origin, message);
+        }
+        if scrape.error_count > 0 {
+            if self.parse_errors.len() >= MAX_PARSE_ERROR_RECORDS {
+                self.parse_errors.remove(0);
+            }
+            self.parse_errors.push(ParseErrors {
+                origin,
+                lines_skipped: scrape.error_count,
+                first: scrape.errors.clone(),
+            });
+        }
+        self.target_mut(target).ingest(&scrape, time);
+        if let Some(t) = time {
+            self.health_mut(target).last_ok = Some(t);
+        }
+        Ok(())
+    }
+
+    /// Counts a refused scrape as a failure of its target, and says why.
+    fn refuse(
+        &mut self,
+        target: TargetRef,
+        time: Option<f64>,
+        origin: String,
+        message: String,
+    ) -> Result<(), ApplyError> {
+        let h = self.health_mut(target);
+        h.failures += 1;
+        h.last_failure = Some((time.unwrap_or(0.0), message.clone()));
+        Err(ApplyError { origin, message })
     }
 
     /// What analysis reads.
