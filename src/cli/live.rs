@@ -48,91 +48,32 @@ pub fn watch(args: &WatchArgs) -> Result<tui::Stop, Failure> {
 }
 
 async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, Failure> {
-    if args.lmcache.is_empty() && args.engine.is_empty() {
-        return Err(Failure::bad("give at least one --lmcache or --engine URL"));
-    }
+    let (lm, en) = target_urls(args)?;
     let theme = Theme::pick(
         args.theme.as_deref(),
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
     )
     .map_err(Failure::bad)?;
-    for u in args.lmcache.iter().chain(&args.engine) {
-        if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(Failure::bad(format!(
-                "'{}' is not a URL (watch scrapes live targets; for files use kvscope report)",
-                crate::sanitize::redact_url(u)
-            )));
-        }
-    }
     // Every input is checked before the terminal, so a bad flag is named even without one.
     if !std::io::stdout().is_terminal() {
         return Err(Failure::bad(
             "kvscope watch draws on a terminal; for scripts use kvscope report",
         ));
     }
-    let urls = |list: &[String], role: Role| -> Result<Vec<http::TargetUrl>, Failure> {
-        list.iter()
-            .map(|u| {
-                http::TargetUrl::metrics(u)
-                    .map_err(|e| Failure::bad(format!("{} {e}", role.flag())))
-            })
-            .collect()
-    };
-    let lm = urls(&args.lmcache, Role::Lmcache)?;
-    let en = urls(&args.engine, Role::Engine)?;
     // An hour of history at the chosen interval.
     let history = (3600.0 / args.interval).ceil() as usize + 1;
     let names =
         |urls: &[http::TargetUrl]| -> Vec<String> { urls.iter().map(|u| u.to_string()).collect() };
     let mut model = Model::new(&names(&lm), &names(&en), history);
     model.set_series_limit(args.series_limit);
-    let limit = model.limits.max_body_bytes;
     let (tx, rx) = mpsc::channel(256);
-    for (role, urls) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
-        for (index, url) in urls.iter().enumerate() {
-            let client = http::client(
-                Duration::from_secs_f64(args.timeout),
-                &args.auth.for_target(role, index),
-            )
-            .map_err(Failure::bad)?;
-            let poll = collector::Poll {
-                target: TargetRef { role, index },
-                url: url.clone(),
-                interval: Duration::from_secs_f64(args.interval),
-                limit,
-            };
-            tokio::spawn(collector::run(poll, client.clone(), tx.clone()));
-            if role == Role::Lmcache {
-                let target = TargetRef { role, index };
-                tokio::spawn(lmcache_http::run(
-                    target,
-                    url.clone(),
-                    Duration::from_secs_f64(args.interval),
-                    args.routes,
-                    client.clone(),
-                    tx.clone(),
-                ));
-            }
-        }
-    }
+    spawn_collectors(args, &lm, &en, model.limits.max_body_bytes, &tx)?;
     drop(tx);
-    // An explicit --log must work; the default one is best effort, and the UI says if it failed.
-    let (log, log_problem) = match (&args.log, logfile::default_path()) {
-        (Some(p), _) => (Some(logfile::LogFile::open(p).map_err(Failure::bad)?), None),
-        (None, Some(p)) => match logfile::LogFile::open(&p) {
-            Ok(l) => (Some(l), None),
-            Err(e) => (None, Some(format!("log not written: {e}"))),
-        },
-        (None, None) => (
-            None,
-            Some("log not written: no HOME or XDG_STATE_HOME".into()),
-        ),
-    };
+    let (mut log, log_problem) = open_log(args)?;
     let note = match (note, log_problem) {
         (Some(n), Some(p)) => Some(format!("{n} · {p}")),
         (n, p) => n.or(p),
     };
-    let mut log = log;
     if let Some(l) = log.as_mut() {
         let names: Vec<String> = model.targets().map(|(_, t)| t.name.clone()).collect();
         l.line(&format!(
@@ -160,6 +101,89 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
         });
     }
     result
+}
+
+/// The targets' `/metrics` URLs, LMCache's then the engines'; every argument must be a URL.
+fn target_urls(args: &WatchArgs) -> Result<(Vec<http::TargetUrl>, Vec<http::TargetUrl>), Failure> {
+    if args.lmcache.is_empty() && args.engine.is_empty() {
+        return Err(Failure::bad("give at least one --lmcache or --engine URL"));
+    }
+    for u in args.lmcache.iter().chain(&args.engine) {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            return Err(Failure::bad(format!(
+                "'{}' is not a URL (watch scrapes live targets; for files use kvscope report)",
+                crate::sanitize::redact_url(u)
+            )));
+        }
+    }
+    let urls = |list: &[String], role: Role| -> Result<Vec<http::TargetUrl>, Failure> {
+        list.iter()
+            .map(|u| {
+                http::TargetUrl::metrics(u)
+                    .map_err(|e| Failure::bad(format!("{} {e}", role.flag())))
+            })
+            .collect()
+    };
+    Ok((
+        urls(&args.lmcache, Role::Lmcache)?,
+        urls(&args.engine, Role::Engine)?,
+    ))
+}
+
+/// One `/metrics` collector per target, and for LMCache targets one reader of its HTTP routes.
+fn spawn_collectors(
+    args: &WatchArgs,
+    lm: &[http::TargetUrl],
+    en: &[http::TargetUrl],
+    limit: usize,
+    tx: &mpsc::Sender<crate::vocab::Event>,
+) -> Result<(), Failure> {
+    let interval = Duration::from_secs_f64(args.interval);
+    for (role, urls) in [(Role::Lmcache, lm), (Role::Engine, en)] {
+        for (index, url) in urls.iter().enumerate() {
+            let target = TargetRef { role, index };
+            let client = http::client(
+                Duration::from_secs_f64(args.timeout),
+                &args.auth.for_target(role, index),
+            )
+            .map_err(Failure::bad)?;
+            let poll = collector::Poll {
+                target,
+                url: url.clone(),
+                interval,
+                limit,
+            };
+            tokio::spawn(collector::run(poll, client.clone(), tx.clone()));
+            if role == Role::Lmcache {
+                let routes = lmcache_http::run(
+                    target,
+                    url.clone(),
+                    interval,
+                    args.routes,
+                    client,
+                    tx.clone(),
+                );
+                tokio::spawn(routes);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The log: an explicit `--log` must open; the default one is best effort, and the UI is told
+/// (the second value) when it could not be written.
+fn open_log(args: &WatchArgs) -> Result<(Option<logfile::LogFile>, Option<String>), Failure> {
+    Ok(match (&args.log, logfile::default_path()) {
+        (Some(p), _) => (Some(logfile::LogFile::open(p).map_err(Failure::bad)?), None),
+        (None, Some(p)) => match logfile::LogFile::open(&p) {
+            Ok(l) => (Some(l), None),
+            Err(e) => (None, Some(format!("log not written: {e}"))),
+        },
+        (None, None) => (
+            None,
+            Some("log not written: no HOME or XDG_STATE_HOME".into()),
+        ),
+    })
 }
 
 /// Starts the demo servers; returns their base URLs.

@@ -103,109 +103,142 @@ pub async fn run(
     client: reqwest::Client,
     tx: mpsc::Sender<Event>,
 ) {
-    let answer = |route: Route, flavor: Flavor, result| Event::Route {
+    let reader = Reader {
         target,
-        route,
-        flavor,
-        time: crate::timefmt::now(),
-        result,
+        metrics,
+        client,
+        tx,
     };
-    // Discovery: openapi first; without it, whichever health route answers.
-    let (flavor, offered) = loop {
-        let r = fetch(&client, &metrics, Route::OpenApi, Flavor::Current).await;
-        if let Some(found) = r
-            .as_ref()
-            .ok()
-            .filter(|(s, _)| *s == 200)
-            .and_then(|(_, b)| read_openapi(b))
-        {
-            break (found.0, Some(found.1));
-        }
-        let mut found = None;
-        for f in [Flavor::Current, Flavor::Legacy] {
-            if matches!(
-                fetch(&client, &metrics, Route::Healthcheck, f).await,
-                Ok((200 | 503, _))
-            ) {
-                found = Some(f);
-                break;
-            }
-        }
-        if let Some(f) = found {
-            break (f, None);
-        }
-        let failed = answer(
-            Route::OpenApi,
-            Flavor::Current,
-            r.and(Err("no LMCache HTTP routes found".into())),
-        );
-        if tx.send(failed).await.is_err() {
-            return;
-        }
-        tokio::time::sleep(interval * 5).await;
+    // Each step returns `None` once nobody listens any more.
+    let Some((flavor, offered)) = reader.discover(interval).await else {
+        return;
     };
-    // What is read, and what is skipped and why.
-    let mut polled = Vec::new();
-    for route in Route::ALL.into_iter().filter(|r| *r != Route::OpenApi) {
-        let path = route.path(flavor);
-        let skip = if route == Route::Env && !options.allow_env {
-            Some(SkipReason::NeedsAllowEnv)
-        } else if offered
-            .as_ref()
-            .is_some_and(|paths| !paths.iter().any(|p| p == path))
+    let Some(polled) = reader
+        .announce_skips(flavor, offered.as_deref(), options)
+        .await
+    else {
+        return;
+    };
+    reader.poll(flavor, &polled, interval).await;
+}
+
+/// One LMCache target's route reader: where to ask, how, and where to tell.
+struct Reader {
+    target: TargetRef,
+    metrics: http::TargetUrl,
+    client: reqwest::Client,
+    tx: mpsc::Sender<Event>,
+}
+
+impl Reader {
+    /// Reads a route and sends its answer; `None` when nobody listens. Returns the status.
+    async fn read(&self, route: Route, flavor: Flavor) -> Option<Option<u16>> {
+        let mut r = fetch(&self.client, &self.metrics, route, flavor).await;
+        if route == Route::Env
+            && let Ok((_, body)) = &mut r
         {
-            Some(SkipReason::NotOffered)
-        } else {
-            None
+            *body = redact_env(body);
+        }
+        let status = r.as_ref().ok().map(|(s, _)| *s);
+        self.send(route, flavor, r).await?;
+        Some(status)
+    }
+
+    async fn send(
+        &self,
+        route: Route,
+        flavor: Flavor,
+        result: Result<(u16, Vec<u8>), String>,
+    ) -> Option<()> {
+        let e = Event::Route {
+            target: self.target,
+            route,
+            flavor,
+            time: crate::timefmt::now(),
+            result,
         };
-        match skip {
-            Some(reason) => {
-                let e = Event::RouteSkipped {
-                    target,
-                    route,
-                    flavor,
-                    time: crate::timefmt::now(),
-                    reason,
-                };
-                if tx.send(e).await.is_err() {
-                    return;
+        self.tx.send(e).await.ok()
+    }
+
+    /// The flavor and, when `/openapi.json` lists them, the offered paths: openapi first;
+    /// without it, whichever health route answers; retried every five intervals until one does.
+    async fn discover(&self, interval: Duration) -> Option<(Flavor, Option<Vec<String>>)> {
+        loop {
+            let r = fetch(&self.client, &self.metrics, Route::OpenApi, Flavor::Current).await;
+            if let Some(found) = r
+                .as_ref()
+                .ok()
+                .filter(|(s, _)| *s == 200)
+                .and_then(|(_, b)| read_openapi(b))
+            {
+                return Some((found.0, Some(found.1)));
+            }
+            for f in [Flavor::Current, Flavor::Legacy] {
+                let health = fetch(&self.client, &self.metrics, Route::Healthcheck, f).await;
+                if matches!(health, Ok((200 | 503, _))) {
+                    return Some((f, None));
                 }
             }
-            None => polled.push(route),
+            let failed = r.and(Err("no LMCache HTTP routes found".into()));
+            self.send(Route::OpenApi, Flavor::Current, failed).await?;
+            tokio::time::sleep(interval * 5).await;
         }
     }
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut slow_due = tokio::time::Instant::now();
-    let mut was_healthy = true;
-    loop {
-        tick.tick().await;
-        let mut healthy = was_healthy;
-        for &route in polled.iter().filter(|r| fast(**r)) {
-            let r = fetch(&client, &metrics, route, flavor).await;
-            if route == Route::Healthcheck {
-                healthy = matches!(r, Ok((200, _)));
-            }
-            if tx.send(answer(route, flavor, r)).await.is_err() {
-                return;
-            }
+
+    /// Reports the routes that will not be read and why; returns the ones that will.
+    async fn announce_skips(
+        &self,
+        flavor: Flavor,
+        offered: Option<&[String]>,
+        options: RouteOptions,
+    ) -> Option<Vec<Route>> {
+        let mut polled = Vec::new();
+        for route in Route::ALL.into_iter().filter(|r| *r != Route::OpenApi) {
+            let path = route.path(flavor);
+            let reason = if route == Route::Env && !options.allow_env {
+                SkipReason::NeedsAllowEnv
+            } else if offered.is_some_and(|paths| !paths.iter().any(|p| p == path)) {
+                SkipReason::NotOffered
+            } else {
+                polled.push(route);
+                continue;
+            };
+            let e = Event::RouteSkipped {
+                target: self.target,
+                route,
+                flavor,
+                time: crate::timefmt::now(),
+                reason,
+            };
+            self.tx.send(e).await.ok()?;
         }
-        // Back after failing: it may be a new process with a new version or config.
-        if (healthy && !was_healthy) || tokio::time::Instant::now() >= slow_due {
-            for &route in polled.iter().filter(|r| !fast(**r)) {
-                let mut r = fetch(&client, &metrics, route, flavor).await;
-                if route == Route::Env
-                    && let Ok((_, body)) = &mut r
-                {
-                    *body = redact_env(body);
-                }
-                if tx.send(answer(route, flavor, r)).await.is_err() {
-                    return;
+        Some(polled)
+    }
+
+    /// Reads the fast routes every interval and the slow ones when due, until nobody listens.
+    async fn poll(&self, flavor: Flavor, polled: &[Route], interval: Duration) -> Option<()> {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut slow_due = tokio::time::Instant::now();
+        let mut was_healthy = true;
+        loop {
+            tick.tick().await;
+            let mut healthy = was_healthy;
+            for &route in polled.iter().filter(|r| fast(**r)) {
+                let status = self.read(route, flavor).await?;
+                if route == Route::Healthcheck {
+                    healthy = status == Some(200);
                 }
             }
-            slow_due = tokio::time::Instant::now() + SLOW_EVERY;
+            // Back after failing: it may be a new process with a new version or config.
+            if (healthy && !was_healthy) || tokio::time::Instant::now() >= slow_due {
+                for &route in polled.iter().filter(|r| !fast(**r)) {
+                    self.read(route, flavor).await?;
+                }
+                slow_due = tokio::time::Instant::now() + SLOW_EVERY;
+            }
+            was_healthy = healthy;
         }
-        was_healthy = healthy;
     }
 }
 
