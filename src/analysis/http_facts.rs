@@ -127,30 +127,6 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
         .and_then(|a| a.text.as_deref())
         .map(thread_names)
         .unwrap_or_default();
-    let routes = t
-        .map(|t| {
-            Route::ALL
-                .iter()
-                .filter_map(|r| {
-                    let a = t.routes.get(r)?;
-                    let (answer, ok) = match (a.skipped, &a.error, a.status) {
-                        (Some(why), _, _) => (format!("skipped: {}", why.as_str()), true),
-                        (None, Some(e), _) => (e.clone(), false),
-                        (None, None, Some(s)) => (format!("HTTP {s}"), s == 200),
-                        (None, None, None) => ("no answer".to_string(), false),
-                    };
-                    Some(RouteRow {
-                        name: r.name(),
-                        path: a.path,
-                        answer,
-                        ok,
-                        read_at: a.skipped.is_none().then_some(a.time),
-                        changed_at: a.changed,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     HttpFacts {
         target: t.filter(|t| !t.routes.is_empty()).map(|t| t.name.clone()),
         version: json(Route::Version)
@@ -177,30 +153,60 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
         event_bus_thread: (!threads.is_empty()).then(|| threads.iter().any(|t| t == "EventBus")),
         threads,
         periodic_healthy: health.and_then(|h| h.get("healthy")?.as_bool()),
-        periodic_unhealthy: health
-            .and_then(|h| h.get("unhealthy_threads")?.as_array())
-            .map(|list| {
-                list.iter()
-                    .map(|u| {
-                        let name = u.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-                        match u.get("last_run_ago").and_then(|v| v.as_f64()) {
-                            Some(ago) => format!("{name} (last ran {ago:.0}s ago)"),
-                            None => name.to_string(),
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        routes,
-        env: json(Route::Env)
-            .and_then(|e| e.as_object())
-            .map(|vars| {
-                vars.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("<redacted>").to_string()))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        periodic_unhealthy: health.map(unhealthy_threads).unwrap_or_default(),
+        routes: t.map(route_rows).unwrap_or_default(),
+        env: json(Route::Env).map(env_vars).unwrap_or_default(),
     }
+}
+
+/// One row per route read or skipped, in route order.
+fn route_rows(t: &TargetStore) -> Vec<RouteRow> {
+    Route::ALL
+        .iter()
+        .filter_map(|r| {
+            let a = t.routes.get(r)?;
+            let (answer, ok) = match (a.skipped, &a.error, a.status) {
+                (Some(why), _, _) => (format!("skipped: {}", why.as_str()), true),
+                (None, Some(e), _) => (e.clone(), false),
+                (None, None, Some(s)) => (format!("HTTP {s}"), s == 200),
+                (None, None, None) => ("no answer".to_string(), false),
+            };
+            Some(RouteRow {
+                name: r.name(),
+                path: a.path,
+                answer,
+                ok,
+                read_at: a.skipped.is_none().then_some(a.time),
+                changed_at: a.changed,
+            })
+        })
+        .collect()
+}
+
+/// `/periodic-threads-health`'s unhealthy threads: name, and when each last ran.
+fn unhealthy_threads(health: &serde_json::Value) -> Vec<String> {
+    let Some(list) = health.get("unhealthy_threads").and_then(|l| l.as_array()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .map(|u| {
+            let name = u.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+            match u.get("last_run_ago").and_then(|v| v.as_f64()) {
+                Some(ago) => format!("{name} (last ran {ago:.0}s ago)"),
+                None => name.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// `/env`'s variables (already redacted when read); a value that is not a string stays hidden.
+fn env_vars(env: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(vars) = env.as_object() else {
+        return Vec::new();
+    };
+    vars.iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("<redacted>").to_string()))
+        .collect()
 }
 
 #[cfg(test)]
