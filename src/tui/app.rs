@@ -88,6 +88,30 @@ pub struct View {
     pub typing: bool,
 }
 
+impl View {
+    /// Opens the server (`server`) or the targets list, or closes it if open; one at a time.
+    fn toggle_list(&mut self, server: bool) {
+        let open = !if server { self.server } else { self.targets };
+        self.server = server && open;
+        self.targets = !server && open;
+        self.overlay_scroll = 0;
+        self.help = false;
+        self.detail = false;
+    }
+
+    /// Focus on the next (or previous) pane, round the ring.
+    fn cycle_focus(&mut self, forward: bool) {
+        let i = Pane::ALL.iter().position(|p| *p == self.focus).unwrap_or(0);
+        let n = Pane::ALL.len();
+        self.focus = Pane::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
+        self.detail = false;
+    }
+}
+
 impl Default for View {
     fn default() -> Self {
         View {
@@ -355,20 +379,8 @@ impl App {
                 v.typing = true;
                 v.search.get_or_insert_with(String::new);
             }
-            Action::Server => {
-                v.server = !v.server;
-                v.targets = false;
-                v.overlay_scroll = 0;
-                v.help = false;
-                v.detail = false;
-            }
-            Action::Targets => {
-                v.targets = !v.targets;
-                v.server = false;
-                v.overlay_scroll = 0;
-                v.help = false;
-                v.detail = false;
-            }
+            Action::Server => v.toggle_list(true),
+            Action::Targets => v.toggle_list(false),
             Action::Pause => {
                 v.paused = !v.paused;
                 if !v.paused
@@ -377,45 +389,8 @@ impl App {
                     self.on_shown(held);
                 }
             }
-            Action::NextPane | Action::PrevPane => {
-                let i = Pane::ALL.iter().position(|p| *p == v.focus).unwrap_or(0);
-                let n = Pane::ALL.len();
-                v.focus = Pane::ALL[if action == Action::NextPane {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                }];
-                v.detail = false;
-            }
-            Action::Down | Action::Up => {
-                let down = action == Action::Down;
-                let step = |i: usize, len: usize| {
-                    if down {
-                        (i + 1).min(len.saturating_sub(1))
-                    } else {
-                        i.saturating_sub(1)
-                    }
-                };
-                if v.server || v.targets {
-                    // The overlay scrolls; drawing clamps it to its last line.
-                    v.overlay_scroll = if down {
-                        v.overlay_scroll.saturating_add(1)
-                    } else {
-                        v.overlay_scroll.saturating_sub(1)
-                    };
-                    return;
-                }
-                match v.focus {
-                    Pane::Matrix => {
-                        let len = self.matrix_rows().len();
-                        self.view.matrix_row = step(self.view.matrix_row, len);
-                    }
-                    Pane::Findings => {
-                        v.finding_row = step(v.finding_row, self.shown.analysis.findings.len())
-                    }
-                    _ => {}
-                }
-            }
+            Action::NextPane | Action::PrevPane => v.cycle_focus(action == Action::NextPane),
+            Action::Down | Action::Up => self.step(action == Action::Down),
             Action::Open => {
                 if matches!(v.focus, Pane::Matrix | Pane::Findings) {
                     v.detail = true;
@@ -429,6 +404,37 @@ impl App {
                 };
                 v.matrix_row = 0;
             }
+        }
+    }
+
+    /// Down or up: scrolls an open list overlay, else moves the focused pane's selection.
+    fn step(&mut self, down: bool) {
+        let v = &mut self.view;
+        if v.server || v.targets {
+            // The overlay scrolls; drawing clamps it to its last line.
+            v.overlay_scroll = if down {
+                v.overlay_scroll.saturating_add(1)
+            } else {
+                v.overlay_scroll.saturating_sub(1)
+            };
+            return;
+        }
+        let step = |i: usize, len: usize| {
+            if down {
+                (i + 1).min(len.saturating_sub(1))
+            } else {
+                i.saturating_sub(1)
+            }
+        };
+        match v.focus {
+            Pane::Matrix => {
+                let len = self.matrix_rows().len();
+                self.view.matrix_row = step(self.view.matrix_row, len);
+            }
+            Pane::Findings => {
+                v.finding_row = step(v.finding_row, self.shown.analysis.findings.len())
+            }
+            _ => {}
         }
     }
 }
