@@ -4,6 +4,7 @@
 
 use super::aggregate::{Groups, Pair, View, counter, gauge, mean, pair};
 use super::{Fig, Over};
+use crate::catalog::MetricRef;
 use crate::metric;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -56,6 +57,19 @@ fn difference(a: Fig, b: Fig) -> Fig {
 
 /// All breakdowns over the LMCache targets, each grouped in one pass over its series.
 pub fn breakdowns(views: &[View]) -> Breakdowns {
+    Breakdowns {
+        by_l2_name: by_l2_name(views),
+        by_device: by_device(views),
+        by_worker_id: by_worker_id(views),
+        by_engine_id: by_engine_id(views),
+    }
+}
+
+/// The L1→L0 and L0→L1 throughput histograms, grouped by device and by engine.
+const L0_STORE: MetricRef = metric!("lmcache_mp.l0_l1_throughput", "store");
+const L0_LOAD: MetricRef = metric!("lmcache_mp.l0_l1_throughput", "load");
+
+fn by_l2_name(views: &[View]) -> Vec<ByL2Name> {
     let l2_metrics = [
         metric!("lmcache_mp.l2_usage", "used_bytes"),
         metric!("lmcache_mp.l2_counters", "store_completed"),
@@ -64,8 +78,7 @@ pub fn breakdowns(views: &[View]) -> Breakdowns {
         metric!("lmcache_mp.l1_l2_throughput", "load"),
     ];
     let g = Groups::by(views, &l2_metrics, "l2_name");
-    let by_l2_name = g
-        .values
+    g.values
         .iter()
         .enumerate()
         // Series without an l2_name belong to no adapter.
@@ -78,20 +91,21 @@ pub fn breakdowns(views: &[View]) -> Breakdowns {
             store_throughput_gbs_mean: mean(g.sel(3, i)),
             load_throughput_gbs_mean: mean(g.sel(4, i)),
         })
-        .collect();
-    let l0_store = metric!("lmcache_mp.l0_l1_throughput", "store");
-    let l0_load = metric!("lmcache_mp.l0_l1_throughput", "load");
+        .collect()
+}
+
+fn by_device(views: &[View]) -> Vec<ByDevice> {
     let device_metrics = [
         metric!("lmcache_mp.engine_transfers", "submitted_stores"),
         metric!("lmcache_mp.engine_transfers", "submitted_retrieves"),
-        l0_store,
-        l0_load,
+        L0_STORE,
+        L0_LOAD,
         metric!("lmcache_mp.engine_transfers", "finished_stores"),
         metric!("lmcache_mp.engine_transfers", "finished_retrieves"),
     ];
     let g = Groups::by(views, &device_metrics, "device");
     // Devices come from the first four metrics only (as exported); finished counters follow.
-    let by_device = (0..g.values.len())
+    (0..g.values.len())
         .filter(|&i| (0..4).any(|m| g.sel(m, i).chosen()))
         .map(|i| {
             let c = |m: usize, what| counter(g.sel(m, i), Over::SinceStart, what);
@@ -109,26 +123,28 @@ pub fn breakdowns(views: &[View]) -> Breakdowns {
                 l0_l1_load_throughput_gbs_mean: mean(g.sel(3, i)),
             }
         })
-        .collect();
+        .collect()
+}
 
+fn by_worker_id(views: &[View]) -> Vec<ByWorker> {
     let g = Groups::by(
         views,
         &[metric!("lmcache_mp.engine_transfers", "chunks_loaded")],
         "worker_id",
     );
-    let by_worker_id = g
-        .values
+    g.values
         .iter()
         .enumerate()
         .map(|(i, worker_id)| ByWorker {
             worker_id: worker_id.map(str::to_string),
             chunks_loaded: pair(g.sel(0, i), "chunks-loaded counter"),
         })
-        .collect();
+        .collect()
+}
 
-    let g = Groups::by(views, &[l0_store, l0_load], "engine_id");
-    let by_engine_id = g
-        .values
+fn by_engine_id(views: &[View]) -> Vec<ByEngine> {
+    let g = Groups::by(views, &[L0_STORE, L0_LOAD], "engine_id");
+    g.values
         .iter()
         .enumerate()
         .map(|(i, engine_id)| ByEngine {
@@ -136,11 +152,5 @@ pub fn breakdowns(views: &[View]) -> Breakdowns {
             l0_l1_store_throughput_gbs_mean: mean(g.sel(0, i)),
             l0_l1_load_throughput_gbs_mean: mean(g.sel(1, i)),
         })
-        .collect();
-    Breakdowns {
-        by_l2_name,
-        by_device,
-        by_worker_id,
-        by_engine_id,
-    }
+        .collect()
 }

@@ -41,6 +41,8 @@ fn k(c: char) -> (KeyCode, KeyModifiers) {
 }
 
 impl Default for KeyMap {
+    // Over 80 lines on purpose: this is the table of default bindings, one entry per action
+    // with its keys, footer word and help line; split up it would no longer read as one table.
     fn default() -> Self {
         use Action::*;
         let none = KeyModifiers::NONE;
