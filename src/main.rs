@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 use kvscope::cli::args::{Cli, Command};
 use kvscope::cli::report::ReportArgs;
-use kvscope::cli::screenshot::ShotArgs;
 use kvscope::cli::{self, Failure, auth, settings};
 use kvscope::tui::Stop;
 
@@ -29,21 +28,7 @@ fn main() -> ExitCode {
             settings::resolve(live, lmcache, engine, auth)
                 .and_then(|args| kvscope::cli::live::watch(&args)),
         ),
-        Command::Screenshot {
-            lmcache,
-            engine,
-            size,
-            format,
-            theme,
-            out,
-        } => finish(cli::screenshot::run(&ShotArgs {
-            lmcache,
-            engine,
-            size,
-            format,
-            theme,
-            out,
-        })),
+        Command::Screenshot(args) => finish(cli::screenshot::run(&args)),
         Command::Demo {
             serve_only,
             port,

@@ -627,12 +627,7 @@ fn bad_values_make_figures_unknown_never_wrong() {
                 "{path}: a finding carries {bad}: {findings}"
             );
         }
-        let codes: Vec<&str> = r["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["code"].as_str().unwrap())
-            .collect();
+        let codes = common::finding_codes(&r);
         assert!(
             !codes.contains(&"eventbus_dropping") && !codes.contains(&"l1_at_watermark"),
             "{codes:?}"

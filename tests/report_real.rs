@@ -281,12 +281,7 @@ fn packet_a_findings_name_the_missing_external_hits() {
         &packet_a("vllm_metrics_loaded.prom"),
         60.0,
     );
-    let codes: Vec<&str> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
+    let codes = common::finding_codes(&r);
     assert!(codes.contains(&"external_prefix_no_hits"), "{codes:?}");
     let f = r["findings"]
         .as_array()
@@ -314,12 +309,7 @@ fn packet_a_findings_name_the_missing_external_hits() {
 #[test]
 fn run1_findings_see_l1_below_watermark_and_no_drops() {
     let r = report(&run1_timeline(31), &[], 60.0);
-    let codes: Vec<&str> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
+    let codes = common::finding_codes(&r);
     assert!(!codes.contains(&"eventbus_dropping"));
     assert!(
         !codes.contains(&"l1_at_watermark"),

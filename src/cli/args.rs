@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use super::report::OutputFormat;
-use super::screenshot::ShotFormat;
+use super::screenshot::ShotArgs;
 use crate::timefmt::{parse_duration, parse_interval};
 
 #[derive(Parser)]
@@ -32,25 +32,7 @@ pub enum Command {
         live: LiveOpts,
     },
     /// Render the TUI for saved scrapes at a given size, as SVG or plain text.
-    Screenshot {
-        /// LMCache scrapes: FILE, FILE@TIME or a metrics_index.tsv (as for report).
-        #[arg(long, value_name = "FILE")]
-        lmcache: Vec<String>,
-        /// Engine scrapes, same forms.
-        #[arg(long, value_name = "FILE")]
-        engine: Vec<String>,
-        /// Terminal size, COLSxROWS.
-        #[arg(long, default_value = "120x40")]
-        size: String,
-        #[arg(long, value_enum, default_value = "svg")]
-        format: ShotFormat,
-        /// Theme: dark, light, high-contrast, mono, or a theme file.
-        #[arg(long)]
-        theme: Option<String>,
-        /// Where to write; standard output when absent.
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
-    },
+    Screenshot(ShotArgs),
     /// Replay a real recorded LMCache run and vLLM scrape on loopback, with the TUI attached.
     Demo {
         /// Only run the replay servers (LMCache on PORT, engine on PORT+1) and print their URLs.

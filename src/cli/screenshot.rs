@@ -11,15 +11,25 @@ pub enum ShotFormat {
     Text,
 }
 
-/// What `screenshot` was asked to do.
+/// What `screenshot` was asked to do (its command-line flags).
+#[derive(clap::Args)]
 pub struct ShotArgs {
+    /// LMCache scrapes: FILE, FILE@TIME or a metrics_index.tsv (as for report).
+    #[arg(long, value_name = "FILE")]
     pub lmcache: Vec<String>,
+    /// Engine scrapes, same forms.
+    #[arg(long, value_name = "FILE")]
     pub engine: Vec<String>,
-    /// `COLSxROWS`.
+    /// Terminal size, COLSxROWS.
+    #[arg(long, default_value = "120x40")]
     pub size: String,
+    #[arg(long, value_enum, default_value = "svg")]
     pub format: ShotFormat,
+    /// Theme: dark, light, high-contrast, mono, or a theme file.
+    #[arg(long)]
     pub theme: Option<String>,
-    /// Standard output when `None`.
+    /// Where to write; standard output when absent.
+    #[arg(long)]
     pub out: Option<std::path::PathBuf>,
 }
 

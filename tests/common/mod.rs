@@ -85,3 +85,14 @@ pub fn family<'a>(r: &'a Value, id: &str) -> &'a Value {
 pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
+
+/// The codes of a JSON report's findings, in order.
+pub fn finding_codes(report: &Value) -> Vec<&str> {
+    let findings = report["findings"]
+        .as_array()
+        .expect("the report lists findings");
+    findings
+        .iter()
+        .map(|f| f["code"].as_str().expect("a code"))
+        .collect()
+}
