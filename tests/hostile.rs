@@ -480,7 +480,7 @@ async fn the_screen_and_the_log_never_show_url_credentials() {
                 index,
             },
             url,
-            interval: Duration::from_millis(200),
+            interval: Duration::from_millis(100),
             limit: 1 << 20,
         };
         tokio::spawn(collector::run(poll, client.clone(), tx.clone()));

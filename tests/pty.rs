@@ -33,6 +33,25 @@ fn wait_screen(term: &Arc<Mutex<Term>>, timeout: Duration, ok: impl Fn(&str) -> 
     false
 }
 
+/// Waits until the session has printed `needle` (the reader thread may still be draining the
+/// PTY when the process has already exited).
+fn wait_bytes(term: &Arc<Mutex<Term>>, timeout: Duration, needle: &[u8]) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if term
+            .lock()
+            .unwrap()
+            .bytes
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
 /// Kills the demo server however the test ends.
 struct Reap(std::process::Child);
 
@@ -243,8 +262,14 @@ fn session(extra: &[&str], end: End) {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.exit_code(), expected as u32, "{status:?}");
-    assert!(out(b"\x1b[?1049l"), "left the alternate screen");
-    assert!(out(b"\x1b[?25h"), "showed the cursor again");
+    assert!(
+        wait_bytes(&term, long, b"\x1b[?1049l"),
+        "left the alternate screen"
+    );
+    assert!(
+        wait_bytes(&term, long, b"\x1b[?25h"),
+        "showed the cursor again"
+    );
     assert!(
         wait_screen(&term, long, |s| !s.contains("Families")),
         "the primary screen shows nothing of kvscope"
