@@ -108,16 +108,16 @@ fn by_device(views: &[View]) -> Vec<ByDevice> {
     (0..g.values.len())
         .filter(|&i| (0..4).any(|m| g.sel(m, i).chosen()))
         .map(|i| {
-            let c = |m: usize, what| counter(g.sel(m, i), Over::SinceStart, what);
+            let since_start = |m: usize, what| counter(g.sel(m, i), Over::SinceStart, what);
             ByDevice {
                 device: g.values[i].map(str::to_string),
                 stores_in_flight: difference(
-                    c(0, "submitted-store counter"),
-                    c(4, "finished-store counter"),
+                    since_start(0, "submitted-store counter"),
+                    since_start(4, "finished-store counter"),
                 ),
                 retrieves_in_flight: difference(
-                    c(1, "submitted-retrieve counter"),
-                    c(5, "finished-retrieve counter"),
+                    since_start(1, "submitted-retrieve counter"),
+                    since_start(5, "finished-retrieve counter"),
                 ),
                 l0_l1_store_throughput_gbs_mean: mean(g.sel(2, i)),
                 l0_l1_load_throughput_gbs_mean: mean(g.sel(3, i)),

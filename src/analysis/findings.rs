@@ -26,7 +26,7 @@ pub struct Finding {
     pub next_action: String,
 }
 
-fn f(
+fn finding(
     code: &'static str,
     severity: Severity,
     title: String,
@@ -98,7 +98,7 @@ fn bad_data(c: &Facts<'_>, out: &mut Vec<Finding>) {
     if n > 5 {
         evidence.push(format!("+{} more (the report lists them)", n - 5));
     }
-    out.push(f(
+    out.push(finding(
         "bad_data",
         Severity::Warning,
         format!("{n} problems in the data itself; figures resting on them are unknown"),
@@ -116,7 +116,7 @@ fn eventbus_dropping(c: &Facts<'_>, out: &mut Vec<Finding>) {
         .dropped_per_s
         .value()
         .map_or("unknown".into(), |r| format!("{r:.2}/s"));
-    out.push(f(
+    out.push(finding(
         "eventbus_dropping",
         Severity::Critical,
         format!("LMCache's EventBus dropped {d:.0} events"),
@@ -132,7 +132,7 @@ fn periodic_threads_unhealthy(c: &Facts<'_>, out: &mut Vec<Finding>) {
     }
     let mut evidence = vec!["GET /periodic-threads-health: healthy = false".to_string()];
     evidence.extend(http.periodic_unhealthy.iter().cloned());
-    out.push(f(
+    out.push(finding(
         "periodic_threads_unhealthy",
         Severity::Warning,
         "LMCache says some of its background threads are not running on time".into(),
@@ -143,7 +143,7 @@ fn periodic_threads_unhealthy(c: &Facts<'_>, out: &mut Vec<Finding>) {
 
 fn stale_connector(c: &Facts<'_>, out: &mut Vec<Finding>) {
     for e in &c.mode.stale_connector {
-        out.push(f(
+        out.push(finding(
             "stale_connector",
             Severity::Warning,
             "A deprecated LMCache connector name is configured".into(),
@@ -162,7 +162,7 @@ fn external_prefix_no_hits(c: &Facts<'_>, out: &mut Vec<Finding>) {
         return;
     };
     if h > 0.0 && q > 0.0 {
-        out.push(f(
+        out.push(finding(
             "external_prefix_no_hits",
             Severity::Warning,
             "vLLM counts no external prefix hits although LMCache reports hits".into(),
@@ -180,7 +180,7 @@ fn required_family_missing(c: &Facts<'_>, out: &mut Vec<Finding>) {
         r.need == Need::Required && matches!(r.status, Status::Missing | Status::DeclaredNoSamples)
     });
     for fam in missing {
-        out.push(f(
+        out.push(finding(
             "required_family_missing",
             Severity::Warning,
             format!("{} has no samples", fam.id),
@@ -199,7 +199,7 @@ fn l1_at_watermark(c: &Facts<'_>, out: &mut Vec<Finding>) {
         .evicted_per_s
         .value()
         .map_or("unknown".into(), |e| format!("{e:.2} chunks/s"));
-    out.push(f(
+    out.push(finding(
         "l1_at_watermark",
         Severity::Info,
         format!("L1 is {:.0}% full, at or above the default eviction watermark", r * 100.0),
@@ -217,7 +217,7 @@ fn low_lookup_hit_rate(c: &Facts<'_>, out: &mut Vec<Finding>) {
         return;
     };
     if rate < 0.2 && req > 0.0 {
-        out.push(f(
+        out.push(finding(
             "low_lookup_hit_rate",
             Severity::Info,
             format!("LMCache hit rate in the window is {:.0}%", rate * 100.0),
@@ -230,7 +230,7 @@ fn low_lookup_hit_rate(c: &Facts<'_>, out: &mut Vec<Finding>) {
 fn eventbus_gauges_unverified(c: &Facts<'_>, out: &mut Vec<Finding>) {
     let bus = &c.lm.eventbus;
     if bus.gauges_trust == GaugeTrust::Unverified && bus.queue_depth.value().is_some() {
-        out.push(f(
+        out.push(finding(
             "eventbus_gauges_unverified",
             Severity::Info,
             "EventBus depth and drain lag cannot be trusted on this build".into(),
@@ -250,7 +250,7 @@ fn unrecognised_names(c: &Facts<'_>, out: &mut Vec<Finding>) {
         .take(5)
         .map(|u| u.name.clone())
         .collect();
-    out.push(f(
+    out.push(finding(
         "unrecognised_names",
         Severity::Info,
         format!(

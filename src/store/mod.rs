@@ -166,8 +166,8 @@ impl TargetStore {
         let Span::Window { from, to } = span else {
             return None;
         };
-        let t = |seq: u64| self.scrapes.iter().find(|s| s.seq == seq)?.time;
-        Some(t(to)? - t(from)?)
+        let time_of = |seq: u64| self.scrapes.iter().find(|s| s.seq == seq)?.time;
+        Some(time_of(to)? - time_of(from)?)
     }
 
     /// Sequence numbers of scrapes that followed a restart.

@@ -36,7 +36,8 @@ pub struct KeyMap {
     pub bindings: Vec<Binding>,
 }
 
-fn k(c: char) -> (KeyCode, KeyModifiers) {
+/// A character key pressed alone.
+fn plain(c: char) -> (KeyCode, KeyModifiers) {
     (KeyCode::Char(c), KeyModifiers::NONE)
 }
 
@@ -46,7 +47,7 @@ impl Default for KeyMap {
     fn default() -> Self {
         use Action::*;
         let none = KeyModifiers::NONE;
-        let b = |action, keys, short, help| Binding {
+        let bind = |action, keys, short, help| Binding {
             action,
             keys,
             short,
@@ -54,80 +55,80 @@ impl Default for KeyMap {
         };
         KeyMap {
             bindings: vec![
-                b(
+                bind(
                     Quit,
-                    vec![k('q'), (KeyCode::Char('c'), KeyModifiers::CONTROL)],
+                    vec![plain('q'), (KeyCode::Char('c'), KeyModifiers::CONTROL)],
                     "quit",
                     "quit (Ctrl-C too)",
                 ),
-                b(Help, vec![k('?')], "help", "show or hide this help"),
-                b(
+                bind(Help, vec![plain('?')], "help", "show or hide this help"),
+                bind(
                     Pause,
-                    vec![k('p')],
+                    vec![plain('p')],
                     "pause",
                     "freeze the view (collection goes on)",
                 ),
-                b(
+                bind(
                     NextPane,
-                    vec![(KeyCode::Tab, none), k('l'), (KeyCode::Right, none)],
+                    vec![(KeyCode::Tab, none), plain('l'), (KeyCode::Right, none)],
                     "pane",
                     "focus the next pane",
                 ),
-                b(
+                bind(
                     PrevPane,
                     vec![
                         (KeyCode::BackTab, KeyModifiers::SHIFT),
-                        k('h'),
+                        plain('h'),
                         (KeyCode::Left, none),
                     ],
                     "",
                     "focus the previous pane",
                 ),
-                b(
+                bind(
                     Down,
-                    vec![k('j'), (KeyCode::Down, none)],
+                    vec![plain('j'), (KeyCode::Down, none)],
                     "move",
                     "move down in the focused list",
                 ),
-                b(
+                bind(
                     Up,
-                    vec![k('k'), (KeyCode::Up, none)],
+                    vec![plain('k'), (KeyCode::Up, none)],
                     "",
                     "move up in the focused list",
                 ),
-                b(
+                bind(
                     Open,
                     vec![(KeyCode::Enter, none)],
                     "open",
                     "open the selected family or finding",
                 ),
-                b(
+                bind(
                     Close,
                     vec![(KeyCode::Esc, none)],
                     "",
                     "close the detail or help",
                 ),
-                b(
+                bind(
                     Filter,
-                    vec![k('f')],
+                    vec![plain('f')],
                     "filter",
                     "matrix: applicable families → problems only → all",
                 ),
-                b(
+                bind(
                     Search,
-                    vec![k('/')],
+                    vec![plain('/')],
                     "search",
                     "matrix: show families whose name contains what you type",
                 ),
-                b(
+                bind(
                     Server,
-                    vec![k('i')],
+                    vec![plain('i')],
                     "server",
                     "LMCache routes read and skipped, threads, /env (with --allow-env)",
                 ),
-                b(
+                bind(
                     Targets,
-                    vec![k('t')],
+                    vec![plain('t')],
                     "targets",
                     "every target: state, age, latency, last error",
                 ),
