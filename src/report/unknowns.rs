@@ -79,6 +79,21 @@ macro_rules! ignore {
     };
 }
 
+/// `None` and `()` hold nothing to read; `Some(v)` is read as `v`.
+macro_rules! nothing_or_inner {
+    () => {
+        fn serialize_none(self) -> Result<(), Never> {
+            Ok(())
+        }
+        fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Never> {
+            v.serialize(self)
+        }
+        fn serialize_unit(self) -> Result<(), Never> {
+            Ok(())
+        }
+    };
+}
+
 /// The compound types of [`Collector`]: sequences count an index, maps and structs name a key.
 struct Compound<'c> {
     c: &'c mut Collector,
@@ -104,15 +119,7 @@ impl<'c> ser::Serializer for &'c mut Collector {
         serialize_str: &str, serialize_bytes: &[u8], serialize_unit_struct: &'static str,
     );
 
-    fn serialize_none(self) -> Result<(), Never> {
-        Ok(())
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Never> {
-        v.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), Never> {
-        Ok(())
-    }
+    nothing_or_inner!();
     fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), Never> {
         Ok(())
     }
@@ -287,15 +294,7 @@ impl ser::Serializer for &mut Text {
         serialize_u64: u64, serialize_f32: f32, serialize_f64: f64, serialize_char: char,
         serialize_bytes: &[u8], serialize_unit_struct: &'static str,
     );
-    fn serialize_none(self) -> Result<(), Never> {
-        Ok(())
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Never> {
-        v.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), Never> {
-        Ok(())
-    }
+    nothing_or_inner!();
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _: &'static str,
