@@ -27,6 +27,11 @@ fn app(last: usize) -> App {
     app
 }
 
+/// LMCache lookup hit tokens since start, as a picture shows them.
+fn hits(analysis: &crate::analysis::Analysis) -> &crate::analysis::Fig {
+    &analysis.lmcache.lookup.hit_tokens.since_start
+}
+
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| super::draw::draw(f, app)).unwrap();
@@ -118,14 +123,7 @@ fn keys_move_focus_select_filter_open_and_quit() {
 fn pause_freezes_what_is_shown_while_collection_goes_on() {
     let mut a = app(20);
     a.on_key(key(KeyCode::Char('p')));
-    let before = a
-        .shown
-        .analysis
-        .lmcache
-        .lookup
-        .hit_tokens
-        .since_start
-        .clone();
+    let before = hits(&a.shown.analysis).clone();
     let target = TargetRef {
         role: Role::Lmcache,
         index: 0,
@@ -137,23 +135,11 @@ fn pause_freezes_what_is_shown_while_collection_goes_on() {
         format: None,
         origin: "t".into(),
     });
-    assert_eq!(
-        a.shown.analysis.lmcache.lookup.hit_tokens.since_start,
-        before
-    );
+    assert_eq!(hits(&a.shown.analysis), &before);
     assert_eq!(a.model().unwrap().lmcache[0].scrapes().len(), 22);
     assert!(render(&a, 120, 40).contains("PAUSED"));
     a.on_key(key(KeyCode::Char('p')));
-    assert_eq!(
-        a.shown
-            .analysis
-            .lmcache
-            .lookup
-            .hit_tokens
-            .since_start
-            .value(),
-        Some(27136.0)
-    );
+    assert_eq!(hits(&a.shown.analysis).value(), Some(27136.0));
 }
 
 #[test]
@@ -430,16 +416,7 @@ fn the_core_reanalyses_only_when_numbers_can_change() {
         &first.analysis,
         &after_scrape.analysis
     ));
-    assert_eq!(
-        after_scrape
-            .analysis
-            .lmcache
-            .lookup
-            .hit_tokens
-            .since_start
-            .value(),
-        Some(27136.0)
-    );
+    assert_eq!(hits(&after_scrape.analysis).value(), Some(27136.0));
 }
 
 /// Every key named on screen comes from the key map: rebound in the config, the footer, the
