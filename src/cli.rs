@@ -30,3 +30,16 @@ impl Failure {
         }
     }
 }
+
+/// Writes a command's output to standard output. A reader that went away (`kvscope report |
+/// head`) is not an error: what it did not read, it did not want. Any other failure names itself.
+pub fn write_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::bad(format!(
+            "cannot write to standard output: {e}"
+        ))),
+        _ => Ok(()),
+    }
+}

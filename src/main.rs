@@ -66,7 +66,7 @@ fn main() -> ExitCode {
                 auth,
                 series_limit,
             };
-            finish(cli::report::report(&args).map(|out| print!("{out}")))
+            finish(cli::report::report(&args).and_then(|out| cli::write_stdout(&out)))
         }
     }
 }

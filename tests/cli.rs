@@ -389,3 +389,28 @@ fn headers_after_a_target_flag_go_to_that_target_only() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("one per target"), "{}", stderr(&o));
 }
+
+/// `kvscope report … | head` where the reader is gone before the report is written: no panic,
+/// exit 0 (what was not read was not wanted). Both the report and the screenshot command.
+#[test]
+fn a_reader_that_went_away_is_not_a_panic() {
+    let index = fixture("lmcache-0.5.6-cpu-run1/metrics_index.tsv");
+    let index = index.to_str().unwrap();
+    for args in [
+        vec!["report", "--lmcache", index],
+        vec!["screenshot", "--lmcache", index, "--format", "text"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end before kvscope has read its 32 input files and written anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}

@@ -215,9 +215,7 @@ pub fn demo(
     runtime()?.block_on(async {
         let (lm, en, _demo) = start_demo(port.unwrap_or(0), speed).await?;
         if serve_only {
-            println!("kvscope demo: LMCache {lm}  engine {en}");
-            use std::io::Write;
-            let _ = std::io::stdout().flush();
+            super::write_stdout(&format!("kvscope demo: LMCache {lm}  engine {en}\n"))?;
             let mut signals = tui::signals::Signals::new().map_err(|e| Failure::bad(e.to_string()))?;
             return Ok(tui::Stop::Signal(signals.recv().await));
         }

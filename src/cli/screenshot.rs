@@ -76,10 +76,7 @@ pub fn run(args: &ShotArgs) -> Result<(), Failure> {
     match &args.out {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| Failure::bad(format!("cannot write {}: {e}", path.display()))),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
+        None => super::write_stdout(&text),
     }
 }
 
