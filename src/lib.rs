@@ -9,6 +9,7 @@ pub mod expo;
 pub mod files;
 pub mod logfile;
 pub mod model;
+pub mod packet;
 pub mod report;
 pub mod sanitize;
 pub mod sources;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use kvscope::cli::args::{Cli, Command};
+use kvscope::cli::live::WatchArgs;
 use kvscope::cli::report::ReportArgs;
 use kvscope::cli::{self, Failure, auth, settings};
 use kvscope::tui::Stop;
@@ -47,6 +48,8 @@ fn main() -> ExitCode {
         Command::Report {
             lmcache,
             engine,
+            packet,
+            at,
             samples,
             interval,
             window,
@@ -65,8 +68,44 @@ fn main() -> ExitCode {
                 format,
                 auth,
                 series_limit,
+                packet,
+                at,
             };
             finish(cli::report::report(&args).and_then(|out| cli::write_stdout(&out)))
+        }
+        Command::Export {
+            lmcache,
+            engine,
+            duration,
+            interval,
+            timeout,
+            allow_env,
+            series_limit,
+            out,
+            auth: _,
+        } => {
+            let watch = WatchArgs {
+                lmcache,
+                engine,
+                interval,
+                window: 60.0,
+                timeout,
+                theme: None,
+                auth,
+                keymap: Default::default(),
+                routes: kvscope::sources::lmcache_http::RouteOptions { allow_env },
+                log: None,
+                series_limit,
+            };
+            let args = cli::packet::ExportArgs {
+                watch,
+                duration,
+                out,
+            };
+            finish(cli::packet::export(&args).and_then(|said| cli::write_stdout(&said)))
+        }
+        Command::Verify { packet } => {
+            finish(cli::packet::verify(&packet).and_then(|said| cli::write_stdout(&said)))
         }
     }
 }

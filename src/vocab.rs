@@ -216,6 +216,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// When it happened (`None`: a file given without a capture time).
+    pub fn time(&self) -> Option<f64> {
+        match self {
+            Event::Scrape { time, .. } => *time,
+            Event::ScrapeFailed { time, .. }
+            | Event::Latency { time, .. }
+            | Event::Route { time, .. }
+            | Event::RouteSkipped { time, .. } => Some(*time),
+        }
+    }
+
     /// The target the event is about.
     pub fn target(&self) -> TargetRef {
         match self {

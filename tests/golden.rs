@@ -82,6 +82,8 @@ fn reports_match_the_golden_outputs() {
                 format,
                 auth: Default::default(),
                 series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
+                packet: None,
+                at: None,
             };
             let got = match report::report(&args) {
                 Ok(out) => normalise(&out),

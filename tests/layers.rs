@@ -52,6 +52,22 @@ const NEVER: &[(&str, &str, &str)] = &[
     ("sources", "tui", "sources never draw"),
     ("report", "tui", "headless never pulls in the terminal"),
     ("catalog", "analysis", "the catalog is data"),
+    (
+        "packet",
+        "model",
+        "a packet holds what came off the wire, not what was made of it",
+    ),
+    (
+        "packet",
+        "analysis",
+        "a packet holds what came off the wire, not what was made of it",
+    ),
+    ("packet", "tui", "packets are read and written headless"),
+    (
+        "packet",
+        "sources",
+        "a packet is written from events, it fetches nothing",
+    ),
     ("catalog", "store", "the catalog is data"),
 ];
 

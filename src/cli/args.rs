@@ -56,6 +56,12 @@ pub enum Command {
         /// Engine (vLLM/SGLang) /metrics, same forms as --lmcache.
         #[arg(long, value_name = "FILE|URL")]
         engine: Vec<String>,
+        /// An evidence packet (a .kvpacket file or its unpacked directory) instead of targets.
+        #[arg(long, value_name = "PACKET", conflicts_with_all = ["lmcache", "engine"])]
+        packet: Option<std::path::PathBuf>,
+        /// With --packet: the report at this moment (RFC 3339, or +90s from the first event).
+        #[arg(long, value_name = "TIME", requires = "packet")]
+        at: Option<String>,
         /// Scrapes per URL.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         samples: u32,
@@ -75,6 +81,41 @@ pub enum Command {
         series_limit: usize,
         #[command(flatten)]
         auth: AuthOpts,
+    },
+    /// Record live targets (metrics and LMCache routes) for a while into an evidence packet.
+    Export {
+        /// LMCache MP server: a base URL or its /metrics URL. Repeatable.
+        #[arg(long, value_name = "URL")]
+        lmcache: Vec<String>,
+        /// Engine (vLLM/SGLang) base or /metrics URL. Repeatable.
+        #[arg(long, value_name = "URL")]
+        engine: Vec<String>,
+        /// How long to record (30s, 5m, 1h).
+        #[arg(long, value_parser = parse_duration)]
+        duration: f64,
+        /// Scrape interval (at least 100ms).
+        #[arg(long, default_value = "2s", value_parser = parse_interval)]
+        interval: f64,
+        /// Per-request timeout.
+        #[arg(long, default_value = "5s", value_parser = parse_duration)]
+        timeout: f64,
+        /// Also read the LMCache server's /env (values redacted).
+        #[arg(long)]
+        allow_env: bool,
+        /// Series one scrape may carry per instance; a scrape with more is refused.
+        #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
+        series_limit: usize,
+        /// The packet to write (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        auth: AuthOpts,
+    },
+    /// Check a packet: every member against the manifest; exit 0 intact, 1 damaged, 2 not a packet.
+    Verify {
+        /// The packet: a .kvpacket file or its unpacked directory.
+        #[arg(value_name = "PACKET")]
+        packet: std::path::PathBuf,
     },
 }
 

@@ -34,7 +34,7 @@ pub struct WatchArgs {
     pub series_limit: usize,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     // One thread: collectors are I/O-bound and the UI work is small; it keeps idle CPU low.
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -104,7 +104,9 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
 }
 
 /// The targets' `/metrics` URLs, LMCache's then the engines'; every argument must be a URL.
-fn target_urls(args: &WatchArgs) -> Result<(Vec<http::TargetUrl>, Vec<http::TargetUrl>), Failure> {
+pub(super) fn target_urls(
+    args: &WatchArgs,
+) -> Result<(Vec<http::TargetUrl>, Vec<http::TargetUrl>), Failure> {
     if args.lmcache.is_empty() && args.engine.is_empty() {
         return Err(Failure::bad("give at least one --lmcache or --engine URL"));
     }
@@ -131,7 +133,7 @@ fn target_urls(args: &WatchArgs) -> Result<(Vec<http::TargetUrl>, Vec<http::Targ
 }
 
 /// One `/metrics` collector per target, and for LMCache targets one reader of its HTTP routes.
-fn spawn_collectors(
+pub(super) fn spawn_collectors(
     args: &WatchArgs,
     lm: &[http::TargetUrl],
     en: &[http::TargetUrl],

@@ -31,6 +31,9 @@ pub struct ReportArgs {
     pub auth: http::AuthPlan,
     /// Series one scrape may carry per instance.
     pub series_limit: usize,
+    /// An evidence packet to read instead of targets, and the moment to report at.
+    pub packet: Option<std::path::PathBuf>,
+    pub at: Option<String>,
 }
 
 /// One target to read: a timeline of files, or a URL.
@@ -112,9 +115,12 @@ pub fn report(args: &ReportArgs) -> Result<String, Failure> {
 /// Reads every input (files and URL samples) into a model; also says, per target, whether it
 /// came from files or a URL.
 pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
+    if let Some(path) = &args.packet {
+        return super::packet::load(path, args.at.as_deref(), args.series_limit);
+    }
     if args.lmcache.is_empty() && args.engine.is_empty() {
         return Err(Failure::bad(
-            "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, or a URL)",
+            "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, or a URL), or --packet",
         ));
     }
     let stdin = args

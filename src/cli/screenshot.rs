@@ -55,6 +55,8 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         format: OutputFormat::Json,
         auth: Default::default(),
         series_limit: crate::store::DEFAULT_SERIES_LIMIT,
+        packet: None,
+        at: None,
     };
     let (model, _) = load(&inputs)?;
     let newest = model

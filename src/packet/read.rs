@@ -1,0 +1,377 @@
+//! Reading a packet: a tar file, or the same tree unpacked as a directory. Every member is
+//! checked against the manifest (size and sha256); what is intact replays, and what is damaged,
+//! missing or cut short is named. A copy that stopped mid-way still replays its complete prefix.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::{BodyRef, Line, MANIFEST, Manifest, TIMELINE, bodies_path, sha256_hex, target_key};
+use crate::files::{self, Kind};
+use crate::vocab::Event;
+
+/// The largest packet file read, and the largest member of an unpacked one.
+pub const MAX_PACKET_BYTES: u64 = 1 << 30;
+/// The most one body may decompress to (the scrape body cap).
+const MAX_BODY_BYTES: u64 = 64 << 20;
+/// The most the timeline may decompress to.
+const MAX_TIMELINE_BYTES: u64 = 1 << 30;
+
+/// Why a path cannot be read as a packet at all.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PacketError {
+    /// Unreadable, or not a packet (no manifest, another format, a newer version).
+    NotAPacket(String),
+}
+
+impl std::fmt::Display for PacketError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PacketError::NotAPacket(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A packet as read: its manifest, its members, and what is wrong with it.
+#[derive(Debug)]
+pub struct Opened {
+    pub manifest: Manifest,
+    /// Members as found (a member cut short holds what there was).
+    members: Members,
+    /// Each damaged, missing or cut-short member, or a file that ends early, in words.
+    pub problems: Vec<String>,
+}
+
+/// Reads a packet file or directory.
+pub fn open(path: &Path) -> Result<Opened, PacketError> {
+    let shown = path.display().to_string();
+    let not = |why: String| PacketError::NotAPacket(format!("{shown}: {why}"));
+    let (found, mut problems) = if path.is_dir() {
+        (read_dir(path).map_err(not)?, Vec::new())
+    } else {
+        let bytes = files::read_capped(path, MAX_PACKET_BYTES, Kind::Regular)
+            .map_err(PacketError::NotAPacket)?;
+        read_tar(&bytes).map_err(not)?
+    };
+    let manifest_bytes = found
+        .iter()
+        .find(|m| m.0 == MANIFEST)
+        .map(|m| &m.1)
+        .ok_or_else(|| not("no manifest.json: not a kvscope packet".into()))?;
+    let manifest: Manifest = serde_json::from_slice(manifest_bytes)
+        .map_err(|e| not(format!("manifest.json does not read as a manifest: {e}")))?;
+    if manifest.format != super::FORMAT {
+        return Err(not(format!(
+            "format {:?} is not {}",
+            manifest.format,
+            super::FORMAT
+        )));
+    }
+    if manifest.version > super::VERSION {
+        return Err(not(format!(
+            "packet format version {} is newer than this kvscope reads ({})",
+            manifest.version,
+            super::VERSION
+        )));
+    }
+    let mut members = Vec::new();
+    for m in &manifest.members {
+        let Some((_, bytes)) = found.iter().find(|f| f.0 == m.path) else {
+            problems.push(format!("{}: missing", m.path));
+            continue;
+        };
+        if bytes.len() as u64 != m.bytes {
+            problems.push(format!(
+                "{}: {} bytes where the manifest says {} (cut short or altered)",
+                m.path,
+                bytes.len(),
+                m.bytes
+            ));
+        } else if sha256_hex(bytes) != m.sha256 {
+            problems.push(format!(
+                "{}: sha256 differs from the manifest (damaged)",
+                m.path
+            ));
+        }
+        members.push((m.path.clone(), bytes.clone()));
+    }
+    Ok(Opened {
+        manifest,
+        members,
+        problems,
+    })
+}
+
+/// Members as found: path and bytes.
+type Members = Vec<(String, Vec<u8>)>;
+
+/// Regular-file members of a ustar archive, in order. A file cut short gives the members it
+/// holds (the last one possibly partial) and a problem saying where it ends.
+fn read_tar(bytes: &[u8]) -> Result<(Members, Vec<String>), String> {
+    const BLOCK: usize = 512;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut at = 0usize;
+    loop {
+        let Some(header) = bytes.get(at..at + BLOCK) else {
+            if out.is_empty() {
+                return Err(format!("{} bytes: too short to hold a packet", bytes.len()));
+            } else if at < bytes.len() {
+                problems.push(format!("the file ends inside a tar header at byte {at}"));
+            } else {
+                problems.push(format!(
+                    "the file ends at byte {at}, before the tar's end marker"
+                ));
+            }
+            break;
+        };
+        if header.iter().all(|b| *b == 0) {
+            break;
+        }
+        if !checksum_ok(header) {
+            if out.is_empty() {
+                return Err("not a tar archive (no valid header at the start)".into());
+            }
+            problems.push(format!(
+                "a damaged tar header at byte {at}; what follows is not read"
+            ));
+            break;
+        }
+        let size = octal(&header[124..136]).ok_or("a tar header with an unreadable size")?;
+        let name = tar_name(header);
+        let start = at + BLOCK;
+        let end = start.saturating_add(size as usize);
+        let data = &bytes[start.min(bytes.len())..end.min(bytes.len())];
+        // Regular files only ('0' or NUL); other entries (directories, pax headers) are skipped.
+        if matches!(header[156], b'0' | 0) {
+            out.push((name.clone(), data.to_vec()));
+        }
+        if end > bytes.len() {
+            problems.push(format!(
+                "the file ends inside member {name} ({} of {size} bytes)",
+                data.len()
+            ));
+            break;
+        }
+        at = start + (size as usize).div_ceil(BLOCK) * BLOCK;
+    }
+    Ok((out, problems))
+}
+
+fn checksum_ok(header: &[u8]) -> bool {
+    let Some(stored) = octal(&header[148..156]) else {
+        return false;
+    };
+    let sum: u64 = header
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(*b)
+            }
+        })
+        .sum();
+    sum == stored
+}
+
+/// An octal number field (NUL- or space-terminated).
+fn octal(field: &[u8]) -> Option<u64> {
+    let text: String = field
+        .iter()
+        .take_while(|b| **b != 0)
+        .map(|b| *b as char)
+        .collect();
+    let text = text.trim();
+    if text.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(text, 8).ok()
+}
+
+/// The member path: ustar prefix and name.
+fn tar_name(header: &[u8]) -> String {
+    let field = |r: std::ops::Range<usize>| {
+        let f = &header[r];
+        let end = f.iter().position(|b| *b == 0).unwrap_or(f.len());
+        String::from_utf8_lossy(&f[..end]).into_owned()
+    };
+    let (prefix, name) = (field(345..500), field(0..100));
+    if header[257..262] == *b"ustar" && !prefix.is_empty() {
+        format!("{prefix}/{name}")
+    } else {
+        name
+    }
+}
+
+/// An unpacked packet: the manifest and the members it lists (paths confined to the folder).
+fn read_dir(dir: &Path) -> Result<Members, String> {
+    let read = |rel: &str| files::read_capped(&dir.join(rel), MAX_PACKET_BYTES, Kind::Regular);
+    let manifest = read(MANIFEST)?;
+    let listed: Manifest = serde_json::from_slice(&manifest)
+        .map_err(|e| format!("manifest.json does not read as a manifest: {e}"))?;
+    let mut out = vec![(MANIFEST.to_string(), manifest)];
+    for m in &listed.members {
+        let inside =
+            !m.path.starts_with('/') && !m.path.split('/').any(|p| p == ".." || p.is_empty());
+        if inside && let Ok(bytes) = read(&m.path) {
+            out.push((m.path.clone(), bytes));
+        }
+    }
+    Ok(out)
+}
+
+impl Opened {
+    fn member(&self, path: &str) -> Option<&[u8]> {
+        self.members
+            .iter()
+            .find(|m| m.0 == path)
+            .map(|m| m.1.as_slice())
+    }
+
+    /// `report.json` as stored, when present.
+    pub fn report(&self) -> Option<&[u8]> {
+        self.member(super::REPORT)
+    }
+
+    /// The recorded events in order, bodies restored, as far as the packet holds them whole;
+    /// and, when it stops early, why and where.
+    pub fn events(&self) -> (Vec<Event>, Option<String>) {
+        let mut out = Vec::new();
+        let Some(timeline) = self.member(TIMELINE) else {
+            return (
+                out,
+                Some("the timeline is missing: nothing can be replayed".into()),
+            );
+        };
+        let (text, cut) = decompress_prefix(timeline, MAX_TIMELINE_BYTES);
+        let mut streams: Vec<(String, Stream)> = self
+            .manifest
+            .targets
+            .iter()
+            .map(|t| {
+                (
+                    t.key.clone(),
+                    Stream::new(self.member(&bodies_path(&t.key))),
+                )
+            })
+            .collect();
+        let mut lines = text.split(|b| *b == b'\n').peekable();
+        while let Some(raw) = lines.next() {
+            if raw.is_empty() {
+                continue;
+            }
+            let last = lines.peek().is_none();
+            let line: Line = match serde_json::from_slice(raw) {
+                Ok(l) => l,
+                // The last line of a cut timeline may be half a line.
+                Err(_) if last && cut => break,
+                Err(e) => {
+                    let why = format!("timeline line {}: {e}", out.len() + 1);
+                    return (out, Some(why));
+                }
+            };
+            let mut event = line.event;
+            if let Some(at) = line.stored {
+                let key = target_key(event.target());
+                let Some(stream) = streams.iter_mut().find(|s| s.0 == key) else {
+                    return (
+                        out,
+                        Some(format!("an event names target {key}, not in the manifest")),
+                    );
+                };
+                match stream.1.take(at) {
+                    Ok(body) => put_body(&mut event, body),
+                    Err(why) => {
+                        return (
+                            out,
+                            Some(format!(
+                                "{why} ({key}); replay stops at {}",
+                                stopped_at(&event)
+                            )),
+                        );
+                    }
+                }
+            }
+            out.push(event);
+        }
+        let why = cut.then(|| {
+            format!(
+                "the timeline is cut short; replay ends at {}",
+                out.last().map_or("the start".into(), stopped_at)
+            )
+        });
+        (out, why)
+    }
+}
+
+fn stopped_at(event: &Event) -> String {
+    event.time().map_or(
+        "an event without a time".into(),
+        crate::timefmt::format_rfc3339,
+    )
+}
+
+fn put_body(event: &mut Event, bytes: Vec<u8>) {
+    match event {
+        Event::Scrape { body, .. } => *body = bytes,
+        Event::Route {
+            result: Ok((_, body)),
+            ..
+        } => *body = bytes,
+        _ => {}
+    }
+}
+
+/// As much of a zstd stream as decompresses (at most `cap` bytes), and whether it stopped early.
+fn decompress_prefix(bytes: &[u8], cap: u64) -> (Vec<u8>, bool) {
+    let Ok(dec) = zstd::Decoder::with_buffer(bytes) else {
+        return (Vec::new(), true);
+    };
+    let mut out = Vec::new();
+    let mut dec = dec.take(cap);
+    let mut chunk = [0u8; 64 << 10];
+    loop {
+        match dec.read(&mut chunk) {
+            Ok(0) => return (out, false),
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(_) => return (out, true),
+        }
+    }
+}
+
+/// A target's body stream, decompressed as the timeline asks for it (in order).
+struct Stream<'a> {
+    dec: Option<zstd::Decoder<'a, &'a [u8]>>,
+    at: u64,
+}
+
+impl<'a> Stream<'a> {
+    fn new(bytes: Option<&'a [u8]>) -> Stream<'a> {
+        Stream {
+            dec: bytes.and_then(|b| zstd::Decoder::with_buffer(b).ok()),
+            at: 0,
+        }
+    }
+
+    /// The body at `r`, which must not lie before bodies already taken.
+    fn take(&mut self, r: BodyRef) -> Result<Vec<u8>, String> {
+        let dec = self.dec.as_mut().ok_or("its body stream is missing")?;
+        if r.offset < self.at || r.len > MAX_BODY_BYTES {
+            return Err("a body reference out of order or too large".into());
+        }
+        let skip = r.offset - self.at;
+        std::io::copy(&mut dec.by_ref().take(skip), &mut std::io::sink())
+            .map_err(|_| "its body stream is cut short or damaged")?;
+        let mut body = Vec::with_capacity(r.len as usize);
+        dec.by_ref()
+            .take(r.len)
+            .read_to_end(&mut body)
+            .map_err(|_| "its body stream is cut short or damaged")?;
+        self.at = r.offset + body.len() as u64;
+        if (body.len() as u64) < r.len {
+            return Err("its body stream is cut short".into());
+        }
+        Ok(body)
+    }
+}

@@ -1,0 +1,283 @@
+//! Packets on the demo's real data (the LMCache 0.5.6 timeline and packet_a's vLLM scrape),
+//! with a few hand-made events for the kinds the recording has none of (failures, latencies,
+//! route answers and skips).
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::vocab::{Flavor, Role};
+
+fn lmcache() -> TargetRef {
+    TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    }
+}
+
+/// The real recording plus hand-made events of every other kind.
+fn events() -> Vec<Event> {
+    let (mut events, newest) = crate::demo::recorded(31);
+    let t = lmcache();
+    events.extend([
+        Event::Latency {
+            target: t,
+            time: newest + 0.1,
+            seconds: 0.012,
+        },
+        Event::Route {
+            target: t,
+            route: Route::Status,
+            flavor: Flavor::Current,
+            time: newest + 0.2,
+            result: Ok((200, br#"{"storage_manager":{}}"#.to_vec())),
+        },
+        Event::Route {
+            target: t,
+            route: Route::Config,
+            flavor: Flavor::Current,
+            time: newest + 0.3,
+            result: Err("timed out".into()),
+        },
+        Event::RouteSkipped {
+            target: t,
+            route: Route::Env,
+            flavor: Flavor::Current,
+            time: newest + 0.4,
+            reason: SkipReason::NeedsAllowEnv,
+        },
+        Event::ScrapeFailed {
+            target: t,
+            time: newest + 1.0,
+            error: "unreachable: connection refused".into(),
+        },
+    ]);
+    events
+}
+
+fn targets() -> Vec<TargetEntry> {
+    [Role::Lmcache, Role::Engine]
+        .into_iter()
+        .map(|role| {
+            let target = TargetRef { role, index: 0 };
+            TargetEntry {
+                key: target_key(target),
+                target,
+                url: format!("http://127.0.0.1/{}/metrics", role.as_str()),
+            }
+        })
+        .collect()
+}
+
+fn tar_of(events: &[Event]) -> Vec<u8> {
+    Recording {
+        targets: targets(),
+        events,
+        report_json: "{}".into(),
+        created: 1.8e9,
+        redactions: vec![],
+    }
+    .to_tar()
+    .unwrap()
+}
+
+/// A fresh path under the temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("kvscope-packet-{}-{n}-{name}", std::process::id()))
+}
+
+fn opened(bytes: &[u8]) -> Result<Opened, PacketError> {
+    let path = scratch("p.kvpacket");
+    std::fs::write(&path, bytes).unwrap();
+    let out = open(&path);
+    let _ = std::fs::remove_file(&path);
+    out
+}
+
+#[test]
+fn every_event_comes_back_as_it_went_in() {
+    let events = events();
+    let p = opened(&tar_of(&events)).unwrap();
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let (back, stopped) = p.events();
+    assert_eq!(stopped, None);
+    assert_eq!(back, events);
+    let m = &p.manifest;
+    assert_eq!((m.format.as_str(), m.version), (FORMAT, VERSION));
+    let paths: Vec<&str> = m.members.iter().map(|m| m.path.as_str()).collect();
+    let expected = [
+        TIMELINE,
+        "targets/lmcache-0/bodies.zst",
+        "targets/engine-0/bodies.zst",
+        REPORT,
+    ];
+    assert_eq!(paths, expected);
+    assert_eq!(m.skipped_routes.len(), 1);
+    let first = crate::timefmt::format_rfc3339(events[0].time().unwrap());
+    assert_eq!(m.span.as_ref().unwrap().0, first);
+}
+
+#[test]
+fn nearly_equal_scrapes_compress_as_a_stream() {
+    let events = events();
+    let raw: usize = events
+        .iter()
+        .map(|e| match e {
+            Event::Scrape { body, .. } => body.len(),
+            _ => 0,
+        })
+        .sum();
+    let packed = tar_of(&events).len();
+    // 33 real scrapes: the stream sees each one's predecessor.
+    assert!(packed * 10 < raw, "{packed} bytes for {raw} raw");
+}
+
+#[test]
+fn a_copy_cut_anywhere_replays_a_prefix_and_says_it_is_incomplete() {
+    let events = events();
+    let whole = tar_of(&events);
+    let mut cuts: Vec<usize> = (0..whole.len()).step_by(509).collect();
+    cuts.extend((0..whole.len()).step_by(512));
+    for cut in cuts {
+        let Ok(p) = opened(&whole[..cut]) else {
+            // Too short to hold a manifest: not a packet, and said so.
+            assert!(cut < 4096, "cut at {cut} refused");
+            continue;
+        };
+        let (back, stopped) = p.events();
+        assert_eq!(back[..], events[..back.len()], "cut at {cut}: not a prefix");
+        if back.len() < events.len() {
+            assert!(
+                !p.problems.is_empty(),
+                "cut at {cut}: incomplete but no problem named"
+            );
+            assert!(
+                stopped.is_some(),
+                "cut at {cut}: incomplete but no stop named"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_damaged_member_is_named() {
+    let whole = tar_of(&events());
+    let p = opened(&whole).unwrap();
+    let m = p
+        .manifest
+        .members
+        .iter()
+        .find(|m| m.path == "targets/engine-0/bodies.zst")
+        .unwrap();
+    // Its tar header holds the path NUL-padded (the manifest quotes it).
+    let at = find(&whole, format!("{}\0", m.path).as_bytes()) + 512 + 40;
+    let mut bad = whole.clone();
+    bad[at] ^= 0x55;
+    let p = opened(&bad).unwrap();
+    assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+    assert!(p.problems[0].starts_with("targets/engine-0/bodies.zst: sha256"));
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).position(|w| w == needle).unwrap()
+}
+
+#[test]
+fn an_unpacked_directory_reads_like_the_file() {
+    let events = events();
+    let rec = Recording {
+        targets: targets(),
+        events: &events,
+        report_json: "{}".into(),
+        created: 1.8e9,
+        redactions: vec![],
+    };
+    let dir = scratch("dir");
+    for (path, bytes) in rec.members().unwrap() {
+        let file = dir.join(&path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+    let p = open(&dir).unwrap();
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(p.events().0, events);
+    std::fs::remove_file(dir.join(TIMELINE)).unwrap();
+    let p = open(&dir).unwrap();
+    assert_eq!(p.problems, [format!("{TIMELINE}: missing")]);
+    assert!(p.events().0.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn not_a_packet_is_said_so() {
+    for (bytes, says) in [
+        (b"hello".to_vec(), "too short to hold a packet"),
+        (vec![7u8; 2048], "not a tar archive"),
+    ] {
+        let e = opened(&bytes).unwrap_err();
+        assert!(e.to_string().contains(says), "{e}");
+    }
+    // A newer format version.
+    let events = events();
+    let rec = Recording {
+        targets: targets(),
+        events: &events[..1],
+        report_json: "{}".into(),
+        created: 1.8e9,
+        redactions: vec![],
+    };
+    let dir = scratch("newer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = rec.members().unwrap().remove(0).1;
+    let newer = String::from_utf8(manifest)
+        .unwrap()
+        .replace("\"version\": 1", "\"version\": 2");
+    std::fs::write(dir.join(MANIFEST), newer).unwrap();
+    let e = open(&dir).unwrap_err();
+    assert!(
+        e.to_string().contains("newer than this kvscope reads"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn writing_never_replaces_a_file_and_leaves_nothing_when_it_fails() {
+    let path = scratch("w.kvpacket");
+    write_new(&path, b"first").unwrap();
+    let e = write_new(&path, b"second").unwrap_err();
+    assert!(e.contains("exists"), "{e}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"first");
+    std::fs::remove_file(&path).unwrap();
+
+    /// A disk that fills after `room` bytes (hand-made fault).
+    struct Full(std::fs::File, usize);
+    impl std::io::Write for Full {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.1 == 0 {
+                return Err(std::io::Error::other("No space left on device"));
+            }
+            let n = b.len().min(self.1);
+            self.1 -= n;
+            self.0.write(&b[..n])
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let e = write::write_new_with(&path, &[0u8; 10_000], |p| {
+        Ok(Full(std::fs::File::create_new(p)?, 4096))
+    })
+    .unwrap_err();
+    assert!(e.contains("No space left"), "{e}");
+    assert!(!path.exists());
+    let dir = path.parent().unwrap();
+    let leftover = std::fs::read_dir(dir).unwrap().flatten().any(|f| {
+        f.file_name()
+            .to_string_lossy()
+            .contains("w.kvpacket.partial")
+    });
+    assert!(!leftover, "a partial file was left behind");
+}

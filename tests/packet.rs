@@ -1,0 +1,191 @@
+//! Evidence packets end to end with the real binary: the demo served live (the real LMCache
+//! 0.5.6 recording and packet_a's vLLM scrape) → `export` → `report --packet` and `verify`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+fn kvscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The demo's replay servers; killed when dropped.
+struct Demo(Child, String, String);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn demo() -> Demo {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args(["demo", "--serve-only", "--speed", "20"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let urls: Vec<String> = first
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://"))
+        .map(String::from)
+        .collect();
+    Demo(child, urls[0].clone(), urls[1].clone())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kvscope-packet-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+fn export(d: &Demo, out: &Path, seconds: &str) -> Output {
+    kvscope(&[
+        "export",
+        "--lmcache",
+        &d.1,
+        "--engine",
+        &d.2,
+        "--duration",
+        seconds,
+        "--interval",
+        "200ms",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// The report without the line that says where the inputs came from (live: url, replay: packet).
+fn without_kinds(json: &str) -> String {
+    json.lines()
+        .filter(|l| !l.trim_start().starts_with("\"kind\":"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_packet_exported_from_live_targets_replays_to_the_live_report() {
+    let d = demo();
+    let out = scratch("live.kvpacket");
+    let o = export(&d, &out, "1500ms");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).starts_with("kvscope export: "),
+        "{}",
+        text(&o.stdout)
+    );
+    let live = kvscope::packet::open(&out).unwrap();
+    assert!(live.problems.is_empty(), "{:?}", live.problems);
+    let live_report = text(live.report().expect("report.json"));
+    let replay = kvscope(&["report", "--packet", out.to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(0), "{}", text(&replay.stderr));
+    let replayed = text(&replay.stdout);
+    assert_eq!(
+        without_kinds(replayed.trim_end()),
+        without_kinds(live_report.trim_end())
+    );
+    // It saw something: scrapes of both targets and the LMCache routes.
+    let r: serde_json::Value = serde_json::from_str(&replayed).unwrap();
+    assert_eq!(r["mode"]["architecture"], "vllm_mp_lmcache", "{replayed}");
+    let http = &r["lmcache"]["http"];
+    assert!(http["version"].is_string(), "{http}");
+    // Never overwritten.
+    let before = std::fs::read(&out).unwrap();
+    let again = export(&d, &out, "200ms");
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("never overwrites"));
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn verify_says_intact_damaged_or_not_a_packet() {
+    let d = demo();
+    let out = scratch("verify.kvpacket");
+    assert_eq!(export(&d, &out, "600ms").status.code(), Some(0));
+    let o = kvscope(&["verify", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains(": intact (kvscope-packet v1"));
+    // One byte changed inside the LMCache body stream.
+    let mut bytes = std::fs::read(&out).unwrap();
+    let header = bytes
+        .windows(29)
+        .position(|w| w == b"targets/lmcache-0/bodies.zst\0")
+        .unwrap();
+    bytes[header + 512 + 100] ^= 0xff;
+    let bad = scratch("damaged.kvpacket");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = kvscope(&["verify", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("targets/lmcache-0/bodies.zst: sha256"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Cut short mid-way: the prefix is named, exit 1.
+    let cut = scratch("cut.kvpacket");
+    std::fs::write(&cut, &std::fs::read(&out).unwrap()[..4000]).unwrap();
+    let o = kvscope(&["verify", cut.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("damaged or incomplete"));
+    // Not a packet at all.
+    let scrape = common::fixture("packet_a/vllm_metrics_loaded.prom");
+    let o = kvscope(&["verify", scrape.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    for p in [out, bad, cut] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[test]
+fn every_target_unreachable_still_writes_the_packet_and_exits_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = scratch("down.kvpacket");
+    let url = format!("http://127.0.0.1:{port}");
+    let o = kvscope(&[
+        "export",
+        "--lmcache",
+        &url,
+        "--duration",
+        "400ms",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "200ms",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("unreachable"),
+        "{}",
+        text(&o.stderr)
+    );
+    let p = kvscope::packet::open(&out).unwrap();
+    let (events, _) = p.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, kvscope::vocab::Event::ScrapeFailed { .. }))
+    );
+    let _ = std::fs::remove_file(&out);
+}
