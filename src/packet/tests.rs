@@ -281,3 +281,41 @@ fn writing_never_replaces_a_file_and_leaves_nothing_when_it_fails() {
     });
     assert!(!leftover, "a partial file was left behind");
 }
+
+/// `docs/packet-format.md` shows what is written: its manifest example reads as a manifest with
+/// the members in the writer's order, and its timeline line reads as a timeline line.
+#[test]
+fn the_format_document_matches_the_format() {
+    let doc = include_str!("../../docs/packet-format.md");
+    let blocks: Vec<&str> = doc
+        .split("```json\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    let manifest: Manifest = serde_json::from_str(blocks[0]).expect("the manifest example reads");
+    assert_eq!(
+        (manifest.format.as_str(), manifest.version),
+        (FORMAT, VERSION)
+    );
+    let written = Recording {
+        targets: targets(),
+        events: &events(),
+        report_json: "{}".into(),
+        created: 1.8e9,
+        redactions: vec![],
+    }
+    .members()
+    .unwrap();
+    let written: Vec<String> = written.into_iter().skip(1).map(|m| m.0).collect();
+    let documented: Vec<String> = manifest.members.iter().map(|m| m.path.clone()).collect();
+    assert_eq!(documented, written);
+    let line: Line = serde_json::from_str(blocks[1].trim()).expect("the timeline example reads");
+    assert!(matches!(line.event, Event::Scrape { .. }));
+    assert_eq!(line.stored.map(|s| s.offset), Some(0));
+    for member in [MANIFEST, TIMELINE, REPORT, &bodies_path("<role>-<n>")] {
+        assert!(
+            doc.contains(&format!("`{member}`")),
+            "{member} is not in the layout table"
+        );
+    }
+}
