@@ -104,6 +104,10 @@ fn main() -> ExitCode {
             };
             finish(cli::packet::export(&args).and_then(|said| cli::write_stdout(&said)))
         }
+        Command::Import { src, out, window } => finish(
+            cli::packet::import(&src, &out, window, kvscope::store::DEFAULT_SERIES_LIMIT)
+                .and_then(|said| cli::write_stdout(&said)),
+        ),
         Command::Verify { packet } => {
             finish(cli::packet::verify(&packet).and_then(|said| cli::write_stdout(&said)))
         }

@@ -189,3 +189,74 @@ fn every_target_unreachable_still_writes_the_packet_and_exits_3() {
     );
     let _ = std::fs::remove_file(&out);
 }
+
+/// The real 0.5.6 capture and the real packet_a, imported, give the numbers the files give:
+/// 27136 / 41984 lookup tokens at t31 and the 60 s window figures at t20 and t31; vLLM's prefix
+/// cache hit rate 19824 / 22130 (0.9).
+#[test]
+fn imported_real_captures_report_what_their_files_report() {
+    let capture = common::fixture("lmcache-0.5.6-cpu-run1");
+    let out = scratch("capture.kvpacket");
+    let o = kvscope(&[
+        "import",
+        capture.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = kvscope(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    for last in [20usize, 31] {
+        let timeline = common::run1_timeline(last);
+        let at = kvscope::timefmt::format_rfc3339(timeline[last].1.unwrap());
+        let packet = json(&["report", "--packet", out.to_str().unwrap(), "--at", &at]);
+        let args: Vec<String> = timeline
+            .iter()
+            .map(|(p, t)| {
+                format!(
+                    "{}@{}",
+                    p.display(),
+                    kvscope::timefmt::format_rfc3339(t.unwrap())
+                )
+            })
+            .collect();
+        let mut argv = vec!["report"];
+        for a in &args {
+            argv.extend(["--lmcache", a.as_str()]);
+        }
+        let files = json(&argv);
+        for part in ["lookup", "l1", "l2", "eventbus"] {
+            assert_eq!(
+                packet["lmcache"][part], files["lmcache"][part],
+                "t{last}: {part}"
+            );
+        }
+    }
+    let end = json(&["report", "--packet", out.to_str().unwrap()]);
+    assert_eq!(
+        end["lmcache"]["lookup"]["hit_tokens"]["since_start"],
+        27136.0
+    );
+    assert_eq!(
+        end["lmcache"]["lookup"]["requested_tokens"]["since_start"],
+        41984.0
+    );
+    // The routes read after the workload came along.
+    assert_eq!(end["lmcache"]["http"]["version"], "0.5.6-g3e11e108");
+
+    let peer = common::fixture("packet_a");
+    let r = json(&["report", "--packet", peer.to_str().unwrap()]);
+    let prefix = &r["engine"]["prefix_cache"];
+    assert_eq!(
+        (
+            prefix["hits_total"].as_f64(),
+            prefix["queries_total"].as_f64()
+        ),
+        (Some(19824.0), Some(22130.0))
+    );
+    assert_eq!(r["mode"]["architecture"], "vllm_mp_lmcache");
+    let _ = std::fs::remove_file(&out);
+}

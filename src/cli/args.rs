@@ -111,6 +111,19 @@ pub enum Command {
         #[command(flatten)]
         auth: AuthOpts,
     },
+    /// Convert saved evidence to a packet: a capture folder (metrics_index.tsv, http/), or a
+    /// peer packet folder (*_metrics_loaded.prom).
+    Import {
+        /// The folder to read.
+        #[arg(value_name = "SRC")]
+        src: std::path::PathBuf,
+        /// The packet to write (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// Window for the figures of the packet's report.json.
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        window: f64,
+    },
     /// Check a packet: every member against the manifest; exit 0 intact, 1 damaged, 2 not a packet.
     Verify {
         /// The packet: a .kvpacket file or its unpacked directory.

@@ -8,21 +8,23 @@ use tokio::sync::mpsc;
 use super::live::{WatchArgs, runtime, spawn_collectors, target_urls};
 use super::{EXIT_UNREACHABLE, Failure};
 use crate::model::Model;
-use crate::packet::{self, Manifest, Recording, TargetEntry};
+use crate::packet::{self, Recording, TargetEntry};
 use crate::timefmt::{now, parse_duration, parse_rfc3339};
 use crate::vocab::{Event, Role, TargetRef};
 
 /// `verify` found the packet damaged or incomplete.
 pub const EXIT_DAMAGED: i32 = 1;
 
-/// A model holding a packet's events (up to `until`, when given), one target per manifest entry.
-pub fn model_of(manifest: &Manifest, events: &[Event], until: Option<f64>, limit: usize) -> Model {
+/// A model holding a packet's events (up to `until`, when given), one target per entry.
+pub fn model_of(
+    targets: &[TargetEntry],
+    events: &[Event],
+    until: Option<f64>,
+    limit: usize,
+) -> Model {
     let names = |role: Role| -> Vec<String> {
-        let mut of_role: Vec<&TargetEntry> = manifest
-            .targets
-            .iter()
-            .filter(|t| t.target.role == role)
-            .collect();
+        let mut of_role: Vec<&TargetEntry> =
+            targets.iter().filter(|t| t.target.role == role).collect();
         of_role.sort_by_key(|t| t.target.index);
         of_role.iter().map(|t| t.url.clone()).collect()
     };
@@ -32,7 +34,7 @@ pub fn model_of(manifest: &Manifest, events: &[Event], until: Option<f64>, limit
             .filter(|e| matches!(e, Event::Scrape { target, .. } if *target == t))
             .count()
     };
-    let history = manifest.targets.iter().map(|t| scrapes(t.target)).max();
+    let history = targets.iter().map(|t| scrapes(t.target)).max();
     let mut model = Model::new(
         &names(Role::Lmcache),
         &names(Role::Engine),
@@ -60,6 +62,54 @@ pub fn parse_at(text: &str, first: Option<f64>) -> Result<f64, String> {
     }
 }
 
+/// What a `PACKET` argument holds: a v1 packet, or a folder kvscope imports (a capture folder,
+/// a peer packet folder).
+pub struct Evidence {
+    pub targets: Vec<TargetEntry>,
+    pub events: Vec<Event>,
+    /// Damage, and where a replay stops early.
+    pub problems: Vec<String>,
+    /// `packet`, `capture` or `peer packet`.
+    pub layout: &'static str,
+}
+
+/// Reads a `PACKET` argument.
+pub fn evidence(path: &Path) -> Result<Evidence, Failure> {
+    match packet::open(path) {
+        Ok(opened) => {
+            let (events, stopped) = opened.events();
+            let mut problems = opened.problems.clone();
+            problems.extend(stopped);
+            Ok(Evidence {
+                targets: opened.manifest.targets,
+                events,
+                problems,
+                layout: "packet",
+            })
+        }
+        Err(e) if path.is_dir() && !path.join(packet::MANIFEST).exists() => {
+            let i = crate::sources::capture::import(path)
+                .map_err(|why| Failure::bad(format!("{why} ({e})")))?;
+            let targets = i
+                .targets
+                .into_iter()
+                .map(|(target, url)| TargetEntry {
+                    key: packet::target_key(target),
+                    target,
+                    url,
+                })
+                .collect();
+            Ok(Evidence {
+                targets,
+                events: i.events,
+                problems: Vec::new(),
+                layout: i.layout,
+            })
+        }
+        Err(e) => Err(Failure::bad(e.to_string())),
+    }
+}
+
 /// `report --packet PACKET [--at TIME]`: the model at the end (or at `at`), and each target's
 /// kind of input. Damage is said on standard error; the intact prefix is still reported.
 pub fn load(
@@ -67,22 +117,51 @@ pub fn load(
     at: Option<&str>,
     limit: usize,
 ) -> Result<(Model, Vec<&'static str>), Failure> {
-    let opened = packet::open(path).map_err(|e| Failure::bad(e.to_string()))?;
-    let (events, stopped) = opened.events();
-    for why in opened.problems.iter().chain(&stopped) {
+    let e = evidence(path)?;
+    for why in &e.problems {
         eprintln!(
             "kvscope: {}: {}",
             path.display(),
             crate::sanitize::clean(why)
         );
     }
-    let first = events.iter().filter_map(Event::time).reduce(f64::min);
+    let first = e.events.iter().filter_map(Event::time).reduce(f64::min);
     let until = at
-        .map(|a| parse_at(a, first).map_err(|e| Failure::bad(format!("--at {a}: {e}"))))
+        .map(|a| parse_at(a, first).map_err(|err| Failure::bad(format!("--at {a}: {err}"))))
         .transpose()?;
-    let model = model_of(&opened.manifest, &events, until, limit);
-    let kinds = opened.manifest.targets.iter().map(|_| "packet").collect();
+    let model = model_of(&e.targets, &e.events, until, limit);
+    let kinds = e.targets.iter().map(|_| "packet").collect();
     Ok((model, kinds))
+}
+
+/// `import SRC --out FILE`: a capture folder, a peer packet folder (or a packet) written as a
+/// v1 packet.
+pub fn import(src: &Path, out: &Path, window: f64, limit: usize) -> Result<String, Failure> {
+    let e = evidence(src)?;
+    let model = model_of(&e.targets, &e.events, None, limit);
+    let kinds: Vec<&str> = e.targets.iter().map(|_| "packet").collect();
+    let recording = Recording {
+        targets: e.targets.clone(),
+        events: &e.events,
+        report_json: crate::report::json(&model, window, &kinds),
+        created: now(),
+        redactions: vec![format!(
+            "imported from a {} folder; /env not carried",
+            e.layout
+        )],
+    };
+    let bytes = recording
+        .to_tar()
+        .map_err(|why| Failure::bad(format!("{}: {why}", out.display())))?;
+    packet::write_new(out, &bytes).map_err(Failure::bad)?;
+    Ok(format!(
+        "kvscope import: {} ({}) → {}: {} events, {} bytes\n",
+        src.display(),
+        e.layout,
+        out.display(),
+        e.events.len(),
+        bytes.len()
+    ))
 }
 
 /// `verify PACKET`: what to print, or the failure with its exit code (1 damaged or incomplete,

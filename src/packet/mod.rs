@@ -16,7 +16,7 @@
 mod read;
 mod write;
 
-pub use read::{Opened, PacketError, open};
+pub use read::{Opened, PacketError, from_tar, open};
 pub use write::{Recording, write_new};
 
 use serde::{Deserialize, Serialize};

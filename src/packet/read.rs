@@ -44,34 +44,46 @@ pub struct Opened {
 /// Reads a packet file or directory.
 pub fn open(path: &Path) -> Result<Opened, PacketError> {
     let shown = path.display().to_string();
-    let not = |why: String| PacketError::NotAPacket(format!("{shown}: {why}"));
-    let (found, mut problems) = if path.is_dir() {
-        (read_dir(path).map_err(not)?, Vec::new())
+    let found = if path.is_dir() {
+        read_dir(path).map(|members| (members, Vec::new()))
     } else {
         let bytes = files::read_capped(path, MAX_PACKET_BYTES, Kind::Regular)
             .map_err(PacketError::NotAPacket)?;
-        read_tar(&bytes).map_err(not)?
+        read_tar(&bytes)
     };
+    let (found, problems) =
+        found.map_err(|why| PacketError::NotAPacket(format!("{shown}: {why}")))?;
+    checked(found, problems).map_err(|why| PacketError::NotAPacket(format!("{shown}: {why}")))
+}
+
+/// Reads a packet from the bytes of its tar file.
+pub fn from_tar(bytes: &[u8]) -> Result<Opened, PacketError> {
+    let (found, problems) = read_tar(bytes).map_err(PacketError::NotAPacket)?;
+    checked(found, problems).map_err(PacketError::NotAPacket)
+}
+
+/// The manifest read and every member it lists checked against it.
+fn checked(found: Members, mut problems: Vec<String>) -> Result<Opened, String> {
     let manifest_bytes = found
         .iter()
         .find(|m| m.0 == MANIFEST)
         .map(|m| &m.1)
-        .ok_or_else(|| not("no manifest.json: not a kvscope packet".into()))?;
+        .ok_or("no manifest.json: not a kvscope packet")?;
     let manifest: Manifest = serde_json::from_slice(manifest_bytes)
-        .map_err(|e| not(format!("manifest.json does not read as a manifest: {e}")))?;
+        .map_err(|e| format!("manifest.json does not read as a manifest: {e}"))?;
     if manifest.format != super::FORMAT {
-        return Err(not(format!(
+        return Err(format!(
             "format {:?} is not {}",
             manifest.format,
             super::FORMAT
-        )));
+        ));
     }
     if manifest.version > super::VERSION {
-        return Err(not(format!(
+        return Err(format!(
             "packet format version {} is newer than this kvscope reads ({})",
             manifest.version,
             super::VERSION
-        )));
+        ));
     }
     let mut members = Vec::new();
     for m in &manifest.members {

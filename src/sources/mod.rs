@@ -1,6 +1,7 @@
 //! `sources`: the outside world → [`Event`](crate::vocab::Event)s. Files and capture indexes
 //! here; HTTP scraping in [`http`].
 
+pub mod capture;
 pub mod collector;
 pub mod http;
 pub mod lmcache_http;

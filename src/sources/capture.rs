@@ -1,0 +1,255 @@
+//! Saved evidence in layouts kvscope did not write, read as the events a live session would
+//! have heard, so it replays and converts to a packet like a recording:
+//!
+//! - a capture folder: `metrics_index.tsv` (file and UTC time per `/metrics` scrape), the
+//!   scrapes, and route answers in `http_idle/` (before the workload) and `http/` (after it),
+//!   each as `<route>.json` or `.txt` with `<route>.status`;
+//! - a peer packet folder: `*_metrics_loaded.prom` per side, and `fixture_manifest.json` whose
+//!   `timestamp_utc` says when they were taken.
+
+use std::path::Path;
+
+use crate::files::{self, Kind};
+use crate::timefmt::parse_rfc3339;
+use crate::vocab::{Event, Flavor, Role, Route, SkipReason, TargetRef};
+
+/// The most a route answer file may hold.
+const MAX_ANSWER_BYTES: u64 = 16 << 20;
+
+/// A folder's evidence as events.
+#[derive(Debug)]
+pub struct Imported {
+    /// Which layout it was: `capture` or `peer packet`.
+    pub layout: &'static str,
+    /// Each target and a name for it (the folder and file it came from).
+    pub targets: Vec<(TargetRef, String)>,
+    /// In time order.
+    pub events: Vec<Event>,
+}
+
+/// Reads a capture folder or a peer packet folder.
+pub fn import(dir: &Path) -> Result<Imported, String> {
+    let shown = dir.display();
+    if dir.join("metrics_index.tsv").is_file() {
+        return capture(dir);
+    }
+    let peer = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?
+        .flatten()
+        .any(|f| {
+            f.file_name()
+                .to_string_lossy()
+                .ends_with("_metrics_loaded.prom")
+        });
+    if peer {
+        return peer_packet(dir);
+    }
+    Err(format!(
+        "{shown} is not a packet, a capture folder (metrics_index.tsv) or a peer packet folder (*_metrics_loaded.prom)"
+    ))
+}
+
+const LMCACHE: TargetRef = TargetRef {
+    role: Role::Lmcache,
+    index: 0,
+};
+
+fn capture(dir: &Path) -> Result<Imported, String> {
+    let index = super::read_index(&dir.join("metrics_index.tsv"))?;
+    let times: Vec<f64> = index.iter().filter_map(|(_, t)| *t).collect();
+    let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+        return Err(format!(
+            "{}: the index gives no capture times",
+            dir.display()
+        ));
+    };
+    let mut events = Vec::new();
+    for (n, (path, time)) in index.iter().enumerate() {
+        events.push(Event::Scrape {
+            target: LMCACHE,
+            time: *time,
+            body: super::read_file(path)?,
+            format: None,
+            origin: path.display().to_string(),
+        });
+        // The idle answers were read before the workload, the others after it.
+        if n == 0 {
+            events.extend(route_answers(&dir.join("http_idle"), first)?);
+        }
+    }
+    events.extend(route_answers(&dir.join("http"), last)?);
+    Ok(Imported {
+        layout: "capture",
+        targets: vec![(LMCACHE, dir.join("metrics_index.tsv").display().to_string())],
+        events,
+    })
+}
+
+/// The answers a folder holds for the routes kvscope reads, stamped `time`. `/env` is not
+/// carried (a live session reads it only with `--allow-env`); a route with no file there was
+/// not offered.
+fn route_answers(dir: &Path, time: f64) -> Result<Vec<Event>, String> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    let polled = Route::ALL.into_iter().filter(|r| *r != Route::OpenApi);
+    for route in polled {
+        let flavor = Flavor::Current;
+        if route == Route::Env {
+            out.push(Event::RouteSkipped {
+                target: LMCACHE,
+                route,
+                flavor,
+                time,
+                reason: SkipReason::NeedsAllowEnv,
+            });
+            continue;
+        }
+        let stem = route.path(flavor).trim_start_matches('/').replace('/', "_");
+        let status = std::fs::read_to_string(dir.join(format!("{stem}.status")))
+            .ok()
+            .and_then(|s| s.trim().parse::<u16>().ok());
+        let body = ["json", "txt"]
+            .iter()
+            .map(|ext| dir.join(format!("{stem}.{ext}")))
+            .find(|p| p.is_file());
+        let event = match (status, body) {
+            (Some(status), Some(path)) => {
+                let body = files::read_capped(&path, MAX_ANSWER_BYTES, Kind::Regular)?;
+                Event::Route {
+                    target: LMCACHE,
+                    route,
+                    flavor,
+                    time,
+                    result: Ok((status, body)),
+                }
+            }
+            _ => Event::RouteSkipped {
+                target: LMCACHE,
+                route,
+                flavor,
+                time,
+                reason: SkipReason::NotOffered,
+            },
+        };
+        out.push(event);
+    }
+    Ok(out)
+}
+
+fn peer_packet(dir: &Path) -> Result<Imported, String> {
+    let manifest = dir.join("fixture_manifest.json");
+    let time = match files::read_text(&manifest, 1 << 20, Kind::Regular) {
+        Ok(text) => {
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest.display()))?;
+            v["timestamp_utc"].as_str().map(parse_rfc3339).transpose()?
+        }
+        Err(_) => None,
+    };
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .flatten()
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_metrics_loaded.prom"))
+        .collect();
+    names.sort();
+    let (mut targets, mut events) = (Vec::new(), Vec::new());
+    let mut counts = [0usize; 2];
+    for name in names {
+        let role = if name.starts_with("lmcache") {
+            Role::Lmcache
+        } else {
+            Role::Engine
+        };
+        let slot = &mut counts[usize::from(role == Role::Engine)];
+        let target = TargetRef { role, index: *slot };
+        *slot += 1;
+        let path = dir.join(&name);
+        targets.push((target, path.display().to_string()));
+        events.push(Event::Scrape {
+            target,
+            time,
+            body: super::read_file(&path)?,
+            format: None,
+            origin: path.display().to_string(),
+        });
+    }
+    // LMCache targets first, as everywhere.
+    targets.sort_by_key(|(t, _)| (t.role == Role::Engine, t.index));
+    Ok(Imported {
+        layout: "peer packet",
+        targets,
+        events,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(rel: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(rel)
+    }
+
+    #[test]
+    fn the_real_capture_is_its_32_scrapes_and_the_routes_read_before_and_after() {
+        let i = import(&fixture("lmcache-0.5.6-cpu-run1")).unwrap();
+        assert_eq!(i.layout, "capture");
+        let scrapes = i
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Scrape { .. }));
+        assert_eq!(scrapes.count(), 32);
+        let answered: Vec<(Route, f64)> = i
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Route {
+                    route,
+                    time,
+                    result: Ok((200, _)),
+                    ..
+                } => Some((*route, *time)),
+                _ => None,
+            })
+            .collect();
+        // Before and after the workload: health, status, periodic health, version, config, threads.
+        assert!(answered.len() >= 10, "{answered:?}");
+        let times: Vec<f64> = i.events.iter().filter_map(Event::time).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "events in time order"
+        );
+        assert!(i.events.iter().any(|e| matches!(
+            e,
+            Event::RouteSkipped {
+                route: Route::Env,
+                reason: SkipReason::NeedsAllowEnv,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn the_peer_packet_is_one_lmcache_and_one_engine_scrape_at_its_time() {
+        let i = import(&fixture("packet_a")).unwrap();
+        assert_eq!(i.layout, "peer packet");
+        let roles: Vec<Role> = i.targets.iter().map(|t| t.0.role).collect();
+        assert_eq!(roles, [Role::Lmcache, Role::Engine]);
+        let t = parse_rfc3339("2026-05-07T23:00:57Z").unwrap();
+        assert!(i.events.iter().all(|e| e.time() == Some(t)));
+    }
+
+    #[test]
+    fn another_folder_is_refused_naming_it() {
+        let e = import(&fixture("engine-samples")).unwrap_err();
+        assert!(
+            e.contains("engine-samples") && e.contains("not a packet"),
+            "{e}"
+        );
+    }
+}
