@@ -42,6 +42,8 @@ fn main() {
     let model = Model::new(&names("lmcache"), &names("vllm"), 3601);
     let mut app = App::new(model, 1.0, 60.0, Theme::dark(), None);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    // The recorder `e` exports from, as the worker keeps it: the hour, compressed in blocks.
+    let mut recorder = kvscope::packet::Recorder::new(3600.0);
     let started = std::time::Instant::now();
     for i in 0..n {
         let t = 1.8e9 + i as f64;
@@ -49,15 +51,17 @@ fn main() {
             role: Role::Lmcache,
             index: 0,
         };
-        app.on_event(Event::Scrape {
+        let lm_scrape = Event::Scrape {
             target: lm_target,
             time: Some(t),
             body: lm[i % lm.len()].clone(),
             format: None,
             origin: "lmcache".into(),
-        });
+        };
+        recorder.record(&lm_scrape);
+        app.on_event(lm_scrape);
         let nudged = vllm.replace(".0\n", &format!(".{}\n", i % 9 + 1));
-        app.on_event(Event::Scrape {
+        let en_scrape = Event::Scrape {
             target: TargetRef {
                 role: Role::Engine,
                 index: 0,
@@ -66,11 +70,18 @@ fn main() {
             body: nudged.into_bytes(),
             format: None,
             origin: "vllm".into(),
-        });
+        };
+        recorder.record(&en_scrape);
+        app.on_event(en_scrape);
         app.on_tick(t);
         term.draw(|f| kvscope::tui::draw::draw(f, &app)).unwrap();
     }
     let took = started.elapsed().as_secs_f64();
+    println!(
+        "recorder: {} events in {} KiB of memory",
+        recorder.len(),
+        recorder.held_bytes() / 1024
+    );
     println!(
         "{n} s of history, 2 targets at 1 s ({} + {} series): VmRSS {}, VmHWM {}; {:.2} ms per second of data (2 scrapes, 2 analyses, 1 frame)",
         app.model().unwrap().lmcache[0].series().len(),

@@ -22,6 +22,8 @@ pub struct Config {
     pub window: Option<String>,
     pub timeout: Option<String>,
     pub theme: Option<String>,
+    /// Where `e` writes evidence packets.
+    pub export_dir: Option<std::path::PathBuf>,
     /// Series one scrape may carry per instance.
     pub series_limit: Option<u64>,
     /// Action name → keys, e.g. `quit = ["q", "ctrl-x"]`.

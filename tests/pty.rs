@@ -125,6 +125,14 @@ fn keys_rebound_in_the_config_file_work() {
 /// Runs `watch` against the demo servers in a PTY, asks for help, then ends it as `end` says
 /// and checks the terminal is as it was: cooked mode, primary screen, cursor shown.
 fn session(extra: &[&str], end: End) {
+    session_with(extra, end, &|_, _| {});
+}
+
+/// Something a test does in a running session, once it shows live data.
+type During<'a> = &'a dyn Fn(&Arc<Mutex<Term>>, &mut dyn Write);
+
+/// [`session`], doing `during` once the session shows live data.
+fn session_with(extra: &[&str], end: End, during: During) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .args(["demo", "--serve-only", "--speed", "20"])
         .stdout(Stdio::piped())
@@ -166,15 +174,10 @@ fn session(extra: &[&str], end: End) {
         "XDG_CONFIG_HOME",
         std::env::temp_dir().join("kvscope-pty-no-config"),
     );
-    // The default log path, under a directory of this test's own.
-    let state = std::env::temp_dir().join(format!(
-        "kvscope-pty-state-{}-{}",
-        std::process::id(),
-        match end {
-            End::Keys(k) => i32::from(k[0]),
-            End::Signal(_, n) => -n,
-        }
-    ));
+    // The default log path, under a directory of this session's own.
+    static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let state = std::env::temp_dir().join(format!("kvscope-pty-state-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
     cmd.env("XDG_STATE_HOME", &state);
     let mut child = pty.slave.spawn_command(cmd).unwrap();
@@ -212,6 +215,7 @@ fn session(extra: &[&str], end: End) {
         wait_screen(&term, long, |s| s.contains("vllm_mp_lmcache")),
         "detected the architecture from live data"
     );
+    during(&term, &mut writer);
     writer.write_all(b"?").unwrap();
     writer.flush().unwrap();
     assert!(
@@ -309,4 +313,52 @@ fn session(extra: &[&str], end: End) {
     assert!(log.contains("/env: skipped"), "{log}");
     let screen = String::from_utf8_lossy(&term.lock().unwrap().bytes).into_owned();
     assert!(!screen.contains("watch started"));
+}
+
+/// `e` writes an evidence packet of what the session saw, in the background, and says where;
+/// a directory it cannot write to is said too, and the session goes on (it quits normally).
+#[test]
+fn e_exports_a_packet_and_a_failure_is_said() {
+    let dir = std::env::temp_dir().join(format!("kvscope-pty-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let press_e = |expect: &'static str| {
+        move |term: &Arc<Mutex<Term>>, w: &mut dyn Write| {
+            w.write_all(b"e").unwrap();
+            w.flush().unwrap();
+            assert!(
+                wait_screen(term, Duration::from_secs(30), |s| s.contains(expect)),
+                "the screen says {expect:?}"
+            );
+        }
+    };
+    session_with(
+        &["--export-dir", dir.to_str().unwrap()],
+        End::Keys(b"q"),
+        &press_e("export: wrote"),
+    );
+    let written: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|f| f.path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(written[0].to_string_lossy().ends_with(".kvpacket"));
+    let p = kvscope::packet::open(&written[0]).unwrap();
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let (events, _) = p.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, kvscope::vocab::Event::Scrape { .. }))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let missing = dir.join("not-there");
+    session_with(
+        &["--export-dir", missing.to_str().unwrap()],
+        End::Keys(b"q"),
+        &press_e("export failed"),
+    );
+    assert!(!missing.exists());
 }

@@ -169,6 +169,9 @@ pub struct LiveOpts {
     /// Series one scrape may carry per instance; a scrape with more is refused [default: 100000].
     #[arg(long, value_name = "N", value_parser = series_limit)]
     pub series_limit: Option<usize>,
+    /// Where `e` writes evidence packets [default: the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub export_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub auth: AuthOpts,
 }

@@ -47,6 +47,10 @@ pub fn resolve(
         },
         keymap: crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
         series_limit,
+        export_dir: opts
+            .export_dir
+            .or(cfg.export_dir)
+            .unwrap_or_else(|| ".".into()),
     })
 }
 

@@ -14,9 +14,11 @@
 //! - `report.json`: the headless report at export time.
 
 mod read;
+mod recorder;
 mod write;
 
 pub use read::{Opened, PacketError, from_tar, open};
+pub use recorder::Recorder;
 pub use write::{Recording, write_new};
 
 use serde::{Deserialize, Serialize};
@@ -108,6 +110,28 @@ pub fn target_key(t: TargetRef) -> String {
 /// The body stream member of a target.
 pub fn bodies_path(key: &str) -> String {
     format!("targets/{key}/bodies.zst")
+}
+
+/// A packet's default file name: `kvscope-HOST-20261130T091251Z.kvpacket` (this machine's
+/// host name, UTC time of writing).
+pub fn default_name(now: f64) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .take(64)
+        .collect();
+    let host = if host.is_empty() { "host".into() } else { host };
+    let stamp: String = crate::timefmt::format_rfc3339(now)
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .take(15)
+        .collect();
+    format!("kvscope-{host}-{stamp}Z.kvpacket")
 }
 
 /// sha256 as lower-case hex.

@@ -324,7 +324,7 @@ fn stopped_at(event: &Event) -> String {
     )
 }
 
-fn put_body(event: &mut Event, bytes: Vec<u8>) {
+pub(super) fn put_body(event: &mut Event, bytes: Vec<u8>) {
     match event {
         Event::Scrape { body, .. } => *body = bytes,
         Event::Route {

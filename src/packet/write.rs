@@ -123,7 +123,7 @@ impl Recording<'_> {
 }
 
 /// The event with its body taken out (left empty), and the body.
-fn split_body(event: &Event) -> (Event, Option<Vec<u8>>) {
+pub(super) fn split_body(event: &Event) -> (Event, Option<Vec<u8>>) {
     let mut event = event.clone();
     let body = match &mut event {
         Event::Scrape { body, .. } => Some(std::mem::take(body)),

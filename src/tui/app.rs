@@ -149,6 +149,12 @@ pub struct App {
     pub now: f64,
     /// A line shown under the header (e.g. what the demo replays).
     pub note: Option<String>,
+    /// `e` was pressed and the loop has not passed it on yet.
+    pub export_asked: bool,
+    /// How the last export went (or that one is being written).
+    pub export_note: Option<String>,
+    /// Where `e` writes packets.
+    pub export_dir: std::path::PathBuf,
     pub dirty: bool,
     pub quit: bool,
 }
@@ -174,6 +180,9 @@ impl App {
             theme,
             now: 0.0,
             note,
+            export_asked: false,
+            export_note: None,
+            export_dir: std::path::PathBuf::from("."),
             dirty: true,
             quit: false,
         }
@@ -381,6 +390,10 @@ impl App {
             }
             Action::Server => v.toggle_list(true),
             Action::Targets => v.toggle_list(false),
+            Action::Export => {
+                self.export_asked = true;
+                self.export_note = Some("export: writing the packet…".into());
+            }
             Action::Pause => {
                 v.paused = !v.paused;
                 if !v.paused

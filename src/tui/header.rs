@@ -167,6 +167,9 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     if let Some(note) = &app.note {
         out.push(Line::from(Span::styled(note.clone(), app.theme.info)));
     }
+    if let Some(note) = &app.export_note {
+        out.push(Line::from(Span::styled(clean(note), app.theme.info)));
+    }
     out
 }
 

@@ -18,6 +18,7 @@ pub enum Action {
     Search,
     Server,
     Targets,
+    Export,
 }
 
 /// One binding: the keys, a short footer label and the help text.
@@ -132,6 +133,12 @@ impl Default for KeyMap {
                     "targets",
                     "every target: state, age, latency, last error",
                 ),
+                bind(
+                    Export,
+                    vec![plain('e')],
+                    "export",
+                    "write an evidence packet of the history (in the background)",
+                ),
             ],
         }
     }
@@ -152,6 +159,7 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("search", Action::Search),
     ("server", Action::Server),
     ("targets", Action::Targets),
+    ("export", Action::Export),
 ];
 
 /// Parses `q`, `?`, `ctrl-a`, `tab`, `shift-tab`, `enter`, `esc`, `up`, `down`, `left`, `right`.
@@ -335,7 +343,7 @@ mod tests {
         let km = KeyMap::default();
         assert_eq!(
             km.footer(),
-            "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets"
+            "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets  e export"
         );
         let help = km.help_lines();
         assert_eq!(help.len(), km.bindings.len());

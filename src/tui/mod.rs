@@ -59,7 +59,8 @@ pub async fn run(
         .expect("a new App holds its model until the loop takes it");
     let (pictures, mut picture) = tokio::sync::watch::channel(None);
     let (control, orders) = mpsc::unbounded_channel();
-    worker::spawn(core, events, orders, pictures, log)?;
+    let (said_tx, mut said) = mpsc::unbounded_channel();
+    worker::spawn(core, events, orders, pictures, log, said_tx)?;
     let mut terminal = ratatui::try_init()?;
     let (key_tx, mut keys) = mpsc::channel::<TermEvent>(64);
     std::thread::spawn(move || {
@@ -87,6 +88,10 @@ pub async fn run(
                 TermEvent::Resize(..) => app.dirty = true,
                 _ => {}
             },
+            Some(note) = said.recv() => {
+                app.export_note = Some(note);
+                app.dirty = true;
+            }
             _ = tick.tick() => app.on_tick(now()),
             n = signals.recv() => break Ok(Stop::Signal(n)),
             // Wakes a pending redraw once the frame budget allows it.
@@ -94,6 +99,9 @@ pub async fn run(
         }
         if app.quit {
             break Ok(Stop::Quit);
+        }
+        if std::mem::take(&mut app.export_asked) {
+            let _ = control.send(worker::Order::Export(app.export_dir.clone()));
         }
         let detail = app.wanted_detail();
         if detail != asked_detail {

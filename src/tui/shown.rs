@@ -93,6 +93,11 @@ impl Core {
         }
     }
 
+    /// The window figures are computed over.
+    pub fn window(&self) -> f64 {
+        self.window
+    }
+
     /// The reducer: applies `event` and returns the log line it deserves, if any. Events
     /// that change numbers (scrapes, route answers) make the next picture re-analyse.
     pub fn apply(&mut self, event: Event) -> Option<String> {

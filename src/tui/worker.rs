@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use std::path::PathBuf;
+
 use super::SharedLog;
 use super::shown::{Core, Shown};
+use crate::packet::{self, Recorder, Recording, TargetEntry};
 use crate::vocab::Event;
 
 /// How long the first event of a burst waits for the rest before a picture is made: one
@@ -17,11 +20,16 @@ use crate::vocab::Event;
 const SETTLE: Duration = Duration::from_millis(30);
 
 /// What the loop asks of the worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Order {
     /// Include this family's series in pictures (the drill-down is open), or none.
     Detail(Option<&'static str>),
+    /// Write an evidence packet of everything recorded into this directory; say how it went.
+    Export(std::path::PathBuf),
 }
+
+/// Seconds of events the recorder keeps: the store's hour.
+const RECORDED: f64 = 3600.0;
 
 /// Starts the worker on a thread of its own, with a runtime of its own for its timers.
 pub fn spawn(
@@ -30,13 +38,14 @@ pub fn spawn(
     orders: mpsc::UnboundedReceiver<Order>,
     pictures: watch::Sender<Option<Shown>>,
     log: SharedLog,
+    said: mpsc::UnboundedSender<String>,
 ) -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
     std::thread::Builder::new()
         .name("kvscope-core".into())
-        .spawn(move || rt.block_on(work(core, events, orders, pictures, log)))?;
+        .spawn(move || rt.block_on(work(core, events, orders, pictures, log, said)))?;
     Ok(())
 }
 
@@ -46,7 +55,9 @@ async fn work(
     mut orders: mpsc::UnboundedReceiver<Order>,
     pictures: watch::Sender<Option<Shown>>,
     log: SharedLog,
+    said: mpsc::UnboundedSender<String>,
 ) {
+    let mut recorder = Recorder::new(RECORDED);
     let mut detail = None;
     // When the oldest event not yet in a picture arrived.
     let mut pending: Option<Instant> = None;
@@ -56,6 +67,7 @@ async fn work(
         tokio::select! {
             ev = events.recv(), if sources => match ev {
                 Some(ev) => {
+                    recorder.record(&ev);
                     if let Some(line) = core.apply(ev)
                         && let Ok(mut log) = log.lock()
                         && let Some(log) = log.as_mut()
@@ -72,6 +84,7 @@ async fn work(
                     // Asked for by a key press: no reason to wait.
                     pending = Some(Instant::now() - SETTLE);
                 }
+                Some(Order::Export(dir)) => export(&core, &mut recorder, dir, said.clone()),
                 // The loop has ended.
                 None => return,
             },
@@ -82,5 +95,62 @@ async fn work(
                 pending = None;
             }
         }
+    }
+}
+
+/// Takes what the recorder holds and the report of the model now, and writes the packet on a
+/// thread of its own: pictures keep coming while it is compressed and written. What happened
+/// (the path, or why not) is sent to the loop.
+fn export(core: &Core, recorder: &mut Recorder, dir: PathBuf, said: mpsc::UnboundedSender<String>) {
+    let events = recorder.events();
+    let lost = recorder.lost;
+    let targets: Vec<TargetEntry> = core
+        .model
+        .targets()
+        .map(|(target, store)| TargetEntry {
+            key: packet::target_key(target),
+            target,
+            url: store.name.clone(),
+        })
+        .collect();
+    let kinds: Vec<&str> = targets.iter().map(|_| "url").collect();
+    let report_json = crate::report::json(&core.model, core.window(), &kinds);
+    let tell = said.clone();
+    let written = std::thread::Builder::new()
+        .name("kvscope-export".into())
+        .spawn(move || {
+            let created = crate::timefmt::now();
+            let path = dir.join(packet::default_name(created));
+            let recording = Recording {
+                targets,
+                events: &events,
+                report_json,
+                created,
+                redactions: vec![
+                    "target URLs: user names, passwords and secret-looking query values removed"
+                        .into(),
+                    "/env: values redacted at the source (read only with --allow-env)".into(),
+                ],
+            };
+            let result = recording
+                .to_tar()
+                .and_then(|bytes| packet::write_new(&path, &bytes).map(|()| bytes.len()));
+            let lost = if lost > 0 {
+                format!("; {lost} events could not be recorded")
+            } else {
+                String::new()
+            };
+            let _ = tell.send(match result {
+                Ok(bytes) => format!(
+                    "export: wrote {} ({} events, {} KiB){lost}",
+                    path.display(),
+                    events.len(),
+                    bytes / 1024
+                ),
+                Err(why) => format!("export failed: {why}"),
+            });
+        });
+    if let Err(e) = written {
+        let _ = said.send(format!("export failed: cannot start its thread: {e}"));
     }
 }
