@@ -25,17 +25,9 @@ fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .map_or(3600, |s| s.parse().expect("a number of seconds"));
-    // The demo's recorded pairing: 32 LMCache scrapes, then the vLLM one.
-    let mut bodies: Vec<Vec<u8>> = kvscope::demo::recorded(31)
-        .0
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Scrape { body, .. } => Some(body),
-            _ => None,
-        })
-        .collect();
-    let vllm = String::from_utf8(bodies.pop().expect("the engine scrape")).unwrap();
-    let lm = bodies;
+    // The demo's recorded pairing: 32 LMCache scrapes and the vLLM one.
+    let (lm, vllm) = kvscope::demo::recorded_bodies();
+    let vllm = String::from_utf8(vllm).unwrap();
     println!("before: VmRSS {}", status("VmRSS:"));
     let names = |s: &str| vec![s.to_string()];
     // The history `watch` keeps at a 1 s interval.

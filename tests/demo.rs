@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use kvscope::demo::{Demo, Position};
 use kvscope::model::Model;
@@ -77,21 +77,13 @@ fn raw_request(base: &str, request: &str) -> String {
 
 #[test]
 fn serve_only_announces_both_urls_and_serves_real_routes_read_only() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args(["demo", "--serve-only", "--speed", "20"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let urls: Vec<&str> = first
+    let demo = common::DemoServers::start();
+    let first = &demo.first_line;
+    let urls = first
         .split_whitespace()
-        .filter(|w| w.starts_with("http://"))
-        .collect();
-    assert_eq!(urls.len(), 2, "{first}");
-    let (lm, en) = (urls[0].to_string(), urls[1].to_string());
+        .filter(|w| w.starts_with("http://"));
+    assert_eq!(urls.count(), 2, "{first}");
+    let (lm, en) = (demo.lmcache.clone(), demo.engine.clone());
     let port = |u: &str| u.rsplit(':').next().unwrap().parse::<u16>().unwrap();
     assert_eq!(port(&en), port(&lm) + 1);
 
@@ -118,8 +110,7 @@ fn serve_only_announces_both_urls_and_serves_real_routes_read_only() {
         ])
         .output()
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(demo);
     assert_eq!(
         out.status.code(),
         Some(0),

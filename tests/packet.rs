@@ -3,9 +3,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use common::DemoServers;
 
 fn kvscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kvscope"))
@@ -18,34 +19,6 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The demo's replay servers; killed when dropped.
-struct Demo(Child, String, String);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn demo() -> Demo {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args(["demo", "--serve-only", "--speed", "20"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let urls: Vec<String> = first
-        .split_whitespace()
-        .filter(|w| w.starts_with("http://"))
-        .map(String::from)
-        .collect();
-    Demo(child, urls[0].clone(), urls[1].clone())
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kvscope-packet-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -54,13 +27,13 @@ fn scratch(name: &str) -> PathBuf {
     p
 }
 
-fn export(d: &Demo, out: &Path, seconds: &str) -> Output {
+fn export(d: &DemoServers, out: &Path, seconds: &str) -> Output {
     kvscope(&[
         "export",
         "--lmcache",
-        &d.1,
+        &d.lmcache,
         "--engine",
-        &d.2,
+        &d.engine,
         "--duration",
         seconds,
         "--interval",
@@ -80,7 +53,7 @@ fn without_kinds(json: &str) -> String {
 
 #[test]
 fn a_packet_exported_from_live_targets_replays_to_the_live_report() {
-    let d = demo();
+    let d = DemoServers::start();
     let out = scratch("live.kvpacket");
     let o = export(&d, &out, "1500ms");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -115,7 +88,7 @@ fn a_packet_exported_from_live_targets_replays_to_the_live_report() {
 
 #[test]
 fn verify_says_intact_damaged_or_not_a_packet() {
-    let d = demo();
+    let d = DemoServers::start();
     let out = scratch("verify.kvpacket");
     assert_eq!(export(&d, &out, "600ms").status.code(), Some(0));
     let o = kvscope(&["verify", out.to_str().unwrap()]);

@@ -4,8 +4,10 @@
 //! screen a person would see, not the byte stream (which only carries changed cells, in pieces).
 //! Waits end when the screen shows what is awaited; their bounds are generous for slow CI.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::io::{Read, Write};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,16 +52,6 @@ fn wait_bytes(term: &Arc<Mutex<Term>>, timeout: Duration, needle: &[u8]) -> bool
         std::thread::sleep(Duration::from_millis(10));
     }
     false
-}
-
-/// Kills the demo server however the test ends.
-struct Reap(std::process::Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// How a session is ended.
@@ -133,21 +125,8 @@ type During<'a> = &'a dyn Fn(&Arc<Mutex<Term>>, &mut dyn Write);
 
 /// [`session`], doing `during` once the session shows live data.
 fn session_with(extra: &[&str], end: End, during: During) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args(["demo", "--serve-only", "--speed", "20"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let _reap = Reap(server);
-    let urls: Vec<String> = first
-        .split_whitespace()
-        .filter(|w| w.starts_with("http://"))
-        .map(String::from)
-        .collect();
+    let demo = common::DemoServers::start();
+    let urls = [demo.lmcache.clone(), demo.engine.clone()];
 
     let pty = native_pty_system()
         .openpty(PtySize {

@@ -64,6 +64,12 @@ pub fn recorded(last: usize) -> (Vec<Event>, f64) {
     (events, newest)
 }
 
+/// The demo's bodies alone: the 32 LMCache scrapes in order, and the vLLM scrape.
+pub fn recorded_bodies() -> (Vec<Vec<u8>>, Vec<u8>) {
+    let lmcache = capture::SCRAPES.iter().map(|b| b.to_vec()).collect();
+    (lmcache, capture::ENGINE.as_bytes().to_vec())
+}
+
 /// Seconds the final state is held before the replayed server "restarts".
 const HOLD_AT_END: f64 = 10.0;
 

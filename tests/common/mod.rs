@@ -96,3 +96,46 @@ pub fn finding_codes(report: &Value) -> Vec<&str> {
         .map(|f| f["code"].as_str().expect("a code"))
         .collect()
 }
+
+/// `kvscope demo --serve-only --speed 20` (the real recording replayed on loopback): its first
+/// line and the two URLs it names. Stopped when dropped, however the test ends.
+pub struct DemoServers {
+    child: std::process::Child,
+    pub first_line: String,
+    pub lmcache: String,
+    pub engine: String,
+}
+
+impl DemoServers {
+    pub fn start() -> DemoServers {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args(["demo", "--serve-only", "--speed", "20"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first_line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
+        let urls: Vec<String> = first_line
+            .split_whitespace()
+            .filter(|w| w.starts_with("http://"))
+            .map(String::from)
+            .collect();
+        let url = |i: usize| urls.get(i).cloned().unwrap_or_default();
+        DemoServers {
+            lmcache: url(0),
+            engine: url(1),
+            first_line,
+            child,
+        }
+    }
+}
+
+impl Drop for DemoServers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

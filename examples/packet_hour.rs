@@ -1,0 +1,99 @@
+//! An hour of two targets at 1 s as an evidence packet: how big it is, how long writing,
+//! verifying and replaying it take. The data is the demo's real recording, cycled: the LMCache
+//! 0.5.6 timeline and packet_a's vLLM scrape, with every vLLM value nudged every second (the
+//! worst case for compression) or only its counters moving (`real-like`).
+//! Usage: cargo run --release --example packet_hour [worst|real-like]
+
+use std::time::Instant;
+
+use kvscope::packet::{Recorder, Recording, TargetEntry, target_key};
+use kvscope::vocab::{Event, Role, TargetRef};
+
+fn main() {
+    let worst = std::env::args().nth(1).as_deref() != Some("real-like");
+    let (lm, vllm) = kvscope::demo::recorded_bodies();
+    let vllm = String::from_utf8(vllm).unwrap();
+    let target = |role| TargetRef { role, index: 0 };
+    let mut events = Vec::new();
+    for i in 0..3600usize {
+        let t = 1.8e9 + i as f64;
+        events.push(Event::Scrape {
+            target: target(Role::Lmcache),
+            time: Some(t),
+            body: lm[i % lm.len()].clone(),
+            format: None,
+            origin: "lmcache".into(),
+        });
+        let body = if worst {
+            vllm.replace(".0\n", &format!(".{}\n", i % 9 + 1))
+        } else {
+            // Counters move, the rest stands still: the `_total` lines grow with time.
+            vllm.lines()
+                .map(|l| match l.split_once(' ') {
+                    Some((name, v)) if name.contains("_total") && !l.starts_with('#') => {
+                        let v: f64 = v.trim().parse().unwrap_or(0.0);
+                        format!("{name} {}\n", v + i as f64)
+                    }
+                    _ => format!("{l}\n"),
+                })
+                .collect()
+        };
+        events.push(Event::Scrape {
+            target: target(Role::Engine),
+            time: Some(t),
+            body: body.into_bytes(),
+            format: None,
+            origin: "vllm".into(),
+        });
+    }
+    let raw: usize = events
+        .iter()
+        .map(|e| match e {
+            Event::Scrape { body, .. } => body.len(),
+            _ => 0,
+        })
+        .sum();
+    let started = Instant::now();
+    let mut recorder = Recorder::new(3600.0);
+    events.iter().for_each(|e| recorder.record(e));
+    let record_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let targets: Vec<TargetEntry> = [Role::Lmcache, Role::Engine]
+        .into_iter()
+        .map(|role| TargetEntry {
+            key: target_key(target(role)),
+            target: target(role),
+            url: format!("http://{}/metrics", role.as_str()),
+        })
+        .collect();
+    let started = Instant::now();
+    let held = recorder.events();
+    let bytes = Recording {
+        targets: targets.clone(),
+        events: &held,
+        report_json: "{}".into(),
+        created: 1.8e9 + 3600.0,
+        redactions: vec![],
+    }
+    .to_tar()
+    .unwrap();
+    let export_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = Instant::now();
+    let opened = kvscope::packet::from_tar(&bytes).unwrap();
+    let (back, stopped) = opened.events();
+    let verify_ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert!(opened.problems.is_empty() && stopped.is_none() && back.len() == events.len());
+    let started = Instant::now();
+    let model = kvscope::cli::packet::model_of(&targets, &back, None, 100_000);
+    let findings = kvscope::analysis::analyze(&model.inputs(60.0))
+        .findings
+        .len();
+    let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "{} hour: {} events, {:.1} MB raw bodies; recorder {:.1} MB in memory ({record_ms:.0} ms to record); packet {:.2} MB; export {export_ms:.0} ms; verify (hashes + decode) {verify_ms:.0} ms; replay + analysis {replay_ms:.0} ms ({findings} findings)",
+        if worst { "worst-case" } else { "real-like" },
+        events.len(),
+        raw as f64 / 1e6,
+        recorder.held_bytes() as f64 / 1e6,
+        bytes.len() as f64 / 1e6,
+    );
+}
