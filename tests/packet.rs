@@ -37,7 +37,7 @@ fn export(d: &DemoServers, out: &Path, seconds: &str) -> Output {
         "--duration",
         seconds,
         "--interval",
-        "200ms",
+        "100ms",
         "--out",
         out.to_str().unwrap(),
     ])
@@ -55,7 +55,7 @@ fn without_kinds(json: &str) -> String {
 fn a_packet_exported_from_live_targets_replays_to_the_live_report() {
     let d = DemoServers::start();
     let out = scratch("live.kvpacket");
-    let o = export(&d, &out, "1500ms");
+    let o = export(&d, &out, "300ms");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(
         text(&o.stdout).starts_with("kvscope export: "),
@@ -90,7 +90,7 @@ fn a_packet_exported_from_live_targets_replays_to_the_live_report() {
 fn verify_says_intact_damaged_or_not_a_packet() {
     let d = DemoServers::start();
     let out = scratch("verify.kvpacket");
-    assert_eq!(export(&d, &out, "600ms").status.code(), Some(0));
+    assert_eq!(export(&d, &out, "200ms").status.code(), Some(0));
     let o = kvscope(&["verify", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains(": intact (kvscope-packet v1"));
@@ -139,7 +139,7 @@ fn every_target_unreachable_still_writes_the_packet_and_exits_3() {
         "--lmcache",
         &url,
         "--duration",
-        "400ms",
+        "300ms",
         "--interval",
         "100ms",
         "--timeout",

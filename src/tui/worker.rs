@@ -154,3 +154,46 @@ fn export(core: &Core, recorder: &mut Recorder, dir: PathBuf, said: mpsc::Unboun
         let _ = said.send(format!("export failed: cannot start its thread: {e}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+
+    /// Exports of the demo's real recording: one into a directory, one into a directory that
+    /// does not exist. Each says what happened; the failed one leaves nothing.
+    #[test]
+    fn an_export_says_where_it_went_or_why_not() {
+        let model = Model::new(&["lmcache".into()], &["engine".into()], 64);
+        let mut core = Core::new(model, 60.0);
+        let mut recorder = Recorder::new(RECORDED);
+        let (events, _) = crate::demo::recorded(31);
+        for e in events {
+            recorder.record(&e);
+            core.apply(e);
+        }
+        let dir = std::env::temp_dir().join(format!("kvscope-export-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        export(&core, &mut recorder, dir.clone(), tx.clone());
+        let said = rx.blocking_recv().unwrap();
+        assert!(
+            said.starts_with("export: wrote ") && said.contains("33 events"),
+            "{said}"
+        );
+        let written: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(written.len(), 1);
+        let missing = dir.join("not-there");
+        export(&core, &mut recorder, missing.clone(), tx);
+        let said = rx.blocking_recv().unwrap();
+        assert!(said.starts_with("export failed: cannot write"), "{said}");
+        assert!(!missing.exists());
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "nothing left behind"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
