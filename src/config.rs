@@ -24,6 +24,8 @@ pub struct Config {
     pub theme: Option<String>,
     /// Where `e` writes evidence packets.
     pub export_dir: Option<std::path::PathBuf>,
+    /// How much of the history `e` writes (`10m`); all of it when unset.
+    pub export_last: Option<String>,
     /// Series one scrape may carry per instance.
     pub series_limit: Option<u64>,
     /// Action name → keys, e.g. `quit = ["q", "ctrl-x"]`.

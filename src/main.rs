@@ -96,7 +96,7 @@ fn main() -> ExitCode {
                 routes: kvscope::sources::lmcache_http::RouteOptions { allow_env },
                 log: None,
                 series_limit,
-                export_dir: ".".into(),
+                export: Default::default(),
             };
             let args = cli::packet::ExportArgs {
                 watch,

@@ -172,6 +172,9 @@ pub struct LiveOpts {
     /// Where `e` writes evidence packets [default: the current directory].
     #[arg(long, value_name = "DIR")]
     pub export_dir: Option<std::path::PathBuf>,
+    /// `e` writes only the last D of the history (30s, 10m) [default: all of it, up to an hour].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub export_last: Option<f64>,
     #[command(flatten)]
     pub auth: AuthOpts,
 }

@@ -32,8 +32,8 @@ pub struct WatchArgs {
     pub log: Option<std::path::PathBuf>,
     /// Series one scrape may carry per instance.
     pub series_limit: usize,
-    /// Where `e` writes evidence packets.
-    pub export_dir: std::path::PathBuf,
+    /// Where `e` writes evidence packets, and how much goes in.
+    pub export: tui::ExportPlan,
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -87,7 +87,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
     }
     let mut app = App::new(model, args.interval, args.window, theme, note);
     app.keymap = args.keymap.clone();
-    app.export_dir = args.export_dir.clone();
+    app.export = args.export.clone();
     let log = std::sync::Arc::new(std::sync::Mutex::new(log));
     let result = tui::run(app, rx, log.clone())
         .await

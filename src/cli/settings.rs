@@ -47,10 +47,14 @@ pub fn resolve(
         },
         keymap: crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
         series_limit,
-        export_dir: opts
-            .export_dir
-            .or(cfg.export_dir)
-            .unwrap_or_else(|| ".".into()),
+        export: crate::tui::ExportPlan {
+            dir: opts
+                .export_dir
+                .or(cfg.export_dir)
+                .unwrap_or_else(|| ".".into()),
+            last_seconds: seconds_opt(opts.export_last, &cfg.export_last, "export_last")?
+                .map(|s| s.ceil() as u64),
+        },
     })
 }
 
@@ -71,6 +75,21 @@ fn seconds(
         (Some(v), _) => Ok(v),
         (None, Some(text)) => parse(text).map_err(|e| Failure::bad(format!("config {name}: {e}"))),
         (None, None) => Ok(default),
+    }
+}
+
+/// An optional duration: the flag's, else the config file's, else none.
+fn seconds_opt(
+    flag: Option<f64>,
+    from_config: &Option<String>,
+    name: &str,
+) -> Result<Option<f64>, Failure> {
+    match (flag, from_config) {
+        (Some(v), _) => Ok(Some(v)),
+        (None, Some(text)) => parse_duration(text)
+            .map(Some)
+            .map_err(|e| Failure::bad(format!("config {name}: {e}"))),
+        (None, None) => Ok(None),
     }
 }
 
@@ -139,6 +158,13 @@ mod tests {
         assert_eq!(w.series_limit, 500);
         let w = resolved(&["--lmcache", "http://a", "--series-limit", "7"], cfg).unwrap();
         assert_eq!((w.interval, w.series_limit), (5.0, 7));
+        assert_eq!(w.export.last_seconds, None);
+        let cfg = "export_last = \"10m\"\nexport_dir = \"/var/tmp\"\n";
+        let w = resolved(&["--lmcache", "http://a"], cfg).unwrap();
+        assert_eq!(w.export.last_seconds, Some(600));
+        assert_eq!(w.export.dir, std::path::Path::new("/var/tmp"));
+        let w = resolved(&["--lmcache", "http://a", "--export-last", "30s"], cfg).unwrap();
+        assert_eq!(w.export.last_seconds, Some(30));
     }
 
     #[test]
@@ -161,6 +187,12 @@ mod tests {
         assert!(e.message.starts_with("config interval:"), "{}", e.message);
         let e = resolved(&["--lmcache", "http://a"], "timeout = \"soon\"\n").unwrap_err();
         assert!(e.message.starts_with("config timeout:"), "{}", e.message);
+        let e = resolved(&["--lmcache", "http://a"], "export_last = \"a while\"\n").unwrap_err();
+        assert!(
+            e.message.starts_with("config export_last:"),
+            "{}",
+            e.message
+        );
         let e = resolved(&["--lmcache", "http://a"], "series_limit = 0\n").unwrap_err();
         assert!(
             e.message.starts_with("config series_limit:"),

@@ -153,8 +153,8 @@ pub struct App {
     pub export_asked: bool,
     /// How the last export went (or that one is being written).
     pub export_note: Option<String>,
-    /// Where `e` writes packets.
-    pub export_dir: std::path::PathBuf,
+    /// Where `e` writes packets, and how much goes in.
+    pub export: super::worker::ExportPlan,
     pub dirty: bool,
     pub quit: bool,
 }
@@ -182,7 +182,7 @@ impl App {
             note,
             export_asked: false,
             export_note: None,
-            export_dir: std::path::PathBuf::from("."),
+            export: Default::default(),
             dirty: true,
             quit: false,
         }

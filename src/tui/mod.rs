@@ -18,6 +18,7 @@ mod tests;
 pub mod theme;
 mod widgets;
 mod worker;
+pub use worker::ExportPlan;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -101,7 +102,7 @@ pub async fn run(
             break Ok(Stop::Quit);
         }
         if std::mem::take(&mut app.export_asked) {
-            let _ = control.send(worker::Order::Export(app.export_dir.clone()));
+            let _ = control.send(worker::Order::Export(app.export.clone()));
         }
         let detail = app.wanted_detail();
         if detail != asked_detail {

@@ -24,8 +24,25 @@ const SETTLE: Duration = Duration::from_millis(30);
 pub enum Order {
     /// Include this family's series in pictures (the drill-down is open), or none.
     Detail(Option<&'static str>),
-    /// Write an evidence packet of everything recorded into this directory; say how it went.
-    Export(std::path::PathBuf),
+    /// Write an evidence packet of what was recorded; say how it went.
+    Export(ExportPlan),
+}
+
+/// Where `e` writes, and how much of the recording goes in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportPlan {
+    pub dir: PathBuf,
+    /// Only the last this many seconds, or all that is recorded.
+    pub last_seconds: Option<u64>,
+}
+
+impl Default for ExportPlan {
+    fn default() -> Self {
+        ExportPlan {
+            dir: PathBuf::from("."),
+            last_seconds: None,
+        }
+    }
 }
 
 /// Seconds of events the recorder keeps: the store's hour.
@@ -84,7 +101,7 @@ async fn work(
                     // Asked for by a key press: no reason to wait.
                     pending = Some(Instant::now() - SETTLE);
                 }
-                Some(Order::Export(dir)) => export(&core, &mut recorder, dir, said.clone()),
+                Some(Order::Export(plan)) => export(&core, &mut recorder, plan, said.clone()),
                 // The loop has ended.
                 None => return,
             },
@@ -101,8 +118,23 @@ async fn work(
 /// Takes what the recorder holds and the report of the model now, and writes the packet on a
 /// thread of its own: pictures keep coming while it is compressed and written. What happened
 /// (the path, or why not) is sent to the loop.
-fn export(core: &Core, recorder: &mut Recorder, dir: PathBuf, said: mpsc::UnboundedSender<String>) {
-    let events = recorder.events();
+fn export(
+    core: &Core,
+    recorder: &mut Recorder,
+    plan: ExportPlan,
+    said: mpsc::UnboundedSender<String>,
+) {
+    let mut events = recorder.events();
+    if let Some(last) = plan.last_seconds {
+        let newest = events
+            .iter()
+            .filter_map(Event::time)
+            .fold(f64::MIN, f64::max);
+        let from = newest - last as f64;
+        // Untimed events stay: nothing says they are older.
+        events.retain(|e| e.time().is_none_or(|t| t >= from));
+    }
+    let dir = plan.dir;
     let lost = recorder.lost;
     let targets: Vec<TargetEntry> = core
         .model
@@ -176,7 +208,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        export(&core, &mut recorder, dir.clone(), tx.clone());
+        let plan = |dir: &std::path::Path, last_seconds| ExportPlan {
+            dir: dir.to_path_buf(),
+            last_seconds,
+        };
+        export(&core, &mut recorder, plan(&dir, None), tx.clone());
         let said = rx.blocking_recv().unwrap();
         assert!(
             said.starts_with("export: wrote ") && said.contains("33 events"),
@@ -185,7 +221,7 @@ mod tests {
         let written: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(written.len(), 1);
         let missing = dir.join("not-there");
-        export(&core, &mut recorder, missing.clone(), tx);
+        export(&core, &mut recorder, plan(&missing, None), tx.clone());
         let said = rx.blocking_recv().unwrap();
         assert!(said.starts_with("export failed: cannot write"), "{said}");
         assert!(!missing.exists());
@@ -193,6 +229,27 @@ mod tests {
             std::fs::read_dir(&dir).unwrap().count(),
             1,
             "nothing left behind"
+        );
+        // The last minute only: the real recording's final minute holds fewer scrapes. Both
+        // packets may land in the same second, so this one goes to a directory of its own.
+        let minute = dir.join("minute");
+        std::fs::create_dir_all(&minute).unwrap();
+        export(&core, &mut recorder, plan(&minute, Some(60)), tx);
+        let said = rx.blocking_recv().unwrap();
+        let path = std::fs::read_dir(&minute)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        let (events, _) = packet::open(&path).unwrap().events();
+        assert!(events.len() < 33 && !events.is_empty(), "{said}");
+        let newest = events.iter().filter_map(Event::time).fold(0.0, f64::max);
+        assert!(
+            events
+                .iter()
+                .filter_map(Event::time)
+                .all(|t| t >= newest - 60.0)
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
