@@ -219,6 +219,18 @@ fn imported_real_captures_report_what_their_files_report() {
     );
     // The routes read after the workload came along.
     assert_eq!(end["lmcache"]["http"]["version"], "0.5.6-g3e11e108");
+    // The storage trace and the server log travel byte for byte, listed in the manifest.
+    let p = kvscope::packet::open(&out).unwrap();
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    for (name, kind) in [("run.lct", "trace"), ("server.log", "log")] {
+        let path = format!("targets/lmcache-0/{name}");
+        let listed = p.manifest.members.iter().find(|m| m.path == path).unwrap();
+        assert_eq!(listed.kind, kind);
+        assert_eq!(
+            p.member(&path).unwrap(),
+            std::fs::read(capture.join(name)).unwrap().as_slice()
+        );
+    }
 
     let peer = common::fixture("packet_a");
     let r = json(&["report", "--packet", peer.to_str().unwrap()]);
@@ -232,4 +244,51 @@ fn imported_real_captures_report_what_their_files_report() {
     );
     assert_eq!(r["mode"]["architecture"], "vllm_mp_lmcache");
     let _ = std::fs::remove_file(&out);
+}
+
+/// An unpacked packet (`tar xf`) imports back into one file whose members are unchanged.
+#[test]
+fn an_unpacked_packet_packs_into_the_same_members() {
+    let packed = scratch("unpacked-src.kvpacket");
+    let capture = common::fixture("lmcache-0.5.6-cpu-run1");
+    let o = kvscope(&[
+        "import",
+        capture.to_str().unwrap(),
+        "--out",
+        packed.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let dir = scratch("unpacked");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let original = kvscope::packet::open(&packed).unwrap();
+    for m in &original.manifest.members {
+        let to = dir.join(&m.path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(&to, original.member(&m.path).unwrap()).unwrap();
+    }
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&original.manifest).unwrap(),
+    )
+    .unwrap();
+    let repacked = scratch("repacked.kvpacket");
+    let o = kvscope(&[
+        "import",
+        dir.to_str().unwrap(),
+        "--out",
+        repacked.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("(packet)"), "{}", text(&o.stdout));
+    let back = kvscope::packet::open(&repacked).unwrap();
+    assert!(back.problems.is_empty(), "{:?}", back.problems);
+    assert_eq!(back.manifest, original.manifest);
+    for m in &original.manifest.members {
+        assert_eq!(back.member(&m.path), original.member(&m.path), "{}", m.path);
+    }
+    for p in [&packed, &repacked] {
+        let _ = std::fs::remove_file(p);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

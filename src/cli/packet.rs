@@ -8,18 +8,43 @@ use tokio::sync::mpsc;
 use super::live::{WatchArgs, runtime, spawn_collectors, target_urls};
 use super::{EXIT_UNREACHABLE, Failure};
 use crate::model::Model;
-use crate::packet::{self, Recording, TargetEntry};
+use crate::packet::{self, Attachment, Opened, Recording, TargetEntry, Timeline};
 use crate::timefmt::{now, parse_duration, parse_rfc3339};
 use crate::vocab::{Event, Role, TargetRef};
 
 /// `verify` found the packet damaged or incomplete.
 pub const EXIT_DAMAGED: i32 = 1;
 
-/// A model holding a packet's events (up to `until`, when given), one target per entry.
+/// A model holding a packet's events (up to `until`, when given), one target per entry; and
+/// why the events stop early, when they do. Bodies are decompressed one at a time.
 pub fn model_of(
     targets: &[TargetEntry],
-    events: &[Event],
+    timeline: &Timeline,
     until: Option<f64>,
+    limit: usize,
+) -> (Model, Option<String>) {
+    let headers = (0..timeline.len()).filter_map(|i| timeline.peek(i));
+    let mut model = empty_model(targets, headers, limit);
+    let mut cursor = timeline.cursor();
+    let mut stopped = timeline.stop.clone();
+    while let Some(next) = cursor.next(timeline) {
+        match next {
+            Ok(e) if until.is_some_and(|u| e.time().is_some_and(|t| t > u)) => break,
+            // A body that does not parse counts as a failed scrape of its target, as it did live.
+            Ok(e) => drop(model.apply(e)),
+            Err(why) => {
+                stopped = Some(why);
+                break;
+            }
+        }
+    }
+    (model, stopped)
+}
+
+/// A model for a packet's targets, with history for every scrape among `events`.
+pub fn empty_model<'a>(
+    targets: &[TargetEntry],
+    events: impl Iterator<Item = &'a Event>,
     limit: usize,
 ) -> Model {
     let names = |role: Role| -> Vec<String> {
@@ -28,26 +53,17 @@ pub fn model_of(
         of_role.sort_by_key(|t| t.target.index);
         of_role.iter().map(|t| t.url.clone()).collect()
     };
-    let scrapes = |t: TargetRef| {
-        events
-            .iter()
-            .filter(|e| matches!(e, Event::Scrape { target, .. } if *target == t))
-            .count()
-    };
-    let history = targets.iter().map(|t| scrapes(t.target)).max();
-    let mut model = Model::new(
-        &names(Role::Lmcache),
-        &names(Role::Engine),
-        history.unwrap_or(0) + 1,
-    );
-    model.set_series_limit(limit);
+    let mut scrapes = vec![0usize; targets.len()];
     for e in events {
-        if until.is_some_and(|u| e.time().is_some_and(|t| t > u)) {
-            break;
+        if let Event::Scrape { target, .. } = e
+            && let Some(i) = targets.iter().position(|t| t.target == *target)
+        {
+            scrapes[i] += 1;
         }
-        // A body that does not parse counts as a failed scrape of its target, as it did live.
-        let _ = model.apply(e.clone());
     }
+    let history = scrapes.into_iter().max().unwrap_or(0) + 1;
+    let mut model = Model::new(&names(Role::Lmcache), &names(Role::Engine), history);
+    model.set_series_limit(limit);
     model
 }
 
@@ -62,52 +78,94 @@ pub fn parse_at(text: &str, first: Option<f64>) -> Result<f64, String> {
     }
 }
 
-/// What a `PACKET` argument holds: a v1 packet, or a folder kvscope imports (a capture folder,
-/// a peer packet folder).
+/// What a `PACKET` argument holds, read as a packet: a v1 packet (file or folder) as it is, a
+/// folder kvscope did not write (a capture folder, a peer packet folder) converted.
 pub struct Evidence {
-    pub targets: Vec<TargetEntry>,
-    pub events: Vec<Event>,
-    /// Damage, and where a replay stops early.
-    pub problems: Vec<String>,
+    pub opened: Opened,
     /// `packet`, `capture` or `peer packet`.
     pub layout: &'static str,
+    /// The packet's bytes, when it was converted here.
+    converted: Option<Vec<u8>>,
 }
 
-/// Reads a `PACKET` argument.
-pub fn evidence(path: &Path) -> Result<Evidence, Failure> {
+impl Evidence {
+    /// Damage, and where a replay stops early.
+    pub fn problems(&self, timeline: &Timeline) -> Vec<String> {
+        let mut problems = self.opened.problems.clone();
+        problems.extend(timeline.stop.clone());
+        problems
+    }
+}
+
+/// Reads a `PACKET` argument (`window`: the report's window for a converted folder's
+/// `report.json`).
+pub fn evidence(path: &Path, window: f64, limit: usize) -> Result<Evidence, Failure> {
     match packet::open(path) {
-        Ok(opened) => {
-            let (events, stopped) = opened.events();
-            let mut problems = opened.problems.clone();
-            problems.extend(stopped);
-            Ok(Evidence {
-                targets: opened.manifest.targets,
-                events,
-                problems,
-                layout: "packet",
-            })
-        }
+        Ok(opened) => Ok(Evidence {
+            opened,
+            layout: "packet",
+            converted: None,
+        }),
         Err(e) if path.is_dir() && !path.join(packet::MANIFEST).exists() => {
-            let i = crate::sources::capture::import(path)
-                .map_err(|why| Failure::bad(format!("{why} ({e})")))?;
-            let targets = i
-                .targets
-                .into_iter()
-                .map(|(target, url)| TargetEntry {
-                    key: packet::target_key(target),
-                    target,
-                    url,
-                })
-                .collect();
+            let (bytes, layout) =
+                convert(path, window, limit).map_err(|why| Failure::bad(format!("{why} ({e})")))?;
+            let opened = packet::from_tar(&bytes)
+                .map_err(|e| Failure::bad(format!("{}: {e}", path.display())))?;
             Ok(Evidence {
-                targets,
-                events: i.events,
-                problems: Vec::new(),
-                layout: i.layout,
+                opened,
+                layout,
+                converted: Some(bytes),
             })
         }
         Err(e) => Err(Failure::bad(e.to_string())),
     }
+}
+
+/// A folder kvscope did not write, as the bytes of a v1 packet, and its layout.
+fn convert(dir: &Path, window: f64, limit: usize) -> Result<(Vec<u8>, &'static str), String> {
+    let i = crate::sources::capture::import(dir)?;
+    let targets: Vec<TargetEntry> = i
+        .targets
+        .into_iter()
+        .map(|(target, url)| TargetEntry {
+            key: packet::target_key(target),
+            target,
+            url,
+        })
+        .collect();
+    let mut redactions = vec![format!(
+        "imported from a {} folder; /env not carried",
+        i.layout
+    )];
+    redactions.extend(i.notes);
+    let attachments = i
+        .carried
+        .into_iter()
+        .map(|(target, kind, name, bytes)| {
+            let key = packet::target_key(target);
+            Attachment {
+                path: format!("targets/{key}/{name}"),
+                kind,
+                target: Some(key),
+                bytes,
+            }
+        })
+        .collect();
+    let mut model = empty_model(&targets, i.events.iter(), limit);
+    for e in &i.events {
+        let _ = model.apply(e.clone());
+    }
+    let kinds: Vec<&str> = targets.iter().map(|_| "packet").collect();
+    let report_json = crate::report::json(&model, window, &kinds);
+    let recording = Recording {
+        targets,
+        events: &i.events,
+        report_json,
+        created: now(),
+        redactions,
+        attachments,
+    };
+    Ok((recording.to_tar()?, i.layout))
 }
 
 /// `report --packet PACKET [--at TIME]`: the model at the end (or at `at`), and each target's
@@ -115,51 +173,50 @@ pub fn evidence(path: &Path) -> Result<Evidence, Failure> {
 pub fn load(
     path: &Path,
     at: Option<&str>,
+    window: f64,
     limit: usize,
 ) -> Result<(Model, Vec<&'static str>), Failure> {
-    let e = evidence(path)?;
-    for why in &e.problems {
+    let e = evidence(path, window, limit)?;
+    let timeline = e.opened.timeline();
+    let first = (0..timeline.len())
+        .filter_map(|i| timeline.peek(i).and_then(Event::time))
+        .reduce(f64::min);
+    let until = at
+        .map(|a| parse_at(a, first).map_err(|err| Failure::bad(format!("--at {a}: {err}"))))
+        .transpose()?;
+    let targets = &e.opened.manifest.targets;
+    let (model, stopped) = model_of(targets, &timeline, until, limit);
+    let mut problems = e.opened.problems.clone();
+    problems.extend(stopped);
+    for why in &problems {
         eprintln!(
             "kvscope: {}: {}",
             path.display(),
             crate::sanitize::clean(why)
         );
     }
-    let first = e.events.iter().filter_map(Event::time).reduce(f64::min);
-    let until = at
-        .map(|a| parse_at(a, first).map_err(|err| Failure::bad(format!("--at {a}: {err}"))))
-        .transpose()?;
-    let model = model_of(&e.targets, &e.events, until, limit);
-    let kinds = e.targets.iter().map(|_| "packet").collect();
+    let kinds = targets.iter().map(|_| "packet").collect();
     Ok((model, kinds))
 }
 
-/// `import SRC --out FILE`: a capture folder, a peer packet folder (or a packet) written as a
-/// v1 packet.
+/// `import SRC --out FILE`: a capture folder or a peer packet folder converted to a v1 packet,
+/// or an unpacked v1 packet packed into one file (its members unchanged).
 pub fn import(src: &Path, out: &Path, window: f64, limit: usize) -> Result<String, Failure> {
-    let e = evidence(src)?;
-    let model = model_of(&e.targets, &e.events, None, limit);
-    let kinds: Vec<&str> = e.targets.iter().map(|_| "packet").collect();
-    let recording = Recording {
-        targets: e.targets.clone(),
-        events: &e.events,
-        report_json: crate::report::json(&model, window, &kinds),
-        created: now(),
-        redactions: vec![format!(
-            "imported from a {} folder; /env not carried",
-            e.layout
-        )],
+    let e = evidence(src, window, limit)?;
+    let bytes = match e.converted {
+        Some(bytes) => bytes,
+        None => e
+            .opened
+            .to_tar()
+            .map_err(|why| Failure::bad(format!("{}: {why}", out.display())))?,
     };
-    let bytes = recording
-        .to_tar()
-        .map_err(|why| Failure::bad(format!("{}: {why}", out.display())))?;
     packet::write_new(out, &bytes).map_err(Failure::bad)?;
     Ok(format!(
         "kvscope import: {} ({}) → {}: {} events, {} bytes\n",
         src.display(),
         e.layout,
         out.display(),
-        e.events.len(),
+        e.opened.timeline().len(),
         bytes.len()
     ))
 }
@@ -168,10 +225,19 @@ pub fn import(src: &Path, out: &Path, window: f64, limit: usize) -> Result<Strin
 /// 2 not a packet).
 pub fn verify(path: &Path) -> Result<String, Failure> {
     let opened = packet::open(path).map_err(|e| Failure::bad(e.to_string()))?;
-    let (events, stopped) = opened.events();
-    let shown = path.display();
+    let timeline = opened.timeline();
+    // Every body is decompressed once, to find where a replay would stop.
+    let mut cursor = timeline.cursor();
     let mut problems = opened.problems.clone();
-    problems.extend(stopped);
+    let mut replayed = 0;
+    while let Some(next) = cursor.next(&timeline) {
+        match next {
+            Ok(_) => replayed += 1,
+            Err(why) => problems.push(why),
+        }
+    }
+    problems.extend(timeline.stop.clone());
+    let shown = path.display();
     if problems.is_empty() {
         let m = &opened.manifest;
         let span = m
@@ -179,17 +245,13 @@ pub fn verify(path: &Path) -> Result<String, Failure> {
             .as_ref()
             .map_or("no timed events".to_string(), |(a, b)| format!("{a} → {b}"));
         return Ok(format!(
-            "{shown}: intact ({} v{}, {} members, {} events, {span})\n",
+            "{shown}: intact ({} v{}, {} members, {replayed} events, {span})\n",
             m.format,
             m.version,
             m.members.len() + 1,
-            events.len()
         ));
     }
-    let mut message = format!(
-        "{shown}: damaged or incomplete ({} events replay)",
-        events.len()
-    );
+    let mut message = format!("{shown}: damaged or incomplete ({replayed} events replay)");
     for p in problems {
         message.push_str(&format!("\n  {}", crate::sanitize::clean(&p)));
     }
@@ -277,10 +339,8 @@ fn write(
         events,
         report_json: crate::report::json(model, args.watch.window, &kinds),
         created: now(),
-        redactions: vec![
-            "target URLs: user names, passwords and secret-looking query values removed".into(),
-            "/env: values redacted at the source (read only with --allow-env)".into(),
-        ],
+        redactions: packet::live_redactions(),
+        attachments: Vec::new(),
     };
     let bytes = recording
         .to_tar()

@@ -11,15 +11,16 @@
 //! - `targets/<role>-<n>/bodies.zst`: that target's raw bodies (`/metrics` and route answers),
 //!   concatenated in arrival order and compressed as one stream, so consecutive, nearly equal
 //!   scrapes cost little.
+//! - attachments: files carried byte for byte (`targets/<key>/run.lct`, `server.log`).
 //! - `report.json`: the headless report at export time.
 
 mod read;
 mod recorder;
 mod write;
 
-pub use read::{Opened, PacketError, from_tar, open};
+pub use read::{Cursor, Opened, PacketError, Timeline, from_tar, open};
 pub use recorder::Recorder;
-pub use write::{Recording, write_new};
+pub use write::{Attachment, Recording, write_new};
 
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +69,7 @@ pub struct TargetEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     pub path: String,
-    /// `timeline`, `bodies` or `report`.
+    /// `timeline`, `bodies`, `trace`, `log` or `report`.
     pub kind: String,
     /// The target key, for per-target members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,6 +101,15 @@ struct Line {
     event: Event,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stored: Option<BodyRef>,
+}
+
+/// What a live recording removed before anything was written: the manifest's `redactions`.
+pub fn live_redactions() -> Vec<String> {
+    vec![
+        "target URLs: user names, passwords and secret-looking query values removed".into(),
+        "request headers (--header, --bearer-token-file): never recorded".into(),
+        "/env: values redacted at the source (read only with --allow-env)".into(),
+    ]
 }
 
 /// A target's key: `lmcache-0`, `engine-1`.

@@ -4,6 +4,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{BodyRef, Line, MANIFEST, Manifest, TIMELINE, bodies_path, sha256_hex, target_key};
 use crate::files::{self, Kind};
@@ -35,6 +36,8 @@ impl std::fmt::Display for PacketError {
 #[derive(Debug)]
 pub struct Opened {
     pub manifest: Manifest,
+    /// `manifest.json` as stored.
+    manifest_bytes: Vec<u8>,
     /// Members as found (a member cut short holds what there was).
     members: Members,
     /// Each damaged, missing or cut-short member, or a file that ends early, in words.
@@ -108,6 +111,7 @@ fn checked(found: Members, mut problems: Vec<String>) -> Result<Opened, String> 
     }
     Ok(Opened {
         manifest,
+        manifest_bytes: manifest_bytes.clone(),
         members,
         problems,
     })
@@ -234,11 +238,21 @@ fn read_dir(dir: &Path) -> Result<Members, String> {
 }
 
 impl Opened {
-    fn member(&self, path: &str) -> Option<&[u8]> {
+    /// A member's bytes as found (check `problems` for damage).
+    pub fn member(&self, path: &str) -> Option<&[u8]> {
         self.members
             .iter()
             .find(|m| m.0 == path)
             .map(|m| m.1.as_slice())
+    }
+
+    /// The packet as one tar file: the manifest and every member as found, in manifest order
+    /// (an unpacked packet becomes the file that travels, hashes unchanged).
+    pub fn to_tar(&self) -> Result<Vec<u8>, String> {
+        let mut members = vec![(MANIFEST.to_string(), self.manifest_bytes.clone())];
+        members.extend(self.members.iter().cloned());
+        let mtime = crate::timefmt::parse_rfc3339(&self.manifest.created).unwrap_or(0.0);
+        super::write::tar_of(&members, mtime.max(0.0) as u64)
     }
 
     /// `report.json` as stored, when present.
@@ -249,71 +263,143 @@ impl Opened {
     /// The recorded events in order, bodies restored, as far as the packet holds them whole;
     /// and, when it stops early, why and where.
     pub fn events(&self) -> (Vec<Event>, Option<String>) {
+        let timeline = self.timeline();
+        let mut cursor = timeline.cursor();
         let mut out = Vec::new();
-        let Some(timeline) = self.member(TIMELINE) else {
-            return (
-                out,
-                Some("the timeline is missing: nothing can be replayed".into()),
-            );
+        while let Some(next) = cursor.next(&timeline) {
+            match next {
+                Ok(event) => out.push(event),
+                Err(why) => return (out, Some(why)),
+            }
+        }
+        (out, timeline.stop.clone())
+    }
+
+    /// The timeline without its bodies (they stay compressed until a [`Cursor`] reaches them),
+    /// so an hour of scrapes can be replayed, and replayed again, in little memory.
+    pub fn timeline(&self) -> Timeline {
+        let mut timeline = Timeline {
+            lines: Vec::new(),
+            streams: self
+                .manifest
+                .targets
+                .iter()
+                .map(|t| {
+                    let bytes = self.member(&bodies_path(&t.key)).map(Arc::from);
+                    (t.key.clone(), bytes)
+                })
+                .collect(),
+            stop: None,
         };
-        let (text, cut) = decompress_prefix(timeline, MAX_TIMELINE_BYTES);
-        let mut streams: Vec<(String, Stream)> = self
-            .manifest
-            .targets
-            .iter()
-            .map(|t| {
-                (
-                    t.key.clone(),
-                    Stream::new(self.member(&bodies_path(&t.key))),
-                )
-            })
-            .collect();
-        let mut lines = text.split(|b| *b == b'\n').peekable();
-        while let Some(raw) = lines.next() {
+        let Some(compressed) = self.member(TIMELINE) else {
+            timeline.stop = Some("the timeline is missing: nothing can be replayed".into());
+            return timeline;
+        };
+        let (text, cut) = decompress_prefix(compressed, MAX_TIMELINE_BYTES);
+        let mut raw_lines = text.split(|b| *b == b'\n').peekable();
+        while let Some(raw) = raw_lines.next() {
             if raw.is_empty() {
                 continue;
             }
-            let last = lines.peek().is_none();
-            let line: Line = match serde_json::from_slice(raw) {
-                Ok(l) => l,
+            let last = raw_lines.peek().is_none();
+            match serde_json::from_slice::<Line>(raw) {
+                Ok(line) => timeline.lines.push(line),
                 // The last line of a cut timeline may be half a line.
                 Err(_) if last && cut => break,
                 Err(e) => {
-                    let why = format!("timeline line {}: {e}", out.len() + 1);
-                    return (out, Some(why));
-                }
-            };
-            let mut event = line.event;
-            if let Some(at) = line.stored {
-                let key = target_key(event.target());
-                let Some(stream) = streams.iter_mut().find(|s| s.0 == key) else {
-                    return (
-                        out,
-                        Some(format!("an event names target {key}, not in the manifest")),
-                    );
-                };
-                match stream.1.take(at) {
-                    Ok(body) => put_body(&mut event, body),
-                    Err(why) => {
-                        return (
-                            out,
-                            Some(format!(
-                                "{why} ({key}); replay stops at {}",
-                                stopped_at(&event)
-                            )),
-                        );
-                    }
+                    let n = timeline.lines.len() + 1;
+                    timeline.stop = Some(format!("timeline line {n}: {e}"));
+                    return timeline;
                 }
             }
-            out.push(event);
         }
-        let why = cut.then(|| {
-            format!(
+        if cut {
+            let end = timeline.lines.last().map(|l| &l.event);
+            timeline.stop = Some(format!(
                 "the timeline is cut short; replay ends at {}",
-                out.last().map_or("the start".into(), stopped_at)
-            )
-        });
-        (out, why)
+                end.map_or("the start".into(), stopped_at)
+            ));
+        }
+        timeline
+    }
+}
+
+/// A packet's events without their bodies, and the compressed body streams.
+pub struct Timeline {
+    lines: Vec<Line>,
+    streams: Vec<(String, Option<Arc<[u8]>>)>,
+    /// Why the timeline ends early, when it does.
+    pub stop: Option<String>,
+}
+
+impl Timeline {
+    /// How many events it holds.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The `i`th event without its body (an empty one in its place).
+    pub fn peek(&self, i: usize) -> Option<&Event> {
+        self.lines.get(i).map(|l| &l.event)
+    }
+
+    /// A cursor at the first event.
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            next: 0,
+            streams: self
+                .streams
+                .iter()
+                .map(|(key, bytes)| (key.clone(), Stream::new(bytes.clone())))
+                .collect(),
+            failed: false,
+        }
+    }
+}
+
+/// A place in a [`Timeline`]: events come out in order with their bodies decompressed.
+pub struct Cursor {
+    next: usize,
+    streams: Vec<(String, Stream)>,
+    failed: bool,
+}
+
+impl Cursor {
+    /// How many events it has given.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+
+    /// The next event with its body; an error (after which it gives nothing) where a body
+    /// cannot be restored.
+    pub fn next(&mut self, timeline: &Timeline) -> Option<Result<Event, String>> {
+        if self.failed {
+            return None;
+        }
+        let line = timeline.lines.get(self.next)?;
+        let mut event = line.event.clone();
+        if let Some(at) = line.stored {
+            let key = target_key(event.target());
+            let body = match self.streams.iter_mut().find(|s| s.0 == key) {
+                None => Err(format!("an event names target {key}, not in the manifest")),
+                Some(stream) => stream.1.take(at).map_err(|why| {
+                    format!("{why} ({key}); replay stops at {}", stopped_at(&event))
+                }),
+            };
+            match body {
+                Ok(body) => put_body(&mut event, body),
+                Err(why) => {
+                    self.failed = true;
+                    return Some(Err(why));
+                }
+            }
+        }
+        self.next += 1;
+        Some(Ok(event))
     }
 }
 
@@ -352,16 +438,19 @@ fn decompress_prefix(bytes: &[u8], cap: u64) -> (Vec<u8>, bool) {
     }
 }
 
+/// A zstd decoder reading shared compressed bytes.
+type Decoder = zstd::Decoder<'static, std::io::BufReader<std::io::Cursor<Arc<[u8]>>>>;
+
 /// A target's body stream, decompressed as the timeline asks for it (in order).
-struct Stream<'a> {
-    dec: Option<zstd::Decoder<'a, &'a [u8]>>,
+struct Stream {
+    dec: Option<Decoder>,
     at: u64,
 }
 
-impl<'a> Stream<'a> {
-    fn new(bytes: Option<&'a [u8]>) -> Stream<'a> {
+impl Stream {
+    fn new(bytes: Option<Arc<[u8]>>) -> Stream {
         Stream {
-            dec: bytes.and_then(|b| zstd::Decoder::with_buffer(b).ok()),
+            dec: bytes.and_then(|b| zstd::Decoder::new(std::io::Cursor::new(b)).ok()),
             at: 0,
         }
     }

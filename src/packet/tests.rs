@@ -75,6 +75,7 @@ fn tar_of(events: &[Event]) -> Vec<u8> {
         report_json: "{}".into(),
         created: 1.8e9,
         redactions: vec![],
+        attachments: vec![],
     }
     .to_tar()
     .unwrap()
@@ -193,6 +194,7 @@ fn an_unpacked_directory_reads_like_the_file() {
         report_json: "{}".into(),
         created: 1.8e9,
         redactions: vec![],
+        attachments: vec![],
     };
     let dir = scratch("dir");
     for (path, bytes) in rec.members().unwrap() {
@@ -227,6 +229,7 @@ fn not_a_packet_is_said_so() {
         report_json: "{}".into(),
         created: 1.8e9,
         redactions: vec![],
+        attachments: vec![],
     };
     let dir = scratch("newer");
     std::fs::create_dir_all(&dir).unwrap();
@@ -303,6 +306,7 @@ fn the_format_document_matches_the_format() {
         report_json: "{}".into(),
         created: 1.8e9,
         redactions: vec![],
+        attachments: vec![],
     }
     .members()
     .unwrap();

@@ -26,6 +26,20 @@ pub struct Recording<'a> {
     /// Seconds since the epoch.
     pub created: f64,
     pub redactions: Vec<String>,
+    /// Files carried as they are (a storage trace, a server log), after the body streams.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file carried in a packet byte for byte.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    /// Its member path, e.g. `targets/lmcache-0/run.lct`.
+    pub path: String,
+    /// `trace`, `log`.
+    pub kind: &'static str,
+    /// The target it belongs to, when one.
+    pub target: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 impl Recording<'_> {
@@ -77,6 +91,9 @@ impl Recording<'_> {
         for (key, enc, _) in streams {
             members.push((bodies_path(&key), "bodies", Some(key), finish(enc)?));
         }
+        for a in &self.attachments {
+            members.push((a.path.clone(), a.kind, a.target.clone(), a.bytes.clone()));
+        }
         let report = self.report_json.clone().into_bytes();
         members.push((REPORT.to_string(), "report", None, report));
         let manifest = Manifest {
@@ -107,19 +124,24 @@ impl Recording<'_> {
 
     /// The packet as the bytes of a plain tar.
     pub fn to_tar(&self) -> Result<Vec<u8>, String> {
-        let mut tar = tar::Builder::new(Vec::new());
-        for (path, bytes) in self.members()? {
-            let mut header = tar::Header::new_ustar();
-            header.set_path(&path).map_err(|e| e.to_string())?;
-            header.set_size(bytes.len() as u64);
-            header.set_mode(0o644);
-            header.set_mtime(self.created.max(0.0) as u64);
-            header.set_cksum();
-            tar.append(&header, bytes.as_slice())
-                .map_err(|e| e.to_string())?;
-        }
-        tar.into_inner().map_err(|e| e.to_string())
+        tar_of(&self.members()?, self.created.max(0.0) as u64)
     }
+}
+
+/// Members as a plain ustar archive, in the order given.
+pub(super) fn tar_of(members: &[(String, Vec<u8>)], mtime: u64) -> Result<Vec<u8>, String> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, bytes) in members {
+        let mut header = tar::Header::new_ustar();
+        header.set_path(path).map_err(|e| e.to_string())?;
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(mtime);
+        header.set_cksum();
+        tar.append(&header, bytes.as_slice())
+            .map_err(|e| e.to_string())?;
+    }
+    tar.into_inner().map_err(|e| e.to_string())
 }
 
 /// The event with its body taken out (left empty), and the body.

@@ -25,6 +25,31 @@ pub struct Imported {
     pub targets: Vec<(TargetRef, String)>,
     /// In time order.
     pub events: Vec<Event>,
+    /// Files to carry byte for byte: the target, a kind (`trace`, `log`), the file's name and
+    /// its bytes. kvscope does not read them yet; a packet keeps them for those who do.
+    pub carried: Vec<(TargetRef, &'static str, String, Vec<u8>)>,
+    /// What could not be carried, and why.
+    pub notes: Vec<String>,
+}
+
+/// The largest trace or log file carried.
+const MAX_CARRIED_BYTES: u64 = 256 << 20;
+
+/// A capture's storage trace and server log, when there: carried, or named in `notes` when
+/// they cannot be.
+fn carried(dir: &Path, notes: &mut Vec<String>) -> Vec<(TargetRef, &'static str, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (name, kind) in [("run.lct", "trace"), ("server.log", "log")] {
+        let path = dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        match files::read_capped(&path, MAX_CARRIED_BYTES, Kind::Regular) {
+            Ok(bytes) => out.push((LMCACHE, kind, name.to_string(), bytes)),
+            Err(why) => notes.push(format!("{name} not carried: {why}")),
+        }
+    }
+    out
 }
 
 /// Reads a capture folder or a peer packet folder.
@@ -78,10 +103,13 @@ fn capture(dir: &Path) -> Result<Imported, String> {
         }
     }
     events.extend(route_answers(&dir.join("http"), last)?);
+    let mut notes = Vec::new();
     Ok(Imported {
         layout: "capture",
         targets: vec![(LMCACHE, dir.join("metrics_index.tsv").display().to_string())],
         events,
+        carried: carried(dir, &mut notes),
+        notes,
     })
 }
 
@@ -182,6 +210,8 @@ fn peer_packet(dir: &Path) -> Result<Imported, String> {
         layout: "peer packet",
         targets,
         events,
+        carried: Vec::new(),
+        notes: Vec::new(),
     })
 }
 

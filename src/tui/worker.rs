@@ -158,11 +158,8 @@ fn export(
                 events: &events,
                 report_json,
                 created,
-                redactions: vec![
-                    "target URLs: user names, passwords and secret-looking query values removed"
-                        .into(),
-                    "/env: values redacted at the source (read only with --allow-env)".into(),
-                ],
+                redactions: packet::live_redactions(),
+                attachments: Vec::new(),
             };
             let result = recording
                 .to_tar()
