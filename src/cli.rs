@@ -1,13 +1,14 @@
 //! What the command line does, one module per job, so `main.rs` only parses and dispatches:
 //! [`args`] is what can be typed, [`auth`] places `--header` and `--bearer-token-file`,
 //! [`settings`] merges flags over the config file over defaults for the live commands,
-//! [`live`] runs `watch` and `demo`, [`packet`] runs `export` and `verify` (and reads packets
-//! for `report --packet`), [`report`] and [`screenshot`] run those commands.
+//! [`live`] runs `watch` and `demo`, [`packet`] runs `export`, `verify` and `import` (and reads
+//! packets for `report --packet`), [`replay`] runs `replay`, [`report`] and [`screenshot`] run those commands.
 
 pub mod args;
 pub mod auth;
 pub mod live;
 pub mod packet;
+pub mod replay;
 pub mod report;
 pub mod screenshot;
 pub mod settings;

@@ -109,6 +109,28 @@ fn main() -> ExitCode {
             cli::packet::import(&src, &out, window, kvscope::store::DEFAULT_SERIES_LIMIT)
                 .and_then(|said| cli::write_stdout(&said)),
         ),
+        Command::Replay {
+            packet,
+            at,
+            speed,
+            window,
+            theme,
+            config,
+        } => finish_live(
+            settings::for_replay(config.as_deref(), window, theme).and_then(
+                |(window, theme, keymap)| {
+                    cli::replay::replay(&cli::replay::ReplayArgs {
+                        packet,
+                        at,
+                        speed,
+                        window,
+                        theme,
+                        keymap,
+                        series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
+                    })
+                },
+            ),
+        ),
         Command::Verify { packet } => {
             finish(cli::packet::verify(&packet).and_then(|said| cli::write_stdout(&said)))
         }

@@ -114,6 +114,79 @@ fn keys_rebound_in_the_config_file_work() {
     session(&["--config", cfg.to_str().unwrap()], End::Keys(b"x"));
 }
 
+/// A kvscope process in a 120×40 pseudo-terminal, its output drained into an emulator.
+struct Session {
+    pty: portable_pty::PtyPair,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    term: Arc<Mutex<Term>>,
+    /// Its XDG state directory (where the default log goes).
+    state: std::path::PathBuf,
+}
+
+impl Session {
+    /// Starts `kvscope ARGS…` with no config file of the machine's user and a state
+    /// directory of its own.
+    fn start(args: &[&str]) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kvscope"));
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("kvscope-pty-no-config"),
+        );
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let state =
+            std::env::temp_dir().join(format!("kvscope-pty-state-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&state);
+        cmd.env("XDG_STATE_HOME", &state);
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        let term = Arc::new(Mutex::new(Term {
+            bytes: Vec::new(),
+            screen: vt100::Parser::new(nz(40), nz(120), 0),
+        }));
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let sink = term.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                let mut t = sink.lock().unwrap();
+                t.bytes.extend_from_slice(&chunk[..n]);
+                t.screen.process(&chunk[..n]);
+            }
+        });
+        Session {
+            pty,
+            child,
+            term,
+            state,
+        }
+    }
+
+    /// Waits for the process to end; its exit code.
+    fn exit_code(&mut self, timeout: Duration) -> u32 {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.exit_code();
+            }
+            assert!(start.elapsed() < timeout, "kvscope did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 /// Runs `watch` against the demo servers in a PTY, asks for help, then ends it as `end` says
 /// and checks the terminal is as it was: cooked mode, primary screen, cursor shown.
 fn session(extra: &[&str], end: End) {
@@ -128,16 +201,7 @@ fn session_with(extra: &[&str], end: End, during: During) {
     let demo = common::DemoServers::start();
     let urls = [demo.lmcache.clone(), demo.engine.clone()];
 
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kvscope"));
-    cmd.args([
+    let mut argv = vec![
         "watch",
         "--lmcache",
         &urls[0],
@@ -145,39 +209,14 @@ fn session_with(extra: &[&str], end: End, during: During) {
         &urls[1],
         "--interval",
         "100ms",
-    ]);
-    cmd.args(extra);
-    cmd.env("TERM", "xterm-256color");
-    // Hermetic: no config file of the machine's user.
-    cmd.env(
-        "XDG_CONFIG_HOME",
-        std::env::temp_dir().join("kvscope-pty-no-config"),
-    );
-    // The default log path, under a directory of this session's own.
-    static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let state = std::env::temp_dir().join(format!("kvscope-pty-state-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&state);
-    cmd.env("XDG_STATE_HOME", &state);
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-    let term = Arc::new(Mutex::new(Term {
-        bytes: Vec::new(),
-        screen: vt100::Parser::new(nz(40), nz(120), 0),
-    }));
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let sink = term.clone();
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            let mut t = sink.lock().unwrap();
-            t.bytes.extend_from_slice(&chunk[..n]);
-            t.screen.process(&chunk[..n]);
-        }
-    });
+    ];
+    argv.extend(extra);
+    let Session {
+        pty,
+        mut child,
+        term,
+        state,
+    } = Session::start(&argv);
     let out = |needle: &[u8]| {
         let t = term.lock().unwrap();
         t.bytes.windows(needle.len()).any(|w| w == needle)
@@ -332,4 +371,48 @@ fn e_exports_a_packet_in_the_background() {
             .any(|e| matches!(e, kvscope::vocab::Event::Scrape { .. }))
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `replay` of the real capture: it starts playing on the packet's clock, space pauses, `.`
+/// steps one capture, `G` goes to the end, `g` back to the start (rebuilding the model), `p`
+/// plays like space, and `q` exits 0 with the terminal restored. No network is involved.
+#[test]
+fn replay_plays_steps_and_quits() {
+    let capture = common::fixture("lmcache-0.5.6-cpu-run1");
+    let mut s = Session::start(&["replay", capture.to_str().unwrap()]);
+    let mut w = s.pty.master.take_writer().unwrap();
+    let long = Duration::from_secs(30);
+    let mut press = |keys: &[u8], shows: &str| {
+        w.write_all(keys).unwrap();
+        w.flush().unwrap();
+        assert!(
+            wait_screen(&s.term, long, |screen| screen.contains(shows)),
+            "after {:?}: {shows}\n{}",
+            String::from_utf8_lossy(keys),
+            s.term.lock().unwrap().screen.screen().contents()
+        );
+    };
+    assert!(
+        wait_screen(&s.term, long, |screen| screen.contains("▶ playing 1×")
+            && screen.contains("lmcache_mp_server")),
+        "plays from the start"
+    );
+    press(b" ", "⏸ paused (1×)");
+    press(b"G", "46/46 events");
+    press(b"", "■ at the end");
+    // The windowed hit rate and the L1 / L2 split of the capture's end.
+    press(b"", "L1 69.8% / L2 30.2%");
+    // The capture's first scrape comes with the route answers read at the same moment (7
+    // events); the next scrape is one event.
+    press(b"g", " 8/46 events");
+    press(b".", " 9/46 events");
+    press(b"+", "⏸ paused (10×)");
+    press(b"p", "▶ playing 10×");
+    press(b"q", "");
+    assert_eq!(s.exit_code(long), 0);
+    assert!(
+        wait_bytes(&s.term, long, b"\x1b[?1049l"),
+        "left the alternate screen"
+    );
+    let _ = std::fs::remove_dir_all(&s.state);
 }

@@ -124,6 +124,27 @@ pub enum Command {
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
         window: f64,
     },
+    /// Replay a packet in the terminal UI, on the packet's own clock (no network).
+    Replay {
+        /// A .kvpacket file, its unpacked directory, a capture folder or a peer packet folder.
+        #[arg(value_name = "PACKET")]
+        packet: std::path::PathBuf,
+        /// Start paused at this moment (RFC 3339, or +90s from the first event).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Playback speed: 1, 10, 100 or max (+ and - change it).
+        #[arg(long, default_value = "1", value_parser = crate::tui::playback::Speed::parse)]
+        speed: crate::tui::playback::Speed,
+        /// Window for windowed figures [default: 60s].
+        #[arg(long, value_parser = parse_duration)]
+        window: Option<f64>,
+        /// Theme, as for watch.
+        #[arg(long)]
+        theme: Option<String>,
+        /// Config file (theme, window, [keys]), as for watch.
+        #[arg(long, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
+    },
     /// Check a packet: every member against the manifest; exit 0 intact, 1 damaged, 2 not a packet.
     Verify {
         /// The packet: a .kvpacket file or its unpacked directory.

@@ -89,7 +89,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
     app.keymap = args.keymap.clone();
     app.export = args.export.clone();
     let log = std::sync::Arc::new(std::sync::Mutex::new(log));
-    let result = tui::run(app, rx, log.clone())
+    let result = tui::run(app, tui::Feed::Live(rx), log.clone())
         .await
         .map_err(|e| Failure::bad(format!("terminal error: {e}")));
     if let Ok(mut l) = log.lock()

@@ -47,12 +47,11 @@ pub fn empty_model<'a>(
     events: impl Iterator<Item = &'a Event>,
     limit: usize,
 ) -> Model {
-    let names = |role: Role| -> Vec<String> {
-        let mut of_role: Vec<&TargetEntry> =
-            targets.iter().filter(|t| t.target.role == role).collect();
-        of_role.sort_by_key(|t| t.target.index);
-        of_role.iter().map(|t| t.url.clone()).collect()
-    };
+    model_for(targets, history_of(targets, events), limit)
+}
+
+/// Scrapes of the target scraped most among `events`, and one more: history for all of them.
+pub fn history_of<'a>(targets: &[TargetEntry], events: impl Iterator<Item = &'a Event>) -> usize {
     let mut scrapes = vec![0usize; targets.len()];
     for e in events {
         if let Event::Scrape { target, .. } = e
@@ -61,7 +60,17 @@ pub fn empty_model<'a>(
             scrapes[i] += 1;
         }
     }
-    let history = scrapes.into_iter().max().unwrap_or(0) + 1;
+    scrapes.into_iter().max().unwrap_or(0) + 1
+}
+
+/// An empty model of `targets` (each role in its order) keeping `history` scrapes.
+pub fn model_for(targets: &[TargetEntry], history: usize, limit: usize) -> Model {
+    let names = |role: Role| -> Vec<String> {
+        let mut of_role: Vec<&TargetEntry> =
+            targets.iter().filter(|t| t.target.role == role).collect();
+        of_role.sort_by_key(|t| t.target.index);
+        of_role.iter().map(|t| t.url.clone()).collect()
+    };
     let mut model = Model::new(&names(Role::Lmcache), &names(Role::Engine), history);
     model.set_series_limit(limit);
     model

@@ -58,6 +58,20 @@ pub fn resolve(
     })
 }
 
+/// What a replay takes from the flags and the config file: window, theme and keys.
+pub fn for_replay(
+    config: Option<&std::path::Path>,
+    window: Option<f64>,
+    theme: Option<String>,
+) -> Result<(f64, Option<String>, crate::tui::keys::KeyMap), Failure> {
+    let cfg = Config::load(config).map_err(Failure::bad)?;
+    Ok((
+        seconds(window, &cfg.window, "window", DEFAULT_WINDOW)?,
+        theme.or(cfg.theme),
+        crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
+    ))
+}
+
 /// A time setting: the flag's (already parsed), else the config file's, else the default.
 /// Intervals have a floor that other durations do not (see `parse_interval`).
 fn seconds(

@@ -4,6 +4,7 @@
 use ratatui::crossterm::event::KeyEvent;
 
 use super::keys::{Action, KeyMap};
+use super::playback::Control;
 use super::shown::{Core, Shown};
 use super::theme::Theme;
 use crate::analysis;
@@ -155,6 +156,8 @@ pub struct App {
     pub export_note: Option<String>,
     /// Where `e` writes packets, and how much goes in.
     pub export: super::worker::ExportPlan,
+    /// Replay keys pressed and not yet passed on.
+    pub play: Vec<Control>,
     pub dirty: bool,
     pub quit: bool,
 }
@@ -183,6 +186,7 @@ impl App {
             export_asked: false,
             export_note: None,
             export: Default::default(),
+            play: Vec::new(),
             dirty: true,
             quit: false,
         }
@@ -209,8 +213,16 @@ impl App {
         line
     }
 
+    /// Whether this is a replay (its clock comes with its pictures).
+    pub fn replaying(&self) -> bool {
+        self.shown.replay.is_some()
+    }
+
     /// A new picture (from the worker, or from [`App::on_event`]): shown unless paused.
     pub fn on_shown(&mut self, shown: Shown) {
+        if let Some(r) = &shown.replay {
+            self.now = r.now;
+        }
         if self.view.paused {
             self.held = Some(shown);
             return;
@@ -393,6 +405,24 @@ impl App {
             Action::Export => {
                 self.export_asked = true;
                 self.export_note = Some("export: writing the packet…".into());
+            }
+            Action::Pause if self.shown.replay.is_some() => self.play.push(Control::Toggle),
+            Action::StepBack
+            | Action::StepForward
+            | Action::Faster
+            | Action::Slower
+            | Action::Start
+            | Action::End => {
+                if self.shown.replay.is_some() {
+                    self.play.push(match action {
+                        Action::StepBack => Control::Back,
+                        Action::StepForward => Control::Forward,
+                        Action::Faster => Control::Faster,
+                        Action::Slower => Control::Slower,
+                        Action::Start => Control::Start,
+                        _ => Control::End,
+                    });
+                }
             }
             Action::Pause => {
                 v.paused = !v.paused;

@@ -89,7 +89,7 @@ pub fn draw(f: &mut Frame, app: &App) {
             Pane::Findings => panes::draw_findings(f, rect, app),
         }
     }
-    let mut foot = app.keymap.footer();
+    let mut foot = app.keymap.footer(app.replaying());
     if !hidden.is_empty() {
         let names: Vec<&str> = hidden.iter().map(|p| p.title()).collect();
         foot = format!("hidden at this size: {} (tab) │ {foot}", names.join(", "));

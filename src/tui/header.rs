@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::app::App;
 use super::keys::Action;
+use super::playback::Status;
 use super::shown::TargetRow;
 use super::widgets::{scrolled_popup, short_name};
 use crate::model::TargetState;
@@ -159,6 +160,9 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         spans.push(Span::styled(" PAUSED ", app.theme.selected));
     }
     let mut out = vec![Line::from(spans)];
+    if let Some(r) = &app.shown.replay {
+        out.push(replay_line(app, r));
+    }
     if app.shown.targets.len() <= FULL_LINES {
         out.extend(app.shown.targets.iter().map(|t| full_line(app, t)));
     } else {
@@ -171,6 +175,51 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         out.push(Line::from(Span::styled(clean(note), app.theme.info)));
     }
     out
+}
+
+/// Where a replay stands: playing or not, speed, the packet's time, the offset into it, events
+/// applied; and the keys that move it.
+fn replay_line(app: &App, r: &Status) -> Line<'static> {
+    let hms = |s: f64| {
+        let s = s.max(0.0) as u64;
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    };
+    let (state, style) = match (r.playing, r.applied >= r.total) {
+        (true, _) => (format!("▶ playing {}", r.speed.label()), app.theme.good),
+        (false, true) => ("■ at the end".to_string(), app.theme.selected),
+        (false, false) => (
+            format!("⏸ paused ({})", r.speed.label()),
+            app.theme.selected,
+        ),
+    };
+    let k = |a| app.keymap.hint(a);
+    Line::from(vec![
+        Span::styled(format!(" {state} "), style),
+        Span::styled(
+            format!(
+                " {} · {} of {} · {}/{} events",
+                crate::timefmt::format_rfc3339(r.now),
+                hms(r.now - r.start),
+                hms(r.end - r.start),
+                r.applied,
+                r.total
+            ),
+            app.theme.text,
+        ),
+        Span::styled(
+            format!(
+                " · {} play · {} {} step · {} {} speed · {} {} ends",
+                k(Action::Pause),
+                k(Action::StepBack),
+                k(Action::StepForward),
+                k(Action::Slower),
+                k(Action::Faster),
+                k(Action::Start),
+                k(Action::End)
+            ),
+            app.theme.dim,
+        ),
+    ])
 }
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {

@@ -19,6 +19,30 @@ pub enum Action {
     Server,
     Targets,
     Export,
+    StepBack,
+    StepForward,
+    Faster,
+    Slower,
+    Start,
+    End,
+}
+
+/// Where a binding does something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modes {
+    Both,
+    Live,
+    Replay,
+}
+
+impl Modes {
+    fn shows(self, replay: bool) -> bool {
+        match self {
+            Modes::Both => true,
+            Modes::Live => !replay,
+            Modes::Replay => replay,
+        }
+    }
 }
 
 /// One binding: the keys, a short footer label and the help text.
@@ -29,6 +53,8 @@ pub struct Binding {
     /// Footer label, e.g. `q quit`.
     pub short: &'static str,
     pub help: &'static str,
+    /// Live, in a replay, or both.
+    pub modes: Modes,
 }
 
 /// The key map.
@@ -53,6 +79,11 @@ impl Default for KeyMap {
             keys,
             short,
             help,
+            modes: match action {
+                Export => Modes::Live,
+                StepBack | StepForward | Faster | Slower | Start | End => Modes::Replay,
+                _ => Modes::Both,
+            },
         };
         KeyMap {
             bindings: vec![
@@ -65,9 +96,9 @@ impl Default for KeyMap {
                 bind(Help, vec![plain('?')], "help", "show or hide this help"),
                 bind(
                     Pause,
-                    vec![plain('p')],
+                    vec![plain('p'), plain(' ')],
                     "pause",
-                    "freeze the view (collection goes on)",
+                    "live: freeze the view (collection goes on); replay: play or pause",
                 ),
                 bind(
                     NextPane,
@@ -139,6 +170,27 @@ impl Default for KeyMap {
                     "export",
                     "write an evidence packet of the history (in the background)",
                 ),
+                bind(StepBack, vec![plain(',')], "", "replay: back one capture"),
+                bind(
+                    StepForward,
+                    vec![plain('.')],
+                    "step",
+                    "replay: on one capture",
+                ),
+                bind(
+                    Slower,
+                    vec![plain('-')],
+                    "",
+                    "replay: slower (max, 100×, 10×, 1×)",
+                ),
+                bind(
+                    Faster,
+                    vec![plain('+')],
+                    "speed",
+                    "replay: faster (1×, 10×, 100×, max)",
+                ),
+                bind(Start, vec![plain('g')], "", "replay: to the first capture"),
+                bind(End, vec![plain('G')], "end", "replay: to the end, paused"),
             ],
         }
     }
@@ -160,9 +212,16 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("server", Action::Server),
     ("targets", Action::Targets),
     ("export", Action::Export),
+    ("step_back", Action::StepBack),
+    ("step_forward", Action::StepForward),
+    ("slower", Action::Slower),
+    ("faster", Action::Faster),
+    ("start", Action::Start),
+    ("end", Action::End),
 ];
 
-/// Parses `q`, `?`, `ctrl-a`, `tab`, `shift-tab`, `enter`, `esc`, `up`, `down`, `left`, `right`.
+/// Parses `q`, `?`, `ctrl-a`, `space`, `tab`, `shift-tab`, `enter`, `esc`, `up`, `down`,
+/// `left`, `right`.
 pub fn parse_key(spec: &str) -> Result<(KeyCode, KeyModifiers), String> {
     let lower = spec.to_ascii_lowercase();
     let (mods, rest) = match lower.strip_prefix("ctrl-") {
@@ -170,6 +229,7 @@ pub fn parse_key(spec: &str) -> Result<(KeyCode, KeyModifiers), String> {
         None => (KeyModifiers::NONE, lower.as_str()),
     };
     let code = match rest {
+        "space" => KeyCode::Char(' '),
         "tab" => KeyCode::Tab,
         "shift-tab" | "backtab" => return Ok((KeyCode::BackTab, KeyModifiers::SHIFT)),
         "enter" => KeyCode::Enter,
@@ -273,24 +333,34 @@ impl KeyMap {
             .map_or_else(|| "unbound".to_string(), |(c, m)| key_name(*c, *m))
     }
 
-    /// The footer text.
-    pub fn footer(&self) -> String {
+    /// The footer text, live or in a replay.
+    pub fn footer(&self, replay: bool) -> String {
         self.bindings
             .iter()
-            .filter(|b| !b.short.is_empty())
+            .filter(|b| !b.short.is_empty() && b.modes.shows(replay))
             .filter_map(|b| {
                 b.keys
                     .first()
-                    .map(|(c, m)| format!("{} {}", key_name(*c, *m).to_lowercase(), b.short))
+                    .map(|(c, m)| {
+                        // Named keys in lower case (`tab`, `enter`); a letter keeps its case.
+                        let name = key_name(*c, *m);
+                        let name = if name.chars().count() > 1 {
+                            name.to_lowercase()
+                        } else {
+                            name
+                        };
+                        format!("{name} {}", b.short)
+                    })
             })
             .collect::<Vec<_>>()
             .join("  ")
     }
 
-    /// Help lines: keys and what they do.
-    pub fn help_lines(&self) -> Vec<(String, String)> {
+    /// Help lines: keys and what they do, live or in a replay.
+    pub fn help_lines(&self, replay: bool) -> Vec<(String, String)> {
         self.bindings
             .iter()
+            .filter(|b| b.modes.shows(replay))
             .map(|b| {
                 let mut help = b.help.to_string();
                 if b.action == Action::Search {
@@ -316,6 +386,7 @@ impl KeyMap {
 /// How a key is written in help.
 pub fn key_name(c: KeyCode, m: KeyModifiers) -> String {
     let base = match c {
+        KeyCode::Char(' ') => "space".into(),
         KeyCode::Char(ch) => ch.to_string(),
         KeyCode::Tab => "Tab".into(),
         KeyCode::BackTab => "Shift-Tab".into(),
@@ -342,11 +413,25 @@ mod tests {
     fn footer_and_help_come_from_the_bindings() {
         let km = KeyMap::default();
         assert_eq!(
-            km.footer(),
+            km.footer(false),
             "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets  e export"
         );
-        let help = km.help_lines();
-        assert_eq!(help.len(), km.bindings.len());
+        assert_eq!(
+            km.footer(true),
+            "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets  . step  + speed  G end"
+        );
+        let help = km.help_lines(false);
+        assert_eq!(help.len(), km.bindings.len() - 6);
+        assert_eq!(km.help_lines(true).len(), km.bindings.len() - 1);
+        assert!(
+            km.help_lines(true)
+                .iter()
+                .any(|(k, h)| k == "p, space" && h.contains("play"))
+        );
+        assert_eq!(
+            parse_key("space"),
+            Ok((KeyCode::Char(' '), KeyModifiers::NONE))
+        );
         assert_eq!(help[0].0, "q, Ctrl-c");
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(km.action(&ctrl_c), Some(Action::Quit));
@@ -381,7 +466,7 @@ mod override_tests {
             km.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
             None
         );
-        assert!(km.help_lines()[0].0.contains("Ctrl-q"));
+        assert!(km.help_lines(false)[0].0.contains("Ctrl-q"));
         o.insert("help".to_string(), vec!["x".to_string()]);
         assert!(
             KeyMap::with_overrides(&o)

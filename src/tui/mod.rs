@@ -10,6 +10,7 @@ mod header;
 pub mod keys;
 mod overlays;
 mod panes;
+pub mod playback;
 pub mod screenshot;
 pub mod shown;
 pub mod signals;
@@ -18,7 +19,7 @@ mod tests;
 pub mod theme;
 mod widgets;
 mod worker;
-pub use worker::ExportPlan;
+pub use worker::{ExportPlan, Feed};
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -31,7 +32,6 @@ use tokio::sync::mpsc;
 pub use app::App;
 
 use crate::timefmt::now;
-use crate::vocab::Event;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(100);
@@ -50,18 +50,14 @@ pub type SharedLog = std::sync::Arc<std::sync::Mutex<Option<crate::logfile::LogF
 
 /// Runs the TUI until the user quits or the process is told to stop. Restores the terminal on
 /// every exit path, panics included.
-pub async fn run(
-    mut app: App,
-    events: mpsc::Receiver<Event>,
-    log: SharedLog,
-) -> std::io::Result<Stop> {
+pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<Stop> {
     let core = app
         .take_core()
         .expect("a new App holds its model until the loop takes it");
     let (pictures, mut picture) = tokio::sync::watch::channel(None);
     let (control, orders) = mpsc::unbounded_channel();
     let (said_tx, mut said) = mpsc::unbounded_channel();
-    worker::spawn(core, events, orders, pictures, log, said_tx)?;
+    worker::spawn(core, feed, orders, pictures, log, said_tx)?;
     let mut terminal = ratatui::try_init()?;
     let (key_tx, mut keys) = mpsc::channel::<TermEvent>(64);
     std::thread::spawn(move || {
@@ -93,7 +89,8 @@ pub async fn run(
                 app.export_note = Some(note);
                 app.dirty = true;
             }
-            _ = tick.tick() => app.on_tick(now()),
+            // A replay's clock comes with its pictures.
+            _ = tick.tick(), if !app.replaying() => app.on_tick(now()),
             n = signals.recv() => break Ok(Stop::Signal(n)),
             // Wakes a pending redraw once the frame budget allows it.
             _ = tokio::time::sleep(wait), if app.dirty => {}
@@ -103,6 +100,9 @@ pub async fn run(
         }
         if std::mem::take(&mut app.export_asked) {
             let _ = control.send(worker::Order::Export(app.export.clone()));
+        }
+        for c in app.play.drain(..) {
+            let _ = control.send(worker::Order::Play(c));
         }
         let detail = app.wanted_detail();
         if detail != asked_detail {

@@ -246,7 +246,7 @@ pub(super) fn draw_server(f: &mut Frame, area: Rect, app: &App) {
 pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {
     let mut lines: Vec<Line> = app
         .keymap
-        .help_lines()
+        .help_lines(app.replaying())
         .into_iter()
         .map(|(keys, help)| {
             Line::from(vec![

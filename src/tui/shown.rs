@@ -63,6 +63,8 @@ pub struct Shown {
     /// there are in all.
     pub detail: Option<Detail>,
     pub targets: Vec<TargetRow>,
+    /// Where a replay stands (its clock is the one views use); `None` live.
+    pub replay: Option<super::playback::Status>,
 }
 
 /// The series of the family open in the drill-down.
@@ -154,6 +156,7 @@ impl Core {
             history,
             detail,
             targets,
+            replay: None,
         }
     }
 }

@@ -440,7 +440,7 @@ fn rebound_keys_are_the_keys_every_hint_names() {
     let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
     let screen = render(&a, 200, 60);
     let footer = screen.lines().last().unwrap();
-    for hint in ["ctrl-q quit", "h help", "s server", "t targets"] {
+    for hint in ["ctrl-q quit", "H help", "s server", "T targets"] {
         assert!(footer.contains(hint), "{hint} in {footer}");
     }
     let titled = |a: &App, want: &str| {

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use std::path::PathBuf;
 
 use super::SharedLog;
+use super::playback::{Control, Playback};
 use super::shown::{Core, Shown};
 use crate::packet::{self, Recorder, Recording, TargetEntry};
 use crate::vocab::Event;
@@ -19,6 +20,17 @@ use crate::vocab::Event;
 /// Counted from the first event, so a steady stream of events cannot hold pictures back.
 const SETTLE: Duration = Duration::from_millis(30);
 
+/// Where the worker's events come from.
+pub enum Feed {
+    /// The collectors of a live session.
+    Live(mpsc::Receiver<Event>),
+    /// A packet, played on its own clock.
+    Replay(Box<Playback>),
+}
+
+/// How often a playing replay moves on (and sends a picture).
+const PLAY_TICK: Duration = Duration::from_millis(100);
+
 /// What the loop asks of the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Order {
@@ -26,6 +38,8 @@ pub enum Order {
     Detail(Option<&'static str>),
     /// Write an evidence packet of what was recorded; say how it went.
     Export(ExportPlan),
+    /// Move a replay.
+    Play(Control),
 }
 
 /// Where `e` writes, and how much of the recording goes in.
@@ -51,7 +65,7 @@ const RECORDED: f64 = 3600.0;
 /// Starts the worker on a thread of its own, with a runtime of its own for its timers.
 pub fn spawn(
     core: Core,
-    events: mpsc::Receiver<Event>,
+    feed: Feed,
     orders: mpsc::UnboundedReceiver<Order>,
     pictures: watch::Sender<Option<Shown>>,
     log: SharedLog,
@@ -62,27 +76,35 @@ pub fn spawn(
         .build()?;
     std::thread::Builder::new()
         .name("kvscope-core".into())
-        .spawn(move || rt.block_on(work(core, events, orders, pictures, log, said)))?;
+        .spawn(move || rt.block_on(work(core, feed, orders, pictures, log, said)))?;
     Ok(())
 }
 
 async fn work(
     mut core: Core,
-    mut events: mpsc::Receiver<Event>,
+    feed: Feed,
     mut orders: mpsc::UnboundedReceiver<Order>,
     pictures: watch::Sender<Option<Shown>>,
     log: SharedLog,
     said: mpsc::UnboundedSender<String>,
 ) {
+    let (mut events, mut playback) = match feed {
+        Feed::Live(rx) => (Some(rx), None),
+        Feed::Replay(p) => (None, Some(p)),
+    };
     let mut recorder = Recorder::new(RECORDED);
     let mut detail = None;
     // When the oldest event not yet in a picture arrived.
     let mut pending: Option<Instant> = None;
-    let mut sources = true;
+    // A picture at once (a key asked for it).
+    let now = || Some(Instant::now() - SETTLE);
+    let mut ticks = tokio::time::interval(PLAY_TICK);
+    let mut last_tick = Instant::now();
     loop {
         let wait = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
+        let playing = playback.as_ref().is_some_and(|p| p.playing());
         tokio::select! {
-            ev = events.recv(), if sources => match ev {
+            ev = next_event(&mut events) => match ev {
                 Some(ev) => {
                     recorder.record(&ev);
                     if let Some(line) = core.apply(ev)
@@ -93,25 +115,56 @@ async fn work(
                     }
                     pending.get_or_insert_with(Instant::now);
                 }
-                None => sources = false,
+                None => events = None,
             },
+            _ = ticks.tick(), if playing => {
+                let real = last_tick.elapsed().as_secs_f64();
+                last_tick = Instant::now();
+                if let Some(p) = playback.as_mut() && p.advance(&mut core, real) {
+                    pending = now();
+                }
+            }
             order = orders.recv() => match order {
                 Some(Order::Detail(d)) => {
                     detail = d;
-                    // Asked for by a key press: no reason to wait.
-                    pending = Some(Instant::now() - SETTLE);
+                    pending = now();
                 }
-                Some(Order::Export(plan)) => export(&core, &mut recorder, plan, said.clone()),
+                Some(Order::Export(plan)) => match &playback {
+                    None => export(&core, &mut recorder, plan, said.clone()),
+                    Some(_) => {
+                        let _ = said.send(
+                            "export: a replay writes nothing; the packet it plays is the evidence"
+                                .into(),
+                        );
+                    }
+                },
+                Some(Order::Play(c)) => {
+                    if let Some(p) = playback.as_mut() {
+                        p.control(&mut core, c);
+                        last_tick = Instant::now();
+                        pending = now();
+                    }
+                }
                 // The loop has ended.
                 None => return,
             },
             _ = tokio::time::sleep(wait), if pending.is_some() => {
-                if pictures.send(Some(core.shown(detail))).is_err() {
+                let mut shown = core.shown(detail);
+                shown.replay = playback.as_ref().map(|p| p.status());
+                if pictures.send(Some(shown)).is_err() {
                     return;
                 }
                 pending = None;
             }
         }
+    }
+}
+
+/// The next event of a live feed; never, for a replay or once the collectors are gone.
+async fn next_event(events: &mut Option<mpsc::Receiver<Event>>) -> Option<Event> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,0 +1,106 @@
+//! `kvscope replay PACKET`: the live inspector fed by a packet instead of collectors. The same
+//! reducer, the same pictures; the clock is the packet's, so targets are up, stale or down as
+//! the operator saw them. Nothing is sent over the network.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use super::Failure;
+use super::packet::{evidence, history_of, model_for, parse_at};
+use crate::packet::Timeline;
+use crate::tui::playback::{Playback, Speed};
+use crate::tui::shown::Core;
+use crate::tui::{self, App, Feed, theme::Theme};
+use crate::vocab::Event;
+
+/// What `replay` needs.
+pub struct ReplayArgs {
+    pub packet: PathBuf,
+    pub at: Option<String>,
+    pub speed: Speed,
+    pub window: f64,
+    pub theme: Option<String>,
+    pub keymap: tui::keys::KeyMap,
+    pub series_limit: usize,
+}
+
+/// Replays until the user quits or a signal stops it.
+pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
+    let theme = Theme::pick(
+        args.theme.as_deref(),
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    )
+    .map_err(Failure::bad)?;
+    let e = evidence(&args.packet, args.window, args.series_limit)?;
+    let timeline = e.opened.timeline();
+    let headers = || (0..timeline.len()).filter_map(|i| timeline.peek(i));
+    let first = headers().filter_map(Event::time).reduce(f64::min);
+    let at = args
+        .at
+        .as_deref()
+        .map(|a| parse_at(a, first).map_err(|err| Failure::bad(format!("--at {a}: {err}"))))
+        .transpose()?;
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::bad(
+            "kvscope replay draws on a terminal; for scripts use kvscope report --packet",
+        ));
+    }
+    let targets = e.opened.manifest.targets.clone();
+    let history = history_of(&targets, headers());
+    let interval = interval_of(&timeline);
+    let mut note = format!(
+        "replay of {} ({}, {} events)",
+        args.packet.display(),
+        e.layout,
+        timeline.len()
+    );
+    for why in e.problems(&timeline) {
+        note.push_str(&format!(" · {why}"));
+    }
+    let (limit, window) = (args.series_limit, args.window);
+    let fresh = Box::new(move || Core::new(model_for(&targets, history, limit), window));
+    let (playback, core) = Playback::new(timeline, fresh, at, args.speed);
+    let mut app = App::new(
+        core.model,
+        interval,
+        args.window,
+        theme,
+        Some(crate::sanitize::clean(&note)),
+    );
+    app.keymap = args.keymap.clone();
+    app.shown.replay = Some(playback.status());
+    app.now = playback.status().now;
+    let log = std::sync::Arc::new(std::sync::Mutex::new(None));
+    super::live::runtime()?
+        .block_on(tui::run(app, Feed::Replay(Box::new(playback)), log))
+        .map_err(|e| Failure::bad(format!("terminal error: {e}")))
+}
+
+/// The scrape interval the recording was made at: the median time between two captures of
+/// one target (1 s when no target was captured twice). Stale and down are judged against it.
+pub fn interval_of(timeline: &Timeline) -> f64 {
+    let mut last: Vec<(crate::vocab::TargetRef, f64)> = Vec::new();
+    let mut gaps = Vec::new();
+    for e in (0..timeline.len()).filter_map(|i| timeline.peek(i)) {
+        if !matches!(e, Event::Scrape { .. } | Event::ScrapeFailed { .. }) {
+            continue;
+        }
+        let (Some(t), target) = (e.time(), e.target()) else {
+            continue;
+        };
+        match last.iter_mut().find(|(k, _)| *k == target) {
+            Some((_, prev)) => {
+                if t > *prev {
+                    gaps.push(t - *prev);
+                }
+                *prev = t;
+            }
+            None => last.push((target, t)),
+        }
+    }
+    if gaps.is_empty() {
+        return 1.0;
+    }
+    gaps.sort_by(f64::total_cmp);
+    gaps[gaps.len() / 2].max(0.1)
+}
