@@ -100,8 +100,29 @@ fn main() {
         .findings
         .len();
     let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // The replay TUI's playback: to the end, then one capture back (the model is rebuilt from
+    // the start), each followed by the picture the screen would get.
+    use kvscope::tui::playback::{Control, Playback, Speed};
+    use kvscope::tui::shown::Core;
+    let entries = targets.clone();
+    let fresh = Box::new(move || {
+        Core::new(
+            kvscope::cli::packet::model_for(&entries, 3601, 100_000),
+            60.0,
+        )
+    });
+    let (mut playback, mut core) = Playback::new(opened.timeline(), fresh, None, Speed::X1);
+    let timed = |playback: &mut Playback, core: &mut Core, c: Control| {
+        let started = Instant::now();
+        playback.control(core, c);
+        let _ = core.shown(None);
+        started.elapsed().as_secs_f64() * 1000.0
+    };
+    let end_ms = timed(&mut playback, &mut core, Control::End);
+    let back_ms = timed(&mut playback, &mut core, Control::Back);
+    assert_eq!(playback.status().applied, events.len() - 2);
     println!(
-        "{} hour: {} events, {:.1} MB raw bodies; recorder {:.1} MB in memory ({record_ms:.0} ms to record); packet {:.2} MB; export {export_ms:.0} ms; verify (hashes + decode) {verify_ms:.0} ms; replay + analysis {replay_ms:.0} ms ({findings} findings)",
+        "{} hour: {} events, {:.1} MB raw bodies; recorder {:.1} MB in memory ({record_ms:.0} ms to record); packet {:.2} MB; export {export_ms:.0} ms; verify (hashes + decode) {verify_ms:.0} ms; replay + analysis {replay_ms:.0} ms ({findings} findings); replay TUI: to the end {end_ms:.0} ms, one capture back {back_ms:.0} ms",
         if worst { "worst-case" } else { "real-like" },
         events.len(),
         raw as f64 / 1e6,

@@ -12,6 +12,7 @@ pub mod model;
 pub mod packet;
 pub mod report;
 pub mod sanitize;
+pub mod serve;
 pub mod sources;
 pub mod store;
 #[cfg(test)]

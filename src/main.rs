@@ -131,6 +131,17 @@ fn main() -> ExitCode {
                 },
             ),
         ),
+        Command::Serve {
+            packet,
+            port,
+            speed,
+            live_timestamps,
+        } => finish_live(cli::serve::serve(&cli::serve::ServeArgs {
+            packet,
+            port,
+            speed,
+            live_timestamps,
+        })),
         Command::Verify { packet } => {
             finish(cli::packet::verify(&packet).and_then(|said| cli::write_stdout(&said)))
         }

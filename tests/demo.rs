@@ -3,17 +3,25 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 
-use kvscope::demo::{Demo, Position};
 use kvscope::model::Model;
+use kvscope::serve::{Position, Server};
 use kvscope::vocab::{Event, Role, TargetRef};
 
 #[test]
 fn the_timeline_restarts_as_a_restarted_server_would() {
-    let d = Demo::new(1.0);
+    let bundled = kvscope::demo::packet();
+    let d = Server::new(
+        bundled.timeline(),
+        bundled.manifest.targets.clone(),
+        1.0,
+        false,
+    )
+    .unwrap();
+    let (events, _) = kvscope::demo::recorded(31);
+    let t0 = events[0].time().unwrap();
+    let offset = |i: usize| events[i].time().unwrap() - t0;
     let mut m = Model::new(&["demo".into()], &[], 64);
     let target = TargetRef {
         role: Role::Lmcache,
@@ -31,11 +39,16 @@ fn the_timeline_restarts_as_a_restarted_server_would() {
         (1, 3),
     ] {
         t += 5.0;
-        let body = d.metrics_body(Position { cycle, index });
+        let at = Position {
+            cycle,
+            offset: offset(index),
+        };
+        let answer = d.answer_at(0, "/metrics", at, t);
+        assert_eq!(answer.status, 200);
         m.apply(Event::Scrape {
             target,
             time: Some(t),
-            body,
+            body: answer.body.to_vec(),
             format: None,
             origin: "demo".into(),
         })
@@ -66,15 +79,6 @@ fn the_timeline_restarts_as_a_restarted_server_would() {
     );
 }
 
-fn raw_request(base: &str, request: &str) -> String {
-    let addr = base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
 #[test]
 fn serve_only_announces_both_urls_and_serves_real_routes_read_only() {
     let demo = common::DemoServers::start();
@@ -87,13 +91,14 @@ fn serve_only_announces_both_urls_and_serves_real_routes_read_only() {
     let port = |u: &str| u.rsplit(':').next().unwrap().parse::<u16>().unwrap();
     assert_eq!(port(&en), port(&lm) + 1);
 
-    let health = raw_request(&lm, "GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(
-        health.starts_with("HTTP/1.1 200") && health.contains("healthy"),
-        "{health}"
+    let (status, health) = common::get(&lm, "/healthcheck");
+    let health = String::from_utf8_lossy(&health);
+    assert!(status == 200 && health.contains("healthy"), "{health}");
+    assert_eq!(common::get(&lm, "/api/status").0, 404);
+    assert_eq!(
+        common::request(&lm, "POST /cache/clear HTTP/1.1\r\n\r\n").0,
+        405
     );
-    assert!(raw_request(&lm, "GET /api/status HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
-    assert!(raw_request(&lm, "POST /cache/clear HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
 
     // The report over real HTTP: the engine snapshot repeats one observation.
     let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))

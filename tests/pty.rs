@@ -379,6 +379,17 @@ fn e_exports_a_packet_in_the_background() {
 #[test]
 fn replay_plays_steps_and_quits() {
     let capture = common::fixture("lmcache-0.5.6-cpu-run1");
+    // What the screen must count: every event, those at the first moment (the first scrape
+    // and the route answers read with it), and one more for the next scrape.
+    let timeline = kvscope::cli::packet::evidence(&capture, 60.0, 100_000)
+        .unwrap()
+        .opened
+        .timeline();
+    let total = timeline.len();
+    let first = timeline.peek(0).and_then(|e| e.time()).unwrap();
+    let at_first = (0..total)
+        .filter(|&i| timeline.peek(i).and_then(|e| e.time()) == Some(first))
+        .count();
     let mut s = Session::start(&["replay", capture.to_str().unwrap()]);
     let mut w = s.pty.master.take_writer().unwrap();
     let long = Duration::from_secs(30);
@@ -398,14 +409,12 @@ fn replay_plays_steps_and_quits() {
         "plays from the start"
     );
     press(b" ", "⏸ paused (1×)");
-    press(b"G", "46/46 events");
+    press(b"G", &format!("{total}/{total} events"));
     press(b"", "■ at the end");
     // The windowed hit rate and the L1 / L2 split of the capture's end.
     press(b"", "L1 69.8% / L2 30.2%");
-    // The capture's first scrape comes with the route answers read at the same moment (7
-    // events); the next scrape is one event.
-    press(b"g", " 8/46 events");
-    press(b".", " 9/46 events");
+    press(b"g", &format!(" {at_first}/{total} events"));
+    press(b".", &format!(" {}/{total} events", at_first + 1));
     press(b"+", "⏸ paused (10×)");
     press(b"p", "▶ playing 10×");
     press(b"q", "");

@@ -4,24 +4,71 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kvscope::demo::{self, Demo};
+use kvscope::demo;
 use kvscope::model::Model;
+use kvscope::packet::{Opened, Recording};
+use kvscope::serve::{self, Server};
 use kvscope::sources::{collector, http, lmcache_http};
 use kvscope::tui::{App, theme::Theme};
 use kvscope::vocab::{Role, TargetRef};
 use tokio::sync::mpsc;
 
+/// The demo's bundled packet with the real capture's `/env` answer added (scrubbed by the
+/// capture tool; a packet never carries one), so `--allow-env` has something to read.
+fn with_env() -> Opened {
+    let bundled = demo::packet();
+    let (mut events, _) = bundled.events();
+    let first = events.iter().find_map(|e| e.time()).unwrap();
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/lmcache-0.5.6-cpu-run1/http/env.txt"),
+    )
+    .unwrap();
+    events.insert(
+        1,
+        kvscope::vocab::Event::Route {
+            target: TargetRef {
+                role: Role::Lmcache,
+                index: 0,
+            },
+            route: kvscope::vocab::Route::Env,
+            flavor: kvscope::vocab::Flavor::Current,
+            time: first,
+            result: Ok((200, body)),
+        },
+    );
+    let tar = Recording {
+        targets: bundled.manifest.targets.clone(),
+        events: &events,
+        report_json: "{}".into(),
+        created: first,
+        redactions: vec![],
+        attachments: vec![],
+    }
+    .to_tar()
+    .unwrap();
+    kvscope::packet::from_tar(&tar).unwrap()
+}
+
 /// Runs collectors and the route poller against the demo servers until every route has been
 /// read and the LMCache target scraped three times (20 s at most, a bound for slow machines); returns
 /// what the servers received and the app that saw it all.
 async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App, Recorder) {
-    let (lm, en) = demo::bind(0).await.unwrap();
-    let lm_url = format!("http://{}/metrics", lm.local_addr().unwrap());
-    let en_url = format!("http://{}/metrics", en.local_addr().unwrap());
-    let d = Arc::new(Demo::new(20.0));
-    tokio::spawn(demo::serve(lm, Role::Lmcache, d.clone()));
-    tokio::spawn(demo::serve(en, Role::Engine, d.clone()));
-
+    let server = Arc::new(
+        Server::new(
+            with_env().timeline(),
+            demo::packet().manifest.targets,
+            20.0,
+            false,
+        )
+        .unwrap(),
+    );
+    let listeners = serve::bind(0, 2).await.unwrap();
+    let url = |i: usize| format!("http://{}/metrics", listeners[i].local_addr().unwrap());
+    let (lm_url, en_url) = (url(0), url(1));
+    for (index, l) in listeners.into_iter().enumerate() {
+        tokio::spawn(serve::serve(l, server.clone(), index));
+    }
     let model = Model::new(
         std::slice::from_ref(&lm_url),
         std::slice::from_ref(&en_url),
@@ -77,12 +124,12 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App, Reco
             break;
         }
     }
-    let seen = d.requests.lock().unwrap().clone();
+    let seen = server.requests.lock().unwrap().clone();
     (
         seen,
         app,
         Recorder {
-            demo: d,
+            server,
             url: lm_url,
         },
     )
@@ -90,7 +137,7 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App, Reco
 
 /// The recording server of a session, for requests sent to it afterwards.
 struct Recorder {
-    demo: Arc<Demo>,
+    server: Arc<Server>,
     url: String,
 }
 
@@ -108,7 +155,7 @@ impl Recorder {
             .unwrap();
         let mut answer = Vec::new();
         let _ = s.read_to_end(&mut answer).await;
-        self.demo
+        self.server
             .requests
             .lock()
             .unwrap()

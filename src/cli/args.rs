@@ -145,12 +145,38 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<std::path::PathBuf>,
     },
+    /// Serve a packet's recorded endpoints (/metrics and LMCache routes) on loopback, in
+    /// recorded time, looping as a restarted server would.
+    Serve {
+        /// A .kvpacket file, its unpacked directory, a capture folder or a peer packet folder.
+        #[arg(value_name = "PACKET")]
+        packet: std::path::PathBuf,
+        /// First port: targets get P, P+1, … (LMCache first, then engines) [default: any free].
+        #[arg(long, value_name = "P", default_value_t = 0)]
+        port: u16,
+        /// Pace relative to the recording (0.01 to 1000).
+        #[arg(long, default_value_t = 1.0, value_parser = serve_speed)]
+        speed: f64,
+        /// Rewrite recorded sample timestamps to now (none is added where none was recorded),
+        /// so a Prometheus server or a dashboard can scrape the recording.
+        #[arg(long)]
+        live_timestamps: bool,
+    },
     /// Check a packet: every member against the manifest; exit 0 intact, 1 damaged, 2 not a packet.
     Verify {
         /// The packet: a .kvpacket file or its unpacked directory.
         #[arg(value_name = "PACKET")]
         packet: std::path::PathBuf,
     },
+}
+
+/// `--speed` of `serve`: a number from 0.01 to 1000.
+pub fn serve_speed(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (0.01..=1000.0).contains(v))
+        .ok_or_else(|| format!("'{s}' is not a speed (a number from 0.01 to 1000)"))
 }
 
 /// `--series-limit`: a whole number from 1 to 100 million.

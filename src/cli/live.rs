@@ -1,13 +1,12 @@
 //! `kvscope watch` and `kvscope demo`: collectors + TUI in one tokio runtime.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use super::Failure;
-use crate::demo::{self, Demo};
+use crate::demo;
 use crate::logfile;
 use crate::model::Model;
 use crate::sources::{collector, http, lmcache_http};
@@ -191,26 +190,8 @@ fn open_log(args: &WatchArgs) -> Result<(Option<logfile::LogFile>, Option<String
     })
 }
 
-/// Starts the demo servers; returns their base URLs.
-async fn start_demo(port: u16, speed: f64) -> Result<(String, String, Arc<Demo>), Failure> {
-    let (lm, en) = demo::bind(port)
-        .await
-        .map_err(|e| Failure::bad(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
-    let lm_url = format!(
-        "http://{}",
-        lm.local_addr().map_err(|e| Failure::bad(e.to_string()))?
-    );
-    let en_url = format!(
-        "http://{}",
-        en.local_addr().map_err(|e| Failure::bad(e.to_string()))?
-    );
-    let d = Arc::new(Demo::new(speed));
-    tokio::spawn(demo::serve(lm, Role::Lmcache, d.clone()));
-    tokio::spawn(demo::serve(en, Role::Engine, d.clone()));
-    Ok((lm_url, en_url, d))
-}
-
-/// `kvscope demo`: the replay servers, with the TUI attached unless `serve_only`.
+/// `kvscope demo`: the bundled packet served on loopback, with the TUI attached unless
+/// `serve_only`.
 pub fn demo(
     serve_only: bool,
     port: Option<u16>,
@@ -218,16 +199,29 @@ pub fn demo(
     args: &WatchArgs,
 ) -> Result<tui::Stop, Failure> {
     runtime()?.block_on(async {
-        let (lm, en, _demo) = start_demo(port.unwrap_or(0), speed).await?;
+        let bundled = demo::packet();
+        let (urls, _server) = super::serve::start(&bundled, port.unwrap_or(0), speed, false)
+            .await
+            .map_err(|why| Failure::bad(format!("demo: {why}")))?;
+        let url = |role: Role| {
+            urls.iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, u)| u.clone())
+                .unwrap_or_default()
+        };
+        let (lm, en) = (url(Role::Lmcache), url(Role::Engine));
         if serve_only {
             super::write_stdout(&format!("kvscope demo: LMCache {lm}  engine {en}\n"))?;
-            let mut signals = tui::signals::Signals::new().map_err(|e| Failure::bad(e.to_string()))?;
-            return Ok(tui::Stop::Signal(signals.recv().await));
+            return super::serve::until_signal().await;
         }
         let note = format!(
             "demo: a real LMCache 0.5.6 CPU run replayed at {speed}× ({lm}) paired with a real vLLM scrape from another run (packet_a, one snapshot: its rates are unknown)"
         );
-        let watch = WatchArgs { lmcache: vec![lm], engine: vec![en], ..args.clone() };
+        let watch = WatchArgs {
+            lmcache: vec![lm],
+            engine: vec![en],
+            ..args.clone()
+        };
         watch_in(&watch, Some(note)).await
     })
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use super::Failure;
 use super::packet::{evidence, history_of, model_for, parse_at};
-use crate::packet::Timeline;
 use crate::tui::playback::{Playback, Speed};
 use crate::tui::shown::Core;
 use crate::tui::{self, App, Feed, theme::Theme};
@@ -47,7 +46,7 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
     }
     let targets = e.opened.manifest.targets.clone();
     let history = history_of(&targets, headers());
-    let interval = interval_of(&timeline);
+    let interval = timeline.interval();
     let mut note = format!(
         "replay of {} ({}, {} events)",
         args.packet.display(),
@@ -74,33 +73,4 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
     super::live::runtime()?
         .block_on(tui::run(app, Feed::Replay(Box::new(playback)), log))
         .map_err(|e| Failure::bad(format!("terminal error: {e}")))
-}
-
-/// The scrape interval the recording was made at: the median time between two captures of
-/// one target (1 s when no target was captured twice). Stale and down are judged against it.
-pub fn interval_of(timeline: &Timeline) -> f64 {
-    let mut last: Vec<(crate::vocab::TargetRef, f64)> = Vec::new();
-    let mut gaps = Vec::new();
-    for e in (0..timeline.len()).filter_map(|i| timeline.peek(i)) {
-        if !matches!(e, Event::Scrape { .. } | Event::ScrapeFailed { .. }) {
-            continue;
-        }
-        let (Some(t), target) = (e.time(), e.target()) else {
-            continue;
-        };
-        match last.iter_mut().find(|(k, _)| *k == target) {
-            Some((_, prev)) => {
-                if t > *prev {
-                    gaps.push(t - *prev);
-                }
-                *prev = t;
-            }
-            None => last.push((target, t)),
-        }
-    }
-    if gaps.is_empty() {
-        return 1.0;
-    }
-    gaps.sort_by(f64::total_cmp);
-    gaps[gaps.len() / 2].max(0.1)
 }

@@ -347,6 +347,44 @@ impl Timeline {
         self.lines.get(i).map(|l| &l.event)
     }
 
+    /// The scrape interval the recording was made at: the median time between two captures
+    /// of one target (1 s when no target was captured twice). Stale and down are judged
+    /// against it, and a served recording holds its last state this long before it loops.
+    pub fn interval(&self) -> f64 {
+        let mut last: Vec<(crate::vocab::TargetRef, f64)> = Vec::new();
+        let mut gaps = Vec::new();
+        for e in self.lines.iter().map(|l| &l.event) {
+            if !matches!(e, Event::Scrape { .. } | Event::ScrapeFailed { .. }) {
+                continue;
+            }
+            let (Some(t), target) = (e.time(), e.target()) else {
+                continue;
+            };
+            match last.iter_mut().find(|(k, _)| *k == target) {
+                Some((_, prev)) => {
+                    if t > *prev {
+                        gaps.push(t - *prev);
+                    }
+                    *prev = t;
+                }
+                None => last.push((target, t)),
+            }
+        }
+        if gaps.is_empty() {
+            return 1.0;
+        }
+        gaps.sort_by(f64::total_cmp);
+        gaps[gaps.len() / 2].max(0.1)
+    }
+
+    /// The first and last event times (`None`: no event has a time).
+    pub fn span(&self) -> Option<(f64, f64)> {
+        let times = self.lines.iter().filter_map(|l| l.event.time());
+        times.fold(None, |acc, t| {
+            Some(acc.map_or((t, t), |(lo, hi): (f64, f64)| (lo.min(t), hi.max(t))))
+        })
+    }
+
     /// A cursor at the first event.
     pub fn cursor(&self) -> Cursor {
         Cursor {

@@ -99,10 +99,10 @@ fn capture(dir: &Path) -> Result<Imported, String> {
         });
         // The idle answers were read before the workload, the others after it.
         if n == 0 {
-            events.extend(route_answers(&dir.join("http_idle"), first)?);
+            events.extend(route_answers(&dir.join("http_idle"), first, false)?);
         }
     }
-    events.extend(route_answers(&dir.join("http"), last)?);
+    events.extend(route_answers(&dir.join("http"), last, true)?);
     let mut notes = Vec::new();
     Ok(Imported {
         layout: "capture",
@@ -114,9 +114,9 @@ fn capture(dir: &Path) -> Result<Imported, String> {
 }
 
 /// The answers a folder holds for the routes kvscope reads, stamped `time`. `/env` is not
-/// carried (a live session reads it only with `--allow-env`); a route with no file there was
-/// not offered.
-fn route_answers(dir: &Path, time: f64) -> Result<Vec<Event>, String> {
+/// carried (a live session reads it only with `--allow-env`). A route with no file there was
+/// not offered when the folder is the full set (`complete`); otherwise it was not read then.
+fn route_answers(dir: &Path, time: f64, complete: bool) -> Result<Vec<Event>, String> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -153,13 +153,14 @@ fn route_answers(dir: &Path, time: f64) -> Result<Vec<Event>, String> {
                     result: Ok((status, body)),
                 }
             }
-            _ => Event::RouteSkipped {
+            _ if complete => Event::RouteSkipped {
                 target: LMCACHE,
                 route,
                 flavor,
                 time,
                 reason: SkipReason::NotOffered,
             },
+            _ => continue,
         };
         out.push(event);
     }

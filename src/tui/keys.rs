@@ -339,18 +339,16 @@ impl KeyMap {
             .iter()
             .filter(|b| !b.short.is_empty() && b.modes.shows(replay))
             .filter_map(|b| {
-                b.keys
-                    .first()
-                    .map(|(c, m)| {
-                        // Named keys in lower case (`tab`, `enter`); a letter keeps its case.
-                        let name = key_name(*c, *m);
-                        let name = if name.chars().count() > 1 {
-                            name.to_lowercase()
-                        } else {
-                            name
-                        };
-                        format!("{name} {}", b.short)
-                    })
+                b.keys.first().map(|(c, m)| {
+                    // Named keys in lower case (`tab`, `enter`); a letter keeps its case.
+                    let name = key_name(*c, *m);
+                    let name = if name.chars().count() > 1 {
+                        name.to_lowercase()
+                    } else {
+                        name
+                    };
+                    format!("{name} {}", b.short)
+                })
             })
             .collect::<Vec<_>>()
             .join("  ")

@@ -97,20 +97,19 @@ pub fn finding_codes(report: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// `kvscope demo --serve-only --speed 20` (the real recording replayed on loopback): its first
-/// line and the two URLs it names. Stopped when dropped, however the test ends.
-pub struct DemoServers {
+/// A `kvscope` process that announces URLs on its first line (`demo --serve-only`, `serve`):
+/// that line and the URLs in it. Stopped when dropped, however the test ends.
+pub struct Served {
     child: std::process::Child,
     pub first_line: String,
-    pub lmcache: String,
-    pub engine: String,
+    pub urls: Vec<String>,
 }
 
-impl DemoServers {
-    pub fn start() -> DemoServers {
+impl Served {
+    pub fn start(args: &[&str]) -> Served {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
-            .args(["demo", "--serve-only", "--speed", "20"])
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -118,24 +117,74 @@ impl DemoServers {
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first_line)
             .unwrap();
-        let urls: Vec<String> = first_line
+        let urls = first_line
             .split_whitespace()
             .filter(|w| w.starts_with("http://"))
             .map(String::from)
             .collect();
-        let url = |i: usize| urls.get(i).cloned().unwrap_or_default();
-        DemoServers {
-            lmcache: url(0),
-            engine: url(1),
-            first_line,
+        Served {
             child,
+            first_line,
+            urls,
         }
+    }
+
+    pub fn url(&self, i: usize) -> String {
+        self.urls.get(i).cloned().unwrap_or_default()
     }
 }
 
-impl Drop for DemoServers {
+impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `kvscope demo --serve-only --speed 20` (the bundled real recording served on loopback): its
+/// first line and the two URLs it names.
+pub struct DemoServers {
+    pub served: Served,
+    pub first_line: String,
+    pub lmcache: String,
+    pub engine: String,
+}
+
+impl DemoServers {
+    pub fn start() -> DemoServers {
+        let served = Served::start(&["demo", "--serve-only", "--speed", "20"]);
+        DemoServers {
+            lmcache: served.url(0),
+            engine: served.url(1),
+            first_line: served.first_line.clone(),
+            served,
+        }
+    }
+}
+
+/// Sends `request` (a raw HTTP/1.1 request) to `base` (`http://host:port`) and returns the
+/// status and the body.
+pub fn request(base: &str, request: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&out[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    (status, out[split + 4..].to_vec())
+}
+
+/// `GET path` on `base`: status and body.
+pub fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
+    request(base, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"))
 }
