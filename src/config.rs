@@ -26,6 +26,9 @@ pub struct Config {
     pub export_dir: Option<std::path::PathBuf>,
     /// How much of the history `e` writes (`10m`); all of it when unset.
     pub export_last: Option<String>,
+    /// `e` replaces host names and addresses with pseudonyms (`--redact-hosts`).
+    #[serde(default)]
+    pub redact_hosts: bool,
     /// Series one scrape may carry per instance.
     pub series_limit: Option<u64>,
     /// Action name → keys, e.g. `quit = ["q", "ctrl-x"]`.

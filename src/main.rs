@@ -82,6 +82,7 @@ fn main() -> ExitCode {
             allow_env,
             series_limit,
             out,
+            redact_hosts,
             auth: _,
         } => {
             let watch = WatchArgs {
@@ -96,7 +97,10 @@ fn main() -> ExitCode {
                 routes: kvscope::sources::lmcache_http::RouteOptions { allow_env },
                 log: None,
                 series_limit,
-                export: Default::default(),
+                export: kvscope::tui::ExportPlan {
+                    redact_hosts,
+                    ..Default::default()
+                },
             };
             let args = cli::packet::ExportArgs {
                 watch,
@@ -105,9 +109,20 @@ fn main() -> ExitCode {
             };
             finish(cli::packet::export(&args).and_then(|said| cli::write_stdout(&said)))
         }
-        Command::Import { src, out, window } => finish(
-            cli::packet::import(&src, &out, window, kvscope::store::DEFAULT_SERIES_LIMIT)
-                .and_then(|said| cli::write_stdout(&said)),
+        Command::Import {
+            src,
+            out,
+            window,
+            redact_hosts,
+        } => finish(
+            cli::packet::import(
+                &src,
+                &out,
+                window,
+                kvscope::store::DEFAULT_SERIES_LIMIT,
+                redact_hosts,
+            )
+            .and_then(|said| cli::write_stdout(&said)),
         ),
         Command::Replay {
             packet,

@@ -292,3 +292,46 @@ fn an_unpacked_packet_packs_into_the_same_members() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `import --redact-hosts` on the real capture: the host its server log names (a URL in a
+/// library warning) is replaced in the carried log, the binary trace is left out and the
+/// manifest says both; the numbers are unchanged (the capture's only other host is loopback).
+#[test]
+fn import_can_redact_hosts() {
+    let capture = common::fixture("lmcache-0.5.6-cpu-run1");
+    let plain = scratch("plain-hosts.kvpacket");
+    let redacted = scratch("redacted-hosts.kvpacket");
+    for (out, extra) in [(&plain, None), (&redacted, Some("--redact-hosts"))] {
+        let mut args = vec![
+            "import",
+            capture.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = kvscope(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let p = kvscope::packet::open(&redacted).unwrap();
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let log = text(p.member("targets/lmcache-0/server.log").unwrap());
+    let original = std::fs::read_to_string(capture.join("server.log")).unwrap();
+    assert!(original.contains("https://cloud.google.com/"));
+    assert!(!log.contains("cloud.google.com") && log.contains("https://host-1/"));
+    assert!(p.member("targets/lmcache-0/run.lct").is_none());
+    let said = p.manifest.redactions.join("\n");
+    assert!(
+        said.contains("--redact-hosts") && said.contains("run.lct left out"),
+        "{said}"
+    );
+    let report = |path: &Path| {
+        let o = kvscope(&["report", "--packet", path.to_str().unwrap()]);
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["inputs"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(report(&plain), report(&redacted));
+    for path in [&plain, &redacted] {
+        let _ = std::fs::remove_file(path);
+    }
+}

@@ -108,6 +108,9 @@ pub enum Command {
         /// The packet to write (never overwritten).
         #[arg(long, value_name = "FILE")]
         out: std::path::PathBuf,
+        /// Replace host names and addresses with stable pseudonyms.
+        #[arg(long)]
+        redact_hosts: bool,
         #[command(flatten)]
         auth: AuthOpts,
     },
@@ -123,6 +126,10 @@ pub enum Command {
         /// Window for the figures of the packet's report.json.
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
         window: f64,
+        /// Replace host names and addresses with stable pseudonyms (a binary trace, which
+        /// cannot be rewritten safely, is left out and the manifest says so).
+        #[arg(long)]
+        redact_hosts: bool,
     },
     /// Replay a packet in the terminal UI, on the packet's own clock (no network).
     Replay {
@@ -222,6 +229,10 @@ pub struct LiveOpts {
     /// `e` writes only the last D of the history (30s, 10m) [default: all of it, up to an hour].
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub export_last: Option<f64>,
+    /// `e` replaces host names and addresses (target URLs, host-like labels, bodies) with
+    /// stable pseudonyms, for packets sent outside the company.
+    #[arg(long)]
+    pub redact_hosts: bool,
     #[command(flatten)]
     pub auth: AuthOpts,
 }

@@ -209,16 +209,22 @@ pub fn load(
 }
 
 /// `import SRC --out FILE`: a capture folder or a peer packet folder converted to a v1 packet,
-/// or an unpacked v1 packet packed into one file (its members unchanged).
-pub fn import(src: &Path, out: &Path, window: f64, limit: usize) -> Result<String, Failure> {
+/// or an unpacked v1 packet packed into one file (its members unchanged); with `redact_hosts`,
+/// rewritten with host pseudonyms.
+pub fn import(
+    src: &Path,
+    out: &Path,
+    window: f64,
+    limit: usize,
+    redact_hosts: bool,
+) -> Result<String, Failure> {
     let e = evidence(src, window, limit)?;
     let bytes = match e.converted {
-        Some(bytes) => bytes,
-        None => e
-            .opened
-            .to_tar()
-            .map_err(|why| Failure::bad(format!("{}: {why}", out.display())))?,
-    };
+        _ if redact_hosts => redacted_copy(&e.opened),
+        Some(bytes) => Ok(bytes),
+        None => e.opened.to_tar(),
+    }
+    .map_err(|why| Failure::bad(format!("{}: {why}", out.display())))?;
     packet::write_new(out, &bytes).map_err(Failure::bad)?;
     Ok(format!(
         "kvscope import: {} ({}) → {}: {} events, {} bytes\n",
@@ -228,6 +234,55 @@ pub fn import(src: &Path, out: &Path, window: f64, limit: usize) -> Result<Strin
         e.opened.timeline().len(),
         bytes.len()
     ))
+}
+
+/// A packet rewritten with its hosts replaced by pseudonyms: events (as far as they are whole),
+/// report and logs. A binary trace cannot be rewritten safely (its strings carry their
+/// lengths) and is left out, as the manifest says.
+fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
+    let (events, stopped) = opened.events();
+    let m = &opened.manifest;
+    let mut notes = m.redactions.clone();
+    notes.extend(stopped.map(|why| format!("copied as far as it was whole: {why}")));
+    let report = String::from_utf8_lossy(opened.report().unwrap_or(b"{}")).into_owned();
+    let mut hosts = packet::redact::Hosts::collect(&m.targets, &events);
+    for member in m.members.iter().filter(|x| x.kind == "log") {
+        hosts.scan(opened.member(&member.path).unwrap_or_default());
+    }
+    let mut attachments = Vec::new();
+    for member in m
+        .members
+        .iter()
+        .filter(|x| matches!(x.kind.as_str(), "log" | "trace"))
+    {
+        let Some(bytes) = opened.member(&member.path) else {
+            continue;
+        };
+        if member.kind == "trace" {
+            notes.push(format!(
+                "{} left out: a binary trace cannot be host-redacted",
+                member.path
+            ));
+            continue;
+        }
+        attachments.push(Attachment {
+            path: member.path.clone(),
+            kind: "log",
+            target: member.target.clone(),
+            bytes: hosts.bytes(bytes),
+        });
+    }
+    let (targets, events, report_json, redactions) =
+        hosts.redacted(m.targets.clone(), events, report, notes);
+    Recording {
+        targets,
+        events: &events,
+        report_json,
+        created: now(),
+        redactions,
+        attachments,
+    }
+    .to_tar()
 }
 
 /// `verify PACKET`: what to print, or the failure with its exit code (1 damaged or incomplete,
@@ -343,12 +398,19 @@ fn write(
 ) -> Result<String, Failure> {
     let shown = args.out.display();
     let kinds: Vec<&str> = targets.iter().map(|_| "url").collect();
+    let (targets, events, report_json, redactions) = packet::redact::hosts_redacted(
+        args.watch.export.redact_hosts,
+        targets.to_vec(),
+        events.to_vec(),
+        crate::report::json(model, args.watch.window, &kinds),
+        packet::live_redactions(),
+    );
     let recording = Recording {
-        targets: targets.to_vec(),
-        events,
-        report_json: crate::report::json(model, args.watch.window, &kinds),
+        targets,
+        events: &events,
+        report_json,
         created: now(),
-        redactions: packet::live_redactions(),
+        redactions,
         attachments: Vec::new(),
     };
     let bytes = recording

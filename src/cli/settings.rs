@@ -54,6 +54,7 @@ pub fn resolve(
                 .unwrap_or_else(|| ".".into()),
             last_seconds: seconds_opt(opts.export_last, &cfg.export_last, "export_last")?
                 .map(|s| s.ceil() as u64),
+            redact_hosts: opts.redact_hosts || cfg.redact_hosts,
         },
     })
 }

@@ -16,6 +16,7 @@
 
 mod read;
 mod recorder;
+pub mod redact;
 mod write;
 
 pub use read::{Cursor, Opened, PacketError, Timeline, from_tar, open};

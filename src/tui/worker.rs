@@ -48,6 +48,8 @@ pub struct ExportPlan {
     pub dir: PathBuf,
     /// Only the last this many seconds, or all that is recorded.
     pub last_seconds: Option<u64>,
+    /// Host names and addresses replaced by pseudonyms.
+    pub redact_hosts: bool,
 }
 
 impl Default for ExportPlan {
@@ -55,6 +57,7 @@ impl Default for ExportPlan {
         ExportPlan {
             dir: PathBuf::from("."),
             last_seconds: None,
+            redact_hosts: false,
         }
     }
 }
@@ -187,7 +190,7 @@ fn export(
         // Untimed events stay: nothing says they are older.
         events.retain(|e| e.time().is_none_or(|t| t >= from));
     }
-    let dir = plan.dir;
+    let (dir, redact) = (plan.dir, plan.redact_hosts);
     let lost = recorder.lost;
     let targets: Vec<TargetEntry> = core
         .model
@@ -206,12 +209,19 @@ fn export(
         .spawn(move || {
             let created = crate::timefmt::now();
             let path = dir.join(packet::default_name(created));
+            let (targets, events, report_json, redactions) = packet::redact::hosts_redacted(
+                redact,
+                targets,
+                events,
+                report_json,
+                packet::live_redactions(),
+            );
             let recording = Recording {
                 targets,
                 events: &events,
                 report_json,
                 created,
-                redactions: packet::live_redactions(),
+                redactions,
                 attachments: Vec::new(),
             };
             let result = recording
@@ -261,6 +271,7 @@ mod tests {
         let plan = |dir: &std::path::Path, last_seconds| ExportPlan {
             dir: dir.to_path_buf(),
             last_seconds,
+            redact_hosts: false,
         };
         export(&core, &mut recorder, plan(&dir, None), tx.clone());
         let said = rx.blocking_recv().unwrap();

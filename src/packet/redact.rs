@@ -1,0 +1,384 @@
+//! `--redact-hosts`: host names and addresses replaced by stable pseudonyms before a packet is
+//! written, for packets sent outside the company. Hosts are found in the target URLs, in the
+//! values of host-like labels (`instance`, `hostname`, …) and in URLs inside any body (an L2
+//! adapter's address in `/config`); every whole occurrence of one of them, anywhere in the
+//! packet (URLs, bodies, route answers, the report), is then replaced by its pseudonym: `host-N`
+//! for a name, `192.0.2.N` (a documentation range, so it stays an address) for IPv4,
+//! `2001:db8::N` for IPv6. Loopback and unspecified addresses say nothing and stay.
+//!
+//! "Whole" means the occurrence is not part of a longer name: `gpu7` is replaced in
+//! `gpu7:8000` and `"gpu7"`, never in `gpu7b` or `gpu7.example.com` (which is a host of its own
+//! when it appears). The scan is one pass per body with a table lookup per token.
+
+use std::collections::HashMap;
+
+use super::TargetEntry;
+use crate::vocab::Event;
+
+/// Label names whose values name a host (with or without a port).
+const HOST_LABELS: &[&str] = &[
+    "instance",
+    "exported_instance",
+    "host",
+    "hostname",
+    "host_name",
+    "node",
+    "node_name",
+    "nodename",
+    "pod",
+    "pod_name",
+    "server",
+    "server_address",
+    "ip",
+    "address",
+    "endpoint",
+    "fqdn",
+    "machine",
+];
+
+/// The hosts of one packet and their pseudonyms.
+#[derive(Debug, Default)]
+pub struct Hosts {
+    map: HashMap<String, String>,
+    /// Pseudonyms handed out per kind: names, IPv4, IPv6.
+    counts: [usize; 3],
+}
+
+fn token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':')
+}
+
+/// Hosts that reveal nothing.
+fn says_nothing(host: &str) -> bool {
+    matches!(
+        host,
+        "localhost" | "127.0.0.1" | "0.0.0.0" | "::1" | "::" | ""
+    ) || host.starts_with("127.")
+        || host.parse::<f64>().is_ok()
+}
+
+/// A host from `host`, `host:port`, `[v6]:port` or `user@host`; `None` when it is not one.
+fn host_of(text: &str) -> Option<&str> {
+    let text = text.rsplit('@').next().unwrap_or(text);
+    let host = if let Some(rest) = text.strip_prefix('[') {
+        rest.split(']').next()?
+    } else if text.matches(':').count() == 1 {
+        text.split(':').next()?
+    } else {
+        text
+    };
+    let plausible = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'));
+    (plausible && !says_nothing(host)).then_some(host)
+}
+
+impl Hosts {
+    /// Every host the targets and events name.
+    pub fn collect(targets: &[TargetEntry], events: &[Event]) -> Hosts {
+        let mut hosts = Hosts::default();
+        for t in targets {
+            hosts.scan(t.url.as_bytes());
+        }
+        for e in events {
+            match e {
+                Event::Scrape { body, origin, .. } => {
+                    hosts.scan(origin.as_bytes());
+                    hosts.scan(body);
+                    hosts.scan_labels(body);
+                }
+                Event::Route {
+                    result: Ok((_, body)),
+                    ..
+                } => hosts.scan(body),
+                Event::ScrapeFailed { error, .. }
+                | Event::Route {
+                    result: Err(error), ..
+                } => hosts.scan(error.as_bytes()),
+                _ => {}
+            }
+        }
+        hosts
+    }
+
+    fn add(&mut self, host: &str) {
+        if self.map.contains_key(host) {
+            return;
+        }
+        let (kind, pseudonym) = if host.parse::<std::net::Ipv4Addr>().is_ok() {
+            let n = self.counts[1] + 1;
+            let net = ["192.0.2", "198.51.100", "203.0.113"];
+            let name = match net.get((n - 1) / 254) {
+                Some(prefix) => format!("{prefix}.{}", (n - 1) % 254 + 1),
+                None => format!("ipv4-{n}"),
+            };
+            (1, name)
+        } else if host.parse::<std::net::Ipv6Addr>().is_ok() {
+            (2, format!("2001:db8::{:x}", self.counts[2] + 1))
+        } else {
+            (0, format!("host-{}", self.counts[0] + 1))
+        };
+        self.counts[kind] += 1;
+        self.map.insert(host.to_string(), pseudonym);
+    }
+
+    /// Adds the hosts of the URLs in `text` (`scheme://authority`): a body, a carried log.
+    pub fn scan(&mut self, text: &[u8]) {
+        let mut at = 0;
+        while let Some(i) = find(&text[at..], b"://") {
+            let start = at + i + 3;
+            let end = text[start..]
+                .iter()
+                .position(|b| {
+                    matches!(b, b'/' | b'"' | b'\'' | b'?' | b'#' | b',' | b'}')
+                        || b.is_ascii_whitespace()
+                })
+                .map_or(text.len(), |n| start + n);
+            if let Ok(authority) = std::str::from_utf8(&text[start..end])
+                && let Some(host) = host_of(authority)
+            {
+                self.add(host);
+            }
+            at = start;
+        }
+    }
+
+    /// Hosts in the values of host-like labels (`{instance="gpu7:8000"`, `,hostname="a"`).
+    fn scan_labels(&mut self, body: &[u8]) {
+        for name in HOST_LABELS {
+            for open in [b'{', b','] {
+                let mut needle = vec![open];
+                needle.extend_from_slice(name.as_bytes());
+                needle.extend_from_slice(b"=\"");
+                let mut at = 0;
+                while let Some(i) = find(&body[at..], &needle) {
+                    let start = at + i + needle.len();
+                    let end = body[start..]
+                        .iter()
+                        .position(|b| *b == b'"' || *b == b'\n')
+                        .map_or(body.len(), |n| start + n);
+                    if let Ok(value) = std::str::from_utf8(&body[start..end])
+                        && let Some(host) = host_of(value)
+                    {
+                        self.add(host);
+                    }
+                    at = end;
+                }
+            }
+        }
+    }
+
+    /// How many hosts were found.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// `bytes` with every whole occurrence of a host replaced by its pseudonym.
+    pub fn bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        if self.map.is_empty() {
+            return bytes.to_vec();
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if !token_byte(bytes[i]) {
+                out.push(bytes[i]);
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && token_byte(bytes[i]) {
+                i += 1;
+            }
+            let token = std::str::from_utf8(&bytes[start..i]).unwrap_or("");
+            out.extend_from_slice(self.token(token).as_bytes());
+        }
+        out
+    }
+
+    /// A token (a run of name characters and colons) with the host in it replaced: the whole
+    /// token (a name, an address), or the host of `host:port`. A colon followed by anything but
+    /// a port is part of a name (`vllm:num_requests_running` stays, whatever host is `vllm`).
+    fn token(&self, token: &str) -> String {
+        if let Some(p) = self.map.get(token) {
+            return p.clone();
+        }
+        if let Some((host, port)) = token.rsplit_once(':')
+            && !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && let Some(p) = self.map.get(host)
+        {
+            return format!("{p}:{port}");
+        }
+        token.to_string()
+    }
+
+    pub fn text(&self, text: &str) -> String {
+        String::from_utf8_lossy(&self.bytes(text.as_bytes())).into_owned()
+    }
+
+    /// The event with every host in it replaced.
+    pub fn event(&self, e: &Event) -> Event {
+        let mut e = e.clone();
+        match &mut e {
+            Event::Scrape { body, origin, .. } => {
+                *body = self.bytes(body);
+                *origin = self.text(origin);
+            }
+            Event::Route {
+                result: Ok((_, body)),
+                ..
+            } => *body = self.bytes(body),
+            Event::ScrapeFailed { error, .. }
+            | Event::Route {
+                result: Err(error), ..
+            } => *error = self.text(error),
+            _ => {}
+        }
+        e
+    }
+
+    /// The manifest's line for it.
+    pub fn note(&self) -> String {
+        format!(
+            "hosts (--redact-hosts): {} host names and addresses replaced by stable pseudonyms (host-N, 192.0.2.N, 2001:db8::N) in target URLs, labels ({} …), bodies, route answers and the report; loopback kept",
+            self.map.len(),
+            HOST_LABELS[..3].join(", ")
+        )
+    }
+}
+
+/// The first place `needle` occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// What a packet will hold, with its hosts replaced when `redact`: targets, events, report,
+/// and the manifest's redaction lines.
+pub fn hosts_redacted(
+    redact: bool,
+    targets: Vec<TargetEntry>,
+    events: Vec<Event>,
+    report_json: String,
+    redactions: Vec<String>,
+) -> (Vec<TargetEntry>, Vec<Event>, String, Vec<String>) {
+    if !redact {
+        return (targets, events, report_json, redactions);
+    }
+    let hosts = Hosts::collect(&targets, &events);
+    hosts.redacted(targets, events, report_json, redactions)
+}
+
+impl Hosts {
+    /// Targets, events and report with these hosts replaced, and the manifest's lines.
+    pub fn redacted(
+        &self,
+        targets: Vec<TargetEntry>,
+        events: Vec<Event>,
+        report_json: String,
+        mut redactions: Vec<String>,
+    ) -> (Vec<TargetEntry>, Vec<Event>, String, Vec<String>) {
+        let hosts = self;
+        let targets = targets
+            .into_iter()
+            .map(|t| TargetEntry {
+                url: hosts.text(&t.url),
+                ..t
+            })
+            .collect();
+        let events = events.iter().map(|e| hosts.event(e)).collect();
+        let report = hosts.text(&report_json);
+        redactions.push(hosts.note());
+        (targets, events, report, redactions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::{Role, TargetRef};
+
+    fn target(url: &str) -> TargetEntry {
+        let target = TargetRef {
+            role: Role::Engine,
+            index: 0,
+        };
+        TargetEntry {
+            key: "engine-0".into(),
+            target,
+            url: url.into(),
+        }
+    }
+
+    /// Hand-written: a fleet-like scrape whose labels and an L2 URL name hosts; one host is
+    /// also the prefix of every metric name (`vllm`, a Kubernetes service name).
+    #[test]
+    fn hosts_become_pseudonyms_everywhere_and_only_whole() {
+        let body = b"vllm:x{instance=\"gpu7.corp:8000\",hostname=\"gpu7\",model=\"gpu7b\"} 1\nl2{url=\"redis://10.1.2.3:6379/0\"} 1\nm{instance=\"[fd00::5]:9\"} 2\n";
+        let events = vec![Event::Scrape {
+            target: TargetRef {
+                role: Role::Engine,
+                index: 0,
+            },
+            time: Some(1.0),
+            body: body.to_vec(),
+            format: None,
+            origin: "http://gpu7.corp:8000/metrics".into(),
+        }];
+        let (targets, events, report, notes) = hosts_redacted(
+            true,
+            vec![
+                target("http://gpu7.corp:8000/metrics"),
+                target("http://vllm:8000/metrics"),
+            ],
+            events,
+            r#"{"name":"http://gpu7.corp:8000/metrics","up":"127.0.0.1"}"#.into(),
+            vec![],
+        );
+        assert_eq!(targets[0].url, "http://host-1:8000/metrics");
+        assert_eq!(targets[1].url, "http://host-2:8000/metrics");
+        let Event::Scrape { body, origin, .. } = &events[0] else {
+            unreachable!()
+        };
+        assert_eq!(origin, "http://host-1:8000/metrics");
+        assert_eq!(
+            String::from_utf8_lossy(body),
+            "vllm:x{instance=\"host-1:8000\",hostname=\"host-3\",model=\"gpu7b\"} 1\nl2{url=\"redis://192.0.2.1:6379/0\"} 1\nm{instance=\"[2001:db8::1]:9\"} 2\n"
+        );
+        assert_eq!(
+            report,
+            r#"{"name":"http://host-1:8000/metrics","up":"127.0.0.1"}"#
+        );
+        assert!(notes[0].contains("5 host names"), "{notes:?}");
+        for secret in ["gpu7.corp", "10.1.2.3", "fd00"] {
+            assert!(!String::from_utf8_lossy(body).contains(secret));
+        }
+    }
+
+    #[test]
+    fn nothing_changes_without_the_flag_or_without_hosts() {
+        let body = b"lmcache_mp_x{cache_salt=\"\"} 1\n".to_vec();
+        let e = vec![Event::Scrape {
+            target: TargetRef {
+                role: Role::Lmcache,
+                index: 0,
+            },
+            time: None,
+            body: body.clone(),
+            format: None,
+            origin: "http://127.0.0.1:8080/metrics".into(),
+        }];
+        let t = vec![target("http://127.0.0.1:8080/metrics")];
+        let (t2, e2, _, n) = hosts_redacted(true, t.clone(), e.clone(), "{}".into(), vec![]);
+        assert_eq!((t2, e2), (t.clone(), e.clone()));
+        assert!(n[0].contains(" 0 host names"));
+        let (_, _, _, n) = hosts_redacted(false, t, e, "{}".into(), vec![]);
+        assert!(n.is_empty());
+    }
+}
