@@ -100,6 +100,13 @@ fn main() {
         .findings
         .len();
     let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // What `e` does on the worker thread (the rest happens on the export's own thread): a
+    // copy of the compressed recording and the report of the model. Pictures wait this long.
+    let started = Instant::now();
+    let snapshot = recorder.snapshot();
+    let _report = kvscope::report::json(&model, 60.0, &["url", "url"]);
+    let worker_ms = started.elapsed().as_secs_f64() * 1000.0;
+    drop(snapshot);
     // The replay TUI's playback: to the end, then one capture back (the model is rebuilt from
     // the start), each followed by the picture the screen would get.
     use kvscope::tui::playback::{Control, Playback, Speed};
@@ -122,7 +129,7 @@ fn main() {
     let back_ms = timed(&mut playback, &mut core, Control::Back);
     assert_eq!(playback.status().applied, events.len() - 2);
     println!(
-        "{} hour: {} events, {:.1} MB raw bodies; recorder {:.1} MB in memory ({record_ms:.0} ms to record); packet {:.2} MB; export {export_ms:.0} ms; verify (hashes + decode) {verify_ms:.0} ms; replay + analysis {replay_ms:.0} ms ({findings} findings); replay TUI: to the end {end_ms:.0} ms, one capture back {back_ms:.0} ms",
+        "{} hour: {} events, {:.1} MB raw bodies; recorder {:.1} MB in memory ({record_ms:.0} ms to record); packet {:.2} MB; export {export_ms:.0} ms; verify (hashes + decode) {verify_ms:.0} ms; replay + analysis {replay_ms:.0} ms ({findings} findings); replay TUI: to the end {end_ms:.0} ms, one capture back {back_ms:.0} ms; e holds the model for {worker_ms:.1} ms",
         if worst { "worst-case" } else { "real-like" },
         events.len(),
         raw as f64 / 1e6,

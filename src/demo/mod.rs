@@ -52,7 +52,8 @@ pub fn recorded(last: usize) -> (Vec<Event>, f64) {
     (lmcache, newest)
 }
 
-/// The demo's bodies alone: the 32 LMCache scrapes in order, and the vLLM scrape.
+/// The demo's bodies alone: the 32 LMCache scrapes in order, and the vLLM scrape as packet_a
+/// recorded it (without the capture-time stamps the demo serves it with).
 pub fn recorded_bodies() -> (Vec<Vec<u8>>, Vec<u8>) {
     let (mut events, _) = recorded(usize::MAX - 1);
     let body = |e: Event| match e {
@@ -60,5 +61,33 @@ pub fn recorded_bodies() -> (Vec<Vec<u8>>, Vec<u8>) {
         _ => Vec::new(),
     };
     let engine = events.pop().map(body).unwrap_or_default();
-    (events.into_iter().map(body).collect(), engine)
+    let unstamped: String = String::from_utf8_lossy(&engine)
+        .lines()
+        .map(|l| match l.rsplit_once(' ') {
+            Some((sample, stamp))
+                if !l.starts_with('#') && stamp.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                format!("{sample}\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    (
+        events.into_iter().map(body).collect(),
+        unstamped.into_bytes(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_unstamped_engine_body_is_packet_a_as_recorded() {
+        let (lmcache, engine) = super::recorded_bodies();
+        assert_eq!(lmcache.len(), 32);
+        let recorded = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/packet_a/vllm_metrics_loaded.prom"
+        ));
+        assert_eq!(engine, recorded.to_vec());
+    }
 }

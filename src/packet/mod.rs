@@ -20,7 +20,7 @@ pub mod redact;
 mod write;
 
 pub use read::{Cursor, Opened, PacketError, Timeline, from_tar, open};
-pub use recorder::Recorder;
+pub use recorder::{Recorder, Snapshot};
 pub use write::{Attachment, Recording, write_new};
 
 use serde::{Deserialize, Serialize};

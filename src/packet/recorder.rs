@@ -149,10 +149,32 @@ impl Recorder {
     /// Every event held, oldest first. The open block is finished first (a new one starts with
     /// the next event), so what is exported is exactly what was recorded.
     pub fn events(&mut self) -> Vec<Event> {
+        self.snapshot().events()
+    }
+
+    /// What is held, still compressed (a copy of a few MB): taken where events arrive, decoded
+    /// elsewhere, so an export does not hold up the model.
+    pub fn snapshot(&mut self) -> Snapshot {
         self.close();
-        let mut out = Vec::with_capacity(self.len());
+        Snapshot {
+            blocks: self.blocks.iter().map(|b| b.bytes.clone()).collect(),
+            events: self.len(),
+        }
+    }
+}
+
+/// The recorder's blocks at one moment.
+pub struct Snapshot {
+    blocks: Vec<Vec<u8>>,
+    events: usize,
+}
+
+impl Snapshot {
+    /// Every event, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        let mut out = Vec::with_capacity(self.events);
         for b in &self.blocks {
-            decode(&b.bytes, &mut out);
+            decode(b, &mut out);
         }
         out
     }

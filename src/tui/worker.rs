@@ -180,16 +180,9 @@ fn export(
     plan: ExportPlan,
     said: mpsc::UnboundedSender<String>,
 ) {
-    let mut events = recorder.events();
-    if let Some(last) = plan.last_seconds {
-        let newest = events
-            .iter()
-            .filter_map(Event::time)
-            .fold(f64::MIN, f64::max);
-        let from = newest - last as f64;
-        // Untimed events stay: nothing says they are older.
-        events.retain(|e| e.time().is_none_or(|t| t >= from));
-    }
+    // Only the compressed blocks are copied here; they are decoded on the export's thread.
+    let snapshot = recorder.snapshot();
+    let last_seconds = plan.last_seconds;
     let (dir, redact) = (plan.dir, plan.redact_hosts);
     let lost = recorder.lost;
     let targets: Vec<TargetEntry> = core
@@ -207,6 +200,16 @@ fn export(
     let written = std::thread::Builder::new()
         .name("kvscope-export".into())
         .spawn(move || {
+            let mut events = snapshot.events();
+            if let Some(last) = last_seconds {
+                let newest = events
+                    .iter()
+                    .filter_map(Event::time)
+                    .fold(f64::MIN, f64::max);
+                let from = newest - last as f64;
+                // Untimed events stay: nothing says they are older.
+                events.retain(|e| e.time().is_none_or(|t| t >= from));
+            }
             let created = crate::timefmt::now();
             let path = dir.join(packet::default_name(created));
             let (targets, events, report_json, redactions) = packet::redact::hosts_redacted(
