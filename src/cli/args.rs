@@ -249,3 +249,57 @@ pub struct AuthOpts {
     #[arg(long, value_name = "FILE")]
     pub bearer_token_file: Vec<std::path::PathBuf>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::playback::Speed;
+
+    fn parse(argv: &[&str]) -> Result<Command, String> {
+        Cli::try_parse_from(argv)
+            .map(|c| c.command)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn replay_and_serve_take_their_speeds_and_refuse_others() {
+        match parse(&[
+            "kvscope",
+            "replay",
+            "p.kvpacket",
+            "--speed",
+            "max",
+            "--at",
+            "+5s",
+        ]) {
+            Ok(Command::Replay { speed, at, .. }) => {
+                assert_eq!((speed, at.as_deref()), (Speed::Max, Some("+5s")));
+            }
+            _ => panic!("replay parses"),
+        }
+        assert!(parse(&["kvscope", "replay", "p", "--speed", "7"]).is_err());
+        match parse(&[
+            "kvscope",
+            "serve",
+            "p",
+            "--port",
+            "18080",
+            "--live-timestamps",
+        ]) {
+            Ok(Command::Serve {
+                port,
+                speed,
+                live_timestamps,
+                ..
+            }) => assert_eq!((port, speed, live_timestamps), (18080, 1.0, true)),
+            _ => panic!("serve parses"),
+        }
+        for bad in ["0", "2000", "fast"] {
+            assert!(
+                parse(&["kvscope", "serve", "p", "--speed", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(parse(&["kvscope", "import", "d", "--out", "o", "--redact-hosts"]).is_ok());
+    }
+}

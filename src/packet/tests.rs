@@ -313,6 +313,8 @@ fn the_format_document_matches_the_format() {
     let written: Vec<String> = written.into_iter().skip(1).map(|m| m.0).collect();
     let documented: Vec<String> = manifest.members.iter().map(|m| m.path.clone()).collect();
     assert_eq!(documented, written);
+    // The example is a live export's manifest: it says what a live export removes.
+    assert_eq!(manifest.redactions, super::live_redactions());
     let line: Line = serde_json::from_str(blocks[1].trim()).expect("the timeline example reads");
     assert!(matches!(line.event, Event::Scrape { .. }));
     assert_eq!(line.stored.map(|s| s.offset), Some(0));

@@ -59,9 +59,10 @@ impl Speed {
         }
     }
 
-    /// `1`, `10`, `100` or `max` (as `--speed` takes it).
+    /// `1`, `10`, `100` (or `10x`, `10×`) or `max` (as `--speed` takes it).
     pub fn parse(text: &str) -> Result<Speed, String> {
-        match text.trim_end_matches(['x', '×']) {
+        let number = text.strip_suffix(['x', '×']).unwrap_or(text);
+        match if text == "max" { text } else { number } {
             "1" => Ok(Speed::X1),
             "10" => Ok(Speed::X10),
             "100" => Ok(Speed::X100),
@@ -473,6 +474,9 @@ mod tests {
         assert_eq!(report(&core), direct(&events));
         p.control(&mut core, Control::Slower);
         assert_eq!(p.status().speed, Speed::X100);
-        assert!(Speed::parse("10x").is_ok() && Speed::parse("7").is_err());
+        assert_eq!(Speed::parse("10x"), Ok(Speed::X10));
+        assert_eq!(Speed::parse("100×"), Ok(Speed::X100));
+        assert_eq!(Speed::parse("max"), Ok(Speed::Max));
+        assert!(Speed::parse("7").is_err() && Speed::parse("ma").is_err());
     }
 }
