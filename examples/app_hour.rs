@@ -82,4 +82,34 @@ fn main() {
         status("VmHWM:"),
         took * 1000.0 / n as f64
     );
+    // `e`: the snapshot and the packet built from it, as the export's thread does.
+    let snapshot = recorder.snapshot();
+    let targets: Vec<kvscope::packet::TargetEntry> = app
+        .model()
+        .unwrap()
+        .targets()
+        .map(|(target, t)| kvscope::packet::TargetEntry {
+            key: kvscope::packet::target_key(target),
+            target,
+            url: t.name.clone(),
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let (tar, count) = kvscope::packet::Recording {
+        targets,
+        events: &snapshot,
+        report_json: "{}".into(),
+        created: n as f64,
+        redactions: vec![],
+        attachments: vec![],
+    }
+    .to_tar_redacting(false)
+    .unwrap();
+    println!(
+        "after e: {count} events, {} KiB packet in {:.0} ms; VmRSS {}, VmHWM {}",
+        tar.len() / 1024,
+        started.elapsed().as_secs_f64() * 1000.0,
+        status("VmRSS:"),
+        status("VmHWM:")
+    );
 }

@@ -66,7 +66,7 @@ fn main() {
         })
         .collect();
     let started = Instant::now();
-    let held = recorder.events();
+    let held = recorder.snapshot();
     let bytes = Recording {
         targets: targets.clone(),
         events: &held,

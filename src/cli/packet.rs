@@ -236,53 +236,41 @@ pub fn import(
     ))
 }
 
-/// A packet rewritten with its hosts replaced by pseudonyms: events (as far as they are whole),
-/// report and logs. A binary trace cannot be rewritten safely (its strings carry their
-/// lengths) and is left out, as the manifest says.
+/// A packet rewritten with its hosts replaced by pseudonyms: events (as far as they are
+/// whole), report and carried files.
 fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
     let (events, stopped) = opened.events();
     let m = &opened.manifest;
-    let mut notes = m.redactions.clone();
-    notes.extend(stopped.map(|why| format!("copied as far as it was whole: {why}")));
-    let report = String::from_utf8_lossy(opened.report().unwrap_or(b"{}")).into_owned();
-    let mut hosts = packet::redact::Hosts::collect(&m.targets, &events);
-    for member in m.members.iter().filter(|x| x.kind == "log") {
-        hosts.scan(opened.member(&member.path).unwrap_or_default());
-    }
-    let mut attachments = Vec::new();
-    for member in m
+    let mut redactions = m.redactions.clone();
+    redactions.extend(stopped.map(|why| format!("copied as far as it was whole: {why}")));
+    let attachments = m
         .members
         .iter()
-        .filter(|x| matches!(x.kind.as_str(), "log" | "trace"))
-    {
-        let Some(bytes) = opened.member(&member.path) else {
-            continue;
-        };
-        if member.kind == "trace" {
-            notes.push(format!(
-                "{} left out: a binary trace cannot be host-redacted",
-                member.path
-            ));
-            continue;
-        }
-        attachments.push(Attachment {
-            path: member.path.clone(),
-            kind: "log",
-            target: member.target.clone(),
-            bytes: hosts.bytes(bytes),
-        });
-    }
-    let (targets, events, report_json, redactions) =
-        hosts.redacted(m.targets.clone(), events, report, notes);
+        .filter_map(|x| {
+            let kind = match x.kind.as_str() {
+                "log" => "log",
+                "trace" => "trace",
+                _ => return None,
+            };
+            Some(Attachment {
+                path: x.path.clone(),
+                kind,
+                target: x.target.clone(),
+                bytes: opened.member(&x.path)?.to_vec(),
+            })
+        })
+        .collect();
+    let report = String::from_utf8_lossy(opened.report().unwrap_or(b"{}")).into_owned();
     Recording {
-        targets,
+        targets: m.targets.clone(),
         events: &events,
-        report_json,
+        report_json: report,
         created: now(),
         redactions,
         attachments,
     }
-    .to_tar()
+    .to_tar_redacting(true)
+    .map(|(bytes, _)| bytes)
 }
 
 /// `verify PACKET`: what to print, or the failure with its exit code (1 damaged or incomplete,
@@ -350,12 +338,14 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
     let history = (3600.0 / args.watch.interval).ceil() as usize + 1;
     let mut model = Model::new(&names(&lm), &names(&en), history);
     model.set_series_limit(args.watch.series_limit);
-    let events = runtime()?.block_on(async {
+    // Recorded as `e` records: compressed in memory, so a long run costs a few MB.
+    let mut recorder = packet::Recorder::new(args.duration.max(3600.0));
+    let mut scrapes = 0usize;
+    runtime()?.block_on(async {
         let (tx, mut rx) = mpsc::channel(256);
         let limit = crate::expo::Limits::default().max_body_bytes;
         spawn_collectors(&args.watch, &lm, &en, limit, &tx)?;
         drop(tx);
-        let mut events = Vec::new();
         let deadline = tokio::time::sleep(Duration::from_secs_f64(args.duration));
         tokio::pin!(deadline);
         loop {
@@ -363,14 +353,15 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
                 _ = &mut deadline => break,
                 e = rx.recv() => match e {
                     Some(e) => {
-                        let _ = model.apply(e.clone());
-                        events.push(e);
+                        scrapes += usize::from(matches!(e, Event::Scrape { .. }));
+                        recorder.record(&e);
+                        let _ = model.apply(e);
                     }
                     None => break,
                 },
             }
         }
-        Ok::<_, Failure>(events)
+        Ok::<_, Failure>(())
     })?;
     let entries = |role: Role, urls: &[crate::sources::http::TargetUrl]| {
         urls.iter()
@@ -387,43 +378,34 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
     };
     let mut targets = entries(Role::Lmcache, &lm);
     targets.extend(entries(Role::Engine, &en));
-    write(&targets, &events, &model, args)
+    if recorder.lost > 0 {
+        eprintln!("kvscope: {} events could not be recorded", recorder.lost);
+    }
+    write(&targets, &recorder.snapshot(), scrapes, &model, args)
 }
 
 fn write(
     targets: &[TargetEntry],
-    events: &[Event],
+    events: &packet::Snapshot,
+    scrapes: usize,
     model: &Model,
     args: &ExportArgs,
 ) -> Result<String, Failure> {
     let shown = args.out.display();
     let kinds: Vec<&str> = targets.iter().map(|_| "url").collect();
-    let (targets, events, report_json, redactions) = packet::redact::hosts_redacted(
-        args.watch.export.redact_hosts,
-        targets.to_vec(),
-        events.to_vec(),
-        crate::report::json(model, args.watch.window, &kinds),
-        packet::live_redactions(),
-    );
-    let recording = Recording {
-        targets,
-        events: &events,
-        report_json,
+    let (bytes, count) = Recording {
+        targets: targets.to_vec(),
+        events,
+        report_json: crate::report::json(model, args.watch.window, &kinds),
         created: now(),
-        redactions,
+        redactions: packet::live_redactions(),
         attachments: Vec::new(),
-    };
-    let bytes = recording
-        .to_tar()
-        .map_err(|e| Failure::bad(format!("{shown}: {e}")))?;
+    }
+    .to_tar_redacting(args.watch.export.redact_hosts)
+    .map_err(|e| Failure::bad(format!("{shown}: {e}")))?;
     packet::write_new(&args.out, &bytes).map_err(Failure::bad)?;
-    let scrapes = events
-        .iter()
-        .filter(|e| matches!(e, Event::Scrape { .. }))
-        .count();
     let said = format!(
-        "kvscope export: {shown}: {} events ({scrapes} scrapes), {} bytes\n",
-        events.len(),
+        "kvscope export: {shown}: {count} events ({scrapes} scrapes), {} bytes\n",
         bytes.len()
     );
     if scrapes == 0 {

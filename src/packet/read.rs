@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::write::Members;
 use super::{BodyRef, Line, MANIFEST, Manifest, TIMELINE, bodies_path, sha256_hex, target_key};
 use crate::files::{self, Kind};
 use crate::vocab::Event;
@@ -116,9 +117,6 @@ fn checked(found: Members, mut problems: Vec<String>) -> Result<Opened, String> 
         problems,
     })
 }
-
-/// Members as found: path and bytes.
-type Members = Vec<(String, Vec<u8>)>;
 
 /// Regular-file members of a ustar archive, in order. A file cut short gives the members it
 /// holds (the last one possibly partial) and a problem saying where it ends.

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 
-use super::write::split_body;
+use super::write::{EventSource, split_body};
 use crate::vocab::Event;
 
 /// Seconds of events per compressed block.
@@ -159,6 +159,7 @@ impl Recorder {
         Snapshot {
             blocks: self.blocks.iter().map(|b| b.bytes.clone()).collect(),
             events: self.len(),
+            newest: self.blocks.back().map(|b| b.last),
         }
     }
 }
@@ -167,40 +168,54 @@ impl Recorder {
 pub struct Snapshot {
     blocks: Vec<Vec<u8>>,
     events: usize,
+    newest: Option<f64>,
 }
 
 impl Snapshot {
     /// Every event, oldest first.
     pub fn events(&self) -> Vec<Event> {
         let mut out = Vec::with_capacity(self.events);
-        for b in &self.blocks {
-            decode(b, &mut out);
-        }
+        let _ = self.each(&mut |e| {
+            out.push(e);
+            Ok(())
+        });
         out
+    }
+
+    /// The time of the newest event.
+    pub fn newest(&self) -> Option<f64> {
+        self.newest
     }
 }
 
-/// Appends the events of one block.
-fn decode(frame: &[u8], out: &mut Vec<Event>) {
+impl EventSource for Snapshot {
+    fn each(&self, f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String> {
+        self.blocks.iter().try_for_each(|b| decode(b, f))
+    }
+}
+
+/// Hands each event of one block to `f`, in order.
+fn decode(frame: &[u8], f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String> {
     let Ok(mut dec) = zstd::Decoder::with_buffer(frame) else {
-        return;
+        return Ok(());
     };
     let mut len = [0u8; 4];
     while dec.read_exact(&mut len).is_ok() {
         let mut header = vec![0u8; u32::from_le_bytes(len) as usize];
         if dec.read_exact(&mut header).is_err() || dec.read_exact(&mut len).is_err() {
-            return;
+            return Ok(());
         }
         let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
         if dec.read_exact(&mut body).is_err() {
-            return;
+            return Ok(());
         }
         let Ok(mut event) = serde_json::from_slice::<Event>(&header) else {
-            return;
+            return Ok(());
         };
         super::read::put_body(&mut event, body);
-        out.push(event);
+        f(event)?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use super::TargetEntry;
+use super::{Attachment, EventSource, Recording, TargetEntry};
 use crate::vocab::Event;
 
 /// Label names whose values name a host (with or without a port).
@@ -77,13 +77,13 @@ fn host_of(text: &str) -> Option<&str> {
 
 impl Hosts {
     /// Every host the targets and events name.
-    pub fn collect(targets: &[TargetEntry], events: &[Event]) -> Hosts {
+    pub fn collect(targets: &[TargetEntry], events: &dyn EventSource) -> Result<Hosts, String> {
         let mut hosts = Hosts::default();
         for t in targets {
             hosts.scan(t.url.as_bytes());
         }
-        for e in events {
-            match e {
+        events.each(&mut |e| {
+            match &e {
                 Event::Scrape { body, origin, .. } => {
                     hosts.scan(origin.as_bytes());
                     hosts.scan(body);
@@ -99,8 +99,9 @@ impl Hosts {
                 } => hosts.scan(error.as_bytes()),
                 _ => {}
             }
-        }
-        hosts
+            Ok(())
+        })?;
+        Ok(hosts)
     }
 
     fn add(&mut self, host: &str) {
@@ -224,8 +225,7 @@ impl Hosts {
     }
 
     /// The event with every host in it replaced.
-    pub fn event(&self, e: &Event) -> Event {
-        let mut e = e.clone();
+    pub fn event(&self, mut e: Event) -> Event {
         match &mut e {
             Event::Scrape { body, origin, .. } => {
                 *body = self.bytes(body);
@@ -259,43 +259,66 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// What a packet will hold, with its hosts replaced when `redact`: targets, events, report,
-/// and the manifest's redaction lines.
-pub fn hosts_redacted(
-    redact: bool,
-    targets: Vec<TargetEntry>,
-    events: Vec<Event>,
-    report_json: String,
-    redactions: Vec<String>,
-) -> (Vec<TargetEntry>, Vec<Event>, String, Vec<String>) {
-    if !redact {
-        return (targets, events, report_json, redactions);
-    }
-    let hosts = Hosts::collect(&targets, &events);
-    hosts.redacted(targets, events, report_json, redactions)
+/// Events with their hosts replaced, as they are handed out.
+struct Redacting<'a> {
+    inner: &'a dyn EventSource,
+    hosts: &'a Hosts,
 }
 
-impl Hosts {
-    /// Targets, events and report with these hosts replaced, and the manifest's lines.
-    pub fn redacted(
-        &self,
-        targets: Vec<TargetEntry>,
-        events: Vec<Event>,
-        report_json: String,
-        mut redactions: Vec<String>,
-    ) -> (Vec<TargetEntry>, Vec<Event>, String, Vec<String>) {
-        let hosts = self;
-        let targets = targets
-            .into_iter()
-            .map(|t| TargetEntry {
-                url: hosts.text(&t.url),
-                ..t
-            })
-            .collect();
-        let events = events.iter().map(|e| hosts.event(e)).collect();
-        let report = hosts.text(&report_json);
+impl EventSource for Redacting<'_> {
+    fn each(&self, f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String> {
+        self.inner.each(&mut |e| f(self.hosts.event(e)))
+    }
+}
+
+impl Recording<'_> {
+    /// The packet as a tar and how many events it holds; with `redact_hosts`, every host
+    /// replaced first: in target URLs, events, the report and carried logs (hosts named in a
+    /// log are found too). A binary trace cannot be rewritten safely (its strings carry their
+    /// lengths), so it is left out, and the manifest says so.
+    pub fn to_tar_redacting(&self, redact_hosts: bool) -> Result<(Vec<u8>, usize), String> {
+        if !redact_hosts {
+            return self.to_tar_counted();
+        }
+        let mut hosts = Hosts::collect(&self.targets, self.events)?;
+        for a in self.attachments.iter().filter(|a| a.kind == "log") {
+            hosts.scan(&a.bytes);
+        }
+        let mut redactions = self.redactions.clone();
+        let mut attachments = Vec::new();
+        for a in &self.attachments {
+            if a.kind == "log" {
+                attachments.push(Attachment {
+                    bytes: hosts.bytes(&a.bytes),
+                    ..a.clone()
+                });
+            } else {
+                redactions.push(format!(
+                    "{} left out: a binary {} cannot be host-redacted",
+                    a.path, a.kind
+                ));
+            }
+        }
         redactions.push(hosts.note());
-        (targets, events, report, redactions)
+        Recording {
+            targets: self
+                .targets
+                .iter()
+                .map(|t| TargetEntry {
+                    url: hosts.text(&t.url),
+                    ..t.clone()
+                })
+                .collect(),
+            events: &Redacting {
+                inner: self.events,
+                hosts: &hosts,
+            },
+            report_json: hosts.text(&self.report_json),
+            created: self.created,
+            redactions,
+            attachments,
+        }
+        .to_tar_counted()
     }
 }
 
@@ -316,6 +339,29 @@ mod tests {
         }
     }
 
+    /// Writes a packet of `events` with hosts redacted and reads it back: targets, events,
+    /// report and the manifest's lines.
+    fn round_trip(
+        targets: Vec<TargetEntry>,
+        events: Vec<Event>,
+        report: &str,
+    ) -> (Vec<TargetEntry>, Vec<Event>, String, Vec<String>) {
+        let (tar, _) = Recording {
+            targets,
+            events: &events,
+            report_json: report.into(),
+            created: 0.0,
+            redactions: vec![],
+            attachments: vec![],
+        }
+        .to_tar_redacting(true)
+        .unwrap();
+        let p = crate::packet::from_tar(&tar).unwrap();
+        let (events, _) = p.events();
+        let report = String::from_utf8(p.report().unwrap().to_vec()).unwrap();
+        (p.manifest.targets, events, report, p.manifest.redactions)
+    }
+
     /// Hand-written: a fleet-like scrape whose labels and an L2 URL name hosts; one host is
     /// also the prefix of every metric name (`vllm`, a Kubernetes service name).
     #[test]
@@ -331,15 +377,13 @@ mod tests {
             format: None,
             origin: "http://gpu7.corp:8000/metrics".into(),
         }];
-        let (targets, events, report, notes) = hosts_redacted(
-            true,
-            vec![
-                target("http://gpu7.corp:8000/metrics"),
-                target("http://vllm:8000/metrics"),
-            ],
+        let mut second = target("http://vllm:8000/metrics");
+        second.key = "engine-1".into();
+        second.target.index = 1;
+        let (targets, events, report, notes) = round_trip(
+            vec![target("http://gpu7.corp:8000/metrics"), second],
             events,
-            r#"{"name":"http://gpu7.corp:8000/metrics","up":"127.0.0.1"}"#.into(),
-            vec![],
+            r#"{"name":"http://gpu7.corp:8000/metrics","up":"127.0.0.1"}"#,
         );
         assert_eq!(targets[0].url, "http://host-1:8000/metrics");
         assert_eq!(targets[1].url, "http://host-2:8000/metrics");
@@ -362,11 +406,11 @@ mod tests {
     }
 
     #[test]
-    fn nothing_changes_without_the_flag_or_without_hosts() {
+    fn loopback_is_kept() {
         let body = b"lmcache_mp_x{cache_salt=\"\"} 1\n".to_vec();
         let e = vec![Event::Scrape {
             target: TargetRef {
-                role: Role::Lmcache,
+                role: Role::Engine,
                 index: 0,
             },
             time: None,
@@ -375,10 +419,8 @@ mod tests {
             origin: "http://127.0.0.1:8080/metrics".into(),
         }];
         let t = vec![target("http://127.0.0.1:8080/metrics")];
-        let (t2, e2, _, n) = hosts_redacted(true, t.clone(), e.clone(), "{}".into(), vec![]);
-        assert_eq!((t2, e2), (t.clone(), e.clone()));
+        let (t2, e2, _, n) = round_trip(t.clone(), e.clone(), "{}");
+        assert_eq!((t2, e2), (t, e));
         assert!(n[0].contains(" 0 host names"));
-        let (_, _, _, n) = hosts_redacted(false, t, e, "{}".into(), vec![]);
-        assert!(n.is_empty());
     }
 }

@@ -71,7 +71,7 @@ fn targets() -> Vec<TargetEntry> {
 fn tar_of(events: &[Event]) -> Vec<u8> {
     Recording {
         targets: targets(),
-        events,
+        events: &events.to_vec(),
         report_json: "{}".into(),
         created: 1.8e9,
         redactions: vec![],
@@ -225,7 +225,7 @@ fn not_a_packet_is_said_so() {
     let events = events();
     let rec = Recording {
         targets: targets(),
-        events: &events[..1],
+        events: &events[..1].to_vec(),
         report_json: "{}".into(),
         created: 1.8e9,
         redactions: vec![],

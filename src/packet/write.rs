@@ -16,11 +16,48 @@ use crate::vocab::Event;
 /// scrapes near 6 KB at a small cost in time.
 const LEVEL: i32 = 3;
 
+/// Events handed out one at a time, in arrival order: a list in memory, or a recorder's
+/// compressed blocks decoded as they go (an hour is never all in memory at once).
+pub trait EventSource {
+    /// Calls `f` with each event in order; stops at the first error and returns it.
+    fn each(&self, f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String>;
+}
+
+impl EventSource for [Event] {
+    fn each(&self, f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String> {
+        self.iter().try_for_each(|e| f(e.clone()))
+    }
+}
+
+impl EventSource for Vec<Event> {
+    fn each(&self, f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String> {
+        self.as_slice().each(f)
+    }
+}
+
+/// The events of `inner` from time `from` on (untimed ones stay: nothing says they are older).
+pub struct Since<'a> {
+    pub inner: &'a dyn EventSource,
+    pub from: Option<f64>,
+}
+
+impl EventSource for Since<'_> {
+    fn each(&self, f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String> {
+        self.inner.each(&mut |e| match (self.from, e.time()) {
+            (Some(from), Some(t)) if t < from => Ok(()),
+            _ => f(e),
+        })
+    }
+}
+
+/// Members as paths and bytes, in file order.
+pub type Members = Vec<(String, Vec<u8>)>;
+
 /// What a packet holds.
 pub struct Recording<'a> {
     pub targets: Vec<TargetEntry>,
     /// Every event, in arrival order.
-    pub events: &'a [Event],
+    pub events: &'a dyn EventSource,
     /// The headless report at export time (JSON).
     pub report_json: String,
     /// Seconds since the epoch.
@@ -44,7 +81,12 @@ pub struct Attachment {
 
 impl Recording<'_> {
     /// The members in file order, `manifest.json` first.
-    pub fn members(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+    pub fn members(&self) -> Result<Members, String> {
+        self.built().map(|(members, _)| members)
+    }
+
+    /// The members, and how many events went in.
+    fn built(&self) -> Result<(Members, usize), String> {
         let mut streams: Vec<(String, zstd::Encoder<'static, Vec<u8>>, u64)> = Vec::new();
         for t in &self.targets {
             let enc = zstd::Encoder::new(Vec::new(), LEVEL).map_err(|e| e.to_string())?;
@@ -52,9 +94,14 @@ impl Recording<'_> {
         }
         let mut timeline = zstd::Encoder::new(Vec::new(), LEVEL).map_err(|e| e.to_string())?;
         let mut skipped = Vec::new();
-        for event in self.events {
+        let (mut count, mut span) = (0usize, None::<(f64, f64)>);
+        self.events.each(&mut |event| {
+            count += 1;
+            if let Some(t) = event.time() {
+                span = Some(span.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+            }
             let key = target_key(event.target());
-            let (event, body) = split_body(event);
+            let (event, body) = take_body(event);
             let stored = match body {
                 Some(bytes) => {
                     let s = streams
@@ -85,8 +132,8 @@ impl Recording<'_> {
             timeline
                 .write_all(line.as_bytes())
                 .map_err(|e| e.to_string())?;
-            timeline.write_all(b"\n").map_err(|e| e.to_string())?;
-        }
+            timeline.write_all(b"\n").map_err(|e| e.to_string())
+        })?;
         let mut members = vec![(TIMELINE.to_string(), "timeline", None, finish(timeline)?)];
         for (key, enc, _) in streams {
             members.push((bodies_path(&key), "bodies", Some(key), finish(enc)?));
@@ -101,7 +148,7 @@ impl Recording<'_> {
             version: super::VERSION,
             kvscope: env!("CARGO_PKG_VERSION").into(),
             created: format_rfc3339(self.created),
-            span: span(self.events),
+            span: span.map(|(lo, hi)| (format_rfc3339(lo), format_rfc3339(hi))),
             targets: self.targets.clone(),
             members: members
                 .iter()
@@ -119,17 +166,23 @@ impl Recording<'_> {
         let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let mut out = vec![(MANIFEST.to_string(), manifest)];
         out.extend(members.into_iter().map(|(path, _, _, bytes)| (path, bytes)));
-        Ok(out)
+        Ok((out, count))
     }
 
     /// The packet as the bytes of a plain tar.
     pub fn to_tar(&self) -> Result<Vec<u8>, String> {
-        tar_of(&self.members()?, self.created.max(0.0) as u64)
+        self.to_tar_counted().map(|(bytes, _)| bytes)
+    }
+
+    /// The packet as the bytes of a plain tar, and how many events it holds.
+    pub fn to_tar_counted(&self) -> Result<(Vec<u8>, usize), String> {
+        let (members, count) = self.built()?;
+        Ok((tar_of(&members, self.created.max(0.0) as u64)?, count))
     }
 }
 
 /// Members as a plain ustar archive, in the order given.
-pub(super) fn tar_of(members: &[(String, Vec<u8>)], mtime: u64) -> Result<Vec<u8>, String> {
+pub(super) fn tar_of(members: &Members, mtime: u64) -> Result<Vec<u8>, String> {
     let mut tar = tar::Builder::new(Vec::new());
     for (path, bytes) in members {
         let mut header = tar::Header::new_ustar();
@@ -146,7 +199,11 @@ pub(super) fn tar_of(members: &[(String, Vec<u8>)], mtime: u64) -> Result<Vec<u8
 
 /// The event with its body taken out (left empty), and the body.
 pub(super) fn split_body(event: &Event) -> (Event, Option<Vec<u8>>) {
-    let mut event = event.clone();
+    take_body(event.clone())
+}
+
+/// [`split_body`] of an event owned.
+fn take_body(mut event: Event) -> (Event, Option<Vec<u8>>) {
     let body = match &mut event {
         Event::Scrape { body, .. } => Some(std::mem::take(body)),
         Event::Route {
@@ -160,15 +217,6 @@ pub(super) fn split_body(event: &Event) -> (Event, Option<Vec<u8>>) {
 
 fn finish(enc: zstd::Encoder<'static, Vec<u8>>) -> Result<Vec<u8>, String> {
     enc.finish().map_err(|e| e.to_string())
-}
-
-/// The first and last event times.
-fn span(events: &[Event]) -> Option<(String, String)> {
-    let times = events.iter().filter_map(Event::time);
-    let (lo, hi) = times.fold(None, |acc: Option<(f64, f64)>, t| {
-        Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
-    })?;
-    Some((format_rfc3339(lo), format_rfc3339(hi)))
 }
 
 /// Writes `bytes` as a new file at `path`: into a temporary sibling first, then linked into

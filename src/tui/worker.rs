@@ -200,46 +200,36 @@ fn export(
     let written = std::thread::Builder::new()
         .name("kvscope-export".into())
         .spawn(move || {
-            let mut events = snapshot.events();
-            if let Some(last) = last_seconds {
-                let newest = events
-                    .iter()
-                    .filter_map(Event::time)
-                    .fold(f64::MIN, f64::max);
-                let from = newest - last as f64;
-                // Untimed events stay: nothing says they are older.
-                events.retain(|e| e.time().is_none_or(|t| t >= from));
-            }
+            // Decoded one event at a time as the packet is built: the hour is never all in
+            // memory at once.
+            let events = packet::Since {
+                inner: &snapshot,
+                from: last_seconds.and_then(|l| Some(snapshot.newest()? - l as f64)),
+            };
             let created = crate::timefmt::now();
             let path = dir.join(packet::default_name(created));
-            let (targets, events, report_json, redactions) = packet::redact::hosts_redacted(
-                redact,
-                targets,
-                events,
-                report_json,
-                packet::live_redactions(),
-            );
             let recording = Recording {
                 targets,
                 events: &events,
                 report_json,
                 created,
-                redactions,
+                redactions: packet::live_redactions(),
                 attachments: Vec::new(),
             };
             let result = recording
-                .to_tar()
-                .and_then(|bytes| packet::write_new(&path, &bytes).map(|()| bytes.len()));
+                .to_tar_redacting(redact)
+                .and_then(|(bytes, count)| {
+                    packet::write_new(&path, &bytes).map(|()| (bytes.len(), count))
+                });
             let lost = if lost > 0 {
                 format!("; {lost} events could not be recorded")
             } else {
                 String::new()
             };
             let _ = tell.send(match result {
-                Ok(bytes) => format!(
-                    "export: wrote {} ({} events, {} KiB){lost}",
+                Ok((bytes, count)) => format!(
+                    "export: wrote {} ({count} events, {} KiB){lost}",
                     path.display(),
-                    events.len(),
                     bytes / 1024
                 ),
                 Err(why) => format!("export failed: {why}"),
