@@ -55,6 +55,11 @@ fn scale(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("report_json", n), &m, |b, m| {
             b.iter(|| kvscope::report::json(m, 60.0, &["files"]).len())
         });
+        // What `e` costs the worker: the report from the analysis the pictures already have.
+        let a = kvscope::analysis::analyze(&m.inputs(60.0));
+        g.bench_with_input(BenchmarkId::new("report_json_of", n), &m, |b, m| {
+            b.iter(|| kvscope::report::json_of(m, &a, 60.0, &["files"]).len())
+        });
         g.bench_with_input(BenchmarkId::new("ingest", n), &n, |b, &n| {
             let body = scrape(n, 0);
             b.iter(|| {

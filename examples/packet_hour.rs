@@ -96,15 +96,15 @@ fn main() {
     let (model, stopped) =
         kvscope::cli::packet::model_of(&targets, &opened.timeline(), None, 100_000);
     assert!(stopped.is_none());
-    let findings = kvscope::analysis::analyze(&model.inputs(60.0))
-        .findings
-        .len();
+    let analysis = kvscope::analysis::analyze(&model.inputs(60.0));
+    let findings = analysis.findings.len();
     let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
     // What `e` does on the worker thread (the rest happens on the export's own thread): a
-    // copy of the compressed recording and the report of the model. Pictures wait this long.
+    // copy of the compressed recording and the report of the model from the analysis the
+    // pictures already have. Pictures wait this long.
     let started = Instant::now();
     let snapshot = recorder.snapshot();
-    let _report = kvscope::report::json(&model, 60.0, &["url", "url"]);
+    let _report = kvscope::report::json_of(&model, &analysis, 60.0, &["url", "url"]);
     let worker_ms = started.elapsed().as_secs_f64() * 1000.0;
     drop(snapshot);
     // The replay TUI's playback: to the end, then one capture back (the model is rebuilt from

@@ -127,8 +127,18 @@ fn with_unknowns<'a>(r: &'a Report<'a>) -> WithUnknowns<'a> {
 /// The JSON report, pretty-printed. `kinds` says, per target in model order (LMCache then
 /// engine), whether it was read from files or a URL.
 pub fn json(model: &Model, window: f64, kinds: &[&str]) -> String {
-    let a = analysis::analyze(&model.inputs(window));
-    let r = report(model, &a, window, kinds);
+    json_of(
+        model,
+        &analysis::analyze(&model.inputs(window)),
+        window,
+        kinds,
+    )
+}
+
+/// [`json`] with the analysis of `model.inputs(window)` already made (a live session keeps
+/// the newest one).
+pub fn json_of(model: &Model, a: &Analysis, window: f64, kinds: &[&str]) -> String {
+    let r = report(model, a, window, kinds);
     let mut out =
         serde_json::to_string_pretty(&with_unknowns(&r)).expect("a report always serialises");
     out.push('\n');

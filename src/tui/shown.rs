@@ -113,9 +113,13 @@ impl Core {
         self.model.apply_logged(event).1
     }
 
-    /// A picture of the model now, with the series of family `detail` for the drill-down.
-    pub fn shown(&mut self, detail: Option<&'static str>) -> Shown {
-        let (analysis, history) = match &self.computed {
+    /// The analysis of the model now (made once per change).
+    pub fn analysis(&mut self) -> Arc<Analysis> {
+        self.computed().0
+    }
+
+    fn computed(&mut self) -> (Arc<Analysis>, Arc<History>) {
+        match &self.computed {
             Some(c) => c.clone(),
             None => {
                 let a = Arc::new(analysis::analyze(&self.model.inputs(self.window)));
@@ -123,7 +127,12 @@ impl Core {
                 self.computed = Some((a.clone(), h.clone()));
                 (a, h)
             }
-        };
+        }
+    }
+
+    /// A picture of the model now, with the series of family `detail` for the drill-down.
+    pub fn shown(&mut self, detail: Option<&'static str>) -> Shown {
+        let (analysis, history) = self.computed();
         let detail = detail.map(|family| {
             let inputs = self.model.inputs(self.window);
             Detail {

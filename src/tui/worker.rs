@@ -133,7 +133,7 @@ async fn work(
                     pending = now();
                 }
                 Some(Order::Export(plan)) => match &playback {
-                    None => export(&core, &mut recorder, plan, said.clone()),
+                    None => export(&mut core, &mut recorder, plan, said.clone()),
                     Some(_) => {
                         let _ = said.send(
                             "export: a replay writes nothing; the packet it plays is the evidence"
@@ -175,7 +175,7 @@ async fn next_event(events: &mut Option<mpsc::Receiver<Event>>) -> Option<Event>
 /// thread of its own: pictures keep coming while it is compressed and written. What happened
 /// (the path, or why not) is sent to the loop.
 fn export(
-    core: &Core,
+    core: &mut Core,
     recorder: &mut Recorder,
     plan: ExportPlan,
     said: mpsc::UnboundedSender<String>,
@@ -195,7 +195,9 @@ fn export(
         })
         .collect();
     let kinds: Vec<&str> = targets.iter().map(|_| "url").collect();
-    let report_json = crate::report::json(&core.model, core.window(), &kinds);
+    // The analysis the pictures use is reused: only the report is made here.
+    let analysis = core.analysis();
+    let report_json = crate::report::json_of(&core.model, &analysis, core.window(), &kinds);
     let tell = said.clone();
     let written = std::thread::Builder::new()
         .name("kvscope-export".into())
@@ -266,7 +268,7 @@ mod tests {
             last_seconds,
             redact_hosts: false,
         };
-        export(&core, &mut recorder, plan(&dir, None), tx.clone());
+        export(&mut core, &mut recorder, plan(&dir, None), tx.clone());
         let said = rx.blocking_recv().unwrap();
         assert!(
             said.starts_with("export: wrote ") && said.contains("33 events"),
@@ -275,7 +277,7 @@ mod tests {
         let written: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(written.len(), 1);
         let missing = dir.join("not-there");
-        export(&core, &mut recorder, plan(&missing, None), tx.clone());
+        export(&mut core, &mut recorder, plan(&missing, None), tx.clone());
         let said = rx.blocking_recv().unwrap();
         assert!(said.starts_with("export failed: cannot write"), "{said}");
         assert!(!missing.exists());
@@ -288,7 +290,7 @@ mod tests {
         // packets may land in the same second, so this one goes to a directory of its own.
         let minute = dir.join("minute");
         std::fs::create_dir_all(&minute).unwrap();
-        export(&core, &mut recorder, plan(&minute, Some(60)), tx);
+        export(&mut core, &mut recorder, plan(&minute, Some(60)), tx);
         let said = rx.blocking_recv().unwrap();
         let path = std::fs::read_dir(&minute)
             .unwrap()
