@@ -167,16 +167,31 @@ fn route_answers(dir: &Path, time: f64, complete: bool) -> Result<Vec<Event>, St
     Ok(out)
 }
 
-fn peer_packet(dir: &Path) -> Result<Imported, String> {
-    let manifest = dir.join("fixture_manifest.json");
-    let time = match files::read_text(&manifest, 1 << 20, Kind::Regular) {
-        Ok(text) => {
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest.display()))?;
-            v["timestamp_utc"].as_str().map(parse_rfc3339).transpose()?
+/// When a peer packet's scrapes were taken: `fixture_manifest.json`'s `timestamp_utc`, else
+/// `packet_manifest.json`'s `generated_at` (when the packet was put together, minutes later at
+/// most); `None` when neither says.
+fn peer_time(dir: &Path) -> Result<Option<f64>, String> {
+    for (name, field) in [
+        ("fixture_manifest.json", "timestamp_utc"),
+        ("packet_manifest.json", "generated_at"),
+    ] {
+        let path = dir.join(name);
+        let Ok(text) = files::read_text(&path, 4 << 20, Kind::Regular) else {
+            continue;
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(t) = v[field].as_str() {
+            return parse_rfc3339(t)
+                .map(Some)
+                .map_err(|e| format!("{} {field}: {e}", path.display()));
         }
-        Err(_) => None,
-    };
+    }
+    Ok(None)
+}
+
+fn peer_packet(dir: &Path) -> Result<Imported, String> {
+    let time = peer_time(dir)?;
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .flatten()
@@ -263,6 +278,33 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    /// Hand-made: packet_a's two real scrapes in a folder whose only manifest is the peer's
+    /// `packet_manifest.json`, reduced to the field that dates it.
+    #[test]
+    fn a_peer_packet_manifest_alone_dates_the_scrapes() {
+        let dir = std::env::temp_dir().join(format!("kvscope-peer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["lmcache_metrics_loaded.prom", "vllm_metrics_loaded.prom"] {
+            std::fs::copy(fixture("packet_a").join(f), dir.join(f)).unwrap();
+        }
+        std::fs::write(
+            dir.join("packet_manifest.json"),
+            r#"{"generated_at": "2026-05-07T23:05:42Z", "schema_version": "inferguard-lmcache-packet/v1"}"#,
+        )
+        .unwrap();
+        let i = import(&dir).unwrap();
+        let want = parse_rfc3339("2026-05-07T23:05:42Z").unwrap();
+        assert!(i.events.iter().all(|e| e.time() == Some(want)));
+        std::fs::write(
+            dir.join("packet_manifest.json"),
+            r#"{"generated_at": "soon"}"#,
+        )
+        .unwrap();
+        assert!(import(&dir).unwrap_err().contains("generated_at"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
