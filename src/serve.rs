@@ -138,8 +138,8 @@ impl Server {
             .ok_or("the packet has no timed event: nothing to serve in time")?;
         let mut first: Vec<HashMap<String, Answer>> = vec![HashMap::new(); targets.len()];
         let mut cursor = timeline.cursor();
-        while let Some(next) = cursor.next(&timeline) {
-            let e = next?;
+        // A packet cut short is served as far as it is whole.
+        while let Some(Ok(e)) = cursor.next(&timeline) {
             if let (Some(i), Some((path, answer))) = (slot(&targets, e.target()), answer_of(&e)) {
                 first[i].entry(path).or_insert(answer);
             }

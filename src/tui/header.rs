@@ -184,6 +184,12 @@ fn replay_line(app: &App, r: &Status) -> Line<'static> {
         let s = s.max(0.0) as u64;
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
     };
+    if r.total == 0 {
+        return Line::from(Span::styled(
+            " ■ the packet holds no events ",
+            app.theme.selected,
+        ));
+    }
     let (state, style) = match (r.playing, r.applied >= r.total) {
         (true, _) => (format!("▶ playing {}", r.speed.label()), app.theme.good),
         (false, true) => ("■ at the end".to_string(), app.theme.selected),

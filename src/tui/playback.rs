@@ -479,4 +479,36 @@ mod tests {
         assert_eq!(Speed::parse("max"), Ok(Speed::Max));
         assert!(Speed::parse("7").is_err() && Speed::parse("ma").is_err());
     }
+
+    /// A packet without events (hand-made): every key and the clock work, nothing panics.
+    #[test]
+    fn an_empty_timeline_stands_still() {
+        let tar = Recording {
+            targets: vec![],
+            events: &Vec::new(),
+            report_json: "{}".into(),
+            created: 0.0,
+            redactions: vec![],
+            attachments: vec![],
+        }
+        .to_tar()
+        .unwrap();
+        let timeline = crate::packet::from_tar(&tar).unwrap().timeline();
+        let fresh = Box::new(|| Core::new(Model::new(&[], &[], 2), 60.0));
+        let (mut p, mut core) = Playback::new(timeline, fresh, None, Speed::X1);
+        for c in [
+            Control::Toggle,
+            Control::Forward,
+            Control::Back,
+            Control::Faster,
+            Control::Start,
+            Control::End,
+            Control::Toggle,
+        ] {
+            p.control(&mut core, c);
+            p.advance(&mut core, 1.0);
+        }
+        let s = p.status();
+        assert_eq!((s.applied, s.total), (0, 0));
+    }
 }
