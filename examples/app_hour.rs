@@ -88,11 +88,7 @@ fn main() {
         .model()
         .unwrap()
         .targets()
-        .map(|(target, t)| kvscope::packet::TargetEntry {
-            key: kvscope::packet::target_key(target),
-            target,
-            url: t.name.clone(),
-        })
+        .map(|(target, t)| kvscope::packet::TargetEntry::new(target, t.name.clone()))
         .collect();
     let started = std::time::Instant::now();
     let (tar, count) = kvscope::packet::Recording {

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use kvscope::packet::{Recorder, Recording, TargetEntry, target_key};
+use kvscope::packet::{Recorder, Recording, TargetEntry};
 use kvscope::vocab::{Event, Role, TargetRef};
 
 fn main() {
@@ -59,11 +59,7 @@ fn main() {
     let record_ms = started.elapsed().as_secs_f64() * 1000.0;
     let targets: Vec<TargetEntry> = [Role::Lmcache, Role::Engine]
         .into_iter()
-        .map(|role| TargetEntry {
-            key: target_key(target(role)),
-            target: target(role),
-            url: format!("http://{}/metrics", role.as_str()),
-        })
+        .map(|role| TargetEntry::new(target(role), format!("http://{}/metrics", role.as_str())))
         .collect();
     let started = Instant::now();
     let held = recorder.snapshot();

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use kvscope::packet::{Recording, TargetEntry, target_key};
+use kvscope::packet::{Recording, TargetEntry};
 use kvscope::sources::capture;
 use kvscope::vocab::{Event, Role, TargetRef};
 
@@ -74,11 +74,7 @@ fn built() -> (Vec<TargetEntry>, Vec<Event>) {
 
 fn entry(role: Role, url: &str) -> TargetEntry {
     let target = TargetRef { role, index: 0 };
-    TargetEntry {
-        key: target_key(target),
-        target,
-        url: url.into(),
-    }
+    TargetEntry::new(target, url)
 }
 
 #[test]

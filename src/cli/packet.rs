@@ -136,11 +136,7 @@ fn convert(dir: &Path, window: f64, limit: usize) -> Result<(Vec<u8>, &'static s
     let targets: Vec<TargetEntry> = i
         .targets
         .into_iter()
-        .map(|(target, url)| TargetEntry {
-            key: packet::target_key(target),
-            target,
-            url,
-        })
+        .map(|(target, url)| TargetEntry::new(target, url))
         .collect();
     let mut redactions = vec![format!(
         "imported from a {} folder; /env not carried",
@@ -368,11 +364,7 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
             .enumerate()
             .map(|(index, u)| {
                 let target = TargetRef { role, index };
-                TargetEntry {
-                    key: packet::target_key(target),
-                    target,
-                    url: u.to_string(),
-                }
+                TargetEntry::new(target, u.to_string())
             })
             .collect::<Vec<_>>()
     };

@@ -66,6 +66,17 @@ pub struct TargetEntry {
     pub url: String,
 }
 
+impl TargetEntry {
+    /// The entry of `target`, keyed by its role and place.
+    pub fn new(target: TargetRef, url: impl Into<String>) -> TargetEntry {
+        TargetEntry {
+            key: target_key(target),
+            target,
+            url: url.into(),
+        }
+    }
+}
+
 /// One member of the packet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {

@@ -59,11 +59,10 @@ fn targets() -> Vec<TargetEntry> {
         .into_iter()
         .map(|role| {
             let target = TargetRef { role, index: 0 };
-            TargetEntry {
-                key: target_key(target),
+            TargetEntry::new(
                 target,
-                url: format!("http://127.0.0.1/{}/metrics", role.as_str()),
-            }
+                format!("http://127.0.0.1/{}/metrics", role.as_str()),
+            )
         })
         .collect()
 }

@@ -79,7 +79,20 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
-impl Recording<'_> {
+impl<'a> Recording<'a> {
+    /// Just targets and events: no report, nothing redacted or carried, created at 0 (tests,
+    /// benchmarks, examples).
+    pub fn plain(targets: Vec<TargetEntry>, events: &'a dyn EventSource) -> Recording<'a> {
+        Recording {
+            targets,
+            events,
+            report_json: "{}".into(),
+            created: 0.0,
+            redactions: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+
     /// The members in file order, `manifest.json` first.
     pub fn members(&self) -> Result<Members, String> {
         self.built().map(|(members, _)| members)

@@ -340,23 +340,10 @@ mod tests {
             .into_iter()
             .map(|role| {
                 let target = TargetRef { role, index: 0 };
-                TargetEntry {
-                    key: crate::packet::target_key(target),
-                    target,
-                    url: role.as_str().into(),
-                }
+                TargetEntry::new(target, role.as_str())
             })
             .collect();
-        let tar = Recording {
-            targets,
-            events: &events,
-            report_json: "{}".into(),
-            created: 0.0,
-            redactions: vec![],
-            attachments: vec![],
-        }
-        .to_tar()
-        .unwrap();
+        let tar = Recording::plain(targets, &events).to_tar().unwrap();
         let timeline = crate::packet::from_tar(&tar).unwrap().timeline();
         let fresh = Box::new(|| {
             Core::new(
@@ -483,16 +470,7 @@ mod tests {
     /// A packet without events (hand-made): every key and the clock work, nothing panics.
     #[test]
     fn an_empty_timeline_stands_still() {
-        let tar = Recording {
-            targets: vec![],
-            events: &Vec::new(),
-            report_json: "{}".into(),
-            created: 0.0,
-            redactions: vec![],
-            attachments: vec![],
-        }
-        .to_tar()
-        .unwrap();
+        let tar = Recording::plain(vec![], &Vec::new()).to_tar().unwrap();
         let timeline = crate::packet::from_tar(&tar).unwrap().timeline();
         let fresh = Box::new(|| Core::new(Model::new(&[], &[], 2), 60.0));
         let (mut p, mut core) = Playback::new(timeline, fresh, None, Speed::X1);

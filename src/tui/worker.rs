@@ -188,11 +188,7 @@ fn export(
     let targets: Vec<TargetEntry> = core
         .model
         .targets()
-        .map(|(target, store)| TargetEntry {
-            key: packet::target_key(target),
-            target,
-            url: store.name.clone(),
-        })
+        .map(|(target, store)| TargetEntry::new(target, store.name.clone()))
         .collect();
     let kinds: Vec<&str> = targets.iter().map(|_| "url").collect();
     // The analysis the pictures use is reused: only the report is made here.
