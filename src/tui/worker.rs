@@ -102,6 +102,8 @@ async fn work(
     // A picture at once (a key asked for it).
     let now = || Some(Instant::now() - SETTLE);
     let mut ticks = tokio::time::interval(PLAY_TICK);
+    // After a pause, one tick, not the ones missed meanwhile.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = Instant::now();
     loop {
         let wait = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
