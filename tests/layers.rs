@@ -69,6 +69,18 @@ const NEVER: &[(&str, &str, &str)] = &[
         "a packet is written from events, it fetches nothing",
     ),
     ("catalog", "store", "the catalog is data"),
+    (
+        "serve",
+        "model",
+        "serving answers what was recorded, it computes nothing",
+    ),
+    (
+        "serve",
+        "analysis",
+        "serving answers what was recorded, it computes nothing",
+    ),
+    ("serve", "tui", "serving is headless"),
+    ("serve", "sources", "serving answers, it fetches nothing"),
 ];
 
 /// Modules that import nothing of the crate.
