@@ -1,6 +1,13 @@
-//! Findings: what the figures and the matrix mean, ranked, each with its evidence and a next
-//! action. A first set of rules; the full rule pack comes later.
+//! Findings: a table of rules over one view of the analysis ([`Facts`]). Every rule gives a
+//! verdict each time it is evaluated — `firing`, `clear`, or `not_evaluable` with the inputs
+//! it lacks named — so a rule whose input is unknown says so instead of staying silent. A
+//! verdict carries its evidence as readable lines and as data, the rule's explanation and the
+//! next action. `docs/findings.md` is generated from the table ([`document`]) and a test keeps
+//! the two in step.
 
+use serde_json::{Map, Value, json};
+
+use super::Fig;
 use super::engine::EngineFigures;
 use super::figures::{GaugeTrust, LmcacheFigures};
 use super::matrix::{FamilyRow, Need, Status, Unrecognised};
@@ -16,34 +23,39 @@ crate::named! {
     }
 }
 
-/// One finding.
+crate::named! {
+    /// A rule's verdict.
+    pub enum State {
+        Firing = "firing",
+        Clear = "clear",
+        NotEvaluable = "not_evaluable",
+    }
+}
+
+/// One rule's verdict, as the report and the TUI show it. `findings` are the firing ones.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Finding {
     pub code: &'static str,
     pub severity: Severity,
+    pub state: State,
     pub title: String,
+    /// For `not_evaluable`: what the rule needs and does not have (and why).
+    pub missing_inputs: Vec<String>,
+    /// The window its rates cover; `null` for rules that read totals or state.
+    pub window_seconds: Option<f64>,
     pub evidence: Vec<String>,
-    pub next_action: String,
+    /// The evidence as data: the values the verdict rests on.
+    pub evidence_data: Map<String, Value>,
+    pub explanation: &'static str,
+    pub next_action: &'static str,
 }
 
-fn finding(
-    code: &'static str,
-    severity: Severity,
-    title: String,
-    evidence: Vec<String>,
-    next: &str,
-) -> Finding {
-    Finding {
-        code,
-        severity,
-        title,
-        evidence,
-        next_action: next.to_string(),
-    }
-}
-
-/// Default L1 eviction trigger (`--eviction-trigger-watermark`).
+/// Default L1 eviction trigger (`--eviction-trigger-watermark`) when `/status` does not say.
 pub const L1_WATERMARK: f64 = 0.8;
+/// A window hit rate below this is low.
+const LOW_HIT_RATE: f64 = 0.2;
+/// Tokens looked up in the window before a hit rate is judged (warm-up).
+const WARM_UP_TOKENS: f64 = 4096.0;
 
 /// What the rules read: the analysis made so far.
 pub struct Facts<'a> {
@@ -53,42 +65,279 @@ pub struct Facts<'a> {
     pub lm: &'a LmcacheFigures,
     pub en: &'a EngineFigures,
     pub quality: &'a super::DataQuality,
+    /// LMCache and engine targets read.
+    pub lmcache_targets: usize,
+    pub engine_targets: usize,
+    pub window: f64,
 }
 
-/// A rule adds the findings it sees to the list.
-type Rule = fn(&Facts<'_>, &mut Vec<Finding>);
+/// What a check concluded.
+enum Verdict {
+    Firing {
+        title: String,
+        evidence: Vec<String>,
+        data: Map<String, Value>,
+    },
+    Clear {
+        evidence: Vec<String>,
+        data: Map<String, Value>,
+    },
+    Missing(Vec<String>),
+}
 
-/// Every rule, in the order findings of one severity are listed.
-const RULES: &[Rule] = &[
-    bad_data,
-    eventbus_dropping,
-    periodic_threads_unhealthy,
-    stale_connector,
-    external_prefix_no_hits,
-    required_family_missing,
-    l1_at_watermark,
-    low_lookup_hit_rate,
-    eventbus_gauges_unverified,
-    unrecognised_names,
+/// One rule: what it is, once, as data; `check` decides.
+pub struct Rule {
+    pub code: &'static str,
+    pub severity: Severity,
+    /// What the rule detects (the title while it is not firing).
+    pub title: &'static str,
+    /// Where it applies, in words (for the document).
+    pub applies: &'static str,
+    /// The inputs it reads, in words (for the document).
+    pub needs: &'static str,
+    /// Whether its verdict rests on rates over the window.
+    pub windowed: bool,
+    pub explanation: &'static str,
+    pub next_action: &'static str,
+    check: fn(&Facts<'_>) -> Verdict,
+}
+
+/// Every rule, in the order verdicts of one severity are listed.
+pub const RULES: &[Rule] = &[
+    Rule {
+        code: "bad_data",
+        severity: Severity::Warning,
+        title: "Values in the data that cannot be right",
+        applies: "every target",
+        needs: "the stored samples (always available)",
+        windowed: false,
+        explanation: "A counter that is not finite, negative or shrinking without a restart, a series twice in one scrape, or a histogram that is not cumulative cannot be a measurement; figures resting on such values are shown as unknown, with the series named.",
+        next_action: "Check the exporter: a counter must be a finite, non-negative number that only grows, each series must appear once per scrape, and bucket bounds must be numbers.",
+        check: bad_data,
+    },
+    Rule {
+        code: "eventbus_dropping",
+        severity: Severity::Critical,
+        title: "LMCache EventBus dropping events",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_event_bus_dropped_events_total over the window",
+        windowed: true,
+        explanation: "When the EventBus queue is full, events are dropped: metrics, traces and KV events lose data. Only drops in the window count, so an old burst does not fire forever.",
+        next_action: "Raise --event-bus-queue-size or reduce --metrics-sample-rate; check what subscribes to the bus.",
+        check: eventbus_dropping,
+    },
+    Rule {
+        code: "periodic_threads_unhealthy",
+        severity: Severity::Warning,
+        title: "LMCache background threads not running on time",
+        applies: "LMCache MP server (HTTP routes)",
+        needs: "GET /periodic-threads-health",
+        windowed: false,
+        explanation: "LMCache checks its own periodic threads (eviction, reaping, …); a thread that missed its schedule stops doing that work.",
+        next_action: "Open GET /periodic-threads/<name> on the server for the last run's message, and read the server log around that time.",
+        check: periodic_threads_unhealthy,
+    },
+    Rule {
+        code: "stale_connector",
+        severity: Severity::Warning,
+        title: "Deprecated LMCache connector name",
+        applies: "an engine",
+        needs: "the engine's /metrics (connector labels)",
+        windowed: false,
+        explanation: "Old connector names keep working for a while but miss fixes and metrics of the current connectors.",
+        next_action: "Configure LMCacheConnectorV1 (embedded) or LMCacheMPConnector (MP server).",
+        check: stale_connector,
+    },
+    Rule {
+        code: "external_prefix_no_hits",
+        severity: Severity::Warning,
+        title: "vLLM counting no external prefix hits while LMCache hits",
+        applies: "vLLM with an LMCache MP server",
+        needs: "LMCache lookup hit tokens, vllm:external_prefix_cache_queries/hits",
+        windowed: false,
+        explanation: "LMCache served hits, but the engine counts none from an external cache: either the two do not belong to one deployment, or this vLLM build does not report MP-connector hits there.",
+        next_action: "Check that the engine and the LMCache server belong to one deployment, and whether this vLLM build reports MP-connector hits (compare prompt_tokens_by_source{source=\"external_kv_transfer\"}).",
+        check: external_prefix_no_hits,
+    },
+    Rule {
+        code: "required_family_missing",
+        severity: Severity::Warning,
+        title: "Required metric family without samples",
+        applies: "every deployment (the matrix's required families)",
+        needs: "the family matrix",
+        windowed: false,
+        explanation: "The matrix marks families the detected architecture must export; one without samples means a disabled exporter, a renamed metric, or no traffic yet.",
+        next_action: "Many LMCache series appear only after their first event: send traffic, then check the exporter (--disable-metrics, OTLP push) and the name variants this build uses.",
+        check: required_family_missing,
+    },
+    Rule {
+        code: "l1_at_watermark",
+        severity: Severity::Info,
+        title: "L1 at its eviction watermark",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_l1_usage_ratio; the watermark from /status (0.8 when not read)",
+        windowed: true,
+        explanation: "At the watermark LMCache evicts to make room; under steady load this is expected, but evictions of chunks asked for again cost hits.",
+        next_action: "If the hit rate falls as evictions rise, give L1 more memory or add an L2 adapter.",
+        check: l1_at_watermark,
+    },
+    Rule {
+        code: "low_lookup_hit_rate",
+        severity: Severity::Info,
+        title: "Low LMCache hit rate in the window",
+        applies: "LMCache MP server",
+        needs: "lookup requested and hit tokens over the window, after warm-up (4096 tokens)",
+        windowed: true,
+        explanation: "Few of the tokens looked up in the window were found. New prompts miss by nature; repeated prefixes should hit.",
+        next_action: "For repeated prefixes, check cache_salt, model_name and chunk alignment, and whether evictions precede the misses.",
+        check: low_lookup_hit_rate,
+    },
+    Rule {
+        code: "eventbus_gauges_unverified",
+        severity: Severity::Info,
+        title: "EventBus depth and drain lag untrustworthy on this build",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_event_bus_queue_depth",
+        windowed: false,
+        explanation: "LMCache 0.5.6 registers these gauges on a disabled bus, so they read 0 whatever the live queue holds.",
+        next_action: "Watch dropped events instead of depth.",
+        check: eventbus_gauges_unverified,
+    },
+    Rule {
+        code: "unrecognised_names",
+        severity: Severity::Info,
+        title: "Metric names with known prefixes not in kvscope's catalog",
+        applies: "every target",
+        needs: "the stored samples (always available)",
+        windowed: false,
+        explanation: "A newer or older build may have renamed metrics; kvscope reads them only through its catalog.",
+        next_action: "Report them so the catalog learns the variant.",
+        check: unrecognised_names,
+    },
 ];
 
-/// Evaluates every rule; most severe first.
-pub fn evaluate(facts: &Facts<'_>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for rule in RULES {
-        rule(facts, &mut out);
-    }
+/// Evaluates every rule: all verdicts in table order, and the firing ones most severe first.
+pub fn evaluate(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Finding>) {
+    let rules: Vec<Finding> = RULES.iter().map(|r| verdict(r, facts)).collect();
+    let mut firing: Vec<Finding> = rules
+        .iter()
+        .filter(|f| f.state == State::Firing)
+        .cloned()
+        .collect();
     // Stable: within a severity, the order of RULES.
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    firing.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    (rules, firing)
+}
+
+fn verdict(rule: &Rule, facts: &Facts<'_>) -> Finding {
+    let (state, title, missing, evidence, data) = match (rule.check)(facts) {
+        Verdict::Firing {
+            title,
+            evidence,
+            data,
+        } => (State::Firing, title, Vec::new(), evidence, data),
+        Verdict::Clear { evidence, data } => {
+            (State::Clear, rule.title.into(), Vec::new(), evidence, data)
+        }
+        Verdict::Missing(missing) => (
+            State::NotEvaluable,
+            rule.title.into(),
+            missing,
+            Vec::new(),
+            Map::new(),
+        ),
+    };
+    Finding {
+        code: rule.code,
+        severity: rule.severity,
+        state,
+        title,
+        missing_inputs: missing,
+        window_seconds: rule.windowed.then_some(facts.window),
+        evidence,
+        evidence_data: data,
+        explanation: rule.explanation,
+        next_action: rule.next_action,
+    }
+}
+
+/// `docs/findings.md`: every rule of the table.
+pub fn document() -> String {
+    let mut out = String::from(
+        "# kvscope findings\n\nGenerated from the rule table (`src/analysis/findings.rs`); a test keeps this file in step.\n\nEvery rule gives a verdict whenever the analysis runs: `firing`, `clear`, or `not_evaluable`\nwith the inputs it lacks named. `kvscope report` lists every verdict in `rules[]` and the firing\nones in `findings[]`.\n",
+    );
+    for r in RULES {
+        out.push_str(&format!(
+            "\n## `{}` ({})\n\n{}.\n\n- Applies to: {}.\n- Reads: {}{}.\n- Why it matters: {}\n- Next action: {}\n",
+            r.code,
+            r.severity,
+            r.title,
+            r.applies,
+            r.needs,
+            if r.windowed {
+                " (rates over the window)"
+            } else {
+                ""
+            },
+            r.explanation,
+            r.next_action
+        ));
+    }
     out
 }
 
-fn bad_data(c: &Facts<'_>, out: &mut Vec<Finding>) {
-    let quality = c.quality;
-    if quality.notes.is_empty() {
-        return;
+fn data(pairs: &[(&str, Value)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn clear(evidence: Vec<String>, pairs: &[(&str, Value)]) -> Verdict {
+    Verdict::Clear {
+        evidence,
+        data: data(pairs),
     }
+}
+
+/// A figure's value, or what is missing: `name: why`.
+fn need(name: &str, fig: &Fig) -> Result<f64, String> {
+    fig.0.clone().map_err(|why| format!("{name}: {why}"))
+}
+
+/// The values of several figures, or every one that is missing.
+fn needs<const N: usize>(figs: [(&str, &Fig); N]) -> Result<[f64; N], Verdict> {
+    let mut out = [0.0; N];
+    let mut missing = Vec::new();
+    for (i, (name, fig)) in figs.iter().enumerate() {
+        match need(name, fig) {
+            Ok(v) => out[i] = v,
+            Err(m) => missing.push(m),
+        }
+    }
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(Verdict::Missing(missing))
+    }
+}
+
+/// Rules about the LMCache MP server need one.
+fn lmcache_present(c: &Facts<'_>) -> Result<(), Verdict> {
+    if c.lmcache_targets == 0 {
+        return Err(Verdict::Missing(vec![
+            "an LMCache MP server's /metrics (give --lmcache)".into(),
+        ]));
+    }
+    Ok(())
+}
+
+fn bad_data(c: &Facts<'_>) -> Verdict {
+    let quality = c.quality;
     let n = quality.notes.len() as u64 + quality.not_kept;
+    if n == 0 {
+        return clear(vec![], &[("problems", json!(0))]);
+    }
     let mut evidence: Vec<String> = quality
         .notes
         .iter()
@@ -98,151 +347,274 @@ fn bad_data(c: &Facts<'_>, out: &mut Vec<Finding>) {
     if n > 5 {
         evidence.push(format!("+{} more (the report lists them)", n - 5));
     }
-    out.push(finding(
-        "bad_data",
-        Severity::Warning,
-        format!("{n} problems in the data itself; figures resting on them are unknown"),
+    Verdict::Firing {
+        title: format!("{n} problems in the data itself; figures resting on them are unknown"),
         evidence,
-        "Check the exporter: a counter must be a finite, non-negative number that only grows, each series must appear once per scrape, and bucket bounds must be numbers.",
-    ));
+        data: data(&[("problems", json!(n))]),
+    }
 }
 
-fn eventbus_dropping(c: &Facts<'_>, out: &mut Vec<Finding>) {
+fn eventbus_dropping(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
     let bus = &c.lm.eventbus;
-    let Some(d) = bus.dropped_total.value().filter(|d| *d > 0.0) else {
-        return;
+    let [rate, total] = match needs([
+        ("EventBus drops in the window", &bus.dropped_per_s),
+        ("EventBus drops since start", &bus.dropped_total),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
     };
-    let rate = bus
-        .dropped_per_s
-        .value()
-        .map_or("unknown".into(), |r| format!("{r:.2}/s"));
-    out.push(finding(
-        "eventbus_dropping",
-        Severity::Critical,
-        format!("LMCache's EventBus dropped {d:.0} events"),
-        vec![format!("lmcache_mp_event_bus_dropped_events_total = {d:.0} (window rate {rate})")],
-        "Metrics, traces and KV events lose data while the bus is full: raise --event-bus-queue-size or reduce --metrics-sample-rate.",
-    ));
+    let pairs = [
+        ("dropped_per_s", json!(rate)),
+        ("dropped_total", json!(total)),
+    ];
+    let line = format!(
+        "lmcache_mp_event_bus_dropped_events_total = {total:.0}; {rate:.2}/s in the window"
+    );
+    if rate > 0.0 {
+        Verdict::Firing {
+            title: format!("LMCache's EventBus is dropping events ({rate:.2}/s in the window)"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
 }
 
-fn periodic_threads_unhealthy(c: &Facts<'_>, out: &mut Vec<Finding>) {
+fn periodic_threads_unhealthy(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
     let http = &c.lm.http;
-    if http.periodic_healthy != Some(false) {
-        return;
-    }
-    let mut evidence = vec!["GET /periodic-threads-health: healthy = false".to_string()];
-    evidence.extend(http.periodic_unhealthy.iter().cloned());
-    out.push(finding(
-        "periodic_threads_unhealthy",
-        Severity::Warning,
-        "LMCache says some of its background threads are not running on time".into(),
-        evidence,
-        "Open GET /periodic-threads/<name> on the server for the last run's message, and read the server log around that time.",
-    ));
-}
-
-fn stale_connector(c: &Facts<'_>, out: &mut Vec<Finding>) {
-    for e in &c.mode.stale_connector {
-        out.push(finding(
-            "stale_connector",
-            Severity::Warning,
-            "A deprecated LMCache connector name is configured".into(),
-            vec![e.detail.clone()],
-            "Configure LMCacheConnectorV1 (embedded) or LMCacheMPConnector (MP server).",
-        ));
+    match http.periodic_healthy {
+        None => Verdict::Missing(vec![
+            "GET /periodic-threads-health (read live; not read from files)".into(),
+        ]),
+        Some(true) => clear(
+            vec!["GET /periodic-threads-health: healthy".into()],
+            &[("healthy", json!(true))],
+        ),
+        Some(false) => {
+            let mut evidence = vec!["GET /periodic-threads-health: healthy = false".to_string()];
+            evidence.extend(http.periodic_unhealthy.iter().cloned());
+            Verdict::Firing {
+                title: "LMCache says some of its background threads are not running on time".into(),
+                evidence,
+                data: data(&[
+                    ("healthy", json!(false)),
+                    ("unhealthy", json!(http.periodic_unhealthy)),
+                ]),
+            }
+        }
     }
 }
 
-fn external_prefix_no_hits(c: &Facts<'_>, out: &mut Vec<Finding>) {
-    let lm_hits = c.lm.lookup.hit_tokens.since_start.value();
+fn stale_connector(c: &Facts<'_>) -> Verdict {
+    if c.engine_targets == 0 {
+        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+    }
+    let found: Vec<String> = c
+        .mode
+        .stale_connector
+        .iter()
+        .map(|e| e.detail.clone())
+        .collect();
+    if found.is_empty() {
+        return clear(vec![], &[("stale", json!([]))]);
+    }
+    Verdict::Firing {
+        title: "A deprecated LMCache connector name is configured".into(),
+        data: data(&[("stale", json!(found))]),
+        evidence: found,
+    }
+}
+
+fn external_prefix_no_hits(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
     let ext = &c.en.external_prefix_cache;
-    let (Some(h), Some(q), Some(0.0)) =
-        (lm_hits, ext.queries_total.value(), ext.hits_total.value())
-    else {
-        return;
+    let [h, q, e] = match needs([
+        (
+            "LMCache lookup hit tokens since start",
+            &c.lm.lookup.hit_tokens.since_start,
+        ),
+        (
+            "vllm:external_prefix_cache_queries_total",
+            &ext.queries_total,
+        ),
+        ("vllm:external_prefix_cache_hits_total", &ext.hits_total),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
     };
-    if h > 0.0 && q > 0.0 {
-        out.push(finding(
-            "external_prefix_no_hits",
-            Severity::Warning,
-            "vLLM counts no external prefix hits although LMCache reports hits".into(),
-            vec![
-                format!("LMCache lookup hit tokens since start: {h:.0}"),
-                format!("vllm:external_prefix_cache_hits_total = 0 of {q:.0} queried tokens"),
-            ],
-            "Check that the engine and the LMCache server belong to one deployment, and whether this vLLM build reports MP-connector hits (compare prompt_tokens_by_source{source=\"external_kv_transfer\"}).",
-        ));
+    let pairs = [
+        ("lmcache_hit_tokens", json!(h)),
+        ("external_queries", json!(q)),
+        ("external_hits", json!(e)),
+    ];
+    let lines = vec![
+        format!("LMCache lookup hit tokens since start: {h:.0}"),
+        format!("vllm:external_prefix_cache_hits_total = {e:.0} of {q:.0} queried tokens"),
+    ];
+    if e == 0.0 && h > 0.0 && q > 0.0 {
+        Verdict::Firing {
+            title: "vLLM counts no external prefix hits although LMCache reports hits".into(),
+            evidence: lines,
+            data: data(&pairs),
+        }
+    } else {
+        clear(lines, &pairs)
     }
 }
 
-fn required_family_missing(c: &Facts<'_>, out: &mut Vec<Finding>) {
-    let missing = c.families.iter().filter(|r| {
-        r.need == Need::Required && matches!(r.status, Status::Missing | Status::DeclaredNoSamples)
-    });
-    for fam in missing {
-        out.push(finding(
-            "required_family_missing",
-            Severity::Warning,
-            format!("{} has no samples", fam.id),
-            vec![format!("{}: {:?} in a {} deployment", fam.title, fam.status, c.mode.architecture)],
-            "Many LMCache series appear only after their first event: send traffic, then check the exporter (--disable-metrics, OTLP push) and the name variants this build uses.",
-        ));
+fn required_family_missing(c: &Facts<'_>) -> Verdict {
+    let missing: Vec<&FamilyRow> = c
+        .families
+        .iter()
+        .filter(|r| {
+            r.need == Need::Required
+                && matches!(r.status, Status::Missing | Status::DeclaredNoSamples)
+        })
+        .collect();
+    if missing.is_empty() {
+        return clear(vec![], &[("families", json!([]))]);
+    }
+    let ids: Vec<&str> = missing.iter().map(|f| f.id).collect();
+    Verdict::Firing {
+        title: if ids.len() == 1 {
+            format!("{} has no samples", ids[0])
+        } else {
+            format!("{} required families have no samples", ids.len())
+        },
+        evidence: missing
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {} in a {} deployment",
+                    f.title,
+                    f.status.as_str(),
+                    c.mode.architecture
+                )
+            })
+            .collect(),
+        data: data(&[("families", json!(ids))]),
     }
 }
 
-fn l1_at_watermark(c: &Facts<'_>, out: &mut Vec<Finding>) {
+fn l1_at_watermark(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
     let l1 = &c.lm.l1;
-    let Some(r) = l1.memory.usage_ratio.value().filter(|r| *r >= L1_WATERMARK) else {
-        return;
+    let usage = match need("lmcache_mp_l1_usage_ratio", &l1.memory.usage_ratio) {
+        Ok(u) => u,
+        Err(m) => return Verdict::Missing(vec![m]),
     };
-    let ev = l1
-        .evicted_per_s
-        .value()
-        .map_or("unknown".into(), |e| format!("{e:.2} chunks/s"));
-    out.push(finding(
-        "l1_at_watermark",
-        Severity::Info,
-        format!("L1 is {:.0}% full, at or above the default eviction watermark", r * 100.0),
-        vec![format!("lmcache_mp_l1_usage_ratio = {r:.3}; evictions in the window: {ev}")],
-        "Expected under steady load; if the hit rate falls as evictions rise, give L1 more memory or add an L2 adapter.",
-    ));
+    let (mark, from) = match c.lm.http.eviction_watermark.value() {
+        Some(w) => (w, "/status"),
+        None => (L1_WATERMARK, "the default"),
+    };
+    let ev = l1.evicted_per_s.value();
+    let pairs = [
+        ("usage_ratio", json!(usage)),
+        ("watermark", json!(mark)),
+        ("watermark_from", json!(from)),
+        ("evicted_per_s", json!(ev)),
+    ];
+    let ev_text = ev.map_or("unknown".into(), |e| format!("{e:.2} chunks/s"));
+    let line = format!(
+        "lmcache_mp_l1_usage_ratio = {usage:.3}; watermark {mark} ({from}); evictions in the window: {ev_text}"
+    );
+    if usage >= mark {
+        Verdict::Firing {
+            title: format!(
+                "L1 is {:.0}% full, at or above its eviction watermark ({:.0}%, {from})",
+                usage * 100.0,
+                mark * 100.0
+            ),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
 }
 
-fn low_lookup_hit_rate(c: &Facts<'_>, out: &mut Vec<Finding>) {
+fn low_lookup_hit_rate(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
     let lookup = &c.lm.lookup;
-    let (Some(rate), Some(req)) = (
-        lookup.hit_rate.window.value(),
-        lookup.requested_tokens.window.value(),
-    ) else {
-        return;
+    let [rate, req] = match needs([
+        ("the lookup hit rate in the window", &lookup.hit_rate.window),
+        (
+            "tokens looked up in the window",
+            &lookup.requested_tokens.window,
+        ),
+    ]) {
+        Ok(v) => v,
+        Err(v) => {
+            // No lookups in the window gives no rate: warm-up, said as such.
+            return match lookup.requested_tokens.window.value() {
+                Some(r) if r < WARM_UP_TOKENS => Verdict::Missing(vec![format!(
+                    "warm-up: {WARM_UP_TOKENS:.0} tokens looked up in the window ({r:.0} so far)"
+                )]),
+                _ => v,
+            };
+        }
     };
-    if rate < 0.2 && req > 0.0 {
-        out.push(finding(
-            "low_lookup_hit_rate",
-            Severity::Info,
-            format!("LMCache hit rate in the window is {:.0}%", rate * 100.0),
-            vec![format!("{req:.0} tokens looked up in the window")],
-            "Normal for new prompts; for repeated prefixes check cache_salt, model_name and chunk alignment.",
-        ));
+    if req < WARM_UP_TOKENS {
+        return Verdict::Missing(vec![format!(
+            "warm-up: {WARM_UP_TOKENS:.0} tokens looked up in the window ({req:.0} so far)"
+        )]);
+    }
+    let pairs = [
+        ("hit_rate", json!(rate)),
+        ("requested_tokens", json!(req)),
+        ("threshold", json!(LOW_HIT_RATE)),
+    ];
+    let line = format!(
+        "{:.1}% of {req:.0} tokens looked up in the window were hits",
+        rate * 100.0
+    );
+    if rate < LOW_HIT_RATE {
+        Verdict::Firing {
+            title: format!("LMCache hit rate in the window is {:.0}%", rate * 100.0),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
     }
 }
 
-fn eventbus_gauges_unverified(c: &Facts<'_>, out: &mut Vec<Finding>) {
+fn eventbus_gauges_unverified(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
     let bus = &c.lm.eventbus;
-    if bus.gauges_trust == GaugeTrust::Unverified && bus.queue_depth.value().is_some() {
-        out.push(finding(
-            "eventbus_gauges_unverified",
-            Severity::Info,
-            "EventBus depth and drain lag cannot be trusted on this build".into(),
-            vec![bus.gauges_note.to_string()],
-            "Watch dropped events instead of depth.",
-        ));
+    if let Err(m) = need("lmcache_mp_event_bus_queue_depth", &bus.queue_depth) {
+        return Verdict::Missing(vec![m]);
+    }
+    let trust = json!(format!("{:?}", bus.gauges_trust).to_lowercase());
+    if bus.gauges_trust == GaugeTrust::Unverified {
+        Verdict::Firing {
+            title: "EventBus depth and drain lag cannot be trusted on this build".into(),
+            evidence: vec![bus.gauges_note.to_string()],
+            data: data(&[("gauges", trust)]),
+        }
+    } else {
+        clear(vec![], &[("gauges", trust)])
     }
 }
 
-fn unrecognised_names(c: &Facts<'_>, out: &mut Vec<Finding>) {
+fn unrecognised_names(c: &Facts<'_>) -> Verdict {
     if c.unrecognised.is_empty() {
-        return;
+        return clear(vec![], &[("names", json!(0))]);
     }
     let names: Vec<String> = c
         .unrecognised
@@ -250,14 +622,12 @@ fn unrecognised_names(c: &Facts<'_>, out: &mut Vec<Finding>) {
         .take(5)
         .map(|u| u.name.clone())
         .collect();
-    out.push(finding(
-        "unrecognised_names",
-        Severity::Info,
-        format!(
+    Verdict::Firing {
+        title: format!(
             "{} metric names with known prefixes are not in kvscope's catalog",
             c.unrecognised.len()
         ),
-        names,
-        "A newer or older build may have renamed them: report them so the catalog learns the variant.",
-    ));
+        data: data(&[("names", json!(c.unrecognised.len()))]),
+        evidence: names,
+    }
 }

@@ -187,7 +187,10 @@ pub struct Analysis {
     pub unrecognised: Vec<matrix::Unrecognised>,
     pub lmcache: figures::LmcacheFigures,
     pub engine: engine::EngineFigures,
+    /// The firing rules, most severe first.
     pub findings: Vec<findings::Finding>,
+    /// Every rule's verdict, in the rule table's order.
+    pub rules: Vec<findings::Finding>,
     pub data_quality: DataQuality,
 }
 
@@ -233,13 +236,16 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
     let lmcache = figures::lmcache(&views, inputs.lmcache.len(), &features);
     let engine = engine::engine(&views[inputs.lmcache.len()..]);
     let data_quality = DataQuality::of(inputs);
-    let findings = findings::evaluate(&findings::Facts {
+    let (rules, findings) = findings::evaluate(&findings::Facts {
         mode: &mode,
         families: &families,
         unrecognised: &unrecognised,
         lm: &lmcache,
         en: &engine,
         quality: &data_quality,
+        lmcache_targets: inputs.lmcache.len(),
+        engine_targets: inputs.engine.len(),
+        window: inputs.window,
     });
     Analysis {
         mode,
@@ -248,6 +254,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         lmcache,
         engine,
         findings,
+        rules,
         data_quality,
     }
 }

@@ -1,0 +1,193 @@
+//! The rule pack on real data: every rule gives a verdict (`firing`, `clear` or
+//! `not_evaluable` with what it lacks), on the real LMCache 0.5.6 capture, packet_a and
+//! timelines derived from the capture by changing values (said where they are).
+
+mod common;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// The report of a model fed these LMCache bodies at these times (no engine).
+fn report_of(scrapes: &[(Vec<u8>, f64)]) -> Value {
+    let mut m = kvscope::model::Model::new(&["lmcache".into()], &[], 64);
+    let target = kvscope::vocab::TargetRef {
+        role: kvscope::vocab::Role::Lmcache,
+        index: 0,
+    };
+    for (body, t) in scrapes {
+        m.apply(kvscope::vocab::Event::Scrape {
+            target,
+            time: Some(*t),
+            body: body.clone(),
+            format: None,
+            origin: "test".into(),
+        })
+        .unwrap();
+    }
+    kvscope::report::build(&m, 60.0, &["files"])
+}
+
+/// The real capture t0..=last as (body, time).
+fn run1(last: usize) -> Vec<(Vec<u8>, f64)> {
+    common::run1_timeline(last)
+        .into_iter()
+        .map(|(p, t): (PathBuf, Option<f64>)| (std::fs::read(p).unwrap(), t.unwrap()))
+        .collect()
+}
+
+fn rule<'a>(r: &'a Value, code: &str) -> &'a Value {
+    r["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == code)
+        .unwrap_or_else(|| panic!("no rule {code}"))
+}
+
+fn state(r: &Value, code: &str) -> String {
+    rule(r, code)["state"].as_str().unwrap().to_string()
+}
+
+/// The capture's counter named `name` (no labels) moved by `by` in the last scrape: a derived
+/// timeline, not a real one.
+fn bumped(mut scrapes: Vec<(Vec<u8>, f64)>, name: &str, by: f64) -> Vec<(Vec<u8>, f64)> {
+    let last = scrapes.last_mut().unwrap();
+    let text = String::from_utf8(last.0.clone()).unwrap();
+    let mut found = false;
+    let out: String = text
+        .lines()
+        .map(|l| match l.strip_prefix(&format!("{name} ")) {
+            Some(v) => {
+                found = true;
+                format!("{name} {}\n", v.trim().parse::<f64>().unwrap() + by)
+            }
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert!(found, "{name} is in the capture");
+    last.0 = out.into_bytes();
+    scrapes
+}
+
+#[test]
+fn every_rule_gives_a_verdict_with_the_contract_fields() {
+    let r = report_of(&run1(31));
+    let rules = r["rules"].as_array().unwrap();
+    assert!(rules.len() >= 10);
+    for x in rules {
+        for field in [
+            "code",
+            "severity",
+            "state",
+            "title",
+            "missing_inputs",
+            "window_seconds",
+            "evidence",
+            "evidence_data",
+            "explanation",
+            "next_action",
+        ] {
+            assert!(x.get(field).is_some(), "{} has no {field}", x["code"]);
+        }
+        let s = x["state"].as_str().unwrap();
+        assert!(["firing", "clear", "not_evaluable"].contains(&s));
+        assert_eq!(
+            s == "not_evaluable",
+            !x["missing_inputs"].as_array().unwrap().is_empty(),
+            "{x}"
+        );
+    }
+    // findings[] is the firing verdicts, the same objects.
+    let firing: Vec<&Value> = rules.iter().filter(|x| x["state"] == "firing").collect();
+    let findings: Vec<&Value> = r["findings"].as_array().unwrap().iter().collect();
+    assert_eq!(firing.len(), findings.len());
+    for f in findings {
+        assert!(firing.contains(&f));
+    }
+}
+
+/// The capture's healthy end raises no warning; its EventBus never dropped.
+#[test]
+fn the_real_capture_at_rest_raises_no_warning() {
+    let r = report_of(&run1(31));
+    for f in r["findings"].as_array().unwrap() {
+        assert_eq!(f["severity"], "info", "{f}");
+    }
+    assert_eq!(state(&r, "eventbus_dropping"), "clear");
+    assert_eq!(state(&r, "bad_data"), "clear");
+    assert_eq!(state(&r, "l1_at_watermark"), "clear");
+    // Files carry no route answers: a rule that needs one says so.
+    assert_eq!(state(&r, "periodic_threads_unhealthy"), "not_evaluable");
+    assert!(
+        rule(&r, "periodic_threads_unhealthy")["missing_inputs"][0]
+            .as_str()
+            .unwrap()
+            .contains("/periodic-threads-health")
+    );
+    // No engine was given.
+    assert_eq!(state(&r, "stale_connector"), "not_evaluable");
+}
+
+#[test]
+fn l1_at_its_watermark_fires_at_t10_and_clears_by_t31() {
+    let r = report_of(&run1(10));
+    assert_eq!(state(&r, "l1_at_watermark"), "firing");
+    let x = rule(&r, "l1_at_watermark");
+    assert_eq!(x["evidence_data"]["watermark"], 0.8);
+    assert_eq!(x["window_seconds"], 60.0);
+    assert_eq!(state(&report_of(&run1(31)), "l1_at_watermark"), "clear");
+}
+
+/// Derived from the capture: the drop counter moves in the last scrape, so the bus dropped in
+/// the window; the same total with no move in the window is clear (an old burst does not fire
+/// forever).
+#[test]
+fn eventbus_dropping_fires_on_drops_in_the_window_only() {
+    let name = "lmcache_mp_event_bus_dropped_events_total";
+    let dropping = report_of(&bumped(run1(31), name, 5.0));
+    assert_eq!(state(&dropping, "eventbus_dropping"), "firing");
+    assert_eq!(rule(&dropping, "eventbus_dropping")["severity"], "critical");
+    // Derived: the drops happened at t1, long before the window of t31.
+    let mut old = run1(31);
+    for s in old.iter_mut().skip(1) {
+        let text = String::from_utf8(s.0.clone()).unwrap();
+        s.0 = text
+            .replace(&format!("{name} 0.0"), &format!("{name} 5.0"))
+            .into_bytes();
+    }
+    let r = report_of(&old);
+    assert_eq!(
+        state(&r, "eventbus_dropping"),
+        "clear",
+        "{}",
+        rule(&r, "eventbus_dropping")
+    );
+    assert_eq!(
+        rule(&r, "eventbus_dropping")["evidence_data"]["dropped_total"],
+        5.0
+    );
+}
+
+#[test]
+fn a_hit_rate_is_not_judged_before_warm_up() {
+    // t1: the first lookups, fewer than the warm-up's tokens.
+    let r = report_of(&run1(1));
+    let x = rule(&r, "low_lookup_hit_rate");
+    assert_eq!(x["state"], "not_evaluable", "{x}");
+    assert!(x["missing_inputs"][0].as_str().unwrap().contains("warm-up"));
+}
+
+#[test]
+fn the_findings_document_is_the_rule_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.md");
+    let generated = kvscope::analysis::findings::document();
+    if std::env::var_os("KVSCOPE_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        written == generated,
+        "docs/findings.md differs from the rule table: KVSCOPE_BLESS=1 cargo test --test findings"
+    );
+}
