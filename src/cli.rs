@@ -15,6 +15,8 @@ pub mod serve;
 pub mod settings;
 
 /// Exit codes scripts can use (0 is success; a signal gives 128 + its number).
+/// `report --fail-on`: a rule at or above that severity fires.
+pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_UNREACHABLE: i32 = 3;
 

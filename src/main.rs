@@ -55,6 +55,7 @@ fn main() -> ExitCode {
             window,
             timeout,
             format,
+            fail_on,
             series_limit,
             auth: _,
         } => {
@@ -70,8 +71,15 @@ fn main() -> ExitCode {
                 series_limit,
                 packet,
                 at,
+                fail_on,
             };
-            finish(cli::report::report(&args).and_then(|out| cli::write_stdout(&out)))
+            match cli::report::report(&args) {
+                Ok((out, code)) => match cli::write_stdout(&out) {
+                    Ok(()) => ExitCode::from(code.clamp(0, 255) as u8),
+                    Err(f) => failed(f),
+                },
+                Err(f) => failed(f),
+            }
         }
         Command::Export {
             lmcache,

@@ -30,49 +30,7 @@ pub struct ParseErrors {
     pub first: Vec<expo::LineError>,
 }
 
-/// What is known about reaching a target.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Health {
-    /// When the last scrape succeeded (seconds since the epoch, scrape clock).
-    pub last_ok: Option<f64>,
-    /// When the last attempt failed, and why.
-    pub last_failure: Option<(f64, String)>,
-    pub last_latency: Option<f64>,
-    pub failures: u64,
-}
-
-/// Reachability of a target now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetState {
-    /// Not answered yet.
-    Waiting,
-    Up,
-    /// Answered before, but nothing new for three intervals.
-    Stale,
-    /// The last attempt failed.
-    Down,
-}
-
-impl Health {
-    /// Why the target is down (its last attempt failed), or `None` when it is not.
-    pub fn down(&self) -> Option<&str> {
-        self.last_failure
-            .as_ref()
-            .filter(|(failed, _)| self.last_ok.is_none_or(|ok| *failed >= ok))
-            .map(|(_, why)| why.as_str())
-    }
-
-    /// The state at `now` for a target polled every `interval` seconds.
-    pub fn state(&self, now: f64, interval: f64) -> TargetState {
-        match self.last_ok {
-            _ if self.down().is_some() => TargetState::Down,
-            Some(ok) if now - ok > 3.0 * interval => TargetState::Stale,
-            Some(_) => TargetState::Up,
-            None => TargetState::Waiting,
-        }
-    }
-}
+pub use crate::vocab::{Health, TargetState};
 
 /// All targets and what was learnt from them.
 #[derive(Debug)]
@@ -395,6 +353,7 @@ impl Model {
         Inputs {
             lmcache: &self.lmcache,
             engine: &self.engine,
+            health: &self.health,
             window,
         }
     }

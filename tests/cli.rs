@@ -169,6 +169,72 @@ fn unreachable_url_exits_3_and_names_it() {
     assert!(stderr(&o).contains(&url));
 }
 
+/// One URL that never answers no longer stops the report: the file target is reported, the
+/// URL target is down (`target_down` fires, critical), and the exit code is 3.
+#[test]
+fn an_unreachable_url_is_a_down_target_in_a_printed_report() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let t31 = common::fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom");
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        t31.to_str().unwrap(),
+        "--engine",
+        &url,
+        "--timeout",
+        "2s",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["lmcache"]["lookup"]["hit_tokens"]["since_start"], 27136.0);
+    let down = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "target_down")
+        .expect("target_down fires");
+    assert_eq!(down["severity"], "critical");
+    assert!(
+        down["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("never answered")
+    );
+}
+
+/// `--fail-on`: exit 1 when a rule at or above the severity fires, 0 below it; a wrong
+/// severity is bad input. At t10 of the real capture L1 is at its watermark (an info finding).
+#[test]
+fn fail_on_gates_on_the_severity_of_firing_rules() {
+    let t10 = common::fixture("lmcache-0.5.6-cpu-run1/metrics_t10.prom");
+    let at = |sev: &str| {
+        kvscope(&[
+            "report",
+            "--lmcache",
+            t10.to_str().unwrap(),
+            "--fail-on",
+            sev,
+        ])
+        .status
+        .code()
+    };
+    assert_eq!(at("info"), Some(1));
+    assert_eq!(at("warning"), Some(0));
+    assert_eq!(at("critical"), Some(0));
+    assert_eq!(at("loud"), Some(2));
+    let plain = kvscope(&["report", "--lmcache", t10.to_str().unwrap()]);
+    assert_eq!(
+        plain.status.code(),
+        Some(0),
+        "findings alone never change the exit code"
+    );
+}
+
 #[test]
 fn error_status_exits_3() {
     let (url, _) = serve(vec![(500, "text/plain", b"boom".to_vec())]);

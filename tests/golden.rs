@@ -84,9 +84,10 @@ fn reports_match_the_golden_outputs() {
                 series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
                 packet: None,
                 at: None,
+                fail_on: None,
             };
             let got = match report::report(&args) {
-                Ok(out) => normalise(&out),
+                Ok((out, _)) => normalise(&out),
                 Err(f) => format!("exit {}: {}\n", f.code, normalise(&f.message).trim_end()),
             };
             let path = dir.join(format!("{slug}.{ext}"));

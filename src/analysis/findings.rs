@@ -68,6 +68,8 @@ pub struct Facts<'a> {
     /// LMCache and engine targets read.
     pub lmcache_targets: usize,
     pub engine_targets: usize,
+    /// Every target's name and how reaching it went (`None`: not known, e.g. a test's store).
+    pub targets: Vec<(&'a str, Option<&'a crate::vocab::Health>)>,
     pub window: f64,
 }
 
@@ -104,6 +106,17 @@ pub struct Rule {
 
 /// Every rule, in the order verdicts of one severity are listed.
 pub const RULES: &[Rule] = &[
+    Rule {
+        code: "target_down",
+        severity: Severity::Critical,
+        title: "Target down",
+        applies: "every target read over the network",
+        needs: "each target's last scrape attempt",
+        windowed: false,
+        explanation: "The last attempt to scrape the target failed (refused, timed out, an error status, a body too large): nothing it says now is known, and every figure of it is as old as its last answer.",
+        next_action: "Check that the process runs and listens where kvscope looks (address, port, path), and read the error: a status names the server's complaint, a timeout a stalled or overloaded process.",
+        check: target_down,
+    },
     Rule {
         code: "bad_data",
         severity: Severity::Warning,
@@ -330,6 +343,54 @@ fn lmcache_present(c: &Facts<'_>) -> Result<(), Verdict> {
         ]));
     }
     Ok(())
+}
+
+fn target_down(c: &Facts<'_>) -> Verdict {
+    let known: Vec<(&str, &crate::vocab::Health)> = c
+        .targets
+        .iter()
+        .filter_map(|(n, h)| Some((*n, (*h)?)))
+        .collect();
+    if known.is_empty() {
+        return Verdict::Missing(vec!["how scraping each target went".into()]);
+    }
+    let down: Vec<String> = known
+        .iter()
+        .filter_map(|(name, h)| {
+            h.down().map(|why| {
+                format!(
+                    "{}: {} ({} failed attempts{})",
+                    name,
+                    why,
+                    h.failures,
+                    if h.last_ok.is_none() {
+                        ", never answered"
+                    } else {
+                        ""
+                    }
+                )
+            })
+        })
+        .collect();
+    let pairs = [("down", json!(down.len())), ("targets", json!(known.len()))];
+    if down.is_empty() {
+        return clear(
+            vec![format!(
+                "{} targets answered their last attempt",
+                known.len()
+            )],
+            &pairs,
+        );
+    }
+    Verdict::Firing {
+        title: if down.len() == 1 {
+            "A target is down".into()
+        } else {
+            format!("{} of {} targets are down", down.len(), known.len())
+        },
+        evidence: down,
+        data: data(&pairs),
+    }
 }
 
 fn bad_data(c: &Facts<'_>) -> Verdict {

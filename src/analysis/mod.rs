@@ -25,6 +25,8 @@ use crate::store::{Series, Span, TargetStore};
 pub struct Inputs<'a> {
     pub lmcache: &'a [TargetStore],
     pub engine: &'a [TargetStore],
+    /// How reaching each target went, in the order of [`Inputs::all`] (empty when unknown).
+    pub health: &'a [crate::vocab::Health],
     /// Window length in seconds for windowed figures.
     pub window: f64,
 }
@@ -245,6 +247,11 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         quality: &data_quality,
         lmcache_targets: inputs.lmcache.len(),
         engine_targets: inputs.engine.len(),
+        targets: inputs
+            .all()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), inputs.health.get(i)))
+            .collect(),
         window: inputs.window,
     });
     Analysis {

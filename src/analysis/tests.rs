@@ -21,6 +21,7 @@ fn arch(lmcache: &[&str], engine: &[&str]) -> (String, Strength, Analysis) {
     let a = analyze(&Inputs {
         lmcache: &lm,
         engine: &en,
+        health: &[],
         window: 60.0,
     });
     (a.mode.architecture.to_string(), a.mode.strength, a)
@@ -180,6 +181,7 @@ fn unhealthy_periodic_threads_are_a_finding_hand_written() {
         analyze(&Inputs {
             lmcache: lm,
             engine: &en,
+            health: &[],
             window: 60.0,
         })
     };

@@ -76,6 +76,10 @@ pub enum Command {
         timeout: f64,
         #[arg(long, value_enum, default_value = "json")]
         format: OutputFormat,
+        /// Exit 1 when a rule of this severity or above fires: critical, warning or info
+        /// (without it, findings never change the exit code).
+        #[arg(long, value_name = "SEVERITY", value_parser = severity)]
+        fail_on: Option<crate::analysis::findings::Severity>,
         /// Series one scrape may carry per instance; a scrape with more is refused.
         #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
         series_limit: usize,
@@ -175,6 +179,16 @@ pub enum Command {
         #[arg(value_name = "PACKET")]
         packet: std::path::PathBuf,
     },
+}
+
+/// `--fail-on`: `critical`, `warning` or `info`.
+pub fn severity(s: &str) -> Result<crate::analysis::findings::Severity, String> {
+    use crate::analysis::findings::Severity;
+    Severity::ALL
+        .iter()
+        .copied()
+        .find(|x| x.as_str() == s)
+        .ok_or_else(|| format!("'{s}' is not a severity (critical, warning or info)"))
 }
 
 /// `--speed` of `serve`: a number from 0.01 to 1000.

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::{EXIT_BAD_INPUT, EXIT_UNREACHABLE, Failure};
+use super::{EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_UNREACHABLE, Failure};
+use crate::analysis::findings::Severity;
 use crate::model::Model;
 use crate::report;
 use crate::sources::{self, InputArg, http};
@@ -34,6 +35,8 @@ pub struct ReportArgs {
     /// An evidence packet to read instead of targets, and the moment to report at.
     pub packet: Option<std::path::PathBuf>,
     pub at: Option<String>,
+    /// Exit 1 when a rule of this severity or above fires.
+    pub fail_on: Option<Severity>,
 }
 
 /// One target to read: a timeline of files, or a URL.
@@ -102,14 +105,38 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
     Ok(out)
 }
 
-/// Runs `report`, returning what to print.
-pub fn report(args: &ReportArgs) -> Result<String, Failure> {
+/// Runs `report`: what to print, and the exit code (0; 3 when a target never answered; 1
+/// when a rule at or above `--fail-on` fires). Bad input is a [`Failure`] (exit 2).
+pub fn report(args: &ReportArgs) -> Result<(String, i32), Failure> {
     let (model, kinds) = load(args)?;
-    Ok(match args.format {
+    let out = match args.format {
         OutputFormat::Json => report::json(&model, args.window, &kinds),
         OutputFormat::Text => report::text(&model, args.window, &kinds),
         OutputFormat::Markdown => report::markdown(&model, args.window, &kinds),
-    })
+    };
+    Ok((out, exit_code(&model, args.window, args.fail_on)))
+}
+
+/// The exit code a report's inputs and verdicts give: 3 if a target never answered an
+/// attempt; else 1 if a firing rule is at or above `fail_on`; else 0. `not_evaluable` never
+/// counts.
+pub fn exit_code(model: &Model, window: f64, fail_on: Option<Severity>) -> i32 {
+    let never_answered = model.targets().any(|(t, _)| {
+        let h = model.health(t);
+        h.last_ok.is_none() && h.failures > 0
+    });
+    if never_answered {
+        return EXIT_UNREACHABLE;
+    }
+    let Some(bar) = fail_on else {
+        return 0;
+    };
+    let a = crate::analysis::analyze(&model.inputs(window));
+    if a.findings.iter().any(|f| f.severity >= bar) {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
 }
 
 /// Reads every input (files and URL samples) into a model; also says, per target, whether it
@@ -212,14 +239,26 @@ fn scrape_urls(
             results.sort_by_key(|r| r.0);
             for (n, result, time) in results {
                 let (target, url, _) = &urls[n];
-                let body = result.map_err(|e| Failure {
-                    code: if matches!(e, http::ScrapeError::TooLarge(_)) {
-                        EXIT_BAD_INPUT
-                    } else {
-                        EXIT_UNREACHABLE
-                    },
-                    message: format!("{} {url}: {e}", target.role.flag()),
-                })?;
+                let body = match result {
+                    Ok(body) => body,
+                    Err(e @ http::ScrapeError::TooLarge(_)) => {
+                        return Err(Failure {
+                            code: EXIT_BAD_INPUT,
+                            message: format!("{} {url}: {e}", target.role.flag()),
+                        });
+                    }
+                    // The others are still reported; this target is down (a finding), and
+                    // the exit code says so when it never answered.
+                    Err(e) => {
+                        eprintln!("kvscope: {} {url}: {e}", target.role.flag());
+                        let _ = model.apply(Event::ScrapeFailed {
+                            target: *target,
+                            time,
+                            error: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
                 model
                     .apply(Event::Scrape {
                         target: *target,

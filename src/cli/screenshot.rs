@@ -57,6 +57,7 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         series_limit: crate::store::DEFAULT_SERIES_LIMIT,
         packet: None,
         at: None,
+        fail_on: None,
     };
     let (model, _) = load(&inputs)?;
     let newest = model
