@@ -191,3 +191,124 @@ fn the_findings_document_is_the_rule_table() {
         "docs/findings.md differs from the rule table: KVSCOPE_BLESS=1 cargo test --test findings"
     );
 }
+
+/// `report` run as a command: its JSON.
+fn report_cmd(args: &[&str]) -> Value {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .arg("report")
+        .args(args)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
+    })
+}
+
+/// The real capture folder, with its route answers: the route rules can judge, and on this
+/// healthy server they are clear; its lookups carry only the empty cache_salt (real).
+#[test]
+fn route_rules_judge_the_real_capture_with_its_answers() {
+    let capture = common::fixture("lmcache-0.5.6-cpu-run1");
+    let r = report_cmd(&["--packet", capture.to_str().unwrap()]);
+    for code in [
+        "lmcache_unhealthy",
+        "eventbus_thread_missing",
+        "periodic_threads_unhealthy",
+        "prefetch_queue_saturated",
+        "eventbus_unobservable",
+        "eventbus_subscriber_exceptions",
+        "lookup_counters_missing",
+        "cache_salt_cardinality_high",
+    ] {
+        assert_eq!(state(&r, code), "clear", "{}", rule(&r, code));
+    }
+    assert_eq!(state(&r, "cache_salt_empty"), "firing");
+    assert_eq!(
+        rule(&r, "prefetch_queue_saturated")["evidence_data"]["max_in_flight"],
+        8.0
+    );
+}
+
+/// Real data where a rule fires: evictions at t10 (phase A fills L1 past its watermark); no
+/// EventBus self-metrics in a real MP slice (hand-trimmed); vLLM counting no external hits in
+/// packet_a while LMCache hit.
+#[test]
+fn real_data_fires_eviction_unobservable_bus_and_missing_external_hits() {
+    let r = report_of(&run1(10));
+    assert_eq!(state(&r, "l1_evicting"), "firing");
+    assert_eq!(state(&report_of(&run1(31)), "l1_evicting"), "clear");
+    let slice = common::fixture("lmcache-0.5.6-extra/inferguard_mp_modal_real_slice.prom");
+    let r = report_cmd(&["--lmcache", slice.to_str().unwrap()]);
+    assert_eq!(state(&r, "eventbus_unobservable"), "firing");
+    let a = common::fixture("packet_a");
+    let r = report_cmd(&[
+        "--lmcache",
+        a.join("lmcache_metrics_loaded.prom").to_str().unwrap(),
+        "--engine",
+        a.join("vllm_metrics_loaded.prom").to_str().unwrap(),
+    ]);
+    assert_eq!(state(&r, "external_prefix_no_hits"), "firing");
+    assert_eq!(state(&r, "engine_kv_cache_full"), "clear");
+}
+
+/// Derived from real scrapes by changing values (said per case): each rule fires on the
+/// change and is clear on the original.
+#[test]
+fn derived_scrapes_fire_what_the_originals_do_not() {
+    let dir = std::env::temp_dir().join(format!("kvscope-findings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // packet_a's vLLM scrape with its KV cache usage set to 0.97.
+    let a = common::fixture("packet_a/vllm_metrics_loaded.prom");
+    let vllm = std::fs::read_to_string(&a).unwrap();
+    let full: String = vllm
+        .lines()
+        .map(|l| {
+            if l.starts_with("vllm:kv_cache_usage_perc") {
+                format!("{} 0.97\n", l.rsplit_once(' ').unwrap().0)
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let r = report_cmd(&["--engine", write("full.prom", full).to_str().unwrap()]);
+    assert_eq!(state(&r, "engine_kv_cache_full"), "firing");
+    // t31 without its lookup counters (L1 still moves).
+    let t31 = std::fs::read_to_string(common::fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom"))
+        .unwrap();
+    let no_lookup: String = t31
+        .lines()
+        .filter(|l| !l.contains("lmcache_mp_lookup_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let r = report_cmd(&[
+        "--lmcache",
+        write("nolookup.prom", no_lookup).to_str().unwrap(),
+    ]);
+    assert_eq!(state(&r, "lookup_counters_missing"), "firing");
+    // t31's lookup counters copied under 1001 cache_salt values.
+    let mut salted = String::new();
+    for l in t31.lines() {
+        if l.starts_with("lmcache_mp_lookup_requested_tokens_total{cache_salt=\"\"") {
+            for i in 0..1001 {
+                salted.push_str(&l.replace("cache_salt=\"\"", &format!("cache_salt=\"t{i}\"")));
+                salted.push('\n');
+            }
+        } else if !l.starts_with("lmcache_mp_lookup_requested_tokens_total") {
+            salted.push_str(l);
+            salted.push('\n');
+        }
+    }
+    let r = report_cmd(&["--lmcache", write("salted.prom", salted).to_str().unwrap()]);
+    assert_eq!(state(&r, "cache_salt_cardinality_high"), "firing");
+    assert_eq!(state(&r, "cache_salt_empty"), "clear");
+    // Synthetic values from LMCache's real exporters (fixtures/README.md): subscribers raised.
+    let synthetic = common::fixture("lmcache-0.5.6-extra/mp_subscribers_synthetic_events.prom");
+    let r = report_cmd(&["--lmcache", synthetic.to_str().unwrap()]);
+    assert_eq!(state(&r, "eventbus_subscriber_exceptions"), "firing");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

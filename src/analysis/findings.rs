@@ -68,6 +68,8 @@ pub struct Facts<'a> {
     /// LMCache and engine targets read.
     pub lmcache_targets: usize,
     pub engine_targets: usize,
+    /// Whether any LMCache target exports lookup token counters (present, whatever their values).
+    pub lookup_tokens_exported: bool,
     /// Every target's name and how reaching it went (`None`: not known, e.g. a test's store).
     pub targets: Vec<(&'a str, Option<&'a crate::vocab::Health>)>,
     pub window: f64,
@@ -215,6 +217,116 @@ pub const RULES: &[Rule] = &[
         explanation: "LMCache 0.5.6 registers these gauges on a disabled bus, so they read 0 whatever the live queue holds.",
         next_action: "Watch dropped events instead of depth.",
         check: eventbus_gauges_unverified,
+    },
+    Rule {
+        code: "lmcache_unhealthy",
+        severity: Severity::Critical,
+        title: "LMCache says it is unhealthy",
+        applies: "LMCache MP server (HTTP routes)",
+        needs: "GET /healthcheck",
+        windowed: false,
+        explanation: "The server's own health check failed: it may not serve lookups, stores or retrievals.",
+        next_action: "Read the /healthcheck answer and the server log; restart the server if it does not recover.",
+        check: lmcache_unhealthy,
+    },
+    Rule {
+        code: "eventbus_thread_missing",
+        severity: Severity::Warning,
+        title: "No EventBus thread runs in LMCache",
+        applies: "LMCache MP server (HTTP routes)",
+        needs: "GET /threads",
+        windowed: false,
+        explanation: "Without its thread the EventBus does not deliver events: metrics fed by events stop moving while the server works.",
+        next_action: "Check whether observability is disabled in /config, and read the server log for an EventBus error at start.",
+        check: eventbus_thread_missing,
+    },
+    Rule {
+        code: "eventbus_subscriber_exceptions",
+        severity: Severity::Warning,
+        title: "EventBus subscribers raised exceptions",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_event_bus_subscriber_exceptions_total (since start)",
+        windowed: false,
+        explanation: "A subscriber that raises loses the event it was handling; what it feeds (metrics, traces) undercounts.",
+        next_action: "Read the server log for the subscriber's traceback.",
+        check: eventbus_subscriber_exceptions,
+    },
+    Rule {
+        code: "eventbus_unobservable",
+        severity: Severity::Warning,
+        title: "LMCache's EventBus cannot be observed",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_event_bus_* self-metrics",
+        windowed: false,
+        explanation: "The bus's own counters are absent, so drops and subscriber failures would go unseen.",
+        next_action: "Use an LMCache build that exports lmcache_mp_event_bus_* (0.5.6 and later) and keep metrics enabled.",
+        check: eventbus_unobservable,
+    },
+    Rule {
+        code: "l1_evicting",
+        severity: Severity::Info,
+        title: "L1 evicting in the window",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_l1 eviction counters over the window",
+        windowed: true,
+        explanation: "L1 made room by evicting chunks in the window. Expected while it fills; costly when evicted chunks are asked for again (the hit rate falls).",
+        next_action: "If the window hit rate falls while L1 evicts, give L1 more memory or add an L2 adapter.",
+        check: l1_evicting,
+    },
+    Rule {
+        code: "prefetch_queue_saturated",
+        severity: Severity::Warning,
+        title: "LMCache's prefetch queue is saturated",
+        applies: "LMCache MP server (HTTP routes)",
+        needs: "GET /status (prefetch in flight and its maximum)",
+        windowed: false,
+        explanation: "Every prefetch slot is taken: further L2 prefetches wait, and lookups that need L2 come back slower.",
+        next_action: "Raise --prefetch-max-in-flight, or look for a slow L2 adapter.",
+        check: prefetch_queue_saturated,
+    },
+    Rule {
+        code: "cache_salt_empty",
+        severity: Severity::Info,
+        title: "Every lookup has an empty cache_salt",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_lookup_* by cache_salt",
+        windowed: false,
+        explanation: "Without a cache_salt all requests share one cache namespace: fine for one tenant, a leak between tenants otherwise.",
+        next_action: "If several tenants share this server, have the engine pass a per-tenant cache_salt.",
+        check: cache_salt_empty,
+    },
+    Rule {
+        code: "cache_salt_cardinality_high",
+        severity: Severity::Warning,
+        title: "Many distinct cache_salt values",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_lookup_* by cache_salt",
+        windowed: false,
+        explanation: "Each salt value is its own series and its own cache namespace: thousands of them grow the metrics and split the cache so little is shared.",
+        next_action: "Salt per tenant, not per request or user; check what the engine puts in cache_salt.",
+        check: cache_salt_cardinality_high,
+    },
+    Rule {
+        code: "lookup_counters_missing",
+        severity: Severity::Warning,
+        title: "L1 moves but LMCache's lookup counters are missing",
+        applies: "LMCache MP server",
+        needs: "lmcache_mp_lookup_* and lmcache_mp_l1 read/write counters",
+        windowed: false,
+        explanation: "L1 reads or writes show traffic, but no lookup counters exist: hit rates cannot be computed.",
+        next_action: "Check the LMCache version and --disable-metrics; the lookup family appears after the first lookup on 0.5.6.",
+        check: lookup_counters_missing,
+    },
+    Rule {
+        code: "engine_kv_cache_full",
+        severity: Severity::Warning,
+        title: "The engine's KV cache is nearly full",
+        applies: "an engine",
+        needs: "vllm:kv_cache_usage_perc or sglang:token_usage",
+        windowed: false,
+        explanation: "A full GPU KV cache makes the engine preempt or queue requests; offloading to LMCache helps only if its hits come back fast.",
+        next_action: "Look at the engine's queue and preemptions; reduce max batch size or add GPU memory.",
+        check: engine_kv_cache_full,
     },
     Rule {
         code: "unrecognised_names",
@@ -690,5 +802,259 @@ fn unrecognised_names(c: &Facts<'_>) -> Verdict {
         ),
         data: data(&[("names", json!(c.unrecognised.len()))]),
         evidence: names,
+    }
+}
+
+fn lmcache_unhealthy(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    match c.lm.http.healthy {
+        None => Verdict::Missing(vec![
+            "GET /healthcheck (read live; not read from files)".into(),
+        ]),
+        Some(true) => clear(
+            vec!["GET /healthcheck: 200".into()],
+            &[("healthy", json!(true))],
+        ),
+        Some(false) => Verdict::Firing {
+            title: "LMCache says it is unhealthy".into(),
+            evidence: vec!["GET /healthcheck did not answer 200".into()],
+            data: data(&[("healthy", json!(false))]),
+        },
+    }
+}
+
+fn eventbus_thread_missing(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let threads = c.lm.http.threads.len();
+    match c.lm.http.event_bus_thread {
+        None => Verdict::Missing(vec!["GET /threads (read live; not read from files)".into()]),
+        Some(true) => clear(
+            vec![format!("a thread named EventBus among {threads} threads")],
+            &[
+                ("event_bus_thread", json!(true)),
+                ("threads", json!(threads)),
+            ],
+        ),
+        Some(false) => Verdict::Firing {
+            title: "No EventBus thread runs in LMCache".into(),
+            evidence: vec![format!("no thread named EventBus among {threads} threads")],
+            data: data(&[
+                ("event_bus_thread", json!(false)),
+                ("threads", json!(threads)),
+            ]),
+        },
+    }
+}
+
+fn eventbus_subscriber_exceptions(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let n = match need(
+        "lmcache_mp_event_bus_subscriber_exceptions_total",
+        &c.lm.eventbus.subscriber_exceptions_total,
+    ) {
+        Ok(n) => n,
+        Err(m) => return Verdict::Missing(vec![m]),
+    };
+    let pairs = [("exceptions_total", json!(n))];
+    let line = format!("lmcache_mp_event_bus_subscriber_exceptions_total = {n:.0}");
+    if n > 0.0 {
+        Verdict::Firing {
+            title: format!("EventBus subscribers raised {n:.0} exceptions"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn eventbus_unobservable(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    match &c.lm.eventbus.dropped_total.0 {
+        Ok(_) => clear(vec![], &[("self_metrics", json!(true))]),
+        Err(why) => Verdict::Firing {
+            title: "LMCache's EventBus cannot be observed".into(),
+            evidence: vec![format!("EventBus drop counter: {why}")],
+            data: data(&[("self_metrics", json!(false))]),
+        },
+    }
+}
+
+fn l1_evicting(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let rate = match need("L1 evictions in the window", &c.lm.l1.evicted_per_s) {
+        Ok(r) => r,
+        Err(m) => return Verdict::Missing(vec![m]),
+    };
+    let hit = c.lm.lookup.hit_rate.window.value();
+    let pairs = [
+        ("evicted_per_s", json!(rate)),
+        ("window_hit_rate", json!(hit)),
+    ];
+    let hit_text = hit.map_or("unknown".into(), |h| format!("{:.1}%", h * 100.0));
+    let line = format!("{rate:.2} chunks/s evicted in the window; window hit rate {hit_text}");
+    if rate > 0.0 {
+        Verdict::Firing {
+            title: format!("L1 is evicting {rate:.2} chunks/s"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn prefetch_queue_saturated(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let http = &c.lm.http;
+    let [inflight, max] = match needs([
+        ("/status prefetch in flight", &http.prefetch_in_flight),
+        (
+            "/status prefetch maximum in flight",
+            &http.prefetch_max_in_flight,
+        ),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let pairs = [
+        ("in_flight", json!(inflight)),
+        ("max_in_flight", json!(max)),
+    ];
+    let line = format!("{inflight:.0} of {max:.0} prefetches in flight (/status)");
+    if max > 0.0 && inflight >= max {
+        Verdict::Firing {
+            title: "LMCache's prefetch queue is saturated".into(),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+/// The cache_salt values of the lookup counters, or what is missing.
+fn salts<'a>(c: &'a Facts<'_>) -> Result<Vec<Option<&'a str>>, Verdict> {
+    lmcache_present(c)?;
+    let rows = &c.lm.lookup.by_cache_salt;
+    if rows.is_empty() {
+        return Err(Verdict::Missing(vec![
+            "lmcache_mp_lookup_requested_tokens_total by cache_salt: no series yet".into(),
+        ]));
+    }
+    Ok(rows.iter().map(|r| r.value.as_deref()).collect())
+}
+
+fn cache_salt_empty(c: &Facts<'_>) -> Verdict {
+    let values = match salts(c) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let empty = values.iter().all(|v| v.is_none_or(str::is_empty));
+    let pairs = [("distinct_values", json!(values.len()))];
+    if empty {
+        Verdict::Firing {
+            title: "Every lookup has an empty cache_salt".into(),
+            evidence: vec!["lmcache_mp_lookup_* carry cache_salt=\"\" (or none) only".into()],
+            data: data(&pairs),
+        }
+    } else {
+        clear(
+            vec![format!("{} distinct cache_salt values", values.len())],
+            &pairs,
+        )
+    }
+}
+
+/// Distinct cache_salt values above which the cardinality is high.
+const SALTS_HIGH: usize = 1000;
+
+fn cache_salt_cardinality_high(c: &Facts<'_>) -> Verdict {
+    let values = match salts(c) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let n = values.len();
+    let pairs = [
+        ("distinct_values", json!(n)),
+        ("threshold", json!(SALTS_HIGH)),
+    ];
+    let line = format!("{n} distinct cache_salt values (more than {SALTS_HIGH} is high)");
+    if n > SALTS_HIGH {
+        Verdict::Firing {
+            title: format!("{n} distinct cache_salt values"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn lookup_counters_missing(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let l1 = &c.lm.l1;
+    let traffic = [&l1.reads.since_start, &l1.writes.since_start]
+        .iter()
+        .filter_map(|f| f.value())
+        .sum::<f64>();
+    // Absent, not merely unusable: a bad value is bad_data's to report.
+    let absent = !c.lookup_tokens_exported;
+    let pairs = [
+        ("l1_reads_and_writes", json!(traffic)),
+        ("lookup_tokens_exported", json!(!absent)),
+    ];
+    if absent && traffic > 0.0 {
+        Verdict::Firing {
+            title: "L1 moves but LMCache's lookup counters are missing".into(),
+            evidence: vec![
+                format!("{traffic:.0} L1 chunk reads and writes since start"),
+                "no lmcache_mp_lookup_requested_tokens_total series".into(),
+            ],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![], &pairs)
+    }
+}
+
+/// KV cache usage at or above which the engine's cache is nearly full.
+const KV_FULL: f64 = 0.95;
+
+fn engine_kv_cache_full(c: &Facts<'_>) -> Verdict {
+    if c.engine_targets == 0 {
+        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+    }
+    let usage = match need("the engine's KV cache usage", &c.en.kv_usage_ratio) {
+        Ok(u) => u,
+        Err(m) => return Verdict::Missing(vec![m]),
+    };
+    let pairs = [
+        ("kv_usage_ratio", json!(usage)),
+        ("threshold", json!(KV_FULL)),
+    ];
+    let line = format!("KV cache usage {:.1}%", usage * 100.0);
+    if usage >= KV_FULL {
+        Verdict::Firing {
+            title: format!("The engine's KV cache is {:.0}% full", usage * 100.0),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
     }
 }

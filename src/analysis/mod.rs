@@ -245,6 +245,10 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         lm: &lmcache,
         en: &engine,
         quality: &data_quality,
+        lookup_tokens_exported: inputs
+            .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
+            .next()
+            .is_some(),
         lmcache_targets: inputs.lmcache.len(),
         engine_targets: inputs.engine.len(),
         targets: inputs
