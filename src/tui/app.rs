@@ -75,6 +75,8 @@ pub struct View {
     pub filter: MatrixFilter,
     pub matrix_row: usize,
     pub finding_row: usize,
+    /// The code of the selected finding: the selection follows it when the order changes.
+    pub finding_code: Option<&'static str>,
     /// A detail popup for the selected matrix row or finding.
     pub detail: bool,
     /// The server overlay (LMCache routes, threads, env).
@@ -122,6 +124,7 @@ impl Default for View {
             filter: MatrixFilter::Applicable,
             matrix_row: 0,
             finding_row: 0,
+            finding_code: None,
             detail: false,
             server: false,
             targets: false,
@@ -230,10 +233,13 @@ impl App {
         self.shown = shown;
         let rows = self.matrix_rows().len();
         self.view.matrix_row = self.view.matrix_row.min(rows.saturating_sub(1));
+        let findings = &self.shown.analysis.findings;
         self.view.finding_row = self
             .view
-            .finding_row
-            .min(self.shown.analysis.findings.len().saturating_sub(1));
+            .finding_code
+            .and_then(|code| findings.iter().position(|f| f.code == code))
+            .unwrap_or(self.view.finding_row)
+            .min(findings.len().saturating_sub(1));
         self.dirty = true;
     }
 
@@ -475,7 +481,9 @@ impl App {
                 self.view.matrix_row = step(self.view.matrix_row, len);
             }
             Pane::Findings => {
-                v.finding_row = step(v.finding_row, self.shown.analysis.findings.len())
+                let findings = &self.shown.analysis.findings;
+                v.finding_row = step(v.finding_row, findings.len());
+                v.finding_code = findings.get(v.finding_row).map(|f| f.code);
             }
             _ => {}
         }

@@ -123,6 +123,24 @@ fn compact_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     lines.into_iter().map(Line::from).collect()
 }
 
+/// Firing findings by severity, most severe first (nothing when none fire).
+fn finding_counts(app: &App) -> Vec<Span<'static>> {
+    use crate::analysis::findings::Severity;
+    let fs = &app.shown.analysis.findings;
+    let mut out = Vec::new();
+    for (sev, style) in [
+        (Severity::Critical, app.theme.bad),
+        (Severity::Warning, app.theme.warn),
+        (Severity::Info, app.theme.dim),
+    ] {
+        let n = fs.iter().filter(|f| f.severity == sev).count();
+        if n > 0 {
+            out.push(Span::styled(format!("· {n} {sev} "), style));
+        }
+    }
+    out
+}
+
 /// Every header line at this width: the title, the targets, the note.
 pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let a = &app.shown.analysis;
@@ -156,6 +174,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
             app.theme.bad,
         )),
     }
+    spans.extend(finding_counts(app));
     if app.view.paused {
         spans.push(Span::styled(" PAUSED ", app.theme.selected));
     }

@@ -121,6 +121,16 @@ fn finding_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     for e in &x.evidence {
         lines.push(Line::from(format!("  {}", clean(e))));
     }
+    if let Some(w) = x.window_seconds {
+        lines.push(Line::from(Span::styled(
+            format!("  rates over the last {w:.0} s"),
+            app.theme.dim,
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        format!("why: {}", x.explanation),
+        app.theme.dim,
+    )));
     lines.push(Line::from(Span::styled(
         format!("next: {}", x.next_action),
         app.theme.info,

@@ -430,7 +430,7 @@ pub(super) fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
 
 pub(super) fn draw_findings(f: &mut Frame, area: Rect, app: &App) {
     let fs = &app.shown.analysis.findings;
-    let lines: Vec<Line> = if fs.is_empty() {
+    let mut lines: Vec<Line> = if fs.is_empty() {
         vec![Line::from(Span::styled("no findings", app.theme.dim))]
     } else {
         fs.iter()
@@ -449,6 +449,30 @@ pub(super) fn draw_findings(f: &mut Frame, area: Rect, app: &App) {
             })
             .collect()
     };
+    // Rules that could not judge, apart, with what they need.
+    let unjudged: Vec<&crate::analysis::findings::Finding> = app
+        .shown
+        .analysis
+        .rules
+        .iter()
+        .filter(|r| r.state == crate::analysis::findings::State::NotEvaluable)
+        .collect();
+    if !unjudged.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("not evaluable ({}):", unjudged.len()),
+            app.theme.dim,
+        )));
+        lines.extend(unjudged.iter().map(|r| {
+            Line::from(Span::styled(
+                format!(
+                    "  {} — needs {}",
+                    r.code,
+                    clean(r.missing_inputs.first().map_or("", String::as_str))
+                ),
+                app.theme.dim,
+            ))
+        }));
+    }
     f.render_widget(
         Paragraph::new(lines).block(block(app, Pane::Findings)),
         area,
