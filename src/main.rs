@@ -56,6 +56,8 @@ fn main() -> ExitCode {
             timeout,
             format,
             fail_on,
+            routes,
+            allow_env,
             series_limit,
             auth: _,
         } => {
@@ -72,6 +74,8 @@ fn main() -> ExitCode {
                 packet,
                 at,
                 fail_on,
+                routes: routes
+                    .then_some(kvscope::sources::lmcache_http::RouteOptions { allow_env }),
             };
             match cli::report::report(&args) {
                 Ok((out, code)) => match cli::write_stdout(&out) {

@@ -312,3 +312,22 @@ fn derived_scrapes_fire_what_the_originals_do_not() {
     assert_eq!(state(&r, "eventbus_subscriber_exceptions"), "firing");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `report --routes` reads the LMCache routes once, so the route rules judge headless; without
+/// it they say what they need. Against the demo's servers (the real recording served).
+#[test]
+fn report_with_routes_lets_route_rules_judge() {
+    let demo = common::DemoServers::start();
+    let with = report_cmd(&["--lmcache", &demo.lmcache, "--routes"]);
+    for code in [
+        "lmcache_unhealthy",
+        "eventbus_thread_missing",
+        "periodic_threads_unhealthy",
+        "prefetch_queue_saturated",
+    ] {
+        assert_eq!(state(&with, code), "clear", "{}", rule(&with, code));
+    }
+    assert_eq!(with["lmcache"]["http"]["version"], "0.5.6-g3e11e108");
+    let without = report_cmd(&["--lmcache", &demo.lmcache]);
+    assert_eq!(state(&without, "lmcache_unhealthy"), "not_evaluable");
+}

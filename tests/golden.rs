@@ -85,6 +85,7 @@ fn reports_match_the_golden_outputs() {
                 packet: None,
                 at: None,
                 fail_on: None,
+                routes: None,
             };
             let got = match report::report(&args) {
                 Ok((out, _)) => normalise(&out),

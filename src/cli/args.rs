@@ -80,6 +80,13 @@ pub enum Command {
         /// (without it, findings never change the exit code).
         #[arg(long, value_name = "SEVERITY", value_parser = severity)]
         fail_on: Option<crate::analysis::findings::Severity>,
+        /// Also read the LMCache HTTP routes of URL targets once (health, status, config,
+        /// threads …; the read-only allowlist of watch), so route-based rules can judge.
+        #[arg(long)]
+        routes: bool,
+        /// With --routes, also read /env (values redacted).
+        #[arg(long, requires = "routes")]
+        allow_env: bool,
         /// Series one scrape may carry per instance; a scrape with more is refused.
         #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
         series_limit: usize,

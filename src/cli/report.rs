@@ -37,6 +37,9 @@ pub struct ReportArgs {
     pub at: Option<String>,
     /// Exit 1 when a rule of this severity or above fires.
     pub fail_on: Option<Severity>,
+    /// Also read the LMCache HTTP routes of URL targets, once (`--routes`; `/env` only with
+    /// `allow_env`).
+    pub routes: Option<crate::sources::lmcache_http::RouteOptions>,
 }
 
 /// One target to read: a timeline of files, or a URL.
@@ -225,6 +228,9 @@ fn scrape_urls(
         .build()
         .map_err(|e| Failure::bad(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
+        if let Some(options) = args.routes {
+            read_routes(model, urls, options).await;
+        }
         let limit = model.limits.max_body_bytes;
         for i in 0..args.samples {
             if i > 0 {
@@ -273,6 +279,28 @@ fn scrape_urls(
         }
         Ok(())
     })
+}
+
+/// Every LMCache URL target's routes, read once and applied (the allowlist of a live session).
+async fn read_routes(
+    model: &mut Model,
+    urls: &[(TargetRef, http::TargetUrl, reqwest::Client)],
+    options: crate::sources::lmcache_http::RouteOptions,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    for (target, url, client) in urls.iter().filter(|u| u.0.role == Role::Lmcache) {
+        tokio::spawn(crate::sources::lmcache_http::read_once(
+            *target,
+            url.clone(),
+            options,
+            client.clone(),
+            tx.clone(),
+        ));
+    }
+    drop(tx);
+    while let Some(event) = rx.recv().await {
+        let _ = model.apply(event);
+    }
 }
 
 /// An empty scrape is not an error, but the user should know the figures rest on nothing.

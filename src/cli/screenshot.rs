@@ -58,6 +58,7 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         packet: None,
         at: None,
         fail_on: None,
+        routes: None,
     };
     let (model, _) = load(&inputs)?;
     let newest = model

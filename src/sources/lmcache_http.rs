@@ -122,6 +122,44 @@ pub async fn run(
     reader.poll(flavor, &polled, interval).await;
 }
 
+/// Reads every route once (`report --routes`): the flavor and the offered routes, the skips,
+/// then each route kvscope reads. One discovery attempt: a server without routes is said
+/// once, as a failed `/openapi.json` read.
+pub async fn read_once(
+    target: TargetRef,
+    metrics: http::TargetUrl,
+    options: RouteOptions,
+    client: reqwest::Client,
+    tx: mpsc::Sender<Event>,
+) {
+    let reader = Reader {
+        target,
+        metrics,
+        client,
+        tx,
+    };
+    let (flavor, offered) = match reader.discover_once().await {
+        Ok(found) => found,
+        Err(failed) => {
+            let _ = reader
+                .send(Route::OpenApi, Flavor::Current, Err(failed))
+                .await;
+            return;
+        }
+    };
+    let Some(polled) = reader
+        .announce_skips(flavor, offered.as_deref(), options)
+        .await
+    else {
+        return;
+    };
+    for route in polled {
+        if reader.read(route, flavor).await.is_none() {
+            return;
+        }
+    }
+}
+
 /// One LMCache target's route reader: where to ask, how, and where to tell.
 struct Reader {
     target: TargetRef,
@@ -164,25 +202,38 @@ impl Reader {
     /// without it, whichever health route answers; retried every five intervals until one does.
     async fn discover(&self, interval: Duration) -> Option<(Flavor, Option<Vec<String>>)> {
         loop {
-            let r = fetch(&self.client, &self.metrics, Route::OpenApi, Flavor::Current).await;
-            if let Some(found) = r
-                .as_ref()
-                .ok()
-                .filter(|(s, _)| *s == 200)
-                .and_then(|(_, b)| read_openapi(b))
-            {
-                return Some((found.0, Some(found.1)));
-            }
-            for f in [Flavor::Current, Flavor::Legacy] {
-                let health = fetch(&self.client, &self.metrics, Route::Healthcheck, f).await;
-                if matches!(health, Ok((200 | 503, _))) {
-                    return Some((f, None));
+            match self.discover_once().await {
+                Ok(found) => return Some(found),
+                Err(failed) => {
+                    self.send(Route::OpenApi, Flavor::Current, Err(failed))
+                        .await?;
                 }
             }
-            let failed = r.and(Err("no LMCache HTTP routes found".into()));
-            self.send(Route::OpenApi, Flavor::Current, failed).await?;
             tokio::time::sleep(interval * 5).await;
         }
+    }
+
+    /// One attempt at [`Reader::discover`]: the flavor and offered paths, or why not.
+    async fn discover_once(&self) -> Result<(Flavor, Option<Vec<String>>), String> {
+        let r = fetch(&self.client, &self.metrics, Route::OpenApi, Flavor::Current).await;
+        if let Some(found) = r
+            .as_ref()
+            .ok()
+            .filter(|(s, _)| *s == 200)
+            .and_then(|(_, b)| read_openapi(b))
+        {
+            return Ok((found.0, Some(found.1)));
+        }
+        for f in [Flavor::Current, Flavor::Legacy] {
+            let health = fetch(&self.client, &self.metrics, Route::Healthcheck, f).await;
+            if matches!(health, Ok((200 | 503, _))) {
+                return Ok((f, None));
+            }
+        }
+        Err(match r {
+            Err(e) => e,
+            Ok(_) => "no LMCache HTTP routes found".into(),
+        })
     }
 
     /// Reports the routes that will not be read and why; returns the ones that will.
