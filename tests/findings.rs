@@ -331,3 +331,66 @@ fn report_with_routes_lets_route_rules_judge() {
     let without = report_cmd(&["--lmcache", &demo.lmcache]);
     assert_eq!(state(&without, "lmcache_unhealthy"), "not_evaluable");
 }
+
+/// Embedded LMCache (`lmcache:*` on the engine's /metrics). The multiprocess file holds
+/// synthetic values from LMCache's real exporter (fixtures/README.md): the figures are its
+/// counters; its 3 remote ping errors fire `remote_backend_errors`. A derived copy whose
+/// retrieved tokens are 0 fires `lookup_hits_without_loaded_tokens`. The real vLLM excerpt
+/// carries only lookup requests: the rules say what they lack.
+#[test]
+fn embedded_figures_and_rules() {
+    let multiproc =
+        common::fixture("lmcache-0.5.6-extra/embedded_prometheus_logger_multiproc.prom");
+    let r = report_cmd(&["--engine", multiproc.to_str().unwrap()]);
+    let e = &r["lmcache_embedded"];
+    assert_eq!(e["present"], true);
+    assert_eq!(
+        common::f(&r, "lmcache_embedded.lookup_hit_tokens.since_start"),
+        3.0
+    );
+    assert_eq!(
+        common::f(&r, "lmcache_embedded.retrieve_hit_rate.since_start"),
+        1.0
+    );
+    assert_eq!(e["by_worker"][0]["worker_id"], Value::Null);
+    assert_eq!(e["by_worker"][0]["value"], "0");
+    assert!(r["unknowns"]["lmcache_embedded.healthy"].as_str().is_some());
+    assert_eq!(state(&r, "remote_backend_errors"), "firing");
+    assert_eq!(state(&r, "lookup_hits_without_loaded_tokens"), "clear");
+    assert_eq!(state(&r, "embedded_unhealthy"), "not_evaluable");
+
+    let text = std::fs::read_to_string(&multiproc).unwrap();
+    let derived: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("lmcache:num_hit_tokens_total") {
+                format!("{} 0.0\n", l.rsplit_once(' ').unwrap().0)
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("kvscope-emb-{}.prom", std::process::id()));
+    std::fs::write(&path, derived).unwrap();
+    let r = report_cmd(&["--engine", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(state(&r, "lookup_hits_without_loaded_tokens"), "firing");
+
+    let excerpt =
+        common::fixture("engine-samples/vllm_lmcache-embedded_tp4_lmcache1300_excerpt.prom");
+    let r = report_cmd(&["--engine", excerpt.to_str().unwrap()]);
+    assert_eq!(r["lmcache_embedded"]["present"], true);
+    assert_eq!(
+        state(&r, "lookup_hits_without_loaded_tokens"),
+        "not_evaluable"
+    );
+    // An MP-only input has no embedded LMCache at all.
+    let r = report_of(&run1(31));
+    assert_eq!(r["lmcache_embedded"]["present"], false);
+    assert!(
+        rule(&r, "remote_backend_errors")["missing_inputs"][0]
+            .as_str()
+            .unwrap()
+            .contains("embedded")
+    );
+}

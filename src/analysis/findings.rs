@@ -64,6 +64,7 @@ pub struct Facts<'a> {
     pub unrecognised: &'a [Unrecognised],
     pub lm: &'a LmcacheFigures,
     pub en: &'a EngineFigures,
+    pub emb: &'a super::embedded::EmbeddedFigures,
     pub quality: &'a super::DataQuality,
     /// LMCache and engine targets read.
     pub lmcache_targets: usize,
@@ -327,6 +328,39 @@ pub const RULES: &[Rule] = &[
         explanation: "A full GPU KV cache makes the engine preempt or queue requests; offloading to LMCache helps only if its hits come back fast.",
         next_action: "Look at the engine's queue and preemptions; reduce max batch size or add GPU memory.",
         check: engine_kv_cache_full,
+    },
+    Rule {
+        code: "lookup_hits_without_loaded_tokens",
+        severity: Severity::Warning,
+        title: "Embedded LMCache finds hits but loads no tokens",
+        applies: "LMCache embedded in an engine",
+        needs: "lmcache:num_lookup_hits and lmcache:num_hit_tokens (over the window when there is one)",
+        windowed: true,
+        explanation: "Lookups find cached tokens, yet none are retrieved into the engine. Likely causes: the engine's own prefix cache already held the prefix (lmcache:num_vllm_hit_tokens rises), a minimum retrieve size larger than the hits, or a connector that does not match the LMCache build.",
+        next_action: "Compare lmcache:num_vllm_hit_tokens with the lookup hits; check the connector name and LMCache's retrieve settings in the engine's launch command.",
+        check: lookup_hits_without_loaded_tokens,
+    },
+    Rule {
+        code: "embedded_unhealthy",
+        severity: Severity::Critical,
+        title: "Embedded LMCache says it is unhealthy",
+        applies: "LMCache embedded in an engine",
+        needs: "lmcache:lmcache_is_healthy",
+        windowed: false,
+        explanation: "LMCache's own health gauge reads 0 on a worker: it may have stopped storing or retrieving.",
+        next_action: "Read the engine log for LMCache errors on that worker.",
+        check: embedded_unhealthy,
+    },
+    Rule {
+        code: "remote_backend_errors",
+        severity: Severity::Warning,
+        title: "Embedded LMCache's remote backend fails its pings",
+        applies: "LMCache embedded in an engine, with a remote backend",
+        needs: "lmcache:remote_ping_errors (over the window when there is one)",
+        windowed: true,
+        explanation: "The remote backend (Redis, LMCache server, …) does not answer LMCache's pings: reads and writes to it fail or wait.",
+        next_action: "Check the remote backend's address and health; lmcache:remote_ping_error_code says how it failed.",
+        check: remote_backend_errors,
     },
     Rule {
         code: "unrecognised_names",
@@ -1051,6 +1085,108 @@ fn engine_kv_cache_full(c: &Facts<'_>) -> Verdict {
     if usage >= KV_FULL {
         Verdict::Firing {
             title: format!("The engine's KV cache is {:.0}% full", usage * 100.0),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+/// The window figure when there is one, else the one since start, and which it was.
+fn windowed_or_total(p: &super::aggregate::Pair) -> Result<(f64, &'static str), String> {
+    match (&p.window.0, &p.since_start.0) {
+        (Ok(w), _) => Ok((*w, "in the window")),
+        (Err(_), Ok(t)) => Ok((*t, "since start (no window yet)")),
+        (Err(e), Err(_)) => Err(e.clone()),
+    }
+}
+
+/// Embedded rules need `lmcache:*` on some engine.
+fn embedded_present(c: &Facts<'_>) -> Result<(), Verdict> {
+    if c.emb.present {
+        Ok(())
+    } else {
+        Err(Verdict::Missing(vec![
+            "lmcache:* metrics on an engine's /metrics (embedded LMCache)".into(),
+        ]))
+    }
+}
+
+fn lookup_hits_without_loaded_tokens(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = embedded_present(c) {
+        return v;
+    }
+    let (hits, over) = match windowed_or_total(&c.emb.lookup_hit_tokens) {
+        Ok(v) => v,
+        Err(e) => return Verdict::Missing(vec![format!("lmcache:num_lookup_hits: {e}")]),
+    };
+    let loaded = match (&c.emb.hit_tokens.window.0, &c.emb.hit_tokens.since_start.0) {
+        (Ok(w), _) if over == "in the window" => *w,
+        (_, Ok(t)) => *t,
+        (_, Err(e)) => return Verdict::Missing(vec![format!("lmcache:num_hit_tokens: {e}")]),
+    };
+    let engine_hits = c.emb.engine_hit_tokens.since_start.value();
+    let pairs = [
+        ("lookup_hit_tokens", json!(hits)),
+        ("hit_tokens", json!(loaded)),
+        ("engine_hit_tokens", json!(engine_hits)),
+        ("over", json!(over)),
+    ];
+    let line = format!("{hits:.0} lookup hit tokens and {loaded:.0} tokens retrieved {over}");
+    if hits > 0.0 && loaded == 0.0 {
+        let mut evidence = vec![line];
+        if let Some(e) = engine_hits {
+            evidence.push(format!("lmcache:num_vllm_hit_tokens since start: {e:.0}"));
+        }
+        Verdict::Firing {
+            title: "Embedded LMCache finds hits but loads no tokens".into(),
+            evidence,
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn embedded_unhealthy(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = embedded_present(c) {
+        return v;
+    }
+    let h = match need("lmcache:lmcache_is_healthy", &c.emb.healthy) {
+        Ok(h) => h,
+        Err(m) => return Verdict::Missing(vec![m]),
+    };
+    let pairs = [("lowest_is_healthy", json!(h))];
+    if h < 1.0 {
+        Verdict::Firing {
+            title: "Embedded LMCache says it is unhealthy".into(),
+            evidence: vec![format!(
+                "lmcache:lmcache_is_healthy = {h} on at least one worker"
+            )],
+            data: data(&pairs),
+        }
+    } else {
+        clear(
+            vec!["lmcache:lmcache_is_healthy = 1 on every worker".into()],
+            &pairs,
+        )
+    }
+}
+
+fn remote_backend_errors(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = embedded_present(c) {
+        return v;
+    }
+    let (errors, over) = match windowed_or_total(&c.emb.remote_ping_errors) {
+        Ok(v) => v,
+        Err(e) => return Verdict::Missing(vec![format!("lmcache:remote_ping_errors: {e}")]),
+    };
+    let pairs = [("ping_errors", json!(errors)), ("over", json!(over))];
+    let line = format!("{errors:.0} remote ping errors {over}");
+    if errors > 0.0 {
+        Verdict::Firing {
+            title: format!("Embedded LMCache's remote backend failed {errors:.0} pings"),
             evidence: vec![line],
             data: data(&pairs),
         }

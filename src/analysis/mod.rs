@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 pub mod breakdowns;
+pub mod embedded;
 pub mod engine;
 pub mod figures;
 pub mod findings;
@@ -189,6 +190,8 @@ pub struct Analysis {
     pub unrecognised: Vec<matrix::Unrecognised>,
     pub lmcache: figures::LmcacheFigures,
     pub engine: engine::EngineFigures,
+    /// LMCache embedded in an engine (`lmcache:*` on its `/metrics`).
+    pub lmcache_embedded: embedded::EmbeddedFigures,
     /// The firing rules, most severe first.
     pub findings: Vec<findings::Finding>,
     /// Every rule's verdict, in the rule table's order.
@@ -237,6 +240,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
     let views = aggregate::views(inputs.all(), inputs.window);
     let lmcache = figures::lmcache(&views, inputs.lmcache.len(), &features);
     let engine = engine::engine(&views[inputs.lmcache.len()..]);
+    let lmcache_embedded = embedded::embedded(&views);
     let data_quality = DataQuality::of(inputs);
     let (rules, findings) = findings::evaluate(&findings::Facts {
         mode: &mode,
@@ -244,6 +248,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         unrecognised: &unrecognised,
         lm: &lmcache,
         en: &engine,
+        emb: &lmcache_embedded,
         quality: &data_quality,
         lookup_tokens_exported: inputs
             .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
@@ -264,6 +269,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         unrecognised,
         lmcache,
         engine,
+        lmcache_embedded,
         findings,
         rules,
         data_quality,

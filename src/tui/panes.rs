@@ -94,6 +94,26 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             )),
         ]),
     ];
+    let emb = &app.shown.analysis.lmcache_embedded;
+    if emb.present {
+        lines.insert(
+            1,
+            Line::from(vec![
+                Span::styled("embedded ", app.theme.dim),
+                Span::raw(format!(
+                    "lookup {} ({} window)  retrieve {} ({} window)",
+                    pct(&emb.lookup_hit_rate.since_start),
+                    pct(&emb.lookup_hit_rate.window),
+                    pct(&emb.retrieve_hit_rate.since_start),
+                    pct(&emb.retrieve_hit_rate.window)
+                )),
+                Span::styled(
+                    format!("  stored {} tokens", num(&emb.stored_tokens.since_start)),
+                    app.theme.dim,
+                ),
+            ]),
+        );
+    }
     lines.extend(breakdown_lines(app));
     let series: Vec<(&str, &[Option<f64>])> = app
         .shown

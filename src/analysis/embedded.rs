@@ -1,0 +1,233 @@
+//! Embedded LMCache figures: `lmcache:*` on an engine's `/metrics` (LMCache inside vLLM or
+//! SGLang), the headline numbers the MP side has, since start and over the window: the lookup
+//! hit rate (lookup hit tokens / lookup tokens), the retrieve hit rate (hit tokens / requested
+//! tokens), stored and engine-hit tokens, local CPU cache usage and evictions, remote traffic
+//! and ping errors, health, slow retrievals, retrieve and store time and speed; per
+//! `model_name` and `worker_id`.
+
+use super::Fig;
+use super::aggregate::{Distribution, Groups, Pair, Sel, View, distribution, gauge, pair, present};
+use crate::catalog::MetricRef;
+use crate::metric;
+
+/// Retrieve hit rate of one `worker_id` or `model_name`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EmbeddedRow {
+    /// The label value (`None`: the series has no such label).
+    pub value: Option<String>,
+    pub requested_tokens: Fig,
+    pub hit_tokens: Fig,
+    pub retrieve_hit_rate: Pair,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EmbeddedFigures {
+    /// Whether any target exports `lmcache:*` counters.
+    pub present: bool,
+    pub lookup_tokens: Pair,
+    pub lookup_hit_tokens: Pair,
+    /// Lookup hit tokens / lookup tokens.
+    pub lookup_hit_rate: Pair,
+    pub requested_tokens: Pair,
+    pub hit_tokens: Pair,
+    /// Hit tokens / requested tokens: what was retrieved of what was asked for.
+    pub retrieve_hit_rate: Pair,
+    pub stored_tokens: Pair,
+    /// Tokens the engine's own prefix cache already held (`num_vllm_hit_tokens`).
+    pub engine_hit_tokens: Pair,
+    pub local_cache_usage_bytes: Fig,
+    pub local_cpu_evictions: Pair,
+    pub remote_read_bytes: Pair,
+    pub remote_write_bytes: Pair,
+    pub remote_read_requests: Pair,
+    pub remote_write_requests: Pair,
+    pub remote_ping_errors: Pair,
+    /// `lmcache:lmcache_is_healthy` (1 healthy, 0 not): the lowest over workers.
+    pub healthy: Fig,
+    pub slow_retrievals_by_time: Pair,
+    pub slow_retrievals_by_speed: Pair,
+    /// Seconds.
+    pub retrieve_time: Distribution,
+    pub store_time: Distribution,
+    /// Tokens per second.
+    pub retrieve_speed: Distribution,
+    pub store_speed: Distribution,
+    pub by_worker: Vec<EmbeddedRow>,
+    pub by_model_name: Vec<EmbeddedRow>,
+}
+
+fn counters(views: &[View], m: MetricRef, what: &str) -> Pair {
+    pair(&Sel::all(views, m), what)
+}
+
+/// The lowest health gauge over the newest scrapes (one unhealthy worker makes it 0).
+fn healthy(views: &[View]) -> Fig {
+    let m = metric!("lmcache.embedded_health", "is_healthy");
+    let mut lowest: Option<f64> = None;
+    for v in views {
+        let Some(at) = v.newest else { continue };
+        for s in v.t.series_of(m) {
+            match s.checked_at(at) {
+                Ok(Some(x)) => lowest = Some(lowest.map_or(x, |l: f64| l.min(x))),
+                Ok(None) => {}
+                Err(p) => return super::aggregate::bad_value(s, p),
+            }
+        }
+    }
+    lowest.map_or_else(
+        || Fig::unknown("no lmcache:lmcache_is_healthy in the newest scrape"),
+        Fig::known,
+    )
+}
+
+fn rows(views: &[View], label: &str) -> Vec<EmbeddedRow> {
+    let groups = Groups::by(
+        views,
+        &[
+            metric!("lmcache.embedded_token_counters", "requested_tokens"),
+            metric!("lmcache.embedded_token_counters", "hit_tokens"),
+        ],
+        label,
+    );
+    groups
+        .values
+        .iter()
+        .enumerate()
+        .map(|(g, value)| {
+            let r = pair(groups.sel(0, g), "embedded requested-token counter");
+            let h = pair(groups.sel(1, g), "embedded hit-token counter");
+            EmbeddedRow {
+                value: value.map(str::to_string),
+                retrieve_hit_rate: h.share_of(
+                    &r,
+                    "no tokens requested",
+                    "hit tokens",
+                    "requested tokens",
+                ),
+                requested_tokens: r.since_start,
+                hit_tokens: h.since_start,
+            }
+        })
+        .collect()
+}
+
+/// The embedded figures over every target (they live on engines' `/metrics`).
+pub fn embedded(views: &[View]) -> EmbeddedFigures {
+    let lookup_tokens = counters(
+        views,
+        metric!("lmcache.embedded_token_counters", "lookup_tokens"),
+        "embedded lookup-token counter",
+    );
+    let lookup_hit_tokens = counters(
+        views,
+        metric!("lmcache.embedded_token_counters", "lookup_hits"),
+        "embedded lookup-hit counter",
+    );
+    let requested_tokens = counters(
+        views,
+        metric!("lmcache.embedded_token_counters", "requested_tokens"),
+        "embedded requested-token counter",
+    );
+    let hit_tokens = counters(
+        views,
+        metric!("lmcache.embedded_token_counters", "hit_tokens"),
+        "embedded hit-token counter",
+    );
+    let remote = |m: MetricRef, what: &str| counters(views, m, what);
+    let latency = |m: MetricRef, what: &str| distribution(&Sel::all(views, m), what);
+    let present = present(&Sel::all(
+        views,
+        metric!("lmcache.embedded_requests", "lookup"),
+    )) || present(&Sel::all(
+        views,
+        metric!("lmcache.embedded_token_counters", "requested_tokens"),
+    ));
+    EmbeddedFigures {
+        present,
+        lookup_hit_rate: lookup_hit_tokens.share_of(
+            &lookup_tokens,
+            "no tokens looked up",
+            "lookup hit tokens",
+            "lookup tokens",
+        ),
+        retrieve_hit_rate: hit_tokens.share_of(
+            &requested_tokens,
+            "no tokens requested",
+            "hit tokens",
+            "requested tokens",
+        ),
+        lookup_tokens,
+        lookup_hit_tokens,
+        requested_tokens,
+        hit_tokens,
+        stored_tokens: counters(
+            views,
+            metric!("lmcache.embedded_token_counters", "stored_tokens"),
+            "embedded stored-token counter",
+        ),
+        engine_hit_tokens: counters(
+            views,
+            metric!("lmcache.embedded_token_counters", "vllm_hit_tokens"),
+            "embedded engine-hit counter",
+        ),
+        local_cache_usage_bytes: gauge(
+            &Sel::all(
+                views,
+                metric!("lmcache.embedded_cache_usage", "local_cache_usage"),
+            ),
+            "lmcache:local_cache_usage gauge",
+        ),
+        local_cpu_evictions: counters(
+            views,
+            metric!("lmcache.embedded_local_cpu_backend", "evict_count"),
+            "embedded eviction counter",
+        ),
+        remote_read_bytes: remote(
+            metric!("lmcache.embedded_remote_backend", "read_bytes"),
+            "remote read-byte counter",
+        ),
+        remote_write_bytes: remote(
+            metric!("lmcache.embedded_remote_backend", "write_bytes"),
+            "remote write-byte counter",
+        ),
+        remote_read_requests: remote(
+            metric!("lmcache.embedded_remote_backend", "read_requests"),
+            "remote read-request counter",
+        ),
+        remote_write_requests: remote(
+            metric!("lmcache.embedded_remote_backend", "write_requests"),
+            "remote write-request counter",
+        ),
+        remote_ping_errors: remote(
+            metric!("lmcache.embedded_remote_backend", "ping_errors"),
+            "remote ping-error counter",
+        ),
+        healthy: healthy(views),
+        slow_retrievals_by_time: remote(
+            metric!("lmcache.embedded_latency", "slow_retrieval_by_time"),
+            "slow-retrieval counter",
+        ),
+        slow_retrievals_by_speed: remote(
+            metric!("lmcache.embedded_latency", "slow_retrieval_by_speed"),
+            "slow-retrieval counter",
+        ),
+        retrieve_time: latency(
+            metric!("lmcache.embedded_latency", "time_to_retrieve"),
+            "retrieve time",
+        ),
+        store_time: latency(
+            metric!("lmcache.embedded_latency", "time_to_store"),
+            "store time",
+        ),
+        retrieve_speed: latency(
+            metric!("lmcache.embedded_latency", "retrieve_speed"),
+            "retrieve speed",
+        ),
+        store_speed: latency(
+            metric!("lmcache.embedded_latency", "store_speed"),
+            "store speed",
+        ),
+        by_worker: rows(views, "worker_id"),
+        by_model_name: rows(views, "model_name"),
+    }
+}
