@@ -394,3 +394,27 @@ fn embedded_figures_and_rules() {
             .contains("embedded")
     );
 }
+
+/// Why did we miss, on the real capture: phase A evicts 32 chunks that phase B asks for again,
+/// and all 32 come back from L2, so no miss is from eviction; all 14,848 missed tokens are
+/// cold. /config (read with the capture) says the sample rate is 1.
+#[test]
+fn the_real_capture_missed_only_cold_tokens() {
+    let capture = common::fixture("lmcache-0.5.6-cpu-run1");
+    let r = report_cmd(&["--packet", capture.to_str().unwrap()]);
+    let m = &r["miss_attribution"];
+    assert_eq!(m["missed_tokens"], 14848.0);
+    assert_eq!(m["evicted_tokens"], 0.0);
+    assert_eq!(m["l2_failed_tokens"], 0.0);
+    assert_eq!(m["cold_tokens"], 14848.0);
+    assert_eq!(m["early_exit_lookups"], 0.0);
+    assert_eq!(m["tokens_per_chunk"], 256.0);
+    assert!(m["weak_because"].as_array().unwrap().is_empty(), "{m}");
+    // From files alone /config is not read: the rate is assumed, and that is said.
+    let files = report_of(&run1(31));
+    let weak = files["miss_attribution"]["weak_because"]
+        .as_array()
+        .unwrap();
+    assert!(weak[0].as_str().unwrap().contains("sample rate is unknown"));
+    assert_eq!(files["miss_attribution"]["cold_tokens"], 14848.0);
+}

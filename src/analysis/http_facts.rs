@@ -22,6 +22,8 @@ pub struct HttpFacts {
     pub prefetch_max_in_flight: Fig,
     /// `observability.max_queue_size` from `/config`.
     pub event_bus_queue_size: Fig,
+    /// `observability.metrics_sample_rate` from `/config`: what sampled histograms are scaled by.
+    pub metrics_sample_rate: Fig,
     /// Thread names from the `/threads` stack dump (empty when not read).
     pub threads: Vec<String>,
     /// Whether a thread named `EventBus` runs (`None` when `/threads` was not read).
@@ -150,6 +152,7 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
             None => Fig::unknown(why(Route::Status)),
         },
         event_bus_queue_size: from(config_obs, "max_queue_size", Route::Config),
+        metrics_sample_rate: from(config_obs, "metrics_sample_rate", Route::Config),
         event_bus_thread: (!threads.is_empty()).then(|| threads.iter().any(|t| t == "EventBus")),
         threads,
         periodic_healthy: health.and_then(|h| h.get("healthy")?.as_bool()),

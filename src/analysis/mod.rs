@@ -12,6 +12,7 @@ pub mod findings;
 pub mod history;
 pub mod http_facts;
 pub mod matrix;
+pub mod misses;
 pub mod mode;
 #[cfg(test)]
 mod tests;
@@ -192,6 +193,8 @@ pub struct Analysis {
     pub engine: engine::EngineFigures,
     /// LMCache embedded in an engine (`lmcache:*` on its `/metrics`).
     pub lmcache_embedded: embedded::EmbeddedFigures,
+    /// Why the lookups that missed, missed.
+    pub miss_attribution: misses::MissAttribution,
     /// The firing rules, most severe first.
     pub findings: Vec<findings::Finding>,
     /// Every rule's verdict, in the rule table's order.
@@ -241,6 +244,10 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
     let lmcache = figures::lmcache(&views, inputs.lmcache.len(), &features);
     let engine = engine::engine(&views[inputs.lmcache.len()..]);
     let lmcache_embedded = embedded::embedded(&views);
+    let miss_attribution = misses::misses(
+        &views[..inputs.lmcache.len()],
+        &lmcache.http.metrics_sample_rate,
+    );
     let data_quality = DataQuality::of(inputs);
     let (rules, findings) = findings::evaluate(&findings::Facts {
         mode: &mode,
@@ -270,6 +277,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         lmcache,
         engine,
         lmcache_embedded,
+        miss_attribution,
         findings,
         rules,
         data_quality,

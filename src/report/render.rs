@@ -46,6 +46,7 @@ fn push(out: &mut Lines, section: &'static str, label: &str, value: String) {
 fn figures(r: &Report, x: &Extras) -> Lines {
     let mut out = Vec::new();
     lookup_lines(r, x, &mut out);
+    miss_lines(r, &mut out);
     memory_lines(r, &mut out);
     eventbus_lines(r, &mut out);
     engine_lines(r, &mut out);
@@ -196,6 +197,27 @@ fn eventbus_lines(r: &Report, out: &mut Lines) {
         "dropped (total, per s)",
         format!("{}, {}", num(&eb.dropped_total), num(&eb.dropped_per_s)),
     );
+}
+
+fn miss_lines(r: &Report, out: &mut Lines) {
+    let m = &r.analysis.miss_attribution;
+    let mut push = |l: &str, a: &crate::analysis::misses::Attribution| {
+        push(
+            out,
+            "Why lookups missed",
+            l,
+            format!(
+                "{} missed: {} evicted, {} L2 failed, {} cold; {} early-exit lookups",
+                num(&a.missed_tokens),
+                num(&a.evicted_tokens),
+                num(&a.l2_failed_tokens),
+                num(&a.cold_tokens),
+                num(&a.early_exit_lookups)
+            ),
+        )
+    };
+    push("tokens since start", &m.since_start);
+    push("tokens in window", &m.window);
 }
 
 fn engine_lines(r: &Report, out: &mut Lines) {

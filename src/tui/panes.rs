@@ -94,6 +94,22 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             )),
         ]),
     ];
+    let miss = &app.shown.analysis.miss_attribution.since_start;
+    if miss.missed_tokens.value().is_some_and(|m| m > 0.0) {
+        lines.insert(
+            1,
+            Line::from(vec![
+                Span::styled("missed   ", app.theme.dim),
+                Span::raw(format!(
+                    "{} tokens: {} evicted · {} L2 failed · {} cold",
+                    num(&miss.missed_tokens),
+                    num(&miss.evicted_tokens),
+                    num(&miss.l2_failed_tokens),
+                    num(&miss.cold_tokens)
+                )),
+            ]),
+        );
+    }
     let emb = &app.shown.analysis.lmcache_embedded;
     if emb.present {
         lines.insert(
