@@ -418,3 +418,19 @@ fn the_real_capture_missed_only_cold_tokens() {
     assert!(weak[0].as_str().unwrap().contains("sample rate is unknown"));
     assert_eq!(files["miss_attribution"]["cold_tokens"], 14848.0);
 }
+
+/// The positive case, a real run without L2 (fixtures/lmcache-0.5.6-cpu-nol2): chunks L1
+/// evicted while filling are asked for again and, with no L2 to serve them, miss. 16 chunks of
+/// 256 tokens: 4,096 of the 18,432 missed tokens are put down to eviction, none to L2.
+#[test]
+fn without_l2_evicted_chunks_explain_misses() {
+    let capture = common::fixture("lmcache-0.5.6-cpu-nol2");
+    let r = report_cmd(&["--packet", capture.to_str().unwrap()]);
+    let m = &r["miss_attribution"];
+    assert_eq!(m["missed_tokens"], 18432.0);
+    assert_eq!(m["evicted_tokens"], 4096.0);
+    assert_eq!(m["l2_failed_tokens"], 0.0);
+    assert_eq!(m["cold_tokens"], 14336.0);
+    // L1 is still evicting in the run's last minute (it has no L2 to spill to).
+    assert_eq!(state(&r, "l1_evicting"), "firing");
+}

@@ -75,14 +75,30 @@ fn over_span(views: &[View], over: Over, tpc: &Fig, rate: f64) -> Attribution {
         "lookup L2-hit key counter",
     );
     let evicted = times(&minus(&reused, &from_l2), tpc);
-    let submitted = c(
+    // Without an L2 adapter nothing can fail to load from it.
+    let l2 = Sel::all(
+        views,
         metric!("lmcache_mp.l2_counters", "prefetch_load_submitted_objects"),
-        "L2 load-submitted chunk counter",
     );
-    let completed = c(
-        metric!("lmcache_mp.l2_counters", "prefetch_load_completed"),
-        "L2 load-completed chunk counter",
-    );
+    let no_l2 = !l2.exported()
+        && !Sel::all(
+            views,
+            metric!("lmcache_mp.l2_counters", "prefetch_load_completed"),
+        )
+        .exported();
+    let submitted = if no_l2 {
+        Fig::known(0.0)
+    } else {
+        counter(&l2, over, "L2 load-submitted chunk counter")
+    };
+    let completed = if no_l2 {
+        Fig::known(0.0)
+    } else {
+        c(
+            metric!("lmcache_mp.l2_counters", "prefetch_load_completed"),
+            "L2 load-completed chunk counter",
+        )
+    };
     let l2_failed = times(&minus(&submitted, &completed), tpc);
     let cold = minus(&minus(&missed, &evicted), &l2_failed);
     // The early-exit counter is created on the first early exit: with the lookup counters
@@ -107,7 +123,7 @@ pub fn misses(views: &[View], sample_rate: &Fig) -> MissAttribution {
     let mut basis = vec![
         "missed = lookup requested tokens − lookup hit tokens".to_string(),
         "evicted = chunks asked for again after L1 eviction (lmcache_mp_l1_chunk_evict_reuse_gap_seconds count ÷ sample rate) − chunks L2 served (lmcache_mp_lookup_hit_l2_keys), × tokens per chunk".into(),
-        "l2_failed = L2 load chunks submitted − completed, × tokens per chunk".into(),
+        "l2_failed = L2 load chunks submitted − completed, × tokens per chunk (0 without an L2 adapter)".into(),
         "cold = missed − evicted − l2_failed: never stored, or stored and gone from every tier".into(),
     ];
     let mut weak = Vec::new();
