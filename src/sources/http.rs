@@ -137,6 +137,9 @@ impl AuthPlan {
 
 /// Builds the HTTP client: rustls with the ring provider, a per-request timeout, the extra
 /// headers on every request.
+/// How long an idle connection is kept for reuse: well under uvicorn's 5 s keep-alive.
+const POOL_IDLE: Duration = Duration::from_secs(3);
+
 pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String> {
     // Installing twice is harmless; the first provider wins.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -153,6 +156,10 @@ pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String>
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
+        // LMCache and vLLM serve with uvicorn, which closes a connection idle for 5 s. Reusing
+        // one at about that age races the close and fails the scrape with "connection reset"
+        // (seen against a real LMCache server at a 5 s interval); idle ones are dropped first.
+        .pool_idle_timeout(POOL_IDLE)
         .user_agent(concat!("kvscope/", env!("CARGO_PKG_VERSION")))
         .default_headers(headers)
         .redirect(redirect_policy())
