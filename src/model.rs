@@ -354,6 +354,11 @@ impl Model {
             lmcache: &self.lmcache,
             engine: &self.engine,
             health: &self.health,
+            lines_skipped: self
+                .parse_errors
+                .iter()
+                .map(|p| u64::from(p.lines_skipped))
+                .sum(),
             window,
         }
     }

@@ -74,7 +74,7 @@ fn bumped(mut scrapes: Vec<(Vec<u8>, f64)>, name: &str, by: f64) -> Vec<(Vec<u8>
 fn every_rule_gives_a_verdict_with_the_contract_fields() {
     let r = report_of(&run1(31));
     let rules = r["rules"].as_array().unwrap();
-    assert!(rules.len() >= 10);
+    assert!(rules.len() >= 30, "{} rules", rules.len());
     for x in rules {
         for field in [
             "code",
@@ -433,4 +433,108 @@ fn without_l2_evicted_chunks_explain_misses() {
     assert_eq!(m["cold_tokens"], 14336.0);
     // L1 is still evicting in the run's last minute (it has no L2 to spill to).
     assert_eq!(state(&r, "l1_evicting"), "firing");
+}
+
+/// The second batch of rules, each firing on a change to real data (said per case) and clear
+/// on the original.
+#[test]
+fn parse_l2_trace_and_engine_rules() {
+    let dir = std::env::temp_dir().join(format!("kvscope-batch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let t31_path = common::fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom");
+    let t31 = std::fs::read_to_string(&t31_path).unwrap();
+    let one = |name: &str, text: String| -> Value {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        report_cmd(&["--lmcache", p.to_str().unwrap()])
+    };
+    let original = report_cmd(&["--lmcache", t31_path.to_str().unwrap()]);
+    for code in ["parse_errors", "l2_prefetch_failures"] {
+        assert_eq!(state(&original, code), "clear", "{}", rule(&original, code));
+    }
+    // t31 with a line that is not exposition text.
+    let r = one(
+        "garbled.prom",
+        format!("{t31}this is not a sample line at all {{\n"),
+    );
+    assert_eq!(state(&r, "parse_errors"), "firing");
+    // t31 with 4 failed L2 prefetch chunks.
+    let r = one(
+        "failed.prom",
+        format!("{t31}lmcache_mp_l2_prefetch_failure_chunks_total 4.0\n"),
+    );
+    assert_eq!(state(&r, "l2_prefetch_failures"), "firing");
+    // t30 as captured, then t31 with 4 more L2 stores submitted and still in flight: the
+    // backlog grew in the window. One scrape alone cannot say whether it is sustained.
+    let backlog = t31.replace(
+        "lmcache_mp_l2_store_submitted_requests_total 29.0",
+        "lmcache_mp_l2_store_submitted_requests_total 33.0",
+    ) + "lmcache_mp_num_inflight_l2_stores{l2_name=\"fs\"} 4.0\n";
+    assert!(
+        backlog.contains("submitted_requests_total 33.0"),
+        "the capture has the counter"
+    );
+    let alone = one("backlog.prom", backlog.clone());
+    assert_eq!(state(&alone, "l2_store_backlog"), "not_evaluable");
+    let mut timeline = run1(31);
+    timeline.last_mut().unwrap().0 = backlog.into_bytes();
+    let r = report_of(&timeline[29..]);
+    assert_eq!(
+        state(&r, "l2_store_backlog"),
+        "firing",
+        "{}",
+        rule(&r, "l2_store_backlog")
+    );
+    assert_eq!(
+        state(&report_of(&run1(31)[29..]), "l2_store_backlog"),
+        "clear"
+    );
+
+    // The capture folder with its /config changed: tracing on without an endpoint, recording
+    // without a file. The original says neither.
+    let capture = common::fixture("lmcache-0.5.6-cpu-run1");
+    let r = report_cmd(&["--packet", capture.to_str().unwrap()]);
+    assert_eq!(state(&r, "trace_recording_without_file"), "clear");
+    assert_eq!(state(&r, "tracing_without_endpoint"), "clear");
+    assert_eq!(state(&r, "tracing_without_spans"), "not_evaluable");
+    let copy = dir.join("capture");
+    copy_dir(&capture, &copy);
+    let config = copy.join("http/config.json");
+    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    c["observability"]["tracing_enabled"] = Value::Bool(true);
+    c["observability"]["trace_output"] = Value::Null;
+    std::fs::write(&config, serde_json::to_vec(&c).unwrap()).unwrap();
+    let r = report_cmd(&["--packet", copy.to_str().unwrap()]);
+    assert_eq!(state(&r, "trace_recording_without_file"), "firing");
+    assert_eq!(state(&r, "tracing_without_endpoint"), "firing");
+
+    // A real SGLang excerpt, and the same with one HiCache gauge added by hand.
+    let sglang = common::fixture("engine-samples/sglang_0.5.1_issue13485_excerpt.prom");
+    let r = report_cmd(&["--engine", sglang.to_str().unwrap()]);
+    assert_eq!(state(&r, "sglang_hicache_not_lmcache"), "clear");
+    assert_eq!(state(&r, "hash_seed_risk"), "not_evaluable");
+    let text = std::fs::read_to_string(&sglang).unwrap();
+    let p = dir.join("hicache.prom");
+    std::fs::write(
+        &p,
+        format!("{text}sglang:hicache_host_used_tokens 1024.0\n"),
+    )
+    .unwrap();
+    let r = report_cmd(&["--engine", p.to_str().unwrap()]);
+    assert_eq!(state(&r, "sglang_hicache_not_lmcache"), "firing");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
 }

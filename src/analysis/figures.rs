@@ -87,6 +87,12 @@ pub struct L2 {
     pub load_requests_per_s: Fig,
     pub inflight_stores: Fig,
     pub inflight_loads: Fig,
+    /// L2 prefetch chunks that failed (counted from the first failure; 0 before it when L2 is
+    /// evident).
+    pub prefetch_failures: Pair,
+    /// Store requests submitted and not (yet) completed: since start, and how much that grew
+    /// over the window.
+    pub store_backlog: Pair,
     pub store_throughput_gbs: Distribution,
     pub load_throughput_gbs: Distribution,
 }
@@ -353,7 +359,44 @@ fn l2(views: &[View], features: &Features) -> L2 {
             (false, false) => Fig::unknown("no L2 adapter evident"),
         }
     };
+    let failures = Sel::all(views, metric!("lmcache_mp.l2_failures", "prefetch_failure"));
+    let prefetch_failures = match (failures.exported(), l2_evident) {
+        (true, _) => pair(&failures, "L2 prefetch-failure counter"),
+        (false, true) => Pair {
+            since_start: Fig::known(0.0),
+            window: Fig::known(0.0),
+        },
+        (false, false) => {
+            let none = || Fig::unknown("no L2 adapter evident");
+            Pair {
+                since_start: none(),
+                window: none(),
+            }
+        }
+    };
+    let backlog = |over: Over| {
+        let c = |m: MetricRef, what: &str| counter(&Sel::all(views, m), over, what).0;
+        match (
+            c(
+                metric!("lmcache_mp.l2_counters", "store_submitted"),
+                "L2 store-submitted counter",
+            ),
+            c(
+                metric!("lmcache_mp.l2_counters", "store_completed"),
+                "L2 store-completed counter",
+            ),
+        ) {
+            (Ok(s), Ok(c)) => Fig::known(s - c),
+            (Err(e), _) | (_, Err(e)) => Fig::unknown(e),
+        }
+    };
+    let store_backlog = Pair {
+        since_start: backlog(Over::SinceStart),
+        window: backlog(Over::Window),
+    };
     L2 {
+        prefetch_failures,
+        store_backlog,
         adapters_active: gauge(
             &Sel::filtered(
                 views,

@@ -69,6 +69,8 @@ pub struct Facts<'a> {
     /// LMCache and engine targets read.
     pub lmcache_targets: usize,
     pub engine_targets: usize,
+    /// Exposition lines skipped while parsing.
+    pub lines_skipped: u64,
     /// Whether any LMCache target exports lookup token counters (present, whatever their values).
     pub lookup_tokens_exported: bool,
     /// Every target's name and how reaching it went (`None`: not known, e.g. a test's store).
@@ -361,6 +363,94 @@ pub const RULES: &[Rule] = &[
         explanation: "The remote backend (Redis, LMCache server, …) does not answer LMCache's pings: reads and writes to it fail or wait.",
         next_action: "Check the remote backend's address and health; lmcache:remote_ping_error_code says how it failed.",
         check: remote_backend_errors,
+    },
+    Rule {
+        code: "parse_errors",
+        severity: Severity::Warning,
+        title: "Exposition lines kvscope could not parse",
+        applies: "every target",
+        needs: "the parser's skipped lines (always available)",
+        windowed: false,
+        explanation: "Lines of a /metrics body that are not valid exposition text are skipped; what they carried is missing from every figure.",
+        next_action: "The report's parse_errors lists the first bad lines per scrape with their line numbers: fix the exporter, or report a format kvscope should read.",
+        check: parse_errors,
+    },
+    Rule {
+        code: "l2_prefetch_failures",
+        severity: Severity::Warning,
+        title: "L2 prefetches failing",
+        applies: "LMCache MP server with an L2 adapter",
+        needs: "lmcache_mp_l2_prefetch_failure_chunks (over the window when there is one)",
+        windowed: true,
+        explanation: "Chunks LMCache tried to load from L2 did not arrive: those lookups miss although the data was stored.",
+        next_action: "Check the L2 adapter's backend (disk space, network, credentials) and the server log for the adapter's errors.",
+        check: l2_prefetch_failures,
+    },
+    Rule {
+        code: "l2_store_backlog",
+        severity: Severity::Warning,
+        title: "L2 stores falling behind",
+        applies: "LMCache MP server with an L2 adapter",
+        needs: "L2 store requests submitted and completed, over the window; stores in flight",
+        windowed: true,
+        explanation: "More store requests were submitted than completed and some are still in flight: the L2 adapter does not keep up, and chunks evicted from L1 before they land in L2 are lost.",
+        next_action: "Look at the L1→L2 store throughput; a slow backend needs more bandwidth or fewer stores (store policy).",
+        check: l2_store_backlog,
+    },
+    Rule {
+        code: "trace_recording_without_file",
+        severity: Severity::Warning,
+        title: "Trace recording on without an output file",
+        applies: "LMCache MP server (HTTP routes)",
+        needs: "GET /config (observability.trace_level, trace_output)",
+        windowed: false,
+        explanation: "LMCache records StorageManager calls at the configured level, but no .lct file is set to receive them.",
+        next_action: "Set --trace-output to a writable path, or turn recording off (--trace-level off).",
+        check: trace_recording_without_file,
+    },
+    Rule {
+        code: "tracing_without_endpoint",
+        severity: Severity::Warning,
+        title: "Tracing on without an OTLP endpoint",
+        applies: "LMCache MP server (HTTP routes)",
+        needs: "GET /config (observability.tracing_enabled, otlp_endpoint)",
+        windowed: false,
+        explanation: "Spans are created (at a cost) but have nowhere to go.",
+        next_action: "Set --otlp-endpoint to your collector, or turn tracing off.",
+        check: tracing_without_endpoint,
+    },
+    Rule {
+        code: "tracing_without_spans",
+        severity: Severity::Warning,
+        title: "Tracing on but no spans arrive",
+        applies: "LMCache MP server with tracing on",
+        needs: "an OTel span export (--otel FILE), with /config",
+        windowed: false,
+        explanation: "The server says tracing is on, yet the exported spans hold none of its requests: the exporter or the collector drops them.",
+        next_action: "Check the collector's address and that it accepts OTLP gRPC.",
+        check: tracing_without_spans,
+    },
+    Rule {
+        code: "hash_seed_risk",
+        severity: Severity::Warning,
+        title: "Prefix hashes may differ between engine processes",
+        applies: "an engine with LMCache",
+        needs: "the engine's PYTHONHASHSEED: its launch command, environment or /server_info",
+        windowed: false,
+        explanation: "Without a fixed PYTHONHASHSEED each vLLM process hashes the same prefix differently, so a restarted or second engine finds nothing LMCache stored for another.",
+        next_action: "Start every engine process with the same PYTHONHASHSEED.",
+        check: hash_seed_risk,
+    },
+    Rule {
+        code: "sglang_hicache_not_lmcache",
+        severity: Severity::Info,
+        title: "SGLang's HiCache is in use, not LMCache",
+        applies: "SGLang",
+        needs: "the engine's /metrics (HiCache families)",
+        windowed: false,
+        explanation: "HiCache is SGLang's own hierarchical KV cache; its hits are not LMCache's, and LMCache figures stay empty.",
+        next_action: "If LMCache was meant, configure SGLang's LMCache connector; otherwise read HiCache's own metrics.",
+        check: sglang_hicache_not_lmcache,
     },
     Rule {
         code: "unrecognised_names",
@@ -1192,5 +1282,182 @@ fn remote_backend_errors(c: &Facts<'_>) -> Verdict {
         }
     } else {
         clear(vec![line], &pairs)
+    }
+}
+
+fn parse_errors(c: &Facts<'_>) -> Verdict {
+    let pairs = [("lines_skipped", json!(c.lines_skipped))];
+    if c.lines_skipped == 0 {
+        return clear(vec![], &pairs);
+    }
+    Verdict::Firing {
+        title: format!("{} exposition lines could not be parsed", c.lines_skipped),
+        evidence: vec![format!(
+            "{} lines skipped (the report's parse_errors names them)",
+            c.lines_skipped
+        )],
+        data: data(&pairs),
+    }
+}
+
+fn l2_prefetch_failures(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let (n, over) = match windowed_or_total(&c.lm.l2.prefetch_failures) {
+        Ok(v) => v,
+        Err(e) => return Verdict::Missing(vec![format!("L2 prefetch failures: {e}")]),
+    };
+    let pairs = [("failed_chunks", json!(n)), ("over", json!(over))];
+    let line = format!("{n:.0} L2 prefetch chunks failed {over}");
+    if n > 0.0 {
+        Verdict::Firing {
+            title: format!("{n:.0} L2 prefetch chunks failed {over}"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn l2_store_backlog(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let l2 = &c.lm.l2;
+    // Sustained: not completed now, more so than at the window's start, and still in flight.
+    let [backlog, grew, inflight] = match needs([
+        (
+            "L2 stores submitted − completed",
+            &l2.store_backlog.since_start,
+        ),
+        (
+            "the growth of that backlog over the window (two scrapes at least)",
+            &l2.store_backlog.window,
+        ),
+        ("L2 stores in flight", &l2.inflight_stores),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let pairs = [
+        ("not_completed", json!(backlog)),
+        ("grew_in_window", json!(grew)),
+        ("in_flight", json!(inflight)),
+    ];
+    let line = format!(
+        "{backlog:.0} store requests not completed ({grew:+.0} over the window); {inflight:.0} in flight now"
+    );
+    if backlog > 0.0 && grew > 0.0 && inflight > 0.0 {
+        Verdict::Firing {
+            title: format!("L2 stores falling behind: {backlog:.0} not completed"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+/// `/config`'s observability settings, or what is missing.
+fn observability<'a>(c: &'a Facts<'_>) -> Result<&'a super::http_facts::Observability, Verdict> {
+    lmcache_present(c)?;
+    c.lm.http
+        .observability
+        .as_ref()
+        .ok_or_else(|| Verdict::Missing(vec!["GET /config (read live; report --routes)".into()]))
+}
+
+fn trace_recording_without_file(c: &Facts<'_>) -> Verdict {
+    let o = match observability(c) {
+        Ok(o) => o,
+        Err(v) => return v,
+    };
+    let level = o.trace_level.as_deref().unwrap_or("off");
+    let recording = !matches!(level, "off" | "none" | "disabled");
+    let pairs = [
+        ("trace_level", json!(level)),
+        ("trace_output", json!(o.trace_output)),
+    ];
+    let line = format!(
+        "trace_level {level}, trace_output {}",
+        o.trace_output.as_deref().unwrap_or("unset")
+    );
+    if recording && o.trace_output.is_none() {
+        Verdict::Firing {
+            title: "Trace recording is on without an output file".into(),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn tracing_without_endpoint(c: &Facts<'_>) -> Verdict {
+    let o = match observability(c) {
+        Ok(o) => o,
+        Err(v) => return v,
+    };
+    let on = o.tracing_enabled == Some(true);
+    let pairs = [
+        ("tracing_enabled", json!(o.tracing_enabled)),
+        ("otlp_endpoint", json!(o.otlp_endpoint)),
+    ];
+    let line = format!(
+        "tracing_enabled {}, otlp_endpoint {}",
+        o.tracing_enabled.map_or("unset".into(), |b| b.to_string()),
+        o.otlp_endpoint.as_deref().unwrap_or("unset")
+    );
+    if on && o.otlp_endpoint.is_none() {
+        Verdict::Firing {
+            title: "Tracing is on without an OTLP endpoint".into(),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn tracing_without_spans(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    Verdict::Missing(vec![
+        "an OTel span export (--otel FILE; kvscope does not read spans yet)".into(),
+    ])
+}
+
+fn hash_seed_risk(c: &Facts<'_>) -> Verdict {
+    if c.engine_targets == 0 && !c.emb.present {
+        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+    }
+    Verdict::Missing(vec![
+        "the engine's PYTHONHASHSEED: its launch command or log (not read yet), vLLM's /server_info (not read), or its environment".into(),
+    ])
+}
+
+fn sglang_hicache_not_lmcache(c: &Facts<'_>) -> Verdict {
+    use crate::catalog::Feature;
+    if c.mode.engine != Some(crate::vocab::EngineKind::Sglang) {
+        return Verdict::Missing(vec!["an SGLang engine's /metrics".into()]);
+    }
+    let hicache = c
+        .mode
+        .features
+        .iter()
+        .any(|f| matches!(f, Feature::HiCache | Feature::HiCacheStorage));
+    let lmcache = c.lmcache_targets > 0 || c.emb.present;
+    let pairs = [("hicache", json!(hicache)), ("lmcache", json!(lmcache))];
+    if hicache && !lmcache {
+        Verdict::Firing {
+            title: "SGLang's HiCache is in use, not LMCache".into(),
+            evidence: vec!["HiCache families in the engine's /metrics; no LMCache metrics".into()],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![], &pairs)
     }
 }

@@ -24,6 +24,8 @@ pub struct HttpFacts {
     pub event_bus_queue_size: Fig,
     /// `observability.metrics_sample_rate` from `/config`: what sampled histograms are scaled by.
     pub metrics_sample_rate: Fig,
+    /// Tracing and trace recording as `/config` sets them (`None`: `/config` not read).
+    pub observability: Option<Observability>,
     /// Thread names from the `/threads` stack dump (empty when not read).
     pub threads: Vec<String>,
     /// Whether a thread named `EventBus` runs (`None` when `/threads` was not read).
@@ -37,6 +39,16 @@ pub struct HttpFacts {
     pub routes: Vec<RouteRow>,
     /// `/env` as read with `--allow-env`, already redacted at the source.
     pub env: Vec<(String, String)>,
+}
+
+/// `/config`'s `observability` settings that say where traces and spans go.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Observability {
+    pub tracing_enabled: Option<bool>,
+    pub otlp_endpoint: Option<String>,
+    /// The `.lct` recording level (`storage`, `events`, or off).
+    pub trace_level: Option<String>,
+    pub trace_output: Option<String>,
 }
 
 /// One LMCache HTTP route as the TUI lists it.
@@ -153,6 +165,20 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
         },
         event_bus_queue_size: from(config_obs, "max_queue_size", Route::Config),
         metrics_sample_rate: from(config_obs, "metrics_sample_rate", Route::Config),
+        observability: config_obs.map(|o| {
+            let text = |k: &str| {
+                o.get(k)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .filter(|s| !s.is_empty())
+            };
+            Observability {
+                tracing_enabled: o.get("tracing_enabled").and_then(|v| v.as_bool()),
+                otlp_endpoint: text("otlp_endpoint"),
+                trace_level: text("trace_level"),
+                trace_output: text("trace_output"),
+            }
+        }),
         event_bus_thread: (!threads.is_empty()).then(|| threads.iter().any(|t| t == "EventBus")),
         threads,
         periodic_healthy: health.and_then(|h| h.get("healthy")?.as_bool()),

@@ -29,6 +29,8 @@ pub struct Inputs<'a> {
     pub engine: &'a [TargetStore],
     /// How reaching each target went, in the order of [`Inputs::all`] (empty when unknown).
     pub health: &'a [crate::vocab::Health],
+    /// Exposition lines skipped while parsing, over every scrape kept.
+    pub lines_skipped: u64,
     /// Window length in seconds for windowed figures.
     pub window: f64,
 }
@@ -257,6 +259,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         en: &engine,
         emb: &lmcache_embedded,
         quality: &data_quality,
+        lines_skipped: inputs.lines_skipped,
         lookup_tokens_exported: inputs
             .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
             .next()

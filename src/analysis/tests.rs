@@ -22,6 +22,7 @@ fn arch(lmcache: &[&str], engine: &[&str]) -> (String, Strength, Analysis) {
         lmcache: &lm,
         engine: &en,
         health: &[],
+        lines_skipped: 0,
         window: 60.0,
     });
     (a.mode.architecture.to_string(), a.mode.strength, a)
@@ -182,6 +183,7 @@ fn unhealthy_periodic_threads_are_a_finding_hand_written() {
             lmcache: lm,
             engine: &en,
             health: &[],
+            lines_skipped: 0,
             window: 60.0,
         })
     };
