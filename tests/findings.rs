@@ -465,21 +465,26 @@ fn parse_l2_trace_and_engine_rules() {
         format!("{t31}lmcache_mp_l2_prefetch_failure_chunks_total 4.0\n"),
     );
     assert_eq!(state(&r, "l2_prefetch_failures"), "firing");
-    // t30 as captured, then t31 with 4 more L2 stores submitted and still in flight: the
-    // backlog grew in the window. One scrape alone cannot say whether it is sustained.
-    let backlog = t31.replace(
-        "lmcache_mp_l2_store_submitted_requests_total 29.0",
-        "lmcache_mp_l2_store_submitted_requests_total 33.0",
-    ) + "lmcache_mp_num_inflight_l2_stores{l2_name=\"fs\"} 4.0\n";
-    assert!(
-        backlog.contains("submitted_requests_total 33.0"),
-        "the capture has the counter"
-    );
-    let alone = one("backlog.prom", backlog.clone());
+    // t30 with 2 L2 stores submitted and not completed, t31 with 4 (derived): behind at the
+    // window's start and further behind, still in flight. One scrape alone cannot say.
+    let behind = |text: &str, submitted: u32| {
+        let out = text.replace(
+            "lmcache_mp_l2_store_submitted_requests_total 29.0",
+            &format!("lmcache_mp_l2_store_submitted_requests_total {submitted}.0"),
+        ) + "lmcache_mp_num_inflight_l2_stores{l2_name=\"fs\"} 2.0\n";
+        assert!(
+            out.contains(&format!("total {submitted}.0")),
+            "the capture has the counter"
+        );
+        out
+    };
+    let alone = one("backlog.prom", behind(&t31, 33));
     assert_eq!(state(&alone, "l2_store_backlog"), "not_evaluable");
     let mut timeline = run1(31);
-    timeline.last_mut().unwrap().0 = backlog.into_bytes();
-    let r = report_of(&timeline[29..]);
+    let t30 = String::from_utf8(timeline[30].0.clone()).unwrap();
+    timeline[30].0 = behind(&t30, 31).into_bytes();
+    timeline[31].0 = behind(&t31, 33).into_bytes();
+    let r = report_of(&timeline[30..]);
     assert_eq!(
         state(&r, "l2_store_backlog"),
         "firing",
@@ -537,4 +542,20 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(e.path(), dest).unwrap();
         }
     }
+}
+
+/// Every moment of the real capture (each prefix of its timeline, t0 idle through the
+/// workload): no warning and nothing critical fires. Idle, before the first lookup, the
+/// families LMCache creates on first use are not expected yet.
+#[test]
+fn no_moment_of_the_healthy_real_capture_raises_a_warning() {
+    let all = run1(31);
+    for last in 0..all.len() {
+        let r = report_of(&all[..=last]);
+        for f in r["findings"].as_array().unwrap() {
+            assert_eq!(f["severity"], "info", "t{last}: {f}");
+        }
+    }
+    let idle = report_of(&all[..1]);
+    assert_eq!(state(&idle, "required_family_missing"), "not_evaluable");
 }

@@ -50,6 +50,13 @@ pub struct Finding {
     pub next_action: &'static str,
 }
 
+/// Required LMCache MP families whose series exist only after their first event.
+const LAZY_FAMILIES: &[&str] = &[
+    "lmcache_mp.lookup",
+    "lmcache_mp.l1_counters",
+    "lmcache_mp.l2_counters",
+];
+
 /// Default L1 eviction trigger (`--eviction-trigger-watermark`) when `/status` does not say.
 pub const L1_WATERMARK: f64 = 0.8;
 /// A window hit rate below this is low.
@@ -781,6 +788,13 @@ fn required_family_missing(c: &Facts<'_>) -> Verdict {
         return clear(vec![], &[("families", json!([]))]);
     }
     let ids: Vec<&str> = missing.iter().map(|f| f.id).collect();
+    // LMCache creates these on their first event: before the first lookup, absence is normal.
+    if !c.lookup_tokens_exported && ids.iter().all(|id| LAZY_FAMILIES.contains(id)) {
+        return Verdict::Missing(vec![format!(
+            "traffic: {} appear with the first lookup, and there has been none",
+            ids.join(", ")
+        )]);
+    }
     Verdict::Firing {
         title: if ids.len() == 1 {
             format!("{} has no samples", ids[0])
@@ -1326,7 +1340,7 @@ fn l2_store_backlog(c: &Facts<'_>) -> Verdict {
         return v;
     }
     let l2 = &c.lm.l2;
-    // Sustained: not completed now, more so than at the window's start, and still in flight.
+    // Sustained: behind at the window's start, more so now, and still in flight.
     let [backlog, grew, inflight] = match needs([
         (
             "L2 stores submitted − completed",
@@ -1349,7 +1363,9 @@ fn l2_store_backlog(c: &Facts<'_>) -> Verdict {
     let line = format!(
         "{backlog:.0} store requests not completed ({grew:+.0} over the window); {inflight:.0} in flight now"
     );
-    if backlog > 0.0 && grew > 0.0 && inflight > 0.0 {
+    // Behind already at the window's start, further behind now, and still working.
+    let at_start = backlog - grew;
+    if at_start > 0.0 && grew > 0.0 && inflight > 0.0 {
         Verdict::Firing {
             title: format!("L2 stores falling behind: {backlog:.0} not completed"),
             evidence: vec![line],
