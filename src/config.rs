@@ -31,6 +31,9 @@ pub struct Config {
     pub redact_hosts: bool,
     /// Series one scrape may carry per instance.
     pub series_limit: Option<u64>,
+    /// `[findings]`: rule thresholds by name (see docs/findings.md).
+    #[serde(default)]
+    pub findings: BTreeMap<String, f64>,
     /// Action name → keys, e.g. `quit = ["q", "ctrl-x"]`.
     #[serde(default)]
     pub keys: BTreeMap<String, Vec<String>>,

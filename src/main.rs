@@ -58,9 +58,14 @@ fn main() -> ExitCode {
             fail_on,
             routes,
             allow_env,
+            config,
             series_limit,
             auth: _,
         } => {
+            let thresholds = match settings::report_thresholds(config.as_deref()) {
+                Ok(t) => t,
+                Err(f) => return failed(f),
+            };
             let args = ReportArgs {
                 lmcache,
                 engine,
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
                 fail_on,
                 routes: routes
                     .then_some(kvscope::sources::lmcache_http::RouteOptions { allow_env }),
+                thresholds,
             };
             match cli::report::report(&args) {
                 Ok((out, code)) => match cli::write_stdout(&out) {
@@ -113,6 +119,7 @@ fn main() -> ExitCode {
                     redact_hosts,
                     ..Default::default()
                 },
+                thresholds: Default::default(),
             };
             let args = cli::packet::ExportArgs {
                 watch,
@@ -145,7 +152,7 @@ fn main() -> ExitCode {
             config,
         } => finish_live(
             settings::for_replay(config.as_deref(), window, theme).and_then(
-                |(window, theme, keymap)| {
+                |(window, theme, keymap, thresholds)| {
                     cli::replay::replay(&cli::replay::ReplayArgs {
                         packet,
                         at,
@@ -154,6 +161,7 @@ fn main() -> ExitCode {
                         theme,
                         keymap,
                         series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
+                        thresholds,
                     })
                 },
             ),

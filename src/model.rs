@@ -35,6 +35,8 @@ pub use crate::vocab::{Health, TargetState};
 /// All targets and what was learnt from them.
 #[derive(Debug)]
 pub struct Model {
+    /// What the findings judge by (`[findings]` in the config file).
+    pub thresholds: crate::analysis::findings::Thresholds,
     pub lmcache: Vec<TargetStore>,
     pub engine: Vec<TargetStore>,
     pub parse_errors: Vec<ParseErrors>,
@@ -85,6 +87,7 @@ impl Model {
             parse_errors: Vec::new(),
             limits: Limits::default(),
             series_limit: DEFAULT_SERIES_LIMIT,
+            thresholds: Default::default(),
             health: vec![Health::default(); lmcache.len() + engine.len()],
         }
     }
@@ -354,6 +357,7 @@ impl Model {
             lmcache: &self.lmcache,
             engine: &self.engine,
             health: &self.health,
+            thresholds: &self.thresholds,
             lines_skipped: self
                 .parse_errors
                 .iter()

@@ -559,3 +559,36 @@ fn no_moment_of_the_healthy_real_capture_raises_a_warning() {
     let idle = report_of(&all[..1]);
     assert_eq!(state(&idle, "required_family_missing"), "not_evaluable");
 }
+
+/// `[findings]` thresholds in a config file: `report --config` reads them (so CI and the live
+/// view agree); without `--config` a report uses the defaults; an unknown key is bad input.
+#[test]
+fn config_thresholds_change_verdicts() {
+    let dir = std::env::temp_dir().join(format!("kvscope-thr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(&cfg, "[findings]\nkv_cache_full = 0.0\n").unwrap();
+    let vllm = common::fixture("packet_a/vllm_metrics_loaded.prom");
+    let default = report_cmd(&["--engine", vllm.to_str().unwrap()]);
+    assert_eq!(state(&default, "engine_kv_cache_full"), "clear");
+    let strict = report_cmd(&[
+        "--engine",
+        vllm.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(state(&strict, "engine_kv_cache_full"), "firing");
+    assert_eq!(
+        rule(&strict, "engine_kv_cache_full")["evidence_data"]["threshold"],
+        0.0
+    );
+    std::fs::write(&cfg, "[findings]\nloudness = 3\n").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args(["report", "--engine", vllm.to_str().unwrap(), "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("loudness"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -59,10 +59,91 @@ const LAZY_FAMILIES: &[&str] = &[
 
 /// Default L1 eviction trigger (`--eviction-trigger-watermark`) when `/status` does not say.
 pub const L1_WATERMARK: f64 = 0.8;
-/// A window hit rate below this is low.
-const LOW_HIT_RATE: f64 = 0.2;
-/// Tokens looked up in the window before a hit rate is judged (warm-up).
-const WARM_UP_TOKENS: f64 = 4096.0;
+/// The thresholds rules judge by; each can be set in the config file's `[findings]` table
+/// (read by `watch`, `demo`, `replay` and `report --config`, so CI and the live view agree).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    /// Tokens looked up in the window before a hit rate is judged.
+    pub warm_up_tokens: f64,
+    /// A window hit rate below this is low.
+    pub low_hit_rate: f64,
+    /// Engine KV cache usage at or above this is nearly full.
+    pub kv_cache_full: f64,
+    /// More distinct cache_salt values than this is high.
+    pub cache_salts_high: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warm_up_tokens: 4096.0,
+            low_hit_rate: 0.2,
+            kv_cache_full: 0.95,
+            cache_salts_high: 1000.0,
+        }
+    }
+}
+
+impl Thresholds {
+    /// `[findings]` key, what it sets, and its default.
+    pub fn keys() -> Vec<(&'static str, &'static str, f64)> {
+        let d = Thresholds::default();
+        vec![
+            (
+                "warm_up_tokens",
+                "tokens looked up in the window before a hit rate is judged",
+                d.warm_up_tokens,
+            ),
+            (
+                "low_hit_rate",
+                "a window hit rate below this is low (0 to 1)",
+                d.low_hit_rate,
+            ),
+            (
+                "kv_cache_full",
+                "engine KV cache usage at or above this is nearly full (0 to 1)",
+                d.kv_cache_full,
+            ),
+            (
+                "cache_salts_high",
+                "more distinct cache_salt values than this is high",
+                d.cache_salts_high,
+            ),
+        ]
+    }
+
+    /// The defaults with the config file's `[findings]` values; an unknown key or a value out
+    /// of range is an error naming it.
+    pub fn with_overrides(
+        overrides: &std::collections::BTreeMap<String, f64>,
+    ) -> Result<Thresholds, String> {
+        let mut t = Thresholds::default();
+        for (key, &v) in overrides {
+            let fraction = || (0.0..=1.0).contains(&v);
+            let slot = match key.as_str() {
+                "warm_up_tokens" if v >= 0.0 => &mut t.warm_up_tokens,
+                "low_hit_rate" if fraction() => &mut t.low_hit_rate,
+                "kv_cache_full" if fraction() => &mut t.kv_cache_full,
+                "cache_salts_high" if v >= 0.0 => &mut t.cache_salts_high,
+                "warm_up_tokens" | "low_hit_rate" | "kv_cache_full" | "cache_salts_high" => {
+                    return Err(format!("[findings] {key} = {v}: out of range"));
+                }
+                _ => {
+                    let known: Vec<&str> = Thresholds::keys().iter().map(|k| k.0).collect();
+                    return Err(format!(
+                        "[findings] {key}: unknown (one of {})",
+                        known.join(", ")
+                    ));
+                }
+            };
+            if !v.is_finite() {
+                return Err(format!("[findings] {key}: not a number"));
+            }
+            *slot = v;
+        }
+        Ok(t)
+    }
+}
 
 /// What the rules read: the analysis made so far.
 pub struct Facts<'a> {
@@ -76,6 +157,7 @@ pub struct Facts<'a> {
     /// LMCache and engine targets read.
     pub lmcache_targets: usize,
     pub engine_targets: usize,
+    pub thresholds: &'a Thresholds,
     /// Exposition lines skipped while parsing.
     pub lines_skipped: u64,
     /// Whether any LMCache target exports lookup token counters (present, whatever their values).
@@ -522,6 +604,10 @@ pub fn document() -> String {
     let mut out = String::from(
         "# kvscope findings\n\nGenerated from the rule table (`src/analysis/findings.rs`); a test keeps this file in step.\n\nEvery rule gives a verdict whenever the analysis runs: `firing`, `clear`, or `not_evaluable`\nwith the inputs it lacks named. `kvscope report` lists every verdict in `rules[]` and the firing\nones in `findings[]`.\n",
     );
+    out.push_str("\n## Thresholds\n\nSet in the config file's `[findings]` table (read by `watch`, `demo`, `replay`, and by\n`report --config FILE`), e.g. `low_hit_rate = 0.3`:\n\n| key | what | default |\n|---|---|---|\n");
+    for (key, what, default) in Thresholds::keys() {
+        out.push_str(&format!("| `{key}` | {what} | {default} |\n"));
+    }
     for r in RULES {
         out.push_str(&format!(
             "\n## `{}` ({})\n\n{}.\n\n- Applies to: {}.\n- Reads: {}{}.\n- Why it matters: {}\n- Next action: {}\n",
@@ -871,28 +957,30 @@ fn low_lookup_hit_rate(c: &Facts<'_>) -> Verdict {
         Err(v) => {
             // No lookups in the window gives no rate: warm-up, said as such.
             return match lookup.requested_tokens.window.value() {
-                Some(r) if r < WARM_UP_TOKENS => Verdict::Missing(vec![format!(
-                    "warm-up: {WARM_UP_TOKENS:.0} tokens looked up in the window ({r:.0} so far)"
+                Some(r) if r < c.thresholds.warm_up_tokens => Verdict::Missing(vec![format!(
+                    "warm-up: {:.0} tokens looked up in the window ({r:.0} so far)",
+                    c.thresholds.warm_up_tokens
                 )]),
                 _ => v,
             };
         }
     };
-    if req < WARM_UP_TOKENS {
+    if req < c.thresholds.warm_up_tokens {
         return Verdict::Missing(vec![format!(
-            "warm-up: {WARM_UP_TOKENS:.0} tokens looked up in the window ({req:.0} so far)"
+            "warm-up: {:.0} tokens looked up in the window ({req:.0} so far)",
+            c.thresholds.warm_up_tokens
         )]);
     }
     let pairs = [
         ("hit_rate", json!(rate)),
         ("requested_tokens", json!(req)),
-        ("threshold", json!(LOW_HIT_RATE)),
+        ("threshold", json!(c.thresholds.low_hit_rate)),
     ];
     let line = format!(
         "{:.1}% of {req:.0} tokens looked up in the window were hits",
         rate * 100.0
     );
-    if rate < LOW_HIT_RATE {
+    if rate < c.thresholds.low_hit_rate {
         Verdict::Firing {
             title: format!("LMCache hit rate in the window is {:.0}%", rate * 100.0),
             evidence: vec![line],
@@ -1116,21 +1204,16 @@ fn cache_salt_empty(c: &Facts<'_>) -> Verdict {
     }
 }
 
-/// Distinct cache_salt values above which the cardinality is high.
-const SALTS_HIGH: usize = 1000;
-
 fn cache_salt_cardinality_high(c: &Facts<'_>) -> Verdict {
     let values = match salts(c) {
         Ok(v) => v,
         Err(v) => return v,
     };
     let n = values.len();
-    let pairs = [
-        ("distinct_values", json!(n)),
-        ("threshold", json!(SALTS_HIGH)),
-    ];
-    let line = format!("{n} distinct cache_salt values (more than {SALTS_HIGH} is high)");
-    if n > SALTS_HIGH {
+    let high = c.thresholds.cache_salts_high;
+    let pairs = [("distinct_values", json!(n)), ("threshold", json!(high))];
+    let line = format!("{n} distinct cache_salt values (more than {high} is high)");
+    if n as f64 > high {
         Verdict::Firing {
             title: format!("{n} distinct cache_salt values"),
             evidence: vec![line],
@@ -1170,9 +1253,6 @@ fn lookup_counters_missing(c: &Facts<'_>) -> Verdict {
     }
 }
 
-/// KV cache usage at or above which the engine's cache is nearly full.
-const KV_FULL: f64 = 0.95;
-
 fn engine_kv_cache_full(c: &Facts<'_>) -> Verdict {
     if c.engine_targets == 0 {
         return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
@@ -1183,10 +1263,10 @@ fn engine_kv_cache_full(c: &Facts<'_>) -> Verdict {
     };
     let pairs = [
         ("kv_usage_ratio", json!(usage)),
-        ("threshold", json!(KV_FULL)),
+        ("threshold", json!(c.thresholds.kv_cache_full)),
     ];
     let line = format!("KV cache usage {:.1}%", usage * 100.0);
-    if usage >= KV_FULL {
+    if usage >= c.thresholds.kv_cache_full {
         Verdict::Firing {
             title: format!("The engine's KV cache is {:.0}% full", usage * 100.0),
             evidence: vec![line],

@@ -31,6 +31,8 @@ pub struct Inputs<'a> {
     pub health: &'a [crate::vocab::Health],
     /// Exposition lines skipped while parsing, over every scrape kept.
     pub lines_skipped: u64,
+    /// What the findings judge by.
+    pub thresholds: &'a findings::Thresholds,
     /// Window length in seconds for windowed figures.
     pub window: f64,
 }
@@ -260,6 +262,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         emb: &lmcache_embedded,
         quality: &data_quality,
         lines_skipped: inputs.lines_skipped,
+        thresholds: inputs.thresholds,
         lookup_tokens_exported: inputs
             .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
             .next()

@@ -23,6 +23,7 @@ fn arch(lmcache: &[&str], engine: &[&str]) -> (String, Strength, Analysis) {
         engine: &en,
         health: &[],
         lines_skipped: 0,
+        thresholds: &Default::default(),
         window: 60.0,
     });
     (a.mode.architecture.to_string(), a.mode.strength, a)
@@ -184,6 +185,7 @@ fn unhealthy_periodic_threads_are_a_finding_hand_written() {
             engine: &en,
             health: &[],
             lines_skipped: 0,
+            thresholds: &Default::default(),
             window: 60.0,
         })
     };

@@ -87,6 +87,10 @@ pub enum Command {
         /// With --routes, also read /env (values redacted).
         #[arg(long, requires = "routes")]
         allow_env: bool,
+        /// A config file whose `[findings]` thresholds the rules use (without it, the
+        /// defaults: a report reads no config file it is not given).
+        #[arg(long, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
         /// Series one scrape may carry per instance; a scrape with more is refused.
         #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
         series_limit: usize,

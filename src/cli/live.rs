@@ -33,6 +33,8 @@ pub struct WatchArgs {
     pub series_limit: usize,
     /// Where `e` writes evidence packets, and how much goes in.
     pub export: tui::ExportPlan,
+    /// What the findings judge by.
+    pub thresholds: crate::analysis::findings::Thresholds,
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -67,6 +69,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
         |urls: &[http::TargetUrl]| -> Vec<String> { urls.iter().map(|u| u.to_string()).collect() };
     let mut model = Model::new(&names(&lm), &names(&en), history);
     model.set_series_limit(args.series_limit);
+    model.thresholds = args.thresholds.clone();
     let (tx, rx) = mpsc::channel(256);
     spawn_collectors(args, &lm, &en, model.limits.max_body_bytes, &tx)?;
     drop(tx);

@@ -334,6 +334,7 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
     let history = (3600.0 / args.watch.interval).ceil() as usize + 1;
     let mut model = Model::new(&names(&lm), &names(&en), history);
     model.set_series_limit(args.watch.series_limit);
+    model.thresholds = args.watch.thresholds.clone();
     // Recorded as `e` records: compressed in memory, so a long run costs a few MB.
     let mut recorder = packet::Recorder::new(args.duration.max(3600.0));
     let mut scrapes = 0usize;

@@ -21,6 +21,7 @@ pub struct ReplayArgs {
     pub theme: Option<String>,
     pub keymap: tui::keys::KeyMap,
     pub series_limit: usize,
+    pub thresholds: crate::analysis::findings::Thresholds,
 }
 
 /// Replays until the user quits or a signal stops it.
@@ -56,8 +57,12 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
     for why in e.problems(&timeline) {
         note.push_str(&format!(" · {why}"));
     }
-    let (limit, window) = (args.series_limit, args.window);
-    let fresh = Box::new(move || Core::new(model_for(&targets, history, limit), window));
+    let (limit, window, thresholds) = (args.series_limit, args.window, args.thresholds.clone());
+    let fresh = Box::new(move || {
+        let mut model = model_for(&targets, history, limit);
+        model.thresholds = thresholds.clone();
+        Core::new(model, window)
+    });
     let (playback, core) = Playback::new(timeline, fresh, at, args.speed);
     let mut app = App::new(
         core.model,

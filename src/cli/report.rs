@@ -40,6 +40,8 @@ pub struct ReportArgs {
     /// Also read the LMCache HTTP routes of URL targets, once (`--routes`; `/env` only with
     /// `allow_env`).
     pub routes: Option<crate::sources::lmcache_http::RouteOptions>,
+    /// What the findings judge by (`--config FILE`'s `[findings]`).
+    pub thresholds: crate::analysis::findings::Thresholds,
 }
 
 /// One target to read: a timeline of files, or a URL.
@@ -111,7 +113,8 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
 /// Runs `report`: what to print, and the exit code (0; 3 when a target never answered; 1
 /// when a rule at or above `--fail-on` fires). Bad input is a [`Failure`] (exit 2).
 pub fn report(args: &ReportArgs) -> Result<(String, i32), Failure> {
-    let (model, kinds) = load(args)?;
+    let (mut model, kinds) = load(args)?;
+    model.thresholds = args.thresholds.clone();
     let out = match args.format {
         OutputFormat::Json => report::json(&model, args.window, &kinds),
         OutputFormat::Text => report::text(&model, args.window, &kinds),

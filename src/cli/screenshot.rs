@@ -59,6 +59,7 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         at: None,
         fail_on: None,
         routes: None,
+        thresholds: Default::default(),
     };
     let (model, _) = load(&inputs)?;
     let newest = model

@@ -3,6 +3,7 @@
 
 use super::Failure;
 use super::args::{LiveOpts, series_limit};
+use crate::analysis::findings::Thresholds;
 use crate::cli::live::WatchArgs;
 use crate::config::Config;
 use crate::sources::http::{Auth, AuthPlan};
@@ -47,6 +48,7 @@ pub fn resolve(
         },
         keymap: crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
         series_limit,
+        thresholds: Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
         export: crate::tui::ExportPlan {
             dir: opts
                 .export_dir
@@ -59,18 +61,31 @@ pub fn resolve(
     })
 }
 
-/// What a replay takes from the flags and the config file: window, theme and keys.
+/// What a replay takes from the flags and the config file: window, theme, keys, thresholds.
 pub fn for_replay(
     config: Option<&std::path::Path>,
     window: Option<f64>,
     theme: Option<String>,
-) -> Result<(f64, Option<String>, crate::tui::keys::KeyMap), Failure> {
+) -> Result<(f64, Option<String>, crate::tui::keys::KeyMap, Thresholds), Failure> {
     let cfg = Config::load(config).map_err(Failure::bad)?;
     Ok((
         seconds(window, &cfg.window, "window", DEFAULT_WINDOW)?,
         theme.or(cfg.theme),
         crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
+        Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
     ))
+}
+
+/// `report --config FILE`: the `[findings]` thresholds of that file (the defaults without one;
+/// a report reads no config file it was not given, so CI stays reproducible).
+pub fn report_thresholds(config: Option<&std::path::Path>) -> Result<Thresholds, Failure> {
+    match config {
+        None => Ok(Thresholds::default()),
+        Some(p) => {
+            let cfg = Config::load(Some(p)).map_err(Failure::bad)?;
+            Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)
+        }
+    }
 }
 
 /// A time setting: the flag's (already parsed), else the config file's, else the default.
