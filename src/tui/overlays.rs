@@ -131,6 +131,19 @@ fn finding_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
         format!("why: {}", x.explanation),
         app.theme.dim,
     )));
+    // What this session saw of the rule: its latest state changes.
+    if let Some(changes) = app.shown.verdicts.get(x.code) {
+        let seen: Vec<String> = changes
+            .iter()
+            .rev()
+            .take(6)
+            .map(|(t, s)| format!("{s} at {}", crate::timefmt::format_rfc3339(*t)))
+            .collect();
+        lines.push(Line::from(Span::styled(
+            format!("history: {}", seen.join(" ← ")),
+            app.theme.dim,
+        )));
+    }
     lines.push(Line::from(Span::styled(
         format!("next: {}", x.next_action),
         app.theme.info,

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::analysis::findings::State;
 use crate::analysis::{self, Analysis};
 use crate::model::{Health, Model};
 use crate::vocab::{Event, Role, TargetRef};
@@ -54,6 +55,13 @@ pub struct TargetRow {
     pub recorded: bool,
 }
 
+/// Each rule's state changes as this session saw them: (time, state), oldest first, the last
+/// [`VERDICT_CHANGES`] per rule.
+pub type VerdictHistory = std::collections::BTreeMap<&'static str, Vec<(f64, State)>>;
+
+/// State changes kept per rule.
+pub const VERDICT_CHANGES: usize = 32;
+
 /// Everything drawn, computed together.
 #[derive(Debug, Clone)]
 pub struct Shown {
@@ -63,6 +71,8 @@ pub struct Shown {
     /// there are in all.
     pub detail: Option<Detail>,
     pub targets: Vec<TargetRow>,
+    /// When each rule started firing, cleared or could not judge, as this session saw it.
+    pub verdicts: Arc<VerdictHistory>,
     /// Where a replay stands (its clock is the one views use); `None` live.
     pub replay: Option<super::playback::Status>,
 }
@@ -84,6 +94,7 @@ pub struct Core {
     pub model: Model,
     window: f64,
     computed: Option<(Arc<Analysis>, Arc<History>)>,
+    verdicts: Arc<VerdictHistory>,
 }
 
 impl Core {
@@ -92,6 +103,7 @@ impl Core {
             model,
             window,
             computed: None,
+            verdicts: Arc::default(),
         }
     }
 
@@ -122,10 +134,45 @@ impl Core {
         match &self.computed {
             Some(c) => c.clone(),
             None => {
-                let a = Arc::new(analysis::analyze(&self.model.inputs(self.window)));
+                let mut a = analysis::analyze(&self.model.inputs(self.window));
+                self.note_verdicts(&a);
+                // Most severe first, then the longest firing first.
+                let since = |code: &str| {
+                    self.verdicts
+                        .get(code)
+                        .and_then(|changes| changes.last())
+                        .map_or(f64::MAX, |c| c.0)
+                };
+                a.findings.sort_by(|x, y| {
+                    y.severity
+                        .cmp(&x.severity)
+                        .then(since(x.code).total_cmp(&since(y.code)))
+                });
+                let a = Arc::new(a);
                 let h = Arc::new(History::of(&self.model));
                 self.computed = Some((a.clone(), h.clone()));
                 (a, h)
+            }
+        }
+    }
+
+    /// Records each rule whose state differs from the last one seen, at the newest scrape's
+    /// time (the packet's in a replay).
+    fn note_verdicts(&mut self, a: &Analysis) {
+        let now = self
+            .model
+            .targets()
+            .filter_map(|(_, t)| t.newest().and_then(|s| s.time))
+            .fold(f64::MIN, f64::max);
+        let now = if now == f64::MIN { 0.0 } else { now };
+        let verdicts = Arc::make_mut(&mut self.verdicts);
+        for r in &a.rules {
+            let changes = verdicts.entry(r.code).or_default();
+            if changes.last().map(|c| c.1) != Some(r.state) {
+                changes.push((now, r.state));
+                if changes.len() > VERDICT_CHANGES {
+                    changes.remove(0);
+                }
             }
         }
     }
@@ -165,6 +212,7 @@ impl Core {
             history,
             detail,
             targets,
+            verdicts: self.verdicts.clone(),
             replay: None,
         }
     }

@@ -471,3 +471,39 @@ fn rebound_keys_are_the_keys_every_hint_names() {
     a.on_key(ctrl('q'));
     assert!(a.quit);
 }
+
+/// The session remembers when each rule changed state: on the real capture, L1 reaches its
+/// watermark while filling and leaves it later; the detail shows that history.
+#[test]
+fn rule_state_changes_are_remembered_and_shown() {
+    use crate::analysis::findings::State;
+    let a = app(31);
+    let changes = a.shown.verdicts.get("l1_at_watermark").expect("seen");
+    let states: Vec<State> = changes.iter().map(|c| c.1).collect();
+    assert!(
+        states
+            .windows(2)
+            .any(|w| w == [State::Firing, State::Clear]),
+        "{states:?}"
+    );
+    assert!(
+        changes.windows(2).all(|w| w[0].0 <= w[1].0),
+        "in time order"
+    );
+    // Firing findings: most severe first, then the longest firing.
+    let fs = &a.shown.analysis.findings;
+    assert!(fs.windows(2).all(|w| w[0].severity >= w[1].severity));
+    let mut b = app(10);
+    b.on_key(key(KeyCode::Char('l')));
+    let findings_focused = (0..6).any(|_| {
+        let focused = b.view.focus == super::app::Pane::Findings;
+        if !focused {
+            b.on_key(key(KeyCode::Tab));
+        }
+        focused
+    });
+    assert!(findings_focused);
+    b.on_key(key(KeyCode::Enter));
+    let screen = render(&b, 160, 50);
+    assert!(screen.contains("history: firing at"), "{screen}");
+}
