@@ -155,15 +155,19 @@ fn text_and_markdown_formats() {
     }
 }
 
-#[test]
-fn unreachable_url_exits_3_and_names_it() {
-    // Bind and drop to get a port nothing listens on.
+/// A `/metrics` URL nothing listens on (a port bound and dropped).
+fn dead_url() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let url = format!("http://127.0.0.1:{port}/metrics");
+    format!("http://127.0.0.1:{port}/metrics")
+}
+
+#[test]
+fn unreachable_url_exits_3_and_names_it() {
+    let url = dead_url();
     let o = kvscope(&["report", "--lmcache", &url, "--timeout", "2s"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains(&url));
@@ -173,12 +177,7 @@ fn unreachable_url_exits_3_and_names_it() {
 /// URL target is down (`target_down` fires, critical), and the exit code is 3.
 #[test]
 fn an_unreachable_url_is_a_down_target_in_a_printed_report() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}/metrics");
+    let url = dead_url();
     let t31 = common::fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom");
     let o = kvscope(&[
         "report",

@@ -103,12 +103,7 @@ pub async fn run(
     client: reqwest::Client,
     tx: mpsc::Sender<Event>,
 ) {
-    let reader = Reader {
-        target,
-        metrics,
-        client,
-        tx,
-    };
+    let reader = Reader::new(target, metrics, client, tx);
     // Each step returns `None` once nobody listens any more.
     let Some((flavor, offered)) = reader.discover(interval).await else {
         return;
@@ -132,12 +127,7 @@ pub async fn read_once(
     client: reqwest::Client,
     tx: mpsc::Sender<Event>,
 ) {
-    let reader = Reader {
-        target,
-        metrics,
-        client,
-        tx,
-    };
+    let reader = Reader::new(target, metrics, client, tx);
     let (flavor, offered) = match reader.discover_once().await {
         Ok(found) => found,
         Err(failed) => {
@@ -169,6 +159,20 @@ struct Reader {
 }
 
 impl Reader {
+    fn new(
+        target: TargetRef,
+        metrics: http::TargetUrl,
+        client: reqwest::Client,
+        tx: mpsc::Sender<Event>,
+    ) -> Reader {
+        Reader {
+            target,
+            metrics,
+            client,
+            tx,
+        }
+    }
+
     /// Reads a route and sends its answer; `None` when nobody listens. Returns the status.
     async fn read(&self, route: Route, flavor: Flavor) -> Option<Option<u16>> {
         let mut r = fetch(&self.client, &self.metrics, route, flavor).await;
