@@ -228,6 +228,22 @@ pub fn pair(sel: &Sel, what: &str) -> Pair {
     }
 }
 
+/// A counter that its exporter creates on its first event (prometheus_client's labelled
+/// counters): absent while its siblings are exported (`siblings: Ok(())`), it is 0; absent
+/// without them, it is unknown for the siblings' reason.
+pub fn counter_from_first_event(
+    sel: &Sel,
+    over: Over,
+    siblings: Result<(), &str>,
+    what: &str,
+) -> Fig {
+    match (sel.exported(), siblings) {
+        (true, _) => counter(sel, over, what),
+        (false, Ok(())) => Fig::known(0.0),
+        (false, Err(why)) => Fig::unknown(why),
+    }
+}
+
 /// A counter's increase per second over the window, summed over targets.
 pub fn rate(sel: &Sel, what: &str) -> Fig {
     if !sel.exported() {

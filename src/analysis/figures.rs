@@ -6,7 +6,8 @@
 //! since process start and over the window.
 
 use super::aggregate::{
-    Distribution, Groups, Pair, Sel, View, counter, distribution, gauge, pair, present, rate,
+    Distribution, Groups, Pair, Sel, View, counter, counter_from_first_event, distribution, gauge,
+    pair, present, rate,
 };
 use super::http_facts::{self, HttpFacts};
 use super::{Features, Fig, Over, has};
@@ -360,19 +361,16 @@ fn l2(views: &[View], features: &Features) -> L2 {
         }
     };
     let failures = Sel::all(views, metric!("lmcache_mp.l2_failures", "prefetch_failure"));
-    let prefetch_failures = match (failures.exported(), l2_evident) {
-        (true, _) => pair(&failures, "L2 prefetch-failure counter"),
-        (false, true) => Pair {
-            since_start: Fig::known(0.0),
-            window: Fig::known(0.0),
-        },
-        (false, false) => {
-            let none = || Fig::unknown("no L2 adapter evident");
-            Pair {
-                since_start: none(),
-                window: none(),
-            }
-        }
+    let l2 = if l2_evident {
+        Ok(())
+    } else {
+        Err("no L2 adapter evident")
+    };
+    let failed =
+        |over| counter_from_first_event(&failures, over, l2, "L2 prefetch-failure counter");
+    let prefetch_failures = Pair {
+        since_start: failed(Over::SinceStart),
+        window: failed(Over::Window),
     };
     let backlog = |over: Over| {
         let c = |m: MetricRef, what: &str| counter(&Sel::all(views, m), over, what).0;
@@ -477,19 +475,19 @@ fn eventbus(views: &[View]) -> EventBus {
         drain_lag_seconds: lag,
         dropped_total: counter(&dropped, Over::SinceStart, "EventBus drop counter"),
         dropped_per_s: rate(&dropped, "EventBus drop counter"),
-        subscriber_exceptions_total: {
-            let sel = Sel::all(
+        subscriber_exceptions_total: counter_from_first_event(
+            &Sel::all(
                 views,
                 metric!("lmcache_mp.eventbus", "subscriber_exceptions"),
-            );
-            // The counter is created on the first exception: with the bus's other metrics
-            // present, absence is 0.
-            match (sel.exported(), dropped.exported()) {
-                (true, _) => counter(&sel, Over::SinceStart, "EventBus exception counter"),
-                (false, true) => Fig::known(0.0),
-                (false, false) => Fig::unknown("no EventBus metrics in the input"),
-            }
-        },
+            ),
+            Over::SinceStart,
+            if dropped.exported() {
+                Ok(())
+            } else {
+                Err("no EventBus metrics in the input")
+            },
+            "EventBus exception counter",
+        ),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::Fig;
 use super::Over;
-use super::aggregate::{Sel, View, counter, histogram};
+use super::aggregate::{Sel, View, counter, counter_from_first_event, histogram};
 use crate::metric;
 
 /// Missed tokens and where they went, over one span.
@@ -49,7 +49,7 @@ fn times(a: &Fig, b: &Fig) -> Fig {
     }
 }
 
-fn over_span(views: &[View], over: Over, tpc: &Fig, rate: f64) -> Attribution {
+fn over_span(views: &[View], over: Over, tpc: &Fig, rate: f64, l2_evident: bool) -> Attribution {
     let c = |m, what: &str| counter(&Sel::all(views, m), over, what);
     let requested = c(
         metric!("lmcache_mp.lookup", "requested_tokens"),
@@ -75,40 +75,31 @@ fn over_span(views: &[View], over: Over, tpc: &Fig, rate: f64) -> Attribution {
         "lookup L2-hit key counter",
     );
     let evicted = times(&minus(&reused, &from_l2), tpc);
-    // Without an L2 adapter nothing can fail to load from it.
-    let l2 = Sel::all(
-        views,
+    // Without an L2 adapter nothing can fail to load from it; with one, its load counters
+    // appear with the first load.
+    let l2_counter = |m, what: &str| {
+        if l2_evident {
+            counter_from_first_event(&Sel::all(views, m), over, Ok(()), what)
+        } else {
+            Fig::known(0.0)
+        }
+    };
+    let submitted = l2_counter(
         metric!("lmcache_mp.l2_counters", "prefetch_load_submitted_objects"),
+        "L2 load-submitted chunk counter",
     );
-    let no_l2 = !l2.exported()
-        && !Sel::all(
-            views,
-            metric!("lmcache_mp.l2_counters", "prefetch_load_completed"),
-        )
-        .exported();
-    let submitted = if no_l2 {
-        Fig::known(0.0)
-    } else {
-        counter(&l2, over, "L2 load-submitted chunk counter")
-    };
-    let completed = if no_l2 {
-        Fig::known(0.0)
-    } else {
-        c(
-            metric!("lmcache_mp.l2_counters", "prefetch_load_completed"),
-            "L2 load-completed chunk counter",
-        )
-    };
+    let completed = l2_counter(
+        metric!("lmcache_mp.l2_counters", "prefetch_load_completed"),
+        "L2 load-completed chunk counter",
+    );
     let l2_failed = times(&minus(&submitted, &completed), tpc);
     let cold = minus(&minus(&missed, &evicted), &l2_failed);
-    // The early-exit counter is created on the first early exit: with the lookup counters
-    // present, its absence is 0.
-    let early = Sel::all(views, metric!("lmcache_mp.lookup", "early_exit"));
-    let early_exit_lookups = if !early.exported() && requested.value().is_some() {
-        Fig::known(0.0)
-    } else {
-        counter(&early, over, "lookup early-exit counter")
-    };
+    let early_exit_lookups = counter_from_first_event(
+        &Sel::all(views, metric!("lmcache_mp.lookup", "early_exit")),
+        over,
+        requested.0.as_ref().map(|_| ()).map_err(String::as_str),
+        "lookup early-exit counter",
+    );
     Attribution {
         early_exit_lookups,
         missed_tokens: missed,
@@ -118,8 +109,9 @@ fn over_span(views: &[View], over: Over, tpc: &Fig, rate: f64) -> Attribution {
     }
 }
 
-/// The attribution over the LMCache MP targets; `sample_rate` from `/config` when read.
-pub fn misses(views: &[View], sample_rate: &Fig) -> MissAttribution {
+/// The attribution over the LMCache MP targets; `sample_rate` from `/config` when read;
+/// `l2_evident` when an L2 adapter is (without one, no load can fail there).
+pub fn misses(views: &[View], sample_rate: &Fig, l2_evident: bool) -> MissAttribution {
     let mut basis = vec![
         "missed = lookup requested tokens − lookup hit tokens".to_string(),
         "evicted = chunks asked for again after L1 eviction (lmcache_mp_l1_chunk_evict_reuse_gap_seconds count ÷ sample rate) − chunks L2 served (lmcache_mp_lookup_hit_l2_keys), × tokens per chunk".into(),
@@ -171,8 +163,8 @@ pub fn misses(views: &[View], sample_rate: &Fig) -> MissAttribution {
         );
     }
     MissAttribution {
-        since_start: over_span(views, Over::SinceStart, &tokens_per_chunk, rate),
-        window: over_span(views, Over::Window, &tokens_per_chunk, rate),
+        since_start: over_span(views, Over::SinceStart, &tokens_per_chunk, rate, l2_evident),
+        window: over_span(views, Over::Window, &tokens_per_chunk, rate, l2_evident),
         sample_rate: Fig::known(rate),
         tokens_per_chunk,
         basis,

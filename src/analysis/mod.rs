@@ -251,6 +251,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
     let miss_attribution = misses::misses(
         &views[..inputs.lmcache.len()],
         &lmcache.http.metrics_sample_rate,
+        has(&features, crate::catalog::Feature::L2),
     );
     let data_quality = DataQuality::of(inputs);
     let (rules, findings) = findings::evaluate(&findings::Facts {
