@@ -50,13 +50,6 @@ pub struct Finding {
     pub next_action: &'static str,
 }
 
-/// Required LMCache MP families whose series exist only after their first event.
-const LAZY_FAMILIES: &[&str] = &[
-    "lmcache_mp.lookup",
-    "lmcache_mp.l1_counters",
-    "lmcache_mp.l2_counters",
-];
-
 /// Default L1 eviction trigger (`--eviction-trigger-watermark`) when `/status` does not say.
 pub const L1_WATERMARK: f64 = 0.8;
 /// The thresholds rules judge by; each can be set in the config file's `[findings]` table
@@ -875,7 +868,11 @@ fn required_family_missing(c: &Facts<'_>) -> Verdict {
     }
     let ids: Vec<&str> = missing.iter().map(|f| f.id).collect();
     // LMCache creates these on their first event: before the first lookup, absence is normal.
-    if !c.lookup_tokens_exported && ids.iter().all(|id| LAZY_FAMILIES.contains(id)) {
+    if !c.lookup_tokens_exported
+        && ids
+            .iter()
+            .all(|id| crate::catalog::CREATED_ON_FIRST_EVENT.contains(id))
+    {
         return Verdict::Missing(vec![format!(
             "traffic: {} appear with the first lookup, and there has been none",
             ids.join(", ")
