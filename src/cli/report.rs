@@ -115,18 +115,21 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
 pub fn report(args: &ReportArgs) -> Result<(String, i32), Failure> {
     let (mut model, kinds) = load(args)?;
     model.thresholds = args.thresholds.clone();
+    // One analysis for the output and the exit code.
+    let a = crate::analysis::analyze(&model.inputs(args.window));
+    let code = exit_code(&model, &a, args.fail_on);
     let out = match args.format {
-        OutputFormat::Json => report::json(&model, args.window, &kinds),
-        OutputFormat::Text => report::text(&model, args.window, &kinds),
-        OutputFormat::Markdown => report::markdown(&model, args.window, &kinds),
+        OutputFormat::Json => report::json_of(&model, &a, args.window, &kinds),
+        OutputFormat::Text => report::text_of(&model, a, args.window, &kinds),
+        OutputFormat::Markdown => report::markdown_of(&model, a, args.window, &kinds),
     };
-    Ok((out, exit_code(&model, args.window, args.fail_on)))
+    Ok((out, code))
 }
 
 /// The exit code a report's inputs and verdicts give: 3 if a target never answered an
 /// attempt; else 1 if a firing rule is at or above `fail_on`; else 0. `not_evaluable` never
 /// counts.
-pub fn exit_code(model: &Model, window: f64, fail_on: Option<Severity>) -> i32 {
+pub fn exit_code(model: &Model, a: &crate::analysis::Analysis, fail_on: Option<Severity>) -> i32 {
     let never_answered = model.targets().any(|(t, _)| {
         let h = model.health(t);
         h.last_ok.is_none() && h.failures > 0
@@ -137,7 +140,6 @@ pub fn exit_code(model: &Model, window: f64, fail_on: Option<Severity>) -> i32 {
     let Some(bar) = fail_on else {
         return 0;
     };
-    let a = crate::analysis::analyze(&model.inputs(window));
     if a.findings.iter().any(|f| f.severity >= bar) {
         EXIT_FINDINGS
     } else {

@@ -161,12 +161,32 @@ fn cap<T>(rows: &mut Vec<T>) -> usize {
 
 /// The report as text for a terminal (breakdowns and unknown figures capped; the JSON has all).
 pub fn text(model: &Model, window: f64, kinds: &[&str]) -> String {
-    reading(model, window, kinds, render::text)
+    text_of(
+        model,
+        analysis::analyze(&model.inputs(window)),
+        window,
+        kinds,
+    )
 }
 
 /// The report as GitHub-flavoured markdown (capped like [`text`]).
 pub fn markdown(model: &Model, window: f64, kinds: &[&str]) -> String {
-    reading(model, window, kinds, render::markdown)
+    markdown_of(
+        model,
+        analysis::analyze(&model.inputs(window)),
+        window,
+        kinds,
+    )
+}
+
+/// [`text`] of an analysis already made of `model.inputs(window)`.
+pub fn text_of(model: &Model, a: Analysis, window: f64, kinds: &[&str]) -> String {
+    reading(model, a, window, kinds, render::text)
+}
+
+/// [`markdown`] of an analysis already made of `model.inputs(window)`.
+pub fn markdown_of(model: &Model, a: Analysis, window: f64, kinds: &[&str]) -> String {
+    reading(model, a, window, kinds, render::markdown)
 }
 
 /// A view for people: breakdowns keep their first [`ROWS_SHOWN`] rows and say how many more
@@ -175,11 +195,11 @@ pub fn markdown(model: &Model, window: f64, kinds: &[&str]) -> String {
 /// [`render::UNKNOWNS_SHOWN`].
 fn reading(
     model: &Model,
+    mut a: Analysis,
     window: f64,
     kinds: &[&str],
     render: fn(&Report, &render::Extras) -> String,
 ) -> String {
-    let mut a = analysis::analyze(&model.inputs(window));
     let salts_more = cap(&mut a.lmcache.lookup.by_cache_salt);
     cap(&mut a.lmcache.lookup.by_model_name);
     let r = report(model, &a, window, kinds);
