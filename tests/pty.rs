@@ -381,7 +381,7 @@ fn replay_plays_steps_and_quits() {
     let capture = common::fixture("lmcache-0.5.6-cpu-run1");
     // What the screen must count: every event, those at the first moment (the first scrape
     // and the route answers read with it), and one more for the next scrape.
-    let timeline = kvscope::cli::packet::evidence(&capture, 60.0, 100_000)
+    let timeline = kvscope::cli::packet::evidence(&capture)
         .unwrap()
         .opened
         .timeline();

@@ -106,9 +106,14 @@ impl Evidence {
     }
 }
 
-/// Reads a `PACKET` argument (`window`: the report's window for a converted folder's
-/// `report.json`).
-pub fn evidence(path: &Path, window: f64, limit: usize) -> Result<Evidence, Failure> {
+/// Reads a `PACKET` argument. A folder is converted without a `report.json` (nothing that
+/// reads it here needs one).
+pub fn evidence(path: &Path) -> Result<Evidence, Failure> {
+    read(path, None)
+}
+
+/// [`evidence`]; a converted folder gets the report of `(window, series limit)` when asked.
+fn read(path: &Path, report: Option<(f64, usize)>) -> Result<Evidence, Failure> {
     match packet::open(path) {
         Ok(opened) => Ok(Evidence {
             opened,
@@ -117,7 +122,7 @@ pub fn evidence(path: &Path, window: f64, limit: usize) -> Result<Evidence, Fail
         }),
         Err(e) if path.is_dir() && !path.join(packet::MANIFEST).exists() => {
             let (bytes, layout) =
-                convert(path, window, limit).map_err(|why| Failure::bad(format!("{why} ({e})")))?;
+                convert(path, report).map_err(|why| Failure::bad(format!("{why} ({e})")))?;
             let opened = packet::from_tar(&bytes)
                 .map_err(|e| Failure::bad(format!("{}: {e}", path.display())))?;
             Ok(Evidence {
@@ -130,8 +135,9 @@ pub fn evidence(path: &Path, window: f64, limit: usize) -> Result<Evidence, Fail
     }
 }
 
-/// A folder kvscope did not write, as the bytes of a v1 packet, and its layout.
-fn convert(dir: &Path, window: f64, limit: usize) -> Result<(Vec<u8>, &'static str), String> {
+/// A folder kvscope did not write, as the bytes of a v1 packet, and its layout; with the
+/// `report.json` of `(window, series limit)` when asked (`import`), else an empty one.
+fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'static str), String> {
     let i = crate::sources::capture::import(dir)?;
     let targets: Vec<TargetEntry> = i
         .targets
@@ -156,12 +162,17 @@ fn convert(dir: &Path, window: f64, limit: usize) -> Result<(Vec<u8>, &'static s
             }
         })
         .collect();
-    let mut model = empty_model(&targets, i.events.iter(), limit);
-    for e in &i.events {
-        let _ = model.apply(e.clone());
-    }
-    let kinds: Vec<&str> = targets.iter().map(|_| "packet").collect();
-    let report_json = crate::report::json(&model, window, &kinds);
+    let report_json = match report {
+        None => "{}".to_string(),
+        Some((window, limit)) => {
+            let mut model = empty_model(&targets, i.events.iter(), limit);
+            for e in &i.events {
+                let _ = model.apply(e.clone());
+            }
+            let kinds: Vec<&str> = targets.iter().map(|_| "packet").collect();
+            crate::report::json(&model, window, &kinds)
+        }
+    };
     let recording = Recording {
         targets,
         events: &i.events,
@@ -178,10 +189,9 @@ fn convert(dir: &Path, window: f64, limit: usize) -> Result<(Vec<u8>, &'static s
 pub fn load(
     path: &Path,
     at: Option<&str>,
-    window: f64,
     limit: usize,
 ) -> Result<(Model, Vec<&'static str>), Failure> {
-    let e = evidence(path, window, limit)?;
+    let e = evidence(path)?;
     let timeline = e.opened.timeline();
     let first = (0..timeline.len())
         .filter_map(|i| timeline.peek(i).and_then(Event::time))
@@ -214,7 +224,7 @@ pub fn import(
     limit: usize,
     redact_hosts: bool,
 ) -> Result<String, Failure> {
-    let e = evidence(src, window, limit)?;
+    let e = read(src, Some((window, limit)))?;
     let bytes = match e.converted {
         _ if redact_hosts => redacted_copy(&e.opened),
         Some(bytes) => Ok(bytes),

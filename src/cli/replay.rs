@@ -31,7 +31,7 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
     )
     .map_err(Failure::bad)?;
-    let e = evidence(&args.packet, args.window, args.series_limit)?;
+    let e = evidence(&args.packet)?;
     let timeline = e.opened.timeline();
     let headers = || (0..timeline.len()).filter_map(|i| timeline.peek(i));
     let first = headers().filter_map(Event::time).reduce(f64::min);

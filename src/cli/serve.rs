@@ -20,7 +20,7 @@ pub struct ServeArgs {
 
 /// Serves until a signal stops it; the first line of standard output names every URL.
 pub fn serve(args: &ServeArgs) -> Result<tui::Stop, Failure> {
-    let e = super::packet::evidence(&args.packet, 60.0, crate::store::DEFAULT_SERIES_LIMIT)?;
+    let e = super::packet::evidence(&args.packet)?;
     let shown = args.packet.display();
     let problems = e.problems(&e.opened.timeline());
     for why in &problems {
