@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::analysis::Inputs;
+use crate::analysis::{Clock, Inputs};
 use crate::expo::{self, Limits};
 use crate::store::{DEFAULT_SERIES_LIMIT, RouteAnswer, TargetStore};
 use crate::vocab::{Event, Flavor, Format, Role, Route, TargetRef, base_url};
@@ -45,6 +45,9 @@ pub struct Model {
     series_limit: usize,
     /// Per target: `lmcache` ones first, then `engine`.
     health: Vec<Health>,
+    /// "Now" and the poll interval, when the caller knows them (the live view's wall clock,
+    /// a packet's end); otherwise [`Model::inputs`] infers them from the data.
+    pub clock: Option<Clock>,
 }
 
 /// Parse-error records kept at most (the oldest are dropped first).
@@ -89,6 +92,7 @@ impl Model {
             series_limit: DEFAULT_SERIES_LIMIT,
             thresholds: Default::default(),
             health: vec![Health::default(); lmcache.len() + engine.len()],
+            clock: None,
         }
     }
 
@@ -364,7 +368,39 @@ impl Model {
                 .map(|p| u64::from(p.lines_skipped))
                 .sum(),
             window,
+            clock: self.clock.or_else(|| self.inferred_clock()),
         }
+    }
+
+    /// The clock the data implies: now is the newest time any target was scraped or failed;
+    /// the interval is the median gap between two scrapes of one target. `None` without two
+    /// timed scrapes of some target.
+    pub fn inferred_clock(&self) -> Option<Clock> {
+        let mut gaps = Vec::new();
+        for t in self.lmcache.iter().chain(&self.engine) {
+            let times: Vec<f64> = t.scrapes().iter().filter_map(|s| s.time).collect();
+            gaps.extend(times.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.0));
+        }
+        if gaps.is_empty() {
+            return None;
+        }
+        gaps.sort_by(f64::total_cmp);
+        let now = self
+            .health
+            .iter()
+            .flat_map(|h| [h.last_ok, h.last_failure.as_ref().map(|f| f.0)])
+            .flatten()
+            .chain(
+                self.lmcache
+                    .iter()
+                    .chain(&self.engine)
+                    .filter_map(|t| t.newest()?.time),
+            )
+            .fold(f64::MIN, f64::max);
+        Some(Clock {
+            now,
+            interval: gaps[gaps.len() / 2],
+        })
     }
 }
 

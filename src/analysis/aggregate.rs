@@ -292,6 +292,100 @@ pub fn gauge(sel: &Sel, what: &str) -> Fig {
     )
 }
 
+/// A gauge over the window, summed over the selection per scrape of each target and then over
+/// targets: its value at the window's start, now, its least value, and whether it rose at
+/// every scrape of the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GaugeWindow {
+    pub first: f64,
+    pub last: f64,
+    pub min: f64,
+    /// Scrapes in the window (of the target with the most).
+    pub scrapes: usize,
+    /// Every step of the window went up (on every target).
+    pub rose_every_scrape: bool,
+}
+
+/// [`GaugeWindow`] of the selection, or why there is none.
+pub fn gauge_window(sel: &Sel, what: &str) -> Result<GaugeWindow, String> {
+    if !sel.chosen() {
+        return Err(format!("no {what} in the input"));
+    }
+    let mut out = GaugeWindow {
+        first: 0.0,
+        last: 0.0,
+        min: 0.0,
+        scrapes: 0,
+        rose_every_scrape: true,
+    };
+    for (v, series) in &sel.parts {
+        if series.is_empty() {
+            continue;
+        }
+        let Span::Window { from, to } = v.span(Over::Window)? else {
+            continue;
+        };
+        let mut values = Vec::new();
+        for meta in
+            v.t.scrapes()
+                .iter()
+                .filter(|m| m.seq >= from && m.seq <= to)
+        {
+            let mut sum = None;
+            for s in series {
+                match s.checked_at(meta.seq) {
+                    Ok(Some(x)) => *sum.get_or_insert(0.0) += x,
+                    Ok(None) => {}
+                    Err(p) => return Err(format!("{} {p}", s.describe())),
+                }
+            }
+            if let Some(x) = sum {
+                values.push(x);
+            }
+        }
+        let (Some(first), Some(last)) = (values.first(), values.last()) else {
+            return Err(format!("no {what} in the window"));
+        };
+        out.first += first;
+        out.last += last;
+        out.min += values.iter().copied().fold(f64::INFINITY, f64::min);
+        out.scrapes = out.scrapes.max(values.len());
+        out.rose_every_scrape &= values.windows(2).all(|w| w[1] > w[0]);
+    }
+    if out.scrapes < 2 {
+        return Err(format!("{what}: the window holds fewer than two scrapes"));
+    }
+    Ok(out)
+}
+
+/// A gauge's movement over the window, as figures: how much it changed, its least value, and
+/// whether it rose at every scrape (`null` when unknown; each `null` figure says why).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Trend {
+    pub change: Fig,
+    pub min: Fig,
+    pub rose_every_scrape: Option<bool>,
+    pub scrapes: usize,
+}
+
+/// [`Trend`] of a gauge selection.
+pub fn trend(sel: &Sel, what: &str) -> Trend {
+    match gauge_window(sel, what) {
+        Ok(g) => Trend {
+            change: Fig::known(g.last - g.first),
+            min: Fig::known(g.min),
+            rose_every_scrape: Some(g.rose_every_scrape),
+            scrapes: g.scrapes,
+        },
+        Err(e) => Trend {
+            change: Fig::unknown(e.clone()),
+            min: Fig::unknown(e),
+            rose_every_scrape: None,
+            scrapes: 0,
+        },
+    }
+}
+
 /// Whether any series of the selection has a value in its target's newest scrape.
 pub fn present(sel: &Sel) -> bool {
     sel.series()

@@ -52,6 +52,8 @@ pub struct EmbeddedFigures {
     /// Tokens per second.
     pub retrieve_speed: Distribution,
     pub store_speed: Distribution,
+    /// Seconds per P2P transfer between LMCache instances.
+    pub p2p_transfer_time: Distribution,
     pub by_worker: Vec<EmbeddedRow>,
     pub by_model_name: Vec<EmbeddedRow>,
 }
@@ -226,6 +228,10 @@ pub fn embedded(views: &[View]) -> EmbeddedFigures {
         store_speed: latency(
             metric!("lmcache.embedded_latency", "store_speed"),
             "store speed",
+        ),
+        p2p_transfer_time: latency(
+            metric!("lmcache.embedded_p2p", "time_to_transfer"),
+            "P2P transfer time",
         ),
         by_worker: rows(views, "worker_id"),
         by_model_name: rows(views, "model_name"),

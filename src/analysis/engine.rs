@@ -2,7 +2,7 @@
 //! token counters, and KV usage.
 
 use super::Fig;
-use super::aggregate::{Pair, Sel, View, bad_value, pair};
+use super::aggregate::{Pair, Sel, Trend, View, bad_value, gauge, pair, trend};
 use crate::catalog::MetricRef;
 use crate::metric;
 use crate::vocab::EngineKind;
@@ -23,6 +23,19 @@ pub struct EngineFigures {
     /// What the KV connector (LMCache) supplied, as the engine counts it.
     pub external_prefix_cache: PrefixCache,
     pub kv_usage_ratio: Fig,
+    pub queues: Queues,
+}
+
+/// The engines' request queues.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Queues {
+    /// Requests waiting to be scheduled now, summed over engines.
+    pub waiting: Fig,
+    /// Requests running now, summed over engines.
+    pub running: Fig,
+    /// How the waiting requests moved over the window (its `min` says whether the queue
+    /// ever emptied).
+    pub waiting_trend: Trend,
 }
 
 fn prefix_cache(views: &[View], queries: MetricRef, hits: MetricRef, what: &str) -> PrefixCache {
@@ -99,6 +112,11 @@ pub fn engine(views: &[View]) -> EngineFigures {
                 metric!("sglang.token_usage", "token_usage"),
                 "SGLang token usage gauge",
             ),
+            queues: queues(
+                views,
+                metric!("sglang.queues", "queued"),
+                metric!("sglang.queues", "running"),
+            ),
         };
     }
     EngineFigures {
@@ -121,5 +139,20 @@ pub fn engine(views: &[View]) -> EngineFigures {
             metric!("vllm.kv_usage", "usage_perc"),
             "KV usage gauge",
         ),
+        queues: queues(
+            views,
+            metric!("vllm.queues", "waiting"),
+            metric!("vllm.queues", "running"),
+        ),
+    }
+}
+
+/// Waiting and running requests.
+fn queues(views: &[View], waiting: MetricRef, running: MetricRef) -> Queues {
+    let waiting_sel = Sel::all(views, waiting);
+    Queues {
+        waiting: gauge(&waiting_sel, "waiting-requests gauge"),
+        running: gauge(&Sel::all(views, running), "running-requests gauge"),
+        waiting_trend: trend(&waiting_sel, "waiting-requests gauge"),
     }
 }

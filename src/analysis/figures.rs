@@ -6,8 +6,8 @@
 //! since process start and over the window.
 
 use super::aggregate::{
-    Distribution, Groups, Pair, Sel, View, counter, counter_from_first_event, distribution, gauge,
-    pair, present, rate,
+    Distribution, Groups, Pair, Sel, Trend, View, counter, counter_from_first_event, distribution,
+    gauge, pair, present, rate, trend,
 };
 use super::http_facts::{self, HttpFacts};
 use super::{Features, Fig, Over, has};
@@ -75,6 +75,13 @@ pub struct L1 {
     pub eviction_triggers: Pair,
     pub reads: Pair,
     pub writes: Pair,
+    /// How L1 used bytes moved over the window.
+    pub used_bytes_trend: Trend,
+    /// Chunks L1 could not allocate (counted from the first failure; 0 before it while the
+    /// L1 counters are exported).
+    pub allocation_failures: Pair,
+    /// Chunk reads L1 failed.
+    pub read_failures: Pair,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -94,6 +101,8 @@ pub struct L2 {
     /// Store requests submitted and not (yet) completed: since start, and how much that grew
     /// over the window.
     pub store_backlog: Pair,
+    /// Prefetch load requests submitted and not (yet) completed, as `store_backlog`.
+    pub load_backlog: Pair,
     pub store_throughput_gbs: Distribution,
     pub load_throughput_gbs: Distribution,
 }
@@ -151,6 +160,8 @@ pub struct LmcacheFigures {
     pub l0_l1: L0L1,
     pub eventbus: EventBus,
     pub breakdowns: super::breakdowns::Breakdowns,
+    /// Restarts seen in the kept history of the MP servers.
+    pub restarts: usize,
     /// What the HTTP routes of the first LMCache target whose routes were read said (its name
     /// is in `http.target`); every target's are in `by_target`.
     pub http: HttpFacts,
@@ -324,7 +335,31 @@ pub fn l1_memory(views: &[View]) -> L1Memory {
 }
 
 fn l1(views: &[View]) -> L1 {
+    let counters = if Sel::all(views, metric!("lmcache_mp.l1_counters", "write")).exported() {
+        Ok(())
+    } else {
+        Err("no L1 counters in the input")
+    };
+    let failures = |key: MetricRef, what: &str| {
+        let sel = Sel::all(views, key);
+        Pair {
+            since_start: counter_from_first_event(&sel, Over::SinceStart, counters, what),
+            window: counter_from_first_event(&sel, Over::Window, counters, what),
+        }
+    };
     L1 {
+        used_bytes_trend: trend(
+            &Sel::all(views, metric!("lmcache_mp.l1_memory", "used_bytes")),
+            "L1 memory gauge",
+        ),
+        allocation_failures: failures(
+            metric!("lmcache_mp.l1_failures", "allocation_failure"),
+            "L1 allocation-failure counter",
+        ),
+        read_failures: failures(
+            metric!("lmcache_mp.l1_failures", "read_failure"),
+            "L1 read-failure counter",
+        ),
         memory: l1_memory(views),
         evicted: pair(
             &Sel::all(views, metric!("lmcache_mp.l1_counters", "evicted")),
@@ -372,29 +407,41 @@ fn l2(views: &[View], features: &Features) -> L2 {
         since_start: failed(Over::SinceStart),
         window: failed(Over::Window),
     };
-    let backlog = |over: Over| {
-        let c = |m: MetricRef, what: &str| counter(&Sel::all(views, m), over, what).0;
-        match (
-            c(
-                metric!("lmcache_mp.l2_counters", "store_submitted"),
-                "L2 store-submitted counter",
-            ),
-            c(
-                metric!("lmcache_mp.l2_counters", "store_completed"),
-                "L2 store-completed counter",
-            ),
-        ) {
-            (Ok(s), Ok(c)) => Fig::known(s - c),
-            (Err(e), _) | (_, Err(e)) => Fig::unknown(e),
+    // Requests submitted and not completed: since start, and its growth over the window.
+    let backlog = |submitted: MetricRef, completed: MetricRef, what: &str| {
+        let over = |over: Over| {
+            let c = |m: MetricRef, which: &str| {
+                counter(
+                    &Sel::all(views, m),
+                    over,
+                    &format!("{what}-{which} counter"),
+                )
+                .0
+            };
+            match (c(submitted, "submitted"), c(completed, "completed")) {
+                (Ok(s), Ok(c)) => Fig::known(s - c),
+                (Err(e), _) | (_, Err(e)) => Fig::unknown(e),
+            }
+        };
+        Pair {
+            since_start: over(Over::SinceStart),
+            window: over(Over::Window),
         }
     };
-    let store_backlog = Pair {
-        since_start: backlog(Over::SinceStart),
-        window: backlog(Over::Window),
-    };
+    let store_backlog = backlog(
+        metric!("lmcache_mp.l2_counters", "store_submitted"),
+        metric!("lmcache_mp.l2_counters", "store_completed"),
+        "L2 store",
+    );
+    let load_backlog = backlog(
+        metric!("lmcache_mp.l2_counters", "prefetch_load_submitted"),
+        metric!("lmcache_mp.l2_counters", "load_completed"),
+        "L2 load",
+    );
     L2 {
         prefetch_failures,
         store_backlog,
+        load_backlog,
         adapters_active: gauge(
             &Sel::filtered(
                 views,
@@ -540,6 +587,7 @@ pub fn lmcache(views: &[View], lmcache: usize, features: &Features) -> LmcacheFi
         },
         eventbus: eventbus(views),
         breakdowns: super::breakdowns::breakdowns(views),
+        restarts: mp.iter().map(|v| v.restarts.len()).sum(),
         http,
         by_target,
     }

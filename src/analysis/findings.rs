@@ -64,6 +64,10 @@ pub struct Thresholds {
     pub kv_cache_full: f64,
     /// More distinct cache_salt values than this is high.
     pub cache_salts_high: f64,
+    /// A median transfer throughput (GB/s) below this is low.
+    pub low_throughput_gbs: f64,
+    /// A P2P transfer slower than this (seconds, 90th percentile) is slow.
+    pub slow_transfer_seconds: f64,
 }
 
 impl Default for Thresholds {
@@ -73,6 +77,8 @@ impl Default for Thresholds {
             low_hit_rate: 0.2,
             kv_cache_full: 0.95,
             cache_salts_high: 1000.0,
+            low_throughput_gbs: 0.1,
+            slow_transfer_seconds: 1.0,
         }
     }
 }
@@ -102,6 +108,16 @@ impl Thresholds {
                 "more distinct cache_salt values than this is high",
                 d.cache_salts_high,
             ),
+            (
+                "low_throughput_gbs",
+                "a median L2 or L0↔L1 transfer throughput (GB/s) in the window below this is low",
+                d.low_throughput_gbs,
+            ),
+            (
+                "slow_transfer_seconds",
+                "a 90th-percentile P2P transfer time (seconds) in the window above this is slow",
+                d.slow_transfer_seconds,
+            ),
         ]
     }
 
@@ -118,7 +134,14 @@ impl Thresholds {
                 "low_hit_rate" if fraction() => &mut t.low_hit_rate,
                 "kv_cache_full" if fraction() => &mut t.kv_cache_full,
                 "cache_salts_high" if v >= 0.0 => &mut t.cache_salts_high,
-                "warm_up_tokens" | "low_hit_rate" | "kv_cache_full" | "cache_salts_high" => {
+                "low_throughput_gbs" if v >= 0.0 => &mut t.low_throughput_gbs,
+                "slow_transfer_seconds" if v >= 0.0 => &mut t.slow_transfer_seconds,
+                "warm_up_tokens"
+                | "low_hit_rate"
+                | "kv_cache_full"
+                | "cache_salts_high"
+                | "low_throughput_gbs"
+                | "slow_transfer_seconds" => {
                     return Err(format!("[findings] {key} = {v}: out of range"));
                 }
                 _ => {
@@ -155,8 +178,10 @@ pub struct Facts<'a> {
     pub lines_skipped: u64,
     /// Whether any LMCache target exports lookup token counters (present, whatever their values).
     pub lookup_tokens_exported: bool,
-    /// Every target's name and how reaching it went (`None`: not known, e.g. a test's store).
-    pub targets: Vec<(&'a str, Option<&'a crate::vocab::Health>)>,
+    /// Every target's name, how reaching it went (`None`: not known, e.g. a test's store) and
+    /// how many scrapes of it are kept.
+    pub targets: Vec<(&'a str, Option<&'a crate::vocab::Health>, usize)>,
+    pub clock: Option<super::Clock>,
     pub window: f64,
 }
 
@@ -203,6 +228,28 @@ pub const RULES: &[Rule] = &[
         explanation: "The last attempt to scrape the target failed (refused, timed out, an error status, a body too large): nothing it says now is known, and every figure of it is as old as its last answer.",
         next_action: "Check that the process runs and listens where kvscope looks (address, port, path), and read the error: a status names the server's complaint, a timeout a stalled or overloaded process.",
         check: target_down,
+    },
+    Rule {
+        code: "target_stale",
+        severity: Severity::Warning,
+        title: "Target stale",
+        applies: "every target read over the network or recorded",
+        needs: "how scraping each target went, now and the poll interval",
+        windowed: false,
+        explanation: "A target that answered before but has given nothing new for three intervals is hanging or serving a frozen observation; every figure from it is old.",
+        next_action: "Check the process (is it wedged?), the network path, and whether its /metrics answer changes between scrapes.",
+        check: target_stale,
+    },
+    Rule {
+        code: "scrape_too_slow",
+        severity: Severity::Warning,
+        title: "Scrape too slow",
+        applies: "every target read over the network",
+        needs: "each target's last scrape latency and the poll interval",
+        windowed: false,
+        explanation: "A scrape that takes half the interval or more leaves no slack: the next poll starts late, so figures lag and a slow exporter (a big /metrics, a busy event loop) is itself a symptom.",
+        next_action: "Raise --interval, lower the series count (label cardinality), or look at what keeps the exporter busy.",
+        check: scrape_too_slow,
     },
     Rule {
         code: "bad_data",
@@ -414,6 +461,39 @@ pub const RULES: &[Rule] = &[
         check: engine_kv_cache_full,
     },
     Rule {
+        code: "connector_without_lmcache_metrics",
+        severity: Severity::Warning,
+        title: "LMCache connector configured, no LMCache metrics",
+        applies: "an engine configured with an LMCache connector or offload backend",
+        needs: "connector labels, vLLM's cache_config_info, SGLang's cache_type, and LMCache metrics from any target",
+        windowed: false,
+        explanation: "The engine names LMCache, yet no LMCache metrics were read: not an MP server's, not lmcache:* on the engine, not the connector's own. Nothing about the cache can be judged, and LMCache may not be running at all.",
+        next_action: "Give --lmcache with the MP server's /metrics; for embedded LMCache check that the engine's /metrics carries lmcache:* (LMCache's stats logger must be on).",
+        check: connector_without_lmcache_metrics,
+    },
+    Rule {
+        code: "engine_queue_pressure",
+        severity: Severity::Warning,
+        title: "Engine queue never empties",
+        applies: "an engine",
+        needs: "vllm:num_requests_waiting or sglang:num_queue_reqs over the window",
+        windowed: true,
+        explanation: "Requests waited at every scrape of the window: the engine is saturated, and a cache that saves prefill matters most here.",
+        next_action: "Look at KV cache usage and preemptions; add capacity or raise the cache hit rate.",
+        check: engine_queue_pressure,
+    },
+    Rule {
+        code: "engine_old_metric_names",
+        severity: Severity::Info,
+        title: "Engine exports metric names of an older release",
+        applies: "an engine",
+        needs: "the exposed names of the engine's metrics",
+        windowed: false,
+        explanation: "Older vLLM builds export gpu_prefix_cache_* and gpu_cache_usage_perc; such a build predates external_prefix_cache_*, so kvscope does not expect the connector's hit counters there.",
+        next_action: "Nothing to fix for kvscope; upgrading vLLM gives the external prefix-cache counters that show what LMCache supplied.",
+        check: engine_old_metric_names,
+    },
+    Rule {
         code: "lookup_hits_without_loaded_tokens",
         severity: Severity::Warning,
         title: "Embedded LMCache finds hits but loads no tokens",
@@ -447,6 +527,39 @@ pub const RULES: &[Rule] = &[
         check: remote_backend_errors,
     },
     Rule {
+        code: "embedded_zero_hits",
+        severity: Severity::Warning,
+        title: "Embedded LMCache finds no hits",
+        applies: "embedded LMCache (lmcache:* on an engine)",
+        needs: "lmcache:num_lookup_tokens and lmcache:num_lookup_hits",
+        windowed: true,
+        explanation: "Past warm-up, lookups that never hit mean nothing stored is found again: the prompts do not repeat, the chunk size is larger than the shared prefixes, or the keys differ between store and lookup (PYTHONHASHSEED, model name).",
+        next_action: "Send a prompt twice and watch lmcache:num_lookup_hits; check PYTHONHASHSEED and chunk_size.",
+        check: embedded_zero_hits,
+    },
+    Rule {
+        code: "embedded_slow_retrievals",
+        severity: Severity::Warning,
+        title: "Embedded LMCache retrievals slow",
+        applies: "embedded LMCache",
+        needs: "lmcache:num_slow_retrieval_by_time and lmcache:num_slow_retrieval_by_speed",
+        windowed: true,
+        explanation: "LMCache counts a retrieval as slow when it takes longer, or runs slower, than its configured limits; slow retrievals can cost more than recomputing the prefix.",
+        next_action: "Look at lmcache:time_to_retrieve and the remote backend's latency (lmcache:remote_time_to_get).",
+        check: embedded_slow_retrievals,
+    },
+    Rule {
+        code: "p2p_transfer_slow",
+        severity: Severity::Info,
+        title: "P2P transfers slow",
+        applies: "embedded LMCache sharing KV between instances (P2P)",
+        needs: "lmcache:p2p_time_to_transfer in the window",
+        windowed: true,
+        explanation: "A P2P transfer that takes longer than recomputing the prefix gives no benefit; the 90th percentile shows what most requests pay.",
+        next_action: "Check the network path between instances and the transfer channel's configuration.",
+        check: p2p_transfer_slow,
+    },
+    Rule {
         code: "parse_errors",
         severity: Severity::Warning,
         title: "Exposition lines kvscope could not parse",
@@ -478,6 +591,83 @@ pub const RULES: &[Rule] = &[
         explanation: "More store requests were submitted than completed and some are still in flight: the L2 adapter does not keep up, and chunks evicted from L1 before they land in L2 are lost.",
         next_action: "Look at the L1→L2 store throughput; a slow backend needs more bandwidth or fewer stores (store policy).",
         check: l2_store_backlog,
+    },
+    Rule {
+        code: "lookup_zero_hits_after_restart",
+        severity: Severity::Warning,
+        title: "No lookup hits since LMCache restarted",
+        applies: "an LMCache MP server that restarted within the kept history",
+        needs: "restarts seen in process_start_time_seconds, lookup requested and hit tokens since the restart",
+        windowed: false,
+        explanation: "After a restart L1 is empty, but the same prompts should hit again once they are stored. Zero hits past warm-up after a restart usually means the keys changed: a different PYTHONHASHSEED, model name or chunk size between the engine and the restarted server, or an L2 that did not survive.",
+        next_action: "Compare PYTHONHASHSEED and the LMCache config before and after the restart; check that the engine reconnected to the new server.",
+        check: lookup_zero_hits_after_restart,
+    },
+    Rule {
+        code: "l1_memory_no_plateau",
+        severity: Severity::Warning,
+        title: "L1 memory keeps growing past its watermark",
+        applies: "an LMCache MP server",
+        needs: "lmcache_mp_l1_memory_usage_bytes over the window, lmcache_mp_l1_usage_ratio and the watermark (/status or the default)",
+        windowed: true,
+        explanation: "L1 should level off at the eviction watermark: eviction frees chunks as new ones arrive. Usage at or above the watermark that still rises at every scrape means eviction is not keeping up, and allocations will start to fail.",
+        next_action: "Look at lmcache_mp_l1_eviction_loop_* and the server log for eviction errors; lower the watermark or give L1 more memory.",
+        check: l1_memory_no_plateau,
+    },
+    Rule {
+        code: "l1_failures",
+        severity: Severity::Warning,
+        title: "L1 allocation or read failures",
+        applies: "an LMCache MP server",
+        needs: "lmcache_mp_l1_allocation_failure_chunks and lmcache_mp_l1_read_failure_chunks",
+        windowed: true,
+        explanation: "An allocation failure drops a store (the chunk is never cached); a read failure turns a hit into a recompute. Either costs hit rate that the lookup counters do not show.",
+        next_action: "Give L1 more memory (--l1-size-gb) or lower the eviction watermark; for read failures check the server log around the failures.",
+        check: l1_failures,
+    },
+    Rule {
+        code: "l2_load_backlog",
+        severity: Severity::Warning,
+        title: "L2 loads falling behind",
+        applies: "an LMCache MP server with an L2 adapter",
+        needs: "lmcache_mp_l2_prefetch_load_submitted_requests and lmcache_mp_l2_load_completed_requests",
+        windowed: true,
+        explanation: "Loads submitted and not completed, growing over the window, mean prefetches wait on L2: requests that should hit wait or miss instead.",
+        next_action: "Check the L2 backend's latency and bandwidth (lmcache_mp_l2_load_throughput_GB_per_second) and its worker count.",
+        check: l2_load_backlog,
+    },
+    Rule {
+        code: "l2_throughput_low",
+        severity: Severity::Info,
+        title: "L2 transfer throughput low",
+        applies: "an LMCache MP server with an L2 adapter",
+        needs: "lmcache_mp_l2_store_throughput_GB_per_second and lmcache_mp_l2_load_throughput_GB_per_second in the window",
+        windowed: true,
+        explanation: "Throughput here is bytes over the time from submission to completion, queueing included; a low median means L2 transfers wait or the backend is slow, which bounds how fast L2 can refill L1.",
+        next_action: "Compare with the backend's own figures; a queue (in-flight stores or loads) points at too few workers, a slow single transfer at the backend.",
+        check: l2_throughput_low,
+    },
+    Rule {
+        code: "l0_l1_throughput_low",
+        severity: Severity::Info,
+        title: "L0↔L1 transfer throughput low",
+        applies: "an LMCache MP server",
+        needs: "lmcache_mp_l0_l1_store_throughput_GB_per_second and lmcache_mp_l0_l1_load_throughput_GB_per_second in the window",
+        windowed: true,
+        explanation: "Moving KV between the GPU (L0) and CPU memory (L1) should run at PCIe speeds; a low median makes loading a hit slower than recomputing it.",
+        next_action: "Check pinned memory, PCIe placement (NUMA) and contention on the GPU's copy engines.",
+        check: l0_l1_throughput_low,
+    },
+    Rule {
+        code: "sampled_histograms_empty",
+        severity: Severity::Info,
+        title: "Sampled histograms have no observations",
+        applies: "an LMCache MP server that has served lookups",
+        needs: "the matrix's sampled families and /config's metrics_sample_rate",
+        windowed: false,
+        explanation: "Lifecycle and reuse-gap histograms record only a sample of events (--metrics-sample-rate, 0.01 by default); with little traffic they stay empty, so miss attribution and reuse figures have nothing to scale.",
+        next_action: "Expect them after about 1/rate events, or raise --metrics-sample-rate while investigating.",
+        check: sampled_histograms_empty,
     },
     Rule {
         code: "trace_recording_without_file",
@@ -671,7 +861,7 @@ fn target_down(c: &Facts<'_>) -> Verdict {
     let known: Vec<(&str, &crate::vocab::Health)> = c
         .targets
         .iter()
-        .filter_map(|(n, h)| Some((*n, (*h)?)))
+        .filter_map(|(n, h, _)| Some((*n, (*h)?)))
         .collect();
     if known.is_empty() {
         return Verdict::Missing(vec!["how scraping each target went".into()]);
@@ -1552,5 +1742,613 @@ fn sglang_hicache_not_lmcache(c: &Facts<'_>) -> Verdict {
         }
     } else {
         clear(vec![], &pairs)
+    }
+}
+
+/// The clock, or what is missing.
+fn clock(c: &Facts<'_>) -> Result<super::Clock, Verdict> {
+    c.clock.ok_or_else(|| {
+        Verdict::Missing(vec![
+            "now and the poll interval (two timed scrapes of a target, or a live session)".into(),
+        ])
+    })
+}
+
+fn target_stale(c: &Facts<'_>) -> Verdict {
+    use crate::vocab::TargetState;
+    let clock = match clock(c) {
+        Ok(k) => k,
+        Err(v) => return v,
+    };
+    // A target scraped once and never failing is a snapshot (a file, a recorded answer), not
+    // a feed that stopped: it is not judged.
+    let (known, snapshots): (Vec<_>, Vec<_>) = c
+        .targets
+        .iter()
+        .filter_map(|(n, h, scrapes)| Some((*n, (*h)?, *scrapes)))
+        .filter(|(_, h, _)| h.last_ok.is_some())
+        .partition(|(_, h, scrapes)| *scrapes > 1 || h.failures > 0);
+    if known.is_empty() {
+        return Verdict::Missing(vec![if snapshots.is_empty() {
+            "a target that has answered at least once".into()
+        } else {
+            "a target polled more than once (each was read once)".into()
+        }]);
+    }
+    let stale: Vec<String> = known
+        .iter()
+        .filter(|(_, h, _)| h.state(clock.now, clock.interval) == TargetState::Stale)
+        .map(|(name, h, _)| {
+            format!(
+                "{name}: nothing new for {:.0} s (interval {:.1} s)",
+                clock.now - h.last_ok.unwrap_or(clock.now),
+                clock.interval
+            )
+        })
+        .collect();
+    let pairs = [
+        ("stale", json!(stale.len())),
+        ("targets", json!(known.len())),
+        ("snapshots", json!(snapshots.len())),
+        ("now", json!(clock.now)),
+        ("interval", json!(clock.interval)),
+    ];
+    if stale.is_empty() {
+        return clear(
+            vec![format!(
+                "every target answered within three intervals of {:.1} s",
+                clock.interval
+            )],
+            &pairs,
+        );
+    }
+    Verdict::Firing {
+        title: if stale.len() == 1 {
+            "A target has given nothing new for three intervals".into()
+        } else {
+            format!(
+                "{} targets have given nothing new for three intervals",
+                stale.len()
+            )
+        },
+        evidence: stale,
+        data: data(&pairs),
+    }
+}
+
+fn scrape_too_slow(c: &Facts<'_>) -> Verdict {
+    let clock = match clock(c) {
+        Ok(k) => k,
+        Err(v) => return v,
+    };
+    let timed: Vec<(&str, f64)> = c
+        .targets
+        .iter()
+        .filter_map(|(n, h, _)| Some((*n, (*h)?.last_latency?)))
+        .collect();
+    if timed.is_empty() {
+        return Verdict::Missing(vec![
+            "scrape latencies (measured live; files carry none)".into(),
+        ]);
+    }
+    let limit = clock.interval / 2.0;
+    let slow: Vec<String> = timed
+        .iter()
+        .filter(|(_, l)| *l >= limit)
+        .map(|(n, l)| format!("{n}: {l:.2} s of a {:.1} s interval", clock.interval))
+        .collect();
+    let slowest = timed.iter().map(|t| t.1).fold(0.0, f64::max);
+    let pairs = [
+        ("slowest_seconds", json!(slowest)),
+        ("interval", json!(clock.interval)),
+        ("slow", json!(slow.len())),
+    ];
+    if slow.is_empty() {
+        return clear(
+            vec![format!(
+                "slowest last scrape {slowest:.3} s of a {:.1} s interval",
+                clock.interval
+            )],
+            &pairs,
+        );
+    }
+    Verdict::Firing {
+        title: format!(
+            "Scrapes take half the {:.1} s interval or more",
+            clock.interval
+        ),
+        evidence: slow,
+        data: data(&pairs),
+    }
+}
+
+fn lookup_zero_hits_after_restart(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let restarts = c.lm.restarts;
+    if restarts == 0 {
+        return clear(
+            vec!["no restart in the kept history".into()],
+            &[("restarts", json!(0))],
+        );
+    }
+    let [req, hits] = match needs([
+        (
+            "tokens looked up since the restart",
+            &c.lm.lookup.requested_tokens.since_start,
+        ),
+        (
+            "lookup hit tokens since the restart",
+            &c.lm.lookup.hit_tokens.since_start,
+        ),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    if req < c.thresholds.warm_up_tokens {
+        return Verdict::Missing(vec![format!(
+            "warm-up: {:.0} tokens looked up since the restart ({req:.0} so far)",
+            c.thresholds.warm_up_tokens
+        )]);
+    }
+    let pairs = [
+        ("restarts", json!(restarts)),
+        ("requested_tokens", json!(req)),
+        ("hit_tokens", json!(hits)),
+    ];
+    let line = format!("{hits:.0} of {req:.0} tokens looked up since the restart were hits");
+    if hits == 0.0 {
+        Verdict::Firing {
+            title: format!("No lookup hits in {req:.0} tokens since LMCache restarted"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn l1_memory_no_plateau(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let l1 = &c.lm.l1;
+    let [usage, change] = match needs([
+        ("lmcache_mp_l1_usage_ratio", &l1.memory.usage_ratio),
+        ("L1 used bytes over the window", &l1.used_bytes_trend.change),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let mark = c.lm.http.eviction_watermark.value().unwrap_or(L1_WATERMARK);
+    let rising = l1.used_bytes_trend.rose_every_scrape == Some(true);
+    let scrapes = l1.used_bytes_trend.scrapes;
+    let pairs = [
+        ("usage_ratio", json!(usage)),
+        ("watermark", json!(mark)),
+        ("change_bytes", json!(change)),
+        ("rose_every_scrape", json!(rising)),
+        ("scrapes", json!(scrapes)),
+    ];
+    let line = format!(
+        "L1 {:.1}% full (watermark {:.0}%); {change:+.0} bytes over {scrapes} scrapes{}",
+        usage * 100.0,
+        mark * 100.0,
+        if rising { ", up at every one" } else { "" }
+    );
+    if usage >= mark && rising && scrapes >= 3 {
+        Verdict::Firing {
+            title: format!(
+                "L1 is {:.0}% full and still growing at every scrape",
+                usage * 100.0
+            ),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+/// A failure counter that fires when it moved: over the window when there is one, else since
+/// start.
+fn failures(pairs_of: &[(&str, &super::aggregate::Pair)], title: &str) -> Verdict {
+    let mut total = 0.0;
+    let mut over = "in the window";
+    let mut lines = Vec::new();
+    let mut values = Map::new();
+    for (name, p) in pairs_of {
+        match windowed_or_total(p) {
+            Ok((n, o)) => {
+                total += n;
+                over = o;
+                lines.push(format!("{name}: {n:.0} {o}"));
+                values.insert(name.to_string(), json!(n));
+            }
+            Err(e) => return Verdict::Missing(vec![format!("{name}: {e}")]),
+        }
+    }
+    values.insert("over".into(), json!(over));
+    if total > 0.0 {
+        Verdict::Firing {
+            title: format!("{title}: {total:.0} {over}"),
+            evidence: lines,
+            data: values,
+        }
+    } else {
+        Verdict::Clear {
+            evidence: lines,
+            data: values,
+        }
+    }
+}
+
+fn l1_failures(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    failures(
+        &[
+            ("allocation_failures", &c.lm.l1.allocation_failures),
+            ("read_failures", &c.lm.l1.read_failures),
+        ],
+        "L1 failed chunks",
+    )
+}
+
+fn l2_load_backlog(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let l2 = &c.lm.l2;
+    let [backlog, grew, inflight] = match needs([
+        (
+            "L2 loads submitted − completed",
+            &l2.load_backlog.since_start,
+        ),
+        (
+            "the growth of that backlog over the window (two scrapes at least)",
+            &l2.load_backlog.window,
+        ),
+        ("L2 loads in flight", &l2.inflight_loads),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let pairs = [
+        ("not_completed", json!(backlog)),
+        ("grew_in_window", json!(grew)),
+        ("in_flight", json!(inflight)),
+    ];
+    let line = format!(
+        "{backlog:.0} load requests not completed ({grew:+.0} over the window); {inflight:.0} in flight now"
+    );
+    // As for stores: behind at the window's start, further behind now, and still working.
+    if backlog - grew > 0.0 && grew > 0.0 && inflight > 0.0 {
+        Verdict::Firing {
+            title: format!("L2 loads falling behind: {backlog:.0} not completed"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+/// Fires when a transfer direction's median throughput in the window is below the threshold.
+fn throughput_low(
+    c: &Facts<'_>,
+    dirs: [(&str, &super::aggregate::Distribution); 2],
+    what: &str,
+) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let limit = c.thresholds.low_throughput_gbs;
+    let mut lines = Vec::new();
+    let mut slow = Vec::new();
+    let mut values = Map::new();
+    let mut missing = Vec::new();
+    for (name, d) in dirs {
+        match (&d.window.p50.0, &d.window.count.0) {
+            (Ok(p50), Ok(n)) => {
+                lines.push(format!(
+                    "{name}: median {p50:.3} GB/s over {n:.0} transfers in the window"
+                ));
+                values.insert(format!("{name}_p50_gbs"), json!(p50));
+                if *p50 < limit {
+                    slow.push(name);
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => missing.push(format!("{name} throughput: {e}")),
+        }
+    }
+    if lines.is_empty() {
+        return Verdict::Missing(missing);
+    }
+    values.insert("threshold_gbs".into(), json!(limit));
+    if slow.is_empty() {
+        Verdict::Clear {
+            evidence: lines,
+            data: values,
+        }
+    } else {
+        Verdict::Firing {
+            title: format!("{what} {} median below {limit} GB/s", slow.join(" and ")),
+            evidence: lines,
+            data: values,
+        }
+    }
+}
+
+fn l2_throughput_low(c: &Facts<'_>) -> Verdict {
+    let l2 = &c.lm.l2;
+    throughput_low(
+        c,
+        [
+            ("store", &l2.store_throughput_gbs),
+            ("load", &l2.load_throughput_gbs),
+        ],
+        "L2",
+    )
+}
+
+fn l0_l1_throughput_low(c: &Facts<'_>) -> Verdict {
+    let t = &c.lm.l0_l1;
+    throughput_low(
+        c,
+        [
+            ("store", &t.store_throughput_gbs),
+            ("load", &t.load_throughput_gbs),
+        ],
+        "L0↔L1",
+    )
+}
+
+fn sampled_histograms_empty(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = lmcache_present(c) {
+        return v;
+    }
+    let lookups = match need(
+        "tokens looked up since start",
+        &c.lm.lookup.requested_tokens.since_start,
+    ) {
+        Ok(n) => n,
+        Err(m) => return Verdict::Missing(vec![m]),
+    };
+    if lookups == 0.0 {
+        return Verdict::Missing(vec!["traffic: no lookups yet".into()]);
+    }
+    let sampled: Vec<&FamilyRow> = c
+        .families
+        .iter()
+        .filter(|f| f.sampled && f.id.starts_with("lmcache_mp.") && f.need != Need::NotApplicable)
+        .collect();
+    let empty: Vec<&str> = sampled
+        .iter()
+        .filter(|f| f.status != Status::Populated)
+        .map(|f| f.id)
+        .collect();
+    let rate = c.lm.http.metrics_sample_rate.value();
+    let rate_text = rate.map_or(
+        "LMCache's default 0.01 unless --metrics-sample-rate was set (/config not read)".into(),
+        |r| format!("{r} (/config)"),
+    );
+    let pairs = [
+        ("empty", json!(empty)),
+        ("sampled_families", json!(sampled.len())),
+        ("sample_rate", json!(rate)),
+    ];
+    let line = format!(
+        "{} of {} sampled families have no observations; sample rate {rate_text}",
+        empty.len(),
+        sampled.len()
+    );
+    // Every event recorded: an empty family is one whose events did not happen, not sampling.
+    if empty.is_empty() || rate.is_some_and(|r| r >= 1.0) {
+        clear(vec![line], &pairs)
+    } else {
+        Verdict::Firing {
+            title: format!(
+                "{} sampled histogram families have no observations",
+                empty.len()
+            ),
+            evidence: vec![line, empty.join(", ")],
+            data: data(&pairs),
+        }
+    }
+}
+
+fn connector_without_lmcache_metrics(c: &Facts<'_>) -> Verdict {
+    use super::Signal;
+    if c.engine_targets == 0 {
+        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+    }
+    let names_lmcache: Vec<&str> = c
+        .mode
+        .evidence
+        .iter()
+        .filter(|e| match e.signal {
+            Signal::ConnectorLabel | Signal::SglangCacheType => e.detail.contains("LMC"),
+            Signal::LmcacheOffloadShortcut => true,
+            _ => false,
+        })
+        .map(|e| e.detail.as_str())
+        .collect();
+    let metrics = c.mode.evidence.iter().any(|e| {
+        matches!(
+            e.signal,
+            Signal::LmcacheMpMetrics
+                | Signal::LmcacheEmbeddedMetrics
+                | Signal::LmcacheMpConnectorMetrics
+        )
+    });
+    let pairs = [
+        ("configured", json!(names_lmcache)),
+        ("lmcache_metrics", json!(metrics)),
+    ];
+    if !names_lmcache.is_empty() && !metrics {
+        let mut evidence: Vec<String> = names_lmcache.iter().map(|d| d.to_string()).collect();
+        evidence.push("no lmcache_mp_*, lmcache:* or vllm:lmcache_mp_* series in any input".into());
+        Verdict::Firing {
+            title: "The engine is set up for LMCache, but no LMCache metrics were read".into(),
+            evidence,
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![], &pairs)
+    }
+}
+
+fn engine_queue_pressure(c: &Facts<'_>) -> Verdict {
+    if c.engine_targets == 0 {
+        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+    }
+    let q = &c.en.queues;
+    let [min, now] = match needs([
+        (
+            "the fewest waiting requests in the window",
+            &q.waiting_trend.min,
+        ),
+        ("waiting requests now", &q.waiting),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let running = q.running.value();
+    let pairs = [
+        ("waiting_now", json!(now)),
+        ("waiting_min_in_window", json!(min)),
+        ("running_now", json!(running)),
+        ("scrapes", json!(q.waiting_trend.scrapes)),
+    ];
+    let line = format!(
+        "{now:.0} requests waiting now ({} running); never fewer than {min:.0} over {} scrapes",
+        running.map_or("unknown".into(), |r| format!("{r:.0}")),
+        q.waiting_trend.scrapes
+    );
+    if min > 0.0 {
+        Verdict::Firing {
+            title: format!("Requests waited at every scrape of the window ({now:.0} now)"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn engine_old_metric_names(c: &Facts<'_>) -> Verdict {
+    if c.engine_targets == 0 {
+        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+    }
+    let seen: Vec<&str> = c
+        .families
+        .iter()
+        .flat_map(|f| f.metrics.iter().flat_map(|m| m.names.iter()))
+        .filter(|n| {
+            crate::catalog::PREDATES
+                .iter()
+                .any(|p| n.starts_with(p.old_name))
+        })
+        .map(String::as_str)
+        .collect();
+    let pairs = [("old_names", json!(seen))];
+    if seen.is_empty() {
+        return clear(vec![], &pairs);
+    }
+    let mut evidence: Vec<String> = seen.iter().map(|n| format!("exports {n}")).collect();
+    evidence.extend(c.families.iter().filter_map(|f| {
+        f.why_not_required
+            .as_ref()
+            .map(|w| format!("{}: {w}", f.id))
+    }));
+    Verdict::Firing {
+        title: "The engine exports metric names of an older release".into(),
+        evidence,
+        data: data(&pairs),
+    }
+}
+
+fn embedded_zero_hits(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = embedded_present(c) {
+        return v;
+    }
+    let [looked, hits] = match needs([
+        (
+            "lmcache:num_lookup_tokens in the window",
+            &c.emb.lookup_tokens.window,
+        ),
+        (
+            "lmcache:num_lookup_hits in the window",
+            &c.emb.lookup_hit_tokens.window,
+        ),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    if looked < c.thresholds.warm_up_tokens {
+        return Verdict::Missing(vec![format!(
+            "warm-up: {:.0} tokens looked up in the window ({looked:.0} so far)",
+            c.thresholds.warm_up_tokens
+        )]);
+    }
+    let pairs = [
+        ("lookup_tokens", json!(looked)),
+        ("lookup_hits", json!(hits)),
+    ];
+    let line = format!("{hits:.0} of {looked:.0} tokens looked up in the window were hits");
+    if hits == 0.0 {
+        Verdict::Firing {
+            title: format!("Embedded LMCache found no hits in {looked:.0} tokens"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
+    }
+}
+
+fn embedded_slow_retrievals(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = embedded_present(c) {
+        return v;
+    }
+    failures(
+        &[
+            ("slow_by_time", &c.emb.slow_retrievals_by_time),
+            ("slow_by_speed", &c.emb.slow_retrievals_by_speed),
+        ],
+        "Slow embedded retrievals",
+    )
+}
+
+fn p2p_transfer_slow(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = embedded_present(c) {
+        return v;
+    }
+    let w = &c.emb.p2p_transfer_time.window;
+    let [p90, n] = match needs([
+        ("lmcache:p2p_time_to_transfer p90 in the window", &w.p90),
+        ("P2P transfers in the window", &w.count),
+    ]) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let limit = c.thresholds.slow_transfer_seconds;
+    let pairs = [
+        ("p90_seconds", json!(p90)),
+        ("transfers", json!(n)),
+        ("threshold_seconds", json!(limit)),
+    ];
+    let line = format!("90% of {n:.0} P2P transfers in the window took up to {p90:.3} s");
+    if p90 > limit {
+        Verdict::Firing {
+            title: format!("P2P transfers slow: p90 {p90:.2} s"),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
     }
 }

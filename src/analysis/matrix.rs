@@ -58,6 +58,10 @@ pub struct FamilyRow {
     /// Why the family is not applicable, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why_not_applicable: Option<String>,
+    /// Why a family the architecture would require is only optional here (the build predates
+    /// it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not_required: Option<String>,
     pub metrics: Vec<MetricRow>,
 }
 
@@ -174,6 +178,7 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
     let targets: Vec<&TargetStore> = inputs.all().collect();
     let seen = observe(&targets);
     let present = components(mode, features);
+    let dated = predating(&seen);
     FAMILIES
         .iter()
         .enumerate()
@@ -214,13 +219,17 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
                 .map(|m| m.status)
                 .max()
                 .unwrap_or(Status::Missing);
+            let predates = dated.iter().find(|p| p.newer_family == f.id);
             let need = if why_not.is_some() {
                 Need::NotApplicable
-            } else if f.required_in.contains(&mode.architecture) {
+            } else if f.required_in.contains(&mode.architecture) && predates.is_none() {
                 Need::Required
             } else {
                 Need::Optional
             };
+            let why_not_required = predates
+                .filter(|_| need == Need::Optional && f.required_in.contains(&mode.architecture))
+                .map(|p| p.why.to_string());
             let why_not_applicable = if why_not.is_some() && status <= Status::DeclaredNoSamples {
                 status = Status::NotApplicable;
                 why_not
@@ -236,8 +245,20 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
                 sampled: f.sampled(),
                 series: metrics.iter().map(|m| m.series).sum(),
                 why_not_applicable,
+                why_not_required,
                 metrics,
             }
+        })
+        .collect()
+}
+
+/// The version landmarks whose older name was seen: the builds predate those families.
+fn predating(seen: &HashMap<MetricRef, Seen>) -> Vec<&'static catalog::Predates> {
+    catalog::PREDATES
+        .iter()
+        .filter(|p| {
+            seen.values()
+                .any(|s| s.names.iter().any(|n| n.starts_with(p.old_name)))
         })
         .collect()
 }

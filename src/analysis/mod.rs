@@ -35,6 +35,17 @@ pub struct Inputs<'a> {
     pub thresholds: &'a findings::Thresholds,
     /// Window length in seconds for windowed figures.
     pub window: f64,
+    /// The moment the analysis is made at and the scrape interval, when known: target
+    /// staleness and scrape speed are judged against them. Data, not the wall clock, so a
+    /// replay reaches the verdicts the live view did.
+    pub clock: Option<Clock>,
+}
+
+/// "Now" and the interval targets are polled at (seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clock {
+    pub now: f64,
+    pub interval: f64,
 }
 
 impl<'a> Inputs<'a> {
@@ -273,8 +284,9 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         targets: inputs
             .all()
             .enumerate()
-            .map(|(i, t)| (t.name.as_str(), inputs.health.get(i)))
+            .map(|(i, t)| (t.name.as_str(), inputs.health.get(i), t.scrapes().len()))
             .collect(),
+        clock: inputs.clock,
         window: inputs.window,
     });
     Analysis {

@@ -25,6 +25,7 @@ fn arch(lmcache: &[&str], engine: &[&str]) -> (String, Strength, Analysis) {
         lines_skipped: 0,
         thresholds: &Default::default(),
         window: 60.0,
+        clock: None,
     });
     (a.mode.architecture.to_string(), a.mode.strength, a)
 }
@@ -187,6 +188,7 @@ fn unhealthy_periodic_threads_are_a_finding_hand_written() {
             lines_skipped: 0,
             thresholds: &Default::default(),
             window: 60.0,
+            clock: None,
         })
     };
     let has = |a: &Analysis| {

@@ -187,6 +187,37 @@ pub const CREATED_ON_FIRST_EVENT: &[&str] = &[
     "lmcache_mp.l2_counters",
 ];
 
+/// An exposed name only builds older than some family export: seeing it dates the build, so
+/// that family's absence is expected there, not a fault.
+pub struct Predates {
+    /// The older exposed name (matched as a prefix: `_total` and histogram parts follow).
+    pub old_name: &'static str,
+    /// The family that came later.
+    pub newer_family: &'static str,
+    /// When, in words (shown in the matrix and in findings).
+    pub why: &'static str,
+}
+
+/// Version landmarks (facts: the engines reference, "renames, removals and version
+/// landmarks").
+pub const PREDATES: &[Predates] = &[
+    Predates {
+        old_name: "vllm:gpu_prefix_cache_queries",
+        newer_family: "vllm.external_prefix_cache",
+        why: "this vLLM still exports gpu_prefix_cache_* (renamed prefix_cache_* from 0.9, gone by 0.12); external_prefix_cache_* arrived in 0.12",
+    },
+    Predates {
+        old_name: "vllm:gpu_prefix_cache_hits",
+        newer_family: "vllm.external_prefix_cache",
+        why: "this vLLM still exports gpu_prefix_cache_* (renamed prefix_cache_* from 0.9, gone by 0.12); external_prefix_cache_* arrived in 0.12",
+    },
+    Predates {
+        old_name: "vllm:gpu_cache_usage_perc",
+        newer_family: "vllm.external_prefix_cache",
+        why: "this vLLM still exports gpu_cache_usage_perc (renamed kv_cache_usage_perc from 0.9, gone by 0.12); external_prefix_cache_* arrived in 0.12",
+    },
+];
+
 /// Looks up an exposition family name (as in `# TYPE`, or a bare sample name).
 ///
 /// Tries the name, the name without a counter's `_total`, and the exporter-normalised
@@ -287,6 +318,18 @@ pub fn family_metrics(id: &str) -> impl Iterator<Item = MetricRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_landmarks_name_catalog_names_and_families() {
+        for p in PREDATES {
+            assert!(lookup(p.old_name).is_some(), "{}", p.old_name);
+            assert!(
+                FAMILIES.iter().any(|f| f.id == p.newer_family),
+                "{}",
+                p.newer_family
+            );
+        }
+    }
 
     #[test]
     fn families_created_on_first_event_are_catalog_families() {

@@ -61,7 +61,9 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
     let fresh = Box::new(move || {
         let mut model = model_for(&targets, history, limit);
         model.thresholds = thresholds.clone();
-        Core::new(model, window)
+        let mut core = Core::new(model, window);
+        core.interval = Some(interval);
+        core
     });
     let (playback, core) = Playback::new(timeline, fresh, at, args.speed);
     let mut app = App::new(

@@ -219,6 +219,14 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
     }
     if !urls.is_empty() {
         scrape_urls(&mut model, &urls, args)?;
+        // Read live: now is now, and the interval the one asked for. Files keep the clock
+        // their own times imply.
+        if kinds.iter().all(|k| *k == "url") {
+            model.clock = Some(crate::analysis::Clock {
+                now: now(),
+                interval: args.interval,
+            });
+        }
     }
     Ok((model, kinds))
 }
@@ -244,12 +252,21 @@ fn scrape_urls(
             let mut set = tokio::task::JoinSet::new();
             for (n, (_, url, client)) in urls.iter().enumerate() {
                 let (client, url) = (client.clone(), url.clone());
-                set.spawn(async move { (n, http::get(&client, &url, limit).await, now()) });
+                set.spawn(async move {
+                    let started = std::time::Instant::now();
+                    let got = http::get(&client, &url, limit).await;
+                    (n, got, now(), started.elapsed().as_secs_f64())
+                });
             }
             let mut results: Vec<_> = set.join_all().await;
             results.sort_by_key(|r| r.0);
-            for (n, result, time) in results {
+            for (n, result, time, seconds) in results {
                 let (target, url, _) = &urls[n];
+                let _ = model.apply(Event::Latency {
+                    target: *target,
+                    time,
+                    seconds,
+                });
                 let body = match result {
                     Ok(body) => body,
                     Err(e @ http::ScrapeError::TooLarge(_)) => {

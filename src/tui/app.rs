@@ -174,6 +174,7 @@ impl App {
         note: Option<String>,
     ) -> App {
         let mut core = Core::new(model, window);
+        core.interval = Some(interval);
         let shown = core.shown(None);
         App {
             interval,

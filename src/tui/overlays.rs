@@ -47,6 +47,12 @@ fn family_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
             app.theme.dim,
         )));
     }
+    if let Some(why) = &fam.why_not_required {
+        lines.push(Line::from(Span::styled(
+            format!("not expected here: {why}"),
+            app.theme.dim,
+        )));
+    }
     for m in &fam.metrics {
         lines.push(Line::from(vec![
             Span::raw(format!("{:<28}", m.key)),

@@ -95,6 +95,8 @@ pub struct Core {
     window: f64,
     computed: Option<(Arc<Analysis>, Arc<History>)>,
     verdicts: Arc<VerdictHistory>,
+    /// The poll interval, once known: with it, [`Core::set_now`] gives the analysis a clock.
+    pub interval: Option<f64>,
 }
 
 impl Core {
@@ -104,7 +106,30 @@ impl Core {
             window,
             computed: None,
             verdicts: Arc::default(),
+            interval: None,
         }
+    }
+
+    /// Sets "now" (the wall clock live, the packet's in a replay) for the verdicts that depend
+    /// on it; the analysis is redone only when some target's state differs under the new
+    /// clock. Says whether it will be.
+    pub fn set_now(&mut self, now: f64) -> bool {
+        let Some(interval) = self.interval else {
+            return false;
+        };
+        let clock = analysis::Clock { now, interval };
+        let states = |c: Option<analysis::Clock>| -> Vec<_> {
+            self.model
+                .targets()
+                .map(|(t, _)| c.map(|c| self.model.health(t).state(c.now, c.interval)))
+                .collect()
+        };
+        let changed = states(self.model.clock) != states(Some(clock));
+        self.model.clock = Some(clock);
+        if changed {
+            self.computed = None;
+        }
+        changed
     }
 
     /// The window figures are computed over.

@@ -105,6 +105,9 @@ async fn work(
     // After a pause, one tick, not the ones missed meanwhile.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = Instant::now();
+    // Live, the clock moves without events: stale targets are judged on it each second.
+    let mut clock_ticks = tokio::time::interval(Duration::from_secs(1));
+    clock_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let wait = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
         let playing = playback.as_ref().is_some_and(|p| p.playing());
@@ -126,6 +129,11 @@ async fn work(
                 let real = last_tick.elapsed().as_secs_f64();
                 last_tick = Instant::now();
                 if let Some(p) = playback.as_mut() && p.advance(&mut core, real) {
+                    pending = now();
+                }
+            }
+            _ = clock_ticks.tick(), if playback.is_none() => {
+                if core.set_now(crate::timefmt::now()) {
                     pending = now();
                 }
             }
@@ -154,6 +162,11 @@ async fn work(
                 None => return,
             },
             _ = tokio::time::sleep(wait), if pending.is_some() => {
+                core.set_now(
+                    playback
+                        .as_ref()
+                        .map_or_else(crate::timefmt::now, |p| p.status().now),
+                );
                 let mut shown = core.shown(detail);
                 shown.replay = playback.as_ref().map(|p| p.status());
                 if pictures.send(Some(shown)).is_err() {

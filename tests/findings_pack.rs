@@ -1,0 +1,439 @@
+//! The rules added to the pack after the first nine families of checks: each has a firing and
+//! a clear case. Real scrapes (the LMCache 0.5.6 capture, packet_a, the extra 0.5.6 runs), and
+//! timelines derived from them by changing values — every derived case says what it changed.
+
+mod common;
+
+use kvscope::model::Model;
+use kvscope::vocab::{Event, Role, TargetRef};
+use serde_json::Value;
+
+/// A scrape body and its capture time.
+type Scrape = (String, f64);
+
+/// The real capture t0..=last.
+fn run1(last: usize) -> Vec<Scrape> {
+    common::run1_timeline(last)
+        .into_iter()
+        .map(|(p, t)| (std::fs::read_to_string(p).unwrap(), t.unwrap()))
+        .collect()
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(common::fixture(rel)).unwrap()
+}
+
+/// A model of an LMCache and an engine target (either may be empty), fed in time order.
+fn model(lm: &[Scrape], en: &[Scrape]) -> Model {
+    let names = |s: &[Scrape], n: &str| -> Vec<String> {
+        if s.is_empty() { vec![] } else { vec![n.into()] }
+    };
+    let mut m = Model::new(&names(lm, "lmcache"), &names(en, "engine"), 64);
+    let mut all: Vec<(Role, &Scrape)> = lm
+        .iter()
+        .map(|s| (Role::Lmcache, s))
+        .chain(en.iter().map(|s| (Role::Engine, s)))
+        .collect();
+    all.sort_by(|a, b| a.1.1.total_cmp(&b.1.1));
+    for (role, (body, time)) in all {
+        m.apply(Event::Scrape {
+            target: TargetRef { role, index: 0 },
+            time: Some(*time),
+            body: body.clone().into_bytes(),
+            format: None,
+            origin: "test".into(),
+        })
+        .unwrap();
+    }
+    m
+}
+
+fn report(m: &Model) -> Value {
+    kvscope::report::build(m, 60.0, &["files", "files"])
+}
+
+fn rule<'a>(r: &'a Value, code: &str) -> &'a Value {
+    r["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == code)
+        .unwrap_or_else(|| panic!("no rule {code}"))
+}
+
+fn state(r: &Value, code: &str) -> String {
+    rule(r, code)["state"].as_str().unwrap().to_string()
+}
+
+/// `text` with the value of every sample of `name` (any labels) replaced by `f(old)`.
+fn set(text: &str, name: &str, f: impl Fn(f64) -> f64) -> String {
+    let mut found = false;
+    let out = text
+        .lines()
+        .map(|l| {
+            let is = l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "));
+            match (is, l.rsplit_once(' ')) {
+                (true, Some((head, v))) => {
+                    found = true;
+                    format!("{head} {}\n", f(v.parse().unwrap()))
+                }
+                _ => format!("{l}\n"),
+            }
+        })
+        .collect();
+    assert!(found, "{name} is in the scrape");
+    out
+}
+
+/// The capture's last scrape repeated `n` times, 5 s apart, each changed by `f(k, body)`.
+fn extend(mut scrapes: Vec<Scrape>, n: usize, f: impl Fn(usize, &str) -> String) -> Vec<Scrape> {
+    let (last, t) = scrapes.last().unwrap().clone();
+    for k in 1..=n {
+        scrapes.push((f(k, &last), t + 5.0 * k as f64));
+    }
+    scrapes
+}
+
+#[test]
+fn a_target_that_stops_while_others_go_on_is_stale() {
+    let lm = run1(31);
+    let vllm = read("packet_a/vllm_metrics_loaded.prom");
+    let t0 = lm[0].1;
+    // packet_a's vLLM scrape captured twice at the start, then never again: stale by the end.
+    let early = [(vllm.clone(), t0), (vllm.clone(), t0 + 5.0)];
+    let r = report(&model(&lm, &early));
+    assert_eq!(
+        state(&r, "target_stale"),
+        "firing",
+        "{}",
+        rule(&r, "target_stale")
+    );
+    assert!(
+        rule(&r, "target_stale")["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("engine:")
+    );
+    // Captured alongside until the end: clear.
+    let along: Vec<Scrape> = lm.iter().map(|(_, t)| (vllm.clone(), *t)).collect();
+    assert_eq!(state(&report(&model(&lm, &along)), "target_stale"), "clear");
+    // Captured once: a snapshot, not a feed that stopped, and not judged.
+    let once = [(vllm, t0)];
+    let r = report(&model(&lm, &once));
+    assert_eq!(state(&r, "target_stale"), "clear");
+    assert_eq!(rule(&r, "target_stale")["evidence_data"]["snapshots"], 1);
+}
+
+#[test]
+fn a_scrape_taking_half_the_interval_is_too_slow() {
+    let lm = run1(31);
+    let latency = |seconds: f64| {
+        let mut m = model(&lm, &[]);
+        m.apply(Event::Latency {
+            target: TargetRef {
+                role: Role::Lmcache,
+                index: 0,
+            },
+            time: lm.last().unwrap().1,
+            seconds,
+        })
+        .unwrap();
+        m.clock = Some(kvscope::analysis::Clock {
+            now: lm.last().unwrap().1,
+            interval: 2.0,
+        });
+        report(&m)
+    };
+    assert_eq!(state(&latency(1.5), "scrape_too_slow"), "firing");
+    assert_eq!(state(&latency(0.05), "scrape_too_slow"), "clear");
+    // Files carry no latency.
+    let r = report(&model(&lm, &[]));
+    assert_eq!(state(&r, "scrape_too_slow"), "not_evaluable");
+}
+
+#[test]
+fn no_hits_after_a_restart_fires_and_hits_clear_it() {
+    // Derived: t31 served again by a process started 100 s later, its counters since that
+    // start (t31's lookups, with and without their hits).
+    let restarted = |hits: bool| {
+        extend(run1(31), 2, |k, body| {
+            let b = set(body, "process_start_time_seconds", |v| v + 100.0);
+            let b = set(&b, "lmcache_mp_lookup_requested_tokens_total", |v| {
+                v / 4.0 * k as f64
+            });
+            set(&b, "lmcache_mp_lookup_hit_tokens_total", |v| {
+                if hits { v / 8.0 * k as f64 } else { 0.0 }
+            })
+        })
+    };
+    let r = report(&model(&restarted(false), &[]));
+    assert_eq!(
+        state(&r, "lookup_zero_hits_after_restart"),
+        "firing",
+        "{}",
+        rule(&r, "lookup_zero_hits_after_restart")
+    );
+    assert_eq!(
+        rule(&r, "lookup_zero_hits_after_restart")["evidence_data"]["restarts"],
+        1
+    );
+    let r = report(&model(&restarted(true), &[]));
+    assert_eq!(state(&r, "lookup_zero_hits_after_restart"), "clear");
+    // The real capture never restarted.
+    let r = report(&model(&run1(31), &[]));
+    assert_eq!(state(&r, "lookup_zero_hits_after_restart"), "clear");
+}
+
+#[test]
+fn l1_growing_past_its_watermark_at_every_scrape_has_no_plateau() {
+    // Derived: after t31, L1 from 81 % up by a point every 5 s for 75 s (longer than the
+    // window), its used bytes rising with it.
+    let growing = extend(run1(31), 15, |k, body| {
+        let ratio = 0.80 + 0.01 * k as f64;
+        let b = set(body, "lmcache_mp_l1_usage_ratio", |_| ratio);
+        set(&b, "lmcache_mp_l1_memory_usage_bytes", |v| {
+            v / 0.71875 * ratio
+        })
+    });
+    let r = report(&model(&growing, &[]));
+    assert_eq!(
+        state(&r, "l1_memory_no_plateau"),
+        "firing",
+        "{}",
+        rule(&r, "l1_memory_no_plateau")
+    );
+    // The same fill held steady: a plateau.
+    let steady = extend(run1(31), 15, |_, body| {
+        let b = set(body, "lmcache_mp_l1_usage_ratio", |_| 0.85);
+        set(&b, "lmcache_mp_l1_memory_usage_bytes", |v| {
+            v / 0.71875 * 0.85
+        })
+    });
+    assert_eq!(
+        state(&report(&model(&steady, &[])), "l1_memory_no_plateau"),
+        "clear"
+    );
+}
+
+#[test]
+fn l1_allocation_failures_fire_once_counted() {
+    // Derived: the failure counter LMCache creates on its first failure, added after t31.
+    let failing = extend(run1(31), 1, |_, body| {
+        format!("{body}lmcache_mp_l1_allocation_failure_chunks_total 3.0\n")
+    });
+    let r = report(&model(&failing, &[]));
+    assert_eq!(state(&r, "l1_failures"), "firing");
+    assert_eq!(
+        rule(&r, "l1_failures")["evidence_data"]["allocation_failures"],
+        3.0
+    );
+    let r = report(&model(&run1(31), &[]));
+    assert_eq!(state(&r, "l1_failures"), "clear");
+}
+
+#[test]
+fn l2_loads_submitted_faster_than_completed_are_a_backlog() {
+    // Derived: after t31, load requests submitted and not completed, 2 more at each scrape
+    // for 75 s (longer than the window), with loads in flight.
+    let behind = extend(run1(31), 15, |k, body| {
+        let b = set(
+            body,
+            "lmcache_mp_l2_prefetch_load_submitted_requests_total",
+            |v| v + 2.0 * k as f64,
+        );
+        format!("{b}lmcache_mp_num_inflight_l2_loads{{l2_name=\"fs\"}} 4.0\n")
+    });
+    let r = report(&model(&behind, &[]));
+    assert_eq!(
+        state(&r, "l2_load_backlog"),
+        "firing",
+        "{}",
+        rule(&r, "l2_load_backlog")
+    );
+    let r = report(&model(&run1(31), &[]));
+    assert_eq!(state(&r, "l2_load_backlog"), "clear");
+}
+
+/// In the real capture's busy phases, L2 (phase A, t12) and L0↔L1 (phase D, t27) transfers
+/// run at their real speeds: clear by default, firing when the config asks for more than any
+/// of them reached.
+#[test]
+fn transfer_throughput_is_judged_against_the_threshold() {
+    for (at, code) in [(12, "l2_throughput_low"), (27, "l0_l1_throughput_low")] {
+        let busy = run1(at);
+        let r = report(&model(&busy, &[]));
+        assert_eq!(state(&r, code), "clear", "{}", rule(&r, code));
+        let mut m = model(&busy, &[]);
+        m.thresholds.low_throughput_gbs = 1000.0;
+        let r = report(&m);
+        assert_eq!(state(&r, code), "firing", "{}", rule(&r, code));
+    }
+}
+
+#[test]
+fn sampled_histograms_empty_depends_on_the_sample_rate() {
+    // Files carry no /config: the rate is unknown, and the real capture's GPU-block lifecycle
+    // histograms (it ran on a CPU) have no observations.
+    let r = report(&model(&run1(31), &[]));
+    assert_eq!(state(&r, "sampled_histograms_empty"), "firing");
+    let evidence = rule(&r, "sampled_histograms_empty")["evidence"].to_string();
+    assert!(evidence.contains("lmcache_mp.l0_lifecycle"), "{evidence}");
+    assert!(evidence.contains("default 0.01"), "{evidence}");
+    // The demo packet recorded /config: rate 1, so an empty family is one whose events did
+    // not happen, and the rule is clear.
+    let demo = common::fixture("demo.kvpacket");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args(["report", "--format", "json", "--packet"])
+        .arg(&demo)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(state(&r, "sampled_histograms_empty"), "clear");
+    assert_eq!(
+        rule(&r, "sampled_histograms_empty")["evidence_data"]["sample_rate"],
+        1.0
+    );
+}
+
+#[test]
+fn an_engine_set_up_for_lmcache_without_its_metrics() {
+    // Derived: packet_a's vLLM configured with kv_offloading_backend="lmcache", alone.
+    let vllm = read("packet_a/vllm_metrics_loaded.prom").replace(
+        "kv_offloading_backend=\"native\",kv_offloading_size=\"None\"",
+        "kv_offloading_backend=\"lmcache\",kv_offloading_size=\"16\"",
+    );
+    let r = report(&model(&[], &[(vllm.clone(), 1.0)]));
+    assert_eq!(state(&r, "connector_without_lmcache_metrics"), "firing");
+    // With the LMCache server's metrics beside it: clear.
+    let lm = run1(31);
+    let t = lm.last().unwrap().1;
+    let r = report(&model(&lm, &[(vllm, t)]));
+    assert_eq!(state(&r, "connector_without_lmcache_metrics"), "clear");
+    // The real packet_a vLLM (native offload) names no LMCache.
+    let real = read("packet_a/vllm_metrics_loaded.prom");
+    let r = report(&model(&[], &[(real, 1.0)]));
+    assert_eq!(state(&r, "connector_without_lmcache_metrics"), "clear");
+}
+
+#[test]
+fn requests_waiting_at_every_scrape_are_queue_pressure() {
+    // Derived: packet_a's vLLM three times, 5 s apart, with 3, 2, 4 requests waiting.
+    let vllm = read("packet_a/vllm_metrics_loaded.prom");
+    let with = |waiting: &[f64]| -> Vec<Scrape> {
+        waiting
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                (
+                    set(&vllm, "vllm:num_requests_waiting", |_| *w),
+                    5.0 * i as f64,
+                )
+            })
+            .collect()
+    };
+    let r = report(&model(&[], &with(&[3.0, 2.0, 4.0])));
+    assert_eq!(state(&r, "engine_queue_pressure"), "firing");
+    assert_eq!(
+        rule(&r, "engine_queue_pressure")["evidence_data"]["waiting_min_in_window"],
+        2.0
+    );
+    // The queue emptied once: clear.
+    let r = report(&model(&[], &with(&[3.0, 0.0, 4.0])));
+    assert_eq!(state(&r, "engine_queue_pressure"), "clear");
+}
+
+/// A vLLM that still exports gpu_prefix_cache_* predates external_prefix_cache_*: the rule
+/// says so, and the matrix does not require the newer family beside an LMCache server.
+#[test]
+fn an_old_vllm_is_named_and_not_expected_to_export_newer_families() {
+    // Real excerpt of vLLM 0.10.0 (fixtures/engine-samples).
+    let old = read("engine-samples/vllm_0.10.0_prodstack617_excerpt.prom");
+    let r = report(&model(&[], &[(old, 1.0)]));
+    assert_eq!(state(&r, "engine_old_metric_names"), "firing");
+    // packet_a's vLLM is current.
+    let vllm = read("packet_a/vllm_metrics_loaded.prom");
+    let r = report(&model(&[], &[(vllm.clone(), 1.0)]));
+    assert_eq!(state(&r, "engine_old_metric_names"), "clear");
+    // Derived: packet_a's vLLM with its prefix-cache counters under the old names and no
+    // external_prefix_cache_*, beside the real LMCache capture.
+    let aged: String = vllm
+        .lines()
+        .filter(|l| !l.contains("external_prefix_cache"))
+        .map(|l| {
+            format!(
+                "{}\n",
+                l.replace("vllm:prefix_cache_", "vllm:gpu_prefix_cache_")
+            )
+        })
+        .collect();
+    let lm = run1(31);
+    let t = lm.last().unwrap().1;
+    let r = report(&model(&lm, &[(aged, t)]));
+    let fam = common::family(&r, "vllm.external_prefix_cache");
+    assert_eq!(fam["need"], "optional", "{fam}");
+    assert!(fam["why_not_required"].as_str().unwrap().contains("0.12"));
+    assert!(
+        !rule(&r, "required_family_missing")["evidence_data"]["families"]
+            .to_string()
+            .contains("vllm.external_prefix_cache")
+    );
+}
+
+/// Embedded LMCache, from the multiprocess exporter file (synthetic values from LMCache's real
+/// exporter, fixtures/README.md), derived into timelines.
+#[test]
+fn embedded_zero_hits_slow_retrievals_and_p2p() {
+    let base = read("lmcache-0.5.6-extra/embedded_prometheus_logger_multiproc.prom");
+    // Two scrapes 10 s apart, 5000 more tokens looked up; hits moved by `more_hits`.
+    let looked = |more_hits: f64| -> Vec<Scrape> {
+        let later = set(&base, "lmcache:num_lookup_tokens_total", |v| v + 5000.0);
+        let later = set(&later, "lmcache:num_lookup_hits_total", |v| v + more_hits);
+        vec![(base.clone(), 0.0), (later, 10.0)]
+    };
+    let r = report(&model(&[], &looked(0.0)));
+    assert_eq!(state(&r, "embedded_zero_hits"), "firing");
+    let r = report(&model(&[], &looked(1200.0)));
+    assert_eq!(state(&r, "embedded_zero_hits"), "clear");
+    // The file counts 3 slow retrievals of each kind: since start, as one scrape.
+    let r = report(&model(&[], &[(base.clone(), 0.0)]));
+    assert_eq!(state(&r, "embedded_slow_retrievals"), "firing");
+    // None more in the window: clear.
+    let r = report(&model(&[], &looked(1200.0)));
+    assert_eq!(state(&r, "embedded_slow_retrievals"), "clear");
+    // P2P: the file's transfer-time histogram with 10 more transfers in the window, each
+    // taking 2.5 s or 0.02 s (derived).
+    let p2p = |took: f64| -> Vec<Scrape> {
+        let prefix = "lmcache:p2p_time_to_transfer_bucket{le=\"";
+        let later: String = base
+            .lines()
+            .map(|l| {
+                let (head, v) = l.rsplit_once(' ').unwrap_or((l, ""));
+                let v: f64 = v.parse().unwrap_or(0.0);
+                let le = l.strip_prefix(prefix).and_then(|r| r.split('"').next());
+                let more = match le {
+                    Some(le) if le == "+Inf" || le.parse::<f64>().unwrap() >= took => 10.0,
+                    Some(_) => 0.0,
+                    None if l.starts_with("lmcache:p2p_time_to_transfer_count") => 10.0,
+                    None if l.starts_with("lmcache:p2p_time_to_transfer_sum") => 10.0 * took,
+                    None => return format!("{l}\n"),
+                };
+                format!("{head} {}\n", v + more)
+            })
+            .collect();
+        vec![(base.clone(), 0.0), (later, 10.0)]
+    };
+    let r = report(&model(&[], &p2p(2.5)));
+    assert_eq!(
+        state(&r, "p2p_transfer_slow"),
+        "firing",
+        "{}",
+        rule(&r, "p2p_transfer_slow")
+    );
+    let r = report(&model(&[], &p2p(0.02)));
+    assert_eq!(
+        state(&r, "p2p_transfer_slow"),
+        "clear",
+        "{}",
+        rule(&r, "p2p_transfer_slow")
+    );
+}
