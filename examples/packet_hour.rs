@@ -90,7 +90,7 @@ fn main() {
     let started = Instant::now();
     let opened = kvscope::packet::from_tar(&bytes).unwrap();
     let (model, stopped) =
-        kvscope::cli::packet::model_of(&targets, &opened.timeline(), None, 100_000);
+        kvscope::cli::packet::model_of(&targets, &opened.timeline(), None, 100_000, None);
     assert!(stopped.is_none());
     let analysis = kvscope::analysis::analyze(&model.inputs(60.0));
     let findings = analysis.findings.len();

@@ -48,6 +48,10 @@ pub struct Model {
     /// "Now" and the poll interval, when the caller knows them (the live view's wall clock,
     /// a packet's end); otherwise [`Model::inputs`] infers them from the data.
     pub clock: Option<Clock>,
+    /// When each rule changed state, as judged over time ([`Model::judge`]).
+    pub verdicts: std::sync::Arc<crate::analysis::findings::Verdicts>,
+    /// The capture moment [`Model::apply_judged`] is gathering, not yet judged.
+    moment: Option<f64>,
 }
 
 /// Parse-error records kept at most (the oldest are dropped first).
@@ -93,7 +97,42 @@ impl Model {
             thresholds: Default::default(),
             health: vec![Health::default(); lmcache.len() + engine.len()],
             clock: None,
+            verdicts: Default::default(),
+            moment: None,
         }
+    }
+
+    /// Applies `e`, judging first as [`Model::begin_moment`] says. Recording, export, a
+    /// packet's report and the live view feed events this way, so their verdict histories
+    /// agree.
+    pub fn apply_judged(&mut self, e: Event, window: f64) -> Result<(), ApplyError> {
+        self.begin_moment(e.time(), window);
+        self.apply(e)
+    }
+
+    /// An event at `t` is about to be applied: when it begins a new capture moment (its time
+    /// differs from the events before it), every rule is judged as of the moment that ended.
+    pub fn begin_moment(&mut self, t: Option<f64>, window: f64) {
+        if t.is_some() && t != self.moment {
+            if let Some(m) = self.moment {
+                self.judge(m, window);
+            }
+            self.moment = t;
+        }
+    }
+
+    /// Judges the last moment [`Model::apply_judged`] gathered.
+    pub fn judge_last(&mut self, window: f64) {
+        if let Some(m) = self.moment.take() {
+            self.judge(m, window);
+        }
+    }
+
+    /// Analyses the model now and records, at `now`, the rules whose state changed.
+    pub fn judge(&mut self, now: f64, window: f64) -> crate::analysis::Analysis {
+        let a = crate::analysis::analyze(&self.inputs(window));
+        std::sync::Arc::make_mut(&mut self.verdicts).note(now, &a.rules);
+        a
     }
 
     /// Sets the series limit (per scrape, per instance); stores keep at most twice as many
@@ -373,13 +412,21 @@ impl Model {
     }
 
     /// The clock the data implies: now is the newest time any target was scraped or failed;
-    /// the interval is the median gap between two scrapes of one target. `None` without two
-    /// timed scrapes of some target.
+    /// the interval is the median gap between two of the latest scrapes of one target. `None`
+    /// without two timed scrapes of some target.
     pub fn inferred_clock(&self) -> Option<Clock> {
+        // The latest gaps say the interval now; the whole history would cost time per analysis.
+        const RECENT: usize = 16;
         let mut gaps = Vec::new();
         for t in self.lmcache.iter().chain(&self.engine) {
-            let times: Vec<f64> = t.scrapes().iter().filter_map(|s| s.time).collect();
-            gaps.extend(times.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.0));
+            let times: Vec<f64> = t
+                .scrapes()
+                .iter()
+                .rev()
+                .filter_map(|s| s.time)
+                .take(RECENT + 1)
+                .collect();
+            gaps.extend(times.windows(2).map(|w| w[0] - w[1]).filter(|g| *g > 0.0));
         }
         if gaps.is_empty() {
             return None;

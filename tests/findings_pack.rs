@@ -437,3 +437,40 @@ fn embedded_zero_hits_slow_retrievals_and_p2p() {
         rule(&r, "p2p_transfer_slow")
     );
 }
+
+/// `report --packet` judges every rule as of each capture: on the demo's real recording L1
+/// reached its watermark while phase A filled it and left it after, and `verdict_history`
+/// says when. `--at` before that moment has no firing in its history.
+#[test]
+fn a_packet_report_carries_each_rules_state_changes() {
+    let demo = common::fixture("demo.kvpacket");
+    let run = |extra: &[&str]| -> Value {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args(["report", "--format", "json", "--packet"])
+            .arg(&demo)
+            .args(extra)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let r = run(&[]);
+    let states: Vec<&str> = r["verdict_history"]["l1_at_watermark"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["clear", "firing", "clear"]);
+    let at = r["verdict_history"]["l1_at_watermark"][1]["at"]
+        .as_str()
+        .unwrap();
+    assert!(at.starts_with("2026-11-22T07:2"), "{at}");
+    let early = run(&["--at", "+30s"]);
+    let states: Vec<&str> = early["verdict_history"]["l1_at_watermark"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["clear"]);
+}

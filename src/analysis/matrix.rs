@@ -1,7 +1,7 @@
 //! The family matrix: every catalog family's status in the newest scrapes, and every name with
 //! a known prefix that the catalog does not know.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::mode::Mode;
 use super::{Features, Inputs, Signal, has};
@@ -74,30 +74,28 @@ pub struct Unrecognised {
     pub samples: u32,
 }
 
-/// The catalog metric an exposition family name declares, for untyped histogram parts too.
-fn declared_metric(name: &str, kind: Kind) -> Option<MetricRef> {
-    catalog::lookup(name).or_else(|| {
-        if kind != Kind::Unknown {
-            return None;
-        }
-        ["_bucket", "_sum", "_count"]
-            .iter()
-            .filter_map(|suf| name.strip_suffix(suf))
-            .find_map(catalog::lookup)
-            .filter(|m| m.metric_def().kind == MetricKind::Histogram)
-    })
-}
-
 #[derive(Default)]
-struct Seen {
+struct Seen<'a> {
     series: usize,
     nonzero: bool,
     declared: bool,
-    names: BTreeSet<String>,
+    /// Exposition names, each once (a handful per metric).
+    names: Vec<&'a str>,
 }
 
-fn observe(targets: &[&TargetStore]) -> HashMap<MetricRef, Seen> {
-    let mut seen: HashMap<MetricRef, Seen> = HashMap::new();
+impl<'a> Seen<'a> {
+    fn name(&mut self, n: &'a str) {
+        // Series of one family share one name allocation: most checks end at the pointer.
+        if !self.names.iter().any(|x| std::ptr::eq(*x, n) || *x == n) {
+            self.names.push(n);
+        }
+    }
+}
+
+type SeenMap<'a> = HashMap<MetricRef, Seen<'a>, foldhash::fast::RandomState>;
+
+fn observe<'a>(targets: &[&'a TargetStore]) -> SeenMap<'a> {
+    let mut seen = SeenMap::default();
     for t in targets {
         let Some(at) = t.newest().map(|s| s.seq) else {
             continue;
@@ -115,17 +113,13 @@ fn observe(targets: &[&TargetStore]) -> HashMap<MetricRef, Seen> {
                 e.series += 1;
                 e.nonzero |= v != 0.0 && !v.is_nan();
             }
-            if !e.names.contains(&*s.family) {
-                e.names.insert(s.family.to_string());
-            }
+            e.name(&s.family);
         }
         for d in &t.declared {
-            if let Some(m) = declared_metric(&d.name, d.kind) {
+            if let Some(m) = d.metric {
                 let e = seen.entry(m).or_default();
                 e.declared = true;
-                if !e.names.contains(&*d.name) {
-                    e.names.insert(d.name.to_string());
-                }
+                e.name(&d.name);
             }
         }
     }
@@ -202,7 +196,12 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
                         sampled: m.sampled,
                         series: s.map_or(0, |s| s.series),
                         names: s
-                            .map(|s| s.names.iter().cloned().collect())
+                            .map(|s| {
+                                let mut n: Vec<String> =
+                                    s.names.iter().map(|n| n.to_string()).collect();
+                                n.sort_unstable();
+                                n
+                            })
                             .unwrap_or_default(),
                     }
                 })
@@ -253,7 +252,7 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
 }
 
 /// The version landmarks whose older name was seen: the builds predate those families.
-fn predating(seen: &HashMap<MetricRef, Seen>) -> Vec<&'static catalog::Predates> {
+fn predating(seen: &SeenMap<'_>) -> Vec<&'static catalog::Predates> {
     catalog::PREDATES
         .iter()
         .filter(|p| {
@@ -288,10 +287,7 @@ pub fn unrecognised(inputs: &Inputs<'_>) -> Vec<Unrecognised> {
                 .name
                 .strip_suffix("_created")
                 .is_some_and(|stem| catalog::lookup(stem).is_some());
-            if catalog::has_known_prefix(&d.name)
-                && !companion
-                && declared_metric(&d.name, d.kind).is_none()
-            {
+            if catalog::has_known_prefix(&d.name) && !companion && d.metric.is_none() {
                 out.push(Unrecognised {
                     target: t.name.clone(),
                     name: d.name.to_string(),

@@ -218,6 +218,21 @@ pub const PREDATES: &[Predates] = &[
     },
 ];
 
+/// The catalog metric an exposition family name declares (as in `# TYPE`), for untyped
+/// histogram parts (`_bucket`, `_sum`, `_count` declared without a type) too.
+pub fn declared_metric(name: &str, kind: crate::expo::Kind) -> Option<MetricRef> {
+    lookup(name).or_else(|| {
+        if kind != crate::expo::Kind::Unknown {
+            return None;
+        }
+        ["_bucket", "_sum", "_count"]
+            .iter()
+            .filter_map(|suf| name.strip_suffix(suf))
+            .find_map(lookup)
+            .filter(|m| m.metric_def().kind == MetricKind::Histogram)
+    })
+}
+
 /// Looks up an exposition family name (as in `# TYPE`, or a bare sample name).
 ///
 /// Tries the name, the name without a counter's `_total`, and the exporter-normalised

@@ -16,27 +16,40 @@ use crate::vocab::{Event, Role, TargetRef};
 pub const EXIT_DAMAGED: i32 = 1;
 
 /// A model holding a packet's events (up to `until`, when given), one target per entry; and
-/// why the events stop early, when they do. Bodies are decompressed one at a time.
+/// why the events stop early, when they do. Bodies are decompressed one at a time. With
+/// `judge` (window, thresholds) every rule is judged as of each capture moment (events at one
+/// time together), its state changes kept in the model's verdicts.
 pub fn model_of(
     targets: &[TargetEntry],
     timeline: &Timeline,
     until: Option<f64>,
     limit: usize,
+    judge: Option<(f64, &crate::analysis::findings::Thresholds)>,
 ) -> (Model, Option<String>) {
     let headers = (0..timeline.len()).filter_map(|i| timeline.peek(i));
     let mut model = empty_model(targets, headers, limit);
+    if let Some((_, thresholds)) = judge {
+        model.thresholds = thresholds.clone();
+    }
     let mut cursor = timeline.cursor();
     let mut stopped = timeline.stop.clone();
     while let Some(next) = cursor.next(timeline) {
         match next {
             Ok(e) if until.is_some_and(|u| e.time().is_some_and(|t| t > u)) => break,
-            // A body that does not parse counts as a failed scrape of its target, as it did live.
-            Ok(e) => drop(model.apply(e)),
+            // A body that does not parse counts as a failed scrape of its target, as it did
+            // live.
+            Ok(e) => drop(match judge {
+                Some((window, _)) => model.apply_judged(e, window),
+                None => model.apply(e),
+            }),
             Err(why) => {
                 stopped = Some(why);
                 break;
             }
         }
+    }
+    if let Some((window, _)) = judge {
+        model.judge_last(window);
     }
     (model, stopped)
 }
@@ -167,8 +180,9 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
         Some((window, limit)) => {
             let mut model = empty_model(&targets, i.events.iter(), limit);
             for e in &i.events {
-                let _ = model.apply(e.clone());
+                let _ = model.apply_judged(e.clone(), window);
             }
+            model.judge_last(window);
             let kinds: Vec<&str> = targets.iter().map(|_| "packet").collect();
             crate::report::json(&model, window, &kinds)
         }
@@ -190,6 +204,7 @@ pub fn load(
     path: &Path,
     at: Option<&str>,
     limit: usize,
+    judge: Option<(f64, &crate::analysis::findings::Thresholds)>,
 ) -> Result<(Model, Vec<&'static str>), Failure> {
     let e = evidence(path)?;
     let timeline = e.opened.timeline();
@@ -200,7 +215,7 @@ pub fn load(
         .map(|a| parse_at(a, first).map_err(|err| Failure::bad(format!("--at {a}: {err}"))))
         .transpose()?;
     let targets = &e.opened.manifest.targets;
-    let (model, stopped) = model_of(targets, &timeline, until, limit);
+    let (model, stopped) = model_of(targets, &timeline, until, limit, judge);
     let mut problems = e.opened.problems.clone();
     problems.extend(stopped);
     for why in &problems {
@@ -362,7 +377,7 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
                     Some(e) => {
                         scrapes += usize::from(matches!(e, Event::Scrape { .. }));
                         recorder.record(&e);
-                        let _ = model.apply(e);
+                        let _ = model.apply_judged(e, args.watch.window);
                     }
                     None => break,
                 },
@@ -384,6 +399,7 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
     if recorder.lost > 0 {
         eprintln!("kvscope: {} events could not be recorded", recorder.lost);
     }
+    model.judge_last(args.watch.window);
     write(&targets, &recorder.snapshot(), scrapes, &model, args)
 }
 

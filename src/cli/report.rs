@@ -151,7 +151,12 @@ pub fn exit_code(model: &Model, a: &crate::analysis::Analysis, fail_on: Option<S
 /// came from files or a URL.
 pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
     if let Some(path) = &args.packet {
-        return super::packet::load(path, args.at.as_deref(), args.series_limit);
+        return super::packet::load(
+            path,
+            args.at.as_deref(),
+            args.series_limit,
+            Some((args.window, &args.thresholds)),
+        );
     }
     if args.lmcache.is_empty() && args.engine.is_empty() {
         return Err(Failure::bad(

@@ -76,6 +76,9 @@ struct Report<'a> {
     inputs: Vec<Input<'a>>,
     #[serde(flatten)]
     analysis: &'a Analysis,
+    /// When each rule changed state, where it was judged over time (a packet or file
+    /// timeline at every capture; a live session at each picture); `{}` for one moment.
+    verdict_history: &'a crate::analysis::findings::Verdicts,
     parse_errors: Parsing<'a>,
 }
 
@@ -107,6 +110,7 @@ fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &'a [&'a st
         },
         inputs,
         analysis: a,
+        verdict_history: &model.verdicts,
         parse_errors: Parsing {
             lines_skipped: model.parse_errors.iter().map(|p| p.lines_skipped).sum(),
             scrapes: &model.parse_errors,

@@ -127,12 +127,20 @@ impl TargetStore {
 
     /// The families the newest scrape declares, with their data-sample counts.
     fn declare(&mut self, scrape: &Scrape<'_>) {
+        // Scrapes of one target declare the same families in the same order, mostly: a name
+        // where it was last time keeps its resolved metric.
+        let before = std::mem::take(&mut self.declared);
         self.declared = scrape
             .families
             .iter()
-            .map(|f| DeclaredFamily {
+            .enumerate()
+            .map(|(i, f)| DeclaredFamily {
                 name: f.name.into(),
                 kind: f.kind,
+                metric: match before.get(i) {
+                    Some(d) if *d.name == *f.name && d.kind == f.kind => d.metric,
+                    _ => crate::catalog::declared_metric(f.name, f.kind),
+                },
                 samples: 0,
             })
             .collect();

@@ -47,6 +47,9 @@ pub struct ScrapeMeta {
 pub struct DeclaredFamily {
     pub name: Box<str>,
     pub kind: Kind,
+    /// The catalog metric the name declares ([`crate::catalog::declared_metric`]), resolved
+    /// once at ingest.
+    pub metric: Option<crate::catalog::MetricRef>,
     /// Data samples in the newest scrape (`_created` excluded).
     pub samples: u32,
 }
@@ -166,7 +169,8 @@ impl TargetStore {
         let Span::Window { from, to } = span else {
             return None;
         };
-        let time_of = |seq: u64| self.scrapes.iter().find(|s| s.seq == seq)?.time;
+        // Windows end at the newest scrape: look from there.
+        let time_of = |seq: u64| self.scrapes.iter().rev().find(|s| s.seq == seq)?.time;
         Some(time_of(to)? - time_of(from)?)
     }
 

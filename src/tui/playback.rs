@@ -355,11 +355,12 @@ mod tests {
         (p, core, events)
     }
 
-    /// The report of a model fed `events` directly: what the replay must equal.
+    /// The report of a model fed `events` directly (judged at each capture moment, as the
+    /// live view judges): what the replay must equal.
     fn direct(events: &[Event]) -> String {
         let mut model = Model::new(&["lmcache".into()], &["engine".into()], 64);
         for e in events {
-            let _ = model.apply(e.clone());
+            let _ = model.apply_judged(e.clone(), 60.0);
         }
         crate::report::json(&model, 60.0, &["url", "url"])
     }

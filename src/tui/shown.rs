@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use crate::analysis::findings::State;
 use crate::analysis::{self, Analysis};
 use crate::model::{Health, Model};
 use crate::vocab::{Event, Role, TargetRef};
@@ -55,13 +54,6 @@ pub struct TargetRow {
     pub recorded: bool,
 }
 
-/// Each rule's state changes as this session saw them: (time, state), oldest first, the last
-/// [`VERDICT_CHANGES`] per rule.
-pub type VerdictHistory = std::collections::BTreeMap<&'static str, Vec<(f64, State)>>;
-
-/// State changes kept per rule.
-pub const VERDICT_CHANGES: usize = 32;
-
 /// Everything drawn, computed together.
 #[derive(Debug, Clone)]
 pub struct Shown {
@@ -72,7 +64,7 @@ pub struct Shown {
     pub detail: Option<Detail>,
     pub targets: Vec<TargetRow>,
     /// When each rule started firing, cleared or could not judge, as this session saw it.
-    pub verdicts: Arc<VerdictHistory>,
+    pub verdicts: Arc<analysis::findings::Verdicts>,
     /// Where a replay stands (its clock is the one views use); `None` live.
     pub replay: Option<super::playback::Status>,
 }
@@ -94,7 +86,6 @@ pub struct Core {
     pub model: Model,
     window: f64,
     computed: Option<(Arc<Analysis>, Arc<History>)>,
-    verdicts: Arc<VerdictHistory>,
     /// The poll interval, once known: with it, [`Core::set_now`] gives the analysis a clock.
     pub interval: Option<f64>,
 }
@@ -105,7 +96,6 @@ impl Core {
             model,
             window,
             computed: None,
-            verdicts: Arc::default(),
             interval: None,
         }
     }
@@ -146,6 +136,7 @@ impl Core {
         ) {
             self.computed = None;
         }
+        self.model.begin_moment(event.time(), self.window);
         // A body that cannot be parsed is already recorded as a failed scrape of its target.
         self.model.apply_logged(event).1
     }
@@ -159,15 +150,17 @@ impl Core {
         match &self.computed {
             Some(c) => c.clone(),
             None => {
-                let mut a = analysis::analyze(&self.model.inputs(self.window));
-                self.note_verdicts(&a);
+                // Verdicts are noted at the newest scrape's time (the packet's in a replay).
+                let now = self
+                    .model
+                    .targets()
+                    .filter_map(|(_, t)| t.newest().and_then(|s| s.time))
+                    .reduce(f64::max)
+                    .unwrap_or(0.0);
+                let mut a = self.model.judge(now, self.window);
                 // Most severe first, then the longest firing first.
-                let since = |code: &str| {
-                    self.verdicts
-                        .get(code)
-                        .and_then(|changes| changes.last())
-                        .map_or(f64::MAX, |c| c.0)
-                };
+                let verdicts = &self.model.verdicts;
+                let since = |code: &str| verdicts.since(code).unwrap_or(f64::MAX);
                 a.findings.sort_by(|x, y| {
                     y.severity
                         .cmp(&x.severity)
@@ -177,27 +170,6 @@ impl Core {
                 let h = Arc::new(History::of(&self.model));
                 self.computed = Some((a.clone(), h.clone()));
                 (a, h)
-            }
-        }
-    }
-
-    /// Records each rule whose state differs from the last one seen, at the newest scrape's
-    /// time (the packet's in a replay).
-    fn note_verdicts(&mut self, a: &Analysis) {
-        let now = self
-            .model
-            .targets()
-            .filter_map(|(_, t)| t.newest().and_then(|s| s.time))
-            .fold(f64::MIN, f64::max);
-        let now = if now == f64::MIN { 0.0 } else { now };
-        let verdicts = Arc::make_mut(&mut self.verdicts);
-        for r in &a.rules {
-            let changes = verdicts.entry(r.code).or_default();
-            if changes.last().map(|c| c.1) != Some(r.state) {
-                changes.push((now, r.state));
-                if changes.len() > VERDICT_CHANGES {
-                    changes.remove(0);
-                }
             }
         }
     }
@@ -237,7 +209,7 @@ impl Core {
             history,
             detail,
             targets,
-            verdicts: self.verdicts.clone(),
+            verdicts: self.model.verdicts.clone(),
             replay: None,
         }
     }

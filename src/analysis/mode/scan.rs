@@ -59,18 +59,24 @@ impl Scan {
             let Some(at) = t.newest().map(|s| s.seq) else {
                 continue;
             };
+            // Series of one family sit together and share its name: its prefix groups are
+            // worked out once per run of them.
+            let mut family: Option<&str> = None;
+            let mut groups = [false; PREFIXES.len()];
             for s in t.series() {
                 if s.value_at(at).is_none() {
                     continue;
                 }
-                for (g, group) in PREFIXES.iter().enumerate() {
-                    if group.iter().any(|p| s.family.starts_with(p)) {
-                        match &mut scan.prefixes[g] {
-                            Some(f) => f.2 += 1,
-                            None => {
-                                scan.prefixes[g] = Some((t.name.clone(), s.family.to_string(), 1))
-                            }
-                        }
+                if !family.is_some_and(|f| std::ptr::eq(f, &*s.family)) {
+                    family = Some(&s.family);
+                    for (g, group) in PREFIXES.iter().enumerate() {
+                        groups[g] = group.iter().any(|p| s.family.starts_with(p));
+                    }
+                }
+                for g in (0..PREFIXES.len()).filter(|g| groups[*g]) {
+                    match &mut scan.prefixes[g] {
+                        Some(f) => f.2 += 1,
+                        None => scan.prefixes[g] = Some((t.name.clone(), s.family.to_string(), 1)),
                     }
                 }
                 for (k, v) in s.labels.iter() {

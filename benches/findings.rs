@@ -1,0 +1,79 @@
+//! The findings' cost. `judge_per_capture`: the figures and the whole rule pack for one new
+//! capture of the demo's two targets (the real LMCache 0.5.6 timeline and packet_a's vLLM
+//! scrape). `hour_*`: a one-hour timeline of two targets at 1 s — the real capture's 32
+//! LMCache scrapes cycled (each cycle reads as a counter reset) beside packet_a's vLLM scrape —
+//! applied, and applied with every rule judged as of every capture (what a packet's report and
+//! its verdict history cost); the difference is the re-evaluation.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kvscope::model::Model;
+use kvscope::vocab::{Event, Role, TargetRef};
+
+fn demo_model() -> Model {
+    let mut m = Model::new(&["lmcache".into()], &["engine".into()], 64);
+    let (events, _) = kvscope::demo::recorded(31);
+    for e in events {
+        let _ = m.apply(e);
+    }
+    m
+}
+
+/// One hour at 1 s: (time, target, body) in time order.
+fn hour() -> Vec<(f64, TargetRef, Vec<u8>)> {
+    let (lmcache, engine) = kvscope::demo::recorded_bodies();
+    let lm = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    let en = TargetRef {
+        role: Role::Engine,
+        index: 0,
+    };
+    let mut out = Vec::new();
+    for s in 0..3600 {
+        let t = 1.8e9 + s as f64;
+        out.push((t, lm, lmcache[s % lmcache.len()].clone()));
+        out.push((t, en, engine.clone()));
+    }
+    out
+}
+
+fn run(events: &[(f64, TargetRef, Vec<u8>)], judge: bool) -> usize {
+    let mut m = Model::new(&["lmcache".into()], &["engine".into()], 3601);
+    let mut moment = None;
+    for (t, target, body) in events {
+        if judge && moment.is_some_and(|m| m != *t) {
+            m.judge(moment.unwrap(), 60.0);
+        }
+        moment = Some(*t);
+        let _ = m.apply(Event::Scrape {
+            target: *target,
+            time: Some(*t),
+            body: body.clone(),
+            format: None,
+            origin: "bench".into(),
+        });
+    }
+    if judge {
+        m.judge(moment.unwrap_or(0.0), 60.0);
+    }
+    m.lmcache[0].scrapes().len()
+}
+
+fn findings(c: &mut Criterion) {
+    let mut m = demo_model();
+    c.bench_function("judge_per_capture", |b| {
+        b.iter(|| m.judge(1.8e9, 60.0).rules.len())
+    });
+    let events = hour();
+    let mut g = c.benchmark_group("hour");
+    g.sample_size(10);
+    g.bench_function("apply", |b| b.iter(|| run(&events, false)));
+    g.bench_function("apply_and_judge_every_capture", |b| {
+        b.iter(|| run(&events, true))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, findings);
+criterion_main!(benches);
