@@ -170,7 +170,9 @@ pub struct Facts<'a> {
     pub en: &'a EngineFigures,
     pub emb: &'a super::embedded::EmbeddedFigures,
     pub quality: &'a super::DataQuality,
-    /// LMCache and engine targets read.
+    /// LMCache targets given.
+    pub lmcache_given: usize,
+    /// LMCache and engine targets with at least one scrape.
     pub lmcache_targets: usize,
     pub engine_targets: usize,
     pub thresholds: &'a Thresholds,
@@ -896,11 +898,22 @@ fn needs<const N: usize>(figs: [(&str, &Fig); N]) -> Result<[f64; N], Verdict> {
     }
 }
 
-/// Rules about the LMCache MP server need one.
+/// Rules that read the LMCache routes need an LMCache target, answered or not (the routes
+/// are read apart from /metrics).
+fn lmcache_given(c: &Facts<'_>) -> Result<(), Verdict> {
+    if c.lmcache_given == 0 {
+        return Err(Verdict::Missing(vec![
+            "an LMCache MP server (give --lmcache)".into(),
+        ]));
+    }
+    Ok(())
+}
+
+/// Rules about the LMCache MP server's metrics need one that has answered.
 fn lmcache_present(c: &Facts<'_>) -> Result<(), Verdict> {
     if c.lmcache_targets == 0 {
         return Err(Verdict::Missing(vec![
-            "an LMCache MP server's /metrics (give --lmcache)".into(),
+            "an LMCache MP server's /metrics (give --lmcache; or it has not answered yet)".into(),
         ]));
     }
     Ok(())
@@ -1007,7 +1020,7 @@ fn eventbus_dropping(c: &Facts<'_>) -> Verdict {
 }
 
 fn periodic_threads_unhealthy(c: &Facts<'_>) -> Verdict {
-    if let Err(v) = lmcache_present(c) {
+    if let Err(v) = lmcache_given(c) {
         return v;
     }
     let http = &c.lm.http;
@@ -1036,7 +1049,9 @@ fn periodic_threads_unhealthy(c: &Facts<'_>) -> Verdict {
 
 fn stale_connector(c: &Facts<'_>) -> Verdict {
     if c.engine_targets == 0 {
-        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+        return Verdict::Missing(vec![
+            "an engine's /metrics (give --engine; or it has not answered yet)".into(),
+        ]);
     }
     let found: Vec<String> = c
         .mode
@@ -1268,7 +1283,7 @@ fn unrecognised_names(c: &Facts<'_>) -> Verdict {
 }
 
 fn lmcache_unhealthy(c: &Facts<'_>) -> Verdict {
-    if let Err(v) = lmcache_present(c) {
+    if let Err(v) = lmcache_given(c) {
         return v;
     }
     match c.lm.http.healthy {
@@ -1288,7 +1303,7 @@ fn lmcache_unhealthy(c: &Facts<'_>) -> Verdict {
 }
 
 fn eventbus_thread_missing(c: &Facts<'_>) -> Verdict {
-    if let Err(v) = lmcache_present(c) {
+    if let Err(v) = lmcache_given(c) {
         return v;
     }
     let threads = c.lm.http.threads.len();
@@ -1377,7 +1392,7 @@ fn l1_evicting(c: &Facts<'_>) -> Verdict {
 }
 
 fn prefetch_queue_saturated(c: &Facts<'_>) -> Verdict {
-    if let Err(v) = lmcache_present(c) {
+    if let Err(v) = lmcache_given(c) {
         return v;
     }
     let http = &c.lm.http;
@@ -1491,7 +1506,9 @@ fn lookup_counters_missing(c: &Facts<'_>) -> Verdict {
 
 fn engine_kv_cache_full(c: &Facts<'_>) -> Verdict {
     if c.engine_targets == 0 {
-        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+        return Verdict::Missing(vec![
+            "an engine's /metrics (give --engine; or it has not answered yet)".into(),
+        ]);
     }
     let usage = match need("the engine's KV cache usage", &c.en.kv_usage_ratio) {
         Ok(u) => u,
@@ -1694,7 +1711,7 @@ fn l2_store_backlog(c: &Facts<'_>) -> Verdict {
 
 /// `/config`'s observability settings, or what is missing.
 fn observability<'a>(c: &'a Facts<'_>) -> Result<&'a super::http_facts::Observability, Verdict> {
-    lmcache_present(c)?;
+    lmcache_given(c)?;
     c.lm.http
         .observability
         .as_ref()
@@ -1764,7 +1781,9 @@ fn tracing_without_spans(c: &Facts<'_>) -> Verdict {
 
 fn hash_seed_risk(c: &Facts<'_>) -> Verdict {
     if c.engine_targets == 0 && !c.emb.present {
-        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+        return Verdict::Missing(vec![
+            "an engine's /metrics (give --engine; or it has not answered yet)".into(),
+        ]);
     }
     Verdict::Missing(vec![
         "the engine's PYTHONHASHSEED: its launch command or log (not read yet), vLLM's /server_info (not read), or its environment".into(),
@@ -2212,7 +2231,9 @@ fn sampled_histograms_empty(c: &Facts<'_>) -> Verdict {
 fn connector_without_lmcache_metrics(c: &Facts<'_>) -> Verdict {
     use super::Signal;
     if c.engine_targets == 0 {
-        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+        return Verdict::Missing(vec![
+            "an engine's /metrics (give --engine; or it has not answered yet)".into(),
+        ]);
     }
     let names_lmcache: Vec<&str> = c
         .mode
@@ -2252,7 +2273,9 @@ fn connector_without_lmcache_metrics(c: &Facts<'_>) -> Verdict {
 
 fn engine_queue_pressure(c: &Facts<'_>) -> Verdict {
     if c.engine_targets == 0 {
-        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+        return Verdict::Missing(vec![
+            "an engine's /metrics (give --engine; or it has not answered yet)".into(),
+        ]);
     }
     let q = &c.en.queues;
     let [min, now] = match needs([
@@ -2290,7 +2313,9 @@ fn engine_queue_pressure(c: &Facts<'_>) -> Verdict {
 
 fn engine_old_metric_names(c: &Facts<'_>) -> Verdict {
     if c.engine_targets == 0 {
-        return Verdict::Missing(vec!["an engine's /metrics (give --engine)".into()]);
+        return Verdict::Missing(vec![
+            "an engine's /metrics (give --engine; or it has not answered yet)".into(),
+        ]);
     }
     let seen: Vec<&str> = c
         .families

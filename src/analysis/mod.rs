@@ -279,8 +279,18 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
             .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
             .next()
             .is_some(),
-        lmcache_targets: inputs.lmcache.len(),
-        engine_targets: inputs.engine.len(),
+        lmcache_given: inputs.lmcache.len(),
+        // Targets that have answered: before its first scrape a target says nothing either way.
+        lmcache_targets: inputs
+            .lmcache
+            .iter()
+            .filter(|t| t.newest().is_some())
+            .count(),
+        engine_targets: inputs
+            .engine
+            .iter()
+            .filter(|t| t.newest().is_some())
+            .count(),
         targets: inputs
             .all()
             .enumerate()
