@@ -474,3 +474,38 @@ fn a_packet_report_carries_each_rules_state_changes() {
         .collect();
     assert_eq!(states, ["clear"]);
 }
+
+/// Seen on the real server: its routes answered a moment before its first /metrics scrape,
+/// and a rule about its metrics fired for that instant. Before the first scrape, rules on the
+/// metrics wait; rules on the routes judge.
+#[test]
+fn rules_on_metrics_wait_for_the_first_scrape_routes_do_not() {
+    use kvscope::vocab::{Flavor, Route};
+    let mut m = Model::new(&["lmcache".into()], &[], 8);
+    let target = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    let health = read("lmcache-0.5.6-cpu-run1/http/periodic-threads-health.json");
+    m.apply(Event::Route {
+        target,
+        route: Route::PeriodicThreadsHealth,
+        flavor: Flavor::Current,
+        time: 1.0,
+        result: Ok((200, health.into_bytes())),
+    })
+    .unwrap();
+    let r = report(&m);
+    assert_eq!(state(&r, "eventbus_unobservable"), "not_evaluable");
+    assert_eq!(state(&r, "periodic_threads_unhealthy"), "clear");
+    let (body, t) = run1(0).remove(0);
+    m.apply(Event::Scrape {
+        target,
+        time: Some(t),
+        body: body.into_bytes(),
+        format: None,
+        origin: "test".into(),
+    })
+    .unwrap();
+    assert_ne!(state(&report(&m), "eventbus_unobservable"), "not_evaluable");
+}
