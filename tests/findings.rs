@@ -3,10 +3,31 @@
 //! timelines derived from the capture by changing values (said where they are).
 
 mod common;
+#[path = "findings/pack.rs"]
+mod pack;
 
 use std::path::PathBuf;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::Value;
+
+/// Every (rule, state) the cases saw: `pack::every_rule_fires_and_clears_in_some_case` checks
+/// that each rule has both.
+static SEEN: std::sync::Mutex<BTreeMap<String, BTreeSet<String>>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// Notes the verdicts of a report among those seen.
+fn seen(r: &Value) {
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for x in r["rules"].as_array().unwrap() {
+        seen.entry(x["code"].as_str().unwrap().to_string())
+            .or_default()
+            .insert(x["state"].as_str().unwrap().to_string());
+    }
+}
 
 /// The report of a model fed these LMCache bodies at these times (no engine).
 fn report_of(scrapes: &[(Vec<u8>, f64)]) -> Value {
@@ -25,7 +46,9 @@ fn report_of(scrapes: &[(Vec<u8>, f64)]) -> Value {
         })
         .unwrap();
     }
-    kvscope::report::build(&m, 60.0, &["files"])
+    let r = kvscope::report::build(&m, 60.0, &["files"]);
+    seen(&r);
+    r
 }
 
 /// The real capture t0..=last as (body, time).
@@ -199,9 +222,11 @@ fn report_cmd(args: &[&str]) -> Value {
         .args(args)
         .output()
         .unwrap();
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+    let r = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
-    })
+    });
+    seen(&r);
+    r
 }
 
 /// The real capture folder, with its route answers: the route rules can judge, and on this

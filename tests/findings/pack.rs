@@ -1,11 +1,10 @@
-//! The rules added to the pack after the first nine families of checks: each has a firing and
-//! a clear case. Real scrapes (the LMCache 0.5.6 capture, packet_a, the extra 0.5.6 runs), and
+//! The rules added to the pack after the first ones, each with a firing and a clear case, and
+//! the check that every rule of the pack has both. Real scrapes (the LMCache 0.5.6 capture, packet_a, the extra 0.5.6 runs), and
 //! timelines derived from them by changing values — every derived case says what it changed.
 
-mod common;
-
+use super::{SEEN, common, seen};
 use kvscope::model::Model;
-use kvscope::vocab::{Event, Role, TargetRef};
+use kvscope::vocab::{Event, Flavor, Role, Route, TargetRef};
 use serde_json::Value;
 
 /// A scrape body and its capture time.
@@ -49,7 +48,9 @@ fn model(lm: &[Scrape], en: &[Scrape]) -> Model {
 }
 
 fn report(m: &Model) -> Value {
-    kvscope::report::build(m, 60.0, &["files", "files"])
+    let r = kvscope::report::build(m, 60.0, &["files", "files"]);
+    seen(&r);
+    r
 }
 
 fn rule<'a>(r: &'a Value, code: &str) -> &'a Value {
@@ -95,7 +96,7 @@ fn extend(mut scrapes: Vec<Scrape>, n: usize, f: impl Fn(usize, &str) -> String)
 }
 
 #[test]
-fn a_target_that_stops_while_others_go_on_is_stale() {
+pub fn a_target_that_stops_while_others_go_on_is_stale() {
     let lm = run1(31);
     let vllm = read("packet_a/vllm_metrics_loaded.prom");
     let t0 = lm[0].1;
@@ -125,7 +126,7 @@ fn a_target_that_stops_while_others_go_on_is_stale() {
 }
 
 #[test]
-fn a_scrape_taking_half_the_interval_is_too_slow() {
+pub fn a_scrape_taking_half_the_interval_is_too_slow() {
     let lm = run1(31);
     let latency = |seconds: f64| {
         let mut m = model(&lm, &[]);
@@ -152,7 +153,7 @@ fn a_scrape_taking_half_the_interval_is_too_slow() {
 }
 
 #[test]
-fn no_hits_after_a_restart_fires_and_hits_clear_it() {
+pub fn no_hits_after_a_restart_fires_and_hits_clear_it() {
     // Derived: t31 served again by a process started 100 s later, its counters since that
     // start (t31's lookups, with and without their hits).
     let restarted = |hits: bool| {
@@ -185,7 +186,7 @@ fn no_hits_after_a_restart_fires_and_hits_clear_it() {
 }
 
 #[test]
-fn l1_growing_past_its_watermark_at_every_scrape_has_no_plateau() {
+pub fn l1_growing_past_its_watermark_at_every_scrape_has_no_plateau() {
     // Derived: after t31, L1 from 81 % up by a point every 5 s for 75 s (longer than the
     // window), its used bytes rising with it.
     let growing = extend(run1(31), 15, |k, body| {
@@ -216,7 +217,7 @@ fn l1_growing_past_its_watermark_at_every_scrape_has_no_plateau() {
 }
 
 #[test]
-fn l1_allocation_failures_fire_once_counted() {
+pub fn l1_allocation_failures_fire_once_counted() {
     // Derived: the failure counter LMCache creates on its first failure, added after t31.
     let failing = extend(run1(31), 1, |_, body| {
         format!("{body}lmcache_mp_l1_allocation_failure_chunks_total 3.0\n")
@@ -232,7 +233,7 @@ fn l1_allocation_failures_fire_once_counted() {
 }
 
 #[test]
-fn l2_loads_submitted_faster_than_completed_are_a_backlog() {
+pub fn l2_loads_submitted_faster_than_completed_are_a_backlog() {
     // Derived: after t31, load requests submitted and not completed, 2 more at each scrape
     // for 75 s (longer than the window), with loads in flight.
     let behind = extend(run1(31), 15, |k, body| {
@@ -258,7 +259,7 @@ fn l2_loads_submitted_faster_than_completed_are_a_backlog() {
 /// run at their real speeds: clear by default, firing when the config asks for more than any
 /// of them reached.
 #[test]
-fn transfer_throughput_is_judged_against_the_threshold() {
+pub fn transfer_throughput_is_judged_against_the_threshold() {
     for (at, code) in [(12, "l2_throughput_low"), (27, "l0_l1_throughput_low")] {
         let busy = run1(at);
         let r = report(&model(&busy, &[]));
@@ -271,7 +272,7 @@ fn transfer_throughput_is_judged_against_the_threshold() {
 }
 
 #[test]
-fn sampled_histograms_empty_depends_on_the_sample_rate() {
+pub fn sampled_histograms_empty_depends_on_the_sample_rate() {
     // Files carry no /config: the rate is unknown, and the real capture's GPU-block lifecycle
     // histograms (it ran on a CPU) have no observations.
     let r = report(&model(&run1(31), &[]));
@@ -296,7 +297,7 @@ fn sampled_histograms_empty_depends_on_the_sample_rate() {
 }
 
 #[test]
-fn an_engine_set_up_for_lmcache_without_its_metrics() {
+pub fn an_engine_set_up_for_lmcache_without_its_metrics() {
     // Derived: packet_a's vLLM configured with kv_offloading_backend="lmcache", alone.
     let vllm = read("packet_a/vllm_metrics_loaded.prom").replace(
         "kv_offloading_backend=\"native\",kv_offloading_size=\"None\"",
@@ -316,7 +317,7 @@ fn an_engine_set_up_for_lmcache_without_its_metrics() {
 }
 
 #[test]
-fn requests_waiting_at_every_scrape_are_queue_pressure() {
+pub fn requests_waiting_at_every_scrape_are_queue_pressure() {
     // Derived: packet_a's vLLM three times, 5 s apart, with 3, 2, 4 requests waiting.
     let vllm = read("packet_a/vllm_metrics_loaded.prom");
     let with = |waiting: &[f64]| -> Vec<Scrape> {
@@ -345,7 +346,7 @@ fn requests_waiting_at_every_scrape_are_queue_pressure() {
 /// A vLLM that still exports gpu_prefix_cache_* predates external_prefix_cache_*: the rule
 /// says so, and the matrix does not require the newer family beside an LMCache server.
 #[test]
-fn an_old_vllm_is_named_and_not_expected_to_export_newer_families() {
+pub fn an_old_vllm_is_named_and_not_expected_to_export_newer_families() {
     // Real excerpt of vLLM 0.10.0 (fixtures/engine-samples).
     let old = read("engine-samples/vllm_0.10.0_prodstack617_excerpt.prom");
     let r = report(&model(&[], &[(old, 1.0)]));
@@ -382,7 +383,7 @@ fn an_old_vllm_is_named_and_not_expected_to_export_newer_families() {
 /// Embedded LMCache, from the multiprocess exporter file (synthetic values from LMCache's real
 /// exporter, fixtures/README.md), derived into timelines.
 #[test]
-fn embedded_zero_hits_slow_retrievals_and_p2p() {
+pub fn embedded_zero_hits_slow_retrievals_and_p2p() {
     let base = read("lmcache-0.5.6-extra/embedded_prometheus_logger_multiproc.prom");
     // Two scrapes 10 s apart, 5000 more tokens looked up; hits moved by `more_hits`.
     let looked = |more_hits: f64| -> Vec<Scrape> {
@@ -442,7 +443,7 @@ fn embedded_zero_hits_slow_retrievals_and_p2p() {
 /// reached its watermark while phase A filled it and left it after, and `verdict_history`
 /// says when. `--at` before that moment has no firing in its history.
 #[test]
-fn a_packet_report_carries_each_rules_state_changes() {
+pub fn a_packet_report_carries_each_rules_state_changes() {
     let demo = common::fixture("demo.kvpacket");
     let run = |extra: &[&str]| -> Value {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
@@ -479,7 +480,7 @@ fn a_packet_report_carries_each_rules_state_changes() {
 /// and a rule about its metrics fired for that instant. Before the first scrape, rules on the
 /// metrics wait; rules on the routes judge.
 #[test]
-fn rules_on_metrics_wait_for_the_first_scrape_routes_do_not() {
+pub fn rules_on_metrics_wait_for_the_first_scrape_routes_do_not() {
     use kvscope::vocab::{Flavor, Route};
     let mut m = Model::new(&["lmcache".into()], &[], 8);
     let target = TargetRef {
@@ -508,4 +509,261 @@ fn rules_on_metrics_wait_for_the_first_scrape_routes_do_not() {
     })
     .unwrap();
     assert_ne!(state(&report(&m), "eventbus_unobservable"), "not_evaluable");
+}
+
+/// The first rules' other halves, on derived scrapes (each says what it changed), and a URL
+/// that cannot be reached.
+#[test]
+pub fn first_rules_other_cases() {
+    let lm = run1(31);
+    let t = lm.last().unwrap().1;
+    // t31 with a counter at +Inf: a value that cannot be right.
+    let bad = extend(lm.clone(), 1, |_, b| {
+        set(b, "lmcache_mp_l1_read_chunks_total", |_| f64::INFINITY)
+    });
+    assert_eq!(state(&report(&model(&bad, &[])), "bad_data"), "firing");
+    // t31 with an EventBus depth of 3: the gauges are live, so they can be trusted.
+    let live = extend(lm.clone(), 1, |_, b| {
+        set(b, "lmcache_mp_event_bus_queue_depth", |_| 3.0)
+    });
+    assert_eq!(
+        state(&report(&model(&live, &[])), "eventbus_gauges_unverified"),
+        "clear"
+    );
+    // packet_a's vLLM counting 1024 external hits beside the LMCache capture.
+    let vllm = set(
+        &read("packet_a/vllm_metrics_loaded.prom"),
+        "vllm:external_prefix_cache_hits_total",
+        |_| 1024.0,
+    );
+    let r = report(&model(&lm, &[(vllm, t)]));
+    assert_eq!(state(&r, "external_prefix_no_hits"), "clear");
+    // The embedded exporter's file with a worker that says it is unhealthy.
+    let emb = read("lmcache-0.5.6-extra/embedded_prometheus_logger_multiproc.prom")
+        + "lmcache:lmcache_is_healthy{worker_id=\"0\"} 0.0\n";
+    let r = report(&model(&[], &[(emb, 1.0)]));
+    assert_eq!(
+        state(&r, "embedded_unhealthy"),
+        "firing",
+        "{}",
+        rule(&r, "embedded_unhealthy")
+    );
+    // Nothing listens on port 1 of loopback.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args([
+            "report",
+            "--format",
+            "json",
+            "--lmcache",
+            "http://127.0.0.1:1/metrics",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    seen(&r);
+    assert_eq!(state(&r, "target_down"), "firing");
+}
+
+// ---- Route answers: the real capture's, and changed where a case needs it ----------------
+
+const LM: TargetRef = TargetRef {
+    role: Role::Lmcache,
+    index: 0,
+};
+
+fn http(name: &str) -> String {
+    std::fs::read_to_string(common::fixture(&format!(
+        "lmcache-0.5.6-cpu-run1/http/{name}"
+    )))
+    .unwrap()
+}
+
+/// The real capture's t0..=t31 and its route answers (each `(route, status, body)`), applied at
+/// the last scrape's time.
+fn with_routes(routes: &[(Route, u16, String)]) -> Value {
+    let mut m = Model::new(&["lmcache".into()], &[], 64);
+    let mut last = 0.0;
+    for (path, time) in common::run1_timeline(31) {
+        last = time.unwrap();
+        m.apply(Event::Scrape {
+            target: LM,
+            time,
+            body: std::fs::read(path).unwrap(),
+            format: None,
+            origin: "test".into(),
+        })
+        .unwrap();
+    }
+    for (route, status, body) in routes {
+        m.apply(Event::Route {
+            target: LM,
+            route: *route,
+            flavor: Flavor::Current,
+            time: last,
+            result: Ok((*status, body.clone().into_bytes())),
+        })
+        .unwrap();
+    }
+    report(&m)
+}
+
+/// The real capture's answers, as recorded.
+fn real_routes() -> Vec<(Route, u16, String)> {
+    vec![
+        (Route::Healthcheck, 200, http("healthcheck.json")),
+        (Route::Status, 200, http("status.json")),
+        (Route::Config, 200, http("config.json")),
+        (Route::Threads, 200, http("threads.txt")),
+        (
+            Route::PeriodicThreadsHealth,
+            200,
+            http("periodic-threads-health.json"),
+        ),
+    ]
+}
+
+/// The real answers with one changed by `f`.
+fn changed(route: Route, f: impl Fn(&str) -> (u16, String)) -> Value {
+    let routes: Vec<_> = real_routes()
+        .into_iter()
+        .map(|(r, s, b)| {
+            if r == route {
+                (r, f(&b).0, f(&b).1)
+            } else {
+                (r, s, b)
+            }
+        })
+        .collect();
+    with_routes(&routes)
+}
+
+/// A JSON body with `path` (dotted) set to `v`.
+fn json_set(body: &str, path: &str, v: Value) -> String {
+    let mut j: Value = serde_json::from_str(body).unwrap();
+    let mut at = &mut j;
+    for k in path.split('.') {
+        at = &mut at[k];
+    }
+    *at = v;
+    j.to_string()
+}
+
+/// The real answers clear every route rule; each changed answer (derived) fires one.
+#[test]
+pub fn route_rules_fire_and_clear() {
+    let r = with_routes(&real_routes());
+    for code in [
+        "lmcache_unhealthy",
+        "eventbus_thread_missing",
+        "prefetch_queue_saturated",
+        "trace_recording_without_file",
+        "tracing_without_endpoint",
+        "periodic_threads_unhealthy",
+    ] {
+        assert_eq!(state(&r, code), "clear", "{}", rule(&r, code));
+    }
+    let fires = |r: Value, code: &str| assert_eq!(state(&r, code), "firing", "{}", rule(&r, code));
+    fires(
+        changed(Route::Healthcheck, |b| (503, b.to_string())),
+        "lmcache_unhealthy",
+    );
+    fires(
+        changed(Route::Threads, |b| (200, b.replace("EventBus", "Worker"))),
+        "eventbus_thread_missing",
+    );
+    fires(
+        changed(Route::Status, |b| {
+            let path = "storage_manager.prefetch_controller.in_flight_request_count";
+            (200, json_set(b, path, 8.into()))
+        }),
+        "prefetch_queue_saturated",
+    );
+    fires(
+        changed(Route::Config, |b| {
+            (200, json_set(b, "observability.trace_output", Value::Null))
+        }),
+        "trace_recording_without_file",
+    );
+    fires(
+        changed(Route::Config, |b| {
+            (
+                200,
+                json_set(b, "observability.tracing_enabled", true.into()),
+            )
+        }),
+        "tracing_without_endpoint",
+    );
+    fires(
+        changed(Route::PeriodicThreadsHealth, |_| {
+            let body = r#"{"healthy":false,"unhealthy_count":1,"unhealthy_threads":[{"name":"lmcache-mp-worker-reaper"}]}"#;
+            (200, body.into())
+        }),
+        "periodic_threads_unhealthy",
+    );
+}
+
+/// Rules that cannot judge until trace, span and log evidence is read.
+const AWAITING_TRACES: &[&str] = &["tracing_without_spans", "hash_seed_risk"];
+
+/// Every rule of the pack fires and clears in some case: the cases here and in
+/// `tests/findings.rs` (each also runs as a test of its own), and the golden
+/// reports (real captures, packet_a, real engine excerpts and the peer's hand-written scrapes,
+/// kept equal to the code by `tests/golden.rs`). A rule added without a way to see it fire and
+/// clear fails here. The two rules that wait for trace, span and log evidence must stay
+/// `not_evaluable`, naming that input.
+#[test]
+fn every_rule_fires_and_clears_in_some_case() {
+    a_target_that_stops_while_others_go_on_is_stale();
+    a_scrape_taking_half_the_interval_is_too_slow();
+    no_hits_after_a_restart_fires_and_hits_clear_it();
+    l1_growing_past_its_watermark_at_every_scrape_has_no_plateau();
+    l1_allocation_failures_fire_once_counted();
+    l2_loads_submitted_faster_than_completed_are_a_backlog();
+    transfer_throughput_is_judged_against_the_threshold();
+    sampled_histograms_empty_depends_on_the_sample_rate();
+    an_engine_set_up_for_lmcache_without_its_metrics();
+    requests_waiting_at_every_scrape_are_queue_pressure();
+    an_old_vllm_is_named_and_not_expected_to_export_newer_families();
+    embedded_zero_hits_slow_retrievals_and_p2p();
+    a_packet_report_carries_each_rules_state_changes();
+    rules_on_metrics_wait_for_the_first_scrape_routes_do_not();
+    route_rules_fire_and_clear();
+    first_rules_other_cases();
+    super::eventbus_dropping_fires_on_drops_in_the_window_only();
+    super::real_data_fires_eviction_unobservable_bus_and_missing_external_hits();
+    super::derived_scrapes_fire_what_the_originals_do_not();
+    super::embedded_figures_and_rules();
+    super::parse_l2_trace_and_engine_rules();
+    super::l1_at_its_watermark_fires_at_t10_and_clears_by_t31();
+    super::config_thresholds_change_verdicts();
+    for f in std::fs::read_dir(common::fixture("golden")).unwrap() {
+        let p = f.unwrap().path();
+        if p.extension().is_some_and(|e| e == "json") {
+            seen(&serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap());
+        }
+    }
+    let seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let all = kvscope::analysis::findings::RULES;
+    let mut lacking = Vec::new();
+    for r in all {
+        let s = seen.get(r.code).cloned().unwrap_or_default();
+        if AWAITING_TRACES.contains(&r.code) {
+            assert_eq!(
+                s.iter().collect::<Vec<_>>(),
+                ["not_evaluable"],
+                "{}",
+                r.code
+            );
+        } else if !(s.contains("firing") && s.contains("clear")) {
+            lacking.push(format!("{}: {s:?}", r.code));
+        }
+    }
+    assert!(
+        lacking.is_empty(),
+        "rules without both cases:\n{}",
+        lacking.join("\n")
+    );
 }
