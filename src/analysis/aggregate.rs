@@ -325,24 +325,25 @@ pub fn gauge_window(sel: &Sel, what: &str) -> Result<GaugeWindow, String> {
         let Span::Window { from, to } = v.span(Over::Window)? else {
             continue;
         };
-        let mut values = Vec::new();
-        for meta in
-            v.t.scrapes()
-                .iter()
-                .filter(|m| m.seq >= from && m.seq <= to)
-        {
-            let mut sum = None;
-            for s in series {
-                match s.checked_at(meta.seq) {
-                    Ok(Some(x)) => *sum.get_or_insert(0.0) += x,
+        // The window's scrapes, newest last (scrapes are kept in order: look from the end).
+        let mut seqs: Vec<u64> = (v.t.scrapes().iter().rev())
+            .map(|m| m.seq)
+            .skip_while(|s| *s > to)
+            .take_while(|s| *s >= from)
+            .collect();
+        seqs.reverse();
+        // Per scrape, the sum over the series present in it.
+        let mut sums: Vec<Option<f64>> = vec![None; seqs.len()];
+        for s in series {
+            for (i, x) in s.checked_at_each(&seqs).into_iter().enumerate() {
+                match x {
+                    Ok(Some(x)) => *sums[i].get_or_insert(0.0) += x,
                     Ok(None) => {}
                     Err(p) => return Err(format!("{} {p}", s.describe())),
                 }
             }
-            if let Some(x) = sum {
-                values.push(x);
-            }
         }
+        let values: Vec<f64> = sums.into_iter().flatten().collect();
         let (Some(first), Some(last)) = (values.first(), values.last()) else {
             return Err(format!("no {what} in the window"));
         };

@@ -121,6 +121,27 @@ impl Series {
             .transpose()
     }
 
+    /// [`Series::checked_at`] at each of `seqs` (ascending), in one pass over the points: what
+    /// a gauge over a window needs.
+    pub fn checked_at_each(&self, seqs: &[u64]) -> Vec<Result<Option<f64>, Problem>> {
+        let Some(&first) = seqs.first() else {
+            return Vec::new();
+        };
+        let mut points = self.points.after(first).peekable();
+        let mut at = self.points.value_at(first);
+        let check_as = self.check();
+        seqs.iter()
+            .map(|&seq| {
+                while let Some((_, v)) = points.next_if(|p| p.0 <= seq) {
+                    at = Some(v);
+                }
+                at.filter(|v| !is_absent(*v))
+                    .map(|v| check(v, check_as))
+                    .transpose()
+            })
+            .collect()
+    }
+
     /// The series as written in a scrape: `name_part{k="v", …}`, for messages (clean it
     /// before it reaches a terminal).
     pub fn describe(&self) -> String {
