@@ -52,6 +52,8 @@ pub struct Finding {
 
 /// Default L1 eviction trigger (`--eviction-trigger-watermark`) when `/status` does not say.
 pub const L1_WATERMARK: f64 = 0.8;
+/// Default share of L1 one eviction frees (`--eviction-ratio`) when `/status` does not say.
+pub const L1_EVICTION_RATIO: f64 = 0.2;
 /// The thresholds rules judge by; each can be set in the config file's `[findings]` table
 /// (read by `watch`, `demo`, `replay` and `report --config`, so CI and the live view agree).
 #[derive(Debug, Clone, PartialEq)]
@@ -324,9 +326,9 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Info,
         title: "L1 at its eviction watermark",
         applies: "LMCache MP server",
-        needs: "lmcache_mp_l1_usage_ratio; the watermark from /status (0.8 when not read)",
+        needs: "lmcache_mp_l1_usage_ratio; the watermark and eviction ratio from /status (0.8 and 0.2 when not read); evictions in the window",
         windowed: true,
-        explanation: "At the watermark LMCache evicts to make room; under steady load this is expected, but evictions of chunks asked for again cost hits.",
+        explanation: "At the watermark LMCache evicts to make room; under steady load this is expected, but evictions of chunks asked for again cost hits. Each eviction frees a share of L1 (the eviction ratio, 0.2 unless /status says), so usage saws between the mark and the mark less that share: anywhere in that band while evicting in the window counts as at the mark, and the verdict does not flap with each scrape.",
         next_action: "If the hit rate falls as evictions rise, give L1 more memory or add an L2 adapter.",
         check: l1_at_watermark,
     },
@@ -1167,20 +1169,29 @@ fn l1_at_watermark(c: &Facts<'_>) -> Verdict {
         None => (L1_WATERMARK, "the default"),
     };
     let ev = l1.evicted_per_s.value();
+    // Each eviction frees a share of L1: usage saws between the mark and the mark less that
+    // share, and anywhere in that band while evicting is at the mark.
+    let ratio =
+        c.lm.http
+            .eviction_ratio
+            .value()
+            .unwrap_or(L1_EVICTION_RATIO);
+    let evicting_near = usage >= mark - ratio && ev.is_some_and(|e| e > 0.0);
     let pairs = [
         ("usage_ratio", json!(usage)),
         ("watermark", json!(mark)),
         ("watermark_from", json!(from)),
+        ("eviction_ratio", json!(ratio)),
         ("evicted_per_s", json!(ev)),
     ];
     let ev_text = ev.map_or("unknown".into(), |e| format!("{e:.2} chunks/s"));
     let line = format!(
-        "lmcache_mp_l1_usage_ratio = {usage:.3}; watermark {mark} ({from}); evictions in the window: {ev_text}"
+        "lmcache_mp_l1_usage_ratio = {usage:.3}; watermark {mark} ({from}), each eviction frees {ratio}; evictions in the window: {ev_text}"
     );
-    if usage >= mark {
+    if usage >= mark || evicting_near {
         Verdict::Firing {
             title: format!(
-                "L1 is {:.0}% full, at or above its eviction watermark ({:.0}%, {from})",
+                "L1 is {:.0}% full, at its eviction watermark ({:.0}%, {from})",
                 usage * 100.0,
                 mark * 100.0
             ),
