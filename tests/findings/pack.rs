@@ -565,6 +565,47 @@ pub fn first_rules_other_cases() {
     assert_eq!(state(&r, "target_down"), "firing");
 }
 
+/// Seen on the real server with L1 at 0.5 GB: usage saws between the watermark and one
+/// eviction's share below it. Derived: after t31, usage alternating 0.81 and 0.65 while
+/// evictions go on, then the same usage with no evictions for longer than the window.
+#[test]
+pub fn l1_at_its_watermark_does_not_flap_while_evicting() {
+    let sawing = extend(run1(31), 12, |k, body| {
+        let ratio = if k % 2 == 0 { 0.65 } else { 0.81 };
+        let b = set(body, "lmcache_mp_l1_usage_ratio", |_| ratio);
+        let evicted = if k <= 6 { 4.0 * k as f64 } else { 24.0 };
+        set(&b, "lmcache_mp_l1_evicted_chunks_total", |v| v + evicted)
+    });
+    let mut m = Model::new(&["lmcache".into()], &[], 64);
+    for (body, t) in &sawing {
+        m.apply_judged(
+            Event::Scrape {
+                target: LM,
+                time: Some(*t),
+                body: body.clone().into_bytes(),
+                format: None,
+                origin: "test".into(),
+            },
+            60.0,
+        )
+        .unwrap();
+    }
+    m.judge_last(60.0);
+    let r = report(&m);
+    let changes: Vec<&str> = r["verdict_history"]["l1_at_watermark"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    // Clear through the real capture's end, firing while sawing; no flapping.
+    assert_eq!(
+        changes.iter().filter(|s| **s == "firing").count(),
+        2,
+        "{changes:?}"
+    );
+}
+
 // ---- Route answers: the real capture's, and changed where a case needs it ----------------
 
 const LM: TargetRef = TargetRef {
@@ -730,6 +771,7 @@ fn every_rule_fires_and_clears_in_some_case() {
     rules_on_metrics_wait_for_the_first_scrape_routes_do_not();
     route_rules_fire_and_clear();
     first_rules_other_cases();
+    l1_at_its_watermark_does_not_flap_while_evicting();
     super::eventbus_dropping_fires_on_drops_in_the_window_only();
     super::real_data_fires_eviction_unobservable_bus_and_missing_external_hits();
     super::derived_scrapes_fire_what_the_originals_do_not();
