@@ -244,6 +244,14 @@ pub fn counter_from_first_event(
     }
 }
 
+/// [`counter_from_first_event`] since start and over the window.
+pub fn pair_from_first_event(sel: &Sel, siblings: Result<(), &str>, what: &str) -> Pair {
+    Pair {
+        since_start: counter_from_first_event(sel, Over::SinceStart, siblings, what),
+        window: counter_from_first_event(sel, Over::Window, siblings, what),
+    }
+}
+
 /// A counter's increase per second over the window, summed over targets.
 pub fn rate(sel: &Sel, what: &str) -> Fig {
     if !sel.exported() {

@@ -7,7 +7,7 @@
 
 use super::aggregate::{
     Distribution, Groups, Pair, Sel, Trend, View, counter, counter_from_first_event, distribution,
-    gauge, pair, present, rate, trend,
+    gauge, pair, pair_from_first_event, present, rate, trend,
 };
 use super::http_facts::{self, HttpFacts};
 use super::{Features, Fig, Over, has};
@@ -340,13 +340,8 @@ fn l1(views: &[View]) -> L1 {
     } else {
         Err("no L1 counters in the input")
     };
-    let failures = |key: MetricRef, what: &str| {
-        let sel = Sel::all(views, key);
-        Pair {
-            since_start: counter_from_first_event(&sel, Over::SinceStart, counters, what),
-            window: counter_from_first_event(&sel, Over::Window, counters, what),
-        }
-    };
+    let failures =
+        |key: MetricRef, what: &str| pair_from_first_event(&Sel::all(views, key), counters, what);
     L1 {
         used_bytes_trend: trend(
             &Sel::all(views, metric!("lmcache_mp.l1_memory", "used_bytes")),
@@ -401,12 +396,7 @@ fn l2(views: &[View], features: &Features) -> L2 {
     } else {
         Err("no L2 adapter evident")
     };
-    let failed =
-        |over| counter_from_first_event(&failures, over, l2, "L2 prefetch-failure counter");
-    let prefetch_failures = Pair {
-        since_start: failed(Over::SinceStart),
-        window: failed(Over::Window),
-    };
+    let prefetch_failures = pair_from_first_event(&failures, l2, "L2 prefetch-failure counter");
     // Requests submitted and not completed: since start, and its growth over the window.
     let backlog = |submitted: MetricRef, completed: MetricRef, what: &str| {
         let over = |over: Over| {

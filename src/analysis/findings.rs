@@ -1680,21 +1680,24 @@ fn l2_prefetch_failures(c: &Facts<'_>) -> Verdict {
 }
 
 fn l2_store_backlog(c: &Facts<'_>) -> Verdict {
+    backlog(c, "store", &c.lm.l2.store_backlog, &c.lm.l2.inflight_stores)
+}
+
+/// L2 requests of one kind (`what`: store, load) falling behind: sustained, i.e. behind
+/// already at the window's start, further behind now, and still in flight.
+fn backlog(c: &Facts<'_>, what: &str, pending: &super::aggregate::Pair, inflight: &Fig) -> Verdict {
     if let Err(v) = lmcache_present(c) {
         return v;
     }
-    let l2 = &c.lm.l2;
-    // Sustained: behind at the window's start, more so now, and still in flight.
+    let submitted = format!("L2 {what}s submitted − completed");
+    let in_flight = format!("L2 {what}s in flight");
     let [backlog, grew, inflight] = match needs([
-        (
-            "L2 stores submitted − completed",
-            &l2.store_backlog.since_start,
-        ),
+        (submitted.as_str(), &pending.since_start),
         (
             "the growth of that backlog over the window (two scrapes at least)",
-            &l2.store_backlog.window,
+            &pending.window,
         ),
-        ("L2 stores in flight", &l2.inflight_stores),
+        (in_flight.as_str(), inflight),
     ]) {
         Ok(v) => v,
         Err(v) => return v,
@@ -1705,13 +1708,11 @@ fn l2_store_backlog(c: &Facts<'_>) -> Verdict {
         ("in_flight", json!(inflight)),
     ];
     let line = format!(
-        "{backlog:.0} store requests not completed ({grew:+.0} over the window); {inflight:.0} in flight now"
+        "{backlog:.0} {what} requests not completed ({grew:+.0} over the window); {inflight:.0} in flight now"
     );
-    // Behind already at the window's start, further behind now, and still working.
-    let at_start = backlog - grew;
-    if at_start > 0.0 && grew > 0.0 && inflight > 0.0 {
+    if backlog - grew > 0.0 && grew > 0.0 && inflight > 0.0 {
         Verdict::Firing {
-            title: format!("L2 stores falling behind: {backlog:.0} not completed"),
+            title: format!("L2 {what}s falling behind: {backlog:.0} not completed"),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -2077,42 +2078,7 @@ fn l1_failures(c: &Facts<'_>) -> Verdict {
 }
 
 fn l2_load_backlog(c: &Facts<'_>) -> Verdict {
-    if let Err(v) = lmcache_present(c) {
-        return v;
-    }
-    let l2 = &c.lm.l2;
-    let [backlog, grew, inflight] = match needs([
-        (
-            "L2 loads submitted − completed",
-            &l2.load_backlog.since_start,
-        ),
-        (
-            "the growth of that backlog over the window (two scrapes at least)",
-            &l2.load_backlog.window,
-        ),
-        ("L2 loads in flight", &l2.inflight_loads),
-    ]) {
-        Ok(v) => v,
-        Err(v) => return v,
-    };
-    let pairs = [
-        ("not_completed", json!(backlog)),
-        ("grew_in_window", json!(grew)),
-        ("in_flight", json!(inflight)),
-    ];
-    let line = format!(
-        "{backlog:.0} load requests not completed ({grew:+.0} over the window); {inflight:.0} in flight now"
-    );
-    // As for stores: behind at the window's start, further behind now, and still working.
-    if backlog - grew > 0.0 && grew > 0.0 && inflight > 0.0 {
-        Verdict::Firing {
-            title: format!("L2 loads falling behind: {backlog:.0} not completed"),
-            evidence: vec![line],
-            data: data(&pairs),
-        }
-    } else {
-        clear(vec![line], &pairs)
-    }
+    backlog(c, "load", &c.lm.l2.load_backlog, &c.lm.l2.inflight_loads)
 }
 
 /// Fires when a transfer direction's median throughput in the window is below the threshold.

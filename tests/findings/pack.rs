@@ -2,7 +2,7 @@
 //! the check that every rule of the pack has both. Real scrapes (the LMCache 0.5.6 capture, packet_a, the extra 0.5.6 runs), and
 //! timelines derived from them by changing values — every derived case says what it changed.
 
-use super::{SEEN, common, seen};
+use super::{SEEN, common, rule, seen, state};
 use kvscope::model::Model;
 use kvscope::vocab::{Event, Flavor, Role, Route, TargetRef};
 use serde_json::Value;
@@ -51,19 +51,6 @@ fn report(m: &Model) -> Value {
     let r = kvscope::report::build(m, 60.0, &["files", "files"]);
     seen(&r);
     r
-}
-
-fn rule<'a>(r: &'a Value, code: &str) -> &'a Value {
-    r["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["code"] == code)
-        .unwrap_or_else(|| panic!("no rule {code}"))
-}
-
-fn state(r: &Value, code: &str) -> String {
-    rule(r, code)["state"].as_str().unwrap().to_string()
 }
 
 /// `text` with the value of every sample of `name` (any labels) replaced by `f(old)`.
