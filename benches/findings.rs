@@ -1,9 +1,10 @@
 //! The findings' cost. `judge_per_capture`: the figures and the whole rule pack for one new
 //! capture of the demo's two targets (the real LMCache 0.5.6 timeline and packet_a's vLLM
-//! scrape). `hour_*`: a one-hour timeline of two targets at 1 s — the real capture's 32
-//! LMCache scrapes cycled (each cycle reads as a counter reset) beside packet_a's vLLM scrape —
-//! applied, and applied with every rule judged as of every capture (what a packet's report and
-//! its verdict history cost); the difference is the re-evaluation.
+//! scrape). `hour_*`: a one-hour timeline of two targets at 1 s — the real capture's last
+//! LMCache scrape (every series present) with each counter and histogram part growing by one a
+//! second, as a busy server's grow, beside packet_a's vLLM scrape — applied, and applied with
+//! every rule judged as of every capture (what a packet's report and its verdict history cost);
+//! the difference is the re-evaluation.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kvscope::model::Model;
@@ -18,6 +19,28 @@ fn demo_model() -> Model {
     m
 }
 
+/// Whether an exposition line carries a cumulative value (a counter or a histogram part).
+fn cumulative(line: &str) -> bool {
+    let name = line.split(['{', ' ']).next().unwrap_or("");
+    ["_total", "_bucket", "_count", "_sum"]
+        .iter()
+        .any(|s| name.ends_with(s))
+}
+
+/// `body` with every cumulative value moved on by `by`: adding the same to each bucket, the
+/// count and the sum keeps a histogram cumulative.
+fn grown(body: &str, by: f64) -> Vec<u8> {
+    body.lines()
+        .map(|l| match l.rsplit_once(' ') {
+            Some((key, v)) if !l.starts_with('#') && cumulative(l) => {
+                format!("{key} {}\n", v.parse::<f64>().unwrap_or(0.0) + by)
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
 /// One hour at 1 s: (time, target, body) in time order.
 fn hour() -> Vec<(f64, TargetRef, Vec<u8>)> {
     let (lmcache, engine) = kvscope::demo::recorded_bodies();
@@ -29,10 +52,11 @@ fn hour() -> Vec<(f64, TargetRef, Vec<u8>)> {
         role: Role::Engine,
         index: 0,
     };
+    let last = String::from_utf8_lossy(lmcache.last().expect("the recording")).into_owned();
     let mut out = Vec::new();
     for s in 0..3600 {
         let t = 1.8e9 + s as f64;
-        out.push((t, lm, lmcache[s % lmcache.len()].clone()));
+        out.push((t, lm, grown(&last, s as f64)));
         out.push((t, en, engine.clone()));
     }
     out

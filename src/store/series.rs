@@ -20,6 +20,10 @@ pub struct Series {
     pub(super) points: Points,
     /// The newest scrape the series was in (`u64::MAX` until its first).
     pub(super) last_seen: u64,
+    /// The newest scrape whose value breaks plain subtraction (`u64::MAX`: none): a drop, a
+    /// value that is not a usable number, a conflict, a return after absence. Up to it,
+    /// [`Series::increase`] walks the points; past it, it subtracts.
+    irregular: u64,
 }
 
 /// Marks "absent from this scrape"; a NaN payload the parser never produces.
@@ -176,6 +180,22 @@ impl Series {
     /// and prometheus_client create counters lazily). `Ok(None)` when absent at `to`; an error
     /// when a value it rests on is not a usable counter value.
     pub fn increase(&self, from: u64, to: u64, restarts: &[u64]) -> Result<Option<f64>, Problem> {
+        // Nothing irregular after `from` and no restart: the increase is a subtraction.
+        if (self.irregular == u64::MAX || self.irregular <= from)
+            && !restarted_between(restarts, from, to)
+        {
+            let check_as = self.check();
+            let at = |seq: u64| self.points.value_at(seq).filter(|v| !is_absent(*v));
+            // A bad value at either end: the walk below says which.
+            match (
+                at(from).map(|v| check(v, check_as)),
+                at(to).map(|v| check(v, check_as)),
+            ) {
+                (Some(Err(_)), _) | (_, Some(Err(_))) => {}
+                (_, None) => return Ok(None),
+                (f, Some(Ok(t))) => return Ok(Some(t - f.and_then(Result::ok).unwrap_or(0.0))),
+            }
+        }
         let mut points = self.points.after(from).peekable();
         let check = self.check();
         grow(
@@ -230,6 +250,7 @@ impl Series {
             metric,
             points: Points::default(),
             last_seen: u64::MAX,
+            irregular: u64::MAX,
         }
     }
 
@@ -238,6 +259,14 @@ impl Series {
     pub(super) fn record(&mut self, seq: u64, value: f64, every: bool) {
         self.last_seen = seq;
         let last = self.points.back().map(|p| p.1);
+        let regular = match last {
+            None => true,
+            Some(l) if is_absent(l) => false,
+            Some(l) => check(value, self.check()).is_ok() && value >= l,
+        };
+        if !regular || check(value, self.check()).is_err() {
+            self.irregular = seq;
+        }
         if every || last.is_none_or(|l| l.to_bits() != value.to_bits()) {
             self.points.push_back((seq, value));
         }
@@ -253,6 +282,7 @@ impl Series {
             return false;
         }
         let conflict = f64::from_bits(CONFLICT_BITS);
+        self.irregular = seq;
         if at == seq {
             self.points.set_last_value(conflict);
         } else {

@@ -520,3 +520,71 @@ fn churn_beyond_the_cap_is_dropped_early_and_noted() {
             .any(|n| n.subject == "label churn" && n.problem.contains("more than 100 series"))
     );
 }
+
+/// `increase` subtracts when nothing irregular lies in the span and walks the points
+/// otherwise: over every span of many hand-made histories (growth, repeats, drops, absences,
+/// duplicates that disagree, +Inf and negative values, restarts), it equals the walk itself
+/// (`increases` over the two ends, which always walks).
+#[test]
+fn increase_by_subtraction_equals_the_walk() {
+    // A small deterministic generator: no dependency, the same histories on every run.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    for _ in 0..300 {
+        let mut value = 0.0;
+        let mut bodies = Vec::new();
+        let mut start = 1.8e9;
+        for i in 0..40 {
+            let body = match next(20) {
+                0 => String::from("other_metric 1\n"),
+                1 => {
+                    value = next(50) as f64;
+                    format!("{C}lmcache_mp_lookup_hit_tokens_total {value}\n")
+                }
+                2 => format!("{C}lmcache_mp_lookup_hit_tokens_total +Inf\n"),
+                3 => format!("{C}lmcache_mp_lookup_hit_tokens_total -4\n"),
+                4 => format!(
+                    "{C}lmcache_mp_lookup_hit_tokens_total {value}\nlmcache_mp_lookup_hit_tokens_total {}\n",
+                    value + 1.0
+                ),
+                5 => {
+                    start += 100.0;
+                    format!(
+                        "process_start_time_seconds {start}\n{C}lmcache_mp_lookup_hit_tokens_total {value}\n"
+                    )
+                }
+                k => {
+                    value += (k % 4) as f64 * 7.0;
+                    format!(
+                        "process_start_time_seconds {start}\n{C}lmcache_mp_lookup_hit_tokens_total {value}\n"
+                    )
+                }
+            };
+            bodies.push((body, i as f64));
+        }
+        let refs: Vec<(&str, f64)> = bodies.iter().map(|(b, t)| (b.as_str(), *t)).collect();
+        let st = store_of(&refs);
+        let m = catalog::lookup("lmcache_mp_lookup_hit_tokens_total").unwrap();
+        let Some(s) = st.series_of(m).next() else {
+            continue;
+        };
+        let restarts = st.restarts();
+        let seqs: Vec<u64> = st.scrapes().iter().map(|x| x.seq).collect();
+        for (i, &from) in seqs.iter().enumerate() {
+            for &to in &seqs[i..] {
+                let walked = s.increases(&[from, to], &restarts).remove(0);
+                let fast = s.increase(from, to, &restarts);
+                let same = match (fast, walked) {
+                    (Ok(Some(a)), Ok(Some(b))) => (a - b).abs() < 1e-9,
+                    (a, b) => a == b,
+                };
+                assert!(same, "{from}..{to}: {fast:?} vs {walked:?}\n{bodies:?}");
+            }
+        }
+    }
+}
