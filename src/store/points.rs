@@ -56,6 +56,42 @@ impl Block {
         }
     }
 
+    /// The value of the last point at or before `seq` (at or after the block's first): the
+    /// decoding of [`Block::iter`] in a plain loop, stopping there (it is most of what a window
+    /// reads).
+    fn value_at(&self, seq: u32) -> f64 {
+        let (mut at, mut bits) = (self.first.0, self.first.1.to_bits());
+        let b = &self.bytes;
+        let mut pos = 0;
+        while pos < b.len() {
+            let (mut delta, mut shift) = (0u32, 0);
+            loop {
+                let byte = b[pos];
+                pos += 1;
+                delta |= u32::from(byte & 0x7f) << shift;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
+            }
+            if at + delta > seq {
+                break;
+            }
+            let c = b[pos];
+            pos += 1;
+            let (lz, tz) = (usize::from(c >> 4), usize::from(c & 0xf));
+            if lz < 8 {
+                let mut x = [0u8; 8];
+                let n = 8 - lz - tz;
+                x[lz..8 - tz].copy_from_slice(&b[pos..pos + n]);
+                pos += n;
+                bits ^= u64::from_be_bytes(x);
+            }
+            at += delta;
+        }
+        f64::from_bits(bits)
+    }
+
     /// Every point, oldest first.
     fn iter(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
         let (mut seq, mut bits) = (self.first.0, self.first.1.to_bits());
@@ -111,7 +147,10 @@ impl Points {
         if seq >= b.last.0 {
             return Some(b.last.1);
         }
-        b.iter().take_while(|p| p.0 <= seq).last().map(|p| p.1)
+        if seq >= b.prev.0 {
+            return Some(b.prev.1);
+        }
+        Some(b.value_at(seq))
     }
 
     /// Points after `seq`, oldest first.
