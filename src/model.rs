@@ -121,6 +121,18 @@ impl Model {
         }
     }
 
+    /// Takes up judging again after events were applied without it: `verdicts` are the changes
+    /// up to the pending `moment` (the time of the last event applied), which is judged when
+    /// the next moment begins.
+    pub fn resume_judging(
+        &mut self,
+        verdicts: crate::analysis::findings::Verdicts,
+        moment: Option<f64>,
+    ) {
+        self.verdicts = std::sync::Arc::new(verdicts);
+        self.moment = moment;
+    }
+
     /// Judges the last moment [`Model::apply_judged`] gathered.
     pub fn judge_last(&mut self, window: f64) {
         if let Some(m) = self.moment.take() {

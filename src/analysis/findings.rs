@@ -769,6 +769,21 @@ impl Verdicts {
         self.0.get(code).map(Vec::as_slice)
     }
 
+    /// The changes noted before `t`: what judging up to `t` gives again (judging is
+    /// deterministic), without judging.
+    pub fn before(&self, t: f64) -> Verdicts {
+        Verdicts(
+            self.0
+                .iter()
+                .map(|(code, changes)| {
+                    let kept: Vec<_> = changes.iter().filter(|c| c.0 < t).copied().collect();
+                    (*code, kept)
+                })
+                .filter(|(_, changes)| !changes.is_empty())
+                .collect(),
+        )
+    }
+
     /// When the rule's current state began (`None`: never judged).
     pub fn since(&self, code: &str) -> Option<f64> {
         self.get(code)?.last().map(|c| c.0)

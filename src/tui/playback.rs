@@ -116,6 +116,8 @@ pub struct Playback {
     playing: bool,
     /// Why the events stop before the timeline's end, once a body could not be restored.
     pub stopped: Option<String>,
+    /// The verdict history judged before a rebuild, until the rebuild is done.
+    judged: Option<crate::analysis::findings::Verdicts>,
 }
 
 impl Playback {
@@ -153,6 +155,7 @@ impl Playback {
             speed,
             playing: at.is_none(),
             stopped: None,
+            judged: None,
         };
         match at {
             Some(t) => p.seek_time(&mut core, t),
@@ -209,11 +212,33 @@ impl Playback {
                 .is_some_and(|at| *at <= t)
     }
 
-    /// Back to an empty model and the first event.
+    /// Back to an empty model and the first event. The verdict history judged before is kept
+    /// aside: the rebuild applies events without judging, and [`Playback::resume`] gives the
+    /// model the part of it up to where the rebuild stops (the same judging would give again).
     fn rewind(&mut self, core: &mut Core) {
+        let judged = (*core.model.verdicts).clone();
         *core = (self.fresh)();
+        core.judging = false;
+        self.judged = Some(judged);
         self.cursor = self.timeline.cursor();
         self.stopped = None;
+    }
+
+    /// After a rebuild: the verdicts judged before, up to the last event applied, and judging
+    /// on again.
+    fn resume(&mut self, core: &mut Core) {
+        if let Some(judged) = self.judged.take() {
+            let last = self
+                .cursor
+                .position()
+                .checked_sub(1)
+                .and_then(|i| self.times.get(i).copied());
+            core.model.resume_judging(
+                last.map_or_else(Default::default, |t| judged.before(t)),
+                last,
+            );
+            core.judging = true;
+        }
     }
 
     /// Everything up to and including event `i` applied, and what happened at the same moment
@@ -225,6 +250,7 @@ impl Playback {
         while self.cursor.position() <= i && self.step(core) {}
         self.clock = self.times.get(i).copied().unwrap_or(self.clock);
         while self.due(self.clock) && self.step(core) {}
+        self.resume(core);
     }
 
     /// Everything due at `t` applied; the clock at `t` (within the recording).
@@ -236,6 +262,7 @@ impl Playback {
         }
         while self.due(t) && self.step(core) {}
         self.clock = t;
+        self.resume(core);
     }
 
     fn go_to_start(&mut self, core: &mut Core) {
@@ -244,6 +271,7 @@ impl Playback {
             None => {
                 self.rewind(core);
                 self.clock = self.start();
+                self.resume(core);
             }
         }
     }

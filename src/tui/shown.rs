@@ -88,6 +88,9 @@ pub struct Core {
     computed: Option<(Arc<Analysis>, Arc<History>)>,
     /// The poll interval, once known: with it, [`Core::set_now`] gives the analysis a clock.
     pub interval: Option<f64>,
+    /// Whether each capture moment is judged as events arrive (off while a replay rebuilds
+    /// what it judged before).
+    pub judging: bool,
 }
 
 impl Core {
@@ -97,6 +100,7 @@ impl Core {
             window,
             computed: None,
             interval: None,
+            judging: true,
         }
     }
 
@@ -136,7 +140,9 @@ impl Core {
         ) {
             self.computed = None;
         }
-        self.model.begin_moment(event.time(), self.window);
+        if self.judging {
+            self.model.begin_moment(event.time(), self.window);
+        }
         // A body that cannot be parsed is already recorded as a failed scrape of its target.
         self.model.apply_logged(event).1
     }
