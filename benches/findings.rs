@@ -90,6 +90,20 @@ fn findings(c: &mut Criterion) {
         b.iter(|| m.judge(1.8e9, 60.0).rules.len())
     });
     let events = hour();
+    // One judgement at the end of the hour: the history is long, the window holds 60 scrapes.
+    let mut long = Model::new(&["lmcache".into()], &["engine".into()], 3601);
+    for (t, target, body) in &events {
+        let _ = long.apply(Event::Scrape {
+            target: *target,
+            time: Some(*t),
+            body: body.clone(),
+            format: None,
+            origin: "bench".into(),
+        });
+    }
+    c.bench_function("judge_after_an_hour_at_1s", |b| {
+        b.iter(|| long.judge(1.8e9 + 3600.0, 60.0).rules.len())
+    });
     let mut g = c.benchmark_group("hour");
     g.sample_size(10);
     g.bench_function("apply", |b| b.iter(|| run(&events, false)));

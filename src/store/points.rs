@@ -143,6 +143,12 @@ impl Points {
     /// The value of the last point at or before `seq` (possibly the absent marker).
     pub(super) fn value_at(&self, seq: u64) -> Option<f64> {
         let seq = Self::narrow(seq);
+        // Most reads are of the newest scrape: the last point answers them.
+        if let Some(b) = self.blocks.last()
+            && seq >= b.last.0
+        {
+            return Some(b.last.1);
+        }
         let b = &self.blocks[self.block_of(seq)?];
         if seq >= b.last.0 {
             return Some(b.last.1);
