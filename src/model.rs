@@ -339,6 +339,18 @@ impl Model {
             Err(e) => answer.error = Some(e),
         }
         let routes = &mut self.target_mut(target).routes;
+        // Settings and versions read before still stand when a later read fails: the failure
+        // is shown, the last answer stays the one facts are read from.
+        if let (Some(e), Some(before)) = (&answer.error, routes.get(&route))
+            && route.tracks_changes()
+            && before.status == Some(200)
+        {
+            answer.error = Some(format!("{e}; the answer read before still stands"));
+            answer.status = before.status;
+            answer.json = before.json.clone();
+            answer.text = before.text.clone();
+            answer.kept = true;
+        }
         if let Some(before) = routes.get(&route).filter(|_| route.tracks_changes()) {
             answer.changed = if before.skipped.is_none() && !before.same_body(&answer) {
                 Some(time)
@@ -514,6 +526,51 @@ mod tests {
                 .unwrap()
                 .ends_with("answering again")
         );
+    }
+
+    /// Settings read before still stand when a later read fails (seen on the real server as it
+    /// stopped: the sample rate became unknown and a rule changed its verdict); the failure is
+    /// shown; the same answer again is no change of settings.
+    #[test]
+    fn a_failed_settings_read_keeps_the_answer_before() {
+        use crate::vocab::{Flavor, Route};
+        let mut m = Model::new(&["http://h:1/metrics".into()], &[], 8);
+        let t = TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        };
+        let config = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/lmcache-0.5.6-cpu-run1/http/config.json"
+        ))
+        .unwrap();
+        let mut read = |time: f64, result: Result<(u16, Vec<u8>), String>| {
+            m.apply(Event::Route {
+                target: t,
+                route: Route::Config,
+                flavor: Flavor::Current,
+                time,
+                result,
+            })
+            .unwrap();
+            crate::analysis::http_facts::of(m.target(t))
+        };
+        assert_eq!(
+            read(1.0, Ok((200, config.clone())))
+                .metrics_sample_rate
+                .value(),
+            Some(1.0)
+        );
+        let failed = read(2.0, Err("connection refused".into()));
+        assert_eq!(failed.metrics_sample_rate.value(), Some(1.0));
+        let row = failed.routes.iter().find(|r| r.name == "config").unwrap();
+        assert!(
+            !row.ok && row.answer.contains("connection refused"),
+            "{row:?}"
+        );
+        let again = read(3.0, Ok((200, config)));
+        let row = again.routes.iter().find(|r| r.name == "config").unwrap();
+        assert!(row.ok && row.changed_at.is_none(), "{row:?}");
     }
 
     #[test]

@@ -20,14 +20,17 @@ pub struct RouteAnswer {
     pub changed: Option<f64>,
     /// Why kvscope does not read this route (not offered, needs `--allow-env`).
     pub skipped: Option<SkipReason>,
+    /// The read failed (`error`) and the answer before it still stands (settings, versions).
+    pub kept: bool,
 }
 
 impl RouteAnswer {
-    /// The same answer as `other`, ignoring when each was read.
+    /// The same answer as `other`, ignoring when each was read, and a failed read that kept
+    /// the answer before it ([`RouteAnswer::kept`]).
     pub fn same_body(&self, other: &RouteAnswer) -> bool {
         self.status == other.status
             && self.json == other.json
             && self.text == other.text
-            && self.error == other.error
+            && (self.error == other.error || self.kept || other.kept)
     }
 }
