@@ -19,7 +19,7 @@ pub struct View<'a> {
     since: Result<Span, String>,
     window: Result<Span, String>,
     window_secs: Option<f64>,
-    pub restarts: Vec<u64>,
+    pub restarts: &'a [u64],
 }
 
 impl<'a> View<'a> {
@@ -211,7 +211,7 @@ pub fn counter(sel: &Sel, over: Over, what: &str) -> Fig {
             Err(e) => return Fig::unknown(e),
         };
         for s in series {
-            match span.counter(s, &v.restarts) {
+            match span.counter(s, v.restarts) {
                 Ok(x) => total += x.unwrap_or(0.0),
                 Err(p) => return bad_value(s, p),
             }
@@ -266,7 +266,7 @@ pub fn rate(sel: &Sel, what: &str) -> Fig {
         };
         let mut grew = 0.0;
         for s in series {
-            match span.counter(s, &v.restarts) {
+            match span.counter(s, v.restarts) {
                 Ok(x) => grew += x.unwrap_or(0.0),
                 Err(p) => return bad_value(s, p),
             }
@@ -407,9 +407,7 @@ pub fn histogram(sel: &Sel, over: Over) -> Result<Option<HistogramWindow>, Strin
     let mut out: Option<HistogramWindow> = None;
     for (v, series) in &sel.parts {
         let span = v.span(over).map_err(str::to_string)?;
-        if let Some(h) =
-            v.t.histogram_of(series.iter().copied(), span, &v.restarts)?
-        {
+        if let Some(h) = v.t.histogram_of(series.iter().copied(), span, v.restarts)? {
             match &mut out {
                 Some(o) => o.merge(&h),
                 None => out = Some(h),

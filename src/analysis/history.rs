@@ -14,7 +14,7 @@ fn increases(t: &TargetStore, m: MetricRef, intervals: usize) -> Vec<Option<f64>
     let seqs: Vec<u64> = t.scrapes().iter().skip(skip).map(|s| s.seq).collect();
     let mut total = vec![Some(0.0); seqs.len().saturating_sub(1)];
     for s in t.series_of(m) {
-        for (sum, inc) in total.iter_mut().zip(s.increases(&seqs, &restarts)) {
+        for (sum, inc) in total.iter_mut().zip(s.increases(&seqs, restarts)) {
             *sum = match inc {
                 Ok(inc) => sum.map(|x| x + inc.unwrap_or(0.0)),
                 Err(_) => None,

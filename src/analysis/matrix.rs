@@ -349,7 +349,7 @@ pub fn series_of_family(inputs: &Inputs<'_>, id: &str, limit: usize) -> Vec<Seri
                 let per_s = match (&span, secs) {
                     _ if !rated => super::Fig::unknown("a gauge has no rate"),
                     (Err(e), _) => super::Fig::unknown(e.clone()),
-                    (Ok(sp), Some(secs)) if secs > 0.0 => match sp.counter(s, &restarts) {
+                    (Ok(sp), Some(secs)) if secs > 0.0 => match sp.counter(s, restarts) {
                         Ok(Some(v)) => super::Fig::known(v / secs),
                         Ok(None) => super::Fig::unknown("absent now"),
                         Err(p) => super::aggregate::bad_value(s, p),

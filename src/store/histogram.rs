@@ -103,11 +103,7 @@ impl TargetStore {
         span: Span,
         keep: impl Fn(&Series) -> bool,
     ) -> Result<Option<HistogramWindow>, String> {
-        self.histogram_of(
-            self.series_of(m).filter(|s| keep(s)),
-            span,
-            &self.restarts(),
-        )
+        self.histogram_of(self.series_of(m).filter(|s| keep(s)), span, self.restarts())
     }
 
     /// [`TargetStore::histogram`] over given series of one histogram metric of this target,

@@ -43,6 +43,9 @@ impl TargetStore {
             series.mark_absent_unless_seen(seq);
         }
         self.declare(scrape);
+        if restarted {
+            self.restarts.push(seq);
+        }
         self.scrapes.push_back(ScrapeMeta {
             seq,
             time,
@@ -156,6 +159,7 @@ impl TargetStore {
         let Some(oldest) = self.scrapes.front().map(|s| s.seq) else {
             return;
         };
+        self.restarts.retain(|r| *r >= oldest);
         for series in &mut self.series {
             series.trim(oldest);
         }

@@ -84,6 +84,8 @@ pub struct TargetStore {
     /// Series kept at most: beyond it, series absent from the newest scrape are dropped before
     /// their history ends (label churn).
     pub max_series: usize,
+    /// Sequence numbers of retained scrapes that followed a restart, ascending.
+    restarts: Vec<u64>,
     /// Newest answer per LMCache HTTP route.
     pub routes: std::collections::BTreeMap<crate::vocab::Route, RouteAnswer>,
     /// Family names, one copy each, shared by their series.
@@ -109,6 +111,7 @@ impl TargetStore {
             quality: Notes::default(),
             max_series: 2 * DEFAULT_SERIES_LIMIT,
             routes: Default::default(),
+            restarts: Vec::new(),
             families: Default::default(),
             key_buf: String::new(),
             order_buf: Vec::new(),
@@ -174,12 +177,8 @@ impl TargetStore {
         Some(time_of(to)? - time_of(from)?)
     }
 
-    /// Sequence numbers of scrapes that followed a restart.
-    pub fn restarts(&self) -> Vec<u64> {
-        self.scrapes
-            .iter()
-            .filter(|s| s.restarted)
-            .map(|s| s.seq)
-            .collect()
+    /// Sequence numbers of scrapes that followed a restart, ascending.
+    pub fn restarts(&self) -> &[u64] {
+        &self.restarts
     }
 }

@@ -35,7 +35,7 @@ fn counter_drop_is_a_reset_not_a_negative_increase() {
         (&format!("{C}lmcache_mp_lookup_hit_tokens_total 30\n"), 30.0),
     ]);
     assert_eq!(
-        hits(&st).increase(0, 3, &st.restarts()),
+        hits(&st).increase(0, 3, st.restarts()),
         Ok(Some(50.0 + 20.0 + 10.0))
     );
 }
@@ -47,7 +47,7 @@ fn changed_process_start_is_a_restart_even_when_the_counter_grew() {
     };
     let st = store_of(&[(&p(1.0, 100.0), 0.0), (&p(2.0, 120.0), 10.0)]);
     assert_eq!(st.restarts(), vec![1]);
-    assert_eq!(hits(&st).increase(0, 1, &st.restarts()), Ok(Some(120.0)));
+    assert_eq!(hits(&st).increase(0, 1, st.restarts()), Ok(Some(120.0)));
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn restart_with_an_unchanged_value_still_counts() {
         format!("process_start_time_seconds {start}\n{C}lmcache_mp_lookup_hit_tokens_total {v}\n")
     };
     let st = store_of(&[(&p(1.0, 100.0), 0.0), (&p(2.0, 100.0), 10.0)]);
-    assert_eq!(hits(&st).increase(0, 1, &st.restarts()), Ok(Some(100.0)));
+    assert_eq!(hits(&st).increase(0, 1, st.restarts()), Ok(Some(100.0)));
 }
 
 #[test]
@@ -434,11 +434,11 @@ fn one_pass_increases_agree_with_increase_on_the_real_timeline() {
     let seqs: Vec<u64> = st.scrapes().iter().map(|s| s.seq).collect();
     let mut checked = 0;
     for s in st.series() {
-        let one_pass = s.increases(&seqs, &restarts);
+        let one_pass = s.increases(&seqs, restarts);
         for (k, w) in seqs.windows(2).enumerate() {
             assert_eq!(
                 one_pass[k],
-                s.increase(w[0], w[1], &restarts),
+                s.increase(w[0], w[1], restarts),
                 "{}",
                 s.family
             );
@@ -577,8 +577,8 @@ fn increase_by_subtraction_equals_the_walk() {
         let seqs: Vec<u64> = st.scrapes().iter().map(|x| x.seq).collect();
         for (i, &from) in seqs.iter().enumerate() {
             for &to in &seqs[i..] {
-                let walked = s.increases(&[from, to], &restarts).remove(0);
-                let fast = s.increase(from, to, &restarts);
+                let walked = s.increases(&[from, to], restarts).remove(0);
+                let fast = s.increase(from, to, restarts);
                 let same = match (fast, walked) {
                     (Ok(Some(a)), Ok(Some(b))) => (a - b).abs() < 1e-9,
                     (a, b) => a == b,
