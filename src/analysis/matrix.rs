@@ -95,7 +95,8 @@ impl<'a> Seen<'a> {
 type SeenMap<'a> = HashMap<MetricRef, Seen<'a>, foldhash::fast::RandomState>;
 
 fn observe<'a>(targets: &[&'a TargetStore]) -> SeenMap<'a> {
-    let mut seen = SeenMap::default();
+    // A few hundred catalog metrics at most: room for them up front, no rehashing.
+    let mut seen = SeenMap::with_capacity_and_hasher(512, Default::default());
     for t in targets {
         let Some(at) = t.newest().map(|s| s.seq) else {
             continue;
