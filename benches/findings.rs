@@ -84,6 +84,31 @@ fn run(events: &[(f64, TargetRef, Vec<u8>)], judge: bool) -> usize {
     m.lmcache[0].scrapes().len()
 }
 
+/// [`run`] with judging, and the time the judgements alone took.
+fn judged_only(events: &[(f64, TargetRef, Vec<u8>)]) -> std::time::Duration {
+    let mut m = Model::new(&["lmcache".into()], &["engine".into()], 3601);
+    let mut spent = std::time::Duration::ZERO;
+    let mut moment = None;
+    for (t, target, body) in events {
+        if let Some(at) = moment.filter(|m| *m != *t) {
+            let started = std::time::Instant::now();
+            m.judge(at, 60.0);
+            spent += started.elapsed();
+        }
+        moment = Some(*t);
+        let _ = m.apply(Event::Scrape {
+            target: *target,
+            time: Some(*t),
+            body: body.clone(),
+            format: None,
+            origin: "bench".into(),
+        });
+    }
+    let started = std::time::Instant::now();
+    m.judge(moment.unwrap_or(0.0), 60.0);
+    spent + started.elapsed()
+}
+
 fn findings(c: &mut Criterion) {
     let mut m = demo_model();
     c.bench_function("judge_per_capture", |b| {
@@ -109,6 +134,16 @@ fn findings(c: &mut Criterion) {
     g.bench_function("apply", |b| b.iter(|| run(&events, false)));
     g.bench_function("apply_and_judge_every_capture", |b| {
         b.iter(|| run(&events, true))
+    });
+    // The judging alone: the same run, timing only the judgements.
+    g.bench_function("judge_every_capture", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                spent += judged_only(&events);
+            }
+            spent
+        })
     });
     g.finish();
 }

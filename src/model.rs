@@ -438,7 +438,7 @@ impl Model {
     /// The clock the data implies: now is the newest time any target was scraped or failed;
     /// the interval is the median gap between two of the latest scrapes of one target. `None`
     /// without two timed scrapes of some target.
-    pub fn inferred_clock(&self) -> Option<Clock> {
+    fn inferred_clock(&self) -> Option<Clock> {
         // The latest gaps say the interval now; the whole history would cost time per analysis.
         const RECENT: usize = 16;
         let mut gaps = Vec::new();
