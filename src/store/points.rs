@@ -61,33 +61,14 @@ impl Block {
     /// reads).
     fn value_at(&self, seq: u32) -> f64 {
         let (mut at, mut bits) = (self.first.0, self.first.1.to_bits());
-        let b = &self.bytes;
         let mut pos = 0;
-        while pos < b.len() {
-            let (mut delta, mut shift) = (0u32, 0);
-            loop {
-                let byte = b[pos];
-                pos += 1;
-                delta |= u32::from(byte & 0x7f) << shift;
-                if byte & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
+        while pos < self.bytes.len() {
+            let (delta, x) = decode(&self.bytes, &mut pos);
             if at + delta > seq {
                 break;
             }
-            let c = b[pos];
-            pos += 1;
-            let (lz, tz) = (usize::from(c >> 4), usize::from(c & 0xf));
-            if lz < 8 {
-                let mut x = [0u8; 8];
-                let n = 8 - lz - tz;
-                x[lz..8 - tz].copy_from_slice(&b[pos..pos + n]);
-                pos += n;
-                bits ^= u64::from_be_bytes(x);
-            }
             at += delta;
+            bits ^= x;
         }
         f64::from_bits(bits)
     }
@@ -96,35 +77,42 @@ impl Block {
     fn iter(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
         let (mut seq, mut bits) = (self.first.0, self.first.1.to_bits());
         let mut pos = 0;
-        let b = &self.bytes;
         std::iter::once(self.first).chain(std::iter::from_fn(move || {
-            if pos >= b.len() {
+            if pos >= self.bytes.len() {
                 return None;
             }
-            let (mut delta, mut shift) = (0u32, 0);
-            loop {
-                let byte = b[pos];
-                pos += 1;
-                delta |= u32::from(byte & 0x7f) << shift;
-                if byte & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
-            let c = b[pos];
-            pos += 1;
-            let (lz, tz) = (usize::from(c >> 4), usize::from(c & 0xf));
-            let mut x = [0u8; 8];
-            if lz < 8 {
-                let n = 8 - lz - tz;
-                x[lz..8 - tz].copy_from_slice(&b[pos..pos + n]);
-                pos += n;
-            }
+            let (delta, x) = decode(&self.bytes, &mut pos);
             seq += delta;
-            bits ^= u64::from_be_bytes(x);
+            bits ^= x;
             Some((seq, f64::from_bits(bits)))
         }))
     }
+}
+
+/// The point at `pos` in a block's bytes, as [`encode`] wrote it: its sequence delta and the
+/// bits to XOR into the previous value's. Moves `pos` past it.
+#[inline]
+fn decode(b: &[u8], pos: &mut usize) -> (u32, u64) {
+    let (mut delta, mut shift) = (0u32, 0);
+    loop {
+        let byte = b[*pos];
+        *pos += 1;
+        delta |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let c = b[*pos];
+    *pos += 1;
+    let (lz, tz) = (usize::from(c >> 4), usize::from(c & 0xf));
+    let mut x = [0u8; 8];
+    if lz < 8 {
+        let n = 8 - lz - tz;
+        x[lz..8 - tz].copy_from_slice(&b[*pos..*pos + n]);
+        *pos += n;
+    }
+    (delta, u64::from_be_bytes(x))
 }
 
 impl Points {
