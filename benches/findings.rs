@@ -63,13 +63,14 @@ fn hour() -> Vec<(f64, TargetRef, Vec<u8>)> {
 }
 
 /// Applies `events` to a fresh model with an hour of history; with `judge`, every rule is
-/// judged as of each capture. The time the judgements alone took.
+/// judged as of each capture (as `report --packet` and a replay do). The time the judgements
+/// alone took.
 fn run(events: &[(f64, TargetRef, Vec<u8>)], judge: bool) -> std::time::Duration {
     let mut m = Model::new(&["lmcache".into()], &["engine".into()], 3601);
     let mut spent = std::time::Duration::ZERO;
     let mut judge_at = |m: &mut Model, at: f64| {
         let started = std::time::Instant::now();
-        m.judge(at, 60.0);
+        m.note_verdicts(at, 60.0);
         spent += started.elapsed();
     };
     let mut moment = None;
@@ -109,8 +110,8 @@ fn findings(c: &mut Criterion) {
             origin: "bench".into(),
         });
     }
-    c.bench_function("judge_after_an_hour_at_1s", |b| {
-        b.iter(|| long.judge(1.8e9 + 3600.0, 60.0).rules.len())
+    c.bench_function("verdicts_after_an_hour_at_1s", |b| {
+        b.iter(|| long.note_verdicts(1.8e9 + 3600.0, 60.0))
     });
     let mut g = c.benchmark_group("hour");
     g.sample_size(10);

@@ -115,7 +115,7 @@ impl Model {
     pub fn begin_moment(&mut self, t: Option<f64>, window: f64) {
         if t.is_some() && t != self.moment {
             if let Some(m) = self.moment {
-                self.judge(m, window);
+                self.note_verdicts(m, window);
             }
             self.moment = t;
         }
@@ -136,8 +136,15 @@ impl Model {
     /// Judges the last moment [`Model::apply_judged`] gathered.
     pub fn judge_last(&mut self, window: f64) {
         if let Some(m) = self.moment.take() {
-            self.judge(m, window);
+            self.note_verdicts(m, window);
         }
+    }
+
+    /// Judges every rule now ([`crate::analysis::verdicts`]) and records, at `now`, the rules
+    /// whose state changed.
+    pub fn note_verdicts(&mut self, now: f64, window: f64) {
+        let rules = crate::analysis::verdicts(&self.inputs(window));
+        std::sync::Arc::make_mut(&mut self.verdicts).note(now, &rules);
     }
 
     /// Analyses the model now and records, at `now`, the rules whose state changed.

@@ -48,7 +48,18 @@ fn report_of(scrapes: &[(Vec<u8>, f64)]) -> Value {
     }
     let r = kvscope::report::build(&m, 60.0, &["files"]);
     seen(&r);
+    same_verdicts(&m);
     r
+}
+
+/// The verdicts judging uses (`analysis::verdicts`, which leaves out what no rule reads) are
+/// the full analysis's, on every case.
+fn same_verdicts(m: &kvscope::model::Model) {
+    let inputs = m.inputs(60.0);
+    assert_eq!(
+        kvscope::analysis::verdicts(&inputs),
+        kvscope::analysis::analyze(&inputs).rules
+    );
 }
 
 /// The real capture t0..=last as (body, time).

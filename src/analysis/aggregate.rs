@@ -447,6 +447,17 @@ pub struct Summary {
 }
 
 impl Summary {
+    fn unknown(why: &str) -> Summary {
+        let f = || Fig::unknown(why);
+        Summary {
+            mean: f(),
+            p50: f(),
+            p90: f(),
+            p99: f(),
+            count: f(),
+        }
+    }
+
     fn of(sel: &Sel, over: Over, what: &str) -> Summary {
         let all = |f: Fig| Summary {
             mean: f.clone(),
@@ -473,10 +484,15 @@ impl Summary {
     }
 }
 
-/// A histogram metric's distribution over the selection.
-pub fn distribution(sel: &Sel, what: &str) -> Distribution {
+/// A histogram metric's distribution over the selection; without `since_start`, only over
+/// the window (judging reads no more), the rest unknown.
+pub fn distribution(sel: &Sel, what: &str, since_start: bool) -> Distribution {
     Distribution {
-        since_start: Summary::of(sel, Over::SinceStart, what),
+        since_start: if since_start {
+            Summary::of(sel, Over::SinceStart, what)
+        } else {
+            Summary::unknown("left out while judging")
+        },
         window: Summary::of(sel, Over::Window, what),
     }
 }

@@ -40,7 +40,7 @@ pub struct ByEngine {
     pub l0_l1_load_throughput_gbs_mean: Fig,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Breakdowns {
     pub by_l2_name: Vec<ByL2Name>,
     pub by_device: Vec<ByDevice>,

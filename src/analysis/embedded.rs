@@ -114,7 +114,8 @@ fn rows(views: &[View], label: &str) -> Vec<EmbeddedRow> {
 }
 
 /// The embedded figures over every target (they live on engines' `/metrics`).
-pub fn embedded(views: &[View]) -> EmbeddedFigures {
+/// Without `detail` (judging only), distributions are read over the window alone.
+pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
     let lookup_tokens = counters(
         views,
         metric!("lmcache.embedded_token_counters", "lookup_tokens"),
@@ -136,7 +137,7 @@ pub fn embedded(views: &[View]) -> EmbeddedFigures {
         "embedded hit-token counter",
     );
     let remote = |m: MetricRef, what: &str| counters(views, m, what);
-    let latency = |m: MetricRef, what: &str| distribution(&Sel::all(views, m), what);
+    let latency = |m: MetricRef, what: &str| distribution(&Sel::all(views, m), what, detail);
     let present = present(&Sel::all(
         views,
         metric!("lmcache.embedded_requests", "lookup"),

@@ -227,7 +227,7 @@ fn breakdown(views: &[View], label: &'static str) -> Vec<LookupBreakdown> {
         .collect()
 }
 
-fn lookup(views: &[View]) -> Lookup {
+fn lookup(views: &[View], detail: bool) -> Lookup {
     let (requested, hits, hit_rate) = tokens(views);
     let l1_hits = pair(
         &Sel::all(views, metric!("lmcache_mp.lookup_tiers", "hit_l1_tokens")),
@@ -247,7 +247,11 @@ fn lookup(views: &[View]) -> Lookup {
             "lookup request counter",
         ),
         by_cache_salt: breakdown(views, "cache_salt"),
-        by_model_name: breakdown(views, "model_name"),
+        by_model_name: if detail {
+            breakdown(views, "model_name")
+        } else {
+            Vec::new()
+        },
         requested_tokens: requested,
         hit_tokens: hits,
     }
@@ -379,7 +383,7 @@ fn l1(views: &[View]) -> L1 {
     }
 }
 
-fn l2(views: &[View], features: &Features) -> L2 {
+fn l2(views: &[View], features: &Features, detail: bool) -> L2 {
     let l2_evident = has(features, Feature::L2);
     // In-flight gauges only report adapters with work: with an L2 adapter evident, absence is 0.
     let inflight = |m: MetricRef, what: &str| {
@@ -478,10 +482,12 @@ fn l2(views: &[View], features: &Features) -> L2 {
         store_throughput_gbs: distribution(
             &Sel::all(views, metric!("lmcache_mp.l1_l2_throughput", "store")),
             "L1→L2 store throughput",
+            detail,
         ),
         load_throughput_gbs: distribution(
             &Sel::all(views, metric!("lmcache_mp.l1_l2_throughput", "load")),
             "L2→L1 load throughput",
+            detail,
         ),
     }
 }
@@ -528,9 +534,31 @@ fn eventbus(views: &[View]) -> EventBus {
     }
 }
 
+/// What belongs to one target alone.
+fn target_figures(v: &View) -> TargetFigures {
+    let one = std::slice::from_ref(v);
+    let evicted = Sel::all(one, metric!("lmcache_mp.l1_counters", "evicted"));
+    TargetFigures {
+        target: v.t.name.clone(),
+        window_seconds: v.window_seconds(),
+        hit_rate: tokens(one).2,
+        l1: l1_memory(one),
+        evicted_per_s: rate(&evicted, "L1 eviction counter"),
+        http: http_facts::of(v.t),
+    }
+}
+
 /// LMCache figures: summed over `views` (every target; MP metrics are only found where the MP
 /// server is), and per target for the LMCache targets among them (`lmcache`, the first ones).
-pub fn lmcache(views: &[View], lmcache: usize, features: &Features) -> LmcacheFigures {
+///
+/// Without `detail` (judging only), what no rule reads is left out: the breakdowns, the lookups
+/// by `model_name` and the per-target figures are empty, distributions cover the window only.
+pub fn lmcache(
+    views: &[View],
+    lmcache: usize,
+    features: &Features,
+    detail: bool,
+) -> LmcacheFigures {
     let mp: Vec<&View> = views
         .iter()
         .filter(|v| {
@@ -539,44 +567,51 @@ pub fn lmcache(views: &[View], lmcache: usize, features: &Features) -> LmcacheFi
                 .any(|s| s.family.starts_with("lmcache_mp"))
         })
         .collect();
-    let by_target: Vec<TargetFigures> = (0..lmcache.min(views.len()))
-        .map(|i| {
-            let one = &views[i..=i];
-            let evicted = Sel::all(one, metric!("lmcache_mp.l1_counters", "evicted"));
-            TargetFigures {
-                target: one[0].t.name.clone(),
-                window_seconds: one[0].window_seconds(),
-                hit_rate: tokens(one).2,
-                l1: l1_memory(one),
-                evicted_per_s: rate(&evicted, "L1 eviction counter"),
-                http: http_facts::of(one[0].t),
-            }
-        })
-        .collect();
-    let http = by_target
-        .iter()
-        .find(|t| !t.http.routes.is_empty())
-        .map_or_else(http_facts::unread, |t| t.http.clone());
+    let targets = &views[..lmcache.min(views.len())];
+    // Judging reads only the routes' facts of the targets.
+    let by_target: Vec<TargetFigures> = if detail {
+        targets.iter().map(|v| target_figures(v)).collect()
+    } else {
+        Vec::new()
+    };
+    let http = match detail {
+        true => by_target
+            .iter()
+            .map(|t| &t.http)
+            .find(|h| !h.routes.is_empty())
+            .cloned(),
+        false => targets
+            .iter()
+            .map(|v| http_facts::of(v.t))
+            .find(|h| !h.routes.is_empty()),
+    }
+    .unwrap_or_else(http_facts::unread);
     LmcacheFigures {
         summed_over: mp.iter().map(|v| v.t.name.clone()).collect(),
         window_seconds: mp
             .first()
             .map_or_else(|| Fig::unknown("no target"), |v| v.window_seconds()),
-        lookup: lookup(views),
+        lookup: lookup(views, detail),
         l1: l1(views),
-        l2: l2(views, features),
+        l2: l2(views, features, detail),
         l0_l1: L0L1 {
             store_throughput_gbs: distribution(
                 &Sel::all(views, metric!("lmcache_mp.l0_l1_throughput", "store")),
                 "L0→L1 store throughput",
+                detail,
             ),
             load_throughput_gbs: distribution(
                 &Sel::all(views, metric!("lmcache_mp.l0_l1_throughput", "load")),
                 "L1→L0 load throughput",
+                detail,
             ),
         },
         eventbus: eventbus(views),
-        breakdowns: super::breakdowns::breakdowns(views),
+        breakdowns: if detail {
+            super::breakdowns::breakdowns(views)
+        } else {
+            Default::default()
+        },
         restarts: mp.iter().map(|v| v.restarts.len()).sum(),
         http,
         by_target,

@@ -249,67 +249,109 @@ impl DataQuality {
 
 /// Runs every analysis over the inputs.
 pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
-    let scan = mode::Scan::of(inputs);
-    let features = mode::features(inputs, &scan);
-    let mode = mode::detect(inputs, &features, &scan);
-    let families = matrix::rows(inputs, &mode, &features);
-    let unrecognised = matrix::unrecognised(inputs);
-    // Spans and restarts once per target; LMCache targets first, then engines.
-    let views = aggregate::views(inputs.all(), inputs.window);
-    let lmcache = figures::lmcache(&views, inputs.lmcache.len(), &features);
-    let engine = engine::engine(&views[inputs.lmcache.len()..]);
-    let lmcache_embedded = embedded::embedded(&views);
+    let p = Parts::of(inputs, true);
     let miss_attribution = misses::misses(
-        &views[..inputs.lmcache.len()],
-        &lmcache.http.metrics_sample_rate,
-        has(&features, crate::catalog::Feature::L2),
+        &p.views[..inputs.lmcache.len()],
+        &p.lmcache.http.metrics_sample_rate,
+        has(&p.features, crate::catalog::Feature::L2),
     );
-    let data_quality = DataQuality::of(inputs);
-    let (rules, findings) = findings::evaluate(&findings::Facts {
-        mode: &mode,
-        families: &families,
-        unrecognised: &unrecognised,
-        lm: &lmcache,
-        en: &engine,
-        emb: &lmcache_embedded,
-        quality: &data_quality,
-        lines_skipped: inputs.lines_skipped,
-        thresholds: inputs.thresholds,
-        lookup_tokens_exported: inputs
-            .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
-            .next()
-            .is_some(),
-        lmcache_given: inputs.lmcache.len(),
-        // Targets that have answered: before its first scrape a target says nothing either way.
-        lmcache_targets: inputs
-            .lmcache
-            .iter()
-            .filter(|t| t.newest().is_some())
-            .count(),
-        engine_targets: inputs
-            .engine
-            .iter()
-            .filter(|t| t.newest().is_some())
-            .count(),
-        targets: inputs
-            .all()
-            .enumerate()
-            .map(|(i, t)| (t.name.as_str(), inputs.health.get(i), t.scrapes().len()))
-            .collect(),
-        clock: inputs.clock,
-        window: inputs.window,
-    });
+    let (rules, findings) = findings::evaluate(&p.facts(inputs));
     Analysis {
-        mode,
-        families,
-        unrecognised,
-        lmcache,
-        engine,
-        lmcache_embedded,
+        mode: p.mode,
+        families: p.families,
+        unrecognised: p.unrecognised,
+        lmcache: p.lmcache,
+        engine: p.engine,
+        lmcache_embedded: p.lmcache_embedded,
         miss_attribution,
         findings,
         rules,
-        data_quality,
+        data_quality: p.data_quality,
+    }
+}
+
+/// Every rule's verdict over the inputs, in the rule table's order: [`analyze`]'s `rules`,
+/// leaving out what no rule reads (miss attribution, breakdowns), for judging every capture
+/// of a long timeline. A test holds the two equal.
+pub fn verdicts(inputs: &Inputs<'_>) -> Vec<findings::Finding> {
+    let p = Parts::of(inputs, false);
+    findings::evaluate(&p.facts(inputs)).0
+}
+
+/// What the rules read, computed once.
+struct Parts<'a> {
+    views: Vec<aggregate::View<'a>>,
+    features: Features,
+    mode: mode::Mode,
+    families: Vec<matrix::FamilyRow>,
+    unrecognised: Vec<matrix::Unrecognised>,
+    lmcache: figures::LmcacheFigures,
+    engine: engine::EngineFigures,
+    lmcache_embedded: embedded::EmbeddedFigures,
+    data_quality: DataQuality,
+}
+
+impl<'a> Parts<'a> {
+    fn of(inputs: &Inputs<'a>, detail: bool) -> Parts<'a> {
+        let scan = mode::Scan::of(inputs);
+        let features = mode::features(inputs, &scan);
+        let mode = mode::detect(inputs, &features, &scan);
+        let families = matrix::rows(inputs, &mode, &features);
+        let unrecognised = matrix::unrecognised(inputs);
+        // Spans and restarts once per target; LMCache targets first, then engines.
+        let views = aggregate::views(inputs.all(), inputs.window);
+        let lmcache = figures::lmcache(&views, inputs.lmcache.len(), &features, detail);
+        let engine = engine::engine(&views[inputs.lmcache.len()..]);
+        let lmcache_embedded = embedded::embedded(&views, detail);
+        Parts {
+            features,
+            mode,
+            families,
+            unrecognised,
+            lmcache,
+            engine,
+            lmcache_embedded,
+            data_quality: DataQuality::of(inputs),
+            views,
+        }
+    }
+
+    fn facts<'p>(&'p self, inputs: &'p Inputs<'a>) -> findings::Facts<'p> {
+        findings::Facts {
+            mode: &self.mode,
+            families: &self.families,
+            unrecognised: &self.unrecognised,
+            lm: &self.lmcache,
+            en: &self.engine,
+            emb: &self.lmcache_embedded,
+            quality: &self.data_quality,
+            lines_skipped: inputs.lines_skipped,
+            thresholds: inputs.thresholds,
+            lookup_tokens_exported: inputs
+                .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
+                .next()
+                .is_some(),
+            lmcache_given: inputs.lmcache.len(),
+            // Targets that have answered: before its first scrape a target says nothing
+            // either way.
+            lmcache_targets: inputs
+                .lmcache
+                .iter()
+                .filter(|t| t.newest().is_some())
+                .count(),
+            engine_targets: inputs
+                .engine
+                .iter()
+                .filter(|t| t.newest().is_some())
+                .count(),
+            targets: inputs
+                .all()
+                .enumerate()
+                .map(|(i, t)| (t.name.as_str(), inputs.health.get(i), t.scrapes().len()))
+                .collect(),
+            clock: inputs.clock,
+            window: inputs.window,
+        }
     }
 }
 

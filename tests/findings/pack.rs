@@ -2,7 +2,7 @@
 //! the check that every rule of the pack has both. Real scrapes (the LMCache 0.5.6 capture, packet_a, the extra 0.5.6 runs), and
 //! timelines derived from them by changing values — every derived case says what it changed.
 
-use super::{SEEN, common, rule, seen, state};
+use super::{SEEN, common, rule, same_verdicts, seen, state};
 use kvscope::model::Model;
 use kvscope::vocab::{Event, Flavor, Role, Route, TargetRef};
 use serde_json::Value;
@@ -50,6 +50,7 @@ fn model(lm: &[Scrape], en: &[Scrape]) -> Model {
 fn report(m: &Model) -> Value {
     let r = kvscope::report::build(m, 60.0, &["files", "files"]);
     seen(&r);
+    same_verdicts(m);
     r
 }
 
