@@ -98,6 +98,7 @@ fn main() {
         created: n as f64,
         redactions: vec![],
         attachments: vec![],
+        interval: None,
     }
     .to_tar_redacting(false)
     .unwrap();

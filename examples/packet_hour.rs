@@ -70,6 +70,7 @@ fn main() {
         created: 1.8e9 + 3600.0,
         redactions: vec![],
         attachments: vec![],
+        interval: None,
     }
     .to_tar()
     .unwrap();

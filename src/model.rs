@@ -45,9 +45,12 @@ pub struct Model {
     series_limit: usize,
     /// Per target: `lmcache` ones first, then `engine`.
     health: Vec<Health>,
-    /// "Now" and the poll interval, when the caller knows them (the live view's wall clock,
-    /// a packet's end); otherwise [`Model::inputs`] infers them from the data.
-    pub clock: Option<Clock>,
+    /// The poll interval, when the caller knows it (the configured one live, a recording's);
+    /// otherwise [`Model::clock`] infers it from the latest gaps between scrapes.
+    pub interval: Option<f64>,
+    /// "Now", when the caller knows it (the live view's wall clock, a replay's packet time);
+    /// otherwise the newest time in the data.
+    pub now: Option<f64>,
     /// When each rule changed state, as judged over time ([`Model::judge`]).
     pub verdicts: std::sync::Arc<crate::analysis::findings::Verdicts>,
     /// The capture moment [`Model::apply_judged`] is gathering, not yet judged.
@@ -96,7 +99,8 @@ impl Model {
             series_limit: DEFAULT_SERIES_LIMIT,
             thresholds: Default::default(),
             health: vec![Health::default(); lmcache.len() + engine.len()],
-            clock: None,
+            interval: None,
+            now: None,
             verdicts: Default::default(),
             moment: None,
         }
@@ -140,10 +144,13 @@ impl Model {
         }
     }
 
-    /// Judges every rule now ([`crate::analysis::verdicts`]) and records, at `now`, the rules
-    /// whose state changed.
+    /// Judges every rule as of the moment `now` ([`crate::analysis::verdicts`], with `now` as
+    /// the clock's) and records there the rules whose state changed. A moment is judged on its
+    /// own time, whoever judges it and whenever.
     pub fn note_verdicts(&mut self, now: f64, window: f64) {
-        let rules = crate::analysis::verdicts(&self.inputs(window));
+        let mut inputs = self.inputs(window);
+        inputs.clock = inputs.clock.map(|c| Clock { now, ..c });
+        let rules = crate::analysis::verdicts(&inputs);
         std::sync::Arc::make_mut(&mut self.verdicts).note(now, &rules);
     }
 
@@ -438,14 +445,33 @@ impl Model {
                 .map(|p| u64::from(p.lines_skipped))
                 .sum(),
             window,
-            clock: self.clock.or_else(|| self.inferred_clock()),
+            clock: self.clock(),
         }
     }
 
-    /// The clock the data implies: now is the newest time any target was scraped or failed;
-    /// the interval is the median gap between two of the latest scrapes of one target. `None`
-    /// without two timed scrapes of some target.
-    fn inferred_clock(&self) -> Option<Clock> {
+    /// The clock the analysis judges by: [`Model::now`] or else the newest time any target was
+    /// scraped or failed; [`Model::interval`] or else the median gap between two of the latest
+    /// scrapes of one target. `None` without an interval.
+    pub fn clock(&self) -> Option<Clock> {
+        let interval = self.interval.or_else(|| self.recent_interval())?;
+        let now = self.now.unwrap_or_else(|| {
+            self.health
+                .iter()
+                .flat_map(|h| [h.last_ok, h.last_failure.as_ref().map(|f| f.0)])
+                .flatten()
+                .chain(
+                    self.lmcache
+                        .iter()
+                        .chain(&self.engine)
+                        .filter_map(|t| t.newest()?.time),
+                )
+                .fold(f64::MIN, f64::max)
+        });
+        Some(Clock { now, interval })
+    }
+
+    /// The median gap between two of the latest scrapes of one target, when there are two.
+    fn recent_interval(&self) -> Option<f64> {
         // The latest gaps say the interval now; the whole history would cost time per analysis.
         const RECENT: usize = 16;
         let mut gaps = Vec::new();
@@ -463,22 +489,7 @@ impl Model {
             return None;
         }
         gaps.sort_by(f64::total_cmp);
-        let now = self
-            .health
-            .iter()
-            .flat_map(|h| [h.last_ok, h.last_failure.as_ref().map(|f| f.0)])
-            .flatten()
-            .chain(
-                self.lmcache
-                    .iter()
-                    .chain(&self.engine)
-                    .filter_map(|t| t.newest()?.time),
-            )
-            .fold(f64::MIN, f64::max);
-        Some(Clock {
-            now,
-            interval: gaps[gaps.len() / 2],
-        })
+        Some(gaps[gaps.len() / 2])
     }
 }
 

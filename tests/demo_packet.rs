@@ -95,6 +95,7 @@ fn the_bundled_demo_packet_is_the_real_recordings() {
                 "built from fixtures: /env not carried (the capture scrubbed it)".into(),
             ],
             attachments: vec![],
+            interval: None,
         }
         .to_tar()
         .unwrap();

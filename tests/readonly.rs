@@ -44,6 +44,7 @@ fn with_env() -> Opened {
         created: first,
         redactions: vec![],
         attachments: vec![],
+        interval: None,
     }
     .to_tar()
     .unwrap();

@@ -31,6 +31,8 @@ pub fn model_of(
     if let Some((_, thresholds)) = judge {
         model.thresholds = thresholds.clone();
     }
+    // The interval the recording was made at, as a replay of it judges by.
+    model.interval = Some(timeline.interval());
     let mut cursor = timeline.cursor();
     let mut stopped = timeline.stop.clone();
     while let Some(next) = cursor.next(timeline) {
@@ -179,6 +181,8 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
         None => "{}".to_string(),
         Some((window, limit)) => {
             let mut model = empty_model(&targets, i.events.iter(), limit);
+            // As a replay of the packet judges.
+            model.interval = Some(packet::interval_of(i.events.iter()));
             for e in &i.events {
                 let _ = model.apply_judged(e.clone(), window);
             }
@@ -194,6 +198,7 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
         created: now(),
         redactions,
         attachments,
+        interval: None,
     };
     Ok((recording.to_tar()?, i.layout))
 }
@@ -289,6 +294,7 @@ fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
         created: now(),
         redactions,
         attachments,
+        interval: m.interval_seconds,
     }
     .to_tar_redacting(true)
     .map(|(bytes, _)| bytes)
@@ -360,6 +366,7 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
     let mut model = Model::new(&names(&lm), &names(&en), history);
     model.set_series_limit(args.watch.series_limit);
     model.thresholds = args.watch.thresholds.clone();
+    model.interval = Some(args.watch.interval);
     // Recorded as `e` records: compressed in memory, so a long run costs a few MB.
     let mut recorder = packet::Recorder::new(args.duration.max(3600.0));
     let mut scrapes = 0usize;
@@ -419,6 +426,7 @@ fn write(
         created: now(),
         redactions: packet::live_redactions(),
         attachments: Vec::new(),
+        interval: Some(args.watch.interval),
     }
     .to_tar_redacting(args.watch.export.redact_hosts)
     .map_err(|e| Failure::bad(format!("{shown}: {e}")))?;

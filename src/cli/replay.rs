@@ -61,9 +61,8 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
     let fresh = Box::new(move || {
         let mut model = model_for(&targets, history, limit);
         model.thresholds = thresholds.clone();
-        let mut core = Core::new(model, window);
-        core.interval = Some(interval);
-        core
+        model.interval = Some(interval);
+        Core::new(model, window)
     });
     let (playback, core) = Playback::new(timeline, fresh, at, args.speed);
     let mut app = App::new(

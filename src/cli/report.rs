@@ -227,10 +227,8 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
         // Read live: now is now, and the interval the one asked for. Files keep the clock
         // their own times imply.
         if kinds.iter().all(|k| *k == "url") {
-            model.clock = Some(crate::analysis::Clock {
-                now: now(),
-                interval: args.interval,
-            });
+            model.now = Some(now());
+            model.interval = Some(args.interval);
         }
     }
     Ok((model, kinds))

@@ -19,7 +19,7 @@ mod recorder;
 pub mod redact;
 mod write;
 
-pub use read::{Cursor, Opened, PacketError, Timeline, from_tar, open};
+pub use read::{Cursor, Opened, PacketError, Timeline, from_tar, interval_of, open};
 pub use recorder::{Recorder, Snapshot};
 pub use write::{Attachment, EventSource, Recording, Since, write_new};
 
@@ -48,6 +48,10 @@ pub struct Manifest {
     /// The first and last event times, RFC 3339 (absent when no event had a time).
     pub span: Option<(String, String)>,
     pub targets: Vec<TargetEntry>,
+    /// The interval the targets were polled at (absent when not known, e.g. an imported
+    /// folder): a replay judges stale targets by it, else by the recording's median gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<f64>,
     /// Every other member, in file order.
     pub members: Vec<Member>,
     /// Routes kvscope did not read, and why (per target).

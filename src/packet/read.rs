@@ -288,6 +288,7 @@ impl Opened {
                 })
                 .collect(),
             stop: None,
+            recorded_interval: self.manifest.interval_seconds.filter(|i| *i > 0.0),
         };
         let Some(compressed) = self.member(TIMELINE) else {
             timeline.stop = Some("the timeline is missing: nothing can be replayed".into());
@@ -328,6 +329,8 @@ pub struct Timeline {
     streams: Vec<(String, Option<Arc<[u8]>>)>,
     /// Why the timeline ends early, when it does.
     pub stop: Option<String>,
+    /// The poll interval the manifest records, when it does.
+    recorded_interval: Option<f64>,
 }
 
 impl Timeline {
@@ -345,34 +348,11 @@ impl Timeline {
         self.lines.get(i).map(|l| &l.event)
     }
 
-    /// The scrape interval the recording was made at: the median time between two captures
-    /// of one target (1 s when no target was captured twice). Stale and down are judged
-    /// against it, and a served recording holds its last state this long before it loops.
+    /// The scrape interval the recording was made at: as the manifest records it, else
+    /// [`interval_of`] its events.
     pub fn interval(&self) -> f64 {
-        let mut last: Vec<(crate::vocab::TargetRef, f64)> = Vec::new();
-        let mut gaps = Vec::new();
-        for e in self.lines.iter().map(|l| &l.event) {
-            if !matches!(e, Event::Scrape { .. } | Event::ScrapeFailed { .. }) {
-                continue;
-            }
-            let (Some(t), target) = (e.time(), e.target()) else {
-                continue;
-            };
-            match last.iter_mut().find(|(k, _)| *k == target) {
-                Some((_, prev)) => {
-                    if t > *prev {
-                        gaps.push(t - *prev);
-                    }
-                    *prev = t;
-                }
-                None => last.push((target, t)),
-            }
-        }
-        if gaps.is_empty() {
-            return 1.0;
-        }
-        gaps.sort_by(f64::total_cmp);
-        gaps[gaps.len() / 2].max(0.1)
+        self.recorded_interval
+            .unwrap_or_else(|| interval_of(self.lines.iter().map(|l| &l.event)))
     }
 
     /// The first and last event times (`None`: no event has a time).
@@ -511,4 +491,34 @@ impl Stream {
         }
         Ok(body)
     }
+}
+
+/// The scrape interval events were recorded at: the median time between two captures of one
+/// target (1 s when no target was captured twice). Stale and down are judged against it, and
+/// a served recording holds its last state this long before it loops.
+pub fn interval_of<'a>(events: impl Iterator<Item = &'a Event>) -> f64 {
+    let mut last: Vec<(crate::vocab::TargetRef, f64)> = Vec::new();
+    let mut gaps = Vec::new();
+    for e in events {
+        if !matches!(e, Event::Scrape { .. } | Event::ScrapeFailed { .. }) {
+            continue;
+        }
+        let (Some(t), target) = (e.time(), e.target()) else {
+            continue;
+        };
+        match last.iter_mut().find(|(k, _)| *k == target) {
+            Some((_, prev)) => {
+                if t > *prev {
+                    gaps.push(t - *prev);
+                }
+                *prev = t;
+            }
+            None => last.push((target, t)),
+        }
+    }
+    if gaps.is_empty() {
+        return 1.0;
+    }
+    gaps.sort_by(f64::total_cmp);
+    gaps[gaps.len() / 2].max(0.1)
 }

@@ -317,6 +317,7 @@ impl Recording<'_> {
             created: self.created,
             redactions,
             attachments,
+            interval: self.interval,
         }
         .to_tar_counted()
     }
@@ -353,6 +354,7 @@ mod tests {
             created: 0.0,
             redactions: vec![],
             attachments: vec![],
+            interval: None,
         }
         .to_tar_redacting(true)
         .unwrap();

@@ -75,6 +75,7 @@ fn tar_of(events: &[Event]) -> Vec<u8> {
         created: 1.8e9,
         redactions: vec![],
         attachments: vec![],
+        interval: None,
     }
     .to_tar()
     .unwrap()
@@ -194,6 +195,7 @@ fn an_unpacked_directory_reads_like_the_file() {
         created: 1.8e9,
         redactions: vec![],
         attachments: vec![],
+        interval: None,
     };
     let dir = scratch("dir");
     for (path, bytes) in rec.members().unwrap() {
@@ -229,6 +231,7 @@ fn not_a_packet_is_said_so() {
         created: 1.8e9,
         redactions: vec![],
         attachments: vec![],
+        interval: None,
     };
     let dir = scratch("newer");
     std::fs::create_dir_all(&dir).unwrap();
@@ -306,6 +309,7 @@ fn the_format_document_matches_the_format() {
         created: 1.8e9,
         redactions: vec![],
         attachments: vec![],
+        interval: None,
     }
     .members()
     .unwrap();

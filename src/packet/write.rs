@@ -65,6 +65,8 @@ pub struct Recording<'a> {
     pub redactions: Vec<String>,
     /// Files carried as they are (a storage trace, a server log), after the body streams.
     pub attachments: Vec<Attachment>,
+    /// The interval the targets were polled at, when known: a replay judges by it.
+    pub interval: Option<f64>,
 }
 
 /// A file carried in a packet byte for byte.
@@ -90,6 +92,7 @@ impl<'a> Recording<'a> {
             created: 0.0,
             redactions: Vec::new(),
             attachments: Vec::new(),
+            interval: None,
         }
     }
 
@@ -163,6 +166,7 @@ impl<'a> Recording<'a> {
             created: format_rfc3339(self.created),
             span: span.map(|(lo, hi)| (format_rfc3339(lo), format_rfc3339(hi))),
             targets: self.targets.clone(),
+            interval_seconds: self.interval,
             members: members
                 .iter()
                 .map(|(path, kind, target, bytes)| Member {

@@ -174,7 +174,7 @@ impl App {
         note: Option<String>,
     ) -> App {
         let mut core = Core::new(model, window);
-        core.interval = Some(interval);
+        core.model.interval = Some(interval);
         let shown = core.shown(None);
         App {
             interval,

@@ -86,8 +86,6 @@ pub struct Core {
     pub model: Model,
     window: f64,
     computed: Option<(Arc<Analysis>, Arc<History>)>,
-    /// The poll interval, once known: with it, [`Core::set_now`] gives the analysis a clock.
-    pub interval: Option<f64>,
     /// Whether each capture moment is judged as events arrive (off while a replay rebuilds
     /// what it judged before).
     pub judging: bool,
@@ -99,7 +97,6 @@ impl Core {
             model,
             window,
             computed: None,
-            interval: None,
             judging: true,
         }
     }
@@ -108,18 +105,15 @@ impl Core {
     /// on it; the analysis is redone only when some target's state differs under the new
     /// clock. Says whether it will be.
     pub fn set_now(&mut self, now: f64) -> bool {
-        let Some(interval) = self.interval else {
-            return false;
-        };
-        let clock = analysis::Clock { now, interval };
-        let states = |c: Option<analysis::Clock>| -> Vec<_> {
-            self.model
-                .targets()
-                .map(|(t, _)| c.map(|c| self.model.health(t).state(c.now, c.interval)))
+        let states = |m: &Model| -> Vec<_> {
+            let clock = m.clock();
+            m.targets()
+                .map(|(t, _)| clock.map(|c| m.health(t).state(c.now, c.interval)))
                 .collect()
         };
-        let changed = states(self.model.clock) != states(Some(clock));
-        self.model.clock = Some(clock);
+        let before = states(&self.model);
+        self.model.now = Some(now);
+        let changed = states(&self.model) != before;
         if changed {
             self.computed = None;
         }

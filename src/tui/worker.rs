@@ -209,6 +209,7 @@ fn export(
     // The analysis the pictures use is reused: only the report is made here.
     let analysis = core.analysis();
     let report_json = crate::report::json_of(&core.model, &analysis, core.window(), &kinds);
+    let interval = core.model.interval;
     let tell = said.clone();
     let written = std::thread::Builder::new()
         .name("kvscope-export".into())
@@ -228,6 +229,7 @@ fn export(
                 created,
                 redactions: packet::live_redactions(),
                 attachments: Vec::new(),
+                interval: interval,
             };
             let result = recording
                 .to_tar_redacting(redact)

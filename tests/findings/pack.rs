@@ -127,10 +127,8 @@ pub fn a_scrape_taking_half_the_interval_is_too_slow() {
             seconds,
         })
         .unwrap();
-        m.clock = Some(kvscope::analysis::Clock {
-            now: lm.last().unwrap().1,
-            interval: 2.0,
-        });
+        m.now = Some(lm.last().unwrap().1);
+        m.interval = Some(2.0);
         report(&m)
     };
     assert_eq!(state(&latency(1.5), "scrape_too_slow"), "firing");
@@ -592,6 +590,45 @@ pub fn l1_at_its_watermark_does_not_flap_while_evicting() {
         2,
         "{changes:?}"
     );
+}
+
+/// A moment is judged on its own time, whatever "now" the caller holds (a replay's picture
+/// clock lags its events at speed): the engine read twice at the start goes stale in the
+/// verdict history at the moment it did, though "now" stays at the start.
+#[test]
+pub fn each_moment_is_judged_on_its_own_time() {
+    let lm = run1(31);
+    let vllm = read("packet_a/vllm_metrics_loaded.prom");
+    let t0 = lm[0].1;
+    let mut all: Vec<(Role, &Scrape)> = lm.iter().map(|s| (Role::Lmcache, s)).collect();
+    let early = [(vllm.clone(), t0), (vllm, t0 + 5.0)];
+    all.extend(early.iter().map(|s| (Role::Engine, s)));
+    all.sort_by(|a, b| a.1.1.total_cmp(&b.1.1));
+    let mut m = Model::new(&["lmcache".into()], &["engine".into()], 64);
+    m.now = Some(t0);
+    m.interval = Some(5.0);
+    for (role, (body, t)) in all {
+        m.apply_judged(
+            Event::Scrape {
+                target: TargetRef { role, index: 0 },
+                time: Some(*t),
+                body: body.clone().into_bytes(),
+                format: None,
+                origin: "test".into(),
+            },
+            60.0,
+        )
+        .unwrap();
+    }
+    m.judge_last(60.0);
+    let r = report(&m);
+    let states: Vec<&str> = r["verdict_history"]["target_stale"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"firing"), "{states:?}");
 }
 
 // ---- Route answers: the real capture's, and changed where a case needs it ----------------
