@@ -229,7 +229,7 @@ fn export(
                 created,
                 redactions: packet::live_redactions(),
                 attachments: Vec::new(),
-                interval: interval,
+                interval,
             };
             let result = recording
                 .to_tar_redacting(redact)
