@@ -48,13 +48,6 @@ pub struct Breakdowns {
     pub by_engine_id: Vec<ByEngine>,
 }
 
-fn difference(a: Fig, b: Fig) -> Fig {
-    match (a.0, b.0) {
-        (Ok(a), Ok(b)) => Fig::known(a - b),
-        (Err(e), _) | (_, Err(e)) => Fig::unknown(e),
-    }
-}
-
 /// All breakdowns over the LMCache targets, each grouped in one pass over its series.
 pub fn breakdowns(views: &[View]) -> Breakdowns {
     Breakdowns {
@@ -111,14 +104,10 @@ fn by_device(views: &[View]) -> Vec<ByDevice> {
             let since_start = |m: usize, what| counter(g.sel(m, i), Over::SinceStart, what);
             ByDevice {
                 device: g.values[i].map(str::to_string),
-                stores_in_flight: difference(
-                    since_start(0, "submitted-store counter"),
-                    since_start(4, "finished-store counter"),
-                ),
-                retrieves_in_flight: difference(
-                    since_start(1, "submitted-retrieve counter"),
-                    since_start(5, "finished-retrieve counter"),
-                ),
+                stores_in_flight: since_start(0, "submitted-store counter")
+                    .with(&since_start(4, "finished-store counter"), |a, b| a - b),
+                retrieves_in_flight: since_start(1, "submitted-retrieve counter")
+                    .with(&since_start(5, "finished-retrieve counter"), |a, b| a - b),
                 l0_l1_store_throughput_gbs_mean: mean(g.sel(2, i)),
                 l0_l1_load_throughput_gbs_mean: mean(g.sel(3, i)),
             }

@@ -313,10 +313,7 @@ pub fn l1_memory(views: &[View]) -> L1Memory {
             Some(_) => Fig::unknown("L1 is empty, so used / ratio cannot give its size"),
             None => Fig::unknown("no L1 memory gauge beside the usage ratio in the newest scrape"),
         };
-        total = match (total.0, size.0) {
-            (Ok(a), Ok(b)) => Fig::known(a + b),
-            (Err(e), _) | (_, Err(e)) => Fig::unknown(e),
-        };
+        total = total.with(&size, |a, b| a + b);
     }
     if pools.is_empty() {
         total = Fig::unknown(if used.value().is_some() {
@@ -410,12 +407,8 @@ fn l2(views: &[View], features: &Features, detail: bool) -> L2 {
                     over,
                     &format!("{what}-{which} counter"),
                 )
-                .0
             };
-            match (c(submitted, "submitted"), c(completed, "completed")) {
-                (Ok(s), Ok(c)) => Fig::known(s - c),
-                (Err(e), _) | (_, Err(e)) => Fig::unknown(e),
-            }
+            c(submitted, "submitted").with(&c(completed, "completed"), |s, c| s - c)
         };
         Pair {
             since_start: over(Over::SinceStart),

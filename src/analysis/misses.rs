@@ -36,17 +36,7 @@ pub struct MissAttribution {
 
 /// `a − b`, never below zero; unknown when either is.
 fn minus(a: &Fig, b: &Fig) -> Fig {
-    match (&a.0, &b.0) {
-        (Ok(x), Ok(y)) => Fig::known((x - y).max(0.0)),
-        (Err(e), _) | (_, Err(e)) => Fig::unknown(e.clone()),
-    }
-}
-
-fn times(a: &Fig, b: &Fig) -> Fig {
-    match (&a.0, &b.0) {
-        (Ok(x), Ok(y)) => Fig::known(x * y),
-        (Err(e), _) | (_, Err(e)) => Fig::unknown(e.clone()),
-    }
+    a.with(b, |x, y| (x - y).max(0.0))
 }
 
 fn over_span(views: &[View], over: Over, tpc: &Fig, rate: f64, l2_evident: bool) -> Attribution {
@@ -74,7 +64,7 @@ fn over_span(views: &[View], over: Over, tpc: &Fig, rate: f64, l2_evident: bool)
         metric!("lmcache_mp.lookup_tiers", "hit_l2_keys"),
         "lookup L2-hit key counter",
     );
-    let evicted = times(&minus(&reused, &from_l2), tpc);
+    let evicted = minus(&reused, &from_l2).with(tpc, |x, y| x * y);
     // Without an L2 adapter nothing can fail to load from it; with one, its load counters
     // appear with the first load.
     let l2_counter = |m, what: &str| {
@@ -92,7 +82,7 @@ fn over_span(views: &[View], over: Over, tpc: &Fig, rate: f64, l2_evident: bool)
         metric!("lmcache_mp.l2_counters", "prefetch_load_completed"),
         "L2 load-completed chunk counter",
     );
-    let l2_failed = times(&minus(&submitted, &completed), tpc);
+    let l2_failed = minus(&submitted, &completed).with(tpc, |x, y| x * y);
     let cold = minus(&minus(&missed, &evicted), &l2_failed);
     let early_exit_lookups = counter_from_first_event(
         &Sel::all(views, metric!("lmcache_mp.lookup", "early_exit")),
@@ -148,13 +138,10 @@ pub fn misses(views: &[View], sample_rate: &Fig, l2_evident: bool) -> MissAttrib
             "lookup hit-key counter",
         )
     };
-    let hit_keys = match (
-        keys(metric!("lmcache_mp.lookup_tiers", "hit_l1_keys")).0,
-        keys(metric!("lmcache_mp.lookup_tiers", "hit_l2_keys")).0,
-    ) {
-        (Ok(a), Ok(b)) => Fig::known(a + b),
-        (Err(e), _) | (_, Err(e)) => Fig::unknown(e),
-    };
+    let hit_keys = keys(metric!("lmcache_mp.lookup_tiers", "hit_l1_keys")).with(
+        &keys(metric!("lmcache_mp.lookup_tiers", "hit_l2_keys")),
+        |a, b| a + b,
+    );
     let tokens_per_chunk = hit_tokens.ratio(&hit_keys, "no hit keys yet to size a chunk");
     if tokens_per_chunk.value().is_some() {
         basis.push(

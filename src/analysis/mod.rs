@@ -104,6 +104,14 @@ impl Fig {
     pub fn value(&self) -> Option<f64> {
         self.0.as_ref().ok().copied()
     }
+    /// `f(self, other)`, unknown (for the first reason) when either is.
+    pub fn with(&self, other: &Fig, f: impl FnOnce(f64, f64) -> f64) -> Fig {
+        match (&self.0, &other.0) {
+            (Ok(a), Ok(b)) => Fig::known(f(*a, *b)),
+            (Err(e), _) | (_, Err(e)) => Fig::unknown(e.clone()),
+        }
+    }
+
     /// `self / other`, unknown when either is, or when `other` is zero.
     pub fn ratio(&self, other: &Fig, zero_reason: &str) -> Fig {
         match (&self.0, &other.0) {
