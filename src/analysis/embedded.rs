@@ -58,10 +58,6 @@ pub struct EmbeddedFigures {
     pub by_model_name: Vec<EmbeddedRow>,
 }
 
-fn counters(views: &[View], m: MetricRef, what: &str) -> Pair {
-    pair(&Sel::all(views, m), what)
-}
-
 /// The lowest health gauge over the newest scrapes (one unhealthy worker makes it 0).
 fn healthy(views: &[View]) -> Fig {
     let m = metric!("lmcache.embedded_health", "is_healthy");
@@ -116,27 +112,23 @@ fn rows(views: &[View], label: &str) -> Vec<EmbeddedRow> {
 /// The embedded figures over every target (they live on engines' `/metrics`).
 /// Without `detail` (judging only), distributions are read over the window alone.
 pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
+    let counters = |m: MetricRef, what: &str| pair(&Sel::all(views, m), what);
     let lookup_tokens = counters(
-        views,
         metric!("lmcache.embedded_token_counters", "lookup_tokens"),
         "embedded lookup-token counter",
     );
     let lookup_hit_tokens = counters(
-        views,
         metric!("lmcache.embedded_token_counters", "lookup_hits"),
         "embedded lookup-hit counter",
     );
     let requested_tokens = counters(
-        views,
         metric!("lmcache.embedded_token_counters", "requested_tokens"),
         "embedded requested-token counter",
     );
     let hit_tokens = counters(
-        views,
         metric!("lmcache.embedded_token_counters", "hit_tokens"),
         "embedded hit-token counter",
     );
-    let remote = |m: MetricRef, what: &str| counters(views, m, what);
     let latency = |m: MetricRef, what: &str| distribution(&Sel::all(views, m), what, detail);
     let present = present(&Sel::all(
         views,
@@ -164,12 +156,10 @@ pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
         requested_tokens,
         hit_tokens,
         stored_tokens: counters(
-            views,
             metric!("lmcache.embedded_token_counters", "stored_tokens"),
             "embedded stored-token counter",
         ),
         engine_hit_tokens: counters(
-            views,
             metric!("lmcache.embedded_token_counters", "vllm_hit_tokens"),
             "embedded engine-hit counter",
         ),
@@ -181,36 +171,35 @@ pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
             "lmcache:local_cache_usage gauge",
         ),
         local_cpu_evictions: counters(
-            views,
             metric!("lmcache.embedded_local_cpu_backend", "evict_count"),
             "embedded eviction counter",
         ),
-        remote_read_bytes: remote(
+        remote_read_bytes: counters(
             metric!("lmcache.embedded_remote_backend", "read_bytes"),
             "remote read-byte counter",
         ),
-        remote_write_bytes: remote(
+        remote_write_bytes: counters(
             metric!("lmcache.embedded_remote_backend", "write_bytes"),
             "remote write-byte counter",
         ),
-        remote_read_requests: remote(
+        remote_read_requests: counters(
             metric!("lmcache.embedded_remote_backend", "read_requests"),
             "remote read-request counter",
         ),
-        remote_write_requests: remote(
+        remote_write_requests: counters(
             metric!("lmcache.embedded_remote_backend", "write_requests"),
             "remote write-request counter",
         ),
-        remote_ping_errors: remote(
+        remote_ping_errors: counters(
             metric!("lmcache.embedded_remote_backend", "ping_errors"),
             "remote ping-error counter",
         ),
         healthy: healthy(views),
-        slow_retrievals_by_time: remote(
+        slow_retrievals_by_time: counters(
             metric!("lmcache.embedded_latency", "slow_retrieval_by_time"),
             "slow-retrieval counter",
         ),
-        slow_retrievals_by_speed: remote(
+        slow_retrievals_by_speed: counters(
             metric!("lmcache.embedded_latency", "slow_retrieval_by_speed"),
             "slow-retrieval counter",
         ),
