@@ -94,9 +94,9 @@ fn run(events: &[(f64, TargetRef, Vec<u8>)], judge: bool) -> std::time::Duration
 }
 
 fn findings(c: &mut Criterion) {
-    let mut m = demo_model();
+    let m = demo_model();
     c.bench_function("judge_per_capture", |b| {
-        b.iter(|| m.judge(1.8e9, 60.0).rules.len())
+        b.iter(|| kvscope::analysis::analyze(&m.inputs(60.0)).rules.len())
     });
     let events = hour();
     // One judgement at the end of the hour: the history is long, the window holds 60 scrapes.

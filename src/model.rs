@@ -51,10 +51,12 @@ pub struct Model {
     /// "Now", when the caller knows it (the live view's wall clock, a replay's packet time);
     /// otherwise the newest time in the data.
     pub now: Option<f64>,
-    /// When each rule changed state, as judged over time ([`Model::judge`]).
+    /// When each rule changed state, as judged over time ([`Model::note_verdicts`]).
     pub verdicts: std::sync::Arc<crate::analysis::findings::Verdicts>,
-    /// The capture moment [`Model::apply_judged`] is gathering, not yet judged.
+    /// The capture moment [`Model::apply_judged`] is gathering.
     moment: Option<f64>,
+    /// Events were applied to `moment` since it was last judged.
+    pending: bool,
 }
 
 /// Parse-error records kept at most (the oldest are dropped first).
@@ -103,6 +105,7 @@ impl Model {
             now: None,
             verdicts: Default::default(),
             moment: None,
+            pending: false,
         }
     }
 
@@ -115,19 +118,19 @@ impl Model {
     }
 
     /// An event at `t` is about to be applied: when it begins a new capture moment (its time
-    /// differs from the events before it), every rule is judged as of the moment that ended.
+    /// differs from the events before it), every rule is judged as of the moment that ended,
+    /// unless that was done already.
     pub fn begin_moment(&mut self, t: Option<f64>, window: f64) {
         if t.is_some() && t != self.moment {
-            if let Some(m) = self.moment {
-                self.note_verdicts(m, window);
-            }
+            self.judge_pending(window);
             self.moment = t;
         }
+        self.pending = true;
     }
 
     /// Takes up judging again after events were applied without it: `verdicts` are the changes
-    /// up to the pending `moment` (the time of the last event applied), which is judged when
-    /// the next moment begins.
+    /// up to the pending `moment` (the time of the last event applied), judged when the next
+    /// moment begins or [`Model::judge_pending`] is called.
     pub fn resume_judging(
         &mut self,
         verdicts: crate::analysis::findings::Verdicts,
@@ -135,13 +138,17 @@ impl Model {
     ) {
         self.verdicts = std::sync::Arc::new(verdicts);
         self.moment = moment;
+        self.pending = moment.is_some();
     }
 
-    /// Judges the last moment [`Model::apply_judged`] gathered.
-    pub fn judge_last(&mut self, window: f64) {
-        if let Some(m) = self.moment.take() {
+    /// Judges the moment being gathered, when events were applied to it since it was last
+    /// judged: at the end of a recording, and before a picture (so what is shown is noted).
+    /// Events of the same moment that arrive later make it pending again.
+    pub fn judge_pending(&mut self, window: f64) {
+        if let (Some(m), true) = (self.moment, self.pending) {
             self.note_verdicts(m, window);
         }
+        self.pending = false;
     }
 
     /// Judges every rule as of the moment `now` ([`crate::analysis::verdicts`], with `now` as
@@ -152,13 +159,6 @@ impl Model {
         inputs.clock = inputs.clock.map(|c| Clock { now, ..c });
         let rules = crate::analysis::verdicts(&inputs);
         std::sync::Arc::make_mut(&mut self.verdicts).note(now, &rules);
-    }
-
-    /// Analyses the model now and records, at `now`, the rules whose state changed.
-    pub fn judge(&mut self, now: f64, window: f64) -> crate::analysis::Analysis {
-        let a = crate::analysis::analyze(&self.inputs(window));
-        std::sync::Arc::make_mut(&mut self.verdicts).note(now, &a.rules);
-        a
     }
 
     /// Sets the series limit (per scrape, per instance); stores keep at most twice as many

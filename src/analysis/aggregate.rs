@@ -304,18 +304,18 @@ pub fn gauge(sel: &Sel, what: &str) -> Fig {
 /// targets: its value at the window's start, now, its least value, and whether it rose at
 /// every scrape of the window.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GaugeWindow {
-    pub first: f64,
-    pub last: f64,
-    pub min: f64,
+struct GaugeWindow {
+    first: f64,
+    last: f64,
+    min: f64,
     /// Scrapes in the window (of the target with the most).
-    pub scrapes: usize,
+    scrapes: usize,
     /// Every step of the window went up (on every target).
-    pub rose_every_scrape: bool,
+    rose_every_scrape: bool,
 }
 
 /// [`GaugeWindow`] of the selection, or why there is none.
-pub fn gauge_window(sel: &Sel, what: &str) -> Result<GaugeWindow, String> {
+fn gauge_window(sel: &Sel, what: &str) -> Result<GaugeWindow, String> {
     if !sel.chosen() {
         return Err(format!("no {what} in the input"));
     }

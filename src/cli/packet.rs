@@ -51,7 +51,7 @@ pub fn model_of(
         }
     }
     if let Some((window, _)) = judge {
-        model.judge_last(window);
+        model.judge_pending(window);
     }
     (model, stopped)
 }
@@ -186,7 +186,7 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
             for e in &i.events {
                 let _ = model.apply_judged(e.clone(), window);
             }
-            model.judge_last(window);
+            model.judge_pending(window);
             let kinds: Vec<&str> = targets.iter().map(|_| "packet").collect();
             crate::report::json(&model, window, &kinds)
         }
@@ -406,7 +406,7 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
     if recorder.lost > 0 {
         eprintln!("kvscope: {} events could not be recorded", recorder.lost);
     }
-    model.judge_last(args.watch.window);
+    model.judge_pending(args.watch.window);
     write(&targets, &recorder.snapshot(), scrapes, &model, args)
 }
 

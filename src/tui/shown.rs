@@ -150,21 +150,26 @@ impl Core {
         match &self.computed {
             Some(c) => c.clone(),
             None => {
-                // Verdicts are noted at the newest scrape's time (the packet's in a replay).
-                let now = self
-                    .model
-                    .targets()
-                    .filter_map(|(_, t)| t.newest().and_then(|s| s.time))
-                    .reduce(f64::max)
-                    .unwrap_or(0.0);
-                let mut a = self.model.judge(now, self.window);
-                // Most severe first, then the longest firing first.
+                // Verdicts are noted on each capture moment's own time: as it closes
+                // (Core::apply), or here when a picture shows it first.
+                if self.judging {
+                    self.model.judge_pending(self.window);
+                }
+                let mut a = analysis::analyze(&self.model.inputs(self.window));
+                // Most severe first, then the longest firing first; a rule whose firing is
+                // not yet noted began last.
                 let verdicts = &self.model.verdicts;
-                let since = |code: &str| verdicts.since(code).unwrap_or(f64::MAX);
+                let since = |f: &analysis::findings::Finding| {
+                    verdicts
+                        .get(f.code)
+                        .and_then(<[_]>::last)
+                        .filter(|c| c.1 == f.state)
+                        .map_or(f64::MAX, |c| c.0)
+                };
                 a.findings.sort_by(|x, y| {
                     y.severity
                         .cmp(&x.severity)
-                        .then(since(x.code).total_cmp(&since(y.code)))
+                        .then(since(x).total_cmp(&since(y)))
                 });
                 let a = Arc::new(a);
                 let h = Arc::new(History::of(&self.model));

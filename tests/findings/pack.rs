@@ -576,7 +576,7 @@ pub fn l1_at_its_watermark_does_not_flap_while_evicting() {
         )
         .unwrap();
     }
-    m.judge_last(60.0);
+    m.judge_pending(60.0);
     let r = report(&m);
     let changes: Vec<&str> = r["verdict_history"]["l1_at_watermark"]
         .as_array()
@@ -620,7 +620,7 @@ pub fn each_moment_is_judged_on_its_own_time() {
         )
         .unwrap();
     }
-    m.judge_last(60.0);
+    m.judge_pending(60.0);
     let r = report(&m);
     let states: Vec<&str> = r["verdict_history"]["target_stale"]
         .as_array()
