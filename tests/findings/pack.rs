@@ -28,6 +28,13 @@ fn model(lm: &[Scrape], en: &[Scrape]) -> Model {
         if s.is_empty() { vec![] } else { vec![n.into()] }
     };
     let mut m = Model::new(&names(lm, "lmcache"), &names(en, "engine"), 64);
+    feed(&mut m, lm, en, false);
+    m
+}
+
+/// The scrapes applied to `m` in time order; with `judge`, every rule judged as of each
+/// capture moment, as a replay and `report --packet` do.
+fn feed(m: &mut Model, lm: &[Scrape], en: &[Scrape], judge: bool) {
     let mut all: Vec<(Role, &Scrape)> = lm
         .iter()
         .map(|s| (Role::Lmcache, s))
@@ -35,16 +42,35 @@ fn model(lm: &[Scrape], en: &[Scrape]) -> Model {
         .collect();
     all.sort_by(|a, b| a.1.1.total_cmp(&b.1.1));
     for (role, (body, time)) in all {
-        m.apply(Event::Scrape {
+        let e = Event::Scrape {
             target: TargetRef { role, index: 0 },
             time: Some(*time),
             body: body.clone().into_bytes(),
             format: None,
             origin: "test".into(),
-        })
+        };
+        match judge {
+            true => m.apply_judged(e, 60.0),
+            false => m.apply(e),
+        }
         .unwrap();
     }
-    m
+    if judge {
+        m.judge_pending(60.0);
+    }
+}
+
+/// The states a report's `verdict_history` gives a rule, oldest first.
+fn history<'a>(r: &'a Value, code: &str) -> Vec<&'a str> {
+    r["verdict_history"][code]
+        .as_array()
+        .map(|changes| {
+            changes
+                .iter()
+                .map(|c| c["state"].as_str().unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn report(m: &Model) -> Value {
@@ -441,25 +467,13 @@ pub fn a_packet_report_carries_each_rules_state_changes() {
         serde_json::from_slice(&o.stdout).unwrap()
     };
     let r = run(&[]);
-    let states: Vec<&str> = r["verdict_history"]["l1_at_watermark"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["clear", "firing", "clear"]);
+    assert_eq!(history(&r, "l1_at_watermark"), ["clear", "firing", "clear"]);
     let at = r["verdict_history"]["l1_at_watermark"][1]["at"]
         .as_str()
         .unwrap();
     assert!(at.starts_with("2026-11-22T07:2"), "{at}");
     let early = run(&["--at", "+30s"]);
-    let states: Vec<&str> = early["verdict_history"]["l1_at_watermark"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["clear"]);
+    assert_eq!(history(&early, "l1_at_watermark"), ["clear"]);
 }
 
 /// Seen on the real server: its routes answered a moment before its first /metrics scrape,
@@ -467,7 +481,6 @@ pub fn a_packet_report_carries_each_rules_state_changes() {
 /// metrics wait; rules on the routes judge.
 #[test]
 pub fn rules_on_metrics_wait_for_the_first_scrape_routes_do_not() {
-    use kvscope::vocab::{Flavor, Route};
     let mut m = Model::new(&["lmcache".into()], &[], 8);
     let target = TargetRef {
         role: Role::Lmcache,
@@ -563,27 +576,9 @@ pub fn l1_at_its_watermark_does_not_flap_while_evicting() {
         set(&b, "lmcache_mp_l1_evicted_chunks_total", |v| v + evicted)
     });
     let mut m = Model::new(&["lmcache".into()], &[], 64);
-    for (body, t) in &sawing {
-        m.apply_judged(
-            Event::Scrape {
-                target: LM,
-                time: Some(*t),
-                body: body.clone().into_bytes(),
-                format: None,
-                origin: "test".into(),
-            },
-            60.0,
-        )
-        .unwrap();
-    }
-    m.judge_pending(60.0);
+    feed(&mut m, &sawing, &[], true);
     let r = report(&m);
-    let changes: Vec<&str> = r["verdict_history"]["l1_at_watermark"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["state"].as_str().unwrap())
-        .collect();
+    let changes = history(&r, "l1_at_watermark");
     // Clear through the real capture's end, firing while sawing; no flapping.
     assert_eq!(
         changes.iter().filter(|s| **s == "firing").count(),
@@ -600,34 +595,13 @@ pub fn each_moment_is_judged_on_its_own_time() {
     let lm = run1(31);
     let vllm = read("packet_a/vllm_metrics_loaded.prom");
     let t0 = lm[0].1;
-    let mut all: Vec<(Role, &Scrape)> = lm.iter().map(|s| (Role::Lmcache, s)).collect();
     let early = [(vllm.clone(), t0), (vllm, t0 + 5.0)];
-    all.extend(early.iter().map(|s| (Role::Engine, s)));
-    all.sort_by(|a, b| a.1.1.total_cmp(&b.1.1));
     let mut m = Model::new(&["lmcache".into()], &["engine".into()], 64);
     m.now = Some(t0);
     m.interval = Some(5.0);
-    for (role, (body, t)) in all {
-        m.apply_judged(
-            Event::Scrape {
-                target: TargetRef { role, index: 0 },
-                time: Some(*t),
-                body: body.clone().into_bytes(),
-                format: None,
-                origin: "test".into(),
-            },
-            60.0,
-        )
-        .unwrap();
-    }
-    m.judge_pending(60.0);
+    feed(&mut m, &lm, &early, true);
     let r = report(&m);
-    let states: Vec<&str> = r["verdict_history"]["target_stale"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["state"].as_str().unwrap())
-        .collect();
+    let states = history(&r, "target_stale");
     assert!(states.contains(&"firing"), "{states:?}");
 }
 
