@@ -106,13 +106,17 @@ fn decode(b: &[u8], pos: &mut usize) -> (u32, u64) {
     let c = b[*pos];
     *pos += 1;
     let (lz, tz) = (usize::from(c >> 4), usize::from(c & 0xf));
-    let mut x = [0u8; 8];
-    if lz < 8 {
-        let n = 8 - lz - tz;
-        x[lz..8 - tz].copy_from_slice(&b[*pos..*pos + n]);
-        *pos += n;
+    if lz >= 8 {
+        return (delta, 0);
     }
-    (delta, u64::from_be_bytes(x))
+    // The bytes kept, most significant first, shifted back over the trailing zeros: a loop of
+    // at most 8 rather than a copy of variable length (a call to memmove).
+    let n = 8 - lz - tz;
+    let x = b[*pos..*pos + n]
+        .iter()
+        .fold(0u64, |x, &byte| (x << 8) | u64::from(byte));
+    *pos += n;
+    (delta, x << (8 * tz))
 }
 
 impl Points {
