@@ -5,6 +5,8 @@
 //! next action. `docs/findings.md` is generated from the table ([`document`]) and a test keeps
 //! the two in step.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
 use super::Fig;
@@ -38,7 +40,9 @@ pub struct Finding {
     pub code: &'static str,
     pub severity: Severity,
     pub state: State,
-    pub title: String,
+    /// The rule's title, or the firing verdict's own (borrowed when fixed: judging every
+    /// capture builds 47 of these).
+    pub title: Cow<'static, str>,
     /// For `not_evaluable`: what the rule needs and does not have (and why).
     pub missing_inputs: Vec<String>,
     /// The window its rates cover; `null` for rules that read totals or state.
@@ -192,7 +196,7 @@ pub struct Facts<'a> {
 /// What a check concluded.
 enum Verdict {
     Firing {
-        title: String,
+        title: Cow<'static, str>,
         evidence: Vec<String>,
         data: Map<String, Value>,
     },
@@ -806,8 +810,12 @@ impl serde::Serialize for Verdicts {
 }
 
 /// Evaluates every rule: all verdicts in table order, and the firing ones most severe first.
-pub fn evaluate(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Finding>) {
-    let rules: Vec<Finding> = RULES.iter().map(|r| verdict(r, facts)).collect();
+pub fn evaluate(facts: &Facts<'_>) -> Vec<Finding> {
+    RULES.iter().map(|r| verdict(r, facts)).collect()
+}
+
+/// The firing verdicts among `rules`, most severe first.
+pub fn firing(rules: &[Finding]) -> Vec<Finding> {
     let mut firing: Vec<Finding> = rules
         .iter()
         .filter(|f| f.state == State::Firing)
@@ -815,7 +823,7 @@ pub fn evaluate(facts: &Facts<'_>) -> (Vec<Finding>, Vec<Finding>) {
         .collect();
     // Stable: within a severity, the order of RULES.
     firing.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    (rules, firing)
+    firing
 }
 
 fn verdict(rule: &Rule, facts: &Facts<'_>) -> Finding {
@@ -977,7 +985,7 @@ fn target_down(c: &Facts<'_>) -> Verdict {
         title: if down.len() == 1 {
             "A target is down".into()
         } else {
-            format!("{} of {} targets are down", down.len(), known.len())
+            format!("{} of {} targets are down", down.len(), known.len()).into()
         },
         evidence: down,
         data: data(&pairs),
@@ -1000,7 +1008,8 @@ fn bad_data(c: &Facts<'_>) -> Verdict {
         evidence.push(format!("+{} more (the report lists them)", n - 5));
     }
     Verdict::Firing {
-        title: format!("{n} problems in the data itself; figures resting on them are unknown"),
+        title: format!("{n} problems in the data itself; figures resting on them are unknown")
+            .into(),
         evidence,
         data: data(&[("problems", json!(n))]),
     }
@@ -1027,7 +1036,8 @@ fn eventbus_dropping(c: &Facts<'_>) -> Verdict {
     );
     if rate > 0.0 {
         Verdict::Firing {
-            title: format!("LMCache's EventBus is dropping events ({rate:.2}/s in the window)"),
+            title: format!("LMCache's EventBus is dropping events ({rate:.2}/s in the window)")
+                .into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1151,9 +1161,9 @@ fn required_family_missing(c: &Facts<'_>) -> Verdict {
     }
     Verdict::Firing {
         title: if ids.len() == 1 {
-            format!("{} has no samples", ids[0])
+            format!("{} has no samples", ids[0]).into()
         } else {
-            format!("{} required families have no samples", ids.len())
+            format!("{} required families have no samples", ids.len()).into()
         },
         evidence: missing
             .iter()
@@ -1209,7 +1219,8 @@ fn l1_at_watermark(c: &Facts<'_>) -> Verdict {
                 "L1 is {:.0}% full, at its eviction watermark ({:.0}%, {from})",
                 usage * 100.0,
                 mark * 100.0
-            ),
+            )
+            .into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1259,7 +1270,7 @@ fn low_lookup_hit_rate(c: &Facts<'_>) -> Verdict {
     );
     if rate < c.thresholds.low_hit_rate {
         Verdict::Firing {
-            title: format!("LMCache hit rate in the window is {:.0}%", rate * 100.0),
+            title: format!("LMCache hit rate in the window is {:.0}%", rate * 100.0).into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1302,7 +1313,8 @@ fn unrecognised_names(c: &Facts<'_>) -> Verdict {
         title: format!(
             "{} metric names with known prefixes are not in kvscope's catalog",
             c.unrecognised.len()
-        ),
+        )
+        .into(),
         data: data(&[("names", json!(c.unrecognised.len()))]),
         evidence: names,
     }
@@ -1368,7 +1380,7 @@ fn eventbus_subscriber_exceptions(c: &Facts<'_>) -> Verdict {
     let line = format!("lmcache_mp_event_bus_subscriber_exceptions_total = {n:.0}");
     if n > 0.0 {
         Verdict::Firing {
-            title: format!("EventBus subscribers raised {n:.0} exceptions"),
+            title: format!("EventBus subscribers raised {n:.0} exceptions").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1408,7 +1420,7 @@ fn l1_evicting(c: &Facts<'_>) -> Verdict {
     let line = format!("{rate:.2} chunks/s evicted in the window; window hit rate {hit_text}");
     if rate > 0.0 {
         Verdict::Firing {
-            title: format!("L1 is evicting {rate:.2} chunks/s"),
+            title: format!("L1 is evicting {rate:.2} chunks/s").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1492,7 +1504,7 @@ fn cache_salt_cardinality_high(c: &Facts<'_>) -> Verdict {
     let line = format!("{n} distinct cache_salt values (more than {high} is high)");
     if n as f64 > high {
         Verdict::Firing {
-            title: format!("{n} distinct cache_salt values"),
+            title: format!("{n} distinct cache_salt values").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1547,7 +1559,7 @@ fn engine_kv_cache_full(c: &Facts<'_>) -> Verdict {
     let line = format!("KV cache usage {:.1}%", usage * 100.0);
     if usage >= c.thresholds.kv_cache_full {
         Verdict::Firing {
-            title: format!("The engine's KV cache is {:.0}% full", usage * 100.0),
+            title: format!("The engine's KV cache is {:.0}% full", usage * 100.0).into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1649,7 +1661,7 @@ fn remote_backend_errors(c: &Facts<'_>) -> Verdict {
     let line = format!("{errors:.0} remote ping errors {over}");
     if errors > 0.0 {
         Verdict::Firing {
-            title: format!("Embedded LMCache's remote backend failed {errors:.0} pings"),
+            title: format!("Embedded LMCache's remote backend failed {errors:.0} pings").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1664,7 +1676,7 @@ fn parse_errors(c: &Facts<'_>) -> Verdict {
         return clear(vec![], &pairs);
     }
     Verdict::Firing {
-        title: format!("{} exposition lines could not be parsed", c.lines_skipped),
+        title: format!("{} exposition lines could not be parsed", c.lines_skipped).into(),
         evidence: vec![format!(
             "{} lines skipped (the report's parse_errors names them)",
             c.lines_skipped
@@ -1685,7 +1697,7 @@ fn l2_prefetch_failures(c: &Facts<'_>) -> Verdict {
     let line = format!("{n:.0} L2 prefetch chunks failed {over}");
     if n > 0.0 {
         Verdict::Firing {
-            title: format!("{n:.0} L2 prefetch chunks failed {over}"),
+            title: format!("{n:.0} L2 prefetch chunks failed {over}").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1727,7 +1739,7 @@ fn backlog(c: &Facts<'_>, what: &str, pending: &super::aggregate::Pair, inflight
     );
     if backlog - grew > 0.0 && grew > 0.0 && inflight > 0.0 {
         Verdict::Firing {
-            title: format!("L2 {what}s falling behind: {backlog:.0} not completed"),
+            title: format!("L2 {what}s falling behind: {backlog:.0} not completed").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -1905,6 +1917,7 @@ fn target_stale(c: &Facts<'_>) -> Verdict {
                 "{} targets have given nothing new for three intervals",
                 stale.len()
             )
+            .into()
         },
         evidence: stale,
         data: data(&pairs),
@@ -1951,7 +1964,8 @@ fn scrape_too_slow(c: &Facts<'_>) -> Verdict {
         title: format!(
             "Scrapes take half the {:.1} s interval or more",
             clock.interval
-        ),
+        )
+        .into(),
         evidence: slow,
         data: data(&pairs),
     }
@@ -1995,7 +2009,7 @@ fn lookup_zero_hits_after_restart(c: &Facts<'_>) -> Verdict {
     let line = format!("{hits:.0} of {req:.0} tokens looked up since the restart were hits");
     if hits == 0.0 {
         Verdict::Firing {
-            title: format!("No lookup hits in {req:.0} tokens since LMCache restarted"),
+            title: format!("No lookup hits in {req:.0} tokens since LMCache restarted").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -2037,7 +2051,8 @@ fn l1_memory_no_plateau(c: &Facts<'_>) -> Verdict {
             title: format!(
                 "L1 is {:.0}% full and still growing at every scrape",
                 usage * 100.0
-            ),
+            )
+            .into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -2067,7 +2082,7 @@ fn failures(pairs_of: &[(&str, &super::aggregate::Pair)], title: &str) -> Verdic
     values.insert("over".into(), json!(over));
     if total > 0.0 {
         Verdict::Firing {
-            title: format!("{title}: {total:.0} {over}"),
+            title: format!("{title}: {total:.0} {over}").into(),
             evidence: lines,
             data: values,
         }
@@ -2135,7 +2150,7 @@ fn throughput_low(
         }
     } else {
         Verdict::Firing {
-            title: format!("{what} {} median below {limit} GB/s", slow.join(" and ")),
+            title: format!("{what} {} median below {limit} GB/s", slow.join(" and ")).into(),
             evidence: lines,
             data: values,
         }
@@ -2213,7 +2228,8 @@ fn sampled_histograms_empty(c: &Facts<'_>) -> Verdict {
             title: format!(
                 "{} sampled histogram families have no observations",
                 empty.len()
-            ),
+            )
+            .into(),
             evidence: vec![line, empty.join(", ")],
             data: data(&pairs),
         }
@@ -2294,7 +2310,7 @@ fn engine_queue_pressure(c: &Facts<'_>) -> Verdict {
     );
     if min > 0.0 {
         Verdict::Firing {
-            title: format!("Requests waited at every scrape of the window ({now:.0} now)"),
+            title: format!("Requests waited at every scrape of the window ({now:.0} now)").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -2367,7 +2383,7 @@ fn embedded_zero_hits(c: &Facts<'_>) -> Verdict {
     let line = format!("{hits:.0} of {looked:.0} tokens looked up in the window were hits");
     if hits == 0.0 {
         Verdict::Firing {
-            title: format!("Embedded LMCache found no hits in {looked:.0} tokens"),
+            title: format!("Embedded LMCache found no hits in {looked:.0} tokens").into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -2410,7 +2426,7 @@ fn p2p_transfer_slow(c: &Facts<'_>) -> Verdict {
     let line = format!("90% of {n:.0} P2P transfers in the window took up to {p90:.3} s");
     if p90 > limit {
         Verdict::Firing {
-            title: format!("P2P transfers slow: p90 {p90:.2} s"),
+            title: format!("P2P transfers slow: p90 {p90:.2} s").into(),
             evidence: vec![line],
             data: data(&pairs),
         }

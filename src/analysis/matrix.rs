@@ -1,11 +1,9 @@
 //! The family matrix: every catalog family's status in the newest scrapes, and every name with
 //! a known prefix that the catalog does not know.
 
-use std::collections::HashMap;
-
 use super::mode::Mode;
 use super::{Features, Inputs, Signal, has};
-use crate::catalog::{self, Architecture, FAMILIES, MetricKind, MetricRef, Scope};
+use crate::catalog::{self, Architecture, FAMILIES, MetricKind, Scope};
 use crate::expo::{Kind, Part};
 use crate::store::TargetStore;
 use crate::vocab::EngineKind;
@@ -57,11 +55,11 @@ pub struct FamilyRow {
     pub series: usize,
     /// Why the family is not applicable, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub why_not_applicable: Option<String>,
+    pub why_not_applicable: Option<&'static str>,
     /// Why a family the architecture would require is only optional here (the build predates
     /// it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub why_not_required: Option<String>,
+    pub why_not_required: Option<&'static str>,
     pub metrics: Vec<MetricRow>,
 }
 
@@ -74,29 +72,36 @@ pub struct Unrecognised {
     pub samples: u32,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Seen<'a> {
     series: usize,
     nonzero: bool,
     declared: bool,
-    /// Exposition names, each once (a handful per metric).
-    names: Vec<&'a str>,
+    /// Exposition names, each once: the first, then any others (most metrics have one, so
+    /// most rows allocate nothing).
+    first: Option<&'a str>,
+    more: Vec<&'a str>,
 }
 
 impl<'a> Seen<'a> {
     fn name(&mut self, n: &'a str) {
         // Series of one family share one name allocation: most checks end at the pointer.
-        if !self.names.iter().any(|x| std::ptr::eq(*x, n) || *x == n) {
-            self.names.push(n);
+        let same = |x: &&str| std::ptr::eq(*x, n) || *x == n;
+        match self.first {
+            None => self.first = Some(n),
+            Some(f) if same(&f) => {}
+            Some(_) if !self.more.iter().any(same) => self.more.push(n),
+            Some(_) => {}
         }
+    }
+    fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
     }
 }
 
-type SeenMap<'a> = HashMap<MetricRef, Seen<'a>, foldhash::fast::RandomState>;
-
-fn observe<'a>(targets: &[&'a TargetStore]) -> SeenMap<'a> {
-    // A few hundred catalog metrics at most: room for them up front, no rehashing.
-    let mut seen = SeenMap::with_capacity_and_hasher(512, Default::default());
+/// What the newest scrapes show of each catalog metric, indexed by [`catalog::MetricRef::flat`].
+fn observe<'a>(targets: &[&'a TargetStore]) -> Vec<Seen<'a>> {
+    let mut seen = vec![Seen::default(); catalog::metric_total()];
     for t in targets {
         let Some(at) = t.newest().map(|s| s.seq) else {
             continue;
@@ -105,7 +110,7 @@ fn observe<'a>(targets: &[&'a TargetStore]) -> SeenMap<'a> {
             let (Some(m), Some(v)) = (s.metric, s.value_at(at)) else {
                 continue;
             };
-            let e = seen.entry(m).or_default();
+            let e = &mut seen[m.flat()];
             let counts = match m.metric_def().kind {
                 MetricKind::Histogram => s.part == Part::Count,
                 _ => s.part == Part::Value,
@@ -118,7 +123,7 @@ fn observe<'a>(targets: &[&'a TargetStore]) -> SeenMap<'a> {
         }
         for d in &t.declared {
             if let Some(m) = d.metric {
-                let e = seen.entry(m).or_default();
+                let e = &mut seen[m.flat()];
                 e.declared = true;
                 e.name(&d.name);
             }
@@ -183,7 +188,7 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
                 .iter()
                 .zip(catalog::refs_of(fi))
                 .map(|(m, r)| {
-                    let s = seen.get(&r);
+                    let s = Some(&seen[r.flat()]).filter(|s| s.first.is_some());
                     let status = match s {
                         Some(s) if s.nonzero => Status::Populated,
                         Some(s) if s.series > 0 => Status::Zero,
@@ -198,8 +203,7 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
                         series: s.map_or(0, |s| s.series),
                         names: s
                             .map(|s| {
-                                let mut n: Vec<String> =
-                                    s.names.iter().map(|n| n.to_string()).collect();
+                                let mut n: Vec<String> = s.names().map(str::to_string).collect();
                                 n.sort_unstable();
                                 n
                             })
@@ -208,11 +212,11 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
                 })
                 .collect();
             let why_not = if !present.contains(&f.scope) {
-                Some(scope_missing_reason(f.scope).to_string())
+                Some(scope_missing_reason(f.scope))
             } else {
                 f.needs
                     .filter(|n| !has(features, *n))
-                    .map(|n| format!("no {} evident", feature_words(n)))
+                    .map(feature_missing_reason)
             };
             let mut status = metrics
                 .iter()
@@ -229,7 +233,7 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
             };
             let why_not_required = predates
                 .filter(|_| need == Need::Optional && f.required_in.contains(&mode.architecture))
-                .map(|p| p.why.to_string());
+                .map(|p| p.why);
             let why_not_applicable = if why_not.is_some() && status <= Status::DeclaredNoSamples {
                 status = Status::NotApplicable;
                 why_not
@@ -253,28 +257,28 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
 }
 
 /// The version landmarks whose older name was seen: the builds predate those families.
-fn predating(seen: &SeenMap<'_>) -> Vec<&'static catalog::Predates> {
+fn predating(seen: &[Seen<'_>]) -> Vec<&'static catalog::Predates> {
     catalog::PREDATES
         .iter()
         .filter(|p| {
-            seen.values()
-                .any(|s| s.names.iter().any(|n| n.starts_with(p.old_name)))
+            seen.iter()
+                .any(|s| s.names().any(|n| n.starts_with(p.old_name)))
         })
         .collect()
 }
 
-fn feature_words(f: catalog::Feature) -> &'static str {
+fn feature_missing_reason(f: catalog::Feature) -> &'static str {
     use catalog::Feature::*;
     match f {
-        L2 => "L2 adapter",
-        Cuda => "CUDA device",
-        P2p => "P2P sharing",
-        Pd => "disaggregated prefill",
-        HiCache => "HiCache host tier",
-        HiCacheStorage => "HiCache storage backend",
-        NativeOffload => "native vLLM KV offload",
-        SimpleOffload => "SimpleCPUOffload connector",
-        CacheBlend => "CacheBlend engine",
+        L2 => "no L2 adapter evident",
+        Cuda => "no CUDA device evident",
+        P2p => "no P2P sharing evident",
+        Pd => "no disaggregated prefill evident",
+        HiCache => "no HiCache host tier evident",
+        HiCacheStorage => "no HiCache storage backend evident",
+        NativeOffload => "no native vLLM KV offload evident",
+        SimpleOffload => "no SimpleCPUOffload connector evident",
+        CacheBlend => "no CacheBlend engine evident",
     }
 }
 

@@ -263,7 +263,8 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         &p.lmcache.http.metrics_sample_rate,
         has(&p.features, crate::catalog::Feature::L2),
     );
-    let (rules, findings) = findings::evaluate(&p.facts(inputs));
+    let rules = findings::evaluate(&p.facts(inputs));
+    let findings = findings::firing(&rules);
     Analysis {
         mode: p.mode,
         families: p.families,
@@ -283,7 +284,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
 /// of a long timeline. A test holds the two equal.
 pub fn verdicts(inputs: &Inputs<'_>) -> Vec<findings::Finding> {
     let p = Parts::of(inputs, false);
-    findings::evaluate(&p.facts(inputs)).0
+    findings::evaluate(&p.facts(inputs))
 }
 
 /// What the rules read, computed once.

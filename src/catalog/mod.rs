@@ -141,6 +141,28 @@ impl MetricRef {
     pub fn metric_def(self) -> &'static MetricDef {
         &FAMILIES[self.family as usize].metrics[self.metric as usize]
     }
+    /// The metric's place in one numbering of every catalog metric (`0..metric_total()`), for
+    /// tables indexed by metric.
+    pub fn flat(self) -> usize {
+        offsets()[self.family as usize] + self.metric as usize
+    }
+}
+
+/// How many metrics the catalog lists.
+pub fn metric_total() -> usize {
+    offsets()[FAMILIES.len()]
+}
+
+/// Where each family's metrics start in [`MetricRef::flat`]'s numbering, then the total.
+fn offsets() -> &'static [usize] {
+    static OFFSETS: OnceLock<Vec<usize>> = OnceLock::new();
+    OFFSETS.get_or_init(|| {
+        let mut out = vec![0];
+        for f in FAMILIES {
+            out.push(out[out.len() - 1] + f.metrics.len());
+        }
+        out
+    })
 }
 
 /// Name prefixes that belong to the stacks kvscope inspects; an unknown name with one of

@@ -39,7 +39,15 @@ fn ev(signal: Signal, detail: impl Into<String>, strength: Strength) -> Evidence
 
 /// The first family of `id` with a series in a newest scrape: (target, family name, value).
 fn family_present<'a>(inputs: &Inputs<'a>, id: &str) -> Option<(&'a TargetStore, String, f64)> {
-    catalog::family_metrics(id).find_map(|m| {
+    metrics_present(inputs, catalog::family_metrics(id))
+}
+
+/// The first of `metrics` with a series in a newest scrape: (target, family name, value).
+fn metrics_present<'a>(
+    inputs: &Inputs<'a>,
+    mut metrics: impl Iterator<Item = catalog::MetricRef>,
+) -> Option<(&'a TargetStore, String, f64)> {
+    metrics.find_map(|m| {
         inputs
             .newest_series(m)
             .next()
@@ -90,10 +98,9 @@ struct Sightings {
 impl Sightings {
     fn of(inputs: &Inputs<'_>, scan: &Scan) -> Sightings {
         let in_scope = |scope: Scope| {
-            FAMILIES
-                .iter()
-                .filter(|f| f.scope == scope)
-                .find_map(|f| family_present(inputs, f.id))
+            (0..FAMILIES.len())
+                .filter(|fi| FAMILIES[*fi].scope == scope)
+                .find_map(|fi| metrics_present(inputs, catalog::refs_of(fi)))
                 .map(|(t, fam, _)| (t.name.clone(), fam))
         };
         let prefixed = |group| scan.prefixed(group).map(|(t, f, _)| (t, f));
