@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod evidence;
 pub mod expo;
 pub mod files;
 pub mod logfile;

@@ -1,0 +1,259 @@
+use std::collections::BTreeMap;
+
+use super::lct::{Decoder, Item, args};
+use super::msg::brief;
+
+fn real_lct() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/lmcache-0.5.6-cpu-run1/run.lct"
+    ))
+    .unwrap()
+}
+
+/// Ops per qualname, records, largest t_mono, skipped, header level, as `chunk`-sized pieces
+/// of `bytes` decode.
+fn decode_in(
+    bytes: &[u8],
+    chunk: usize,
+) -> (BTreeMap<String, u64>, u64, f64, u64, String, Decoder) {
+    let mut d = Decoder::new();
+    let (mut ops, mut n, mut dur, mut skipped, mut level) =
+        (BTreeMap::new(), 0, 0.0f64, 0, String::new());
+    for piece in bytes.chunks(chunk) {
+        d.push(piece, |item| match item {
+            Item::Header(h) => level = h.level,
+            Item::Record(r, _) => {
+                *ops.entry(r.qualname.to_string()).or_insert(0) += 1;
+                n += 1;
+                dur = dur.max(r.t_mono);
+            }
+            Item::Skipped { .. } => skipped += 1,
+        });
+    }
+    (ops, n, dur, skipped, level, d)
+}
+
+#[test]
+fn the_real_trace_decodes_as_lmcache_trace_info_says() {
+    // ground-truth/trace_info.txt: 275 records, duration 179.798s, six operations.
+    let bytes = real_lct();
+    let (ops, n, dur, skipped, level, d) = decode_in(&bytes, bytes.len());
+    assert_eq!(n, 275);
+    assert_eq!(format!("{dur:.3}"), "179.798");
+    assert_eq!(skipped, 0);
+    assert_eq!(level, "storage");
+    assert_eq!(d.partial(), None);
+    assert_eq!(d.fatal(), None);
+    let p = "lmcache.v1.distributed.storage_manager.StorageManager.";
+    assert_eq!(ops[&format!("{p}submit_prefetch_task")], 82);
+    assert_eq!(ops[&format!("{p}finish_read_prefetched")], 53);
+    assert_eq!(ops.values().sum::<u64>(), 275);
+}
+
+#[test]
+fn any_split_of_the_real_trace_decodes_the_same() {
+    let bytes = real_lct();
+    let whole = decode_in(&bytes, bytes.len());
+    for chunk in [1, 3, 4, 5, 7, 1000, 4096] {
+        let split = decode_in(&bytes, chunk);
+        assert_eq!(
+            (&split.0, split.1, split.2),
+            (&whole.0, whole.1, whole.2),
+            "{chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_record_s_arguments_read_as_lmcache_wrote_them() {
+    let bytes = real_lct();
+    let mut shown = Vec::new();
+    Decoder::new().push(&bytes, |item| {
+        if let Item::Record(r, frame) = item
+            && r.qualname.ends_with("submit_prefetch_task")
+            && shown.is_empty()
+        {
+            shown = args(frame).unwrap();
+        }
+    });
+    let names: Vec<&str> = shown.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(names.contains(&"spec"), "{names:?}");
+    let id = &shown
+        .iter()
+        .find(|(k, _)| k == "external_request_id")
+        .unwrap()
+        .1;
+    assert!(id.as_str().unwrap().starts_with("req-"), "{id:?}");
+    let spec = brief(&shown.iter().find(|(k, _)| k == "spec").unwrap().1, 4, 300);
+    assert!(spec.starts_with("PrefetchTaskSpec("), "{spec}");
+    assert!(spec.contains("keys"), "{spec}");
+    println!("{spec}");
+}
+
+#[test]
+fn a_cut_trace_keeps_its_whole_frames_and_says_where_it_was_cut() {
+    let bytes = real_lct();
+    let cut = &bytes[..bytes.len() - 10];
+    let (_, n, _, _, _, d) = decode_in(cut, 4096);
+    assert_eq!(n, 274);
+    let (at, have) = d.partial().unwrap();
+    assert_eq!(have as u64 + at, cut.len() as u64);
+}
+
+#[test]
+fn hostile_bytes_stop_with_the_byte_they_stopped_at() {
+    // Hand-made: not a trace at all, and a length prefix of 4 GB.
+    let mut d = Decoder::new();
+    d.push(b"\x00\x00\x00\x03abc", |_| {});
+    assert!(d.fatal().unwrap().contains("byte 0"), "{:?}", d.fatal());
+    let mut d = Decoder::new();
+    d.push(&[0xff, 0xff, 0xff, 0xff, 1, 2], |_| {});
+    assert!(d.fatal().unwrap().contains("corrupt"), "{:?}", d.fatal());
+}
+
+mod logs {
+    use std::collections::BTreeMap;
+
+    use crate::evidence::log::{Kind, Level, parse, strip_ansi};
+
+    fn real_log() -> String {
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/lmcache-0.5.6-cpu-run1/server.log"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_real_server_log_reads_by_kind() {
+        let text = real_log();
+        let mut by = BTreeMap::new();
+        let mut buf = String::new();
+        for l in text.lines() {
+            *by.entry(parse(strip_ansi(l, &mut buf)).kind).or_insert(0) += 1;
+        }
+        // grep -c on the file: 53 prefetch completions, 53 retrievals, 29 stores, 7
+        // evictions, 85 HTTP requests.
+        assert_eq!(by[&Kind::PrefetchCompleted], 53);
+        assert_eq!(by[&Kind::Retrieved], 53);
+        assert_eq!(by[&Kind::Stored], 29);
+        assert_eq!(by[&Kind::EvictionTriggered], 7);
+        assert_eq!(by[&Kind::HttpAccess], 85);
+        assert_eq!(by[&Kind::TraceRecorder], 1);
+        assert_eq!(by[&Kind::HttpServer], 1);
+        assert_eq!(by[&Kind::ServerRunning], 1);
+        assert_eq!(by.values().sum::<usize>(), text.lines().count());
+        assert!(
+            by[&Kind::Unknown] > 0,
+            "Python warnings are not LMCache lines"
+        );
+    }
+
+    #[test]
+    fn a_prefetch_line_gives_its_split_and_request() {
+        let text = real_log();
+        let l = text
+            .lines()
+            .map(parse)
+            .find(|l| l.kind == Kind::PrefetchCompleted)
+            .unwrap();
+        assert_eq!(l.level, Some(Level::Info));
+        assert_eq!(l.fields[0], "L1+L2");
+        assert_eq!((l.num(1), l.num(2)), (Some(2.0), Some(2.0)));
+        assert_eq!(l.fields[3], "retained keys");
+        assert_eq!((l.num(4), l.num(5)), (Some(2.0), Some(0.0)));
+        assert_eq!(l.num(6), Some(51.6));
+        assert_eq!(l.fields[7], "req-0-warm");
+        assert_eq!(l.time, Some("2026-11-22 07:22:09,053"));
+    }
+
+    #[test]
+    fn the_peer_packet_s_h100_lines_read_too() {
+        // Lines quoted in the peer's Apache-2.0 packet_a log evidence (a real H100 run):
+        // ANSI colours, a vLLM process prefix, and an older prefetch wording.
+        let mut buf = String::new();
+        let l = "\x1b[32;20m[2026-05-07 23:03:01,475] LMCache INFO:\x1b[0m Prefetch request completed (L1+L2): 8/8 prefix hits (8 L1, 0 L2) in 1.0 ms (external_request_id=cmpl-819e3fe396a65099-0-93fd3b8f, prefetch_request_id=-1) \x1b[3m(storage_manager.py:651:lmcache.v1.distributed.storage_manager)\x1b[0m";
+        let p = parse(strip_ansi(l, &mut buf));
+        assert_eq!(p.kind, Kind::PrefetchCompleted);
+        assert_eq!(p.fields[3], "prefix hits");
+        assert_eq!(p.fields[8], "-1");
+        let v = parse(
+            "(APIServer pid=71) INFO 05-07 23:02:56 [api_server.py:602] Starting vLLM server on http://0.0.0.0:8000",
+        );
+        assert_eq!(
+            (v.kind, v.process),
+            (Kind::VllmServer, Some("APIServer pid=71"))
+        );
+        let mut buf = String::new();
+        let e = "(EngineCore pid=84) \x1b[32;20m[2026-05-07 23:02:59,514] LMCache INFO:\x1b[0m Stored 2048 tokens in 0.020 seconds \x1b[3m(server.py:422:lmcache.v1.multiprocess.server)\x1b[0m";
+        let e = parse(strip_ansi(e, &mut buf));
+        assert_eq!(
+            (e.kind, e.num(0), e.num(1)),
+            (Kind::Stored, Some(2048.0), Some(0.02))
+        );
+    }
+
+    #[test]
+    fn reference_templates_read_their_numbers() {
+        // Hand-made from the format strings in the LMCache and vLLM sources (lmcache.md §7).
+        let cases = [
+            (
+                "[2026-11-22 07:25:34,886] LMCache WARNING: Failed to batched allocate 12 memory blocks of size 4096 because no enough memory is available (short by 3 blocks) (x.py:1:y)",
+                Kind::L1AllocFailed,
+                2,
+                3.0,
+            ),
+            (
+                "[2026-11-22 07:25:34,886] LMCache WARNING: EventBus queue full (max_queue_size=4), 17 event(s) discarded so far (x.py:1:y)",
+                Kind::EventbusQueueFull,
+                1,
+                17.0,
+            ),
+            (
+                "[2026-11-22 07:25:34,886] LMCache INFO: [req_id=abc] Stored 256 out of total 512 tokens. size: 0.0312 GB, cost 1.2000 ms, throughput: 26.0000 GB/s; offload_time: 1.0000 ms, put_time: 0.2000 ms (x.py:1:y)",
+                Kind::EmbeddedStored,
+                5,
+                26.0,
+            ),
+            (
+                "[2026-11-22 07:25:34,886] LMCache INFO: [req_id=abc] Retrieved 256 out of 512 required tokens (from 600 total tokens). size: 0.0312 gb, cost 2.0000 ms, throughput: 15.6000 GB/s; (x.py:1:y)",
+                Kind::EmbeddedRetrieved,
+                6,
+                15.6,
+            ),
+            (
+                "[2026-11-22 07:25:34,886] LMCache INFO: Reqid: cmpl-1, Total tokens 600, Inference Engine computed tokens: 0, LMCache hit tokens: 512, need to load: 512 (x.py:1:y)",
+                Kind::VllmHitTokens,
+                3,
+                512.0,
+            ),
+        ];
+        for (line, kind, field, value) in cases {
+            let p = parse(line);
+            assert_eq!(p.kind, kind, "{line}");
+            assert_eq!(p.num(field), Some(value), "{line}: {:?}", p.fields);
+        }
+    }
+
+    #[test]
+    fn lines_of_no_known_shape_are_unknown_and_kept() {
+        // Hand-made hostile lines.
+        for l in [
+            "",
+            "   ",
+            "[",
+            "(pid=",
+            "INFO",
+            "[x] LMCache",
+            "Traceback (most recent call last):",
+            "\x1b[",
+            "INFO 1 [",
+            "LMCache INFO: no bracket",
+        ] {
+            let mut buf = String::new();
+            let p = parse(strip_ansi(l, &mut buf));
+            assert_eq!(p.kind, Kind::Unknown, "{l:?}");
+        }
+    }
+}
