@@ -324,6 +324,17 @@ impl Model {
                 format,
                 origin,
             } => return self.scraped(target, time, &body, format, origin),
+            Event::Evidence {
+                target,
+                time,
+                stream,
+                fresh,
+                body,
+                origin,
+            } => self
+                .target_mut(target)
+                .evidence
+                .apply(stream, time, fresh, &body, &origin),
         }
         Ok(())
     }

@@ -213,13 +213,49 @@ pub enum Event {
         time: f64,
         reason: SkipReason,
     },
+    /// Bytes read from a file beside a target (its trace or a log), as they were: the reducer
+    /// decodes them, a packet keeps them.
+    Evidence {
+        target: TargetRef,
+        /// When they were read (`None`: a file read at once, without a time).
+        time: Option<f64>,
+        stream: Stream,
+        /// They begin a file: the first read, or the file was replaced or cut under the tail.
+        fresh: bool,
+        body: Vec<u8>,
+        /// The file, as named where it was read, for messages and the report.
+        origin: String,
+    },
+}
+
+/// A file beside a target's metrics that kvscope follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// LMCache's storage trace (`.lct`).
+    Trace,
+    /// The LMCache server's log.
+    ServerLog,
+    /// The engine's log (vLLM, with embedded LMCache's lines).
+    EngineLog,
+}
+
+impl Stream {
+    pub const ALL: [Stream; 3] = [Stream::Trace, Stream::ServerLog, Stream::EngineLog];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Trace => "trace",
+            Stream::ServerLog => "server_log",
+            Stream::EngineLog => "engine_log",
+        }
+    }
 }
 
 impl Event {
     /// When it happened (`None`: a file given without a capture time).
     pub fn time(&self) -> Option<f64> {
         match self {
-            Event::Scrape { time, .. } => *time,
+            Event::Scrape { time, .. } | Event::Evidence { time, .. } => *time,
             Event::ScrapeFailed { time, .. }
             | Event::Latency { time, .. }
             | Event::Route { time, .. }
@@ -234,7 +270,8 @@ impl Event {
             | Event::ScrapeFailed { target, .. }
             | Event::Latency { target, .. }
             | Event::Route { target, .. }
-            | Event::RouteSkipped { target, .. } => *target,
+            | Event::RouteSkipped { target, .. }
+            | Event::Evidence { target, .. } => *target,
         }
     }
 }

@@ -317,3 +317,89 @@ fn run1_findings_see_l1_below_watermark_and_no_drops() {
     );
     assert!(codes.contains(&"eventbus_gauges_unverified"));
 }
+
+/// `lmcache trace info`'s answer in `ground-truth/trace_info.txt`, as a map of its rows and
+/// the ops it lists (its log line before the answer is left out).
+fn trace_info(
+    path: &std::path::Path,
+) -> (
+    std::collections::BTreeMap<String, String>,
+    std::collections::BTreeMap<String, u64>,
+) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let (mut rows, mut ops) = (
+        std::collections::BTreeMap::new(),
+        std::collections::BTreeMap::new(),
+    );
+    let mut in_ops = false;
+    for line in text.lines().skip_while(|l| !l.starts_with("Trace file:")) {
+        if let Some(file) = line.strip_prefix("Trace file: ") {
+            if !rows.is_empty() {
+                break; // the answer is printed twice; one is enough
+            }
+            rows.insert("file".to_string(), file.to_string());
+            continue;
+        }
+        let trimmed = line.trim();
+        if trimmed == "ops:" {
+            in_ops = true;
+            continue;
+        }
+        let (k, v) = trimmed.rsplit_once(':').unwrap();
+        if in_ops && line.starts_with("    ") {
+            ops.insert(k.to_string(), v.trim().parse().unwrap());
+        } else {
+            in_ops = false;
+            rows.insert(k.to_string(), v.trim().to_string());
+        }
+    }
+    (rows, ops)
+}
+
+#[test]
+fn the_trace_summary_equals_lmcache_trace_info_on_the_real_capture() {
+    let capture = fixture("lmcache-0.5.6-cpu-run1");
+    let (rows, ops) = trace_info(&capture.join("ground-truth/trace_info.txt"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args([
+            "report",
+            "--packet",
+            capture.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let t = &r["trace"];
+    assert_eq!(t["file"], rows["file"]);
+    assert_eq!(t["level"], rows["level"]);
+    assert_eq!(t["format_version"].to_string(), rows["format_version"]);
+    assert_eq!(
+        t["trace_schema_version"].to_string(),
+        rows["trace_schema_version"]
+    );
+    assert_eq!(
+        format!("{:.3}s", t["duration_s"].as_f64().unwrap()),
+        rows["duration"]
+    );
+    assert_eq!(t["sm_config_digest"], rows["sm_config_digest"]);
+    assert_eq!(t["total_records"].to_string(), rows["total_records"]);
+    let got: std::collections::BTreeMap<String, u64> =
+        serde_json::from_value(t["ops"].clone()).unwrap();
+    assert_eq!(got, ops);
+    assert_eq!(
+        (t["complete"].as_bool(), t["error"].is_null()),
+        (Some(true), true)
+    );
+    // The server log beside it: counted by kind, every line kept (grep -c on the file).
+    let l = &r["server_log"];
+    assert_eq!(l["lines"], 343);
+    assert_eq!(l["by_kind"]["prefetch_completed"], 53);
+    assert_eq!(l["by_kind"]["eviction_triggered"], 7);
+    assert_eq!(
+        l["prefetch"]["l1_keys"].as_f64().unwrap() + l["prefetch"]["l2_keys"].as_f64().unwrap(),
+        l["prefetch"]["retained_keys"].as_f64().unwrap()
+    );
+    assert!(l["unknown_lines"].as_u64().unwrap() > 0);
+}

@@ -312,6 +312,9 @@ impl Opened {
                 }
             }
         }
+        if !cut {
+            self.carried_as_events(&mut timeline.lines);
+        }
         if cut {
             let end = timeline.lines.last().map(|l| &l.event);
             timeline.stop = Some(format!(
@@ -320,6 +323,51 @@ impl Opened {
             ));
         }
         timeline
+    }
+}
+
+impl Opened {
+    /// Files carried as members (`trace`: a storage trace, `log`: a server log; what `import`
+    /// of a capture folder writes) become evidence events at the end of the timeline, read at
+    /// once, unless the timeline already has that target's stream.
+    fn carried_as_events(&self, lines: &mut Vec<Line>) {
+        let end = lines.iter().rev().find_map(|l| l.event.time());
+        for m in &self.manifest.members {
+            let stream = match m.kind.as_str() {
+                "trace" => crate::vocab::Stream::Trace,
+                "log" => crate::vocab::Stream::ServerLog,
+                _ => continue,
+            };
+            let Some(target) = m
+                .target
+                .as_ref()
+                .and_then(|k| self.manifest.targets.iter().find(|t| &t.key == k))
+                .map(|t| t.target)
+            else {
+                continue;
+            };
+            let has = lines.iter().any(|l| {
+                matches!(&l.event, Event::Evidence { target: t, stream: s, .. } if *t == target && *s == stream)
+            });
+            let Some(bytes) = self.member(&m.path) else {
+                continue;
+            };
+            if has {
+                continue;
+            }
+            let origin = m.path.rsplit('/').next().unwrap_or(&m.path).to_string();
+            lines.push(Line {
+                event: Event::Evidence {
+                    target,
+                    time: end,
+                    stream,
+                    fresh: true,
+                    body: bytes.to_vec(),
+                    origin,
+                },
+                stored: None,
+            });
+        }
     }
 }
 
@@ -428,7 +476,7 @@ fn stopped_at(event: &Event) -> String {
 
 pub(super) fn put_body(event: &mut Event, bytes: Vec<u8>) {
     match event {
-        Event::Scrape { body, .. } => *body = bytes,
+        Event::Scrape { body, .. } | Event::Evidence { body, .. } => *body = bytes,
         Event::Route {
             result: Ok((_, body)),
             ..

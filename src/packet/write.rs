@@ -222,7 +222,7 @@ pub(super) fn split_body(event: &Event) -> (Event, Option<Vec<u8>>) {
 /// [`split_body`] of an event owned.
 fn take_body(mut event: Event) -> (Event, Option<Vec<u8>>) {
     let body = match &mut event {
-        Event::Scrape { body, .. } => Some(std::mem::take(body)),
+        Event::Scrape { body, .. } | Event::Evidence { body, .. } => Some(std::mem::take(body)),
         Event::Route {
             result: Ok((_, body)),
             ..

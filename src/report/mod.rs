@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analysis::{self, Analysis};
+use crate::evidence::lines::LogSummary;
+use crate::evidence::trace::TraceSummary;
 use crate::model::{Model, ParseErrors};
 use crate::store::TargetStore;
 use crate::timefmt::{format_duration, serialize_time};
@@ -80,6 +82,13 @@ struct Report<'a> {
     /// timeline at every capture; a live session at each picture); `{}` for one moment.
     verdict_history: &'a crate::analysis::findings::Verdicts,
     parse_errors: Parsing<'a>,
+    /// The storage trace read beside the first target that has one (`lmcache trace info`'s
+    /// fields); `null` when none was given.
+    trace: Option<TraceSummary>,
+    /// The LMCache server log read beside the first target that has one.
+    server_log: Option<LogSummary>,
+    /// The engine log read beside the first target that has one.
+    engine_log: Option<LogSummary>,
 }
 
 /// The report with its unknowns: every `null` figure's path and reason.
@@ -115,6 +124,18 @@ fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &'a [&'a st
             lines_skipped: model.parse_errors.iter().map(|p| p.lines_skipped).sum(),
             scrapes: &model.parse_errors,
         },
+        trace: model
+            .targets()
+            .find_map(|(_, t)| t.evidence.trace.as_ref())
+            .map(|t| t.summary()),
+        server_log: model
+            .targets()
+            .find_map(|(_, t)| t.evidence.server_log.as_ref())
+            .map(|l| l.summary()),
+        engine_log: model
+            .targets()
+            .find_map(|(_, t)| t.evidence.engine_log.as_ref())
+            .map(|l| l.summary()),
     }
 }
 

@@ -88,6 +88,8 @@ pub struct TargetStore {
     restarts: Vec<u64>,
     /// Newest answer per LMCache HTTP route.
     pub routes: std::collections::BTreeMap<crate::vocab::Route, RouteAnswer>,
+    /// The target's trace and logs, as read so far.
+    pub evidence: crate::evidence::Streams,
     /// Family names, one copy each, shared by their series.
     families: std::collections::HashSet<std::sync::Arc<str>, foldhash::fast::RandomState>,
     key_buf: String,
@@ -111,6 +113,7 @@ impl TargetStore {
             quality: Notes::default(),
             max_series: 2 * DEFAULT_SERIES_LIMIT,
             routes: Default::default(),
+            evidence: Default::default(),
             restarts: Vec::new(),
             families: Default::default(),
             key_buf: String::new(),

@@ -1,0 +1,257 @@
+//! What a target's storage trace said so far: the header, every operation counted, the
+//! latest records kept whole, operations per second over the last hour. Bounded whatever the
+//! file's size.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use super::lct::{self, Decoder, Header, Item};
+
+/// Records kept whole (with their arguments) for the pane.
+pub const RECENT: usize = 256;
+/// A record larger than this is kept without its arguments.
+const RECENT_FRAME_MAX: usize = 64 << 10;
+/// Distinct operation names counted one by one; more are counted together.
+const OPS_MAX: usize = 1024;
+/// Seconds of per-second counts kept.
+const SECONDS_KEPT: usize = 3600;
+
+/// One record kept for display.
+#[derive(Debug, Clone)]
+pub struct Recent {
+    pub t_wall: f64,
+    pub t_mono: f64,
+    pub qualname: Arc<str>,
+    /// The frame, to decode the arguments from when shown (`None`: too large to keep).
+    pub frame: Option<Box<[u8]>>,
+}
+
+impl Recent {
+    /// The record's arguments, decoded.
+    pub fn args(&self) -> Result<Vec<(String, super::msg::Msg)>, String> {
+        match &self.frame {
+            Some(f) => lct::args(f),
+            None => Err("the record was too large to keep".into()),
+        }
+    }
+}
+
+/// A trace as read so far.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// The file, as named where it was read.
+    pub origin: String,
+    decoder: Decoder,
+    pub header: Option<Header>,
+    pub records: u64,
+    /// Records per operation name, by index into `names`.
+    counts: Vec<u64>,
+    names: Vec<Arc<str>>,
+    index: BTreeMap<Arc<str>, u16>,
+    /// Records whose operation arrived after [`OPS_MAX`] names were known.
+    pub ops_other: u64,
+    /// The largest `t_mono`: how long the recorder had run (what `lmcache trace info` calls
+    /// the duration).
+    pub max_t_mono: f64,
+    pub first_wall: Option<f64>,
+    pub last_wall: Option<f64>,
+    /// Frames that did not decode as records, and the first such.
+    pub skipped: u64,
+    pub first_skip: Option<String>,
+    pub recent: VecDeque<Recent>,
+    /// Per second of `t_wall`: (second, records per operation index).
+    pub seconds: VecDeque<(i64, Vec<(u16, u32)>)>,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Times the file was replaced or cut under the tail (each starts the trace over).
+    pub restarts: u32,
+}
+
+impl Trace {
+    pub fn new(origin: &str) -> Trace {
+        Trace {
+            origin: origin.to_string(),
+            ..Trace::default()
+        }
+    }
+
+    /// Takes the next bytes of the file.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+        let mut decoder = std::mem::take(&mut self.decoder);
+        decoder.push(bytes, |item| match item {
+            Item::Header(h) => self.header = Some(h),
+            Item::Record(r, frame) => self.record(r, frame),
+            Item::Skipped { at, error } => {
+                self.skipped += 1;
+                if self.first_skip.is_none() {
+                    self.first_skip = Some(format!("byte {at}: {error}"));
+                }
+            }
+        });
+        self.decoder = decoder;
+    }
+
+    fn record(&mut self, r: lct::Record<'_>, frame: &[u8]) {
+        self.records += 1;
+        if r.t_mono.is_finite() {
+            self.max_t_mono = self.max_t_mono.max(r.t_mono);
+        }
+        let op = match self.index.get(r.qualname) {
+            Some(&i) => Some(i),
+            None if self.names.len() < OPS_MAX => {
+                let name: Arc<str> = r.qualname.into();
+                let i = self.names.len() as u16;
+                self.names.push(name.clone());
+                self.counts.push(0);
+                self.index.insert(name, i);
+                Some(i)
+            }
+            None => None,
+        };
+        match op {
+            Some(i) => self.counts[usize::from(i)] += 1,
+            None => self.ops_other += 1,
+        }
+        if r.t_wall.is_finite() && r.t_wall > 0.0 {
+            self.first_wall = Some(self.first_wall.map_or(r.t_wall, |f| f.min(r.t_wall)));
+            self.last_wall = Some(self.last_wall.map_or(r.t_wall, |l| l.max(r.t_wall)));
+            if let Some(i) = op {
+                self.count_second(r.t_wall.floor() as i64, i);
+            }
+        }
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Recent {
+            t_wall: r.t_wall,
+            t_mono: r.t_mono,
+            qualname: op.map_or_else(|| r.qualname.into(), |i| self.names[usize::from(i)].clone()),
+            frame: (frame.len() <= RECENT_FRAME_MAX).then(|| frame.into()),
+        });
+    }
+
+    fn count_second(&mut self, second: i64, op: u16) {
+        // Records arrive in time order, give or take a late one: find its second from the back.
+        let pos = self.seconds.iter().rposition(|(s, _)| *s <= second);
+        let slot = match pos {
+            Some(p) if self.seconds[p].0 == second => p,
+            Some(p) => {
+                self.seconds.insert(p + 1, (second, Vec::new()));
+                p + 1
+            }
+            None if self.seconds.len() < SECONDS_KEPT => {
+                self.seconds.push_front((second, Vec::new()));
+                0
+            }
+            None => return,
+        };
+        let ops = &mut self.seconds[slot].1;
+        match ops.iter_mut().find(|(o, _)| *o == op) {
+            Some((_, n)) => *n += 1,
+            None => ops.push((op, 1)),
+        }
+        while self.seconds.len() > SECONDS_KEPT {
+            self.seconds.pop_front();
+        }
+    }
+
+    /// Operation name `i` (as in [`Trace::seconds`]).
+    pub fn op_name(&self, i: u16) -> &str {
+        &self.names[usize::from(i)]
+    }
+
+    /// Records per operation name, sorted by name.
+    pub fn ops(&self) -> BTreeMap<&str, u64> {
+        let mut out: BTreeMap<&str, u64> = self
+            .names
+            .iter()
+            .zip(&self.counts)
+            .map(|(n, c)| (&**n, *c))
+            .collect();
+        if self.ops_other > 0 {
+            out.insert("(other operations)", self.ops_other);
+        }
+        out
+    }
+
+    /// What stops the trace from being whole so far, if anything.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(f) = self.decoder.fatal() {
+            return Some(f.to_string());
+        }
+        if self.bytes == 0 {
+            return Some("the file is empty".into());
+        }
+        if self.header.is_none() {
+            return Some(format!("no whole header yet ({} bytes read)", self.bytes));
+        }
+        if let Some((at, have)) = self.decoder.partial() {
+            return Some(format!(
+                "ends {have} bytes into the frame at byte {at} (cut short, or still being written)"
+            ));
+        }
+        self.first_skip
+            .as_ref()
+            .map(|s| format!("{} records did not decode; the first at {s}", self.skipped))
+    }
+
+    /// The summary the report gives (and `lmcache trace info` prints).
+    pub fn summary(&self) -> TraceSummary {
+        let h = self.header.as_ref();
+        let problem = self.problem();
+        TraceSummary {
+            file: self.origin.clone(),
+            level: h.map(|h| h.level.clone()),
+            format_version: h.map(|h| h.format_version),
+            trace_schema_version: h.map(|h| h.trace_schema_version),
+            // As `lmcache trace info` prints it: to the millisecond.
+            duration_s: (self.max_t_mono * 1000.0).round() / 1000.0,
+            sm_config_digest: h
+                .map(|h| h.sm_config_digest.clone())
+                .filter(|d| !d.is_empty()),
+            total_records: self.records,
+            ops: self
+                .ops()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            complete: problem.is_none(),
+            error: problem,
+            level_meta: h
+                .map(|h| h.level_meta.iter().cloned().collect())
+                .unwrap_or_default(),
+            skipped_records: self.skipped,
+            bytes: self.bytes,
+            first_record: self.first_wall,
+            last_record: self.last_wall,
+            restarts: self.restarts,
+        }
+    }
+}
+
+/// A trace summary: `lmcache trace info`'s fields, plus what kvscope adds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TraceSummary {
+    pub file: String,
+    pub level: Option<String>,
+    pub format_version: Option<i64>,
+    pub trace_schema_version: Option<i64>,
+    /// The largest `t_mono` (seconds the recorder ran), to the millisecond.
+    pub duration_s: f64,
+    /// `null` when the recorder had no config (`(none)` in `lmcache trace info`).
+    pub sm_config_digest: Option<String>,
+    pub total_records: u64,
+    pub ops: BTreeMap<String, u64>,
+    /// The bytes read end on a frame boundary, with a header and no record skipped.
+    pub complete: bool,
+    pub error: Option<String>,
+    pub level_meta: BTreeMap<String, String>,
+    pub skipped_records: u64,
+    pub bytes: u64,
+    #[serde(serialize_with = "crate::timefmt::serialize_time")]
+    pub first_record: Option<f64>,
+    #[serde(serialize_with = "crate::timefmt::serialize_time")]
+    pub last_record: Option<f64>,
+    pub restarts: u32,
+}
