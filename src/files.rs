@@ -39,6 +39,20 @@ fn describe(meta: &std::fs::Metadata) -> &'static str {
 /// Errors name the path.
 pub fn read_capped(path: &Path, cap: u64, kind: Kind) -> Result<Vec<u8>, String> {
     let name = path.display();
+    let (file, meta) = open(path, kind)?;
+    if meta.is_file() && meta.len() > cap {
+        return Err(too_large(&name.to_string(), cap));
+    }
+    read_through_cap(file, cap).map_err(|e| match e {
+        Capped::Io(e) => format!("cannot read {name}: {e}"),
+        Capped::TooLarge => too_large(&name.to_string(), cap),
+    })
+}
+
+/// Opens `path` when it is of `kind`, checked before opening (opening a FIFO nobody writes to
+/// would wait for ever) and again on the handle. Errors name the path.
+pub fn open(path: &Path, kind: Kind) -> Result<(File, std::fs::Metadata), String> {
+    let name = path.display();
     let check = |meta: &std::fs::Metadata| {
         use std::os::unix::fs::FileTypeExt;
         let allowed = meta.is_file() || (kind == Kind::RegularOrPipe && meta.file_type().is_fifo());
@@ -51,20 +65,13 @@ pub fn read_capped(path: &Path, cap: u64, kind: Kind) -> Result<Vec<u8>, String>
             ))
         }
     };
-    // Before opening: opening a FIFO nobody writes to would wait for ever.
     check(&std::fs::metadata(path).map_err(|e| format!("cannot read {name}: {e}"))?)?;
     let file = File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot read {name}: {e}"))?;
     check(&meta)?;
-    if meta.is_file() && meta.len() > cap {
-        return Err(too_large(&name.to_string(), cap));
-    }
-    read_through_cap(file, cap).map_err(|e| match e {
-        Capped::Io(e) => format!("cannot read {name}: {e}"),
-        Capped::TooLarge => too_large(&name.to_string(), cap),
-    })
+    Ok((file, meta))
 }
 
 fn too_large(name: &str, cap: u64) -> String {

@@ -20,13 +20,19 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(f) => return failed(f),
     };
+    let follows = match cli::follow::plan(sub) {
+        Ok(f) => f,
+        Err(f) => return failed(f),
+    };
     match cli.command {
         Command::Watch {
             lmcache,
             engine,
             live,
+            follow: _,
         } => finish_live(
             settings::resolve(live, lmcache, engine, auth)
+                .map(|args| WatchArgs { follows, ..args })
                 .and_then(|args| kvscope::cli::live::watch(&args)),
         ),
         Command::Screenshot(args) => finish(cli::screenshot::run(&args)),
@@ -61,6 +67,7 @@ fn main() -> ExitCode {
             config,
             series_limit,
             auth: _,
+            follow: _,
         } => {
             let thresholds = match settings::report_thresholds(config.as_deref()) {
                 Ok(t) => t,
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
                 routes: routes
                     .then_some(kvscope::sources::lmcache_http::RouteOptions { allow_env }),
                 thresholds,
+                follows,
             };
             match cli::report::report(&args) {
                 Ok((out, code)) => match cli::write_stdout(&out) {
@@ -102,8 +110,10 @@ fn main() -> ExitCode {
             out,
             redact_hosts,
             auth: _,
+            follow: _,
         } => {
             let watch = WatchArgs {
+                follows,
                 lmcache,
                 engine,
                 interval,

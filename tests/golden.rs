@@ -86,6 +86,7 @@ fn reports_match_the_golden_outputs() {
                 at: None,
                 fail_on: None,
                 routes: None,
+                follows: Vec::new(),
                 thresholds: Default::default(),
             };
             let got = match report::report(&args) {

@@ -29,6 +29,8 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         engine: Vec<String>,
         #[command(flatten)]
+        follow: FollowOpts,
+        #[command(flatten)]
         live: LiveOpts,
     },
     /// Render the TUI for saved scrapes at a given size, as SVG or plain text.
@@ -96,6 +98,8 @@ pub enum Command {
         series_limit: usize,
         #[command(flatten)]
         auth: AuthOpts,
+        #[command(flatten)]
+        follow: FollowOpts,
     },
     /// Record live targets (metrics and LMCache routes) for a while into an evidence packet.
     Export {
@@ -128,6 +132,8 @@ pub enum Command {
         redact_hosts: bool,
         #[command(flatten)]
         auth: AuthOpts,
+        #[command(flatten)]
+        follow: FollowOpts,
     },
     /// Convert saved evidence to a packet: a capture folder (metrics_index.tsv, http/), or a
     /// peer packet folder (*_metrics_loaded.prom).
@@ -260,6 +266,22 @@ pub struct LiveOpts {
     pub redact_hosts: bool,
     #[command(flatten)]
     pub auth: AuthOpts,
+}
+
+/// Files beside a target, read with its metrics. Each belongs to the --lmcache/--engine
+/// target before it on the command line.
+#[derive(clap::Args, Clone)]
+pub struct FollowOpts {
+    /// LMCache's storage trace (.lct, from --trace-level) of the target before it.
+    #[arg(long, value_name = "FILE")]
+    pub lct: Vec<std::path::PathBuf>,
+    /// The LMCache server's log of the target before it; - reads standard input.
+    #[arg(long, value_name = "FILE|-")]
+    pub server_log: Vec<std::path::PathBuf>,
+    /// The engine's log (vLLM; embedded LMCache writes there too) of the target before it;
+    /// - reads standard input.
+    #[arg(long, value_name = "FILE|-")]
+    pub engine_log: Vec<std::path::PathBuf>,
 }
 
 /// Request headers for targets that need them (LMCache 0.5.7 API keys).

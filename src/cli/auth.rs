@@ -71,7 +71,7 @@ pub fn plan(m: &ArgMatches) -> Result<AuthPlan, Failure> {
 }
 
 /// Where an argument's values stand on the command line (none when the subcommand lacks it).
-fn positions(m: &ArgMatches, id: &str) -> Vec<usize> {
+pub(super) fn positions(m: &ArgMatches, id: &str) -> Vec<usize> {
     if !matches!(m.try_contains_id(id), Ok(true)) {
         return Vec::new();
     }
@@ -79,7 +79,10 @@ fn positions(m: &ArgMatches, id: &str) -> Vec<usize> {
 }
 
 /// An argument's values with their positions.
-fn values<T: Clone + Send + Sync + 'static>(m: &ArgMatches, id: &str) -> Vec<(T, usize)> {
+pub(super) fn values<T: Clone + Send + Sync + 'static>(
+    m: &ArgMatches,
+    id: &str,
+) -> Vec<(T, usize)> {
     let given = m.try_get_many::<T>(id).ok().flatten().into_iter().flatten();
     given.cloned().zip(positions(m, id)).collect()
 }

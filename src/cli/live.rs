@@ -35,6 +35,8 @@ pub struct WatchArgs {
     pub export: tui::ExportPlan,
     /// What the findings judge by.
     pub thresholds: crate::analysis::findings::Thresholds,
+    /// Traces and logs to follow beside the targets.
+    pub follows: Vec<super::follow::Given>,
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -173,6 +175,18 @@ pub(super) fn spawn_collectors(
                 tokio::spawn(routes);
             }
         }
+    }
+    for g in &args.follows {
+        let follow = crate::sources::follow::Follow {
+            target: TargetRef {
+                role: g.role,
+                index: g.arg,
+            },
+            stream: g.stream,
+            path: g.path.clone(),
+        };
+        crate::sources::follow::check(&follow).map_err(Failure::bad)?;
+        tokio::spawn(crate::sources::follow::follow(follow, tx.clone()));
     }
     Ok(())
 }

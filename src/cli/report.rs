@@ -42,6 +42,8 @@ pub struct ReportArgs {
     pub routes: Option<crate::sources::lmcache_http::RouteOptions>,
     /// What the findings judge by (`--config FILE`'s `[findings]`).
     pub thresholds: crate::analysis::findings::Thresholds,
+    /// Traces and logs given beside the targets (`--lct`, `--server-log`, `--engine-log`).
+    pub follows: Vec<super::follow::Given>,
 }
 
 /// One target to read: a timeline of files, or a URL.
@@ -108,6 +110,44 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
         out.insert(0, Plan::Files(files));
     }
     Ok(out)
+}
+
+/// Reads the traces and logs given beside the targets, all of each, into `model`.
+fn read_beside(
+    model: &mut Model,
+    args: &ReportArgs,
+    lm: &[Plan],
+    en: &[Plan],
+    kinds: &[&str],
+) -> Result<(), Failure> {
+    for g in &args.follows {
+        let plans = if g.role == Role::Lmcache { lm } else { en };
+        // A URL argument is its own target; file arguments are one timeline, the first.
+        let index = plans
+            .iter()
+            .position(|p| matches!(p, Plan::Url(_, arg) if *arg == g.arg))
+            .unwrap_or(0);
+        let target = TargetRef {
+            role: g.role,
+            index,
+        };
+        let slot = if g.role == Role::Lmcache {
+            index
+        } else {
+            lm.len() + index
+        };
+        let time = (kinds.get(slot) == Some(&"url")).then(now);
+        let follow = sources::follow::Follow {
+            target,
+            stream: g.stream,
+            path: g.path.clone(),
+        };
+        sources::follow::read_all(&follow, time, |e| {
+            let _ = model.apply(e);
+        })
+        .map_err(Failure::bad)?;
+    }
+    Ok(())
 }
 
 /// Runs `report`: what to print, and the exit code (0; 3 when a target never answered; 1
@@ -222,6 +262,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
             }
         }
     }
+    read_beside(&mut model, args, &lm, &en, &kinds)?;
     if !urls.is_empty() {
         scrape_urls(&mut model, &urls, args)?;
         // Read live: now is now, and the interval the one asked for. Files keep the clock

@@ -59,6 +59,7 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         at: None,
         fail_on: None,
         routes: None,
+        follows: Vec::new(),
         thresholds: Default::default(),
     };
     let (model, _) = load(&inputs)?;

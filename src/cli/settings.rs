@@ -35,6 +35,7 @@ pub fn resolve(
         (None, None) => crate::store::DEFAULT_SERIES_LIMIT,
     };
     Ok(WatchArgs {
+        follows: Vec::new(),
         lmcache,
         engine,
         interval: seconds(opts.interval, &cfg.interval, "interval", DEFAULT_INTERVAL)?,
@@ -168,6 +169,7 @@ mod tests {
             lmcache,
             engine,
             live,
+            ..
         } = Cli::from_arg_matches(&m).unwrap().command
         else {
             panic!("watch parses as watch")

@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod collector;
+pub mod follow;
 pub mod http;
 pub mod lmcache_http;
 

@@ -1,0 +1,289 @@
+//! Files beside a target — its storage trace, its log — read as [`Event::Evidence`]: all at
+//! once for `report`, or followed while they grow for `watch` and `export` (a file replaced
+//! or cut under the tail starts over, and says so). Standard input (`-`) is read as it comes.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+use crate::files::{self, Kind};
+use crate::vocab::{Event, Stream, TargetRef};
+
+/// The most bytes one event carries.
+pub const CHUNK: usize = 1 << 20;
+/// How far back from its end a log is first read when followed (a trace is read from its
+/// start: its header is there).
+pub const LOG_BACKLOG: u64 = 1 << 20;
+/// How often a followed file is looked at.
+pub const POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A file to read beside a target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Follow {
+    pub target: TargetRef,
+    pub stream: Stream,
+    /// `-` for standard input.
+    pub path: PathBuf,
+}
+
+impl Follow {
+    fn stdin(&self) -> bool {
+        self.path.as_os_str() == super::STDIN
+    }
+    fn origin(&self) -> String {
+        if self.stdin() {
+            "standard input".into()
+        } else {
+            self.path.display().to_string()
+        }
+    }
+    fn event(&self, time: Option<f64>, fresh: bool, body: Vec<u8>) -> Event {
+        Event::Evidence {
+            target: self.target,
+            time,
+            stream: self.stream,
+            fresh,
+            body,
+            origin: self.origin(),
+        }
+    }
+}
+
+/// Reads all of `f` now, in events of at most [`CHUNK`] bytes stamped `time`, the first
+/// marked fresh. Nothing is kept beyond one chunk, however large the file.
+pub fn read_all(f: &Follow, time: Option<f64>, mut each: impl FnMut(Event)) -> Result<(), String> {
+    let mut input: Box<dyn Read> = if f.stdin() {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(files::open(&f.path, Kind::RegularOrPipe)?.0)
+    };
+    let mut fresh = true;
+    loop {
+        let chunk =
+            read_chunk(&mut input).map_err(|e| format!("cannot read {}: {e}", f.origin()))?;
+        if chunk.is_empty() && !fresh {
+            return Ok(());
+        }
+        let done = chunk.len() < CHUNK;
+        each(f.event(time, fresh, chunk));
+        fresh = false;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// Up to [`CHUNK`] bytes (fewer only at the end).
+fn read_chunk(r: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(CHUNK);
+    r.take(CHUNK as u64).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Where a followed file stands.
+#[derive(Debug, Default)]
+struct Place {
+    /// Device and inode of the file being read.
+    id: Option<(u64, u64)>,
+    offset: u64,
+}
+
+/// Follows `f` until the receiver goes away: new bytes as events stamped with the wall
+/// clock. A file that cannot be read for a while (a rotation in progress) is tried again at
+/// the next look; [`check`] says at the start whether it can be read at all.
+pub async fn follow(f: Follow, tx: tokio::sync::mpsc::Sender<Event>) {
+    if f.stdin() {
+        return follow_stdin(f, tx).await;
+    }
+    let mut place = Place::default();
+    loop {
+        if let Ok(events) = step(&f, &mut place) {
+            let more = events
+                .iter()
+                .any(|e| matches!(e, Event::Evidence { body, .. } if body.len() == CHUNK));
+            for e in events {
+                if tx.send(e).await.is_err() {
+                    return;
+                }
+            }
+            if more {
+                continue;
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Whether `f` can be followed: an error naming it when not.
+pub fn check(f: &Follow) -> Result<(), String> {
+    if f.stdin() {
+        return Ok(());
+    }
+    files::open(&f.path, Kind::Regular).map(|_| ())
+}
+
+/// One look at the file: what grew since the last, or all of it again when it was replaced
+/// or cut.
+fn step(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let (mut file, meta) = files::open(&f.path, Kind::Regular)?;
+    let id = (meta.dev(), meta.ino());
+    let mut fresh = false;
+    if place.id != Some(id) || meta.len() < place.offset {
+        fresh = true;
+        place.offset = match (place.id, f.stream) {
+            // A log first seen: its last part; a replaced one: from its start.
+            (None, Stream::ServerLog | Stream::EngineLog) => meta.len().saturating_sub(LOG_BACKLOG),
+            _ => 0,
+        };
+        place.id = Some(id);
+    }
+    if meta.len() == place.offset && !fresh {
+        return Ok(Vec::new());
+    }
+    file.seek(SeekFrom::Start(place.offset))
+        .map_err(|e| format!("cannot read {}: {e}", f.origin()))?;
+    let mut chunk =
+        read_chunk(&mut file).map_err(|e| format!("cannot read {}: {e}", f.origin()))?;
+    if fresh && place.offset > 0 {
+        // Started inside a log: from the first whole line.
+        let skip = memchr::memchr(b'\n', &chunk).map_or(chunk.len(), |n| n + 1);
+        chunk.drain(..skip);
+        place.offset += skip as u64;
+    }
+    place.offset += chunk.len() as u64;
+    if chunk.is_empty() && !fresh {
+        return Ok(Vec::new());
+    }
+    Ok(vec![f.event(Some(crate::timefmt::now()), fresh, chunk)])
+}
+
+async fn follow_stdin(f: Follow, out: tokio::sync::mpsc::Sender<Event>) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let mut fresh = true;
+    while let Some(bytes) = rx.recv().await {
+        if out
+            .send(f.event(Some(crate::timefmt::now()), fresh, bytes))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        fresh = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Role;
+
+    fn scratch(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("kvscope-follow-{}-{name}", std::process::id()))
+    }
+
+    fn follow_of(path: &std::path::Path, stream: Stream) -> Follow {
+        Follow {
+            target: TargetRef {
+                role: Role::Lmcache,
+                index: 0,
+            },
+            stream,
+            path: path.to_path_buf(),
+        }
+    }
+
+    fn bodies(events: &[Event]) -> Vec<(bool, Vec<u8>)> {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::Evidence { fresh, body, .. } => (*fresh, body.clone()),
+                _ => panic!("not evidence"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_growing_file_gives_what_grew_and_a_replaced_one_starts_over() {
+        let path = scratch("grow.lct");
+        std::fs::write(&path, b"abc").unwrap();
+        let f = follow_of(&path, Stream::Trace);
+        let mut place = Place::default();
+        assert_eq!(
+            bodies(&step(&f, &mut place).unwrap()),
+            [(true, b"abc".to_vec())]
+        );
+        assert!(step(&f, &mut place).unwrap().is_empty());
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut file, b"de").unwrap();
+        assert_eq!(
+            bodies(&step(&f, &mut place).unwrap()),
+            [(false, b"de".to_vec())]
+        );
+        // Cut (a truncating rotation): read again from the start, fresh.
+        std::fs::write(&path, b"x").unwrap();
+        assert_eq!(
+            bodies(&step(&f, &mut place).unwrap()),
+            [(true, b"x".to_vec())]
+        );
+        // Replaced by another file under the same name (a renaming rotation).
+        let other = scratch("grow-new.lct");
+        std::fs::write(&other, b"yz").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_eq!(
+            bodies(&step(&f, &mut place).unwrap()),
+            [(true, b"yz".to_vec())]
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_large_log_is_first_read_from_a_whole_line_near_its_end() {
+        let path = scratch("big.log");
+        let line = "x".repeat(99) + "\n";
+        std::fs::write(&path, line.repeat(20_000)).unwrap();
+        let f = follow_of(&path, Stream::ServerLog);
+        let mut place = Place::default();
+        let got = bodies(&step(&f, &mut place).unwrap());
+        assert!(got[0].0);
+        assert!(got[0].1.len() as u64 <= LOG_BACKLOG);
+        assert!(
+            got[0].1.starts_with(line.as_bytes()),
+            "begins on a whole line"
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn read_all_reads_in_chunks_and_names_a_missing_file() {
+        let path = scratch("all.log");
+        std::fs::write(&path, vec![b'a'; CHUNK + 10]).unwrap();
+        let mut got = Vec::new();
+        read_all(&follow_of(&path, Stream::ServerLog), Some(1.0), |e| {
+            got.push(e)
+        })
+        .unwrap();
+        let b = bodies(&got);
+        assert_eq!(b.iter().map(|x| x.1.len()).collect::<Vec<_>>(), [CHUNK, 10]);
+        assert_eq!(b.iter().map(|x| x.0).collect::<Vec<_>>(), [true, false]);
+        let _ = std::fs::remove_file(&path);
+        let err = read_all(&follow_of(&path, Stream::Trace), None, |_| {}).unwrap_err();
+        assert!(err.contains("all.log"), "{err}");
+    }
+}
