@@ -93,6 +93,10 @@ impl Hosts {
                     result: Ok((_, body)),
                     ..
                 } => hosts.scan(body),
+                Event::Evidence { body, origin, .. } => {
+                    hosts.scan(origin.as_bytes());
+                    hosts.scan(body);
+                }
                 Event::ScrapeFailed { error, .. }
                 | Event::Route {
                     result: Err(error), ..
@@ -239,6 +243,22 @@ impl Hosts {
             | Event::Route {
                 result: Err(error), ..
             } => *error = self.text(error),
+            Event::Evidence {
+                stream,
+                body,
+                origin,
+                ..
+            } => {
+                *origin = self.text(origin);
+                let replaced = self.bytes(body);
+                if *stream != crate::vocab::Stream::Trace {
+                    *body = replaced;
+                } else if replaced != *body {
+                    // A binary trace cannot be rewritten (its strings carry their lengths):
+                    // bytes naming a host are left out, and the trace reads as cut there.
+                    body.clear();
+                }
+            }
             _ => {}
         }
         e
@@ -405,6 +425,47 @@ mod tests {
         for secret in ["gpu7.corp", "10.1.2.3", "fd00"] {
             assert!(!String::from_utf8_lossy(body).contains(secret));
         }
+    }
+
+    /// Hand-written: a followed server log naming an L2 host, and a trace naming it too.
+    #[test]
+    fn followed_logs_are_rewritten_and_a_trace_naming_a_host_is_left_out() {
+        let whose = TargetRef {
+            role: Role::Engine,
+            index: 0,
+        };
+        let evidence = |stream, body: &[u8]| Event::Evidence {
+            target: whose,
+            time: Some(1.0),
+            stream,
+            fresh: true,
+            body: body.to_vec(),
+            origin: "/var/log/lmcache.log".into(),
+        };
+        let events = vec![
+            evidence(
+                crate::vocab::Stream::ServerLog,
+                b"[t] LMCache INFO: connecting to redis://10.1.2.3:6379/0 (x.py:1:y)\n",
+            ),
+            evidence(
+                crate::vocab::Stream::Trace,
+                b"\x00\x00\x00\x05redis://10.1.2.3:6379",
+            ),
+        ];
+        let (_, events, _, _) =
+            round_trip(vec![target("http://10.1.2.3:8080/metrics")], events, "{}");
+        let Event::Evidence { body, .. } = &events[0] else {
+            unreachable!()
+        };
+        let log = String::from_utf8_lossy(body);
+        assert!(
+            !log.contains("10.1.2.3") && log.contains("redis://192.0.2."),
+            "{log}"
+        );
+        let Event::Evidence { body, .. } = &events[1] else {
+            unreachable!()
+        };
+        assert!(body.is_empty());
     }
 
     #[test]
