@@ -26,7 +26,8 @@ pub struct Imported {
     /// In time order.
     pub events: Vec<Event>,
     /// Files to carry byte for byte: the target, a kind (`trace`, `log`), the file's name and
-    /// its bytes. kvscope does not read them yet; a packet keeps them for those who do.
+    /// its bytes. A packet keeps them as members, and its reader gives them to the reducer as
+    /// evidence events.
     pub carried: Vec<(TargetRef, &'static str, String, Vec<u8>)>,
     /// What could not be carried, and why.
     pub notes: Vec<String>,
