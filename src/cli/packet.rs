@@ -265,7 +265,8 @@ pub fn import(
 /// A packet rewritten with its hosts replaced by pseudonyms: events (as far as they are
 /// whole), report and carried files.
 fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
-    let (events, stopped) = opened.events();
+    // The carried files are copied (and redacted) as members below, not as events.
+    let (events, stopped) = opened.recorded_events();
     let m = &opened.manifest;
     let mut redactions = m.redactions.clone();
     redactions.extend(stopped.map(|why| format!("copied as far as it was whole: {why}")));

@@ -261,7 +261,19 @@ impl Opened {
     /// The recorded events in order, bodies restored, as far as the packet holds them whole;
     /// and, when it stops early, why and where.
     pub fn events(&self) -> (Vec<Event>, Option<String>) {
-        let timeline = self.timeline();
+        self.events_of(self.timeline())
+    }
+
+    /// [`Opened::events`] as recorded: without the evidence events read from carried
+    /// members (for a copy that carries those members itself).
+    pub fn recorded_events(&self) -> (Vec<Event>, Option<String>) {
+        let mut timeline = self.timeline();
+        let recorded = timeline.lines.len() - timeline.from_members;
+        timeline.lines.truncate(recorded);
+        self.events_of(timeline)
+    }
+
+    fn events_of(&self, timeline: Timeline) -> (Vec<Event>, Option<String>) {
         let mut cursor = timeline.cursor();
         let mut out = Vec::new();
         while let Some(next) = cursor.next(&timeline) {
@@ -289,6 +301,7 @@ impl Opened {
                 .collect(),
             stop: None,
             recorded_interval: self.manifest.interval_seconds.filter(|i| *i > 0.0),
+            from_members: 0,
         };
         let Some(compressed) = self.member(TIMELINE) else {
             timeline.stop = Some("the timeline is missing: nothing can be replayed".into());
@@ -313,7 +326,9 @@ impl Opened {
             }
         }
         if !cut {
+            let before = timeline.lines.len();
             self.carried_as_events(&mut timeline.lines);
+            timeline.from_members = timeline.lines.len() - before;
         }
         if cut {
             let end = timeline.lines.last().map(|l| &l.event);
@@ -374,6 +389,8 @@ impl Opened {
 /// A packet's events without their bodies, and the compressed body streams.
 pub struct Timeline {
     lines: Vec<Line>,
+    /// Lines at the end made from carried members ([`Opened::carried_as_events`]).
+    from_members: usize,
     streams: Vec<(String, Option<Arc<[u8]>>)>,
     /// Why the timeline ends early, when it does.
     pub stop: Option<String>,
