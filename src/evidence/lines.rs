@@ -24,6 +24,9 @@ pub struct Entry {
     pub stamp: Option<String>,
     pub process: Option<String>,
     pub message: String,
+    /// The line's facts in a few words, when its kind has a short form (a prefetch
+    /// completion: request, keys, L1/L2 split, latency).
+    pub brief: Option<String>,
 }
 
 /// One `Prefetch request completed` line.
@@ -164,6 +167,7 @@ impl Log {
             stamp: l.time.map(str::to_string),
             process: l.process.map(str::to_string),
             message: l.message.chars().take(MESSAGE_MAX).collect(),
+            brief: brief(&l),
         });
     }
 
@@ -261,6 +265,23 @@ impl Log {
             bytes: self.bytes,
             restarts: self.restarts,
         }
+    }
+}
+
+/// A line's facts in a few words, for the kinds that have a short form.
+fn brief(l: &log::Line<'_>) -> Option<String> {
+    match l.kind {
+        Kind::PrefetchCompleted => Some(format!(
+            "prefetch {}: {}/{} {} ({} L1, {} L2) in {} ms",
+            l.fields[7],
+            l.fields[1],
+            l.fields[2],
+            l.fields[3],
+            l.fields[4],
+            l.fields[5],
+            l.fields[6]
+        )),
+        _ => None,
     }
 }
 

@@ -230,6 +230,37 @@ impl Trace {
     }
 }
 
+impl Trace {
+    /// Records per second over the `n` seconds up to the newest record's, oldest first.
+    pub fn per_second(&self, n: usize) -> Vec<u64> {
+        let Some(&(last, _)) = self.seconds.back() else {
+            return Vec::new();
+        };
+        let first = last - n as i64 + 1;
+        let mut out = vec![0u64; n];
+        for (sec, ops) in self.seconds.iter().rev() {
+            if *sec < first {
+                break;
+            }
+            out[(*sec - first) as usize] = ops.iter().map(|(_, c)| u64::from(*c)).sum();
+        }
+        out
+    }
+}
+
+/// An operation's short name: the method, with its context-manager step
+/// (`read_prefetched_results.__enter__`), without the module and class.
+pub fn short_op(qualname: &str) -> &str {
+    let mut parts = qualname.rsplitn(3, '.');
+    let last = parts.next().unwrap_or(qualname);
+    match parts.next() {
+        Some(method) if last.starts_with("__") => {
+            &qualname[qualname.len() - last.len() - 1 - method.len()..]
+        }
+        _ => last,
+    }
+}
+
 /// A trace summary: `lmcache trace info`'s fields, plus what kvscope adds.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TraceSummary {

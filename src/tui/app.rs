@@ -21,16 +21,20 @@ pub enum Pane {
     Memory,
     EventBus,
     Findings,
+    Trace,
+    Logs,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 6] = [
+    pub const ALL: [Pane; 8] = [
         Pane::Mode,
         Pane::HitRate,
         Pane::Matrix,
         Pane::Memory,
         Pane::EventBus,
         Pane::Findings,
+        Pane::Trace,
+        Pane::Logs,
     ];
 
     pub fn title(self) -> &'static str {
@@ -41,6 +45,34 @@ impl Pane {
             Pane::Memory => "L1 / L2",
             Pane::EventBus => "EventBus",
             Pane::Findings => "Findings",
+            Pane::Trace => "Trace",
+            Pane::Logs => "Logs",
+        }
+    }
+
+    /// Panes that take the large area of the full layout, one at a time: the one focused
+    /// last is shown there.
+    pub fn large(self) -> bool {
+        matches!(self, Pane::Matrix | Pane::Trace | Pane::Logs)
+    }
+}
+
+/// Which log lines the Logs pane lists, by level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFilter {
+    All,
+    /// Warnings and worse.
+    Warnings,
+    /// LMCache's and vLLM's lines only (no HTTP access lines, no unknown ones).
+    Known,
+}
+
+impl LogFilter {
+    pub fn label(self) -> &'static str {
+        match self {
+            LogFilter::All => "all",
+            LogFilter::Warnings => "warnings",
+            LogFilter::Known => "no access lines",
         }
     }
 }
@@ -89,6 +121,12 @@ pub struct View {
     pub search: Option<String>,
     /// Keys go into `search` until Enter or Esc.
     pub typing: bool,
+    /// The large pane the full layout shows (the last large one focused).
+    pub large: Pane,
+    /// Which log lines the Logs pane lists.
+    pub log_filter: LogFilter,
+    /// Logs search: lines containing this (case-insensitive).
+    pub log_search: Option<String>,
 }
 
 impl View {
@@ -111,7 +149,19 @@ impl View {
         } else {
             (i + n - 1) % n
         }];
+        if self.focus.large() {
+            self.large = self.focus;
+        }
         self.detail = false;
+    }
+
+    /// The search being typed into: the Logs pane's when it has the focus, else the matrix's.
+    pub fn typed(&mut self) -> &mut Option<String> {
+        if self.focus == Pane::Logs {
+            &mut self.log_search
+        } else {
+            &mut self.search
+        }
     }
 }
 
@@ -131,6 +181,9 @@ impl Default for View {
             overlay_scroll: 0,
             search: None,
             typing: false,
+            large: Pane::Matrix,
+            log_filter: LogFilter::All,
+            log_search: None,
         }
     }
 }
@@ -343,7 +396,6 @@ impl App {
             .collect()
     }
 
-    /// A key while the search line is being typed.
     /// A key while the search line is being typed: plain characters are text; the keys of
     /// `open` keep the search, those of `close` clear it, and a quit key that is not a plain
     /// character (Ctrl-C) still quits.
@@ -353,19 +405,23 @@ impl App {
             matches!(key.code, KeyCode::Char(_)) && !key.modifiers.contains(KeyModifiers::CONTROL);
         let action = self.keymap.action(&key).filter(|_| !plain);
         let v = &mut self.view;
-        let query = v.search.get_or_insert_with(String::new);
+        let mut clear = false;
+        let query = v.typed().get_or_insert_with(String::new);
         match (action, key.code) {
             (Some(Action::Quit), _) => self.quit = true,
             (Some(Action::Open), _) => v.typing = false,
             (Some(Action::Close), _) => {
                 v.typing = false;
-                v.search = None;
+                clear = true;
             }
             (_, KeyCode::Char(c)) if plain && query.chars().count() < 64 => query.push(c),
             (_, KeyCode::Backspace) => {
                 query.pop();
             }
             _ => {}
+        }
+        if clear {
+            *v.typed() = None;
         }
         self.view.matrix_row = 0;
         self.dirty = true;
@@ -398,14 +454,17 @@ impl App {
                     v.server = false;
                     v.targets = false;
                 } else {
-                    v.search = None;
+                    *v.typed() = None;
                 }
             }
             Action::Search => {
-                v.focus = Pane::Matrix;
+                if v.focus != Pane::Logs {
+                    v.focus = Pane::Matrix;
+                    v.large = Pane::Matrix;
+                }
                 v.detail = false;
                 v.typing = true;
-                v.search.get_or_insert_with(String::new);
+                v.typed().get_or_insert_with(String::new);
             }
             Action::Server => v.toggle_list(true),
             Action::Targets => v.toggle_list(false),
@@ -445,6 +504,13 @@ impl App {
                 if matches!(v.focus, Pane::Matrix | Pane::Findings) {
                     v.detail = true;
                 }
+            }
+            Action::Filter if v.focus == Pane::Logs => {
+                v.log_filter = match v.log_filter {
+                    LogFilter::All => LogFilter::Warnings,
+                    LogFilter::Warnings => LogFilter::Known,
+                    LogFilter::Known => LogFilter::All,
+                };
             }
             Action::Filter => {
                 v.filter = match v.filter {

@@ -8,7 +8,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, Pane};
-use super::{overlays, panes};
+use super::{evidence, overlays, panes};
 
 /// Smallest area anything is drawn in.
 const MIN_W: u16 = 30;
@@ -36,15 +36,21 @@ fn layout(area: Rect, app: &App) -> (Rect, Vec<(Pane, Rect)>, Rect, Vec<Pane>) {
         let [matrix, right] =
             Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(mid);
         let [mem, bus] = Layout::vertical([Constraint::Min(9), Constraint::Length(7)]).areas(right);
+        // The large area shows one of the large panes: the last one focused.
         let panes = vec![
             (Pane::Mode, mode),
             (Pane::HitRate, hit),
-            (Pane::Matrix, matrix),
+            (app.view.large, matrix),
             (Pane::Memory, mem),
             (Pane::EventBus, bus),
             (Pane::Findings, bottom),
         ];
-        return (header, panes, footer, Vec::new());
+        let hidden = Pane::ALL
+            .iter()
+            .copied()
+            .filter(|p| !panes.iter().any(|(q, _)| q == p))
+            .collect();
+        return (header, panes, footer, hidden);
     }
     // Compact: the focused pane gets the room, findings stay visible below it.
     let focus = app.view.focus;
@@ -87,12 +93,14 @@ pub fn draw(f: &mut Frame, app: &App) {
             Pane::Memory => panes::draw_memory(f, rect, app),
             Pane::EventBus => panes::draw_eventbus(f, rect, app),
             Pane::Findings => panes::draw_findings(f, rect, app),
+            Pane::Trace => evidence::draw_trace(f, rect, app),
+            Pane::Logs => evidence::draw_logs(f, rect, app),
         }
     }
     let mut foot = app.keymap.footer(app.replaying());
     if !hidden.is_empty() {
         let names: Vec<&str> = hidden.iter().map(|p| p.title()).collect();
-        foot = format!("hidden at this size: {} (tab) │ {foot}", names.join(", "));
+        foot = format!("also (tab): {} │ {foot}", names.join(", "));
     }
     f.render_widget(Paragraph::new(Span::styled(foot, app.theme.dim)), footer);
     if app.view.detail {

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod draw;
+mod evidence;
 mod header;
 pub mod keys;
 mod overlays;

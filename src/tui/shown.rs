@@ -44,6 +44,125 @@ impl History {
     }
 }
 
+/// What the Trace and Logs panes show: each target's trace and logs as read so far.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub traces: Vec<TraceView>,
+    pub logs: Vec<LogView>,
+}
+
+/// Seconds of records per second a picture carries.
+pub const TRACE_SECONDS: usize = 300;
+/// Trace records a picture carries, decoded.
+const TRACE_ROWS: usize = 100;
+/// Log lines a picture carries (the pane filters and searches among them).
+const LOG_ROWS: usize = 1000;
+/// Prefetch completions a picture carries.
+const PREFETCH_ROWS: usize = 100;
+
+/// One target's trace.
+#[derive(Debug, Clone)]
+pub struct TraceView {
+    pub target: String,
+    pub summary: crate::evidence::trace::TraceSummary,
+    /// Records per second, the last [`TRACE_SECONDS`] up to the newest record.
+    pub per_second: Vec<u64>,
+    /// The latest records, newest last.
+    pub recent: Vec<TraceRow>,
+}
+
+/// One trace record as a line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceRow {
+    pub t_wall: f64,
+    pub op: String,
+    /// Its arguments, briefly (`name=value` …), or why they cannot be shown.
+    pub args: String,
+}
+
+/// One target's log (the server's or the engine's).
+#[derive(Debug, Clone)]
+pub struct LogView {
+    pub target: String,
+    pub stream: crate::vocab::Stream,
+    pub summary: crate::evidence::lines::LogSummary,
+    /// The latest lines, newest last.
+    pub lines: Vec<crate::evidence::lines::Entry>,
+    /// The latest prefetch completions, newest last.
+    pub prefetches: Vec<crate::evidence::lines::Prefetch>,
+}
+
+impl Evidence {
+    fn of(model: &Model) -> Evidence {
+        let mut out = Evidence::default();
+        for (_, t) in model.targets() {
+            let e = &t.evidence;
+            if let Some(tr) = &e.trace {
+                let recent = tr
+                    .recent
+                    .iter()
+                    .skip(tr.recent.len().saturating_sub(TRACE_ROWS))
+                    .map(|r| TraceRow {
+                        t_wall: r.t_wall,
+                        op: crate::evidence::trace::short_op(&r.qualname).to_string(),
+                        args: match r.args() {
+                            Ok(mut args) => {
+                                // Plain values (a request id, a flag) before nested ones, so
+                                // a narrow pane still shows them.
+                                args.sort_by_key(|(_, v)| {
+                                    matches!(
+                                        v,
+                                        crate::evidence::msg::Msg::Array(_)
+                                            | crate::evidence::msg::Msg::Map(_)
+                                    )
+                                });
+                                args.iter()
+                                    .map(|(k, v)| {
+                                        format!("{k}={}", crate::evidence::msg::brief(v, 3, 120))
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            }
+                            Err(e) => format!("(arguments not shown: {e})"),
+                        },
+                    })
+                    .collect();
+                out.traces.push(TraceView {
+                    target: t.name.clone(),
+                    summary: tr.summary(),
+                    per_second: tr.per_second(TRACE_SECONDS),
+                    recent,
+                });
+            }
+            for (stream, log) in [
+                (crate::vocab::Stream::ServerLog, &e.server_log),
+                (crate::vocab::Stream::EngineLog, &e.engine_log),
+            ] {
+                let Some(l) = log else { continue };
+                let tail = |n: usize, len: usize| len.saturating_sub(n);
+                out.logs.push(LogView {
+                    target: t.name.clone(),
+                    stream,
+                    summary: l.summary(),
+                    lines: l
+                        .recent
+                        .iter()
+                        .skip(tail(LOG_ROWS, l.recent.len()))
+                        .cloned()
+                        .collect(),
+                    prefetches: l
+                        .prefetches
+                        .iter()
+                        .skip(tail(PREFETCH_ROWS, l.prefetches.len()))
+                        .cloned()
+                        .collect(),
+                });
+            }
+        }
+        out
+    }
+}
+
 /// A target as the header and the target list show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetRow {
@@ -67,6 +186,8 @@ pub struct Shown {
     pub verdicts: Arc<analysis::findings::Verdicts>,
     /// Where a replay stands (its clock is the one views use); `None` live.
     pub replay: Option<super::playback::Status>,
+    /// The traces and logs read beside the targets.
+    pub evidence: Arc<Evidence>,
 }
 
 /// The series of the family open in the drill-down.
@@ -86,6 +207,8 @@ pub struct Core {
     pub model: Model,
     window: f64,
     computed: Option<(Arc<Analysis>, Arc<History>)>,
+    /// The evidence picture, until evidence arrives.
+    evidence: Option<Arc<Evidence>>,
     /// Whether each capture moment is judged as events arrive (off while a replay rebuilds
     /// what it judged before).
     pub judging: bool,
@@ -97,6 +220,7 @@ impl Core {
             model,
             window,
             computed: None,
+            evidence: None,
             judging: true,
         }
     }
@@ -133,6 +257,9 @@ impl Core {
             Event::Scrape { .. } | Event::Route { .. } | Event::RouteSkipped { .. }
         ) {
             self.computed = None;
+        }
+        if matches!(event, Event::Evidence { .. }) {
+            self.evidence = None;
         }
         if self.judging {
             self.model.begin_moment(event.time(), self.window);
@@ -209,6 +336,11 @@ impl Core {
                 }
             })
             .collect();
+        let model = &self.model;
+        let evidence = self
+            .evidence
+            .get_or_insert_with(|| Arc::new(Evidence::of(model)))
+            .clone();
         Shown {
             analysis,
             history,
@@ -216,6 +348,7 @@ impl Core {
             targets,
             verdicts: self.model.verdicts.clone(),
             replay: None,
+            evidence,
         }
     }
 }

@@ -27,6 +27,31 @@ fn app(last: usize) -> App {
     app
 }
 
+/// [`app`] with the same run's storage trace and server log read beside the LMCache target.
+fn app_with_evidence(last: usize) -> App {
+    let mut a = app(last);
+    let lmcache = TargetRef {
+        role: Role::Lmcache,
+        index: 0,
+    };
+    for (stream, file) in [
+        (crate::vocab::Stream::Trace, "run.lct"),
+        (crate::vocab::Stream::ServerLog, "server.log"),
+    ] {
+        drop(a.on_event(Event::Evidence {
+            target: lmcache,
+            time: None,
+            stream,
+            fresh: true,
+            body: fixture(&format!("lmcache-0.5.6-cpu-run1/{file}")),
+            origin: file.into(),
+        }));
+    }
+    let now = a.now;
+    a.on_tick(now + 1.0);
+    a
+}
+
 /// LMCache lookup hit tokens since start, as a picture shows them.
 fn hits(analysis: &crate::analysis::Analysis) -> &crate::analysis::Fig {
     &analysis.lmcache.lookup.hit_tokens.since_start
@@ -89,7 +114,7 @@ fn every_size_renders_without_panicking_and_small_ones_say_what_is_hidden() {
     ] {
         let s = render(&a, w, h);
         if (w, h) == (80, 24) {
-            assert!(s.contains("hidden at this size"), "{s}");
+            assert!(s.contains("also (tab): "), "{s}");
         }
     }
 }
@@ -506,4 +531,69 @@ fn rule_state_changes_are_remembered_and_shown() {
     b.on_key(key(KeyCode::Enter));
     let screen = render(&b, 160, 50);
     assert!(screen.contains("history: firing at"), "{screen}");
+}
+
+/// The Trace and Logs panes on the real capture's trace and log: in the large area of the
+/// full layout once focused, and alone at 80×24; `f` and `/` act on the Logs pane there.
+#[test]
+fn trace_and_logs_panes_show_the_real_run() {
+    let mut a = app_with_evidence(31);
+    let before = render(&a, 120, 40);
+    assert!(
+        before.contains("Families") && before.contains("also (tab): Trace, Logs"),
+        "{before}"
+    );
+    while a.view.focus != Pane::Trace {
+        a.on_key(key(KeyCode::Tab));
+    }
+    let s = render(&a, 120, 40);
+    assert!(s.contains("275 records · 179.8 s · whole"), "{s}");
+    assert!(s.contains("submit_prefetch_task 82"), "{s}");
+    assert!(s.contains("external_request_id="), "{s}");
+    insta::assert_snapshot!("trace_120x40", s);
+    a.on_key(key(KeyCode::Tab));
+    assert_eq!(a.view.focus, Pane::Logs);
+    let s = render(&a, 120, 40);
+    assert!(s.contains("343 lines · prefetch 53"), "{s}");
+    assert!(s.contains("(74 L1, 32 L2)"), "{s}");
+    insta::assert_snapshot!("logs_120x40", s);
+    // Warnings only: the two WARNING lines, no INFO ones.
+    a.on_key(key(KeyCode::Char('f')));
+    let s = render(&a, 120, 40);
+    assert!(s.contains("f warnings"), "{s}");
+    assert!(
+        s.contains("LazyMemoryAllocator") && !s.contains("Stored 512 tokens"),
+        "{s}"
+    );
+    a.on_key(key(KeyCode::Char('f')));
+    a.on_key(key(KeyCode::Char('f')));
+    // Search the log, not the matrix.
+    a.on_key(key(KeyCode::Char('/')));
+    for c in "req-3-".chars() {
+        a.on_key(key(KeyCode::Char(c)));
+    }
+    a.on_key(key(KeyCode::Enter));
+    assert_eq!(a.view.focus, Pane::Logs);
+    assert!(a.view.search.is_none());
+    let s = render(&a, 200, 60);
+    assert!(
+        s.contains("prefetch req-3-warm: 2/2 retained keys ("),
+        "{s}"
+    );
+    assert!(!s.contains("req-0-warm"), "{s}");
+    insta::assert_snapshot!("logs_search_200x60", s);
+    // Narrower, a line that does not fit ends in a sign that it was cut.
+    let s = render(&a, 80, 24);
+    assert!(s.contains("…"), "{s}");
+}
+
+#[test]
+fn without_evidence_the_panes_say_how_to_give_it() {
+    let mut a = app(31);
+    a.view.focus = Pane::Trace;
+    let s = render(&a, 80, 24);
+    assert!(s.contains("--lct FILE"), "{s}");
+    a.view.focus = Pane::Logs;
+    let s = render(&a, 80, 24);
+    assert!(s.contains("--server-log FILE"), "{s}");
 }

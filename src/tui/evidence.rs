@@ -1,0 +1,252 @@
+//! The Trace and Logs panes: what the storage trace and the logs beside the targets said, as
+//! the picture carries it ([`super::shown::Evidence`]).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::{App, LogFilter, Pane};
+use super::widgets::{block, short_name, sparkline};
+use crate::evidence::log::{Kind, Level};
+use crate::sanitize::clean;
+
+/// `HH:MM:SS` of a time in seconds since the epoch (UTC).
+fn clock(t: f64) -> String {
+    let s = crate::timefmt::format_rfc3339(t);
+    s.get(11..19).unwrap_or(&s).to_string()
+}
+
+/// `text` in at most `width` columns, with `…` where it was cut.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Lines newest last, as many as fit in `height` rows.
+fn tail(lines: Vec<Line<'static>>, height: u16) -> Vec<Line<'static>> {
+    let skip = lines.len().saturating_sub(height as usize);
+    lines.into_iter().skip(skip).collect()
+}
+
+pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
+    let traces = &app.shown.evidence.traces;
+    let Some(t) = traces.first() else {
+        let text = "No storage trace read. LMCache writes one with --trace-level storage; give \
+                    it after its target: --lmcache URL --lct FILE (or a capture folder's run.lct \
+                    through report --packet).";
+        f.render_widget(
+            Paragraph::new(Span::styled(text, app.theme.dim))
+                .wrap(Wrap { trim: true })
+                .block(block(app, Pane::Trace)),
+            area,
+        );
+        return;
+    };
+    let more = if traces.len() > 1 {
+        format!(" (+{} more targets with traces)", traces.len() - 1)
+    } else {
+        String::new()
+    };
+    let b = block(app, Pane::Trace);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let s = &t.summary;
+    let width = inner.width as usize;
+    let (state, style) = match &s.error {
+        None => ("whole".to_string(), app.theme.text),
+        Some(e) => (clean(e), app.theme.warn),
+    };
+    let head = Line::from(Span::styled(
+        fit(
+            &format!(
+                "{} {} · schema {} · {} records · {:.1} s · {state}{more}",
+                short_name(&t.target),
+                s.level.as_deref().map_or("no header yet".into(), clean),
+                s.trace_schema_version
+                    .map_or("?".to_string(), |v| v.to_string()),
+                s.total_records,
+                s.duration_s
+            ),
+            width,
+        ),
+        style,
+    ));
+    let ops: Vec<String> = {
+        let mut by: Vec<(&String, &u64)> = s.ops.iter().collect();
+        by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        by.iter()
+            .map(|(op, n)| format!("{} {n}", clean(crate::evidence::trace::short_op(op))))
+            .collect()
+    };
+    let ops_line = Line::from(Span::styled(ops.join(" · "), app.theme.text));
+    let [head_r, spark_r, ops_r, rows_r] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Length(2),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(head), head_r);
+    let [label, spark] =
+        Layout::horizontal([Constraint::Length(11), Constraint::Min(0)]).areas(spark_r);
+    let peak = t.per_second.iter().copied().max().unwrap_or(0);
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::from(Span::styled("records/s", app.theme.dim)),
+            Line::from(Span::styled(format!("peak {peak}"), app.theme.dim)),
+        ]),
+        label,
+    );
+    let series: Vec<Option<f64>> = t.per_second.iter().map(|n| Some(*n as f64)).collect();
+    sparkline(f, spark, &series, None, app.theme.info);
+    f.render_widget(Paragraph::new(ops_line).wrap(Wrap { trim: true }), ops_r);
+    let width = rows_r.width as usize;
+    let rows: Vec<Line<'static>> = t
+        .recent
+        .iter()
+        .map(|r| {
+            Line::from(vec![
+                Span::styled(format!("{} ", clock(r.t_wall)), app.theme.dim),
+                Span::styled(format!("{:<24} ", clean(&r.op)), app.theme.title),
+                Span::raw(fit(&clean(&r.args), width.saturating_sub(34))),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(tail(rows, rows_r.height)), rows_r);
+}
+
+fn level_style(app: &App, level: Option<Level>) -> Style {
+    match level {
+        Some(Level::Warning) => app.theme.warn,
+        Some(Level::Error | Level::Critical) => app.theme.bad,
+        Some(Level::Debug) | None => app.theme.dim,
+        Some(Level::Info) => app.theme.text,
+    }
+}
+
+pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
+    let logs = &app.shown.evidence.logs;
+    let v = &app.view;
+    let search = v.log_search.as_deref().unwrap_or("");
+    let hint = format!(
+        " f {} · / {} ",
+        v.log_filter.label(),
+        if search.is_empty() {
+            "search".to_string()
+        } else {
+            format!("\"{}\"", clean(search))
+        }
+    );
+    let b = block(app, Pane::Logs).title_bottom(Span::styled(hint, app.theme.dim));
+    let Some(l) = logs.first() else {
+        let text = "No log read. Give the LMCache server's log after its target \
+                    (--lmcache URL --server-log FILE), or the engine's (--engine URL \
+                    --engine-log FILE); - reads standard input.";
+        f.render_widget(
+            Paragraph::new(Span::styled(text, app.theme.dim))
+                .wrap(Wrap { trim: true })
+                .block(b),
+            area,
+        );
+        return;
+    };
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let s = &l.summary;
+    let k = |kind: &str| s.by_kind.get(kind).copied().unwrap_or(0);
+    let more = if logs.len() > 1 {
+        format!(" (+{} more logs)", logs.len() - 1)
+    } else {
+        String::new()
+    };
+    let width = inner.width as usize;
+    let head = Line::from(Span::styled(
+        fit(
+            &format!(
+                "{} {} {} lines · prefetch {} · stored {} · retrieved {} · evictions {} · warnings {} · unknown {}{more}",
+                short_name(&l.target),
+                l.stream.as_str().replace('_', " "),
+                s.lines,
+                k("prefetch_completed"),
+                k("stored") + k("embedded_stored"),
+                k("retrieved") + k("embedded_retrieved"),
+                k("eviction_triggered"),
+                s.by_level.get("warning").copied().unwrap_or(0)
+                    + s.by_level.get("error").copied().unwrap_or(0)
+                    + s.by_level.get("critical").copied().unwrap_or(0),
+                s.unknown_lines
+            ),
+            width,
+        ),
+        app.theme.text,
+    ));
+    let p = &s.prefetch;
+    let prefetch = if p.requests == 0 {
+        Line::from(Span::styled("no prefetch completions yet", app.theme.dim))
+    } else {
+        let last = l.prefetches.last().map_or(String::new(), |x| {
+            format!(
+                " · last {}: {}/{} ({} L1, {} L2) in {} ms",
+                clean(&x.request),
+                x.retained,
+                x.requested,
+                x.l1,
+                x.l2,
+                x.ms
+            )
+        });
+        Line::from(fit(
+            &format!(
+                "prefetch: {} requests, {} of {} keys retained ({} L1, {} L2), slowest {} ms{last}",
+                p.requests,
+                p.retained_keys,
+                p.requested_keys,
+                p.l1_keys,
+                p.l2_keys,
+                p.latency_ms_max
+            ),
+            width,
+        ))
+    };
+    let [head_r, rows_r] =
+        Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
+    f.render_widget(Paragraph::new(vec![head, prefetch]), head_r);
+    let needle = search.to_lowercase();
+    let width = rows_r.width as usize;
+    let rows: Vec<Line<'static>> = l
+        .lines
+        .iter()
+        .filter(|e| match v.log_filter {
+            LogFilter::All => true,
+            LogFilter::Warnings => e.level.is_some_and(|l| l >= Level::Warning),
+            LogFilter::Known => !matches!(e.kind, Kind::HttpAccess | Kind::Unknown),
+        })
+        .filter(|e| needle.is_empty() || e.message.to_lowercase().contains(&needle))
+        .map(|e| {
+            let stamp = e
+                .stamp
+                .as_deref()
+                .map(|s| s.rsplit(' ').next().unwrap_or(s))
+                .unwrap_or("");
+            let level = e.level.map_or("", |l| l.as_str());
+            Line::from(vec![
+                Span::styled(format!("{:<12} ", clean(stamp)), app.theme.dim),
+                Span::styled(format!("{level:<7} "), level_style(app, e.level)),
+                Span::styled(
+                    fit(
+                        &clean(e.brief.as_deref().unwrap_or(&e.message)),
+                        width.saturating_sub(21),
+                    ),
+                    level_style(app, e.level),
+                ),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(tail(rows, rows_r.height)), rows_r);
+}
