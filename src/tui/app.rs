@@ -60,19 +60,20 @@ impl Pane {
 /// Which log lines the Logs pane lists, by level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFilter {
-    All,
+    /// LMCache's and vLLM's lines only: no HTTP access lines (most are kvscope's own reads)
+    /// and no lines of unknown shape. The default.
+    Known,
     /// Warnings and worse.
     Warnings,
-    /// LMCache's and vLLM's lines only (no HTTP access lines, no unknown ones).
-    Known,
+    All,
 }
 
 impl LogFilter {
     pub fn label(self) -> &'static str {
         match self {
-            LogFilter::All => "all",
+            LogFilter::Known => "lmcache/vllm lines",
             LogFilter::Warnings => "warnings",
-            LogFilter::Known => "no access lines",
+            LogFilter::All => "all lines",
         }
     }
 }
@@ -182,7 +183,7 @@ impl Default for View {
             search: None,
             typing: false,
             large: Pane::Matrix,
-            log_filter: LogFilter::All,
+            log_filter: LogFilter::Known,
             log_search: None,
         }
     }
@@ -507,9 +508,9 @@ impl App {
             }
             Action::Filter if v.focus == Pane::Logs => {
                 v.log_filter = match v.log_filter {
-                    LogFilter::All => LogFilter::Warnings,
-                    LogFilter::Warnings => LogFilter::Known,
-                    LogFilter::Known => LogFilter::All,
+                    LogFilter::Known => LogFilter::Warnings,
+                    LogFilter::Warnings => LogFilter::All,
+                    LogFilter::All => LogFilter::Known,
                 };
             }
             Action::Filter => {
