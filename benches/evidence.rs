@@ -37,7 +37,12 @@ fn evidence(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(lines));
     g.bench_function("parse_1m_lines", |b| {
-        b.iter(|| feed(Stream::ServerLog, black_box(&log)).server_log.unwrap().lines)
+        b.iter(|| {
+            feed(Stream::ServerLog, black_box(&log))
+                .server_log
+                .unwrap()
+                .lines
+        })
     });
     g.finish();
 

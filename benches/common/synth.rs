@@ -2,7 +2,10 @@
 //! the trace's header, then its 275 real record frames over and over; the log's real lines
 //! over and over. Shared by the evidence benchmark and the `evidence_synth` example.
 
-const CAPTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/lmcache-0.5.6-cpu-run1");
+const CAPTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/lmcache-0.5.6-cpu-run1"
+);
 
 /// A `.lct` of the real header and at least `records` real record frames.
 pub fn lct(records: usize) -> Vec<u8> {

@@ -117,9 +117,15 @@ impl Log {
         while let Some(nl) = memchr::memchr(b'\n', rest) {
             let piece = &rest[..nl];
             if self.partial.is_empty() && !self.cutting {
+                if piece.len() > MAX_LINE {
+                    self.cut_lines += 1;
+                }
                 self.line(piece, at);
             } else {
                 self.extend_partial(piece);
+                if self.cutting {
+                    self.cut_lines += 1;
+                }
                 let line = std::mem::take(&mut self.partial);
                 self.line(&line, at);
                 self.cutting = false;
@@ -131,9 +137,8 @@ impl Log {
 
     fn extend_partial(&mut self, piece: &[u8]) {
         let room = MAX_LINE.saturating_sub(self.partial.len());
-        if piece.len() > room && !self.cutting {
+        if piece.len() > room {
             self.cutting = true;
-            self.cut_lines += 1;
         }
         self.partial
             .extend_from_slice(&piece[..piece.len().min(room)]);

@@ -257,3 +257,26 @@ mod logs {
         }
     }
 }
+
+mod long_lines {
+    use crate::evidence::lines::Log;
+    use crate::evidence::log::MAX_LINE;
+
+    /// Hand-made: a line longer than the longest kept counts as cut once, however it arrives.
+    #[test]
+    fn a_long_line_is_cut_once_however_it_arrives() {
+        let mut text = vec![b'x'; MAX_LINE + 10];
+        text.extend_from_slice(b"\nshort\n");
+        for split in [0, 1, MAX_LINE - 1, MAX_LINE, MAX_LINE + 5, text.len()] {
+            let mut l = Log::new("t");
+            l.push(&text[..split], None);
+            l.push(&text[split..], None);
+            assert_eq!(
+                (l.lines, l.cut_lines, l.pending()),
+                (2, 1, 0),
+                "split at {split}"
+            );
+            assert!(l.recent[0].message.len() <= 400);
+        }
+    }
+}
