@@ -238,15 +238,23 @@ pub enum Stream {
     ServerLog,
     /// The engine's log (vLLM, with embedded LMCache's lines).
     EngineLog,
+    /// An OpenTelemetry span export (OTLP-JSON, or the Python SDK's span JSON).
+    Otel,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 3] = [Stream::Trace, Stream::ServerLog, Stream::EngineLog];
+    pub const ALL: [Stream; 4] = [
+        Stream::Trace,
+        Stream::ServerLog,
+        Stream::EngineLog,
+        Stream::Otel,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Stream::Trace => "trace",
             Stream::ServerLog => "server_log",
             Stream::EngineLog => "engine_log",
+            Stream::Otel => "otel",
         }
     }
 }

@@ -403,3 +403,24 @@ fn the_trace_summary_equals_lmcache_trace_info_on_the_real_capture() {
     );
     assert!(l["unknown_lines"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn otel_spans_given_beside_a_target_reach_the_report() {
+    // The span export is hand-made (fixtures/otel-handmade); the scrape is real.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args([
+            "report",
+            "--lmcache",
+            fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom").to_str().unwrap(),
+            "--otel",
+            fixture("otel-handmade/spans.otlp.jsonl").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["spans"]["requests"], 4);
+    assert_eq!(r["spans"]["timeouts"], 1);
+    assert_eq!(r["spans"]["by_name"]["mp.lookup_prefetch"]["count"], 2);
+    assert!(r["trace"].is_null() && r["server_log"].is_null());
+}

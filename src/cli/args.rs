@@ -282,6 +282,10 @@ pub struct FollowOpts {
     /// - reads standard input.
     #[arg(long, value_name = "FILE|-")]
     pub engine_log: Vec<std::path::PathBuf>,
+    /// An OpenTelemetry span export (a collector's OTLP-JSON file, or the Python SDK's span
+    /// JSON) of the target before it.
+    #[arg(long, value_name = "FILE")]
+    pub otel: Vec<std::path::PathBuf>,
 }
 
 /// Request headers for targets that need them (LMCache 0.5.7 API keys).

@@ -1,4 +1,4 @@
-//! Which target each `--lct`, `--server-log` and `--engine-log` belongs to: the
+//! Which target each `--lct`, `--otel`, `--server-log` and `--engine-log` belongs to: the
 //! `--lmcache`/`--engine` flag nearest before it on the command line, as for `--header`.
 
 use std::path::PathBuf;
@@ -31,6 +31,7 @@ pub fn plan(m: &ArgMatches) -> Result<Vec<Given>, Failure> {
         ("lct", "--lct", Stream::Trace),
         ("server_log", "--server-log", Stream::ServerLog),
         ("engine_log", "--engine-log", Stream::EngineLog),
+        ("otel", "--otel", Stream::Otel),
     ] {
         for (path, pos) in values::<PathBuf>(m, id) {
             let Some((_, (role, arg))) = targets.iter().filter(|t| t.0 < pos).max_by_key(|t| t.0)

@@ -1,11 +1,12 @@
-//! Evidence beside the metrics: LMCache's storage trace (`.lct`) and the server's and engine's
-//! logs, decoded from the bytes a source read. Pure, like `expo`: the model feeds it what
+//! Evidence beside the metrics: LMCache's storage trace (`.lct`), OTel span exports and the
+//! server's and engine's logs, decoded from the bytes a source read. Pure, like `expo`: the model feeds it what
 //! arrived ([`Streams::apply`]) and it keeps bounded results.
 
 pub mod lct;
 pub mod lines;
 pub mod log;
 pub mod msg;
+pub mod spans;
 pub mod trace;
 
 use crate::vocab::Stream;
@@ -16,6 +17,7 @@ pub struct Streams {
     pub trace: Option<trace::Trace>,
     pub server_log: Option<lines::Log>,
     pub engine_log: Option<lines::Log>,
+    pub spans: Option<spans::Spans>,
 }
 
 impl Streams {
@@ -44,6 +46,20 @@ impl Streams {
                     None => self.trace.insert(trace::Trace::new(origin)),
                 };
                 t.push(body);
+            }
+            Stream::Otel => {
+                let s = match &mut self.spans {
+                    // A new export is read from its start: spans already read stay (they are
+                    // the same requests' history).
+                    Some(s) => {
+                        if fresh || s.origin != origin {
+                            s.restart(origin);
+                        }
+                        s
+                    }
+                    None => self.spans.insert(spans::Spans::new(origin)),
+                };
+                s.push(body);
             }
             Stream::ServerLog | Stream::EngineLog => {
                 let slot = if stream == Stream::ServerLog {

@@ -280,3 +280,98 @@ mod long_lines {
         }
     }
 }
+
+mod spans {
+    use crate::evidence::spans::Spans;
+
+    /// Hand-made from the span shapes LMCache's source gives (lmcache.md §6):
+    /// `fixtures/otel-handmade/`.
+    fn read(name: &str, chunk: usize) -> Spans {
+        let bytes = std::fs::read(format!(
+            "{}/fixtures/otel-handmade/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut s = Spans::new(name);
+        for piece in bytes.chunks(chunk) {
+            s.push(piece);
+        }
+        s
+    }
+
+    #[test]
+    fn otlp_json_lines_become_request_trees_with_their_hit_split() {
+        let s = read("spans.otlp.jsonl", usize::MAX);
+        let sum = s.summary();
+        assert_eq!((sum.spans, sum.skipped_values), (17, 0));
+        assert_eq!((sum.requests, sum.requests_with_lookup), (4, 4));
+        assert_eq!((sum.hit_tokens, sum.requested_tokens), (1324.0, 4784.0));
+        assert_eq!((sum.l1_hit_tokens, sum.l2_hit_tokens), (768.0, 256.0));
+        assert_eq!(sum.timeouts, 1);
+        assert_eq!(sum.by_name["mp.store"].count, 2);
+        assert_eq!(sum.by_name["request"].max_ms, Some(5000.0));
+        let requests = s.requests();
+        let warm = &requests[0];
+        assert_eq!(warm.session.as_deref(), Some("req-0-warm"));
+        assert_eq!(warm.hit_rate(), Some(0.75));
+        let names: Vec<&str> = warm.children.iter().map(|(_, c)| c.name.as_str()).collect();
+        assert_eq!(names, ["mp.lookup_prefetch", "mp.retrieve", "mp.store"]);
+        let blend = requests
+            .iter()
+            .find(|r| r.root.name == "cb.request")
+            .unwrap();
+        let tree: Vec<(usize, &str)> = blend
+            .children
+            .iter()
+            .map(|(d, c)| (*d, c.name.as_str()))
+            .collect();
+        assert_eq!(
+            tree,
+            [
+                (1, "cb.lookup"),
+                (2, "cb.fingerprint_match"),
+                (2, "cb.prefix_lookup"),
+                (1, "cb.retrieve"),
+                (2, "cb.scatter")
+            ]
+        );
+    }
+
+    #[test]
+    fn any_split_reads_the_same() {
+        let whole = read("spans.otlp.jsonl", usize::MAX).summary();
+        for chunk in [1, 7, 100, 4096] {
+            assert_eq!(
+                read("spans.otlp.jsonl", chunk).summary().spans,
+                whole.spans,
+                "{chunk}"
+            );
+            assert_eq!(read("spans.otlp.jsonl", chunk).summary(), whole, "{chunk}");
+        }
+    }
+
+    #[test]
+    fn the_python_sdk_s_span_json_reads_too() {
+        let s = read("spans.sdk.json", 50);
+        let sum = s.summary();
+        assert_eq!((sum.spans, sum.requests), (2, 1));
+        assert_eq!(s.requests()[0].hit_rate(), Some(1.0));
+        assert_eq!(sum.by_name["mp.lookup_prefetch"].p50_ms, Some(2.5));
+    }
+
+    #[test]
+    fn garbage_between_spans_is_skipped_and_counted() {
+        // Hand-made hostile input: a broken line, a JSON value of no known shape, then spans.
+        let good = std::fs::read(format!(
+            "{}/fixtures/otel-handmade/spans.otlp.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut s = Spans::new("x");
+        s.push(b"{\"resourceSpans\": [oops\n{\"hello\": 1}\n");
+        s.push(&good);
+        let sum = s.summary();
+        assert_eq!((sum.spans, sum.skipped_values), (17, 2));
+        assert!(sum.error.unwrap().contains("not JSON"));
+    }
+}

@@ -89,6 +89,8 @@ struct Report<'a> {
     server_log: Option<LogSummary>,
     /// The engine log read beside the first target that has one.
     engine_log: Option<LogSummary>,
+    /// The OTel span export read beside the first target that has one.
+    spans: Option<crate::evidence::spans::SpanSummary>,
 }
 
 /// The report with its unknowns: every `null` figure's path and reason.
@@ -136,6 +138,10 @@ fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &'a [&'a st
             .targets()
             .find_map(|(_, t)| t.evidence.engine_log.as_ref())
             .map(|l| l.summary()),
+        spans: model
+            .targets()
+            .find_map(|(_, t)| t.evidence.spans.as_ref())
+            .map(|s| s.summary()),
     }
 }
 

@@ -1,0 +1,430 @@
+//! OpenTelemetry span exports: OTLP-JSON (`{"resourceSpans": …}`, what a collector's file
+//! exporter writes, one object per line) and the Python SDK's per-span JSON (`to_json()`, what
+//! a console exporter prints), as concatenated JSON values in any layout. Integers may arrive
+//! as strings, times as nanoseconds or RFC 3339. Spans become request trees: `request` and
+//! `cb.request` roots with their children, each root's hit figures from its attributes.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::Value;
+
+/// Spans kept for building requests (the oldest go first).
+pub const SPANS_KEPT: usize = 20_000;
+/// Durations kept per span name for its quantiles.
+const DURATIONS_KEPT: usize = 10_000;
+/// Bytes of one JSON value waited for; a value still open past this is dropped as too large.
+const MAX_VALUE: usize = 16 << 20;
+
+/// One span, as kvscope keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    /// Seconds since the epoch.
+    pub start: f64,
+    pub end: f64,
+    pub error: bool,
+    /// Attributes, values as text.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Span {
+    pub fn seconds(&self) -> f64 {
+        (self.end - self.start).max(0.0)
+    }
+    pub fn attr(&self, k: &str) -> Option<&str> {
+        self.attributes.get(k).map(String::as_str)
+    }
+    fn num(&self, k: &str) -> Option<f64> {
+        self.attr(k)?
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+    }
+}
+
+/// A span export as read so far.
+#[derive(Debug, Default)]
+pub struct Spans {
+    pub origin: String,
+    pending: Vec<u8>,
+    pub spans: VecDeque<Span>,
+    /// Spans read in all (some may have been dropped from `spans`).
+    pub total: u64,
+    /// JSON values that were not span exports, and the first such.
+    pub skipped: u64,
+    pub first_skip: Option<String>,
+    /// Durations per span name (seconds), the latest [`DURATIONS_KEPT`].
+    durations: HashMap<String, VecDeque<f64>>,
+    counts: BTreeMap<String, u64>,
+    pub bytes: u64,
+}
+
+impl Spans {
+    pub fn new(origin: &str) -> Spans {
+        Spans {
+            origin: origin.to_string(),
+            ..Spans::default()
+        }
+    }
+
+    /// The file was replaced or cut: what follows is a new file (a value cut there is dropped).
+    pub fn restart(&mut self, origin: &str) {
+        self.pending.clear();
+        self.origin = origin.to_string();
+    }
+
+    /// Takes the next bytes of the export.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+        let mut buf = std::mem::take(&mut self.pending);
+        buf.extend_from_slice(bytes);
+        // Where the bytes not yet taken start.
+        let mut start = 0;
+        loop {
+            // A fresh reader at `start` each time: it says where each value ends.
+            let mut stream =
+                serde_json::Deserializer::from_slice(&buf[start..]).into_iter::<Value>();
+            match stream.next() {
+                None => {
+                    start = buf.len();
+                    break;
+                }
+                Some(Ok(v)) => {
+                    start += stream.byte_offset();
+                    self.value(&v);
+                }
+                // A value cut by the end of what has arrived: wait for the rest.
+                Some(Err(e)) if e.is_eof() => break,
+                Some(Err(e)) => {
+                    // Not JSON here: the rest of this line is skipped.
+                    let at = start + stream.byte_offset();
+                    let offset = self.bytes as usize - buf.len() + at;
+                    self.skip(format!("not JSON at byte {offset}: {e}"));
+                    start = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |n| at + n + 1);
+                }
+            }
+        }
+        let rest = &buf[start..];
+        if rest.len() > MAX_VALUE {
+            self.skip(format!("a JSON value longer than {MAX_VALUE} bytes"));
+        } else {
+            self.pending = rest.to_vec();
+        }
+    }
+
+    fn skip(&mut self, why: String) {
+        self.skipped += 1;
+        if self.first_skip.is_none() {
+            self.first_skip = Some(why);
+        }
+    }
+
+    fn value(&mut self, v: &Value) {
+        let before = self.total;
+        if let Some(rs) = v.get("resourceSpans").and_then(Value::as_array) {
+            for r in rs {
+                let scopes = r
+                    .get("scopeSpans")
+                    .or_else(|| r.get("instrumentationLibrarySpans"))
+                    .and_then(Value::as_array);
+                for s in scopes.into_iter().flatten() {
+                    for sp in s
+                        .get("spans")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(span) = otlp_span(sp) {
+                            self.add(span);
+                        }
+                    }
+                }
+            }
+        } else if v.get("context").is_some() && v.get("name").is_some() {
+            if let Some(span) = sdk_span(v) {
+                self.add(span);
+            }
+        } else if let Some(items) = v.as_array() {
+            for item in items {
+                self.value(item);
+            }
+            return;
+        }
+        if self.total == before {
+            self.skip("a JSON value with no spans in a known shape".into());
+        }
+    }
+
+    fn add(&mut self, span: Span) {
+        self.total += 1;
+        *self.counts.entry(span.name.clone()).or_default() += 1;
+        let d = self.durations.entry(span.name.clone()).or_default();
+        if d.len() == DURATIONS_KEPT {
+            d.pop_front();
+        }
+        d.push_back(span.seconds());
+        if self.spans.len() == SPANS_KEPT {
+            self.spans.pop_front();
+        }
+        self.spans.push_back(span);
+    }
+
+    /// Requests: each `request` / `cb.request` root with its descendants, in start order.
+    pub fn requests(&self) -> Vec<Request> {
+        let mut by_parent: HashMap<(&str, &str), Vec<&Span>> = HashMap::new();
+        for s in &self.spans {
+            if let Some(p) = &s.parent_id {
+                by_parent.entry((&s.trace_id, p)).or_default().push(s);
+            }
+        }
+        let mut out: Vec<Request> = self
+            .spans
+            .iter()
+            .filter(|s| matches!(s.name.as_str(), "request" | "cb.request"))
+            .map(|root| {
+                let mut children = Vec::new();
+                let mut stack = vec![(root, 0usize)];
+                while let Some((s, depth)) = stack.pop() {
+                    if depth > 0 {
+                        children.push((depth, s.clone()));
+                    }
+                    if depth < 8
+                        && let Some(kids) =
+                            by_parent.get(&(s.trace_id.as_str(), s.span_id.as_str()))
+                    {
+                        let mut kids = kids.clone();
+                        kids.sort_by(|a, b| b.start.total_cmp(&a.start));
+                        stack.extend(kids.into_iter().map(|k| (k, depth + 1)));
+                    }
+                }
+                Request::of(root, children)
+            })
+            .collect();
+        out.sort_by(|a, b| a.root.start.total_cmp(&b.root.start));
+        out
+    }
+
+    /// The summary the report gives.
+    pub fn summary(&self) -> SpanSummary {
+        let requests = self.requests();
+        let mut by_name = BTreeMap::new();
+        for (name, n) in &self.counts {
+            let mut d: Vec<f64> = self
+                .durations
+                .get(name)
+                .map_or(Vec::new(), |d| d.iter().copied().collect());
+            d.sort_by(f64::total_cmp);
+            let q = |p: f64| -> Option<f64> {
+                // Nearest rank, in milliseconds.
+                let i = ((p * d.len() as f64).ceil() as usize).clamp(1, d.len().max(1)) - 1;
+                d.get(i).map(|s| (s * 1e6).round() / 1e3)
+            };
+            by_name.insert(
+                name.clone(),
+                NameStats {
+                    count: *n,
+                    p50_ms: q(0.5),
+                    p90_ms: q(0.9),
+                    p99_ms: q(0.99),
+                    max_ms: d.last().map(|s| (s * 1e6).round() / 1e3),
+                },
+            );
+        }
+        let looked: Vec<&Request> = requests
+            .iter()
+            .filter(|r| r.requested_tokens.is_some())
+            .collect();
+        let sum = |f: fn(&Request) -> Option<f64>| looked.iter().filter_map(|r| f(r)).sum::<f64>();
+        let (hit, requested) = (sum(|r| r.hit_tokens), sum(|r| r.requested_tokens));
+        SpanSummary {
+            file: self.origin.clone(),
+            spans: self.total,
+            kept: self.spans.len(),
+            skipped_values: self.skipped,
+            error: self.first_skip.clone(),
+            requests: requests.len(),
+            requests_with_lookup: looked.len(),
+            hit_tokens: hit,
+            requested_tokens: requested,
+            hit_rate: (requested > 0.0).then(|| hit / requested),
+            l1_hit_tokens: sum(|r| r.l1_hit_tokens),
+            l2_hit_tokens: sum(|r| r.l2_hit_tokens),
+            timeouts: requests.iter().filter(|r| r.timeout).count(),
+            by_name,
+        }
+    }
+}
+
+/// A request's root span and what its attributes and children say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub root: Span,
+    /// `session_id` (the MP server's request id).
+    pub session: Option<String>,
+    pub hit_tokens: Option<f64>,
+    pub requested_tokens: Option<f64>,
+    pub l1_hit_tokens: Option<f64>,
+    pub l2_hit_tokens: Option<f64>,
+    /// A `timeout` span under it.
+    pub timeout: bool,
+    /// Descendants, depth first in start order: (depth, span).
+    pub children: Vec<(usize, Span)>,
+}
+
+impl Request {
+    fn of(root: &Span, children: Vec<(usize, Span)>) -> Request {
+        // The root carries the lookup's figures; a lookup child carries them as strings too.
+        let lookup = children
+            .iter()
+            .map(|(_, s)| s)
+            .find(|s| s.name == "mp.lookup_prefetch" || s.name == "cb.lookup");
+        let fig = |k: &str| root.num(k).or_else(|| lookup.and_then(|l| l.num(k)));
+        Request {
+            session: root
+                .attr("session_id")
+                .or_else(|| children.iter().find_map(|(_, s)| s.attr("session_id")))
+                .map(str::to_string),
+            hit_tokens: fig("hit_tokens"),
+            requested_tokens: fig("requested_tokens"),
+            l1_hit_tokens: fig("l1_hit_tokens"),
+            l2_hit_tokens: fig("l2_hit_tokens"),
+            timeout: children.iter().any(|(_, s)| s.name == "timeout"),
+            root: root.clone(),
+            children,
+        }
+    }
+
+    /// Hit tokens over requested tokens, when the request looked up.
+    pub fn hit_rate(&self) -> Option<f64> {
+        match (self.hit_tokens, self.requested_tokens) {
+            (Some(h), Some(r)) if r > 0.0 => Some(h / r),
+            _ => None,
+        }
+    }
+}
+
+/// Latency of one span name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NameStats {
+    pub count: u64,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+/// A span export summary, as the report gives it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SpanSummary {
+    pub file: String,
+    /// Spans read.
+    pub spans: u64,
+    /// Spans kept for request trees (the latest).
+    pub kept: usize,
+    pub skipped_values: u64,
+    pub error: Option<String>,
+    pub requests: usize,
+    /// Requests whose root (or lookup child) gives requested tokens.
+    pub requests_with_lookup: usize,
+    pub hit_tokens: f64,
+    pub requested_tokens: f64,
+    /// `null` when no request looked up any token.
+    pub hit_rate: Option<f64>,
+    pub l1_hit_tokens: f64,
+    pub l2_hit_tokens: f64,
+    pub timeouts: usize,
+    /// Per span name: count and latency quantiles (nearest rank, over the latest 10,000).
+    pub by_name: BTreeMap<String, NameStats>,
+}
+
+/// A value as text: strings as they are, numbers and booleans written out; OTLP's typed
+/// values (`{"stringValue": …}`, `{"intValue": "512"}`) unwrapped.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Object(o) => {
+            for k in ["stringValue", "intValue", "doubleValue", "boolValue"] {
+                if let Some(x) = o.get(k) {
+                    return text(x);
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Nanoseconds since the epoch, as a number or a string of digits: seconds.
+fn nanos(v: &Value) -> Option<f64> {
+    let n = match v {
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        Value::Number(n) => n.as_f64()?,
+        _ => return None,
+    };
+    (n.is_finite() && n >= 0.0).then_some(n / 1e9)
+}
+
+fn hex_id(v: Option<&Value>) -> Option<String> {
+    let s = v?.as_str()?.trim_start_matches("0x");
+    (!s.is_empty() && s.bytes().any(|b| b != b'0')).then(|| s.to_ascii_lowercase())
+}
+
+fn otlp_span(sp: &Value) -> Option<Span> {
+    let attributes = sp
+        .get("attributes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|kv| {
+            Some((
+                kv.get("key")?.as_str()?.to_string(),
+                text(kv.get("value")?)?,
+            ))
+        })
+        .collect();
+    Some(Span {
+        trace_id: hex_id(sp.get("traceId"))?,
+        span_id: hex_id(sp.get("spanId"))?,
+        parent_id: hex_id(sp.get("parentSpanId")),
+        name: sp.get("name")?.as_str()?.to_string(),
+        start: nanos(sp.get("startTimeUnixNano")?)?,
+        end: nanos(sp.get("endTimeUnixNano")?)?,
+        error: sp
+            .get("status")
+            .and_then(|s| s.get("code"))
+            .is_some_and(|c| c == 2 || c == "STATUS_CODE_ERROR"),
+        attributes,
+    })
+}
+
+fn sdk_span(v: &Value) -> Option<Span> {
+    let ctx = v.get("context")?;
+    let time = |k: &str| crate::timefmt::parse_rfc3339(v.get(k)?.as_str()?).ok();
+    let attributes = v
+        .get("attributes")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, x)| Some((k.clone(), text(x)?)))
+        .collect();
+    Some(Span {
+        trace_id: hex_id(ctx.get("trace_id"))?,
+        span_id: hex_id(ctx.get("span_id"))?,
+        parent_id: hex_id(v.get("parent_id")),
+        name: v.get("name")?.as_str()?.to_string(),
+        start: time("start_time")?,
+        end: time("end_time")?,
+        error: v
+            .get("status")
+            .and_then(|s| s.get("status_code"))
+            .and_then(Value::as_str)
+            .is_some_and(|c| c == "ERROR"),
+        attributes,
+    })
+}
