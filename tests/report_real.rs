@@ -411,13 +411,20 @@ fn otel_spans_given_beside_a_target_reach_the_report() {
         .args([
             "report",
             "--lmcache",
-            fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom").to_str().unwrap(),
+            fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom")
+                .to_str()
+                .unwrap(),
             "--otel",
             fixture("otel-handmade/spans.otlp.jsonl").to_str().unwrap(),
         ])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["spans"]["requests"], 4);
     assert_eq!(r["spans"]["timeouts"], 1);

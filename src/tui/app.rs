@@ -23,10 +23,11 @@ pub enum Pane {
     Findings,
     Trace,
     Logs,
+    Requests,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 8] = [
+    pub const ALL: [Pane; 9] = [
         Pane::Mode,
         Pane::HitRate,
         Pane::Matrix,
@@ -35,6 +36,7 @@ impl Pane {
         Pane::Findings,
         Pane::Trace,
         Pane::Logs,
+        Pane::Requests,
     ];
 
     pub fn title(self) -> &'static str {
@@ -47,14 +49,25 @@ impl Pane {
             Pane::Findings => "Findings",
             Pane::Trace => "Trace",
             Pane::Logs => "Logs",
+            Pane::Requests => "Requests",
         }
     }
 
     /// Panes that take the large area of the full layout, one at a time: the one focused
     /// last is shown there.
     pub fn large(self) -> bool {
-        matches!(self, Pane::Matrix | Pane::Trace | Pane::Logs)
+        matches!(
+            self,
+            Pane::Matrix | Pane::Trace | Pane::Logs | Pane::Requests
+        )
     }
+}
+
+/// How the Requests pane orders requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOrder {
+    Slowest,
+    LowestHit,
 }
 
 /// Which log lines the Logs pane lists, by level.
@@ -128,6 +141,9 @@ pub struct View {
     pub log_filter: LogFilter,
     /// Logs search: lines containing this (case-insensitive).
     pub log_search: Option<String>,
+    /// The Requests pane's order and selected row.
+    pub request_order: RequestOrder,
+    pub request_row: usize,
 }
 
 impl View {
@@ -185,6 +201,8 @@ impl Default for View {
             large: Pane::Matrix,
             log_filter: LogFilter::Known,
             log_search: None,
+            request_order: RequestOrder::Slowest,
+            request_row: 0,
         }
     }
 }
@@ -506,6 +524,13 @@ impl App {
                     v.detail = true;
                 }
             }
+            Action::Filter if v.focus == Pane::Requests => {
+                v.request_order = match v.request_order {
+                    RequestOrder::Slowest => RequestOrder::LowestHit,
+                    RequestOrder::LowestHit => RequestOrder::Slowest,
+                };
+                v.request_row = 0;
+            }
             Action::Filter if v.focus == Pane::Logs => {
                 v.log_filter = match v.log_filter {
                     LogFilter::Known => LogFilter::Warnings,
@@ -547,6 +572,10 @@ impl App {
             Pane::Matrix => {
                 let len = self.matrix_rows().len();
                 self.view.matrix_row = step(self.view.matrix_row, len);
+            }
+            Pane::Requests => {
+                let len = self.shown.evidence.requests.len();
+                v.request_row = step(v.request_row, len);
             }
             Pane::Findings => {
                 let findings = &self.shown.analysis.findings;

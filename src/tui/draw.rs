@@ -95,6 +95,7 @@ pub fn draw(f: &mut Frame, app: &App) {
             Pane::Findings => panes::draw_findings(f, rect, app),
             Pane::Trace => evidence::draw_trace(f, rect, app),
             Pane::Logs => evidence::draw_logs(f, rect, app),
+            Pane::Requests => evidence::draw_requests(f, rect, app),
         }
     }
     let mut foot = app.keymap.footer(app.replaying());

@@ -1,5 +1,5 @@
-//! The Trace and Logs panes: what the storage trace and the logs beside the targets said, as
-//! the picture carries it ([`super::shown::Evidence`]).
+//! The Trace, Logs and Requests panes: what the storage trace, the logs and the span export
+//! beside the targets said, as the picture carries it ([`super::shown::Evidence`]).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::{App, LogFilter, Pane};
+use super::app::{App, LogFilter, Pane, RequestOrder};
 use super::widgets::{block, short_name, sparkline};
 use crate::evidence::log::{Kind, Level};
 use crate::sanitize::clean;
@@ -249,4 +249,187 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
         })
         .collect();
     f.render_widget(Paragraph::new(tail(rows, rows_r.height)), rows_r);
+}
+
+/// The requests in the pane's order: indices into the picture's requests.
+fn ordered(app: &App) -> Vec<usize> {
+    let requests = &app.shown.evidence.requests;
+    let mut idx: Vec<usize> = (0..requests.len()).collect();
+    match app.view.request_order {
+        RequestOrder::Slowest => idx.sort_by(|a, b| {
+            requests[*b]
+                .root
+                .seconds()
+                .total_cmp(&requests[*a].root.seconds())
+        }),
+        // Requests that looked nothing up go last.
+        RequestOrder::LowestHit => idx.sort_by(|a, b| {
+            let key = |i: usize| requests[i].hit_rate().unwrap_or(f64::INFINITY);
+            key(*a).total_cmp(&key(*b))
+        }),
+    }
+    idx
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("—".into(), |x| format!("{:.1}%", x * 100.0))
+}
+
+fn tokens(v: Option<f64>) -> String {
+    v.map_or("—".into(), |x| format!("{x}"))
+}
+
+pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
+    let e = &app.shown.evidence;
+    let order = match app.view.request_order {
+        RequestOrder::Slowest => "slowest first",
+        RequestOrder::LowestHit => "lowest hit first",
+    };
+    let b = block(app, Pane::Requests).title_bottom(Span::styled(
+        format!(" f {order} · j k select "),
+        app.theme.dim,
+    ));
+    let Some(sum) = &e.spans else {
+        let text = "No span export read. LMCache exports spans with --enable-tracing and \
+                    --otlp-endpoint; save them with a collector's file exporter and give the \
+                    file after its target: --lmcache URL --otel FILE.";
+        f.render_widget(
+            Paragraph::new(Span::styled(text, app.theme.dim))
+                .wrap(Wrap { trim: true })
+                .block(b),
+            area,
+        );
+        return;
+    };
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let width = inner.width as usize;
+    let head = fit(
+        &format!(
+            "{} spans · {} requests · hit {} ({} L1, {} L2 tokens) · {} timeouts{}",
+            sum.spans,
+            sum.requests,
+            pct(sum.hit_rate),
+            sum.l1_hit_tokens,
+            sum.l2_hit_tokens,
+            sum.timeouts,
+            sum.error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" · {}", clean(e)))
+        ),
+        width,
+    );
+    let idx = ordered(app);
+    let sel = app.view.request_row.min(idx.len().saturating_sub(1));
+    let list_h = (inner.height.saturating_sub(1) / 2)
+        .max(3)
+        .min(idx.len() as u16);
+    let [head_r, list_r, tree_r] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(list_h),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(Span::styled(head, app.theme.text)), head_r);
+    let first = sel.saturating_sub(list_h.saturating_sub(1) as usize);
+    let rows: Vec<Line<'static>> = idx
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(list_h as usize)
+        .map(|(i, &r)| {
+            let r = &e.requests[r];
+            let name = r.session.as_deref().unwrap_or(&r.root.name);
+            let text = fit(
+                &format!(
+                    "{} {:<18} {:>9.1} ms  hit {:>6}{}  L1 {} L2 {}",
+                    clock(r.root.start),
+                    clean(name),
+                    r.root.seconds() * 1000.0,
+                    pct(r.hit_rate()),
+                    if r.timeout { "  TIMEOUT" } else { "" },
+                    tokens(r.l1_hit_tokens),
+                    tokens(r.l2_hit_tokens)
+                ),
+                width,
+            );
+            let style = if i == sel && app.view.focus == Pane::Requests {
+                app.theme.selected
+            } else if r.timeout {
+                app.theme.warn
+            } else {
+                app.theme.text
+            };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    f.render_widget(Paragraph::new(rows), list_r);
+    let Some(r) = idx.get(sel).map(|&i| &e.requests[i]) else {
+        return;
+    };
+    let mut tree = vec![Line::from(Span::styled(
+        fit(
+            &format!(
+                "{} {:.1} ms{}",
+                clean(&r.root.name),
+                r.root.seconds() * 1000.0,
+                r.session
+                    .as_deref()
+                    .map_or(String::new(), |s| format!(" · session {}", clean(s)))
+            ),
+            width,
+        ),
+        app.theme.title,
+    ))];
+    for (depth, s) in &r.children {
+        let style = if s.error {
+            app.theme.bad
+        } else {
+            app.theme.text
+        };
+        tree.push(Line::from(Span::styled(
+            fit(
+                &format!(
+                    "{}{} {:.1} ms{}",
+                    "  ".repeat(*depth),
+                    clean(&s.name),
+                    s.seconds() * 1000.0,
+                    if s.error { "  error" } else { "" }
+                ),
+                width,
+            ),
+            style,
+        )));
+    }
+    // The same request in the log and the trace, through its id.
+    if let Some(session) = &r.session {
+        for l in &e.logs {
+            for p in l.prefetches.iter().filter(|p| &p.request == session) {
+                tree.push(Line::from(Span::styled(
+                    fit(
+                        &format!(
+                            "log: prefetch {}/{} keys ({} L1, {} L2) in {} ms",
+                            p.retained, p.requested, p.l1, p.l2, p.ms
+                        ),
+                        width,
+                    ),
+                    app.theme.info,
+                )));
+            }
+        }
+        let needle = format!("external_request_id={session:?}");
+        let in_trace = e
+            .traces
+            .iter()
+            .flat_map(|t| &t.recent)
+            .filter(|row| row.args.contains(&needle))
+            .count();
+        if in_trace > 0 {
+            tree.push(Line::from(Span::styled(
+                format!("trace: {in_trace} records name this request"),
+                app.theme.info,
+            )));
+        }
+    }
+    f.render_widget(Paragraph::new(tree), tree_r);
 }

@@ -49,7 +49,13 @@ impl History {
 pub struct Evidence {
     pub traces: Vec<TraceView>,
     pub logs: Vec<LogView>,
+    /// The first span export's summary, and its latest requests (oldest first).
+    pub spans: Option<crate::evidence::spans::SpanSummary>,
+    pub requests: Vec<crate::evidence::spans::Request>,
 }
+
+/// Requests a picture carries.
+const REQUEST_ROWS: usize = 500;
 
 /// Seconds of records per second a picture carries.
 pub const TRACE_SECONDS: usize = 300;
@@ -158,6 +164,12 @@ impl Evidence {
                         .collect(),
                 });
             }
+        }
+        if let Some(sp) = model.targets().find_map(|(_, t)| t.evidence.spans.as_ref()) {
+            let mut requests = sp.requests();
+            requests.drain(..requests.len().saturating_sub(REQUEST_ROWS));
+            out.requests = requests;
+            out.spans = Some(sp.summary());
         }
         out
     }

@@ -597,3 +597,45 @@ fn without_evidence_the_panes_say_how_to_give_it() {
     let s = render(&a, 80, 24);
     assert!(s.contains("--server-log FILE"), "{s}");
 }
+
+/// The Requests pane on the hand-made span export, beside the real trace and log (the export's
+/// request ids were chosen to match the real log's, to show the join).
+#[test]
+fn requests_pane_lists_slowest_and_lowest_hit_and_joins_the_log() {
+    let mut a = app_with_evidence(31);
+    drop(a.on_event(Event::Evidence {
+        target: TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        },
+        time: None,
+        stream: crate::vocab::Stream::Otel,
+        fresh: true,
+        body: fixture("otel-handmade/spans.otlp.jsonl"),
+        origin: "spans.otlp.jsonl".into(),
+    }));
+    let now = a.now;
+    a.on_tick(now + 1.0);
+    while a.view.focus != Pane::Requests {
+        a.on_key(key(KeyCode::Tab));
+    }
+    let s = render(&a, 120, 40);
+    assert!(s.contains("17 spans · 4 requests · hit 27.7%"), "{s}");
+    // Slowest first: the request that timed out, its tree below.
+    let first = s.lines().find(|l| l.contains(" ms  hit ")).unwrap();
+    assert!(first.contains("req-2-warm") && first.contains("TIMEOUT"), "{s}");
+    assert!(s.contains("timeout 0.0 ms  error"), "{s}");
+    insta::assert_snapshot!("requests_120x40", s);
+    // Lowest hit first: the cold request; then the warm one with its log line.
+    a.on_key(key(KeyCode::Char('f')));
+    let s = render(&a, 120, 40);
+    let first = s.lines().find(|l| l.contains(" ms  hit ")).unwrap();
+    assert!(first.contains("req-1-cold") && first.contains("0.0%"), "{s}");
+    while !render(&a, 120, 40).contains("session req-0-warm") {
+        a.on_key(key(KeyCode::Char('j')));
+        assert!(a.view.request_row < 4);
+    }
+    let s = render(&a, 120, 40);
+    assert!(s.contains("log: prefetch 2/2 keys (2 L1, 0 L2)"), "{s}");
+    assert!(s.contains("trace:") || !s.contains("req-0-warm\""), "{s}");
+}
