@@ -51,6 +51,8 @@ impl Span {
 pub struct Spans {
     pub origin: String,
     pending: Vec<u8>,
+    /// The line being read is being skipped (it was not JSON): bytes up to its end are dropped.
+    skipping: bool,
     pub spans: VecDeque<Span>,
     /// Spans read in all (some may have been dropped from `spans`).
     pub total: u64,
@@ -74,6 +76,7 @@ impl Spans {
     /// The file was replaced or cut: what follows is a new file (a value cut there is dropped).
     pub fn restart(&mut self, origin: &str) {
         self.pending.clear();
+        self.skipping = false;
         self.origin = origin.to_string();
     }
 
@@ -84,6 +87,15 @@ impl Spans {
         buf.extend_from_slice(bytes);
         // Where the bytes not yet taken start.
         let mut start = 0;
+        if self.skipping {
+            match memchr::memchr(b'\n', &buf) {
+                Some(n) => {
+                    start = n + 1;
+                    self.skipping = false;
+                }
+                None => return,
+            }
+        }
         loop {
             // A fresh reader at `start` each time: it says where each value ends.
             let mut stream =
@@ -104,7 +116,13 @@ impl Spans {
                     let at = start + stream.byte_offset();
                     let offset = self.bytes as usize - buf.len() + at;
                     self.skip(format!("not JSON at byte {offset}: {e}"));
-                    start = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |n| at + n + 1);
+                    match memchr::memchr(b'\n', &buf[at..]) {
+                        Some(n) => start = at + n + 1,
+                        None => {
+                            self.skipping = true;
+                            return;
+                        }
+                    }
                 }
             }
         }

@@ -375,3 +375,24 @@ mod spans {
         assert!(sum.error.unwrap().contains("not JSON"));
     }
 }
+
+mod spans_split {
+    use crate::evidence::spans::Spans;
+
+    /// Hand-made: a line that is not JSON is skipped to its end even when its end arrives in
+    /// a later piece (what follows on that line is not read as a fresh value).
+    #[test]
+    fn a_bad_line_is_skipped_to_its_end_across_pieces() {
+        let line = br#"x{"name":"request","context":{"trace_id":"0x1","span_id":"0x2"},"start_time":"2026-11-22T07:22:09Z","end_time":"2026-11-22T07:22:10Z"}"#;
+        let mut text = line.to_vec();
+        text.push(b'\n');
+        text.extend_from_slice(&line[1..]);
+        text.push(b'\n');
+        for split in 0..text.len() {
+            let mut s = Spans::new("t");
+            s.push(&text[..split]);
+            s.push(&text[split..]);
+            assert_eq!((s.total, s.skipped), (1, 1), "split at {split}");
+        }
+    }
+}

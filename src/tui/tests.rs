@@ -623,14 +623,20 @@ fn requests_pane_lists_slowest_and_lowest_hit_and_joins_the_log() {
     assert!(s.contains("17 spans · 4 requests · hit 27.7%"), "{s}");
     // Slowest first: the request that timed out, its tree below.
     let first = s.lines().find(|l| l.contains(" ms  hit ")).unwrap();
-    assert!(first.contains("req-2-warm") && first.contains("TIMEOUT"), "{s}");
+    assert!(
+        first.contains("req-2-warm") && first.contains("TIMEOUT"),
+        "{s}"
+    );
     assert!(s.contains("timeout 0.0 ms  error"), "{s}");
     insta::assert_snapshot!("requests_120x40", s);
     // Lowest hit first: the cold request; then the warm one with its log line.
     a.on_key(key(KeyCode::Char('f')));
     let s = render(&a, 120, 40);
     let first = s.lines().find(|l| l.contains(" ms  hit ")).unwrap();
-    assert!(first.contains("req-1-cold") && first.contains("0.0%"), "{s}");
+    assert!(
+        first.contains("req-1-cold") && first.contains("0.0%"),
+        "{s}"
+    );
     while !render(&a, 120, 40).contains("session req-0-warm") {
         a.on_key(key(KeyCode::Char('j')));
         assert!(a.view.request_row < 4);
