@@ -538,7 +538,7 @@ fn parse_l2_trace_and_engine_rules() {
     let r = report_cmd(&["--packet", capture.to_str().unwrap()]);
     assert_eq!(state(&r, "trace_recording_without_file"), "clear");
     assert_eq!(state(&r, "tracing_without_endpoint"), "clear");
-    assert_eq!(state(&r, "tracing_without_spans"), "not_evaluable");
+    assert_eq!(state(&r, "tracing_without_spans"), "clear");
     let copy = dir.join("capture");
     copy_dir(&capture, &copy);
     let config = copy.join("http/config.json");

@@ -191,6 +191,8 @@ pub struct Facts<'a> {
     pub targets: Vec<(&'a str, Option<&'a crate::vocab::Health>, usize)>,
     pub clock: Option<super::Clock>,
     pub window: f64,
+    /// LMCache's spans in the span export given beside a target (`None`: no export given).
+    pub lmcache_spans: Option<u64>,
 }
 
 /// What a check concluded.
@@ -704,7 +706,7 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Warning,
         title: "Tracing on but no spans arrive",
         applies: "LMCache MP server with tracing on",
-        needs: "an OTel span export (--otel FILE), with /config",
+        needs: "GET /config and an OTel span export (--otel FILE)",
         windowed: false,
         explanation: "The server says tracing is on, yet the exported spans hold none of its requests: the exporter or the collector drops them.",
         next_action: "Check the collector's address and that it accepts OTLP gRPC.",
@@ -1810,12 +1812,37 @@ fn tracing_without_endpoint(c: &Facts<'_>) -> Verdict {
 }
 
 fn tracing_without_spans(c: &Facts<'_>) -> Verdict {
-    if let Err(v) = lmcache_present(c) {
-        return v;
+    let o = match observability(c) {
+        Ok(o) => o,
+        Err(v) => return v,
+    };
+    let on = o.tracing_enabled == Some(true);
+    let Some(spans) = c.lmcache_spans.filter(|_| on) else {
+        if !on {
+            let pairs = [("tracing_enabled", json!(o.tracing_enabled))];
+            return clear(vec!["tracing is off in /config".into()], &pairs);
+        }
+        return Verdict::Missing(vec![
+            "an OTel span export from the collector LMCache sends to (--otel FILE)".into(),
+        ]);
+    };
+    let pairs = [
+        ("tracing_enabled", json!(true)),
+        ("lmcache_spans", json!(spans)),
+    ];
+    let line = format!(
+        "tracing_enabled true, otlp_endpoint {}; {spans} LMCache spans in the export",
+        o.otlp_endpoint.as_deref().unwrap_or("unset")
+    );
+    if spans == 0 {
+        Verdict::Firing {
+            title: "Tracing is on, but the span export holds no LMCache span".into(),
+            evidence: vec![line],
+            data: data(&pairs),
+        }
+    } else {
+        clear(vec![line], &pairs)
     }
-    Verdict::Missing(vec![
-        "an OTel span export (--otel FILE; kvscope does not read spans yet)".into(),
-    ])
 }
 
 fn hash_seed_risk(c: &Facts<'_>) -> Verdict {

@@ -336,6 +336,10 @@ impl<'a> Parts<'a> {
             quality: &self.data_quality,
             lines_skipped: inputs.lines_skipped,
             thresholds: inputs.thresholds,
+            lmcache_spans: inputs
+                .all()
+                .find_map(|t| t.evidence.spans.as_ref())
+                .map(|s| s.lmcache_spans()),
             lookup_tokens_exported: inputs
                 .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
                 .next()

@@ -191,6 +191,22 @@ impl Spans {
         self.spans.push_back(span);
     }
 
+    /// Spans LMCache's tracers name (`request`, `mp.*`, `cb.*`, `transfer.*`, `timeout`) read
+    /// so far: what tells an export that holds LMCache's spans from one that holds others'.
+    pub fn lmcache_spans(&self) -> u64 {
+        self.counts
+            .iter()
+            .filter(|(name, _)| {
+                name.as_str() == "request"
+                    || name.as_str() == "timeout"
+                    || ["mp.", "cb.", "transfer."]
+                        .iter()
+                        .any(|p| name.starts_with(p))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Requests: each `request` / `cb.request` root with its descendants, in start order.
     pub fn requests(&self) -> Vec<Request> {
         let mut by_parent: HashMap<(&str, &str), Vec<&Span>> = HashMap::new();

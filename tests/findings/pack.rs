@@ -622,6 +622,11 @@ fn http(name: &str) -> String {
 /// The real capture's t0..=t31 and its route answers (each `(route, status, body)`), applied at
 /// the last scrape's time.
 fn with_routes(routes: &[(Route, u16, String)]) -> Value {
+    with_routes_and(routes, vec![])
+}
+
+/// [`with_routes`], then `more` events.
+fn with_routes_and(routes: &[(Route, u16, String)], more: Vec<Event>) -> Value {
     let mut m = Model::new(&["lmcache".into()], &[], 64);
     let mut last = 0.0;
     for (path, time) in common::run1_timeline(31) {
@@ -645,7 +650,63 @@ fn with_routes(routes: &[(Route, u16, String)]) -> Value {
         })
         .unwrap();
     }
+    for e in more {
+        m.apply(e).unwrap();
+    }
     report(&m)
+}
+
+/// A span export beside the LMCache target, read at once.
+fn spans(body: Vec<u8>) -> Event {
+    Event::Evidence {
+        target: LM,
+        time: None,
+        stream: kvscope::vocab::Stream::Otel,
+        fresh: true,
+        body,
+        origin: "spans".into(),
+    }
+}
+
+/// Tracing on in /config: LMCache's spans in the export clear the rule, an export of other
+/// services' spans only fires it, no export leaves it unjudged; tracing off clears it. The
+/// export is hand-made (fixtures/otel-handmade), the rest real.
+#[test]
+pub fn tracing_without_spans_reads_the_span_export() {
+    let on: Vec<_> = real_routes()
+        .into_iter()
+        .map(|(r, st, b)| {
+            if r == Route::Config {
+                (
+                    r,
+                    st,
+                    json_set(&b, "observability.tracing_enabled", true.into()),
+                )
+            } else {
+                (r, st, b)
+            }
+        })
+        .collect();
+    let export = std::fs::read(common::fixture("otel-handmade/spans.otlp.jsonl")).unwrap();
+    let r = with_routes_and(&on, vec![spans(export)]);
+    assert_eq!(
+        state(&r, "tracing_without_spans"),
+        "clear",
+        "{}",
+        rule(&r, "tracing_without_spans")
+    );
+    let others = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"ab","spanId":"cd","name":"GET /v1/completions","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}"#;
+    let r = with_routes_and(&on, vec![spans(others.to_vec())]);
+    assert_eq!(
+        state(&r, "tracing_without_spans"),
+        "firing",
+        "{}",
+        rule(&r, "tracing_without_spans")
+    );
+    let r = with_routes(&on);
+    assert_eq!(state(&r, "tracing_without_spans"), "not_evaluable");
+    let r = with_routes(&real_routes());
+    assert_eq!(state(&r, "tracing_without_spans"), "clear");
 }
 
 /// The real capture's answers, as recorded.
@@ -743,14 +804,15 @@ pub fn route_rules_fire_and_clear() {
     );
 }
 
-/// Rules that cannot judge until trace, span and log evidence is read.
-const AWAITING_TRACES: &[&str] = &["tracing_without_spans", "hash_seed_risk"];
+/// Rules that cannot judge until the evidence they need is read (the engine's launch
+/// environment).
+const AWAITING_TRACES: &[&str] = &["hash_seed_risk"];
 
 /// Every rule of the pack fires and clears in some case: the cases here and in
 /// `tests/findings.rs` (each also runs as a test of its own), and the golden
 /// reports (real captures, packet_a, real engine excerpts and the peer's hand-written scrapes,
 /// kept equal to the code by `tests/golden.rs`). A rule added without a way to see it fire and
-/// clear fails here. The two rules that wait for trace, span and log evidence must stay
+/// clear fails here. The rule that waits for the engine's launch environment must stay
 /// `not_evaluable`, naming that input.
 #[test]
 fn every_rule_fires_and_clears_in_some_case() {
@@ -769,6 +831,7 @@ fn every_rule_fires_and_clears_in_some_case() {
     a_packet_report_carries_each_rules_state_changes();
     rules_on_metrics_wait_for_the_first_scrape_routes_do_not();
     route_rules_fire_and_clear();
+    tracing_without_spans_reads_the_span_export();
     first_rules_other_cases();
     l1_at_its_watermark_does_not_flap_while_evicting();
     super::eventbus_dropping_fires_on_drops_in_the_window_only();
