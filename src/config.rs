@@ -39,7 +39,8 @@ pub struct Config {
     pub keys: BTreeMap<String, Vec<String>>,
 }
 
-/// One `[[target]]`: an LMCache or engine URL and the headers only it gets.
+/// One `[[target]]`: an LMCache or engine URL, the headers only it gets, and the trace, span
+/// export and logs read beside it.
 #[derive(Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
@@ -49,6 +50,11 @@ pub struct Target {
     #[serde(default)]
     pub header: Vec<String>,
     pub bearer_token_file: Option<PathBuf>,
+    /// Files read beside this target, as `--lct`, `--otel`, `--server-log`, `--engine-log`.
+    pub lct: Option<PathBuf>,
+    pub otel: Option<PathBuf>,
+    pub server_log: Option<PathBuf>,
+    pub engine_log: Option<PathBuf>,
 }
 
 /// Largest config file kvscope reads.

@@ -32,7 +32,12 @@ fn main() -> ExitCode {
             follow: _,
         } => finish_live(
             settings::resolve(live, lmcache, engine, auth)
-                .map(|args| WatchArgs { follows, ..args })
+                // Files given with flags follow target flags; the config's follow its own
+                // targets, used only when no target flag is given.
+                .map(|mut args| {
+                    args.follows.extend(follows);
+                    args
+                })
                 .and_then(|args| kvscope::cli::live::watch(&args)),
         ),
         Command::Screenshot(args) => finish(cli::screenshot::run(&args)),

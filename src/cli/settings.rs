@@ -8,7 +8,7 @@ use crate::cli::live::WatchArgs;
 use crate::config::Config;
 use crate::sources::http::{Auth, AuthPlan};
 use crate::timefmt::{parse_duration, parse_interval};
-use crate::vocab::Role;
+use crate::vocab::{Role, Stream};
 
 /// Defaults when neither a flag nor the config file sets a value.
 const DEFAULT_INTERVAL: f64 = 2.0;
@@ -23,10 +23,10 @@ pub fn resolve(
     mut auth: AuthPlan,
 ) -> Result<WatchArgs, Failure> {
     let cfg = Config::load(opts.config.as_deref()).map_err(Failure::bad)?;
-    let (lmcache, engine) = if lmcache.is_empty() && engine.is_empty() {
+    let (lmcache, engine, follows) = if lmcache.is_empty() && engine.is_empty() {
         config_targets(&cfg, &mut auth)?
     } else {
-        (lmcache, engine)
+        (lmcache, engine, Vec::new())
     };
     let series_limit = match (opts.series_limit, cfg.series_limit) {
         (Some(n), _) => n,
@@ -35,7 +35,7 @@ pub fn resolve(
         (None, None) => crate::store::DEFAULT_SERIES_LIMIT,
     };
     Ok(WatchArgs {
-        follows: Vec::new(),
+        follows,
         lmcache,
         engine,
         interval: seconds(opts.interval, &cfg.interval, "interval", DEFAULT_INTERVAL)?,
@@ -125,11 +125,11 @@ fn seconds_opt(
 }
 
 /// The config file's targets: its `lmcache`/`engine` lists, then each `[[target]]` with its own
-/// headers added to the plan.
-fn config_targets(
-    cfg: &Config,
-    auth: &mut AuthPlan,
-) -> Result<(Vec<String>, Vec<String>), Failure> {
+/// headers added to the plan and its files to read beside it.
+type ConfigTargets = (Vec<String>, Vec<String>, Vec<crate::cli::follow::Given>);
+
+fn config_targets(cfg: &Config, auth: &mut AuthPlan) -> Result<ConfigTargets, Failure> {
+    let mut follows = Vec::new();
     let (mut lm, mut en) = (cfg.lmcache.clone(), cfg.engine.clone());
     for t in &cfg.target {
         let (role, list, url) = match (&t.lmcache, &t.engine) {
@@ -142,9 +142,24 @@ fn config_targets(
             Failure::bad(format!("config [[target]] {shown}: {e}"))
         })?;
         auth.per_target.push((role, list.len(), own));
+        for (stream, path) in [
+            (Stream::Trace, &t.lct),
+            (Stream::Otel, &t.otel),
+            (Stream::ServerLog, &t.server_log),
+            (Stream::EngineLog, &t.engine_log),
+        ] {
+            if let Some(path) = path {
+                follows.push(crate::cli::follow::Given {
+                    role,
+                    arg: list.len(),
+                    stream,
+                    path: path.clone(),
+                });
+            }
+        }
         list.push(url.clone());
     }
-    Ok((lm, en))
+    Ok((lm, en, follows))
 }
 
 #[cfg(test)]
@@ -211,6 +226,33 @@ mod tests {
         assert!(w.lmcache.is_empty());
         assert_eq!(w.engine, ["http://flag"]);
         assert!(w.auth.per_target.is_empty());
+    }
+
+    #[test]
+    fn a_config_target_names_the_files_read_beside_it() {
+        let cfg = "lmcache = [\"http://listed\"]\n\n[[target]]\nlmcache = \"http://a\"\nlct = \"/srv/a.lct\"\nserver_log = \"/srv/a.log\"\n\n[[target]]\nengine = \"http://e\"\nengine_log = \"/srv/e.log\"\notel = \"/srv/spans.jsonl\"\n";
+        let w = resolved(&[], cfg).unwrap();
+        let got: Vec<(Role, usize, Stream, &str)> = w
+            .follows
+            .iter()
+            .map(|g| (g.role, g.arg, g.stream, g.path.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Role::Lmcache, 1, Stream::Trace, "/srv/a.lct"),
+                (Role::Lmcache, 1, Stream::ServerLog, "/srv/a.log"),
+                (Role::Engine, 0, Stream::Otel, "/srv/spans.jsonl"),
+                (Role::Engine, 0, Stream::EngineLog, "/srv/e.log"),
+            ]
+        );
+        // With target flags the config's targets, and their files, are not used.
+        assert!(
+            resolved(&["--lmcache", "http://f"], cfg)
+                .unwrap()
+                .follows
+                .is_empty()
+        );
     }
 
     #[test]
