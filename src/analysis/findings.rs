@@ -193,6 +193,8 @@ pub struct Facts<'a> {
     pub window: f64,
     /// LMCache's spans in the span export given beside a target (`None`: no export given).
     pub lmcache_spans: Option<u64>,
+    /// The LMCache server log's lines that findings read (`None`: no log given).
+    pub server_log: Option<LogFacts>,
 }
 
 /// What a check concluded.
@@ -207,6 +209,58 @@ enum Verdict {
         data: Map<String, Value>,
     },
     Missing(Vec<String>),
+}
+
+/// Lines of the LMCache server log that rules read, counted over the window when the lines'
+/// read times allow (a file read at once counts whole).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogFacts {
+    pub l1_alloc_failed: u64,
+    pub eventbus_queue_full: u64,
+    /// `in the window` or `in the log read`.
+    pub over: &'static str,
+}
+
+/// A metrics verdict with what the server log says of the same thing: lines of `what` fire
+/// the rule (or add to its evidence when it fires already); none add a line to a clear one,
+/// and judge where the metrics could not.
+fn corroborate(v: Verdict, log: Option<(u64, &'static str, &'static str)>, title: &str) -> Verdict {
+    let Some((n, what, over)) = log else {
+        return v;
+    };
+    let line = format!("server log: {n} \"{what}\" lines {over}");
+    match v {
+        Verdict::Firing {
+            title,
+            mut evidence,
+            mut data,
+        } => {
+            evidence.push(line);
+            data.insert("log_lines".into(), json!(n));
+            Verdict::Firing {
+                title,
+                evidence,
+                data,
+            }
+        }
+        _ if n > 0 => Verdict::Firing {
+            title: format!("{title}: {n} \"{what}\" lines in the server log {over}").into(),
+            evidence: vec![line],
+            data: data(&[("log_lines", json!(n)), ("over", json!(over))]),
+        },
+        Verdict::Clear {
+            mut evidence,
+            mut data,
+        } => {
+            evidence.push(line);
+            data.insert("log_lines".into(), json!(n));
+            Verdict::Clear { evidence, data }
+        }
+        Verdict::Missing(_) => clear(
+            vec![line],
+            &[("log_lines", json!(n)), ("over", json!(over))],
+        ),
+    }
 }
 
 /// One rule: what it is, once, as data; `check` decides.
@@ -277,7 +331,7 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Critical,
         title: "LMCache EventBus dropping events",
         applies: "LMCache MP server",
-        needs: "lmcache_mp_event_bus_dropped_events_total over the window",
+        needs: "lmcache_mp_event_bus_dropped_events_total over the window; the server log's \"EventBus queue full\" lines when given",
         windowed: true,
         explanation: "When the EventBus queue is full, events are dropped: metrics, traces and KV events lose data. Only drops in the window count, so an old burst does not fire forever.",
         next_action: "Raise --event-bus-queue-size or reduce --metrics-sample-rate; check what subscribes to the bus.",
@@ -629,7 +683,7 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Warning,
         title: "L1 allocation or read failures",
         applies: "an LMCache MP server",
-        needs: "lmcache_mp_l1_allocation_failure_chunks and lmcache_mp_l1_read_failure_chunks",
+        needs: "lmcache_mp_l1_allocation_failure_chunks and lmcache_mp_l1_read_failure_chunks; the server log's allocation failure lines when given",
         windowed: true,
         explanation: "An allocation failure drops a store (the chunk is never cached); a read failure turns a hit into a recompute. Either costs hit rate that the lookup counters do not show.",
         next_action: "Give L1 more memory (--l1-size-gb) or lower the eviction watermark; for read failures check the server log around the failures.",
@@ -1021,6 +1075,17 @@ fn eventbus_dropping(c: &Facts<'_>) -> Verdict {
     if let Err(v) = lmcache_present(c) {
         return v;
     }
+    let log = c
+        .server_log
+        .map(|l| (l.eventbus_queue_full, "EventBus queue full", l.over));
+    corroborate(
+        eventbus_dropping_metrics(c),
+        log,
+        "LMCache's EventBus is dropping events",
+    )
+}
+
+fn eventbus_dropping_metrics(c: &Facts<'_>) -> Verdict {
     let bus = &c.lm.eventbus;
     let [rate, total] = match needs([
         ("EventBus drops in the window", &bus.dropped_per_s),
@@ -2125,13 +2190,21 @@ fn l1_failures(c: &Facts<'_>) -> Verdict {
     if let Err(v) = lmcache_present(c) {
         return v;
     }
-    failures(
+    let metrics = failures(
         &[
             ("allocation_failures", &c.lm.l1.allocation_failures),
             ("read_failures", &c.lm.l1.read_failures),
         ],
         "L1 failed chunks",
-    )
+    );
+    let log = c.server_log.map(|l| {
+        (
+            l.l1_alloc_failed,
+            "Failed to batched allocate … memory blocks",
+            l.over,
+        )
+    });
+    corroborate(metrics, log, "L1 cannot allocate")
 }
 
 fn l2_load_backlog(c: &Facts<'_>) -> Verdict {

@@ -336,6 +336,22 @@ impl<'a> Parts<'a> {
             quality: &self.data_quality,
             lines_skipped: inputs.lines_skipped,
             thresholds: inputs.thresholds,
+            server_log: inputs
+                .all()
+                .find_map(|t| t.evidence.server_log.as_ref())
+                .map(|l| {
+                    use crate::evidence::log::Kind;
+                    let since = inputs.clock.map(|c| c.now - inputs.window);
+                    findings::LogFacts {
+                        l1_alloc_failed: l.alerts_since(Kind::L1AllocFailed, since),
+                        eventbus_queue_full: l.alerts_since(Kind::EventbusQueueFull, since),
+                        over: if since.is_some() {
+                            "in the window"
+                        } else {
+                            "in the log read"
+                        },
+                    }
+                }),
             lmcache_spans: inputs
                 .all()
                 .find_map(|t| t.evidence.spans.as_ref())

@@ -93,6 +93,36 @@ pub struct Log {
     pub bytes: u64,
     /// Times the file was replaced or cut under the tail (the counts go on across them).
     pub restarts: u32,
+    /// Lines of the kinds findings read, with when they were read: the latest [`ALERTS`].
+    pub alerts: VecDeque<(Option<f64>, Kind)>,
+}
+
+/// Lines of the kinds findings read kept with their read time.
+pub const ALERTS: usize = 1000;
+
+/// Kinds of line findings read as evidence.
+const ALERT_KINDS: [Kind; 4] = [
+    Kind::L1AllocFailed,
+    Kind::EventbusQueueFull,
+    Kind::EventbusCallbackError,
+    Kind::Timeout,
+];
+
+impl Log {
+    /// Lines of `kind` read at or after `since` (all of them when `since` is `None`; a line
+    /// read without a time counts as read now), among the latest [`ALERTS`].
+    pub fn alerts_since(&self, kind: Kind, since: Option<f64>) -> u64 {
+        self.alerts
+            .iter()
+            .filter(|(at, k)| {
+                *k == kind
+                    && match (since, at) {
+                        (Some(s), Some(a)) => *a >= s,
+                        _ => true,
+                    }
+            })
+            .count() as u64
+    }
 }
 
 impl Log {
@@ -162,6 +192,12 @@ impl Log {
             *self.by_level.entry(level).or_default() += 1;
         }
         self.facts_of(&l);
+        if ALERT_KINDS.contains(&l.kind) {
+            if self.alerts.len() == ALERTS {
+                self.alerts.pop_front();
+            }
+            self.alerts.push_back((at, l.kind));
+        }
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }

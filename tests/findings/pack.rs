@@ -668,6 +668,47 @@ fn spans(body: Vec<u8>) -> Event {
     }
 }
 
+/// The server log beside the real capture: as it is, no line says the bus or L1 failed, and
+/// the rules stay clear with that said; with one line of each kind added (hand-made from the
+/// format strings in LMCache's source), both fire, the log named as the evidence.
+#[test]
+pub fn server_log_lines_fire_eventbus_and_l1_rules() {
+    let log = std::fs::read(common::fixture("lmcache-0.5.6-cpu-run1/server.log")).unwrap();
+    let server_log = |body: Vec<u8>| Event::Evidence {
+        target: LM,
+        time: None,
+        stream: kvscope::vocab::Stream::ServerLog,
+        fresh: true,
+        body,
+        origin: "server.log".into(),
+    };
+    let r = with_routes_and(&real_routes(), vec![server_log(log.clone())]);
+    for code in ["eventbus_dropping", "l1_failures"] {
+        assert_eq!(state(&r, code), "clear", "{}", rule(&r, code));
+        assert!(
+            rule(&r, code)["evidence"]
+                .to_string()
+                .contains("server log: 0"),
+            "{}",
+            rule(&r, code)
+        );
+    }
+    let mut bad = log;
+    bad.extend_from_slice(b"[2026-11-22 07:25:33,001] LMCache WARNING: EventBus queue full (max_queue_size=4), 12 event(s) discarded so far (event_bus.py:201:lmcache.v1.mp_observability.event_bus)\n");
+    bad.extend_from_slice(b"[2026-11-22 07:25:33,002] LMCache WARNING: Failed to batched allocate 8 memory blocks of size 1048576 because no enough memory is available (short by 3 blocks) (tensor_memory_allocator.py:500:lmcache.v1.memory_management)\n");
+    let r = with_routes_and(&real_routes(), vec![server_log(bad)]);
+    for code in ["eventbus_dropping", "l1_failures"] {
+        assert_eq!(state(&r, code), "firing", "{}", rule(&r, code));
+        assert!(
+            rule(&r, code)["evidence"]
+                .to_string()
+                .contains("server log: 1"),
+            "{}",
+            rule(&r, code)
+        );
+    }
+}
+
 /// Tracing on in /config: LMCache's spans in the export clear the rule, an export of other
 /// services' spans only fires it, no export leaves it unjudged; tracing off clears it. The
 /// export is hand-made (fixtures/otel-handmade), the rest real.
@@ -832,6 +873,7 @@ fn every_rule_fires_and_clears_in_some_case() {
     rules_on_metrics_wait_for_the_first_scrape_routes_do_not();
     route_rules_fire_and_clear();
     tracing_without_spans_reads_the_span_export();
+    server_log_lines_fire_eventbus_and_l1_rules();
     first_rules_other_cases();
     l1_at_its_watermark_does_not_flap_while_evicting();
     super::eventbus_dropping_fires_on_drops_in_the_window_only();
