@@ -628,3 +628,49 @@ fn config_thresholds_change_verdicts() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("loudness"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The engine log's connector line is mode evidence, and the deprecated v0 name there fires
+/// stale_connector. The scrape is real (packet_a's vLLM); the log lines are hand-made from the
+/// wording vLLM logs at start-up (engines.md §2).
+#[test]
+fn the_engine_log_names_the_connector() {
+    let dir = std::env::temp_dir().join(format!("kvscope-englog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let vllm = common::fixture("packet_a/vllm_metrics_loaded.prom");
+    let log = |name: &str| {
+        let p = dir.join(format!("{name}.log"));
+        std::fs::write(
+            &p,
+            format!("(EngineCore_DP0 pid=84) INFO 05-07 23:02:58 [factory.py:51] Creating v1 connector with name: {name} and engine_id: 3f1c\n"),
+        )
+        .unwrap();
+        p
+    };
+    let v1 = log("LMCacheConnectorV1");
+    let r = report_cmd(&[
+        "--engine",
+        vllm.to_str().unwrap(),
+        "--engine-log",
+        v1.to_str().unwrap(),
+    ]);
+    let ev = r["mode"]["evidence"].to_string();
+    assert!(
+        ev.contains("connector_log") && ev.contains("LMCacheConnectorV1"),
+        "{ev}"
+    );
+    assert_eq!(state(&r, "stale_connector"), "clear");
+    assert_eq!(r["engine_log"]["facts"]["connector"], "LMCacheConnectorV1");
+    let v0 = log("LMCacheConnector");
+    let r = report_cmd(&[
+        "--engine",
+        vllm.to_str().unwrap(),
+        "--engine-log",
+        v0.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        state(&r, "stale_connector"),
+        "firing",
+        "{}",
+        rule(&r, "stale_connector")
+    );
+}

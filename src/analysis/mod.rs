@@ -180,6 +180,7 @@ crate::named! {
         LmcacheMpConnectorMetrics = "lmcache_mp_connector_metrics",
         LmcacheCoordinatorMetrics = "lmcache_coordinator_metrics",
         ConnectorLabel = "connector_label",
+        ConnectorLog = "connector_log",
         StaleConnector = "stale_connector",
         LmcacheOffloadShortcut = "lmcache_offload_shortcut",
         SglangCacheType = "sglang_cache_type",

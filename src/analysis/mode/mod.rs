@@ -104,10 +104,12 @@ impl Sightings {
                 .map(|(t, fam, _)| (t.name.clone(), fam))
         };
         let prefixed = |group| scan.prefixed(group).map(|(t, f, _)| (t, f));
+        // A label names the connector; without one, the engine log's start-up line.
         let connector = CONNECTOR_LABELS
             .iter()
             .find_map(|key| scan.label_values(key).first())
-            .map(|(v, _)| v.clone());
+            .map(|(v, _)| v.clone())
+            .or_else(|| logged_connector(inputs).map(|(_, c)| c.to_string()));
         let sglang_cache = scan
             .label_values("cache_type")
             .iter()
@@ -181,9 +183,25 @@ fn label_evidence(scan: &Scan, label: &str, signal: Signal, out: &mut Vec<Eviden
     }
 }
 
-/// Connector labels naming the deprecated v0 connector.
-fn stale_connectors(scan: &Scan) -> Vec<Evidence> {
+/// The connector the engine log's start-up lines name (`Creating v1 connector with name: …`,
+/// `Using external … from …`): the log's file and the name.
+fn logged_connector<'a>(inputs: &Inputs<'a>) -> Option<(&'a str, &'a str)> {
+    inputs.all().find_map(|t| {
+        let l = t.evidence.engine_log.as_ref()?;
+        Some((l.origin.as_str(), l.facts.get("connector")?.as_str()))
+    })
+}
+
+/// Connector labels, or the engine log's connector line, naming the deprecated v0 connector.
+fn stale_connectors(inputs: &Inputs<'_>, scan: &Scan) -> Vec<Evidence> {
     let mut out = Vec::new();
+    if let Some((file, "LMCacheConnector")) = logged_connector(inputs) {
+        out.push(ev(
+            Signal::StaleConnector,
+            format!("{file}: the engine log names the deprecated v0 connector LMCacheConnector; use LMCacheConnectorV1 or LMCacheMPConnector"),
+            Strength::Measured,
+        ));
+    }
     for key in CONNECTOR_LABELS {
         for (_, fam) in scan
             .label_values(key)
@@ -209,6 +227,13 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
     for key in CONNECTOR_LABELS {
         label_evidence(scan, key, Signal::ConnectorLabel, &mut evidence);
     }
+    if let Some((file, name)) = logged_connector(inputs) {
+        evidence.push(ev(
+            Signal::ConnectorLog,
+            format!("{file}: the engine log names the connector {name}"),
+            Strength::Measured,
+        ));
+    }
     if let Some((t, size)) = &seen.lmcache_offload {
         evidence.push(ev(
             Signal::LmcacheOffloadShortcut,
@@ -227,7 +252,7 @@ pub fn detect(inputs: &Inputs<'_>, features: &Features, scan: &Scan) -> Mode {
         engine: seen.engine(),
         evidence,
         features: features.iter().map(|(f, _)| *f).collect(),
-        stale_connector: stale_connectors(scan),
+        stale_connector: stale_connectors(inputs, scan),
     }
 }
 
