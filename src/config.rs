@@ -55,6 +55,7 @@ pub struct Target {
     pub otel: Option<PathBuf>,
     pub server_log: Option<PathBuf>,
     pub engine_log: Option<PathBuf>,
+    pub lookup_hashes: Option<PathBuf>,
 }
 
 /// Largest config file kvscope reads.

@@ -240,14 +240,17 @@ pub enum Stream {
     EngineLog,
     /// An OpenTelemetry span export (OTLP-JSON, or the Python SDK's span JSON).
     Otel,
+    /// LMCache's lookup-hash log (`--lookup-hash-log-dir`).
+    LookupHashes,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 4] = [
+    pub const ALL: [Stream; 5] = [
         Stream::Trace,
         Stream::ServerLog,
         Stream::EngineLog,
         Stream::Otel,
+        Stream::LookupHashes,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -255,6 +258,7 @@ impl Stream {
             Stream::ServerLog => "server_log",
             Stream::EngineLog => "engine_log",
             Stream::Otel => "otel",
+            Stream::LookupHashes => "lookup_hashes",
         }
     }
 }

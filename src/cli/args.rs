@@ -286,6 +286,11 @@ pub struct FollowOpts {
     /// JSON) of the target before it.
     #[arg(long, value_name = "FILE")]
     pub otel: Vec<std::path::PathBuf>,
+    /// LMCache's lookup-hash log (--lookup-hash-log-dir) of the target before it: one of its
+    /// files, or the directory (its lookup_hashes_*.jsonl files in order; followed live,
+    /// the newest).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub lookup_hashes: Vec<std::path::PathBuf>,
 }
 
 /// Request headers for targets that need them (LMCache 0.5.7 API keys).

@@ -32,6 +32,7 @@ pub fn plan(m: &ArgMatches) -> Result<Vec<Given>, Failure> {
         ("server_log", "--server-log", Stream::ServerLog),
         ("engine_log", "--engine-log", Stream::EngineLog),
         ("otel", "--otel", Stream::Otel),
+        ("lookup_hashes", "--lookup-hashes", Stream::LookupHashes),
     ] {
         for (path, pos) in values::<PathBuf>(m, id) {
             let Some((_, (role, arg))) = targets.iter().filter(|t| t.0 < pos).max_by_key(|t| t.0)

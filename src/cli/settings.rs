@@ -147,6 +147,7 @@ fn config_targets(cfg: &Config, auth: &mut AuthPlan) -> Result<ConfigTargets, Fa
             (Stream::Otel, &t.otel),
             (Stream::ServerLog, &t.server_log),
             (Stream::EngineLog, &t.engine_log),
+            (Stream::LookupHashes, &t.lookup_hashes),
         ] {
             if let Some(path) = path {
                 follows.push(crate::cli::follow::Given {

@@ -1,7 +1,8 @@
-//! Evidence beside the metrics: LMCache's storage trace (`.lct`), OTel span exports and the
-//! server's and engine's logs, decoded from the bytes a source read. Pure, like `expo`: the model feeds it what
+//! Evidence beside the metrics: LMCache's storage trace (`.lct`), OTel span exports, the
+//! server's and engine's logs and LMCache's lookup-hash log, decoded from the bytes a source read. Pure, like `expo`: the model feeds it what
 //! arrived ([`Streams::apply`]) and it keeps bounded results.
 
+pub mod hashes;
 pub mod lct;
 pub mod lines;
 pub mod log;
@@ -18,6 +19,7 @@ pub struct Streams {
     pub server_log: Option<lines::Log>,
     pub engine_log: Option<lines::Log>,
     pub spans: Option<spans::Spans>,
+    pub hashes: Option<hashes::Hashlog>,
 }
 
 impl Streams {
@@ -46,6 +48,19 @@ impl Streams {
                     None => self.trace.insert(trace::Trace::new(origin)),
                 };
                 t.push(body);
+            }
+            Stream::LookupHashes => {
+                let h = match &mut self.hashes {
+                    // The rotation's next file: the counts go on.
+                    Some(h) => {
+                        if fresh || h.origin != origin {
+                            h.next_file(origin);
+                        }
+                        h
+                    }
+                    None => self.hashes.insert(hashes::Hashlog::new(origin)),
+                };
+                h.push(body);
             }
             Stream::Otel => {
                 let s = match &mut self.spans {

@@ -396,3 +396,63 @@ mod spans_split {
         }
     }
 }
+
+mod lookup_hashes {
+    use std::collections::HashSet;
+
+    use crate::evidence::hashes::Hashlog;
+
+    const REAL: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/lmcache-0.5.6-lookup-hashes/lookup_hashes_20261130_162310_000000.jsonl"
+    );
+
+    /// The real lookup-hash log, read in any pieces, agrees with a plain count over its rows;
+    /// no hash reaches the summary.
+    #[test]
+    fn the_real_lookup_hash_log_is_summarised_without_its_hashes() {
+        let text = std::fs::read_to_string(REAL).unwrap();
+        let rows: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let (mut seen, mut repeated, mut chunks) = (HashSet::new(), 0u64, 0u64);
+        for r in &rows {
+            for h in r["chunk_hashes"].as_array().unwrap() {
+                chunks += 1;
+                if !seen.insert(h.as_str().unwrap().to_string()) {
+                    repeated += 1;
+                }
+            }
+        }
+        let tokens: f64 = rows.iter().map(|r| r["seq_len"].as_f64().unwrap()).sum();
+        for chunk in [1, 13, 4096, text.len()] {
+            let mut h = Hashlog::new("real");
+            for piece in text.as_bytes().chunks(chunk) {
+                h.push(piece);
+            }
+            let s = h.summary();
+            assert_eq!(s.lookups, rows.len() as u64, "{chunk}");
+            assert_eq!((s.chunks, s.repeated_chunks), (chunks, repeated), "{chunk}");
+            assert_eq!(s.models["test-model"].tokens, tokens);
+            assert_eq!(s.chunk_sizes, [256]);
+            assert_eq!(s.malformed_rows, 0);
+            let json = serde_json::to_string(&s).unwrap();
+            assert!(!json.contains("0x"), "a hash in the summary: {json}");
+        }
+    }
+
+    #[test]
+    fn malformed_rows_are_counted_and_named() {
+        // Hand-made: a broken row between two good ones.
+        let good = std::fs::read_to_string(REAL).unwrap();
+        let first = good.lines().next().unwrap();
+        let text = format!("{first}\n{{\"request_id\": \n{first}\n");
+        let mut h = Hashlog::new("x");
+        h.push(text.as_bytes());
+        let s = h.summary();
+        assert_eq!((s.lookups, s.malformed_rows), (2, 1));
+        assert!(s.error.unwrap().contains("lookup 2"));
+        assert_eq!(s.repeated_chunks, 2);
+    }
+}

@@ -91,6 +91,8 @@ struct Report<'a> {
     engine_log: Option<LogSummary>,
     /// The OTel span export read beside the first target that has one.
     spans: Option<crate::evidence::spans::SpanSummary>,
+    /// The lookup-hash log read beside the first target that has one.
+    lookup_hashes: Option<crate::evidence::hashes::HashlogSummary>,
 }
 
 /// The report with its unknowns: every `null` figure's path and reason.
@@ -142,6 +144,10 @@ fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &'a [&'a st
             .targets()
             .find_map(|(_, t)| t.evidence.spans.as_ref())
             .map(|s| s.summary()),
+        lookup_hashes: model
+            .targets()
+            .find_map(|(_, t)| t.evidence.hashes.as_ref())
+            .map(|h| h.summary()),
     }
 }
 

@@ -1,6 +1,8 @@
-//! Files beside a target — its storage trace, its log — read as [`Event::Evidence`]: all at
-//! once for `report`, or followed while they grow for `watch` and `export` (a file replaced
-//! or cut under the tail starts over, and says so). Standard input (`-`) is read as it comes.
+//! Files beside a target — its storage trace, its logs, a span export, the lookup-hash log —
+//! read as [`Event::Evidence`]: all at once for `report`, or followed while they grow for
+//! `watch` and `export` (a file replaced or cut under the tail starts over, and says so; a
+//! rotating directory is followed at its newest file). Standard input (`-`) is read as it
+//! comes.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -48,9 +50,46 @@ impl Follow {
     }
 }
 
-/// Reads all of `f` now, in events of at most [`CHUNK`] bytes stamped `time`, the first
-/// marked fresh. Nothing is kept beyond one chunk, however large the file.
+/// The files of a rotating log directory (LMCache's `lookup_hashes_*.jsonl`), oldest first
+/// (their names sort by time).
+fn rotated(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("lookup_hashes_") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Reads all of `f` now, in events of at most [`CHUNK`] bytes stamped `time`, the first of
+/// each file marked fresh; a directory is its rotated files in order. Nothing is kept beyond
+/// one chunk, however large the file.
 pub fn read_all(f: &Follow, time: Option<f64>, mut each: impl FnMut(Event)) -> Result<(), String> {
+    read_all_dyn(f, time, &mut each)
+}
+
+fn read_all_dyn(f: &Follow, time: Option<f64>, each: &mut dyn FnMut(Event)) -> Result<(), String> {
+    if !f.stdin() && f.path.is_dir() {
+        let all = rotated(&f.path)?;
+        if all.is_empty() {
+            return Err(format!(
+                "{}: no lookup_hashes_*.jsonl file in the directory",
+                f.path.display()
+            ));
+        }
+        for path in all {
+            let one = Follow { path, ..f.clone() };
+            read_all_dyn(&one, time, each)?;
+        }
+        return Ok(());
+    }
     let mut input: Box<dyn Read> = if f.stdin() {
         Box::new(std::io::stdin().lock())
     } else {
@@ -118,6 +157,12 @@ pub fn check(f: &Follow) -> Result<(), String> {
     if f.stdin() {
         return Ok(());
     }
+    if f.path.is_dir() {
+        // Its first file may come later.
+        return std::fs::read_dir(&f.path)
+            .map(|_| ())
+            .map_err(|e| format!("cannot read {}: {e}", f.path.display()));
+    }
     files::open(&f.path, Kind::Regular).map(|_| ())
 }
 
@@ -125,6 +170,17 @@ pub fn check(f: &Follow) -> Result<(), String> {
 /// or cut.
 fn step(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
     use std::os::unix::fs::MetadataExt;
+    // A rotating directory: its newest file (a new one starts over, fresh).
+    let newest;
+    let f = if f.path.is_dir() {
+        let path = rotated(&f.path)?
+            .pop()
+            .ok_or_else(|| format!("{}: no lookup_hashes_*.jsonl file yet", f.path.display()))?;
+        newest = Follow { path, ..f.clone() };
+        &newest
+    } else {
+        f
+    };
     let (mut file, meta) = files::open(&f.path, Kind::Regular)?;
     let id = (meta.dev(), meta.ino());
     let mut fresh = false;

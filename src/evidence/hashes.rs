@@ -1,0 +1,243 @@
+//! LMCache's lookup-hash log (`--lookup-hash-log-dir`: `lookup_hashes_<time>_<n>.jsonl`, one
+//! object per lookup: `timestamp, request_id, model_name, chunk_size, seq_len, dtypes, shapes,
+//! chunk_hashes`). Summarised per model, with how many chunk hashes had been looked up before
+//! (what a cache holding everything could have served). The hashes are never kept as text
+//! and never shown.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde::Deserialize;
+
+/// Distinct chunk hashes remembered for repeat counting; past this, repeats are counted only
+/// among those.
+pub const HASHES_KEPT: usize = 2_000_000;
+/// Distinct request ids counted.
+const REQUESTS_KEPT: usize = 100_000;
+/// The longest line read.
+const MAX_LINE: usize = 16 << 20;
+
+#[derive(Deserialize)]
+struct Row {
+    #[serde(default)]
+    request_id: String,
+    #[serde(default)]
+    model_name: String,
+    #[serde(default)]
+    chunk_size: Option<f64>,
+    #[serde(default)]
+    seq_len: Option<f64>,
+    #[serde(default)]
+    chunk_hashes: Hashes,
+}
+
+/// `chunk_hashes`: a list (of strings or numbers), or an object whose values are hashes.
+#[derive(Default)]
+struct Hashes(Vec<u64>);
+
+impl<'de> Deserialize<'de> for Hashes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Hashes, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let items: Vec<&serde_json::Value> = match &v {
+            serde_json::Value::Array(a) => a.iter().collect(),
+            serde_json::Value::Object(o) => o.values().collect(),
+            _ => Vec::new(),
+        };
+        // Each hash as a number of its own: two equal hashes give equal numbers.
+        Ok(Hashes(
+            items
+                .into_iter()
+                .map(|h| {
+                    use std::hash::BuildHasher;
+                    let s = foldhash::quality::FixedState::with_seed(0x6b76);
+                    match h {
+                        serde_json::Value::String(t) => s.hash_one(t.as_str()),
+                        other => s.hash_one(other.to_string()),
+                    }
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Per model.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ModelStats {
+    pub lookups: u64,
+    /// Tokens looked up (the sum of `seq_len`).
+    pub tokens: f64,
+    pub chunks: u64,
+    /// Chunks whose hash had been looked up before in this log.
+    pub repeated_chunks: u64,
+}
+
+/// A lookup-hash log as read so far.
+#[derive(Debug, Default)]
+pub struct Hashlog {
+    pub origin: String,
+    partial: Vec<u8>,
+    cutting: bool,
+    pub lookups: u64,
+    pub malformed: u64,
+    pub first_malformed: Option<String>,
+    seen: HashSet<u64>,
+    requests: HashSet<String>,
+    pub requests_more: bool,
+    pub models: BTreeMap<String, ModelStats>,
+    pub chunk_sizes: BTreeSet<u64>,
+    pub seq_len_min: Option<f64>,
+    pub seq_len_max: Option<f64>,
+    pub bytes: u64,
+    /// Files read (each new file of the rotation starts one).
+    pub files: u32,
+}
+
+impl Hashlog {
+    pub fn new(origin: &str) -> Hashlog {
+        Hashlog {
+            origin: origin.to_string(),
+            files: 1,
+            ..Hashlog::default()
+        }
+    }
+
+    /// The next file of the rotation: counts go on.
+    pub fn next_file(&mut self, origin: &str) {
+        self.partial.clear();
+        self.cutting = false;
+        self.origin = origin.to_string();
+        self.files += 1;
+    }
+
+    /// Takes the next bytes of the file.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+        let mut rest = bytes;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let piece = &rest[..nl];
+            if self.partial.is_empty() && !self.cutting {
+                self.row(piece);
+            } else {
+                self.extend(piece);
+                let line = std::mem::take(&mut self.partial);
+                if std::mem::take(&mut self.cutting) {
+                    self.bad(format!("a line longer than {MAX_LINE} bytes"));
+                } else {
+                    self.row(&line);
+                }
+            }
+            rest = &rest[nl + 1..];
+        }
+        self.extend(rest);
+    }
+
+    fn extend(&mut self, piece: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.partial.len());
+        if piece.len() > room {
+            self.cutting = true;
+        }
+        self.partial
+            .extend_from_slice(&piece[..piece.len().min(room)]);
+    }
+
+    fn bad(&mut self, why: String) {
+        self.malformed += 1;
+        if self.first_malformed.is_none() {
+            self.first_malformed = Some(why);
+        }
+    }
+
+    fn row(&mut self, line: &[u8]) {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        if line.len() > MAX_LINE {
+            return self.bad(format!("a line longer than {MAX_LINE} bytes"));
+        }
+        let r: Row = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => {
+                return self.bad(format!("lookup {}: {e}", self.lookups + self.malformed + 1));
+            }
+        };
+        self.lookups += 1;
+        if self.requests.len() < REQUESTS_KEPT {
+            self.requests.insert(r.request_id);
+        } else if !self.requests.contains(&r.request_id) {
+            self.requests_more = true;
+        }
+        if let Some(c) = r.chunk_size.filter(|c| c.is_finite() && *c >= 0.0) {
+            if self.chunk_sizes.len() < 64 {
+                self.chunk_sizes.insert(c as u64);
+            }
+        }
+        let m = self.models.entry(r.model_name).or_default();
+        m.lookups += 1;
+        if let Some(n) = r.seq_len.filter(|n| n.is_finite() && *n >= 0.0) {
+            m.tokens += n;
+            self.seq_len_min = Some(self.seq_len_min.map_or(n, |x| x.min(n)));
+            self.seq_len_max = Some(self.seq_len_max.map_or(n, |x| x.max(n)));
+        }
+        for h in r.chunk_hashes.0 {
+            m.chunks += 1;
+            if self.seen.contains(&h) {
+                m.repeated_chunks += 1;
+            } else if self.seen.len() < HASHES_KEPT {
+                self.seen.insert(h);
+            }
+        }
+    }
+
+    /// The summary the report gives.
+    pub fn summary(&self) -> HashlogSummary {
+        let chunks: u64 = self.models.values().map(|m| m.chunks).sum();
+        let repeated: u64 = self.models.values().map(|m| m.repeated_chunks).sum();
+        let tokens: f64 = self.models.values().map(|m| m.tokens).sum();
+        HashlogSummary {
+            file: self.origin.clone(),
+            files: self.files,
+            lookups: self.lookups,
+            malformed_rows: self.malformed,
+            error: self.first_malformed.clone(),
+            requests: self.requests.len(),
+            requests_counted_up_to: self.requests_more.then_some(REQUESTS_KEPT),
+            models: self.models.clone(),
+            chunk_sizes: self.chunk_sizes.iter().copied().collect(),
+            seq_len_min: self.seq_len_min,
+            seq_len_max: self.seq_len_max,
+            seq_len_mean: (self.lookups > 0).then(|| tokens / self.lookups as f64),
+            chunks,
+            repeated_chunks: repeated,
+            repeat_rate: (chunks > 0).then(|| repeated as f64 / chunks as f64),
+            hashes_tracked_up_to: (self.seen.len() >= HASHES_KEPT).then_some(HASHES_KEPT),
+            pending_bytes: self.partial.len(),
+            bytes: self.bytes,
+        }
+    }
+}
+
+/// A lookup-hash log summary, as the report gives it (no hash in it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HashlogSummary {
+    pub file: String,
+    pub files: u32,
+    pub lookups: u64,
+    pub malformed_rows: u64,
+    pub error: Option<String>,
+    /// Distinct request ids.
+    pub requests: usize,
+    /// Set when more distinct ids came than are counted.
+    pub requests_counted_up_to: Option<usize>,
+    pub models: BTreeMap<String, ModelStats>,
+    pub chunk_sizes: Vec<u64>,
+    pub seq_len_min: Option<f64>,
+    pub seq_len_max: Option<f64>,
+    pub seq_len_mean: Option<f64>,
+    pub chunks: u64,
+    /// Chunks whose hash was looked up before in the log.
+    pub repeated_chunks: u64,
+    pub repeat_rate: Option<f64>,
+    /// Set when more distinct hashes came than are remembered.
+    pub hashes_tracked_up_to: Option<usize>,
+    pub pending_bytes: usize,
+    pub bytes: u64,
+}
