@@ -165,10 +165,10 @@ impl Hashlog {
         } else if !self.requests.contains(&r.request_id) {
             self.requests_more = true;
         }
-        if let Some(c) = r.chunk_size.filter(|c| c.is_finite() && *c >= 0.0) {
-            if self.chunk_sizes.len() < 64 {
-                self.chunk_sizes.insert(c as u64);
-            }
+        if let Some(c) = r.chunk_size.filter(|c| c.is_finite() && *c >= 0.0)
+            && self.chunk_sizes.len() < 64
+        {
+            self.chunk_sizes.insert(c as u64);
         }
         let m = self.models.entry(r.model_name).or_default();
         m.lookups += 1;
