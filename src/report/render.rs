@@ -50,7 +50,119 @@ fn figures(r: &Report, x: &Extras) -> Lines {
     memory_lines(r, &mut out);
     eventbus_lines(r, &mut out);
     engine_lines(r, &mut out);
+    evidence_lines(r, &mut out);
     out
+}
+
+/// The trace, logs, span export and lookup-hash log read beside the targets.
+fn evidence_lines(r: &Report, out: &mut Lines) {
+    use crate::sanitize::clean;
+    let mut push = |s: &'static str, l: &str, v: String| push(out, s, l, v);
+    if let Some(t) = &r.trace {
+        push("Trace", "file", clean(&t.file));
+        push(
+            "Trace",
+            "level, schema, records",
+            format!(
+                "{}, {}, {} over {:.3} s",
+                t.level.as_deref().map_or("—".into(), clean),
+                t.trace_schema_version.map_or("—".into(), |v| v.to_string()),
+                t.total_records,
+                t.duration_s
+            ),
+        );
+        for (op, n) in &t.ops {
+            push(
+                "Trace",
+                crate::evidence::trace::short_op(&clean(op)),
+                n.to_string(),
+            );
+        }
+        push(
+            "Trace",
+            "whole",
+            t.error
+                .as_deref()
+                .map_or("yes".into(), |e| format!("no: {}", clean(e))),
+        );
+    }
+    for (section, log) in [("Server log", &r.server_log), ("Engine log", &r.engine_log)] {
+        let Some(l) = log else { continue };
+        push(section, "file", clean(&l.file));
+        push(
+            section,
+            "lines (unknown)",
+            format!("{} ({})", l.lines, l.unknown_lines),
+        );
+        for (kind, n) in l
+            .by_kind
+            .iter()
+            .filter(|(k, n)| **n > 0 && **k != "unknown")
+        {
+            push(section, kind, n.to_string());
+        }
+        let p = &l.prefetch;
+        if p.requests > 0 {
+            push(
+                section,
+                "prefetch keys retained (L1, L2)",
+                format!(
+                    "{} of {} ({}, {})",
+                    p.retained_keys, p.requested_keys, p.l1_keys, p.l2_keys
+                ),
+            );
+        }
+    }
+    if let Some(s) = &r.spans {
+        push("Spans", "file", clean(&s.file));
+        push(
+            "Spans",
+            "spans, requests, timeouts",
+            format!("{}, {}, {}", s.spans, s.requests, s.timeouts),
+        );
+        push(
+            "Spans",
+            "hit rate (L1, L2 tokens)",
+            format!(
+                "{} ({}, {})",
+                s.hit_rate
+                    .map_or("—".into(), |h| format!("{:.1}%", h * 100.0)),
+                s.l1_hit_tokens,
+                s.l2_hit_tokens
+            ),
+        );
+        for (name, st) in &s.by_name {
+            let ms = |v: Option<f64>| v.map_or("—".into(), |x| format!("{x}"));
+            push(
+                "Spans",
+                &clean(name),
+                format!(
+                    "{} · p50 {} · p99 {} ms",
+                    st.count,
+                    ms(st.p50_ms),
+                    ms(st.p99_ms)
+                ),
+            );
+        }
+    }
+    if let Some(h) = &r.lookup_hashes {
+        push("Lookup hashes", "file", clean(&h.file));
+        push(
+            "Lookup hashes",
+            "lookups, requests, chunks",
+            format!("{}, {}, {}", h.lookups, h.requests, h.chunks),
+        );
+        push(
+            "Lookup hashes",
+            "chunks repeating an earlier lookup",
+            format!(
+                "{} ({})",
+                h.repeated_chunks,
+                h.repeat_rate
+                    .map_or("—".into(), |x| format!("{:.1}%", x * 100.0))
+            ),
+        );
+    }
 }
 
 fn lookup_lines(r: &Report, x: &Extras, out: &mut Lines) {
