@@ -19,7 +19,7 @@ pub const LOG_BACKLOG: u64 = 1 << 20;
 pub const POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A file to read beside a target.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Follow {
     pub target: TargetRef,
     pub stream: Stream,

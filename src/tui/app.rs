@@ -5,7 +5,7 @@ use ratatui::crossterm::event::KeyEvent;
 
 use super::keys::{Action, KeyMap};
 use super::playback::Control;
-use super::shown::{Core, Shown};
+use super::shown::{Core, FollowOffer, Shown};
 use super::theme::Theme;
 use crate::analysis;
 use crate::analysis::matrix::{Need, Status};
@@ -227,6 +227,12 @@ pub struct App {
     pub note: Option<String>,
     /// `e` was pressed and the loop has not passed it on yet.
     pub export_asked: bool,
+    /// A trace file `/config` names that could be followed here: the y / n question.
+    pub offer: Option<FollowOffer>,
+    /// Trace files already asked about (followed or declined): not offered again.
+    pub asked: std::collections::BTreeSet<String>,
+    /// A follow the user said yes to, for the loop to pass on.
+    pub follow_asked: Option<FollowOffer>,
     /// How the last export went (or that one is being written).
     pub export_note: Option<String>,
     /// Where `e` writes packets, and how much goes in.
@@ -260,6 +266,9 @@ impl App {
             now: 0.0,
             note,
             export_asked: false,
+            offer: None,
+            asked: Default::default(),
+            follow_asked: None,
             export_note: None,
             export: Default::default(),
             play: Vec::new(),
@@ -304,6 +313,7 @@ impl App {
             return;
         }
         self.shown = shown;
+        self.offer = self.offer.take().or_else(|| self.follow_offer());
         let rows = self.matrix_rows().len();
         self.view.matrix_row = self.view.matrix_row.min(rows.saturating_sub(1));
         let findings = &self.shown.analysis.findings;
@@ -314,6 +324,18 @@ impl App {
             .unwrap_or(self.view.finding_row)
             .min(findings.len().saturating_sub(1));
         self.dirty = true;
+    }
+
+    /// The first trace file the picture offers that was not asked about yet (live only).
+    fn follow_offer(&self) -> Option<FollowOffer> {
+        if self.replaying() {
+            return None;
+        }
+        self.shown
+            .offers
+            .iter()
+            .find(|o| !self.asked.contains(&o.path))
+            .cloned()
     }
 
     /// The family whose series the drill-down needs, when one is open.
@@ -456,6 +478,18 @@ impl App {
     fn act(&mut self, key: KeyEvent) {
         if self.view.typing {
             self.on_search_key(key);
+            return;
+        }
+        // The follow question takes y and n while it is asked.
+        if let Some(offer) = &self.offer
+            && let ratatui::crossterm::event::KeyCode::Char(c @ ('y' | 'n')) = key.code
+        {
+            self.asked.insert(offer.path.clone());
+            if c == 'y' {
+                self.follow_asked = self.offer.clone();
+            }
+            self.offer = None;
+            self.dirty = true;
             return;
         }
         let Some(action) = self.keymap.action(&key) else {

@@ -193,6 +193,15 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     if let Some(note) = &app.export_note {
         out.push(Line::from(Span::styled(clean(note), app.theme.info)));
     }
+    if let Some(offer) = &app.offer {
+        out.push(Line::from(Span::styled(
+            format!(
+                "LMCache writes its storage trace to {}: follow it here? y / n",
+                clean(&offer.path)
+            ),
+            app.theme.warn,
+        )));
+    }
     out
 }
 

@@ -102,6 +102,13 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
         if std::mem::take(&mut app.export_asked) {
             let _ = control.send(worker::Order::Export(app.export.clone()));
         }
+        if let Some(offer) = app.follow_asked.take() {
+            let _ = control.send(worker::Order::Follow(crate::sources::follow::Follow {
+                target: offer.target,
+                stream: crate::vocab::Stream::Trace,
+                path: offer.path.into(),
+            }));
+        }
         for c in app.play.drain(..) {
             let _ = control.send(worker::Order::Play(c));
         }

@@ -175,6 +175,47 @@ impl Evidence {
     }
 }
 
+/// A storage trace an LMCache target's `/config` names, present on this machine and not yet
+/// followed: the TUI asks whether to follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowOffer {
+    pub target: TargetRef,
+    pub path: String,
+}
+
+/// Whether a target URL's host is this machine (the files its `/config` names are here).
+fn loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    matches!(host, "localhost" | "::1") || host.starts_with("127.")
+}
+
+/// The trace files to offer: named by a loopback target's `/config`, a regular file here, and
+/// not followed yet.
+fn offers(analysis: &Analysis, targets: &[TargetRow], evidence: &Evidence) -> Vec<FollowOffer> {
+    analysis
+        .lmcache
+        .by_target
+        .iter()
+        .filter_map(|t| {
+            let path = t.http.observability.as_ref()?.trace_output.clone()?;
+            let row = targets.iter().find(|r| r.name == t.target)?;
+            let followed = evidence.traces.iter().any(|tr| tr.target == t.target);
+            (loopback(&t.target) && !followed && std::path::Path::new(&path).is_file()).then(|| {
+                FollowOffer {
+                    target: row.target,
+                    path,
+                }
+            })
+        })
+        .collect()
+}
+
 /// A target as the header and the target list show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetRow {
@@ -200,6 +241,8 @@ pub struct Shown {
     pub replay: Option<super::playback::Status>,
     /// The traces and logs read beside the targets.
     pub evidence: Arc<Evidence>,
+    /// Trace files that could be followed (a live session asks).
+    pub offers: Vec<FollowOffer>,
 }
 
 /// The series of the family open in the drill-down.
@@ -333,7 +376,7 @@ impl Core {
                 total: analysis::matrix::count_series_of_family(&inputs, family),
             }
         });
-        let targets = self
+        let targets: Vec<TargetRow> = self
             .model
             .targets()
             .map(|(target, t)| {
@@ -354,6 +397,7 @@ impl Core {
             .get_or_insert_with(|| Arc::new(Evidence::of(model)))
             .clone();
         Shown {
+            offers: offers(&analysis, &targets, &evidence),
             analysis,
             history,
             detail,

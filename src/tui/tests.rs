@@ -645,3 +645,50 @@ fn requests_pane_lists_slowest_and_lowest_hit_and_joins_the_log() {
     assert!(s.contains("log: prefetch 2/2 keys (2 L1, 0 L2)"), "{s}");
     assert!(s.contains("trace:") || !s.contains("req-0-warm\""), "{s}");
 }
+
+/// A loopback LMCache whose /config names a trace file present here is offered for following
+/// once: n declines for good, y asks the loop to follow it. The answers are the real capture's,
+/// with trace_output changed to the real trace's place in the fixtures.
+#[test]
+fn a_trace_file_named_by_config_is_offered_once() {
+    let config = |path: &str| {
+        let body = fixture("lmcache-0.5.6-cpu-run1/http/config.json");
+        let mut c: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        c["observability"]["trace_output"] = path.into();
+        Event::Route {
+            target: TargetRef {
+                role: Role::Lmcache,
+                index: 0,
+            },
+            route: crate::vocab::Route::Config,
+            flavor: crate::vocab::Flavor::Current,
+            time: 1.8e9,
+            result: Ok((200, serde_json::to_vec(&c).unwrap())),
+        }
+    };
+    let here = format!(
+        "{}/fixtures/lmcache-0.5.6-cpu-run1/run.lct",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for answer in ['n', 'y'] {
+        let mut a = app(31);
+        assert!(
+            a.offer.is_none(),
+            "the recorded path is not on this machine"
+        );
+        drop(a.on_event(config(&here)));
+        let now = a.now;
+        a.on_tick(now + 1.0);
+        assert_eq!(
+            a.offer.as_ref().map(|o| o.path.as_str()),
+            Some(here.as_str())
+        );
+        assert!(render(&a, 200, 60).contains("follow it here? y / n"));
+        a.on_key(key(KeyCode::Char(answer)));
+        assert!(a.offer.is_none());
+        assert_eq!(a.follow_asked.is_some(), answer == 'y');
+        drop(a.on_event(config(&here)));
+        a.on_tick(now + 2.0);
+        assert!(a.offer.is_none(), "asked once");
+    }
+}

@@ -40,6 +40,8 @@ pub enum Order {
     Export(ExportPlan),
     /// Move a replay.
     Play(Control),
+    /// Follow a file beside a target (a live session only).
+    Follow(crate::sources::follow::Follow),
 }
 
 /// Where `e` writes, and how much of the recording goes in.
@@ -108,23 +110,23 @@ async fn work(
     // Live, the clock moves without events: stale targets are judged on it each second.
     let mut clock_ticks = tokio::time::interval(Duration::from_secs(1));
     clock_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Files followed on request (`Order::Follow`) send here; heard like the collectors.
+    let (followed_tx, mut followed) = mpsc::channel::<Event>(64);
     loop {
         let wait = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
         let playing = playback.as_ref().is_some_and(|p| p.playing());
         tokio::select! {
             ev = next_event(&mut events) => match ev {
                 Some(ev) => {
-                    recorder.record(&ev);
-                    if let Some(line) = core.apply(ev)
-                        && let Ok(mut log) = log.lock()
-                        && let Some(log) = log.as_mut()
-                    {
-                        log.line(&line);
-                    }
+                    hear(ev, &mut recorder, &mut core, &log);
                     pending.get_or_insert_with(Instant::now);
                 }
                 None => events = None,
             },
+            Some(ev) = followed.recv() => {
+                hear(ev, &mut recorder, &mut core, &log);
+                pending.get_or_insert_with(Instant::now);
+            }
             _ = ticks.tick(), if playing => {
                 let real = last_tick.elapsed().as_secs_f64();
                 last_tick = Instant::now();
@@ -151,6 +153,19 @@ async fn work(
                         );
                     }
                 },
+                Some(Order::Follow(f)) if playback.is_none() => {
+                    let shown = f.path.display().to_string();
+                    match crate::sources::follow::check(&f) {
+                        Ok(()) => {
+                            tokio::spawn(crate::sources::follow::follow(f, followed_tx.clone()));
+                            let _ = said.send(format!("following {shown}"));
+                        }
+                        Err(e) => {
+                            let _ = said.send(format!("cannot follow: {e}"));
+                        }
+                    }
+                }
+                Some(Order::Follow(_)) => {}
                 Some(Order::Play(c)) => {
                     if let Some(p) = playback.as_mut() {
                         p.control(&mut core, c);
@@ -175,6 +190,17 @@ async fn work(
                 pending = None;
             }
         }
+    }
+}
+
+/// An event heard: recorded for `e`, applied, and its log line written.
+fn hear(ev: Event, recorder: &mut Recorder, core: &mut Core, log: &SharedLog) {
+    recorder.record(&ev);
+    if let Some(line) = core.apply(ev)
+        && let Ok(mut log) = log.lock()
+        && let Some(log) = log.as_mut()
+    {
+        log.line(&line);
     }
 }
 
