@@ -206,12 +206,12 @@ fn offers(analysis: &Analysis, targets: &[TargetRow], evidence: &Evidence) -> Ve
             let path = t.http.observability.as_ref()?.trace_output.clone()?;
             let row = targets.iter().find(|r| r.name == t.target)?;
             let followed = evidence.traces.iter().any(|tr| tr.target == t.target);
-            (loopback(&t.target) && !followed && std::path::Path::new(&path).is_file()).then(|| {
+            (loopback(&t.target) && !followed && std::path::Path::new(&path).is_file()).then_some(
                 FollowOffer {
                     target: row.target,
                     path,
-                }
-            })
+                },
+            )
         })
         .collect()
 }
