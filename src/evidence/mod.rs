@@ -49,52 +49,70 @@ impl Streams {
                 };
                 t.push(body);
             }
-            Stream::LookupHashes => {
-                let h = match &mut self.hashes {
-                    // The rotation's next file: the counts go on.
-                    Some(h) => {
-                        if fresh || h.origin != origin {
-                            h.next_file(origin);
-                        }
-                        h
-                    }
-                    None => self.hashes.insert(hashes::Hashlog::new(origin)),
-                };
-                h.push(body);
-            }
-            Stream::Otel => {
-                let s = match &mut self.spans {
-                    // A new export is read from its start: spans already read stay (they are
-                    // the same requests' history).
-                    Some(s) => {
-                        if fresh || s.origin != origin {
-                            s.restart(origin);
-                        }
-                        s
-                    }
-                    None => self.spans.insert(spans::Spans::new(origin)),
-                };
-                s.push(body);
-            }
-            Stream::ServerLog | Stream::EngineLog => {
-                let slot = if stream == Stream::ServerLog {
-                    &mut self.server_log
-                } else {
-                    &mut self.engine_log
-                };
-                let l = match slot {
-                    Some(l) => {
-                        if fresh || l.origin != origin {
-                            l.restart();
-                            l.origin = origin.to_string();
-                        }
-                        l
-                    }
-                    None => slot.insert(lines::Log::new(origin)),
-                };
-                l.push(body, time);
-            }
+            Stream::LookupHashes => next(&mut self.hashes, fresh, origin).push(body),
+            Stream::Otel => next(&mut self.spans, fresh, origin).push(body),
+            Stream::ServerLog => next(&mut self.server_log, fresh, origin).push(body, time),
+            Stream::EngineLog => next(&mut self.engine_log, fresh, origin).push(body, time),
         }
+    }
+}
+
+/// A reader of a file whose counts go on across the files of a rotation (or one replaced
+/// under the tail): logs, span exports, the lookup-hash log.
+trait Rotating {
+    fn open(origin: &str) -> Self;
+    fn origin(&self) -> &str;
+    /// What follows is another file.
+    fn next_file(&mut self, origin: &str);
+}
+
+/// The reader in `slot`, told first when these bytes begin another file.
+fn next<'a, R: Rotating>(slot: &'a mut Option<R>, fresh: bool, origin: &str) -> &'a mut R {
+    match slot {
+        Some(r) => {
+            if fresh || r.origin() != origin {
+                r.next_file(origin);
+            }
+            r
+        }
+        None => slot.insert(R::open(origin)),
+    }
+}
+
+impl Rotating for lines::Log {
+    fn open(origin: &str) -> Self {
+        lines::Log::new(origin)
+    }
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+    fn next_file(&mut self, origin: &str) {
+        self.restart();
+        self.origin = origin.to_string();
+    }
+}
+
+impl Rotating for spans::Spans {
+    fn open(origin: &str) -> Self {
+        spans::Spans::new(origin)
+    }
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+    fn next_file(&mut self, origin: &str) {
+        self.restart(origin);
+    }
+}
+
+impl Rotating for hashes::Hashlog {
+    fn open(origin: &str) -> Self {
+        hashes::Hashlog::new(origin)
+    }
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+    fn next_file(&mut self, origin: &str) {
+        hashes::Hashlog::next_file(self, origin);
     }
 }
 

@@ -28,6 +28,16 @@ fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// A pane with nothing read yet: how to give it what it shows.
+fn empty(f: &mut Frame, area: Rect, app: &App, b: ratatui::widgets::Block<'_>, how: &str) {
+    f.render_widget(
+        Paragraph::new(Span::styled(how.to_string(), app.theme.dim))
+            .wrap(Wrap { trim: true })
+            .block(b),
+        area,
+    );
+}
+
 /// Lines newest last, as many as fit in `height` rows.
 fn tail(lines: Vec<Line<'static>>, height: u16) -> Vec<Line<'static>> {
     let skip = lines.len().saturating_sub(height as usize);
@@ -40,13 +50,7 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
         let text = "No storage trace read. LMCache writes one with --trace-level storage; give \
                     it after its target: --lmcache URL --lct FILE (or a capture folder's run.lct \
                     through report --packet).";
-        f.render_widget(
-            Paragraph::new(Span::styled(text, app.theme.dim))
-                .wrap(Wrap { trim: true })
-                .block(block(app, Pane::Trace)),
-            area,
-        );
-        return;
+        return empty(f, area, app, block(app, Pane::Trace), text);
     };
     let more = if traces.len() > 1 {
         format!(" (+{} more targets with traces)", traces.len() - 1)
@@ -148,13 +152,7 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
         let text = "No log read. Give the LMCache server's log after its target \
                     (--lmcache URL --server-log FILE), or the engine's (--engine URL \
                     --engine-log FILE); - reads standard input.";
-        f.render_widget(
-            Paragraph::new(Span::styled(text, app.theme.dim))
-                .wrap(Wrap { trim: true })
-                .block(b),
-            area,
-        );
-        return;
+        return empty(f, area, app, b, text);
     };
     let inner = b.inner(area);
     f.render_widget(b, area);
@@ -293,13 +291,7 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
         let text = "No span export read. LMCache exports spans with --enable-tracing and \
                     --otlp-endpoint; save them with a collector's file exporter and give the \
                     file after its target: --lmcache URL --otel FILE.";
-        f.render_widget(
-            Paragraph::new(Span::styled(text, app.theme.dim))
-                .wrap(Wrap { trim: true })
-                .block(b),
-            area,
-        );
-        return;
+        return empty(f, area, app, b, text);
     };
     let inner = b.inner(area);
     f.render_widget(b, area);
