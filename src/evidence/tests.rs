@@ -456,3 +456,33 @@ mod lookup_hashes {
         assert_eq!(s.repeated_chunks, 2);
     }
 }
+
+mod trace_time {
+    use crate::evidence::lct::{Decoder, Item};
+    use crate::evidence::trace::Trace;
+
+    /// Per-second counts of the real trace add up to its records, per operation too; the
+    /// longest gap agrees with the records' own times.
+    #[test]
+    fn per_second_counts_and_gaps_agree_with_the_records() {
+        let bytes = super::real_lct();
+        let mut t = Trace::new("real");
+        t.push(&bytes);
+        assert_eq!(t.per_second(3600, None).iter().sum::<u64>(), t.records);
+        for (i, name) in t.busiest(3) {
+            let n = t.per_second(3600, Some(i)).iter().sum::<u64>();
+            assert_eq!(n, t.ops()[name], "{name}");
+        }
+        let mut secs = Vec::new();
+        Decoder::new().push(&bytes, |item| {
+            if let Item::Record(r, _) = item {
+                secs.push(r.t_wall.floor() as i64);
+            }
+        });
+        secs.sort();
+        secs.dedup();
+        let gap = secs.windows(2).map(|w| w[1] - w[0] - 1).max();
+        assert_eq!(t.longest_gap(), gap);
+        assert!(gap.unwrap() > 0);
+    }
+}

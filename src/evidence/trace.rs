@@ -231,8 +231,9 @@ impl Trace {
 }
 
 impl Trace {
-    /// Records per second over the `n` seconds up to the newest record's, oldest first.
-    pub fn per_second(&self, n: usize) -> Vec<u64> {
+    /// Records per second over the `n` seconds up to the newest record's, oldest first: of
+    /// every operation, or of operation `op` (an index as in [`Trace::seconds`]).
+    pub fn per_second(&self, n: usize, op: Option<u16>) -> Vec<u64> {
         let Some(&(last, _)) = self.seconds.back() else {
             return Vec::new();
         };
@@ -242,9 +243,35 @@ impl Trace {
             if *sec < first {
                 break;
             }
-            out[(*sec - first) as usize] = ops.iter().map(|(_, c)| u64::from(*c)).sum();
+            out[(*sec - first) as usize] = ops
+                .iter()
+                .filter(|(o, _)| op.is_none_or(|x| x == *o))
+                .map(|(_, c)| u64::from(*c))
+                .sum();
         }
         out
+    }
+
+    /// The `k` operations with the most records: (index, name), most first.
+    pub fn busiest(&self, k: usize) -> Vec<(u16, &str)> {
+        let mut by: Vec<(u16, u64)> = (0..self.counts.len() as u16)
+            .map(|i| (i, self.counts[usize::from(i)]))
+            .collect();
+        by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        by.into_iter()
+            .take(k)
+            .map(|(i, _)| (i, self.op_name(i)))
+            .collect()
+    }
+
+    /// The longest stretch without a record between the first and the last, in seconds (of
+    /// the hour of per-second counts kept).
+    pub fn longest_gap(&self) -> Option<i64> {
+        self.seconds
+            .iter()
+            .zip(self.seconds.iter().skip(1))
+            .map(|(a, b)| b.0 - a.0 - 1)
+            .max()
     }
 }
 

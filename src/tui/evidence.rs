@@ -88,27 +88,44 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
             .map(|(op, n)| format!("{} {n}", clean(crate::evidence::trace::short_op(op))))
             .collect()
     };
-    let ops_line = Line::from(Span::styled(ops.join(" · "), app.theme.text));
+    let gap = t
+        .longest_gap
+        .map_or(String::new(), |g| format!("longest gap {g} s · "));
+    let ops_line = Line::from(Span::styled(
+        format!("{gap}{}", ops.join(" · ")),
+        app.theme.text,
+    ));
+    // Records per second: all, then each of the busiest operations.
+    let sparks = 1 + t.per_op.len() as u16;
     let [head_r, spark_r, ops_r, rows_r] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(2),
+        Constraint::Length(sparks),
         Constraint::Length(2),
         Constraint::Min(0),
     ])
     .areas(inner);
     f.render_widget(Paragraph::new(head), head_r);
-    let [label, spark] =
-        Layout::horizontal([Constraint::Length(11), Constraint::Min(0)]).areas(spark_r);
     let peak = t.per_second.iter().copied().max().unwrap_or(0);
-    f.render_widget(
-        Paragraph::new(vec![
-            Line::from(Span::styled("records/s", app.theme.dim)),
-            Line::from(Span::styled(format!("peak {peak}"), app.theme.dim)),
-        ]),
-        label,
-    );
-    let series: Vec<Option<f64>> = t.per_second.iter().map(|n| Some(*n as f64)).collect();
-    sparkline(f, spark, &series, None, app.theme.info);
+    let all = (format!("all · peak {peak}/s"), &t.per_second);
+    let rows = std::iter::once((all.0, all.1)).chain(t.per_op.iter().map(|(n, v)| (clean(n), v)));
+    for (i, (label, series)) in rows.enumerate() {
+        let row = Rect {
+            y: spark_r.y + i as u16,
+            height: 1,
+            ..spark_r
+        };
+        if row.y >= spark_r.y + spark_r.height {
+            break;
+        }
+        let [l, r] = Layout::horizontal([Constraint::Length(26), Constraint::Min(0)]).areas(row);
+        f.render_widget(
+            Paragraph::new(Span::styled(fit(&label, 25), app.theme.dim)),
+            l,
+        );
+        let series: Vec<Option<f64>> = series.iter().map(|n| Some(*n as f64)).collect();
+        // Each row on the scale of all records, so the rows compare.
+        sparkline(f, r, &series, Some(peak.max(1) as f64), app.theme.info);
+    }
     f.render_widget(Paragraph::new(ops_line).wrap(Wrap { trim: true }), ops_r);
     let width = rows_r.width as usize;
     let rows: Vec<Line<'static>> = t

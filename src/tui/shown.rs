@@ -73,6 +73,10 @@ pub struct TraceView {
     pub summary: crate::evidence::trace::TraceSummary,
     /// Records per second, the last [`TRACE_SECONDS`] up to the newest record.
     pub per_second: Vec<u64>,
+    /// The same for the busiest operations: (short name, per second).
+    pub per_op: Vec<(String, Vec<u64>)>,
+    /// The longest second-long stretch without a record, between the first and the last.
+    pub longest_gap: Option<i64>,
     /// The latest records, newest last.
     pub recent: Vec<TraceRow>,
 }
@@ -136,7 +140,18 @@ impl Evidence {
                 out.traces.push(TraceView {
                     target: t.name.clone(),
                     summary: tr.summary(),
-                    per_second: tr.per_second(TRACE_SECONDS),
+                    per_second: tr.per_second(TRACE_SECONDS, None),
+                    per_op: tr
+                        .busiest(3)
+                        .into_iter()
+                        .map(|(i, name)| {
+                            (
+                                crate::evidence::trace::short_op(name).to_string(),
+                                tr.per_second(TRACE_SECONDS, Some(i)),
+                            )
+                        })
+                        .collect(),
+                    longest_gap: tr.longest_gap(),
                     recent,
                 });
             }
