@@ -431,3 +431,80 @@ fn otel_spans_given_beside_a_target_reach_the_report() {
     assert_eq!(r["spans"]["by_name"]["mp.lookup_prefetch"]["count"], 2);
     assert!(r["trace"].is_null() && r["server_log"].is_null());
 }
+
+/// An events-level trace of a real LMCache 0.5.6 server (`--trace-level events`): the summary
+/// equals `lmcache trace info`, its `events:` block included (ground truth beside the file).
+#[test]
+fn an_events_level_trace_summary_equals_lmcache_trace_info() {
+    let dir = fixture("lmcache-0.5.6-events-trace");
+    let (rows, ops) = trace_info(&dir.join("trace_info.txt"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args([
+            "report",
+            "--lmcache",
+            fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom")
+                .to_str()
+                .unwrap(),
+            "--lct",
+            dir.join("run.lct").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let t = &r["trace"];
+    assert_eq!(t["level"], rows["level"]);
+    assert_eq!(
+        format!("{:.3}s", t["duration_s"].as_f64().unwrap()),
+        rows["duration"]
+    );
+    assert_eq!(t["total_records"].to_string(), rows["total_records"]);
+    for k in [
+        "instance_id",
+        "lmcache_version",
+        "cache_event_schema_version",
+    ] {
+        assert_eq!(t["level_meta"][k], rows[k], "{k}");
+    }
+    let got: std::collections::BTreeMap<String, u64> =
+        serde_json::from_value(t["ops"].clone()).unwrap();
+    assert_eq!(got, ops);
+    // The events block, read from the same file by its own rules.
+    let text = std::fs::read_to_string(dir.join("trace_info.txt")).unwrap();
+    let block: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.trim() != "events:")
+        .skip(1)
+        .collect();
+    let e = &t["events"];
+    let mut section = "";
+    for line in block {
+        let s = line.trim();
+        if let Some((k, v)) = s.split_once(':') {
+            let v = v.trim();
+            match (section, k) {
+                (_, "instances") => section = "instances",
+                (_, "batches (type/tier/backend/shared)") => section = "batches",
+                (_, "entries") if v.is_empty() => section = "entries",
+                (_, "store_bytes") => assert_eq!(e["store_bytes"].to_string(), v),
+                (_, "entries_with_tokens") => assert_eq!(e["entries_with_tokens"].to_string(), v),
+                (_, "lifecycle") => {
+                    for part in v.split(", ") {
+                        let (phase, n) = part.split_once('=').unwrap();
+                        assert_eq!(e["lifecycle"][phase].to_string(), n, "{phase}");
+                    }
+                }
+                ("instances", id) => {
+                    let incs = v.split('[').nth(1).unwrap().split(']').next().unwrap();
+                    let want: Vec<i64> = incs.split(", ").map(|x| x.parse().unwrap()).collect();
+                    let have: Vec<i64> =
+                        serde_json::from_value(e["instances"][id].clone()).unwrap();
+                    assert_eq!(have, want, "{id}");
+                }
+                ("batches", key) => assert_eq!(e["batches"][key].to_string(), v, "{key}"),
+                ("entries", kind) => assert_eq!(e["entries"][kind].to_string(), v, "{kind}"),
+                _ => panic!("unexpected line {line}"),
+            }
+        }
+    }
+    assert_eq!(e["batches"].as_object().unwrap().len(), 4);
+}

@@ -65,6 +65,117 @@ pub struct Trace {
     pub bytes: u64,
     /// Times the file was replaced or cut under the tail (each starts the trace over).
     pub restarts: u32,
+    /// At the events level: what the `events.*` records say.
+    pub events: Events,
+}
+
+/// What an events-level trace's `events.batch` and `events.lifecycle` records say, as
+/// `lmcache trace info` counts them.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Events {
+    /// Instance id → its incarnations, in order of first appearance.
+    pub instances: BTreeMap<String, Vec<i64>>,
+    /// `type/tier/backend/shared|local` → batches (`-` for no backend).
+    pub batches: BTreeMap<String, u64>,
+    /// Event type → entries.
+    pub entries: BTreeMap<String, u64>,
+    /// Bytes of every `store` entry.
+    pub store_bytes: u64,
+    pub entries_with_tokens: u64,
+    /// Lifecycle phase (`start`, `stop`) → records.
+    pub lifecycle: BTreeMap<String, u64>,
+    /// `events.*` records whose arguments did not read as a batch or a lifecycle mark.
+    pub unread: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct EventRecord {
+    args: EventArgs,
+}
+
+#[derive(serde::Deserialize)]
+struct EventArgs {
+    #[serde(default)]
+    instance_id: String,
+    #[serde(default)]
+    incarnation: Option<i64>,
+    #[serde(default)]
+    phase: Option<String>,
+    #[serde(default)]
+    event_type: Option<String>,
+    #[serde(default)]
+    tier: String,
+    #[serde(default)]
+    backend: String,
+    #[serde(default)]
+    shared: bool,
+    #[serde(default)]
+    entries: Vec<EventEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct EventEntry {
+    #[serde(default)]
+    size_bytes: i64,
+    #[serde(default)]
+    token_ids: Vec<serde::de::IgnoredAny>,
+}
+
+/// Instances and incarnations kept at most (the rest are counted, not named).
+const INSTANCES_MAX: usize = 256;
+
+impl Events {
+    fn record(&mut self, qualname: &str, frame: &[u8]) {
+        let Ok(r) = rmp_serde::from_slice::<EventRecord>(frame) else {
+            self.unread += 1;
+            return;
+        };
+        let a = r.args;
+        if !a.instance_id.is_empty()
+            && (self.instances.len() < INSTANCES_MAX || self.instances.contains_key(&a.instance_id))
+        {
+            let inc = self.instances.entry(a.instance_id).or_default();
+            if let Some(i) = a.incarnation
+                && !inc.contains(&i)
+                && inc.len() < INSTANCES_MAX
+            {
+                inc.push(i);
+            }
+        }
+        match (qualname, a.event_type, a.phase) {
+            ("events.batch", Some(t), _) => {
+                let backend = if a.backend.is_empty() {
+                    "-"
+                } else {
+                    &a.backend
+                };
+                let shared = if a.shared { "shared" } else { "local" };
+                *self
+                    .batches
+                    .entry(format!("{t}/{}/{backend}/{shared}", a.tier))
+                    .or_default() += 1;
+                *self.entries.entry(t.clone()).or_default() += a.entries.len() as u64;
+                for e in &a.entries {
+                    if t == "store" {
+                        self.store_bytes += e.size_bytes.max(0) as u64;
+                    }
+                    if !e.token_ids.is_empty() {
+                        self.entries_with_tokens += 1;
+                    }
+                }
+            }
+            ("events.lifecycle", _, Some(p)) => *self.lifecycle.entry(p).or_default() += 1,
+            _ => self.unread += 1,
+        }
+    }
+
+    /// Restarts per instance: incarnations after its first.
+    pub fn restarts(&self) -> BTreeMap<&str, usize> {
+        self.instances
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.len().saturating_sub(1)))
+            .collect()
+    }
 }
 
 impl Trace {
@@ -94,6 +205,9 @@ impl Trace {
 
     fn record(&mut self, r: lct::Record<'_>, frame: &[u8]) {
         self.records += 1;
+        if r.qualname.starts_with("events.") {
+            self.events.record(r.qualname, frame);
+        }
         if r.t_mono.is_finite() {
             self.max_t_mono = self.max_t_mono.max(r.t_mono);
         }
@@ -226,6 +340,8 @@ impl Trace {
             first_record: self.first_wall,
             last_record: self.last_wall,
             restarts: self.restarts,
+            events: (h.is_some_and(|h| h.level == "events") || self.events != Events::default())
+                .then(|| self.events.clone()),
         }
     }
 }
@@ -312,4 +428,6 @@ pub struct TraceSummary {
     #[serde(serialize_with = "crate::timefmt::serialize_time")]
     pub last_record: Option<f64>,
     pub restarts: u32,
+    /// At the events level, `lmcache trace info`'s `events:` block; `null` otherwise.
+    pub events: Option<Events>,
 }

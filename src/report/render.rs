@@ -78,6 +78,12 @@ fn evidence_lines(r: &Report, out: &mut Lines) {
                 n.to_string(),
             );
         }
+        if let Some(e) = &t.events {
+            for (key, n) in &e.batches {
+                push("Trace", &format!("batches {}", clean(key)), n.to_string());
+            }
+            push("Trace", "store bytes", e.store_bytes.to_string());
+        }
         push(
             "Trace",
             "whole",
