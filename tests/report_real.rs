@@ -356,23 +356,28 @@ fn trace_info(
     (rows, ops)
 }
 
-#[test]
-fn the_trace_summary_equals_lmcache_trace_info_on_the_real_capture() {
-    let capture = fixture("lmcache-0.5.6-cpu-run1");
-    let (rows, ops) = trace_info(&capture.join("ground-truth/trace_info.txt"));
+/// `kvscope report ARGS` as JSON.
+fn report_json(args: &[&str]) -> serde_json::Value {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args([
-            "report",
-            "--packet",
-            capture.to_str().unwrap(),
-            "--format",
-            "json",
-        ])
+        .arg("report")
+        .args(args)
         .output()
         .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let t = &r["trace"];
-    assert_eq!(t["file"], rows["file"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The report's trace against `lmcache trace info`'s rows and ops.
+fn assert_trace_is(
+    t: &serde_json::Value,
+    rows: &std::collections::BTreeMap<String, String>,
+    ops: &std::collections::BTreeMap<String, u64>,
+) {
     assert_eq!(t["level"], rows["level"]);
     assert_eq!(t["format_version"].to_string(), rows["format_version"]);
     assert_eq!(
@@ -387,11 +392,21 @@ fn the_trace_summary_equals_lmcache_trace_info_on_the_real_capture() {
     assert_eq!(t["total_records"].to_string(), rows["total_records"]);
     let got: std::collections::BTreeMap<String, u64> =
         serde_json::from_value(t["ops"].clone()).unwrap();
-    assert_eq!(got, ops);
+    assert_eq!(&got, ops);
     assert_eq!(
         (t["complete"].as_bool(), t["error"].is_null()),
         (Some(true), true)
     );
+}
+
+#[test]
+fn the_trace_summary_equals_lmcache_trace_info_on_the_real_capture() {
+    let capture = fixture("lmcache-0.5.6-cpu-run1");
+    let (rows, ops) = trace_info(&capture.join("ground-truth/trace_info.txt"));
+    let r = report_json(&["--packet", capture.to_str().unwrap(), "--format", "json"]);
+    let t = &r["trace"];
+    assert_eq!(t["file"], rows["file"]);
+    assert_trace_is(t, &rows, &ops);
     // The server log beside it: counted by kind, every line kept (grep -c on the file).
     let l = &r["server_log"];
     assert_eq!(l["lines"], 343);
@@ -407,25 +422,14 @@ fn the_trace_summary_equals_lmcache_trace_info_on_the_real_capture() {
 #[test]
 fn otel_spans_given_beside_a_target_reach_the_report() {
     // The span export is hand-made (fixtures/otel-handmade); the scrape is real.
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args([
-            "report",
-            "--lmcache",
-            fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom")
-                .to_str()
-                .unwrap(),
-            "--otel",
-            fixture("otel-handmade/spans.otlp.jsonl").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = report_json(&[
+        "--lmcache",
+        fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom")
+            .to_str()
+            .unwrap(),
+        "--otel",
+        fixture("otel-handmade/spans.otlp.jsonl").to_str().unwrap(),
+    ]);
     assert_eq!(r["spans"]["requests"], 4);
     assert_eq!(r["spans"]["timeouts"], 1);
     assert_eq!(r["spans"]["by_name"]["mp.lookup_prefetch"]["count"], 2);
@@ -438,26 +442,16 @@ fn otel_spans_given_beside_a_target_reach_the_report() {
 fn an_events_level_trace_summary_equals_lmcache_trace_info() {
     let dir = fixture("lmcache-0.5.6-events-trace");
     let (rows, ops) = trace_info(&dir.join("trace_info.txt"));
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args([
-            "report",
-            "--lmcache",
-            fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom")
-                .to_str()
-                .unwrap(),
-            "--lct",
-            dir.join("run.lct").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = report_json(&[
+        "--lmcache",
+        fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom")
+            .to_str()
+            .unwrap(),
+        "--lct",
+        dir.join("run.lct").to_str().unwrap(),
+    ]);
     let t = &r["trace"];
-    assert_eq!(t["level"], rows["level"]);
-    assert_eq!(
-        format!("{:.3}s", t["duration_s"].as_f64().unwrap()),
-        rows["duration"]
-    );
-    assert_eq!(t["total_records"].to_string(), rows["total_records"]);
+    assert_trace_is(t, &rows, &ops);
     for k in [
         "instance_id",
         "lmcache_version",
@@ -465,9 +459,6 @@ fn an_events_level_trace_summary_equals_lmcache_trace_info() {
     ] {
         assert_eq!(t["level_meta"][k], rows[k], "{k}");
     }
-    let got: std::collections::BTreeMap<String, u64> =
-        serde_json::from_value(t["ops"].clone()).unwrap();
-    assert_eq!(got, ops);
     // The events block, read from the same file by its own rules.
     let text = std::fs::read_to_string(dir.join("trace_info.txt")).unwrap();
     let block: Vec<&str> = text
