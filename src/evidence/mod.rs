@@ -1,6 +1,7 @@
 //! Evidence beside the metrics: LMCache's storage trace (`.lct`), OTel span exports, the
-//! server's and engine's logs and LMCache's lookup-hash log, decoded from the bytes a source read. Pure, like `expo`: the model feeds it what
-//! arrived ([`Streams::apply`]) and it keeps bounded results.
+//! server's and engine's logs and LMCache's lookup-hash log, decoded from the bytes a source
+//! read. Pure, like `expo`: the model feeds it what arrived ([`Streams::apply`]) and it keeps
+//! bounded results.
 
 pub mod hashes;
 pub mod lct;
