@@ -102,6 +102,30 @@ impl Decoder {
         Decoder::default()
     }
 
+    /// A decoder for bytes that begin at a frame boundary after the header (a recording that
+    /// starts part-way into the file): records decode, the header is never seen.
+    pub fn headless() -> Decoder {
+        Decoder {
+            header: true,
+            ..Decoder::default()
+        }
+    }
+
+    /// Bytes that begin a frame at their start and end at the end of the last whole frame in
+    /// them: how many of `b`'s bytes that is (what a tail may send so that any later part of
+    /// the file starts at a frame boundary).
+    pub fn whole_frames(b: &[u8]) -> usize {
+        let mut pos = 0;
+        while let Some(n) = frame_len(&b[pos..]) {
+            let end = pos + 4 + n as usize;
+            if n > MAX_FRAME || end > b.len() {
+                break;
+            }
+            pos = end;
+        }
+        pos
+    }
+
     /// Bytes consumed into whole frames so far.
     pub fn offset(&self) -> u64 {
         self.at

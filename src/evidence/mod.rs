@@ -46,7 +46,10 @@ impl Streams {
                         t
                     }
                     Some(t) => t,
-                    None => self.trace.insert(trace::Trace::new(origin)),
+                    None if fresh => self.trace.insert(trace::Trace::new(origin)),
+                    // A recording that starts part-way into the file (its start fell out of
+                    // the history kept): the tail sends whole frames, so records still read.
+                    None => self.trace.insert(trace::Trace::headless(origin)),
                 };
                 t.push(body);
             }

@@ -67,6 +67,8 @@ pub struct Trace {
     pub restarts: u32,
     /// At the events level: what the `events.*` records say.
     pub events: Events,
+    /// Read from part-way into the file: the header, and what came before, are missing.
+    pub headless: bool,
 }
 
 /// What an events-level trace's `events.batch` and `events.lifecycle` records say, as
@@ -186,6 +188,17 @@ impl Trace {
         }
     }
 
+    /// A trace read from part-way into its file (a recording whose start was left out): its
+    /// records are counted, its header is unknown.
+    pub fn headless(origin: &str) -> Trace {
+        Trace {
+            origin: origin.to_string(),
+            decoder: Decoder::headless(),
+            headless: true,
+            ..Trace::default()
+        }
+    }
+
     /// Takes the next bytes of the file.
     pub fn push(&mut self, bytes: &[u8]) {
         self.bytes += bytes.len() as u64;
@@ -296,6 +309,11 @@ impl Trace {
         }
         if self.bytes == 0 {
             return Some("the file is empty".into());
+        }
+        if self.headless {
+            return Some(
+                "read from part-way into the file (the recording starts after its header): the level, schema and earlier records are unknown".into(),
+            );
         }
         if self.header.is_none() {
             return Some(format!("no whole header yet ({} bytes read)", self.bytes));

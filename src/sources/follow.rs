@@ -206,6 +206,15 @@ fn step(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
         chunk.drain(..skip);
         place.offset += skip as u64;
     }
+    if f.stream == Stream::Trace {
+        // Whole frames only, so that every later part of the trace starts at a frame (a
+        // recording that keeps only its later part can still read its records). A frame
+        // longer than a chunk goes as it is.
+        let whole = crate::evidence::lct::Decoder::whole_frames(&chunk);
+        if whole > 0 || chunk.len() < CHUNK {
+            chunk.truncate(whole);
+        }
+    }
     place.offset += chunk.len() as u64;
     if chunk.is_empty() && !fresh {
         return Ok(Vec::new());
@@ -274,9 +283,9 @@ mod tests {
 
     #[test]
     fn a_growing_file_gives_what_grew_and_a_replaced_one_starts_over() {
-        let path = scratch("grow.lct");
+        let path = scratch("grow.log");
         std::fs::write(&path, b"abc").unwrap();
-        let f = follow_of(&path, Stream::Trace);
+        let f = follow_of(&path, Stream::ServerLog);
         let mut place = Place::default();
         assert_eq!(
             bodies(&step(&f, &mut place).unwrap()),
@@ -299,13 +308,65 @@ mod tests {
             [(true, b"x".to_vec())]
         );
         // Replaced by another file under the same name (a renaming rotation).
-        let other = scratch("grow-new.lct");
+        let other = scratch("grow-new.log");
         std::fs::write(&other, b"yz").unwrap();
         std::fs::rename(&other, &path).unwrap();
         assert_eq!(
             bodies(&step(&f, &mut place).unwrap()),
             [(true, b"yz".to_vec())]
         );
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// The real trace written in uneven pieces while it is followed: every event holds whole
+    /// frames, so a recording that keeps only the later events still reads their records.
+    #[test]
+    fn a_growing_trace_is_sent_in_whole_frames_and_reads_from_part_way() {
+        let real = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/lmcache-0.5.6-cpu-run1/run.lct"
+        ))
+        .unwrap();
+        let path = scratch("growing.lct");
+        std::fs::write(&path, b"").unwrap();
+        let f = follow_of(&path, Stream::Trace);
+        let mut place = Place::default();
+        let mut events = Vec::new();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        for piece in real.chunks(7919) {
+            std::io::Write::write_all(&mut file, piece).unwrap();
+            events.extend(step(&f, &mut place).unwrap());
+        }
+        let got = bodies(&events);
+        let joined: Vec<u8> = got.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+        assert_eq!(joined, real);
+        for (_, body) in &got {
+            assert_eq!(
+                crate::evidence::lct::Decoder::whole_frames(body),
+                body.len()
+            );
+        }
+        // Only the later half of the events: the records in it, the header unknown.
+        let half = events.len() / 2;
+        let mut s = crate::evidence::Streams::default();
+        let mut later = 0;
+        for e in events.into_iter().skip(half) {
+            let Event::Evidence { body, fresh, .. } = e else {
+                unreachable!()
+            };
+            s.apply(Stream::Trace, Some(1.0), fresh, &body, "x");
+            let mut t = crate::evidence::trace::Trace::headless("count");
+            t.push(&body);
+            later += t.records;
+        }
+        let t = s.trace.unwrap().summary();
+        assert_eq!(t.total_records, later);
+        assert!(later > 0 && later < 275);
+        assert!(t.level.is_none() && !t.complete);
+        assert!(t.error.unwrap().contains("part-way"));
         let _ = std::fs::remove_file(&path);
     }
 
