@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::Deserialize;
 
+use super::split::Splitter;
+
 /// Distinct chunk hashes remembered for repeat counting; past this, repeats are counted only
 /// among those.
 pub const HASHES_KEPT: usize = 2_000_000;
@@ -74,8 +76,7 @@ pub struct ModelStats {
 #[derive(Debug, Default)]
 pub struct Hashlog {
     pub origin: String,
-    partial: Vec<u8>,
-    cutting: bool,
+    split: Splitter,
     pub lookups: u64,
     pub malformed: u64,
     pub first_malformed: Option<String>,
@@ -102,8 +103,7 @@ impl Hashlog {
 
     /// The next file of the rotation: counts go on.
     pub fn next_file(&mut self, origin: &str) {
-        self.partial.clear();
-        self.cutting = false;
+        self.split.clear();
         self.origin = origin.to_string();
         self.files += 1;
     }
@@ -111,32 +111,12 @@ impl Hashlog {
     /// Takes the next bytes of the file.
     pub fn push(&mut self, bytes: &[u8]) {
         self.bytes += bytes.len() as u64;
-        let mut rest = bytes;
-        while let Some(nl) = memchr::memchr(b'\n', rest) {
-            let piece = &rest[..nl];
-            if self.partial.is_empty() && !self.cutting {
-                self.row(piece);
-            } else {
-                self.extend(piece);
-                let line = std::mem::take(&mut self.partial);
-                if std::mem::take(&mut self.cutting) {
-                    self.bad(format!("a line longer than {MAX_LINE} bytes"));
-                } else {
-                    self.row(&line);
-                }
-            }
-            rest = &rest[nl + 1..];
-        }
-        self.extend(rest);
-    }
-
-    fn extend(&mut self, piece: &[u8]) {
-        let room = MAX_LINE.saturating_sub(self.partial.len());
-        if piece.len() > room {
-            self.cutting = true;
-        }
-        self.partial
-            .extend_from_slice(&piece[..piece.len().min(room)]);
+        let mut split = std::mem::take(&mut self.split);
+        split.push(bytes, MAX_LINE, |line, cut| match cut {
+            true => self.bad(format!("a line longer than {MAX_LINE} bytes")),
+            false => self.row(line),
+        });
+        self.split = split;
     }
 
     fn bad(&mut self, why: String) {
@@ -149,9 +129,6 @@ impl Hashlog {
     fn row(&mut self, line: &[u8]) {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
-        }
-        if line.len() > MAX_LINE {
-            return self.bad(format!("a line longer than {MAX_LINE} bytes"));
         }
         let r: Row = match serde_json::from_slice(line) {
             Ok(r) => r,
@@ -209,7 +186,7 @@ impl Hashlog {
             repeated_chunks: repeated,
             repeat_rate: (chunks > 0).then(|| repeated as f64 / chunks as f64),
             hashes_tracked_up_to: (self.seen.len() >= HASHES_KEPT).then_some(HASHES_KEPT),
-            pending_bytes: self.partial.len(),
+            pending_bytes: self.split.pending(),
             bytes: self.bytes,
         }
     }

@@ -20,12 +20,8 @@ pub struct Header {
     /// `storage` or `events`.
     pub level: String,
     pub trace_schema_version: i64,
-    pub t_mono_start: Option<f64>,
-    pub t_wall_start: Option<f64>,
     /// sha256 of the StorageManager config JSON; empty when the recorder had none.
     pub sm_config_digest: String,
-    /// Length of the config JSON (the JSON itself is not kept: it can name paths).
-    pub sm_config_bytes: usize,
     /// `level_meta`, each value as one readable line.
     pub level_meta: Vec<(String, String)>,
 }
@@ -124,11 +120,6 @@ impl Decoder {
             pos = end;
         }
         pos
-    }
-
-    /// Bytes consumed into whole frames so far.
-    pub fn offset(&self) -> u64 {
-        self.at
     }
 
     /// Why decoding stopped, if it did.
@@ -266,13 +257,7 @@ fn header(frame: &[u8]) -> Result<Header, String> {
         format_version,
         level: text("level"),
         trace_schema_version,
-        t_mono_start: v.get("t_mono_start").and_then(Msg::as_f64),
-        t_wall_start: v.get("t_wall_start").and_then(Msg::as_f64),
         sm_config_digest: text("sm_config_digest"),
-        sm_config_bytes: v
-            .get("sm_config_json")
-            .and_then(Msg::as_str)
-            .map_or(0, str::len),
         level_meta,
     })
 }

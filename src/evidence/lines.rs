@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::log::{self, Kind, Level, MAX_LINE};
+use super::split::Splitter;
 
 /// Lines kept for the pane.
 pub const RECENT: usize = 1000;
@@ -16,13 +17,10 @@ const MESSAGE_MAX: usize = 400;
 /// One line kept for display.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    /// When kvscope read it (seconds since the epoch), when known.
-    pub read_at: Option<f64>,
     pub kind: Kind,
     pub level: Option<Level>,
     /// The time as the line wrote it.
     pub stamp: Option<String>,
-    pub process: Option<String>,
     pub message: String,
     /// The line's facts in a few words, when its kind has a short form (a prefetch
     /// completion: request, keys, L1/L2 split, latency).
@@ -73,10 +71,7 @@ impl Transfers {
 #[derive(Debug, Default)]
 pub struct Log {
     pub origin: String,
-    /// The start of a line whose end has not arrived.
-    partial: Vec<u8>,
-    /// The partial line grew past [`MAX_LINE`]: the rest of it is dropped (and counted).
-    cutting: bool,
+    split: Splitter,
     pub lines: u64,
     pub by_kind: BTreeMap<Kind, u64>,
     pub by_level: BTreeMap<Level, u64>,
@@ -135,54 +130,23 @@ impl Log {
 
     /// The file was replaced or cut: what follows is a new file.
     pub fn restart(&mut self) {
-        self.partial.clear();
-        self.cutting = false;
+        self.split.clear();
         self.restarts += 1;
     }
 
     /// Takes the next bytes of the file, read at `at`.
     pub fn push(&mut self, bytes: &[u8], at: Option<f64>) {
         self.bytes += bytes.len() as u64;
-        let mut rest = bytes;
-        while let Some(nl) = memchr::memchr(b'\n', rest) {
-            let piece = &rest[..nl];
-            if self.partial.is_empty() && !self.cutting {
-                if piece.len() > MAX_LINE {
-                    self.cut_lines += 1;
-                }
-                self.line(piece, at);
-            } else {
-                self.extend_partial(piece);
-                if self.cutting {
-                    self.cut_lines += 1;
-                }
-                let line = std::mem::take(&mut self.partial);
-                self.line(&line, at);
-                self.cutting = false;
-            }
-            rest = &rest[nl + 1..];
-        }
-        self.extend_partial(rest);
-    }
-
-    fn extend_partial(&mut self, piece: &[u8]) {
-        let room = MAX_LINE.saturating_sub(self.partial.len());
-        if piece.len() > room {
-            self.cutting = true;
-        }
-        self.partial
-            .extend_from_slice(&piece[..piece.len().min(room)]);
-    }
-
-    /// A line without its end has arrived and nothing more (a file that does not end in a
-    /// newline, or one still being written): how many bytes of it.
-    pub fn pending(&self) -> usize {
-        self.partial.len()
+        let mut split = std::mem::take(&mut self.split);
+        split.push(bytes, MAX_LINE, |line, cut| {
+            self.cut_lines += u64::from(cut);
+            self.line(line, at);
+        });
+        self.split = split;
     }
 
     fn line(&mut self, raw: &[u8], at: Option<f64>) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let raw = &raw[..raw.len().min(MAX_LINE)];
         let text = String::from_utf8_lossy(raw);
         let mut buf = String::new();
         let l = log::parse(log::strip_ansi(&text, &mut buf));
@@ -202,11 +166,9 @@ impl Log {
             self.recent.pop_front();
         }
         self.recent.push_back(Entry {
-            read_at: at,
             kind: l.kind,
             level: l.level,
             stamp: l.time.map(str::to_string),
-            process: l.process.map(str::to_string),
             message: l.message.chars().take(MESSAGE_MAX).collect(),
             brief: brief(&l),
         });
@@ -297,7 +259,7 @@ impl Log {
                 .map(|(l, n)| (l.as_str(), *n))
                 .collect(),
             cut_lines: self.cut_lines,
-            pending_bytes: self.partial.len(),
+            pending_bytes: self.split.pending(),
             prefetch: self.prefetch.clone(),
             stored: self.stored.rounded(),
             retrieved: self.retrieved.rounded(),

@@ -9,6 +9,7 @@ pub mod lines;
 pub mod log;
 pub mod msg;
 pub mod spans;
+pub mod split;
 pub mod trace;
 
 use crate::vocab::Stream;

@@ -272,7 +272,7 @@ mod long_lines {
             l.push(&text[..split], None);
             l.push(&text[split..], None);
             assert_eq!(
-                (l.lines, l.cut_lines, l.pending()),
+                (l.lines, l.cut_lines, l.summary().pending_bytes),
                 (2, 1, 0),
                 "split at {split}"
             );

@@ -20,7 +20,6 @@ const SECONDS_KEPT: usize = 3600;
 #[derive(Debug, Clone)]
 pub struct Recent {
     pub t_wall: f64,
-    pub t_mono: f64,
     pub qualname: Arc<str>,
     /// The frame, to decode the arguments from when shown (`None`: too large to keep).
     pub frame: Option<Box<[u8]>>,
@@ -170,14 +169,6 @@ impl Events {
             _ => self.unread += 1,
         }
     }
-
-    /// Restarts per instance: incarnations after its first.
-    pub fn restarts(&self) -> BTreeMap<&str, usize> {
-        self.instances
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.len().saturating_sub(1)))
-            .collect()
-    }
 }
 
 impl Trace {
@@ -252,7 +243,6 @@ impl Trace {
         }
         self.recent.push_back(Recent {
             t_wall: r.t_wall,
-            t_mono: r.t_mono,
             qualname: op.map_or_else(|| r.qualname.into(), |i| self.names[usize::from(i)].clone()),
             frame: (frame.len() <= RECENT_FRAME_MAX).then(|| frame.into()),
         });
