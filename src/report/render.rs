@@ -65,8 +65,8 @@ fn evidence_lines(r: &Report, out: &mut Lines) {
             "level, schema, records",
             format!(
                 "{}, {}, {} over {:.3} s",
-                t.level.as_deref().map_or("—".into(), clean),
-                t.trace_schema_version.map_or("—".into(), |v| v.to_string()),
+                t.level.as_deref().map_or(units::UNKNOWN.into(), clean),
+                units::count(t.trace_schema_version.map(|v| v as f64)),
                 t.total_records,
                 t.duration_s
             ),
@@ -131,22 +131,20 @@ fn evidence_lines(r: &Report, out: &mut Lines) {
             "hit rate (L1, L2 tokens)",
             format!(
                 "{} ({}, {})",
-                s.hit_rate
-                    .map_or("—".into(), |h| format!("{:.1}%", h * 100.0)),
+                units::percent(s.hit_rate),
                 s.l1_hit_tokens,
                 s.l2_hit_tokens
             ),
         );
         for (name, st) in &s.by_name {
-            let ms = |v: Option<f64>| v.map_or("—".into(), |x| format!("{x}"));
             push(
                 "Spans",
                 &clean(name),
                 format!(
                     "{} · p50 {} · p99 {} ms",
                     st.count,
-                    ms(st.p50_ms),
-                    ms(st.p99_ms)
+                    units::count(st.p50_ms),
+                    units::count(st.p99_ms)
                 ),
             );
         }
@@ -161,12 +159,7 @@ fn evidence_lines(r: &Report, out: &mut Lines) {
         push(
             "Lookup hashes",
             "chunks repeating an earlier lookup",
-            format!(
-                "{} ({})",
-                h.repeated_chunks,
-                h.repeat_rate
-                    .map_or("—".into(), |x| format!("{:.1}%", x * 100.0))
-            ),
+            format!("{} ({})", h.repeated_chunks, units::percent(h.repeat_rate)),
         );
     }
 }

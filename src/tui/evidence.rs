@@ -11,6 +11,7 @@ use super::app::{App, LogFilter, Pane, RequestOrder};
 use super::widgets::{block, short_name, sparkline};
 use crate::evidence::log::{Kind, Level};
 use crate::sanitize::clean;
+use crate::units;
 
 /// `HH:MM:SS` of a time in seconds since the epoch (UTC).
 fn clock(t: f64) -> String {
@@ -286,14 +287,6 @@ fn ordered(app: &App) -> Vec<usize> {
     idx
 }
 
-fn pct(v: Option<f64>) -> String {
-    v.map_or("—".into(), |x| format!("{:.1}%", x * 100.0))
-}
-
-fn tokens(v: Option<f64>) -> String {
-    v.map_or("—".into(), |x| format!("{x}"))
-}
-
 pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
     let e = &app.shown.evidence;
     let order = match app.view.request_order {
@@ -318,7 +311,7 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
             "{} spans · {} requests · hit {} ({} L1, {} L2 tokens) · {} timeouts{}",
             sum.spans,
             sum.requests,
-            pct(sum.hit_rate),
+            units::percent(sum.hit_rate),
             sum.l1_hit_tokens,
             sum.l2_hit_tokens,
             sum.timeouts,
@@ -355,10 +348,10 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
                     clock(r.root.start),
                     clean(name),
                     r.root.seconds() * 1000.0,
-                    pct(r.hit_rate()),
+                    units::percent(r.hit_rate()),
                     if r.timeout { "  TIMEOUT" } else { "" },
-                    tokens(r.l1_hit_tokens),
-                    tokens(r.l2_hit_tokens)
+                    units::count(r.l1_hit_tokens),
+                    units::count(r.l2_hit_tokens)
                 ),
                 width,
             );

@@ -200,12 +200,12 @@ pub struct FollowOffer {
 
 /// Whether a target URL's host is this machine (the files its `/config` names are here).
 fn loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let host = host.rsplit('@').next().unwrap_or(host);
-    let host = match host.strip_prefix('[') {
+    let authority = super::widgets::short_name(url);
+    let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(v6),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h),
     };
     matches!(host, "localhost" | "::1") || host.starts_with("127.")
 }
