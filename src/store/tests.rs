@@ -527,14 +527,9 @@ fn churn_beyond_the_cap_is_dropped_early_and_noted() {
 /// (`increases` over the two ends, which always walks).
 #[test]
 fn increase_by_subtraction_equals_the_walk() {
-    // A small deterministic generator: no dependency, the same histories on every run.
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    // The same histories on every run.
+    let mut g = crate::testgen::Gen::new(0x2545_f491_4f6c_dd1d);
+    let mut next = move |n: usize| g.below(n);
     for _ in 0..300 {
         let mut value = 0.0;
         let mut bodies = Vec::new();
