@@ -224,6 +224,39 @@ pub struct Analysis {
     /// Every rule's verdict, in the rule table's order.
     pub rules: Vec<findings::Finding>,
     pub data_quality: DataQuality,
+    /// The trace, logs, span export and lookup-hash log read beside the targets.
+    #[serde(flatten)]
+    pub evidence: EvidenceSummaries,
+}
+
+/// Each kind of evidence read beside the targets, summarised: the first target's that has it
+/// (LMCache targets first). `null` where none was given.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct EvidenceSummaries {
+    /// The storage trace, as `lmcache trace info` gives it.
+    pub trace: Option<crate::evidence::trace::TraceSummary>,
+    pub server_log: Option<crate::evidence::lines::LogSummary>,
+    pub engine_log: Option<crate::evidence::lines::LogSummary>,
+    pub spans: Option<crate::evidence::spans::SpanSummary>,
+    pub lookup_hashes: Option<crate::evidence::hashes::HashlogSummary>,
+}
+
+impl EvidenceSummaries {
+    fn of(inputs: &Inputs<'_>) -> EvidenceSummaries {
+        let first = |f: fn(&crate::evidence::Streams) -> bool| {
+            inputs.all().map(|t| &t.evidence).find(|e| f(e))
+        };
+        EvidenceSummaries {
+            trace: first(|e| e.trace.is_some()).and_then(|e| Some(e.trace.as_ref()?.summary())),
+            server_log: first(|e| e.server_log.is_some())
+                .and_then(|e| Some(e.server_log.as_ref()?.summary())),
+            engine_log: first(|e| e.engine_log.is_some())
+                .and_then(|e| Some(e.engine_log.as_ref()?.summary())),
+            spans: first(|e| e.spans.is_some()).and_then(|e| Some(e.spans.as_ref()?.summary())),
+            lookup_hashes: first(|e| e.hashes.is_some())
+                .and_then(|e| Some(e.hashes.as_ref()?.summary())),
+        }
+    }
 }
 
 /// Problems in the data itself, per target, from the store's notes.
@@ -277,6 +310,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         findings,
         rules,
         data_quality: p.data_quality,
+        evidence: EvidenceSummaries::of(inputs),
     }
 }
 

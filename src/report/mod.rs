@@ -10,8 +10,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analysis::{self, Analysis};
-use crate::evidence::lines::LogSummary;
-use crate::evidence::trace::TraceSummary;
 use crate::model::{Model, ParseErrors};
 use crate::store::TargetStore;
 use crate::timefmt::{format_duration, serialize_time};
@@ -82,17 +80,6 @@ struct Report<'a> {
     /// timeline at every capture; a live session at each picture); `{}` for one moment.
     verdict_history: &'a crate::analysis::findings::Verdicts,
     parse_errors: Parsing<'a>,
-    /// The storage trace read beside the first target that has one (`lmcache trace info`'s
-    /// fields); `null` when none was given.
-    trace: Option<TraceSummary>,
-    /// The LMCache server log read beside the first target that has one.
-    server_log: Option<LogSummary>,
-    /// The engine log read beside the first target that has one.
-    engine_log: Option<LogSummary>,
-    /// The OTel span export read beside the first target that has one.
-    spans: Option<crate::evidence::spans::SpanSummary>,
-    /// The lookup-hash log read beside the first target that has one.
-    lookup_hashes: Option<crate::evidence::hashes::HashlogSummary>,
 }
 
 /// The report with its unknowns: every `null` figure's path and reason.
@@ -128,26 +115,6 @@ fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &'a [&'a st
             lines_skipped: model.parse_errors.iter().map(|p| p.lines_skipped).sum(),
             scrapes: &model.parse_errors,
         },
-        trace: model
-            .targets()
-            .find_map(|(_, t)| t.evidence.trace.as_ref())
-            .map(|t| t.summary()),
-        server_log: model
-            .targets()
-            .find_map(|(_, t)| t.evidence.server_log.as_ref())
-            .map(|l| l.summary()),
-        engine_log: model
-            .targets()
-            .find_map(|(_, t)| t.evidence.engine_log.as_ref())
-            .map(|l| l.summary()),
-        spans: model
-            .targets()
-            .find_map(|(_, t)| t.evidence.spans.as_ref())
-            .map(|s| s.summary()),
-        lookup_hashes: model
-            .targets()
-            .find_map(|(_, t)| t.evidence.hashes.as_ref())
-            .map(|h| h.summary()),
     }
 }
 

@@ -58,7 +58,7 @@ fn figures(r: &Report, x: &Extras) -> Lines {
 fn evidence_lines(r: &Report, out: &mut Lines) {
     use crate::sanitize::clean;
     let mut push = |s: &'static str, l: &str, v: String| push(out, s, l, v);
-    if let Some(t) = &r.trace {
+    if let Some(t) = &r.analysis.evidence.trace {
         push("Trace", "file", clean(&t.file));
         push(
             "Trace",
@@ -92,7 +92,10 @@ fn evidence_lines(r: &Report, out: &mut Lines) {
                 .map_or("yes".into(), |e| format!("no: {}", clean(e))),
         );
     }
-    for (section, log) in [("Server log", &r.server_log), ("Engine log", &r.engine_log)] {
+    for (section, log) in [
+        ("Server log", &r.analysis.evidence.server_log),
+        ("Engine log", &r.analysis.evidence.engine_log),
+    ] {
         let Some(l) = log else { continue };
         push(section, "file", clean(&l.file));
         push(
@@ -119,7 +122,7 @@ fn evidence_lines(r: &Report, out: &mut Lines) {
             );
         }
     }
-    if let Some(s) = &r.spans {
+    if let Some(s) = &r.analysis.evidence.spans {
         push("Spans", "file", clean(&s.file));
         push(
             "Spans",
@@ -149,7 +152,7 @@ fn evidence_lines(r: &Report, out: &mut Lines) {
             );
         }
     }
-    if let Some(h) = &r.lookup_hashes {
+    if let Some(h) = &r.analysis.evidence.lookup_hashes {
         push("Lookup hashes", "file", clean(&h.file));
         push(
             "Lookup hashes",

@@ -46,22 +46,20 @@ fn tail(lines: Vec<Line<'static>>, height: u16) -> Vec<Line<'static>> {
 }
 
 pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
-    let traces = &app.shown.evidence.traces;
-    let Some(t) = traces.first() else {
+    let e = &app.shown.evidence;
+    let (Some(t), Some(s)) = (&e.trace, &app.shown.analysis.evidence.trace) else {
         let text = "No storage trace read. LMCache writes one with --trace-level storage; give \
                     it after its target: --lmcache URL --lct FILE (or a capture folder's run.lct \
                     through report --packet).";
         return empty(f, area, app, block(app, Pane::Trace), text);
     };
-    let more = if traces.len() > 1 {
-        format!(" (+{} more targets with traces)", traces.len() - 1)
-    } else {
-        String::new()
+    let more = match e.more_traces {
+        0 => String::new(),
+        n => format!(" (+{n} more targets with traces)"),
     };
     let b = block(app, Pane::Trace);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let s = &t.summary;
     let width = inner.width as usize;
     let (state, style) = match &s.error {
         None => ("whole".to_string(), app.theme.text),
@@ -153,7 +151,7 @@ fn level_style(app: &App, level: Option<Level>) -> Style {
 }
 
 pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
-    let logs = &app.shown.evidence.logs;
+    let e = &app.shown.evidence;
     let v = &app.view;
     let search = v.log_search.as_deref().unwrap_or("");
     let hint = format!(
@@ -166,7 +164,12 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
         }
     );
     let b = block(app, Pane::Logs).title_bottom(Span::styled(hint, app.theme.dim));
-    let Some(l) = logs.first() else {
+    let summaries = &app.shown.analysis.evidence;
+    let summary = |l: &super::shown::LogView| match l.stream {
+        crate::vocab::Stream::ServerLog => summaries.server_log.as_ref(),
+        _ => summaries.engine_log.as_ref(),
+    };
+    let Some((l, s)) = e.log.as_ref().and_then(|l| Some((l, summary(l)?))) else {
         let text = "No log read. Give the LMCache server's log after its target \
                     (--lmcache URL --server-log FILE), or the engine's (--engine URL \
                     --engine-log FILE); - reads standard input.";
@@ -174,12 +177,10 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
     };
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let s = &l.summary;
     let k = |kind: &str| s.by_kind.get(kind).copied().unwrap_or(0);
-    let more = if logs.len() > 1 {
-        format!(" (+{} more logs)", logs.len() - 1)
-    } else {
-        String::new()
+    let more = match e.more_logs {
+        0 => String::new(),
+        n => format!(" (+{n} more logs)"),
     };
     let width = inner.width as usize;
     let head = Line::from(Span::styled(
@@ -297,7 +298,7 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
         format!(" f {order} · j k select "),
         app.theme.dim,
     ));
-    let Some(sum) = &e.spans else {
+    let Some(sum) = &app.shown.analysis.evidence.spans else {
         let text = "No span export read. LMCache exports spans with --enable-tracing and \
                     --otlp-endpoint; save them with a collector's file exporter and give the \
                     file after its target: --lmcache URL --otel FILE.";
@@ -405,23 +406,22 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
     }
     // The same request in the log and the trace, through its id.
     if let Some(session) = &r.session {
-        for l in &e.logs {
-            for p in l.prefetches.iter().filter(|p| &p.request == session) {
-                tree.push(Line::from(Span::styled(
-                    fit(
-                        &format!(
-                            "log: prefetch {}/{} keys ({} L1, {} L2) in {} ms",
-                            p.retained, p.requested, p.l1, p.l2, p.ms
-                        ),
-                        width,
+        let prefetches = e.log.iter().flat_map(|l| &l.prefetches);
+        for p in prefetches.filter(|p| &p.request == session) {
+            tree.push(Line::from(Span::styled(
+                fit(
+                    &format!(
+                        "log: prefetch {}/{} keys ({} L1, {} L2) in {} ms",
+                        p.retained, p.requested, p.l1, p.l2, p.ms
                     ),
-                    app.theme.info,
-                )));
-            }
+                    width,
+                ),
+                app.theme.info,
+            )));
         }
         let needle = format!("external_request_id={session:?}");
         let in_trace = e
-            .traces
+            .trace
             .iter()
             .flat_map(|t| &t.recent)
             .filter(|row| row.args.contains(&needle))

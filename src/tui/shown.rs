@@ -44,13 +44,18 @@ impl History {
     }
 }
 
-/// What the Trace and Logs panes show: each target's trace and logs as read so far.
+/// What the Trace, Logs and Requests panes show beside the analysis's summaries: the latest
+/// records, lines and requests of the trace, log and span export those summaries are of (the
+/// first target's that has one).
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
-    pub traces: Vec<TraceView>,
-    pub logs: Vec<LogView>,
-    /// The first span export's summary, and its latest requests (oldest first).
-    pub spans: Option<crate::evidence::spans::SpanSummary>,
+    pub trace: Option<TraceView>,
+    /// Traces of other targets, not shown.
+    pub more_traces: usize,
+    pub log: Option<LogView>,
+    /// Logs of other targets (or the engine's beside a server's), not shown.
+    pub more_logs: usize,
+    /// The span export's latest requests (oldest first).
     pub requests: Vec<crate::evidence::spans::Request>,
 }
 
@@ -66,11 +71,10 @@ const LOG_ROWS: usize = 1000;
 /// Prefetch completions a picture carries.
 const PREFETCH_ROWS: usize = 100;
 
-/// One target's trace.
+/// A target's trace over time (its summary is the analysis's).
 #[derive(Debug, Clone)]
 pub struct TraceView {
     pub target: String,
-    pub summary: crate::evidence::trace::TraceSummary,
     /// Records per second, the last [`TRACE_SECONDS`] up to the newest record.
     pub per_second: Vec<u64>,
     /// The same for the busiest operations: (short name, per second).
@@ -90,101 +94,100 @@ pub struct TraceRow {
     pub args: String,
 }
 
-/// One target's log (the server's or the engine's).
+/// A target's log, the server's or the engine's (its summary is the analysis's).
 #[derive(Debug, Clone)]
 pub struct LogView {
     pub target: String,
     pub stream: crate::vocab::Stream,
-    pub summary: crate::evidence::lines::LogSummary,
     /// The latest lines, newest last.
     pub lines: Vec<crate::evidence::lines::Entry>,
     /// The latest prefetch completions, newest last.
     pub prefetches: Vec<crate::evidence::lines::Prefetch>,
 }
 
-impl Evidence {
-    fn of(model: &Model) -> Evidence {
-        let mut out = Evidence::default();
-        for (_, t) in model.targets() {
-            let e = &t.evidence;
-            if let Some(tr) = &e.trace {
-                let recent = tr
-                    .recent
-                    .iter()
-                    .skip(tr.recent.len().saturating_sub(TRACE_ROWS))
-                    .map(|r| TraceRow {
-                        t_wall: r.t_wall,
-                        op: crate::evidence::trace::short_op(&r.qualname).to_string(),
-                        args: match r.args() {
-                            Ok(mut args) => {
-                                // Plain values (a request id, a flag) before nested ones, so
-                                // a narrow pane still shows them.
-                                args.sort_by_key(|(_, v)| {
-                                    matches!(
-                                        v,
-                                        crate::evidence::msg::Msg::Array(_)
-                                            | crate::evidence::msg::Msg::Map(_)
-                                    )
-                                });
-                                args.iter()
-                                    .map(|(k, v)| {
-                                        format!("{k}={}", crate::evidence::msg::brief(v, 3, 120))
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            }
-                            Err(e) => format!("(arguments not shown: {e})"),
-                        },
-                    })
-                    .collect();
-                out.traces.push(TraceView {
-                    target: t.name.clone(),
-                    summary: tr.summary(),
-                    per_second: tr.per_second(TRACE_SECONDS, None),
-                    per_op: tr
-                        .busiest(3)
-                        .into_iter()
-                        .map(|(i, name)| {
-                            (
-                                crate::evidence::trace::short_op(name).to_string(),
-                                tr.per_second(TRACE_SECONDS, Some(i)),
-                            )
-                        })
-                        .collect(),
-                    longest_gap: tr.longest_gap(),
-                    recent,
-                });
-            }
-            for (stream, log) in [
-                (crate::vocab::Stream::ServerLog, &e.server_log),
-                (crate::vocab::Stream::EngineLog, &e.engine_log),
-            ] {
-                let Some(l) = log else { continue };
-                let tail = |n: usize, len: usize| len.saturating_sub(n);
-                out.logs.push(LogView {
-                    target: t.name.clone(),
-                    stream,
-                    summary: l.summary(),
-                    lines: l
-                        .recent
-                        .iter()
-                        .skip(tail(LOG_ROWS, l.recent.len()))
-                        .cloned()
-                        .collect(),
-                    prefetches: l
-                        .prefetches
-                        .iter()
-                        .skip(tail(PREFETCH_ROWS, l.prefetches.len()))
-                        .cloned()
-                        .collect(),
-                });
-            }
+/// The last `n` of `items`, in order.
+fn latest<T: Clone>(items: &std::collections::VecDeque<T>, n: usize) -> Vec<T> {
+    items
+        .iter()
+        .skip(items.len().saturating_sub(n))
+        .cloned()
+        .collect()
+}
+
+/// A record's arguments on one line: plain values (a request id, a flag) before nested ones,
+/// so a narrow pane still shows them.
+fn args_line(r: &crate::evidence::trace::Recent) -> String {
+    use crate::evidence::msg::{Msg, brief};
+    match r.args() {
+        Ok(mut args) => {
+            args.sort_by_key(|(_, v)| matches!(v, Msg::Array(_) | Msg::Map(_)));
+            args.iter()
+                .map(|(k, v)| format!("{k}={}", brief(v, 3, 120)))
+                .collect::<Vec<_>>()
+                .join(" ")
         }
+        Err(e) => format!("(arguments not shown: {e})"),
+    }
+}
+
+impl Evidence {
+    /// Of the same target and stream the analysis summarises: the first that has one, the
+    /// server's log before the engine's.
+    fn of(model: &Model) -> Evidence {
+        use crate::evidence::trace::short_op;
+        use crate::vocab::Stream;
+        let mut out = Evidence::default();
+        let traces: Vec<_> = model
+            .targets()
+            .filter_map(|(_, t)| Some((t, t.evidence.trace.as_ref()?)))
+            .collect();
+        out.more_traces = traces.len().saturating_sub(1);
+        out.trace = traces.first().map(|(t, tr)| TraceView {
+            target: t.name.clone(),
+            per_second: tr.per_second(TRACE_SECONDS, None),
+            per_op: tr
+                .busiest(3)
+                .into_iter()
+                .map(|(i, name)| {
+                    (
+                        short_op(name).to_string(),
+                        tr.per_second(TRACE_SECONDS, Some(i)),
+                    )
+                })
+                .collect(),
+            longest_gap: tr.longest_gap(),
+            recent: latest(&tr.recent, TRACE_ROWS)
+                .iter()
+                .map(|r| TraceRow {
+                    t_wall: r.t_wall,
+                    op: short_op(&r.qualname).to_string(),
+                    args: args_line(r),
+                })
+                .collect(),
+        });
+        let logs: Vec<_> = [Stream::ServerLog, Stream::EngineLog]
+            .into_iter()
+            .flat_map(|stream| {
+                model.targets().filter_map(move |(_, t)| {
+                    let l = match stream {
+                        Stream::ServerLog => t.evidence.server_log.as_ref(),
+                        _ => t.evidence.engine_log.as_ref(),
+                    };
+                    Some((t, stream, l?))
+                })
+            })
+            .collect();
+        out.more_logs = logs.len().saturating_sub(1);
+        out.log = logs.first().map(|(t, stream, l)| LogView {
+            target: t.name.clone(),
+            stream: *stream,
+            lines: latest(&l.recent, LOG_ROWS),
+            prefetches: latest(&l.prefetches, PREFETCH_ROWS),
+        });
         if let Some(sp) = model.targets().find_map(|(_, t)| t.evidence.spans.as_ref()) {
             let mut requests = sp.requests();
             requests.drain(..requests.len().saturating_sub(REQUEST_ROWS));
             out.requests = requests;
-            out.spans = Some(sp.summary());
         }
         out
     }
@@ -212,7 +215,7 @@ fn loopback(url: &str) -> bool {
 
 /// The trace files to offer: named by a loopback target's `/config`, a regular file here, and
 /// not followed yet.
-fn offers(analysis: &Analysis, targets: &[TargetRow], evidence: &Evidence) -> Vec<FollowOffer> {
+fn offers(analysis: &Analysis, targets: &[TargetRow], model: &Model) -> Vec<FollowOffer> {
     analysis
         .lmcache
         .by_target
@@ -220,7 +223,7 @@ fn offers(analysis: &Analysis, targets: &[TargetRow], evidence: &Evidence) -> Ve
         .filter_map(|t| {
             let path = t.http.observability.as_ref()?.trace_output.clone()?;
             let row = targets.iter().find(|r| r.name == t.target)?;
-            let followed = evidence.traces.iter().any(|tr| tr.target == t.target);
+            let followed = model.target(row.target).evidence.trace.is_some();
             (loopback(&t.target) && !followed && std::path::Path::new(&path).is_file()).then_some(
                 FollowOffer {
                     target: row.target,
@@ -324,10 +327,14 @@ impl Core {
     pub fn apply(&mut self, event: Event) -> Option<String> {
         if matches!(
             event,
-            Event::Scrape { .. } | Event::Route { .. } | Event::RouteSkipped { .. }
+            Event::Scrape { .. }
+                | Event::Route { .. }
+                | Event::RouteSkipped { .. }
+                | Event::Evidence { .. }
         ) {
             self.computed = None;
         }
+        // Rules and the evidence panes' summaries read the trace and logs too.
         if matches!(event, Event::Evidence { .. }) {
             self.evidence = None;
         }
@@ -412,7 +419,7 @@ impl Core {
             .get_or_insert_with(|| Arc::new(Evidence::of(model)))
             .clone();
         Shown {
-            offers: offers(&analysis, &targets, &evidence),
+            offers: offers(&analysis, &targets, &self.model),
             analysis,
             history,
             detail,

@@ -692,3 +692,43 @@ fn a_trace_file_named_by_config_is_offered_once() {
         assert!(a.offer.is_none(), "asked once");
     }
 }
+
+/// A log line the rules read changes the findings at the next picture, with no scrape
+/// between (the log line is hand-made from LMCache's format string; the rest is real).
+#[test]
+fn evidence_alone_changes_the_findings_shown() {
+    let mut a = app(31);
+    let state = |a: &App| {
+        let r = a
+            .shown
+            .analysis
+            .rules
+            .iter()
+            .find(|r| r.code == "eventbus_dropping");
+        r.map(|r| r.state)
+    };
+    assert_eq!(state(&a), Some(crate::analysis::findings::State::Clear));
+    drop(a.on_event(Event::Evidence {
+        target: TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        },
+        time: None,
+        stream: crate::vocab::Stream::ServerLog,
+        fresh: true,
+        body: b"[2026-11-22 07:25:33,001] LMCache WARNING: EventBus queue full (max_queue_size=4), 12 event(s) discarded so far (event_bus.py:201:lmcache.v1.mp_observability.event_bus)\n".to_vec(),
+        origin: "server.log".into(),
+    }));
+    let now = a.now;
+    a.on_tick(now + 1.0);
+    assert_eq!(state(&a), Some(crate::analysis::findings::State::Firing));
+    assert_eq!(
+        a.shown
+            .analysis
+            .evidence
+            .server_log
+            .as_ref()
+            .map(|l| l.lines),
+        Some(1)
+    );
+}
