@@ -14,16 +14,20 @@ fuzz_target!(|data: &[u8]| {
                 let _ = l.value();
             }
         }
-        let mut store = kvscope::store::TargetStore::new("fuzz", 4);
-        store.ingest(&s, Some(1.0));
-        // A second, different scrape (the input's first half) exercises change points,
-        // absences and counter resets; then the whole input again.
-        if let Ok(half) = kvscope::expo::parse_with(&data[..data.len() / 2], None, &limits) {
-            store.ingest(&half, Some(2.0));
+        // Through the reducer into a model: the whole input, a second, different scrape (its
+        // first half) for change points, absences and counter resets, then the whole again.
+        let mut m = kvscope::model::Model::new(&["fuzz".into()], &[], 4);
+        let target = kvscope::vocab::TargetRef { role: kvscope::vocab::Role::Lmcache, index: 0 };
+        for (body, t) in [(data, 1.0), (&data[..data.len() / 2], 2.0), (data, 3.0)] {
+            let _ = m.apply(kvscope::vocab::Event::Scrape {
+                target,
+                time: Some(t),
+                body: body.to_vec(),
+                format: None,
+                origin: "fuzz".into(),
+            });
         }
-        store.ingest(&s, Some(3.0));
-        let stores = [store];
-        let inputs = kvscope::analysis::Inputs { lmcache: &stores, engine: &[], window: 60.0 };
-        let _ = kvscope::analysis::analyze(&inputs);
+        let _ = kvscope::analysis::analyze(&m.inputs(60.0));
+        m.note_verdicts(3.0, 60.0);
     }
 });

@@ -28,5 +28,6 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let _ = whole.per_second(300);
+    let _ = whole.per_second(300, None);
+    let _ = whole.longest_gap();
 });
