@@ -8,6 +8,7 @@ pub mod demo;
 pub mod evidence;
 pub mod expo;
 pub mod files;
+pub mod fleet;
 pub mod logfile;
 pub mod model;
 pub mod packet;

@@ -161,6 +161,24 @@ impl Model {
         std::sync::Arc::make_mut(&mut self.verdicts).note(now, &rules);
     }
 
+    /// Adds a target found later (a fleet's instance gaining an engine) keeping `history`
+    /// scrapes; the targets already there keep their addresses.
+    pub fn add_target(&mut self, role: Role, name: String, history: usize) -> TargetRef {
+        let mut store = TargetStore::new(name, history);
+        store.max_series = self.series_limit.saturating_mul(2);
+        let list = match role {
+            Role::Lmcache => &mut self.lmcache,
+            Role::Engine => &mut self.engine,
+        };
+        list.push(store);
+        let t = TargetRef {
+            role,
+            index: list.len() - 1,
+        };
+        self.health.insert(self.slot(t), Health::default());
+        t
+    }
+
     /// Sets the series limit (per scrape, per instance); stores keep at most twice as many
     /// series, so label churn cannot grow them without bound either.
     pub fn set_series_limit(&mut self, limit: usize) {

@@ -6,6 +6,7 @@ pub mod collector;
 pub mod follow;
 pub mod http;
 pub mod lmcache_http;
+pub mod promapi;
 
 use std::path::{Component, Path, PathBuf};
 

@@ -1,0 +1,284 @@
+//! The fleet: every LMCache server and engine a Prometheus-compatible store scrapes, grouped
+//! into instances (by `instance`, or another label such as a pod or a host, so a server and
+//! its engine form one row). Each instance has a [`Model`] of its own, fed with the `/metrics`
+//! bodies rebuilt from Prometheus's raw samples ([`promapi::bodies`]) as ordinary scrape
+//! events, and is analysed by the same [`analysis::analyze`] as one box: the fleet table's
+//! numbers are the single-box numbers.
+//!
+//! A refresh reads only the samples newer than those already held (the first reads the whole
+//! window), and each target keeps about one window of scrapes, so an instance costs a window's
+//! history, not an hour's.
+
+pub mod report;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::analysis::{self, Analysis};
+use crate::model::Model;
+use crate::sources::promapi::{self, Found, Read, ScrapeHealth, Series, TargetKey, Types};
+use crate::vocab::{Event, Role, TargetRef, TargetState};
+
+/// One Prometheus target inside an instance.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub key: TargetKey,
+    pub target: TargetRef,
+    /// The newest sample time taken in (milliseconds).
+    newest_ms: i64,
+    /// Prometheus's own view of its scrapes, when the API offers it.
+    pub scrape: Option<ScrapeHealth>,
+    /// The last failure already told to the model (its time), so it is told once.
+    failure_told: Option<f64>,
+    /// When discovery last listed it.
+    pub seen: f64,
+}
+
+/// A row of the fleet: the targets sharing one value of the group label, and their model.
+#[derive(Debug)]
+pub struct Instance {
+    /// The group label's value (the `instance` label by default).
+    pub name: String,
+    pub members: Vec<Member>,
+    pub model: Model,
+}
+
+impl Instance {
+    /// The job of its first target (an LMCache server's before an engine's).
+    pub fn job(&self) -> &str {
+        self.members
+            .iter()
+            .find(|m| m.target.role == Role::Lmcache)
+            .or(self.members.first())
+            .map_or("", |m| m.key.job.as_str())
+    }
+
+    /// The worst state among its targets at the model's clock (down, then stale, then
+    /// waiting, then up).
+    pub fn state(&self) -> TargetState {
+        let Some(clock) = self.model.clock() else {
+            return if self
+                .members
+                .iter()
+                .any(|m| self.model.health(m.target).down().is_some())
+            {
+                TargetState::Down
+            } else {
+                TargetState::Waiting
+            };
+        };
+        let rank = |s: TargetState| match s {
+            TargetState::Down => 3,
+            TargetState::Stale => 2,
+            TargetState::Waiting => 1,
+            TargetState::Up => 0,
+        };
+        self.members
+            .iter()
+            .map(|m| self.model.health(m.target).state(clock.now, clock.interval))
+            .max_by_key(|s| rank(*s))
+            .unwrap_or(TargetState::Waiting)
+    }
+
+    /// Its analysis, as one box's.
+    pub fn analyse(&self, window: f64) -> Analysis {
+        analysis::analyze(&self.model.inputs(window))
+    }
+}
+
+/// Every instance found, with what the refreshes read.
+#[derive(Debug)]
+pub struct Fleet {
+    /// The label that groups targets into instances.
+    pub group_by: String,
+    pub window: f64,
+    pub thresholds: analysis::findings::Thresholds,
+    pub series_limit: usize,
+    instances: BTreeMap<String, Instance>,
+    pub types: Types,
+    /// The evaluation time of the newest refresh.
+    pub time: Option<f64>,
+}
+
+/// Scrapes a target keeps when its interval is not known yet.
+const DEFAULT_HISTORY: usize = 64;
+
+impl Fleet {
+    pub fn new(group_by: &str, window: f64) -> Fleet {
+        Fleet {
+            group_by: group_by.to_string(),
+            window,
+            thresholds: Default::default(),
+            series_limit: crate::store::DEFAULT_SERIES_LIMIT,
+            instances: BTreeMap::new(),
+            types: Types::default(),
+            time: None,
+        }
+    }
+
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.values()
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.get(name)
+    }
+
+    /// How far back the next refresh must read: the whole window at first, then the time
+    /// since the newest sample held (and a little more, for scrapes Prometheus wrote late).
+    pub fn range_needed(&self, now: f64) -> f64 {
+        let newest = self
+            .instances
+            .values()
+            .flat_map(|i| &i.members)
+            .map(|m| m.newest_ms)
+            .filter(|t| *t > 0)
+            .min();
+        match newest {
+            Some(ms) => (now - ms as f64 / 1000.0 + 30.0).clamp(1.0, self.window),
+            None => self.window,
+        }
+    }
+
+    /// Takes in one refresh: new targets join (their instance made when new), each target's
+    /// samples newer than those it holds become scrape events, Prometheus's failed scrapes
+    /// become failed-scrape events, and targets discovery has not listed for a window leave.
+    /// Returns the events applied, per instance, in the order applied.
+    pub fn apply(&mut self, read: Read) -> Vec<(String, Event)> {
+        let Read {
+            found,
+            health,
+            series,
+            time,
+            ..
+        } = read;
+        self.time = Some(time);
+        let mut by_target: HashMap<TargetKey, Vec<&Series>> = HashMap::new();
+        for s in &series {
+            let key = TargetKey {
+                job: s.label("job").unwrap_or("").to_string(),
+                instance: s.label("instance").unwrap_or("").to_string(),
+            };
+            by_target.entry(key).or_default().push(s);
+        }
+        let mut applied = Vec::new();
+        for Found { key, group, role } in found {
+            let scrape = health.as_ref().and_then(|h| h.get(&key)).cloned();
+            let strip: Vec<String> = match &scrape {
+                Some(h) if !h.target_labels.is_empty() => h.target_labels.clone(),
+                _ => vec!["job".into(), "instance".into()],
+            };
+            let own = by_target.remove(&key).unwrap_or_default();
+            let instance = self
+                .instances
+                .entry(group.clone())
+                .or_insert_with(|| Instance {
+                    name: group.clone(),
+                    members: Vec::new(),
+                    model: {
+                        let mut m = Model::new(&[], &[], 2);
+                        m.set_series_limit(self.series_limit);
+                        m.thresholds = self.thresholds.clone();
+                        m
+                    },
+                });
+            let at = match instance.members.iter().position(|m| m.key == key) {
+                Some(i) => i,
+                None => {
+                    let history = history_for(self.window, &own, scrape.as_ref());
+                    let name = format!("{}/{}", key.job, key.instance);
+                    let target = instance.model.add_target(role, name, history);
+                    instance.members.push(Member {
+                        key: key.clone(),
+                        target,
+                        newest_ms: 0,
+                        scrape: None,
+                        failure_told: None,
+                        seen: time,
+                    });
+                    instance.members.len() - 1
+                }
+            };
+            let member = &mut instance.members[at];
+            member.seen = time;
+            member.scrape = scrape.clone();
+            let origin = format!("prometheus {}/{}", key.job, key.instance);
+            for (ms, body) in promapi::bodies(&own, &self.types, &strip, member.newest_ms) {
+                member.newest_ms = member.newest_ms.max(ms);
+                let e = Event::Scrape {
+                    target: member.target,
+                    time: Some(ms as f64 / 1000.0),
+                    body: body.into_bytes(),
+                    format: None,
+                    origin: origin.clone(),
+                };
+                let _ = instance.model.apply(e.clone());
+                applied.push((group.clone(), e));
+            }
+            if let Some(h) = scrape
+                && h.health == "down"
+                && let Some(at) = h.last_scrape
+                && member.failure_told != Some(at)
+            {
+                member.failure_told = Some(at);
+                let e = Event::ScrapeFailed {
+                    target: member.target,
+                    time: at,
+                    error: format!(
+                        "Prometheus could not scrape it: {}",
+                        crate::sanitize::clean(&h.last_error)
+                    ),
+                };
+                let _ = instance.model.apply(e.clone());
+                applied.push((group.clone(), e));
+            }
+        }
+        for i in self.instances.values_mut() {
+            i.model.now = Some(time);
+            if let Some(interval) = i
+                .members
+                .iter()
+                .filter_map(|m| m.scrape.as_ref()?.interval)
+                .reduce(f64::min)
+            {
+                i.model.interval = Some(interval);
+            }
+        }
+        // An instance none of whose targets discovery listed for a window has left. (A target
+        // that left an instance still present stays in it, stale.)
+        let window = self.window;
+        self.instances
+            .retain(|_, i| i.members.iter().any(|m| time - m.seen <= window));
+        applied
+    }
+
+    /// Each instance with its analysis, in name order.
+    pub fn analyse(&self) -> Vec<(&Instance, Analysis)> {
+        self.instances
+            .values()
+            .map(|i| (i, i.analyse(self.window)))
+            .collect()
+    }
+}
+
+/// Scrapes to keep for a target: one window's worth at its scrape interval (from Prometheus,
+/// else the gaps between its samples), and a few more.
+fn history_for(window: f64, series: &[&Series], scrape: Option<&ScrapeHealth>) -> usize {
+    let gap = scrape.and_then(|s| s.interval).or_else(|| {
+        series
+            .iter()
+            .flat_map(|s| {
+                s.points
+                    .windows(2)
+                    .map(|w| (w[1].0 - w[0].0) as f64 / 1000.0)
+            })
+            .filter(|g| *g > 0.0)
+            .reduce(f64::min)
+    });
+    match gap {
+        Some(g) => ((window / g).ceil() as usize + 3).clamp(4, 4096),
+        None => DEFAULT_HISTORY,
+    }
+}
+
+#[cfg(test)]
+mod tests;

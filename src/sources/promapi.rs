@@ -1,0 +1,756 @@
+//! A fleet read through a Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir,
+//! VictoriaMetrics) or a `/federate` endpoint: which LMCache servers and engines it scrapes,
+//! how their scrapes fare, and their **raw samples** over a window, turned back into the
+//! `/metrics` bodies each target answered, so the model and the analysis read a fleet the way
+//! they read one box (one implementation of every number).
+//!
+//! Raw samples come from an instant query of a range selector (`{…}[60s]`): every stored
+//! sample in the range, at the time it was scraped. `query_range` would resample at each step
+//! (repeating or skipping scrapes) and `rate()` extrapolates, so neither would agree with the
+//! single-box figures. Counter resets and missed scrapes are left to the store, as for a box
+//! read directly: a reset is a counter going down, a missed scrape a longer gap.
+//!
+//! Only GETs, on the query API's read endpoints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::sources::http::{self, Auth, TargetUrl};
+use crate::vocab::Role;
+
+/// Metric names that make a target part of the fleet: an LMCache MP server, or an engine (with
+/// or without LMCache embedded).
+pub const LMCACHE_NAMES: &str = "lmcache_mp_.+";
+pub const ENGINE_NAMES: &str = "vllm:.+|sglang:.+|lmcache:.+";
+
+/// The largest answer read from the API (a bigger one is refused with a clear message; the
+/// sample query is split by instance so a fleet's answers stay well under it).
+pub const DEFAULT_MAX_ANSWER: usize = 64 << 20;
+
+/// Instances per sample query: a fleet of 500 is read in 10 queries, each answer a few MB.
+pub const INSTANCES_PER_QUERY: usize = 50;
+
+/// Why a request to the API failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// No connection, or no answer in time.
+    Unreachable(String),
+    /// An error status, with Prometheus's own error text when it sent one.
+    Status(u16, String),
+    /// The answer was not the API's JSON (a proxy's HTML page, a login form).
+    NotApi(String),
+    /// The answer was larger than the cap.
+    TooLarge(usize),
+    /// `"status": "error"` with a 2xx status, or JSON of another shape.
+    Failed(String),
+}
+
+impl ApiError {
+    /// Prometheus itself could not be reached (exit 3), as opposed to answering badly.
+    pub fn unreachable(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Unreachable(_) | ApiError::Status(502..=504, _)
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Unreachable(e) => write!(f, "unreachable: {e}"),
+            ApiError::Status(401, _) => write!(
+                f,
+                "answered HTTP 401 (unauthorised): give --bearer-token-file, --basic-auth-file or --header"
+            ),
+            ApiError::Status(s, msg) if msg.is_empty() => write!(f, "answered HTTP {s}"),
+            ApiError::Status(s, msg) => write!(f, "answered HTTP {s}: {msg}"),
+            ApiError::NotApi(what) => write!(
+                f,
+                "did not answer as a Prometheus API ({what}); is the URL the server's base, e.g. http://prometheus:9090?"
+            ),
+            ApiError::TooLarge(n) => write!(
+                f,
+                "answer larger than {} MiB; narrow the fleet with --match or raise --max-answer",
+                n >> 20
+            ),
+            ApiError::Failed(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// A Prometheus scrape target: its `job` and `instance` labels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct TargetKey {
+    pub job: String,
+    pub instance: String,
+}
+
+/// A target found in the fleet, with the group it belongs to (the `--group-by` label's value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub key: TargetKey,
+    pub group: String,
+    pub role: Role,
+}
+
+/// How Prometheus's own scrapes of a target fare (`/api/v1/targets`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScrapeHealth {
+    /// `up`, `down` or `unknown`, as Prometheus says.
+    pub health: String,
+    pub last_scrape: Option<f64>,
+    pub last_error: String,
+    pub interval: Option<f64>,
+    /// The labels Prometheus attaches to every series of the target (`job`, `instance` and
+    /// those from its configuration): left out of the bodies, as the target did not send them.
+    pub target_labels: Vec<String>,
+}
+
+/// One series and its samples (milliseconds, value), oldest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Series {
+    /// Its labels, `__name__` among them.
+    pub labels: Vec<(String, String)>,
+    pub points: Vec<(i64, f64)>,
+}
+
+impl Series {
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Metric types from `/api/v1/metadata` (name → `counter`, `gauge`, `histogram`, …).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Types(pub HashMap<String, String>);
+
+impl Types {
+    /// The family a series name belongs to and its type: the name itself when it has
+    /// metadata; else a histogram's or summary's `_bucket`/`_sum`/`_count`, or an OpenMetrics
+    /// counter's `_total`; else, without metadata, a `_bucket` series is taken for a histogram
+    /// and the rest stay untyped, as the parser would read them.
+    pub fn family<'a>(&'a self, name: &'a str) -> (&'a str, &'a str) {
+        if let Some(t) = self.0.get(name) {
+            return (name, t);
+        }
+        for suffix in ["_bucket", "_sum", "_count", "_total", "_created"] {
+            if let Some(base) = name.strip_suffix(suffix)
+                && let Some(t) = self.0.get(base)
+            {
+                return (base, t);
+            }
+        }
+        match name.strip_suffix("_bucket") {
+            Some(base) if self.0.is_empty() => (base, "histogram"),
+            _ => (name, "untyped"),
+        }
+    }
+}
+
+/// Everything one refresh read.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub found: Vec<Found>,
+    /// From `/api/v1/targets`, when the server offers it (`None`: not offered or not allowed).
+    pub health: Option<HashMap<TargetKey, ScrapeHealth>>,
+    pub series: Vec<Series>,
+    /// The API's own warnings (e.g. partial results).
+    pub warnings: Vec<String>,
+    /// HTTP requests made.
+    pub queries: usize,
+    /// The evaluation time of the queries (seconds).
+    pub time: f64,
+}
+
+/// A Prometheus-compatible API.
+pub struct Api {
+    client: reqwest::Client,
+    base: TargetUrl,
+    pub max_answer: usize,
+    pub queries: usize,
+}
+
+impl Api {
+    /// The API at `url` (the server's base, e.g. `http://prometheus:9090`, or a path prefix
+    /// such as Mimir's `…/prometheus`).
+    pub fn new(url: &str, timeout: Duration, auth: &Auth) -> Result<Api, String> {
+        let base = TargetUrl::metrics(url)?;
+        // `metrics` adds /metrics to a bare host; the API lives beside it.
+        let base = base.route("");
+        Ok(Api {
+            client: http::client(timeout, auth)?,
+            base,
+            max_answer: DEFAULT_MAX_ANSWER,
+            queries: 0,
+        })
+    }
+
+    /// The API's address, credentials removed.
+    pub fn shown(&self) -> &str {
+        self.base.shown()
+    }
+
+    fn url(&self, path: &str, params: &[(&str, &str)]) -> TargetUrl {
+        let mut url = self.base.route(path).for_request().clone();
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+        }
+        TargetUrl::from(url)
+    }
+
+    /// GETs `path` and decodes the API envelope's `data`.
+    async fn get<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<(T, Vec<String>), ApiError> {
+        let url = self.url(path, params);
+        self.queries += 1;
+        let (status, body) = http::get_any(&self.client, &url, "application/json", self.max_answer)
+            .await
+            .map_err(|e| match e {
+                http::ScrapeError::TooLarge(n) => ApiError::TooLarge(n),
+                http::ScrapeError::Status(s) => ApiError::Status(s, String::new()),
+                http::ScrapeError::Unreachable(e) => ApiError::Unreachable(e),
+            })?;
+        decode(status, &body.bytes)
+    }
+
+    /// Targets carrying LMCache or engine metrics now (at `time`), with the value of
+    /// `group_by` on their series (the `instance` itself by default), as two `group by`
+    /// queries: one row per target, however many series each has.
+    pub async fn discover(
+        &mut self,
+        matchers: &str,
+        group_by: &str,
+        time: f64,
+    ) -> Result<Vec<Found>, ApiError> {
+        let mut found: BTreeMap<TargetKey, Found> = BTreeMap::new();
+        for (role, names) in [(Role::Lmcache, LMCACHE_NAMES), (Role::Engine, ENGINE_NAMES)] {
+            let by = if matches!(group_by, "instance" | "job") {
+                "job, instance".to_string()
+            } else {
+                format!("job, instance, {group_by}")
+            };
+            // A plain selector: Prometheus's lookback (5 minutes by default) keeps a target
+            // that stopped answering in the list, where it shows as stale.
+            let q = format!("group by ({by}) ({{{}}})", with_names(matchers, names));
+            let (rows, _): (Vector, _) = self
+                .get(
+                    "/api/v1/query",
+                    &[("query", &q), ("time", &format!("{time:.3}"))],
+                )
+                .await?;
+            for row in rows.result {
+                let label = |n: &str| row.metric.get(n).cloned().unwrap_or_default();
+                let key = TargetKey {
+                    job: label("job"),
+                    instance: label("instance"),
+                };
+                let group = label(group_by);
+                // A server that also shows engine names stays an LMCache server.
+                found
+                    .entry(key.clone())
+                    .or_insert(Found { key, group, role });
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
+    /// Prometheus's scrape health per target, when `/api/v1/targets` is offered and allowed
+    /// (Thanos and Mimir do not offer it; `None` then).
+    pub async fn targets(&mut self) -> Result<Option<HashMap<TargetKey, ScrapeHealth>>, ApiError> {
+        match self
+            .get::<Targets>("/api/v1/targets", &[("state", "active")])
+            .await
+        {
+            Ok((t, _)) => Ok(Some(
+                t.active_targets
+                    .into_iter()
+                    .map(|t| {
+                        let key = TargetKey {
+                            job: t.labels.get("job").cloned().unwrap_or_default(),
+                            instance: t.labels.get("instance").cloned().unwrap_or_default(),
+                        };
+                        let health = ScrapeHealth {
+                            health: t.health,
+                            last_scrape: t
+                                .last_scrape
+                                .as_deref()
+                                .and_then(|s| crate::timefmt::parse_rfc3339(s).ok())
+                                .filter(|t| *t > 0.0),
+                            last_error: t.last_error,
+                            interval: t
+                                .scrape_interval
+                                .as_deref()
+                                .and_then(|s| crate::timefmt::parse_duration(s).ok()),
+                            target_labels: t.labels.into_keys().collect(),
+                        };
+                        (key, health)
+                    })
+                    .collect(),
+            )),
+            Err(ApiError::Status(400..=499, _) | ApiError::NotApi(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Metric types by name.
+    pub async fn metadata(&mut self) -> Result<Types, ApiError> {
+        let (m, _): (HashMap<String, Vec<Meta>>, _) = self.get("/api/v1/metadata", &[]).await?;
+        Ok(Types(
+            m.into_iter()
+                .filter_map(|(k, v)| Some((k, v.into_iter().next()?.kind)))
+                .collect(),
+        ))
+    }
+
+    /// Every sample of `targets` in `[time - range, time]`, as an instant query of a range
+    /// selector: one query per job and up to [`INSTANCES_PER_QUERY`] instances.
+    pub async fn samples(
+        &mut self,
+        matchers: &str,
+        targets: &[TargetKey],
+        time: f64,
+        range: f64,
+    ) -> Result<(Vec<Series>, Vec<String>), ApiError> {
+        let mut by_job: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for t in targets {
+            by_job.entry(&t.job).or_default().push(&t.instance);
+        }
+        let (mut series, mut warnings) = (Vec::new(), Vec::new());
+        for (job, instances) in by_job {
+            for chunk in instances.chunks(INSTANCES_PER_QUERY) {
+                let alternatives: Vec<String> = chunk.iter().map(|i| regex_quote(i)).collect();
+                let mut sel = format!(
+                    "job=\"{}\",instance=~\"{}\"",
+                    label_quote(job),
+                    label_quote(&alternatives.join("|"))
+                );
+                if let Some(m) = inner(matchers).filter(|m| !m.is_empty()) {
+                    sel.push(',');
+                    sel.push_str(m);
+                }
+                // Whole milliseconds: Prometheus's durations take no fractions.
+                let q = format!("{{{sel}}}[{}ms]", (range * 1000.0).ceil().max(1.0) as u64);
+                let (m, w): (Matrix, _) = self
+                    .get(
+                        "/api/v1/query",
+                        &[("query", &q), ("time", &format!("{time:.3}"))],
+                    )
+                    .await?;
+                warnings.extend(w);
+                series.extend(m.series()?);
+            }
+        }
+        Ok((series, warnings))
+    }
+
+    /// The newest sample of every series matching `matchers`, from `/federate` (exposition
+    /// text, read by kvscope's own parser).
+    pub async fn federate(&mut self, matchers: &[String]) -> Result<Vec<Series>, ApiError> {
+        let params: Vec<(&str, &str)> = matchers.iter().map(|m| ("match[]", m.as_str())).collect();
+        let url = self.url("/federate", &params);
+        self.queries += 1;
+        let (status, body) = http::get_any(
+            &self.client,
+            &url,
+            "text/plain;version=0.0.4",
+            self.max_answer,
+        )
+        .await
+        .map_err(|e| match e {
+            http::ScrapeError::TooLarge(n) => ApiError::TooLarge(n),
+            http::ScrapeError::Status(s) => ApiError::Status(s, String::new()),
+            http::ScrapeError::Unreachable(e) => ApiError::Unreachable(e),
+        })?;
+        if !(200..300).contains(&status) {
+            return Err(ApiError::Status(status, short_text(&body.bytes)));
+        }
+        federated(&body.bytes)
+    }
+}
+
+/// Reads a `/federate` answer (many instances in one exposition body, each sample with its
+/// `job`, `instance` and timestamp) as series.
+pub fn federated(body: &[u8]) -> Result<Vec<Series>, ApiError> {
+    if looks_like_html(body) {
+        return Err(ApiError::NotApi("an HTML page".into()));
+    }
+    let scrape = crate::expo::parse(body).map_err(|e| ApiError::Failed(e.to_string()))?;
+    let mut out: Vec<Series> = Vec::new();
+    for s in scrape.data_samples() {
+        let mut labels = vec![("__name__".to_string(), s.name.to_string())];
+        labels.extend(
+            scrape
+                .labels(s)
+                .iter()
+                .map(|l| (l.name.to_string(), l.value().into_owned())),
+        );
+        let Some(t) = s.timestamp else {
+            continue;
+        };
+        out.push(Series {
+            labels,
+            points: vec![((t * 1000.0).round() as i64, s.value)],
+        });
+    }
+    Ok(out)
+}
+
+/// Adds the name matcher to a selector's label matchers.
+fn with_names(matchers: &str, names: &str) -> String {
+    match inner(matchers).filter(|m| !m.is_empty()) {
+        Some(m) => format!("__name__=~\"{names}\",{m}"),
+        None => format!("__name__=~\"{names}\""),
+    }
+}
+
+/// The label matchers inside `{…}` (or given bare).
+fn inner(matchers: &str) -> Option<&str> {
+    let m = matchers.trim();
+    Some(
+        m.strip_prefix('{')
+            .and_then(|m| m.strip_suffix('}'))
+            .unwrap_or(m)
+            .trim(),
+    )
+}
+
+/// Checks a `--match` selector: label matchers only (`{job="lmcache",cluster=~"a.*"}`), as
+/// kvscope adds its own metric names to it.
+pub fn check_matchers(m: &str) -> Result<(), String> {
+    let t = m.trim();
+    let body = t.strip_prefix('{').and_then(|t| t.strip_suffix('}'));
+    match body {
+        Some(b) if b.contains('{') || b.contains('}') => Err(format!(
+            "--match {t}: nested braces; give label matchers only"
+        )),
+        Some(b) if b.contains("__name__") => Err(format!(
+            "--match {t}: leave __name__ out: kvscope asks for LMCache and engine names itself"
+        )),
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "--match {t}: give label matchers in braces, e.g. {{job=\"lmcache\"}}"
+        )),
+    }
+}
+
+/// A string as a PromQL string literal's contents.
+fn label_quote(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A string as a literal inside an RE2 regular expression.
+fn regex_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let start: Vec<u8> = body
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take(15)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    start.starts_with(b"<!doctype") || start.starts_with(b"<html") || start.starts_with(b"<")
+}
+
+/// The first line of a short text answer, cleaned for display.
+fn short_text(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    crate::sanitize::clean(text.lines().next().unwrap_or("").trim())
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    status: String,
+    data: Option<T>,
+    #[serde(default, rename = "errorType")]
+    error_type: String,
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+/// Decodes an API answer: the envelope's `data` and warnings, or why not.
+pub fn decode<T: for<'de> Deserialize<'de>>(
+    status: u16,
+    body: &[u8],
+) -> Result<(T, Vec<String>), ApiError> {
+    if looks_like_html(body) {
+        return match status {
+            200..=299 => Err(ApiError::NotApi("an HTML page".into())),
+            s => Err(ApiError::Status(s, "an HTML page".into())),
+        };
+    }
+    let env: Envelope<T> = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) if (200..300).contains(&status) => {
+            // Valid JSON of another shape is a failed query; not JSON is not the API.
+            return Err(
+                if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+                    ApiError::Failed(format!("an answer of an unexpected shape ({e})"))
+                } else {
+                    ApiError::NotApi(format!("not JSON: {}", short_text(body)))
+                },
+            );
+        }
+        Err(_) => return Err(ApiError::Status(status, short_text(body))),
+    };
+    let clean = |s: &str| crate::sanitize::clean(&s[..floor(s, 300)]);
+    if env.status != "success" {
+        let msg = format!("{}: {}", clean(&env.error_type), clean(&env.error));
+        return Err(if (200..300).contains(&status) {
+            ApiError::Failed(msg)
+        } else {
+            ApiError::Status(status, msg)
+        });
+    }
+    let data = env
+        .data
+        .ok_or_else(|| ApiError::Failed("a successful answer without data".into()))?;
+    Ok((data, env.warnings.iter().map(|w| clean(w)).collect()))
+}
+
+/// The largest char boundary at or below `n`.
+fn floor(s: &str, n: usize) -> usize {
+    let mut n = n.min(s.len());
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    n
+}
+
+#[derive(Deserialize)]
+struct Vector {
+    result: Vec<VectorRow>,
+}
+
+#[derive(Deserialize)]
+struct VectorRow {
+    metric: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct Matrix {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: Vec<MatrixRow>,
+}
+
+#[derive(Deserialize)]
+struct MatrixRow {
+    #[serde(deserialize_with = "pairs")]
+    metric: Vec<(String, String)>,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+impl Matrix {
+    fn series(self) -> Result<Vec<Series>, ApiError> {
+        if self.result_type != "matrix" {
+            return Err(ApiError::Failed(format!(
+                "a range query answered a {} rather than a matrix",
+                crate::sanitize::clean(&self.result_type)
+            )));
+        }
+        Ok(self
+            .result
+            .into_iter()
+            .map(|r| Series {
+                labels: r.metric,
+                points: r
+                    .values
+                    .into_iter()
+                    .filter_map(|(t, v)| {
+                        Some(((t * 1000.0).round() as i64, crate::expo::parse_number(&v)?))
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// A JSON object of strings as its pairs, in the order given.
+fn pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of label names and values")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(m.size_hint().unwrap_or(8));
+            while let Some(pair) = m.next_entry()? {
+                out.push(pair);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Pairs)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Targets {
+    active_targets: Vec<ActiveTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActiveTarget {
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    health: String,
+    last_scrape: Option<String>,
+    #[serde(default)]
+    last_error: String,
+    scrape_interval: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// One target's series as the `/metrics` bodies it answered: one body per sample time (after
+/// `after_ms`), oldest first. Families are written with their types; the labels Prometheus
+/// attached (`strip`) are left out; a histogram's buckets go in `le` order.
+pub fn bodies(
+    series: &[&Series],
+    types: &Types,
+    strip: &[String],
+    after_ms: i64,
+) -> Vec<(i64, String)> {
+    // (family, type, series name, labels written, le, series)
+    let mut rows: Vec<(&str, &str, &str, String, f64, &Series)> = Vec::with_capacity(series.len());
+    for s in series {
+        let Some(name) = s.label("__name__") else {
+            continue;
+        };
+        let (family, kind) = types.family(name);
+        let mut labels = String::new();
+        let mut le = f64::NEG_INFINITY;
+        for (k, v) in &s.labels {
+            if k == "__name__" || strip.iter().any(|x| x == k) {
+                continue;
+            }
+            if k == "le" {
+                le = crate::expo::parse_number(v).unwrap_or(f64::NAN);
+            }
+            labels.push(if labels.is_empty() { '{' } else { ',' });
+            labels.push_str(k);
+            labels.push_str("=\"");
+            for c in v.chars() {
+                match c {
+                    '\\' => labels.push_str("\\\\"),
+                    '"' => labels.push_str("\\\""),
+                    '\n' => labels.push_str("\\n"),
+                    c => labels.push(c),
+                }
+            }
+            labels.push('"');
+        }
+        if !labels.is_empty() {
+            labels.push('}');
+        }
+        rows.push((family, kind, name, labels, le, s));
+    }
+    // A family's lines together; a histogram's series by their other labels, then `le`.
+    rows.sort_by(|a, b| {
+        a.0.cmp(b.0)
+            .then_with(|| strip_le(&a.3).cmp(&strip_le(&b.3)))
+            .then_with(|| a.2.cmp(b.2))
+            .then_with(|| a.4.total_cmp(&b.4))
+    });
+    let mut times: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| r.5.points.iter().map(|p| p.0))
+        .filter(|t| *t > after_ms)
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let mut cursors = vec![0usize; rows.len()];
+    let mut out = Vec::with_capacity(times.len());
+    for t in times {
+        let mut body = String::new();
+        let mut family = "";
+        for (i, (fam, kind, name, labels, _, s)) in rows.iter().enumerate() {
+            let c = &mut cursors[i];
+            while s.points.get(*c).is_some_and(|p| p.0 < t) {
+                *c += 1;
+            }
+            let Some(&(pt, v)) = s.points.get(*c) else {
+                continue;
+            };
+            if pt != t {
+                continue;
+            }
+            if *fam != family {
+                family = fam;
+                body.push_str("# TYPE ");
+                body.push_str(fam);
+                body.push(' ');
+                body.push_str(kind);
+                body.push('\n');
+            }
+            body.push_str(name);
+            body.push_str(labels);
+            body.push(' ');
+            push_value(&mut body, v);
+            body.push('\n');
+        }
+        out.push((t, body));
+    }
+    out
+}
+
+fn strip_le(labels: &str) -> String {
+    match labels.find("le=\"") {
+        None => labels.to_string(),
+        Some(i) => {
+            let end = labels[i + 4..]
+                .find('"')
+                .map_or(labels.len(), |j| i + 4 + j + 1);
+            format!("{}{}", &labels[..i], &labels[end..])
+        }
+    }
+}
+
+fn push_value(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v == f64::INFINITY {
+        out.push_str("+Inf");
+    } else if v == f64::NEG_INFINITY {
+        out.push_str("-Inf");
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+#[cfg(test)]
+mod tests;
