@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod auth;
+pub mod fleet;
 pub mod follow;
 pub mod live;
 pub mod packet;

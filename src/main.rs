@@ -73,11 +73,46 @@ fn main() -> ExitCode {
             series_limit,
             auth: _,
             follow: _,
+            fleet,
         } => {
             let thresholds = match settings::report_thresholds(config.as_deref()) {
                 Ok(t) => t,
                 Err(f) => return failed(f),
             };
+            if let Some(url) = fleet.prometheus {
+                if !lmcache.is_empty()
+                    || !engine.is_empty()
+                    || packet.is_some()
+                    || !follows.is_empty()
+                    || routes
+                {
+                    return failed(Failure::bad(
+                        "--prometheus reads a fleet: give it without --lmcache, --engine, --packet, --routes or files beside targets",
+                    ));
+                }
+                let args = cli::fleet::FleetArgs {
+                    url,
+                    matchers: fleet.matchers.unwrap_or_default(),
+                    group_by: fleet.group_by,
+                    window,
+                    timeout,
+                    samples: samples as usize,
+                    interval,
+                    auth: auth.all,
+                    max_answer: (fleet.max_answer_mib as usize) << 20,
+                    thresholds,
+                    series_limit,
+                    format,
+                    fail_on,
+                };
+                return match cli::fleet::report(&args) {
+                    Ok((out, code)) => match cli::write_stdout(&out) {
+                        Ok(()) => ExitCode::from(code.clamp(0, 255) as u8),
+                        Err(f) => failed(f),
+                    },
+                    Err(f) => failed(f),
+                };
+            }
             let args = ReportArgs {
                 lmcache,
                 engine,

@@ -121,7 +121,8 @@ pub struct Groups<'v, 'a> {
 
 impl<'v, 'a> Groups<'v, 'a> {
     /// Groups the series of `metrics` over `views` by `label` (`None`: the series has no such
-    /// label).
+    /// label, or an empty value: the same thing in Prometheus's data model, which drops empty
+    /// labels, so a box read directly and through Prometheus group alike).
     pub fn by(views: &'v [View<'a>], metrics: &[MetricRef], label: &str) -> Self {
         let mut index: HashMap<Option<&'a str>, usize, foldhash::fast::RandomState> =
             HashMap::default();
@@ -134,7 +135,7 @@ impl<'v, 'a> Groups<'v, 'a> {
             for v in views {
                 let mut in_target = Vec::new();
                 for s in v.t.series_of(m) {
-                    let key = s.label(label);
+                    let key = s.label(label).filter(|v| !v.is_empty());
                     let g = *index.entry(key).or_insert_with(|| {
                         values.push(key);
                         values.len() - 1

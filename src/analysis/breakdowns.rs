@@ -1,6 +1,6 @@
 //! Breakdowns by label: L2 adapters by `l2_name`, GPU transfers by `device`, chunks loaded by
 //! `worker_id`, L0↔L1 throughput by `engine_id`. Each row keeps the label value as exported;
-//! `null` means the series has no such label.
+//! `null` means the series has no such label, or an empty one (the same in Prometheus).
 
 use super::aggregate::{Groups, Pair, View, counter, gauge, mean, pair};
 use super::{Fig, Over};

@@ -19,7 +19,7 @@ use crate::store::Series;
 #[derive(Debug, Clone, PartialEq)]
 pub struct LookupBreakdown {
     pub label: &'static str,
-    /// The label value as exported; `None` when the series has no such label.
+    /// The label value as exported; `None` when the series has no such label or an empty one.
     pub value: Option<String>,
     pub requested_tokens: Fig,
     pub hit_tokens: Fig,
@@ -208,10 +208,10 @@ fn breakdown(views: &[View], label: &'static str) -> Vec<LookupBreakdown> {
             let h = pair(groups.sel(1, g), "lookup hit tokens");
             let note = value.is_none().then(|| match label {
                 "cache_salt" => {
-                    "the series has no cache_salt label (LMCache omits it for unsalted keys)"
+                    "the series has no cache_salt label, or an empty one (unsalted keys)"
                         .to_string()
                 }
-                _ => format!("the series has no {label} label"),
+                _ => format!("the series has no {label} label, or an empty one"),
             });
             let share = h.share_of(&r, zero, "hit tokens", "requested tokens");
             LookupBreakdown {

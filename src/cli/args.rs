@@ -100,6 +100,8 @@ pub enum Command {
         auth: AuthOpts,
         #[command(flatten)]
         follow: FollowOpts,
+        #[command(flatten)]
+        fleet: FleetOpts,
     },
     /// Record live targets (metrics and LMCache routes) for a while into an evidence packet.
     Export {
@@ -268,6 +270,26 @@ pub struct LiveOpts {
     pub auth: AuthOpts,
 }
 
+/// Where a fleet is read: a Prometheus-compatible query API, or a `/federate` endpoint.
+#[derive(clap::Args, Clone, Debug)]
+pub struct FleetOpts {
+    /// Read a fleet instead of targets: a Prometheus-compatible query API's base URL
+    /// (http://prometheus:9090; Thanos; Mimir's …/prometheus with --header X-Scope-OrgID:…;
+    /// VictoriaMetrics), or a /federate URL with its match[] selectors.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// Label matchers narrowing the fleet, e.g. '{cluster="a",job=~"lmcache|vllm"}'.
+    #[arg(long = "match", value_name = "SELECTOR")]
+    pub matchers: Option<String>,
+    /// The label that groups targets into instances: targets sharing its value form one row
+    /// (e.g. a pod or node label, so an LMCache server and its engine are read together).
+    #[arg(long, value_name = "LABEL", default_value = "instance")]
+    pub group_by: String,
+    /// Largest answer read from the API, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_answer_mib: u32,
+}
+
 /// Files beside a target, read with its metrics. Each belongs to the --lmcache/--engine
 /// target before it on the command line.
 #[derive(clap::Args, Clone)]
@@ -304,6 +326,10 @@ pub struct AuthOpts {
     /// Never printed.
     #[arg(long, value_name = "FILE")]
     pub bearer_token_file: Vec<std::path::PathBuf>,
+    /// File holding USER:PASSWORD on its first line, sent as HTTP basic auth; placed like
+    /// --header. Never printed.
+    #[arg(long, value_name = "FILE")]
+    pub basic_auth_file: Vec<std::path::PathBuf>,
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Where `--header` and `--bearer-token-file` apply, from where they stand on the command line:
+//! Where `--header`, `--bearer-token-file` and `--basic-auth-file` apply, from where they stand on the command line:
 //! before any target flag they go to every target; after a `--lmcache`/`--engine` value, to that
 //! target only.
 
@@ -18,6 +18,7 @@ struct Scope {
     owner: Owner,
     headers: Vec<String>,
     token_files: Vec<PathBuf>,
+    basic_files: Vec<PathBuf>,
 }
 
 impl Scope {
@@ -32,8 +33,16 @@ impl Scope {
                 self.token_files.len()
             )));
         }
-        Auth::from_flags(&self.headers, self.token_files.first().map(|p| p.as_path()))
-            .map_err(Failure::bad)
+        let auth = Auth::from_flags(&self.headers, self.token_files.first().map(|p| p.as_path()))
+            .map_err(Failure::bad)?;
+        match self.basic_files.as_slice() {
+            [] => Ok(auth),
+            [one] => auth.with_basic_auth_file(one).map_err(Failure::bad),
+            more => Err(Failure::bad(format!(
+                "--basic-auth-file given {} times for one target: give one",
+                more.len()
+            ))),
+        }
     }
 }
 
@@ -58,6 +67,9 @@ pub fn plan(m: &ArgMatches) -> Result<AuthPlan, Failure> {
     }
     for (file, pos) in values::<PathBuf>(m, "bearer_token_file") {
         scope(&mut scopes, owner(pos)).token_files.push(file);
+    }
+    for (file, pos) in values::<PathBuf>(m, "basic_auth_file") {
+        scope(&mut scopes, owner(pos)).basic_files.push(file);
     }
     let mut plan = AuthPlan::default();
     for s in &scopes {
@@ -95,6 +107,7 @@ fn scope(scopes: &mut Vec<Scope>, owner: Owner) -> &mut Scope {
                 owner,
                 headers: Vec::new(),
                 token_files: Vec::new(),
+                basic_files: Vec::new(),
             });
             scopes.len() - 1
         }

@@ -214,6 +214,28 @@ impl Fleet {
                 let _ = instance.model.apply(e.clone());
                 applied.push((group.clone(), e));
             }
+            // Without the targets API, Prometheus's `up` says which scrapes failed.
+            if scrape.is_none() {
+                let told = member.failure_told.unwrap_or(0.0);
+                let failed: Vec<i64> = own
+                    .iter()
+                    .filter(|s| s.label("__name__") == Some("up"))
+                    .flat_map(|s| &s.points)
+                    .filter(|(t, v)| *v == 0.0 && *t as f64 / 1000.0 > told)
+                    .map(|p| p.0)
+                    .collect();
+                for t in failed {
+                    let at = t as f64 / 1000.0;
+                    member.failure_told = Some(at);
+                    let e = Event::ScrapeFailed {
+                        target: member.target,
+                        time: at,
+                        error: "Prometheus could not scrape it (up = 0)".into(),
+                    };
+                    let _ = instance.model.apply(e.clone());
+                    applied.push((group.clone(), e));
+                }
+            }
             if let Some(h) = scrape
                 && h.health == "down"
                 && let Some(at) = h.last_scrape

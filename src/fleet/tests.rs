@@ -1,6 +1,9 @@
 use super::*;
 use crate::vocab::Event;
 
+/// What a Prometheus server holds: series (their sorted labels) and their points.
+type Held = BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>;
+
 /// What a Prometheus server that scraped these events holds: each sample as a series point at
 /// the scrape's time (or the sample's own timestamp, which Prometheus honours), with the
 /// target's `job` and `instance` and any extra target labels attached; and the metric types
@@ -9,7 +12,7 @@ use crate::vocab::Event;
 pub(crate) fn stored(
     scrapes: &[(f64, &[u8])],
     target: &[(&str, &str)],
-    into: &mut BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>,
+    into: &mut Held,
     types: &mut Types,
 ) {
     for (time, body) in scrapes {
@@ -39,7 +42,7 @@ pub(crate) fn stored(
     }
 }
 
-fn series_of(m: BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>) -> Vec<Series> {
+fn series_of(m: Held) -> Vec<Series> {
     m.into_iter()
         .map(|(labels, mut points)| {
             points.sort_by_key(|p| p.0);
@@ -114,7 +117,6 @@ fn a_fleet_instance_has_the_numbers_of_the_same_box_read_directly() {
         ])),
         series: series_of(held),
         time: newest,
-        ..Default::default()
     };
     let applied = fleet.apply(read);
     assert_eq!(

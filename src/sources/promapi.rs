@@ -160,10 +160,6 @@ pub struct Read {
     /// From `/api/v1/targets`, when the server offers it (`None`: not offered or not allowed).
     pub health: Option<HashMap<TargetKey, ScrapeHealth>>,
     pub series: Vec<Series>,
-    /// The API's own warnings (e.g. partial results).
-    pub warnings: Vec<String>,
-    /// HTTP requests made.
-    pub queries: usize,
     /// The evaluation time of the queries (seconds).
     pub time: f64,
 }
@@ -173,7 +169,9 @@ pub struct Api {
     client: reqwest::Client,
     base: TargetUrl,
     pub max_answer: usize,
+    /// Requests made and answer bytes read, since made.
     pub queries: usize,
+    pub bytes: usize,
 }
 
 impl Api {
@@ -188,6 +186,7 @@ impl Api {
             base,
             max_answer: DEFAULT_MAX_ANSWER,
             queries: 0,
+            bytes: 0,
         })
     }
 
@@ -222,6 +221,7 @@ impl Api {
                 http::ScrapeError::Status(s) => ApiError::Status(s, String::new()),
                 http::ScrapeError::Unreachable(e) => ApiError::Unreachable(e),
             })?;
+        self.bytes += body.bytes.len();
         decode(status, &body.bytes)
     }
 
@@ -549,14 +549,14 @@ struct VectorRow {
     metric: HashMap<String, String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Matrix {
     #[serde(rename = "resultType")]
     result_type: String,
     result: Vec<MatrixRow>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct MatrixRow {
     #[serde(deserialize_with = "pairs")]
     metric: Vec<(String, String)>,
@@ -635,6 +635,36 @@ struct Meta {
     kind: String,
 }
 
+/// Series Prometheus writes about its own scrape of a target (`up`, `scrape_*`): not part of
+/// what the target answered.
+pub const PROMETHEUS_OWN: &[&str] = &[
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+    "scrape_timeout_seconds",
+    "scrape_sample_limit",
+    "scrape_body_size_bytes",
+];
+
+/// One series as a line of a rebuilt body, with what orders it.
+struct Row<'a> {
+    /// The family's name without `_total` or `_created`: a family and its `_created` companion
+    /// share it.
+    stem: &'a str,
+    created: bool,
+    family: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    /// As written: `{k="v",…}` or nothing.
+    labels: String,
+    /// The labels other than `le`, for keeping a histogram's series together.
+    others: String,
+    le: f64,
+    series: &'a Series,
+}
+
 /// One target's series as the `/metrics` bodies it answered: one body per sample time (after
 /// `after_ms`), oldest first. Families are written with their types; the labels Prometheus
 /// attached (`strip`) are left out; a histogram's buckets go in `le` order.
@@ -644,14 +674,17 @@ pub fn bodies(
     strip: &[String],
     after_ms: i64,
 ) -> Vec<(i64, String)> {
-    // (family, type, series name, labels written, le, series)
-    let mut rows: Vec<(&str, &str, &str, String, f64, &Series)> = Vec::with_capacity(series.len());
+    let mut rows: Vec<Row> = Vec::with_capacity(series.len());
     for s in series {
         let Some(name) = s.label("__name__") else {
             continue;
         };
+        if PROMETHEUS_OWN.contains(&name) {
+            continue;
+        }
         let (family, kind) = types.family(name);
         let mut labels = String::new();
+        let mut others = String::new();
         let mut le = f64::NEG_INFINITY;
         for (k, v) in &s.labels {
             if k == "__name__" || strip.iter().any(|x| x == k) {
@@ -659,6 +692,11 @@ pub fn bodies(
             }
             if k == "le" {
                 le = crate::expo::parse_number(v).unwrap_or(f64::NAN);
+            } else {
+                others.push_str(k);
+                others.push('\0');
+                others.push_str(v);
+                others.push('\0');
             }
             labels.push(if labels.is_empty() { '{' } else { ',' });
             labels.push_str(k);
@@ -676,18 +714,34 @@ pub fn bodies(
         if !labels.is_empty() {
             labels.push('}');
         }
-        rows.push((family, kind, name, labels, le, s));
+        let (stem, created) = match family.strip_suffix("_created") {
+            Some(s) => (s, true),
+            None => (family.strip_suffix("_total").unwrap_or(family), false),
+        };
+        rows.push(Row {
+            stem,
+            created,
+            family,
+            kind,
+            name,
+            labels,
+            others,
+            le,
+            series: s,
+        });
     }
-    // A family's lines together; a histogram's series by their other labels, then `le`.
+    // A family's lines together, a histogram's series by their labels other than `le`, its
+    // buckets in `le` order. A `_created` family (prometheus_client declares one per counter
+    // and histogram) follows its parent: the parser reads it as the parent's companion only
+    // then.
     rows.sort_by(|a, b| {
-        a.0.cmp(b.0)
-            .then_with(|| strip_le(&a.3).cmp(&strip_le(&b.3)))
-            .then_with(|| a.2.cmp(b.2))
-            .then_with(|| a.4.total_cmp(&b.4))
+        (a.stem, a.created, a.family, &a.others, a.name)
+            .cmp(&(b.stem, b.created, b.family, &b.others, b.name))
+            .then_with(|| a.le.total_cmp(&b.le))
     });
     let mut times: Vec<i64> = rows
         .iter()
-        .flat_map(|r| r.5.points.iter().map(|p| p.0))
+        .flat_map(|r| r.series.points.iter().map(|p| p.0))
         .filter(|t| *t > after_ms)
         .collect();
     times.sort_unstable();
@@ -697,8 +751,9 @@ pub fn bodies(
     for t in times {
         let mut body = String::new();
         let mut family = "";
-        for (i, (fam, kind, name, labels, _, s)) in rows.iter().enumerate() {
+        for (i, r) in rows.iter().enumerate() {
             let c = &mut cursors[i];
+            let s = r.series;
             while s.points.get(*c).is_some_and(|p| p.0 < t) {
                 *c += 1;
             }
@@ -708,16 +763,16 @@ pub fn bodies(
             if pt != t {
                 continue;
             }
-            if *fam != family {
-                family = fam;
+            if r.family != family {
+                family = r.family;
                 body.push_str("# TYPE ");
-                body.push_str(fam);
+                body.push_str(r.family);
                 body.push(' ');
-                body.push_str(kind);
+                body.push_str(r.kind);
                 body.push('\n');
             }
-            body.push_str(name);
-            body.push_str(labels);
+            body.push_str(r.name);
+            body.push_str(&r.labels);
             body.push(' ');
             push_value(&mut body, v);
             body.push('\n');
@@ -725,18 +780,6 @@ pub fn bodies(
         out.push((t, body));
     }
     out
-}
-
-fn strip_le(labels: &str) -> String {
-    match labels.find("le=\"") {
-        None => labels.to_string(),
-        Some(i) => {
-            let end = labels[i + 4..]
-                .find('"')
-                .map_or(labels.len(), |j| i + 4 + j + 1);
-            format!("{}{}", &labels[..i], &labels[end..])
-        }
-    }
 }
 
 fn push_value(out: &mut String, v: f64) {

@@ -1,0 +1,249 @@
+//! A fleet read through Prometheus: the refresh (what is asked of the API, in which order) for
+//! `report --prometheus` and the fleet view, and the fleet report's exit code.
+
+use std::time::{Duration, Instant};
+
+use super::report::OutputFormat;
+use super::{EXIT_FINDINGS, EXIT_UNREACHABLE, Failure};
+use crate::analysis::findings::{Severity, Thresholds};
+use crate::fleet::Fleet;
+use crate::fleet::report::{Analysed, Refresh};
+use crate::sources::http::Auth;
+use crate::sources::promapi::{self, Api, ApiError, Found, Read, TargetKey};
+use crate::vocab::{Event, Role};
+
+/// What `report --prometheus` and `fleet` were asked.
+#[derive(Debug, Clone)]
+pub struct FleetArgs {
+    pub url: String,
+    pub matchers: String,
+    pub group_by: String,
+    pub window: f64,
+    pub timeout: f64,
+    /// A `/federate` endpoint is polled this many times, this far apart (the API holds history
+    /// itself and is read once).
+    pub samples: usize,
+    pub interval: f64,
+    pub auth: Auth,
+    pub max_answer: usize,
+    pub thresholds: Thresholds,
+    pub series_limit: usize,
+    pub format: OutputFormat,
+    pub fail_on: Option<Severity>,
+}
+
+/// Where the fleet is read.
+pub struct Reader {
+    api: Api,
+    /// `Some(match[] selectors)` for a `/federate` endpoint.
+    federate: Option<Vec<String>>,
+    matchers: String,
+    group_by: String,
+    /// Metadata was asked for (it is asked once; a server without it leaves types inferred).
+    asked_types: bool,
+    pub source: String,
+}
+
+impl Reader {
+    pub fn new(args: &FleetArgs) -> Result<Reader, Failure> {
+        let url = reqwest::Url::parse(&args.url).map_err(|e| {
+            Failure::bad(format!(
+                "--prometheus '{}' is not a URL ({e})",
+                crate::sanitize::redact_url(&args.url)
+            ))
+        })?;
+        let (base, federate) = if url.path().trim_end_matches('/').ends_with("/federate") {
+            let matches: Vec<String> = url
+                .query_pairs()
+                .filter(|(k, _)| k == "match[]")
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            if matches.is_empty() {
+                return Err(Failure::bad(
+                    "--prometheus …/federate needs at least one match[] selector, e.g. /federate?match[]={__name__=~\"lmcache_mp_.%2B|vllm:.%2B\"}",
+                ));
+            }
+            let mut base = url.clone();
+            let path = base
+                .path()
+                .trim_end_matches('/')
+                .trim_end_matches("/federate")
+                .to_string();
+            base.set_path(if path.is_empty() { "/" } else { &path });
+            base.set_query(None);
+            (base.to_string(), Some(matches))
+        } else {
+            (args.url.clone(), None)
+        };
+        if !args.matchers.is_empty() {
+            promapi::check_matchers(&args.matchers).map_err(Failure::bad)?;
+        }
+        if args.group_by.is_empty()
+            || !args
+                .group_by
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(Failure::bad(format!(
+                "--group-by '{}' is not a label name",
+                crate::sanitize::clean(&args.group_by)
+            )));
+        }
+        let mut api = Api::new(&base, Duration::from_secs_f64(args.timeout), &args.auth)
+            .map_err(|e| Failure::bad(format!("--prometheus: {e}")))?;
+        api.max_answer = args.max_answer;
+        let source = match &federate {
+            Some(_) => format!("{}federate", api.shown()),
+            None => api.shown().to_string(),
+        };
+        Ok(Reader {
+            api,
+            federate,
+            matchers: args.matchers.clone(),
+            group_by: args.group_by.clone(),
+            asked_types: false,
+            source,
+        })
+    }
+
+    /// Reads what changed since the last refresh into `fleet`; says how it went, with the
+    /// events it applied (per instance).
+    pub async fn refresh(
+        &mut self,
+        fleet: &mut Fleet,
+    ) -> Result<(Refresh, Vec<(String, Event)>), ApiError> {
+        let began = Instant::now();
+        let (q0, b0) = (self.api.queries, self.api.bytes);
+        let mut warnings = Vec::new();
+        if !self.asked_types {
+            match self.api.metadata().await {
+                Ok(t) => fleet.types = t,
+                Err(e) if e.unreachable() => return Err(e),
+                Err(e) => warnings.push(format!(
+                    "no metric metadata ({e}); histograms are recognised by their _bucket series"
+                )),
+            }
+            self.asked_types = true;
+        }
+        let time = crate::timefmt::now();
+        let read = match &self.federate {
+            Some(matches) => {
+                let series = self.api.federate(matches).await?;
+                Read {
+                    found: found_in(&series, &self.group_by),
+                    health: None,
+                    series,
+                    time,
+                }
+            }
+            None => {
+                let health = self.api.targets().await?;
+                let found = self
+                    .api
+                    .discover(&self.matchers, &self.group_by, time)
+                    .await?;
+                let keys: Vec<TargetKey> = found.iter().map(|f| f.key.clone()).collect();
+                let range = fleet.range_needed(time);
+                let (series, w) = self.api.samples(&self.matchers, &keys, time, range).await?;
+                warnings.extend(w);
+                Read {
+                    found,
+                    health,
+                    series,
+                    time,
+                }
+            }
+        };
+        let events = fleet.apply(read);
+        let refresh = Refresh {
+            queries: self.api.queries - q0,
+            seconds: began.elapsed().as_secs_f64(),
+            bytes: self.api.bytes - b0,
+            warnings,
+            error: None,
+        };
+        Ok((refresh, events))
+    }
+}
+
+/// The targets a `/federate` answer shows: an LMCache server where it carries LMCache MP
+/// names, an engine where it carries engine names; others (node metrics a broad selector
+/// brought) are left out.
+pub fn found_in(series: &[promapi::Series], group_by: &str) -> Vec<Found> {
+    let mut found: std::collections::BTreeMap<TargetKey, Found> = Default::default();
+    for s in series {
+        let name = s.label("__name__").unwrap_or("");
+        let role = if name.starts_with("lmcache_mp_") {
+            Role::Lmcache
+        } else if ["vllm:", "sglang:", "lmcache:"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
+            Role::Engine
+        } else {
+            continue;
+        };
+        let key = TargetKey {
+            job: s.label("job").unwrap_or("").to_string(),
+            instance: s.label("instance").unwrap_or("").to_string(),
+        };
+        let group = s.label(group_by).unwrap_or("").to_string();
+        let f = found
+            .entry(key.clone())
+            .or_insert(Found { key, group, role });
+        if role == Role::Lmcache {
+            f.role = Role::Lmcache;
+        }
+    }
+    found.into_values().collect()
+}
+
+/// Runs `report --prometheus`: the fleet report, and its exit code (0; 1 when a rule at or
+/// above `--fail-on` fires on any instance). Prometheus unreachable is exit 3; an answer that
+/// is not the API's (a 401, a proxy's page, one too large) exit 2.
+pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
+    let mut reader = Reader::new(args)?;
+    let mut fleet = Fleet::new(&args.group_by, args.window);
+    fleet.thresholds = args.thresholds.clone();
+    fleet.series_limit = args.series_limit;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::bad(format!("cannot start the runtime: {e}")))?;
+    let polls = if reader.federate.is_some() {
+        args.samples.max(1)
+    } else {
+        1
+    };
+    let mut total = Refresh::default();
+    for i in 0..polls {
+        if i > 0 {
+            std::thread::sleep(Duration::from_secs_f64(args.interval));
+        }
+        let (r, _) = rt
+            .block_on(reader.refresh(&mut fleet))
+            .map_err(|e| Failure {
+                code: if e.unreachable() {
+                    EXIT_UNREACHABLE
+                } else {
+                    super::EXIT_BAD_INPUT
+                },
+                message: format!("--prometheus {}: {e}", reader.source),
+            })?;
+        total.queries += r.queries;
+        total.seconds += r.seconds;
+        total.bytes += r.bytes;
+        total.warnings.extend(r.warnings);
+    }
+    let analysed = Analysed::of(&fleet);
+    let code = match args.fail_on {
+        Some(bar) if analysed.fires(bar) => EXIT_FINDINGS,
+        _ => 0,
+    };
+    let out = match args.format {
+        OutputFormat::Json => analysed.json(&reader.source, &total),
+        OutputFormat::Text => analysed.text(&reader.source, &total),
+        OutputFormat::Markdown => format!("```\n{}```\n", analysed.text(&reader.source, &total)),
+    };
+    Ok((out, code))
+}
