@@ -41,6 +41,37 @@ fn main() -> ExitCode {
                 .and_then(|args| kvscope::cli::live::watch(&args)),
         ),
         Command::Screenshot(args) => finish(cli::screenshot::run(&args)),
+        Command::Fleet {
+            fleet,
+            refresh,
+            live,
+        } => {
+            let Some(url) = fleet.prometheus else {
+                return failed(Failure::bad(
+                    "give --prometheus URL: the query API (http://prometheus:9090) or a /federate URL",
+                ));
+            };
+            // The dashboard Enter opens is fed at the same pace as the table.
+            let interval = refresh.or(live.interval).unwrap_or(15.0);
+            finish_live(settings::resolve(live, vec![], vec![], auth).and_then(|w| {
+                let args = cli::fleet::FleetArgs {
+                    url,
+                    matchers: fleet.matchers.unwrap_or_default(),
+                    group_by: fleet.group_by,
+                    window: w.window,
+                    timeout: w.timeout,
+                    samples: 1,
+                    interval,
+                    auth: w.auth.all.clone(),
+                    max_answer: (fleet.max_answer_mib as usize) << 20,
+                    thresholds: w.thresholds.clone(),
+                    series_limit: w.series_limit,
+                    format: cli::report::OutputFormat::Json,
+                    fail_on: None,
+                };
+                cli::fleet::run(&args, &w, interval)
+            }))
+        }
         Command::Demo {
             serve_only,
             port,

@@ -26,8 +26,21 @@ pub fn bytes(v: Option<f64>) -> String {
         None => UNKNOWN.into(),
         Some(b) if b >= GIB => format!("{:.2} GiB", b / GIB),
         Some(b) if b >= MIB => format!("{:.1} MiB", b / MIB),
+        Some(b) if b >= 1024.0 => format!("{:.1} KiB", b / 1024.0),
         Some(b) => format!("{b:.0} B"),
     }
+}
+
+/// `s` in at most `n` characters, ending in `…` when it was cut.
+pub fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+    if n > 0 {
+        t.push('…');
+    }
+    t
 }
 
 #[cfg(test)]

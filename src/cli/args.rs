@@ -33,6 +33,17 @@ pub enum Command {
         #[command(flatten)]
         live: LiveOpts,
     },
+    /// Watch a fleet through a Prometheus-compatible API: a table of every LMCache server and
+    /// engine it scrapes, with the single-box figures and findings; Enter opens one.
+    Fleet {
+        #[command(flatten)]
+        fleet: FleetOpts,
+        /// Refresh interval [default: 15s].
+        #[arg(long, value_parser = parse_interval)]
+        refresh: Option<f64>,
+        #[command(flatten)]
+        live: LiveOpts,
+    },
     /// Render the TUI for saved scrapes at a given size, as SVG or plain text.
     Screenshot(ShotArgs),
     /// Replay a real recorded LMCache run and vLLM scrape on loopback, with the TUI attached.

@@ -10,6 +10,8 @@ use crate::fleet::Fleet;
 use crate::fleet::report::{Analysed, Refresh};
 use crate::sources::http::Auth;
 use crate::sources::promapi::{self, Api, ApiError, Found, Read, TargetKey};
+use crate::tui::fleet::{FleetPicture, FleetRow, FleetView};
+use crate::tui::{FleetStop, Stop};
 use crate::vocab::{Event, Role};
 
 /// What `report --prometheus` and `fleet` were asked.
@@ -112,6 +114,16 @@ impl Reader {
         &mut self,
         fleet: &mut Fleet,
     ) -> Result<(Refresh, Vec<(String, Event)>), ApiError> {
+        self.refresh_of(fleet, None).await
+    }
+
+    /// [`Reader::refresh`] of these targets only (an instance's dashboard, an export): no
+    /// discovery.
+    pub async fn refresh_of(
+        &mut self,
+        fleet: &mut Fleet,
+        only: Option<&[Found]>,
+    ) -> Result<(Refresh, Vec<(String, Event)>), ApiError> {
         let began = Instant::now();
         let (q0, b0) = (self.api.queries, self.api.bytes);
         let mut warnings = Vec::new();
@@ -130,7 +142,10 @@ impl Reader {
             Some(matches) => {
                 let series = self.api.federate(matches).await?;
                 Read {
-                    found: found_in(&series, &self.group_by),
+                    found: match only {
+                        Some(only) => only.to_vec(),
+                        None => found_in(&series, &self.group_by),
+                    },
                     health: None,
                     series,
                     time,
@@ -246,4 +261,305 @@ pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
         OutputFormat::Markdown => format!("```\n{}```\n", analysed.text(&reader.source, &total)),
     };
     Ok((out, code))
+}
+
+/// What the fleet view asks of the refresher.
+enum Order {
+    /// Export this instance with the table.
+    Export(String),
+}
+
+/// Runs `kvscope fleet`: the fleet table, refreshed every `interval` on a thread of its own;
+/// Enter opens an instance's dashboard (fed from the same server, its raw samples read the
+/// same way) and `q` there comes back.
+pub fn run(
+    args: &FleetArgs,
+    live: &super::live::WatchArgs,
+    interval: f64,
+) -> Result<Stop, Failure> {
+    use std::io::IsTerminal;
+    let reader = Reader::new(args)?;
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::bad(
+            "kvscope fleet draws on a terminal; for scripts use kvscope report --prometheus",
+        ));
+    }
+    let theme = crate::tui::theme::Theme::pick(
+        live.theme.as_deref(),
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    )
+    .map_err(Failure::bad)?;
+    let source = reader.source.clone();
+    let (pictures_tx, mut pictures) = tokio::sync::watch::channel(None);
+    let (orders, orders_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (notes_tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
+    let mut fleet = Fleet::new(&args.group_by, args.window);
+    fleet.thresholds = args.thresholds.clone();
+    fleet.series_limit = args.series_limit;
+    let export = live.export.clone();
+    let refresher_args = args.clone();
+    std::thread::Builder::new()
+        .name("kvscope-fleet".into())
+        .spawn(move || {
+            refresher(
+                reader,
+                fleet,
+                interval,
+                pictures_tx,
+                orders_rx,
+                notes_tx,
+                export,
+                refresher_args,
+            )
+        })
+        .map_err(|e| Failure::bad(format!("cannot start the refresher: {e}")))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::bad(format!("cannot start the runtime: {e}")))?;
+    let mut view = FleetView::new(source, theme, args.window);
+    view.now = crate::timefmt::now();
+    rt.block_on(async {
+        loop {
+            let stop = crate::tui::run_fleet(&mut view, &mut pictures, &mut notes, |name| {
+                let _ = orders.send(Order::Export(name));
+            })
+            .await
+            .map_err(|e| Failure::bad(format!("terminal error: {e}")))?;
+            match stop {
+                FleetStop::Quit => return Ok(Stop::Quit),
+                FleetStop::Signal(n) => return Ok(Stop::Signal(n)),
+                FleetStop::Open(name) => {
+                    let Some(row) = view.picture.rows.iter().find(|r| r.name == name).cloned()
+                    else {
+                        continue;
+                    };
+                    match drill(args, live, interval, &row).await? {
+                        Stop::Quit => {
+                            view.note = Some(format!("back from {}", row.name));
+                        }
+                        signal => return Ok(signal),
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Refreshes the fleet every `interval` (at once after a failure is not retried faster:
+/// the server may be struggling), sends each table, and serves exports.
+#[allow(clippy::too_many_arguments)]
+fn refresher(
+    mut reader: Reader,
+    mut fleet: Fleet,
+    interval: f64,
+    pictures: tokio::sync::watch::Sender<Option<FleetPicture>>,
+    mut orders: tokio::sync::mpsc::UnboundedReceiver<Order>,
+    notes: tokio::sync::mpsc::UnboundedSender<String>,
+    export: crate::tui::ExportPlan,
+    args: FleetArgs,
+) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async {
+        let mut last: Option<FleetPicture> = None;
+        loop {
+            let shown = match reader.refresh(&mut fleet).await {
+                Ok((r, _)) => FleetPicture::of(&fleet, r, crate::timefmt::now()),
+                Err(e) => {
+                    let mut p = last.clone().unwrap_or_default();
+                    p.failed = Some((crate::timefmt::now(), e.to_string()));
+                    p
+                }
+            };
+            if shown.failed.is_none() {
+                last = Some(shown.clone());
+            }
+            if pictures.send(Some(shown)).is_err() {
+                return;
+            }
+            let next = tokio::time::sleep(Duration::from_secs_f64(interval));
+            tokio::pin!(next);
+            loop {
+                tokio::select! {
+                    _ = &mut next => break,
+                    o = orders.recv() => match o {
+                        Some(Order::Export(name)) => {
+                            let said = export_instance(&mut reader, &fleet, &name, &export, &args)
+                                .await
+                                .unwrap_or_else(|e| format!("export failed: {e}"));
+                            let _ = notes.send(said);
+                        }
+                        None => return,
+                    },
+                }
+            }
+        }
+    });
+}
+
+/// The instance's targets as discovery found them.
+fn found_of(row: &FleetRow) -> Vec<Found> {
+    row.targets
+        .iter()
+        .map(|(role, job, instance)| Found {
+            key: TargetKey {
+                job: job.clone(),
+                instance: instance.clone(),
+            },
+            group: row.name.clone(),
+            role: *role,
+        })
+        .collect()
+}
+
+/// Writes a packet of one instance: its raw samples over the window (read again, as scrape
+/// events), its single-box report, and the fleet table (`fleet.json`) beside them.
+async fn export_instance(
+    reader: &mut Reader,
+    fleet: &Fleet,
+    name: &str,
+    plan: &crate::tui::ExportPlan,
+    args: &FleetArgs,
+) -> Result<String, String> {
+    let Some(inst) = fleet.instance(name) else {
+        return Err(format!("{name} is no longer in the fleet"));
+    };
+    let found: Vec<Found> = inst
+        .members
+        .iter()
+        .map(|m| Found {
+            key: m.key.clone(),
+            group: name.to_string(),
+            role: m.target.role,
+        })
+        .collect();
+    let mut one = Fleet::new(&fleet.group_by, fleet.window);
+    one.types = fleet.types.clone();
+    one.thresholds = fleet.thresholds.clone();
+    one.series_limit = fleet.series_limit;
+    let (refresh, events) = reader
+        .refresh_of(&mut one, Some(&found))
+        .await
+        .map_err(|e| e.to_string())?;
+    let inst = one
+        .instance(name)
+        .ok_or("the instance has no samples now")?;
+    let events: Vec<Event> = events.into_iter().map(|(_, e)| e).collect();
+    let targets: Vec<crate::packet::TargetEntry> = inst
+        .model
+        .targets()
+        .map(|(t, store)| crate::packet::TargetEntry::new(t, store.name.clone()))
+        .collect();
+    let kinds: Vec<&str> = targets.iter().map(|_| "prometheus").collect();
+    let report_json = crate::report::json(&inst.model, fleet.window, &kinds);
+    let fleet_json = Analysed::of(fleet).json(&reader.source, &refresh);
+    let created = crate::timefmt::now();
+    let path = plan.dir.join(crate::packet::default_name(created));
+    let recording = crate::packet::Recording {
+        targets,
+        events: &events,
+        report_json,
+        created,
+        redactions: crate::packet::live_redactions(),
+        attachments: vec![crate::packet::Attachment {
+            path: "fleet.json".into(),
+            kind: "fleet_report",
+            target: None,
+            bytes: fleet_json.into_bytes(),
+        }],
+        interval: inst.model.interval,
+    };
+    let _ = args;
+    let (bytes, count) = recording.to_tar_redacting(plan.redact_hosts)?;
+    crate::packet::write_new(&path, &bytes)?;
+    Ok(format!(
+        "export: wrote {} ({count} events of {name}, and the fleet table of {} instances)",
+        path.display(),
+        fleet.instances().count()
+    ))
+}
+
+/// An instance's dashboard: the single-box TUI, fed by a task that reads the instance's raw
+/// samples from the same server every `interval`, as the fleet does.
+async fn drill(
+    args: &FleetArgs,
+    live: &super::live::WatchArgs,
+    interval: f64,
+    row: &FleetRow,
+) -> Result<Stop, Failure> {
+    let mut reader = Reader::new(args)?;
+    let found = found_of(row);
+    let mut one = Fleet::new(&args.group_by, args.window);
+    one.thresholds = args.thresholds.clone();
+    one.series_limit = args.series_limit;
+    // The first read names the targets in the order the dashboard's model must have them.
+    let first = reader.refresh_of(&mut one, Some(&found)).await;
+    let (lm, en): (Vec<String>, Vec<String>) = match one.instance(&row.name) {
+        Some(i) => (
+            i.model.lmcache.iter().map(|t| t.name.clone()).collect(),
+            i.model.engine.iter().map(|t| t.name.clone()).collect(),
+        ),
+        None => (vec![], vec![]),
+    };
+    let history = (3600.0 / interval).ceil() as usize + 1;
+    let mut model = crate::model::Model::new(&lm, &en, history);
+    model.set_series_limit(args.series_limit);
+    model.thresholds = args.thresholds.clone();
+    let counts = (lm.len(), en.len());
+    let fits = move |e: &Event| {
+        let t = e.target();
+        t.index
+            < match t.role {
+                Role::Lmcache => counts.0,
+                Role::Engine => counts.1,
+            }
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let note = match &first {
+        Ok(_) => format!(
+            "fleet instance {} via {} · q returns to the fleet",
+            crate::sanitize::clean(&row.name),
+            reader.source
+        ),
+        Err(e) => format!("reading {} failed: {e} · q returns to the fleet", row.name),
+    };
+    if let Ok((_, events)) = first {
+        for (_, e) in events.into_iter().filter(|(_, e)| fits(e)) {
+            let _ = tx.send(e).await;
+        }
+    }
+    let feeding = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+            if let Ok((_, events)) = reader.refresh_of(&mut one, Some(&found)).await {
+                for (_, e) in events.into_iter().filter(|(_, e)| fits(e)) {
+                    if tx.send(e).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let mut app = crate::tui::App::new(model, interval, args.window, view_theme(live)?, Some(note));
+    app.keymap = live.keymap.clone();
+    app.export = live.export.clone();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let result = crate::tui::run(app, crate::tui::Feed::Live(rx), log)
+        .await
+        .map_err(|e| Failure::bad(format!("terminal error: {e}")));
+    feeding.abort();
+    result
+}
+
+fn view_theme(live: &super::live::WatchArgs) -> Result<crate::tui::theme::Theme, Failure> {
+    crate::tui::theme::Theme::pick(
+        live.theme.as_deref(),
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    )
+    .map_err(Failure::bad)
 }

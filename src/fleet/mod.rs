@@ -303,4 +303,4 @@ fn history_for(window: f64, series: &[&Series], scrape: Option<&ScrapeHealth>) -
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -247,7 +247,7 @@ impl<'a> Analysed<'a> {
 
     /// The report as a table for people (the JSON has every figure).
     pub fn text(&self, source: &str, refresh: &Refresh) -> String {
-        use crate::units::{count, percent};
+        use crate::units::{count, cut, percent};
         use std::fmt::Write;
         let r = self.report(source, refresh);
         let clean = crate::sanitize::clean;
@@ -325,15 +325,4 @@ fn findings_text(c: Counts) -> String {
         }
     }
     parts.join(", ")
-}
-
-/// `s` in at most `n` characters, with `…` when cut.
-fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
 }

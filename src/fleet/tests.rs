@@ -2,7 +2,7 @@ use super::*;
 use crate::vocab::Event;
 
 /// What a Prometheus server holds: series (their sorted labels) and their points.
-type Held = BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>;
+pub(crate) type Held = BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>;
 
 /// What a Prometheus server that scraped these events holds: each sample as a series point at
 /// the scrape's time (or the sample's own timestamp, which Prometheus honours), with the
@@ -42,7 +42,7 @@ pub(crate) fn stored(
     }
 }
 
-fn series_of(m: Held) -> Vec<Series> {
+pub(crate) fn series_of(m: Held) -> Vec<Series> {
     m.into_iter()
         .map(|(labels, mut points)| {
             points.sort_by_key(|p| p.0);

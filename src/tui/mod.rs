@@ -7,6 +7,7 @@
 pub mod app;
 pub mod draw;
 mod evidence;
+pub mod fleet;
 mod header;
 pub mod keys;
 mod overlays;
@@ -60,14 +61,7 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
     let (said_tx, mut said) = mpsc::unbounded_channel();
     worker::spawn(core, feed, orders, pictures, log, said_tx)?;
     let mut terminal = ratatui::try_init()?;
-    let (key_tx, mut keys) = mpsc::channel::<TermEvent>(64);
-    std::thread::spawn(move || {
-        while let Ok(ev) = event::read() {
-            if key_tx.blocking_send(ev).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut keys, _reading) = read_keys();
     let mut signals = signals::Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
@@ -138,6 +132,120 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
     // The worker stops when it next looks at its orders; nobody waits for it.
     drop(control);
     result
+}
+
+/// Terminal input as a channel, read on a thread of its own until the returned guard is
+/// dropped. The thread polls, so it stops soon after: one screen can follow another (the
+/// fleet table and an instance's dashboard) without an old reader taking the next key.
+pub(crate) fn read_keys() -> (mpsc::Receiver<TermEvent>, KeyReader) {
+    let (key_tx, keys) = mpsc::channel::<TermEvent>(64);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::spawn(move || {
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            match event::poll(Duration::from_millis(50)) {
+                Ok(true) => match event::read() {
+                    Ok(ev) => {
+                        if key_tx.blocking_send(ev).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                },
+                Ok(false) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    (keys, KeyReader(stop))
+}
+
+/// Stops [`read_keys`]'s thread when dropped.
+pub(crate) struct KeyReader(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for KeyReader {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Runs the fleet view until the user quits, opens an instance or exports one, or a signal
+/// stops it. `pictures` brings each refresh's table; the terminal is restored on return.
+pub async fn run_fleet(
+    view: &mut fleet::FleetView,
+    pictures: &mut tokio::sync::watch::Receiver<Option<fleet::FleetPicture>>,
+    notes: &mut mpsc::UnboundedReceiver<String>,
+    export: impl Fn(String),
+) -> std::io::Result<FleetStop> {
+    let mut terminal = ratatui::try_init()?;
+    let (mut keys, reading) = read_keys();
+    let mut signals = signals::Signals::new()?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut dirty = true;
+    let mut last_frame = Instant::now() - FRAME;
+    let result = loop {
+        let wait = FRAME.saturating_sub(last_frame.elapsed());
+        tokio::select! {
+            Ok(()) = pictures.changed() => {
+                if let Some(p) = pictures.borrow_and_update().clone() {
+                    view.picture = p;
+                    dirty = true;
+                }
+            }
+            Some(ev) = keys.recv() => match ev {
+                TermEvent::Key(k) if k.kind == KeyEventKind::Press => {
+                    dirty = true;
+                    match view.on_key(k) {
+                        fleet::Asked::Nothing => {}
+                        fleet::Asked::Quit => break Ok(FleetStop::Quit),
+                        fleet::Asked::Open(name) => break Ok(FleetStop::Open(name)),
+                        fleet::Asked::Export(name) => {
+                            view.note = Some(format!("exporting {name} …"));
+                            export(name);
+                        }
+                    }
+                }
+                TermEvent::Resize(..) => dirty = true,
+                _ => {}
+            },
+            _ = tick.tick() => {
+                view.now = now();
+                dirty = true;
+            }
+            Some(note) = notes.recv() => {
+                view.note = Some(note);
+                dirty = true;
+            }
+            n = signals.recv() => break Ok(FleetStop::Signal(n)),
+            _ = tokio::time::sleep(wait), if dirty => {}
+        }
+        if dirty && last_frame.elapsed() >= FRAME {
+            let drawn = (|| -> std::io::Result<()> {
+                execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+                terminal.draw(|f| fleet::draw(f, view))?;
+                execute!(std::io::stdout(), EndSynchronizedUpdate)?;
+                std::io::stdout().flush()
+            })();
+            if let Err(e) = drawn {
+                break Err(e);
+            }
+            dirty = false;
+            last_frame = Instant::now();
+        }
+    };
+    drop(reading);
+    restore();
+    std::mem::forget(terminal);
+    result
+}
+
+/// Why the fleet view stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FleetStop {
+    Quit,
+    Signal(i32),
+    /// Open this instance's dashboard, then come back.
+    Open(String),
 }
 
 /// Leaves raw mode and the alternate screen and shows the cursor, ignoring errors: after a

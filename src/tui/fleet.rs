@@ -1,0 +1,825 @@
+//! The fleet view: one row per instance a Prometheus server scrapes, with the figures of the
+//! single-box analysis (architecture, windowed hit rate, L1 usage, evictions, L2 backlog,
+//! EventBus drops, engine queue, findings by severity, hit rate over the window) and its
+//! state. `s` sorts, `/` filters, Enter opens the instance's dashboard, `e` exports.
+//!
+//! The table is a picture made off the loop (by the refresher, which owns the fleet);
+//! drawing is a pure function of [`FleetView`]. A failed refresh keeps the last good table,
+//! marked stale, and says why in the header.
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState};
+
+use super::theme::Theme;
+use crate::fleet::Fleet;
+use crate::fleet::report::{Analysed, Counts, Refresh, Row};
+use crate::units::{count, cut, percent};
+use crate::vocab::{Role, TargetState};
+
+/// One instance as the table shows it.
+#[derive(Debug, Clone)]
+pub struct FleetRow {
+    pub name: String,
+    pub job: String,
+    /// Its targets: role, job and instance labels.
+    pub targets: Vec<(Role, String, String)>,
+    pub row: Row,
+    /// LMCache's hit rate between consecutive scrapes over the window, oldest first.
+    pub spark: Vec<Option<f64>>,
+}
+
+/// What one refresh gave the view.
+#[derive(Debug, Clone, Default)]
+pub struct FleetPicture {
+    pub rows: Vec<FleetRow>,
+    /// How the newest successful refresh went.
+    pub refresh: Refresh,
+    /// When the table was last read successfully.
+    pub good_at: Option<f64>,
+    /// The newest refresh failed: when, and why. The rows are the last good ones.
+    pub failed: Option<(f64, String)>,
+}
+
+/// What the table is ordered by; `s` steps through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Findings,
+    Name,
+    State,
+    HitRate,
+    L1,
+    Evictions,
+    Backlog,
+    Drops,
+    Queue,
+}
+
+impl SortKey {
+    const ALL: [SortKey; 9] = [
+        SortKey::Findings,
+        SortKey::Name,
+        SortKey::State,
+        SortKey::HitRate,
+        SortKey::L1,
+        SortKey::Evictions,
+        SortKey::Backlog,
+        SortKey::Drops,
+        SortKey::Queue,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Findings => "findings",
+            SortKey::Name => "instance",
+            SortKey::State => "state",
+            SortKey::HitRate => "hit rate (lowest first)",
+            SortKey::L1 => "L1 usage",
+            SortKey::Evictions => "evictions/s",
+            SortKey::Backlog => "L2 backlog",
+            SortKey::Drops => "EventBus drops/s",
+            SortKey::Queue => "engine queue",
+        }
+    }
+
+    fn next(self) -> SortKey {
+        let i = SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        SortKey::ALL[(i + 1) % SortKey::ALL.len()]
+    }
+}
+
+/// What the loop should do after a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    Nothing,
+    Quit,
+    /// Open this instance's dashboard.
+    Open(String),
+    /// Export this instance (with the table).
+    Export(String),
+}
+
+/// The table a refresh gives: each instance's row (from its analysis) and hit-rate history.
+impl FleetPicture {
+    /// The table of `fleet` as a refresh at `good_at` left it.
+    pub fn of(fleet: &Fleet, refresh: Refresh, good_at: f64) -> FleetPicture {
+        let analysed = Analysed::of(fleet);
+        let rows = analysed
+            .rows
+            .iter()
+            .map(|(i, a)| {
+                let spark = i
+                    .members
+                    .iter()
+                    .find(|m| m.target.role == Role::Lmcache)
+                    .map(|m| {
+                        let t = i.model.target(m.target);
+                        crate::analysis::history::lookup_hit_rate(
+                            t,
+                            t.scrapes().len().saturating_sub(1),
+                        )
+                    })
+                    .unwrap_or_default();
+                FleetRow {
+                    name: i.name.clone(),
+                    job: i.job().to_string(),
+                    targets: i
+                        .members
+                        .iter()
+                        .map(|m| (m.target.role, m.key.job.clone(), m.key.instance.clone()))
+                        .collect(),
+                    row: Row::of(i, a),
+                    spark,
+                }
+            })
+            .collect();
+        FleetPicture {
+            rows,
+            refresh,
+            good_at: Some(good_at),
+            failed: None,
+        }
+    }
+}
+
+/// The fleet view's state.
+pub struct FleetView {
+    pub source: String,
+    pub picture: FleetPicture,
+    pub sort: SortKey,
+    pub filter: String,
+    /// `/` was pressed: keys go to the filter until Enter or Esc.
+    pub typing: bool,
+    /// The selected instance, by name (so it stays selected when rows move).
+    pub selected: Option<String>,
+    pub theme: Theme,
+    pub window: f64,
+    /// The wall clock, for ages.
+    pub now: f64,
+    /// A line from an export or the drill-down, shown under the header.
+    pub note: Option<String>,
+    pub help: bool,
+}
+
+fn state_rank(s: TargetState) -> u8 {
+    match s {
+        TargetState::Down => 0,
+        TargetState::Stale => 1,
+        TargetState::Waiting => 2,
+        TargetState::Up => 3,
+    }
+}
+
+fn state_word(s: TargetState) -> &'static str {
+    match s {
+        TargetState::Down => "down",
+        TargetState::Stale => "stale",
+        TargetState::Waiting => "waiting",
+        TargetState::Up => "up",
+    }
+}
+
+/// Most severe first: critical, then warning, then info counts.
+fn severity_key(c: Counts) -> (usize, usize, usize) {
+    (c.critical, c.warning, c.info)
+}
+
+impl FleetView {
+    pub fn new(source: String, theme: Theme, window: f64) -> FleetView {
+        FleetView {
+            source,
+            picture: FleetPicture::default(),
+            sort: SortKey::Findings,
+            filter: String::new(),
+            typing: false,
+            selected: None,
+            theme,
+            window,
+            now: 0.0,
+            note: None,
+            help: false,
+        }
+    }
+
+    /// The rows shown: filtered, then sorted (unknown figures last, whatever the order).
+    pub fn visible(&self) -> Vec<&FleetRow> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&FleetRow> = self
+            .picture
+            .rows
+            .iter()
+            .filter(|r| {
+                needle.is_empty()
+                    || r.name.to_lowercase().contains(&needle)
+                    || r.job.to_lowercase().contains(&needle)
+                    || r.row.architecture.contains(&needle)
+                    || state_word(r.row.state) == needle
+            })
+            .collect();
+        let fig = |r: &FleetRow| -> Option<f64> {
+            let row = &r.row;
+            match self.sort {
+                SortKey::HitRate => row.hit_rate.value(),
+                SortKey::L1 => row.l1_usage_ratio.value(),
+                SortKey::Evictions => row.l1_evicted_per_s.value(),
+                SortKey::Backlog => row.l2_store_backlog.value(),
+                SortKey::Drops => row.eventbus_dropped_per_s.value(),
+                SortKey::Queue => row.engine_waiting.value(),
+                _ => None,
+            }
+        };
+        rows.sort_by(|a, b| {
+            let by_fig = |lowest_first: bool| match (fig(a), fig(b)) {
+                (Some(x), Some(y)) if lowest_first => x.total_cmp(&y),
+                (Some(x), Some(y)) => y.total_cmp(&x),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            };
+            match self.sort {
+                SortKey::Findings => severity_key(b.row.findings)
+                    .cmp(&severity_key(a.row.findings))
+                    .then_with(|| state_rank(a.row.state).cmp(&state_rank(b.row.state))),
+                SortKey::Name => std::cmp::Ordering::Equal,
+                SortKey::State => state_rank(a.row.state).cmp(&state_rank(b.row.state)),
+                SortKey::HitRate => by_fig(true),
+                _ => by_fig(false),
+            }
+            .then_with(|| a.name.cmp(&b.name))
+        });
+        rows
+    }
+
+    /// The selected row's index among the visible ones (the first when none is chosen).
+    fn cursor(&self, rows: &[&FleetRow]) -> usize {
+        self.selected
+            .as_ref()
+            .and_then(|s| rows.iter().position(|r| &r.name == s))
+            .unwrap_or(0)
+    }
+
+    fn select(&mut self, i: usize) {
+        let rows = self.visible();
+        self.selected = rows.get(i).or(rows.last()).map(|r| r.name.clone());
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Asked {
+        if self.typing {
+            match key.code {
+                KeyCode::Enter => self.typing = false,
+                KeyCode::Esc => {
+                    self.typing = false;
+                    self.filter.clear();
+                }
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c)
+                    if !key.modifiers.contains(KeyModifiers::CONTROL)
+                        && self.filter.chars().count() < 64 =>
+                {
+                    self.filter.push(c);
+                }
+                _ => {}
+            }
+            return Asked::Nothing;
+        }
+        let rows = self.visible();
+        let at = self.cursor(&rows);
+        let chosen = rows.get(at).map(|r| r.name.clone());
+        let page = 10;
+        match key.code {
+            KeyCode::Char('q') => return Asked::Quit,
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                return Asked::Quit;
+            }
+            KeyCode::Char('?') => self.help = !self.help,
+            KeyCode::Esc if self.help => self.help = false,
+            KeyCode::Esc => self.filter.clear(),
+            KeyCode::Char('s') => self.sort = self.sort.next(),
+            KeyCode::Char('/') => self.typing = true,
+            KeyCode::Down | KeyCode::Char('j') => self.select(at + 1),
+            KeyCode::Up | KeyCode::Char('k') => self.select(at.saturating_sub(1)),
+            KeyCode::PageDown => self.select(at + page),
+            KeyCode::PageUp => self.select(at.saturating_sub(page)),
+            KeyCode::Home | KeyCode::Char('g') => self.select(0),
+            KeyCode::End | KeyCode::Char('G') => self.select(usize::MAX),
+            KeyCode::Enter => {
+                if let Some(name) = chosen {
+                    return Asked::Open(name);
+                }
+            }
+            KeyCode::Char('e') => {
+                if let Some(name) = chosen {
+                    return Asked::Export(name);
+                }
+            }
+            _ => {}
+        }
+        Asked::Nothing
+    }
+}
+
+/// A hit-rate sparkline in text: one block per interval, blank where unknown (never 0).
+fn spark_text(values: &[Option<f64>], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let tail = &values[values.len().saturating_sub(width)..];
+    let mut s: String = tail
+        .iter()
+        .map(|v| match v {
+            Some(v) => BARS[((v.clamp(0.0, 1.0) * 7.0).round()) as usize],
+            None => ' ',
+        })
+        .collect();
+    while s.chars().count() < width {
+        s.insert(0, ' ');
+    }
+    s
+}
+
+fn findings_cell(c: Counts, theme: &Theme) -> Line<'static> {
+    if c == Counts::default() {
+        return Line::from(Span::styled("none", theme.good));
+    }
+    let mut spans = Vec::new();
+    for (n, letter, style) in [
+        (c.critical, "C", theme.bad),
+        (c.warning, "W", theme.warn),
+        (c.info, "I", theme.info),
+    ] {
+        if n > 0 {
+            if !spans.is_empty() {
+                spans.push(Span::raw(" "));
+            }
+            spans.push(Span::styled(format!("{n}{letter}"), style));
+        }
+    }
+    Line::from(spans)
+}
+
+fn age(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{:.0}s", secs.max(0.0))
+    } else if secs < 5400.0 {
+        format!("{:.0}m", secs / 60.0)
+    } else {
+        format!("{:.1}h", secs / 3600.0)
+    }
+}
+
+/// Draws the fleet view.
+pub fn draw(f: &mut Frame, v: &FleetView) {
+    let area = f.area();
+    let [head, table, foot] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, v, head);
+    draw_table(f, v, table);
+    let hint = if v.typing {
+        format!(
+            "filter: {}▏  Enter keep · Esc clear",
+            crate::sanitize::clean(&v.filter)
+        )
+    } else {
+        format!(
+            "Enter open · s sort ({}) · / filter{} · e export · ? help · q quit",
+            v.sort.name(),
+            if v.filter.is_empty() {
+                String::new()
+            } else {
+                format!(" \"{}\"", crate::sanitize::clean(&v.filter))
+            }
+        )
+    };
+    f.render_widget(
+        Paragraph::new(Span::styled(cut(&hint, foot.width as usize), v.theme.dim)),
+        foot,
+    );
+    if v.help {
+        draw_help(f, v, area);
+    }
+}
+
+fn draw_header(f: &mut Frame, v: &FleetView, area: Rect) {
+    let p = &v.picture;
+    let n = |s: TargetState| p.rows.iter().filter(|r| r.row.state == s).count();
+    let mut totals = Counts::default();
+    for r in &p.rows {
+        totals.critical += r.row.findings.critical;
+        totals.warning += r.row.findings.warning;
+        totals.info += r.row.findings.info;
+    }
+    let w = area.width as usize;
+    let title = format!(
+        "kvscope fleet · {} · {} instances: {} up, {} stale, {} down · window {}",
+        crate::sanitize::clean(&v.source),
+        p.rows.len(),
+        n(TargetState::Up) + n(TargetState::Waiting),
+        n(TargetState::Stale),
+        n(TargetState::Down),
+        crate::timefmt::format_duration(v.window)
+    );
+    let refreshed = match (p.good_at, &p.failed) {
+        (None, None) => Line::from(Span::styled("reading the fleet …", v.theme.dim)),
+        (None, Some((_, why))) => Line::from(Span::styled(
+            cut(
+                &format!("cannot read the fleet: {}", crate::sanitize::clean(why)),
+                w,
+            ),
+            v.theme.bad,
+        )),
+        (Some(at), None) => Line::from(vec![
+            Span::styled(
+                format!(
+                    "read {} ago: {} queries, {} in {:.2} s · findings: ",
+                    age(v.now - at),
+                    p.refresh.queries,
+                    crate::units::bytes(Some(p.refresh.bytes as f64)),
+                    p.refresh.seconds
+                ),
+                v.theme.dim,
+            ),
+            Span::styled(
+                format!(
+                    "{} critical, {} warning, {} info",
+                    totals.critical, totals.warning, totals.info
+                ),
+                if totals.critical > 0 {
+                    v.theme.bad
+                } else if totals.warning > 0 {
+                    v.theme.warn
+                } else {
+                    v.theme.dim
+                },
+            ),
+        ]),
+        (Some(at), Some((_, why))) => Line::from(Span::styled(
+            cut(
+                &format!(
+                    "STALE: the last refresh failed ({}); this table is from {} ago",
+                    crate::sanitize::clean(why),
+                    age(v.now - at)
+                ),
+                w,
+            ),
+            v.theme.bad,
+        )),
+    };
+    let third = match (&v.note, p.refresh.warnings.first()) {
+        (Some(n), _) => Line::from(Span::styled(
+            cut(&crate::sanitize::clean(n), w),
+            v.theme.info,
+        )),
+        (None, Some(warn)) => Line::from(Span::styled(
+            cut(
+                &format!(
+                    "the API warned: {} (+{} more)",
+                    crate::sanitize::clean(warn),
+                    p.refresh.warnings.len() - 1
+                ),
+                w,
+            ),
+            v.theme.warn,
+        )),
+        (None, None) => Line::default(),
+    };
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::from(Span::styled(cut(&title, w), v.theme.title)),
+            refreshed,
+            third,
+        ]),
+        area,
+    );
+}
+
+fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
+    let rows = v.visible();
+    let at = v.cursor(&rows);
+    // Narrow screens keep the columns that say whether the cache works; the rest are in
+    // the instance's dashboard and the report.
+    let wide = area.width >= 110;
+    let spark_w: u16 = if area.width >= 140 { 16 } else { 8 };
+    let columns: [(&str, Constraint, bool); 11] = [
+        ("instance", Constraint::Min(10), true),
+        ("state", Constraint::Length(7), true),
+        (
+            "architecture",
+            Constraint::Length(if wide { 22 } else { 17 }),
+            true,
+        ),
+        ("hit", Constraint::Length(6), true),
+        ("L1", Constraint::Length(6), true),
+        ("evict/s", Constraint::Length(8), wide),
+        ("backlog", Constraint::Length(8), wide),
+        ("drop/s", Constraint::Length(7), wide),
+        ("queue", Constraint::Length(6), true),
+        ("findings", Constraint::Length(11), true),
+        ("history", Constraint::Length(spark_w), wide),
+    ];
+    let shown: Vec<bool> = columns.iter().map(|c| c.2).collect();
+    let widths: Vec<Constraint> = columns.iter().filter(|c| c.2).map(|c| c.1).collect();
+    let header: Vec<&str> = columns.iter().filter(|c| c.2).map(|c| c.0).collect();
+    let stale_table = v.picture.failed.is_some();
+    let body: Vec<TableRow> = rows
+        .iter()
+        .map(|r| {
+            let row = &r.row;
+            let state_style = match row.state {
+                TargetState::Down => v.theme.bad,
+                TargetState::Stale => v.theme.warn,
+                _ if stale_table => v.theme.warn,
+                _ => v.theme.good,
+            };
+            let cells = vec![
+                Cell::from(crate::sanitize::clean(&r.name)),
+                Cell::from(Span::styled(state_word(row.state), state_style)),
+                Cell::from(row.architecture.clone()),
+                Cell::from(percent(row.hit_rate.value())),
+                Cell::from(percent(row.l1_usage_ratio.value())),
+                Cell::from(count(row.l1_evicted_per_s.value())),
+                Cell::from(count(row.l2_store_backlog.value())),
+                Cell::from(count(row.eventbus_dropped_per_s.value())),
+                Cell::from(count(row.engine_waiting.value())),
+                Cell::from(findings_cell(row.findings, &v.theme)),
+                Cell::from(Span::styled(
+                    spark_text(&r.spark, spark_w as usize),
+                    v.theme.info,
+                )),
+            ];
+            let cells: Vec<Cell> = cells
+                .into_iter()
+                .zip(&shown)
+                .filter(|(_, s)| **s)
+                .map(|(c, _)| c)
+                .collect();
+            let style = if stale_table {
+                v.theme.dim
+            } else {
+                v.theme.text
+            };
+            TableRow::new(cells).style(style)
+        })
+        .collect();
+    let empty = body.is_empty();
+    let table = Table::new(body, widths)
+        .header(TableRow::new(header).style(v.theme.title.add_modifier(Modifier::BOLD)))
+        .row_highlight_style(v.theme.selected)
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .border_style(v.theme.dim),
+        );
+    let mut state = TableState::default();
+    if !empty {
+        state.select(Some(at));
+    }
+    f.render_stateful_widget(table, area, &mut state);
+    if empty {
+        let why = if v.picture.rows.is_empty() {
+            "no LMCache server or engine found yet (names lmcache_mp_*, lmcache:*, vllm:*, sglang:*)"
+        } else {
+            "no instance matches the filter"
+        };
+        let inner = Rect {
+            y: area.y + 2,
+            height: 1,
+            ..area
+        };
+        f.render_widget(
+            Paragraph::new(Span::styled(cut(why, area.width as usize), v.theme.dim)),
+            inner,
+        );
+    }
+}
+
+fn draw_help(f: &mut Frame, v: &FleetView, area: Rect) {
+    let lines = [
+        "Enter      open the instance's dashboard (q there comes back)",
+        "s          sort: findings, instance, state, hit rate, L1, evictions, backlog, drops, queue",
+        "/          filter by instance, job, architecture or state; Esc clears",
+        "j k ↑ ↓    move; PgUp PgDn g G",
+        "e          export the fleet table and this instance's samples as a packet",
+        "q          quit",
+        "",
+        "Figures are the single-box analysis of each instance's raw samples over the window;",
+        "— is unknown (kvscope report --prometheus … --format json says why).",
+    ];
+    let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16 + 4;
+    let r = super::widgets::popup(area, w, lines.len() as u16 + 2);
+    f.render_widget(ratatui::widgets::Clear, r);
+    f.render_widget(
+        Paragraph::new(lines.iter().map(|l| Line::from(*l)).collect::<Vec<_>>())
+            .style(v.theme.text)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" fleet keys ")
+                    .border_style(v.theme.focus),
+            ),
+        r,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::fleet::tests::{series_of, stored};
+    use crate::sources::promapi::{Found, Read, ScrapeHealth, TargetKey, Types};
+    use crate::vocab::Event;
+
+    /// A fleet of three boxes as a real Prometheus would hold the demo's real recordings:
+    /// `gpu-a` the whole LMCache run and its vLLM engine, `gpu-b` the run's first ten scrapes
+    /// with the engine, and `gpu-c\x1b[2J` (a hostile name) the engine alone.
+    fn view() -> FleetView {
+        let (events, newest) = crate::demo::recorded(31);
+        let scrapes = |role: Role| -> Vec<(f64, &[u8])> {
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Scrape {
+                        target, time, body, ..
+                    } if target.role == role => Some((time.unwrap(), body.as_slice())),
+                    _ => None,
+                })
+                .collect()
+        };
+        let lm = scrapes(Role::Lmcache);
+        // The engine's scrape without its recorded sample stamps (another day's): served with
+        // live timestamps, Prometheus would hold it at the scrape's time.
+        let (_, engine_body) = crate::demo::recorded_bodies();
+        let en = [(newest, engine_body.as_slice())];
+        let mut held = BTreeMap::new();
+        let mut types = Types::default();
+        let mut found = Vec::new();
+        let mut health = HashMap::new();
+        let none: &[(f64, &[u8])] = &[];
+        let boxes = [
+            ("gpu-a", &lm[..]),
+            ("gpu-b", &lm[..10]),
+            ("gpu-c\x1b[2J", none),
+        ];
+        for (name, lm_part) in boxes {
+            let mut add = |job: &str, port: u16, role: Role, part: &[(f64, &[u8])]| {
+                let instance = format!("{name}:{port}");
+                let labels = [("job", job), ("instance", instance.as_str()), ("box", name)];
+                stored(part, &labels, &mut held, &mut types);
+                let key = TargetKey {
+                    job: job.into(),
+                    instance: instance.clone(),
+                };
+                health.insert(
+                    key.clone(),
+                    ScrapeHealth {
+                        health: "up".into(),
+                        interval: Some(15.0),
+                        target_labels: vec!["job".into(), "instance".into(), "box".into()],
+                        ..Default::default()
+                    },
+                );
+                found.push(Found {
+                    key,
+                    group: name.into(),
+                    role,
+                });
+            };
+            if !lm_part.is_empty() {
+                add("lmcache", 8080, Role::Lmcache, lm_part);
+            }
+            add("vllm", 8000, Role::Engine, &en);
+        }
+        let mut fleet = Fleet::new("box", 60.0);
+        fleet.types = types;
+        fleet.apply(Read {
+            found,
+            health: Some(health),
+            series: series_of(held),
+            time: newest,
+        });
+        let refresh = Refresh {
+            queries: 6,
+            seconds: 0.04,
+            bytes: 250_000,
+            ..Default::default()
+        };
+        let mut v = FleetView::new("http://prometheus:9090/".into(), Theme::dark(), 60.0);
+        v.picture = FleetPicture::of(&fleet, refresh, newest);
+        v.now = newest + 3.0;
+        v
+    }
+
+    fn render(v: &FleetView, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| draw(f, v)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..h {
+            for x in 0..w {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn press(v: &mut FleetView, c: KeyCode) -> Asked {
+        v.on_key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn names(v: &FleetView) -> Vec<String> {
+        v.visible().iter().map(|r| r.name.clone()).collect()
+    }
+
+    #[test]
+    fn the_fleet_table_at_two_sizes() {
+        let v = view();
+        let wide = render(&v, 120, 40);
+        assert!(
+            !wide.contains('\x1b'),
+            "a label's escape sequence reached the screen"
+        );
+        insta::assert_snapshot!("fleet_120x40", wide);
+        insta::assert_snapshot!("fleet_80x24", render(&v, 80, 24));
+    }
+
+    #[test]
+    fn rows_sort_filter_and_open() {
+        let mut v = view();
+        // By findings first (most severe first), then name.
+        let first = names(&v);
+        assert_eq!(first.len(), 3);
+        assert_eq!(press(&mut v, KeyCode::Char('s')), Asked::Nothing);
+        assert_eq!(v.sort, SortKey::Name);
+        assert_eq!(names(&v), ["gpu-a", "gpu-b", "gpu-c\x1b[2J"]);
+        while v.sort != SortKey::HitRate {
+            press(&mut v, KeyCode::Char('s'));
+        }
+        // Lowest hit rate first; the engine-only box has none and goes last.
+        let rows = v.visible();
+        let rates: Vec<Option<f64>> = rows.iter().map(|r| r.row.hit_rate.value()).collect();
+        assert!(rates[0].is_some() && rates[2].is_none(), "{rates:?}");
+        assert!(rates[0] <= rates[1] || rates[1].is_none(), "{rates:?}");
+        // Filter, then open the one row left.
+        press(&mut v, KeyCode::Char('/'));
+        for c in "GPU-B".chars() {
+            press(&mut v, KeyCode::Char(c));
+        }
+        press(&mut v, KeyCode::Enter);
+        assert_eq!(names(&v), ["gpu-b"]);
+        assert_eq!(press(&mut v, KeyCode::Enter), Asked::Open("gpu-b".into()));
+        assert_eq!(
+            press(&mut v, KeyCode::Char('e')),
+            Asked::Export("gpu-b".into())
+        );
+        press(&mut v, KeyCode::Esc);
+        assert_eq!(names(&v).len(), 3);
+        // The selection follows the instance, not the position.
+        press(&mut v, KeyCode::Char('G'));
+        let last = names(&v).pop().unwrap();
+        press(&mut v, KeyCode::Char('s'));
+        assert_eq!(v.selected.as_deref(), Some(last.as_str()));
+        assert_eq!(press(&mut v, KeyCode::Char('q')), Asked::Quit);
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_last_table_marked_stale() {
+        let mut v = view();
+        let rows = v.picture.rows.len();
+        let good_at = v.picture.good_at.unwrap();
+        v.picture.failed = Some((good_at + 30.0, "unreachable: connection refused".into()));
+        v.now = good_at + 31.0;
+        let s = render(&v, 120, 40);
+        assert!(
+            s.contains("STALE: the last refresh failed (unreachable: connection refused); this table is from 31s ago"),
+            "{s}"
+        );
+        assert_eq!(v.picture.rows.len(), rows);
+        assert!(s.contains("gpu-a"));
+        // Before any good read, the failure is all there is to say.
+        let mut first = FleetView::new("p".into(), Theme::dark(), 60.0);
+        first.picture.failed = Some((1.0, "answered HTTP 401 (unauthorised)".into()));
+        let s = render(&first, 120, 40);
+        assert!(
+            s.contains("cannot read the fleet: answered HTTP 401"),
+            "{s}"
+        );
+        assert!(s.contains("no LMCache server or engine found yet"), "{s}");
+    }
+
+    #[test]
+    fn a_sparkline_leaves_unknown_intervals_blank() {
+        assert_eq!(spark_text(&[Some(0.0), None, Some(1.0)], 5), "  ▁ █");
+        assert_eq!(spark_text(&[Some(0.5); 10], 3), "▅▅▅");
+    }
+}
