@@ -152,22 +152,25 @@ impl Fleet {
             ..
         } = read;
         self.time = Some(time);
-        let mut by_target: HashMap<TargetKey, Vec<&Series>> = HashMap::new();
+        let mut by_target: HashMap<(&str, &str), Vec<&Series>> = HashMap::new();
         for s in &series {
-            let key = TargetKey {
-                job: s.label("job").unwrap_or("").to_string(),
-                instance: s.label("instance").unwrap_or("").to_string(),
-            };
+            let key = (
+                s.label("job").unwrap_or(""),
+                s.label("instance").unwrap_or(""),
+            );
             by_target.entry(key).or_default().push(s);
         }
         let mut applied = Vec::new();
-        for Found { key, group, role } in found {
-            let scrape = health.as_ref().and_then(|h| h.get(&key)).cloned();
+        for Found { key, group, role } in &found {
+            let (group, role) = (group.clone(), *role);
+            let scrape = health.as_ref().and_then(|h| h.get(key)).cloned();
             let strip: Vec<String> = match &scrape {
                 Some(h) if !h.target_labels.is_empty() => h.target_labels.clone(),
                 _ => vec!["job".into(), "instance".into()],
             };
-            let own = by_target.remove(&key).unwrap_or_default();
+            let own = by_target
+                .remove(&(key.job.as_str(), key.instance.as_str()))
+                .unwrap_or_default();
             let instance = self
                 .instances
                 .entry(group.clone())
@@ -181,7 +184,7 @@ impl Fleet {
                         m
                     },
                 });
-            let at = match instance.members.iter().position(|m| m.key == key) {
+            let at = match instance.members.iter().position(|m| m.key == *key) {
                 Some(i) => i,
                 None => {
                     let history = history_for(self.window, &own, scrape.as_ref());

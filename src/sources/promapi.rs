@@ -350,6 +350,7 @@ impl Api {
                     .await?;
                 warnings.extend(w);
                 series.extend(m.series()?);
+                // (`matrix` is the same decoding, for callers holding an answer.)
             }
         }
         Ok((series, warnings))
@@ -530,6 +531,12 @@ pub fn decode<T: for<'de> Deserialize<'de>>(
     Ok((data, env.warnings.iter().map(|w| clean(w)).collect()))
 }
 
+/// A range query's answer (status and body) as series and the API's warnings.
+pub fn matrix(status: u16, body: &[u8]) -> Result<(Vec<Series>, Vec<String>), ApiError> {
+    let (m, w): (Matrix, _) = decode(status, body)?;
+    Ok((m.series()?, w))
+}
+
 /// The largest char boundary at or below `n`.
 fn floor(s: &str, n: usize) -> usize {
     let mut n = n.min(s.len());
@@ -657,10 +664,10 @@ struct Row<'a> {
     family: &'a str,
     kind: &'a str,
     name: &'a str,
-    /// As written: `{k="v",…}` or nothing.
-    labels: String,
-    /// The labels other than `le`, for keeping a histogram's series together.
-    others: String,
+    /// Where in the arena its labels are, as written: `{k="v",…}` or nothing.
+    labels: std::ops::Range<usize>,
+    /// Where its labels other than `le` are, for keeping a histogram's series together.
+    others: std::ops::Range<usize>,
     le: f64,
     series: &'a Series,
 }
@@ -674,6 +681,9 @@ pub fn bodies(
     strip: &[String],
     after_ms: i64,
 ) -> Vec<(i64, String)> {
+    // Every row's written labels and its labels other than `le` live in one string, so a
+    // body costs a few allocations, not two per series.
+    let mut arena = String::new();
     let mut rows: Vec<Row> = Vec::with_capacity(series.len());
     for s in series {
         let Some(name) = s.label("__name__") else {
@@ -683,36 +693,43 @@ pub fn bodies(
             continue;
         }
         let (family, kind) = types.family(name);
-        let mut labels = String::new();
-        let mut others = String::new();
         let mut le = f64::NEG_INFINITY;
-        for (k, v) in &s.labels {
-            if k == "__name__" || strip.iter().any(|x| x == k) {
-                continue;
-            }
+        let kept = || {
+            s.labels
+                .iter()
+                .filter(|(k, _)| k != "__name__" && !strip.iter().any(|x| x == k))
+        };
+        let others_start = arena.len();
+        for (k, v) in kept().filter(|(k, _)| k != "le") {
+            arena.push_str(k);
+            arena.push('\0');
+            arena.push_str(v);
+            arena.push('\0');
+        }
+        let labels_start = arena.len();
+        for (k, v) in kept() {
             if k == "le" {
                 le = crate::expo::parse_number(v).unwrap_or(f64::NAN);
-            } else {
-                others.push_str(k);
-                others.push('\0');
-                others.push_str(v);
-                others.push('\0');
             }
-            labels.push(if labels.is_empty() { '{' } else { ',' });
-            labels.push_str(k);
-            labels.push_str("=\"");
+            arena.push(if arena.len() == labels_start {
+                '{'
+            } else {
+                ','
+            });
+            arena.push_str(k);
+            arena.push_str("=\"");
             for c in v.chars() {
                 match c {
-                    '\\' => labels.push_str("\\\\"),
-                    '"' => labels.push_str("\\\""),
-                    '\n' => labels.push_str("\\n"),
-                    c => labels.push(c),
+                    '\\' => arena.push_str("\\\\"),
+                    '"' => arena.push_str("\\\""),
+                    '\n' => arena.push_str("\\n"),
+                    c => arena.push(c),
                 }
             }
-            labels.push('"');
+            arena.push('"');
         }
-        if !labels.is_empty() {
-            labels.push('}');
+        if arena.len() > labels_start {
+            arena.push('}');
         }
         let (stem, created) = match family.strip_suffix("_created") {
             Some(s) => (s, true),
@@ -724,8 +741,8 @@ pub fn bodies(
             family,
             kind,
             name,
-            labels,
-            others,
+            labels: labels_start..arena.len(),
+            others: others_start..labels_start,
             le,
             series: s,
         });
@@ -735,8 +752,20 @@ pub fn bodies(
     // and histogram) follows its parent: the parser reads it as the parent's companion only
     // then.
     rows.sort_by(|a, b| {
-        (a.stem, a.created, a.family, &a.others, a.name)
-            .cmp(&(b.stem, b.created, b.family, &b.others, b.name))
+        (
+            a.stem,
+            a.created,
+            a.family,
+            &arena[a.others.clone()],
+            a.name,
+        )
+            .cmp(&(
+                b.stem,
+                b.created,
+                b.family,
+                &arena[b.others.clone()],
+                b.name,
+            ))
             .then_with(|| a.le.total_cmp(&b.le))
     });
     let mut times: Vec<i64> = rows
@@ -772,7 +801,7 @@ pub fn bodies(
                 body.push('\n');
             }
             body.push_str(r.name);
-            body.push_str(&r.labels);
+            body.push_str(&arena[r.labels.clone()]);
             body.push(' ');
             push_value(&mut body, v);
             body.push('\n');
