@@ -286,7 +286,7 @@ impl<'a> Analysed<'a> {
             "L1",
             "evict/s",
             "backlog",
-            "dropped/s",
+            "drop/s",
             "queue"
         );
         for i in &r.instances {
