@@ -58,25 +58,90 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
         note.push_str(&format!(" · {why}"));
     }
     let (limit, window, thresholds) = (args.series_limit, args.window, args.thresholds.clone());
-    let fresh = Box::new(move || {
-        let mut model = model_for(&targets, history, limit);
-        model.thresholds = thresholds.clone();
-        model.interval = Some(interval);
-        Core::new(model, window)
-    });
-    let (playback, core) = Playback::new(timeline, fresh, at, args.speed);
-    let mut app = App::new(
-        core.model,
-        interval,
+    let names: Vec<String> = targets.iter().map(|t| t.url.clone()).collect();
+    // The dashboard on the packet's clock; made again each time it is opened from a fleet
+    // table.
+    let dashboard = || {
+        let (targets, thresholds) = (targets.clone(), thresholds.clone());
+        let fresh = Box::new(move || {
+            let mut model = model_for(&targets, history, limit);
+            model.thresholds = thresholds.clone();
+            model.interval = Some(interval);
+            Core::new(model, window)
+        });
+        let (playback, core) = Playback::new(e.opened.timeline(), fresh, at, args.speed);
+        let mut app = App::new(
+            core.model,
+            interval,
+            args.window,
+            theme.clone(),
+            Some(crate::sanitize::clean(&note)),
+        );
+        app.keymap = args.keymap.clone();
+        app.shown.replay = Some(playback.status());
+        app.now = playback.status().now;
+        (app, playback)
+    };
+    let rt = super::live::runtime()?;
+    let run = |(app, playback): (App, Playback)| {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(None));
+        rt.block_on(tui::run(app, Feed::Replay(Box::new(playback)), log))
+            .map_err(|e| Failure::bad(format!("terminal error: {e}")))
+    };
+    // A packet written by `e` in the fleet view opens on its fleet table; Enter on the
+    // instance it holds replays that instance.
+    let table = e
+        .opened
+        .member("fleet.json")
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|v| tui::fleet::FleetPicture::from_report(&v).ok());
+    let Some(picture) = table else {
+        return run(dashboard());
+    };
+    let held = picture
+        .rows
+        .iter()
+        .find(|r| {
+            r.targets
+                .iter()
+                .any(|(_, job, instance)| names.contains(&format!("{job}/{instance}")))
+        })
+        .map(|r| r.name.clone());
+    let mut view = tui::fleet::FleetView::new(
+        format!("{} (fleet table)", args.packet.display()),
+        theme.clone(),
         args.window,
-        theme,
-        Some(crate::sanitize::clean(&note)),
     );
-    app.keymap = args.keymap.clone();
-    app.shown.replay = Some(playback.status());
-    app.now = playback.status().now;
-    let log = std::sync::Arc::new(std::sync::Mutex::new(None));
-    super::live::runtime()?
-        .block_on(tui::run(app, Feed::Replay(Box::new(playback)), log))
-        .map_err(|e| Failure::bad(format!("terminal error: {e}")))
+    view.now = crate::timefmt::now();
+    view.selected = held.clone();
+    view.note = Some(match &held {
+        Some(h) => format!(
+            "this packet holds {}'s samples: Enter replays it",
+            crate::sanitize::clean(h)
+        ),
+        None => "this packet's samples match no row of its fleet table".into(),
+    });
+    view.picture = picture.clone();
+    let (_keep, mut pictures) = tokio::sync::watch::channel(Some(picture));
+    let (_quiet, mut notes) = tokio::sync::mpsc::unbounded_channel();
+    loop {
+        let stop = rt
+            .block_on(tui::run_fleet(&mut view, &mut pictures, &mut notes, |_| {}))
+            .map_err(|e| Failure::bad(format!("terminal error: {e}")))?;
+        match stop {
+            tui::FleetStop::Quit => return Ok(tui::Stop::Quit),
+            tui::FleetStop::Signal(n) => return Ok(tui::Stop::Signal(n)),
+            tui::FleetStop::Open(name) if Some(&name) == held.as_ref() => match run(dashboard())? {
+                tui::Stop::Quit => view.note = Some(format!("back from {name}")),
+                signal => return Ok(signal),
+            },
+            tui::FleetStop::Open(name) => {
+                view.note = Some(format!(
+                    "only {}'s samples are in this packet, not {}'s",
+                    held.as_deref().unwrap_or("no instance"),
+                    crate::sanitize::clean(&name)
+                ));
+            }
+        }
+    }
 }

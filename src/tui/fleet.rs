@@ -145,6 +145,92 @@ impl FleetPicture {
     }
 }
 
+impl FleetPicture {
+    /// The table a fleet report (`kvscope-fleet-report/1`, e.g. a packet's `fleet.json`)
+    /// holds, as it was when written (no history per row: the report does not keep it).
+    pub fn from_report(v: &serde_json::Value) -> Result<FleetPicture, String> {
+        if v["schema"] != crate::fleet::report::SCHEMA {
+            return Err(format!(
+                "not a fleet report (schema {})",
+                crate::sanitize::clean(&v["schema"].to_string())
+            ));
+        }
+        let fig = |x: &serde_json::Value| match x.as_f64() {
+            Some(f) => crate::analysis::Fig::known(f),
+            None => crate::analysis::Fig::unknown("unknown in the fleet table"),
+        };
+        let count = |x: &serde_json::Value| x.as_u64().unwrap_or(0) as usize;
+        let text = |x: &serde_json::Value| x.as_str().unwrap_or("").to_string();
+        let mut rows = Vec::new();
+        for i in v["instances"]
+            .as_array()
+            .ok_or("a fleet report without instances")?
+        {
+            let r = &i["row"];
+            let state = match r["state"].as_str() {
+                Some("up") => TargetState::Up,
+                Some("stale") => TargetState::Stale,
+                Some("down") => TargetState::Down,
+                _ => TargetState::Waiting,
+            };
+            let targets = i["targets"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .map(|t| {
+                            let role = if t["role"] == "lmcache" {
+                                Role::Lmcache
+                            } else {
+                                Role::Engine
+                            };
+                            (role, text(&t["job"]), text(&t["instance"]))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            rows.push(FleetRow {
+                name: text(&i["instance"]),
+                job: text(&i["job"]),
+                targets,
+                row: Row {
+                    state,
+                    architecture: text(&r["architecture"]),
+                    hit_rate: fig(&r["hit_rate"]),
+                    l1_usage_ratio: fig(&r["l1_usage_ratio"]),
+                    l1_evicted_per_s: fig(&r["l1_evicted_per_s"]),
+                    l2_store_backlog: fig(&r["l2_store_backlog"]),
+                    eventbus_dropped_per_s: fig(&r["eventbus_dropped_per_s"]),
+                    engine_waiting: fig(&r["engine_waiting"]),
+                    findings: Counts {
+                        critical: count(&r["findings"]["critical"]),
+                        warning: count(&r["findings"]["warning"]),
+                        info: count(&r["findings"]["info"]),
+                    },
+                },
+                spark: Vec::new(),
+            });
+        }
+        let refresh = &v["refresh"];
+        Ok(FleetPicture {
+            rows,
+            refresh: Refresh {
+                queries: count(&refresh["queries"]),
+                seconds: refresh["seconds"].as_f64().unwrap_or(0.0),
+                bytes: count(&refresh["bytes"]),
+                warnings: refresh["warnings"]
+                    .as_array()
+                    .map(|w| w.iter().map(text).collect())
+                    .unwrap_or_default(),
+                error: None,
+            },
+            good_at: v["time"]
+                .as_str()
+                .and_then(|t| crate::timefmt::parse_rfc3339(t).ok()),
+            failed: None,
+        })
+    }
+}
+
 /// The fleet view's state.
 pub struct FleetView {
     pub source: String,
@@ -643,6 +729,20 @@ mod tests {
     /// `gpu-a` the whole LMCache run and its vLLM engine, `gpu-b` the run's first ten scrapes
     /// with the engine, and `gpu-c\x1b[2J` (a hostile name) the engine alone.
     fn view() -> FleetView {
+        let (fleet, newest) = fleet();
+        let refresh = Refresh {
+            queries: 6,
+            seconds: 0.04,
+            bytes: 250_000,
+            ..Default::default()
+        };
+        let mut v = FleetView::new("http://prometheus:9090/".into(), Theme::dark(), 60.0);
+        v.picture = FleetPicture::of(&fleet, refresh, newest);
+        v.now = newest + 3.0;
+        v
+    }
+
+    fn fleet() -> (Fleet, f64) {
         let (events, newest) = crate::demo::recorded(31);
         let scrapes = |role: Role| -> Vec<(f64, &[u8])> {
             events
@@ -707,16 +807,36 @@ mod tests {
             series: series_of(held),
             time: newest,
         });
+        (fleet, newest)
+    }
+
+    /// A packet's `fleet.json` reads back as the table it was written from (without the
+    /// per-row history, which the report does not keep).
+    #[test]
+    fn a_fleet_report_reads_back_as_its_table() {
+        let (fleet, newest) = fleet();
         let refresh = Refresh {
-            queries: 6,
-            seconds: 0.04,
-            bytes: 250_000,
+            queries: 4,
+            warnings: vec!["partial response".into()],
             ..Default::default()
         };
-        let mut v = FleetView::new("http://prometheus:9090/".into(), Theme::dark(), 60.0);
-        v.picture = FleetPicture::of(&fleet, refresh, newest);
-        v.now = newest + 3.0;
-        v
+        let made = FleetPicture::of(&fleet, refresh.clone(), newest);
+        let json = Analysed::of(&fleet).json("http://p:9090/", &refresh);
+        let read = FleetPicture::from_report(&serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(read.rows.len(), 3);
+        for (a, b) in made.rows.iter().zip(&read.rows) {
+            assert_eq!((&a.name, &a.job, &a.targets), (&b.name, &b.job, &b.targets));
+            assert_eq!(a.row.state, b.row.state);
+            assert_eq!(a.row.findings, b.row.findings);
+            assert_eq!(a.row.architecture, b.row.architecture);
+            assert_eq!(a.row.hit_rate.value(), b.row.hit_rate.value());
+            assert_eq!(a.row.engine_waiting.value(), b.row.engine_waiting.value());
+        }
+        assert_eq!(read.refresh.warnings, ["partial response"]);
+        assert!((read.good_at.unwrap() - newest).abs() < 0.001);
+        assert!(
+            FleetPicture::from_report(&serde_json::json!({"schema": "kvscope-report/1"})).is_err()
+        );
     }
 
     fn render(v: &FleetView, w: u16, h: u16) -> String {
