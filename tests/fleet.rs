@@ -390,6 +390,43 @@ fn a_real_prometheus_fleet_reads_with_the_numbers_of_the_recordings() {
         assert_eq!(from_fleet["mode"]["architecture"], "vllm_mp_lmcache");
     }
 
+    // The drill-down: the instance opened from the table reads the same server for its own
+    // targets only, into a single-box model that judges like the fleet's.
+    let picture = kvscope::tui::fleet::FleetPicture::of(&fleet, refresh, 0.0);
+    let row = picture.rows.iter().find(|r| r.name == "b").unwrap();
+    let opened = rt
+        .block_on(kvscope::cli::fleet::open_instance(&a, row, 3600))
+        .unwrap();
+    assert!(opened.note.contains("fleet instance b"), "{}", opened.note);
+    let names: Vec<&str> = opened
+        .model
+        .targets()
+        .map(|(_, t)| t.name.as_str())
+        .collect();
+    let expected: Vec<String> = row
+        .targets
+        .iter()
+        .map(|(_, j, i)| format!("{j}/{i}"))
+        .collect();
+    assert_eq!(names, expected);
+    let mut dashboard = opened.model;
+    let one = opened.fleet.instance("b").unwrap();
+    dashboard.now = one.model.now;
+    dashboard.interval = one.model.interval;
+    let from_dashboard = kvscope::report::build(&dashboard, a.window, &[]);
+    let from_one = kvscope::report::build(&one.model, a.window, &[]);
+    assert!(dashboard.lmcache[0].scrapes().len() >= 4);
+    // Only the instance's own targets were read.
+    let read: Vec<&str> = opened.fleet.instances().map(|i| i.name.as_str()).collect();
+    assert_eq!(read, ["b"]);
+    for part in ["mode", "lmcache", "engine", "findings", "rules"] {
+        assert_eq!(
+            from_dashboard[part], from_one[part],
+            "the dashboard's {part}"
+        );
+    }
+    assert_eq!(from_dashboard["mode"]["architecture"], "vllm_mp_lmcache");
+
     // The headless report: its schema, the same instances, and --fail-on.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .args(["report", "--prometheus", &s.prom.url, "--group-by", "box"])

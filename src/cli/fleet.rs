@@ -153,10 +153,14 @@ impl Reader {
             }
             None => {
                 let health = self.api.targets().await?;
-                let found = self
-                    .api
-                    .discover(&self.matchers, &self.group_by, time)
-                    .await?;
+                let found = match only {
+                    Some(only) => only.to_vec(),
+                    None => {
+                        self.api
+                            .discover(&self.matchers, &self.group_by, time)
+                            .await?
+                    }
+                };
                 let keys: Vec<TargetKey> = found.iter().map(|f| f.key.clone()).collect();
                 let range = fleet.range_needed(time);
                 let (series, w) = self.api.samples(&self.matchers, &keys, time, range).await?;
@@ -484,6 +488,77 @@ async fn export_instance(
     ))
 }
 
+/// An instance opened from the fleet: its single-box model holding what the server has of the
+/// window (raw samples, rebuilt as scrapes, as the fleet reads them), and what keeps feeding
+/// it: the reader and the one-instance fleet whose later refreshes bring only newer samples.
+pub struct Opened {
+    pub model: crate::model::Model,
+    pub reader: Reader,
+    pub fleet: Fleet,
+    pub found: Vec<Found>,
+    /// What the dashboard's header says.
+    pub note: String,
+}
+
+/// Whether `e` is for a target of a model with `counts` (LMCache, engine) targets: one that
+/// joined the instance after the dashboard opened is left out.
+fn fits(counts: (usize, usize), e: &Event) -> bool {
+    let t = e.target();
+    t.index
+        < match t.role {
+            Role::Lmcache => counts.0,
+            Role::Engine => counts.1,
+        }
+}
+
+/// Opens the instance `row` shows, keeping `history` scrapes per target.
+pub async fn open_instance(
+    args: &FleetArgs,
+    row: &FleetRow,
+    history: usize,
+) -> Result<Opened, Failure> {
+    let mut reader = Reader::new(args)?;
+    let found = found_of(row);
+    let mut fleet = Fleet::new(&args.group_by, args.window);
+    fleet.thresholds = args.thresholds.clone();
+    fleet.series_limit = args.series_limit;
+    // The first read names the targets in the order the model must have them.
+    let first = reader.refresh_of(&mut fleet, Some(&found)).await;
+    let names = |ts: &[crate::store::TargetStore]| ts.iter().map(|t| t.name.clone()).collect();
+    let (lm, en): (Vec<String>, Vec<String>) = match fleet.instance(&row.name) {
+        Some(i) => (names(&i.model.lmcache), names(&i.model.engine)),
+        None => (vec![], vec![]),
+    };
+    let mut model = crate::model::Model::new(&lm, &en, history);
+    model.set_series_limit(args.series_limit);
+    model.thresholds = args.thresholds.clone();
+    let note = match &first {
+        Ok(_) => format!(
+            "fleet instance {} via {} · q returns to the fleet",
+            crate::sanitize::clean(&row.name),
+            reader.source
+        ),
+        Err(e) => format!(
+            "reading {} failed: {e} · q returns to the fleet",
+            crate::sanitize::clean(&row.name)
+        ),
+    };
+    let mut opened = Opened {
+        model,
+        reader,
+        fleet,
+        found,
+        note,
+    };
+    if let Ok((_, events)) = first {
+        let counts = (opened.model.lmcache.len(), opened.model.engine.len());
+        for (_, e) in events.into_iter().filter(|(_, e)| fits(counts, e)) {
+            let _ = opened.model.apply(e);
+        }
+    }
+    Ok(opened)
+}
+
 /// An instance's dashboard: the single-box TUI, fed by a task that reads the instance's raw
 /// samples from the same server every `interval`, as the fleet does.
 async fn drill(
@@ -492,52 +567,21 @@ async fn drill(
     interval: f64,
     row: &FleetRow,
 ) -> Result<Stop, Failure> {
-    let mut reader = Reader::new(args)?;
-    let found = found_of(row);
-    let mut one = Fleet::new(&args.group_by, args.window);
-    one.thresholds = args.thresholds.clone();
-    one.series_limit = args.series_limit;
-    // The first read names the targets in the order the dashboard's model must have them.
-    let first = reader.refresh_of(&mut one, Some(&found)).await;
-    let (lm, en): (Vec<String>, Vec<String>) = match one.instance(&row.name) {
-        Some(i) => (
-            i.model.lmcache.iter().map(|t| t.name.clone()).collect(),
-            i.model.engine.iter().map(|t| t.name.clone()).collect(),
-        ),
-        None => (vec![], vec![]),
-    };
     let history = (3600.0 / interval).ceil() as usize + 1;
-    let mut model = crate::model::Model::new(&lm, &en, history);
-    model.set_series_limit(args.series_limit);
-    model.thresholds = args.thresholds.clone();
-    let counts = (lm.len(), en.len());
-    let fits = move |e: &Event| {
-        let t = e.target();
-        t.index
-            < match t.role {
-                Role::Lmcache => counts.0,
-                Role::Engine => counts.1,
-            }
-    };
+    let Opened {
+        model,
+        mut reader,
+        mut fleet,
+        found,
+        note,
+    } = open_instance(args, row, history).await?;
+    let counts = (model.lmcache.len(), model.engine.len());
     let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let note = match &first {
-        Ok(_) => format!(
-            "fleet instance {} via {} · q returns to the fleet",
-            crate::sanitize::clean(&row.name),
-            reader.source
-        ),
-        Err(e) => format!("reading {} failed: {e} · q returns to the fleet", row.name),
-    };
-    if let Ok((_, events)) = first {
-        for (_, e) in events.into_iter().filter(|(_, e)| fits(e)) {
-            let _ = tx.send(e).await;
-        }
-    }
     let feeding = tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs_f64(interval)).await;
-            if let Ok((_, events)) = reader.refresh_of(&mut one, Some(&found)).await {
-                for (_, e) in events.into_iter().filter(|(_, e)| fits(e)) {
+            if let Ok((_, events)) = reader.refresh_of(&mut fleet, Some(&found)).await {
+                for (_, e) in events.into_iter().filter(|(_, e)| fits(counts, e)) {
                     if tx.send(e).await.is_err() {
                         return;
                     }
