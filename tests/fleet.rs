@@ -231,6 +231,18 @@ fn samples(body: &[u8]) -> BTreeSet<Sample> {
         .collect()
 }
 
+/// `kvscope report --prometheus ARGS…`, which must exit 0: its JSON.
+fn report(args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args(["report", "--prometheus"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Where two JSON values differ: (path, one, other).
 fn differences(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     match (a, b) {
@@ -428,17 +440,7 @@ fn a_real_prometheus_fleet_reads_with_the_numbers_of_the_recordings() {
     assert_eq!(from_dashboard["mode"]["architecture"], "vllm_mp_lmcache");
 
     // The headless report: its schema, the same instances, and --fail-on.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args(["report", "--prometheus", &s.prom.url, "--group-by", "box"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = report(&[&s.prom.url, "--group-by", "box"]);
     assert_eq!(r["schema"], "kvscope-fleet-report/1");
     assert_eq!(r["summary"]["instances"], 2);
     let inst = r["instances"].as_array().unwrap();
@@ -467,27 +469,15 @@ fn a_federate_endpoint_reads_as_the_same_fleet() {
         s.prom.url,
         encode("{__name__=~\"lmcache_mp_.+|vllm:.+|process_start_time_seconds\"}")
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args([
-            "report",
-            "--prometheus",
-            &url,
-            "--group-by",
-            "box",
-            "--samples",
-            "3",
-            "--interval",
-            "1100ms",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = report(&[
+        &url,
+        "--group-by",
+        "box",
+        "--samples",
+        "3",
+        "--interval",
+        "1100ms",
+    ]);
     let inst = r["instances"].as_array().unwrap();
     let names: Vec<&str> = inst
         .iter()

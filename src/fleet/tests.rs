@@ -25,13 +25,7 @@ pub(crate) fn stored(
             }
         }
         for s in scrape.data_samples() {
-            let mut labels = vec![("__name__".to_string(), s.name.to_string())];
-            labels.extend(
-                scrape
-                    .labels(s)
-                    .iter()
-                    .map(|l| (l.name.to_string(), l.value().into_owned())),
-            );
+            let mut labels = crate::sources::promapi::labels_of(&scrape, s);
             labels.extend(target.iter().map(|(k, v)| (k.to_string(), v.to_string())));
             labels.sort();
             let t = s.timestamp.unwrap_or(*time);

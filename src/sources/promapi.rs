@@ -212,9 +212,20 @@ impl Api {
         path: &str,
         params: &[(&str, &str)],
     ) -> Result<(T, Vec<String>), ApiError> {
+        let (status, body) = self.fetch(path, params, "application/json").await?;
+        decode(status, &body)
+    }
+
+    /// GETs `path` (capped), counting the request and the bytes read.
+    async fn fetch(
+        &mut self,
+        path: &str,
+        params: &[(&str, &str)],
+        accept: &str,
+    ) -> Result<(u16, Vec<u8>), ApiError> {
         let url = self.url(path, params);
         self.queries += 1;
-        let (status, body) = http::get_any(&self.client, &url, "application/json", self.max_answer)
+        let (status, body) = http::get_any(&self.client, &url, accept, self.max_answer)
             .await
             .map_err(|e| match e {
                 http::ScrapeError::TooLarge(n) => ApiError::TooLarge(n),
@@ -222,7 +233,7 @@ impl Api {
                 http::ScrapeError::Unreachable(e) => ApiError::Unreachable(e),
             })?;
         self.bytes += body.bytes.len();
-        decode(status, &body.bytes)
+        Ok((status, body.bytes))
     }
 
     /// Targets carrying LMCache or engine metrics now (at `time`), with the value of
@@ -360,24 +371,13 @@ impl Api {
     /// text, read by kvscope's own parser).
     pub async fn federate(&mut self, matchers: &[String]) -> Result<Vec<Series>, ApiError> {
         let params: Vec<(&str, &str)> = matchers.iter().map(|m| ("match[]", m.as_str())).collect();
-        let url = self.url("/federate", &params);
-        self.queries += 1;
-        let (status, body) = http::get_any(
-            &self.client,
-            &url,
-            "text/plain;version=0.0.4",
-            self.max_answer,
-        )
-        .await
-        .map_err(|e| match e {
-            http::ScrapeError::TooLarge(n) => ApiError::TooLarge(n),
-            http::ScrapeError::Status(s) => ApiError::Status(s, String::new()),
-            http::ScrapeError::Unreachable(e) => ApiError::Unreachable(e),
-        })?;
+        let (status, body) = self
+            .fetch("/federate", &params, "text/plain;version=0.0.4")
+            .await?;
         if !(200..300).contains(&status) {
-            return Err(ApiError::Status(status, short_text(&body.bytes)));
+            return Err(ApiError::Status(status, short_text(&body)));
         }
-        federated(&body.bytes)
+        federated(&body)
     }
 }
 
@@ -390,13 +390,7 @@ pub fn federated(body: &[u8]) -> Result<Vec<Series>, ApiError> {
     let scrape = crate::expo::parse(body).map_err(|e| ApiError::Failed(e.to_string()))?;
     let mut out: Vec<Series> = Vec::new();
     for s in scrape.data_samples() {
-        let mut labels = vec![("__name__".to_string(), s.name.to_string())];
-        labels.extend(
-            scrape
-                .labels(s)
-                .iter()
-                .map(|l| (l.name.to_string(), l.value().into_owned())),
-        );
+        let labels = labels_of(&scrape, s);
         let Some(t) = s.timestamp else {
             continue;
         };
@@ -406,6 +400,21 @@ pub fn federated(body: &[u8]) -> Result<Vec<Series>, ApiError> {
         });
     }
     Ok(out)
+}
+
+/// A parsed sample's labels as a series holds them, `__name__` first.
+pub fn labels_of(
+    scrape: &crate::expo::Scrape<'_>,
+    s: &crate::expo::Sample<'_>,
+) -> Vec<(String, String)> {
+    let mut labels = vec![("__name__".to_string(), s.name.to_string())];
+    labels.extend(
+        scrape
+            .labels(s)
+            .iter()
+            .map(|l| (l.name.to_string(), l.value().into_owned())),
+    );
+    labels
 }
 
 /// Adds the name matcher to a selector's label matchers.

@@ -717,9 +717,6 @@ fn draw_help(f: &mut Frame, v: &FleetView, area: Rect) {
 mod tests {
     use std::collections::{BTreeMap, HashMap};
 
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-
     use super::*;
     use crate::fleet::tests::{series_of, stored};
     use crate::sources::promapi::{Found, Read, ScrapeHealth, TargetKey, Types};
@@ -840,17 +837,7 @@ mod tests {
     }
 
     fn render(v: &FleetView, w: u16, h: u16) -> String {
-        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        t.draw(|f| draw(f, v)).unwrap();
-        let buf = t.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..h {
-            for x in 0..w {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+        crate::tui::tests::render_with(w, h, |f| draw(f, v))
     }
 
     fn press(v: &mut FleetView, c: KeyCode) -> Asked {

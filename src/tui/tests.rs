@@ -58,8 +58,13 @@ fn hits(analysis: &crate::analysis::Analysis) -> &crate::analysis::Fig {
 }
 
 fn render(app: &App, w: u16, h: u16) -> String {
+    render_with(w, h, |f| super::draw::draw(f, app))
+}
+
+/// What `draw` puts on a `w`×`h` screen, as text.
+pub(super) fn render_with(w: u16, h: u16, draw: impl FnOnce(&mut ratatui::Frame)) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| super::draw::draw(f, app)).unwrap();
+    t.draw(draw).unwrap();
     let buf = t.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..h {
