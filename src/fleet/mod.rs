@@ -123,8 +123,9 @@ impl Fleet {
         self.instances.get(name)
     }
 
-    /// How far back the next refresh must read: the whole window at first, then the time
-    /// since the newest sample held (and a little more, for scrapes Prometheus wrote late).
+    /// How far back the next refresh must read: the whole window at first, then back to the
+    /// oldest of the targets' newest samples, and two scrape intervals more (a scrape is
+    /// stamped when it starts and written when it ends, so one can land behind a newer one).
     pub fn range_needed(&self, now: f64) -> f64 {
         let newest = self
             .instances
@@ -133,8 +134,14 @@ impl Fleet {
             .map(|m| m.newest_ms)
             .filter(|t| *t > 0)
             .min();
+        let interval = self
+            .instances
+            .values()
+            .filter_map(|i| Some(i.model.clock()?.interval))
+            .reduce(f64::max)
+            .unwrap_or(15.0);
         match newest {
-            Some(ms) => (now - ms as f64 / 1000.0 + 30.0).clamp(1.0, self.window),
+            Some(ms) => (now - ms as f64 / 1000.0 + 2.0 * interval).clamp(1.0, self.window),
             None => self.window,
         }
     }
