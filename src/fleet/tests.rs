@@ -1,8 +1,9 @@
 use super::*;
+use crate::sources::promapi::Text;
 use crate::vocab::Event;
 
 /// What a Prometheus server holds: series (their sorted labels) and their points.
-pub(crate) type Held = BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>;
+pub(crate) type Held = BTreeMap<Vec<(Text, Text)>, Vec<(i64, f64)>>;
 
 /// What a Prometheus server that scraped these events holds: each sample as a series point at
 /// the scrape's time (or the sample's own timestamp, which Prometheus honours), with the
@@ -26,7 +27,7 @@ pub(crate) fn stored(
         }
         for s in scrape.data_samples() {
             let mut labels = crate::sources::promapi::labels_of(&scrape, s);
-            labels.extend(target.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            labels.extend(target.iter().map(|(k, v)| (Text::from(*k), Text::from(*v))));
             labels.sort();
             let t = s.timestamp.unwrap_or(*time);
             into.entry(labels)

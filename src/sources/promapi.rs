@@ -109,11 +109,15 @@ pub struct ScrapeHealth {
     pub target_labels: Vec<String>,
 }
 
+/// A label name or value, shared by every series of an answer that has it (an answer holds
+/// each `job`, `model_name` or `le` value once, not once per series).
+pub type Text = std::sync::Arc<str>;
+
 /// One series and its samples (milliseconds, value), oldest first.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
     /// Its labels, `__name__` among them.
-    pub labels: Vec<(String, String)>,
+    pub labels: Vec<(Text, Text)>,
     pub points: Vec<(i64, f64)>,
 }
 
@@ -121,8 +125,8 @@ impl Series {
     pub fn label(&self, name: &str) -> Option<&str> {
         self.labels
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| &**v)
     }
 }
 
@@ -353,15 +357,16 @@ impl Api {
                 }
                 // Whole milliseconds: Prometheus's durations take no fractions.
                 let q = format!("{{{sel}}}[{}ms]", (range * 1000.0).ceil().max(1.0) as u64);
-                let (m, w): (Matrix, _) = self
-                    .get(
+                let (status, body) = self
+                    .fetch(
                         "/api/v1/query",
                         &[("query", &q), ("time", &format!("{time:.3}"))],
+                        "application/json",
                     )
                     .await?;
+                let (s, w) = matrix(status, &body)?;
                 warnings.extend(w);
-                series.extend(m.series()?);
-                // (`matrix` is the same decoding, for callers holding an answer.)
+                series.extend(s);
             }
         }
         Ok((series, warnings))
@@ -389,6 +394,7 @@ pub fn federated(body: &[u8]) -> Result<Vec<Series>, ApiError> {
     }
     let scrape = crate::expo::parse(body).map_err(|e| ApiError::Failed(e.to_string()))?;
     let mut out: Vec<Series> = Vec::new();
+    forget_interned();
     for s in scrape.data_samples() {
         let labels = labels_of(&scrape, s);
         let Some(t) = s.timestamp else {
@@ -399,6 +405,7 @@ pub fn federated(body: &[u8]) -> Result<Vec<Series>, ApiError> {
             points: vec![((t * 1000.0).round() as i64, s.value)],
         });
     }
+    forget_interned();
     Ok(out)
 }
 
@@ -406,15 +413,39 @@ pub fn federated(body: &[u8]) -> Result<Vec<Series>, ApiError> {
 pub fn labels_of(
     scrape: &crate::expo::Scrape<'_>,
     s: &crate::expo::Sample<'_>,
-) -> Vec<(String, String)> {
-    let mut labels = vec![("__name__".to_string(), s.name.to_string())];
+) -> Vec<(Text, Text)> {
+    let mut labels = vec![(intern("__name__"), intern(s.name))];
     labels.extend(
         scrape
             .labels(s)
             .iter()
-            .map(|l| (l.name.to_string(), l.value().into_owned())),
+            .map(|l| (intern(l.name), intern(&l.value()))),
     );
     labels
+}
+
+thread_local! {
+    /// The strings of the answer being decoded ([`intern`]); emptied after each answer.
+    static INTERNED: std::cell::RefCell<std::collections::HashSet<Text, foldhash::fast::RandomState>> =
+        Default::default();
+}
+
+/// The shared copy of `s` among those of the answer being decoded.
+pub fn intern(s: &str) -> Text {
+    INTERNED.with(|set| {
+        let mut set = set.borrow_mut();
+        if let Some(t) = set.get(s) {
+            return t.clone();
+        }
+        let t: Text = s.into();
+        set.insert(t.clone());
+        t
+    })
+}
+
+/// Forgets the strings kept for sharing (the series keep theirs).
+fn forget_interned() {
+    INTERNED.with(|set| set.borrow_mut().clear());
 }
 
 /// Adds the name matcher to a selector's label matchers.
@@ -542,7 +573,9 @@ pub fn decode<T: for<'de> Deserialize<'de>>(
 
 /// A range query's answer (status and body) as series and the API's warnings.
 pub fn matrix(status: u16, body: &[u8]) -> Result<(Vec<Series>, Vec<String>), ApiError> {
-    let (m, w): (Matrix, _) = decode(status, body)?;
+    let decoded = decode::<Matrix>(status, body);
+    forget_interned();
+    let (m, w) = decoded?;
     Ok((m.series()?, w))
 }
 
@@ -575,7 +608,7 @@ struct Matrix {
 #[derive(Debug, Deserialize)]
 struct MatrixRow {
     #[serde(deserialize_with = "pairs")]
-    metric: Vec<(String, String)>,
+    metric: Vec<(Text, Text)>,
     #[serde(default)]
     values: Vec<(f64, String)>,
 }
@@ -605,11 +638,30 @@ impl Matrix {
     }
 }
 
+/// A string read straight into its shared copy ([`intern`]), without a string of its own.
+struct Interned(Text);
+
+impl<'de> Deserialize<'de> for Interned {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Interned, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Interned;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Interned, E> {
+                Ok(Interned(intern(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// A JSON object of strings as its pairs, in the order given.
-fn pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+fn pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(Text, Text)>, D::Error> {
     struct Pairs;
     impl<'de> serde::de::Visitor<'de> for Pairs {
-        type Value = Vec<(String, String)>;
+        type Value = Vec<(Text, Text)>;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("an object of label names and values")
         }
@@ -618,8 +670,8 @@ fn pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>
             mut m: A,
         ) -> Result<Self::Value, A::Error> {
             let mut out = Vec::with_capacity(m.size_hint().unwrap_or(8));
-            while let Some(pair) = m.next_entry()? {
-                out.push(pair);
+            while let Some((Interned(k), Interned(v))) = m.next_entry()? {
+                out.push((k, v));
             }
             Ok(out)
         }
@@ -706,10 +758,10 @@ pub fn bodies(
         let kept = || {
             s.labels
                 .iter()
-                .filter(|(k, _)| k != "__name__" && !strip.iter().any(|x| x == k))
+                .filter(|(k, _)| &**k != "__name__" && !strip.iter().any(|x| **x == **k))
         };
         let others_start = arena.len();
-        for (k, v) in kept().filter(|(k, _)| k != "le") {
+        for (k, v) in kept().filter(|(k, _)| &**k != "le") {
             arena.push_str(k);
             arena.push('\0');
             arena.push_str(v);
@@ -717,7 +769,7 @@ pub fn bodies(
         }
         let labels_start = arena.len();
         for (k, v) in kept() {
-            if k == "le" {
+            if &**k == "le" {
                 le = crate::expo::parse_number(v).unwrap_or(f64::NAN);
             }
             arena.push(if arena.len() == labels_start {

@@ -7,7 +7,7 @@ fn series(labels: &[(&str, &str)], points: &[(i64, f64)]) -> Series {
     Series {
         labels: labels
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (Text::from(*k), Text::from(*v)))
             .collect(),
         points: points.to_vec(),
     }
