@@ -162,7 +162,12 @@ impl Reader {
                     }
                 };
                 let keys: Vec<TargetKey> = found.iter().map(|f| f.key.clone()).collect();
-                let range = fleet.range_needed(time);
+                // A target seen for the first time is read over the whole window.
+                let range = if keys.iter().all(|k| fleet.holds(k)) {
+                    fleet.range_needed(time)
+                } else {
+                    fleet.window
+                };
                 let (series, w) = self.api.samples(&self.matchers, &keys, time, range).await?;
                 warnings.extend(w);
                 Read {
@@ -206,7 +211,12 @@ pub fn found_in(series: &[promapi::Series], group_by: &str) -> Vec<Found> {
             job: s.label("job").unwrap_or("").to_string(),
             instance: s.label("instance").unwrap_or("").to_string(),
         };
-        let group = s.label(group_by).unwrap_or("").to_string();
+        // A target without the label is a row of its own.
+        let group = s
+            .label(group_by)
+            .filter(|g| !g.is_empty())
+            .unwrap_or(&key.instance)
+            .to_string();
         let f = found
             .entry(key.clone())
             .or_insert(Found { key, group, role });
@@ -301,7 +311,6 @@ pub fn run(
     fleet.thresholds = args.thresholds.clone();
     fleet.series_limit = args.series_limit;
     let export = live.export.clone();
-    let refresher_args = args.clone();
     std::thread::Builder::new()
         .name("kvscope-fleet".into())
         .spawn(move || {
@@ -313,7 +322,6 @@ pub fn run(
                 orders_rx,
                 notes_tx,
                 export,
-                refresher_args,
             )
         })
         .map_err(|e| Failure::bad(format!("cannot start the refresher: {e}")))?;
@@ -350,9 +358,8 @@ pub fn run(
     })
 }
 
-/// Refreshes the fleet every `interval` (at once after a failure is not retried faster:
-/// the server may be struggling), sends each table, and serves exports.
-#[allow(clippy::too_many_arguments)]
+/// Refreshes the fleet every `interval` (a failed refresh is retried at the same pace, not
+/// sooner: the server may be struggling), sends each table, and serves exports.
 fn refresher(
     mut reader: Reader,
     mut fleet: Fleet,
@@ -361,7 +368,6 @@ fn refresher(
     mut orders: tokio::sync::mpsc::UnboundedReceiver<Order>,
     notes: tokio::sync::mpsc::UnboundedSender<String>,
     export: crate::tui::ExportPlan,
-    args: FleetArgs,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -393,7 +399,7 @@ fn refresher(
                     _ = &mut next => break,
                     o = orders.recv() => match o {
                         Some(Order::Export(name)) => {
-                            let said = export_instance(&mut reader, &fleet, &name, &export, &args)
+                            let said = export_instance(&mut reader, &fleet, &name, &export)
                                 .await
                                 .unwrap_or_else(|e| format!("export failed: {e}"));
                             let _ = notes.send(said);
@@ -428,7 +434,6 @@ async fn export_instance(
     fleet: &Fleet,
     name: &str,
     plan: &crate::tui::ExportPlan,
-    args: &FleetArgs,
 ) -> Result<String, String> {
     let Some(inst) = fleet.instance(name) else {
         return Err(format!("{name} is no longer in the fleet"));
@@ -478,7 +483,6 @@ async fn export_instance(
         }],
         interval: inst.model.interval,
     };
-    let _ = args;
     let (bytes, count) = recording.to_tar_redacting(plan.redact_hosts)?;
     crate::packet::write_new(&path, &bytes)?;
     Ok(format!(

@@ -123,6 +123,13 @@ impl Fleet {
         self.instances.get(name)
     }
 
+    /// Whether a target is held already (a new one is read over the whole window).
+    pub fn holds(&self, key: &TargetKey) -> bool {
+        self.instances
+            .values()
+            .any(|i| i.members.iter().any(|m| &m.key == key && m.newest_ms > 0))
+    }
+
     /// How far back the next refresh must read: the whole window at first, then back to the
     /// oldest of the targets' newest samples, and two scrape intervals more (a scrape is
     /// stamped when it starts and written when it ends, so one can land behind a newer one).

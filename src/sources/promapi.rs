@@ -271,7 +271,10 @@ impl Api {
                     job: label("job"),
                     instance: label("instance"),
                 };
-                let group = label(group_by);
+                // A target without the label is a row of its own.
+                let group = Some(label(group_by))
+                    .filter(|g| !g.is_empty())
+                    .unwrap_or_else(|| key.instance.clone());
                 // A server that also shows engine names stays an LMCache server.
                 found
                     .entry(key.clone())
