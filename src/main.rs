@@ -51,6 +51,11 @@ fn main() -> ExitCode {
                     "give --prometheus URL: the query API (http://prometheus:9090) or a /federate URL",
                 ));
             };
+            if live.allow_env || live.export_last.is_some() {
+                return failed(Failure::bad(
+                    "--allow-env and --export-last do not apply to kvscope fleet (it reads Prometheus, not the servers; e writes the instance's window)",
+                ));
+            }
             // The dashboard Enter opens is fed at the same pace as the table.
             let interval = refresh.or(live.interval).unwrap_or(15.0);
             finish_live(settings::resolve(live, vec![], vec![], auth).and_then(|w| {
