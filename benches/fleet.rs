@@ -190,6 +190,35 @@ fn bench(c: &mut Criterion) {
         sim.lmcache.len(),
         sim.vllm.len()
     );
+    // One box's model holding the same two scrapes seven times over, read directly: what a
+    // fleet instance costs beyond it is the fleet's own.
+    {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let lm = std::fs::read(format!(
+            "{dir}/fixtures/lmcache-0.5.6-cpu-run1/metrics_t31.prom"
+        ))
+        .unwrap();
+        let en =
+            std::fs::read(format!("{dir}/fixtures/packet_a/vllm_metrics_loaded.prom")).unwrap();
+        let before = live();
+        let mut m = kvscope::model::Model::new(&["l".into()], &["e".into()], 7);
+        for k in 0..7 {
+            for (role, body) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
+                let _ = m.apply(kvscope::vocab::Event::Scrape {
+                    target: kvscope::vocab::TargetRef { role, index: 0 },
+                    time: Some(T0 + k as f64 * INTERVAL),
+                    body: body.clone(),
+                    format: None,
+                    origin: "bench".into(),
+                });
+            }
+        }
+        eprintln!(
+            "one box's model of the same two targets holds {} KiB",
+            (live() - before) >> 10
+        );
+        drop(m);
+    }
     let mut g = c.benchmark_group("fleet");
     g.sample_size(10);
     for n in [50, 500] {
