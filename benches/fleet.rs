@@ -179,6 +179,8 @@ impl Sim {
     fn fleet(&self) -> Fleet {
         let mut f = Fleet::new("instance", 60.0);
         f.types = self.types.clone();
+        // As the fleet view and the report refresh it.
+        f.keep_events = false;
         f
     }
 }

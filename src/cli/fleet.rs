@@ -235,6 +235,7 @@ pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
     let mut fleet = Fleet::new(&args.group_by, args.window);
     fleet.thresholds = args.thresholds.clone();
     fleet.series_limit = args.series_limit;
+    fleet.keep_events = false;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -310,6 +311,7 @@ pub fn run(
     let mut fleet = Fleet::new(&args.group_by, args.window);
     fleet.thresholds = args.thresholds.clone();
     fleet.series_limit = args.series_limit;
+    fleet.keep_events = false;
     let export = live.export.clone();
     std::thread::Builder::new()
         .name("kvscope-fleet".into())

@@ -97,6 +97,9 @@ pub struct Fleet {
     pub types: Types,
     /// The evaluation time of the newest refresh.
     pub time: Option<f64>,
+    /// [`Fleet::apply`] returns the events it applied (a drill-down, an export and tests
+    /// need them; the table does not, and copying every body costs).
+    pub keep_events: bool,
 }
 
 /// Scrapes a target keeps when its interval is not known yet.
@@ -112,6 +115,7 @@ impl Fleet {
             instances: BTreeMap::new(),
             types: Types::default(),
             time: None,
+            keep_events: true,
         }
     }
 
@@ -156,7 +160,8 @@ impl Fleet {
     /// Takes in one refresh: new targets join (their instance made when new), each target's
     /// samples newer than those it holds become scrape events, Prometheus's failed scrapes
     /// become failed-scrape events, and targets discovery has not listed for a window leave.
-    /// Returns the events applied, per instance, in the order applied.
+    /// Returns the events applied, per instance, in the order applied (none without
+    /// [`Fleet::keep_events`]).
     pub fn apply(&mut self, read: Read) -> Vec<(String, Event)> {
         let Read {
             found,
@@ -228,8 +233,10 @@ impl Fleet {
                     format: None,
                     origin: origin.clone(),
                 };
-                let _ = instance.model.apply(e.clone());
-                applied.push((group.clone(), e));
+                if self.keep_events {
+                    applied.push((group.clone(), e.clone()));
+                }
+                let _ = instance.model.apply(e);
             }
             // Without the targets API, Prometheus's `up` says which scrapes failed.
             if scrape.is_none() {
@@ -249,8 +256,10 @@ impl Fleet {
                         time: at,
                         error: "Prometheus could not scrape it (up = 0)".into(),
                     };
-                    let _ = instance.model.apply(e.clone());
-                    applied.push((group.clone(), e));
+                    if self.keep_events {
+                        applied.push((group.clone(), e.clone()));
+                    }
+                    let _ = instance.model.apply(e);
                 }
             }
             if let Some(h) = scrape
@@ -267,8 +276,10 @@ impl Fleet {
                         crate::sanitize::clean(&h.last_error)
                     ),
                 };
-                let _ = instance.model.apply(e.clone());
-                applied.push((group.clone(), e));
+                if self.keep_events {
+                    applied.push((group.clone(), e.clone()));
+                }
+                let _ = instance.model.apply(e);
             }
         }
         for i in self.instances.values_mut() {

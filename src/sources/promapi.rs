@@ -612,8 +612,8 @@ struct Matrix {
 struct MatrixRow {
     #[serde(deserialize_with = "pairs")]
     metric: Vec<(Text, Text)>,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
+    #[serde(default, deserialize_with = "points")]
+    values: Vec<(i64, f64)>,
 }
 
 impl Matrix {
@@ -629,16 +629,61 @@ impl Matrix {
             .into_iter()
             .map(|r| Series {
                 labels: r.metric,
-                points: r
-                    .values
-                    .into_iter()
-                    .filter_map(|(t, v)| {
-                        Some(((t * 1000.0).round() as i64, crate::expo::parse_number(&v)?))
-                    })
-                    .collect(),
+                points: r.values,
             })
             .collect())
     }
+}
+
+/// A sample as the API writes it, `[1700000000.123, "42"]`, read as (milliseconds, value)
+/// without a string of its own; a value that is not a number is an error.
+struct Point(i64, f64);
+
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Point, D::Error> {
+        struct Value(f64);
+        impl<'de> Deserialize<'de> for Value {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = Value;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a sample value as a string")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+                        crate::expo::parse_number(s)
+                            .map(Value)
+                            .ok_or_else(|| E::custom("a sample value that is not a number"))
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+        let (t, Value(v)) = <(f64, Value)>::deserialize(d)?;
+        Ok(Point((t * 1000.0).round() as i64, v))
+    }
+}
+
+/// A series' samples, read point by point into one vector.
+fn points<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(i64, f64)>, D::Error> {
+    struct Points;
+    impl<'de> serde::de::Visitor<'de> for Points {
+        type Value = Vec<(i64, f64)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of samples")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(a.size_hint().unwrap_or(4));
+            while let Some(Point(t, v)) = a.next_element()? {
+                out.push((t, v));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Points)
 }
 
 /// A string read straight into its shared copy ([`intern`]), without a string of its own.

@@ -69,6 +69,10 @@ fn a_vector_where_a_matrix_was_asked_is_an_error() {
     let body = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
     let (m, _): (Matrix, _) = decode(200, body).unwrap();
     assert!(matches!(m.series(), Err(ApiError::Failed(_))));
+    let not_a_number = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"many"]]}]}}"#;
+    assert!(
+        matches!(matrix(200, not_a_number), Err(ApiError::Failed(e)) if e.contains("not a number"))
+    );
     let other = br#"{"status":"success","data":{"unexpected":true}}"#;
     assert!(matches!(
         decode::<Matrix>(200, other),
