@@ -37,7 +37,10 @@ fn need_prometheus(test: &str) -> Option<PathBuf> {
         if std::env::var("KVSCOPE_REQUIRE_PROMETHEUS").is_ok_and(|v| v == "1") {
             panic!("{test}: KVSCOPE_REQUIRE_PROMETHEUS=1 but no prometheus binary on PATH");
         }
-        eprintln!(
+        // Straight to the process's stderr: the test harness hides a passing test's eprintln.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "\n*** SKIPPED {test}: no `prometheus` on PATH. Install it (Debian/Ubuntu: \
              `sudo apt-get install -y prometheus`) or set KVSCOPE_PROMETHEUS=/path/to/prometheus. ***\n"
         );
