@@ -203,3 +203,28 @@ fn bad_fleet_arguments_name_themselves() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("match[]"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_fleet_view_names_what_it_needs() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .arg("fleet")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("give --prometheus URL"),
+        "{}",
+        stderr(&o)
+    );
+    // Not on a terminal (as here): it says so, and points at the headless report.
+    let o = run(&["--prometheus", "http://127.0.0.1:9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("report --prometheus"), "{}", stderr(&o));
+    let o = run(&["--prometheus", "http://127.0.0.1:9", "--allow-env"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("do not apply"), "{}", stderr(&o));
+}
