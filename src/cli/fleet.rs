@@ -34,6 +34,13 @@ pub struct FleetArgs {
     pub fail_on: Option<Severity>,
 }
 
+impl FleetArgs {
+    /// The URL, credentials removed.
+    pub fn url_shown(&self) -> String {
+        crate::sanitize::redact_url(&self.url)
+    }
+}
+
 /// Where the fleet is read.
 pub struct Reader {
     api: Api,
@@ -598,7 +605,17 @@ async fn drill(
     let mut app = crate::tui::App::new(model, interval, args.window, view_theme(live)?, Some(note));
     app.keymap = live.keymap.clone();
     app.export = live.export.clone();
-    let log = std::sync::Arc::new(std::sync::Mutex::new(None));
+    // The dashboard logs its targets going down and coming back, as `watch` does.
+    let (mut log, _) = super::live::open_log(live)?;
+    if let Some(l) = log.as_mut() {
+        l.line(&format!(
+            "kvscope {} fleet: opened {} via {}",
+            env!("CARGO_PKG_VERSION"),
+            crate::sanitize::clean(&row.name),
+            args.url_shown()
+        ));
+    }
+    let log = std::sync::Arc::new(std::sync::Mutex::new(log));
     let result = crate::tui::run(app, crate::tui::Feed::Live(rx), log)
         .await
         .map_err(|e| Failure::bad(format!("terminal error: {e}")));

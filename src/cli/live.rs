@@ -193,7 +193,9 @@ pub(super) fn spawn_collectors(
 
 /// The log: an explicit `--log` must open; the default one is best effort, and the UI is told
 /// (the second value) when it could not be written.
-fn open_log(args: &WatchArgs) -> Result<(Option<logfile::LogFile>, Option<String>), Failure> {
+pub(super) fn open_log(
+    args: &WatchArgs,
+) -> Result<(Option<logfile::LogFile>, Option<String>), Failure> {
     Ok(match (&args.log, logfile::default_path()) {
         (Some(p), _) => (Some(logfile::LogFile::open(p).map_err(Failure::bad)?), None),
         (None, Some(p)) => match logfile::LogFile::open(&p) {
