@@ -299,17 +299,30 @@ pub struct Health {
     pub failures: u64,
 }
 
-/// Reachability of a target now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetState {
-    /// Not answered yet.
-    Waiting,
-    Up,
-    /// Answered before, but nothing new for three intervals.
-    Stale,
-    /// The last attempt failed.
-    Down,
+crate::named! {
+    /// Reachability of a target now.
+    pub enum TargetState {
+        /// Not answered yet.
+        Waiting = "waiting",
+        Up = "up",
+        /// Answered before, but nothing new for three intervals.
+        Stale = "stale",
+        /// The last attempt failed.
+        Down = "down",
+    }
+}
+
+impl TargetState {
+    /// How bad it is: up 0, waiting 1, stale 2, down 3 (a group of targets is as bad as its
+    /// worst; the fleet sorts by it).
+    pub fn badness(self) -> u8 {
+        match self {
+            TargetState::Up => 0,
+            TargetState::Waiting => 1,
+            TargetState::Stale => 2,
+            TargetState::Down => 3,
+        }
+    }
 }
 
 impl Health {

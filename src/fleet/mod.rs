@@ -66,16 +66,10 @@ impl Instance {
                 TargetState::Waiting
             };
         };
-        let rank = |s: TargetState| match s {
-            TargetState::Down => 3,
-            TargetState::Stale => 2,
-            TargetState::Waiting => 1,
-            TargetState::Up => 0,
-        };
         self.members
             .iter()
             .map(|m| self.model.health(m.target).state(clock.now, clock.interval))
-            .max_by_key(|s| rank(*s))
+            .max_by_key(|s| s.badness())
             .unwrap_or(TargetState::Waiting)
     }
 

@@ -295,7 +295,7 @@ impl<'a> Analysed<'a> {
                 out,
                 "{:<28} {:<8} {:<22} {:>7} {:>7} {:>9} {:>8} {:>8} {:>6}  {}",
                 cut(&clean(i.instance), 28),
-                format!("{:?}", row.state).to_lowercase(),
+                row.state.as_str(),
                 cut(&row.architecture, 22),
                 percent(row.hit_rate.value()),
                 percent(row.l1_usage_ratio.value()),

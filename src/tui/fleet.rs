@@ -167,12 +167,11 @@ impl FleetPicture {
             .ok_or("a fleet report without instances")?
         {
             let r = &i["row"];
-            let state = match r["state"].as_str() {
-                Some("up") => TargetState::Up,
-                Some("stale") => TargetState::Stale,
-                Some("down") => TargetState::Down,
-                _ => TargetState::Waiting,
-            };
+            let state = TargetState::ALL
+                .iter()
+                .copied()
+                .find(|s| r["state"] == s.as_str())
+                .unwrap_or(TargetState::Waiting);
             let targets = i["targets"]
                 .as_array()
                 .map(|t| {
@@ -250,24 +249,6 @@ pub struct FleetView {
     pub help: bool,
 }
 
-fn state_rank(s: TargetState) -> u8 {
-    match s {
-        TargetState::Down => 0,
-        TargetState::Stale => 1,
-        TargetState::Waiting => 2,
-        TargetState::Up => 3,
-    }
-}
-
-fn state_word(s: TargetState) -> &'static str {
-    match s {
-        TargetState::Down => "down",
-        TargetState::Stale => "stale",
-        TargetState::Waiting => "waiting",
-        TargetState::Up => "up",
-    }
-}
-
 /// Most severe first: critical, then warning, then info counts.
 fn severity_key(c: Counts) -> (usize, usize, usize) {
     (c.critical, c.warning, c.info)
@@ -302,7 +283,7 @@ impl FleetView {
                     || r.name.to_lowercase().contains(&needle)
                     || r.job.to_lowercase().contains(&needle)
                     || r.row.architecture.contains(&needle)
-                    || state_word(r.row.state) == needle
+                    || r.row.state.as_str() == needle
             })
             .collect();
         let fig = |r: &FleetRow| -> Option<f64> {
@@ -328,9 +309,9 @@ impl FleetView {
             match self.sort {
                 SortKey::Findings => severity_key(b.row.findings)
                     .cmp(&severity_key(a.row.findings))
-                    .then_with(|| state_rank(a.row.state).cmp(&state_rank(b.row.state))),
+                    .then_with(|| b.row.state.badness().cmp(&a.row.state.badness())),
                 SortKey::Name => std::cmp::Ordering::Equal,
-                SortKey::State => state_rank(a.row.state).cmp(&state_rank(b.row.state)),
+                SortKey::State => b.row.state.badness().cmp(&a.row.state.badness()),
                 SortKey::HitRate => by_fig(true),
                 _ => by_fig(false),
             }
@@ -625,7 +606,7 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
             };
             let cells = vec![
                 Cell::from(crate::sanitize::clean(&r.name)),
-                Cell::from(Span::styled(state_word(row.state), state_style)),
+                Cell::from(Span::styled(row.state.as_str(), state_style)),
                 Cell::from(row.architecture.clone()),
                 Cell::from(percent(row.hit_rate.value())),
                 Cell::from(percent(row.l1_usage_ratio.value())),
