@@ -119,13 +119,38 @@ struct InstanceReport<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct Summary {
-    instances: usize,
-    up: usize,
-    stale: usize,
-    down: usize,
-    waiting: usize,
-    findings: Counts,
+pub struct Summary {
+    pub instances: usize,
+    pub up: usize,
+    pub stale: usize,
+    pub down: usize,
+    pub waiting: usize,
+    pub findings: Counts,
+}
+
+impl Summary {
+    /// The fleet's totals over its rows: the report's `summary` and the view's header.
+    pub fn of<'r>(rows: impl IntoIterator<Item = &'r Row>) -> Summary {
+        let mut s = Summary {
+            instances: 0,
+            up: 0,
+            stale: 0,
+            down: 0,
+            waiting: 0,
+            findings: Counts::default(),
+        };
+        for row in rows {
+            s.instances += 1;
+            *match row.state {
+                TargetState::Up => &mut s.up,
+                TargetState::Stale => &mut s.stale,
+                TargetState::Down => &mut s.down,
+                TargetState::Waiting => &mut s.waiting,
+            } += 1;
+            s.findings.add(row.findings);
+        }
+        s
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -171,26 +196,11 @@ impl<'a> Analysed<'a> {
     }
 
     fn report(&'a self, source: &'a str, refresh: &'a Refresh) -> FleetReport<'a> {
-        let mut summary = Summary {
-            instances: self.rows.len(),
-            up: 0,
-            stale: 0,
-            down: 0,
-            waiting: 0,
-            findings: Counts::default(),
-        };
-        let instances = self
+        let instances: Vec<InstanceReport> = self
             .rows
             .iter()
             .map(|(i, a)| {
                 let row = Row::of(i, a);
-                *match row.state {
-                    TargetState::Up => &mut summary.up,
-                    TargetState::Stale => &mut summary.stale,
-                    TargetState::Down => &mut summary.down,
-                    TargetState::Waiting => &mut summary.waiting,
-                } += 1;
-                summary.findings.add(row.findings);
                 InstanceReport {
                     instance: &i.name,
                     job: i.job(),
@@ -232,7 +242,7 @@ impl<'a> Analysed<'a> {
             },
             group_by: &self.fleet.group_by,
             refresh,
-            summary,
+            summary: Summary::of(instances.iter().map(|i| &i.row)),
             instances,
         }
     }

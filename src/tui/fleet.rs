@@ -16,7 +16,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, 
 
 use super::theme::Theme;
 use crate::fleet::Fleet;
-use crate::fleet::report::{Analysed, Counts, Refresh, Row};
+use crate::fleet::report::{Analysed, Counts, Refresh, Row, Summary};
 use crate::units::{count, cut, percent};
 use crate::vocab::{Role, TargetState};
 
@@ -475,21 +475,16 @@ pub fn draw(f: &mut Frame, v: &FleetView) {
 
 fn draw_header(f: &mut Frame, v: &FleetView, area: Rect) {
     let p = &v.picture;
-    let n = |s: TargetState| p.rows.iter().filter(|r| r.row.state == s).count();
-    let mut totals = Counts::default();
-    for r in &p.rows {
-        totals.critical += r.row.findings.critical;
-        totals.warning += r.row.findings.warning;
-        totals.info += r.row.findings.info;
-    }
+    let sum = Summary::of(p.rows.iter().map(|r| &r.row));
+    let totals = sum.findings;
     let w = area.width as usize;
     let title = format!(
         "kvscope fleet · {} · {} instances: {} up, {} stale, {} down · window {}",
         crate::sanitize::clean(&v.source),
-        p.rows.len(),
-        n(TargetState::Up) + n(TargetState::Waiting),
-        n(TargetState::Stale),
-        n(TargetState::Down),
+        sum.instances,
+        sum.up + sum.waiting,
+        sum.stale,
+        sum.down,
         crate::timefmt::format_duration(v.window)
     );
     let refreshed = match (p.good_at, &p.failed) {
