@@ -204,14 +204,7 @@ pub fn found_in(series: &[promapi::Series], group_by: &str) -> Vec<Found> {
     let mut found: std::collections::BTreeMap<TargetKey, Found> = Default::default();
     for s in series {
         let name = s.label("__name__").unwrap_or("");
-        let role = if name.starts_with("lmcache_mp_") {
-            Role::Lmcache
-        } else if ["vllm:", "sglang:", "lmcache:"]
-            .iter()
-            .any(|p| name.starts_with(p))
-        {
-            Role::Engine
-        } else {
+        let Some(role) = promapi::role_of(name) else {
             continue;
         };
         let key = TargetKey {

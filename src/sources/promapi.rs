@@ -20,10 +20,29 @@ use serde::Deserialize;
 use crate::sources::http::{self, Auth, TargetUrl};
 use crate::vocab::Role;
 
-/// Metric names that make a target part of the fleet: an LMCache MP server, or an engine (with
-/// or without LMCache embedded).
-pub const LMCACHE_NAMES: &str = "lmcache_mp_.+";
-pub const ENGINE_NAMES: &str = "vllm:.+|sglang:.+|lmcache:.+";
+/// Name prefixes that make a target part of the fleet, by role: an LMCache MP server, or an
+/// engine (with or without LMCache embedded). A target showing both is an LMCache server.
+pub const ROLE_PREFIXES: [(Role, &[&str]); 2] = [
+    (Role::Lmcache, &["lmcache_mp_"]),
+    (Role::Engine, &["vllm:", "sglang:", "lmcache:"]),
+];
+
+/// The role a series with this name gives its target, if any.
+pub fn role_of(name: &str) -> Option<Role> {
+    ROLE_PREFIXES
+        .iter()
+        .find(|(_, prefixes)| prefixes.iter().any(|p| name.starts_with(p)))
+        .map(|(role, _)| *role)
+}
+
+/// A `__name__` regular expression matching names with these prefixes.
+fn names_matching(prefixes: &[&str]) -> String {
+    prefixes
+        .iter()
+        .map(|p| format!("{}.+", regex_quote(p)))
+        .collect::<Vec<_>>()
+        .join("|")
+}
 
 /// The largest answer read from the API (a bigger one is refused with a clear message; the
 /// sample query is split by instance so a fleet's answers stay well under it).
@@ -250,7 +269,8 @@ impl Api {
         time: f64,
     ) -> Result<Vec<Found>, ApiError> {
         let mut found: BTreeMap<TargetKey, Found> = BTreeMap::new();
-        for (role, names) in [(Role::Lmcache, LMCACHE_NAMES), (Role::Engine, ENGINE_NAMES)] {
+        for (role, prefixes) in ROLE_PREFIXES {
+            let names = names_matching(prefixes);
             let by = if matches!(group_by, "instance" | "job") {
                 "job, instance".to_string()
             } else {
@@ -258,7 +278,7 @@ impl Api {
             };
             // A plain selector: Prometheus's lookback (5 minutes by default) keeps a target
             // that stopped answering in the list, where it shows as stale.
-            let q = format!("group by ({by}) ({{{}}})", with_names(matchers, names));
+            let q = format!("group by ({by}) ({{{}}})", with_names(matchers, &names));
             let (rows, _): (Vector, _) = self
                 .get(
                     "/api/v1/query",

@@ -178,13 +178,20 @@ fn selectors_are_quoted_and_checked() {
     assert!(check_matchers("{__name__=\"x\"}").is_err());
     assert!(check_matchers("{a=\"}\"} or {b=\"c\"}").is_err());
     assert_eq!(
-        with_names("{job=\"l\"}", LMCACHE_NAMES),
+        with_names("{job=\"l\"}", &names_matching(ROLE_PREFIXES[0].1)),
         "__name__=~\"lmcache_mp_.+\",job=\"l\""
     );
     assert_eq!(
-        with_names("", ENGINE_NAMES),
-        format!("__name__=~\"{ENGINE_NAMES}\"")
+        with_names("", &names_matching(ROLE_PREFIXES[1].1)),
+        "__name__=~\"vllm:.+|sglang:.+|lmcache:.+\""
     );
+    assert_eq!(
+        role_of("lmcache_mp_l1_read_chunks_total"),
+        Some(Role::Lmcache)
+    );
+    assert_eq!(role_of("lmcache:num_hit_tokens_total"), Some(Role::Engine));
+    assert_eq!(role_of("sglang:num_queue_reqs"), Some(Role::Engine));
+    assert_eq!(role_of("process_start_time_seconds"), None);
 }
 
 #[test]
