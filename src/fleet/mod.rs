@@ -162,7 +162,6 @@ impl Fleet {
             health,
             series,
             time,
-            ..
         } = read;
         self.time = Some(time);
         let mut by_target: HashMap<(&str, &str), Vec<&Series>> = HashMap::new();
