@@ -2,7 +2,8 @@
 //! [`args`] is what can be typed, [`auth`] places `--header` and `--bearer-token-file`,
 //! [`settings`] merges flags over the config file over defaults for the live commands,
 //! [`live`] runs `watch` and `demo`, [`packet`] runs `export`, `verify` and `import` (and reads
-//! packets for `report --packet`), [`replay`] runs `replay`, [`serve`] runs `serve` (and serves the demo), [`report`] and [`screenshot`] run those commands.
+//! packets for `report --packet`), [`replay`] runs `replay`, [`serve`] runs `serve` (and serves the demo), [`report`] and [`screenshot`] run those commands, [`shell`] prints completions, the man page and
+//! the newcomer's help.
 
 pub mod args;
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod report;
 pub mod screenshot;
 pub mod serve;
 pub mod settings;
+pub mod shell;
 
 /// Exit codes scripts can use (0 is success; a signal gives 128 + its number).
 /// `report --fail-on`: a rule at or above that severity fires.

@@ -50,6 +50,15 @@ pub struct Target {
     #[serde(default)]
     pub header: Vec<String>,
     pub bearer_token_file: Option<PathBuf>,
+    /// As `--basic-auth-file`, `--ca-cert` (a list), `--client-cert`, `--client-key` and
+    /// `--insecure` after this target's flag.
+    pub basic_auth_file: Option<PathBuf>,
+    #[serde(default)]
+    pub ca_cert: Vec<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure: bool,
     /// Files read beside this target, as `--lct`, `--otel`, `--server-log`, `--engine-log`.
     pub lct: Option<PathBuf>,
     pub otel: Option<PathBuf>,
@@ -71,6 +80,11 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Config {
+    /// The file names at least one target, so `kvscope` alone can watch.
+    pub fn names_targets(&self) -> bool {
+        !self.lmcache.is_empty() || !self.engine.is_empty() || !self.target.is_empty()
+    }
+
     /// Reads `explicit`, or the default path when it exists; no file is an empty config.
     pub fn load(explicit: Option<&Path>) -> Result<Config, String> {
         let path = match explicit {

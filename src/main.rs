@@ -11,7 +11,16 @@ use kvscope::cli::{self, Failure, auth, settings};
 use kvscope::tui::Stop;
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    // `kvscope` alone: watch the config file's targets, or tell a newcomer where to start.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.len() == 1 {
+        match kvscope::config::Config::load(None) {
+            Ok(c) if c.names_targets() => argv.push("watch".into()),
+            Ok(_) => return finish(cli::write_stdout(&cli::shell::newcomer_help())),
+            Err(e) => return failed(Failure::bad(e)),
+        }
+    }
+    let matches = Cli::command().get_matches_from(argv);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let Some((_, sub)) = matches.subcommand() else {
         unreachable!("clap requires a subcommand")
@@ -20,6 +29,9 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(f) => return failed(f),
     };
+    if auth.all.tls.insecure || auth.per_target.iter().any(|(_, _, a)| a.tls.insecure) {
+        warn("--insecure: TLS certificates are not checked");
+    }
     let follows = match cli::follow::plan(sub) {
         Ok(f) => f,
         Err(f) => return failed(f),
@@ -111,6 +123,7 @@ fn main() -> ExitCode {
             follow: _,
             fleet,
         } => {
+            let format = format.unwrap_or_else(cli::report::OutputFormat::for_stdout);
             let thresholds = match settings::report_thresholds(config.as_deref()) {
                 Ok(t) => t,
                 Err(f) => return failed(f),
@@ -263,10 +276,23 @@ fn main() -> ExitCode {
             speed,
             live_timestamps,
         })),
+        Command::Completions { shell } => finish(cli::write_stdout(&String::from_utf8_lossy(
+            &cli::shell::completions(shell),
+        ))),
+        Command::Man => finish(cli::write_stdout(&String::from_utf8_lossy(
+            &cli::shell::man(),
+        ))),
         Command::Verify { packet } => {
             finish(cli::packet::verify(&packet).and_then(|said| cli::write_stdout(&said)))
         }
     }
+}
+
+/// A warning on stderr, for commands without a screen to show it on (the TUI shows it in its
+/// header too).
+fn warn(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "kvscope: warning: {message}");
 }
 
 /// An error for the user on stderr; a dead stderr (dropped SSH session) is not a reason to panic.

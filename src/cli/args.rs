@@ -87,8 +87,10 @@ pub enum Command {
         /// Per-request timeout for URLs.
         #[arg(long, default_value = "5s", value_parser = parse_duration)]
         timeout: f64,
-        #[arg(long, value_enum, default_value = "json")]
-        format: OutputFormat,
+        /// Output format [default: text when standard output is a terminal, json otherwise
+        /// (a pipe, a file, CI)].
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
         /// Exit 1 when a rule of this severity or above fires: critical, warning or info
         /// (without it, findings never change the exit code).
         #[arg(long, value_name = "SEVERITY", value_parser = severity)]
@@ -209,6 +211,14 @@ pub enum Command {
         #[arg(value_name = "PACKET")]
         packet: std::path::PathBuf,
     },
+    /// Print a shell completion script (bash: `kvscope completions bash >
+    /// ~/.local/share/bash-completion/completions/kvscope`; the README has zsh and fish).
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, in roff (`kvscope man > ~/.local/share/man/man1/kvscope.1`).
+    Man,
 }
 
 /// `--fail-on`: `critical`, `warning` or `info`.
@@ -341,6 +351,21 @@ pub struct AuthOpts {
     /// --header. Never printed.
     #[arg(long, value_name = "FILE")]
     pub basic_auth_file: Vec<std::path::PathBuf>,
+    /// A CA certificate (PEM; a bundle is fine) trusted besides the system's, for servers
+    /// behind a private CA. Repeatable; placed like --header.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<std::path::PathBuf>,
+    /// A client certificate (PEM) for servers that ask for one (mutual TLS), with
+    /// --client-key; placed like --header.
+    #[arg(long, value_name = "FILE")]
+    pub client_cert: Vec<std::path::PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --client-cert. Never printed.
+    #[arg(long, value_name = "FILE")]
+    pub client_key: Vec<std::path::PathBuf>,
+    /// Do not check servers' TLS certificates (shown in the header for as long as it runs);
+    /// placed like --header.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Where `--header`, `--bearer-token-file` and `--basic-auth-file` apply, from where they stand on the command line:
+//! Where `--header`, `--bearer-token-file`, `--basic-auth-file` and the TLS flags (`--ca-cert`,
+//! `--client-cert`, `--client-key`, `--insecure`) apply, from where they stand on the command line:
 //! before any target flag they go to every target; after a `--lmcache`/`--engine` value, to that
 //! target only.
 
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 use clap::ArgMatches;
 
 use super::Failure;
-use crate::sources::http::{Auth, AuthPlan};
+use crate::sources::http::{Auth, AuthPlan, Tls};
 use crate::vocab::Role;
 
 /// Whose a flag is: every target's (`None`), or the `index`th `--lmcache`/`--engine` target's.
@@ -19,6 +20,10 @@ struct Scope {
     headers: Vec<String>,
     token_files: Vec<PathBuf>,
     basic_files: Vec<PathBuf>,
+    ca: Vec<PathBuf>,
+    client_cert: Vec<PathBuf>,
+    client_key: Vec<PathBuf>,
+    insecure: bool,
 }
 
 impl Scope {
@@ -33,16 +38,22 @@ impl Scope {
                 self.token_files.len()
             )));
         }
-        let auth = Auth::from_flags(&self.headers, self.token_files.first().map(|p| p.as_path()))
+        let mut auth =
+            Auth::from_flags(&self.headers, self.token_files.first().map(|p| p.as_path()))
+                .map_err(Failure::bad)?;
+        auth = match self.basic_files.as_slice() {
+            [] => auth,
+            [one] => auth.with_basic_auth_file(one).map_err(Failure::bad)?,
+            more => {
+                return Err(Failure::bad(format!(
+                    "--basic-auth-file given {} times for one target: give one",
+                    more.len()
+                )));
+            }
+        };
+        auth.tls = Tls::from_flags(&self.ca, &self.client_cert, &self.client_key, self.insecure)
             .map_err(Failure::bad)?;
-        match self.basic_files.as_slice() {
-            [] => Ok(auth),
-            [one] => auth.with_basic_auth_file(one).map_err(Failure::bad),
-            more => Err(Failure::bad(format!(
-                "--basic-auth-file given {} times for one target: give one",
-                more.len()
-            ))),
-        }
+        Ok(auth)
     }
 }
 
@@ -70,6 +81,23 @@ pub fn plan(m: &ArgMatches) -> Result<AuthPlan, Failure> {
     }
     for (file, pos) in values::<PathBuf>(m, "basic_auth_file") {
         scope(&mut scopes, owner(pos)).basic_files.push(file);
+    }
+    for (file, pos) in values::<PathBuf>(m, "ca_cert") {
+        scope(&mut scopes, owner(pos)).ca.push(file);
+    }
+    for (file, pos) in values::<PathBuf>(m, "client_cert") {
+        scope(&mut scopes, owner(pos)).client_cert.push(file);
+    }
+    for (file, pos) in values::<PathBuf>(m, "client_key") {
+        scope(&mut scopes, owner(pos)).client_key.push(file);
+    }
+    // A flag without a value: where it was typed, if it was.
+    if m.try_contains_id("insecure").is_ok()
+        && m.value_source("insecure") == Some(clap::parser::ValueSource::CommandLine)
+    {
+        for pos in positions(m, "insecure") {
+            scope(&mut scopes, owner(pos)).insecure = true;
+        }
     }
     let mut plan = AuthPlan::default();
     for s in &scopes {
@@ -108,6 +136,10 @@ fn scope(scopes: &mut Vec<Scope>, owner: Owner) -> &mut Scope {
                 headers: Vec::new(),
                 token_files: Vec::new(),
                 basic_files: Vec::new(),
+                ca: Vec::new(),
+                client_cert: Vec::new(),
+                client_key: Vec::new(),
+                insecure: false,
             });
             scopes.len() - 1
         }

@@ -332,6 +332,7 @@ pub fn run(
         .build()
         .map_err(|e| Failure::bad(format!("cannot start the runtime: {e}")))?;
     let mut view = FleetView::new(source, theme, args.window);
+    view.insecure = args.auth.tls.insecure;
     view.now = crate::timefmt::now();
     rt.block_on(async {
         loop {

@@ -90,6 +90,15 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
         ));
     }
     let mut app = App::new(model, args.interval, args.window, theme, note);
+    app.insecure = [(Role::Lmcache, &lm), (Role::Engine, &en)]
+        .into_iter()
+        .flat_map(|(role, urls)| {
+            urls.iter()
+                .enumerate()
+                .filter(move |(i, _)| args.auth.for_target(role, *i).tls.insecure)
+                .map(|(_, u)| u.to_string())
+        })
+        .collect();
     app.keymap = args.keymap.clone();
     app.export = args.export.clone();
     let log = std::sync::Arc::new(std::sync::Mutex::new(log));

@@ -18,6 +18,19 @@ pub enum OutputFormat {
     Markdown,
 }
 
+impl OutputFormat {
+    /// `report`'s format when none is given: text for a person at a terminal, JSON for a pipe,
+    /// a file or CI.
+    pub fn for_stdout() -> OutputFormat {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() {
+            OutputFormat::Text
+        } else {
+            OutputFormat::Json
+        }
+    }
+}
+
 /// What `report` was asked to do.
 #[derive(Debug, Clone)]
 pub struct ReportArgs {

@@ -6,7 +6,7 @@ use super::args::{LiveOpts, series_limit};
 use crate::analysis::findings::Thresholds;
 use crate::cli::live::WatchArgs;
 use crate::config::Config;
-use crate::sources::http::{Auth, AuthPlan};
+use crate::sources::http::{Auth, AuthPlan, Tls};
 use crate::timefmt::{parse_duration, parse_interval};
 use crate::vocab::{Role, Stream};
 
@@ -137,7 +137,7 @@ fn config_targets(cfg: &Config, auth: &mut AuthPlan) -> Result<ConfigTargets, Fa
             (None, Some(u)) => (Role::Engine, &mut en, u),
             (None, None) => continue,
         };
-        let own = Auth::from_flags(&t.header, t.bearer_token_file.as_deref()).map_err(|e| {
+        let own = target_auth(t).map_err(|e| {
             let shown = crate::sanitize::redact_url(url);
             Failure::bad(format!("config [[target]] {shown}: {e}"))
         })?;
@@ -161,6 +161,21 @@ fn config_targets(cfg: &Config, auth: &mut AuthPlan) -> Result<ConfigTargets, Fa
         list.push(url.clone());
     }
     Ok((lm, en, follows))
+}
+
+/// A `[[target]]` table's headers, credentials and TLS files, read as its flags would be.
+fn target_auth(t: &crate::config::Target) -> Result<Auth, String> {
+    let mut auth = Auth::from_flags(&t.header, t.bearer_token_file.as_deref())?;
+    if let Some(file) = &t.basic_auth_file {
+        auth = auth.with_basic_auth_file(file)?;
+    }
+    auth.tls = Tls::from_flags(
+        &t.ca_cert,
+        t.client_cert.as_slice(),
+        t.client_key.as_slice(),
+        t.insecure,
+    )?;
+    Ok(auth)
 }
 
 #[cfg(test)]

@@ -33,17 +33,26 @@ pub struct Body {
     pub format: Option<Format>,
 }
 
+mod tls;
+pub use tls::{Tls, system_has_roots};
+
 /// Extra request headers, e.g. `Authorization` for LMCache 0.5.7's API keys. Values are marked
 /// sensitive and are never printed.
 #[derive(Clone, Default)]
 pub struct Auth {
     pub headers: Vec<(String, String)>,
+    /// CA certificates, a client certificate, `--insecure`.
+    pub tls: Tls,
 }
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
-        write!(f, "Auth {{ headers: {names:?} (values hidden) }}")
+        write!(
+            f,
+            "Auth {{ headers: {names:?} (values hidden), tls: {:?} }}",
+            self.tls
+        )
     }
 }
 
@@ -90,7 +99,10 @@ impl Auth {
             }
             out.push(("Authorization".into(), format!("Bearer {token}")));
         }
-        Ok(Auth { headers: out })
+        Ok(Auth {
+            headers: out,
+            tls: Tls::default(),
+        })
     }
 }
 
@@ -185,7 +197,16 @@ impl AuthPlan {
             .cloned()
             .collect();
         headers.extend(own.into_iter().cloned());
-        Auth { headers }
+        let no_tls = Tls::default();
+        let own_tls = self
+            .per_target
+            .iter()
+            .find(|(r, i, _)| *r == role && *i == index)
+            .map_or(&no_tls, |(_, _, a)| &a.tls);
+        Auth {
+            headers,
+            tls: self.all.tls.with(own_tls),
+        }
     }
 }
 
@@ -207,7 +228,7 @@ pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String>
         value.set_sensitive(true);
         headers.append(name, value);
     }
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         // LMCache and vLLM serve with uvicorn, which closes a connection idle for 5 s. Reusing
@@ -216,9 +237,11 @@ pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String>
         .pool_idle_timeout(POOL_IDLE)
         .user_agent(concat!("kvscope/", env!("CARGO_PKG_VERSION")))
         .default_headers(headers)
-        .redirect(redirect_policy())
+        .redirect(redirect_policy());
+    auth.tls
+        .apply(builder)?
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|e| format!("cannot build the HTTP client: {}", describe(e)))
 }
 
 /// A target's URL. It prints (Display, Debug) only in [`redact_url`](crate::sanitize::redact_url)'s
@@ -393,6 +416,10 @@ fn describe(e: reqwest::Error) -> String {
         msg.push_str(": ");
         msg.push_str(&s.to_string());
         src = s.source();
+    }
+    if let Some(hint) = tls::hint(&msg) {
+        msg.push_str(" — ");
+        msg.push_str(hint);
     }
     msg
 }

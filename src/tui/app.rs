@@ -225,6 +225,9 @@ pub struct App {
     pub now: f64,
     /// A line shown under the header (e.g. what the demo replays).
     pub note: Option<String>,
+    /// Targets whose TLS certificates are not checked (`--insecure`), named in the header for
+    /// as long as the session runs.
+    pub insecure: Vec<String>,
     /// `e` was pressed and the loop has not passed it on yet.
     pub export_asked: bool,
     /// A trace file `/config` names that could be followed here: the y / n question.
@@ -265,6 +268,7 @@ impl App {
             theme,
             now: 0.0,
             note,
+            insecure: Vec::new(),
             export_asked: false,
             offer: None,
             asked: Default::default(),

@@ -247,6 +247,9 @@ pub struct FleetView {
     /// A line from an export or the drill-down, shown under the header.
     pub note: Option<String>,
     pub help: bool,
+    /// `--insecure`: the API's certificate is not checked, said in the title for as long as
+    /// the view runs.
+    pub insecure: bool,
 }
 
 /// Most severe first: critical, then warning, then info counts.
@@ -268,6 +271,7 @@ impl FleetView {
             now: 0.0,
             note: None,
             help: false,
+            insecure: false,
         }
     }
 
@@ -551,14 +555,16 @@ fn draw_header(f: &mut Frame, v: &FleetView, area: Rect) {
         )),
         (None, None) => Line::default(),
     };
-    f.render_widget(
-        Paragraph::new(vec![
-            Line::from(Span::styled(cut(&title, w), v.theme.title)),
-            refreshed,
-            third,
-        ]),
-        area,
-    );
+    let title = if v.insecure {
+        const MARK: &str = "TLS NOT CHECKED (--insecure) · ";
+        Line::from(vec![
+            Span::styled(MARK, v.theme.bad),
+            Span::styled(cut(&title, w.saturating_sub(MARK.len())), v.theme.title),
+        ])
+    } else {
+        Line::from(Span::styled(cut(&title, w), v.theme.title))
+    };
+    f.render_widget(Paragraph::new(vec![title, refreshed, third]), area);
 }
 
 fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
@@ -834,6 +840,21 @@ mod tests {
         );
         insta::assert_snapshot!("fleet_120x40", wide);
         insta::assert_snapshot!("fleet_80x24", render(&v, 80, 24));
+    }
+
+    #[test]
+    fn insecure_is_said_in_the_title_for_as_long_as_the_view_runs() {
+        let mut v = view();
+        assert!(!render(&v, 80, 24).contains("TLS NOT CHECKED"));
+        v.insecure = true;
+        for w in [80, 120] {
+            let s = render(&v, w, 24);
+            let title = s.lines().next().unwrap_or("");
+            assert!(
+                title.starts_with("TLS NOT CHECKED (--insecure) · kvscope fleet"),
+                "{s}"
+            );
+        }
     }
 
     #[test]

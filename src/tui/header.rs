@@ -187,6 +187,21 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     } else {
         out.extend(compact_lines(app, usize::from(width)));
     }
+    if !app.insecure.is_empty() {
+        let whose = if app.insecure.len() == app.shown.targets.len() {
+            "every target".to_string()
+        } else {
+            app.insecure
+                .iter()
+                .map(|n| clean(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(Line::from(Span::styled(
+            format!("TLS NOT CHECKED (--insecure): {whose}"),
+            app.theme.bad,
+        )));
+    }
     if let Some(note) = &app.note {
         out.push(Line::from(Span::styled(note.clone(), app.theme.info)));
     }

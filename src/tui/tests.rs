@@ -194,6 +194,17 @@ fn a_down_target_shows_why_and_the_ui_keeps_rendering() {
 }
 
 #[test]
+fn insecure_targets_are_named_in_the_header_at_every_size() {
+    let mut a = app(5);
+    assert!(!render(&a, 120, 40).contains("TLS NOT CHECKED"));
+    a.insecure = vec!["https://lm.example:8080/metrics".into()];
+    for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+        let s = render(&a, w, h);
+        assert!(s.contains("TLS NOT CHECKED (--insecure)"), "{w}x{h}:\n{s}");
+    }
+}
+
+#[test]
 fn escape_sequences_in_label_values_never_reach_the_screen() {
     let model = Model::new(&["x".into()], &[], 8);
     let mut a = App::new(model, 1.0, 60.0, Theme::mono(), None);
