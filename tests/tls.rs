@@ -386,9 +386,11 @@ fn config_target_tables_carry_their_tls_files() {
         "[[target]]\nlmcache = \"https://127.0.0.1:1\"\nclient_cert = \"/nonexistent/c.pem\"\nclient_key = \"/nonexistent/c.key\"\n",
     )
     .unwrap();
-    let e = kvscope::cli::settings::resolve(live_opts(&cfg), vec![], vec![], Default::default())
-        .err()
-        .expect("a missing client certificate is refused");
+    let Err(e) =
+        kvscope::cli::settings::resolve(live_opts(&cfg), vec![], vec![], Default::default())
+    else {
+        panic!("a missing client certificate is refused")
+    };
     assert!(e.message.contains("/nonexistent/c.pem"), "{}", e.message);
 }
 

@@ -558,7 +558,7 @@ impl App {
             Action::NextPane | Action::PrevPane => v.cycle_focus(action == Action::NextPane),
             Action::Down | Action::Up => self.step(action == Action::Down),
             Action::Open => {
-                if matches!(v.focus, Pane::Matrix | Pane::Findings) {
+                if matches!(v.focus, Pane::Matrix | Pane::Findings | Pane::Mode) {
                     v.detail = true;
                 }
             }

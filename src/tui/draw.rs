@@ -103,7 +103,13 @@ pub fn draw(f: &mut Frame, app: &App) {
         let names: Vec<&str> = hidden.iter().map(|p| p.title()).collect();
         foot = format!("also (tab): {} │ {foot}", names.join(", "));
     }
-    f.render_widget(Paragraph::new(Span::styled(foot, app.theme.dim)), footer);
+    f.render_widget(
+        Paragraph::new(super::widgets::fit_line(
+            Span::styled(foot, app.theme.dim).into(),
+            footer.width,
+        )),
+        footer,
+    );
     if app.view.detail {
         overlays::draw_detail(f, area, app);
     }

@@ -5,10 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::app::{App, LogFilter, Pane, RequestOrder};
-use super::widgets::{block, short_name, sparkline};
+use super::widgets::{block, fit, fit_line, pane_text, short_name, sparkline};
 use crate::evidence::log::{Kind, Level};
 use crate::sanitize::clean;
 use crate::units;
@@ -19,23 +19,17 @@ fn clock(t: f64) -> String {
     s.get(11..19).unwrap_or(&s).to_string()
 }
 
-/// `text` in at most `width` columns, with `…` where it was cut.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 /// A pane with nothing read yet: how to give it what it shows.
 fn empty(f: &mut Frame, area: Rect, app: &App, b: ratatui::widgets::Block<'_>, how: &str) {
-    f.render_widget(
-        Paragraph::new(Span::styled(how.to_string(), app.theme.dim))
-            .wrap(Wrap { trim: true })
-            .block(b),
-        area,
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    pane_text(
+        f,
+        inner,
+        vec![Line::from(how.to_string())],
+        app.theme.dim,
+        true,
+        "",
     );
 }
 
@@ -66,15 +60,15 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
         Some(e) => (clean(e), app.theme.warn),
     };
     let head = Line::from(Span::styled(
-        fit(
+        units::cut(
             &format!(
-                "{} {} · schema {} · {} records · {:.1} s · {state}{more}",
+                "{} · {} records · {:.1} s · {state}{more} · {} · schema {}",
                 short_name(&t.target),
+                s.total_records,
+                s.duration_s,
                 s.level.as_deref().map_or("no header yet".into(), clean),
                 s.trace_schema_version
-                    .map_or("?".to_string(), |v| v.to_string()),
-                s.total_records,
-                s.duration_s
+                    .map_or("?".to_string(), |v| v.to_string())
             ),
             width,
         ),
@@ -103,7 +97,7 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
         Constraint::Min(0),
     ])
     .areas(inner);
-    f.render_widget(Paragraph::new(head), head_r);
+    f.render_widget(Paragraph::new(fit_line(head, head_r.width)), head_r);
     let peak = t.per_second.iter().copied().max().unwrap_or(0);
     let all = (format!("all · peak {peak}/s"), &t.per_second);
     let rows = std::iter::once((all.0, all.1)).chain(t.per_op.iter().map(|(n, v)| (clean(n), v)));
@@ -118,14 +112,17 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
         }
         let [l, r] = Layout::horizontal([Constraint::Length(26), Constraint::Min(0)]).areas(row);
         f.render_widget(
-            Paragraph::new(Span::styled(fit(&label, 25), app.theme.dim)),
+            Paragraph::new(fit_line(
+                Span::styled(units::cut(&label, 25), app.theme.dim).into(),
+                l.width,
+            )),
             l,
         );
         let series: Vec<Option<f64>> = series.iter().map(|n| Some(*n as f64)).collect();
         // Each row on the scale of all records, so the rows compare.
         sparkline(f, r, &series, Some(peak.max(1) as f64), app.theme.info);
     }
-    f.render_widget(Paragraph::new(ops_line).wrap(Wrap { trim: true }), ops_r);
+    pane_text(f, ops_r, vec![ops_line], app.theme.text, true, "");
     let width = rows_r.width as usize;
     let rows: Vec<Line<'static>> = t
         .recent
@@ -134,11 +131,14 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
             Line::from(vec![
                 Span::styled(format!("{} ", clock(r.t_wall)), app.theme.dim),
                 Span::styled(format!("{:<24} ", clean(&r.op)), app.theme.title),
-                Span::raw(fit(&clean(&r.args), width.saturating_sub(34))),
+                Span::raw(units::cut(&clean(&r.args), width.saturating_sub(34))),
             ])
         })
         .collect();
-    f.render_widget(Paragraph::new(tail(rows, rows_r.height)), rows_r);
+    f.render_widget(
+        Paragraph::new(fit(tail(rows, rows_r.height), rows_r.width)),
+        rows_r,
+    );
 }
 
 fn level_style(app: &App, level: Option<Level>) -> Style {
@@ -184,7 +184,7 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
     };
     let width = inner.width as usize;
     let head = Line::from(Span::styled(
-        fit(
+        units::cut(
             &format!(
                 "{} {} {} lines · prefetch {} · stored {} · retrieved {} · evictions {} · warnings {} · unknown {}{more}",
                 short_name(&l.target),
@@ -218,7 +218,7 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
                 x.ms
             )
         });
-        Line::from(fit(
+        Line::from(units::cut(
             &format!(
                 "prefetch: {} requests, {} of {} keys retained ({} L1, {} L2), slowest {} ms{last}",
                 p.requests,
@@ -233,7 +233,7 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
     };
     let [head_r, rows_r] =
         Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
-    f.render_widget(Paragraph::new(vec![head, prefetch]), head_r);
+    f.render_widget(Paragraph::new(fit([head, prefetch], head_r.width)), head_r);
     let needle = search.to_lowercase();
     let width = rows_r.width as usize;
     let rows: Vec<Line<'static>> = l
@@ -256,7 +256,7 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
                 Span::styled(format!("{:<12} ", clean(stamp)), app.theme.dim),
                 Span::styled(format!("{level:<7} "), level_style(app, e.level)),
                 Span::styled(
-                    fit(
+                    units::cut(
                         &clean(e.brief.as_deref().unwrap_or(&e.message)),
                         width.saturating_sub(21),
                     ),
@@ -265,7 +265,10 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
             ])
         })
         .collect();
-    f.render_widget(Paragraph::new(tail(rows, rows_r.height)), rows_r);
+    f.render_widget(
+        Paragraph::new(fit(tail(rows, rows_r.height), rows_r.width)),
+        rows_r,
+    );
 }
 
 /// The requests in the pane's order: indices into the picture's requests.
@@ -307,7 +310,7 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let width = inner.width as usize;
-    let head = fit(
+    let head = units::cut(
         &format!(
             "{} spans · {} requests · hit {} ({} L1, {} L2 tokens) · {} timeouts{}",
             sum.spans,
@@ -333,7 +336,13 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
         Constraint::Min(0),
     ])
     .areas(inner);
-    f.render_widget(Paragraph::new(Span::styled(head, app.theme.text)), head_r);
+    f.render_widget(
+        Paragraph::new(fit_line(
+            Span::styled(head, app.theme.text).into(),
+            head_r.width,
+        )),
+        head_r,
+    );
     let first = sel.saturating_sub(list_h.saturating_sub(1) as usize);
     let rows: Vec<Line<'static>> = idx
         .iter()
@@ -343,7 +352,7 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
         .map(|(i, &r)| {
             let r = &e.requests[r];
             let name = r.session.as_deref().unwrap_or(&r.root.name);
-            let text = fit(
+            let text = units::cut(
                 &format!(
                     "{} {:<18} {:>9.1} ms  hit {:>6}{}  L1 {} L2 {}",
                     clock(r.root.start),
@@ -366,12 +375,12 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
             Line::from(Span::styled(text, style))
         })
         .collect();
-    f.render_widget(Paragraph::new(rows), list_r);
+    f.render_widget(Paragraph::new(fit(rows, list_r.width)), list_r);
     let Some(r) = idx.get(sel).map(|&i| &e.requests[i]) else {
         return;
     };
     let mut tree = vec![Line::from(Span::styled(
-        fit(
+        units::cut(
             &format!(
                 "{} {:.1} ms{}",
                 clean(&r.root.name),
@@ -391,7 +400,7 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
             app.theme.text
         };
         tree.push(Line::from(Span::styled(
-            fit(
+            units::cut(
                 &format!(
                     "{}{} {:.1} ms{}",
                     "  ".repeat(*depth),
@@ -409,7 +418,7 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
         let prefetches = e.log.iter().flat_map(|l| &l.prefetches);
         for p in prefetches.filter(|p| &p.request == session) {
             tree.push(Line::from(Span::styled(
-                fit(
+                units::cut(
                     &format!(
                         "log: prefetch {}/{} keys ({} L1, {} L2) in {} ms",
                         p.retained, p.requested, p.l1, p.l2, p.ms
@@ -433,5 +442,5 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
             )));
         }
     }
-    f.render_widget(Paragraph::new(tree), tree_r);
+    f.render_widget(Paragraph::new(fit(tree, tree_r.width)), tree_r);
 }

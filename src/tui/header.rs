@@ -203,7 +203,16 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         )));
     }
     if let Some(note) = &app.note {
-        out.push(Line::from(Span::styled(note.clone(), app.theme.info)));
+        // A note may be long (the demo says what it replays): two lines, then `…`.
+        let mut rows = super::widgets::wrap_words(note, usize::from(width.saturating_sub(1)));
+        if rows.len() > 2 {
+            rows.truncate(2);
+            rows[1].push_str(" …");
+        }
+        out.extend(
+            rows.into_iter()
+                .map(|r| Line::from(Span::styled(r, app.theme.info))),
+        );
     }
     if let Some(note) = &app.export_note {
         out.push(Line::from(Span::styled(clean(note), app.theme.info)));
@@ -272,7 +281,10 @@ fn replay_line(app: &App, r: &Status) -> Line<'static> {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    f.render_widget(Paragraph::new(lines(app, area.width)), area);
+    f.render_widget(
+        Paragraph::new(super::widgets::fit(lines(app, area.width), area.width)),
+        area,
+    );
 }
 
 /// The list of every target: role, URL, state, age and latency, and why it is down.

@@ -4,11 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::app::{App, Pane};
 use super::keys::Action;
-use super::widgets::{popup, scrolled_popup, severity_span, status_style, status_word};
+use super::widgets::{scrolled_popup, severity_span, status_style, status_word, wrap_words};
 use crate::analysis::figures::TargetFigures;
 use crate::analysis::http_facts::HttpFacts;
 use crate::sanitize::clean;
@@ -17,21 +16,14 @@ pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
     let detail = match app.view.focus {
         Pane::Matrix => family_detail(app),
         Pane::Findings => finding_detail(app),
+        Pane::Mode => Some(("architecture".into(), super::panes::mode_lines(app))),
         _ => None,
     };
     let Some((title, lines)) = detail else {
         return;
     };
-    let r = popup(area, 110, lines.len() as u16 + 2);
-    f.render_widget(Clear, r);
-    let b = Block::default()
-        .borders(Borders::ALL)
-        .title(format!(
-            " {title} · {} closes ",
-            app.keymap.hint(Action::Close)
-        ))
-        .border_style(app.theme.focus);
-    f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }), r);
+    let title = format!("{title} · {} closes", app.keymap.hint(Action::Close));
+    scrolled_popup(f, area, app, lines, &title);
 }
 
 /// The selected family: its metrics, the names they were seen under, and its series.
@@ -273,17 +265,20 @@ pub(super) fn draw_server(f: &mut Frame, area: Rect, app: &App) {
 }
 
 pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {
-    let mut lines: Vec<Line> = app
-        .keymap
-        .help_lines(app.replaying())
-        .into_iter()
-        .map(|(keys, help)| {
-            Line::from(vec![
-                Span::styled(format!("{keys:<22}"), app.theme.title),
-                Span::raw(help),
-            ])
-        })
-        .collect();
+    // What each key does, wrapped under itself (a hanging indent past the keys' column), in
+    // the width scrolled_popup gives its text.
+    const KEYS: usize = 22;
+    let text_w = usize::from(area.width.saturating_sub(5).clamp(1, 117)).saturating_sub(KEYS);
+    let mut lines: Vec<Line> = Vec::new();
+    for (keys, help) in app.keymap.help_lines(app.replaying()) {
+        for (i, row) in wrap_words(&help, text_w).into_iter().enumerate() {
+            let head = if i == 0 { keys.as_str() } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{head:<KEYS$}"), app.theme.title),
+                Span::raw(row),
+            ]));
+        }
+    }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
         "Status: populated · zero · declared (HELP/TYPE, no sample) · missing · n/a",
@@ -293,17 +288,10 @@ pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {
         "S = sampled family (recorded for a sample of events only)",
         app.theme.dim,
     )));
-    // As wide as its longest line (keys, then what they do), within reason.
-    let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
-    let r = popup(area, (widest + 2).clamp(72, 110), lines.len() as u16 + 2);
-    f.render_widget(Clear, r);
-    let b = Block::default()
-        .borders(Borders::ALL)
-        .title(format!(
-            " keys · {} or {} closes ",
-            app.keymap.hint(Action::Help),
-            app.keymap.hint(Action::Close)
-        ))
-        .border_style(app.theme.focus);
-    f.render_widget(Paragraph::new(lines).block(b), r);
+    let title = format!(
+        "keys · {} or {} closes",
+        app.keymap.hint(Action::Help),
+        app.keymap.hint(Action::Close)
+    );
+    scrolled_popup(f, area, app, lines, &title);
 }

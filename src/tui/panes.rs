@@ -4,15 +4,25 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Gauge, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Gauge, Paragraph, Row, Table};
 
 use super::app::{App, Pane};
 use super::widgets::{
-    block, bytes, num, pct, severity_span, status_style, status_word, text_with_spark,
+    block, bytes, fit_line, num, pane_text, pct, severity_span, status_style, status_word,
+    text_with_spark,
 };
 use crate::sanitize::clean;
 
 pub(super) fn draw_mode(f: &mut Frame, area: Rect, app: &App) {
+    let b = block(app, Pane::Mode);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let more = format!("{} shows all", app.keymap.hint(super::keys::Action::Open));
+    pane_text(f, inner, mode_lines(app), app.theme.text, true, &more);
+}
+
+/// What the Mode pane says: the architecture, its features and the evidence for it.
+pub(super) fn mode_lines(app: &App) -> Vec<Line<'static>> {
     let m = &app.shown.analysis.mode;
     let mut lines = vec![Line::from(vec![
         Span::styled(m.architecture.as_str(), app.theme.title),
@@ -38,12 +48,7 @@ pub(super) fn draw_mode(f: &mut Frame, area: Rect, app: &App) {
     for e in &m.stale_connector {
         lines.push(Line::from(Span::styled(clean(&e.detail), app.theme.warn)));
     }
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block(app, Pane::Mode))
-            .wrap(Wrap { trim: true }),
-        area,
-    );
+    lines
 }
 
 /// How many targets a summed LMCache figure covers, when more than one.
@@ -302,7 +307,7 @@ fn draw_l1_gauge(f: &mut Frame, area: Rect, app: &App) {
     let Some(r) = l1.memory.usage_ratio.value() else {
         let used = bytes(&l1.memory.used_bytes);
         let text = format!("L1 used {used} (usage ratio not exported)");
-        f.render_widget(Paragraph::new(text), area);
+        f.render_widget(Paragraph::new(fit_line(Line::from(text), area.width)), area);
         return;
     };
     let (used, total) = (bytes(&l1.memory.used_bytes), bytes(&l1.memory.total_bytes));
@@ -322,7 +327,7 @@ fn draw_l1_gauge(f: &mut Frame, area: Rect, app: &App) {
     };
     let gauge = Gauge::default()
         .ratio(r.clamp(0.0, 1.0))
-        .label(label)
+        .label(fit_line(Line::from(label), area.width).to_string())
         .gauge_style(style);
     f.render_widget(gauge, area);
 }
@@ -456,12 +461,10 @@ pub(super) fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
             if k < n { app.theme.warn } else { app.theme.dim },
         ))),
     }
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block(app, Pane::EventBus))
-            .wrap(Wrap { trim: true }),
-        area,
-    );
+    let b = block(app, Pane::EventBus);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    pane_text(f, inner, lines, app.theme.text, true, "");
 }
 
 pub(super) fn draw_findings(f: &mut Frame, area: Rect, app: &App) {
@@ -485,7 +488,7 @@ pub(super) fn draw_findings(f: &mut Frame, area: Rect, app: &App) {
             })
             .collect()
     };
-    // Rules that could not judge, apart, with what they need.
+    // Rules that could not judge, apart, with what they need, in the rows the findings leave.
     let unjudged: Vec<&crate::analysis::findings::Finding> = app
         .shown
         .analysis
@@ -493,24 +496,41 @@ pub(super) fn draw_findings(f: &mut Frame, area: Rect, app: &App) {
         .iter()
         .filter(|r| r.state == crate::analysis::findings::State::NotEvaluable)
         .collect();
-    if !unjudged.is_empty() {
-        lines.push(Line::from(Span::styled(
-            format!("not evaluable ({}):", unjudged.len()),
-            app.theme.dim,
-        )));
-        lines.extend(unjudged.iter().map(|r| {
-            Line::from(Span::styled(
-                format!(
+    let rows = usize::from(area.height.saturating_sub(2));
+    let left = rows.saturating_sub(lines.len());
+    if !unjudged.is_empty() && left > 0 {
+        let dim = |t: String| Line::from(Span::styled(t, app.theme.dim));
+        if left <= 2 {
+            lines.push(dim(format!(
+                "not evaluable: {} rules (kvscope report says what each needs)",
+                unjudged.len()
+            )));
+        } else {
+            lines.push(dim(format!("not evaluable ({}):", unjudged.len())));
+            let room = left - 1;
+            let shown = if unjudged.len() > room {
+                room - 1
+            } else {
+                room
+            };
+            lines.extend(unjudged.iter().take(shown).map(|r| {
+                dim(format!(
                     "  {} — needs {}",
                     r.code,
                     clean(r.missing_inputs.first().map_or("", String::as_str))
-                ),
-                app.theme.dim,
-            ))
-        }));
+                ))
+            }));
+            if unjudged.len() > shown {
+                lines.push(dim(format!(
+                    "  +{} more (kvscope report says what each needs)",
+                    unjudged.len() - shown
+                )));
+            }
+        }
     }
-    f.render_widget(
-        Paragraph::new(lines).block(block(app, Pane::Findings)),
-        area,
-    );
+    let b = block(app, Pane::Findings);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let more = format!("{} opens one", app.keymap.hint(super::keys::Action::Open));
+    pane_text(f, inner, lines, app.theme.text, false, &more);
 }

@@ -748,3 +748,104 @@ fn evidence_alone_changes_the_findings_shown() {
         Some(1)
     );
 }
+
+/// Where text runs into the right edge of a box (a pane or a popup: `┌…┐` over `│` sides) or
+/// of the screen: the cell before the edge holds a letter, a digit or punctuation, which is how
+/// a line cut mid-word looks. Text that was cut ends in `…`, and text that fits leaves that
+/// cell empty ([`super::widgets::fit`]), so neither is reported.
+pub(super) fn cut_words(w: u16, h: u16, draw: impl FnOnce(&mut ratatui::Frame)) -> Vec<String> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(draw).unwrap();
+    let buf = t.backend().buffer().clone();
+    let sym = |x: u16, y: u16| buf[(x, y)].symbol().chars().next().unwrap_or(' ');
+    let row = |y: u16| -> String { (0..w).map(|x| buf[(x, y)].symbol()).collect() };
+    let text = |c: char| c.is_alphanumeric() || c.is_ascii_punctuation();
+    let mut cuts = Vec::new();
+    let mut report = |x: u16, y: u16, what: &str| {
+        if text(sym(x, y)) {
+            cuts.push(format!("{w}x{h} {what} row {y}: {}", row(y).trim_end()));
+        }
+    };
+    for y in 0..h {
+        report(w - 1, y, "screen edge");
+    }
+    for y in 0..h {
+        for x in 0..w {
+            if sym(x, y) != '┌' {
+                continue;
+            }
+            let Some(right) = (x + 1..w).find(|&x2| sym(x2, y) == '┐') else {
+                continue;
+            };
+            for y2 in y + 1..h {
+                match sym(right, y2) {
+                    '│' if right >= 1 => report(right - 1, y2, "box edge"),
+                    _ => break,
+                }
+            }
+        }
+    }
+    cuts
+}
+
+#[test]
+fn no_text_runs_into_an_edge_at_any_size_in_any_pane_or_overlay() {
+    let sizes = [
+        (80, 24),
+        (90, 30),
+        (100, 28),
+        (120, 40),
+        (140, 45),
+        (160, 50),
+        (200, 60),
+        (250, 80),
+        (300, 100),
+    ];
+    let mut a = app_with_evidence(31);
+    let now = a.now;
+    feed_routes(&mut a, now);
+    let mut cuts = Vec::new();
+    let mut walk = |a: &App, what: &str| {
+        for (w, h) in sizes {
+            for c in cut_words(w, h, |f| super::draw::draw(f, a)) {
+                cuts.push(format!("{what}: {c}"));
+            }
+        }
+    };
+    for pane in Pane::ALL {
+        a.view.focus = pane;
+        if matches!(
+            pane,
+            Pane::Matrix | Pane::Trace | Pane::Logs | Pane::Requests
+        ) {
+            a.view.large = pane;
+        }
+        walk(&a, &format!("{pane:?} focused"));
+    }
+    a.view.focus = Pane::Matrix;
+    a.view.large = Pane::Matrix;
+    for (open, name) in [
+        (&mut |v: &mut super::app::View| v.help = true, "help"),
+        (&mut |v: &mut super::app::View| v.targets = true, "targets"),
+        (&mut |v: &mut super::app::View| v.server = true, "server"),
+        (
+            &mut |v: &mut super::app::View| v.detail = true,
+            "family detail",
+        ),
+    ] as [(&mut dyn FnMut(&mut super::app::View), &str); 4]
+    {
+        let before = a.view.clone();
+        open(&mut a.view);
+        walk(&a, name);
+        a.view = before;
+    }
+    a.view.focus = Pane::Findings;
+    a.view.detail = true;
+    walk(&a, "finding detail");
+    assert!(
+        cuts.is_empty(),
+        "{} lines run into an edge:\n{}",
+        cuts.len(),
+        cuts.join("\n")
+    );
+}

@@ -63,7 +63,10 @@ pub(super) fn text_with_spark(
     let n = lines.len() as u16;
     let [top, spark] =
         Layout::vertical([Constraint::Length(n.min(area.height)), Constraint::Min(0)]).areas(area);
-    f.render_widget(Paragraph::new(lines).style(app.theme.text), top);
+    f.render_widget(
+        Paragraph::new(fit(lines, top.width)).style(app.theme.text),
+        top,
+    );
     if spark.height == 0 {
         return;
     }
@@ -182,8 +185,9 @@ pub(super) fn scrolled_popup(
     lines: Vec<Line<'_>>,
     title: &str,
 ) {
-    // Room for the wrapped lines (the popup is at most 120 wide, 2 of it border).
-    let inner_w = area.width.saturating_sub(4).clamp(1, 118);
+    // Room for the wrapped lines (the popup is at most 120 wide, 2 of it border and 1 a free
+    // column on the right, so no line runs into the border).
+    let inner_w = area.width.saturating_sub(5).clamp(1, 117);
     let text = Paragraph::new(lines).wrap(Wrap { trim: false });
     let rows = text.line_count(inner_w);
     let r = popup(area, 120, (rows + 2).min(usize::from(u16::MAX)) as u16);
@@ -202,6 +206,7 @@ pub(super) fn scrolled_popup(
     };
     let b = Block::default()
         .borders(Borders::ALL)
+        .padding(ratatui::widgets::Padding::right(1))
         .title(format!(" {title}{more} "))
         .border_style(app.theme.focus);
     f.render_widget(text.block(b).scroll((scroll as u16, 0)), r);
@@ -212,4 +217,157 @@ pub(super) fn short_name(name: &str) -> String {
     let rest = name.split_once("://").map_or(name, |(_, r)| r);
     let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     clean(host.rsplit('@').next().unwrap_or(host))
+}
+
+/// `line` in `width` columns, the last one left empty: a line that needs more is cut a column
+/// earlier, at a character, and ends in `…`. So text never runs into a border or the screen's
+/// edge without a sign, and a line that fits is never mistaken for a cut one (the fit test
+/// reads the column before each edge).
+pub(super) fn fit_line(line: Line<'_>, width: u16) -> Line<'static> {
+    use unicode_width::UnicodeWidthChar;
+    let room = usize::from(width.saturating_sub(1));
+    let alignment = line.alignment;
+    if line.width() <= room {
+        return owned(line);
+    }
+    // Room for the text before the `…`.
+    let mut left = room.saturating_sub(1);
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut last_style = line.style;
+    for s in line.spans {
+        last_style = s.style;
+        let mut kept = String::new();
+        for c in s.content.chars() {
+            let cw = c.width().unwrap_or(0);
+            if cw > left {
+                left = 0;
+                break;
+            }
+            left -= cw;
+            kept.push(c);
+        }
+        spans.push(Span::styled(kept, s.style));
+        if left == 0 {
+            break;
+        }
+    }
+    if room > 0 {
+        spans.push(Span::styled("…", last_style));
+    }
+    Line {
+        style: line.style,
+        alignment,
+        spans,
+    }
+}
+
+/// Every line of `lines` through [`fit_line`].
+pub(super) fn fit<'a>(lines: impl IntoIterator<Item = Line<'a>>, width: u16) -> Vec<Line<'static>> {
+    lines.into_iter().map(|l| fit_line(l, width)).collect()
+}
+
+/// Text in a pane's inner `area`. Wrapped (`wrap`) it keeps the last column free; unwrapped,
+/// each line is [`fit`]. Either way, when it needs more rows than there are, the last row says
+/// so (with `more`, e.g. which key shows the rest) instead of the text ending mid-sentence.
+pub(super) fn pane_text(
+    f: &mut Frame,
+    area: Rect,
+    lines: Vec<Line<'_>>,
+    style: Style,
+    wrap: bool,
+    more: &str,
+) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let body = Rect {
+        width: area.width.saturating_sub(u16::from(wrap)),
+        ..area
+    };
+    let para = |lines: Vec<Line<'_>>| {
+        let p = Paragraph::new(if wrap {
+            lines.into_iter().map(owned).collect()
+        } else {
+            fit(lines, area.width)
+        })
+        .style(style);
+        if wrap { p.wrap(Wrap { trim: true }) } else { p }
+    };
+    let p = para(lines.clone());
+    let rows = if wrap {
+        p.line_count(body.width)
+    } else {
+        lines.len()
+    };
+    if rows <= usize::from(area.height) || area.height < 2 {
+        f.render_widget(p, body);
+        return;
+    }
+    let top = Rect {
+        height: area.height - 1,
+        ..body
+    };
+    f.render_widget(p, top);
+    let last = Rect {
+        y: area.y + area.height - 1,
+        height: 1,
+        ..area
+    };
+    let note = if more.is_empty() {
+        "…".to_string()
+    } else {
+        format!("… {more}")
+    };
+    f.render_widget(
+        Paragraph::new(fit([Line::from(note)], area.width)).style(style),
+        last,
+    );
+}
+
+fn owned(l: Line<'_>) -> Line<'static> {
+    Line {
+        style: l.style,
+        alignment: l.alignment,
+        spans: l
+            .spans
+            .into_iter()
+            .map(|s| Span::styled(s.content.into_owned(), s.style))
+            .collect(),
+    }
+}
+
+/// `text` in lines of at most `width` columns, broken between words (a word longer than a
+/// line is broken where the line ends).
+pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let width = width.max(1);
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        let w = word.width();
+        if !row.is_empty() && row.width() + 1 + w > width {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(word);
+        while row.width() > width {
+            // A word longer than a line: break it at the line's end.
+            let cut = row
+                .char_indices()
+                .scan(0, |w, (i, c)| {
+                    *w += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+                    Some((i, *w))
+                })
+                .find(|&(_, w)| w > width)
+                .map_or(row.len(), |(i, _)| i);
+            let rest = row.split_off(cut);
+            rows.push(std::mem::replace(&mut row, rest));
+        }
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(row);
+    }
+    rows
 }
