@@ -469,7 +469,10 @@ pub fn draw(f: &mut Frame, v: &FleetView) {
         )
     };
     f.render_widget(
-        Paragraph::new(Span::styled(cut(&hint, foot.width as usize), v.theme.dim)),
+        Paragraph::new(super::widgets::fit_line(
+            Span::styled(hint, v.theme.dim).into(),
+            foot.width,
+        )),
         foot,
     );
     if v.help {
@@ -564,7 +567,10 @@ fn draw_header(f: &mut Frame, v: &FleetView, area: Rect) {
     } else {
         Line::from(Span::styled(cut(&title, w), v.theme.title))
     };
-    f.render_widget(Paragraph::new(vec![title, refreshed, third]), area);
+    f.render_widget(
+        Paragraph::new(super::widgets::fit([title, refreshed, third], area.width)),
+        area,
+    );
 }
 
 fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
@@ -661,7 +667,10 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
             ..area
         };
         f.render_widget(
-            Paragraph::new(Span::styled(cut(why, area.width as usize), v.theme.dim)),
+            Paragraph::new(super::widgets::fit_line(
+                Span::styled(why.to_string(), v.theme.dim).into(),
+                area.width,
+            )),
             inner,
         );
     }
@@ -679,11 +688,15 @@ fn draw_help(f: &mut Frame, v: &FleetView, area: Rect) {
         "Figures are the single-box analysis of each instance's raw samples over the window;",
         "— is unknown (kvscope report --prometheus … --format json says why).",
     ];
-    let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16 + 4;
+    // Its longest line, a free column and the borders.
+    let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16 + 3;
     let r = super::widgets::popup(area, w, lines.len() as u16 + 2);
     f.render_widget(ratatui::widgets::Clear, r);
     f.render_widget(
-        Paragraph::new(lines.iter().map(|l| Line::from(*l)).collect::<Vec<_>>())
+        Paragraph::new(super::widgets::fit(
+            lines.iter().map(|l| Line::from(*l)),
+            r.width.saturating_sub(2),
+        ))
             .style(v.theme.text)
             .block(
                 Block::default()
@@ -840,6 +853,21 @@ mod tests {
         );
         insta::assert_snapshot!("fleet_120x40", wide);
         insta::assert_snapshot!("fleet_80x24", render(&v, 80, 24));
+    }
+
+    #[test]
+    fn no_text_runs_into_an_edge_at_any_size() {
+        let mut v = view();
+        v.insecure = true;
+        v.note = Some("exported gpu-a to ./kvscope-gpu-a-2026-11-30T20-00-00Z.kvpacket".into());
+        let mut cuts = Vec::new();
+        for (w, h) in [(80, 24), (100, 30), (120, 40), (160, 50), (200, 60), (300, 100)] {
+            for help in [false, true] {
+                v.help = help;
+                cuts.extend(crate::tui::tests::cut_words(w, h, |f| draw(f, &v)));
+            }
+        }
+        assert!(cuts.is_empty(), "{}", cuts.join("\n"));
     }
 
     #[test]
