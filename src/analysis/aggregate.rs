@@ -35,6 +35,20 @@ impl<'a> View<'a> {
         }
     }
 
+    /// `t` as it stood at the scrape `seq`, for figures read at one moment (gauges; a picture
+    /// over time): it covers no span, so a figure over one is unknown from it.
+    pub fn at(t: &'a TargetStore, seq: u64) -> View<'a> {
+        let none = || Err("a view of one moment covers no span".to_string());
+        View {
+            t,
+            newest: Some(seq),
+            since: none(),
+            window: none(),
+            window_secs: None,
+            restarts: t.restarts(),
+        }
+    }
+
     /// The span `over` covers, or why there is none.
     pub fn span(&self, over: Over) -> Result<Span, &str> {
         match over {

@@ -58,6 +58,21 @@ pub fn l1_evictions_per_s(t: &TargetStore, intervals: usize) -> Vec<Option<f64>>
         .collect()
 }
 
+/// L1 usage (a fraction) at each of the newest `points` scrapes, oldest first, as the L1 figure
+/// reads it at that moment (`figures::l1_memory`); `None` where it was unknown.
+pub fn l1_usage(t: &TargetStore, points: usize) -> Vec<Option<f64>> {
+    let skip = t.scrapes().len().saturating_sub(points);
+    t.scrapes()
+        .iter()
+        .skip(skip)
+        .map(|s| {
+            super::figures::l1_memory(&[super::aggregate::View::at(t, s.seq)])
+                .usage_ratio
+                .value()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,8 +25,10 @@ fn layout(area: Rect, app: &App) -> (Rect, Vec<(Pane, Rect)>, Rect, Vec<Pane>) {
     .areas(area);
     let full = area.width >= 100 && area.height >= 28;
     if full {
+        // A tall screen gives the hit rate room for its chart.
+        let top_h = if body.height >= 50 { 14 } else { 9 };
         let [top, mid, bottom] = Layout::vertical([
-            Constraint::Length(9),
+            Constraint::Length(top_h),
             Constraint::Min(8),
             Constraint::Length(8),
         ])

@@ -697,13 +697,13 @@ fn draw_help(f: &mut Frame, v: &FleetView, area: Rect) {
             lines.iter().map(|l| Line::from(*l)),
             r.width.saturating_sub(2),
         ))
-            .style(v.theme.text)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" fleet keys ")
-                    .border_style(v.theme.focus),
-            ),
+        .style(v.theme.text)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" fleet keys ")
+                .border_style(v.theme.focus),
+        ),
         r,
     );
 }
@@ -861,7 +861,14 @@ mod tests {
         v.insecure = true;
         v.note = Some("exported gpu-a to ./kvscope-gpu-a-2026-11-30T20-00-00Z.kvpacket".into());
         let mut cuts = Vec::new();
-        for (w, h) in [(80, 24), (100, 30), (120, 40), (160, 50), (200, 60), (300, 100)] {
+        for (w, h) in [
+            (80, 24),
+            (100, 30),
+            (120, 40),
+            (160, 50),
+            (200, 60),
+            (300, 100),
+        ] {
             for help in [false, true] {
                 v.help = help;
                 cuts.extend(crate::tui::tests::cut_words(w, h, |f| draw(f, &v)));

@@ -8,8 +8,8 @@ use ratatui::widgets::{Gauge, Paragraph, Row, Table};
 
 use super::app::{App, Pane};
 use super::widgets::{
-    block, bytes, fit_line, num, pane_text, pct, severity_span, status_style, status_word,
-    text_with_spark,
+    block, bytes, fit, fit_line, num, pane_text, pct, percent_chart, severity_span, status_style,
+    status_word, text_with_spark,
 };
 use crate::sanitize::clean;
 
@@ -143,7 +143,30 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|t| (t.target.as_str(), t.hit_rate.as_slice()))
         .collect();
-    text_with_spark(f, inner, lines, app, &series, Some(1.0), app.theme.good);
+    match chart_room(inner, lines.len()) {
+        Some((top, chart)) => {
+            f.render_widget(
+                Paragraph::new(fit(lines, top.width)).style(app.theme.text),
+                top,
+            );
+            percent_chart(f, chart, app, &series, None, app.theme.good);
+        }
+        None => text_with_spark(f, inner, lines, app, &series, Some(1.0), app.theme.good),
+    }
+}
+
+/// Rows a chart needs at least; with fewer, a sparkline says more.
+const CHART_ROWS: u16 = 6;
+
+/// `area` split into the rows `lines` take and a chart below them, when the chart gets
+/// [`CHART_ROWS`] and 40 columns.
+fn chart_room(area: Rect, lines: usize) -> Option<(Rect, Rect)> {
+    let n = u16::try_from(lines).unwrap_or(u16::MAX);
+    (area.height.saturating_sub(n) >= CHART_ROWS && area.width >= 40).then(|| {
+        let [top, chart] =
+            Layout::vertical([Constraint::Length(n), Constraint::Min(0)]).areas(area);
+        (top, chart)
+    })
 }
 
 /// The busiest `model_name` and `cache_salt` rows, and how many more there are.
@@ -218,6 +241,16 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
     let inner_h = area.height.saturating_sub(3) as usize;
     let sel = app.view.matrix_row;
     let start = sel.saturating_sub(inner_h.saturating_sub(1));
+    // Wide: each family's first metric, its value now and its rate over the window.
+    let wide = area.width >= WIDE_MATRIX;
+    let glances = &app.shown.history.glances;
+    // The name column: what the fixed columns and the gaps between them leave (a name longer
+    // than it ends in `…`; the drill-down has it whole).
+    let name_w = if wide {
+        34
+    } else {
+        usize::from(area.width.saturating_sub(2 + 22 + 4))
+    };
     let body: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -230,8 +263,8 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
                 crate::analysis::matrix::Need::Optional => "opt",
                 crate::analysis::matrix::Need::NotApplicable => "",
             };
-            let row = Row::new(vec![
-                Span::raw(fam.id),
+            let mut cells = vec![
+                Span::raw(crate::units::cut(fam.id, name_w)),
                 Span::styled(status_word(fam.status), status_style(app, fam.status)),
                 Span::styled(need, app.theme.dim),
                 Span::raw(if fam.series > 0 {
@@ -240,7 +273,21 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
                     String::new()
                 }),
                 Span::styled(if fam.sampled { "S" } else { "" }, app.theme.dim),
-            ]);
+            ];
+            if let (true, Some(g)) = (wide, glances.get(fi).and_then(Option::as_ref)) {
+                let value = if g.metric.ends_with("bytes") {
+                    bytes(&g.value)
+                } else {
+                    num(&g.value)
+                };
+                cells.push(Span::styled(
+                    crate::units::cut(g.metric, METRIC_W),
+                    app.theme.dim,
+                ));
+                cells.push(Span::raw(value));
+                cells.push(Span::raw(g.per_s.as_ref().map_or(String::new(), num)));
+            }
+            let row = Row::new(cells);
             if i == sel && app.view.focus == Pane::Matrix {
                 row.style(app.theme.selected)
             } else {
@@ -248,20 +295,34 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
             }
         })
         .collect();
-    let table = Table::new(
-        body,
-        [
-            Constraint::Min(20),
-            Constraint::Length(10),
-            Constraint::Length(4),
-            Constraint::Length(6),
-            Constraint::Length(2),
-        ],
-    )
-    .header(Row::new(vec!["family", "status", "need", "series", ""]).style(app.theme.dim))
-    .block(b);
+    let mut widths = vec![
+        Constraint::Min(20),
+        Constraint::Length(10),
+        Constraint::Length(4),
+        Constraint::Length(6),
+        Constraint::Length(2),
+    ];
+    let mut header = vec!["family", "status", "need", "series", ""];
+    if wide {
+        widths[0] = Constraint::Length(34);
+        widths.extend([
+            Constraint::Length(METRIC_W as u16),
+            Constraint::Length(12),
+            Constraint::Length(12),
+            Constraint::Fill(1),
+        ]);
+        header.extend(["metric", "now", "per s"]);
+    }
+    let table = Table::new(body, widths)
+        .header(Row::new(header).style(app.theme.dim))
+        .block(b);
     f.render_widget(table, area);
 }
+
+/// Columns from which the family matrix also shows each family's value and rate.
+const WIDE_MATRIX: u16 = 112;
+/// The metric column of the wide matrix.
+const METRIC_W: usize = 22;
 
 pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
     let b = block(app, Pane::Memory);
@@ -288,11 +349,24 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
         }
     }
     lines.extend(memory_lines(lm));
+    let history = &app.shown.history.targets;
+    if let Some((top, chart)) = chart_room(text, lines.len()) {
+        // L1 usage over time, against the level where it starts evicting.
+        f.render_widget(
+            Paragraph::new(fit(lines, top.width)).style(app.theme.text),
+            top,
+        );
+        let series: Vec<(&str, &[Option<f64>])> = history
+            .iter()
+            .map(|t| (t.target.as_str(), t.l1_usage.as_slice()))
+            .collect();
+        let (mark, source) = watermark(&lm.http);
+        let label = format!("evicts from {:.0}% ({source})", mark * 100.0);
+        percent_chart(f, chart, app, &series, Some((mark, label)), app.theme.good);
+        return;
+    }
     // L1 evictions per second, scaled to the busiest interval shown.
-    let series: Vec<(&str, &[Option<f64>])> = app
-        .shown
-        .history
-        .targets
+    let series: Vec<(&str, &[Option<f64>])> = history
         .iter()
         .map(|t| (t.target.as_str(), t.evictions_per_s.as_slice()))
         .collect();

@@ -19,18 +19,28 @@ pub struct TargetHistory {
     pub target: String,
     pub hit_rate: Vec<Option<f64>>,
     pub evictions_per_s: Vec<Option<f64>>,
+    /// L1 usage (a fraction) at each scrape.
+    pub l1_usage: Vec<Option<f64>>,
 }
 
 /// Per-interval series of every LMCache target (each its own: intervals of different targets
-/// do not line up, so they are never added together).
+/// do not line up, so they are never added together), and each family of the analysis's
+/// matrix at a glance (in its order), for wide screens.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     pub targets: Vec<TargetHistory>,
+    pub glances: Vec<Option<analysis::matrix::Glance>>,
 }
 
 impl History {
-    fn of(model: &Model) -> History {
+    fn of(model: &Model, a: &Analysis, window: f64) -> History {
+        let inputs = model.inputs(window);
         History {
+            glances: a
+                .families
+                .iter()
+                .map(|f| analysis::matrix::glance(&inputs, f.id))
+                .collect(),
             targets: model
                 .lmcache
                 .iter()
@@ -38,6 +48,7 @@ impl History {
                     target: t.name.clone(),
                     hit_rate: analysis::history::lookup_hit_rate(t, HISTORY_POINTS),
                     evictions_per_s: analysis::history::l1_evictions_per_s(t, HISTORY_POINTS),
+                    l1_usage: analysis::history::l1_usage(t, HISTORY_POINTS),
                 })
                 .collect(),
         }
@@ -376,7 +387,7 @@ impl Core {
                         .then(since(x).total_cmp(&since(y)))
                 });
                 let a = Arc::new(a);
-                let h = Arc::new(History::of(&self.model));
+                let h = Arc::new(History::of(&self.model, &a, self.window));
                 self.computed = Some((a.clone(), h.clone()));
                 (a, h)
             }

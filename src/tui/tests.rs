@@ -849,3 +849,75 @@ fn no_text_runs_into_an_edge_at_any_size_in_any_pane_or_overlay() {
         cuts.join("\n")
     );
 }
+
+/// What wide screens add, on the real run: the L1 chart's points are the L1 figure at each
+/// scrape, and each family's glance is its first metric's raw value with the windowed rate
+/// the analysis computes.
+#[test]
+fn wide_screens_draw_charts_and_glances_from_the_same_numbers() {
+    let a = app(31);
+    let lm = &a.shown.analysis.lmcache;
+    let history = &a.shown.history.targets[0];
+    assert_eq!(history.l1_usage.len(), 32, "a point per scrape");
+    assert_eq!(
+        history.l1_usage.last().copied().flatten(),
+        lm.l1.memory.usage_ratio.value()
+    );
+    let fi = a
+        .shown
+        .analysis
+        .families
+        .iter()
+        .position(|f| f.id == "lmcache_mp.lookup")
+        .unwrap();
+    let g = a.shown.history.glances[fi]
+        .as_ref()
+        .expect("lookup has series");
+    assert_eq!(g.metric, "requested_tokens");
+    // The newest scrape's raw counter, summed over its series.
+    let body = String::from_utf8(fixture("lmcache-0.5.6-cpu-run1/metrics_t31.prom")).unwrap();
+    let raw: f64 = body
+        .lines()
+        .filter(|l| l.starts_with("lmcache_mp_lookup_requested_tokens_total"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(g.value.value(), Some(raw));
+    let per_s = g.per_s.as_ref().and_then(|f| f.value()).unwrap();
+    let secs = lm.window_seconds.value().unwrap();
+    let windowed = lm.lookup.requested_tokens.window.value().unwrap();
+    assert!(
+        (per_s * secs - windowed).abs() < 1e-6,
+        "{per_s} × {secs} vs {windowed}"
+    );
+    // A gauge family has no rate.
+    let mem = a
+        .shown
+        .analysis
+        .families
+        .iter()
+        .position(|f| f.id == "lmcache_mp.l1_memory")
+        .unwrap();
+    assert!(
+        a.shown.history.glances[mem]
+            .as_ref()
+            .unwrap()
+            .per_s
+            .is_none()
+    );
+
+    let wide = render(&a, 200, 60);
+    for needle in [
+        "metric",
+        "per s",
+        "requested_tokens",
+        "evicts from 80%",
+        "100%│",
+    ] {
+        assert!(wide.contains(needle), "{needle} missing at 200x60:\n{wide}");
+    }
+    let narrow = render(&a, 120, 40);
+    assert!(
+        !narrow.contains("per s") && !narrow.contains("100%│"),
+        "{narrow}"
+    );
+}

@@ -371,3 +371,81 @@ pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     }
     rows
 }
+
+/// Fractions over time as a line chart (ratatui's Chart, in braille): 0 to 100% up the side,
+/// the newest values on the right, one line per series (named when several), and `mark` as a
+/// level drawn across (e.g. where L1 starts evicting).
+pub(super) fn percent_chart(
+    f: &mut Frame,
+    area: Rect,
+    app: &App,
+    series: &[(&str, &[Option<f64>])],
+    mark: Option<(f64, String)>,
+    style: Style,
+) {
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+    // Braille holds two points a column; the y labels take five columns.
+    let room = usize::from(area.width.saturating_sub(6)) * 2;
+    let longest = series
+        .iter()
+        .map(|(_, v)| v.len().min(room))
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let points: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|(_, values)| {
+            let tail = &values[values.len().saturating_sub(room)..];
+            let start = longest - tail.len();
+            tail.iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| ((start + i) as f64, v.clamp(0.0, 1.0))))
+                .collect()
+        })
+        .collect();
+    let right = (longest - 1) as f64;
+    let level = mark
+        .as_ref()
+        .map(|(m, _)| vec![(0.0, m.clamp(0.0, 1.0)), (right, m.clamp(0.0, 1.0))]);
+    let palette = [style, app.theme.info, app.theme.title, app.theme.dim];
+    let mut sets: Vec<Dataset> = points
+        .iter()
+        .zip(series)
+        .enumerate()
+        .map(|(i, (data, (name, _)))| {
+            let d = Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(palette[i % palette.len()])
+                .data(data);
+            // Legend names end in a space, so no name runs into the legend's border.
+            if series.len() > 1 {
+                d.name(format!("{} ", short_name(name)))
+            } else {
+                d
+            }
+        })
+        .collect();
+    if let (Some(level), Some((_, label))) = (&level, &mark) {
+        sets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(app.theme.warn)
+                .name(format!("{label} "))
+                .data(level),
+        );
+    }
+    let chart = Chart::new(sets)
+        .x_axis(Axis::default().bounds([0.0, right]).style(app.theme.dim))
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, 1.0])
+                .labels(["0%", " 50%", "100%"])
+                .style(app.theme.dim),
+        )
+        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
+    f.render_widget(chart, area);
+}
