@@ -29,6 +29,9 @@ pub struct Config {
     /// `e` replaces host names and addresses with pseudonyms (`--redact-hosts`).
     #[serde(default)]
     pub redact_hosts: bool,
+    /// Read the mouse (`--mouse`).
+    #[serde(default)]
+    pub mouse: bool,
     /// Series one scrape may carry per instance.
     pub series_limit: Option<u64>,
     /// `[findings]`: rule thresholds by name (see docs/findings.md).

@@ -219,6 +219,7 @@ fn main() -> ExitCode {
                     ..Default::default()
                 },
                 thresholds: Default::default(),
+                mouse: false,
             };
             let args = cli::packet::ExportArgs {
                 watch,
@@ -249,21 +250,21 @@ fn main() -> ExitCode {
             window,
             theme,
             config,
+            mouse,
         } => finish_live(
-            settings::for_replay(config.as_deref(), window, theme).and_then(
-                |(window, theme, keymap, thresholds)| {
-                    cli::replay::replay(&cli::replay::ReplayArgs {
-                        packet,
-                        at,
-                        speed,
-                        window,
-                        theme,
-                        keymap,
-                        series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
-                        thresholds,
-                    })
-                },
-            ),
+            settings::for_replay(config.as_deref(), window, theme, mouse).and_then(|s| {
+                cli::replay::replay(&cli::replay::ReplayArgs {
+                    packet,
+                    at,
+                    speed,
+                    window: s.window,
+                    theme: s.theme,
+                    keymap: s.keymap,
+                    series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
+                    thresholds: s.thresholds,
+                    mouse: s.mouse,
+                })
+            }),
         ),
         Command::Serve {
             packet,

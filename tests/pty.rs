@@ -67,6 +67,35 @@ fn watch_draws_helps_quits_and_restores_the_terminal() {
     session(&[], End::Keys(b"q"));
 }
 
+/// `--mouse`: a click on the first finding selects it (Enter then opens its evidence, not a
+/// family's), and the terminal gets its mouse back when kvscope ends.
+#[test]
+fn with_mouse_a_click_selects_a_finding() {
+    session_with(&["--mouse"], End::Keys(b"q"), &|term, w| {
+        let long = Duration::from_secs(30);
+        let row = std::sync::atomic::AtomicUsize::new(0);
+        assert!(wait_screen(term, long, |s| {
+            let found = s.lines().position(|l| l.starts_with("┌ Findings"));
+            found.inspect(|&i| row.store(i, std::sync::atomic::Ordering::Relaxed));
+            found.is_some()
+        }));
+        // The row under the pane's top border; SGR mouse reports count from 1.
+        let y = row.load(std::sync::atomic::Ordering::Relaxed) + 2;
+        write!(w, "\x1b[<0;10;{y}M\x1b[<0;10;{y}m").unwrap();
+        w.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        w.write_all(b"\r").unwrap();
+        w.flush().unwrap();
+        assert!(
+            wait_screen(term, long, |s| s.contains("why: ") && s.contains("next: ")),
+            "Enter opened the clicked finding"
+        );
+        w.write_all(b"\x1b").unwrap();
+        w.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    });
+}
+
 /// A dropped SSH session sends SIGHUP: kvscope must exit, restore the terminal and log that it
 /// stopped. (The terminal itself cannot be hung up here: the reader thread holds the PTY open.
 /// That case — tmux kill-session — was checked by hand: it exits and logs.)
@@ -300,6 +329,16 @@ fn session_with(extra: &[&str], end: End, during: During) {
         cooked(&tty),
         "the terminal is back in cooked mode with echo"
     );
+    // The mouse is read only when asked for, and given back at the end.
+    let mouse = extra.contains(&"--mouse");
+    assert_eq!(
+        out(b"\x1b[?1000h"),
+        mouse,
+        "mouse reporting on only with --mouse"
+    );
+    if mouse {
+        assert!(out(b"\x1b[?1000l"), "mouse reporting off again at the end");
+    }
     // The alternate screen was cleared just before it was left, so a terminal that copies
     // its rows back (tmux after a resize) shows nothing of kvscope.
     {

@@ -187,6 +187,9 @@ pub enum Command {
         /// Config file (theme, window, [keys]), as for watch.
         #[arg(long, value_name = "FILE")]
         config: Option<std::path::PathBuf>,
+        /// Read the mouse, as for watch.
+        #[arg(long)]
+        mouse: bool,
     },
     /// Serve a packet's recorded endpoints (/metrics and LMCache routes) on loopback, in
     /// recorded time, looping as a restarted server would.
@@ -287,6 +290,10 @@ pub struct LiveOpts {
     /// stable pseudonyms, for packets sent outside the company.
     #[arg(long)]
     pub redact_hosts: bool,
+    /// Read the mouse: a click focuses a pane or selects a row, the wheel scrolls (off by
+    /// default, so the terminal's own text selection keeps working; `mouse = true` in the config).
+    #[arg(long)]
+    pub mouse: bool,
     #[command(flatten)]
     pub auth: AuthOpts,
 }

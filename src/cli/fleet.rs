@@ -598,6 +598,7 @@ async fn drill(
     });
     let mut app = crate::tui::App::new(model, interval, args.window, view_theme(live)?, Some(note));
     app.keymap = live.keymap.clone();
+    app.mouse = live.mouse;
     app.export = live.export.clone();
     // The dashboard logs its targets going down and coming back, as `watch` does.
     let (mut log, _) = super::live::open_log(live)?;

@@ -37,6 +37,8 @@ pub struct WatchArgs {
     pub thresholds: crate::analysis::findings::Thresholds,
     /// Traces and logs to follow beside the targets.
     pub follows: Vec<super::follow::Given>,
+    /// `--mouse` (or `mouse = true` in the config).
+    pub mouse: bool,
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -100,6 +102,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<tui::Stop, F
         })
         .collect();
     app.keymap = args.keymap.clone();
+    app.mouse = args.mouse;
     app.export = args.export.clone();
     let log = std::sync::Arc::new(std::sync::Mutex::new(log));
     let result = tui::run(app, tui::Feed::Live(rx), log.clone())

@@ -22,6 +22,7 @@ pub struct ReplayArgs {
     pub keymap: tui::keys::KeyMap,
     pub series_limit: usize,
     pub thresholds: crate::analysis::findings::Thresholds,
+    pub mouse: bool,
 }
 
 /// Replays until the user quits or a signal stops it.
@@ -78,6 +79,7 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
             Some(crate::sanitize::clean(&note)),
         );
         app.keymap = args.keymap.clone();
+        app.mouse = args.mouse;
         app.shown.replay = Some(playback.status());
         app.now = playback.status().now;
         (app, playback)

@@ -49,6 +49,7 @@ pub fn resolve(
         },
         keymap: crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
         series_limit,
+        mouse: opts.mouse || cfg.mouse,
         thresholds: Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
         export: crate::tui::ExportPlan {
             dir: opts
@@ -67,14 +68,25 @@ pub fn for_replay(
     config: Option<&std::path::Path>,
     window: Option<f64>,
     theme: Option<String>,
-) -> Result<(f64, Option<String>, crate::tui::keys::KeyMap, Thresholds), Failure> {
+    mouse: bool,
+) -> Result<ReplaySettings, Failure> {
     let cfg = Config::load(config).map_err(Failure::bad)?;
-    Ok((
-        seconds(window, &cfg.window, "window", DEFAULT_WINDOW)?,
-        theme.or(cfg.theme),
-        crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
-        Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
-    ))
+    Ok(ReplaySettings {
+        window: seconds(window, &cfg.window, "window", DEFAULT_WINDOW)?,
+        theme: theme.or(cfg.theme),
+        keymap: crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
+        thresholds: Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
+        mouse: mouse || cfg.mouse,
+    })
+}
+
+/// What a replay takes from its flags and the config file.
+pub struct ReplaySettings {
+    pub window: f64,
+    pub theme: Option<String>,
+    pub keymap: crate::tui::keys::KeyMap,
+    pub thresholds: Thresholds,
+    pub mouse: bool,
 }
 
 /// `report --config FILE`: the `[findings]` thresholds of that file (the defaults without one;
@@ -209,6 +221,15 @@ mod tests {
         let out = resolve(live, lmcache, engine, auth);
         let _ = std::fs::remove_file(&path);
         out
+    }
+
+    #[test]
+    fn the_mouse_is_off_unless_the_flag_or_the_config_file_turns_it_on() {
+        let targets = "lmcache = [\"http://127.0.0.1:1\"]\n";
+        let mouse = |argv: &[&str], config: &str| resolved(argv, config).ok().map(|w| w.mouse);
+        assert_eq!(mouse(&[], targets), Some(false));
+        assert_eq!(mouse(&["--mouse"], targets), Some(true));
+        assert_eq!(mouse(&[], &format!("{targets}mouse = true\n")), Some(true));
     }
 
     #[test]

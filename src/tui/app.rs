@@ -228,6 +228,9 @@ pub struct App {
     /// Targets whose TLS certificates are not checked (`--insecure`), named in the header for
     /// as long as the session runs.
     pub insecure: Vec<String>,
+    /// `--mouse`: clicks and the wheel are read (off by default, so the terminal's own text
+    /// selection keeps working).
+    pub mouse: bool,
     /// `e` was pressed and the loop has not passed it on yet.
     pub export_asked: bool,
     /// A trace file `/config` names that could be followed here: the y / n question.
@@ -269,6 +272,7 @@ impl App {
             now: 0.0,
             note,
             insecure: Vec::new(),
+            mouse: false,
             export_asked: false,
             offer: None,
             asked: Default::default(),
@@ -477,6 +481,80 @@ impl App {
     pub fn on_key(&mut self, key: KeyEvent) {
         self.act(key);
         self.refresh_detail();
+    }
+
+    /// A mouse event on a `screen` of that size (only with `--mouse`): a click focuses the pane
+    /// under it and selects the row it hit in a list; the wheel moves the selection of the pane
+    /// under it (or scrolls an open list overlay). Other overlays take no clicks.
+    pub fn on_mouse(
+        &mut self,
+        m: ratatui::crossterm::event::MouseEvent,
+        screen: ratatui::layout::Rect,
+    ) {
+        use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+        let (x, y) = (m.column, m.row);
+        let overlay = self.view.help || self.view.detail || self.view.server || self.view.targets;
+        let hit = super::draw::panes_at(screen, self)
+            .into_iter()
+            .find(|(_, r)| r.contains(ratatui::layout::Position { x, y }));
+        match m.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let down = m.kind == MouseEventKind::ScrollDown;
+                if !overlay && let Some((pane, _)) = hit {
+                    self.focus(pane);
+                }
+                self.step(down);
+            }
+            MouseEventKind::Down(MouseButton::Left) if !overlay => {
+                let Some((pane, r)) = hit else {
+                    return;
+                };
+                self.focus(pane);
+                // Rows inside the border (and below the matrix's header row).
+                let first = r.y + if pane == Pane::Matrix { 2 } else { 1 };
+                if y >= first && y + 1 < r.y + r.height {
+                    let row = usize::from(y - first);
+                    self.select(pane, row, usize::from(r.height.saturating_sub(3)));
+                }
+            }
+            _ => return,
+        }
+        self.dirty = true;
+        self.refresh_detail();
+    }
+
+    fn focus(&mut self, pane: Pane) {
+        self.view.focus = pane;
+        if matches!(
+            pane,
+            Pane::Matrix | Pane::Trace | Pane::Logs | Pane::Requests
+        ) {
+            self.view.large = pane;
+        }
+    }
+
+    /// Selects the `row`th row shown in a list pane of `shown_rows` rows (as drawn: the matrix
+    /// scrolls to keep its selection on screen).
+    fn select(&mut self, pane: Pane, row: usize, shown_rows: usize) {
+        match pane {
+            Pane::Matrix => {
+                let start = self
+                    .view
+                    .matrix_row
+                    .saturating_sub(shown_rows.max(1).saturating_sub(1));
+                if start + row < self.matrix_rows().len() {
+                    self.view.matrix_row = start + row;
+                }
+            }
+            Pane::Findings => {
+                let findings = &self.shown.analysis.findings;
+                if let Some(f) = findings.get(row) {
+                    self.view.finding_row = row;
+                    self.view.finding_code = Some(f.code);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn act(&mut self, key: KeyEvent) {

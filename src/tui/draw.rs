@@ -73,6 +73,14 @@ fn layout(area: Rect, app: &App) -> (Rect, Vec<(Pane, Rect)>, Rect, Vec<Pane>) {
     (header, panes, footer, hidden)
 }
 
+/// The panes drawn on a screen of `area`, and where (what a mouse click can hit).
+pub(super) fn panes_at(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
+    if area.width < MIN_W || area.height < MIN_H {
+        return Vec::new();
+    }
+    layout(area, app).1
+}
+
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();

@@ -61,6 +61,9 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
     let (said_tx, mut said) = mpsc::unbounded_channel();
     worker::spawn(core, feed, orders, pictures, log, said_tx)?;
     let mut terminal = ratatui::try_init()?;
+    if app.mouse {
+        capture_mouse()?;
+    }
     let (mut keys, _reading) = read_keys();
     let mut signals = signals::Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -77,6 +80,10 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
             }
             Some(ev) = keys.recv() => match ev {
                 TermEvent::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
+                TermEvent::Mouse(m) if app.mouse => {
+                    let size = terminal.size()?;
+                    app.on_mouse(m, ratatui::layout::Rect::new(0, 0, size.width, size.height));
+                }
                 TermEvent::Resize(..) => app.dirty = true,
                 _ => {}
             },
@@ -239,6 +246,18 @@ pub async fn run_fleet(
     result
 }
 
+/// Turns mouse reporting on (`--mouse`), and makes a panic turn it off again before the
+/// terminal is restored (ratatui's own panic hook does not know about the mouse).
+fn capture_mouse() -> std::io::Result<()> {
+    use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    let earlier = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        earlier(info);
+    }));
+    execute!(std::io::stdout(), EnableMouseCapture)
+}
+
 /// Why the fleet view stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FleetStop {
@@ -257,10 +276,14 @@ pub enum FleetStop {
 /// switches back, and those rows would stay under the shell prompt.
 fn restore() {
     use ratatui::crossterm::cursor::{MoveTo, Show};
+    use ratatui::crossterm::event::DisableMouseCapture;
     use ratatui::crossterm::terminal::{self, Clear, ClearType};
     let _ = terminal::disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
+        // Harmless when it was never turned on; after `--mouse` it gives the shell its
+        // mouse back.
+        DisableMouseCapture,
         Clear(ClearType::All),
         MoveTo(0, 0),
         terminal::LeaveAlternateScreen,

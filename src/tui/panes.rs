@@ -73,12 +73,13 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
                 app.theme.text,
             ),
             Span::styled(
-                format!("   {} in window", pct(&lk.hit_rate.window)),
+                format!(" · {} in window", pct(&lk.hit_rate.window)),
                 app.theme.title,
             ),
+            // Where the hits came from (each tier's share of them).
             Span::styled(
                 format!(
-                    "   L1 {} / L2 {} of hits",
+                    " · L1 {} / L2 {}",
                     pct(&lk.l1_share.since_start),
                     pct(&lk.l2_share.since_start)
                 ),

@@ -921,3 +921,58 @@ fn wide_screens_draw_charts_and_glances_from_the_same_numbers() {
         "{narrow}"
     );
 }
+
+/// `--mouse` at 120×40 on the real run: a click focuses the pane under it and selects the row
+/// it hit; the wheel moves the selection of the pane under it; overlays take no clicks.
+#[test]
+fn clicks_focus_panes_and_select_rows_and_the_wheel_scrolls() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let screen = ratatui::layout::Rect::new(0, 0, 120, 40);
+    let mut a = app(31);
+    let panes = super::draw::panes_at(screen, &a);
+    let at = |pane: Pane| panes.iter().find(|(p, _)| *p == pane).unwrap().1;
+    let click = |x: u16, y: u16| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: x,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    };
+    let wheel = |x: u16, y: u16| MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: x,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    };
+    let mem = at(Pane::Memory);
+    a.on_mouse(click(mem.x + 3, mem.y + 3), screen);
+    assert_eq!(a.view.focus, Pane::Memory);
+    // The matrix's third family row: border, header row, then rows.
+    let m = at(Pane::Matrix);
+    a.on_mouse(click(m.x + 5, m.y + 2 + 2), screen);
+    assert_eq!((a.view.focus, a.view.matrix_row), (Pane::Matrix, 2));
+    let third = a.matrix_rows()[2];
+    let drawn = render(&a, 120, 40);
+    let name = a.shown.analysis.families[third].id;
+    assert!(
+        drawn
+            .lines()
+            .nth(usize::from(m.y + 4))
+            .unwrap()
+            .contains(name),
+        "the clicked row shows {name}"
+    );
+    a.on_mouse(wheel(m.x + 5, m.y + 5), screen);
+    assert_eq!(a.view.matrix_row, 3);
+    // The second finding.
+    let fp = at(Pane::Findings);
+    a.on_mouse(click(fp.x + 10, fp.y + 2), screen);
+    assert_eq!((a.view.focus, a.view.finding_row), (Pane::Findings, 1));
+    assert_eq!(a.view.finding_code, Some(a.shown.analysis.findings[1].code));
+    // Below the last finding: nothing is selected there.
+    a.on_mouse(click(fp.x + 10, fp.y + fp.height - 2), screen);
+    assert_eq!(a.view.finding_row, 1);
+    // With help open, a click changes nothing.
+    a.view.help = true;
+    a.on_mouse(click(mem.x + 3, mem.y + 3), screen);
+    assert_eq!(a.view.focus, Pane::Findings);
+}

@@ -112,7 +112,19 @@ pub(super) fn text_with_spark(
     sparkline(f, spark, one, max, style);
 }
 
-/// The newest values of `series` that fit in `area`.
+/// Where a line of `room` points starts showing `len` values: from the first until it is
+/// full, then in pages of half its room. A new value then draws one more point instead of
+/// moving every point one place left, which keeps what is written to the terminal small
+/// (a sparkline shifting every scrape was most of the bytes a quiet demo wrote).
+pub(super) fn paged(len: usize, room: usize) -> usize {
+    if len <= room || room == 0 {
+        return 0;
+    }
+    let page = (room / 2).max(1);
+    (len - room).div_ceil(page) * page
+}
+
+/// The newest values of `series` that fit in `area` (paged: see [`paged`]).
 pub(super) fn sparkline(
     f: &mut Frame,
     area: Rect,
@@ -120,13 +132,8 @@ pub(super) fn sparkline(
     max: Option<f64>,
     style: Style,
 ) {
-    let tail: Vec<f64> = series
-        .iter()
-        .rev()
-        .take(area.width as usize)
-        .rev()
-        .map(|v| v.unwrap_or(0.0))
-        .collect();
+    let start = paged(series.len(), usize::from(area.width));
+    let tail: Vec<f64> = series[start..].iter().map(|v| v.unwrap_or(0.0)).collect();
     let top_value = max
         .unwrap_or_else(|| tail.iter().copied().fold(0.0, f64::max))
         .max(1e-9);
@@ -387,20 +394,21 @@ pub(super) fn percent_chart(
     use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
     // Braille holds two points a column; the y labels take five columns.
     let room = usize::from(area.width.saturating_sub(6)) * 2;
-    let longest = series
-        .iter()
-        .map(|(_, v)| v.len().min(room))
-        .max()
-        .unwrap_or(0)
-        .max(2);
+    // The x axis grows a page at a time up to the whole room, so points stay where they were
+    // drawn until a page turns.
+    let page = (room / 2).max(1);
+    let len = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+    let longest = len
+        .div_ceil(page)
+        .saturating_mul(page)
+        .clamp(2, room.max(2));
     let points: Vec<Vec<(f64, f64)>> = series
         .iter()
         .map(|(_, values)| {
-            let tail = &values[values.len().saturating_sub(room)..];
-            let start = longest - tail.len();
+            let tail = &values[paged(values.len(), room)..];
             tail.iter()
                 .enumerate()
-                .filter_map(|(i, v)| v.map(|v| ((start + i) as f64, v.clamp(0.0, 1.0))))
+                .filter_map(|(i, v)| v.map(|v| (i as f64, v.clamp(0.0, 1.0))))
                 .collect()
         })
         .collect();
@@ -448,4 +456,49 @@ pub(super) fn percent_chart(
         .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
         .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
     f.render_widget(chart, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_line_moves_on_by_half_pages() {
+        // Filling up: from the first value.
+        assert_eq!(paged(0, 10), 0);
+        assert_eq!(paged(10, 10), 0);
+        // One past full: half a page on, then it fills again before the next jump.
+        assert_eq!(paged(11, 10), 5);
+        assert_eq!(paged(15, 10), 5);
+        assert_eq!(paged(16, 10), 10);
+        // Always the newest value shown, never more than the room.
+        for len in 0..200 {
+            for room in 1..40 {
+                let start = paged(len, room);
+                assert!(len - start <= room, "{len} {room}");
+                assert!(len == 0 || start < len, "the newest is shown: {len} {room}");
+            }
+        }
+        assert_eq!(paged(5, 0), 0);
+    }
+
+    #[test]
+    fn fit_cuts_with_a_sign_and_keeps_the_last_column_free() {
+        let l = |s: &str| fit_line(Line::from(s.to_string()), 10).to_string();
+        assert_eq!(l("short"), "short");
+        assert_eq!(l("123456789"), "123456789");
+        assert_eq!(l("1234567890"), "12345678…");
+        assert_eq!(l("日本語のテキストです"), "日本語の…");
+        let styled = fit_line(
+            Line::from(vec![Span::raw("abcdef"), Span::raw("ghijkl")]),
+            8,
+        );
+        assert_eq!(styled.to_string(), "abcdef…");
+        assert_eq!(
+            wrap_words("one two three four", 9),
+            ["one two", "three", "four"]
+        );
+        assert_eq!(wrap_words("abcdefghijkl", 5), ["abcde", "fghij", "kl"]);
+        assert_eq!(wrap_words("", 5), [""]);
+    }
 }
