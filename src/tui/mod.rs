@@ -37,6 +37,8 @@ use crate::timefmt::now;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(100);
+/// Longest the first frame waits for the first picture.
+const FIRST_PICTURE: Duration = Duration::from_millis(1000);
 
 /// Why the TUI stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,13 +71,24 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
     let mut asked_detail = None;
+    // The first frame waits for the first picture (a moment, on a target that answers), so
+    // the screen is painted once with data rather than twice; a slow target gets the empty
+    // screen after FIRST_PICTURE.
+    let hold_until = Instant::now() + FIRST_PICTURE;
+    let mut pictured = false;
     app.on_tick(now());
     let result = loop {
-        let wait = FRAME.saturating_sub(last_frame.elapsed());
+        let held = !pictured && Instant::now() < hold_until;
+        let wait = if held {
+            hold_until.saturating_duration_since(Instant::now())
+        } else {
+            FRAME.saturating_sub(last_frame.elapsed())
+        };
         tokio::select! {
             Ok(()) = picture.changed() => {
                 if let Some(shown) = picture.borrow_and_update().clone() {
                     app.on_shown(shown);
+                    pictured = true;
                 }
             }
             Some(ev) = keys.recv() => match ev {
@@ -118,7 +131,8 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
             asked_detail = detail;
             let _ = control.send(worker::Order::Detail(detail));
         }
-        if app.dirty && last_frame.elapsed() >= FRAME {
+        let held = !pictured && Instant::now() < hold_until;
+        if app.dirty && !held && last_frame.elapsed() >= FRAME {
             let drawn = (|| -> std::io::Result<()> {
                 execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
                 terminal.draw(|f| draw::draw(f, &app))?;

@@ -863,13 +863,11 @@ fn wide_screens_draw_charts_and_glances_from_the_same_numbers() {
         history.l1_usage.last().copied().flatten(),
         lm.l1.memory.usage_ratio.value()
     );
-    let fi = a
-        .shown
-        .analysis
-        .families
-        .iter()
-        .position(|f| f.id == "lmcache_mp.lookup")
-        .unwrap();
+    let family = |id: &str| {
+        let families = &a.shown.analysis.families;
+        families.iter().position(|f| f.id == id).unwrap()
+    };
+    let fi = family("lmcache_mp.lookup");
     let g = a.shown.history.glances[fi]
         .as_ref()
         .expect("lookup has series");
@@ -890,13 +888,7 @@ fn wide_screens_draw_charts_and_glances_from_the_same_numbers() {
         "{per_s} × {secs} vs {windowed}"
     );
     // A gauge family has no rate.
-    let mem = a
-        .shown
-        .analysis
-        .families
-        .iter()
-        .position(|f| f.id == "lmcache_mp.l1_memory")
-        .unwrap();
+    let mem = family("lmcache_mp.l1_memory");
     assert!(
         a.shown.history.glances[mem]
             .as_ref()
