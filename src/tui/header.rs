@@ -52,13 +52,20 @@ fn age_and_latency(app: &App, t: &TargetRow) -> String {
     format!("{age}{lat}")
 }
 
-fn full_line(app: &App, t: &TargetRow) -> Line<'static> {
+/// A target's line: its role, name, state, age and latency, and why it is down. A long name
+/// is cut (with `…`) before its state is.
+fn full_line(app: &App, t: &TargetRow, width: u16) -> Line<'static> {
+    let role = format!("{} ", t.role());
+    let state = state_span(app, t);
+    let age = age_and_latency(app, t);
+    let rest = role.chars().count() + 1 + state.content.chars().count() + age.chars().count();
+    let room = usize::from(width).saturating_sub(rest + 1).max(12);
     let mut spans = vec![
-        Span::styled(format!("{} ", t.role()), app.theme.dim),
-        Span::styled(clean(&t.name), app.theme.text),
+        Span::styled(role, app.theme.dim),
+        Span::styled(crate::units::cut(&clean(&t.name), room), app.theme.text),
         Span::raw(" "),
-        state_span(app, t),
-        Span::styled(age_and_latency(app, t), app.theme.dim),
+        state,
+        Span::styled(age, app.theme.dim),
     ];
     if let Some(why) = t.health.down() {
         spans.push(Span::styled(format!(" — {}", clean(why)), app.theme.bad));
@@ -183,7 +190,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         out.push(replay_line(app, r));
     }
     if app.shown.targets.len() <= FULL_LINES {
-        out.extend(app.shown.targets.iter().map(|t| full_line(app, t)));
+        out.extend(app.shown.targets.iter().map(|t| full_line(app, t, width)));
     } else {
         out.extend(compact_lines(app, usize::from(width)));
     }
