@@ -464,3 +464,20 @@ fn replay_plays_steps_and_quits() {
     );
     let _ = std::fs::remove_dir_all(&s.state);
 }
+
+/// `report` without `--format` writes text for a person at a terminal (a pipe gets JSON, as the
+/// other tests read it).
+#[test]
+fn report_on_a_terminal_is_text() {
+    let index = common::fixture("lmcache-0.5.6-cpu-run1/metrics_index.tsv");
+    let mut s = Session::start(&["report", "--lmcache", index.to_str().unwrap()]);
+    assert_eq!(s.exit_code(Duration::from_secs(30)), 0);
+    // The reader thread may still be taking the last bytes in.
+    std::thread::sleep(Duration::from_millis(200));
+    let bytes = s.term.lock().unwrap().bytes.clone();
+    assert!(
+        bytes.starts_with(b"architecture: lmcache_mp_server"),
+        "{}",
+        String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+    );
+}
