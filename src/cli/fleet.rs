@@ -333,6 +333,7 @@ pub fn run(
         .map_err(|e| Failure::bad(format!("cannot start the runtime: {e}")))?;
     let mut view = FleetView::new(source, theme, args.window);
     view.insecure = args.auth.tls.insecure;
+    view.mouse = live.mouse;
     view.now = crate::timefmt::now();
     rt.block_on(async {
         loop {

@@ -250,6 +250,8 @@ pub struct FleetView {
     /// `--insecure`: the API's certificate is not checked, said in the title for as long as
     /// the view runs.
     pub insecure: bool,
+    /// `--mouse`: clicks select instances, the wheel moves the selection.
+    pub mouse: bool,
 }
 
 /// Most severe first: critical, then warning, then info counts.
@@ -272,6 +274,7 @@ impl FleetView {
             note: None,
             help: false,
             insecure: false,
+            mouse: false,
         }
     }
 
@@ -330,6 +333,33 @@ impl FleetView {
             .as_ref()
             .and_then(|s| rows.iter().position(|r| &r.name == s))
             .unwrap_or(0)
+    }
+
+    /// A mouse event on a `screen` of that size (`--mouse`): a click selects the instance under
+    /// it, the wheel moves the selection. Help takes no clicks.
+    pub fn on_mouse(&mut self, m: ratatui::crossterm::event::MouseEvent, screen: Rect) {
+        use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+        let rows = self.visible();
+        let at = self.cursor(&rows);
+        match m.kind {
+            MouseEventKind::ScrollDown => self.select(at + 1),
+            MouseEventKind::ScrollUp => self.select(at.saturating_sub(1)),
+            MouseEventKind::Down(MouseButton::Left) if !self.help => {
+                let [_, table, _] = areas(screen);
+                // Under the table's top rule and its column names; scrolled as drawn (the
+                // selection kept in view).
+                let first = table.y + 2;
+                let shown = usize::from(table.height.saturating_sub(2)).max(1);
+                if m.row >= first && m.row < table.y + table.height {
+                    let offset = at.saturating_sub(shown - 1);
+                    let i = offset + usize::from(m.row - first);
+                    if i < rows.len() {
+                        self.select(i);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     fn select(&mut self, i: usize) {
@@ -442,14 +472,19 @@ fn age(secs: f64) -> String {
 }
 
 /// Draws the fleet view.
-pub fn draw(f: &mut Frame, v: &FleetView) {
-    let area = f.area();
-    let [head, table, foot] = Layout::vertical([
+/// The screen's header, table and footer.
+fn areas(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+pub fn draw(f: &mut Frame, v: &FleetView) {
+    let area = f.area();
+    let [head, table, foot] = areas(area);
     draw_header(f, v, head);
     draw_table(f, v, table);
     let hint = if v.typing {
@@ -875,6 +910,36 @@ mod tests {
             }
         }
         assert!(cuts.is_empty(), "{}", cuts.join("\n"));
+    }
+
+    #[test]
+    fn a_click_selects_the_instance_under_it_and_the_wheel_moves_on() {
+        use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+        let mut v = view();
+        let screen = Rect::new(0, 0, 120, 40);
+        let shown = names(&v);
+        let drawn = render(&v, 120, 40);
+        // The screen row that shows the second instance.
+        let y = drawn
+            .lines()
+            .position(|l| l.starts_with(&shown[1][..shown[1].len().min(8)]))
+            .expect("the second instance is on screen") as u16;
+        let mouse = |kind, row| MouseEvent {
+            kind,
+            column: 3,
+            row,
+            modifiers: KeyModifiers::NONE,
+        };
+        v.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), y), screen);
+        assert_eq!(v.selected.as_deref(), Some(shown[1].as_str()));
+        v.on_mouse(mouse(MouseEventKind::ScrollDown, 0), screen);
+        assert_eq!(v.selected.as_deref(), Some(shown[2].as_str()));
+        // Below the last row: nothing changes.
+        v.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 38), screen);
+        assert_eq!(v.selected.as_deref(), Some(shown[2].as_str()));
+        // The header is not a row.
+        v.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 1), screen);
+        assert_eq!(v.selected.as_deref(), Some(shown[2].as_str()));
     }
 
     #[test]

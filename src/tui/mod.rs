@@ -199,6 +199,9 @@ pub async fn run_fleet(
     export: impl Fn(String),
 ) -> std::io::Result<FleetStop> {
     let mut terminal = ratatui::try_init()?;
+    if view.mouse {
+        capture_mouse()?;
+    }
     let (mut keys, reading) = read_keys();
     let mut signals = signals::Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -225,6 +228,11 @@ pub async fn run_fleet(
                             export(name);
                         }
                     }
+                }
+                TermEvent::Mouse(m) if view.mouse => {
+                    let size = terminal.size()?;
+                    view.on_mouse(m, ratatui::layout::Rect::new(0, 0, size.width, size.height));
+                    dirty = true;
                 }
                 TermEvent::Resize(..) => dirty = true,
                 _ => {}
