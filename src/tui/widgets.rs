@@ -291,20 +291,17 @@ pub(super) fn pane_text(
         width: area.width.saturating_sub(u16::from(wrap)),
         ..area
     };
-    let para = |lines: Vec<Line<'_>>| {
-        let p = Paragraph::new(if wrap {
-            lines.into_iter().map(owned).collect()
-        } else {
-            fit(lines, area.width)
-        })
-        .style(style);
-        if wrap { p.wrap(Wrap { trim: true }) } else { p }
-    };
-    let p = para(lines.clone());
+    let count = lines.len();
+    let p = if wrap {
+        Paragraph::new(lines).wrap(Wrap { trim: true })
+    } else {
+        Paragraph::new(fit(lines, area.width))
+    }
+    .style(style);
     let rows = if wrap {
         p.line_count(body.width)
     } else {
-        lines.len()
+        count
     };
     if rows <= usize::from(area.height) || area.height < 2 {
         f.render_widget(p, body);
