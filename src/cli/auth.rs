@@ -15,6 +15,7 @@ use crate::vocab::Role;
 type Owner = Option<(Role, usize)>;
 
 /// The headers and token files one owner was given.
+#[derive(Default)]
 struct Scope {
     owner: Owner,
     headers: Vec<String>,
@@ -133,13 +134,7 @@ fn scope(scopes: &mut Vec<Scope>, owner: Owner) -> &mut Scope {
         None => {
             scopes.push(Scope {
                 owner,
-                headers: Vec::new(),
-                token_files: Vec::new(),
-                basic_files: Vec::new(),
-                ca: Vec::new(),
-                client_cert: Vec::new(),
-                client_key: Vec::new(),
-                insecure: false,
+                ..Default::default()
             });
             scopes.len() - 1
         }
