@@ -319,7 +319,8 @@ pub struct SeriesRow {
 }
 
 /// A family at a glance: its first metric that has series, their newest values added up, and
-/// how fast they rose over the window (`None` for a gauge, which has no rate).
+/// how fast they rose over the window (`None` for a gauge or an info metric, which have no
+/// rate).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Glance {
     pub metric: &'static str,
@@ -353,7 +354,8 @@ pub fn glance(inputs: &Inputs<'_>, id: &str) -> Option<Glance> {
                     Err(p) => super::aggregate::bad_value(s, p),
                 };
                 value = value.with(&v, |a, b| a + b);
-                let rate = rate_of(s, &span, secs, t.restarts(), kind != MetricKind::Gauge);
+                let rated = matches!(kind, MetricKind::Counter | MetricKind::Histogram);
+                let rate = rate_of(s, &span, secs, t.restarts(), rated);
                 per_s = per_s.with(&rate, |a, b| a + b);
             }
         }
@@ -361,7 +363,7 @@ pub fn glance(inputs: &Inputs<'_>, id: &str) -> Option<Glance> {
             return Some(Glance {
                 metric: m.metric_def().key,
                 value,
-                per_s: (kind != MetricKind::Gauge).then_some(per_s),
+                per_s: matches!(kind, MetricKind::Counter | MetricKind::Histogram).then_some(per_s),
             });
         }
     }
