@@ -142,6 +142,7 @@ fn scrape() -> Vec<u8> {
     std::fs::read(common::fixture("lmcache-0.5.6-cpu-run1/metrics_t5.prom")).unwrap()
 }
 
+/// kvscope with `args`; its output is piped, so a report is JSON.
 fn kvscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .args(args)
@@ -178,20 +179,12 @@ fn a_private_ca_is_trusted_only_when_given() {
     let ca = pki.path("ca.pem");
 
     // Without it: the server's certificate is unknown, and the error says what to give.
-    let o = kvscope(&["report", "--lmcache", &url, "--format", "json"]);
+    let o = kvscope(&["report", "--lmcache", &url]);
     assert_eq!(o.status.code(), Some(3), "{}", err(&o));
     assert!(err(&o).contains("--ca-cert"), "{}", err(&o));
 
     // With it: read.
-    let o = kvscope(&[
-        "report",
-        "--ca-cert",
-        &ca,
-        "--lmcache",
-        &url,
-        "--format",
-        "json",
-    ]);
+    let o = kvscope(&["report", "--ca-cert", &ca, "--lmcache", &url]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(lmcache_read(&o));
 
@@ -210,8 +203,6 @@ fn a_private_ca_is_trusted_only_when_given() {
         &url,
         "--ca-cert",
         &ca,
-        "--format",
-        "json",
     ]);
     let r = report_json(&o);
     let inputs = r["inputs"].as_array().expect("inputs");
@@ -269,14 +260,7 @@ fn a_private_ca_is_trusted_only_when_given() {
 fn insecure_skips_the_check_and_says_so() {
     let pki = Pki::new("insecure");
     let (url, _) = https(&pki, false, scrape());
-    let o = kvscope(&[
-        "report",
-        "--insecure",
-        "--lmcache",
-        &url,
-        "--format",
-        "json",
-    ]);
+    let o = kvscope(&["report", "--insecure", "--lmcache", &url]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(lmcache_read(&o));
     assert!(err(&o).contains("--insecure"), "no warning: {}", err(&o));
@@ -306,8 +290,6 @@ fn a_server_that_requires_a_client_certificate_gets_one() {
         &key,
         "--lmcache",
         &url,
-        "--format",
-        "json",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(lmcache_read(&o));
@@ -335,13 +317,7 @@ fn export_and_the_fleet_client_take_the_same_options() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let o = kvscope(&[
-        "report",
-        "--packet",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let o = kvscope(&["report", "--packet", out.to_str().unwrap()]);
     assert!(lmcache_read(&o), "the exported packet holds the scrapes");
 
     // The fleet reads Prometheus through the same client: without the CA the API cannot be
