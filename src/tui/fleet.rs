@@ -615,14 +615,11 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
     // the instance's dashboard and the report.
     let wide = area.width >= 110;
     let spark_w: u16 = if area.width >= 140 { 16 } else { 8 };
+    let arch_w: u16 = if wide { 22 } else { 17 };
     let columns: [(&str, Constraint, bool); 11] = [
         ("instance", Constraint::Min(10), true),
         ("state", Constraint::Length(7), true),
-        (
-            "architecture",
-            Constraint::Length(if wide { 22 } else { 17 }),
-            true,
-        ),
+        ("architecture", Constraint::Length(arch_w), true),
         ("hit", Constraint::Length(6), true),
         ("L1", Constraint::Length(6), true),
         ("evict/s", Constraint::Length(8), wide),
@@ -634,6 +631,22 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
     ];
     let shown: Vec<bool> = columns.iter().map(|c| c.2).collect();
     let widths: Vec<Constraint> = columns.iter().filter(|c| c.2).map(|c| c.1).collect();
+    // What the fixed columns and the gaps between the columns leave the instance names; a
+    // longer name (or architecture) ends in `…` instead of being cut where its cell ends.
+    let fixed: u16 = widths
+        .iter()
+        .skip(1)
+        .map(|c| match c {
+            Constraint::Length(n) => *n,
+            _ => 0,
+        })
+        .sum();
+    let name_w = usize::from(
+        area.width
+            .saturating_sub(fixed + widths.len().saturating_sub(1) as u16)
+            .max(10),
+    );
+
     let header: Vec<&str> = columns.iter().filter(|c| c.2).map(|c| c.0).collect();
     let stale_table = v.picture.failed.is_some();
     let body: Vec<TableRow> = rows
@@ -647,9 +660,9 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
                 _ => v.theme.good,
             };
             let cells = vec![
-                Cell::from(crate::sanitize::clean(&r.name)),
+                Cell::from(cut(&crate::sanitize::clean(&r.name), name_w)),
                 Cell::from(Span::styled(row.state.as_str(), state_style)),
-                Cell::from(row.architecture.clone()),
+                Cell::from(cut(&row.architecture, usize::from(arch_w))),
                 Cell::from(percent(row.hit_rate.value())),
                 Cell::from(percent(row.l1_usage_ratio.value())),
                 Cell::from(count(row.l1_evicted_per_s.value())),
@@ -940,6 +953,26 @@ mod tests {
         // The header is not a row.
         v.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 1), screen);
         assert_eq!(v.selected.as_deref(), Some(shown[2].as_str()));
+    }
+
+    #[test]
+    fn a_long_instance_name_ends_in_an_ellipsis_in_its_cell() {
+        let mut v = view();
+        let long = "gpu-node-017.us-east-2.inference.cluster.example.com:8080";
+        v.picture.rows[0].name = long.into();
+        for w in [80, 120] {
+            let s = render(&v, w, 24);
+            let line = s
+                .lines()
+                .find(|l| l.starts_with("gpu-node-017"))
+                .unwrap_or_else(|| panic!("the row is drawn at {w}:\n{s}"));
+            let cell = line.split(' ').next().unwrap();
+            assert!(cell.ends_with('…'), "{w}: {line}");
+            assert!(
+                line.contains("up") || line.contains("stale"),
+                "the state still shows: {line}"
+            );
+        }
     }
 
     #[test]
