@@ -132,7 +132,7 @@ impl Default for KeyMap {
                     Open,
                     vec![(KeyCode::Enter, none)],
                     "open",
-                    "open the selected family or finding",
+                    "open the selected family or finding, or all of the Mode pane",
                 ),
                 bind(
                     Close,

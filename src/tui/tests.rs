@@ -968,3 +968,21 @@ fn clicks_focus_panes_and_select_rows_and_the_wheel_scrolls() {
     a.on_mouse(click(mem.x + 3, mem.y + 3), screen);
     assert_eq!(a.view.focus, Pane::Findings);
 }
+
+/// The Mode pane says when its evidence does not fit, and Enter shows all of it.
+#[test]
+fn enter_on_mode_shows_all_of_its_evidence() {
+    let mut a = app(31);
+    let s = render(&a, 120, 40);
+    assert!(s.contains("… Enter shows all"), "{s}");
+    while a.view.focus != Pane::Mode {
+        a.on_key(key(KeyCode::Tab));
+    }
+    a.on_key(key(KeyCode::Enter));
+    let s = render(&a, 120, 40);
+    assert!(s.contains(" architecture · Esc closes"), "{s}");
+    // The last evidence line, which the pane had no room for.
+    assert!(s.contains("lmcache_mp_metrics"), "{s}");
+    a.on_key(key(KeyCode::Esc));
+    assert!(!render(&a, 120, 40).contains(" architecture · Esc closes"));
+}
