@@ -2,7 +2,7 @@
 //! a known prefix that the catalog does not know.
 
 use super::mode::Mode;
-use super::{Features, Inputs, Signal, has};
+use super::{Features, Inputs, Signal, aggregate, has};
 use crate::catalog::{self, Architecture, FAMILIES, MetricKind, Scope};
 use crate::expo::{Kind, Part};
 use crate::store::TargetStore;
@@ -320,7 +320,7 @@ pub struct SeriesRow {
 
 /// A family at a glance: its first metric that has series, their newest values added up, and
 /// how fast they rose over the window (`None` for a gauge or an info metric, which have no
-/// rate).
+/// rate). The same figures as the analysis's: [`aggregate::gauge`] and [`aggregate::rate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Glance {
     pub metric: &'static str,
@@ -328,67 +328,27 @@ pub struct Glance {
     pub per_s: Option<super::Fig>,
 }
 
-/// The [`Glance`] of family `id`; `None` when none of its metrics has a series.
-pub fn glance(inputs: &Inputs<'_>, id: &str) -> Option<Glance> {
-    for m in catalog::family_metrics(id) {
-        let kind = m.metric_def().kind;
-        let mut value = super::Fig::known(0.0);
-        let mut per_s = super::Fig::known(0.0);
-        let mut any = false;
-        for t in inputs.all() {
-            let Some(at) = t.newest().map(|s| s.seq) else {
-                continue;
-            };
-            let span = t.window(inputs.window);
-            let secs = span.as_ref().ok().and_then(|s| t.span_seconds(*s));
+/// The [`Glance`] of each family in `ids`, in order; `None` for a family none of whose metrics
+/// has a series.
+pub fn glances<'i>(inputs: &Inputs<'_>, ids: impl Iterator<Item = &'i str>) -> Vec<Option<Glance>> {
+    let views = aggregate::views(inputs.all(), inputs.window);
+    ids.map(|id| {
+        catalog::family_metrics(id).find_map(|m| {
+            let def = m.metric_def();
             // A histogram is read by its count; other series as they are.
-            let parts = t.series_of(m).filter(|s| match kind {
+            let sel = aggregate::Sel::filtered(&views, m, |s| match def.kind {
                 MetricKind::Histogram => s.part == Part::Count,
                 _ => s.part != Part::Bucket,
             });
-            for s in parts {
-                any = true;
-                let v = match s.checked_at(at) {
-                    Ok(Some(v)) => super::Fig::known(v),
-                    Ok(None) => super::Fig::known(0.0),
-                    Err(p) => super::aggregate::bad_value(s, p),
-                };
-                value = value.with(&v, |a, b| a + b);
-                let rated = matches!(kind, MetricKind::Counter | MetricKind::Histogram);
-                let rate = rate_of(s, &span, secs, t.restarts(), rated);
-                per_s = per_s.with(&rate, |a, b| a + b);
-            }
-        }
-        if any {
-            return Some(Glance {
-                metric: m.metric_def().key,
-                value,
-                per_s: matches!(kind, MetricKind::Counter | MetricKind::Histogram).then_some(per_s),
-            });
-        }
-    }
-    None
-}
-
-/// A series' increase per second over `span` (`secs` long), when it is `rated` (a counter, a
-/// histogram's count or sum).
-fn rate_of(
-    s: &crate::store::Series,
-    span: &Result<crate::store::Span, String>,
-    secs: Option<f64>,
-    restarts: &[u64],
-    rated: bool,
-) -> super::Fig {
-    match (span, secs) {
-        _ if !rated => super::Fig::unknown("a gauge has no rate"),
-        (Err(e), _) => super::Fig::unknown(e.clone()),
-        (Ok(sp), Some(secs)) if secs > 0.0 => match sp.counter(s, restarts) {
-            Ok(Some(v)) => super::Fig::known(v / secs),
-            Ok(None) => super::Fig::unknown("absent now"),
-            Err(p) => super::aggregate::bad_value(s, p),
-        },
-        _ => super::Fig::unknown("the window covers no time"),
-    }
+            sel.chosen().then(|| Glance {
+                metric: def.key,
+                value: aggregate::gauge(&sel, def.key),
+                per_s: matches!(def.kind, MetricKind::Counter | MetricKind::Histogram)
+                    .then(|| aggregate::rate(&sel, def.key)),
+            })
+        })
+    })
+    .collect()
 }
 
 /// How many series (histogram buckets left out) a family has over every target.
@@ -424,7 +384,16 @@ pub fn series_of_family(inputs: &Inputs<'_>, id: &str, limit: usize) -> Vec<Seri
                     _ => "",
                 };
                 let rated = counter || matches!(s.part, Part::Count | Part::Sum);
-                let per_s = rate_of(s, &span, secs, restarts, rated);
+                let per_s = match (&span, secs) {
+                    _ if !rated => super::Fig::unknown("a gauge has no rate"),
+                    (Err(e), _) => super::Fig::unknown(e.clone()),
+                    (Ok(sp), Some(secs)) if secs > 0.0 => match sp.counter(s, restarts) {
+                        Ok(Some(v)) => super::Fig::known(v / secs),
+                        Ok(None) => super::Fig::unknown("absent now"),
+                        Err(p) => super::aggregate::bad_value(s, p),
+                    },
+                    _ => super::Fig::unknown("the window covers no time"),
+                };
                 out.push(SeriesRow {
                     target: t.name.clone(),
                     name: format!("{}{suffix}", s.family),

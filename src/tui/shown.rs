@@ -36,11 +36,7 @@ impl History {
     fn of(model: &Model, a: &Analysis, window: f64) -> History {
         let inputs = model.inputs(window);
         History {
-            glances: a
-                .families
-                .iter()
-                .map(|f| analysis::matrix::glance(&inputs, f.id))
-                .collect(),
+            glances: analysis::matrix::glances(&inputs, a.families.iter().map(|f| f.id)),
             targets: model
                 .lmcache
                 .iter()
