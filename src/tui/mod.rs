@@ -272,11 +272,16 @@ pub async fn run_fleet(
 /// terminal is restored (ratatui's own panic hook does not know about the mouse).
 fn capture_mouse() -> std::io::Result<()> {
     use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
-    let earlier = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(std::io::stdout(), DisableMouseCapture);
-        earlier(info);
-    }));
+    // Once per process: the fleet table and an instance's dashboard take turns, and each turn
+    // would otherwise wrap the hook again.
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let earlier = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = execute!(std::io::stdout(), DisableMouseCapture);
+            earlier(info);
+        }));
+    });
     execute!(std::io::stdout(), EnableMouseCapture)
 }
 
