@@ -519,7 +519,6 @@ fn draw_header(f: &mut Frame, v: &FleetView, area: Rect) {
     let p = &v.picture;
     let sum = Summary::of(p.rows.iter().map(|r| &r.row));
     let totals = sum.findings;
-    let w = area.width as usize;
     let title = format!(
         "kvscope fleet · {} · {} instances: {} up, {} stale, {} down · window {}",
         crate::sanitize::clean(&v.source),
@@ -532,10 +531,7 @@ fn draw_header(f: &mut Frame, v: &FleetView, area: Rect) {
     let refreshed = match (p.good_at, &p.failed) {
         (None, None) => Line::from(Span::styled("reading the fleet …", v.theme.dim)),
         (None, Some((_, why))) => Line::from(Span::styled(
-            cut(
-                &format!("cannot read the fleet: {}", crate::sanitize::clean(why)),
-                w,
-            ),
+            format!("cannot read the fleet: {}", crate::sanitize::clean(why)),
             v.theme.bad,
         )),
         (Some(at), None) => Line::from(vec![
@@ -564,44 +560,34 @@ fn draw_header(f: &mut Frame, v: &FleetView, area: Rect) {
             ),
         ]),
         (Some(at), Some((_, why))) => Line::from(Span::styled(
-            cut(
-                &format!(
-                    "STALE: the last refresh failed ({}); this table is from {} ago",
-                    crate::sanitize::clean(why),
-                    age(v.now - at)
-                ),
-                w,
+            format!(
+                "STALE: the last refresh failed ({}); this table is from {} ago",
+                crate::sanitize::clean(why),
+                age(v.now - at)
             ),
             v.theme.bad,
         )),
     };
     let third = match (&v.note, p.refresh.warnings.first()) {
-        (Some(n), _) => Line::from(Span::styled(
-            cut(&crate::sanitize::clean(n), w),
-            v.theme.info,
-        )),
+        (Some(n), _) => Line::from(Span::styled(crate::sanitize::clean(n), v.theme.info)),
         (None, Some(warn)) => Line::from(Span::styled(
-            cut(
-                &format!(
-                    "the API warned: {} (+{} more)",
-                    crate::sanitize::clean(warn),
-                    p.refresh.warnings.len() - 1
-                ),
-                w,
+            format!(
+                "the API warned: {} (+{} more)",
+                crate::sanitize::clean(warn),
+                p.refresh.warnings.len() - 1
             ),
             v.theme.warn,
         )),
         (None, None) => Line::default(),
     };
-    let title = if v.insecure {
-        const MARK: &str = "TLS NOT CHECKED (--insecure) · ";
-        Line::from(vec![
-            Span::styled(MARK, v.theme.bad),
-            Span::styled(cut(&title, w.saturating_sub(MARK.len())), v.theme.title),
-        ])
-    } else {
-        Line::from(Span::styled(cut(&title, w), v.theme.title))
-    };
+    let mut title = Line::from(Span::styled(title, v.theme.title));
+    if v.insecure {
+        title.spans.insert(
+            0,
+            Span::styled("TLS NOT CHECKED (--insecure) · ", v.theme.bad),
+        );
+    }
+    // Each line cut, where it must be, by the one rule the panes follow.
     f.render_widget(
         Paragraph::new(super::widgets::fit([title, refreshed, third], area.width)),
         area,
