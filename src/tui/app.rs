@@ -161,15 +161,27 @@ impl View {
     fn cycle_focus(&mut self, forward: bool) {
         let i = Pane::ALL.iter().position(|p| *p == self.focus).unwrap_or(0);
         let n = Pane::ALL.len();
-        self.focus = Pane::ALL[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }];
-        if self.focus.large() {
-            self.large = self.focus;
-        }
+        self.focus_on(
+            Pane::ALL[if forward {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            }],
+        );
         self.detail = false;
+    }
+
+    /// Help, a drill-down or a list is drawn over the panes.
+    fn overlay_open(&self) -> bool {
+        self.help || self.detail || self.server || self.targets
+    }
+
+    /// Focuses `pane`; a large one also takes the full layout's large area.
+    fn focus_on(&mut self, pane: Pane) {
+        self.focus = pane;
+        if pane.large() {
+            self.large = pane;
+        }
     }
 
     /// The search being typed into: the Logs pane's when it has the focus, else the matrix's.
@@ -493,7 +505,7 @@ impl App {
     ) {
         use ratatui::crossterm::event::{MouseButton, MouseEventKind};
         let (x, y) = (m.column, m.row);
-        let overlay = self.view.help || self.view.detail || self.view.server || self.view.targets;
+        let overlay = self.view.overlay_open();
         let hit = super::draw::panes_at(screen, self)
             .into_iter()
             .find(|(_, r)| r.contains(ratatui::layout::Position { x, y }));
@@ -501,7 +513,7 @@ impl App {
             MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
                 let down = m.kind == MouseEventKind::ScrollDown;
                 if !overlay && let Some((pane, _)) = hit {
-                    self.focus(pane);
+                    self.view.focus_on(pane);
                 }
                 self.step(down);
             }
@@ -509,7 +521,7 @@ impl App {
                 let Some((pane, r)) = hit else {
                     return;
                 };
-                self.focus(pane);
+                self.view.focus_on(pane);
                 // Rows inside the border (and below the matrix's header row).
                 let first = r.y + if pane == Pane::Matrix { 2 } else { 1 };
                 if y >= first && y + 1 < r.y + r.height {
@@ -521,16 +533,6 @@ impl App {
         }
         self.dirty = true;
         self.refresh_detail();
-    }
-
-    fn focus(&mut self, pane: Pane) {
-        self.view.focus = pane;
-        if matches!(
-            pane,
-            Pane::Matrix | Pane::Trace | Pane::Logs | Pane::Requests
-        ) {
-            self.view.large = pane;
-        }
     }
 
     /// Selects the `row`th row shown in a list pane of `shown_rows` rows (as drawn: the matrix
@@ -583,7 +585,7 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => v.help = !v.help,
             Action::Close => {
-                if v.help || v.detail || v.server || v.targets {
+                if v.overlay_open() {
                     v.help = false;
                     v.detail = false;
                     v.server = false;

@@ -814,10 +814,7 @@ fn no_text_runs_into_an_edge_at_any_size_in_any_pane_or_overlay() {
     };
     for pane in Pane::ALL {
         a.view.focus = pane;
-        if matches!(
-            pane,
-            Pane::Matrix | Pane::Trace | Pane::Logs | Pane::Requests
-        ) {
+        if pane.large() {
             a.view.large = pane;
         }
         walk(&a, &format!("{pane:?} focused"));
