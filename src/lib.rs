@@ -1,25 +1,21 @@
 //! kvscope: inspect the KV-cache path of an LLM serving stack (LMCache + vLLM/SGLang).
+//!
+//! This package is the edge around [`kvscope_core`]: it fetches (`sources`), runs a session,
+//! serves a packet on loopback (`serve`), draws (`tui`), reads the fleet (`fleet`) and runs
+//! commands (`cli`). The core's modules are re-exported under their own names, so
+//! `kvscope::analysis` and `crate::analysis` name the one implementation.
 
-pub mod analysis;
-pub mod catalog;
+#[cfg(test)]
+pub(crate) use kvscope_core::testgen;
+pub use kvscope_core::{
+    analysis, catalog, demo, evidence, expo, files, metric, model, named, packet, report, sanitize,
+    store, timefmt, units, vocab,
+};
+
 pub mod cli;
 pub mod config;
-pub mod demo;
-pub mod evidence;
-pub mod expo;
-pub mod files;
 pub mod fleet;
 pub mod logfile;
-pub mod model;
-pub mod packet;
-pub mod report;
-pub mod sanitize;
 pub mod serve;
 pub mod sources;
-pub mod store;
-#[cfg(test)]
-pub(crate) mod testgen;
-pub mod timefmt;
 pub mod tui;
-pub mod units;
-pub mod vocab;

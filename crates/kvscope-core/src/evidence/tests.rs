@@ -6,7 +6,7 @@ use super::msg::brief;
 fn real_lct() -> Vec<u8> {
     std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/lmcache-0.5.6-cpu-run1/run.lct"
+        "/../../fixtures/lmcache-0.5.6-cpu-run1/run.lct"
     ))
     .unwrap()
 }
@@ -120,7 +120,7 @@ mod logs {
     fn real_log() -> String {
         std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/lmcache-0.5.6-cpu-run1/server.log"
+            "/../../fixtures/lmcache-0.5.6-cpu-run1/server.log"
         ))
         .unwrap()
     }
@@ -288,7 +288,7 @@ mod spans {
     /// `fixtures/otel-handmade/`.
     fn read(name: &str, chunk: usize) -> Spans {
         let bytes = std::fs::read(format!(
-            "{}/fixtures/otel-handmade/{name}",
+            "{}/../../fixtures/otel-handmade/{name}",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();
@@ -363,7 +363,7 @@ mod spans {
     fn garbage_between_spans_is_skipped_and_counted() {
         // Hand-made hostile input: a broken line, a JSON value of no known shape, then spans.
         let good = std::fs::read(format!(
-            "{}/fixtures/otel-handmade/spans.otlp.jsonl",
+            "{}/../../fixtures/otel-handmade/spans.otlp.jsonl",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();
@@ -404,7 +404,7 @@ mod lookup_hashes {
 
     const REAL: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/lmcache-0.5.6-lookup-hashes/lookup_hashes_20261130_162310_000000.jsonl"
+        "/../../fixtures/lmcache-0.5.6-lookup-hashes/lookup_hashes_20261130_162310_000000.jsonl"
     );
 
     /// The real lookup-hash log, read in any pieces, agrees with a plain count over its rows;

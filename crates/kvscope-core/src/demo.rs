@@ -10,7 +10,7 @@ use crate::vocab::{Event, Role};
 /// `fixtures/demo.kvpacket`.
 pub static PACKET: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/fixtures/demo.kvpacket"
+    "/../../fixtures/demo.kvpacket"
 ));
 
 /// The bundled packet, read.
@@ -86,7 +86,7 @@ mod tests {
         assert_eq!(lmcache.len(), 32);
         let recorded = include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/packet_a/vllm_metrics_loaded.prom"
+            "/../../fixtures/packet_a/vllm_metrics_loaded.prom"
         ));
         assert_eq!(engine, recorded.to_vec());
     }

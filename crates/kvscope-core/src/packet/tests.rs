@@ -291,7 +291,7 @@ fn writing_never_replaces_a_file_and_leaves_nothing_when_it_fails() {
 /// the members in the writer's order, and its timeline line reads as a timeline line.
 #[test]
 fn the_format_document_matches_the_format() {
-    let doc = include_str!("../../docs/packet-format.md");
+    let doc = include_str!("../../../../docs/packet-format.md");
     let blocks: Vec<&str> = doc
         .split("```json\n")
         .skip(1)

@@ -245,7 +245,7 @@ mod tests {
 
     fn answer(file: &str) -> RouteAnswer {
         let body = std::fs::read(format!(
-            "{}/fixtures/lmcache-0.5.6-cpu-run1/http/{file}",
+            "{}/../../fixtures/lmcache-0.5.6-cpu-run1/http/{file}",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();
@@ -280,7 +280,7 @@ mod tests {
     fn threads_health_and_skips_from_the_real_0_5_6_routes() {
         let mut t = TargetStore::new("lm", 4);
         let dump = std::fs::read_to_string(format!(
-            "{}/fixtures/lmcache-0.5.6-cpu-run1/http/threads.txt",
+            "{}/../../fixtures/lmcache-0.5.6-cpu-run1/http/threads.txt",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();

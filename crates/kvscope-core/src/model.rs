@@ -588,7 +588,7 @@ mod tests {
         };
         let config = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/lmcache-0.5.6-cpu-run1/http/config.json"
+            "/../../fixtures/lmcache-0.5.6-cpu-run1/http/config.json"
         ))
         .unwrap();
         let mut read = |time: f64, result: Result<(u16, Vec<u8>), String>| {

@@ -420,15 +420,21 @@ fn compressed_points_match_a_plain_list() {
 #[test]
 fn one_pass_increases_agree_with_increase_on_the_real_timeline() {
     let mut st = TargetStore::new("run1", 64);
-    let index = crate::sources::read_index(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/lmcache-0.5.6-cpu-run1/metrics_index.tsv"
-    )))
-    .unwrap();
+    // The real LMCache 0.5.6 timeline, as the bundled recording holds it.
+    let (events, _) = crate::demo::recorded(31);
+    let scrapes: Vec<(&[u8], Option<f64>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            crate::vocab::Event::Scrape {
+                target, body, time, ..
+            } if target.role == crate::vocab::Role::Lmcache => Some((body.as_slice(), *time)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(scrapes.len(), 32);
     // The timeline twice: counters drop to their first values, a reset.
-    for (k, (path, time)) in index.iter().chain(index.iter()).enumerate() {
-        let body = std::fs::read(path).unwrap();
-        st.ingest(&parse(&body).unwrap(), time.map(|t| t + k as f64 * 1000.0));
+    for (k, (body, time)) in scrapes.iter().chain(scrapes.iter()).enumerate() {
+        st.ingest(&parse(body).unwrap(), time.map(|t| t + k as f64 * 1000.0));
     }
     let restarts = st.restarts();
     let seqs: Vec<u64> = st.scrapes().iter().map(|s| s.seq).collect();

@@ -83,7 +83,7 @@ mod tests {
         let mut t = TargetStore::new("run1", 64);
         for i in [18, 20, 22] {
             let path = format!(
-                "{}/fixtures/lmcache-0.5.6-cpu-run1/metrics_t{i}.prom",
+                "{}/../../fixtures/lmcache-0.5.6-cpu-run1/metrics_t{i}.prom",
                 env!("CARGO_MANIFEST_DIR")
             );
             let body = std::fs::read(path).unwrap();
