@@ -845,16 +845,11 @@ pub fn route_rules_fire_and_clear() {
     );
 }
 
-/// Rules that cannot judge until the evidence they need is read (the engine's launch
-/// environment).
-const AWAITING_TRACES: &[&str] = &["hash_seed_risk"];
-
 /// Every rule of the pack fires and clears in some case: the cases here and in
 /// `tests/findings.rs` (each also runs as a test of its own), and the golden
 /// reports (real captures, packet_a, real engine excerpts and the peer's hand-written scrapes,
 /// kept equal to the code by `tests/golden.rs`). A rule added without a way to see it fire and
-/// clear fails here. The rule that waits for the engine's launch environment must stay
-/// `not_evaluable`, naming that input.
+/// clear fails here.
 #[test]
 fn every_rule_fires_and_clears_in_some_case() {
     a_target_that_stops_while_others_go_on_is_stale();
@@ -896,14 +891,7 @@ fn every_rule_fires_and_clears_in_some_case() {
     let mut lacking = Vec::new();
     for r in all {
         let s = seen.get(r.code).cloned().unwrap_or_default();
-        if AWAITING_TRACES.contains(&r.code) {
-            assert_eq!(
-                s.iter().collect::<Vec<_>>(),
-                ["not_evaluable"],
-                "{}",
-                r.code
-            );
-        } else if !(s.contains("firing") && s.contains("clear")) {
+        if !(s.contains("firing") && s.contains("clear")) {
             lacking.push(format!("{}: {s:?}", r.code));
         }
     }

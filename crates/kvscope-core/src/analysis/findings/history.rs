@@ -1,0 +1,69 @@
+//! Each rule's verdict over time: its state changes as they were judged.
+
+use serde_json::{Value, json};
+
+use super::{Finding, State};
+
+/// State changes kept per rule.
+pub const VERDICT_CHANGES: usize = 32;
+
+/// Each rule's state changes as they were judged: (time, new state), oldest first, the last
+/// [`VERDICT_CHANGES`] per rule. Filled by whoever judges over time (the live view at each
+/// picture, a packet's report at each capture); serialised as `{code: [{at, state}]}`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdicts(std::collections::BTreeMap<&'static str, Vec<(f64, State)>>);
+
+impl Verdicts {
+    /// Records, at `now`, each rule whose state differs from the last one recorded.
+    pub fn note(&mut self, now: f64, rules: &[Finding]) {
+        for r in rules {
+            let changes = self.0.entry(r.code).or_default();
+            if changes.last().map(|c| c.1) != Some(r.state) {
+                changes.push((now, r.state));
+                if changes.len() > VERDICT_CHANGES {
+                    changes.remove(0);
+                }
+            }
+        }
+    }
+
+    /// A rule's changes, oldest first.
+    pub fn get(&self, code: &str) -> Option<&[(f64, State)]> {
+        self.0.get(code).map(Vec::as_slice)
+    }
+
+    /// The changes noted before `t`: what judging up to `t` gives again (judging is
+    /// deterministic), without judging.
+    pub fn before(&self, t: f64) -> Verdicts {
+        Verdicts(
+            self.0
+                .iter()
+                .map(|(code, changes)| {
+                    let kept: Vec<_> = changes.iter().filter(|c| c.0 < t).copied().collect();
+                    (*code, kept)
+                })
+                .filter(|(_, changes)| !changes.is_empty())
+                .collect(),
+        )
+    }
+
+    /// When the rule's current state began (`None`: never judged).
+    pub fn since(&self, code: &str) -> Option<f64> {
+        self.get(code)?.last().map(|c| c.0)
+    }
+}
+
+impl serde::Serialize for Verdicts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (code, changes) in &self.0 {
+            let list: Vec<Value> = changes
+                .iter()
+                .map(|(t, state)| json!({"at": crate::timefmt::format_rfc3339(*t), "state": state}))
+                .collect();
+            m.serialize_entry(code, &list)?;
+        }
+        m.end()
+    }
+}

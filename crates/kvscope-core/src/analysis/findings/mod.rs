@@ -1,0 +1,425 @@
+//! Findings: a table of rules over one view of the analysis ([`Facts`]). Every rule gives a
+//! verdict each time it is evaluated — `firing`, `clear`, or `not_evaluable` with the inputs
+//! it lacks named — so a rule whose input is unknown says so instead of staying silent. A
+//! verdict carries its evidence as readable lines and as data, the rule's explanation and the
+//! next action. `docs/findings.md` is generated from the table ([`document`]) and a test keeps
+//! the two in step.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value, json};
+
+use super::Fig;
+use super::engine::EngineFigures;
+use super::figures::LmcacheFigures;
+use super::matrix::{FamilyRow, Unrecognised};
+use super::mode::Mode;
+
+mod data;
+mod embedded;
+mod engine;
+mod eventbus;
+mod history;
+mod lookup;
+mod memory;
+mod reach;
+mod server;
+mod thresholds;
+mod transfers;
+
+pub use history::{VERDICT_CHANGES, Verdicts};
+pub use thresholds::{L1_EVICTION_RATIO, L1_WATERMARK, Range, THRESHOLDS, Threshold, Thresholds};
+
+crate::named! {
+    /// How much a finding matters, least first.
+    #[derive(PartialOrd, Ord)]
+    pub enum Severity {
+        Info = "info",
+        Warning = "warning",
+        Critical = "critical",
+    }
+}
+
+crate::named! {
+    /// A rule's verdict.
+    pub enum State {
+        Firing = "firing",
+        Clear = "clear",
+        NotEvaluable = "not_evaluable",
+    }
+}
+
+/// One rule's verdict, as the report and the TUI show it. `findings` are the firing ones.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub state: State,
+    /// The rule's title, or the firing verdict's own (borrowed when fixed: judging every
+    /// capture builds one per rule).
+    pub title: Cow<'static, str>,
+    /// For `not_evaluable`: what the rule needs and does not have (and why).
+    pub missing_inputs: Vec<String>,
+    /// The window its rates cover; `null` for rules that read totals or state.
+    pub window_seconds: Option<f64>,
+    pub evidence: Vec<String>,
+    /// The evidence as data: the values the verdict rests on.
+    pub evidence_data: Map<String, Value>,
+    pub explanation: &'static str,
+    pub next_action: &'static str,
+}
+
+/// What the rules read: the analysis made so far.
+pub struct Facts<'a> {
+    pub mode: &'a Mode,
+    pub families: &'a [FamilyRow],
+    pub unrecognised: &'a [Unrecognised],
+    pub lm: &'a LmcacheFigures,
+    pub en: &'a EngineFigures,
+    pub emb: &'a super::embedded::EmbeddedFigures,
+    pub quality: &'a super::DataQuality,
+    /// LMCache targets given.
+    pub lmcache_given: usize,
+    /// LMCache and engine targets with at least one scrape.
+    pub lmcache_targets: usize,
+    pub engine_targets: usize,
+    pub thresholds: &'a Thresholds,
+    /// Exposition lines skipped while parsing.
+    pub lines_skipped: u64,
+    /// Whether any LMCache target exports lookup token counters (present, whatever their values).
+    pub lookup_tokens_exported: bool,
+    /// Every target's name, how reaching it went (`None`: not known, e.g. a test's store) and
+    /// how many scrapes of it are kept.
+    pub targets: Vec<(&'a str, Option<&'a crate::vocab::Health>, usize)>,
+    pub clock: Option<super::Clock>,
+    pub window: f64,
+    /// LMCache's spans in the span export given beside a target (`None`: no export given).
+    pub lmcache_spans: Option<u64>,
+    /// The LMCache server log's lines that findings read (`None`: no log given).
+    pub server_log: Option<LogFacts>,
+}
+
+/// What a check concluded.
+enum Verdict {
+    Firing {
+        title: Cow<'static, str>,
+        evidence: Vec<String>,
+        data: Map<String, Value>,
+    },
+    Clear {
+        evidence: Vec<String>,
+        data: Map<String, Value>,
+    },
+    Missing(Vec<String>),
+}
+
+/// Lines of the LMCache server log that rules read, counted over the window when the lines'
+/// read times allow (a file read at once counts whole).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogFacts {
+    pub l1_alloc_failed: u64,
+    pub eventbus_queue_full: u64,
+    /// `in the window` or `in the log read`.
+    pub over: &'static str,
+}
+
+/// A metrics verdict with what the server log says of the same thing: lines of `what` fire
+/// the rule (or add to its evidence when it fires already); none add a line to a clear one,
+/// and judge where the metrics could not.
+fn corroborate(v: Verdict, log: Option<(u64, &'static str, &'static str)>, title: &str) -> Verdict {
+    let Some((n, what, over)) = log else {
+        return v;
+    };
+    let line = format!("server log: {n} \"{what}\" lines {over}");
+    match v {
+        Verdict::Firing {
+            title,
+            mut evidence,
+            mut data,
+        } => {
+            evidence.push(line);
+            data.insert("log_lines".into(), json!(n));
+            Verdict::Firing {
+                title,
+                evidence,
+                data,
+            }
+        }
+        _ if n > 0 => Verdict::Firing {
+            title: format!("{title}: {n} \"{what}\" lines in the server log {over}").into(),
+            evidence: vec![line],
+            data: data(&[("log_lines", json!(n)), ("over", json!(over))]),
+        },
+        Verdict::Clear {
+            mut evidence,
+            mut data,
+        } => {
+            evidence.push(line);
+            data.insert("log_lines".into(), json!(n));
+            Verdict::Clear { evidence, data }
+        }
+        Verdict::Missing(_) => clear(
+            vec![line],
+            &[("log_lines", json!(n)), ("over", json!(over))],
+        ),
+    }
+}
+
+/// One rule: what it is, once, as data; `check` decides.
+pub struct Rule {
+    pub code: &'static str,
+    pub severity: Severity,
+    /// What the rule detects (the title while it is not firing).
+    pub title: &'static str,
+    /// Where it applies, in words (for the document).
+    pub applies: &'static str,
+    /// The inputs it reads, in words (for the document).
+    pub needs: &'static str,
+    /// Whether its verdict rests on rates over the window.
+    pub windowed: bool,
+    pub explanation: &'static str,
+    pub next_action: &'static str,
+    check: fn(&Facts<'_>) -> Verdict,
+}
+
+/// Every rule, in the order verdicts of one severity are listed.
+pub const RULES: &[Rule] = &[
+    reach::TARGET_DOWN,
+    reach::TARGET_STALE,
+    reach::SCRAPE_TOO_SLOW,
+    data::BAD_DATA,
+    eventbus::EVENTBUS_DROPPING,
+    server::PERIODIC_THREADS_UNHEALTHY,
+    server::STALE_CONNECTOR,
+    lookup::EXTERNAL_PREFIX_NO_HITS,
+    data::REQUIRED_FAMILY_MISSING,
+    memory::L1_AT_WATERMARK,
+    lookup::LOW_LOOKUP_HIT_RATE,
+    eventbus::EVENTBUS_GAUGES_UNVERIFIED,
+    server::LMCACHE_UNHEALTHY,
+    eventbus::EVENTBUS_THREAD_MISSING,
+    eventbus::EVENTBUS_SUBSCRIBER_EXCEPTIONS,
+    eventbus::EVENTBUS_UNOBSERVABLE,
+    memory::L1_EVICTING,
+    memory::PREFETCH_QUEUE_SATURATED,
+    lookup::CACHE_SALT_EMPTY,
+    lookup::CACHE_SALT_CARDINALITY_HIGH,
+    lookup::LOOKUP_COUNTERS_MISSING,
+    engine::ENGINE_KV_CACHE_FULL,
+    engine::CONNECTOR_WITHOUT_LMCACHE_METRICS,
+    engine::ENGINE_QUEUE_PRESSURE,
+    engine::ENGINE_OLD_METRIC_NAMES,
+    embedded::LOOKUP_HITS_WITHOUT_LOADED_TOKENS,
+    embedded::EMBEDDED_UNHEALTHY,
+    embedded::REMOTE_BACKEND_ERRORS,
+    embedded::EMBEDDED_ZERO_HITS,
+    embedded::EMBEDDED_SLOW_RETRIEVALS,
+    embedded::P2P_TRANSFER_SLOW,
+    reach::PARSE_ERRORS,
+    transfers::L2_PREFETCH_FAILURES,
+    transfers::L2_STORE_BACKLOG,
+    lookup::LOOKUP_ZERO_HITS_AFTER_RESTART,
+    memory::L1_MEMORY_NO_PLATEAU,
+    memory::L1_FAILURES,
+    transfers::L2_LOAD_BACKLOG,
+    transfers::L2_THROUGHPUT_LOW,
+    transfers::L0_L1_THROUGHPUT_LOW,
+    data::SAMPLED_HISTOGRAMS_EMPTY,
+    server::TRACE_RECORDING_WITHOUT_FILE,
+    server::TRACING_WITHOUT_ENDPOINT,
+    server::TRACING_WITHOUT_SPANS,
+    engine::SGLANG_HICACHE_NOT_LMCACHE,
+    data::UNRECOGNISED_NAMES,
+];
+
+/// Evaluates every rule: all verdicts in table order, and the firing ones most severe first.
+pub fn evaluate(facts: &Facts<'_>) -> Vec<Finding> {
+    RULES.iter().map(|r| verdict(r, facts)).collect()
+}
+
+/// The firing verdicts among `rules`, most severe first.
+pub fn firing(rules: &[Finding]) -> Vec<Finding> {
+    let mut firing: Vec<Finding> = rules
+        .iter()
+        .filter(|f| f.state == State::Firing)
+        .cloned()
+        .collect();
+    // Stable: within a severity, the order of RULES.
+    firing.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    firing
+}
+
+fn verdict(rule: &Rule, facts: &Facts<'_>) -> Finding {
+    let (state, title, missing, evidence, data) = match (rule.check)(facts) {
+        Verdict::Firing {
+            title,
+            evidence,
+            data,
+        } => (State::Firing, title, Vec::new(), evidence, data),
+        Verdict::Clear { evidence, data } => {
+            (State::Clear, rule.title.into(), Vec::new(), evidence, data)
+        }
+        Verdict::Missing(missing) => (
+            State::NotEvaluable,
+            rule.title.into(),
+            missing,
+            Vec::new(),
+            Map::new(),
+        ),
+    };
+    Finding {
+        code: rule.code,
+        severity: rule.severity,
+        state,
+        title,
+        missing_inputs: missing,
+        window_seconds: rule.windowed.then_some(facts.window),
+        evidence,
+        evidence_data: data,
+        explanation: rule.explanation,
+        next_action: rule.next_action,
+    }
+}
+
+/// `docs/findings.md`: every rule of the table.
+pub fn document() -> String {
+    let mut out = String::from(
+        "# kvscope findings\n\nGenerated from the rule table (`crates/kvscope-core/src/analysis/findings/`); a test keeps this file in step.\n\nEvery rule gives a verdict whenever the analysis runs: `firing`, `clear`, or `not_evaluable`\nwith the inputs it lacks named. `kvscope report` lists every verdict in `rules[]` and the firing\nones in `findings[]`.\n",
+    );
+    out.push_str("\n## Thresholds\n\nSet in the config file's `[findings]` table (read by `watch`, `demo`, `replay`, and by\n`report --config FILE`), e.g. `low_hit_rate = 0.3`:\n\n| key | what | default |\n|---|---|---|\n");
+    for t in THRESHOLDS {
+        let (key, what, note, default) = (t.key, t.meaning, t.range.note(), t.default);
+        out.push_str(&format!("| `{key}` | {what}{note} | {default} |\n"));
+    }
+    for r in RULES {
+        out.push_str(&format!(
+            "\n## `{}` ({})\n\n{}.\n\n- Applies to: {}.\n- Reads: {}{}.\n- Why it matters: {}\n- Next action: {}\n",
+            r.code,
+            r.severity,
+            r.title,
+            r.applies,
+            r.needs,
+            if r.windowed {
+                " (rates over the window)"
+            } else {
+                ""
+            },
+            r.explanation,
+            r.next_action
+        ));
+    }
+    out
+}
+
+fn data(pairs: &[(&str, Value)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn clear(evidence: Vec<String>, pairs: &[(&str, Value)]) -> Verdict {
+    Verdict::Clear {
+        evidence,
+        data: data(pairs),
+    }
+}
+
+/// A figure's value, or what is missing: `name: why`.
+fn need(name: &str, fig: &Fig) -> Result<f64, String> {
+    fig.0.clone().map_err(|why| format!("{name}: {why}"))
+}
+
+/// The values of several figures, or every one that is missing.
+fn needs<const N: usize>(figs: [(&str, &Fig); N]) -> Result<[f64; N], Verdict> {
+    let mut out = [0.0; N];
+    let mut missing = Vec::new();
+    for (i, (name, fig)) in figs.iter().enumerate() {
+        match need(name, fig) {
+            Ok(v) => out[i] = v,
+            Err(m) => missing.push(m),
+        }
+    }
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(Verdict::Missing(missing))
+    }
+}
+
+/// Rules that read the LMCache routes need an LMCache target, answered or not (the routes
+/// are read apart from /metrics).
+fn lmcache_given(c: &Facts<'_>) -> Result<(), Verdict> {
+    if c.lmcache_given == 0 {
+        return Err(Verdict::Missing(vec![
+            "an LMCache MP server (give --lmcache)".into(),
+        ]));
+    }
+    Ok(())
+}
+
+/// Rules about the LMCache MP server's metrics need one that has answered.
+fn lmcache_present(c: &Facts<'_>) -> Result<(), Verdict> {
+    if c.lmcache_targets == 0 {
+        return Err(Verdict::Missing(vec![
+            "an LMCache MP server's /metrics (give --lmcache; or it has not answered yet)".into(),
+        ]));
+    }
+    Ok(())
+}
+
+/// The window figure when there is one, else the one since start, and which it was.
+fn windowed_or_total(p: &super::aggregate::Pair) -> Result<(f64, &'static str), String> {
+    match (&p.window.0, &p.since_start.0) {
+        (Ok(w), _) => Ok((*w, "in the window")),
+        (Err(_), Ok(t)) => Ok((*t, "since start (no window yet)")),
+        (Err(e), Err(_)) => Err(e.clone()),
+    }
+}
+
+/// A failure counter that fires when it moved: over the window when there is one, else since
+/// start.
+fn failures(pairs_of: &[(&str, &super::aggregate::Pair)], title: &str) -> Verdict {
+    let mut total = 0.0;
+    let mut over = "in the window";
+    let mut lines = Vec::new();
+    let mut values = Map::new();
+    for (name, p) in pairs_of {
+        match windowed_or_total(p) {
+            Ok((n, o)) => {
+                total += n;
+                over = o;
+                lines.push(format!("{name}: {n:.0} {o}"));
+                values.insert(name.to_string(), json!(n));
+            }
+            Err(e) => return Verdict::Missing(vec![format!("{name}: {e}")]),
+        }
+    }
+    values.insert("over".into(), json!(over));
+    if total > 0.0 {
+        Verdict::Firing {
+            title: format!("{title}: {total:.0} {over}").into(),
+            evidence: lines,
+            data: values,
+        }
+    } else {
+        Verdict::Clear {
+            evidence: lines,
+            data: values,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The table names each rule once: a family file's rule listed twice, or two rules sharing
+    /// a code, would judge one thing twice.
+    #[test]
+    fn every_rule_is_listed_once() {
+        let mut codes: Vec<&str> = super::RULES.iter().map(|r| r.code).collect();
+        codes.sort_unstable();
+        let before = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), before);
+    }
+}
