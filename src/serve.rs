@@ -171,11 +171,6 @@ impl Server {
         &self.targets
     }
 
-    /// Recorded seconds in one pass.
-    pub fn cycle_seconds(&self) -> f64 {
-        self.cycle
-    }
-
     /// The position `elapsed` real seconds after serving began.
     pub fn position_at(&self, elapsed: f64) -> Position {
         let recorded = elapsed * self.speed;

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use kvscope::packet::{Recording, TargetEntry};
 use kvscope::sources::capture;
-use kvscope::vocab::{Event, Role, TargetRef};
+use kvscope::vocab::{Event, InputKind, Role, TargetRef};
 
 const OUT: &str = "fixtures/demo.kvpacket";
 
@@ -89,7 +89,7 @@ fn the_bundled_demo_packet_is_the_real_recordings() {
         let tar = Recording {
             targets: targets.clone(),
             events: &events,
-            report_json: kvscope::report::json(&model, 60.0, &["packet", "packet"]),
+            report_json: kvscope::report::json(&model, 60.0, &[InputKind::Packet; 2]),
             created,
             redactions: vec![
                 "built from fixtures: /env not carried (the capture scrubbed it)".into(),

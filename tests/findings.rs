@@ -46,7 +46,7 @@ fn report_of(scrapes: &[(Vec<u8>, f64)]) -> Value {
         })
         .unwrap();
     }
-    let r = kvscope::report::build(&m, 60.0, &["files"]);
+    let r = kvscope::report::build(&m, 60.0, &[kvscope::vocab::InputKind::Files]);
     seen(&r);
     same_verdicts(&m);
     r

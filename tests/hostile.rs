@@ -533,7 +533,7 @@ fn report_of(body: &str) -> serde_json::Value {
         })
         .unwrap();
     }
-    kvscope::report::build(&m, 60.0, &["files"])
+    kvscope::report::build(&m, 60.0, &[kvscope::vocab::InputKind::Files])
 }
 
 /// Bad values in real data: each figure resting on one is unknown with a reason naming the

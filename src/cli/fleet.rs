@@ -12,7 +12,7 @@ use crate::sources::http::Auth;
 use crate::sources::promapi::{self, Api, ApiError, Found, Read, TargetKey};
 use crate::tui::fleet::{FleetPicture, FleetRow, FleetView};
 use crate::tui::{FleetStop, Stop};
-use crate::vocab::{Event, Role};
+use crate::vocab::{Event, InputKind, Role};
 
 /// What `report --prometheus` and `fleet` were asked.
 #[derive(Debug, Clone)]
@@ -468,7 +468,7 @@ async fn export_instance(
         .targets()
         .map(|(t, store)| crate::packet::TargetEntry::new(t, store.name.clone()))
         .collect();
-    let kinds: Vec<&str> = targets.iter().map(|_| "prometheus").collect();
+    let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Prometheus).collect();
     let report_json = crate::report::json(&inst.model, fleet.window, &kinds);
     let fleet_json = Analysed::of(fleet).json(&reader.source, &refresh);
     let created = crate::timefmt::now();

@@ -10,7 +10,7 @@ use super::{EXIT_UNREACHABLE, Failure};
 use crate::model::Model;
 use crate::packet::{self, Attachment, Opened, Recording, TargetEntry, Timeline};
 use crate::timefmt::{now, parse_duration, parse_rfc3339};
-use crate::vocab::{Event, Role, TargetRef};
+use crate::vocab::{Event, InputKind, Role, TargetRef};
 
 /// `verify` found the packet damaged or incomplete.
 pub const EXIT_DAMAGED: i32 = 1;
@@ -187,7 +187,7 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
                 let _ = model.apply_judged(e.clone(), window);
             }
             model.judge_pending(window);
-            let kinds: Vec<&str> = targets.iter().map(|_| "packet").collect();
+            let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Packet).collect();
             crate::report::json(&model, window, &kinds)
         }
     };
@@ -210,7 +210,7 @@ pub fn load(
     at: Option<&str>,
     limit: usize,
     judge: Option<(f64, &crate::analysis::findings::Thresholds)>,
-) -> Result<(Model, Vec<&'static str>), Failure> {
+) -> Result<(Model, Vec<InputKind>), Failure> {
     let e = evidence(path)?;
     let timeline = e.opened.timeline();
     let first = (0..timeline.len())
@@ -230,7 +230,7 @@ pub fn load(
             crate::sanitize::clean(why)
         );
     }
-    let kinds = targets.iter().map(|_| "packet").collect();
+    let kinds = targets.iter().map(|_| InputKind::Packet).collect();
     Ok((model, kinds))
 }
 
@@ -419,7 +419,7 @@ fn write(
     args: &ExportArgs,
 ) -> Result<String, Failure> {
     let shown = args.out.display();
-    let kinds: Vec<&str> = targets.iter().map(|_| "url").collect();
+    let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Url).collect();
     let (bytes, count) = Recording {
         targets: targets.to_vec(),
         events,

@@ -8,7 +8,7 @@ use crate::model::Model;
 use crate::report;
 use crate::sources::{self, InputArg, http};
 use crate::timefmt::now;
-use crate::vocab::{Event, Role, TargetRef};
+use crate::vocab::{Event, InputKind, Role, TargetRef};
 
 /// Output formats of `kvscope report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -131,7 +131,7 @@ fn read_beside(
     args: &ReportArgs,
     lm: &[Plan],
     en: &[Plan],
-    kinds: &[&str],
+    kinds: &[InputKind],
 ) -> Result<(), Failure> {
     for g in &args.follows {
         let plans = if g.role == Role::Lmcache { lm } else { en };
@@ -149,7 +149,7 @@ fn read_beside(
         } else {
             lm.len() + index
         };
-        let time = (kinds.get(slot) == Some(&"url")).then(now);
+        let time = (kinds.get(slot) == Some(&InputKind::Url)).then(now);
         let follow = sources::follow::Follow {
             target,
             stream: g.stream,
@@ -202,7 +202,7 @@ pub fn exit_code(model: &Model, a: &crate::analysis::Analysis, fail_on: Option<S
 
 /// Reads every input (files and URL samples) into a model; also says, per target, whether it
 /// came from files or a URL.
-pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
+pub fn load(args: &ReportArgs) -> Result<(Model, Vec<InputKind>), Failure> {
     if let Some(path) = &args.packet {
         return super::packet::load(
             path,
@@ -246,7 +246,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
             let target = TargetRef { role, index };
             match p {
                 Plan::Files(files) => {
-                    kinds.push("files");
+                    kinds.push(InputKind::Files);
                     for (path, time) in files {
                         let body = sources::read_file(path)
                             .map_err(|e| Failure::bad(format!("{} {e}", role.flag())))?;
@@ -264,7 +264,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
                     }
                 }
                 Plan::Url(u, arg) => {
-                    kinds.push("url");
+                    kinds.push(InputKind::Url);
                     let client = http::client(
                         Duration::from_secs_f64(args.timeout),
                         &args.auth.for_target(role, *arg),
@@ -280,7 +280,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<&'static str>), Failure> {
         scrape_urls(&mut model, &urls, args)?;
         // Read live: now is now, and the interval the one asked for. Files keep the clock
         // their own times imply.
-        if kinds.iter().all(|k| *k == "url") {
+        if kinds.iter().all(|k| *k == InputKind::Url) {
             model.now = Some(now());
             model.interval = Some(args.interval);
         }

@@ -172,14 +172,6 @@ pub struct AuthPlan {
 }
 
 impl AuthPlan {
-    /// Everyone gets the same headers.
-    pub fn everyone(all: Auth) -> AuthPlan {
-        AuthPlan {
-            all,
-            per_target: Vec::new(),
-        }
-    }
-
     /// The headers for the `index`th `role` argument: the shared ones, then its own (which win
     /// over a shared header of the same name).
     pub fn for_target(&self, role: Role, index: usize) -> Auth {

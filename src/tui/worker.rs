@@ -13,7 +13,7 @@ use super::SharedLog;
 use super::playback::{Control, Playback};
 use super::shown::{Core, Shown};
 use crate::packet::{self, Recorder, Recording, TargetEntry};
-use crate::vocab::Event;
+use crate::vocab::{Event, InputKind};
 
 /// How long the first event of a burst waits for the rest before a picture is made: one
 /// scrape interval's answers (metrics, health, status …) become one analysis and one frame.
@@ -231,7 +231,7 @@ fn export(
         .targets()
         .map(|(target, store)| TargetEntry::new(target, store.name.clone()))
         .collect();
-    let kinds: Vec<&str> = targets.iter().map(|_| "url").collect();
+    let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Url).collect();
     // The analysis the pictures use is reused: only the report is made here.
     let analysis = core.analysis();
     let report_json = crate::report::json_of(&core.model, &analysis, core.window(), &kinds);

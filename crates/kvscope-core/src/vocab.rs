@@ -300,6 +300,20 @@ pub struct Health {
 }
 
 crate::named! {
+    /// Where a target's evidence came from, as the report's `inputs[].kind` says.
+    pub enum InputKind {
+        /// Saved scrapes read from files (or a capture index).
+        Files = "files",
+        /// Scraped over HTTP.
+        Url = "url",
+        /// Replayed from an evidence packet.
+        Packet = "packet",
+        /// Rebuilt from a Prometheus server's samples (the fleet).
+        Prometheus = "prometheus",
+    }
+}
+
+crate::named! {
     /// Reachability of a target now.
     pub enum TargetState {
         /// Not answered yet.

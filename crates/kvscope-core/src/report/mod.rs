@@ -1,7 +1,8 @@
 //! `report`: the headless answer — JSON (`kvscope-report/1`), text and markdown — from the same
 //! analysis the TUI shows. The report is a typed structure: JSON is its serialisation (written
-//! straight out, however many rows), and text and markdown are rendered from that same JSON,
-//! so the three formats cannot disagree.
+//! straight out, however many rows), and text and markdown are rendered from the same typed
+//! fields, so the three formats cannot disagree and a renamed field fails to compile. Each
+//! target is listed with where its evidence came from ([`InputKind`]).
 
 mod render;
 mod unknowns;
@@ -13,7 +14,7 @@ use crate::analysis::{self, Analysis};
 use crate::model::{Model, ParseErrors};
 use crate::store::TargetStore;
 use crate::timefmt::{format_duration, serialize_time};
-use crate::vocab::Role;
+use crate::vocab::{InputKind, Role};
 
 /// The JSON schema id; bump on an incompatible change.
 pub const SCHEMA: &str = "kvscope-report/1";
@@ -26,8 +27,7 @@ pub const ROWS_SHOWN: usize = 20;
 struct Input<'a> {
     role: Role,
     name: &'a str,
-    /// `files` or `url`.
-    kind: &'a str,
+    kind: InputKind,
     scrapes: usize,
     #[serde(serialize_with = "serialize_time")]
     first_time: Option<f64>,
@@ -38,7 +38,7 @@ struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    fn of(role: Role, t: &'a TargetStore, kind: &'a str) -> Self {
+    fn of(role: Role, t: &'a TargetStore, kind: InputKind) -> Self {
         let mut times = t.scrapes().iter().filter_map(|s| s.time);
         let first_time = times.next();
         let last_time = times.next_back().or(first_time);
@@ -90,7 +90,7 @@ struct WithUnknowns<'a> {
     unknowns: serde_json::Map<String, Value>,
 }
 
-fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &'a [&'a str]) -> Report<'a> {
+fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &[InputKind]) -> Report<'a> {
     let mut kinds = kinds.iter();
     let mut inputs = Vec::new();
     for (role, ts) in [
@@ -98,7 +98,11 @@ fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &'a [&'a st
         (Role::Engine, &model.engine),
     ] {
         for t in ts {
-            inputs.push(Input::of(role, t, kinds.next().copied().unwrap_or("files")));
+            inputs.push(Input::of(
+                role,
+                t,
+                kinds.next().copied().unwrap_or(InputKind::Files),
+            ));
         }
     }
     Report {
@@ -130,7 +134,7 @@ fn with_unknowns<'a>(r: &'a Report<'a>) -> WithUnknowns<'a> {
 
 /// The JSON report, pretty-printed. `kinds` says, per target in model order (LMCache then
 /// engine), whether it was read from files or a URL.
-pub fn json(model: &Model, window: f64, kinds: &[&str]) -> String {
+pub fn json(model: &Model, window: f64, kinds: &[InputKind]) -> String {
     json_of(
         model,
         &analysis::analyze(&model.inputs(window)),
@@ -141,7 +145,7 @@ pub fn json(model: &Model, window: f64, kinds: &[&str]) -> String {
 
 /// [`json`] with the analysis of `model.inputs(window)` already made (a live session keeps
 /// the newest one).
-pub fn json_of(model: &Model, a: &Analysis, window: f64, kinds: &[&str]) -> String {
+pub fn json_of(model: &Model, a: &Analysis, window: f64, kinds: &[InputKind]) -> String {
     let r = report(model, a, window, kinds);
     let mut out =
         serde_json::to_string_pretty(&with_unknowns(&r)).expect("a report always serialises");
@@ -150,7 +154,7 @@ pub fn json_of(model: &Model, a: &Analysis, window: f64, kinds: &[&str]) -> Stri
 }
 
 /// The JSON report as a value (what `json` prints, parsed).
-pub fn build(model: &Model, window: f64, kinds: &[&str]) -> Value {
+pub fn build(model: &Model, window: f64, kinds: &[InputKind]) -> Value {
     let a = analysis::analyze(&model.inputs(window));
     let r = report(model, &a, window, kinds);
     serde_json::to_value(with_unknowns(&r)).expect("a report always serialises")
@@ -163,33 +167,15 @@ fn cap<T>(rows: &mut Vec<T>) -> usize {
     more
 }
 
-/// The report as text for a terminal (breakdowns and unknown figures capped; the JSON has all).
-pub fn text(model: &Model, window: f64, kinds: &[&str]) -> String {
-    text_of(
-        model,
-        analysis::analyze(&model.inputs(window)),
-        window,
-        kinds,
-    )
-}
-
-/// The report as GitHub-flavoured markdown (capped like [`text`]).
-pub fn markdown(model: &Model, window: f64, kinds: &[&str]) -> String {
-    markdown_of(
-        model,
-        analysis::analyze(&model.inputs(window)),
-        window,
-        kinds,
-    )
-}
-
-/// [`text`] of an analysis already made of `model.inputs(window)`.
-pub fn text_of(model: &Model, a: Analysis, window: f64, kinds: &[&str]) -> String {
+/// The report as text for a terminal (breakdowns and unknown figures capped; the JSON has all),
+/// of an analysis already made of `model.inputs(window)`.
+pub fn text_of(model: &Model, a: Analysis, window: f64, kinds: &[InputKind]) -> String {
     reading(model, a, window, kinds, render::text)
 }
 
-/// [`markdown`] of an analysis already made of `model.inputs(window)`.
-pub fn markdown_of(model: &Model, a: Analysis, window: f64, kinds: &[&str]) -> String {
+/// The report as GitHub-flavoured markdown (capped like [`text_of`]), of an analysis already
+/// made of `model.inputs(window)`.
+pub fn markdown_of(model: &Model, a: Analysis, window: f64, kinds: &[InputKind]) -> String {
     reading(model, a, window, kinds, render::markdown)
 }
 
@@ -201,7 +187,7 @@ fn reading(
     model: &Model,
     mut a: Analysis,
     window: f64,
-    kinds: &[&str],
+    kinds: &[InputKind],
     render: fn(&Report, &render::Extras) -> String,
 ) -> String {
     let salts_more = cap(&mut a.lmcache.lookup.by_cache_salt);
