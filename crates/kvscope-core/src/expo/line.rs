@@ -107,6 +107,48 @@ pub(super) fn sample<'a>(
     labels: &mut Vec<Label<'a>>,
 ) -> Result<Parsed<'a>, &'static str> {
     let b = s.as_bytes();
+    let (name, from, mut i) = series(s, prev, labels)?;
+    if i >= b.len() || (b[i] != b' ' && b[i] != b'\t') {
+        return Err(if i >= b.len() {
+            "sample without a value"
+        } else {
+            "bad character after metric name"
+        });
+    }
+    i = skip_ws(b, i);
+    let (tok, next) = token(s, i);
+    let value = parse_value(tok).ok_or("value is not a number")?;
+    i = skip_ws(b, next);
+    let mut timestamp = None;
+    if i < b.len() && b[i] != b'#' {
+        let (tok, next) = token(s, i);
+        let t: f64 = tok.parse().map_err(|_| "timestamp is not a number")?;
+        if !t.is_finite() {
+            return Err("timestamp is not finite");
+        }
+        timestamp = Some(t);
+        i = skip_ws(b, next);
+    }
+    // Anything left must be an OpenMetrics exemplar (`# {labels} value [ts]`); it is not data.
+    if i < b.len() && b[i] != b'#' {
+        return Err("unexpected text after the value");
+    }
+    Ok(Parsed {
+        name,
+        from,
+        value,
+        timestamp,
+    })
+}
+
+/// The series at the start of a sample line (its name, bare, quoted or inside the label block,
+/// and its labels, pushed): returns the name, how it was read and the index after the series.
+fn series<'a>(
+    s: &'a str,
+    prev: &str,
+    labels: &mut Vec<Label<'a>>,
+) -> Result<(&'a str, NameFrom, usize), &'static str> {
+    let b = s.as_bytes();
     let mut name: Option<&'a str> = None;
     let mut from = NameFrom::Quoted;
     let n = prev.len();
@@ -139,34 +181,44 @@ pub(super) fn sample<'a>(
     let name = name
         .filter(|n| !n.is_empty())
         .ok_or("sample without a metric name")?;
+    Ok((name, from, i))
+}
+
+/// A sample line split by the parser's own grammar, values left as written. For callers that
+/// rewrite or search lines rather than read numbers (serve's timestamp rewrite, redaction's
+/// label scan).
+#[derive(Debug)]
+pub struct SampleText<'a> {
+    /// The name and label block as written (quoting respected: a `}` or a space inside a
+    /// label value does not end it).
+    pub series: &'a str,
+    pub name: &'a str,
+    pub labels: Vec<Label<'a>>,
+    pub value: &'a str,
+    pub timestamp: Option<&'a str>,
+}
+
+/// Splits one sample line (not a comment); an error names what is wrong with it.
+pub fn split_sample(s: &str) -> Result<SampleText<'_>, &'static str> {
+    if s.is_empty() || s.starts_with('#') {
+        return Err("not a sample line");
+    }
+    let b = s.as_bytes();
+    let mut labels = Vec::new();
+    let (name, _, i) = series(s, "", &mut labels)?;
     if i >= b.len() || (b[i] != b' ' && b[i] != b'\t') {
-        return Err(if i >= b.len() {
-            "sample without a value"
-        } else {
-            "bad character after metric name"
-        });
+        return Err("sample without a value");
     }
-    i = skip_ws(b, i);
-    let (tok, next) = token(s, i);
-    let value = parse_value(tok).ok_or("value is not a number")?;
-    i = skip_ws(b, next);
-    let mut timestamp = None;
-    if i < b.len() && b[i] != b'#' {
-        let (tok, next) = token(s, i);
-        let t: f64 = tok.parse().map_err(|_| "timestamp is not a number")?;
-        if !t.is_finite() {
-            return Err("timestamp is not finite");
-        }
-        timestamp = Some(t);
-        i = skip_ws(b, next);
-    }
-    // Anything left must be an OpenMetrics exemplar (`# {labels} value [ts]`); it is not data.
-    if i < b.len() && b[i] != b'#' {
+    let mut rest = s[i..].split_whitespace();
+    let value = rest.next().ok_or("sample without a value")?;
+    let timestamp = rest.next();
+    if rest.next().is_some() {
         return Err("unexpected text after the value");
     }
-    Ok(Parsed {
+    Ok(SampleText {
+        series: &s[..i],
         name,
-        from,
+        labels,
         value,
         timestamp,
     })

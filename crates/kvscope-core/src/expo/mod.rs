@@ -5,6 +5,8 @@
 //! the caps in [`Limits`] end a parse early, with an error that says which cap.
 
 mod line;
+
+pub use line::{SampleText, split_sample};
 #[cfg(test)]
 mod tests;
 

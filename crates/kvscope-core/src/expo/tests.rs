@@ -275,3 +275,21 @@ fn labels_per_sample_are_capped() {
     assert_eq!((capped.samples.len(), capped.error_count), (1, 1));
     assert_eq!(capped.errors[0].reason, "more than 64 labels on one sample");
 }
+
+/// Hand-made lines for the shared lexer: quoting is respected (`}`, spaces, `\"` and `\\`
+/// inside values), labels come unescaped, and what is not one sample is an error.
+#[test]
+fn split_sample_follows_the_parsers_grammar() {
+    let line = r#"vllm:x{host="a } b",q="say \"hi\"",p="c:\\d"} 5 6"#;
+    let s = super::split_sample(line).unwrap();
+    assert_eq!(s.series, r#"vllm:x{host="a } b",q="say \"hi\"",p="c:\\d"}"#);
+    assert_eq!((s.name, s.value, s.timestamp), ("vllm:x", "5", Some("6")));
+    let values: Vec<String> = s.labels.iter().map(|l| l.value().into_owned()).collect();
+    assert_eq!(values, ["a } b", "say \"hi\"", "c:\\d"]);
+    let bare = super::split_sample("m 5").unwrap();
+    assert_eq!((bare.series, bare.value, bare.timestamp), ("m", "5", None));
+    assert!(super::split_sample("m 5 6 7").is_err());
+    assert!(super::split_sample("").is_err());
+    assert!(super::split_sample("# TYPE m counter").is_err());
+    assert!(super::split_sample(r#"m{a="unterminated} 5"#).is_err());
+}
