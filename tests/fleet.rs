@@ -48,14 +48,6 @@ fn need_prometheus(test: &str) -> Option<PathBuf> {
     found
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A Prometheus server on a free loopback port scraping `targets` (job, address, box) every
 /// second; stopped and its data removed when dropped.
 struct Prometheus {
@@ -65,48 +57,65 @@ struct Prometheus {
 }
 
 impl Prometheus {
+    /// Starts Prometheus on a port the OS just had free. Another process can take that port
+    /// before Prometheus binds it, so the server is known to be ours only when its own flags
+    /// name this test's config file; a server that could not bind exits and is started again
+    /// on another port.
     fn start(bin: &PathBuf, targets: &[(&str, String, &str)]) -> Prometheus {
-        let dir = std::env::temp_dir().join(format!(
-            "kvscope-prom-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("kvscope-prom-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut cfg =
             String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
         for job in ["lmcache", "vllm"] {
             cfg.push_str(&format!("  - job_name: {job}\n    static_configs:\n"));
-            for (j, addr, b) in targets.iter().filter(|t| t.0 == job) {
-                let _ = j;
+            for (_, addr, b) in targets.iter().filter(|t| t.0 == job) {
                 cfg.push_str(&format!(
                     "      - targets: ['{addr}']\n        labels: {{box: {b}}}\n"
                 ));
             }
         }
-        std::fs::write(dir.join("prometheus.yml"), cfg).unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-        let child = std::process::Command::new(bin)
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("prometheus starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let p = Prometheus { child, dir, url };
-        p.wait_for("ready", |p| {
-            let addr = p.url.trim_start_matches("http://");
-            std::net::TcpStream::connect(addr).is_ok() && get(&p.url, "/-/ready").0 == 200
-        });
-        p
+        let config = dir.join("prometheus.yml");
+        std::fs::write(&config, cfg).unwrap();
+        for _attempt in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+            let mut child = std::process::Command::new(bin)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("prometheus starts");
+            let url = format!("http://127.0.0.1:{port}");
+            // Ours and ready, or ended (it could not bind): then another port.
+            let until = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < until {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                let flags = std::panic::catch_unwind(|| get(&url, "/api/v1/status/flags"));
+                let ours = flags.is_ok_and(|f| {
+                    String::from_utf8_lossy(&f.1).contains(&*config.to_string_lossy())
+                });
+                if ours && get(&url, "/-/ready").0 == 200 {
+                    return Prometheus { child, dir, url };
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
+        panic!("prometheus did not start on a free port in five attempts; its last log:\n{log}");
     }
 
     /// Waits (up to 60 s) for `cond`, failing with the server's log if it never holds.

@@ -55,19 +55,44 @@ fn without_kinds(json: &str) -> String {
 fn a_packet_exported_from_live_targets_replays_to_the_live_report() {
     let d = DemoServers::start();
     let out = scratch("live.kvpacket");
-    let o = export(&d, &out, "300ms");
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(
-        text(&o.stdout).starts_with("kvscope export: "),
-        "{}",
-        text(&o.stdout)
-    );
-    let live = kvscope::packet::open(&out).unwrap();
-    assert!(live.problems.is_empty(), "{:?}", live.problems);
-    let live_report = text(live.report().expect("report.json"));
-    let replay = kvscope(&["report", "--packet", out.to_str().unwrap()]);
-    assert_eq!(replay.status.code(), Some(0), "{}", text(&replay.stderr));
-    let replayed = text(&replay.stdout);
+    // What the test needs is a scrape of each target and the LMCache routes read once: it
+    // records for longer until the packet holds them, rather than trusting one duration.
+    let mut durations = ["300ms", "1s", "3s", "10s", "30s"].into_iter();
+    let (live_report, replayed) = loop {
+        let seconds = durations
+            .next()
+            .expect("the packet holds a scrape of each target");
+        let _ = std::fs::remove_file(&out);
+        let o = export(&d, &out, seconds);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).starts_with("kvscope export: "),
+            "{}",
+            text(&o.stdout)
+        );
+        let live = kvscope::packet::open(&out).unwrap();
+        assert!(live.problems.is_empty(), "{:?}", live.problems);
+        let (events, _) = live.events();
+        let scraped = |role| {
+            events.iter().any(|e| {
+                matches!(e, kvscope::vocab::Event::Scrape { target, .. } if target.role == role)
+            })
+        };
+        let version_read = events.iter().any(|e| {
+            matches!(e, kvscope::vocab::Event::Route { route, result: Ok(_), .. }
+                if *route == kvscope::vocab::Route::Version)
+        });
+        if !(scraped(kvscope::vocab::Role::Lmcache)
+            && scraped(kvscope::vocab::Role::Engine)
+            && version_read)
+        {
+            continue;
+        }
+        let live_report = text(live.report().expect("report.json"));
+        let replay = kvscope(&["report", "--packet", out.to_str().unwrap()]);
+        assert_eq!(replay.status.code(), Some(0), "{}", text(&replay.stderr));
+        break (live_report, text(&replay.stdout));
+    };
     assert_eq!(
         without_kinds(replayed.trim_end()),
         without_kinds(live_report.trim_end())

@@ -81,9 +81,14 @@ fn with_mouse_a_click_selects_a_finding() {
         }));
         // The row under the pane's top border; SGR mouse reports count from 1.
         let y = row.load(std::sync::atomic::Ordering::Relaxed) + 2;
+        let before = term.lock().unwrap().bytes.len();
         write!(w, "\x1b[<0;10;{y}M\x1b[<0;10;{y}m").unwrap();
         w.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        // The click is answered with a frame (the finding selected, the pane focused).
+        let start = Instant::now();
+        while term.lock().unwrap().bytes.len() == before && start.elapsed() < long {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         w.write_all(b"\r").unwrap();
         w.flush().unwrap();
         assert!(
@@ -92,7 +97,8 @@ fn with_mouse_a_click_selects_a_finding() {
         );
         w.write_all(b"\x1b").unwrap();
         w.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(200));
+        // Closed before the quit key is typed, so Esc and q are not read as one Alt-q.
+        assert!(wait_screen(term, long, |s| !s.contains("why: ")));
     });
 }
 
@@ -473,10 +479,11 @@ fn report_on_a_terminal_is_text() {
     let mut s = Session::start(&["report", "--lmcache", index.to_str().unwrap()]);
     assert_eq!(s.exit_code(Duration::from_secs(30)), 0);
     // The reader thread may still be taking the last bytes in.
-    std::thread::sleep(Duration::from_millis(200));
+    let prefix = b"architecture: lmcache_mp_server";
+    wait_bytes(&s.term, Duration::from_secs(30), prefix);
     let bytes = s.term.lock().unwrap().bytes.clone();
     assert!(
-        bytes.starts_with(b"architecture: lmcache_mp_server"),
+        bytes.starts_with(prefix),
         "{}",
         String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
     );
