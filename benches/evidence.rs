@@ -59,7 +59,7 @@ fn evidence(c: &mut Criterion) {
     let quarter = second.len() / 4;
     c.bench_function("tail_10k_lines_then_picture", |b| {
         let model = kvscope::model::Model::new(&["lmcache".into()], &[], 64);
-        let mut core = kvscope::tui::shown::Core::new(model, 60.0);
+        let mut core = kvscope::session::picture::Core::new(model, 60.0);
         let target = kvscope::vocab::TargetRef {
             role: kvscope::vocab::Role::Lmcache,
             index: 0,

@@ -124,8 +124,8 @@ fn main() {
     drop(snapshot);
     // The replay TUI's playback: to the end, then one capture back (the model is rebuilt from
     // the start), each followed by the picture the screen would get.
-    use kvscope::tui::playback::{Control, Playback, Speed};
-    use kvscope::tui::shown::Core;
+    use kvscope::session::picture::Core;
+    use kvscope::session::playback::{Control, Playback, Speed};
     let entries = targets.clone();
     let fresh = Box::new(move || {
         Core::new(

@@ -1,7 +1,8 @@
 //! What the command line does, one module per job, so `main.rs` only parses and dispatches:
 //! [`args`] is what can be typed, [`auth`] places `--header` and `--bearer-token-file`,
 //! [`settings`] merges flags over the config file over defaults for the live commands,
-//! [`live`] runs `watch` and `demo`, [`packet`] runs `export`, `verify` and `import` (and reads
+//! [`session`] starts a session (targets, collectors, log, runtime), [`live`] runs `watch` and
+//! `demo`, [`packet`] runs `export`, `verify` and `import` (and reads
 //! packets for `report --packet`), [`replay`] runs `replay`, [`serve`] runs `serve` (and serves the demo), [`report`] and [`screenshot`] run those commands, [`shell`] prints completions, the man page and
 //! the newcomer's help.
 
@@ -15,6 +16,7 @@ pub mod replay;
 pub mod report;
 pub mod screenshot;
 pub mod serve;
+pub mod session;
 pub mod settings;
 pub mod shell;
 

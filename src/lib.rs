@@ -9,7 +9,7 @@
 pub(crate) use kvscope_core::testgen;
 pub use kvscope_core::{
     analysis, catalog, demo, evidence, expo, files, metric, model, named, packet, report, sanitize,
-    store, timefmt, units, vocab,
+    store, timefmt, units, url, vocab,
 };
 
 pub mod cli;
@@ -17,5 +17,6 @@ pub mod config;
 pub mod fleet;
 pub mod logfile;
 pub mod serve;
+pub mod session;
 pub mod sources;
 pub mod tui;

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use kvscope::cli::args::{Cli, Command};
-use kvscope::cli::live::WatchArgs;
 use kvscope::cli::report::ReportArgs;
+use kvscope::cli::session::WatchArgs;
 use kvscope::cli::{self, Failure, auth, settings};
-use kvscope::tui::Stop;
+use kvscope::session::Stop;
 
 fn main() -> ExitCode {
     // `kvscope` alone: watch the config file's targets, or tell a newcomer where to start.
@@ -214,7 +214,7 @@ fn main() -> ExitCode {
                 routes: kvscope::sources::lmcache_http::RouteOptions { allow_env },
                 log: None,
                 series_limit,
-                export: kvscope::tui::ExportPlan {
+                export: kvscope::session::ExportPlan {
                     redact_hosts,
                     ..Default::default()
                 },

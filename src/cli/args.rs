@@ -176,8 +176,8 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
         /// Playback speed: 1, 10, 100 or max (+ and - change it).
-        #[arg(long, default_value = "1", value_parser = crate::tui::playback::Speed::parse)]
-        speed: crate::tui::playback::Speed,
+        #[arg(long, default_value = "1", value_parser = crate::session::playback::Speed::parse)]
+        speed: crate::session::playback::Speed,
         /// Window for windowed figures [default: 60s].
         #[arg(long, value_parser = parse_duration)]
         window: Option<f64>,
@@ -378,7 +378,7 @@ pub struct AuthOpts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::playback::Speed;
+    use crate::session::playback::Speed;
 
     fn parse(argv: &[&str]) -> Result<Command, String> {
         Cli::try_parse_from(argv)

@@ -8,10 +8,11 @@ use super::{EXIT_FINDINGS, EXIT_UNREACHABLE, Failure};
 use crate::analysis::findings::{Severity, Thresholds};
 use crate::fleet::Fleet;
 use crate::fleet::report::{Analysed, Refresh};
+use crate::session::Stop;
 use crate::sources::http::Auth;
 use crate::sources::promapi::{self, Api, ApiError, Found, Read, TargetKey};
+use crate::tui::FleetStop;
 use crate::tui::fleet::{FleetPicture, FleetRow, FleetView};
-use crate::tui::{FleetStop, Stop};
 use crate::vocab::{Event, InputKind, Role};
 
 /// What `report --prometheus` and `fleet` were asked.
@@ -289,7 +290,7 @@ enum Order {
 /// same way) and `q` there comes back.
 pub fn run(
     args: &FleetArgs,
-    live: &super::live::WatchArgs,
+    live: &super::session::WatchArgs,
     interval: f64,
 ) -> Result<Stop, Failure> {
     use std::io::IsTerminal;
@@ -371,7 +372,7 @@ fn refresher(
     pictures: tokio::sync::watch::Sender<Option<FleetPicture>>,
     mut orders: tokio::sync::mpsc::UnboundedReceiver<Order>,
     notes: tokio::sync::mpsc::UnboundedSender<String>,
-    export: crate::tui::ExportPlan,
+    export: crate::session::ExportPlan,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -437,7 +438,7 @@ async fn export_instance(
     reader: &mut Reader,
     fleet: &Fleet,
     name: &str,
-    plan: &crate::tui::ExportPlan,
+    plan: &crate::session::ExportPlan,
 ) -> Result<String, String> {
     let Some(inst) = fleet.instance(name) else {
         return Err(format!("{name} is no longer in the fleet"));
@@ -571,7 +572,7 @@ pub async fn open_instance(
 /// samples from the same server every `interval`, as the fleet does.
 async fn drill(
     args: &FleetArgs,
-    live: &super::live::WatchArgs,
+    live: &super::session::WatchArgs,
     interval: f64,
     row: &FleetRow,
 ) -> Result<Stop, Failure> {
@@ -602,7 +603,7 @@ async fn drill(
     app.mouse = live.mouse;
     app.export = live.export.clone();
     // The dashboard logs its targets going down and coming back, as `watch` does.
-    let (mut log, _) = super::live::open_log(live)?;
+    let (mut log, _) = super::session::open_log(live)?;
     if let Some(l) = log.as_mut() {
         l.line(&format!(
             "kvscope {} fleet: opened {} via {}",
@@ -612,14 +613,12 @@ async fn drill(
         ));
     }
     let log = std::sync::Arc::new(std::sync::Mutex::new(log));
-    let result = crate::tui::run(app, crate::tui::Feed::Live(rx), log)
-        .await
-        .map_err(|e| Failure::bad(format!("terminal error: {e}")));
+    let result = super::session::run_session(app, crate::session::Feed::Live(rx), log).await;
     feeding.abort();
     result
 }
 
-fn view_theme(live: &super::live::WatchArgs) -> Result<crate::tui::theme::Theme, Failure> {
+fn view_theme(live: &super::session::WatchArgs) -> Result<crate::tui::theme::Theme, Failure> {
     crate::tui::theme::Theme::pick(
         live.theme.as_deref(),
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),

@@ -19,6 +19,20 @@ pub struct Given {
     pub path: PathBuf,
 }
 
+impl Given {
+    /// What the session follows for it.
+    pub fn follow(&self) -> crate::sources::follow::Follow {
+        crate::sources::follow::Follow {
+            target: crate::vocab::TargetRef {
+                role: self.role,
+                index: self.arg,
+            },
+            stream: self.stream,
+            path: self.path.clone(),
+        }
+    }
+}
+
 /// The files one subcommand's matches give (none when it lacks the flags).
 pub fn plan(m: &ArgMatches) -> Result<Vec<Given>, Failure> {
     let mut targets: Vec<(usize, (Role, usize))> = Vec::new();

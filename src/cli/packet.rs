@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::live::{WatchArgs, runtime, spawn_collectors, target_urls};
+use super::session::{WatchArgs, runtime, spawn_collectors, target_urls};
 use super::{EXIT_UNREACHABLE, Failure};
 use crate::model::Model;
 use crate::packet::{self, Attachment, Opened, Recording, TargetEntry, Timeline};

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use super::Failure;
 use super::packet::{evidence, history_of, model_for, parse_at};
-use crate::tui::playback::{Playback, Speed};
-use crate::tui::shown::Core;
-use crate::tui::{self, App, Feed, theme::Theme};
+use crate::session::Feed;
+use crate::session::picture::Core;
+use crate::session::playback::{Playback, Speed};
+use crate::tui::{self, App, theme::Theme};
 use crate::vocab::Event;
 
 /// What `replay` needs.
@@ -26,7 +27,7 @@ pub struct ReplayArgs {
 }
 
 /// Replays until the user quits or a signal stops it.
-pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
+pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
     let theme = Theme::pick(
         args.theme.as_deref(),
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
@@ -84,11 +85,14 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
         app.now = playback.status().now;
         (app, playback)
     };
-    let rt = super::live::runtime()?;
+    let rt = super::session::runtime()?;
     let run = |(app, playback): (App, Playback)| {
         let log = std::sync::Arc::new(std::sync::Mutex::new(None));
-        rt.block_on(tui::run(app, Feed::Replay(Box::new(playback)), log))
-            .map_err(|e| Failure::bad(format!("terminal error: {e}")))
+        rt.block_on(super::session::run_session(
+            app,
+            Feed::Replay(Box::new(playback)),
+            log,
+        ))
     };
     // A packet written by `e` in the fleet view opens on its fleet table; Enter on the
     // instance it holds replays that instance.
@@ -131,10 +135,10 @@ pub fn replay(args: &ReplayArgs) -> Result<tui::Stop, Failure> {
             .block_on(tui::run_fleet(&mut view, &mut pictures, &mut notes, |_| {}))
             .map_err(|e| Failure::bad(format!("terminal error: {e}")))?;
         match stop {
-            tui::FleetStop::Quit => return Ok(tui::Stop::Quit),
-            tui::FleetStop::Signal(n) => return Ok(tui::Stop::Signal(n)),
+            tui::FleetStop::Quit => return Ok(crate::session::Stop::Quit),
+            tui::FleetStop::Signal(n) => return Ok(crate::session::Stop::Signal(n)),
             tui::FleetStop::Open(name) if Some(&name) == held.as_ref() => match run(dashboard())? {
-                tui::Stop::Quit => view.note = Some(format!("back from {name}")),
+                crate::session::Stop::Quit => view.note = Some(format!("back from {name}")),
                 signal => return Ok(signal),
             },
             tui::FleetStop::Open(name) => {

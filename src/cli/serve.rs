@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::Failure;
 use crate::packet::{Opened, TargetEntry};
 use crate::serve::{self, Server};
-use crate::tui;
 use crate::vocab::Role;
 
 /// What `serve` needs.
@@ -19,14 +18,14 @@ pub struct ServeArgs {
 }
 
 /// Serves until a signal stops it; the first line of standard output names every URL.
-pub fn serve(args: &ServeArgs) -> Result<tui::Stop, Failure> {
+pub fn serve(args: &ServeArgs) -> Result<crate::session::Stop, Failure> {
     let e = super::packet::evidence(&args.packet)?;
     let shown = args.packet.display();
     let problems = e.problems(&e.opened.timeline());
     for why in &problems {
         eprintln!("kvscope: {shown}: {}", crate::sanitize::clean(why));
     }
-    super::live::runtime()?.block_on(async {
+    super::session::runtime()?.block_on(async {
         let (urls, _server) = start(&e.opened, args.port, args.speed, args.live_timestamps)
             .await
             .map_err(|why| Failure::bad(format!("{shown}: {why}")))?;
@@ -40,9 +39,10 @@ pub fn serve(args: &ServeArgs) -> Result<tui::Stop, Failure> {
 }
 
 /// Waits for a terminating signal.
-pub async fn until_signal() -> Result<tui::Stop, Failure> {
-    let mut signals = tui::signals::Signals::new().map_err(|e| Failure::bad(e.to_string()))?;
-    Ok(tui::Stop::Signal(signals.recv().await))
+pub async fn until_signal() -> Result<crate::session::Stop, Failure> {
+    crate::session::until_signal()
+        .await
+        .map_err(|e| Failure::bad(e.to_string()))
 }
 
 /// Starts serving `opened` on consecutive ports from `port` (0: any free ones): each target's

@@ -4,7 +4,7 @@
 use super::Failure;
 use super::args::{LiveOpts, series_limit};
 use crate::analysis::findings::Thresholds;
-use crate::cli::live::WatchArgs;
+use crate::cli::session::WatchArgs;
 use crate::config::Config;
 use crate::sources::http::{Auth, AuthPlan, Tls};
 use crate::timefmt::{parse_duration, parse_interval};
@@ -51,7 +51,7 @@ pub fn resolve(
         series_limit,
         mouse: opts.mouse || cfg.mouse,
         thresholds: Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
-        export: crate::tui::ExportPlan {
+        export: crate::session::ExportPlan {
             dir: opts
                 .export_dir
                 .or(cfg.export_dir)

@@ -4,12 +4,12 @@
 use ratatui::crossterm::event::KeyEvent;
 
 use super::keys::{Action, KeyMap};
-use super::playback::Control;
-use super::shown::{Core, FollowOffer, Shown};
 use super::theme::Theme;
 use crate::analysis;
 use crate::analysis::matrix::{Need, Status};
 use crate::model::Model;
+use crate::session::picture::{Core, FollowOffer, Shown};
+use crate::session::playback::Control;
 use crate::vocab::Event;
 
 /// The panes, in focus order.
@@ -254,7 +254,7 @@ pub struct App {
     /// How the last export went (or that one is being written).
     pub export_note: Option<String>,
     /// Where `e` writes packets, and how much goes in.
-    pub export: super::worker::ExportPlan,
+    pub export: crate::session::ExportPlan,
     /// Replay keys pressed and not yet passed on.
     pub play: Vec<Control>,
     pub dirty: bool,
@@ -495,19 +495,21 @@ impl App {
         self.refresh_detail();
     }
 
-    /// A mouse event on a `screen` of that size (only with `--mouse`): a click focuses the pane
-    /// under it and selects the row it hit in a list; the wheel moves the selection of the pane
-    /// under it (or scrolls an open list overlay). Other overlays take no clicks.
+    /// A mouse event (only with `--mouse`) on a screen showing `panes` where they are drawn
+    /// (`draw::panes_at`, the layout the screen is drawn with): a click focuses the pane under
+    /// it and selects the row it hit in a list; the wheel moves the selection of the pane under
+    /// it (or scrolls an open list overlay). Other overlays take no clicks.
     pub fn on_mouse(
         &mut self,
         m: ratatui::crossterm::event::MouseEvent,
-        screen: ratatui::layout::Rect,
+        panes: &[(Pane, ratatui::layout::Rect)],
     ) {
         use ratatui::crossterm::event::{MouseButton, MouseEventKind};
         let (x, y) = (m.column, m.row);
         let overlay = self.view.overlay_open();
-        let hit = super::draw::panes_at(screen, self)
-            .into_iter()
+        let hit = panes
+            .iter()
+            .copied()
             .find(|(_, r)| r.contains(ratatui::layout::Position { x, y }));
         match m.kind {
             MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {

@@ -1,5 +1,5 @@
 //! The Trace, Logs and Requests panes: what the storage trace, the logs and the span export
-//! beside the targets said, as the picture carries it ([`super::shown::Evidence`]).
+//! beside the targets said, as the picture carries it ([`crate::session::picture::Evidence`]).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -165,7 +165,7 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
     );
     let b = block(app, Pane::Logs).title_bottom(Span::styled(hint, app.theme.dim));
     let summaries = &app.shown.analysis.evidence;
-    let summary = |l: &super::shown::LogView| match l.stream {
+    let summary = |l: &crate::session::picture::LogView| match l.stream {
         crate::vocab::Stream::ServerLog => summaries.server_log.as_ref(),
         _ => summaries.engine_log.as_ref(),
     };

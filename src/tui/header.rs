@@ -9,11 +9,11 @@ use ratatui::widgets::Paragraph;
 
 use super::app::App;
 use super::keys::Action;
-use super::playback::Status;
-use super::shown::TargetRow;
 use super::widgets::{scrolled_popup, short_name};
 use crate::model::TargetState;
 use crate::sanitize::clean;
+use crate::session::picture::TargetRow;
+use crate::session::playback::Status;
 
 /// Targets that get a line of their own; beyond, the compact form.
 const FULL_LINES: usize = 4;

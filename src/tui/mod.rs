@@ -1,8 +1,8 @@
-//! `tui`: the live inspector. The loop owns the [`App`] (the view); the model lives on a
-//! worker thread that hears the collectors' events and sends back pictures; input comes from a
-//! reader thread; the screen is redrawn only when something changed, at most ten times a
-//! second, inside synchronized-update brackets. However slow a picture is to compute, keys
-//! are answered at once.
+//! `tui`: the live inspector. The loop owns the [`App`] (the view) and draws the pictures a
+//! [`Session`] sends (the model lives on the session's worker thread); it sends the session
+//! orders for what a key asked; input comes from a reader thread; the screen is redrawn only
+//! when something changed, at most ten times a second, inside synchronized-update brackets.
+//! However slow a picture is to compute, keys are answered at once.
 
 pub mod app;
 pub mod draw;
@@ -12,16 +12,11 @@ mod header;
 pub mod keys;
 mod overlays;
 mod panes;
-pub mod playback;
 pub mod screenshot;
-pub mod shown;
-pub mod signals;
 #[cfg(test)]
 mod tests;
 pub mod theme;
 mod widgets;
-mod worker;
-pub use worker::{ExportPlan, Feed};
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -33,6 +28,7 @@ use tokio::sync::mpsc;
 
 pub use app::App;
 
+use crate::session::{Order, Session, Stop};
 use crate::timefmt::now;
 
 /// Shortest time between two frames.
@@ -40,34 +36,20 @@ const FRAME: Duration = Duration::from_millis(100);
 /// Longest the first frame waits for the first picture.
 const FIRST_PICTURE: Duration = Duration::from_millis(1000);
 
-/// Why the TUI stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    /// The user quit.
-    Quit,
-    /// A signal asked it to (its number: SIGINT 2, SIGTERM 15 …).
-    Signal(i32),
-}
-
-/// The log, shared by the worker (transitions) and the loop (start and stop).
-pub type SharedLog = std::sync::Arc<std::sync::Mutex<Option<crate::logfile::LogFile>>>;
-
 /// Runs the TUI until the user quits or the process is told to stop. Restores the terminal on
 /// every exit path, panics included.
-pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<Stop> {
-    let core = app
-        .take_core()
-        .expect("a new App holds its model until the loop takes it");
-    let (pictures, mut picture) = tokio::sync::watch::channel(None);
-    let (control, orders) = mpsc::unbounded_channel();
-    let (said_tx, mut said) = mpsc::unbounded_channel();
-    worker::spawn(core, feed, orders, pictures, log, said_tx)?;
+pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
+    let Session {
+        pictures: mut picture,
+        orders: control,
+        mut said,
+    } = session;
     let mut terminal = ratatui::try_init()?;
     if app.mouse {
         capture_mouse()?;
     }
     let (mut keys, _reading) = read_keys();
-    let mut signals = signals::Signals::new()?;
+    let mut signals = crate::session::signals::Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
     let mut asked_detail = None;
@@ -95,7 +77,8 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
                 TermEvent::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
                 TermEvent::Mouse(m) if app.mouse => {
                     let size = terminal.size()?;
-                    app.on_mouse(m, ratatui::layout::Rect::new(0, 0, size.width, size.height));
+                    let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                    app.on_mouse(m, &draw::panes_at(screen, &app));
                 }
                 TermEvent::Resize(..) => app.dirty = true,
                 _ => {}
@@ -114,22 +97,18 @@ pub async fn run(mut app: App, feed: Feed, log: SharedLog) -> std::io::Result<St
             break Ok(Stop::Quit);
         }
         if std::mem::take(&mut app.export_asked) {
-            let _ = control.send(worker::Order::Export(app.export.clone()));
+            let _ = control.send(Order::Export(app.export.clone()));
         }
         if let Some(offer) = app.follow_asked.take() {
-            let _ = control.send(worker::Order::Follow(crate::sources::follow::Follow {
-                target: offer.target,
-                stream: crate::vocab::Stream::Trace,
-                path: offer.path.into(),
-            }));
+            let _ = control.send(Order::Follow(offer));
         }
         for c in app.play.drain(..) {
-            let _ = control.send(worker::Order::Play(c));
+            let _ = control.send(Order::Play(c));
         }
         let detail = app.wanted_detail();
         if detail != asked_detail {
             asked_detail = detail;
-            let _ = control.send(worker::Order::Detail(detail));
+            let _ = control.send(Order::Detail(detail));
         }
         let held = !pictured && Instant::now() < hold_until;
         if app.dirty && !held && last_frame.elapsed() >= FRAME {
@@ -203,7 +182,7 @@ pub async fn run_fleet(
         capture_mouse()?;
     }
     let (mut keys, reading) = read_keys();
-    let mut signals = signals::Signals::new()?;
+    let mut signals = crate::session::signals::Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME;

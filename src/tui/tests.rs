@@ -933,11 +933,17 @@ fn clicks_focus_panes_and_select_rows_and_the_wheel_scrolls() {
         modifiers: KeyModifiers::NONE,
     };
     let mem = at(Pane::Memory);
-    a.on_mouse(click(mem.x + 3, mem.y + 3), screen);
+    a.on_mouse(
+        click(mem.x + 3, mem.y + 3),
+        &super::draw::panes_at(screen, &a),
+    );
     assert_eq!(a.view.focus, Pane::Memory);
     // The matrix's third family row: border, header row, then rows.
     let m = at(Pane::Matrix);
-    a.on_mouse(click(m.x + 5, m.y + 2 + 2), screen);
+    a.on_mouse(
+        click(m.x + 5, m.y + 2 + 2),
+        &super::draw::panes_at(screen, &a),
+    );
     assert_eq!((a.view.focus, a.view.matrix_row), (Pane::Matrix, 2));
     let third = a.matrix_rows()[2];
     let drawn = render(&a, 120, 40);
@@ -950,19 +956,28 @@ fn clicks_focus_panes_and_select_rows_and_the_wheel_scrolls() {
             .contains(name),
         "the clicked row shows {name}"
     );
-    a.on_mouse(wheel(m.x + 5, m.y + 5), screen);
+    a.on_mouse(wheel(m.x + 5, m.y + 5), &super::draw::panes_at(screen, &a));
     assert_eq!(a.view.matrix_row, 3);
     // The second finding.
     let fp = at(Pane::Findings);
-    a.on_mouse(click(fp.x + 10, fp.y + 2), screen);
+    a.on_mouse(
+        click(fp.x + 10, fp.y + 2),
+        &super::draw::panes_at(screen, &a),
+    );
     assert_eq!((a.view.focus, a.view.finding_row), (Pane::Findings, 1));
     assert_eq!(a.view.finding_code, Some(a.shown.analysis.findings[1].code));
     // Below the last finding: nothing is selected there.
-    a.on_mouse(click(fp.x + 10, fp.y + fp.height - 2), screen);
+    a.on_mouse(
+        click(fp.x + 10, fp.y + fp.height - 2),
+        &super::draw::panes_at(screen, &a),
+    );
     assert_eq!(a.view.finding_row, 1);
     // With help open, a click changes nothing.
     a.view.help = true;
-    a.on_mouse(click(mem.x + 3, mem.y + 3), screen);
+    a.on_mouse(
+        click(mem.x + 3, mem.y + 3),
+        &super::draw::panes_at(screen, &a),
+    );
     assert_eq!(a.view.focus, Pane::Findings);
 }
 

@@ -221,9 +221,7 @@ pub(super) fn scrolled_popup(
 
 /// `host:port` of a target URL (the rest is in the list).
 pub(super) fn short_name(name: &str) -> String {
-    let rest = name.split_once("://").map_or(name, |(_, r)| r);
-    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    clean(host.rsplit('@').next().unwrap_or(host))
+    clean(crate::url::split(name).host_port)
 }
 
 /// `line` in `width` columns, the last one left empty: a line that needs more is cut a column

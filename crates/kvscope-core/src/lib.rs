@@ -2,7 +2,7 @@
 //! and no async runtime. The `kvscope` package around it fetches, follows files, draws and
 //! runs commands; every number it shows is made here, once.
 //!
-//! Layers, leaves first: `vocab`, `units`, `timefmt`, `sanitize`, `files` (leaves); `expo`
+//! Layers, leaves first: `vocab`, `units`, `timefmt`, `sanitize`, `files`, `url` (leaves); `expo`
 //! (the exposition parser), `catalog` (every family as data), `evidence` (trace, log, span and
 //! lookup-hash decoders); `store` (per-target history); `analysis` (every number, the rule
 //! pack); `model` (the one reducer); `report` (the headless answer); `packet` (record, write,
@@ -25,4 +25,5 @@ pub mod store;
 pub mod testgen;
 pub mod timefmt;
 pub mod units;
+pub mod url;
 pub mod vocab;

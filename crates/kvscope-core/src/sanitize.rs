@@ -40,41 +40,29 @@ pub fn looks_secret(name: &str) -> bool {
 /// parameters whose names look secret (`?token=…`, `&api_key=…`) become `***`. Text without a
 /// scheme is treated the same way (`user:pw@host:8080` → `***@host:8080`).
 pub fn redact_url(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (Some(s), r),
-        None => (None, url),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rfind('@') {
-        Some(at) => format!("***@{}", &authority[at + 1..]),
-        None => authority.to_string(),
-    };
-    let (path_query, fragment) = match tail.split_once('#') {
-        Some((pq, f)) => (pq, Some(f)),
-        None => (tail, None),
-    };
-    let tail = match path_query.split_once('?') {
-        None => path_query.to_string(),
-        Some((path, query)) => {
-            let pairs: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((k, _)) if looks_secret(k) => format!("{k}=***"),
-                    _ => pair.to_string(),
-                })
-                .collect();
-            format!("{path}?{}", pairs.join("&"))
-        }
-    };
+    let p = crate::url::split(url);
     let mut out = String::new();
-    if let Some(s) = scheme {
+    if let Some(s) = p.scheme {
         out.push_str(s);
         out.push_str("://");
     }
-    out.push_str(&authority);
-    out.push_str(&tail);
-    if let Some(f) = fragment {
+    if p.userinfo.is_some() {
+        out.push_str("***@");
+    }
+    out.push_str(p.host_port);
+    out.push_str(p.path);
+    if let Some(query) = p.query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if looks_secret(k) => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    if let Some(f) = p.fragment {
         out.push('#');
         out.push_str(f);
     }

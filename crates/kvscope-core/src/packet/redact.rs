@@ -59,14 +59,7 @@ fn says_nothing(host: &str) -> bool {
 
 /// A host from `host`, `host:port`, `[v6]:port` or `user@host`; `None` when it is not one.
 fn host_of(text: &str) -> Option<&str> {
-    let text = text.rsplit('@').next().unwrap_or(text);
-    let host = if let Some(rest) = text.strip_prefix('[') {
-        rest.split(']').next()?
-    } else if text.matches(':').count() == 1 {
-        text.split(':').next()?
-    } else {
-        text
-    };
+    let host = crate::url::split(text).host;
     let plausible = !host.is_empty()
         && host.len() <= 253
         && host

@@ -208,18 +208,6 @@ pub struct FollowOffer {
     pub path: String,
 }
 
-/// Whether a target URL's host is this machine (the files its `/config` names are here).
-fn loopback(url: &str) -> bool {
-    let authority = super::widgets::short_name(url);
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(v6),
-        None => authority
-            .rsplit_once(':')
-            .map_or(authority.as_str(), |(h, _)| h),
-    };
-    matches!(host, "localhost" | "::1") || host.starts_with("127.")
-}
-
 /// The trace files to offer: named by a loopback target's `/config`, a regular file here, and
 /// not followed yet.
 fn offers(analysis: &Analysis, targets: &[TargetRow], model: &Model) -> Vec<FollowOffer> {
@@ -231,12 +219,13 @@ fn offers(analysis: &Analysis, targets: &[TargetRow], model: &Model) -> Vec<Foll
             let path = t.http.observability.as_ref()?.trace_output.clone()?;
             let row = targets.iter().find(|r| r.name == t.target)?;
             let followed = model.target(row.target).evidence.trace.is_some();
-            (loopback(&t.target) && !followed && std::path::Path::new(&path).is_file()).then_some(
-                FollowOffer {
-                    target: row.target,
-                    path,
-                },
-            )
+            (crate::url::split(&t.target).is_loopback()
+                && !followed
+                && std::path::Path::new(&path).is_file())
+            .then_some(FollowOffer {
+                target: row.target,
+                path,
+            })
         })
         .collect()
 }
@@ -263,7 +252,7 @@ pub struct Shown {
     /// When each rule started firing, cleared or could not judge, as this session saw it.
     pub verdicts: Arc<analysis::findings::Verdicts>,
     /// Where a replay stands (its clock is the one views use); `None` live.
-    pub replay: Option<super::playback::Status>,
+    pub replay: Option<super::clock::Status>,
     /// The traces and logs read beside the targets.
     pub evidence: Arc<Evidence>,
     /// Trace files that could be followed (a live session asks).

@@ -10,9 +10,9 @@ use tokio::sync::{mpsc, watch};
 use std::path::PathBuf;
 
 use super::SharedLog;
-use super::playback::{Control, Playback};
-use super::shown::{Core, Shown};
+use super::picture::{Core, FollowOffer, Shown};
 use crate::packet::{self, Recorder, Recording, TargetEntry};
+use crate::session::playback::{Control, Playback};
 use crate::vocab::{Event, InputKind};
 
 /// How long the first event of a burst waits for the rest before a picture is made: one
@@ -40,8 +40,8 @@ pub enum Order {
     Export(ExportPlan),
     /// Move a replay.
     Play(Control),
-    /// Follow a file beside a target (a live session only).
-    Follow(crate::sources::follow::Follow),
+    /// Follow the storage trace a target's `/config` names (a live session only).
+    Follow(FollowOffer),
 }
 
 /// Where `e` writes, and how much of the recording goes in.
@@ -68,7 +68,7 @@ impl Default for ExportPlan {
 const RECORDED: f64 = 3600.0;
 
 /// Starts the worker on a thread of its own, with a runtime of its own for its timers.
-pub fn spawn(
+pub(super) fn spawn(
     core: Core,
     feed: Feed,
     orders: mpsc::UnboundedReceiver<Order>,
@@ -153,7 +153,12 @@ async fn work(
                         );
                     }
                 },
-                Some(Order::Follow(f)) if playback.is_none() => {
+                Some(Order::Follow(offer)) if playback.is_none() => {
+                    let f = crate::sources::follow::Follow {
+                        target: offer.target,
+                        stream: crate::vocab::Stream::Trace,
+                        path: offer.path.into(),
+                    };
                     let shown = f.path.display().to_string();
                     match crate::sources::follow::check(&f) {
                         Ok(()) => {
