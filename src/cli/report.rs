@@ -6,7 +6,7 @@ use super::{EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_UNREACHABLE, Failure};
 use crate::analysis::findings::Severity;
 use crate::model::Model;
 use crate::report;
-use crate::sources::{self, InputArg, http};
+use crate::sources::{self, InputArg, collector, http};
 use crate::timefmt::now;
 use crate::vocab::{Event, InputKind, Role, TargetRef};
 
@@ -302,31 +302,33 @@ fn scrape_urls(
             read_routes(model, urls, options).await;
         }
         let limit = model.limits.max_body_bytes;
+        let polls: Vec<_> = urls
+            .iter()
+            .map(|(target, url, client)| {
+                let poll = collector::Poll {
+                    target: *target,
+                    url: url.clone(),
+                    interval: Duration::from_secs_f64(args.interval),
+                    limit,
+                };
+                (poll, client.clone())
+            })
+            .collect();
         for i in 0..args.samples {
             if i > 0 {
                 tokio::time::sleep(Duration::from_secs_f64(args.interval)).await;
             }
+            // Every target at once, as live collectors would; applied in target order.
             let mut set = tokio::task::JoinSet::new();
-            for (n, (_, url, client)) in urls.iter().enumerate() {
-                let (client, url) = (client.clone(), url.clone());
-                set.spawn(async move {
-                    let started = std::time::Instant::now();
-                    let got = http::get(&client, &url, limit).await;
-                    (n, got, now(), started.elapsed().as_secs_f64())
-                });
+            for (n, (poll, client)) in polls.iter().cloned().enumerate() {
+                set.spawn(async move { (n, collector::attempt(&poll, &client).await) });
             }
             let mut results: Vec<_> = set.join_all().await;
             results.sort_by_key(|r| r.0);
-            for (n, result, time, seconds) in results {
+            for (n, (events, failed)) in results {
                 let (target, url, _) = &urls[n];
-                let _ = model.apply(Event::Latency {
-                    target: *target,
-                    time,
-                    seconds,
-                });
-                let body = match result {
-                    Ok(body) => body,
-                    Err(e @ http::ScrapeError::TooLarge(_)) => {
+                match failed {
+                    Some(e @ http::ScrapeError::TooLarge(_)) => {
                         return Err(Failure {
                             code: EXIT_BAD_INPUT,
                             message: format!("{} {url}: {e}", target.role.flag()),
@@ -334,26 +336,17 @@ fn scrape_urls(
                     }
                     // The others are still reported; this target is down (a finding), and
                     // the exit code says so when it never answered.
-                    Err(e) => {
-                        eprintln!("kvscope: {} {url}: {e}", target.role.flag());
-                        let _ = model.apply(Event::ScrapeFailed {
-                            target: *target,
-                            time,
-                            error: e.to_string(),
-                        });
-                        continue;
+                    Some(e) => eprintln!("kvscope: {} {url}: {e}", target.role.flag()),
+                    None => {}
+                }
+                for e in events {
+                    let scrape = matches!(e, Event::Scrape { .. });
+                    let applied = model.apply(e);
+                    if scrape {
+                        applied.map_err(|e| Failure::bad(format!("{} {e}", target.role.flag())))?;
+                        warn_if_empty(model, *target, url.shown());
                     }
-                };
-                model
-                    .apply(Event::Scrape {
-                        target: *target,
-                        time: Some(time),
-                        body: body.bytes,
-                        format: body.format,
-                        origin: url.to_string(),
-                    })
-                    .map_err(|e| Failure::bad(format!("{} {e}", target.role.flag())))?;
-                warn_if_empty(model, *target, url.shown());
+                }
             }
         }
         Ok(())

@@ -24,11 +24,28 @@ pub async fn run(poll: Poll, client: reqwest::Client, tx: mpsc::Sender<Event>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let started = Instant::now();
-        let result = http::get(&client, &poll.url, poll.limit).await;
-        let time = now();
-        let events = match result {
-            Ok(body) => vec![
+        let (events, _) = attempt(&poll, &client).await;
+        for e in events {
+            if tx.send(e).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One scrape of a target, as events: the scrape and its latency, or the failure (and the
+/// error itself, for a caller that treats some failures as its own: `report` exits on a body
+/// over the limit). Live collectors and `report` both scrape through it.
+pub async fn attempt(
+    poll: &Poll,
+    client: &reqwest::Client,
+) -> (Vec<Event>, Option<http::ScrapeError>) {
+    let started = Instant::now();
+    let result = http::get(client, &poll.url, poll.limit).await;
+    let time = now();
+    match result {
+        Ok(body) => (
+            vec![
                 Event::Scrape {
                     target: poll.target,
                     time: Some(time),
@@ -42,16 +59,15 @@ pub async fn run(poll: Poll, client: reqwest::Client, tx: mpsc::Sender<Event>) {
                     seconds: started.elapsed().as_secs_f64(),
                 },
             ],
-            Err(e) => vec![Event::ScrapeFailed {
+            None,
+        ),
+        Err(e) => (
+            vec![Event::ScrapeFailed {
                 target: poll.target,
                 time,
                 error: e.to_string(),
             }],
-        };
-        for e in events {
-            if tx.send(e).await.is_err() {
-                return;
-            }
-        }
+            Some(e),
+        ),
     }
 }
