@@ -129,7 +129,7 @@ fn main() {
     let entries = targets.clone();
     let fresh = Box::new(move || {
         Core::new(
-            kvscope::cli::packet::model_for(&entries, 3601, 100_000),
+            kvscope::cli::packet::model_for(&entries, &kvscope::model::ModelSettings::hour_at(1.0)),
             60.0,
         )
     });

@@ -81,7 +81,11 @@ fn entry(role: Role, url: &str) -> TargetEntry {
 fn the_bundled_demo_packet_is_the_real_recordings() {
     let (targets, events) = built();
     if std::env::var_os("KVSCOPE_BLESS").is_some() {
-        let mut model = kvscope::cli::packet::empty_model(&targets, events.iter(), 100_000);
+        let mut model = kvscope::cli::packet::empty_model(
+            &targets,
+            events.iter(),
+            kvscope::model::ModelSettings::default(),
+        );
         for e in &events {
             let _ = model.apply(e.clone());
         }

@@ -419,7 +419,7 @@ fn a_real_prometheus_fleet_reads_with_the_numbers_of_the_recordings() {
     let picture = kvscope::tui::fleet::FleetPicture::of(&fleet, refresh, 0.0);
     let row = picture.rows.iter().find(|r| r.name == "b").unwrap();
     let opened = rt
-        .block_on(kvscope::cli::fleet::open_instance(&a, row, 3600))
+        .block_on(kvscope::cli::fleet::open_instance(&a, row, 1.0))
         .unwrap();
     assert!(opened.note.contains("fleet instance b"), "{}", opened.note);
     let names: Vec<&str> = opened

@@ -524,7 +524,7 @@ fn fits(counts: (usize, usize), e: &Event) -> bool {
 pub async fn open_instance(
     args: &FleetArgs,
     row: &FleetRow,
-    history: usize,
+    interval: f64,
 ) -> Result<Opened, Failure> {
     let mut reader = Reader::new(args)?;
     let found = found_of(row);
@@ -538,9 +538,10 @@ pub async fn open_instance(
         Some(i) => (names(&i.model.lmcache), names(&i.model.engine)),
         None => (vec![], vec![]),
     };
-    let mut model = crate::model::Model::new(&lm, &en, history);
-    model.set_series_limit(args.series_limit);
-    model.thresholds = args.thresholds.clone();
+    let model = crate::model::ModelSettings::hour_at(interval)
+        .series_limit(args.series_limit)
+        .thresholds(args.thresholds.clone())
+        .build(&lm, &en);
     let note = match &first {
         Ok(_) => format!(
             "fleet instance {} via {} · q returns to the fleet",
@@ -576,14 +577,13 @@ async fn drill(
     interval: f64,
     row: &FleetRow,
 ) -> Result<Stop, Failure> {
-    let history = (3600.0 / interval).ceil() as usize + 1;
     let Opened {
         model,
         mut reader,
         mut fleet,
         found,
         note,
-    } = open_instance(args, row, history).await?;
+    } = open_instance(args, row, interval).await?;
     let counts = (model.lmcache.len(), model.engine.len());
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     let feeding = tokio::spawn(async move {

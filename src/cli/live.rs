@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use super::Failure;
 use super::session::{WatchArgs, open_log, run_session, runtime, spawn_collectors, target_urls};
 use crate::demo;
-use crate::model::Model;
+use crate::model::ModelSettings;
 use crate::session;
 use crate::sources::http;
 use crate::tui::{App, theme::Theme};
@@ -31,13 +31,12 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<crate::sessi
             "kvscope watch draws on a terminal; for scripts use kvscope report",
         ));
     }
-    // An hour of history at the chosen interval.
-    let history = (3600.0 / args.interval).ceil() as usize + 1;
     let names =
         |urls: &[http::TargetUrl]| -> Vec<String> { urls.iter().map(|u| u.to_string()).collect() };
-    let mut model = Model::new(&names(&lm), &names(&en), history);
-    model.set_series_limit(args.series_limit);
-    model.thresholds = args.thresholds.clone();
+    let model = ModelSettings::hour_at(args.interval)
+        .series_limit(args.series_limit)
+        .thresholds(args.thresholds.clone())
+        .build(&names(&lm), &names(&en));
     let (tx, rx) = mpsc::channel(256);
     spawn_collectors(args, &lm, &en, model.limits.max_body_bytes, &tx)?;
     drop(tx);

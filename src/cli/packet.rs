@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::session::{WatchArgs, runtime, spawn_collectors, target_urls};
 use super::{EXIT_UNREACHABLE, Failure};
-use crate::model::Model;
+use crate::model::{Model, ModelSettings};
 use crate::packet::{self, Attachment, Opened, Recording, TargetEntry, Timeline};
 use crate::timefmt::{now, parse_duration, parse_rfc3339};
 use crate::vocab::{Event, InputKind, Role, TargetRef};
@@ -27,12 +27,14 @@ pub fn model_of(
     judge: Option<(f64, &crate::analysis::findings::Thresholds)>,
 ) -> (Model, Option<String>) {
     let headers = (0..timeline.len()).filter_map(|i| timeline.peek(i));
-    let mut model = empty_model(targets, headers, limit);
-    if let Some((_, thresholds)) = judge {
-        model.thresholds = thresholds.clone();
-    }
-    // The interval the recording was made at, as a replay of it judges by.
-    model.interval = Some(timeline.interval());
+    let settings = ModelSettings {
+        series_limit: limit,
+        thresholds: judge.map(|j| j.1.clone()).unwrap_or_default(),
+        // The interval the recording was made at, as a replay of it judges by.
+        interval: Some(timeline.interval()),
+        ..ModelSettings::default()
+    };
+    let mut model = empty_model(targets, headers, settings);
     let mut cursor = timeline.cursor();
     let mut stopped = timeline.stop.clone();
     while let Some(next) = cursor.next(timeline) {
@@ -60,9 +62,16 @@ pub fn model_of(
 pub fn empty_model<'a>(
     targets: &[TargetEntry],
     events: impl Iterator<Item = &'a Event>,
-    limit: usize,
+    settings: ModelSettings,
 ) -> Model {
-    model_for(targets, history_of(targets, events), limit)
+    let history = history_of(targets, events);
+    model_for(
+        targets,
+        &ModelSettings {
+            history,
+            ..settings
+        },
+    )
 }
 
 /// Scrapes of the target scraped most among `events`, and one more: history for all of them.
@@ -78,17 +87,15 @@ pub fn history_of<'a>(targets: &[TargetEntry], events: impl Iterator<Item = &'a 
     scrapes.into_iter().max().unwrap_or(0) + 1
 }
 
-/// An empty model of `targets` (each role in its order) keeping `history` scrapes.
-pub fn model_for(targets: &[TargetEntry], history: usize, limit: usize) -> Model {
+/// An empty model of `targets` (each role in its order), set up by `settings`.
+pub fn model_for(targets: &[TargetEntry], settings: &ModelSettings) -> Model {
     let names = |role: Role| -> Vec<String> {
         let mut of_role: Vec<&TargetEntry> =
             targets.iter().filter(|t| t.target.role == role).collect();
         of_role.sort_by_key(|t| t.target.index);
         of_role.iter().map(|t| t.url.clone()).collect()
     };
-    let mut model = Model::new(&names(Role::Lmcache), &names(Role::Engine), history);
-    model.set_series_limit(limit);
-    model
+    settings.build(&names(Role::Lmcache), &names(Role::Engine))
 }
 
 /// `--at`: RFC 3339, or `+90s` from the packet's first event.
@@ -180,9 +187,13 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
     let report_json = match report {
         None => "{}".to_string(),
         Some((window, limit)) => {
-            let mut model = empty_model(&targets, i.events.iter(), limit);
-            // As a replay of the packet judges.
-            model.interval = Some(packet::interval_of(i.events.iter()));
+            let settings = ModelSettings {
+                series_limit: limit,
+                // As a replay of the packet judges.
+                interval: Some(packet::interval_of(i.events.iter())),
+                ..ModelSettings::default()
+            };
+            let mut model = empty_model(&targets, i.events.iter(), settings);
             for e in &i.events {
                 let _ = model.apply_judged(e.clone(), window);
             }
@@ -363,11 +374,10 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
     let names = |urls: &[crate::sources::http::TargetUrl]| -> Vec<String> {
         urls.iter().map(|u| u.to_string()).collect()
     };
-    let history = (3600.0 / args.watch.interval).ceil() as usize + 1;
-    let mut model = Model::new(&names(&lm), &names(&en), history);
-    model.set_series_limit(args.watch.series_limit);
-    model.thresholds = args.watch.thresholds.clone();
-    model.interval = Some(args.watch.interval);
+    let mut model = ModelSettings::hour_at(args.watch.interval)
+        .series_limit(args.watch.series_limit)
+        .thresholds(args.watch.thresholds.clone())
+        .build(&names(&lm), &names(&en));
     // Recorded as `e` records: compressed in memory, so a long run costs a few MB.
     let mut recorder = packet::Recorder::new(args.duration.max(3600.0));
     let mut scrapes = 0usize;

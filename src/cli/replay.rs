@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::Failure;
 use super::packet::{evidence, history_of, model_for, parse_at};
+use crate::model::ModelSettings;
 use crate::session::Feed;
 use crate::session::picture::Core;
 use crate::session::playback::{Playback, Speed};
@@ -66,10 +67,13 @@ pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
     let dashboard = || {
         let (targets, thresholds) = (targets.clone(), thresholds.clone());
         let fresh = Box::new(move || {
-            let mut model = model_for(&targets, history, limit);
-            model.thresholds = thresholds.clone();
-            model.interval = Some(interval);
-            Core::new(model, window)
+            let settings = ModelSettings {
+                history,
+                series_limit: limit,
+                thresholds: thresholds.clone(),
+                interval: Some(interval),
+            };
+            Core::new(model_for(&targets, &settings), window)
         });
         let (playback, core) = Playback::new(e.opened.timeline(), fresh, at, args.speed);
         let mut app = App::new(

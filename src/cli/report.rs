@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_UNREACHABLE, Failure};
 use crate::analysis::findings::Severity;
-use crate::model::Model;
+use crate::model::{Model, ModelSettings};
 use crate::report;
 use crate::sources::{self, InputArg, collector, http};
 use crate::timefmt::now;
@@ -166,8 +166,7 @@ fn read_beside(
 /// Runs `report`: what to print, and the exit code (0; 3 when a target never answered; 1
 /// when a rule at or above `--fail-on` fires). Bad input is a [`Failure`] (exit 2).
 pub fn report(args: &ReportArgs) -> Result<(String, i32), Failure> {
-    let (mut model, kinds) = load(args)?;
-    model.thresholds = args.thresholds.clone();
+    let (model, kinds) = load(args)?;
     // One analysis for the output and the exit code.
     let a = crate::analysis::analyze(&model.inputs(args.window));
     let code = exit_code(&model, &a, args.fail_on);
@@ -237,8 +236,13 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<InputKind>), Failure> {
         .map(|p| if let Plan::Files(f) = p { f.len() } else { 0 })
         .max()
         .unwrap_or(0);
-    let mut model = Model::new(&names(&lm), &names(&en), longest.max(args.samples) + 1);
-    model.set_series_limit(args.series_limit);
+    let settings = ModelSettings {
+        history: longest.max(args.samples) + 1,
+        series_limit: args.series_limit,
+        thresholds: args.thresholds.clone(),
+        interval: None,
+    };
+    let mut model = settings.build(&names(&lm), &names(&en));
     let mut kinds = Vec::new();
     let mut urls = Vec::new();
     for (role, ps) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {

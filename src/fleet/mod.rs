@@ -14,7 +14,7 @@ pub mod report;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::analysis::{self, Analysis};
-use crate::model::Model;
+use crate::model::{Model, ModelSettings};
 use crate::sources::promapi::{self, Found, Read, ScrapeHealth, Series, TargetKey, Types};
 use crate::vocab::{Event, Role, TargetRef, TargetState};
 
@@ -189,12 +189,10 @@ impl Fleet {
                 .or_insert_with(|| Instance {
                     name: group.clone(),
                     members: Vec::new(),
-                    model: {
-                        let mut m = Model::new(&[], &[], 2);
-                        m.set_series_limit(self.series_limit);
-                        m.thresholds = self.thresholds.clone();
-                        m
-                    },
+                    model: ModelSettings::default()
+                        .series_limit(self.series_limit)
+                        .thresholds(self.thresholds.clone())
+                        .build(&[], &[]),
                 });
             let at = match instance.members.iter().position(|m| m.key == *key) {
                 Some(i) => i,

@@ -84,8 +84,67 @@ fn over_series_limit(scrape: &expo::Scrape<'_>, limit: usize) -> Option<(String,
         .map(|(i, n)| (i.to_string(), n))
 }
 
+/// How every model is set up, in one place: how much history each target keeps, the series
+/// limit, the thresholds the findings judge by, and the poll interval when it is known. Every
+/// command builds its models through [`ModelSettings::build`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSettings {
+    /// Scrapes kept per target.
+    pub history: usize,
+    /// Series one scrape may carry per instance.
+    pub series_limit: usize,
+    pub thresholds: crate::analysis::findings::Thresholds,
+    /// The interval targets are polled at (live: the one asked for; a packet: the one it was
+    /// recorded at); `None` when not known (saved files: the clock comes from their times).
+    pub interval: Option<f64>,
+}
+
+impl ModelSettings {
+    /// A live session's (and a recording's): an hour of history at `interval`.
+    pub fn hour_at(interval: f64) -> ModelSettings {
+        ModelSettings {
+            history: (3600.0 / interval).ceil() as usize + 1,
+            interval: Some(interval),
+            ..ModelSettings::default()
+        }
+    }
+
+    pub fn series_limit(self, series_limit: usize) -> ModelSettings {
+        ModelSettings {
+            series_limit,
+            ..self
+        }
+    }
+
+    pub fn thresholds(self, thresholds: crate::analysis::findings::Thresholds) -> ModelSettings {
+        ModelSettings { thresholds, ..self }
+    }
+
+    /// A model of these targets (names, each role in its order).
+    pub fn build(&self, lmcache: &[String], engine: &[String]) -> Model {
+        let mut model = Model::new(lmcache, engine, self.history);
+        model.set_series_limit(self.series_limit);
+        model.thresholds = self.thresholds.clone();
+        model.interval = self.interval;
+        model
+    }
+}
+
+impl Default for ModelSettings {
+    /// Two scrapes per target, the default series limit and thresholds, no interval.
+    fn default() -> Self {
+        ModelSettings {
+            history: 2,
+            series_limit: DEFAULT_SERIES_LIMIT,
+            thresholds: Default::default(),
+            interval: None,
+        }
+    }
+}
+
 impl Model {
-    /// A model with these targets (names) keeping `history` scrapes each.
+    /// A model with these targets (names) keeping `history` scrapes each, and every other
+    /// setting at its default ([`ModelSettings::build`] sets them all).
     pub fn new(lmcache: &[String], engine: &[String], history: usize) -> Self {
         Model {
             lmcache: lmcache
@@ -525,6 +584,23 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every setting reaches the model it builds; a live hour at 2 s keeps 1801 scrapes.
+    #[test]
+    fn settings_reach_the_model() {
+        let mut thresholds = crate::analysis::findings::Thresholds::default();
+        thresholds.low_hit_rate = 0.5;
+        let settings = ModelSettings::hour_at(2.0)
+            .series_limit(7)
+            .thresholds(thresholds.clone());
+        assert_eq!(settings.history, 1801);
+        let m = settings.build(&["lm".into()], &["en".into(), "en2".into()]);
+        assert_eq!((m.lmcache.len(), m.engine.len()), (1, 2));
+        assert_eq!(m.series_limit(), 7);
+        assert_eq!(m.thresholds, thresholds);
+        assert_eq!(m.interval, Some(2.0));
+        assert_eq!(ModelSettings::default().build(&[], &[]).interval, None);
+    }
 
     #[test]
     fn the_log_hears_about_changes_not_steady_state() {
