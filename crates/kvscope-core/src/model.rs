@@ -588,8 +588,10 @@ mod tests {
     /// Every setting reaches the model it builds; a live hour at 2 s keeps 1801 scrapes.
     #[test]
     fn settings_reach_the_model() {
-        let mut thresholds = crate::analysis::findings::Thresholds::default();
-        thresholds.low_hit_rate = 0.5;
+        let thresholds = crate::analysis::findings::Thresholds {
+            low_hit_rate: 0.5,
+            ..Default::default()
+        };
         let settings = ModelSettings::hour_at(2.0)
             .series_limit(7)
             .thresholds(thresholds.clone());
