@@ -9,8 +9,9 @@ use super::session::{WatchArgs, runtime, spawn_collectors, target_urls};
 use super::{EXIT_UNREACHABLE, Failure};
 use crate::model::{Model, ModelSettings};
 use crate::packet::{self, Attachment, Opened, Recording, TargetEntry, Timeline};
+use crate::session;
 use crate::timefmt::{now, parse_duration, parse_rfc3339};
-use crate::vocab::{Event, InputKind, Role, TargetRef};
+use crate::vocab::{Event, InputKind, Role};
 
 /// `verify` found the packet damaged or incomplete.
 pub const EXIT_DAMAGED: i32 = 1;
@@ -359,8 +360,9 @@ pub struct ExportArgs {
     pub out: PathBuf,
 }
 
-/// `export`: runs the live collectors (routes included) for the duration, then writes a packet.
-/// Exit 3, with the packet written, when no target answered a single scrape.
+/// `export`: a headless session, the collectors' (routes and followed files included), for
+/// the duration; then the session writes its recording as `watch`'s `e` does. Exit 3, with the
+/// packet written, when no target answered a single scrape.
 pub fn export(args: &ExportArgs) -> Result<String, Failure> {
     let shown = args.out.display();
     if args.out.exists() {
@@ -369,84 +371,47 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
         )));
     }
     let (lm, en) = target_urls(&args.watch)?;
-    // The model is built as the events arrive, as `watch` builds it; its report goes into the
-    // packet, and a replay of the packet must give the same report.
     let names = |urls: &[crate::sources::http::TargetUrl]| -> Vec<String> {
         urls.iter().map(|u| u.to_string()).collect()
     };
-    let mut model = ModelSettings::hour_at(args.watch.interval)
+    let model = ModelSettings::hour_at(args.watch.interval)
         .series_limit(args.watch.series_limit)
         .thresholds(args.watch.thresholds.clone())
         .build(&names(&lm), &names(&en));
-    // Recorded as `e` records: compressed in memory, so a long run costs a few MB.
-    let mut recorder = packet::Recorder::new(args.duration.max(3600.0));
-    let mut scrapes = 0usize;
-    runtime()?.block_on(async {
-        let (tx, mut rx) = mpsc::channel(256);
-        let limit = crate::expo::Limits::default().max_body_bytes;
+    let limit = model.limits.max_body_bytes;
+    let core = session::Core::new(model, args.watch.window);
+    let exported = runtime()?.block_on(async {
+        let (tx, rx) = mpsc::channel(256);
         spawn_collectors(&args.watch, &lm, &en, limit, &tx)?;
         drop(tx);
-        let deadline = tokio::time::sleep(Duration::from_secs_f64(args.duration));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                _ = &mut deadline => break,
-                e = rx.recv() => match e {
-                    Some(e) => {
-                        scrapes += usize::from(matches!(e, Event::Scrape { .. }));
-                        recorder.record(&e);
-                        let _ = model.apply_judged(e, args.watch.window);
-                    }
-                    None => break,
-                },
+        // Recorded as `e` records: compressed in memory, so a long run costs a few MB.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let seconds = args.duration.max(session::RECORDED);
+        let mut run = session::Session::recording(core, session::Feed::Live(rx), log, seconds)
+            .map_err(|e| Failure::bad(format!("cannot start the session: {e}")))?;
+        tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
+        let plan = session::ExportPlan {
+            file: Some(args.out.clone()),
+            ..args.watch.export.clone()
+        };
+        let _ = run.orders.send(session::Order::Export(plan));
+        while let Some(said) = run.said.recv().await {
+            if let session::Said::Exported(result) = said {
+                return result.map_err(|why| Failure::bad(format!("{shown}: {why}")));
             }
         }
-        Ok::<_, Failure>(())
+        Err(Failure::bad(format!(
+            "{shown}: the session ended before writing"
+        )))
     })?;
-    let entries = |role: Role, urls: &[crate::sources::http::TargetUrl]| {
-        urls.iter()
-            .enumerate()
-            .map(|(index, u)| {
-                let target = TargetRef { role, index };
-                TargetEntry::new(target, u.to_string())
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut targets = entries(Role::Lmcache, &lm);
-    targets.extend(entries(Role::Engine, &en));
-    if recorder.lost > 0 {
-        eprintln!("kvscope: {} events could not be recorded", recorder.lost);
+    if exported.lost > 0 {
+        eprintln!("kvscope: {} events could not be recorded", exported.lost);
     }
-    model.judge_pending(args.watch.window);
-    write(&targets, &recorder.snapshot(), scrapes, &model, args)
-}
-
-fn write(
-    targets: &[TargetEntry],
-    events: &packet::Snapshot,
-    scrapes: usize,
-    model: &Model,
-    args: &ExportArgs,
-) -> Result<String, Failure> {
-    let shown = args.out.display();
-    let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Url).collect();
-    let (bytes, count) = Recording {
-        targets: targets.to_vec(),
-        events,
-        report_json: crate::report::json(model, args.watch.window, &kinds),
-        created: now(),
-        redactions: packet::live_redactions(),
-        attachments: Vec::new(),
-        interval: Some(args.watch.interval),
-    }
-    .to_tar_redacting(args.watch.export.redact_hosts)
-    .map_err(|e| Failure::bad(format!("{shown}: {e}")))?;
-    packet::write_new(&args.out, &bytes).map_err(Failure::bad)?;
     let said = format!(
-        "kvscope export: {shown}: {count} events ({scrapes} scrapes), {} bytes\n",
-        bytes.len()
+        "kvscope export: {shown}: {} events ({} scrapes), {} bytes\n",
+        exported.events, exported.scrapes, exported.bytes
     );
-    if scrapes == 0 {
+    if exported.scrapes == 0 {
         return Err(Failure {
             code: EXIT_UNREACHABLE,
             message: format!("every target was unreachable throughout; {shown} holds the failures"),

@@ -52,6 +52,7 @@ pub fn resolve(
         mouse: opts.mouse || cfg.mouse,
         thresholds: Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
         export: crate::session::ExportPlan {
+            file: None,
             dir: opts
                 .export_dir
                 .or(cfg.export_dir)

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 pub use picture::{Core, Shown};
-pub use worker::{ExportPlan, Feed, Order};
+pub use worker::{ExportPlan, Exported, Feed, Order, RECORDED, Said};
 
 use crate::sources::{collector, http, lmcache_http};
 use crate::vocab::{Event, Role, TargetRef};
@@ -38,16 +38,26 @@ pub enum Stop {
 pub struct Session {
     pub pictures: watch::Receiver<Option<Shown>>,
     pub orders: mpsc::UnboundedSender<Order>,
-    pub said: mpsc::UnboundedReceiver<String>,
+    pub said: mpsc::UnboundedReceiver<Said>,
 }
 
 impl Session {
-    /// Starts the worker on a thread of its own, fed by `feed`.
+    /// Starts the worker on a thread of its own, fed by `feed`, recording the last hour.
     pub fn start(core: Core, feed: Feed, log: SharedLog) -> std::io::Result<Session> {
+        Session::recording(core, feed, log, RECORDED)
+    }
+
+    /// [`Session::start`], recording the last `seconds` of events for an export.
+    pub fn recording(
+        core: Core,
+        feed: Feed,
+        log: SharedLog,
+        seconds: f64,
+    ) -> std::io::Result<Session> {
         let (pictures_tx, pictures) = watch::channel(None);
         let (orders, orders_rx) = mpsc::unbounded_channel();
         let (said_tx, said) = mpsc::unbounded_channel();
-        worker::spawn(core, feed, orders_rx, pictures_tx, log, said_tx)?;
+        worker::spawn(core, feed, orders_rx, pictures_tx, log, said_tx, seconds)?;
         Ok(Session {
             pictures,
             orders,

@@ -47,7 +47,10 @@ pub enum Order {
 /// Where `e` writes, and how much of the recording goes in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportPlan {
+    /// The folder a packet named for its time goes in.
     pub dir: PathBuf,
+    /// This file instead (`kvscope export --out`).
+    pub file: Option<PathBuf>,
     /// Only the last this many seconds, or all that is recorded.
     pub last_seconds: Option<u64>,
     /// Host names and addresses replaced by pseudonyms.
@@ -58,14 +61,59 @@ impl Default for ExportPlan {
     fn default() -> Self {
         ExportPlan {
             dir: PathBuf::from("."),
+            file: None,
             last_seconds: None,
             redact_hosts: false,
         }
     }
 }
 
-/// Seconds of events the recorder keeps: the store's hour.
-const RECORDED: f64 = 3600.0;
+/// Seconds of events the recorder keeps by default: the store's hour.
+pub const RECORDED: f64 = 3600.0;
+
+/// What the session has to tell its front end.
+#[derive(Debug)]
+pub enum Said {
+    /// A line for the person (following a file, or why not).
+    Note(String),
+    /// An export is done: what was written, or why nothing was.
+    Exported(Result<Exported, String>),
+}
+
+/// A packet written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub path: PathBuf,
+    /// Events in it, and the scrapes among every event heard.
+    pub events: usize,
+    pub scrapes: usize,
+    pub bytes: usize,
+    /// Events the recorder could not keep.
+    pub lost: usize,
+}
+
+impl Said {
+    /// The line a person reads.
+    pub fn line(&self) -> String {
+        match self {
+            Said::Note(n) => n.clone(),
+            Said::Exported(Ok(e)) => {
+                let lost = if e.lost > 0 {
+                    format!("; {} events could not be recorded", e.lost)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "export: wrote {} ({} events, {} KiB){lost}",
+                    e.path.display(),
+                    e.events,
+                    e.bytes / 1024
+                )
+            }
+            Said::Exported(Err(why)) => format!("export failed: {why}"),
+        }
+    }
+}
 
 /// Starts the worker on a thread of its own, with a runtime of its own for its timers.
 pub(super) fn spawn(
@@ -74,14 +122,15 @@ pub(super) fn spawn(
     orders: mpsc::UnboundedReceiver<Order>,
     pictures: watch::Sender<Option<Shown>>,
     log: SharedLog,
-    said: mpsc::UnboundedSender<String>,
+    said: mpsc::UnboundedSender<Said>,
+    recorded: f64,
 ) -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
     std::thread::Builder::new()
         .name("kvscope-core".into())
-        .spawn(move || rt.block_on(work(core, feed, orders, pictures, log, said)))?;
+        .spawn(move || rt.block_on(work(core, feed, orders, pictures, log, said, recorded)))?;
     Ok(())
 }
 
@@ -91,13 +140,15 @@ async fn work(
     mut orders: mpsc::UnboundedReceiver<Order>,
     pictures: watch::Sender<Option<Shown>>,
     log: SharedLog,
-    said: mpsc::UnboundedSender<String>,
+    said: mpsc::UnboundedSender<Said>,
+    recorded: f64,
 ) {
     let (mut events, mut playback) = match feed {
         Feed::Live(rx) => (Some(rx), None),
         Feed::Replay(p) => (None, Some(p)),
     };
-    let mut recorder = Recorder::new(RECORDED);
+    let mut recorder = Recorder::new(recorded);
+    let mut heard = Heard::default();
     let mut detail = None;
     // When the oldest event not yet in a picture arrived.
     let mut pending: Option<Instant> = None;
@@ -118,13 +169,13 @@ async fn work(
         tokio::select! {
             ev = next_event(&mut events) => match ev {
                 Some(ev) => {
-                    hear(ev, &mut recorder, &mut core, &log);
+                    hear(ev, &mut heard, &mut recorder, &mut core, &log);
                     pending.get_or_insert_with(Instant::now);
                 }
                 None => events = None,
             },
             Some(ev) = followed.recv() => {
-                hear(ev, &mut recorder, &mut core, &log);
+                hear(ev, &mut heard, &mut recorder, &mut core, &log);
                 pending.get_or_insert_with(Instant::now);
             }
             _ = ticks.tick(), if playing => {
@@ -145,12 +196,11 @@ async fn work(
                     pending = now();
                 }
                 Some(Order::Export(plan)) => match &playback {
-                    None => export(&mut core, &mut recorder, plan, said.clone()),
+                    None => export(&mut core, &mut recorder, heard, plan, said.clone()),
                     Some(_) => {
-                        let _ = said.send(
-                            "export: a replay writes nothing; the packet it plays is the evidence"
-                                .into(),
-                        );
+                        let _ = said.send(Said::Exported(Err(
+                            "a replay writes nothing; the packet it plays is the evidence".into(),
+                        )));
                     }
                 },
                 Some(Order::Follow(offer)) if playback.is_none() => {
@@ -163,10 +213,10 @@ async fn work(
                     match crate::sources::follow::check(&f) {
                         Ok(()) => {
                             tokio::spawn(crate::sources::follow::follow(f, followed_tx.clone()));
-                            let _ = said.send(format!("following {shown}"));
+                            let _ = said.send(Said::Note(format!("following {shown}")));
                         }
                         Err(e) => {
-                            let _ = said.send(format!("cannot follow: {e}"));
+                            let _ = said.send(Said::Note(format!("cannot follow: {e}")));
                         }
                     }
                 }
@@ -198,8 +248,15 @@ async fn work(
     }
 }
 
-/// An event heard: recorded for `e`, applied, and its log line written.
-fn hear(ev: Event, recorder: &mut Recorder, core: &mut Core, log: &SharedLog) {
+/// What the session has heard, counted.
+#[derive(Debug, Clone, Copy, Default)]
+struct Heard {
+    scrapes: usize,
+}
+
+/// An event heard: counted, recorded for `e`, applied, and its log line written.
+fn hear(ev: Event, heard: &mut Heard, recorder: &mut Recorder, core: &mut Core, log: &SharedLog) {
+    heard.scrapes += usize::from(matches!(ev, Event::Scrape { .. }));
     recorder.record(&ev);
     if let Some(line) = core.apply(ev)
         && let Ok(mut log) = log.lock()
@@ -219,17 +276,16 @@ async fn next_event(events: &mut Option<mpsc::Receiver<Event>>) -> Option<Event>
 
 /// Takes what the recorder holds and the report of the model now, and writes the packet on a
 /// thread of its own: pictures keep coming while it is compressed and written. What happened
-/// (the path, or why not) is sent to the loop.
+/// (what was written, or why not) is said to the front end.
 fn export(
     core: &mut Core,
     recorder: &mut Recorder,
+    heard: Heard,
     plan: ExportPlan,
-    said: mpsc::UnboundedSender<String>,
+    said: mpsc::UnboundedSender<Said>,
 ) {
     // Only the compressed blocks are copied here; they are decoded on the export's thread.
     let snapshot = recorder.snapshot();
-    let last_seconds = plan.last_seconds;
-    let (dir, redact) = (plan.dir, plan.redact_hosts);
     let lost = recorder.lost;
     let targets: Vec<TargetEntry> = core
         .model
@@ -237,53 +293,65 @@ fn export(
         .map(|(target, store)| TargetEntry::new(target, store.name.clone()))
         .collect();
     let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Url).collect();
-    // The analysis the pictures use is reused: only the report is made here.
-    let analysis = core.analysis();
-    let report_json = crate::report::json_of(&core.model, &analysis, core.window(), &kinds);
+    // Every moment judged; the report's own analysis, in the report's order, on the clock of
+    // the newest event (not the wall clock): what a replay of the packet gives again.
+    core.model.judge_pending(core.window());
+    let wall = core.model.now.take();
+    let report_json = crate::report::json(&core.model, core.window(), &kinds);
+    core.model.now = wall;
     let interval = core.model.interval;
     let tell = said.clone();
     let written = std::thread::Builder::new()
         .name("kvscope-export".into())
         .spawn(move || {
-            // Decoded one event at a time as the packet is built: the hour is never all in
-            // memory at once.
-            let events = packet::Since {
-                inner: &snapshot,
-                from: last_seconds.and_then(|l| Some(snapshot.newest()? - l as f64)),
-            };
-            let created = crate::timefmt::now();
-            let path = dir.join(packet::default_name(created));
-            let recording = Recording {
-                targets,
-                events: &events,
-                report_json,
-                created,
-                redactions: packet::live_redactions(),
-                attachments: Vec::new(),
-                interval,
-            };
-            let result = recording
-                .to_tar_redacting(redact)
-                .and_then(|(bytes, count)| {
-                    packet::write_new(&path, &bytes).map(|()| (bytes.len(), count))
-                });
-            let lost = if lost > 0 {
-                format!("; {lost} events could not be recorded")
-            } else {
-                String::new()
-            };
-            let _ = tell.send(match result {
-                Ok((bytes, count)) => format!(
-                    "export: wrote {} ({count} events, {} KiB){lost}",
-                    path.display(),
-                    bytes / 1024
-                ),
-                Err(why) => format!("export failed: {why}"),
-            });
+            let result = write(&snapshot, plan, targets, report_json, interval).map(
+                |(path, bytes, events)| Exported {
+                    path,
+                    events,
+                    scrapes: heard.scrapes,
+                    bytes,
+                    lost,
+                },
+            );
+            let _ = tell.send(Said::Exported(result));
         });
     if let Err(e) = written {
-        let _ = said.send(format!("export failed: cannot start its thread: {e}"));
+        let _ = said.send(Said::Exported(Err(format!("cannot start its thread: {e}"))));
     }
+}
+
+/// Writes the recording (as far back as `plan` says) as a new packet: its path, size and
+/// event count.
+fn write(
+    snapshot: &packet::Snapshot,
+    plan: ExportPlan,
+    targets: Vec<TargetEntry>,
+    report_json: String,
+    interval: Option<f64>,
+) -> Result<(PathBuf, usize, usize), String> {
+    // Decoded one event at a time as the packet is built: the hour is never all in memory.
+    let events = packet::Since {
+        inner: snapshot,
+        from: plan
+            .last_seconds
+            .and_then(|l| Some(snapshot.newest()? - l as f64)),
+    };
+    let created = crate::timefmt::now();
+    let path = plan
+        .file
+        .unwrap_or_else(|| plan.dir.join(packet::default_name(created)));
+    let recording = Recording {
+        targets,
+        events: &events,
+        report_json,
+        created,
+        redactions: packet::live_redactions(),
+        attachments: Vec::new(),
+        interval,
+    };
+    let (bytes, count) = recording.to_tar_redacting(plan.redact_hosts)?;
+    packet::write_new(&path, &bytes)?;
+    Ok((path, bytes.len(), count))
 }
 
 #[cfg(test)]
@@ -309,11 +377,19 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let plan = |dir: &std::path::Path, last_seconds| ExportPlan {
             dir: dir.to_path_buf(),
+            file: None,
             last_seconds,
             redact_hosts: false,
         };
-        export(&mut core, &mut recorder, plan(&dir, None), tx.clone());
-        let said = rx.blocking_recv().unwrap();
+        let heard = Heard { scrapes: 33 };
+        export(
+            &mut core,
+            &mut recorder,
+            heard,
+            plan(&dir, None),
+            tx.clone(),
+        );
+        let said = rx.blocking_recv().unwrap().line();
         assert!(
             said.starts_with("export: wrote ") && said.contains("33 events"),
             "{said}"
@@ -321,8 +397,14 @@ mod tests {
         let written: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(written.len(), 1);
         let missing = dir.join("not-there");
-        export(&mut core, &mut recorder, plan(&missing, None), tx.clone());
-        let said = rx.blocking_recv().unwrap();
+        export(
+            &mut core,
+            &mut recorder,
+            heard,
+            plan(&missing, None),
+            tx.clone(),
+        );
+        let said = rx.blocking_recv().unwrap().line();
         assert!(said.starts_with("export failed: cannot write"), "{said}");
         assert!(!missing.exists());
         assert_eq!(
@@ -334,8 +416,8 @@ mod tests {
         // packets may land in the same second, so this one goes to a directory of its own.
         let minute = dir.join("minute");
         std::fs::create_dir_all(&minute).unwrap();
-        export(&mut core, &mut recorder, plan(&minute, Some(60)), tx);
-        let said = rx.blocking_recv().unwrap();
+        export(&mut core, &mut recorder, heard, plan(&minute, Some(60)), tx);
+        let said = rx.blocking_recv().unwrap().line();
         let path = std::fs::read_dir(&minute)
             .unwrap()
             .flatten()

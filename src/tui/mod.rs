@@ -84,7 +84,7 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
                 _ => {}
             },
             Some(note) = said.recv() => {
-                app.export_note = Some(note);
+                app.export_note = Some(note.line());
                 app.dirty = true;
             }
             // A replay's clock comes with its pictures.
