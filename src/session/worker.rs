@@ -28,6 +28,10 @@ pub enum Feed {
     Replay(Box<Playback>),
 }
 
+/// Pictures made for trace and log bytes alone come at most this often: a busy log is parsed
+/// as it arrives and analysed with the next capture or after this long.
+const EVIDENCE_EVERY: Duration = Duration::from_secs(1);
+
 /// How often a playing replay moves on (and sends a picture).
 const PLAY_TICK: Duration = Duration::from_millis(100);
 
@@ -152,6 +156,10 @@ async fn work(
     let mut detail = None;
     // When the oldest event not yet in a picture arrived.
     let mut pending: Option<Instant> = None;
+    // Whether every event not yet in a picture was trace or log bytes, and when the last
+    // picture was sent.
+    let mut evidence_only = true;
+    let mut last_picture = Instant::now() - EVIDENCE_EVERY;
     // A picture at once (a key asked for it).
     let now = || Some(Instant::now() - SETTLE);
     let mut ticks = tokio::time::interval(PLAY_TICK);
@@ -164,11 +172,17 @@ async fn work(
     // Files followed on request (`Order::Follow`) send here; heard like the collectors.
     let (followed_tx, mut followed) = mpsc::channel::<Event>(64);
     loop {
-        let wait = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
+        let settled = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
+        let wait = if evidence_only && pending.is_some() {
+            settled.max(EVIDENCE_EVERY.saturating_sub(last_picture.elapsed()))
+        } else {
+            settled
+        };
         let playing = playback.as_ref().is_some_and(|p| p.playing());
         tokio::select! {
             ev = next_event(&mut events) => match ev {
                 Some(ev) => {
+                    evidence_only &= matches!(ev, Event::Evidence { .. });
                     hear(ev, &mut heard, &mut recorder, &mut core, &log);
                     pending.get_or_insert_with(Instant::now);
                 }
@@ -182,18 +196,18 @@ async fn work(
                 let real = last_tick.elapsed().as_secs_f64();
                 last_tick = Instant::now();
                 if let Some(p) = playback.as_mut() && p.advance(&mut core, real) {
-                    pending = now();
+                    (pending, evidence_only) = (now(), false);
                 }
             }
             _ = clock_ticks.tick(), if playback.is_none() => {
                 if core.set_now(crate::timefmt::now()) {
-                    pending = now();
+                    (pending, evidence_only) = (now(), false);
                 }
             }
             order = orders.recv() => match order {
                 Some(Order::Detail(d)) => {
                     detail = d;
-                    pending = now();
+                    (pending, evidence_only) = (now(), false);
                 }
                 Some(Order::Export(plan)) => match &playback {
                     None => export(&mut core, &mut recorder, heard, plan, said.clone()),
@@ -225,7 +239,7 @@ async fn work(
                     if let Some(p) = playback.as_mut() {
                         p.control(&mut core, c);
                         last_tick = Instant::now();
-                        pending = now();
+                        (pending, evidence_only) = (now(), false);
                     }
                 }
                 // The loop has ended.
@@ -243,6 +257,8 @@ async fn work(
                     return;
                 }
                 pending = None;
+                evidence_only = true;
+                last_picture = Instant::now();
             }
         }
     }

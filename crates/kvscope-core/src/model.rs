@@ -172,14 +172,27 @@ impl Model {
     /// packet's report and the live view feed events this way, so their verdict histories
     /// agree.
     pub fn apply_judged(&mut self, e: Event, window: f64) -> Result<(), ApplyError> {
-        self.begin_moment(e.time(), window);
+        self.begin_moment(&e, window);
         self.apply(e)
     }
 
-    /// An event at `t` is about to be applied: when it begins a new capture moment (its time
-    /// differs from the events before it), every rule is judged as of the moment that ended,
-    /// unless that was done already.
-    pub fn begin_moment(&mut self, t: Option<f64>, window: f64) {
+    /// `e` is about to be applied. A capture moment is a scrape attempt and its latency (events
+    /// at one time together): a capture at a new time first judges the moment that ended. Any
+    /// other event (a route's answer, a skipped route, trace or log bytes) opens no moment:
+    /// the open moment is judged as it stood before it, if it was not yet, and what the event
+    /// brings is judged with the next capture. So however many lines a log writes, a moment is
+    /// judged once, and a live session, which judges a moment when its picture is made, and a
+    /// replay, which judges it when the next event comes, judge the same state.
+    pub fn begin_moment(&mut self, e: &Event, window: f64) {
+        let capture = matches!(
+            e,
+            Event::Scrape { .. } | Event::ScrapeFailed { .. } | Event::Latency { .. }
+        );
+        if !capture {
+            self.judge_pending(window);
+            return;
+        }
+        let t = e.time();
         if t.is_some() && t != self.moment {
             self.judge_pending(window);
             self.moment = t;
@@ -208,6 +221,21 @@ impl Model {
             self.note_verdicts(m, window);
         }
         self.pending = false;
+    }
+
+    /// [`Model::judge_pending`] with the whole analysis: the moment being gathered, judged on
+    /// its own time, noted, and its analysis returned for a picture to show, so a moment a
+    /// picture shows is analysed once. `None` when nothing is pending.
+    pub fn judge_pending_analysed(&mut self, window: f64) -> Option<crate::analysis::Analysis> {
+        let (Some(m), true) = (self.moment, self.pending) else {
+            return None;
+        };
+        self.pending = false;
+        let mut inputs = self.inputs(window);
+        inputs.clock = inputs.clock.map(|c| Clock { now: m, ..c });
+        let a = crate::analysis::analyze(&inputs);
+        std::sync::Arc::make_mut(&mut self.verdicts).note(m, &a.rules);
+        Some(a)
     }
 
     /// Judges every rule as of the moment `now` ([`crate::analysis::verdicts`], with `now` as
