@@ -1,4 +1,5 @@
-//! What the command line does, one module per job, so `main.rs` only parses and dispatches:
+//! What the command line does, one module per job: `main.rs` parses, [`run`] resolves each
+//! command's flags and runs it;
 //! [`args`] is what can be typed, [`auth`] places `--header` and `--bearer-token-file`,
 //! [`settings`] merges flags over the config file over defaults for the live commands,
 //! [`session`] starts a session (targets, collectors, log, runtime), [`live`] runs `watch` and
@@ -14,6 +15,7 @@ pub mod live;
 pub mod packet;
 pub mod replay;
 pub mod report;
+pub mod run;
 pub mod screenshot;
 pub mod serve;
 pub mod session;

@@ -193,7 +193,10 @@ fn bad_fleet_arguments_name_themselves() {
     for (args, says) in [
         (vec!["--match", "job=\"x\""], "--match"),
         (vec!["--group-by", "a-b"], "--group-by"),
-        (vec!["--lmcache", "x.prom"], "--prometheus reads a fleet"),
+        (
+            vec!["--lmcache", "x.prom"],
+            "cannot be used with '--lmcache",
+        ),
     ] {
         let o = report("http://127.0.0.1:9", &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -216,7 +219,8 @@ fn the_fleet_view_names_what_it_needs() {
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("give --prometheus URL"),
+        stderr(&o).contains("required arguments were not provided")
+            && stderr(&o).contains("--prometheus <URL>"),
         "{}",
         stderr(&o)
     );
@@ -226,5 +230,9 @@ fn the_fleet_view_names_what_it_needs() {
     assert!(stderr(&o).contains("report --prometheus"), "{}", stderr(&o));
     let o = run(&["--prometheus", "http://127.0.0.1:9", "--allow-env"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("do not apply"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot be used with '--allow-env'"),
+        "{}",
+        stderr(&o)
+    );
 }

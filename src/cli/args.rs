@@ -35,6 +35,12 @@ pub enum Command {
     },
     /// Watch a fleet through a Prometheus-compatible API: a table of every LMCache server and
     /// engine it scrapes, with the single-box figures and findings; Enter opens one.
+    // It reads Prometheus, not the servers (so no /env), and e writes the instance's window.
+    #[command(
+        mut_arg("prometheus", |a| a.required(true)),
+        mut_arg("allow_env", |a| a.hide(true).conflicts_with("prometheus")),
+        mut_arg("export_last", |a| a.hide(true).conflicts_with("prometheus"))
+    )]
     Fleet {
         #[command(flatten)]
         fleet: FleetOpts,
@@ -54,13 +60,18 @@ pub enum Command {
         /// LMCache side's port; the engine gets the next one. Default: any two free ports.
         #[arg(long)]
         port: Option<u16>,
-        /// Replay speed relative to the recording.
-        #[arg(long, default_value_t = 1.0)]
+        /// Replay speed relative to the recording (0.01 to 1000).
+        #[arg(long, default_value_t = 1.0, value_parser = demo_speed)]
         speed: f64,
         #[command(flatten)]
         live: LiveOpts,
     },
     /// Analyse scrapes (files or live URLs) and print the report as JSON, text or markdown.
+    // --prometheus reads a fleet, instead of targets, packets and the files beside targets.
+    #[command(mut_arg("prometheus", |a| a.conflicts_with_all([
+        "lmcache", "engine", "packet", "routes", "lct", "server_log", "engine_log", "otel",
+        "lookup_hashes",
+    ])))]
     Report {
         /// LMCache /metrics: FILE, FILE@2026-11-22T07:23:02Z, a metrics_index.tsv, or a URL.
         /// Repeatable; files form one timeline in the given order, each URL is a target.
@@ -225,6 +236,14 @@ pub enum Command {
 }
 
 /// `--fail-on`: `critical`, `warning` or `info`.
+/// `demo --speed`: a factor from 0.01 to 1000.
+pub fn demo_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.01..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}': give a number from 0.01 to 1000")),
+    }
+}
+
 pub fn severity(s: &str) -> Result<crate::analysis::findings::Severity, String> {
     use crate::analysis::findings::Severity;
     Severity::ALL
