@@ -315,7 +315,7 @@ async fn hostile_route_bodies_are_named_and_never_reach_the_terminal_raw() {
             .iter()
             .any(|f| f.code == "periodic_threads_unhealthy")
     );
-    app.view.server = true;
+    app.view.overlay = Some(kvscope::tui::app::Overlay::Server);
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 45)).unwrap();
     term.draw(|f| kvscope::tui::draw::draw(f, &app)).unwrap();
     let screen: String = term

@@ -111,11 +111,36 @@ impl MatrixFilter {
     }
 }
 
+/// What can be drawn over the panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    /// The drill-down of the selected matrix row or finding (or the Mode pane's whole text).
+    Detail,
+    /// The server overlay (LMCache routes, threads, env).
+    Server,
+    /// The list of every target with its state.
+    Targets,
+}
+
+/// What a key or a click asks of the session or the program, beyond the view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ask {
+    Quit,
+    /// Write an evidence packet.
+    Export(crate::session::ExportPlan),
+    /// Follow the trace the user said yes to.
+    Follow(FollowOffer),
+    /// Move a replay.
+    Play(Control),
+}
+
 /// View state: focus, selection, overlays.
 #[derive(Debug, Clone, PartialEq)]
 pub struct View {
     pub focus: Pane,
-    pub help: bool,
+    /// What is drawn over the panes, if anything: one at a time.
+    pub overlay: Option<Overlay>,
     pub paused: bool,
     /// Which matrix rows are shown.
     pub filter: MatrixFilter,
@@ -123,12 +148,6 @@ pub struct View {
     pub finding_row: usize,
     /// The code of the selected finding: the selection follows it when the order changes.
     pub finding_code: Option<&'static str>,
-    /// A detail popup for the selected matrix row or finding.
-    pub detail: bool,
-    /// The server overlay (LMCache routes, threads, env).
-    pub server: bool,
-    /// The list of every target with its state.
-    pub targets: bool,
     /// How far the open overlay (server, targets) is scrolled.
     pub overlay_scroll: u16,
     /// Matrix search: rows whose names contain this (case-insensitive).
@@ -147,14 +166,22 @@ pub struct View {
 }
 
 impl View {
-    /// Opens the server (`server`) or the targets list, or closes it if open; one at a time.
-    fn toggle_list(&mut self, server: bool) {
-        let open = !if server { self.server } else { self.targets };
-        self.server = server && open;
-        self.targets = !server && open;
+    /// Opens `overlay`, or closes it if it is the one open.
+    fn toggle(&mut self, overlay: Overlay) {
+        self.overlay = (self.overlay != Some(overlay)).then_some(overlay);
         self.overlay_scroll = 0;
-        self.help = false;
-        self.detail = false;
+    }
+
+    /// Closes the drill-down, if it is open.
+    fn close_detail(&mut self) {
+        if self.overlay == Some(Overlay::Detail) {
+            self.overlay = None;
+        }
+    }
+
+    /// A list (the server overlay or the targets) is open: up and down scroll it.
+    fn list_open(&self) -> bool {
+        matches!(self.overlay, Some(Overlay::Server | Overlay::Targets))
     }
 
     /// Focus on the next (or previous) pane, round the ring.
@@ -168,12 +195,12 @@ impl View {
                 (i + n - 1) % n
             }],
         );
-        self.detail = false;
+        self.close_detail();
     }
 
     /// Help, a drill-down or a list is drawn over the panes.
     fn overlay_open(&self) -> bool {
-        self.help || self.detail || self.server || self.targets
+        self.overlay.is_some()
     }
 
     /// Focuses `pane`; a large one also takes the full layout's large area.
@@ -198,15 +225,12 @@ impl Default for View {
     fn default() -> Self {
         View {
             focus: Pane::Matrix,
-            help: false,
+            overlay: None,
             paused: false,
             filter: MatrixFilter::Applicable,
             matrix_row: 0,
             finding_row: 0,
             finding_code: None,
-            detail: false,
-            server: false,
-            targets: false,
             overlay_scroll: 0,
             search: None,
             typing: false,
@@ -243,22 +267,15 @@ pub struct App {
     /// `--mouse`: clicks and the wheel are read (off by default, so the terminal's own text
     /// selection keeps working).
     pub mouse: bool,
-    /// `e` was pressed and the loop has not passed it on yet.
-    pub export_asked: bool,
     /// A trace file `/config` names that could be followed here: the y / n question.
     pub offer: Option<FollowOffer>,
     /// Trace files already asked about (followed or declined): not offered again.
     pub asked: std::collections::BTreeSet<String>,
-    /// A follow the user said yes to, for the loop to pass on.
-    pub follow_asked: Option<FollowOffer>,
     /// How the last export went (or that one is being written).
     pub export_note: Option<String>,
     /// Where `e` writes packets, and how much goes in.
     pub export: crate::session::ExportPlan,
-    /// Replay keys pressed and not yet passed on.
-    pub play: Vec<Control>,
     pub dirty: bool,
-    pub quit: bool,
 }
 
 impl App {
@@ -285,15 +302,11 @@ impl App {
             note,
             insecure: Vec::new(),
             mouse: false,
-            export_asked: false,
             offer: None,
             asked: Default::default(),
-            follow_asked: None,
             export_note: None,
             export: Default::default(),
-            play: Vec::new(),
             dirty: true,
-            quit: false,
         }
     }
 
@@ -360,7 +373,7 @@ impl App {
 
     /// The family whose series the drill-down needs, when one is open.
     pub fn wanted_detail(&self) -> Option<&'static str> {
-        (self.view.detail && self.view.focus == Pane::Matrix)
+        (self.view.overlay == Some(Overlay::Detail) && self.view.focus == Pane::Matrix)
             .then(|| {
                 self.matrix_rows()
                     .get(self.view.matrix_row)
@@ -393,7 +406,7 @@ impl App {
     pub fn on_tick(&mut self, now: f64) {
         let before = self.clock_view(self.now);
         self.now = now;
-        if self.view.server || self.view.targets || self.clock_view(now) != before {
+        if self.view.list_open() || self.clock_view(now) != before {
             self.dirty = true;
         }
     }
@@ -460,16 +473,17 @@ impl App {
     /// A key while the search line is being typed: plain characters are text; the keys of
     /// `open` keep the search, those of `close` clear it, and a quit key that is not a plain
     /// character (Ctrl-C) still quits.
-    fn on_search_key(&mut self, key: KeyEvent) {
+    fn on_search_key(&mut self, key: KeyEvent) -> Option<Ask> {
         use ratatui::crossterm::event::{KeyCode, KeyModifiers};
         let plain =
             matches!(key.code, KeyCode::Char(_)) && !key.modifiers.contains(KeyModifiers::CONTROL);
         let action = self.keymap.action(&key).filter(|_| !plain);
         let v = &mut self.view;
         let mut clear = false;
+        let mut ask = None;
         let query = v.typed().get_or_insert_with(String::new);
         match (action, key.code) {
-            (Some(Action::Quit), _) => self.quit = true,
+            (Some(Action::Quit), _) => ask = Some(Ask::Quit),
             (Some(Action::Open), _) => v.typing = false,
             (Some(Action::Close), _) => {
                 v.typing = false;
@@ -486,17 +500,20 @@ impl App {
         }
         self.view.matrix_row = 0;
         self.dirty = true;
+        ask
     }
 
-    /// A key press; a drill-down the view now asks for is computed (here, or live by the
-    /// worker, told by the loop).
-    pub fn on_key(&mut self, key: KeyEvent) {
-        self.act(key);
+    /// A key press: the view changes here, and what it asks beyond the view (quit, export,
+    /// follow a file, move a replay) is returned for the loop to carry out. A drill-down the
+    /// view now asks for is computed (here, or live by the worker, told by the loop).
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Ask> {
+        let ask = self.act(key);
         self.refresh_detail();
+        ask
     }
 
     /// A mouse event (only with `--mouse`) on a screen showing `panes` where they are drawn
-    /// (`draw::panes_at`, the layout the screen is drawn with): a click focuses the pane under
+    /// (`layout::panes_at`, the layout the screen is drawn with): a click focuses the pane under
     /// it and selects the row it hit in a list; the wheel moves the selection of the pane under
     /// it (or scrolls an open list overlay). Other overlays take no clicks.
     pub fn on_mouse(
@@ -561,37 +578,28 @@ impl App {
         }
     }
 
-    fn act(&mut self, key: KeyEvent) {
+    fn act(&mut self, key: KeyEvent) -> Option<Ask> {
         if self.view.typing {
-            self.on_search_key(key);
-            return;
+            return self.on_search_key(key);
         }
         // The follow question takes y and n while it is asked.
         if let Some(offer) = &self.offer
             && let ratatui::crossterm::event::KeyCode::Char(c @ ('y' | 'n')) = key.code
         {
             self.asked.insert(offer.path.clone());
-            if c == 'y' {
-                self.follow_asked = self.offer.clone();
-            }
-            self.offer = None;
+            let ask = self.offer.take().filter(|_| c == 'y').map(Ask::Follow);
             self.dirty = true;
-            return;
+            return ask;
         }
-        let Some(action) = self.keymap.action(&key) else {
-            return;
-        };
+        let action = self.keymap.action(&key)?;
         self.dirty = true;
         let v = &mut self.view;
         match action {
-            Action::Quit => self.quit = true,
-            Action::Help => v.help = !v.help,
+            Action::Quit => return Some(Ask::Quit),
+            Action::Help => v.toggle(Overlay::Help),
             Action::Close => {
                 if v.overlay_open() {
-                    v.help = false;
-                    v.detail = false;
-                    v.server = false;
-                    v.targets = false;
+                    v.overlay = None;
                 } else {
                     *v.typed() = None;
                 }
@@ -601,17 +609,19 @@ impl App {
                     v.focus = Pane::Matrix;
                     v.large = Pane::Matrix;
                 }
-                v.detail = false;
+                v.close_detail();
                 v.typing = true;
                 v.typed().get_or_insert_with(String::new);
             }
-            Action::Server => v.toggle_list(true),
-            Action::Targets => v.toggle_list(false),
+            Action::Server => v.toggle(Overlay::Server),
+            Action::Targets => v.toggle(Overlay::Targets),
             Action::Export => {
-                self.export_asked = true;
                 self.export_note = Some("export: writing the packet…".into());
+                return Some(Ask::Export(self.export.clone()));
             }
-            Action::Pause if self.shown.replay.is_some() => self.play.push(Control::Toggle),
+            Action::Pause if self.shown.replay.is_some() => {
+                return Some(Ask::Play(Control::Toggle));
+            }
             Action::StepBack
             | Action::StepForward
             | Action::Faster
@@ -619,14 +629,14 @@ impl App {
             | Action::Start
             | Action::End => {
                 if self.shown.replay.is_some() {
-                    self.play.push(match action {
+                    return Some(Ask::Play(match action {
                         Action::StepBack => Control::Back,
                         Action::StepForward => Control::Forward,
                         Action::Faster => Control::Faster,
                         Action::Slower => Control::Slower,
                         Action::Start => Control::Start,
                         _ => Control::End,
-                    });
+                    }));
                 }
             }
             Action::Pause => {
@@ -641,7 +651,7 @@ impl App {
             Action::Down | Action::Up => self.step(action == Action::Down),
             Action::Open => {
                 if matches!(v.focus, Pane::Matrix | Pane::Findings | Pane::Mode) {
-                    v.detail = true;
+                    v.overlay = Some(Overlay::Detail);
                 }
             }
             Action::Filter if v.focus == Pane::Requests => {
@@ -667,12 +677,13 @@ impl App {
                 v.matrix_row = 0;
             }
         }
+        None
     }
 
     /// Down or up: scrolls an open list overlay, else moves the focused pane's selection.
     fn step(&mut self, down: bool) {
         let v = &mut self.view;
-        if v.server || v.targets {
+        if v.list_open() {
             // The overlay scrolls; drawing clamps it to its last line.
             v.overlay_scroll = if down {
                 v.overlay_scroll.saturating_add(1)

@@ -1,99 +1,35 @@
-//! Rendering: a pure function of the app state. This file lays the screen out; the header is
-//! in `header.rs`, the panes in `panes.rs`, the overlays in `overlays.rs`, and what they share
-//! in `widgets.rs`.
+//! Rendering: a pure function of the app state. The layout is `layout.rs`'s (the mouse uses
+//! the same); the header is in `header.rs`, the panes in `panes.rs`, the overlays in
+//! `overlays.rs`, and what they share in `widgets.rs`.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::{App, Pane};
-use super::{evidence, overlays, panes};
-
-/// Smallest area anything is drawn in.
-const MIN_W: u16 = 30;
-const MIN_H: u16 = 8;
-
-/// Which panes a layout shows, and where.
-fn layout(area: Rect, app: &App) -> (Rect, Vec<(Pane, Rect)>, Rect, Vec<Pane>) {
-    let header_h = super::header::lines(app, area.width).len() as u16;
-    let [header, body, footer] = Layout::vertical([
-        Constraint::Length(header_h),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let full = area.width >= 100 && area.height >= 28;
-    if full {
-        // A tall screen gives the hit rate room for its chart.
-        let top_h = if body.height >= 50 { 14 } else { 9 };
-        let [top, mid, bottom] = Layout::vertical([
-            Constraint::Length(top_h),
-            Constraint::Min(8),
-            Constraint::Length(8),
-        ])
-        .areas(body);
-        let [mode, hit] =
-            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(top);
-        let [matrix, right] =
-            Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(mid);
-        let [mem, bus] = Layout::vertical([Constraint::Min(9), Constraint::Length(7)]).areas(right);
-        // The large area shows one of the large panes: the last one focused.
-        let panes = vec![
-            (Pane::Mode, mode),
-            (Pane::HitRate, hit),
-            (app.view.large, matrix),
-            (Pane::Memory, mem),
-            (Pane::EventBus, bus),
-            (Pane::Findings, bottom),
-        ];
-        let hidden = Pane::ALL
-            .iter()
-            .copied()
-            .filter(|p| !panes.iter().any(|(q, _)| q == p))
-            .collect();
-        return (header, panes, footer, hidden);
-    }
-    // Compact: the focused pane gets the room, findings stay visible below it.
-    let focus = app.view.focus;
-    let mut panes = Vec::new();
-    if focus == Pane::Findings || body.height < 14 {
-        panes.push((focus, body));
-    } else {
-        let [main, findings] =
-            Layout::vertical([Constraint::Min(6), Constraint::Length(6)]).areas(body);
-        panes.push((focus, main));
-        panes.push((Pane::Findings, findings));
-    }
-    let hidden = Pane::ALL
-        .iter()
-        .copied()
-        .filter(|p| !panes.iter().any(|(q, _)| q == p))
-        .collect();
-    (header, panes, footer, hidden)
-}
-
-/// The panes drawn on a screen of `area`, and where (what a mouse click can hit).
-pub(super) fn panes_at(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
-    if area.width < MIN_W || area.height < MIN_H {
-        return Vec::new();
-    }
-    layout(area, app).1
-}
+use super::app::{App, Overlay, Pane};
+use super::{evidence, layout, overlays, panes};
 
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();
-    if area.width < MIN_W || area.height < MIN_H {
+    if area.width < layout::MIN_W || area.height < layout::MIN_H {
         let msg = Paragraph::new(format!(
-            "kvscope needs {MIN_W}×{MIN_H}; this is {}×{}",
-            area.width, area.height
+            "kvscope needs {}×{}; this is {}×{}",
+            layout::MIN_W,
+            layout::MIN_H,
+            area.width,
+            area.height
         ))
         .wrap(Wrap { trim: true });
         f.render_widget(msg, area);
         return;
     }
-    let (header, panes, footer, hidden) = layout(area, app);
+    let layout::Layout {
+        header,
+        panes,
+        footer,
+        hidden,
+    } = layout::of(area, app);
     super::header::draw(f, header, app);
     for (pane, rect) in panes {
         match pane {
@@ -120,16 +56,11 @@ pub fn draw(f: &mut Frame, app: &App) {
         )),
         footer,
     );
-    if app.view.detail {
-        overlays::draw_detail(f, area, app);
-    }
-    if app.view.server {
-        overlays::draw_server(f, area, app);
-    }
-    if app.view.targets {
-        super::header::draw_targets(f, area, app);
-    }
-    if app.view.help {
-        overlays::draw_help(f, area, app);
+    match app.view.overlay {
+        Some(Overlay::Detail) => overlays::draw_detail(f, area, app),
+        Some(Overlay::Server) => overlays::draw_server(f, area, app),
+        Some(Overlay::Targets) => super::header::draw_targets(f, area, app),
+        Some(Overlay::Help) => overlays::draw_help(f, area, app),
+        None => {}
     }
 }

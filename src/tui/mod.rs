@@ -10,6 +10,7 @@ mod evidence;
 pub mod fleet;
 mod header;
 pub mod keys;
+pub mod layout;
 mod overlays;
 mod panes;
 pub mod screenshot;
@@ -26,7 +27,7 @@ use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use tokio::sync::mpsc;
 
-pub use app::App;
+pub use app::{App, Ask};
 
 use crate::session::{Order, Session, Stop};
 use crate::timefmt::now;
@@ -74,11 +75,22 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
                 }
             }
             Some(ev) = keys.recv() => match ev {
-                TermEvent::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
+                TermEvent::Key(k) if k.kind == KeyEventKind::Press => {
+                    let order = match app.on_key(k) {
+                        Some(Ask::Quit) => break Ok(Stop::Quit),
+                        Some(Ask::Export(plan)) => Some(Order::Export(plan)),
+                        Some(Ask::Follow(offer)) => Some(Order::Follow(offer)),
+                        Some(Ask::Play(c)) => Some(Order::Play(c)),
+                        None => None,
+                    };
+                    if let Some(order) = order {
+                        let _ = control.send(order);
+                    }
+                }
                 TermEvent::Mouse(m) if app.mouse => {
                     let size = terminal.size()?;
                     let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
-                    app.on_mouse(m, &draw::panes_at(screen, &app));
+                    app.on_mouse(m, &layout::panes_at(screen, &app));
                 }
                 TermEvent::Resize(..) => app.dirty = true,
                 _ => {}
@@ -92,18 +104,6 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
             n = signals.recv() => break Ok(Stop::Signal(n)),
             // Wakes a pending redraw once the frame budget allows it.
             _ = tokio::time::sleep(wait), if app.dirty => {}
-        }
-        if app.quit {
-            break Ok(Stop::Quit);
-        }
-        if std::mem::take(&mut app.export_asked) {
-            let _ = control.send(Order::Export(app.export.clone()));
-        }
-        if let Some(offer) = app.follow_asked.take() {
-            let _ = control.send(Order::Follow(offer));
-        }
-        for c in app.play.drain(..) {
-            let _ = control.send(Order::Play(c));
         }
         let detail = app.wanted_detail();
         if detail != asked_detail {

@@ -4,7 +4,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Pane};
+use super::app::{App, Ask, Overlay, Pane};
 use super::theme::Theme;
 use crate::model::Model;
 use crate::vocab::{Event, Role, TargetRef};
@@ -135,18 +135,17 @@ fn keys_move_focus_select_filter_open_and_quit() {
     a.on_key(key(KeyCode::Char('j')));
     assert_eq!(a.view.matrix_row, 2);
     a.on_key(key(KeyCode::Enter));
-    assert!(a.view.detail);
+    assert_eq!(a.view.overlay, Some(Overlay::Detail));
     let s = render(&a, 120, 40);
     assert!(s.contains("Esc closes"), "{s}");
     a.on_key(key(KeyCode::Esc));
-    assert!(!a.view.detail);
+    assert_eq!(a.view.overlay, None);
     let all = a.matrix_rows().len();
     a.on_key(key(KeyCode::Char('f')));
     assert!(a.matrix_rows().len() < all);
     a.on_key(key(KeyCode::Char('?')));
     assert!(render(&a, 120, 40).contains("freeze the view"));
-    a.on_key(key(KeyCode::Char('q')));
-    assert!(a.quit);
+    assert_eq!(a.on_key(key(KeyCode::Char('q'))), Some(Ask::Quit));
 }
 
 #[test]
@@ -295,8 +294,7 @@ fn search_narrows_the_matrix_as_you_type_and_esc_clears_it() {
     }));
     assert!(render(&a, 120, 40).contains("/evict▏"));
     // While typing, 'q' is text, not quit.
-    a.on_key(key(KeyCode::Char('q')));
-    assert!(!a.quit);
+    assert_eq!(a.on_key(key(KeyCode::Char('q'))), None);
     assert!(a.matrix_rows().is_empty());
     a.on_key(key(KeyCode::Backspace));
     a.on_key(key(KeyCode::Enter));
@@ -367,7 +365,7 @@ fn the_server_overlay_lists_routes_read_and_skipped_with_changes() {
         result: Ok((200, b"{\"observability\":{\"max_queue_size\":5}}".to_vec())),
     });
     a.on_key(key(KeyCode::Char('i')));
-    assert!(a.view.server);
+    assert_eq!(a.view.overlay, Some(Overlay::Server));
     let s = render(&a, 120, 40);
     for needle in [
         "/periodic-threads-health",
@@ -399,7 +397,7 @@ fn the_server_overlay_lists_routes_read_and_skipped_with_changes() {
     );
     assert_eq!(a.view.matrix_row, 0);
     a.on_key(key(KeyCode::Esc));
-    assert!(!a.view.server);
+    assert_ne!(a.view.overlay, Some(Overlay::Server));
     let s = render(&a, 200, 60);
     assert!(s.contains("EventBus thread running"), "{s}");
 }
@@ -506,11 +504,9 @@ fn rebound_keys_are_the_keys_every_hint_names() {
     }
     a.on_key(ctrl('o'));
     titled(&a, "/evict (Ctrl-g clears)");
-    a.on_key(ctrl('g'));
+    assert_eq!(a.on_key(ctrl('g')), None);
     assert_eq!(a.view.search, None);
-    assert!(!a.quit);
-    a.on_key(ctrl('q'));
-    assert!(a.quit);
+    assert_eq!(a.on_key(ctrl('q')), Some(Ask::Quit));
 }
 
 /// The session remembers when each rule changed state: on the real capture, L1 reaches its
@@ -700,9 +696,9 @@ fn a_trace_file_named_by_config_is_offered_once() {
             Some(here.as_str())
         );
         assert!(render(&a, 200, 60).contains("follow it here? y / n"));
-        a.on_key(key(KeyCode::Char(answer)));
+        let asked = a.on_key(key(KeyCode::Char(answer)));
         assert!(a.offer.is_none());
-        assert_eq!(a.follow_asked.is_some(), answer == 'y');
+        assert_eq!(matches!(asked, Some(Ask::Follow(_))), answer == 'y');
         drop(a.on_event(config(&here)));
         a.on_tick(now + 2.0);
         assert!(a.offer.is_none(), "asked once");
@@ -822,11 +818,20 @@ fn no_text_runs_into_an_edge_at_any_size_in_any_pane_or_overlay() {
     a.view.focus = Pane::Matrix;
     a.view.large = Pane::Matrix;
     for (open, name) in [
-        (&mut |v: &mut super::app::View| v.help = true, "help"),
-        (&mut |v: &mut super::app::View| v.targets = true, "targets"),
-        (&mut |v: &mut super::app::View| v.server = true, "server"),
         (
-            &mut |v: &mut super::app::View| v.detail = true,
+            &mut |v: &mut super::app::View| v.overlay = Some(Overlay::Help),
+            "help",
+        ),
+        (
+            &mut |v: &mut super::app::View| v.overlay = Some(Overlay::Targets),
+            "targets",
+        ),
+        (
+            &mut |v: &mut super::app::View| v.overlay = Some(Overlay::Server),
+            "server",
+        ),
+        (
+            &mut |v: &mut super::app::View| v.overlay = Some(Overlay::Detail),
             "family detail",
         ),
     ] as [(&mut dyn FnMut(&mut super::app::View), &str); 4]
@@ -837,7 +842,7 @@ fn no_text_runs_into_an_edge_at_any_size_in_any_pane_or_overlay() {
         a.view = before;
     }
     a.view.focus = Pane::Findings;
-    a.view.detail = true;
+    a.view.overlay = Some(Overlay::Detail);
     walk(&a, "finding detail");
     assert!(
         cuts.is_empty(),
@@ -918,7 +923,7 @@ fn clicks_focus_panes_and_select_rows_and_the_wheel_scrolls() {
     use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let screen = ratatui::layout::Rect::new(0, 0, 120, 40);
     let mut a = app(31);
-    let panes = super::draw::panes_at(screen, &a);
+    let panes = super::layout::panes_at(screen, &a);
     let at = |pane: Pane| panes.iter().find(|(p, _)| *p == pane).unwrap().1;
     let click = |x: u16, y: u16| MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
@@ -935,14 +940,14 @@ fn clicks_focus_panes_and_select_rows_and_the_wheel_scrolls() {
     let mem = at(Pane::Memory);
     a.on_mouse(
         click(mem.x + 3, mem.y + 3),
-        &super::draw::panes_at(screen, &a),
+        &super::layout::panes_at(screen, &a),
     );
     assert_eq!(a.view.focus, Pane::Memory);
     // The matrix's third family row: border, header row, then rows.
     let m = at(Pane::Matrix);
     a.on_mouse(
         click(m.x + 5, m.y + 2 + 2),
-        &super::draw::panes_at(screen, &a),
+        &super::layout::panes_at(screen, &a),
     );
     assert_eq!((a.view.focus, a.view.matrix_row), (Pane::Matrix, 2));
     let third = a.matrix_rows()[2];
@@ -956,27 +961,30 @@ fn clicks_focus_panes_and_select_rows_and_the_wheel_scrolls() {
             .contains(name),
         "the clicked row shows {name}"
     );
-    a.on_mouse(wheel(m.x + 5, m.y + 5), &super::draw::panes_at(screen, &a));
+    a.on_mouse(
+        wheel(m.x + 5, m.y + 5),
+        &super::layout::panes_at(screen, &a),
+    );
     assert_eq!(a.view.matrix_row, 3);
     // The second finding.
     let fp = at(Pane::Findings);
     a.on_mouse(
         click(fp.x + 10, fp.y + 2),
-        &super::draw::panes_at(screen, &a),
+        &super::layout::panes_at(screen, &a),
     );
     assert_eq!((a.view.focus, a.view.finding_row), (Pane::Findings, 1));
     assert_eq!(a.view.finding_code, Some(a.shown.analysis.findings[1].code));
     // Below the last finding: nothing is selected there.
     a.on_mouse(
         click(fp.x + 10, fp.y + fp.height - 2),
-        &super::draw::panes_at(screen, &a),
+        &super::layout::panes_at(screen, &a),
     );
     assert_eq!(a.view.finding_row, 1);
     // With help open, a click changes nothing.
-    a.view.help = true;
+    a.view.overlay = Some(Overlay::Help);
     a.on_mouse(
         click(mem.x + 3, mem.y + 3),
-        &super::draw::panes_at(screen, &a),
+        &super::layout::panes_at(screen, &a),
     );
     assert_eq!(a.view.focus, Pane::Findings);
 }
