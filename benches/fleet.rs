@@ -57,9 +57,7 @@ fn template(path: &str) -> (Vec<Line>, Types) {
     let scrape = kvscope::expo::parse(&body).unwrap();
     let mut types = Types::default();
     for f in &scrape.families {
-        types
-            .0
-            .insert(f.name.to_string(), f.kind.as_str().to_string());
+        types.0.insert(f.name.to_string(), f.kind);
     }
     let series = scrape
         .data_samples()

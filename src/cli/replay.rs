@@ -100,11 +100,15 @@ pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
     };
     // A packet written by `e` in the fleet view opens on its fleet table; Enter on the
     // instance it holds replays that instance.
-    let table = e
-        .opened
-        .member("fleet.json")
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-        .and_then(|v| tui::fleet::FleetPicture::from_report(&v).ok());
+    let table = e.opened.member("fleet.json").and_then(|b| {
+        tui::fleet::FleetPicture::from_report(b)
+            .inspect_err(|why| {
+                let shown = args.packet.display();
+                let why = crate::sanitize::clean(why);
+                eprintln!("kvscope: {shown}: fleet.json: {why}; opening its dashboard")
+            })
+            .ok()
+    });
     let Some(picture) = table else {
         return run(dashboard());
     };

@@ -254,7 +254,7 @@ impl Fleet {
                 }
             }
             if let Some(h) = scrape
-                && h.health == "down"
+                && h.health == crate::sources::promapi::PromHealth::Down
                 && let Some(at) = h.last_scrape
                 && member.failure_told != Some(at)
             {

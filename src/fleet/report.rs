@@ -2,7 +2,7 @@
 //! objects as the single-box report (`architecture` is its `mode`), the row the fleet table
 //! shows (picked from those objects, not computed again), and how the refresh went.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Fleet, Instance};
 use crate::analysis::findings::{Finding, Severity};
@@ -13,7 +13,7 @@ use crate::vocab::{Role, TargetState};
 pub const SCHEMA: &str = "kvscope-fleet-report/1";
 
 /// How a refresh went.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Refresh {
     /// HTTP requests made to the API.
     pub queries: usize,
@@ -28,7 +28,7 @@ pub struct Refresh {
 }
 
 /// What the fleet table shows of one instance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     pub state: TargetState,
     pub architecture: String,
@@ -44,7 +44,7 @@ pub struct Row {
     pub findings: Counts,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub critical: usize,
     pub warning: usize,
@@ -172,6 +172,46 @@ struct FleetReport<'a> {
     refresh: &'a Refresh,
     summary: Summary,
     instances: Vec<InstanceReport<'a>>,
+}
+
+/// A fleet report read back (a packet's `fleet.json`): what the fleet table needs of it, typed,
+/// so a field missing or of the wrong kind is an error naming it.
+#[derive(Debug, Deserialize)]
+pub struct Read {
+    pub schema: String,
+    #[serde(deserialize_with = "crate::timefmt::deserialize_time")]
+    pub time: Option<f64>,
+    pub refresh: Refresh,
+    pub instances: Vec<ReadInstance>,
+}
+
+/// One instance of a fleet report read back.
+#[derive(Debug, Deserialize)]
+pub struct ReadInstance {
+    pub instance: String,
+    pub job: String,
+    pub targets: Vec<ReadTarget>,
+    pub row: Row,
+}
+
+/// One target of an instance read back.
+#[derive(Debug, Deserialize)]
+pub struct ReadTarget {
+    pub role: Role,
+    pub job: String,
+    pub instance: String,
+}
+
+/// Reads a fleet report (`kvscope-fleet-report/1`); an error says what is wrong with it.
+pub fn read(bytes: &[u8]) -> Result<Read, String> {
+    let r: Read = serde_json::from_slice(bytes).map_err(|e| format!("not a fleet report: {e}"))?;
+    if r.schema != SCHEMA {
+        return Err(format!(
+            "not a fleet report (schema {})",
+            crate::sanitize::clean(&r.schema)
+        ));
+    }
+    Ok(r)
 }
 
 /// The fleet's analyses, made once for the output and the exit code.

@@ -20,9 +20,7 @@ pub(crate) fn stored(
         let scrape = crate::expo::parse(body).unwrap();
         for f in &scrape.families {
             if f.kind != crate::expo::Kind::Unknown {
-                types
-                    .0
-                    .insert(f.name.to_string(), f.kind.as_str().to_string());
+                types.0.insert(f.name.to_string(), f.kind);
             }
         }
         for s in scrape.data_samples() {
@@ -89,7 +87,7 @@ fn a_fleet_instance_has_the_numbers_of_the_same_box_read_directly() {
     let mut fleet = Fleet::new("box", window);
     fleet.types = types;
     let health = |labels: &[(&str, &str)]| ScrapeHealth {
-        health: "up".into(),
+        health: crate::sources::promapi::PromHealth::Up,
         target_labels: labels.iter().map(|(k, _)| k.to_string()).collect(),
         ..Default::default()
     };
@@ -233,7 +231,7 @@ fn a_target_prometheus_cannot_scrape_is_down_with_its_error() {
         health: Some(HashMap::from([(
             k.clone(),
             ScrapeHealth {
-                health: "down".into(),
+                health: crate::sources::promapi::PromHealth::Down,
                 last_scrape: Some(1000.0),
                 last_error: "connection refused\x1b[31m".into(),
                 interval: Some(15.0),

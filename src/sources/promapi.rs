@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::expo::Kind;
 use crate::sources::http::{self, Auth, TargetUrl};
 use crate::vocab::Role;
 
@@ -115,11 +116,39 @@ pub struct Found {
     pub role: Role,
 }
 
+/// Prometheus's word on its own last scrape of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PromHealth {
+    Up,
+    Down,
+    /// Not scraped yet, or a word this reader does not know.
+    #[default]
+    Unknown,
+}
+
+impl PromHealth {
+    /// As Prometheus writes it (`up`, `down`); any other word is unknown.
+    pub fn parse(s: &str) -> PromHealth {
+        match s {
+            "up" => PromHealth::Up,
+            "down" => PromHealth::Down,
+            _ => PromHealth::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromHealth::Up => "up",
+            PromHealth::Down => "down",
+            PromHealth::Unknown => "unknown",
+        }
+    }
+}
+
 /// How Prometheus's own scrapes of a target fare (`/api/v1/targets`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScrapeHealth {
-    /// `up`, `down` or `unknown`, as Prometheus says.
-    pub health: String,
+    pub health: PromHealth,
     pub last_scrape: Option<f64>,
     pub last_error: String,
     pub interval: Option<f64>,
@@ -149,29 +178,30 @@ impl Series {
     }
 }
 
-/// Metric types from `/api/v1/metadata` (name → `counter`, `gauge`, `histogram`, …).
+/// Metric types from `/api/v1/metadata` (name → counter, gauge, histogram, …; a type this
+/// reader does not know is unknown, as the parser reads it).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Types(pub HashMap<String, String>);
+pub struct Types(pub HashMap<String, Kind>);
 
 impl Types {
     /// The family a series name belongs to and its type: the name itself when it has
     /// metadata; else a histogram's or summary's `_bucket`/`_sum`/`_count`, or an OpenMetrics
     /// counter's `_total`; else, without metadata, a `_bucket` series is taken for a histogram
     /// and the rest stay untyped, as the parser would read them.
-    pub fn family<'a>(&'a self, name: &'a str) -> (&'a str, &'a str) {
+    pub fn family<'a>(&'a self, name: &'a str) -> (&'a str, Kind) {
         if let Some(t) = self.0.get(name) {
-            return (name, t);
+            return (name, *t);
         }
         for suffix in ["_bucket", "_sum", "_count", "_total", "_created"] {
             if let Some(base) = name.strip_suffix(suffix)
                 && let Some(t) = self.0.get(base)
             {
-                return (base, t);
+                return (base, *t);
             }
         }
         match name.strip_suffix("_bucket") {
-            Some(base) if self.0.is_empty() => (base, "histogram"),
-            _ => (name, "untyped"),
+            Some(base) if self.0.is_empty() => (base, Kind::Histogram),
+            _ => (name, Kind::Unknown),
         }
     }
 }
@@ -320,7 +350,7 @@ impl Api {
                             instance: t.labels.get("instance").cloned().unwrap_or_default(),
                         };
                         let health = ScrapeHealth {
-                            health: t.health,
+                            health: PromHealth::parse(&t.health),
                             last_scrape: t
                                 .last_scrape
                                 .as_deref()
@@ -347,7 +377,10 @@ impl Api {
         let (m, _): (HashMap<String, Vec<Meta>>, _) = self.get("/api/v1/metadata", &[]).await?;
         Ok(Types(
             m.into_iter()
-                .filter_map(|(k, v)| Some((k, v.into_iter().next()?.kind)))
+                .filter_map(|(k, v)| {
+                    let kind = Kind::parse(&v.into_iter().next()?.kind).unwrap_or(Kind::Unknown);
+                    Some((k, kind))
+                })
                 .collect(),
         ))
     }
@@ -791,7 +824,7 @@ struct Row<'a> {
     stem: &'a str,
     created: bool,
     family: &'a str,
-    kind: &'a str,
+    kind: Kind,
     name: &'a str,
     /// Where in the arena its labels are, as written: `{k="v",…}` or nothing.
     labels: std::ops::Range<usize>,
@@ -926,7 +959,7 @@ pub fn bodies(
                 body.push_str("# TYPE ");
                 body.push_str(r.family);
                 body.push(' ');
-                body.push_str(r.kind);
+                body.push_str(r.kind.as_str());
                 body.push('\n');
             }
             body.push_str(r.name);

@@ -148,83 +148,30 @@ impl FleetPicture {
 impl FleetPicture {
     /// The table a fleet report (`kvscope-fleet-report/1`, e.g. a packet's `fleet.json`)
     /// holds, as it was when written (no history per row: the report does not keep it).
-    pub fn from_report(v: &serde_json::Value) -> Result<FleetPicture, String> {
-        if v["schema"] != crate::fleet::report::SCHEMA {
-            return Err(format!(
-                "not a fleet report (schema {})",
-                crate::sanitize::clean(&v["schema"].to_string())
-            ));
-        }
-        let fig = |x: &serde_json::Value| match x.as_f64() {
-            Some(f) => crate::analysis::Fig::known(f),
-            None => crate::analysis::Fig::unknown("unknown in the fleet table"),
-        };
-        let count = |x: &serde_json::Value| x.as_u64().unwrap_or(0) as usize;
-        let text = |x: &serde_json::Value| x.as_str().unwrap_or("").to_string();
-        let mut rows = Vec::new();
-        for i in v["instances"]
-            .as_array()
-            .ok_or("a fleet report without instances")?
-        {
-            let r = &i["row"];
-            let state = TargetState::ALL
-                .iter()
-                .copied()
-                .find(|s| r["state"] == s.as_str())
-                .unwrap_or(TargetState::Waiting);
-            let targets = i["targets"]
-                .as_array()
-                .map(|t| {
-                    t.iter()
-                        .map(|t| {
-                            let role = if t["role"] == "lmcache" {
-                                Role::Lmcache
-                            } else {
-                                Role::Engine
-                            };
-                            (role, text(&t["job"]), text(&t["instance"]))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            rows.push(FleetRow {
-                name: text(&i["instance"]),
-                job: text(&i["job"]),
-                targets,
-                row: Row {
-                    state,
-                    architecture: text(&r["architecture"]),
-                    hit_rate: fig(&r["hit_rate"]),
-                    l1_usage_ratio: fig(&r["l1_usage_ratio"]),
-                    l1_evicted_per_s: fig(&r["l1_evicted_per_s"]),
-                    l2_store_backlog: fig(&r["l2_store_backlog"]),
-                    eventbus_dropped_per_s: fig(&r["eventbus_dropped_per_s"]),
-                    engine_waiting: fig(&r["engine_waiting"]),
-                    findings: Counts {
-                        critical: count(&r["findings"]["critical"]),
-                        warning: count(&r["findings"]["warning"]),
-                        info: count(&r["findings"]["info"]),
-                    },
-                },
+    pub fn from_report(bytes: &[u8]) -> Result<FleetPicture, String> {
+        let read = crate::fleet::report::read(bytes)?;
+        let rows = read
+            .instances
+            .into_iter()
+            .map(|i| FleetRow {
+                name: i.instance,
+                job: i.job,
+                targets: i
+                    .targets
+                    .into_iter()
+                    .map(|t| (t.role, t.job, t.instance))
+                    .collect(),
+                row: i.row,
                 spark: Vec::new(),
-            });
-        }
-        let refresh = &v["refresh"];
+            })
+            .collect();
         Ok(FleetPicture {
             rows,
             refresh: Refresh {
-                queries: count(&refresh["queries"]),
-                seconds: refresh["seconds"].as_f64().unwrap_or(0.0),
-                bytes: count(&refresh["bytes"]),
-                warnings: refresh["warnings"]
-                    .as_array()
-                    .map(|w| w.iter().map(text).collect())
-                    .unwrap_or_default(),
                 error: None,
+                ..read.refresh
             },
-            good_at: v["time"]
-                .as_str()
-                .and_then(|t| crate::timefmt::parse_rfc3339(t).ok()),
+            good_at: read.time,
             failed: None,
         })
     }
@@ -808,7 +755,7 @@ mod tests {
                 health.insert(
                     key.clone(),
                     ScrapeHealth {
-                        health: "up".into(),
+                        health: crate::sources::promapi::PromHealth::Up,
                         interval: Some(15.0),
                         target_labels: vec!["job".into(), "instance".into(), "box".into()],
                         ..Default::default()
@@ -848,7 +795,7 @@ mod tests {
         };
         let made = FleetPicture::of(&fleet, refresh.clone(), newest);
         let json = Analysed::of(&fleet).json("http://p:9090/", &refresh);
-        let read = FleetPicture::from_report(&serde_json::from_str(&json).unwrap()).unwrap();
+        let read = FleetPicture::from_report(json.as_bytes()).unwrap();
         assert_eq!(read.rows.len(), 3);
         for (a, b) in made.rows.iter().zip(&read.rows) {
             assert_eq!((&a.name, &a.job, &a.targets), (&b.name, &b.job, &b.targets));
@@ -860,9 +807,26 @@ mod tests {
         }
         assert_eq!(read.refresh.warnings, ["partial response"]);
         assert!((read.good_at.unwrap() - newest).abs() < 0.001);
-        assert!(
-            FleetPicture::from_report(&serde_json::json!({"schema": "kvscope-report/1"})).is_err()
-        );
+        assert!(FleetPicture::from_report(br#"{"schema": "kvscope-report/1"}"#).is_err());
+        // Hand-edited copies of the real report: a role that is neither, a number gone, a
+        // schema not the fleet's. Each is named, none read as a guess.
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let broken = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = v.clone();
+            edit(&mut v);
+            FleetPicture::from_report(v.to_string().as_bytes()).unwrap_err()
+        };
+        let role = broken(&|v| v["instances"][0]["targets"][0]["role"] = "router".into());
+        assert!(role.contains("unknown variant `router`"), "{role}");
+        let gone = broken(&|v| {
+            v["instances"][0]["row"]["findings"]
+                .as_object_mut()
+                .unwrap()
+                .remove("warning");
+        });
+        assert!(gone.contains("missing field `warning`"), "{gone}");
+        let schema = broken(&|v| v["schema"] = "kvscope-report/1".into());
+        assert!(schema.contains("schema kvscope-report/1"), "{schema}");
     }
 
     fn render(v: &FleetView, w: u16, h: u16) -> String {

@@ -124,6 +124,13 @@ pub fn serialize_time<S: serde::Serializer>(t: &Option<f64>, s: S) -> Result<S::
     }
 }
 
+/// Reads what [`serialize_time`] writes: an RFC 3339 time, or `null`.
+pub fn deserialize_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let text: Option<String> = serde::Deserialize::deserialize(d)?;
+    text.map(|t| parse_rfc3339(&t).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
 // Howard Hinnant's civil-date algorithms.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

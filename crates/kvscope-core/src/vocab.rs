@@ -368,13 +368,14 @@ pub fn base_url(metrics_url: &str) -> String {
         .to_string()
 }
 
-/// An enum whose every variant has one written name, given once: `as_str` and the serde form
-/// both come from it, so the name on screen, in the log and in the JSON cannot drift apart.
+/// An enum whose every variant has one written name, given once: `as_str` and the serde forms
+/// (written and read) come from it, so the name on screen, in the log and in the JSON cannot
+/// drift apart, and a name read back that is none of them is an error naming it.
 #[macro_export]
 macro_rules! named {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),*
         }

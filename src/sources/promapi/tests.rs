@@ -2,6 +2,7 @@
 //! real) for the edge cases and hostile answers a real server rarely gives.
 
 use super::*;
+use crate::expo::Kind;
 
 fn series(labels: &[(&str, &str)], points: &[(i64, f64)]) -> Series {
     Series {
@@ -83,32 +84,32 @@ fn a_vector_where_a_matrix_was_asked_is_an_error() {
 #[test]
 fn families_come_from_metadata_or_from_the_names_shape() {
     let t = Types(HashMap::from([
-        ("lmcache_mp_x_seconds".to_string(), "histogram".to_string()),
-        ("lmcache_mp_y_total".to_string(), "counter".to_string()),
-        ("vllm:z".to_string(), "counter".to_string()),
+        ("lmcache_mp_x_seconds".to_string(), Kind::Histogram),
+        ("lmcache_mp_y_total".to_string(), Kind::Counter),
+        ("vllm:z".to_string(), Kind::Counter),
     ]));
     assert_eq!(
         t.family("lmcache_mp_x_seconds_bucket"),
-        ("lmcache_mp_x_seconds", "histogram")
+        ("lmcache_mp_x_seconds", Kind::Histogram)
     );
     assert_eq!(
         t.family("lmcache_mp_y_total"),
-        ("lmcache_mp_y_total", "counter")
+        ("lmcache_mp_y_total", Kind::Counter)
     );
     // An OpenMetrics counter's metadata names the family without `_total`.
-    assert_eq!(t.family("vllm:z_total"), ("vllm:z", "counter"));
-    assert_eq!(t.family("other"), ("other", "untyped"));
+    assert_eq!(t.family("vllm:z_total"), ("vllm:z", Kind::Counter));
+    assert_eq!(t.family("other"), ("other", Kind::Unknown));
     let none = Types::default();
-    assert_eq!(none.family("a_bucket"), ("a", "histogram"));
-    assert_eq!(none.family("a_sum"), ("a_sum", "untyped"));
+    assert_eq!(none.family("a_bucket"), ("a", Kind::Histogram));
+    assert_eq!(none.family("a_sum"), ("a_sum", Kind::Unknown));
 }
 
 #[test]
 fn bodies_write_one_scrape_per_time_with_types_and_buckets_in_order() {
     let types = Types(HashMap::from([
-        ("h".to_string(), "histogram".to_string()),
-        ("c_total".to_string(), "counter".to_string()),
-        ("c_created".to_string(), "gauge".to_string()),
+        ("h".to_string(), Kind::Histogram),
+        ("c_total".to_string(), Kind::Counter),
+        ("c_created".to_string(), Kind::Gauge),
     ]));
     let target = [("job", "j"), ("instance", "i")];
     let with = |extra: &[(&'static str, &'static str)]| {

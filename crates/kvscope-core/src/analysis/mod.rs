@@ -140,6 +140,18 @@ impl Fig {
     }
 }
 
+/// A figure read back from a report: a number, or `null` (unknown; the report lists why in its
+/// `unknowns`, which this reading does not carry).
+impl<'de> serde::Deserialize<'de> for Fig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fig, D::Error> {
+        let v: Option<f64> = serde::Deserialize::deserialize(d)?;
+        Ok(v.map_or_else(
+            || Fig::unknown("unknown in the report it was read from"),
+            Fig::known,
+        ))
+    }
+}
+
 impl Serialize for Fig {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let not_json;

@@ -29,7 +29,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn parse(s: &str) -> Option<Kind> {
+    /// The kind a `# TYPE` line (or Prometheus's metadata) names; `untyped` is unknown.
+    pub fn parse(s: &str) -> Option<Kind> {
         Some(match s {
             "counter" => Kind::Counter,
             "gauge" => Kind::Gauge,
