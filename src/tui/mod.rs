@@ -49,7 +49,7 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
     if app.mouse {
         capture_mouse()?;
     }
-    let (mut keys, _reading) = read_keys();
+    let mut keys = read_keys();
     let mut signals = crate::session::signals::Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
@@ -134,38 +134,61 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
     result
 }
 
-/// Terminal input as a channel, read on a thread of its own until the returned guard is
-/// dropped. The thread polls, so it stops soon after: one screen can follow another (the
-/// fleet table and an instance's dashboard) without an old reader taking the next key.
-pub(crate) fn read_keys() -> (mpsc::Receiver<TermEvent>, KeyReader) {
-    let (key_tx, keys) = mpsc::channel::<TermEvent>(64);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stopped = stop.clone();
-    std::thread::spawn(move || {
-        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
-            match event::poll(Duration::from_millis(50)) {
-                Ok(true) => match event::read() {
-                    Ok(ev) => {
-                        if key_tx.blocking_send(ev).is_err() {
-                            break;
-                        }
-                    }
-                    Err(_) => break,
-                },
-                Ok(false) => {}
-                Err(_) => break,
+/// Terminal input as a channel. One thread reads it for the whole process, blocked in the
+/// terminal's read (no polling: an idle screen costs no wake-ups); a screen holds the receiving
+/// end while it runs and gives it back when it ends, so one screen can follow another (the
+/// fleet table and an instance's dashboard) and a key pressed between them goes to the next.
+pub(crate) fn read_keys() -> Keys {
+    static INPUT: std::sync::Mutex<Option<mpsc::Receiver<TermEvent>>> = std::sync::Mutex::new(None);
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let (key_tx, keys) = mpsc::channel::<TermEvent>(64);
+        *INPUT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(keys);
+        std::thread::spawn(move || {
+            while let Ok(ev) = event::read() {
+                if key_tx.blocking_send(ev).is_err() {
+                    break;
+                }
             }
-        }
+        });
     });
-    (keys, KeyReader(stop))
+    let taken = INPUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    Keys {
+        rx: taken,
+        home: &INPUT,
+    }
 }
 
-/// Stops [`read_keys`]'s thread when dropped.
-pub(crate) struct KeyReader(std::sync::Arc<std::sync::atomic::AtomicBool>);
+/// A screen's hold on the terminal's input ([`read_keys`]); given back when dropped.
+pub(crate) struct Keys {
+    /// `None` when another screen holds it (never, screens follow one another).
+    rx: Option<mpsc::Receiver<TermEvent>>,
+    home: &'static std::sync::Mutex<Option<mpsc::Receiver<TermEvent>>>,
+}
 
-impl Drop for KeyReader {
+impl Keys {
+    /// The next terminal event; never, without the input.
+    pub(crate) async fn recv(&mut self) -> Option<TermEvent> {
+        match self.rx.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl Drop for Keys {
     fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(rx) = self.rx.take() {
+            *self
+                .home
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(rx);
+        }
     }
 }
 
@@ -181,7 +204,7 @@ pub async fn run_fleet(
     if view.mouse {
         capture_mouse()?;
     }
-    let (mut keys, reading) = read_keys();
+    let mut keys = read_keys();
     let mut signals = crate::session::signals::Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
@@ -241,7 +264,7 @@ pub async fn run_fleet(
             last_frame = Instant::now();
         }
     };
-    drop(reading);
+    drop(keys);
     restore();
     std::mem::forget(terminal);
     result
