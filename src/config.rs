@@ -1,6 +1,9 @@
 //! The optional config file (`$XDG_CONFIG_HOME/kvscope/config.toml`, else
-//! `~/.config/kvscope/config.toml`, or `--config FILE`): targets, timing, theme and key
-//! bindings for `watch` and `demo`. Command-line flags win over it.
+//! `~/.config/kvscope/config.toml`, or `--config FILE`): targets, timing, theme, key bindings,
+//! export settings and `[findings]` thresholds. `watch`, `demo` and `fleet` read all of it
+//! (`cli::settings::resolve`), `replay` its window, theme, keys and thresholds, `report
+//! --config FILE` its thresholds only (a report reads no config file it is not given); `kvscope`
+//! alone looks in it for targets. Command-line flags win over it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -143,7 +143,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "src/cli/fleet.rs",
     "src/cli/replay.rs: replay",
     "src/cli/report.rs: load",
-    "src/cli/run.rs: run",
     "src/fleet/mod.rs: apply",
     "src/session/worker.rs: work",
     "src/sources/promapi.rs",

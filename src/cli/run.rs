@@ -45,105 +45,127 @@ pub fn run(command: Command, sub: &ArgMatches) -> Result<i32, Failure> {
             let args = settings::resolve(live, vec![], vec![], auth)?;
             super::live::demo(serve_only, port, speed, &args).map(live_code)
         }
-        Command::Report {
-            lmcache,
-            engine,
-            packet,
-            at,
-            samples,
-            interval,
-            window,
-            timeout,
-            format,
-            fail_on,
-            routes,
-            allow_env,
-            config,
-            series_limit,
-            auth: _,
-            follow: _,
-            fleet,
-        } => {
-            let format = format.unwrap_or_else(OutputFormat::for_stdout);
-            let thresholds = settings::report_thresholds(config.as_deref())?;
-            if let Some(url) = fleet.prometheus.clone() {
-                let args = super::fleet::FleetArgs {
-                    url,
-                    matchers: fleet.matchers.unwrap_or_default(),
-                    group_by: fleet.group_by,
-                    window,
-                    timeout,
-                    samples: samples as usize,
-                    interval,
-                    auth: auth.all,
-                    max_answer: (fleet.max_answer_mib as usize) << 20,
-                    thresholds,
-                    series_limit,
-                    format,
-                    fail_on,
-                };
-                return printed(super::fleet::report(&args));
-            }
-            printed(super::report::report(&ReportArgs {
-                lmcache,
-                engine,
-                samples: samples as usize,
-                interval,
-                window,
-                timeout,
-                format,
-                auth,
-                series_limit,
-                packet,
-                at,
-                fail_on,
-                routes: routes.then_some(crate::sources::lmcache_http::RouteOptions { allow_env }),
-                thresholds,
-                follows,
-            }))
-        }
-        Command::Export {
-            lmcache,
-            engine,
-            duration,
-            interval,
-            timeout,
-            allow_env,
-            series_limit,
-            out,
-            redact_hosts,
-            auth: _,
-            follow: _,
-        } => {
-            let watch = WatchArgs {
-                follows,
-                lmcache,
-                engine,
-                interval,
-                window: 60.0,
-                timeout,
-                theme: None,
-                auth,
-                keymap: Default::default(),
-                routes: crate::sources::lmcache_http::RouteOptions { allow_env },
-                log: None,
-                series_limit,
-                export: crate::session::ExportPlan {
-                    redact_hosts,
-                    ..Default::default()
-                },
-                thresholds: Default::default(),
-                mouse: false,
-            };
-            let args = super::packet::ExportArgs {
-                watch,
-                duration,
-                out,
-            };
-            said(super::packet::export(&args))
-        }
+        report @ Command::Report { .. } => run_report(report, auth, follows),
+        export @ Command::Export { .. } => run_export(export, auth, follows),
         other => run_packet_or_shell(other),
     }
+}
+
+/// `kvscope report`: a fleet through Prometheus, or targets, files and packets.
+fn run_report(
+    command: Command,
+    auth: crate::sources::http::AuthPlan,
+    follows: Vec<super::follow::Given>,
+) -> Result<i32, Failure> {
+    let Command::Report {
+        lmcache,
+        engine,
+        packet,
+        at,
+        samples,
+        interval,
+        window,
+        timeout,
+        format,
+        fail_on,
+        routes,
+        allow_env,
+        config,
+        series_limit,
+        auth: _,
+        follow: _,
+        fleet,
+    } = command
+    else {
+        unreachable!("run_report takes its own command")
+    };
+    let format = format.unwrap_or_else(OutputFormat::for_stdout);
+    let thresholds = settings::report_thresholds(config.as_deref())?;
+    if let Some(url) = fleet.prometheus.clone() {
+        let args = super::fleet::FleetArgs {
+            url,
+            matchers: fleet.matchers.unwrap_or_default(),
+            group_by: fleet.group_by,
+            window,
+            timeout,
+            samples: samples as usize,
+            interval,
+            auth: auth.all,
+            max_answer: (fleet.max_answer_mib as usize) << 20,
+            thresholds,
+            series_limit,
+            format,
+            fail_on,
+        };
+        return printed(super::fleet::report(&args));
+    }
+    printed(super::report::report(&ReportArgs {
+        lmcache,
+        engine,
+        samples: samples as usize,
+        interval,
+        window,
+        timeout,
+        format,
+        auth,
+        series_limit,
+        packet,
+        at,
+        fail_on,
+        routes: routes.then_some(crate::sources::lmcache_http::RouteOptions { allow_env }),
+        thresholds,
+        follows,
+    }))
+}
+
+/// `kvscope export`: a headless session written as a packet.
+fn run_export(
+    command: Command,
+    auth: crate::sources::http::AuthPlan,
+    follows: Vec<super::follow::Given>,
+) -> Result<i32, Failure> {
+    let Command::Export {
+        lmcache,
+        engine,
+        duration,
+        interval,
+        timeout,
+        allow_env,
+        series_limit,
+        out,
+        redact_hosts,
+        auth: _,
+        follow: _,
+    } = command
+    else {
+        unreachable!("run_export takes its own command")
+    };
+    let watch = WatchArgs {
+        follows,
+        lmcache,
+        engine,
+        interval,
+        window: 60.0,
+        timeout,
+        theme: None,
+        auth,
+        keymap: Default::default(),
+        routes: crate::sources::lmcache_http::RouteOptions { allow_env },
+        log: None,
+        series_limit,
+        export: crate::session::ExportPlan {
+            redact_hosts,
+            ..Default::default()
+        },
+        thresholds: Default::default(),
+        mouse: false,
+    };
+    let args = super::packet::ExportArgs {
+        watch,
+        duration,
+        out,
+    };
+    said(super::packet::export(&args))
 }
 
 /// The commands that take no targets: packets, completions and the man page.

@@ -15,7 +15,8 @@ const DEFAULT_INTERVAL: f64 = 2.0;
 const DEFAULT_WINDOW: f64 = 60.0;
 const DEFAULT_TIMEOUT: f64 = 5.0;
 
-/// Everything `watch` (or `demo`) needs, from the flags, the config file and the defaults.
+/// Everything `watch`, `demo` or `fleet` needs, from the flags, the config file and the
+/// defaults.
 pub fn resolve(
     opts: LiveOpts,
     lmcache: Vec<String>,
