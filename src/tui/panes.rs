@@ -8,8 +8,8 @@ use ratatui::widgets::{Gauge, Paragraph, Row, Table};
 
 use super::app::{App, Pane};
 use super::widgets::{
-    block, bytes, fit, fit_line, num, pane_text, pct, percent_chart, severity_span, status_style,
-    status_word, text_with_spark,
+    block, fit, fit_line, pane_text, percent_chart, severity_span, status_style, status_word,
+    text_with_spark,
 };
 use crate::sanitize::clean;
 
@@ -69,19 +69,19 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
         Line::from(vec![
             Span::styled(format!("LMCache{}  ", summed(app)), app.theme.dim),
             Span::styled(
-                format!("{} since start", pct(&lk.hit_rate.since_start)),
+                format!("{} since start", lk.hit_rate.since_start.percent()),
                 app.theme.text,
             ),
             Span::styled(
-                format!(" · {} in window", pct(&lk.hit_rate.window)),
+                format!(" · {} in window", lk.hit_rate.window.percent()),
                 app.theme.title,
             ),
             // Where the hits came from (each tier's share of them).
             Span::styled(
                 format!(
                     " · L1 {} / L2 {}",
-                    pct(&lk.l1_share.since_start),
-                    pct(&lk.l2_share.since_start)
+                    lk.l1_share.since_start.percent(),
+                    lk.l2_share.since_start.percent()
                 ),
                 app.theme.dim,
             ),
@@ -90,13 +90,13 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             Span::styled("engine   ", app.theme.dim),
             Span::raw(format!(
                 "prefix {} ",
-                pct(&en.prefix_cache.hit_rate.since_start)
+                en.prefix_cache.hit_rate.since_start.percent()
             )),
             Span::raw(format!(
                 "  external {} ({} / {} tokens)",
-                pct(&en.external_prefix_cache.hit_rate.since_start),
-                num(&en.external_prefix_cache.hits_total),
-                num(&en.external_prefix_cache.queries_total)
+                en.external_prefix_cache.hit_rate.since_start.percent(),
+                en.external_prefix_cache.hits_total.count(),
+                en.external_prefix_cache.queries_total.count()
             )),
         ]),
     ];
@@ -108,10 +108,10 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
                 Span::styled("missed   ", app.theme.dim),
                 Span::raw(format!(
                     "{} tokens: {} evicted · {} L2 failed · {} cold",
-                    num(&miss.missed_tokens),
-                    num(&miss.evicted_tokens),
-                    num(&miss.l2_failed_tokens),
-                    num(&miss.cold_tokens)
+                    miss.missed_tokens.count(),
+                    miss.evicted_tokens.count(),
+                    miss.l2_failed_tokens.count(),
+                    miss.cold_tokens.count()
                 )),
             ]),
         );
@@ -124,13 +124,13 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
                 Span::styled("embedded ", app.theme.dim),
                 Span::raw(format!(
                     "lookup {} ({} window)  retrieve {} ({} window)",
-                    pct(&emb.lookup_hit_rate.since_start),
-                    pct(&emb.lookup_hit_rate.window),
-                    pct(&emb.retrieve_hit_rate.since_start),
-                    pct(&emb.retrieve_hit_rate.window)
+                    emb.lookup_hit_rate.since_start.percent(),
+                    emb.lookup_hit_rate.window.percent(),
+                    emb.retrieve_hit_rate.since_start.percent(),
+                    emb.retrieve_hit_rate.window.percent()
                 )),
                 Span::styled(
-                    format!("  stored {} tokens", num(&emb.stored_tokens.since_start)),
+                    format!("  stored {} tokens", emb.stored_tokens.since_start.count()),
                     app.theme.dim,
                 ),
             ]),
@@ -189,9 +189,9 @@ fn breakdown_lines(app: &App) -> Vec<Line<'static>> {
             format!(
                 "{} {value}: {} since start, {} in window, of {} tokens",
                 row.label,
-                pct(&row.hit_rate),
-                pct(&row.window_hit_rate),
-                num(&row.requested_tokens)
+                row.hit_rate.percent(),
+                row.window_hit_rate.percent(),
+                row.requested_tokens.count()
             ),
             app.theme.dim,
         )));
@@ -277,16 +277,20 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
             ];
             if let (true, Some(g)) = (wide, glances.get(fi).and_then(Option::as_ref)) {
                 let value = if g.metric.ends_with("bytes") {
-                    bytes(&g.value)
+                    g.value.bytes()
                 } else {
-                    num(&g.value)
+                    g.value.count()
                 };
                 cells.push(Span::styled(
                     crate::units::cut(g.metric, METRIC_W),
                     app.theme.dim,
                 ));
                 cells.push(Span::raw(value));
-                cells.push(Span::raw(g.per_s.as_ref().map_or(String::new(), num)));
+                cells.push(Span::raw(
+                    g.per_s
+                        .as_ref()
+                        .map_or(String::new(), crate::analysis::Fig::count),
+                ));
             }
             let row = Row::new(cells);
             if i == sel && app.view.focus == Pane::Matrix {
@@ -340,12 +344,12 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
             lines.push(Line::from(format!(
                 "{}: L1 {} of {} ({}) · evicts from {:.0}% · prefetch {} of {}",
                 super::widgets::short_name(&t.target),
-                bytes(&t.l1.used_bytes),
-                bytes(&t.l1.total_bytes),
-                pct(&t.l1.usage_ratio),
+                t.l1.used_bytes.bytes(),
+                t.l1.total_bytes.bytes(),
+                t.l1.usage_ratio.percent(),
                 mark * 100.0,
-                num(&t.http.prefetch_in_flight),
-                num(&t.http.prefetch_max_in_flight)
+                t.http.prefetch_in_flight.count(),
+                t.http.prefetch_max_in_flight.count()
             )));
         }
     }
@@ -380,12 +384,12 @@ fn draw_l1_gauge(f: &mut Frame, area: Rect, app: &App) {
     let l1 = &lm.l1;
     let (mark, source) = watermark(&lm.http);
     let Some(r) = l1.memory.usage_ratio.value() else {
-        let used = bytes(&l1.memory.used_bytes);
+        let used = l1.memory.used_bytes.bytes();
         let text = format!("L1 used {used} (usage ratio not exported)");
         f.render_widget(Paragraph::new(fit_line(Line::from(text), area.width)), area);
         return;
     };
-    let (used, total) = (bytes(&l1.memory.used_bytes), bytes(&l1.memory.total_bytes));
+    let (used, total) = (l1.memory.used_bytes.bytes(), l1.memory.total_bytes.bytes());
     let label = if lm.by_target.len() > 1 {
         format!("L1 {used} of {total} ({:.1}%){}", r * 100.0, summed(app))
     } else {
@@ -413,9 +417,9 @@ fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures) -> Vec<Line<'stat
     let tp = |d: &crate::analysis::aggregate::Distribution| {
         format!(
             "mean {} p50 {} p99 {} GB/s",
-            num(&d.since_start.mean),
-            num(&d.since_start.p50),
-            num(&d.since_start.p99)
+            d.since_start.mean.count(),
+            d.since_start.p50.count(),
+            d.since_start.p99.count()
         )
     };
     let prefetch = if lm.by_target.len() > 1 {
@@ -423,30 +427,30 @@ fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures) -> Vec<Line<'stat
     } else {
         format!(
             "prefetch queue {} submitted · {} pending · {} in flight of {}",
-            num(&http.prefetch_submission_queue),
-            num(&http.prefetch_pending_queue),
-            num(&http.prefetch_in_flight),
-            num(&http.prefetch_max_in_flight)
+            http.prefetch_submission_queue.count(),
+            http.prefetch_pending_queue.count(),
+            http.prefetch_in_flight.count(),
+            http.prefetch_max_in_flight.count()
         )
     };
     let lines = [
         format!(
             "evicted {} since start · {}/s now · {} triggers",
-            num(&l1.evicted.since_start),
-            num(&l1.evicted_per_s),
-            num(&l1.eviction_triggers.since_start)
+            l1.evicted.since_start.count(),
+            l1.evicted_per_s.count(),
+            l1.eviction_triggers.since_start.count()
         ),
         format!(
             "L2 adapters {} · used {} · in flight {} stores {} loads",
-            num(&l2.adapters_active),
-            bytes(&l2.used_bytes),
-            num(&l2.inflight_stores),
-            num(&l2.inflight_loads)
+            l2.adapters_active.count(),
+            l2.used_bytes.bytes(),
+            l2.inflight_stores.count(),
+            l2.inflight_loads.count()
         ),
         format!(
             "L2 stores {}/s · loads {}/s",
-            num(&l2.store_requests_per_s),
-            num(&l2.load_requests_per_s)
+            l2.store_requests_per_s.count(),
+            l2.load_requests_per_s.count()
         ),
         prefetch,
         format!("L1→L2 {}", tp(&l2.store_throughput_gbs)),
@@ -487,13 +491,13 @@ pub(super) fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
             Line::from(vec![
                 Span::raw(format!(
                     "dropped {} ({}/s)",
-                    num(&eb.dropped_total),
-                    num(&eb.dropped_per_s)
+                    eb.dropped_total.count(),
+                    eb.dropped_per_s.count()
                 )),
                 Span::styled(
                     format!(
                         "  subscriber errors {}",
-                        num(&eb.subscriber_exceptions_total)
+                        eb.subscriber_exceptions_total.count()
                     ),
                     app.theme.dim,
                 ),
@@ -506,8 +510,8 @@ pub(super) fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
             Line::from(vec![
                 Span::raw(format!(
                     "depth {} of {queue_size} · drain lag {} s  ",
-                    num(&eb.queue_depth),
-                    num(&eb.drain_lag_seconds)
+                    eb.queue_depth.count(),
+                    eb.drain_lag_seconds.count()
                 )),
                 Span::styled(eb.gauges_trust.as_str(), app.theme.warn),
             ]),

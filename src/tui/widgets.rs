@@ -10,23 +10,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Wrap};
 
 use super::app::{App, Pane};
 use super::keys::Action;
-use crate::analysis::Fig;
 use crate::analysis::findings::Severity;
 use crate::analysis::matrix::Status;
 use crate::sanitize::clean;
-use crate::units;
-
-pub(super) fn pct(f: &Fig) -> String {
-    units::percent(f.value())
-}
-
-pub(super) fn num(f: &Fig) -> String {
-    units::count(f.value())
-}
-
-pub(super) fn bytes(f: &Fig) -> String {
-    units::bytes(f.value())
-}
 
 pub(super) fn block<'a>(app: &App, pane: Pane) -> Block<'a> {
     let focused = app.view.focus == pane;

@@ -140,6 +140,25 @@ impl Fig {
     }
 }
 
+/// How a figure is written for people: the one formatter the TUI and the text and markdown
+/// reports share (`—` for unknown).
+impl Fig {
+    /// As a percentage of 1.
+    pub fn percent(&self) -> String {
+        crate::units::percent(self.value())
+    }
+
+    /// As a count or a plain number.
+    pub fn count(&self) -> String {
+        crate::units::count(self.value())
+    }
+
+    /// As bytes in binary units.
+    pub fn bytes(&self) -> String {
+        crate::units::bytes(self.value())
+    }
+}
+
 /// A figure read back from a report: a number, or `null` (unknown; the report lists why in its
 /// `unknowns`, which this reading does not carry).
 impl<'de> serde::Deserialize<'de> for Fig {

@@ -11,18 +11,6 @@ use crate::sanitize::clean;
 use crate::timefmt::format_rfc3339;
 use crate::units;
 
-fn num(f: &Fig) -> String {
-    units::count(f.value())
-}
-
-fn ratio(f: &Fig) -> String {
-    units::percent(f.value())
-}
-
-fn bytes(f: &Fig) -> String {
-    units::bytes(f.value())
-}
-
 /// What a person reads beside the report: breakdown rows left out, unknown figures (path and
 /// reason, at most [`UNKNOWNS_SHOWN`]) and how many of those were left out.
 pub(super) struct Extras {
@@ -173,9 +161,9 @@ fn lookup_lines(r: &Report, x: &Extras, out: &mut Lines) {
     let tokens = |rate: &Fig, hits: &Fig, requested: &Fig| {
         format!(
             "{} ({} / {} tokens)",
-            ratio(rate),
-            num(hits),
-            num(requested)
+            rate.percent(),
+            hits.count(),
+            requested.count()
         )
     };
     push(
@@ -201,8 +189,8 @@ fn lookup_lines(r: &Report, x: &Extras, out: &mut Lines) {
         "L1 / L2 share of hits",
         format!(
             "{} / {}",
-            ratio(&lk.l1_share.since_start),
-            ratio(&lk.l2_share.since_start)
+            lk.l1_share.since_start.percent(),
+            lk.l2_share.since_start.percent()
         ),
     );
     for row in &lk.by_cache_salt {
@@ -215,9 +203,9 @@ fn lookup_lines(r: &Report, x: &Extras, out: &mut Lines) {
             &salt,
             format!(
                 "{} ({} / {})",
-                ratio(&row.hit_rate),
-                num(&row.hit_tokens),
-                num(&row.requested_tokens)
+                row.hit_rate.percent(),
+                row.hit_tokens.count(),
+                row.requested_tokens.count()
             ),
         );
     }
@@ -239,35 +227,39 @@ fn memory_lines(r: &Report, out: &mut Lines) {
         "used / total",
         format!(
             "{} / {} ({})",
-            bytes(&l1.memory.used_bytes),
-            bytes(&l1.memory.total_bytes),
-            ratio(&l1.memory.usage_ratio)
+            l1.memory.used_bytes.bytes(),
+            l1.memory.total_bytes.bytes(),
+            l1.memory.usage_ratio.percent()
         ),
     );
-    let both = |p: &Pair| format!("{}, {}", num(&p.since_start), num(&p.window));
+    let both = |p: &Pair| format!("{}, {}", p.since_start.count(), p.window.count());
     push(
         "L1",
         "evicted (since start, window)",
-        format!("{} ({}/s)", both(&l1.evicted), num(&l1.evicted_per_s)),
+        format!("{} ({}/s)", both(&l1.evicted), l1.evicted_per_s.count()),
     );
     push(
         "L2",
         "adapters active, used",
-        format!("{}, {}", num(&l2.adapters_active), bytes(&l2.used_bytes)),
+        format!("{}, {}", l2.adapters_active.count(), l2.used_bytes.bytes()),
     );
     push(
         "L2",
         "stores, loads (per s in window)",
         format!(
             "{}/s, {}/s",
-            num(&l2.store_requests_per_s),
-            num(&l2.load_requests_per_s)
+            l2.store_requests_per_s.count(),
+            l2.load_requests_per_s.count()
         ),
     );
     push(
         "L2",
         "in flight (stores, loads)",
-        format!("{}, {}", num(&l2.inflight_stores), num(&l2.inflight_loads)),
+        format!(
+            "{}, {}",
+            l2.inflight_stores.count(),
+            l2.inflight_loads.count()
+        ),
     );
     let distributions: [(&str, &Distribution, &str); 4] = [
         ("L2", &l2.store_throughput_gbs, "L1→L2 store GB/s"),
@@ -282,11 +274,11 @@ fn memory_lines(r: &Report, out: &mut Lines) {
             name,
             format!(
                 "mean {} p50 {} p99 {} (n={}); window mean {}",
-                num(&s.mean),
-                num(&s.p50),
-                num(&s.p99),
-                num(&s.count),
-                num(&d.window.mean)
+                s.mean.count(),
+                s.p50.count(),
+                s.p99.count(),
+                s.count.count(),
+                d.window.mean.count()
             ),
         );
     }
@@ -301,15 +293,15 @@ fn eventbus_lines(r: &Report, out: &mut Lines) {
         "depth, drain lag",
         format!(
             "{}, {} s ({})",
-            num(&eb.queue_depth),
-            num(&eb.drain_lag_seconds),
+            eb.queue_depth.count(),
+            eb.drain_lag_seconds.count(),
             eb.gauges_trust
         ),
     );
     push(
         "EventBus",
         "dropped (total, per s)",
-        format!("{}, {}", num(&eb.dropped_total), num(&eb.dropped_per_s)),
+        format!("{}, {}", eb.dropped_total.count(), eb.dropped_per_s.count()),
     );
 }
 
@@ -322,11 +314,11 @@ fn miss_lines(r: &Report, out: &mut Lines) {
             l,
             format!(
                 "{} missed: {} evicted, {} L2 failed, {} cold; {} early-exit lookups",
-                num(&a.missed_tokens),
-                num(&a.evicted_tokens),
-                num(&a.l2_failed_tokens),
-                num(&a.cold_tokens),
-                num(&a.early_exit_lookups)
+                a.missed_tokens.count(),
+                a.evicted_tokens.count(),
+                a.l2_failed_tokens.count(),
+                a.cold_tokens.count(),
+                a.early_exit_lookups.count()
             ),
         )
     };
@@ -347,10 +339,10 @@ fn engine_lines(r: &Report, out: &mut Lines) {
         "prefix cache hit rate",
         format!(
             "{} since start ({} / {}), {} in window",
-            ratio(&en.prefix_cache.hit_rate.since_start),
-            num(&en.prefix_cache.hits_total),
-            num(&en.prefix_cache.queries_total),
-            ratio(&en.prefix_cache.hit_rate.window)
+            en.prefix_cache.hit_rate.since_start.percent(),
+            en.prefix_cache.hits_total.count(),
+            en.prefix_cache.queries_total.count(),
+            en.prefix_cache.hit_rate.window.percent()
         ),
     );
     push(
@@ -358,9 +350,9 @@ fn engine_lines(r: &Report, out: &mut Lines) {
         "external prefix hit rate",
         format!(
             "{} since start ({} / {} queries)",
-            ratio(&en.external_prefix_cache.hit_rate.since_start),
-            num(&en.external_prefix_cache.hits_total),
-            num(&en.external_prefix_cache.queries_total)
+            en.external_prefix_cache.hit_rate.since_start.percent(),
+            en.external_prefix_cache.hits_total.count(),
+            en.external_prefix_cache.queries_total.count()
         ),
     );
 }
@@ -436,8 +428,8 @@ pub(super) fn text(r: &Report, x: &Extras) -> String {
         o,
         "window: {} requested, LMCache covers {} s, engine {} s",
         r.window.requested,
-        num(&r.analysis.lmcache.window_seconds),
-        num(&r.analysis.engine.window_seconds)
+        r.analysis.lmcache.window_seconds.count(),
+        r.analysis.engine.window_seconds.count()
     );
     text_figures(r, x, &mut o);
     text_findings(r, &mut o);
