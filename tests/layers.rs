@@ -145,7 +145,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "src/fleet/mod.rs: apply",
     "src/session/worker.rs: work",
     "src/sources/promapi/bodies.rs: bodies",
-    "src/tui/app.rs",
     "src/tui/app.rs: act",
     "src/tui/evidence.rs: draw_logs",
     "src/tui/evidence.rs: draw_requests",

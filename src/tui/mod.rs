@@ -17,6 +17,7 @@ pub mod screenshot;
 #[cfg(test)]
 mod tests;
 pub mod theme;
+pub mod view;
 mod widgets;
 
 use std::io::Write;
