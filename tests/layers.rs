@@ -156,9 +156,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "src/tui/panes.rs: draw_hit_rate",
     "src/tui/panes.rs: draw_matrix",
     "src/tui/tests.rs",
-    "tests/findings.rs",
-    "tests/findings/pack.rs",
-    "tests/hostile.rs",
 ];
 
 /// Modules that import nothing of either crate.
