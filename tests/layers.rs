@@ -155,7 +155,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "src/tui/panes.rs",
     "src/tui/panes.rs: draw_hit_rate",
     "src/tui/panes.rs: draw_matrix",
-    "src/tui/tests.rs",
 ];
 
 /// Modules that import nothing of either crate.
