@@ -37,9 +37,17 @@ pub struct Config {
     pub mouse: bool,
     /// Series one scrape may carry per instance.
     pub series_limit: Option<u64>,
-    /// `[findings]`: rule thresholds by name (see docs/findings.md).
+    /// `[findings]`: rule thresholds by name (see docs/findings.md), as written.
     #[serde(default)]
     pub findings: BTreeMap<String, f64>,
+    /// The thresholds `[findings]` sets, checked when the file is read (an unknown key or a
+    /// value out of range is an error naming the file).
+    #[serde(skip)]
+    pub thresholds: crate::analysis::findings::Thresholds,
+    /// The file read, for errors found later (the key bindings are checked by the screen's
+    /// key map); `None` when no file was read.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
     /// Action name → keys, e.g. `quit = ["q", "ctrl-x"]`.
     #[serde(default)]
     pub keys: BTreeMap<String, Vec<String>>,
@@ -102,11 +110,22 @@ impl Config {
         };
         let text = crate::files::read_text(&path, MAX_CONFIG_BYTES, crate::files::Kind::Regular)
             .map_err(|e| format!("config: {e}"))?;
-        Config::parse(&text).map_err(|e| format!("config {}: {e}", path.display()))
+        let mut c = Config::parse(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+        c.source = Some(path);
+        Ok(c)
+    }
+
+    /// An error about this config, naming its file.
+    pub fn named(&self, e: impl std::fmt::Display) -> String {
+        match &self.source {
+            Some(p) => format!("config {}: {e}", p.display()),
+            None => format!("config: {e}"),
+        }
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        let c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        c.thresholds = crate::analysis::findings::Thresholds::with_overrides(&c.findings)?;
         for (i, t) in c.target.iter().enumerate() {
             if t.lmcache.is_some() == t.engine.is_some() {
                 return Err(format!(

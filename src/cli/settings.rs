@@ -42,16 +42,16 @@ pub fn resolve(
         interval: seconds(opts.interval, &cfg.interval, "interval", DEFAULT_INTERVAL)?,
         window: seconds(opts.window, &cfg.window, "window", DEFAULT_WINDOW)?,
         timeout: seconds(opts.timeout, &cfg.timeout, "timeout", DEFAULT_TIMEOUT)?,
-        theme: opts.theme.or(cfg.theme),
+        theme: opts.theme.or(cfg.theme.clone()),
         auth,
         log: opts.log,
         routes: crate::sources::lmcache_http::RouteOptions {
             allow_env: opts.allow_env,
         },
-        keymap: crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
+        keymap: keymap(&cfg)?,
         series_limit,
         mouse: opts.mouse || cfg.mouse,
-        thresholds: Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
+        thresholds: cfg.thresholds.clone(),
         export: crate::session::ExportPlan {
             file: None,
             dir: opts
@@ -75,11 +75,16 @@ pub fn for_replay(
     let cfg = Config::load(config).map_err(Failure::bad)?;
     Ok(ReplaySettings {
         window: seconds(window, &cfg.window, "window", DEFAULT_WINDOW)?,
-        theme: theme.or(cfg.theme),
-        keymap: crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(Failure::bad)?,
-        thresholds: Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)?,
+        theme: theme.or(cfg.theme.clone()),
+        keymap: keymap(&cfg)?,
+        thresholds: cfg.thresholds.clone(),
         mouse: mouse || cfg.mouse,
     })
+}
+
+/// The config's `[keys]` over the default key map; an error names the file.
+fn keymap(cfg: &Config) -> Result<crate::tui::keys::KeyMap, Failure> {
+    crate::tui::keys::KeyMap::with_overrides(&cfg.keys).map_err(|e| Failure::bad(cfg.named(e)))
 }
 
 /// What a replay takes from its flags and the config file.
@@ -96,10 +101,7 @@ pub struct ReplaySettings {
 pub fn report_thresholds(config: Option<&std::path::Path>) -> Result<Thresholds, Failure> {
     match config {
         None => Ok(Thresholds::default()),
-        Some(p) => {
-            let cfg = Config::load(Some(p)).map_err(Failure::bad)?;
-            Thresholds::with_overrides(&cfg.findings).map_err(Failure::bad)
-        }
+        Some(p) => Ok(Config::load(Some(p)).map_err(Failure::bad)?.thresholds),
     }
 }
 
