@@ -151,7 +151,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "src/tui/fleet/draw.rs: draw_table",
     "src/tui/header.rs: lines",
     "src/tui/mod.rs: run",
-    "src/tui/panes.rs",
     "src/tui/panes.rs: draw_hit_rate",
     "src/tui/panes.rs: draw_matrix",
 ];

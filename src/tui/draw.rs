@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, Overlay, Pane};
-use super::{evidence, layout, overlays, panes};
+use super::{evidence, layout, overlays, panes, tiers};
 
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &App) {
@@ -36,8 +36,8 @@ pub fn draw(f: &mut Frame, app: &App) {
             Pane::Mode => panes::draw_mode(f, rect, app),
             Pane::HitRate => panes::draw_hit_rate(f, rect, app),
             Pane::Matrix => panes::draw_matrix(f, rect, app),
-            Pane::Memory => panes::draw_memory(f, rect, app),
-            Pane::EventBus => panes::draw_eventbus(f, rect, app),
+            Pane::Memory => tiers::draw_memory(f, rect, app),
+            Pane::EventBus => tiers::draw_eventbus(f, rect, app),
             Pane::Findings => panes::draw_findings(f, rect, app),
             Pane::Trace => evidence::draw_trace(f, rect, app),
             Pane::Logs => evidence::draw_logs(f, rect, app),

@@ -17,6 +17,7 @@ pub mod screenshot;
 #[cfg(test)]
 mod tests;
 pub mod theme;
+mod tiers;
 pub mod view;
 mod widgets;
 

@@ -4,12 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Gauge, Paragraph, Row, Table};
+use ratatui::widgets::{Paragraph, Row, Table};
 
 use super::app::{App, Pane};
 use super::widgets::{
-    block, fit, fit_line, pane_text, percent_chart, severity_span, status_style, status_word,
-    text_with_spark,
+    block, fit, pane_text, percent_chart, severity_span, status_style, status_word, text_with_spark,
 };
 use crate::sanitize::clean;
 
@@ -52,7 +51,7 @@ pub(super) fn mode_lines(app: &App) -> Vec<Line<'static>> {
 }
 
 /// How many targets a summed LMCache figure covers, when more than one.
-fn summed(app: &App) -> String {
+pub(super) fn summed(app: &App) -> String {
     match app.shown.analysis.lmcache.summed_over.len() {
         0 | 1 => String::new(),
         n => format!(" ({n} targets, summed)"),
@@ -161,7 +160,7 @@ const CHART_ROWS: u16 = 6;
 
 /// `area` split into the rows `lines` take and a chart below them, when the chart gets
 /// [`CHART_ROWS`] and 40 columns.
-fn chart_room(area: Rect, lines: usize) -> Option<(Rect, Rect)> {
+pub(super) fn chart_room(area: Rect, lines: usize) -> Option<(Rect, Rect)> {
     let n = u16::try_from(lines).unwrap_or(u16::MAX);
     (area.height.saturating_sub(n) >= CHART_ROWS && area.width >= 40).then(|| {
         let [top, chart] =
@@ -328,223 +327,6 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
 const WIDE_MATRIX: u16 = 112;
 /// The metric column of the wide matrix.
 const METRIC_W: usize = 22;
-
-pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
-    let b = block(app, Pane::Memory);
-    let inner = b.inner(area);
-    f.render_widget(b, area);
-    let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-    draw_l1_gauge(f, gauge, app);
-    let lm = &app.shown.analysis.lmcache;
-    let mut lines = Vec::new();
-    if lm.by_target.len() > 1 {
-        // What belongs to each target: its pool, its watermark, its prefetch queue.
-        for t in &lm.by_target {
-            let (mark, _) = watermark(&t.http);
-            lines.push(Line::from(format!(
-                "{}: L1 {} of {} ({}) · evicts from {:.0}% · prefetch {} of {}",
-                super::widgets::short_name(&t.target),
-                t.l1.used_bytes.bytes(),
-                t.l1.total_bytes.bytes(),
-                t.l1.usage_ratio.percent(),
-                mark * 100.0,
-                t.http.prefetch_in_flight.count(),
-                t.http.prefetch_max_in_flight.count()
-            )));
-        }
-    }
-    lines.extend(memory_lines(lm));
-    let history = &app.shown.history.targets;
-    if let Some((top, chart)) = chart_room(text, lines.len()) {
-        // L1 usage over time, against the level where it starts evicting.
-        f.render_widget(
-            Paragraph::new(fit(lines, top.width)).style(app.theme.text),
-            top,
-        );
-        let series: Vec<(&str, &[Option<f64>])> = history
-            .iter()
-            .map(|t| (t.target.as_str(), t.l1_usage.as_slice()))
-            .collect();
-        let (mark, source) = watermark(&lm.http);
-        let label = format!("evicts from {:.0}% ({source})", mark * 100.0);
-        percent_chart(f, chart, app, &series, Some((mark, label)), app.theme.good);
-        return;
-    }
-    // L1 evictions per second, scaled to the busiest interval shown.
-    let series: Vec<(&str, &[Option<f64>])> = history
-        .iter()
-        .map(|t| (t.target.as_str(), t.evictions_per_s.as_slice()))
-        .collect();
-    text_with_spark(f, text, lines, app, &series, None, app.theme.warn);
-}
-
-/// L1 as a gauge coloured by the eviction watermark (summed over targets when several).
-fn draw_l1_gauge(f: &mut Frame, area: Rect, app: &App) {
-    let lm = &app.shown.analysis.lmcache;
-    let l1 = &lm.l1;
-    let (mark, source) = watermark(&lm.http);
-    let Some(r) = l1.memory.usage_ratio.value() else {
-        let used = l1.memory.used_bytes.bytes();
-        let text = format!("L1 used {used} (usage ratio not exported)");
-        f.render_widget(Paragraph::new(fit_line(Line::from(text), area.width)), area);
-        return;
-    };
-    let (used, total) = (l1.memory.used_bytes.bytes(), l1.memory.total_bytes.bytes());
-    let label = if lm.by_target.len() > 1 {
-        format!("L1 {used} of {total} ({:.1}%){}", r * 100.0, summed(app))
-    } else {
-        format!(
-            "L1 {used} of {total} ({:.1}%) · evicts from {:.0}% ({source})",
-            r * 100.0,
-            mark * 100.0
-        )
-    };
-    let style = if r >= mark {
-        app.theme.warn
-    } else {
-        app.theme.good
-    };
-    let gauge = Gauge::default()
-        .ratio(r.clamp(0.0, 1.0))
-        .label(fit_line(Line::from(label), area.width).to_string())
-        .gauge_style(style);
-    f.render_widget(gauge, area);
-}
-
-/// Evictions, L2, the prefetch queue and the tier-to-tier throughputs.
-fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures) -> Vec<Line<'static>> {
-    let (l1, l2, http) = (&lm.l1, &lm.l2, &lm.http);
-    let tp = |d: &crate::analysis::aggregate::Distribution| {
-        format!(
-            "mean {} p50 {} p99 {} GB/s",
-            d.since_start.mean.count(),
-            d.since_start.p50.count(),
-            d.since_start.p99.count()
-        )
-    };
-    let prefetch = if lm.by_target.len() > 1 {
-        "prefetch queues: per target above".to_string()
-    } else {
-        format!(
-            "prefetch queue {} submitted · {} pending · {} in flight of {}",
-            http.prefetch_submission_queue.count(),
-            http.prefetch_pending_queue.count(),
-            http.prefetch_in_flight.count(),
-            http.prefetch_max_in_flight.count()
-        )
-    };
-    let lines = [
-        format!(
-            "evicted {} since start · {}/s now · {} triggers",
-            l1.evicted.since_start.count(),
-            l1.evicted_per_s.count(),
-            l1.eviction_triggers.since_start.count()
-        ),
-        format!(
-            "L2 adapters {} · used {} · in flight {} stores {} loads",
-            l2.adapters_active.count(),
-            l2.used_bytes.bytes(),
-            l2.inflight_stores.count(),
-            l2.inflight_loads.count()
-        ),
-        format!(
-            "L2 stores {}/s · loads {}/s",
-            l2.store_requests_per_s.count(),
-            l2.load_requests_per_s.count()
-        ),
-        prefetch,
-        format!("L1→L2 {}", tp(&l2.store_throughput_gbs)),
-        format!("L2→L1 {}", tp(&l2.load_throughput_gbs)),
-        format!("L0→L1 {}", tp(&lm.l0_l1.store_throughput_gbs)),
-        format!("L1→L0 {}", tp(&lm.l0_l1.load_throughput_gbs)),
-    ];
-    lines.into_iter().map(Line::from).collect()
-}
-
-/// Where a target's L1 starts evicting: `/status`'s watermark, else LMCache's default.
-fn watermark(http: &crate::analysis::http_facts::HttpFacts) -> (f64, &'static str) {
-    match http.eviction_watermark.value() {
-        Some(w) => (w, "/status"),
-        None => (crate::analysis::findings::L1_WATERMARK, "default"),
-    }
-}
-
-pub(super) fn draw_eventbus(f: &mut Frame, area: Rect, app: &App) {
-    let lm = &app.shown.analysis.lmcache;
-    let eb = &lm.eventbus;
-    // The depth is summed over targets, so its bound is the sum of their queue sizes.
-    let queue_size = lm
-        .by_target
-        .iter()
-        .map(|t| t.http.event_bus_queue_size.value())
-        .sum::<Option<f64>>()
-        .filter(|_| !lm.by_target.is_empty())
-        .map_or("?".into(), |q| format!("{q:.0}"));
-    let lines = if eb.queue_depth.value().is_none() && eb.dropped_total.value().is_none() {
-        vec![Line::from(Span::styled(
-            "unobservable: no EventBus metrics in the input",
-            app.theme.dim,
-        ))]
-    } else {
-        let drops = eb.dropped_total.value().unwrap_or(0.0);
-        vec![
-            Line::from(vec![
-                Span::raw(format!(
-                    "dropped {} ({}/s)",
-                    eb.dropped_total.count(),
-                    eb.dropped_per_s.count()
-                )),
-                Span::styled(
-                    format!(
-                        "  subscriber errors {}",
-                        eb.subscriber_exceptions_total.count()
-                    ),
-                    app.theme.dim,
-                ),
-            ])
-            .style(if drops > 0.0 {
-                app.theme.bad
-            } else {
-                app.theme.good
-            }),
-            Line::from(vec![
-                Span::raw(format!(
-                    "depth {} of {queue_size} · drain lag {} s  ",
-                    eb.queue_depth.count(),
-                    eb.drain_lag_seconds.count()
-                )),
-                Span::styled(eb.gauges_trust.as_str(), app.theme.warn),
-            ]),
-            Line::from(Span::styled(eb.gauges_note, app.theme.dim)),
-        ]
-    };
-    let mut lines = lines;
-    let threads: Vec<bool> = lm
-        .by_target
-        .iter()
-        .filter_map(|t| t.http.event_bus_thread)
-        .collect();
-    let running = threads.iter().filter(|r| **r).count();
-    match (threads.len(), running) {
-        (0, _) => {}
-        (1, 1) => lines.push(Line::from(Span::styled(
-            "EventBus thread running (/threads)",
-            app.theme.dim,
-        ))),
-        (1, _) => lines.push(Line::from(Span::styled(
-            "no thread named EventBus in /threads",
-            app.theme.dim,
-        ))),
-        (n, k) => lines.push(Line::from(Span::styled(
-            format!("EventBus thread running on {k} of {n} targets (/threads)"),
-            if k < n { app.theme.warn } else { app.theme.dim },
-        ))),
-    }
-    let b = block(app, Pane::EventBus);
-    let inner = b.inner(area);
-    f.render_widget(b, area);
-    pane_text(f, inner, lines, app.theme.text, true, "");
-}
 
 pub(super) fn draw_findings(f: &mut Frame, area: Rect, app: &App) {
     let fs = &app.shown.analysis.findings;
