@@ -138,7 +138,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "crates/kvscope-core/src/evidence/msg.rs: write_brief",
     "crates/kvscope-core/src/packet/write.rs: built",
     "crates/kvscope-core/src/report/render.rs: evidence_lines",
-    "src/cli/fleet.rs",
     "src/cli/replay.rs: replay",
     "src/cli/report.rs: load",
     "src/fleet/mod.rs: apply",

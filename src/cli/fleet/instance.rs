@@ -1,0 +1,190 @@
+//! One instance of the fleet: opened from its rows (its own model fed the instance's samples),
+//! drawn as the single-box dashboard, or written as a packet.
+
+use super::*;
+
+/// Writes a packet of one instance: its raw samples over the window (read again, as scrape
+/// events), its single-box report, and the fleet table (`fleet.json`) beside them.
+pub(super) async fn export_instance(
+    reader: &mut Reader,
+    fleet: &Fleet,
+    name: &str,
+    plan: &crate::session::ExportPlan,
+) -> Result<String, String> {
+    let Some(inst) = fleet.instance(name) else {
+        return Err(format!("{name} is no longer in the fleet"));
+    };
+    let found: Vec<Found> = inst
+        .members
+        .iter()
+        .map(|m| Found {
+            key: m.key.clone(),
+            group: name.to_string(),
+            role: m.target.role,
+        })
+        .collect();
+    let mut one = Fleet::new(&fleet.group_by, fleet.window);
+    one.types = fleet.types.clone();
+    one.thresholds = fleet.thresholds.clone();
+    one.series_limit = fleet.series_limit;
+    let (refresh, events) = reader
+        .refresh_of(&mut one, Some(&found))
+        .await
+        .map_err(|e| e.to_string())?;
+    let inst = one
+        .instance(name)
+        .ok_or("the instance has no samples now")?;
+    let events: Vec<Event> = events.into_iter().map(|(_, e)| e).collect();
+    let targets: Vec<crate::packet::TargetEntry> = inst
+        .model
+        .targets()
+        .map(|(t, store)| crate::packet::TargetEntry::new(t, store.name.clone()))
+        .collect();
+    let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Prometheus).collect();
+    let report_json = crate::report::json(&inst.model, fleet.window, &kinds);
+    let fleet_json = Analysed::of(fleet).json(&reader.source, &refresh);
+    let created = crate::timefmt::now();
+    let path = plan.dir.join(crate::packet::default_name(created));
+    let recording = crate::packet::Recording {
+        targets,
+        events: &events,
+        report_json,
+        created,
+        redactions: crate::packet::live_redactions(),
+        attachments: vec![crate::packet::Attachment {
+            path: "fleet.json".into(),
+            kind: "fleet_report",
+            target: None,
+            bytes: fleet_json.into_bytes(),
+        }],
+        interval: inst.model.interval,
+    };
+    let (bytes, count) = recording.to_tar_redacting(plan.redact_hosts)?;
+    crate::packet::write_new(&path, &bytes)?;
+    Ok(format!(
+        "export: wrote {} ({count} events of {name}, and the fleet table of {} instances)",
+        path.display(),
+        fleet.instances().count()
+    ))
+}
+
+/// An instance opened from the fleet: its single-box model holding what the server has of the
+/// window (raw samples, rebuilt as scrapes, as the fleet reads them), and what keeps feeding
+/// it: the reader and the one-instance fleet whose later refreshes bring only newer samples.
+pub struct Opened {
+    pub model: crate::model::Model,
+    pub reader: Reader,
+    pub fleet: Fleet,
+    pub found: Vec<Found>,
+    /// What the dashboard's header says.
+    pub note: String,
+}
+
+/// Whether `e` is for a target of a model with `counts` (LMCache, engine) targets: one that
+/// joined the instance after the dashboard opened is left out.
+fn fits(counts: (usize, usize), e: &Event) -> bool {
+    let t = e.target();
+    t.index
+        < match t.role {
+            Role::Lmcache => counts.0,
+            Role::Engine => counts.1,
+        }
+}
+
+/// Opens the instance `row` shows, keeping `history` scrapes per target.
+pub async fn open_instance(
+    args: &FleetArgs,
+    row: &FleetRow,
+    interval: f64,
+) -> Result<Opened, Failure> {
+    let mut reader = Reader::new(args)?;
+    let found = found_of(row);
+    let mut fleet = Fleet::new(&args.group_by, args.window);
+    fleet.thresholds = args.thresholds.clone();
+    fleet.series_limit = args.series_limit;
+    // The first read names the targets in the order the model must have them.
+    let first = reader.refresh_of(&mut fleet, Some(&found)).await;
+    let names = |ts: &[crate::store::TargetStore]| ts.iter().map(|t| t.name.clone()).collect();
+    let (lm, en): (Vec<String>, Vec<String>) = match fleet.instance(&row.name) {
+        Some(i) => (names(&i.model.lmcache), names(&i.model.engine)),
+        None => (vec![], vec![]),
+    };
+    let model = crate::model::ModelSettings::hour_at(interval)
+        .series_limit(args.series_limit)
+        .thresholds(args.thresholds.clone())
+        .build(&lm, &en);
+    let note = match &first {
+        Ok(_) => format!(
+            "fleet instance {} via {} · q returns to the fleet",
+            crate::sanitize::clean(&row.name),
+            reader.source
+        ),
+        Err(e) => format!(
+            "reading {} failed: {e} · q returns to the fleet",
+            crate::sanitize::clean(&row.name)
+        ),
+    };
+    let mut opened = Opened {
+        model,
+        reader,
+        fleet,
+        found,
+        note,
+    };
+    if let Ok((_, events)) = first {
+        let counts = (opened.model.lmcache.len(), opened.model.engine.len());
+        for (_, e) in events.into_iter().filter(|(_, e)| fits(counts, e)) {
+            let _ = opened.model.apply(e);
+        }
+    }
+    Ok(opened)
+}
+
+/// An instance's dashboard: the single-box TUI, fed by a task that reads the instance's raw
+/// samples from the same server every `interval`, as the fleet does.
+pub(super) async fn drill(
+    args: &FleetArgs,
+    live: &crate::cli::session::WatchArgs,
+    interval: f64,
+    row: &FleetRow,
+) -> Result<Stop, Failure> {
+    let Opened {
+        model,
+        mut reader,
+        mut fleet,
+        found,
+        note,
+    } = open_instance(args, row, interval).await?;
+    let counts = (model.lmcache.len(), model.engine.len());
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let feeding = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+            if let Ok((_, events)) = reader.refresh_of(&mut fleet, Some(&found)).await {
+                for (_, e) in events.into_iter().filter(|(_, e)| fits(counts, e)) {
+                    if tx.send(e).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let mut app = crate::tui::App::new(model, interval, args.window, view_theme(live)?, Some(note));
+    app.keymap = live.keymap.clone();
+    app.mouse = live.mouse;
+    app.export = live.export.clone();
+    // The dashboard logs its targets going down and coming back, as `watch` does.
+    let (mut log, _) = crate::cli::session::open_log(live)?;
+    if let Some(l) = log.as_mut() {
+        l.line(&format!(
+            "kvscope {} fleet: opened {} via {}",
+            env!("CARGO_PKG_VERSION"),
+            crate::sanitize::clean(&row.name),
+            args.url_shown()
+        ));
+    }
+    let log = std::sync::Arc::new(std::sync::Mutex::new(log));
+    let result = crate::cli::session::run_session(app, crate::session::Feed::Live(rx), log).await;
+    feeding.abort();
+    result
+}
