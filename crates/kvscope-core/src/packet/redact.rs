@@ -148,14 +148,31 @@ impl Hosts {
     /// parser reads them) and each value unescaped before it is judged.
     fn scan_labels(&mut self, body: &[u8]) {
         let text = String::from_utf8_lossy(body);
-        for line in text.lines() {
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
             let Ok(sample) = crate::expo::split_sample(line) else {
+                self.scan_rejected(line);
                 continue;
             };
             for label in &sample.labels {
                 if HOST_LABELS.contains(&label.name)
                     && let Some(host) = host_of(&label.value())
                 {
+                    self.add(host);
+                }
+            }
+        }
+    }
+
+    /// A line the parser rejects is never shown as labels, but it travels in the packet as it
+    /// came: redaction errs on the side of hiding, taking the text after each host label's
+    /// `="` up to the next quote for a host.
+    fn scan_rejected(&mut self, line: &str) {
+        for name in HOST_LABELS {
+            let needle = format!("{name}=\"");
+            for (at, _) in line.match_indices(&needle) {
+                let value = &line[at + needle.len()..];
+                let value = value.split('"').next().unwrap_or(value);
+                if let Some(host) = host_of(value) {
                     self.add(host);
                 }
             }
@@ -416,8 +433,8 @@ mod tests {
 
     /// Hand-written: label values holding `\"` and `\\` before, between and inside host
     /// labels. Every host label is read as the exposition parser reads it; a value that is not
-    /// a host after unescaping (`rack"7`) names none, and neither does a line the parser
-    /// rejects (it never shows such a line's labels; the body-wide scan for URLs still runs).
+    /// a host after unescaping (`rack"7`) names none. A line the parser rejects still has the
+    /// text after each host label's `="` taken for a host: it travels in the packet as it came.
     #[test]
     fn host_labels_are_read_with_the_parsers_escapes() {
         let body = concat!(
@@ -432,7 +449,7 @@ mod tests {
         hosts.scan_labels(body.as_bytes());
         let mut found: Vec<&str> = hosts.map.keys().map(String::as_str).collect();
         found.sort_unstable();
-        assert_eq!(found, ["gpu9.corp", "web-1"]);
+        assert_eq!(found, ["gpu9.corp", "lost.corp", "web-1"]);
     }
 
     /// Hand-written: a followed server log naming an L2 host, and a trace naming it too.
