@@ -134,7 +134,6 @@ const LONG_FNS: &[&str] = &["src/tui/keys.rs: default"];
 const NOT_YET_SPLIT: &[&str] = &[
     "crates/kvscope-core/src/analysis/embedded.rs: embedded",
     "crates/kvscope-core/src/analysis/figures/mod.rs: l2",
-    "crates/kvscope-core/src/analysis/matrix.rs: rows",
     "crates/kvscope-core/src/evidence/msg.rs: write_brief",
     "crates/kvscope-core/src/packet/write.rs: built",
     "crates/kvscope-core/src/report/render.rs: evidence_lines",
@@ -149,7 +148,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "src/tui/evidence.rs: draw_trace",
     "src/tui/fleet/draw.rs: draw_table",
     "src/tui/header.rs: lines",
-    "src/tui/mod.rs: run",
     "src/tui/panes.rs: draw_hit_rate",
     "src/tui/panes.rs: draw_matrix",
 ];

@@ -36,7 +36,9 @@ use crate::timefmt::now;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(100);
-/// Longest the first frame waits for the first picture.
+/// Longest the first frame waits for the first picture: a moment, on a target that answers, so
+/// the screen is painted once with data rather than twice; a slow target gets the empty screen
+/// after it.
 const FIRST_PICTURE: Duration = Duration::from_millis(1000);
 
 /// Runs the TUI until the user quits or the process is told to stop. Restores the terminal on
@@ -56,9 +58,7 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
     let mut asked_detail = None;
-    // The first frame waits for the first picture (a moment, on a target that answers), so
-    // the screen is painted once with data rather than twice; a slow target gets the empty
-    // screen after FIRST_PICTURE.
+    // The first frame waits for the first picture (FIRST_PICTURE).
     let hold_until = Instant::now() + FIRST_PICTURE;
     let mut pictured = false;
     app.on_tick(now());
@@ -77,18 +77,11 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
                 }
             }
             Some(ev) = keys.recv() => match ev {
-                TermEvent::Key(k) if k.kind == KeyEventKind::Press => {
-                    let order = match app.on_key(k) {
-                        Some(Ask::Quit) => break Ok(Stop::Quit),
-                        Some(Ask::Export(plan)) => Some(Order::Export(plan)),
-                        Some(Ask::Follow(offer)) => Some(Order::Follow(offer)),
-                        Some(Ask::Play(c)) => Some(Order::Play(c)),
-                        None => None,
-                    };
-                    if let Some(order) = order {
-                        let _ = control.send(order);
-                    }
-                }
+                TermEvent::Key(k) if k.kind == KeyEventKind::Press => match app.on_key(k).map(order_for) {
+                    Some(None) => break Ok(Stop::Quit),
+                    Some(Some(order)) => drop(control.send(order)),
+                    None => {}
+                },
                 TermEvent::Mouse(m) if app.mouse => {
                     let size = terminal.size()?;
                     let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
@@ -114,13 +107,7 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
         }
         let held = !pictured && Instant::now() < hold_until;
         if app.dirty && !held && last_frame.elapsed() >= FRAME {
-            let drawn = (|| -> std::io::Result<()> {
-                execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
-                terminal.draw(|f| draw::draw(f, &app))?;
-                execute!(std::io::stdout(), EndSynchronizedUpdate)?;
-                std::io::stdout().flush()
-            })();
-            if let Err(e) = drawn {
+            if let Err(e) = frame(&mut terminal, &app) {
                 break Err(e);
             }
             app.dirty = false;
@@ -134,6 +121,25 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
     // The worker stops when it next looks at its orders; nobody waits for it.
     drop(control);
     result
+}
+
+/// The order that carries out what a key asked of the session; `None` for quitting, which is
+/// the loop's own.
+fn order_for(ask: Ask) -> Option<Order> {
+    match ask {
+        Ask::Export(plan) => Some(Order::Export(plan)),
+        Ask::Follow(offer) => Some(Order::Follow(offer)),
+        Ask::Play(c) => Some(Order::Play(c)),
+        Ask::Quit => None,
+    }
+}
+
+/// One frame of `app`, inside synchronized-update brackets.
+fn frame(terminal: &mut ratatui::DefaultTerminal, app: &App) -> std::io::Result<()> {
+    execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+    terminal.draw(|f| draw::draw(f, app))?;
+    execute!(std::io::stdout(), EndSynchronizedUpdate)?;
+    std::io::stdout().flush()
 }
 
 /// Terminal input as a channel. One thread reads it for the whole process, blocked in the

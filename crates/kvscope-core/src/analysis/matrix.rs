@@ -187,29 +187,7 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
                 .metrics
                 .iter()
                 .zip(catalog::refs_of(fi))
-                .map(|(m, r)| {
-                    let s = Some(&seen[r.flat()]).filter(|s| s.first.is_some());
-                    let status = match s {
-                        Some(s) if s.nonzero => Status::Populated,
-                        Some(s) if s.series > 0 => Status::Zero,
-                        Some(s) if s.declared => Status::DeclaredNoSamples,
-                        _ => Status::Missing,
-                    };
-                    MetricRow {
-                        key: m.key,
-                        kind: m.kind,
-                        status,
-                        sampled: m.sampled,
-                        series: s.map_or(0, |s| s.series),
-                        names: s
-                            .map(|s| {
-                                let mut n: Vec<String> = s.names().map(str::to_string).collect();
-                                n.sort_unstable();
-                                n
-                            })
-                            .unwrap_or_default(),
-                    }
-                })
+                .map(|(m, r)| metric_row(m, Some(&seen[r.flat()]).filter(|s| s.first.is_some())))
                 .collect();
             let why_not = if !present.contains(&f.scope) {
                 Some(scope_missing_reason(f.scope))
@@ -254,6 +232,30 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
             }
         })
         .collect()
+}
+
+/// One metric of a family as the matrix lists it, from what was seen of it (`None`: nothing).
+fn metric_row(m: &catalog::MetricDef, s: Option<&Seen<'_>>) -> MetricRow {
+    let status = match s {
+        Some(s) if s.nonzero => Status::Populated,
+        Some(s) if s.series > 0 => Status::Zero,
+        Some(s) if s.declared => Status::DeclaredNoSamples,
+        _ => Status::Missing,
+    };
+    MetricRow {
+        key: m.key,
+        kind: m.kind,
+        status,
+        sampled: m.sampled,
+        series: s.map_or(0, |s| s.series),
+        names: s
+            .map(|s| {
+                let mut n: Vec<String> = s.names().map(str::to_string).collect();
+                n.sort_unstable();
+                n
+            })
+            .unwrap_or_default(),
+    }
 }
 
 /// The version landmarks whose older name was seen: the builds predate those families.
