@@ -135,7 +135,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "crates/kvscope-core/src/analysis/embedded.rs: embedded",
     "crates/kvscope-core/src/analysis/figures/mod.rs: l2",
     "crates/kvscope-core/src/evidence/msg.rs: write_brief",
-    "crates/kvscope-core/src/packet/write.rs: built",
     "crates/kvscope-core/src/report/render.rs: evidence_lines",
     "src/cli/replay.rs: replay",
     "src/cli/report.rs: load",

@@ -134,16 +134,7 @@ impl<'a> Recording<'a> {
                 }
                 None => None,
             };
-            if let Event::RouteSkipped { route, reason, .. } = &event {
-                let s = Skipped {
-                    target: key.clone(),
-                    route: *route,
-                    reason: *reason,
-                };
-                if !skipped.contains(&s) {
-                    skipped.push(s);
-                }
-            }
+            note_skipped(&mut skipped, &event, &key);
             let line = serde_json::to_string(&Line { event, stored }).map_err(|e| e.to_string())?;
             timeline
                 .write_all(line.as_bytes())
@@ -280,4 +271,18 @@ fn temporary_sibling(path: &Path) -> PathBuf {
         .file_name()
         .map_or("packet".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// A route skipped for a target, listed once in the manifest.
+fn note_skipped(skipped: &mut Vec<Skipped>, event: &Event, key: &str) {
+    if let Event::RouteSkipped { route, reason, .. } = event {
+        let s = Skipped {
+            target: key.to_string(),
+            route: *route,
+            reason: *reason,
+        };
+        if !skipped.contains(&s) {
+            skipped.push(s);
+        }
+    }
 }
