@@ -134,7 +134,6 @@ const LONG_FNS: &[&str] = &["src/tui/keys.rs: default"];
 const NOT_YET_SPLIT: &[&str] = &[
     "crates/kvscope-core/src/analysis/embedded.rs: embedded",
     "crates/kvscope-core/src/analysis/figures/mod.rs: l2",
-    "crates/kvscope-core/src/evidence/msg.rs: write_brief",
     "crates/kvscope-core/src/report/render.rs: evidence_lines",
     "src/cli/replay.rs: replay",
     "src/cli/report.rs: load",

@@ -152,22 +152,7 @@ fn write_brief(out: &mut String, v: &Msg, depth: usize, width: usize) {
         return;
     }
     if let Some((tag, payload)) = v.tagged() {
-        match (tag, payload) {
-            ("ObjectKey", p) => {
-                let model = p.get("model_name").and_then(Msg::as_str).unwrap_or("?");
-                let _ = write!(out, "key({model})");
-            }
-            ("tuple" | "set" | "torch.Size", Msg::Array(items)) if keys_only(items) => {
-                let _ = write!(out, "{} keys", items.len());
-            }
-            (_, p) => {
-                out.push_str(tag);
-                out.push('(');
-                // The tag is how a type is written, not a level of nesting.
-                write_brief(out, p, depth, width);
-                out.push(')');
-            }
-        }
+        write_tagged(out, tag, payload, depth, width);
         return;
     }
     match v {
@@ -226,6 +211,28 @@ fn write_brief(out: &mut String, v: &Msg, depth: usize, width: usize) {
                 write_brief(out, x, depth - 1, width);
             }
             out.push('}');
+        }
+    }
+}
+
+/// LMCache's tagged value `tag(payload)`, briefly: an object key by its model, a tuple or set
+/// of keys by its length.
+fn write_tagged(out: &mut String, tag: &str, payload: &Msg, depth: usize, width: usize) {
+    use std::fmt::Write;
+    match (tag, payload) {
+        ("ObjectKey", p) => {
+            let model = p.get("model_name").and_then(Msg::as_str).unwrap_or("?");
+            let _ = write!(out, "key({model})");
+        }
+        ("tuple" | "set" | "torch.Size", Msg::Array(items)) if keys_only(items) => {
+            let _ = write!(out, "{} keys", items.len());
+        }
+        (_, p) => {
+            out.push_str(tag);
+            out.push('(');
+            // The tag is how a type is written, not a level of nesting.
+            write_brief(out, p, depth, width);
+            out.push(')');
         }
     }
 }
