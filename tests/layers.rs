@@ -136,7 +136,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "crates/kvscope-core/src/analysis/figures/mod.rs: l2",
     "crates/kvscope-core/src/report/render.rs: evidence_lines",
     "src/cli/replay.rs: replay",
-    "src/cli/report.rs: load",
     "src/fleet/mod.rs: apply",
     "src/session/worker.rs: work",
     "src/sources/promapi/bodies.rs: bodies",

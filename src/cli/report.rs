@@ -215,18 +215,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<InputKind>), Failure> {
             "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, or a URL), or --packet",
         ));
     }
-    let stdin = args
-        .lmcache
-        .iter()
-        .chain(&args.engine)
-        .filter(|a| sources::parse_arg(a).is_ok_and(|p| matches!(p, InputArg::File { path, .. } if path == std::path::Path::new(sources::STDIN))))
-        .count();
-    if stdin > 1 {
-        return Err(Failure::bad(format!(
-            "standard input ('{}') can be read once; give it to one --lmcache or --engine",
-            sources::STDIN
-        )));
-    }
+    stdin_once(args)?;
     let lm = plans(Role::Lmcache, &args.lmcache)?;
     let en = plans(Role::Engine, &args.engine)?;
     let names = |p: &[Plan]| p.iter().map(Plan::name).collect::<Vec<_>>();
@@ -251,21 +240,7 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<InputKind>), Failure> {
             match p {
                 Plan::Files(files) => {
                     kinds.push(InputKind::Files);
-                    for (path, time) in files {
-                        let body = sources::read_file(path)
-                            .map_err(|e| Failure::bad(format!("{} {e}", role.flag())))?;
-                        let origin = path.display().to_string();
-                        model
-                            .apply(Event::Scrape {
-                                target,
-                                time: *time,
-                                body,
-                                format: None,
-                                origin: origin.clone(),
-                            })
-                            .map_err(|e| Failure::bad(format!("{} {e}", role.flag())))?;
-                        warn_if_empty(&model, target, &origin);
-                    }
+                    read_files(&mut model, target, files)?;
                 }
                 Plan::Url(u, arg) => {
                     kinds.push(InputKind::Url);
@@ -290,6 +265,53 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<InputKind>), Failure> {
         }
     }
     Ok((model, kinds))
+}
+
+/// Standard input can be one input only.
+fn stdin_once(args: &ReportArgs) -> Result<(), Failure> {
+    let is_stdin = |a: &&String| {
+        sources::parse_arg(a).is_ok_and(|p| {
+            matches!(p, InputArg::File { path, .. } if path == std::path::Path::new(sources::STDIN))
+        })
+    };
+    if args
+        .lmcache
+        .iter()
+        .chain(&args.engine)
+        .filter(is_stdin)
+        .count()
+        > 1
+    {
+        return Err(Failure::bad(format!(
+            "standard input ('{}') can be read once; give it to one --lmcache or --engine",
+            sources::STDIN
+        )));
+    }
+    Ok(())
+}
+
+/// A target's timeline of files, read in order into `model`.
+fn read_files(
+    model: &mut Model,
+    target: TargetRef,
+    files: &[(std::path::PathBuf, Option<f64>)],
+) -> Result<(), Failure> {
+    let flag = target.role.flag();
+    for (path, time) in files {
+        let body = sources::read_file(path).map_err(|e| Failure::bad(format!("{flag} {e}")))?;
+        let origin = path.display().to_string();
+        model
+            .apply(Event::Scrape {
+                target,
+                time: *time,
+                body,
+                format: None,
+                origin: origin.clone(),
+            })
+            .map_err(|e| Failure::bad(format!("{flag} {e}")))?;
+        warn_if_empty(model, target, &origin);
+    }
+    Ok(())
 }
 
 fn scrape_urls(
