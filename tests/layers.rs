@@ -144,7 +144,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "src/tui/evidence.rs: draw_requests",
     "src/tui/evidence.rs: draw_trace",
     "src/tui/fleet/draw.rs: draw_table",
-    "src/tui/header.rs: lines",
     "src/tui/panes.rs: draw_hit_rate",
     "src/tui/panes.rs: draw_matrix",
 ];

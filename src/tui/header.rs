@@ -158,29 +158,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
             app.theme.text,
         ),
     ];
-    let per_target = &a.lmcache.by_target;
-    let mut versions: Vec<String> = per_target
-        .iter()
-        .filter_map(|t| t.http.version.as_deref().map(clean))
-        .collect();
-    versions.dedup();
-    if !versions.is_empty() {
-        spans.push(Span::styled(
-            format!("· LMCache {} ", versions.join(", ")),
-            app.theme.dim,
-        ));
-    }
-    let health: Vec<bool> = per_target.iter().filter_map(|t| t.http.healthy).collect();
-    let sick = health.iter().filter(|h| !**h).count();
-    match (health.len(), sick) {
-        (0, _) => {}
-        (_, 0) => spans.push(Span::styled("healthy ", app.theme.good)),
-        (1, _) => spans.push(Span::styled("UNHEALTHY ", app.theme.bad)),
-        (n, k) => spans.push(Span::styled(
-            format!("UNHEALTHY ({k} of {n}) "),
-            app.theme.bad,
-        )),
-    }
+    spans.extend(server_spans(app));
     spans.extend(finding_counts(app));
     if app.view.paused {
         spans.push(Span::styled(" PAUSED ", app.theme.selected));
@@ -234,6 +212,35 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         )));
     }
     out
+}
+
+/// The LMCache servers' versions and health, as their routes said.
+fn server_spans(app: &App) -> Vec<Span<'static>> {
+    let per_target = &app.shown.analysis.lmcache.by_target;
+    let mut spans = Vec::new();
+    let mut versions: Vec<String> = per_target
+        .iter()
+        .filter_map(|t| t.http.version.as_deref().map(clean))
+        .collect();
+    versions.dedup();
+    if !versions.is_empty() {
+        spans.push(Span::styled(
+            format!("· LMCache {} ", versions.join(", ")),
+            app.theme.dim,
+        ));
+    }
+    let health: Vec<bool> = per_target.iter().filter_map(|t| t.http.healthy).collect();
+    let sick = health.iter().filter(|h| !**h).count();
+    match (health.len(), sick) {
+        (0, _) => {}
+        (_, 0) => spans.push(Span::styled("healthy ", app.theme.good)),
+        (1, _) => spans.push(Span::styled("UNHEALTHY ", app.theme.bad)),
+        (n, k) => spans.push(Span::styled(
+            format!("UNHEALTHY ({k} of {n}) "),
+            app.theme.bad,
+        )),
+    }
+    spans
 }
 
 /// Where a replay stands: playing or not, speed, the packet's time, the offset into it, events
