@@ -380,7 +380,7 @@ fn session_with(extra: &[&str], end: End, during: During) {
 
 /// `e` writes an evidence packet of what the session saw, in the background, says where, and
 /// the session goes on (it quits normally). A directory that cannot be written is tested on the
-/// worker itself (`tui::worker`).
+/// worker itself (`session::worker`).
 #[test]
 fn e_exports_a_packet_in_the_background() {
     let dir = std::env::temp_dir().join(format!("kvscope-pty-export-{}", std::process::id()));

@@ -80,7 +80,7 @@ impl App {
         }
     }
 
-    /// Moves the model out, to be worked on elsewhere (the live worker thread).
+    /// Moves the model out, to be worked on elsewhere (a session's worker thread).
     pub fn take_core(&mut self) -> Option<Core> {
         self.core.take()
     }
