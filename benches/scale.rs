@@ -53,14 +53,12 @@ fn scale(c: &mut Criterion) {
             b.iter(|| kvscope::analysis::analyze(&m.inputs(60.0)).findings.len())
         });
         g.bench_with_input(BenchmarkId::new("report_json", n), &m, |b, m| {
-            b.iter(|| kvscope::report::json(m, 60.0, &[kvscope::vocab::InputKind::Files]).len())
+            b.iter(|| kvscope::report::json(m, 60.0).len())
         });
         // What `e` costs the worker: the report from the analysis the pictures already have.
         let a = kvscope::analysis::analyze(&m.inputs(60.0));
         g.bench_with_input(BenchmarkId::new("report_json_of", n), &m, |b, m| {
-            b.iter(|| {
-                kvscope::report::json_of(m, &a, 60.0, &[kvscope::vocab::InputKind::Files]).len()
-            })
+            b.iter(|| kvscope::report::json_of(m, &a, 60.0).len())
         });
         g.bench_with_input(BenchmarkId::new("ingest", n), &n, |b, &n| {
             let body = scrape(n, 0);

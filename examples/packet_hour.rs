@@ -114,12 +114,7 @@ fn main() {
     // pictures already have. Pictures wait this long.
     let started = Instant::now();
     let snapshot = recorder.snapshot();
-    let _report = kvscope::report::json_of(
-        &model,
-        &analysis,
-        60.0,
-        &[kvscope::vocab::InputKind::Url; 2],
-    );
+    let _report = kvscope::report::json_of(&model, &analysis, 60.0);
     let worker_ms = started.elapsed().as_secs_f64() * 1000.0;
     drop(snapshot);
     // The replay TUI's playback: to the end, then one capture back (the model is rebuilt from

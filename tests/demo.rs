@@ -55,7 +55,7 @@ fn the_timeline_restarts_as_a_restarted_server_would() {
         .unwrap();
     }
     assert_eq!(m.lmcache[0].restarts().len(), 1);
-    let r = kvscope::report::build(&m, 60.0, &[kvscope::vocab::InputKind::Url]);
+    let r = kvscope::report::build(&m, 60.0);
     for path in [
         "lmcache.lookup.requested_tokens.window",
         "lmcache.lookup.hit_tokens.window",

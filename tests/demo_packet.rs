@@ -84,7 +84,7 @@ fn the_bundled_demo_packet_is_the_real_recordings() {
         let mut model = kvscope::cli::packet::empty_model(
             &targets,
             events.iter(),
-            kvscope::model::ModelSettings::default(),
+            kvscope::model::ModelSettings::default().kind(InputKind::Packet),
         );
         for e in &events {
             let _ = model.apply(e.clone());
@@ -93,7 +93,7 @@ fn the_bundled_demo_packet_is_the_real_recordings() {
         let tar = Recording {
             targets: targets.clone(),
             events: &events,
-            report_json: kvscope::report::json(&model, 60.0, &[InputKind::Packet; 2]),
+            report_json: kvscope::report::json(&model, 60.0),
             created,
             redactions: vec![
                 "built from fixtures: /env not carried (the capture scrubbed it)".into(),

@@ -46,7 +46,7 @@ fn report_of(scrapes: &[(Vec<u8>, f64)]) -> Value {
         })
         .unwrap();
     }
-    let r = kvscope::report::build(&m, 60.0, &[kvscope::vocab::InputKind::Files]);
+    let r = kvscope::report::build(&m, 60.0);
     seen(&r);
     same_verdicts(&m);
     r

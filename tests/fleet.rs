@@ -334,6 +334,7 @@ fn a_real_prometheus_fleet_reads_with_the_numbers_of_the_recordings() {
                 m.target.role,
                 inst.model.target(m.target).name.clone(),
                 held.max(2),
+                kvscope::vocab::InputKind::Files,
             );
         }
         for (_, e) in events.iter().filter(|(g, _)| *g == inst.name) {
@@ -393,8 +394,8 @@ fn a_real_prometheus_fleet_reads_with_the_numbers_of_the_recordings() {
             }
             v
         };
-        let from_fleet = clean(kvscope::report::build(&inst.model, a.window, &[]));
-        let from_recording = clean(kvscope::report::build(&direct, a.window, &[]));
+        let from_fleet = clean(kvscope::report::build(&inst.model, a.window));
+        let from_recording = clean(kvscope::report::build(&direct, a.window));
         for part in [
             "mode",
             "lmcache",
@@ -437,8 +438,8 @@ fn a_real_prometheus_fleet_reads_with_the_numbers_of_the_recordings() {
     let one = opened.fleet.instance("b").unwrap();
     dashboard.now = one.model.now;
     dashboard.interval = one.model.interval;
-    let from_dashboard = kvscope::report::build(&dashboard, a.window, &[]);
-    let from_one = kvscope::report::build(&one.model, a.window, &[]);
+    let from_dashboard = kvscope::report::build(&dashboard, a.window);
+    let from_one = kvscope::report::build(&one.model, a.window);
     assert!(dashboard.lmcache[0].scrapes().len() >= 4);
     // Only the instance's own targets were read.
     let read: Vec<&str> = opened.fleet.instances().map(|i| i.name.as_str()).collect();

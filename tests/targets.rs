@@ -133,7 +133,7 @@ fn the_report_names_the_targets_it_sums_and_lists_each() {
         })
         .unwrap();
     }
-    let r = kvscope::report::build(&m, 60.0, &[kvscope::vocab::InputKind::Files; 2]);
+    let r = kvscope::report::build(&m, 60.0);
     assert_eq!(r["lmcache"]["summed_over"], serde_json::json!(["a", "b"]));
     assert_eq!(r["lmcache"]["l1"]["usage_ratio"], 0.71875);
     assert_eq!(r["lmcache"]["l1"]["total_bytes"], 2.0 * (1u64 << 30) as f64);

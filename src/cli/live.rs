@@ -34,6 +34,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<crate::sessi
     let names =
         |urls: &[http::TargetUrl]| -> Vec<String> { urls.iter().map(|u| u.to_string()).collect() };
     let model = ModelSettings::hour_at(args.interval)
+        .kind(crate::vocab::InputKind::Url)
         .series_limit(args.series_limit)
         .thresholds(args.thresholds.clone())
         .build(&names(&lm), &names(&en));

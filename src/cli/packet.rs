@@ -33,6 +33,7 @@ pub fn model_of(
         thresholds: judge.map(|j| j.1.clone()).unwrap_or_default(),
         // The interval the recording was made at, as a replay of it judges by.
         interval: Some(timeline.interval()),
+        kind: InputKind::Packet,
         ..ModelSettings::default()
     };
     let mut model = empty_model(targets, headers, settings);
@@ -192,6 +193,7 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
                 series_limit: limit,
                 // As a replay of the packet judges.
                 interval: Some(packet::interval_of(i.events.iter())),
+                kind: InputKind::Packet,
                 ..ModelSettings::default()
             };
             let mut model = empty_model(&targets, i.events.iter(), settings);
@@ -199,8 +201,7 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
                 let _ = model.apply_judged(e.clone(), window);
             }
             model.judge_pending(window);
-            let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Packet).collect();
-            crate::report::json(&model, window, &kinds)
+            crate::report::json(&model, window)
         }
     };
     let recording = Recording {
@@ -222,7 +223,7 @@ pub fn load(
     at: Option<&str>,
     limit: usize,
     judge: Option<(f64, &crate::analysis::findings::Thresholds)>,
-) -> Result<(Model, Vec<InputKind>), Failure> {
+) -> Result<Model, Failure> {
     let e = evidence(path)?;
     let timeline = e.opened.timeline();
     let first = (0..timeline.len())
@@ -242,8 +243,7 @@ pub fn load(
             crate::sanitize::clean(why)
         );
     }
-    let kinds = targets.iter().map(|_| InputKind::Packet).collect();
-    Ok((model, kinds))
+    Ok(model)
 }
 
 /// `import SRC --out FILE`: a capture folder or a peer packet folder converted to a v1 packet,
@@ -375,6 +375,7 @@ pub fn export(args: &ExportArgs) -> Result<String, Failure> {
         urls.iter().map(|u| u.to_string()).collect()
     };
     let model = ModelSettings::hour_at(args.watch.interval)
+        .kind(InputKind::Url)
         .series_limit(args.watch.series_limit)
         .thresholds(args.watch.thresholds.clone())
         .build(&names(&lm), &names(&en));

@@ -12,7 +12,7 @@ use crate::session::Feed;
 use crate::session::picture::Core;
 use crate::session::playback::{Playback, Speed};
 use crate::tui::{self, App, theme::Theme};
-use crate::vocab::Event;
+use crate::vocab::{Event, InputKind};
 
 /// What `replay` needs.
 pub struct ReplayArgs {
@@ -72,6 +72,7 @@ pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
                 series_limit: limit,
                 thresholds: thresholds.clone(),
                 interval: Some(interval),
+                kind: InputKind::Packet,
             };
             Core::new(model_for(&targets, &settings), window)
         });

@@ -131,7 +131,6 @@ fn read_beside(
     args: &ReportArgs,
     lm: &[Plan],
     en: &[Plan],
-    kinds: &[InputKind],
 ) -> Result<(), Failure> {
     for g in &args.follows {
         let plans = if g.role == Role::Lmcache { lm } else { en };
@@ -144,12 +143,8 @@ fn read_beside(
             role: g.role,
             index,
         };
-        let slot = if g.role == Role::Lmcache {
-            index
-        } else {
-            lm.len() + index
-        };
-        let time = (kinds.get(slot) == Some(&InputKind::Url)).then(now);
+        // Read live beside a URL target: stamped now, as a live session would.
+        let time = (model.target(target).kind == InputKind::Url).then(now);
         let follow = sources::follow::Follow {
             target,
             stream: g.stream,
@@ -166,14 +161,14 @@ fn read_beside(
 /// Runs `report`: what to print, and the exit code (0; 3 when a target never answered; 1
 /// when a rule at or above `--fail-on` fires). Bad input is a [`Failure`] (exit 2).
 pub fn report(args: &ReportArgs) -> Result<(String, i32), Failure> {
-    let (model, kinds) = load(args)?;
+    let model = load(args)?;
     // One analysis for the output and the exit code.
     let a = crate::analysis::analyze(&model.inputs(args.window));
     let code = exit_code(&model, &a, args.fail_on);
     let out = match args.format {
-        OutputFormat::Json => report::json_of(&model, &a, args.window, &kinds),
-        OutputFormat::Text => report::text_of(&model, a, args.window, &kinds),
-        OutputFormat::Markdown => report::markdown_of(&model, a, args.window, &kinds),
+        OutputFormat::Json => report::json_of(&model, &a, args.window),
+        OutputFormat::Text => report::text_of(&model, a, args.window),
+        OutputFormat::Markdown => report::markdown_of(&model, a, args.window),
     };
     Ok((out, code))
 }
@@ -201,7 +196,7 @@ pub fn exit_code(model: &Model, a: &crate::analysis::Analysis, fail_on: Option<S
 
 /// Reads every input (files and URL samples) into a model; also says, per target, whether it
 /// came from files or a URL.
-pub fn load(args: &ReportArgs) -> Result<(Model, Vec<InputKind>), Failure> {
+pub fn load(args: &ReportArgs) -> Result<Model, Failure> {
     if let Some(path) = &args.packet {
         return super::packet::load(
             path,
@@ -229,21 +224,17 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<InputKind>), Failure> {
         history: longest.max(args.samples) + 1,
         series_limit: args.series_limit,
         thresholds: args.thresholds.clone(),
-        interval: None,
+        ..ModelSettings::default()
     };
     let mut model = settings.build(&names(&lm), &names(&en));
-    let mut kinds = Vec::new();
     let mut urls = Vec::new();
     for (role, ps) in [(Role::Lmcache, &lm), (Role::Engine, &en)] {
         for (index, p) in ps.iter().enumerate() {
             let target = TargetRef { role, index };
             match p {
-                Plan::Files(files) => {
-                    kinds.push(InputKind::Files);
-                    read_files(&mut model, target, files)?;
-                }
+                Plan::Files(files) => read_files(&mut model, target, files)?,
                 Plan::Url(u, arg) => {
-                    kinds.push(InputKind::Url);
+                    model.target_mut(target).kind = InputKind::Url;
                     let client = http::client(
                         Duration::from_secs_f64(args.timeout),
                         &args.auth.for_target(role, *arg),
@@ -254,17 +245,17 @@ pub fn load(args: &ReportArgs) -> Result<(Model, Vec<InputKind>), Failure> {
             }
         }
     }
-    read_beside(&mut model, args, &lm, &en, &kinds)?;
+    read_beside(&mut model, args, &lm, &en)?;
     if !urls.is_empty() {
         scrape_urls(&mut model, &urls, args)?;
         // Read live: now is now, and the interval the one asked for. Files keep the clock
         // their own times imply.
-        if kinds.iter().all(|k| *k == InputKind::Url) {
+        if model.targets().all(|(_, t)| t.kind == InputKind::Url) {
             model.now = Some(now());
             model.interval = Some(args.interval);
         }
     }
-    Ok((model, kinds))
+    Ok(model)
 }
 
 /// Standard input can be one input only.

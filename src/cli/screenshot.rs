@@ -62,7 +62,7 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         follows: Vec::new(),
         thresholds: Default::default(),
     };
-    let (model, _) = load(&inputs)?;
+    let model = load(&inputs)?;
     let newest = model
         .targets()
         .filter_map(|(_, t)| t.newest()?.time)

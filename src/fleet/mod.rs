@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::analysis::{self, Analysis};
 use crate::model::{Model, ModelSettings};
 use crate::sources::promapi::{self, Found, Read, ScrapeHealth, Series, TargetKey, Types};
-use crate::vocab::{Event, Role, TargetRef, TargetState};
+use crate::vocab::{Event, InputKind, Role, TargetRef, TargetState};
 
 /// One Prometheus target inside an instance.
 #[derive(Debug, Clone)]
@@ -190,6 +190,7 @@ impl Fleet {
                     name: group.clone(),
                     members: Vec::new(),
                     model: ModelSettings::default()
+                        .kind(InputKind::Prometheus)
                         .series_limit(self.series_limit)
                         .thresholds(self.thresholds.clone())
                         .build(&[], &[]),
@@ -199,7 +200,10 @@ impl Fleet {
                 None => {
                     let history = history_for(self.window, &own, scrape.as_ref());
                     let name = format!("{}/{}", key.job, key.instance);
-                    let target = instance.model.add_target(role, name, history);
+                    let target =
+                        instance
+                            .model
+                            .add_target(role, name, history, InputKind::Prometheus);
                     instance.members.push(Member {
                         key: key.clone(),
                         target,

@@ -130,8 +130,8 @@ fn a_fleet_instance_has_the_numbers_of_the_same_box_read_directly() {
         }
         v
     };
-    let fleet_json = examples_out(crate::report::build(&inst.model, window, &[]));
-    let direct_json = examples_out(crate::report::build(&direct, window, &[]));
+    let fleet_json = examples_out(crate::report::build(&inst.model, window));
+    let direct_json = examples_out(crate::report::build(&direct, window));
     for part in [
         "mode",
         "families",

@@ -272,7 +272,7 @@ mod tests {
     use super::*;
     use crate::model::Model;
     use crate::packet::{Recording, TargetEntry};
-    use crate::vocab::{InputKind, Role, TargetRef};
+    use crate::vocab::{Role, TargetRef};
 
     /// The demo's real recording (32 LMCache scrapes with route answers, one engine scrape) as
     /// a packet's timeline, and a maker of empty models for it.
@@ -304,11 +304,11 @@ mod tests {
         for e in events {
             let _ = model.apply_judged(e.clone(), 60.0);
         }
-        crate::report::json(&model, 60.0, &[InputKind::Url, InputKind::Url])
+        crate::report::json(&model, 60.0)
     }
 
     fn report(core: &Core) -> String {
-        crate::report::json(&core.model, 60.0, &[InputKind::Url, InputKind::Url])
+        crate::report::json(&core.model, 60.0)
     }
 
     #[test]

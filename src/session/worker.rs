@@ -13,7 +13,7 @@ use super::SharedLog;
 use super::picture::{Core, FollowOffer, Shown};
 use crate::packet::{self, Recorder, Recording, TargetEntry};
 use crate::session::playback::{Control, Playback};
-use crate::vocab::{Event, InputKind};
+use crate::vocab::Event;
 
 /// How long the first event of a burst waits for the rest before a picture is made: one
 /// scrape interval's answers (metrics, health, status …) become one analysis and one frame.
@@ -308,12 +308,11 @@ fn export(
         .targets()
         .map(|(target, store)| TargetEntry::new(target, store.name.clone()))
         .collect();
-    let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Url).collect();
     // Every moment judged; the report's own analysis, in the report's order, on the clock of
     // the newest event (not the wall clock): what a replay of the packet gives again.
     core.model.judge_pending(core.window());
     let wall = core.model.now.take();
-    let report_json = crate::report::json(&core.model, core.window(), &kinds);
+    let report_json = crate::report::json(&core.model, core.window());
     core.model.now = wall;
     let interval = core.model.interval;
     let tell = said.clone();

@@ -55,7 +55,7 @@ pub fn report(
     window: f64,
 ) -> Value {
     let m = model(lmcache, engine);
-    kvscope::report::build(&m, window, &[kvscope::vocab::InputKind::Files; 2])
+    kvscope::report::build(&m, window)
 }
 
 pub fn packet_a(name: &str) -> Vec<(PathBuf, Option<f64>)> {

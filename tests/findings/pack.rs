@@ -74,7 +74,7 @@ fn history<'a>(r: &'a Value, code: &str) -> Vec<&'a str> {
 }
 
 fn report(m: &Model) -> Value {
-    let r = kvscope::report::build(m, 60.0, &[kvscope::vocab::InputKind::Files; 2]);
+    let r = kvscope::report::build(m, 60.0);
     seen(&r);
     same_verdicts(m);
     r

@@ -30,7 +30,7 @@ fn report_of(body: &str) -> serde_json::Value {
         })
         .unwrap();
     }
-    kvscope::report::build(&m, 60.0, &[kvscope::vocab::InputKind::Files])
+    kvscope::report::build(&m, 60.0)
 }
 
 /// Bad values in real data: each figure resting on one is unknown with a reason naming the

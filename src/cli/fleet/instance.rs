@@ -40,8 +40,7 @@ pub(super) async fn export_instance(
         .targets()
         .map(|(t, store)| crate::packet::TargetEntry::new(t, store.name.clone()))
         .collect();
-    let kinds: Vec<InputKind> = targets.iter().map(|_| InputKind::Prometheus).collect();
-    let report_json = crate::report::json(&inst.model, fleet.window, &kinds);
+    let report_json = crate::report::json(&inst.model, fleet.window);
     let fleet_json = Analysed::of(fleet).json(&reader.source, &refresh);
     let created = crate::timefmt::now();
     let path = plan.dir.join(crate::packet::default_name(created));
@@ -110,6 +109,7 @@ pub async fn open_instance(
         None => (vec![], vec![]),
     };
     let model = crate::model::ModelSettings::hour_at(interval)
+        .kind(InputKind::Prometheus)
         .series_limit(args.series_limit)
         .thresholds(args.thresholds.clone())
         .build(&lm, &en);

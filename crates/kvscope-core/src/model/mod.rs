@@ -195,8 +195,15 @@ impl Model {
 
     /// Adds a target found later (a fleet's instance gaining an engine) keeping `history`
     /// scrapes; the targets already there keep their addresses.
-    pub fn add_target(&mut self, role: Role, name: String, history: usize) -> TargetRef {
+    pub fn add_target(
+        &mut self,
+        role: Role,
+        name: String,
+        history: usize,
+        kind: crate::vocab::InputKind,
+    ) -> TargetRef {
         let mut store = TargetStore::new(name, history);
+        store.kind = kind;
         store.max_series = self.series_limit.saturating_mul(2);
         let list = match role {
             Role::Lmcache => &mut self.lmcache,

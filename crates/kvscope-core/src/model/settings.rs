@@ -2,6 +2,7 @@
 
 use super::Model;
 use crate::store::DEFAULT_SERIES_LIMIT;
+use crate::vocab::InputKind;
 
 /// How every model is set up, in one place: how much history each target keeps, the series
 /// limit, the thresholds the findings judge by, and the poll interval when it is known. Every
@@ -16,6 +17,8 @@ pub struct ModelSettings {
     /// The interval targets are polled at (live: the one asked for; a packet: the one it was
     /// recorded at); `None` when not known (saved files: the clock comes from their times).
     pub interval: Option<f64>,
+    /// Where the targets' evidence comes from.
+    pub kind: InputKind,
 }
 
 impl ModelSettings {
@@ -39,24 +42,32 @@ impl ModelSettings {
         ModelSettings { thresholds, ..self }
     }
 
+    pub fn kind(self, kind: InputKind) -> ModelSettings {
+        ModelSettings { kind, ..self }
+    }
+
     /// A model of these targets (names, each role in its order).
     pub fn build(&self, lmcache: &[String], engine: &[String]) -> Model {
         let mut model = Model::new(lmcache, engine, self.history);
         model.set_series_limit(self.series_limit);
         model.thresholds = self.thresholds.clone();
         model.interval = self.interval;
+        for t in model.lmcache.iter_mut().chain(model.engine.iter_mut()) {
+            t.kind = self.kind;
+        }
         model
     }
 }
 
 impl Default for ModelSettings {
-    /// Two scrapes per target, the default series limit and thresholds, no interval.
+    /// Two scrapes per target, the default series limit and thresholds, no interval, files.
     fn default() -> Self {
         ModelSettings {
             history: 2,
             series_limit: DEFAULT_SERIES_LIMIT,
             thresholds: Default::default(),
             interval: None,
+            kind: InputKind::Files,
         }
     }
 }

@@ -16,6 +16,21 @@ fn settings_reach_the_model() {
     assert_eq!(m.series_limit(), 7);
     assert_eq!(m.thresholds, thresholds);
     assert_eq!(m.interval, Some(2.0));
+    assert!(
+        m.targets()
+            .all(|(_, t)| t.kind == crate::vocab::InputKind::Files)
+    );
+    let mut live = ModelSettings::hour_at(2.0)
+        .kind(crate::vocab::InputKind::Url)
+        .build(&["lm".into()], &[]);
+    assert_eq!(live.lmcache[0].kind, crate::vocab::InputKind::Url);
+    let later = live.add_target(
+        crate::vocab::Role::Engine,
+        "en".into(),
+        4,
+        crate::vocab::InputKind::Prometheus,
+    );
+    assert_eq!(live.target(later).kind, crate::vocab::InputKind::Prometheus);
     assert_eq!(ModelSettings::default().build(&[], &[]).interval, None);
 }
 

@@ -38,14 +38,14 @@ struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    fn of(role: Role, t: &'a TargetStore, kind: InputKind) -> Self {
+    fn of(role: Role, t: &'a TargetStore) -> Self {
         let mut times = t.scrapes().iter().filter_map(|s| s.time);
         let first_time = times.next();
         let last_time = times.next_back().or(first_time);
         Input {
             role,
             name: &t.name,
-            kind,
+            kind: t.kind,
             scrapes: t.scrapes().len(),
             first_time,
             last_time,
@@ -90,19 +90,14 @@ struct WithUnknowns<'a> {
     unknowns: serde_json::Map<String, Value>,
 }
 
-fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64, kinds: &[InputKind]) -> Report<'a> {
-    let mut kinds = kinds.iter();
+fn report<'a>(model: &'a Model, a: &'a Analysis, window: f64) -> Report<'a> {
     let mut inputs = Vec::new();
     for (role, ts) in [
         (Role::Lmcache, &model.lmcache),
         (Role::Engine, &model.engine),
     ] {
         for t in ts {
-            inputs.push(Input::of(
-                role,
-                t,
-                kinds.next().copied().unwrap_or(InputKind::Files),
-            ));
+            inputs.push(Input::of(role, t));
         }
     }
     Report {
@@ -132,21 +127,15 @@ fn with_unknowns<'a>(r: &'a Report<'a>) -> WithUnknowns<'a> {
     }
 }
 
-/// The JSON report, pretty-printed. `kinds` says, per target in model order (LMCache then
-/// engine), whether it was read from files or a URL.
-pub fn json(model: &Model, window: f64, kinds: &[InputKind]) -> String {
-    json_of(
-        model,
-        &analysis::analyze(&model.inputs(window)),
-        window,
-        kinds,
-    )
+/// The JSON report, pretty-printed.
+pub fn json(model: &Model, window: f64) -> String {
+    json_of(model, &analysis::analyze(&model.inputs(window)), window)
 }
 
 /// [`json`] with the analysis of `model.inputs(window)` already made (a live session keeps
 /// the newest one).
-pub fn json_of(model: &Model, a: &Analysis, window: f64, kinds: &[InputKind]) -> String {
-    let r = report(model, a, window, kinds);
+pub fn json_of(model: &Model, a: &Analysis, window: f64) -> String {
+    let r = report(model, a, window);
     let mut out =
         serde_json::to_string_pretty(&with_unknowns(&r)).expect("a report always serialises");
     out.push('\n');
@@ -154,9 +143,9 @@ pub fn json_of(model: &Model, a: &Analysis, window: f64, kinds: &[InputKind]) ->
 }
 
 /// The JSON report as a value (what `json` prints, parsed).
-pub fn build(model: &Model, window: f64, kinds: &[InputKind]) -> Value {
+pub fn build(model: &Model, window: f64) -> Value {
     let a = analysis::analyze(&model.inputs(window));
-    let r = report(model, &a, window, kinds);
+    let r = report(model, &a, window);
     serde_json::to_value(with_unknowns(&r)).expect("a report always serialises")
 }
 
@@ -169,14 +158,14 @@ fn cap<T>(rows: &mut Vec<T>) -> usize {
 
 /// The report as text for a terminal (breakdowns and unknown figures capped; the JSON has all),
 /// of an analysis already made of `model.inputs(window)`.
-pub fn text_of(model: &Model, a: Analysis, window: f64, kinds: &[InputKind]) -> String {
-    reading(model, a, window, kinds, render::text)
+pub fn text_of(model: &Model, a: Analysis, window: f64) -> String {
+    reading(model, a, window, render::text)
 }
 
 /// The report as GitHub-flavoured markdown (capped like [`text_of`]), of an analysis already
 /// made of `model.inputs(window)`.
-pub fn markdown_of(model: &Model, a: Analysis, window: f64, kinds: &[InputKind]) -> String {
-    reading(model, a, window, kinds, render::markdown)
+pub fn markdown_of(model: &Model, a: Analysis, window: f64) -> String {
+    reading(model, a, window, render::markdown)
 }
 
 /// A view for people: breakdowns keep their first [`ROWS_SHOWN`] rows and say how many more
@@ -187,12 +176,11 @@ fn reading(
     model: &Model,
     mut a: Analysis,
     window: f64,
-    kinds: &[InputKind],
     render: fn(&Report, &render::Extras) -> String,
 ) -> String {
     let salts_more = cap(&mut a.lmcache.lookup.by_cache_salt);
     cap(&mut a.lmcache.lookup.by_model_name);
-    let r = report(model, &a, window, kinds);
+    let r = report(model, &a, window);
     let per_target = a.lmcache.by_target.len() > 1;
     let mut unknowns: Vec<(String, String)> = unknowns::collect(&r)
         .into_iter()

@@ -67,6 +67,8 @@ pub const FUTURE_SLACK: f64 = 300.0;
 #[derive(Debug)]
 pub struct TargetStore {
     pub name: String,
+    /// Where this target's evidence comes from (the report's `inputs[].kind`).
+    pub kind: crate::vocab::InputKind,
     scrapes: VecDeque<ScrapeMeta>,
     series: Vec<Series>,
     by_key: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
@@ -101,6 +103,7 @@ impl TargetStore {
     pub fn new(name: impl Into<String>, capacity: usize) -> Self {
         TargetStore {
             name: name.into(),
+            kind: crate::vocab::InputKind::Files,
             scrapes: VecDeque::new(),
             series: Vec::new(),
             by_key: HashMap::default(),
