@@ -113,6 +113,23 @@ const NEVER: &[(&str, &str, &str)] = &[
         "tui",
         "the fleet's numbers never depend on the screen",
     ),
+    (
+        "tui",
+        "sources",
+        "the screen draws pictures; the session fetches",
+    ),
+    (
+        "tui",
+        "packet",
+        "recording and export belong to the session",
+    ),
+    ("tui", "report", "the screen does not write reports"),
+    (
+        "session",
+        "tui",
+        "the session is headless: it makes pictures, it does not draw them",
+    ),
+    ("session", "cli", "the session knows no command line"),
 ];
 
 /// Lines a source file may have, tests included, and the files exempt by name.
@@ -305,4 +322,33 @@ fn functions_are_measured_whole() {
     let text = "fn a() {\n    let s = \"}}}\";\n    if x { y() }\n}\ntrait T { fn b(&self); }\n#[cfg(test)]\nmod tests {\n    fn c() {}\n}\n";
     let found = functions(&production(&code_only(text)));
     assert_eq!(found, vec![("a".to_string(), 1, 4)]);
+}
+
+/// ARCHITECTURE.md lists the forbidden edges as `NEVER` does, neither more nor fewer.
+#[test]
+fn the_architecture_lists_the_forbidden_edges() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ARCHITECTURE.md")).unwrap();
+    let at = doc
+        .find("\nForbidden (")
+        .expect("ARCHITECTURE.md has the list");
+    let mut listed = BTreeSet::new();
+    for line in doc[at..]
+        .lines()
+        .skip(1)
+        .skip_while(|l| !l.starts_with("- "))
+    {
+        let Some(edge) = line.strip_prefix("- ") else {
+            break;
+        };
+        let (from, tos) = edge.split_once(" → ").expect("`from → to / to`");
+        for to in tos.split(" / ") {
+            listed.insert((from.to_string(), to.to_string()));
+        }
+    }
+    let never: BTreeSet<(String, String)> = NEVER
+        .iter()
+        .map(|(a, b, _)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(listed, never);
 }
