@@ -72,95 +72,9 @@ pub enum Command {
         "lmcache", "engine", "packet", "routes", "lct", "server_log", "engine_log", "otel",
         "lookup_hashes",
     ])))]
-    Report {
-        /// LMCache /metrics: FILE, FILE@2026-11-22T07:23:02Z, a metrics_index.tsv, or a URL.
-        /// Repeatable; files form one timeline in the given order, each URL is a target.
-        #[arg(long, value_name = "FILE|URL")]
-        lmcache: Vec<String>,
-        /// Engine (vLLM/SGLang) /metrics, same forms as --lmcache.
-        #[arg(long, value_name = "FILE|URL")]
-        engine: Vec<String>,
-        /// An evidence packet (a .kvpacket file or its unpacked directory) instead of targets.
-        #[arg(long, value_name = "PACKET", conflicts_with_all = ["lmcache", "engine"])]
-        packet: Option<std::path::PathBuf>,
-        /// With --packet: the report at this moment (RFC 3339, or +90s from the first event).
-        #[arg(long, value_name = "TIME", requires = "packet")]
-        at: Option<String>,
-        /// Scrapes per URL.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-        samples: u32,
-        /// Time between scrapes of a URL (500ms, 2s, 5m; at least 100ms).
-        #[arg(long, default_value = "2s", value_parser = parse_interval)]
-        interval: f64,
-        /// Window for windowed figures.
-        #[arg(long, default_value = "60s", value_parser = parse_duration)]
-        window: f64,
-        /// Per-request timeout for URLs.
-        #[arg(long, default_value = "5s", value_parser = parse_duration)]
-        timeout: f64,
-        /// Output format [default: text when standard output is a terminal, json otherwise
-        /// (a pipe, a file, CI)].
-        #[arg(long, value_enum)]
-        format: Option<OutputFormat>,
-        /// Exit 1 when a rule of this severity or above fires: critical, warning or info
-        /// (without it, findings never change the exit code).
-        #[arg(long, value_name = "SEVERITY", value_parser = severity)]
-        fail_on: Option<crate::analysis::findings::Severity>,
-        /// Also read the LMCache HTTP routes of URL targets once (health, status, config,
-        /// threads …; the read-only allowlist of watch), so route-based rules can judge.
-        #[arg(long)]
-        routes: bool,
-        /// With --routes, also read /env (values redacted).
-        #[arg(long, requires = "routes")]
-        allow_env: bool,
-        /// A config file whose `[findings]` thresholds the rules use (without it, the
-        /// defaults: a report reads no config file it is not given).
-        #[arg(long, value_name = "FILE")]
-        config: Option<std::path::PathBuf>,
-        /// Series one scrape may carry per instance; a scrape with more is refused.
-        #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
-        series_limit: usize,
-        #[command(flatten)]
-        auth: AuthOpts,
-        #[command(flatten)]
-        follow: FollowOpts,
-        #[command(flatten)]
-        fleet: FleetOpts,
-    },
+    Report(ReportCmd),
     /// Record live targets (metrics and LMCache routes) for a while into an evidence packet.
-    Export {
-        /// LMCache MP server: a base URL or its /metrics URL. Repeatable.
-        #[arg(long, value_name = "URL")]
-        lmcache: Vec<String>,
-        /// Engine (vLLM/SGLang) base or /metrics URL. Repeatable.
-        #[arg(long, value_name = "URL")]
-        engine: Vec<String>,
-        /// How long to record (30s, 5m, 1h).
-        #[arg(long, value_parser = parse_duration)]
-        duration: f64,
-        /// Scrape interval (at least 100ms).
-        #[arg(long, default_value = "2s", value_parser = parse_interval)]
-        interval: f64,
-        /// Per-request timeout.
-        #[arg(long, default_value = "5s", value_parser = parse_duration)]
-        timeout: f64,
-        /// Also read the LMCache server's /env (values redacted).
-        #[arg(long)]
-        allow_env: bool,
-        /// Series one scrape may carry per instance; a scrape with more is refused.
-        #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
-        series_limit: usize,
-        /// The packet to write (never overwritten).
-        #[arg(long, value_name = "FILE")]
-        out: std::path::PathBuf,
-        /// Replace host names and addresses with stable pseudonyms.
-        #[arg(long)]
-        redact_hosts: bool,
-        #[command(flatten)]
-        auth: AuthOpts,
-        #[command(flatten)]
-        follow: FollowOpts,
-    },
+    Export(ExportCmd),
     /// Convert saved evidence to a packet: a capture folder (metrics_index.tsv, http/), or a
     /// peer packet folder (*_metrics_loaded.prom).
     Import {
@@ -446,4 +360,98 @@ mod tests {
         }
         assert!(parse(&["kvscope", "import", "d", "--out", "o", "--redact-hosts"]).is_ok());
     }
+}
+
+/// `kvscope report`'s flags.
+#[derive(clap::Args)]
+pub struct ReportCmd {
+    /// LMCache /metrics: FILE, FILE@2026-11-22T07:23:02Z, a metrics_index.tsv, or a URL.
+    /// Repeatable; files form one timeline in the given order, each URL is a target.
+    #[arg(long, value_name = "FILE|URL")]
+    pub lmcache: Vec<String>,
+    /// Engine (vLLM/SGLang) /metrics, same forms as --lmcache.
+    #[arg(long, value_name = "FILE|URL")]
+    pub engine: Vec<String>,
+    /// An evidence packet (a .kvpacket file or its unpacked directory) instead of targets.
+    #[arg(long, value_name = "PACKET", conflicts_with_all = ["lmcache", "engine"])]
+    pub packet: Option<std::path::PathBuf>,
+    /// With --packet: the report at this moment (RFC 3339, or +90s from the first event).
+    #[arg(long, value_name = "TIME", requires = "packet")]
+    pub at: Option<String>,
+    /// Scrapes per URL.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub samples: u32,
+    /// Time between scrapes of a URL (500ms, 2s, 5m; at least 100ms).
+    #[arg(long, default_value = "2s", value_parser = parse_interval)]
+    pub interval: f64,
+    /// Window for windowed figures.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub window: f64,
+    /// Per-request timeout for URLs.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub timeout: f64,
+    /// Output format [default: text when standard output is a terminal, json otherwise
+    /// (a pipe, a file, CI)].
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Exit 1 when a rule of this severity or above fires: critical, warning or info
+    /// (without it, findings never change the exit code).
+    #[arg(long, value_name = "SEVERITY", value_parser = severity)]
+    pub fail_on: Option<crate::analysis::findings::Severity>,
+    /// Also read the LMCache HTTP routes of URL targets once (health, status, config,
+    /// threads …; the read-only allowlist of watch), so route-based rules can judge.
+    #[arg(long)]
+    pub routes: bool,
+    /// With --routes, also read /env (values redacted).
+    #[arg(long, requires = "routes")]
+    pub allow_env: bool,
+    /// A config file whose `[findings]` thresholds the rules use (without it, the
+    /// defaults: a report reads no config file it is not given).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Series one scrape may carry per instance; a scrape with more is refused.
+    #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
+    pub series_limit: usize,
+    #[command(flatten)]
+    pub auth: AuthOpts,
+    #[command(flatten)]
+    pub follow: FollowOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
+}
+
+/// `kvscope export`'s flags.
+#[derive(clap::Args)]
+pub struct ExportCmd {
+    /// LMCache MP server: a base URL or its /metrics URL. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub lmcache: Vec<String>,
+    /// Engine (vLLM/SGLang) base or /metrics URL. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub engine: Vec<String>,
+    /// How long to record (30s, 5m, 1h).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: f64,
+    /// Scrape interval (at least 100ms).
+    #[arg(long, default_value = "2s", value_parser = parse_interval)]
+    pub interval: f64,
+    /// Per-request timeout.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub timeout: f64,
+    /// Also read the LMCache server's /env (values redacted).
+    #[arg(long)]
+    pub allow_env: bool,
+    /// Series one scrape may carry per instance; a scrape with more is refused.
+    #[arg(long, value_name = "N", default_value_t = crate::store::DEFAULT_SERIES_LIMIT, value_parser = series_limit)]
+    pub series_limit: usize,
+    /// The packet to write (never overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
+    /// Replace host names and addresses with stable pseudonyms.
+    #[arg(long)]
+    pub redact_hosts: bool,
+    #[command(flatten)]
+    pub auth: AuthOpts,
+    #[command(flatten)]
+    pub follow: FollowOpts,
 }

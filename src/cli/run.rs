@@ -3,7 +3,7 @@
 
 use clap::ArgMatches;
 
-use super::args::{Command, FleetOpts, LiveOpts};
+use super::args::{Command, ExportCmd, FleetOpts, LiveOpts, ReportCmd};
 use super::report::{OutputFormat, ReportArgs};
 use super::session::WatchArgs;
 use super::{Failure, auth, settings};
@@ -45,19 +45,19 @@ pub fn run(command: Command, sub: &ArgMatches) -> Result<i32, Failure> {
             let args = settings::resolve(live, vec![], vec![], auth)?;
             super::live::demo(serve_only, port, speed, &args).map(live_code)
         }
-        report @ Command::Report { .. } => run_report(report, auth, follows),
-        export @ Command::Export { .. } => run_export(export, auth, follows),
+        Command::Report(report) => run_report(report, auth, follows),
+        Command::Export(export) => run_export(export, auth, follows),
         other => run_packet_or_shell(other),
     }
 }
 
 /// `kvscope report`: a fleet through Prometheus, or targets, files and packets.
 fn run_report(
-    command: Command,
+    command: ReportCmd,
     auth: crate::sources::http::AuthPlan,
     follows: Vec<super::follow::Given>,
 ) -> Result<i32, Failure> {
-    let Command::Report {
+    let ReportCmd {
         lmcache,
         engine,
         packet,
@@ -75,10 +75,7 @@ fn run_report(
         auth: _,
         follow: _,
         fleet,
-    } = command
-    else {
-        unreachable!("run_report takes its own command")
-    };
+    } = command;
     let format = format.unwrap_or_else(OutputFormat::for_stdout);
     let thresholds = settings::report_thresholds(config.as_deref())?;
     if let Some(url) = fleet.prometheus.clone() {
@@ -120,11 +117,11 @@ fn run_report(
 
 /// `kvscope export`: a headless session written as a packet.
 fn run_export(
-    command: Command,
+    command: ExportCmd,
     auth: crate::sources::http::AuthPlan,
     follows: Vec<super::follow::Given>,
 ) -> Result<i32, Failure> {
-    let Command::Export {
+    let ExportCmd {
         lmcache,
         engine,
         duration,
@@ -136,10 +133,7 @@ fn run_export(
         redact_hosts,
         auth: _,
         follow: _,
-    } = command
-    else {
-        unreachable!("run_export takes its own command")
-    };
+    } = command;
     let watch = WatchArgs {
         follows,
         lmcache,
@@ -231,8 +225,8 @@ fn run_packet_or_shell(command: Command) -> Result<i32, Failure> {
         | Command::Screenshot(_)
         | Command::Fleet { .. }
         | Command::Demo { .. }
-        | Command::Report { .. }
-        | Command::Export { .. } => unreachable!("run() takes the commands with targets"),
+        | Command::Report(_)
+        | Command::Export(_) => unreachable!("run() takes the commands with targets"),
     }
 }
 
