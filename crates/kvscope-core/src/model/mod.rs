@@ -176,9 +176,7 @@ impl Model {
             return None;
         };
         self.pending = false;
-        let mut inputs = self.inputs(window);
-        inputs.clock = inputs.clock.map(|c| Clock { now: m, ..c });
-        let a = crate::analysis::analyze(&inputs);
+        let a = crate::analysis::analyze(&self.inputs_at(m, window));
         std::sync::Arc::make_mut(&mut self.verdicts).note(m, &a.rules);
         Some(a)
     }
@@ -187,10 +185,15 @@ impl Model {
     /// the clock's) and records there the rules whose state changed. A moment is judged on its
     /// own time, whoever judges it and whenever.
     pub fn note_verdicts(&mut self, now: f64, window: f64) {
+        let rules = crate::analysis::verdicts(&self.inputs_at(now, window));
+        std::sync::Arc::make_mut(&mut self.verdicts).note(now, &rules);
+    }
+
+    /// [`Model::inputs`] as of the moment `now`: a moment is judged on its own time.
+    pub fn inputs_at(&self, now: f64, window: f64) -> Inputs<'_> {
         let mut inputs = self.inputs(window);
         inputs.clock = inputs.clock.map(|c| Clock { now, ..c });
-        let rules = crate::analysis::verdicts(&inputs);
-        std::sync::Arc::make_mut(&mut self.verdicts).note(now, &rules);
+        inputs
     }
 
     /// Adds a target found later (a fleet's instance gaining an engine) keeping `history`
