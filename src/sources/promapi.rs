@@ -116,32 +116,26 @@ pub struct Found {
     pub role: Role,
 }
 
-/// Prometheus's word on its own last scrape of a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PromHealth {
-    Up,
-    Down,
-    /// Not scraped yet, or a word this reader does not know.
-    #[default]
-    Unknown,
+crate::named! {
+    /// Prometheus's word on its own last scrape of a target.
+    #[derive(Default)]
+    pub enum PromHealth {
+        Up = "up",
+        Down = "down",
+        /// Not scraped yet, or a word this reader does not know.
+        #[default]
+        Unknown = "unknown",
+    }
 }
 
 impl PromHealth {
-    /// As Prometheus writes it (`up`, `down`); any other word is unknown.
+    /// As Prometheus writes it; a word it is not is unknown.
     pub fn parse(s: &str) -> PromHealth {
-        match s {
-            "up" => PromHealth::Up,
-            "down" => PromHealth::Down,
-            _ => PromHealth::Unknown,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PromHealth::Up => "up",
-            PromHealth::Down => "down",
-            PromHealth::Unknown => "unknown",
-        }
+        PromHealth::ALL
+            .iter()
+            .copied()
+            .find(|h| h.as_str() == s)
+            .unwrap_or_default()
     }
 }
 
