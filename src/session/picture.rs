@@ -276,6 +276,11 @@ pub struct Core {
     pub model: Model,
     window: f64,
     computed: Option<(Arc<Analysis>, Arc<History>)>,
+    /// Analyses made for pictures and judgements (the session's accounting; tests read it).
+    pub analysed: usize,
+    /// Route answers or evidence were applied live after `computed` was made
+    /// ([`Core::apply_live`]); [`Core::catch_up`] lets the next picture see them.
+    behind: bool,
     /// The evidence picture, until evidence arrives.
     evidence: Option<Arc<Evidence>>,
     /// Whether each capture moment is judged as events arrive (off while a replay rebuilds
@@ -289,6 +294,8 @@ impl Core {
             model,
             window,
             computed: None,
+            behind: false,
+            analysed: 0,
             evidence: None,
             judging: true,
         }
@@ -308,7 +315,7 @@ impl Core {
         self.model.now = Some(now);
         let changed = states(&self.model) != before;
         if changed {
-            self.computed = None;
+            self.forget();
         }
         changed
     }
@@ -332,7 +339,7 @@ impl Core {
                 | Event::RouteSkipped { .. }
                 | Event::Evidence { .. }
         ) {
-            self.computed = None;
+            self.forget();
         }
         if matches!(event, Event::Evidence { .. }) {
             self.evidence = None;
@@ -342,6 +349,41 @@ impl Core {
         }
         // A body that cannot be parsed is already recorded as a failed scrape of its target.
         self.model.apply_logged(event).1
+    }
+
+    /// [`Core::apply`] for a live session, where the picture of a capture is made once its
+    /// burst settles. An event that is no capture (a route's answer, evidence) ends the
+    /// moment being gathered: the moment's picture analysis is made now, before the event, and
+    /// judges it, so a moment is analysed once. What the event brings waits for the next
+    /// capture's picture, or for [`Core::catch_up`]: one analysis a scrape, however many
+    /// routes answer and lines arrive.
+    pub fn apply_live(&mut self, event: Event) -> Option<String> {
+        if event.is_capture() {
+            return self.apply(event);
+        }
+        if self.judging && self.model.is_pending() {
+            self.computed();
+        }
+        let kept = self.computed.take();
+        let line = self.apply(event);
+        if kept.is_some() {
+            self.computed = kept;
+            self.behind = true;
+        }
+        line
+    }
+
+    /// Lets the next picture see what [`Core::apply_live`] held back.
+    pub fn catch_up(&mut self) {
+        if std::mem::take(&mut self.behind) {
+            self.computed = None;
+        }
+    }
+
+    /// The next picture analyses afresh.
+    fn forget(&mut self) {
+        self.computed = None;
+        self.behind = false;
     }
 
     /// The analysis of the model now (made once per change).
@@ -362,6 +404,7 @@ impl Core {
                     .flatten();
                 let mut a =
                     judged.unwrap_or_else(|| analysis::analyze(&self.model.inputs(self.window)));
+                self.analysed += 1;
                 // Most severe first, then the longest firing first; a rule whose firing is
                 // not yet noted began last.
                 let verdicts = &self.model.verdicts;
@@ -503,24 +546,30 @@ mod tests {
         let events = timeline();
         let window = 60.0;
         let mut core = Core::new(model(), window);
+        // As the worker drives it: pictures after bursts, a capture-free burst caught up.
+        let mut live = Core::new(model(), window);
         let mut replay = model();
+        let (mut capture_free, mut bursts) = (true, 0);
         for (i, e) in events.iter().enumerate() {
             core.apply(e.clone());
+            live.apply_live(e.clone());
+            capture_free &= !e.is_capture();
             let _ = replay.apply_judged(e.clone(), window);
             let later = events.get(i + 1).is_some_and(|n| n.time() != e.time());
             if later {
                 let _ = core.shown(None);
+                if capture_free {
+                    live.catch_up();
+                }
+                let _ = live.shown(None);
+                (capture_free, bursts) = (true, bursts + 1);
             }
         }
         let _ = core.shown(None);
+        let _ = live.shown(None);
         replay.judge_pending(window);
         // Fresh: where each moment closes, from the events alone.
-        let capture = |e: &Event| {
-            matches!(
-                e,
-                Event::Scrape { .. } | Event::ScrapeFailed { .. } | Event::Latency { .. }
-            )
-        };
+        let capture = Event::is_capture;
         let mut fresh = Verdicts::default();
         let mut moment: Option<(f64, bool)> = None;
         let judge = |upto: usize, at: f64, fresh: &mut Verdicts| {
@@ -558,6 +607,14 @@ mod tests {
         }
         assert!(judged > 30, "{judged} moments");
         assert_eq!(*replay.verdicts, fresh, "a replay's history");
-        assert_eq!(*core.model.verdicts, fresh, "a live session's history");
+        assert_eq!(*core.model.verdicts, fresh, "a session's history");
+        assert_eq!(*live.model.verdicts, fresh, "a live session's history");
+        // Live, a moment's judgement is its picture's analysis: one analysis a burst at most,
+        // where judging apart from pictures needs more.
+        assert!(
+            (judged..=bursts + 1).contains(&live.analysed),
+            "{} analyses for {judged} moments in {bursts} bursts",
+            live.analysed
+        );
     }
 }

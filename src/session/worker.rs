@@ -28,8 +28,9 @@ pub enum Feed {
     Replay(Box<Playback>),
 }
 
-/// Pictures made for trace and log bytes alone come at most this often: a busy log is parsed
-/// as it arrives and analysed with the next capture or after this long.
+/// Pictures made for route answers, trace and log bytes alone (no capture) come at most this
+/// often: a busy log is parsed as it arrives and analysed with the next capture or after this
+/// long.
 const EVIDENCE_EVERY: Duration = Duration::from_secs(1);
 
 /// How often a playing replay moves on (and sends a picture).
@@ -156,8 +157,8 @@ async fn work(
     let mut detail = None;
     // When the oldest event not yet in a picture arrived.
     let mut pending: Option<Instant> = None;
-    // Whether every event not yet in a picture was trace or log bytes, and when the last
-    // picture was sent.
+    // Whether no event not yet in a picture was a capture (all were route answers, trace or
+    // log bytes), and when the last picture was sent.
     let mut evidence_only = true;
     let mut last_picture = Instant::now() - EVIDENCE_EVERY;
     // A picture at once (a key asked for it).
@@ -166,7 +167,8 @@ async fn work(
     // After a pause, one tick, not the ones missed meanwhile.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = Instant::now();
-    // Live, the clock moves without events: stale targets are judged on it each second.
+    // Live, the clock moves without events: stale targets are judged on it a second after the
+    // last picture (a picture sets the clock itself, so while pictures come it never fires).
     let mut clock_ticks = tokio::time::interval(Duration::from_secs(1));
     clock_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Files followed on request (`Order::Follow`) send here; heard like the collectors.
@@ -182,7 +184,7 @@ async fn work(
         tokio::select! {
             ev = next_event(&mut events) => match ev {
                 Some(ev) => {
-                    evidence_only &= matches!(ev, Event::Evidence { .. });
+                    evidence_only &= !ev.is_capture();
                     hear(ev, &mut heard, &mut recorder, &mut core, &log);
                     pending.get_or_insert_with(Instant::now);
                 }
@@ -251,6 +253,9 @@ async fn work(
                         .as_ref()
                         .map_or_else(crate::timefmt::now, |p| p.status().now),
                 );
+                if evidence_only {
+                    core.catch_up();
+                }
                 let mut shown = core.shown(detail);
                 shown.replay = playback.as_ref().map(|p| p.status());
                 if pictures.send(Some(shown)).is_err() {
@@ -259,6 +264,7 @@ async fn work(
                 pending = None;
                 evidence_only = true;
                 last_picture = Instant::now();
+                clock_ticks.reset();
             }
         }
     }
@@ -274,7 +280,7 @@ struct Heard {
 fn hear(ev: Event, heard: &mut Heard, recorder: &mut Recorder, core: &mut Core, log: &SharedLog) {
     heard.scrapes += usize::from(matches!(ev, Event::Scrape { .. }));
     recorder.record(&ev);
-    if let Some(line) = core.apply(ev)
+    if let Some(line) = core.apply_live(ev)
         && let Ok(mut log) = log.lock()
         && let Some(log) = log.as_mut()
     {

@@ -74,6 +74,11 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
                 if let Some(shown) = picture.borrow_and_update().clone() {
                     app.on_shown(shown);
                     pictured = true;
+                    // A picture brings the clock along: the tick is for when none come.
+                    if !app.replaying() {
+                        app.on_tick(now());
+                        tick.reset();
+                    }
                 }
             }
             Some(ev) = keys.recv() => match ev {

@@ -275,6 +275,15 @@ impl Event {
         }
     }
 
+    /// Whether it is part of a capture (a scrape attempt or its latency): captures open the
+    /// moments verdicts are judged at; route answers and evidence join no moment of their own.
+    pub fn is_capture(&self) -> bool {
+        matches!(
+            self,
+            Event::Scrape { .. } | Event::ScrapeFailed { .. } | Event::Latency { .. }
+        )
+    }
+
     /// The target the event is about.
     pub fn target(&self) -> TargetRef {
         match self {

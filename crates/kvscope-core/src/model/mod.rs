@@ -129,11 +129,7 @@ impl Model {
     /// judged once, and a live session, which judges a moment when its picture is made, and a
     /// replay, which judges it when the next event comes, judge the same state.
     pub fn begin_moment(&mut self, e: &Event, window: f64) {
-        let capture = matches!(
-            e,
-            Event::Scrape { .. } | Event::ScrapeFailed { .. } | Event::Latency { .. }
-        );
-        if !capture {
+        if !e.is_capture() {
             self.judge_pending(window);
             return;
         }
@@ -166,6 +162,11 @@ impl Model {
             self.note_verdicts(m, window);
         }
         self.pending = false;
+    }
+
+    /// Whether the moment being gathered has events not yet judged.
+    pub fn is_pending(&self) -> bool {
+        self.moment.is_some() && self.pending
     }
 
     /// [`Model::judge_pending`] with the whole analysis: the moment being gathered, judged on
