@@ -113,6 +113,19 @@ pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
     let Some(picture) = table else {
         return run(dashboard());
     };
+    fleet_table(args, picture, &names, &theme, &rt, || run(dashboard()))
+}
+
+/// A packet written in the fleet view: its fleet table, where Enter on the instance the
+/// packet holds replays that instance (`open`).
+fn fleet_table(
+    args: &ReplayArgs,
+    picture: tui::fleet::FleetPicture,
+    names: &[String],
+    theme: &Theme,
+    rt: &tokio::runtime::Runtime,
+    mut open: impl FnMut() -> Result<crate::session::Stop, Failure>,
+) -> Result<crate::session::Stop, Failure> {
     let held = picture
         .rows
         .iter()
@@ -146,7 +159,7 @@ pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
         match stop {
             tui::FleetStop::Quit => return Ok(crate::session::Stop::Quit),
             tui::FleetStop::Signal(n) => return Ok(crate::session::Stop::Signal(n)),
-            tui::FleetStop::Open(name) if Some(&name) == held.as_ref() => match run(dashboard())? {
+            tui::FleetStop::Open(name) if Some(&name) == held.as_ref() => match open()? {
                 crate::session::Stop::Quit => view.note = Some(format!("back from {name}")),
                 signal => return Ok(signal),
             },

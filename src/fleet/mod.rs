@@ -33,6 +33,79 @@ pub struct Member {
     pub seen: f64,
 }
 
+/// Series by the target (job, instance) Prometheus scraped them from.
+fn by_target(series: &[Series]) -> HashMap<(&str, &str), Vec<&Series>> {
+    let mut out: HashMap<_, Vec<_>> = HashMap::new();
+    for s in series {
+        let key = (
+            s.label("job").unwrap_or(""),
+            s.label("instance").unwrap_or(""),
+        );
+        out.entry(key).or_default().push(s);
+    }
+    out
+}
+
+impl Member {
+    /// Its samples not yet applied, rebuilt as scrapes of its own.
+    fn scrapes(&mut self, own: &[&Series], types: &Types, strip: &[String]) -> Vec<Event> {
+        let origin = format!("prometheus {}/{}", self.key.job, self.key.instance);
+        let mut out = Vec::new();
+        for (ms, body) in promapi::bodies(own, types, strip, self.newest_ms) {
+            self.newest_ms = self.newest_ms.max(ms);
+            out.push(Event::Scrape {
+                target: self.target,
+                time: Some(ms as f64 / 1000.0),
+                body: body.into_bytes(),
+                format: None,
+                origin: origin.clone(),
+            });
+        }
+        out
+    }
+
+    /// Its failed scrapes not yet told: where the targets API is missing, the samples of
+    /// Prometheus's `up` at 0; where it answers, a target it says is down.
+    fn failures(&mut self, own: &[&Series], scrape: Option<&ScrapeHealth>) -> Vec<Event> {
+        let mut out = Vec::new();
+        if scrape.is_none() {
+            let told = self.failure_told.unwrap_or(0.0);
+            let failed: Vec<i64> = own
+                .iter()
+                .filter(|s| s.label("__name__") == Some("up"))
+                .flat_map(|s| &s.points)
+                .filter(|(t, v)| *v == 0.0 && *t as f64 / 1000.0 > told)
+                .map(|p| p.0)
+                .collect();
+            for t in failed {
+                let at = t as f64 / 1000.0;
+                self.failure_told = Some(at);
+                out.push(Event::ScrapeFailed {
+                    target: self.target,
+                    time: at,
+                    error: "Prometheus could not scrape it (up = 0)".into(),
+                });
+            }
+        }
+        if let Some(h) = scrape
+            && h.health == promapi::PromHealth::Down
+            && let Some(at) = h.last_scrape
+            && self.failure_told != Some(at)
+        {
+            self.failure_told = Some(at);
+            out.push(Event::ScrapeFailed {
+                target: self.target,
+                time: at,
+                error: format!(
+                    "Prometheus could not scrape it: {}",
+                    crate::sanitize::clean(&h.last_error)
+                ),
+            });
+        }
+        out
+    }
+}
+
 /// A row of the fleet: the targets sharing one value of the group label, and their model.
 #[derive(Debug)]
 pub struct Instance {
@@ -43,6 +116,20 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Its model's clock: the fleet's, and the shortest scrape interval Prometheus reports
+    /// for its members.
+    fn set_clock(&mut self, time: f64) {
+        self.model.now = Some(time);
+        if let Some(interval) = self
+            .members
+            .iter()
+            .filter_map(|m| m.scrape.as_ref()?.interval)
+            .reduce(f64::min)
+        {
+            self.model.interval = Some(interval);
+        }
+    }
+
     /// The job of its first target (an LMCache server's before an engine's).
     pub fn job(&self) -> &str {
         self.members
@@ -164,14 +251,7 @@ impl Fleet {
             time,
         } = read;
         self.time = Some(time);
-        let mut by_target: HashMap<(&str, &str), Vec<&Series>> = HashMap::new();
-        for s in &series {
-            let key = (
-                s.label("job").unwrap_or(""),
-                s.label("instance").unwrap_or(""),
-            );
-            by_target.entry(key).or_default().push(s);
-        }
+        let mut by_target = by_target(&series);
         let mut applied = Vec::new();
         for Found { key, group, role } in &found {
             let (group, role) = (group.clone(), *role);
@@ -218,59 +298,9 @@ impl Fleet {
             let member = &mut instance.members[at];
             member.seen = time;
             member.scrape = scrape.clone();
-            let origin = format!("prometheus {}/{}", key.job, key.instance);
-            for (ms, body) in promapi::bodies(&own, &self.types, &strip, member.newest_ms) {
-                member.newest_ms = member.newest_ms.max(ms);
-                let e = Event::Scrape {
-                    target: member.target,
-                    time: Some(ms as f64 / 1000.0),
-                    body: body.into_bytes(),
-                    format: None,
-                    origin: origin.clone(),
-                };
-                if self.keep_events {
-                    applied.push((group.clone(), e.clone()));
-                }
-                let _ = instance.model.apply(e);
-            }
-            // Without the targets API, Prometheus's `up` says which scrapes failed.
-            if scrape.is_none() {
-                let told = member.failure_told.unwrap_or(0.0);
-                let failed: Vec<i64> = own
-                    .iter()
-                    .filter(|s| s.label("__name__") == Some("up"))
-                    .flat_map(|s| &s.points)
-                    .filter(|(t, v)| *v == 0.0 && *t as f64 / 1000.0 > told)
-                    .map(|p| p.0)
-                    .collect();
-                for t in failed {
-                    let at = t as f64 / 1000.0;
-                    member.failure_told = Some(at);
-                    let e = Event::ScrapeFailed {
-                        target: member.target,
-                        time: at,
-                        error: "Prometheus could not scrape it (up = 0)".into(),
-                    };
-                    if self.keep_events {
-                        applied.push((group.clone(), e.clone()));
-                    }
-                    let _ = instance.model.apply(e);
-                }
-            }
-            if let Some(h) = scrape
-                && h.health == crate::sources::promapi::PromHealth::Down
-                && let Some(at) = h.last_scrape
-                && member.failure_told != Some(at)
-            {
-                member.failure_told = Some(at);
-                let e = Event::ScrapeFailed {
-                    target: member.target,
-                    time: at,
-                    error: format!(
-                        "Prometheus could not scrape it: {}",
-                        crate::sanitize::clean(&h.last_error)
-                    ),
-                };
+            let mut events = member.scrapes(&own, &self.types, &strip);
+            events.extend(member.failures(&own, scrape.as_ref()));
+            for e in events {
                 if self.keep_events {
                     applied.push((group.clone(), e.clone()));
                 }
@@ -278,15 +308,7 @@ impl Fleet {
             }
         }
         for i in self.instances.values_mut() {
-            i.model.now = Some(time);
-            if let Some(interval) = i
-                .members
-                .iter()
-                .filter_map(|m| m.scrape.as_ref()?.interval)
-                .reduce(f64::min)
-            {
-                i.model.interval = Some(interval);
-            }
+            i.set_clock(time);
         }
         // An instance none of whose targets discovery listed for a window has left. (A target
         // that left an instance still present stays in it, stale.)

@@ -140,7 +140,7 @@ pub(super) fn spawn(
 }
 
 async fn work(
-    mut core: Core,
+    core: Core,
     feed: Feed,
     mut orders: mpsc::UnboundedReceiver<Order>,
     pictures: watch::Sender<Option<Shown>>,
@@ -148,125 +148,197 @@ async fn work(
     said: mpsc::UnboundedSender<Said>,
     recorded: f64,
 ) {
-    let (mut events, mut playback) = match feed {
+    let (mut events, playback) = match feed {
         Feed::Live(rx) => (Some(rx), None),
         Feed::Replay(p) => (None, Some(p)),
     };
-    let mut recorder = Recorder::new(recorded);
-    let mut heard = Heard::default();
-    let mut detail = None;
-    // When the oldest event not yet in a picture arrived.
-    let mut pending: Option<Instant> = None;
-    // Whether no event not yet in a picture was a capture (all were route answers, trace or
-    // log bytes), and when the last picture was sent.
-    let mut evidence_only = true;
-    let mut last_picture = Instant::now() - EVIDENCE_EVERY;
-    // A picture at once (a key asked for it).
-    let now = || Some(Instant::now() - SETTLE);
+    // Files followed on request (`Order::Follow`) send here; heard like the collectors.
+    let (followed_tx, mut followed) = mpsc::channel::<Event>(64);
+    let mut w = Worker {
+        core,
+        playback,
+        recorder: Recorder::new(recorded),
+        heard: Heard::default(),
+        detail: None,
+        pending: None,
+        evidence_only: true,
+        last_picture: Instant::now() - EVIDENCE_EVERY,
+        last_tick: Instant::now(),
+        log,
+        said,
+        followed: followed_tx,
+    };
     let mut ticks = tokio::time::interval(PLAY_TICK);
     // After a pause, one tick, not the ones missed meanwhile.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_tick = Instant::now();
     // Live, the clock moves without events: stale targets are judged on it a second after the
     // last picture (a picture sets the clock itself, so while pictures come it never fires).
     let mut clock_ticks = tokio::time::interval(Duration::from_secs(1));
     clock_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Files followed on request (`Order::Follow`) send here; heard like the collectors.
-    let (followed_tx, mut followed) = mpsc::channel::<Event>(64);
     loop {
-        let settled = pending.map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
-        let wait = if evidence_only && pending.is_some() {
-            settled.max(EVIDENCE_EVERY.saturating_sub(last_picture.elapsed()))
-        } else {
-            settled
-        };
-        let playing = playback.as_ref().is_some_and(|p| p.playing());
+        let wait = w.wait();
+        let playing = w.playback.as_ref().is_some_and(|p| p.playing());
         tokio::select! {
             ev = next_event(&mut events) => match ev {
                 Some(ev) => {
-                    evidence_only &= !ev.is_capture();
-                    hear(ev, &mut heard, &mut recorder, &mut core, &log);
-                    pending.get_or_insert_with(Instant::now);
+                    w.evidence_only &= !ev.is_capture();
+                    w.hear(ev);
                 }
                 None => events = None,
             },
-            Some(ev) = followed.recv() => {
-                hear(ev, &mut heard, &mut recorder, &mut core, &log);
-                pending.get_or_insert_with(Instant::now);
-            }
-            _ = ticks.tick(), if playing => {
-                let real = last_tick.elapsed().as_secs_f64();
-                last_tick = Instant::now();
-                if let Some(p) = playback.as_mut() && p.advance(&mut core, real) {
-                    (pending, evidence_only) = (now(), false);
-                }
-            }
-            _ = clock_ticks.tick(), if playback.is_none() => {
-                if core.set_now(crate::timefmt::now()) {
-                    (pending, evidence_only) = (now(), false);
+            Some(ev) = followed.recv() => w.hear(ev),
+            _ = ticks.tick(), if playing => w.play_tick(),
+            _ = clock_ticks.tick(), if w.playback.is_none() => {
+                if w.core.set_now(crate::timefmt::now()) {
+                    w.picture_now();
                 }
             }
             order = orders.recv() => match order {
-                Some(Order::Detail(d)) => {
-                    detail = d;
-                    (pending, evidence_only) = (now(), false);
-                }
-                Some(Order::Export(plan)) => match &playback {
-                    None => export(&mut core, &mut recorder, heard, plan, said.clone()),
-                    Some(_) => {
-                        let _ = said.send(Said::Exported(Err(
-                            "a replay writes nothing; the packet it plays is the evidence".into(),
-                        )));
-                    }
-                },
-                Some(Order::Follow(offer)) if playback.is_none() => {
-                    let f = crate::sources::follow::Follow {
-                        target: offer.target,
-                        stream: crate::vocab::Stream::Trace,
-                        path: offer.path.into(),
-                    };
-                    let shown = f.path.display().to_string();
-                    match crate::sources::follow::check(&f) {
-                        Ok(()) => {
-                            tokio::spawn(crate::sources::follow::follow(f, followed_tx.clone()));
-                            let _ = said.send(Said::Note(format!("following {shown}")));
-                        }
-                        Err(e) => {
-                            let _ = said.send(Said::Note(format!("cannot follow: {e}")));
-                        }
-                    }
-                }
-                Some(Order::Follow(_)) => {}
-                Some(Order::Play(c)) => {
-                    if let Some(p) = playback.as_mut() {
-                        p.control(&mut core, c);
-                        last_tick = Instant::now();
-                        (pending, evidence_only) = (now(), false);
-                    }
-                }
+                Some(order) => w.order(order),
                 // The loop has ended.
                 None => return,
             },
-            _ = tokio::time::sleep(wait), if pending.is_some() => {
-                core.set_now(
-                    playback
-                        .as_ref()
-                        .map_or_else(crate::timefmt::now, |p| p.status().now),
-                );
-                if evidence_only {
-                    core.catch_up();
-                }
-                let mut shown = core.shown(detail);
-                shown.replay = playback.as_ref().map(|p| p.status());
-                if pictures.send(Some(shown)).is_err() {
+            _ = tokio::time::sleep(wait), if w.pending.is_some() => {
+                if pictures.send(Some(w.picture())).is_err() {
                     return;
                 }
-                pending = None;
-                evidence_only = true;
-                last_picture = Instant::now();
                 clock_ticks.reset();
             }
         }
+    }
+}
+
+/// The worker's state between events.
+struct Worker {
+    core: Core,
+    playback: Option<Box<Playback>>,
+    recorder: Recorder,
+    heard: Heard,
+    /// The family whose series pictures carry (the drill-down), if any.
+    detail: Option<&'static str>,
+    /// When the oldest event not yet in a picture arrived.
+    pending: Option<Instant>,
+    /// Whether no event not yet in a picture was a capture (all were route answers, trace or
+    /// log bytes).
+    evidence_only: bool,
+    /// When the last picture was sent, and when a playing replay last moved.
+    last_picture: Instant,
+    last_tick: Instant,
+    log: SharedLog,
+    said: mpsc::UnboundedSender<Said>,
+    followed: mpsc::Sender<Event>,
+}
+
+impl Worker {
+    /// How long the pending picture still waits: a burst settles, and pictures of no
+    /// capture come at most every [`EVIDENCE_EVERY`].
+    fn wait(&self) -> Duration {
+        let settled = self
+            .pending
+            .map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
+        if self.evidence_only && self.pending.is_some() {
+            settled.max(EVIDENCE_EVERY.saturating_sub(self.last_picture.elapsed()))
+        } else {
+            settled
+        }
+    }
+
+    /// A picture at once (a key asked for it, or the clock changed what it shows).
+    fn picture_now(&mut self) {
+        self.pending = Some(Instant::now() - SETTLE);
+        self.evidence_only = false;
+    }
+
+    /// An event heard: counted, recorded for `e`, applied, and its log line written.
+    fn hear(&mut self, ev: Event) {
+        self.heard.scrapes += usize::from(matches!(ev, Event::Scrape { .. }));
+        self.recorder.record(&ev);
+        if let Some(line) = self.core.apply_live(ev)
+            && let Ok(mut log) = self.log.lock()
+            && let Some(log) = log.as_mut()
+        {
+            log.line(&line);
+        }
+        self.pending.get_or_insert_with(Instant::now);
+    }
+
+    /// A playing replay moves on by the time that passed.
+    fn play_tick(&mut self) {
+        let real = self.last_tick.elapsed().as_secs_f64();
+        self.last_tick = Instant::now();
+        if let Some(p) = self.playback.as_mut()
+            && p.advance(&mut self.core, real)
+        {
+            self.picture_now();
+        }
+    }
+
+    fn order(&mut self, order: Order) {
+        match order {
+            Order::Detail(d) => {
+                self.detail = d;
+                self.picture_now();
+            }
+            Order::Export(plan) => match &self.playback {
+                None => export(
+                    &mut self.core,
+                    &mut self.recorder,
+                    self.heard,
+                    plan,
+                    self.said.clone(),
+                ),
+                Some(_) => {
+                    let _ = self.said.send(Said::Exported(Err(
+                        "a replay writes nothing; the packet it plays is the evidence".into(),
+                    )));
+                }
+            },
+            Order::Follow(offer) if self.playback.is_none() => self.follow(offer),
+            Order::Follow(_) => {}
+            Order::Play(c) => {
+                if let Some(p) = self.playback.as_mut() {
+                    p.control(&mut self.core, c);
+                    self.last_tick = Instant::now();
+                    self.picture_now();
+                }
+            }
+        }
+    }
+
+    /// Follows the storage trace a target's `/config` names, or says why not.
+    fn follow(&mut self, offer: FollowOffer) {
+        let f = crate::sources::follow::Follow {
+            target: offer.target,
+            stream: crate::vocab::Stream::Trace,
+            path: offer.path.into(),
+        };
+        let shown = f.path.display().to_string();
+        let note = match crate::sources::follow::check(&f) {
+            Ok(()) => {
+                tokio::spawn(crate::sources::follow::follow(f, self.followed.clone()));
+                format!("following {shown}")
+            }
+            Err(e) => format!("cannot follow: {e}"),
+        };
+        let _ = self.said.send(Said::Note(note));
+    }
+
+    /// The picture of the model now; what was pending is in it.
+    fn picture(&mut self) -> Shown {
+        let now = self
+            .playback
+            .as_ref()
+            .map_or_else(crate::timefmt::now, |p| p.status().now);
+        self.core.set_now(now);
+        if self.evidence_only {
+            self.core.catch_up();
+        }
+        let mut shown = self.core.shown(self.detail);
+        shown.replay = self.playback.as_ref().map(|p| p.status());
+        self.pending = None;
+        self.evidence_only = true;
+        self.last_picture = Instant::now();
+        shown
     }
 }
 
@@ -274,18 +346,6 @@ async fn work(
 #[derive(Debug, Clone, Copy, Default)]
 struct Heard {
     scrapes: usize,
-}
-
-/// An event heard: counted, recorded for `e`, applied, and its log line written.
-fn hear(ev: Event, heard: &mut Heard, recorder: &mut Recorder, core: &mut Core, log: &SharedLog) {
-    heard.scrapes += usize::from(matches!(ev, Event::Scrape { .. }));
-    recorder.record(&ev);
-    if let Some(line) = core.apply_live(ev)
-        && let Ok(mut log) = log.lock()
-        && let Some(log) = log.as_mut()
-    {
-        log.line(&line);
-    }
 }
 
 /// The next event of a live feed; never, for a replay or once the collectors are gone.

@@ -81,19 +81,10 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
                     }
                 }
             }
-            Some(ev) = keys.recv() => match ev {
-                TermEvent::Key(k) if k.kind == KeyEventKind::Press => match app.on_key(k).map(order_for) {
-                    Some(None) => break Ok(Stop::Quit),
-                    Some(Some(order)) => drop(control.send(order)),
-                    None => {}
-                },
-                TermEvent::Mouse(m) if app.mouse => {
-                    let size = terminal.size()?;
-                    let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
-                    app.on_mouse(m, &layout::panes_at(screen, &app));
-                }
-                TermEvent::Resize(..) => app.dirty = true,
-                _ => {}
+            Some(ev) = keys.recv() => match heard(&mut app, ev, &terminal)?.map(order_for) {
+                Some(None) => break Ok(Stop::Quit),
+                Some(Some(order)) => drop(control.send(order)),
+                None => {}
             },
             Some(note) = said.recv() => {
                 app.export_note = Some(note.line());
@@ -126,6 +117,25 @@ pub async fn run(mut app: App, session: Session) -> std::io::Result<Stop> {
     // The worker stops when it next looks at its orders; nobody waits for it.
     drop(control);
     result
+}
+
+/// A terminal event given to the app: what a key asked, if anything.
+fn heard(
+    app: &mut App,
+    ev: TermEvent,
+    terminal: &ratatui::DefaultTerminal,
+) -> std::io::Result<Option<Ask>> {
+    match ev {
+        TermEvent::Key(k) if k.kind == KeyEventKind::Press => return Ok(app.on_key(k)),
+        TermEvent::Mouse(m) if app.mouse => {
+            let size = terminal.size()?;
+            let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+            app.on_mouse(m, &layout::panes_at(screen, app));
+        }
+        TermEvent::Resize(..) => app.dirty = true,
+        _ => {}
+    }
+    Ok(None)
 }
 
 /// The order that carries out what a key asked of the session; `None` for quitting, which is

@@ -33,25 +33,18 @@ struct Row<'a> {
     series: &'a Series,
 }
 
-/// One target's series as the `/metrics` bodies it answered: one body per sample time (after
-/// `after_ms`), oldest first. Families are written with their types; the labels Prometheus
-/// attached (`strip`) are left out; a histogram's buckets go in `le` order.
-pub fn bodies(
-    series: &[&Series],
-    types: &Types,
-    strip: &[String],
-    after_ms: i64,
-) -> Vec<(i64, String)> {
-    // Every row's written labels and its labels other than `le` live in one string, so a
-    // body costs a few allocations, not two per series.
-    let mut arena = String::new();
-    let mut rows: Vec<Row> = Vec::with_capacity(series.len());
-    for s in series {
-        let Some(name) = s.label("__name__") else {
-            continue;
-        };
+impl<'a> Row<'a> {
+    /// Series `s` as a row, its labels written into `arena`; `None` for Prometheus's own
+    /// series and a series without a name.
+    fn of(
+        s: &'a Series,
+        types: &'a Types,
+        strip: &[String],
+        arena: &mut String,
+    ) -> Option<Row<'a>> {
+        let name = s.label("__name__")?;
         if PROMETHEUS_OWN.contains(&name) {
-            continue;
+            return None;
         }
         let (family, kind) = types.family(name);
         let mut le = f64::NEG_INFINITY;
@@ -96,7 +89,7 @@ pub fn bodies(
             Some(s) => (s, true),
             None => (family.strip_suffix("_total").unwrap_or(family), false),
         };
-        rows.push(Row {
+        Some(Row {
             stem,
             created,
             family,
@@ -106,8 +99,26 @@ pub fn bodies(
             others: others_start..labels_start,
             le,
             series: s,
-        });
+        })
     }
+}
+
+/// One target's series as the `/metrics` bodies it answered: one body per sample time (after
+/// `after_ms`), oldest first. Families are written with their types; the labels Prometheus
+/// attached (`strip`) are left out; a histogram's buckets go in `le` order.
+pub fn bodies(
+    series: &[&Series],
+    types: &Types,
+    strip: &[String],
+    after_ms: i64,
+) -> Vec<(i64, String)> {
+    // Every row's written labels and its labels other than `le` live in one string, so a
+    // body costs a few allocations, not two per series.
+    let mut arena = String::new();
+    let mut rows: Vec<Row> = series
+        .iter()
+        .filter_map(|s| Row::of(s, types, strip, &mut arena))
+        .collect();
     // A family's lines together, a histogram's series by their labels other than `le`, its
     // buckets in `le` order. A `_created` family (prometheus_client declares one per counter
     // and histogram) follows its parent: the parser reads it as the parent's companion only
@@ -129,6 +140,11 @@ pub fn bodies(
             ))
             .then_with(|| a.le.total_cmp(&b.le))
     });
+    write(&rows, &arena, after_ms)
+}
+
+/// The bodies of `rows` (ordered) at each sample time after `after_ms`.
+fn write(rows: &[Row], arena: &str, after_ms: i64) -> Vec<(i64, String)> {
     let mut times: Vec<i64> = rows
         .iter()
         .flat_map(|r| r.series.points.iter().map(|p| p.0))

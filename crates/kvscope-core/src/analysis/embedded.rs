@@ -109,36 +109,132 @@ fn rows(views: &[View], label: &str) -> Vec<EmbeddedRow> {
         .collect()
 }
 
+/// Whether any target exports the embedded request or token counters.
+fn exported(views: &[View]) -> bool {
+    [
+        metric!("lmcache.embedded_requests", "lookup"),
+        metric!("lmcache.embedded_token_counters", "requested_tokens"),
+    ]
+    .into_iter()
+    .any(|m| present(&Sel::all(views, m)))
+}
+
+/// The token counters: looked up, lookup hits, requested, hit, stored, and the engine's own
+/// prefix-cache hits.
+fn tokens(views: &[View]) -> [Pair; 6] {
+    const TOKENS: [(MetricRef, &str); 6] = [
+        (
+            metric!("lmcache.embedded_token_counters", "lookup_tokens"),
+            "embedded lookup-token counter",
+        ),
+        (
+            metric!("lmcache.embedded_token_counters", "lookup_hits"),
+            "embedded lookup-hit counter",
+        ),
+        (
+            metric!("lmcache.embedded_token_counters", "requested_tokens"),
+            "embedded requested-token counter",
+        ),
+        (
+            metric!("lmcache.embedded_token_counters", "hit_tokens"),
+            "embedded hit-token counter",
+        ),
+        (
+            metric!("lmcache.embedded_token_counters", "stored_tokens"),
+            "embedded stored-token counter",
+        ),
+        (
+            metric!("lmcache.embedded_token_counters", "vllm_hit_tokens"),
+            "embedded engine-hit counter",
+        ),
+    ];
+    TOKENS.map(|(m, what)| pair(&Sel::all(views, m), what))
+}
+
+/// The remote backend's counters: read and written bytes, read and write requests, ping
+/// errors.
+fn remote(views: &[View]) -> [Pair; 5] {
+    const REMOTE: [(MetricRef, &str); 5] = [
+        (
+            metric!("lmcache.embedded_remote_backend", "read_bytes"),
+            "remote read-byte counter",
+        ),
+        (
+            metric!("lmcache.embedded_remote_backend", "write_bytes"),
+            "remote write-byte counter",
+        ),
+        (
+            metric!("lmcache.embedded_remote_backend", "read_requests"),
+            "remote read-request counter",
+        ),
+        (
+            metric!("lmcache.embedded_remote_backend", "write_requests"),
+            "remote write-request counter",
+        ),
+        (
+            metric!("lmcache.embedded_remote_backend", "ping_errors"),
+            "remote ping-error counter",
+        ),
+    ];
+    REMOTE.map(|(m, what)| pair(&Sel::all(views, m), what))
+}
+
+/// The latency distributions: retrieve and store time (seconds), retrieve and store speed
+/// (tokens per second), P2P transfer time (seconds).
+fn latencies(views: &[View], detail: bool) -> [Distribution; 5] {
+    const LATENCIES: [(MetricRef, &str); 5] = [
+        (
+            metric!("lmcache.embedded_latency", "time_to_retrieve"),
+            "retrieve time",
+        ),
+        (
+            metric!("lmcache.embedded_latency", "time_to_store"),
+            "store time",
+        ),
+        (
+            metric!("lmcache.embedded_latency", "retrieve_speed"),
+            "retrieve speed",
+        ),
+        (
+            metric!("lmcache.embedded_latency", "store_speed"),
+            "store speed",
+        ),
+        (
+            metric!("lmcache.embedded_p2p", "time_to_transfer"),
+            "P2P transfer time",
+        ),
+    ];
+    LATENCIES.map(|(m, what)| distribution(&Sel::all(views, m), what, detail))
+}
+
 /// The embedded figures over every target (they live on engines' `/metrics`).
 /// Without `detail` (judging only), distributions are read over the window alone.
 pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
     let counters = |m: MetricRef, what: &str| pair(&Sel::all(views, m), what);
-    let lookup_tokens = counters(
-        metric!("lmcache.embedded_token_counters", "lookup_tokens"),
-        "embedded lookup-token counter",
-    );
-    let lookup_hit_tokens = counters(
-        metric!("lmcache.embedded_token_counters", "lookup_hits"),
-        "embedded lookup-hit counter",
-    );
-    let requested_tokens = counters(
-        metric!("lmcache.embedded_token_counters", "requested_tokens"),
-        "embedded requested-token counter",
-    );
-    let hit_tokens = counters(
-        metric!("lmcache.embedded_token_counters", "hit_tokens"),
-        "embedded hit-token counter",
-    );
-    let latency = |m: MetricRef, what: &str| distribution(&Sel::all(views, m), what, detail);
-    let present = present(&Sel::all(
-        views,
-        metric!("lmcache.embedded_requests", "lookup"),
-    )) || present(&Sel::all(
-        views,
-        metric!("lmcache.embedded_token_counters", "requested_tokens"),
-    ));
+    let [
+        lookup_tokens,
+        lookup_hit_tokens,
+        requested_tokens,
+        hit_tokens,
+        stored_tokens,
+        engine_hit_tokens,
+    ] = tokens(views);
+    let [
+        remote_read_bytes,
+        remote_write_bytes,
+        remote_read_requests,
+        remote_write_requests,
+        remote_ping_errors,
+    ] = remote(views);
+    let [
+        retrieve_time,
+        store_time,
+        retrieve_speed,
+        store_speed,
+        p2p_transfer_time,
+    ] = latencies(views, detail);
     EmbeddedFigures {
-        present,
+        present: exported(views),
         lookup_hit_rate: lookup_hit_tokens.share_of(
             &lookup_tokens,
             "no tokens looked up",
@@ -155,14 +251,8 @@ pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
         lookup_hit_tokens,
         requested_tokens,
         hit_tokens,
-        stored_tokens: counters(
-            metric!("lmcache.embedded_token_counters", "stored_tokens"),
-            "embedded stored-token counter",
-        ),
-        engine_hit_tokens: counters(
-            metric!("lmcache.embedded_token_counters", "vllm_hit_tokens"),
-            "embedded engine-hit counter",
-        ),
+        stored_tokens,
+        engine_hit_tokens,
         local_cache_usage_bytes: gauge(
             &Sel::all(
                 views,
@@ -174,26 +264,11 @@ pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
             metric!("lmcache.embedded_local_cpu_backend", "evict_count"),
             "embedded eviction counter",
         ),
-        remote_read_bytes: counters(
-            metric!("lmcache.embedded_remote_backend", "read_bytes"),
-            "remote read-byte counter",
-        ),
-        remote_write_bytes: counters(
-            metric!("lmcache.embedded_remote_backend", "write_bytes"),
-            "remote write-byte counter",
-        ),
-        remote_read_requests: counters(
-            metric!("lmcache.embedded_remote_backend", "read_requests"),
-            "remote read-request counter",
-        ),
-        remote_write_requests: counters(
-            metric!("lmcache.embedded_remote_backend", "write_requests"),
-            "remote write-request counter",
-        ),
-        remote_ping_errors: counters(
-            metric!("lmcache.embedded_remote_backend", "ping_errors"),
-            "remote ping-error counter",
-        ),
+        remote_read_bytes,
+        remote_write_bytes,
+        remote_read_requests,
+        remote_write_requests,
+        remote_ping_errors,
         healthy: healthy(views),
         slow_retrievals_by_time: counters(
             metric!("lmcache.embedded_latency", "slow_retrieval_by_time"),
@@ -203,26 +278,11 @@ pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
             metric!("lmcache.embedded_latency", "slow_retrieval_by_speed"),
             "slow-retrieval counter",
         ),
-        retrieve_time: latency(
-            metric!("lmcache.embedded_latency", "time_to_retrieve"),
-            "retrieve time",
-        ),
-        store_time: latency(
-            metric!("lmcache.embedded_latency", "time_to_store"),
-            "store time",
-        ),
-        retrieve_speed: latency(
-            metric!("lmcache.embedded_latency", "retrieve_speed"),
-            "retrieve speed",
-        ),
-        store_speed: latency(
-            metric!("lmcache.embedded_latency", "store_speed"),
-            "store speed",
-        ),
-        p2p_transfer_time: latency(
-            metric!("lmcache.embedded_p2p", "time_to_transfer"),
-            "P2P transfer time",
-        ),
+        retrieve_time,
+        store_time,
+        retrieve_speed,
+        store_speed,
+        p2p_transfer_time,
         by_worker: rows(views, "worker_id"),
         by_model_name: rows(views, "model_name"),
     }

@@ -229,6 +229,24 @@ fn l1(views: &[View]) -> L1 {
     }
 }
 
+/// Requests submitted and not completed: since start, and its growth over the window.
+fn backlog(views: &[View], submitted: MetricRef, completed: MetricRef, what: &str) -> Pair {
+    let over = |over: Over| {
+        let c = |m: MetricRef, which: &str| {
+            counter(
+                &Sel::all(views, m),
+                over,
+                &format!("{what}-{which} counter"),
+            )
+        };
+        c(submitted, "submitted").with(&c(completed, "completed"), |s, c| s - c)
+    };
+    Pair {
+        since_start: over(Over::SinceStart),
+        window: over(Over::Window),
+    }
+}
+
 fn l2(views: &[View], features: &Features, detail: bool) -> L2 {
     let l2_evident = has(features, Feature::L2);
     // In-flight gauges only report adapters with work: with an L2 adapter evident, absence is 0.
@@ -240,42 +258,26 @@ fn l2(views: &[View], features: &Features, detail: bool) -> L2 {
             (false, false) => Fig::unknown("no L2 adapter evident"),
         }
     };
-    let failures = Sel::all(views, metric!("lmcache_mp.l2_failures", "prefetch_failure"));
-    let l2 = if l2_evident {
-        Ok(())
-    } else {
-        Err("no L2 adapter evident")
-    };
-    let prefetch_failures = pair_from_first_event(&failures, l2, "L2 prefetch-failure counter");
-    // Requests submitted and not completed: since start, and its growth over the window.
-    let backlog = |submitted: MetricRef, completed: MetricRef, what: &str| {
-        let over = |over: Over| {
-            let c = |m: MetricRef, which: &str| {
-                counter(
-                    &Sel::all(views, m),
-                    over,
-                    &format!("{what}-{which} counter"),
-                )
-            };
-            c(submitted, "submitted").with(&c(completed, "completed"), |s, c| s - c)
-        };
-        Pair {
-            since_start: over(Over::SinceStart),
-            window: over(Over::Window),
-        }
-    };
     let store_backlog = backlog(
+        views,
         metric!("lmcache_mp.l2_counters", "store_submitted"),
         metric!("lmcache_mp.l2_counters", "store_completed"),
         "L2 store",
     );
     let load_backlog = backlog(
+        views,
         metric!("lmcache_mp.l2_counters", "prefetch_load_submitted"),
         metric!("lmcache_mp.l2_counters", "load_completed"),
         "L2 load",
     );
+    let stores = Sel::all(views, metric!("lmcache_mp.l2_counters", "store_completed"));
+    let loads = Sel::all(views, metric!("lmcache_mp.l2_counters", "load_completed"));
     L2 {
-        prefetch_failures,
+        prefetch_failures: pair_from_first_event(
+            &Sel::all(views, metric!("lmcache_mp.l2_failures", "prefetch_failure")),
+            l2_evident.then_some(()).ok_or("no L2 adapter evident"),
+            "L2 prefetch-failure counter",
+        ),
         store_backlog,
         load_backlog,
         adapters_active: gauge(
@@ -290,14 +292,8 @@ fn l2(views: &[View], features: &Features, detail: bool) -> L2 {
             &Sel::all(views, metric!("lmcache_mp.l2_usage", "used_bytes")),
             "L2 usage gauge",
         ),
-        store_requests: pair(
-            &Sel::all(views, metric!("lmcache_mp.l2_counters", "store_completed")),
-            "L2 store-completed counter",
-        ),
-        store_requests_per_s: rate(
-            &Sel::all(views, metric!("lmcache_mp.l2_counters", "store_completed")),
-            "L2 store-completed counter",
-        ),
+        store_requests: pair(&stores, "L2 store-completed counter"),
+        store_requests_per_s: rate(&stores, "L2 store-completed counter"),
         store_chunks_per_s: rate(
             &Sel::all(
                 views,
@@ -305,14 +301,8 @@ fn l2(views: &[View], features: &Features, detail: bool) -> L2 {
             ),
             "L2 stored-chunks counter",
         ),
-        load_requests: pair(
-            &Sel::all(views, metric!("lmcache_mp.l2_counters", "load_completed")),
-            "L2 load-completed counter",
-        ),
-        load_requests_per_s: rate(
-            &Sel::all(views, metric!("lmcache_mp.l2_counters", "load_completed")),
-            "L2 load-completed counter",
-        ),
+        load_requests: pair(&loads, "L2 load-completed counter"),
+        load_requests_per_s: rate(&loads, "L2 load-completed counter"),
         inflight_stores: inflight(
             metric!("lmcache_mp.l2_usage", "inflight_stores"),
             "L2 in-flight store gauge",
