@@ -6,8 +6,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::Failure;
-use super::packet::{evidence, history_of, model_for, parse_at};
+use super::packet::{Evidence, evidence, history_of, model_for, parse_at};
 use crate::model::ModelSettings;
+use crate::packet::Timeline;
 use crate::session::Feed;
 use crate::session::picture::Core;
 use crate::session::playback::{Playback, Speed};
@@ -51,15 +52,7 @@ pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
     let targets = e.opened.manifest.targets.clone();
     let history = history_of(&targets, headers());
     let interval = timeline.interval();
-    let mut note = format!(
-        "replay of {} ({}, {} events)",
-        args.packet.display(),
-        e.layout,
-        timeline.len()
-    );
-    for why in e.problems(&timeline) {
-        note.push_str(&format!(" · {why}"));
-    }
+    let note = replay_note(args, &e, &timeline);
     let (limit, window, thresholds) = (args.series_limit, args.window, args.thresholds.clone());
     let names: Vec<String> = targets.iter().map(|t| t.url.clone()).collect();
     // The dashboard on the packet's clock; made again each time it is opened from a fleet
@@ -114,6 +107,21 @@ pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
         return run(dashboard());
     };
     fleet_table(args, picture, &names, &theme, &rt, || run(dashboard()))
+}
+
+/// The line a replay's header starts with: the packet, its layout, its events, and what is
+/// wrong with it.
+fn replay_note(args: &ReplayArgs, e: &Evidence, timeline: &Timeline) -> String {
+    let mut note = format!(
+        "replay of {} ({}, {} events)",
+        args.packet.display(),
+        e.layout,
+        timeline.len()
+    );
+    for why in e.problems(timeline) {
+        note.push_str(&format!(" · {why}"));
+    }
+    note
 }
 
 /// A packet written in the fleet view: its fleet table, where Enter on the instance the

@@ -48,6 +48,20 @@ pub struct App {
     pub dirty: bool,
 }
 
+/// The replay control a key action asks for, if it is one.
+fn control_of(action: Action) -> Option<Control> {
+    Some(match action {
+        Action::Pause => Control::Toggle,
+        Action::StepBack => Control::Back,
+        Action::StepForward => Control::Forward,
+        Action::Faster => Control::Faster,
+        Action::Slower => Control::Slower,
+        Action::Start => Control::Start,
+        Action::End => Control::End,
+        _ => return None,
+    })
+}
+
 impl App {
     pub fn new(
         model: Model,
@@ -367,22 +381,8 @@ impl App {
         match action {
             Action::Quit => return Some(Ask::Quit),
             Action::Help => v.toggle(Overlay::Help),
-            Action::Close => {
-                if v.overlay_open() {
-                    v.overlay = None;
-                } else {
-                    *v.typed() = None;
-                }
-            }
-            Action::Search => {
-                if v.focus != Pane::Logs {
-                    v.focus = Pane::Matrix;
-                    v.large = Pane::Matrix;
-                }
-                v.close_detail();
-                v.typing = true;
-                v.typed().get_or_insert_with(String::new);
-            }
+            Action::Close => v.close(),
+            Action::Search => v.start_search(),
             Action::Server => v.toggle(Overlay::Server),
             Action::Targets => v.toggle(Overlay::Targets),
             Action::Export => {
@@ -390,7 +390,7 @@ impl App {
                 return Some(Ask::Export(self.export.clone()));
             }
             Action::Pause if self.shown.replay.is_some() => {
-                return Some(Ask::Play(Control::Toggle));
+                return control_of(action).map(Ask::Play);
             }
             Action::StepBack
             | Action::StepForward
@@ -399,14 +399,7 @@ impl App {
             | Action::Start
             | Action::End => {
                 if self.shown.replay.is_some() {
-                    return Some(Ask::Play(match action {
-                        Action::StepBack => Control::Back,
-                        Action::StepForward => Control::Forward,
-                        Action::Faster => Control::Faster,
-                        Action::Slower => Control::Slower,
-                        Action::Start => Control::Start,
-                        _ => Control::End,
-                    }));
+                    return control_of(action).map(Ask::Play);
                 }
             }
             Action::Pause => {
@@ -419,33 +412,8 @@ impl App {
             }
             Action::NextPane | Action::PrevPane => v.cycle_focus(action == Action::NextPane),
             Action::Down | Action::Up => self.step(action == Action::Down),
-            Action::Open => {
-                if matches!(v.focus, Pane::Matrix | Pane::Findings | Pane::Mode) {
-                    v.overlay = Some(Overlay::Detail);
-                }
-            }
-            Action::Filter if v.focus == Pane::Requests => {
-                v.request_order = match v.request_order {
-                    RequestOrder::Slowest => RequestOrder::LowestHit,
-                    RequestOrder::LowestHit => RequestOrder::Slowest,
-                };
-                v.request_row = 0;
-            }
-            Action::Filter if v.focus == Pane::Logs => {
-                v.log_filter = match v.log_filter {
-                    LogFilter::Known => LogFilter::Warnings,
-                    LogFilter::Warnings => LogFilter::All,
-                    LogFilter::All => LogFilter::Known,
-                };
-            }
-            Action::Filter => {
-                v.filter = match v.filter {
-                    MatrixFilter::Applicable => MatrixFilter::Problems,
-                    MatrixFilter::Problems => MatrixFilter::All,
-                    MatrixFilter::All => MatrixFilter::Applicable,
-                };
-                v.matrix_row = 0;
-            }
+            Action::Open => v.open(),
+            Action::Filter => v.next_filter(),
         }
         None
     }

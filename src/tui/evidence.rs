@@ -88,7 +88,6 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
         format!("{gap}{}", ops.join(" · ")),
         app.theme.text,
     ));
-    // Records per second: all, then each of the busiest operations.
     let sparks = 1 + t.per_op.len() as u16;
     let [head_r, spark_r, ops_r, rows_r] = Layout::vertical([
         Constraint::Length(1),
@@ -98,6 +97,29 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(inner);
     f.render_widget(Paragraph::new(fit_line(head, head_r.width)), head_r);
+    trace_sparks(f, spark_r, app, t);
+    pane_text(f, ops_r, vec![ops_line], app.theme.text, true, "");
+    let width = rows_r.width as usize;
+    let rows: Vec<Line<'static>> = t
+        .recent
+        .iter()
+        .map(|r| {
+            Line::from(vec![
+                Span::styled(format!("{} ", clock(r.t_wall)), app.theme.dim),
+                Span::styled(format!("{:<24} ", clean(&r.op)), app.theme.title),
+                Span::raw(units::cut(&clean(&r.args), width.saturating_sub(34))),
+            ])
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(fit(tail(rows, rows_r.height), rows_r.width)),
+        rows_r,
+    );
+}
+
+/// Records per second as sparklines: all, then each of the busiest operations, each on the
+/// scale of all records so the rows compare.
+fn trace_sparks(f: &mut Frame, spark_r: Rect, app: &App, t: &crate::session::picture::TraceView) {
     let peak = t.per_second.iter().copied().max().unwrap_or(0);
     let all = (format!("all · peak {peak}/s"), &t.per_second);
     let rows = std::iter::once((all.0, all.1)).chain(t.per_op.iter().map(|(n, v)| (clean(n), v)));
@@ -119,26 +141,8 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
             l,
         );
         let series: Vec<Option<f64>> = series.iter().map(|n| Some(*n as f64)).collect();
-        // Each row on the scale of all records, so the rows compare.
         sparkline(f, r, &series, Some(peak.max(1) as f64), app.theme.info);
     }
-    pane_text(f, ops_r, vec![ops_line], app.theme.text, true, "");
-    let width = rows_r.width as usize;
-    let rows: Vec<Line<'static>> = t
-        .recent
-        .iter()
-        .map(|r| {
-            Line::from(vec![
-                Span::styled(format!("{} ", clock(r.t_wall)), app.theme.dim),
-                Span::styled(format!("{:<24} ", clean(&r.op)), app.theme.title),
-                Span::raw(units::cut(&clean(&r.args), width.saturating_sub(34))),
-            ])
-        })
-        .collect();
-    f.render_widget(
-        Paragraph::new(fit(tail(rows, rows_r.height), rows_r.width)),
-        rows_r,
-    );
 }
 
 fn level_style(app: &App, level: Option<Level>) -> Style {
@@ -177,12 +181,43 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
     };
     let inner = b.inner(area);
     f.render_widget(b, area);
+    let more = e.more_logs;
+    let [head, prefetch] = log_head(app, l, s, more, inner.width as usize);
+    let [head_r, rows_r] =
+        Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
+    f.render_widget(Paragraph::new(fit([head, prefetch], head_r.width)), head_r);
+    let needle = search.to_lowercase();
+    let width = rows_r.width as usize;
+    let rows: Vec<Line<'static>> = l
+        .lines
+        .iter()
+        .filter(|e| match v.log_filter {
+            LogFilter::All => true,
+            LogFilter::Warnings => e.level.is_some_and(|l| l >= Level::Warning),
+            LogFilter::Known => !matches!(e.kind, Kind::HttpAccess | Kind::Unknown),
+        })
+        .filter(|e| needle.is_empty() || e.message.to_lowercase().contains(&needle))
+        .map(|e| log_line(app, e, width))
+        .collect();
+    f.render_widget(
+        Paragraph::new(fit(tail(rows, rows_r.height), rows_r.width)),
+        rows_r,
+    );
+}
+
+/// The log pane's two head lines: what the log holds, and its prefetches.
+fn log_head(
+    app: &App,
+    l: &crate::session::picture::LogView,
+    s: &crate::evidence::lines::LogSummary,
+    more: usize,
+    width: usize,
+) -> [Line<'static>; 2] {
     let k = |kind: &str| s.by_kind.get(kind).copied().unwrap_or(0);
-    let more = match e.more_logs {
+    let more = match more {
         0 => String::new(),
         n => format!(" (+{n} more logs)"),
     };
-    let width = inner.width as usize;
     let head = Line::from(Span::styled(
         units::cut(
             &format!(
@@ -231,44 +266,28 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
             width,
         ))
     };
-    let [head_r, rows_r] =
-        Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
-    f.render_widget(Paragraph::new(fit([head, prefetch], head_r.width)), head_r);
-    let needle = search.to_lowercase();
-    let width = rows_r.width as usize;
-    let rows: Vec<Line<'static>> = l
-        .lines
-        .iter()
-        .filter(|e| match v.log_filter {
-            LogFilter::All => true,
-            LogFilter::Warnings => e.level.is_some_and(|l| l >= Level::Warning),
-            LogFilter::Known => !matches!(e.kind, Kind::HttpAccess | Kind::Unknown),
-        })
-        .filter(|e| needle.is_empty() || e.message.to_lowercase().contains(&needle))
-        .map(|e| {
-            let stamp = e
-                .stamp
-                .as_deref()
-                .map(|s| s.rsplit(' ').next().unwrap_or(s))
-                .unwrap_or("");
-            let level = e.level.map_or("", |l| l.as_str());
-            Line::from(vec![
-                Span::styled(format!("{:<12} ", clean(stamp)), app.theme.dim),
-                Span::styled(format!("{level:<7} "), level_style(app, e.level)),
-                Span::styled(
-                    units::cut(
-                        &clean(e.brief.as_deref().unwrap_or(&e.message)),
-                        width.saturating_sub(21),
-                    ),
-                    level_style(app, e.level),
-                ),
-            ])
-        })
-        .collect();
-    f.render_widget(
-        Paragraph::new(fit(tail(rows, rows_r.height), rows_r.width)),
-        rows_r,
-    );
+    [head, prefetch]
+}
+
+/// A log line: its time, level and brief.
+fn log_line(app: &App, e: &crate::evidence::lines::Entry, width: usize) -> Line<'static> {
+    let stamp = e
+        .stamp
+        .as_deref()
+        .map(|s| s.rsplit(' ').next().unwrap_or(s))
+        .unwrap_or("");
+    let level = e.level.map_or("", |l| l.as_str());
+    Line::from(vec![
+        Span::styled(format!("{:<12} ", clean(stamp)), app.theme.dim),
+        Span::styled(format!("{level:<7} "), level_style(app, e.level)),
+        Span::styled(
+            units::cut(
+                &clean(e.brief.as_deref().unwrap_or(&e.message)),
+                width.saturating_sub(21),
+            ),
+            level_style(app, e.level),
+        ),
+    ])
 }
 
 /// The requests in the pane's order: indices into the picture's requests.
@@ -349,36 +368,54 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
         .enumerate()
         .skip(first)
         .take(list_h as usize)
-        .map(|(i, &r)| {
-            let r = &e.requests[r];
-            let name = r.session.as_deref().unwrap_or(&r.root.name);
-            let text = units::cut(
-                &format!(
-                    "{} {:<18} {:>9.1} ms  hit {:>6}{}  L1 {} L2 {}",
-                    clock(r.root.start),
-                    clean(name),
-                    r.root.seconds() * 1000.0,
-                    units::percent(r.hit_rate()),
-                    if r.timeout { "  TIMEOUT" } else { "" },
-                    units::count(r.l1_hit_tokens),
-                    units::count(r.l2_hit_tokens)
-                ),
-                width,
-            );
-            let style = if i == sel && app.view.focus == Pane::Requests {
-                app.theme.selected
-            } else if r.timeout {
-                app.theme.warn
-            } else {
-                app.theme.text
-            };
-            Line::from(Span::styled(text, style))
-        })
+        .map(|(i, &r)| request_line(app, &e.requests[r], i == sel, width))
         .collect();
     f.render_widget(Paragraph::new(fit(rows, list_r.width)), list_r);
     let Some(r) = idx.get(sel).map(|&i| &e.requests[i]) else {
         return;
     };
+    let tree = request_tree(app, r, width);
+    f.render_widget(Paragraph::new(fit(tree, tree_r.width)), tree_r);
+}
+
+/// A request's line in the list.
+fn request_line(
+    app: &App,
+    r: &crate::evidence::spans::Request,
+    selected: bool,
+    width: usize,
+) -> Line<'static> {
+    let name = r.session.as_deref().unwrap_or(&r.root.name);
+    let text = units::cut(
+        &format!(
+            "{} {:<18} {:>9.1} ms  hit {:>6}{}  L1 {} L2 {}",
+            clock(r.root.start),
+            clean(name),
+            r.root.seconds() * 1000.0,
+            units::percent(r.hit_rate()),
+            if r.timeout { "  TIMEOUT" } else { "" },
+            units::count(r.l1_hit_tokens),
+            units::count(r.l2_hit_tokens)
+        ),
+        width,
+    );
+    let style = if selected && app.view.focus == Pane::Requests {
+        app.theme.selected
+    } else if r.timeout {
+        app.theme.warn
+    } else {
+        app.theme.text
+    };
+    Line::from(Span::styled(text, style))
+}
+
+/// A request's spans as a tree, with what the log and the trace say of it.
+fn request_tree(
+    app: &App,
+    r: &crate::evidence::spans::Request,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let e = &app.shown.evidence;
     let mut tree = vec![Line::from(Span::styled(
         units::cut(
             &format!(
@@ -442,5 +479,5 @@ pub(super) fn draw_requests(f: &mut Frame, area: Rect, app: &App) {
             )));
         }
     }
-    f.render_widget(Paragraph::new(fit(tree, tree_r.width)), tree_r);
+    tree
 }

@@ -59,11 +59,35 @@ pub(super) fn summed(app: &App) -> String {
 }
 
 pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
-    let lk = &app.shown.analysis.lmcache.lookup;
-    let en = &app.shown.analysis.engine;
     let b = block(app, Pane::HitRate);
     let inner = b.inner(area);
     f.render_widget(b, area);
+    let mut lines = hit_rate_lines(app);
+    lines.extend(breakdown_lines(app));
+    let series: Vec<(&str, &[Option<f64>])> = app
+        .shown
+        .history
+        .targets
+        .iter()
+        .map(|t| (t.target.as_str(), t.hit_rate.as_slice()))
+        .collect();
+    match chart_room(inner, lines.len()) {
+        Some((top, chart)) => {
+            f.render_widget(
+                Paragraph::new(fit(lines, top.width)).style(app.theme.text),
+                top,
+            );
+            percent_chart(f, chart, app, &series, None, app.theme.good);
+        }
+        None => text_with_spark(f, inner, lines, app, &series, Some(1.0), app.theme.good),
+    }
+}
+
+/// The hit rates: LMCache's, what its misses were, the embedded connector's and the
+/// engine's.
+fn hit_rate_lines(app: &App) -> Vec<Line<'static>> {
+    let lk = &app.shown.analysis.lmcache.lookup;
+    let en = &app.shown.analysis.engine;
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("LMCache{}  ", summed(app)), app.theme.dim),
@@ -135,24 +159,7 @@ pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
             ]),
         );
     }
-    lines.extend(breakdown_lines(app));
-    let series: Vec<(&str, &[Option<f64>])> = app
-        .shown
-        .history
-        .targets
-        .iter()
-        .map(|t| (t.target.as_str(), t.hit_rate.as_slice()))
-        .collect();
-    match chart_room(inner, lines.len()) {
-        Some((top, chart)) => {
-            f.render_widget(
-                Paragraph::new(fit(lines, top.width)).style(app.theme.text),
-                top,
-            );
-            percent_chart(f, chart, app, &series, None, app.theme.good);
-        }
-        None => text_with_spark(f, inner, lines, app, &series, Some(1.0), app.theme.good),
-    }
+    lines
 }
 
 /// Rows a chart needs at least; with fewer, a sparkline says more.
@@ -243,7 +250,6 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
     let start = sel.saturating_sub(inner_h.saturating_sub(1));
     // Wide: each family's first metric, its value now and its rate over the window.
     let wide = area.width >= WIDE_MATRIX;
-    let glances = &app.shown.history.glances;
     // The name column: what the fixed columns and the gaps between them leave (a name longer
     // than it ends in `…`; the drill-down has it whole).
     let name_w = if wide {
@@ -257,41 +263,7 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
         .skip(start)
         .take(inner_h.max(1))
         .map(|(i, &fi)| {
-            let fam = &app.shown.analysis.families[fi];
-            let need = match fam.need {
-                crate::analysis::matrix::Need::Required => "req",
-                crate::analysis::matrix::Need::Optional => "opt",
-                crate::analysis::matrix::Need::NotApplicable => "",
-            };
-            let mut cells = vec![
-                Span::raw(crate::units::cut(fam.id, name_w)),
-                Span::styled(status_word(fam.status), status_style(app, fam.status)),
-                Span::styled(need, app.theme.dim),
-                Span::raw(if fam.series > 0 {
-                    fam.series.to_string()
-                } else {
-                    String::new()
-                }),
-                Span::styled(if fam.sampled { "S" } else { "" }, app.theme.dim),
-            ];
-            if let (true, Some(g)) = (wide, glances.get(fi).and_then(Option::as_ref)) {
-                let value = if g.metric.ends_with("bytes") {
-                    g.value.bytes()
-                } else {
-                    g.value.count()
-                };
-                cells.push(Span::styled(
-                    crate::units::cut(g.metric, METRIC_W),
-                    app.theme.dim,
-                ));
-                cells.push(Span::raw(value));
-                cells.push(Span::raw(
-                    g.per_s
-                        .as_ref()
-                        .map_or(String::new(), crate::analysis::Fig::count),
-                ));
-            }
-            let row = Row::new(cells);
+            let row = matrix_row(app, fi, name_w, wide);
             if i == sel && app.view.focus == Pane::Matrix {
                 row.style(app.theme.selected)
             } else {
@@ -321,6 +293,46 @@ pub(super) fn draw_matrix(f: &mut Frame, area: Rect, app: &App) {
         .header(Row::new(header).style(app.theme.dim))
         .block(b);
     f.render_widget(table, area);
+}
+
+/// A family's row of the matrix; on a `wide` screen with its first metric's glance.
+fn matrix_row(app: &App, fi: usize, name_w: usize, wide: bool) -> Row<'static> {
+    let glances = &app.shown.history.glances;
+    let fam = &app.shown.analysis.families[fi];
+    let need = match fam.need {
+        crate::analysis::matrix::Need::Required => "req",
+        crate::analysis::matrix::Need::Optional => "opt",
+        crate::analysis::matrix::Need::NotApplicable => "",
+    };
+    let mut cells = vec![
+        Span::raw(crate::units::cut(fam.id, name_w)),
+        Span::styled(status_word(fam.status), status_style(app, fam.status)),
+        Span::styled(need, app.theme.dim),
+        Span::raw(if fam.series > 0 {
+            fam.series.to_string()
+        } else {
+            String::new()
+        }),
+        Span::styled(if fam.sampled { "S" } else { "" }, app.theme.dim),
+    ];
+    if let (true, Some(g)) = (wide, glances.get(fi).and_then(Option::as_ref)) {
+        let value = if g.metric.ends_with("bytes") {
+            g.value.bytes()
+        } else {
+            g.value.count()
+        };
+        cells.push(Span::styled(
+            crate::units::cut(g.metric, METRIC_W),
+            app.theme.dim,
+        ));
+        cells.push(Span::raw(value));
+        cells.push(Span::raw(
+            g.per_s
+                .as_ref()
+                .map_or(String::new(), crate::analysis::Fig::count),
+        ));
+    }
+    Row::new(cells)
 }
 
 /// Columns from which the family matrix also shows each family's value and rate.

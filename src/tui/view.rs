@@ -158,6 +158,61 @@ pub struct View {
 }
 
 impl View {
+    /// Esc: the open overlay closes, or else the search typed goes.
+    pub(super) fn close(&mut self) {
+        if self.overlay_open() {
+            self.overlay = None;
+        } else {
+            *self.typed() = None;
+        }
+    }
+
+    /// `/`: a search is typed, over the logs when they have focus, else over the matrix.
+    pub(super) fn start_search(&mut self) {
+        if self.focus != Pane::Logs {
+            self.focus = Pane::Matrix;
+            self.large = Pane::Matrix;
+        }
+        self.close_detail();
+        self.typing = true;
+        self.typed().get_or_insert_with(String::new);
+    }
+
+    /// Enter: the detail of the focused pane, where it has one.
+    pub(super) fn open(&mut self) {
+        if matches!(self.focus, Pane::Matrix | Pane::Findings | Pane::Mode) {
+            self.overlay = Some(Overlay::Detail);
+        }
+    }
+
+    /// `f`: the focused pane's next order (requests) or filter (logs, else the matrix).
+    pub(super) fn next_filter(&mut self) {
+        match self.focus {
+            Pane::Requests => {
+                self.request_order = match self.request_order {
+                    RequestOrder::Slowest => RequestOrder::LowestHit,
+                    RequestOrder::LowestHit => RequestOrder::Slowest,
+                };
+                self.request_row = 0;
+            }
+            Pane::Logs => {
+                self.log_filter = match self.log_filter {
+                    LogFilter::Known => LogFilter::Warnings,
+                    LogFilter::Warnings => LogFilter::All,
+                    LogFilter::All => LogFilter::Known,
+                };
+            }
+            _ => {
+                self.filter = match self.filter {
+                    MatrixFilter::Applicable => MatrixFilter::Problems,
+                    MatrixFilter::Problems => MatrixFilter::All,
+                    MatrixFilter::All => MatrixFilter::Applicable,
+                };
+                self.matrix_row = 0;
+            }
+        }
+    }
+
     /// Opens `overlay`, or closes it if it is the one open.
     pub(super) fn toggle(&mut self, overlay: Overlay) {
         self.overlay = (self.overlay != Some(overlay)).then_some(overlay);

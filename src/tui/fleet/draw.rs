@@ -223,41 +223,8 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
     let body: Vec<TableRow> = rows
         .iter()
         .map(|r| {
-            let row = &r.row;
-            let state_style = match row.state {
-                TargetState::Down => v.theme.bad,
-                TargetState::Stale => v.theme.warn,
-                _ if stale_table => v.theme.warn,
-                _ => v.theme.good,
-            };
-            let cells = vec![
-                Cell::from(cut(&crate::sanitize::clean(&r.name), name_w)),
-                Cell::from(Span::styled(row.state.as_str(), state_style)),
-                Cell::from(cut(&row.architecture, usize::from(arch_w))),
-                Cell::from(percent(row.hit_rate.value())),
-                Cell::from(percent(row.l1_usage_ratio.value())),
-                Cell::from(count(row.l1_evicted_per_s.value())),
-                Cell::from(count(row.l2_store_backlog.value())),
-                Cell::from(count(row.eventbus_dropped_per_s.value())),
-                Cell::from(count(row.engine_waiting.value())),
-                Cell::from(findings_cell(row.findings, &v.theme)),
-                Cell::from(Span::styled(
-                    spark_text(&r.spark, spark_w as usize),
-                    v.theme.info,
-                )),
-            ];
-            let cells: Vec<Cell> = cells
-                .into_iter()
-                .zip(&shown)
-                .filter(|(_, s)| **s)
-                .map(|(c, _)| c)
-                .collect();
-            let style = if stale_table {
-                v.theme.dim
-            } else {
-                v.theme.text
-            };
-            TableRow::new(cells).style(style)
+            let widths = (name_w, usize::from(arch_w), usize::from(spark_w));
+            table_row(v, r, widths, stale_table, &shown)
         })
         .collect();
     let empty = body.is_empty();
@@ -275,24 +242,72 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
     }
     f.render_stateful_widget(table, area, &mut state);
     if empty {
-        let why = if v.picture.rows.is_empty() {
-            "no LMCache server or engine found yet (names lmcache_mp_*, lmcache:*, vllm:*, sglang:*)"
-        } else {
-            "no instance matches the filter"
-        };
-        let inner = Rect {
-            y: area.y + 2,
-            height: 1,
-            ..area
-        };
-        f.render_widget(
-            Paragraph::new(widgets::fit_line(
-                Span::styled(why.to_string(), v.theme.dim).into(),
-                area.width,
-            )),
-            inner,
-        );
+        draw_no_rows(f, v, area);
     }
+}
+
+/// Why the table has no rows.
+fn draw_no_rows(f: &mut Frame, v: &FleetView, area: Rect) {
+    let why = if v.picture.rows.is_empty() {
+        "no LMCache server or engine found yet (names lmcache_mp_*, lmcache:*, vllm:*, sglang:*)"
+    } else {
+        "no instance matches the filter"
+    };
+    let inner = Rect {
+        y: area.y + 2,
+        height: 1,
+        ..area
+    };
+    f.render_widget(
+        Paragraph::new(widgets::fit_line(
+            Span::styled(why.to_string(), v.theme.dim).into(),
+            area.width,
+        )),
+        inner,
+    );
+}
+
+/// An instance's row of the table, its `shown` columns: `widths` are the name's, the
+/// architecture's and the history's.
+fn table_row(
+    v: &FleetView,
+    r: &FleetRow,
+    (name_w, arch_w, spark_w): (usize, usize, usize),
+    stale_table: bool,
+    shown: &[bool],
+) -> TableRow<'static> {
+    let row = &r.row;
+    let state_style = match row.state {
+        TargetState::Down => v.theme.bad,
+        TargetState::Stale => v.theme.warn,
+        _ if stale_table => v.theme.warn,
+        _ => v.theme.good,
+    };
+    let cells = vec![
+        Cell::from(cut(&crate::sanitize::clean(&r.name), name_w)),
+        Cell::from(Span::styled(row.state.as_str(), state_style)),
+        Cell::from(cut(&row.architecture, arch_w)),
+        Cell::from(percent(row.hit_rate.value())),
+        Cell::from(percent(row.l1_usage_ratio.value())),
+        Cell::from(count(row.l1_evicted_per_s.value())),
+        Cell::from(count(row.l2_store_backlog.value())),
+        Cell::from(count(row.eventbus_dropped_per_s.value())),
+        Cell::from(count(row.engine_waiting.value())),
+        Cell::from(findings_cell(row.findings, &v.theme)),
+        Cell::from(Span::styled(spark_text(&r.spark, spark_w), v.theme.info)),
+    ];
+    let cells: Vec<Cell> = cells
+        .into_iter()
+        .zip(shown)
+        .filter(|(_, s)| **s)
+        .map(|(c, _)| c)
+        .collect();
+    let style = if stale_table {
+        v.theme.dim
+    } else {
+        v.theme.text
+    };
+    TableRow::new(cells).style(style)
 }
 
 fn draw_help(f: &mut Frame, v: &FleetView, area: Rect) {
