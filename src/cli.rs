@@ -37,10 +37,10 @@ pub struct Failure {
 
 impl Failure {
     /// The input was wrong: exit code [`EXIT_BAD_INPUT`].
-    pub fn bad(message: impl Into<String>) -> Failure {
+    pub fn bad(message: impl std::fmt::Display) -> Failure {
         Failure {
             code: EXIT_BAD_INPUT,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }

@@ -81,6 +81,35 @@ pub struct Target {
     pub lookup_hashes: Option<PathBuf>,
 }
 
+/// Why a config file was refused. Each names the file (when there is one) and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read: missing, not a regular file, too large, not UTF-8.
+    #[error("config: {0}")]
+    Unreadable(String),
+    /// The file was read and its text refused.
+    #[error("config {}: {problem}", .path.display())]
+    Invalid {
+        path: PathBuf,
+        #[source]
+        problem: ConfigProblem,
+    },
+}
+
+/// What is wrong with a config text.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigProblem {
+    /// Not TOML, a key kvscope does not know, or a value of the wrong type.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A `[findings]` threshold that does not exist or is out of its range.
+    #[error("{0}")]
+    Threshold(String),
+    /// A `[[target]]` (numbered from 1) without exactly one of `lmcache` and `engine`.
+    #[error("[[target]] #{0}: give exactly one of lmcache = \"URL\" or engine = \"URL\"")]
+    Target(usize),
+}
+
 /// Largest config file kvscope reads.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -100,7 +129,7 @@ impl Config {
     }
 
     /// Reads `explicit`, or the default path when it exists; no file is an empty config.
-    pub fn load(explicit: Option<&Path>) -> Result<Config, String> {
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => match default_path().filter(|p| p.exists()) {
@@ -109,8 +138,11 @@ impl Config {
             },
         };
         let text = crate::files::read_text(&path, MAX_CONFIG_BYTES, crate::files::Kind::Regular)
-            .map_err(|e| format!("config: {e}"))?;
-        let mut c = Config::parse(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+            .map_err(ConfigError::Unreadable)?;
+        let mut c = Config::parse(&text).map_err(|problem| ConfigError::Invalid {
+            path: path.clone(),
+            problem,
+        })?;
         c.source = Some(path);
         Ok(c)
     }
@@ -123,16 +155,17 @@ impl Config {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Config, String> {
-        let mut c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
-        c.thresholds = crate::analysis::findings::Thresholds::with_overrides(&c.findings)?;
-        for (i, t) in c.target.iter().enumerate() {
-            if t.lmcache.is_some() == t.engine.is_some() {
-                return Err(format!(
-                    "[[target]] #{}: give exactly one of lmcache = \"URL\" or engine = \"URL\"",
-                    i + 1
-                ));
-            }
+    /// A config text, checked: its TOML, its thresholds and its targets.
+    pub fn parse(text: &str) -> Result<Config, ConfigProblem> {
+        let mut c: Config = toml::from_str(text)?;
+        c.thresholds = crate::analysis::findings::Thresholds::with_overrides(&c.findings)
+            .map_err(ConfigProblem::Threshold)?;
+        if let Some(i) = c
+            .target
+            .iter()
+            .position(|t| t.lmcache.is_some() == t.engine.is_some())
+        {
+            return Err(ConfigProblem::Target(i + 1));
         }
         Ok(c)
     }
@@ -151,7 +184,8 @@ mod tests {
         assert_eq!(c.lmcache, ["http://127.0.0.1:8080"]);
         assert_eq!(c.interval.as_deref(), Some("1s"));
         assert_eq!(c.keys["quit"], ["x", "ctrl-q"]);
-        assert!(Config::parse("colour = 1").unwrap_err().contains("colour"));
+        let e = Config::parse("colour = 1").unwrap_err();
+        assert!(matches!(e, ConfigProblem::Toml(_)) && e.to_string().contains("colour"));
         let c = Config::parse(
             "[[target]]\nengine = \"https://e:8000\"\nheader = [\"X-A: b\"]\nbearer_token_file = \"k\"\n",
         )
@@ -159,7 +193,8 @@ mod tests {
         assert_eq!(c.target[0].engine.as_deref(), Some("https://e:8000"));
         assert_eq!(c.target[0].header, ["X-A: b"]);
         let e = Config::parse("[[target]]\nheader = []\n").unwrap_err();
-        assert!(e.contains("exactly one"), "{e}");
+        assert!(matches!(e, ConfigProblem::Target(1)), "{e}");
+        assert!(e.to_string().contains("exactly one"), "{e}");
     }
 }
 

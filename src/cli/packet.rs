@@ -213,7 +213,7 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
         attachments,
         interval: None,
     };
-    Ok((recording.to_tar()?, i.layout))
+    Ok((recording.to_tar().map_err(|e| e.to_string())?, i.layout))
 }
 
 /// `report --packet PACKET [--at TIME]`: the model at the end (or at `at`), and each target's
@@ -311,6 +311,7 @@ fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
     }
     .to_tar_redacting(true)
     .map(|(bytes, _)| bytes)
+    .map_err(|e| e.to_string())
 }
 
 /// `verify PACKET`: what to print, or the failure with its exit code (1 damaged or incomplete,

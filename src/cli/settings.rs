@@ -180,7 +180,7 @@ fn config_targets(cfg: &Config, auth: &mut AuthPlan) -> Result<ConfigTargets, Fa
 }
 
 /// A `[[target]]` table's headers, credentials and TLS files, read as its flags would be.
-fn target_auth(t: &crate::config::Target) -> Result<Auth, String> {
+fn target_auth(t: &crate::config::Target) -> Result<Auth, crate::sources::http::SetupError> {
     let mut auth = Auth::from_flags(&t.header, t.bearer_token_file.as_deref())?;
     if let Some(file) = &t.basic_auth_file {
         auth = auth.with_basic_auth_file(file)?;

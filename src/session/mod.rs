@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 pub use picture::{Core, Shown};
-pub use worker::{ExportPlan, Exported, Feed, Order, RECORDED, Said};
+pub use worker::{ExportError, ExportPlan, Exported, Feed, Order, RECORDED, Said};
 
 use crate::sources::{collector, http, lmcache_http};
 use crate::vocab::{Event, Role, TargetRef};
@@ -87,6 +87,17 @@ pub struct Collect<'a> {
     pub limit: usize,
 }
 
+/// Why a session's sources could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A target's client (its credentials, TLS material) cannot be built.
+    #[error(transparent)]
+    Setup(#[from] http::SetupError),
+    /// A file given beside a target cannot be read.
+    #[error(transparent)]
+    Follow(#[from] crate::sources::follow::FollowError),
+}
+
 /// One `/metrics` collector per target, one reader of its HTTP routes per LMCache target, and
 /// a follower per file given beside a target; all send to `tx` (on the current runtime).
 pub fn spawn_collectors(
@@ -95,7 +106,7 @@ pub fn spawn_collectors(
     en: &[http::TargetUrl],
     follows: &[crate::sources::follow::Follow],
     tx: &mpsc::Sender<Event>,
-) -> Result<(), String> {
+) -> Result<(), StartError> {
     let interval = Duration::from_secs_f64(how.interval);
     for (role, urls) in [(Role::Lmcache, lm), (Role::Engine, en)] {
         for (index, url) in urls.iter().enumerate() {

@@ -29,9 +29,13 @@ pub enum Feed {
 }
 
 /// Pictures made for route answers, trace and log bytes alone (no capture) come at most this
-/// often: a busy log is parsed as it arrives and analysed with the next capture or after this
-/// long.
+/// often, and not before half an interval more than the scrapes' own pictures: a busy log is
+/// parsed as it arrives and analysed with the next capture, or after this long when captures
+/// do not come.
 const EVIDENCE_EVERY: Duration = Duration::from_secs(1);
+/// The longest a picture of route answers, trace or log bytes waits, however long the
+/// interval.
+const EVIDENCE_AT_MOST: Duration = Duration::from_secs(5);
 
 /// How often a playing replay moves on (and sends a picture).
 const PLAY_TICK: Duration = Duration::from_millis(100);
@@ -82,7 +86,21 @@ pub enum Said {
     /// A line for the person (following a file, or why not).
     Note(String),
     /// An export is done: what was written, or why nothing was.
-    Exported(Result<Exported, String>),
+    Exported(Result<Exported, ExportError>),
+}
+
+/// Why an export wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A replay has nothing of its own to write.
+    #[error("a replay writes nothing; the packet it plays is the evidence")]
+    Replay,
+    /// The export's thread could not be started.
+    #[error("cannot start its thread: {0}")]
+    Thread(std::io::Error),
+    /// The packet could not be made or written.
+    #[error(transparent)]
+    Write(#[from] packet::WriteError),
 }
 
 /// A packet written.
@@ -231,13 +249,22 @@ struct Worker {
 
 impl Worker {
     /// How long the pending picture still waits: a burst settles, and pictures of no
-    /// capture come at most every [`EVIDENCE_EVERY`].
+    /// capture come at most every [`EVIDENCE_EVERY`], or one and a half intervals (the next
+    /// capture's picture has them first).
     fn wait(&self) -> Duration {
         let settled = self
             .pending
             .map_or(Duration::ZERO, |t| SETTLE.saturating_sub(t.elapsed()));
         if self.evidence_only && self.pending.is_some() {
-            settled.max(EVIDENCE_EVERY.saturating_sub(self.last_picture.elapsed()))
+            let every = self
+                .core
+                .model
+                .interval
+                .and_then(|i| Duration::try_from_secs_f64(1.5 * i).ok())
+                .map_or(EVIDENCE_EVERY, |d| {
+                    d.clamp(EVIDENCE_EVERY, EVIDENCE_AT_MOST)
+                });
+            settled.max(every.saturating_sub(self.last_picture.elapsed()))
         } else {
             settled
         }
@@ -288,9 +315,7 @@ impl Worker {
                     self.said.clone(),
                 ),
                 Some(_) => {
-                    let _ = self.said.send(Said::Exported(Err(
-                        "a replay writes nothing; the packet it plays is the evidence".into(),
-                    )));
+                    let _ = self.said.send(Said::Exported(Err(ExportError::Replay)));
                 }
             },
             Order::Follow(offer) if self.playback.is_none() => self.follow(offer),
@@ -397,7 +422,7 @@ fn export(
             let _ = tell.send(Said::Exported(result));
         });
     if let Err(e) = written {
-        let _ = said.send(Said::Exported(Err(format!("cannot start its thread: {e}"))));
+        let _ = said.send(Said::Exported(Err(ExportError::Thread(e))));
     }
 }
 
@@ -409,7 +434,7 @@ fn write(
     targets: Vec<TargetEntry>,
     report_json: String,
     interval: Option<f64>,
-) -> Result<(PathBuf, usize, usize), String> {
+) -> Result<(PathBuf, usize, usize), ExportError> {
     // Decoded one event at a time as the packet is built: the hour is never all in memory.
     let events = packet::Since {
         inner: snapshot,

@@ -71,18 +71,23 @@ fn rotated(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
 /// Reads all of `f` now, in events of at most [`CHUNK`] bytes stamped `time`, the first of
 /// each file marked fresh; a directory is its rotated files in order. Nothing is kept beyond
 /// one chunk, however large the file.
-pub fn read_all(f: &Follow, time: Option<f64>, mut each: impl FnMut(Event)) -> Result<(), String> {
+pub fn read_all(
+    f: &Follow,
+    time: Option<f64>,
+    mut each: impl FnMut(Event),
+) -> Result<(), FollowError> {
     read_all_dyn(f, time, &mut each)
 }
 
-fn read_all_dyn(f: &Follow, time: Option<f64>, each: &mut dyn FnMut(Event)) -> Result<(), String> {
+fn read_all_dyn(
+    f: &Follow,
+    time: Option<f64>,
+    each: &mut dyn FnMut(Event),
+) -> Result<(), FollowError> {
     if !f.stdin() && f.path.is_dir() {
-        let all = rotated(&f.path)?;
+        let all = rotated(&f.path).map_err(FollowError::Unreadable)?;
         if all.is_empty() {
-            return Err(format!(
-                "{}: no lookup_hashes_*.jsonl file in the directory",
-                f.path.display()
-            ));
+            return Err(FollowError::EmptyDirectory(f.path.clone()));
         }
         for path in all {
             let one = Follow { path, ..f.clone() };
@@ -93,12 +98,16 @@ fn read_all_dyn(f: &Follow, time: Option<f64>, each: &mut dyn FnMut(Event)) -> R
     let mut input: Box<dyn Read> = if f.stdin() {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(files::open(&f.path, Kind::RegularOrPipe)?.0)
+        Box::new(
+            files::open(&f.path, Kind::RegularOrPipe)
+                .map_err(FollowError::Unreadable)?
+                .0,
+        )
     };
     let mut fresh = true;
     loop {
-        let chunk =
-            read_chunk(&mut input).map_err(|e| format!("cannot read {}: {e}", f.origin()))?;
+        let chunk = read_chunk(&mut input)
+            .map_err(|e| FollowError::Unreadable(format!("cannot read {}: {e}", f.origin())))?;
         if chunk.is_empty() && !fresh {
             return Ok(());
         }
@@ -153,17 +162,30 @@ pub async fn follow(f: Follow, tx: tokio::sync::mpsc::Sender<Event>) {
 }
 
 /// Whether `f` can be followed: an error naming it when not.
-pub fn check(f: &Follow) -> Result<(), String> {
+pub fn check(f: &Follow) -> Result<(), FollowError> {
     if f.stdin() {
         return Ok(());
     }
     if f.path.is_dir() {
         // Its first file may come later.
-        return std::fs::read_dir(&f.path)
-            .map(|_| ())
-            .map_err(|e| format!("cannot read {}: {e}", f.path.display()));
+        return std::fs::read_dir(&f.path).map(|_| ()).map_err(|e| {
+            FollowError::Unreadable(format!("cannot read {}: {e}", f.path.display()))
+        });
     }
-    files::open(&f.path, Kind::Regular).map(|_| ())
+    files::open(&f.path, Kind::Regular)
+        .map(|_| ())
+        .map_err(FollowError::Unreadable)
+}
+
+/// Why a file given beside a target cannot be read or followed; the text names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FollowError {
+    /// Missing, not a regular file or pipe, or failing to read.
+    #[error("{0}")]
+    Unreadable(String),
+    /// A lookup-hash directory without its files.
+    #[error("{}: no lookup_hashes_*.jsonl file in the directory", .0.display())]
+    EmptyDirectory(std::path::PathBuf),
 }
 
 /// One look at the file: what grew since the last, or all of it again when it was replaced
@@ -401,6 +423,7 @@ mod tests {
         assert_eq!(b.iter().map(|x| x.0).collect::<Vec<_>>(), [true, false]);
         let _ = std::fs::remove_file(&path);
         let err = read_all(&follow_of(&path, Stream::Trace), None, |_| {}).unwrap_err();
-        assert!(err.contains("all.log"), "{err}");
+        assert!(matches!(err, FollowError::Unreadable(_)), "{err}");
+        assert!(err.to_string().contains("all.log"), "{err}");
     }
 }

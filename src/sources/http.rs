@@ -34,6 +34,23 @@ pub struct Body {
 }
 
 mod tls;
+
+/// Why a target cannot be read as given. Secrets are never in the text: a header, token or
+/// password is named by its flag and position, a URL is shown with its credentials removed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// Not an http:// or https:// URL with a host.
+    #[error("{0}")]
+    Url(String),
+    /// A header, token, password, certificate or key that cannot be used.
+    #[error("{0}")]
+    Credentials(String),
+    /// The HTTP client could not be built.
+    #[error("{0}")]
+    Client(String),
+}
+
+use SetupError::{Client, Credentials, Url};
 pub use tls::{Tls, system_has_roots};
 
 /// Extra request headers, e.g. `Authorization` for LMCache 0.5.7's API keys. Values are marked
@@ -61,41 +78,48 @@ impl Auth {
     pub fn from_flags(
         headers: &[String],
         bearer_token_file: Option<&std::path::Path>,
-    ) -> Result<Auth, String> {
+    ) -> Result<Auth, SetupError> {
         let mut out = Vec::new();
         // A malformed header may be a secret pasted in the wrong shape: errors name it by its
         // position, and show its name only once the name is known to be one.
         for (i, h) in headers.iter().enumerate() {
             let which = format!("--header #{}", i + 1);
             let (k, v) = h.split_once(':').ok_or_else(|| {
-                format!("{which} is not NAME:VALUE (its text is not shown: it may hold a secret)")
+                Credentials({
+                    format!(
+                        "{which} is not NAME:VALUE (its text is not shown: it may hold a secret)"
+                    )
+                })
             })?;
             let (k, v) = (k.trim(), v.trim());
             if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
-                return Err(format!(
+                return Err(Credentials(format!(
                     "{which}: the part before ':' is not a header name (not shown: it may hold a secret)"
-                ));
+                )));
             }
             if reqwest::header::HeaderValue::from_str(v).is_err() {
-                return Err(format!(
+                return Err(Credentials(format!(
                     "{which} ({k}): the value is not a valid header value (not shown)"
-                ));
+                )));
             }
             out.push((k.to_string(), v.to_string()));
         }
         if let Some(path) = bearer_token_file {
             let token =
                 crate::files::read_text(path, MAX_TOKEN_BYTES, crate::files::Kind::RegularOrPipe)
-                    .map_err(|e| format!("--bearer-token-file: {e}"))?;
+                    .map_err(|e| Credentials(format!("--bearer-token-file: {e}")))?;
             let token = token.trim();
             if token.is_empty() {
-                return Err(format!("--bearer-token-file {} is empty", path.display()));
+                return Err(Credentials(format!(
+                    "--bearer-token-file {} is empty",
+                    path.display()
+                )));
             }
             if reqwest::header::HeaderValue::from_str(token).is_err() {
-                return Err(format!(
+                return Err(Credentials(format!(
                     "--bearer-token-file {}: the token has characters a header cannot carry (it is not shown)",
                     path.display()
-                ));
+                )));
             }
             out.push(("Authorization".into(), format!("Bearer {token}")));
         }
@@ -109,26 +133,26 @@ impl Auth {
 impl Auth {
     /// Adds `Authorization: Basic …` from a file holding `user:password` on its first line
     /// (Prometheus behind a proxy, Grafana Cloud's Mimir). Never printed.
-    pub fn with_basic_auth_file(mut self, path: &std::path::Path) -> Result<Auth, String> {
+    pub fn with_basic_auth_file(mut self, path: &std::path::Path) -> Result<Auth, SetupError> {
         let text =
             crate::files::read_text(path, MAX_TOKEN_BYTES, crate::files::Kind::RegularOrPipe)
-                .map_err(|e| format!("--basic-auth-file: {e}"))?;
+                .map_err(|e| Credentials(format!("--basic-auth-file: {e}")))?;
         let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
         if !line.contains(':') {
-            return Err(format!(
+            return Err(Credentials(format!(
                 "--basic-auth-file {}: the first line is not USER:PASSWORD (it is not shown)",
                 path.display()
-            ));
+            )));
         }
         if self
             .headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
         {
-            return Err(format!(
+            return Err(Credentials(format!(
                 "--basic-auth-file {}: an Authorization header is already given (--bearer-token-file or --header)",
                 path.display()
-            ));
+            )));
         }
         self.headers.push((
             "Authorization".into(),
@@ -202,21 +226,24 @@ impl AuthPlan {
     }
 }
 
-/// Builds the HTTP client: rustls with the ring provider, a per-request timeout, the extra
-/// headers on every request.
 /// How long an idle connection is kept for reuse: well under uvicorn's 5 s keep-alive.
 const POOL_IDLE: Duration = Duration::from_secs(3);
 
-pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String> {
+/// Builds the HTTP client: rustls with the ring provider, a per-request timeout, the extra
+/// headers on every request.
+pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, SetupError> {
     // Installing twice is harmless; the first provider wins.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut headers = reqwest::header::HeaderMap::new();
     for (k, v) in &auth.headers {
         // Checked when the flags were read; these cannot fail for an Auth made by from_flags.
         let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| "--header: not a valid header name".to_string())?;
-        let mut value = reqwest::header::HeaderValue::from_str(v)
-            .map_err(|_| format!("--header {k}: the value is not a valid header value"))?;
+            .map_err(|_| Client("--header: not a valid header name".to_string()))?;
+        let mut value = reqwest::header::HeaderValue::from_str(v).map_err(|_| {
+            Client(format!(
+                "--header {k}: the value is not a valid header value"
+            ))
+        })?;
         value.set_sensitive(true);
         headers.append(name, value);
     }
@@ -233,7 +260,7 @@ pub fn client(timeout: Duration, auth: &Auth) -> Result<reqwest::Client, String>
     auth.tls
         .apply(builder)?
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {}", describe(e)))
+        .map_err(|e| Client(format!("cannot build the HTTP client: {}", describe(e))))
 }
 
 /// A target's URL. It prints (Display, Debug) only in [`redact_url`](crate::sanitize::redact_url)'s
@@ -247,14 +274,18 @@ pub struct TargetUrl {
 
 impl TargetUrl {
     /// A target URL; a base URL (`http://host:port`, `…/`) means its `/metrics`.
-    pub fn metrics(text: &str) -> Result<TargetUrl, String> {
-        let mut url = reqwest::Url::parse(text)
-            .map_err(|e| format!("'{}' is not a URL ({e})", crate::sanitize::redact_url(text)))?;
+    pub fn metrics(text: &str) -> Result<TargetUrl, SetupError> {
+        let mut url = reqwest::Url::parse(text).map_err(|e| {
+            Url(format!(
+                "'{}' is not a URL ({e})",
+                crate::sanitize::redact_url(text)
+            ))
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(format!(
+            return Err(Url(format!(
                 "'{}' is not an http:// or https:// URL with a host",
                 crate::sanitize::redact_url(text)
-            ));
+            )));
         }
         if url.path() == "/" || url.path().is_empty() {
             url.set_path("/metrics");
@@ -465,11 +496,15 @@ mod tests {
             let shape = g.hostile(&["X-Api-Key=", "X-Api-Key:", "sk", "Bad Name:", ":"]);
             let h = format!("{shape}sk-live-4f9a");
             if let Err(e) = Auth::from_flags(std::slice::from_ref(&h), None) {
-                assert!(!e.contains("4f9a"), "{h:?} → {e}");
+                assert!(matches!(e, Credentials(_)), "{h:?} → {e}");
+                assert!(!e.to_string().contains("4f9a"), "{h:?} → {e}");
             }
         }
         let e = Auth::from_flags(&["X-Api-Key=sk-live-4f9a".into()], None).unwrap_err();
-        assert!(e.starts_with("--header #1 is not NAME:VALUE"), "{e}");
+        assert!(
+            e.to_string().starts_with("--header #1 is not NAME:VALUE"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -490,7 +525,7 @@ mod tests {
         assert_eq!(t.route("/status").for_request().password(), Some("pw"));
         for bad in ["ftp://h/", "h:8080", "http://", "http://u:pw@[::1"] {
             let e = TargetUrl::metrics(bad).unwrap_err();
-            assert!(!e.contains("pw"), "{e}");
+            assert!(matches!(e, Url(_)) && !e.to_string().contains("pw"), "{e}");
         }
     }
 }

@@ -224,7 +224,7 @@ pub struct Api {
 impl Api {
     /// The API at `url` (the server's base, e.g. `http://prometheus:9090`, or a path prefix
     /// such as Mimir's `…/prometheus`).
-    pub fn new(url: &str, timeout: Duration, auth: &Auth) -> Result<Api, String> {
+    pub fn new(url: &str, timeout: Duration, auth: &Auth) -> Result<Api, http::SetupError> {
         let base = TargetUrl::metrics(url)?;
         // `metrics` adds /metrics to a bare host; the API lives beside it.
         let base = base.route("");

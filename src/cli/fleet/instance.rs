@@ -58,8 +58,10 @@ pub(super) async fn export_instance(
         }],
         interval: inst.model.interval,
     };
-    let (bytes, count) = recording.to_tar_redacting(plan.redact_hosts)?;
-    crate::packet::write_new(&path, &bytes)?;
+    let (bytes, count) = recording
+        .to_tar_redacting(plan.redact_hosts)
+        .map_err(|e| e.to_string())?;
+    crate::packet::write_new(&path, &bytes).map_err(|e| e.to_string())?;
     Ok(format!(
         "export: wrote {} ({count} events of {name}, and the fleet table of {} instances)",
         path.display(),

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use super::SetupError::{self, Credentials};
+
 /// Largest certificate or key file kvscope reads (a CA bundle is a few hundred KB).
 pub const MAX_PEM_BYTES: u64 = 4 << 20;
 
@@ -46,7 +48,7 @@ impl Tls {
         client_cert: &[PathBuf],
         client_key: &[PathBuf],
         insecure: bool,
-    ) -> Result<Tls, String> {
+    ) -> Result<Tls, SetupError> {
         let ca = ca
             .iter()
             .map(|p| ca_file(p).map(|pem| (p.clone(), pem)))
@@ -55,20 +57,20 @@ impl Tls {
             ([], []) => None,
             ([cert], [key]) => Some(identity(cert, key)?),
             ([_], []) => {
-                return Err(
+                return Err(Credentials(
                     "--client-cert needs --client-key (the certificate's private key)".into(),
-                );
+                ));
             }
             ([], [_]) => {
-                return Err(
+                return Err(Credentials(
                     "--client-key needs --client-cert (the certificate it belongs to)".into(),
-                );
+                ));
             }
             _ => {
-                return Err(
+                return Err(Credentials(
                     "--client-cert and --client-key: give one pair per target (or one for every target)"
                         .into(),
-                );
+                ));
             }
         };
         Ok(Tls {
@@ -91,7 +93,7 @@ impl Tls {
     /// The client builder with these settings. Without CA certificates on the machine (a bare
     /// container, a minimal chroot), only `--ca-cert` is trusted: plain HTTP still works, and
     /// HTTPS says what to give.
-    pub fn apply(&self, b: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, String> {
+    pub fn apply(&self, b: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, SetupError> {
         let mut b = b;
         if self.insecure {
             b = b.tls_danger_accept_invalid_certs(true);
@@ -100,7 +102,7 @@ impl Tls {
         for (path, pem) in &self.ca {
             extra.extend(
                 reqwest::Certificate::from_pem_bundle(pem)
-                    .map_err(|e| format!("--ca-cert {}: {e}", path.display()))?,
+                    .map_err(|e| Credentials(format!("--ca-cert {}: {e}", path.display())))?,
             );
         }
         if system_has_roots() {
@@ -112,7 +114,7 @@ impl Tls {
         }
         if let Some(id) = &self.identity {
             let identity = reqwest::Identity::from_pem(&id.pem)
-                .map_err(|e| format!("--client-cert {}: {e}", id.cert.display()))?;
+                .map_err(|e| Credentials(format!("--client-cert {}: {e}", id.cert.display())))?;
             b = b.identity(identity);
         }
         Ok(b)
@@ -126,34 +128,34 @@ pub fn system_has_roots() -> bool {
     *HAS.get_or_init(|| !rustls_native_certs::load_native_certs().certs.is_empty())
 }
 
-fn read_pem(flag: &str, path: &Path) -> Result<Vec<u8>, String> {
+fn read_pem(flag: &str, path: &Path) -> Result<Vec<u8>, SetupError> {
     crate::files::read_capped(path, MAX_PEM_BYTES, crate::files::Kind::RegularOrPipe)
-        .map_err(|e| format!("{flag}: {e}"))
+        .map_err(|e| Credentials(format!("{flag}: {e}")))
 }
 
 /// A CA file: at least one PEM certificate.
-fn ca_file(path: &Path) -> Result<Vec<u8>, String> {
+fn ca_file(path: &Path) -> Result<Vec<u8>, SetupError> {
     let pem = read_pem("--ca-cert", path)?;
     match reqwest::Certificate::from_pem_bundle(&pem) {
         Ok(certs) if !certs.is_empty() => Ok(pem),
-        _ => Err(format!(
+        _ => Err(Credentials(format!(
             "--ca-cert {}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)",
             path.display()
-        )),
+        ))),
     }
 }
 
 /// A client certificate with its key, checked to form an identity.
-fn identity(cert: &Path, key: &Path) -> Result<ClientIdentity, String> {
+fn identity(cert: &Path, key: &Path) -> Result<ClientIdentity, SetupError> {
     let mut pem = read_pem("--client-cert", cert)?;
     pem.push(b'\n');
     pem.extend(read_pem("--client-key", key)?);
     reqwest::Identity::from_pem(&pem).map_err(|_| {
-        format!(
+        Credentials(format!(
             "--client-cert {} with --client-key {}: not a PEM certificate and its private key (PKCS#8, PKCS#1 or SEC1)",
             cert.display(),
             key.display()
-        )
+        ))
     })?;
     Ok(ClientIdentity {
         cert: cert.to_path_buf(),

@@ -21,7 +21,7 @@ mod write;
 
 pub use read::{Cursor, Opened, PacketError, Timeline, from_tar, interval_of, open};
 pub use recorder::{Recorder, Snapshot};
-pub use write::{Attachment, EventSource, Recording, Since, write_new};
+pub use write::{Attachment, EventSource, Recording, Since, WriteError, write_new};
 
 use serde::{Deserialize, Serialize};
 

@@ -19,18 +19,11 @@ const MAX_BODY_BYTES: u64 = 64 << 20;
 const MAX_TIMELINE_BYTES: u64 = 1 << 30;
 
 /// Why a path cannot be read as a packet at all.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PacketError {
     /// Unreadable, or not a packet (no manifest, another format, a newer version).
+    #[error("{0}")]
     NotAPacket(String),
-}
-
-impl std::fmt::Display for PacketError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PacketError::NotAPacket(why) => f.write_str(why),
-        }
-    }
 }
 
 /// A packet as read: its manifest, its members, and what is wrong with it.

@@ -300,11 +300,15 @@ impl Recording<'_> {
     /// replaced first: in target URLs, events, the report and carried logs (hosts named in a
     /// log are found too). A binary trace cannot be rewritten safely (its strings carry their
     /// lengths), so it is left out, and the manifest says so.
-    pub fn to_tar_redacting(&self, redact_hosts: bool) -> Result<(Vec<u8>, usize), String> {
+    pub fn to_tar_redacting(
+        &self,
+        redact_hosts: bool,
+    ) -> Result<(Vec<u8>, usize), super::WriteError> {
         if !redact_hosts {
             return self.to_tar_counted();
         }
-        let mut hosts = Hosts::collect(&self.targets, self.events)?;
+        let mut hosts =
+            Hosts::collect(&self.targets, self.events).map_err(super::WriteError::Build)?;
         for a in self.attachments.iter().filter(|a| a.kind == "log") {
             hosts.scan(&a.bytes);
         }

@@ -253,7 +253,11 @@ fn writing_never_replaces_a_file_and_leaves_nothing_when_it_fails() {
     let path = scratch("w.kvpacket");
     write_new(&path, b"first").unwrap();
     let e = write_new(&path, b"second").unwrap_err();
-    assert!(e.contains("exists"), "{e}");
+    assert!(matches!(&e, WriteError::Exists(p) if *p == path), "{e}");
+    assert!(
+        e.to_string()
+            .ends_with("exists; kvscope never overwrites a file")
+    );
     assert_eq!(std::fs::read(&path).unwrap(), b"first");
     std::fs::remove_file(&path).unwrap();
 
@@ -276,7 +280,8 @@ fn writing_never_replaces_a_file_and_leaves_nothing_when_it_fails() {
         Ok(Full(std::fs::File::create_new(p)?, 4096))
     })
     .unwrap_err();
-    assert!(e.contains("No space left"), "{e}");
+    assert!(matches!(e, WriteError::Io { .. }), "{e}");
+    assert!(e.to_string().contains("No space left"), "{e}");
     assert!(!path.exists());
     let dir = path.parent().unwrap();
     let leftover = std::fs::read_dir(dir).unwrap().flatten().any(|f| {

@@ -16,6 +16,25 @@ use crate::vocab::Event;
 /// scrapes near 6 KB at a small cost in time.
 const LEVEL: i32 = 3;
 
+/// Why a packet was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// A file has the name already: kvscope never replaces one.
+    #[error("{} exists; kvscope never overwrites a file", .0.display())]
+    Exists(PathBuf),
+    /// The file could not be written (the temporary sibling or the link into place).
+    #[error("cannot write {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The packet's bytes could not be made: an event naming no listed target, or its
+    /// compression or encoding failing.
+    #[error("{0}")]
+    Build(String),
+}
+
 /// Events handed out one at a time, in arrival order: a list in memory, or a recorder's
 /// compressed blocks decoded as they go (an hour is never all in memory at once).
 pub trait EventSource {
@@ -97,12 +116,16 @@ impl<'a> Recording<'a> {
     }
 
     /// The members in file order, `manifest.json` first.
-    pub fn members(&self) -> Result<Members, String> {
+    pub fn members(&self) -> Result<Members, WriteError> {
         self.built().map(|(members, _)| members)
     }
 
     /// The members, and how many events went in.
-    fn built(&self) -> Result<(Members, usize), String> {
+    fn built(&self) -> Result<(Members, usize), WriteError> {
+        self.build().map_err(WriteError::Build)
+    }
+
+    fn build(&self) -> Result<(Members, usize), String> {
         let mut streams: Vec<(String, zstd::Encoder<'static, Vec<u8>>, u64)> = Vec::new();
         for t in &self.targets {
             let enc = zstd::Encoder::new(Vec::new(), LEVEL).map_err(|e| e.to_string())?;
@@ -178,14 +201,15 @@ impl<'a> Recording<'a> {
     }
 
     /// The packet as the bytes of a plain tar.
-    pub fn to_tar(&self) -> Result<Vec<u8>, String> {
+    pub fn to_tar(&self) -> Result<Vec<u8>, WriteError> {
         self.to_tar_counted().map(|(bytes, _)| bytes)
     }
 
     /// The packet as the bytes of a plain tar, and how many events it holds.
-    pub fn to_tar_counted(&self) -> Result<(Vec<u8>, usize), String> {
+    pub fn to_tar_counted(&self) -> Result<(Vec<u8>, usize), WriteError> {
         let (members, count) = self.built()?;
-        Ok((tar_of(&members, self.created.max(0.0) as u64)?, count))
+        let tar = tar_of(&members, self.created.max(0.0) as u64).map_err(WriteError::Build)?;
+        Ok((tar, count))
     }
 }
 
@@ -230,7 +254,7 @@ fn finish(enc: zstd::Encoder<'static, Vec<u8>>) -> Result<Vec<u8>, String> {
 /// Writes `bytes` as a new file at `path`: into a temporary sibling first, then linked into
 /// place, so nothing half-written ever has the name and an existing file is never replaced.
 /// On any failure the temporary file is removed and the error names the path.
-pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     write_new_with(path, bytes, |p| {
         std::fs::OpenOptions::new()
             .write(true)
@@ -244,21 +268,22 @@ pub fn write_new_with<W: Write>(
     path: &Path,
     bytes: &[u8],
     open: impl FnOnce(&Path) -> std::io::Result<W>,
-) -> Result<(), String> {
-    let shown = path.display();
+) -> Result<(), WriteError> {
     if path.exists() {
-        return Err(format!("{shown} exists; kvscope never overwrites a file"));
+        return Err(WriteError::Exists(path.to_path_buf()));
     }
+    let io = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let tmp = temporary_sibling(path);
     let written = open(&tmp)
         .and_then(|mut w| w.write_all(bytes).and_then(|()| w.flush()))
-        .map_err(|e| format!("cannot write {shown}: {e}"));
+        .map_err(io);
     let placed = written.and_then(|()| {
         std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                format!("{shown} exists; kvscope never overwrites a file")
-            }
-            _ => format!("cannot write {shown}: {e}"),
+            std::io::ErrorKind::AlreadyExists => WriteError::Exists(path.to_path_buf()),
+            _ => io(e),
         })
     });
     let _ = std::fs::remove_file(&tmp);
