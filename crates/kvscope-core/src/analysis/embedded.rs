@@ -119,65 +119,64 @@ fn exported(views: &[View]) -> bool {
     .any(|m| present(&Sel::all(views, m)))
 }
 
+/// Each counter of `table` (metric, what it counts) over every target.
+fn counters<const N: usize>(views: &[View], table: [(MetricRef, &str); N]) -> [Pair; N] {
+    table.map(|(m, what)| pair(&Sel::all(views, m), what))
+}
+
 /// The token counters: looked up, lookup hits, requested, hit, stored, and the engine's own
 /// prefix-cache hits.
-fn tokens(views: &[View]) -> [Pair; 6] {
-    const TOKENS: [(MetricRef, &str); 6] = [
-        (
-            metric!("lmcache.embedded_token_counters", "lookup_tokens"),
-            "embedded lookup-token counter",
-        ),
-        (
-            metric!("lmcache.embedded_token_counters", "lookup_hits"),
-            "embedded lookup-hit counter",
-        ),
-        (
-            metric!("lmcache.embedded_token_counters", "requested_tokens"),
-            "embedded requested-token counter",
-        ),
-        (
-            metric!("lmcache.embedded_token_counters", "hit_tokens"),
-            "embedded hit-token counter",
-        ),
-        (
-            metric!("lmcache.embedded_token_counters", "stored_tokens"),
-            "embedded stored-token counter",
-        ),
-        (
-            metric!("lmcache.embedded_token_counters", "vllm_hit_tokens"),
-            "embedded engine-hit counter",
-        ),
-    ];
-    TOKENS.map(|(m, what)| pair(&Sel::all(views, m), what))
-}
+const TOKENS: [(MetricRef, &str); 6] = [
+    (
+        metric!("lmcache.embedded_token_counters", "lookup_tokens"),
+        "embedded lookup-token counter",
+    ),
+    (
+        metric!("lmcache.embedded_token_counters", "lookup_hits"),
+        "embedded lookup-hit counter",
+    ),
+    (
+        metric!("lmcache.embedded_token_counters", "requested_tokens"),
+        "embedded requested-token counter",
+    ),
+    (
+        metric!("lmcache.embedded_token_counters", "hit_tokens"),
+        "embedded hit-token counter",
+    ),
+    (
+        metric!("lmcache.embedded_token_counters", "stored_tokens"),
+        "embedded stored-token counter",
+    ),
+    (
+        metric!("lmcache.embedded_token_counters", "vllm_hit_tokens"),
+        "embedded engine-hit counter",
+    ),
+];
 
 /// The remote backend's counters: read and written bytes, read and write requests, ping
 /// errors.
-fn remote(views: &[View]) -> [Pair; 5] {
-    const REMOTE: [(MetricRef, &str); 5] = [
-        (
-            metric!("lmcache.embedded_remote_backend", "read_bytes"),
-            "remote read-byte counter",
-        ),
-        (
-            metric!("lmcache.embedded_remote_backend", "write_bytes"),
-            "remote write-byte counter",
-        ),
-        (
-            metric!("lmcache.embedded_remote_backend", "read_requests"),
-            "remote read-request counter",
-        ),
-        (
-            metric!("lmcache.embedded_remote_backend", "write_requests"),
-            "remote write-request counter",
-        ),
-        (
-            metric!("lmcache.embedded_remote_backend", "ping_errors"),
-            "remote ping-error counter",
-        ),
-    ];
-    REMOTE.map(|(m, what)| pair(&Sel::all(views, m), what))
-}
+const REMOTE: [(MetricRef, &str); 5] = [
+    (
+        metric!("lmcache.embedded_remote_backend", "read_bytes"),
+        "remote read-byte counter",
+    ),
+    (
+        metric!("lmcache.embedded_remote_backend", "write_bytes"),
+        "remote write-byte counter",
+    ),
+    (
+        metric!("lmcache.embedded_remote_backend", "read_requests"),
+        "remote read-request counter",
+    ),
+    (
+        metric!("lmcache.embedded_remote_backend", "write_requests"),
+        "remote write-request counter",
+    ),
+    (
+        metric!("lmcache.embedded_remote_backend", "ping_errors"),
+        "remote ping-error counter",
+    ),
+];
 
 /// The latency distributions: retrieve and store time (seconds), retrieve and store speed
 /// (tokens per second), P2P transfer time (seconds).
@@ -210,7 +209,7 @@ fn latencies(views: &[View], detail: bool) -> [Distribution; 5] {
 /// The embedded figures over every target (they live on engines' `/metrics`).
 /// Without `detail` (judging only), distributions are read over the window alone.
 pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
-    let counters = |m: MetricRef, what: &str| pair(&Sel::all(views, m), what);
+    let counter = |m: MetricRef, what: &str| pair(&Sel::all(views, m), what);
     let [
         lookup_tokens,
         lookup_hit_tokens,
@@ -218,14 +217,14 @@ pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
         hit_tokens,
         stored_tokens,
         engine_hit_tokens,
-    ] = tokens(views);
+    ] = counters(views, TOKENS);
     let [
         remote_read_bytes,
         remote_write_bytes,
         remote_read_requests,
         remote_write_requests,
         remote_ping_errors,
-    ] = remote(views);
+    ] = counters(views, REMOTE);
     let [
         retrieve_time,
         store_time,
@@ -260,7 +259,7 @@ pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
             ),
             "lmcache:local_cache_usage gauge",
         ),
-        local_cpu_evictions: counters(
+        local_cpu_evictions: counter(
             metric!("lmcache.embedded_local_cpu_backend", "evict_count"),
             "embedded eviction counter",
         ),
@@ -270,11 +269,11 @@ pub fn embedded(views: &[View], detail: bool) -> EmbeddedFigures {
         remote_write_requests,
         remote_ping_errors,
         healthy: healthy(views),
-        slow_retrievals_by_time: counters(
+        slow_retrievals_by_time: counter(
             metric!("lmcache.embedded_latency", "slow_retrieval_by_time"),
             "slow-retrieval counter",
         ),
-        slow_retrievals_by_speed: counters(
+        slow_retrievals_by_speed: counter(
             metric!("lmcache.embedded_latency", "slow_retrieval_by_speed"),
             "slow-retrieval counter",
         ),
