@@ -326,29 +326,11 @@ impl Core {
     }
 
     /// The reducer: applies `event` and returns the log line it deserves, if any. Events
-    /// that change numbers (scrapes, route answers) make the next picture re-analyse.
+    /// that change numbers (scrapes, route answers, trace and log bytes) make the next
+    /// picture re-analyse; a moment no picture showed is judged as the next event closes it
+    /// (Model::begin_moment).
     pub fn apply(&mut self, event: Event) -> Option<String> {
-        // Rules and the evidence panes' summaries read the trace and logs too; they are
-        // judged with the next capture (Model::begin_moment), and the worker makes pictures
-        // of evidence alone at most once a second, so a busy log costs its parsing and not an
-        // analysis per line.
-        if matches!(
-            event,
-            Event::Scrape { .. }
-                | Event::Route { .. }
-                | Event::RouteSkipped { .. }
-                | Event::Evidence { .. }
-        ) {
-            self.forget();
-        }
-        if matches!(event, Event::Evidence { .. }) {
-            self.evidence = None;
-        }
-        if self.judging {
-            self.model.begin_moment(&event, self.window);
-        }
-        // A body that cannot be parsed is already recorded as a failed scrape of its target.
-        self.model.apply_logged(event).1
+        self.apply_as(event, false)
     }
 
     /// [`Core::apply`] for a live session, where the picture of a capture is made once its
@@ -358,19 +340,35 @@ impl Core {
     /// capture's picture, or for [`Core::catch_up`]: one analysis a scrape, however many
     /// routes answer and lines arrive.
     pub fn apply_live(&mut self, event: Event) -> Option<String> {
-        if event.is_capture() {
-            return self.apply(event);
-        }
-        if self.judging && self.model.is_pending() {
+        self.apply_as(event, true)
+    }
+
+    fn apply_as(&mut self, event: Event, live: bool) -> Option<String> {
+        let held = live && !event.is_capture();
+        if held && self.judging && self.model.is_pending() {
             self.computed();
         }
-        let kept = self.computed.take();
-        let line = self.apply(event);
-        if kept.is_some() {
-            self.computed = kept;
-            self.behind = true;
+        if matches!(
+            event,
+            Event::Scrape { .. }
+                | Event::Route { .. }
+                | Event::RouteSkipped { .. }
+                | Event::Evidence { .. }
+        ) {
+            if held && self.computed.is_some() {
+                self.behind = true;
+            } else {
+                self.forget();
+            }
         }
-        line
+        if matches!(event, Event::Evidence { .. }) {
+            self.evidence = None;
+        }
+        if self.judging {
+            self.model.begin_moment(&event, self.window);
+        }
+        // A body that cannot be parsed is already recorded as a failed scrape of its target.
+        self.model.apply_logged(event).1
     }
 
     /// Lets the next picture see what [`Core::apply_live`] held back.
