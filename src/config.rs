@@ -86,7 +86,7 @@ pub struct Target {
 pub enum ConfigError {
     /// The file cannot be read: missing, not a regular file, too large, not UTF-8.
     #[error("config: {0}")]
-    Unreadable(String),
+    Unreadable(#[source] crate::files::FileError),
     /// The file was read and its text refused.
     #[error("config {}: {problem}", .path.display())]
     Invalid {

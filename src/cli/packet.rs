@@ -162,7 +162,7 @@ fn read(path: &Path, report: Option<(f64, usize)>) -> Result<Evidence, Failure> 
 /// A folder kvscope did not write, as the bytes of a v1 packet, and its layout; with the
 /// `report.json` of `(window, series limit)` when asked (`import`), else an empty one.
 fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'static str), String> {
-    let i = crate::sources::capture::import(dir)?;
+    let i = crate::sources::capture::import(dir).map_err(|e| e.to_string())?;
     let targets: Vec<TargetEntry> = i
         .targets
         .into_iter()

@@ -7,9 +7,9 @@
 //! - a peer packet folder: `*_metrics_loaded.prom` per side, and `fixture_manifest.json` whose
 //!   `timestamp_utc` says when they were taken.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::files::{self, Kind};
+use crate::files::{self, FileError, Kind};
 use crate::timefmt::parse_rfc3339;
 use crate::vocab::{Event, Flavor, Role, Route, SkipReason, TargetRef};
 
@@ -53,14 +53,45 @@ fn carried(dir: &Path, notes: &mut Vec<String>) -> Vec<(TargetRef, &'static str,
     out
 }
 
+/// Why a folder cannot be imported. Each names the folder or the file in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {}: {source}", dir.display())]
+    Unreadable {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not a packet, a capture folder (metrics_index.tsv) or a peer packet folder (*_metrics_loaded.prom)",
+        dir.display()
+    )]
+    NotEvidence { dir: PathBuf },
+    #[error(transparent)]
+    Index(#[from] super::IndexError),
+    #[error("{}: the index gives no capture times", dir.display())]
+    NoTimes { dir: PathBuf },
+    /// A scrape or route answer the folder names.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A peer manifest that is not JSON, or whose time does not parse.
+    #[error("{}{problem}", path.display())]
+    Manifest { path: PathBuf, problem: String },
+}
+
+fn unreadable(dir: &Path) -> impl FnOnce(std::io::Error) -> ImportError {
+    move |source| ImportError::Unreadable {
+        dir: dir.to_path_buf(),
+        source,
+    }
+}
+
 /// Reads a capture folder or a peer packet folder.
-pub fn import(dir: &Path) -> Result<Imported, String> {
-    let shown = dir.display();
+pub fn import(dir: &Path) -> Result<Imported, ImportError> {
     if dir.join("metrics_index.tsv").is_file() {
         return capture(dir);
     }
     let peer = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?
+        .map_err(unreadable(dir))?
         .flatten()
         .any(|f| {
             f.file_name()
@@ -70,9 +101,9 @@ pub fn import(dir: &Path) -> Result<Imported, String> {
     if peer {
         return peer_packet(dir);
     }
-    Err(format!(
-        "{shown} is not a packet, a capture folder (metrics_index.tsv) or a peer packet folder (*_metrics_loaded.prom)"
-    ))
+    Err(ImportError::NotEvidence {
+        dir: dir.to_path_buf(),
+    })
 }
 
 const LMCACHE: TargetRef = TargetRef {
@@ -80,14 +111,13 @@ const LMCACHE: TargetRef = TargetRef {
     index: 0,
 };
 
-fn capture(dir: &Path) -> Result<Imported, String> {
+fn capture(dir: &Path) -> Result<Imported, ImportError> {
     let index = super::read_index(&dir.join("metrics_index.tsv"))?;
     let times: Vec<f64> = index.iter().filter_map(|(_, t)| *t).collect();
     let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
-        return Err(format!(
-            "{}: the index gives no capture times",
-            dir.display()
-        ));
+        return Err(ImportError::NoTimes {
+            dir: dir.to_path_buf(),
+        });
     };
     let mut events = Vec::new();
     for (n, (path, time)) in index.iter().enumerate() {
@@ -117,7 +147,7 @@ fn capture(dir: &Path) -> Result<Imported, String> {
 /// The answers a folder holds for the routes kvscope reads, stamped `time`. `/env` is not
 /// carried (a live session reads it only with `--allow-env`). A route with no file there was
 /// not offered when the folder is the full set (`complete`); otherwise it was not read then.
-fn route_answers(dir: &Path, time: f64, complete: bool) -> Result<Vec<Event>, String> {
+fn route_answers(dir: &Path, time: f64, complete: bool) -> Result<Vec<Event>, FileError> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -171,7 +201,7 @@ fn route_answers(dir: &Path, time: f64, complete: bool) -> Result<Vec<Event>, St
 /// When a peer packet's scrapes were taken: `fixture_manifest.json`'s `timestamp_utc`, else
 /// `packet_manifest.json`'s `generated_at` (when the packet was put together, minutes later at
 /// most); `None` when neither says.
-fn peer_time(dir: &Path) -> Result<Option<f64>, String> {
+fn peer_time(dir: &Path) -> Result<Option<f64>, ImportError> {
     for (name, field) in [
         ("fixture_manifest.json", "timestamp_utc"),
         ("packet_manifest.json", "generated_at"),
@@ -180,21 +210,25 @@ fn peer_time(dir: &Path) -> Result<Option<f64>, String> {
         let Ok(text) = files::read_text(&path, 4 << 20, Kind::Regular) else {
             continue;
         };
+        let manifest = |problem| ImportError::Manifest {
+            path: path.clone(),
+            problem,
+        };
         let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| manifest(format!(": {e}")))?;
         if let Some(t) = v[field].as_str() {
             return parse_rfc3339(t)
                 .map(Some)
-                .map_err(|e| format!("{} {field}: {e}", path.display()));
+                .map_err(|e| manifest(format!(" {field}: {e}")));
         }
     }
     Ok(None)
 }
 
-fn peer_packet(dir: &Path) -> Result<Imported, String> {
+fn peer_packet(dir: &Path) -> Result<Imported, ImportError> {
     let time = peer_time(dir)?;
     let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .map_err(unreadable(dir))?
         .flatten()
         .map(|f| f.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with("_metrics_loaded.prom"))
@@ -304,7 +338,9 @@ mod tests {
             r#"{"generated_at": "soon"}"#,
         )
         .unwrap();
-        assert!(import(&dir).unwrap_err().contains("generated_at"));
+        let e = import(&dir).unwrap_err();
+        assert!(matches!(e, ImportError::Manifest { .. }), "{e:?}");
+        assert!(e.to_string().contains("generated_at"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -321,6 +357,8 @@ mod tests {
     #[test]
     fn another_folder_is_refused_naming_it() {
         let e = import(&fixture("engine-samples")).unwrap_err();
+        assert!(matches!(e, ImportError::NotEvidence { .. }), "{e:?}");
+        let e = e.to_string();
         assert!(
             e.contains("engine-samples") && e.contains("not a packet"),
             "{e}"

@@ -7,7 +7,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
-use crate::files::{self, Kind};
+use crate::files::{self, FileError, Kind};
 use crate::vocab::{Event, Stream, TargetRef};
 
 /// The most bytes one event carries.
@@ -52,9 +52,11 @@ impl Follow {
 
 /// The files of a rotating log directory (LMCache's `lookup_hashes_*.jsonl`), oldest first
 /// (their names sort by time).
-fn rotated(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+fn rotated(dir: &std::path::Path) -> Result<Vec<PathBuf>, FileError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| FileError::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut out: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -85,7 +87,7 @@ fn read_all_dyn(
     each: &mut dyn FnMut(Event),
 ) -> Result<(), FollowError> {
     if !f.stdin() && f.path.is_dir() {
-        let all = rotated(&f.path).map_err(FollowError::Unreadable)?;
+        let all = rotated(&f.path)?;
         if all.is_empty() {
             return Err(FollowError::EmptyDirectory(f.path.clone()));
         }
@@ -98,16 +100,14 @@ fn read_all_dyn(
     let mut input: Box<dyn Read> = if f.stdin() {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(
-            files::open(&f.path, Kind::RegularOrPipe)
-                .map_err(FollowError::Unreadable)?
-                .0,
-        )
+        Box::new(files::open(&f.path, Kind::RegularOrPipe)?.0)
     };
     let mut fresh = true;
     loop {
-        let chunk = read_chunk(&mut input)
-            .map_err(|e| FollowError::Unreadable(format!("cannot read {}: {e}", f.origin())))?;
+        let chunk = read_chunk(&mut input).map_err(|source| FileError::Unreadable {
+            path: f.origin().into(),
+            source,
+        })?;
         if chunk.is_empty() && !fresh {
             return Ok(());
         }
@@ -168,9 +168,9 @@ pub fn check(f: &Follow) -> Result<(), FollowError> {
     }
     if f.path.is_dir() {
         // Its first file may come later.
-        return std::fs::read_dir(&f.path).map(|_| ()).map_err(|e| {
-            FollowError::Unreadable(format!("cannot read {}: {e}", f.path.display()))
-        });
+        return rotated(&f.path)
+            .map(|_| ())
+            .map_err(FollowError::Unreadable);
     }
     files::open(&f.path, Kind::Regular)
         .map(|_| ())
@@ -178,11 +178,11 @@ pub fn check(f: &Follow) -> Result<(), FollowError> {
 }
 
 /// Why a file given beside a target cannot be read or followed; the text names it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum FollowError {
     /// Missing, not a regular file or pipe, or failing to read.
-    #[error("{0}")]
-    Unreadable(String),
+    #[error(transparent)]
+    Unreadable(#[from] FileError),
     /// A lookup-hash directory without its files.
     #[error("{}: no lookup_hashes_*.jsonl file in the directory", .0.display())]
     EmptyDirectory(std::path::PathBuf),
@@ -195,7 +195,8 @@ fn step(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
     // A rotating directory: its newest file (a new one starts over, fresh).
     let newest;
     let f = if f.path.is_dir() {
-        let path = rotated(&f.path)?
+        let path = rotated(&f.path)
+            .map_err(|e| e.to_string())?
             .pop()
             .ok_or_else(|| format!("{}: no lookup_hashes_*.jsonl file yet", f.path.display()))?;
         newest = Follow { path, ..f.clone() };
@@ -203,7 +204,7 @@ fn step(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
     } else {
         f
     };
-    let (mut file, meta) = files::open(&f.path, Kind::Regular)?;
+    let (mut file, meta) = files::open(&f.path, Kind::Regular).map_err(|e| e.to_string())?;
     let id = (meta.dev(), meta.ino());
     let mut fresh = false;
     if place.id != Some(id) || meta.len() < place.offset {

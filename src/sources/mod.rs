@@ -28,8 +28,20 @@ pub enum InputArg {
     Url(String),
 }
 
+/// Why a `--lmcache`/`--engine` argument was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ArgError {
+    /// `FILE@TIME` whose time looks like one but does not parse.
+    #[error("'{time}' in '{arg}' is not an RFC 3339 time such as 2026-11-22T07:23:02Z: it {why}")]
+    BadTime {
+        arg: String,
+        time: String,
+        why: String,
+    },
+}
+
 /// Reads one argument. A suffix `@TIME` is taken as a capture time when it parses as RFC 3339.
-pub fn parse_arg(arg: &str) -> Result<InputArg, String> {
+pub fn parse_arg(arg: &str) -> Result<InputArg, ArgError> {
     let scheme = |p: &str| {
         arg.get(..p.len())
             .is_some_and(|a| a.eq_ignore_ascii_case(p))
@@ -42,10 +54,10 @@ pub fn parse_arg(arg: &str) -> Result<InputArg, String> {
         && time.as_bytes()[0].is_ascii_digit()
         && time.contains('T')
     {
-        let t = parse_rfc3339(time).map_err(|why| {
-            format!(
-                "'{time}' in '{arg}' is not an RFC 3339 time such as 2026-11-22T07:23:02Z: it {why}"
-            )
+        let t = parse_rfc3339(time).map_err(|why| ArgError::BadTime {
+            arg: arg.to_string(),
+            time: time.to_string(),
+            why,
         })?;
         return Ok(InputArg::File {
             path: path.into(),
@@ -64,19 +76,57 @@ pub fn parse_arg(arg: &str) -> Result<InputArg, String> {
 /// Largest capture index kvscope reads.
 pub const MAX_INDEX_BYTES: u64 = 16 << 20;
 
+/// Why a capture index cannot be expanded. Each names the index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    File(#[from] files::FileError),
+    #[error(
+        "{} is not a capture index: its first line must name the columns 'file' and 'utc_time'",
+        path.display()
+    )]
+    NotAnIndex { path: PathBuf },
+    #[error("cannot read the folder of {}: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A row, by its line number in the file.
+    #[error("{} line {line}: {problem}", path.display())]
+    Row {
+        path: PathBuf,
+        line: usize,
+        problem: RowProblem,
+    },
+    #[error("{} lists no files", path.display())]
+    Empty { path: PathBuf },
+}
+
+/// What is wrong with one row of a capture index.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RowProblem {
+    #[error("missing the file or utc_time column")]
+    MissingColumn,
+    #[error("'{time}' is not an RFC 3339 time: it {why}")]
+    BadTime { time: String, why: String },
+    #[error(
+        "'{file}' is not a file inside the index's folder (rows name files next to the index; no absolute paths, '..' or links out)"
+    )]
+    Outside { file: String },
+}
+
 /// Expands a capture index into (file, time) pairs. Rows name files inside the index's folder:
 /// an absolute path, a `..`, or a link that leads out of the folder is refused, so a capture
 /// sent by someone else cannot make kvscope read other files of the machine.
-pub fn read_index(path: &Path) -> Result<Vec<(PathBuf, Option<f64>)>, String> {
+pub fn read_index(path: &Path) -> Result<Vec<(PathBuf, Option<f64>)>, IndexError> {
     let text = files::read_text(path, MAX_INDEX_BYTES, files::Kind::Regular)?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
     let col = |name: &str| header.iter().position(|h| *h == name);
     let (Some(fc), Some(tc)) = (col("file"), col("utc_time")) else {
-        return Err(format!(
-            "{} is not a capture index: its first line must name the columns 'file' and 'utc_time'",
-            path.display()
-        ));
+        return Err(IndexError::NotAnIndex {
+            path: path.to_path_buf(),
+        });
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let dir = if dir.as_os_str().is_empty() {
@@ -84,18 +134,27 @@ pub fn read_index(path: &Path) -> Result<Vec<(PathBuf, Option<f64>)>, String> {
     } else {
         dir
     };
-    let root = dir
-        .canonicalize()
-        .map_err(|e| format!("cannot read the folder of {}: {e}", path.display()))?;
+    let root = dir.canonicalize().map_err(|source| IndexError::Folder {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut out = Vec::new();
     for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let at = || format!("{} line {}", path.display(), n + 2);
+        let row = |problem| IndexError::Row {
+            path: path.to_path_buf(),
+            line: n + 2,
+            problem,
+        };
         let cells: Vec<&str> = line.split('\t').collect();
         let (Some(f), Some(t)) = (cells.get(fc), cells.get(tc)) else {
-            return Err(format!("{}: missing the file or utc_time column", at()));
+            return Err(row(RowProblem::MissingColumn));
         };
-        let time = parse_rfc3339(t)
-            .map_err(|why| format!("{}: '{t}' is not an RFC 3339 time: it {why}", at()))?;
+        let time = parse_rfc3339(t).map_err(|why| {
+            row(RowProblem::BadTime {
+                time: t.to_string(),
+                why,
+            })
+        })?;
         let rel = Path::new(f);
         let inside = !f.is_empty()
             && rel
@@ -104,29 +163,32 @@ pub fn read_index(path: &Path) -> Result<Vec<(PathBuf, Option<f64>)>, String> {
         let file = dir.join(rel);
         let escapes = |p: &Path| p.canonicalize().is_ok_and(|c| !c.starts_with(&root));
         if !inside || escapes(&file) {
-            return Err(format!(
-                "{}: '{f}' is not a file inside the index's folder (rows name files next to the index; no absolute paths, '..' or links out)",
-                at()
-            ));
+            return Err(row(RowProblem::Outside {
+                file: f.to_string(),
+            }));
         }
         out.push((file, Some(time)));
     }
     if out.is_empty() {
-        return Err(format!("{} lists no files", path.display()));
+        return Err(IndexError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     Ok(out)
 }
 
 /// Reads a metrics file (or standard input for `-`) through the [`MAX_FILE_BYTES`] cap;
 /// anything but a regular file is refused.
-pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+pub fn read_file(path: &Path) -> Result<Vec<u8>, files::FileError> {
     if path == Path::new(STDIN) {
+        let path = PathBuf::from("standard input");
         return files::read_through_cap(std::io::stdin().lock(), MAX_FILE_BYTES).map_err(
             |e| match e {
-                files::Capped::Io(e) => format!("cannot read standard input: {e}"),
-                files::Capped::TooLarge => format!(
-                    "standard input is larger than {MAX_FILE_BYTES} bytes, the most kvscope reads"
-                ),
+                files::Capped::Io(source) => files::FileError::Unreadable { path, source },
+                files::Capped::TooLarge => files::FileError::TooLarge {
+                    path,
+                    cap: MAX_FILE_BYTES,
+                },
             },
         );
     }
@@ -167,6 +229,51 @@ mod tests {
                 path: "x/metrics_index.tsv".into()
             })
         );
+    }
+
+    /// Hand-made indexes, one problem each: the error says which, and names the index's line.
+    #[test]
+    fn index_problems_are_told_apart() {
+        let dir = std::env::temp_dir().join(format!("kvscope-index-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.prom"), "x 1\n").unwrap();
+        let index = dir.join("metrics_index.tsv");
+        let read = |text: &str| {
+            std::fs::write(&index, text).unwrap();
+            read_index(&index)
+        };
+        let ok = read("file\tutc_time\na.prom\t2026-11-22T07:23:02Z\n").unwrap();
+        assert_eq!(ok.len(), 1);
+        assert!(matches!(read("a\tb\n"), Err(IndexError::NotAnIndex { .. })));
+        assert!(matches!(
+            read("file\tutc_time\n"),
+            Err(IndexError::Empty { .. })
+        ));
+        let row = |text: &str| match read(text) {
+            Err(IndexError::Row { line, problem, .. }) => (line, problem),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(row("file\tutc_time\na.prom\n").1, RowProblem::MissingColumn);
+        assert!(matches!(
+            row("file\tutc_time\na.prom\t2026-13-01T00:00:00Z\n").1,
+            RowProblem::BadTime { .. }
+        ));
+        let (line, problem) =
+            row("file\tutc_time\na.prom\t2026-11-22T07:23:02Z\n../x\t2026-11-22T07:23:03Z\n");
+        assert_eq!(line, 3);
+        assert_eq!(
+            problem,
+            RowProblem::Outside {
+                file: "../x".into()
+            }
+        );
+        let e = read("file\tutc_time\n/etc/passwd\t2026-11-22T07:23:02Z\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("metrics_index.tsv line 2: '/etc/passwd'"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What may be read from a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,47 +35,68 @@ fn describe(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
+/// Why a file a user named was not read. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A directory, device, socket, or a pipe where only regular files are read.
+    #[error("{} is {what}, not a regular file: kvscope reads saved files only", path.display())]
+    NotRegular { path: PathBuf, what: &'static str },
+    #[error("{} is larger than {cap} bytes, the most kvscope reads from it", path.display())]
+    TooLarge { path: PathBuf, cap: u64 },
+    #[error("{} is not UTF-8 text", path.display())]
+    NotText { path: PathBuf },
+}
+
+impl FileError {
+    fn unreadable(path: &Path) -> impl FnOnce(std::io::Error) -> FileError {
+        move |source| FileError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// Reads at most `cap` bytes of `path`; more is an error, as is a path that is not of `kind`.
-/// Errors name the path.
-pub fn read_capped(path: &Path, cap: u64, kind: Kind) -> Result<Vec<u8>, String> {
-    let name = path.display();
+pub fn read_capped(path: &Path, cap: u64, kind: Kind) -> Result<Vec<u8>, FileError> {
     let (file, meta) = open(path, kind)?;
+    let too_large = || FileError::TooLarge {
+        path: path.to_path_buf(),
+        cap,
+    };
     if meta.is_file() && meta.len() > cap {
-        return Err(too_large(&name.to_string(), cap));
+        return Err(too_large());
     }
     read_through_cap(file, cap).map_err(|e| match e {
-        Capped::Io(e) => format!("cannot read {name}: {e}"),
-        Capped::TooLarge => too_large(&name.to_string(), cap),
+        Capped::Io(e) => FileError::unreadable(path)(e),
+        Capped::TooLarge => too_large(),
     })
 }
 
 /// Opens `path` when it is of `kind`, checked before opening (opening a FIFO nobody writes to
-/// would wait for ever) and again on the handle. Errors name the path.
-pub fn open(path: &Path, kind: Kind) -> Result<(File, std::fs::Metadata), String> {
-    let name = path.display();
+/// would wait for ever) and again on the handle.
+pub fn open(path: &Path, kind: Kind) -> Result<(File, std::fs::Metadata), FileError> {
     let check = |meta: &std::fs::Metadata| {
         use std::os::unix::fs::FileTypeExt;
         let allowed = meta.is_file() || (kind == Kind::RegularOrPipe && meta.file_type().is_fifo());
         if allowed {
             Ok(())
         } else {
-            Err(format!(
-                "{name} is {}, not a regular file: kvscope reads saved files only",
-                describe(meta)
-            ))
+            Err(FileError::NotRegular {
+                path: path.to_path_buf(),
+                what: describe(meta),
+            })
         }
     };
-    check(&std::fs::metadata(path).map_err(|e| format!("cannot read {name}: {e}"))?)?;
-    let file = File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    check(&std::fs::metadata(path).map_err(FileError::unreadable(path))?)?;
+    let file = File::open(path).map_err(FileError::unreadable(path))?;
+    let meta = file.metadata().map_err(FileError::unreadable(path))?;
     check(&meta)?;
     Ok((file, meta))
-}
-
-fn too_large(name: &str, cap: u64) -> String {
-    format!("{name} is larger than {cap} bytes, the most kvscope reads from it")
 }
 
 /// Why a capped read failed.
@@ -99,9 +120,10 @@ pub fn read_through_cap(r: impl Read, cap: u64) -> Result<Vec<u8>, Capped> {
 }
 
 /// [`read_capped`] as UTF-8 text.
-pub fn read_text(path: &Path, cap: u64, kind: Kind) -> Result<String, String> {
-    String::from_utf8(read_capped(path, cap, kind)?)
-        .map_err(|_| format!("{} is not UTF-8 text", path.display()))
+pub fn read_text(path: &Path, cap: u64, kind: Kind) -> Result<String, FileError> {
+    String::from_utf8(read_capped(path, cap, kind)?).map_err(|_| FileError::NotText {
+        path: path.to_path_buf(),
+    })
 }
 
 #[cfg(test)]
@@ -111,13 +133,21 @@ mod tests {
     #[test]
     fn devices_directories_and_pipes_are_refused_with_their_name() {
         let e = read_capped(Path::new("/dev/zero"), 1 << 20, Kind::Regular).unwrap_err();
-        assert!(e.contains("/dev/zero is a character device"), "{e}");
+        assert!(
+            matches!(&e, FileError::NotRegular { what, .. } if *what == "a character device"),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().contains("/dev/zero is a character device"),
+            "{e}"
+        );
         let e = read_capped(Path::new("/dev/zero"), 1 << 20, Kind::RegularOrPipe).unwrap_err();
-        assert!(e.contains("character device"), "{e}");
+        assert!(e.to_string().contains("character device"), "{e}");
         let e = read_capped(Path::new("/"), 1 << 20, Kind::Regular).unwrap_err();
-        assert!(e.contains("is a directory"), "{e}");
+        assert!(e.to_string().contains("is a directory"), "{e}");
         let e = read_capped(Path::new("/no/such"), 1, Kind::Regular).unwrap_err();
-        assert!(e.starts_with("cannot read /no/such"), "{e}");
+        assert!(matches!(e, FileError::Unreadable { .. }), "{e:?}");
+        assert!(e.to_string().starts_with("cannot read /no/such"), "{e}");
         // A FIFO nobody writes to: refused at once, not waited on.
         let dir = std::env::temp_dir().join(format!("kvscope-fifo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -125,7 +155,7 @@ mod tests {
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.is_ok_and(|s| s.success()), "mkfifo");
         let e = read_capped(&fifo, 1 << 20, Kind::Regular).unwrap_err();
-        assert!(e.contains("a pipe (FIFO)"), "{e}");
+        assert!(e.to_string().contains("a pipe (FIFO)"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -136,11 +166,9 @@ mod tests {
         let f = dir.join("big");
         std::fs::write(&f, vec![b'x'; 100]).unwrap();
         assert_eq!(read_capped(&f, 100, Kind::Regular).unwrap().len(), 100);
-        assert!(
-            read_capped(&f, 99, Kind::Regular)
-                .unwrap_err()
-                .contains("larger than 99 bytes")
-        );
+        let e = read_capped(&f, 99, Kind::Regular).unwrap_err();
+        assert!(matches!(e, FileError::TooLarge { cap: 99, .. }), "{e:?}");
+        assert!(e.to_string().contains("larger than 99 bytes"), "{e}");
         // An endless stream stops at the cap.
         assert!(matches!(
             read_through_cap(std::io::repeat(0), 4096),

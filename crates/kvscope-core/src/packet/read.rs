@@ -19,9 +19,12 @@ const MAX_BODY_BYTES: u64 = 64 << 20;
 const MAX_TIMELINE_BYTES: u64 = 1 << 30;
 
 /// Why a path cannot be read as a packet at all.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum PacketError {
-    /// Unreadable, or not a packet (no manifest, another format, a newer version).
+    /// The file itself could not be read (missing, not a regular file, over the cap).
+    #[error(transparent)]
+    Unreadable(#[from] files::FileError),
+    /// Read, but not a packet (no manifest, another format, a newer version), in words.
     #[error("{0}")]
     NotAPacket(String),
 }
@@ -44,8 +47,7 @@ pub fn open(path: &Path) -> Result<Opened, PacketError> {
     let found = if path.is_dir() {
         read_dir(path).map(|members| (members, Vec::new()))
     } else {
-        let bytes = files::read_capped(path, MAX_PACKET_BYTES, Kind::Regular)
-            .map_err(PacketError::NotAPacket)?;
+        let bytes = files::read_capped(path, MAX_PACKET_BYTES, Kind::Regular)?;
         read_tar(&bytes)
     };
     let (found, problems) =
@@ -213,7 +215,10 @@ fn tar_name(header: &[u8]) -> String {
 
 /// An unpacked packet: the manifest and the members it lists (paths confined to the folder).
 fn read_dir(dir: &Path) -> Result<Members, String> {
-    let read = |rel: &str| files::read_capped(&dir.join(rel), MAX_PACKET_BYTES, Kind::Regular);
+    let read = |rel: &str| {
+        files::read_capped(&dir.join(rel), MAX_PACKET_BYTES, Kind::Regular)
+            .map_err(|e| e.to_string())
+    };
     let manifest = read(MANIFEST)?;
     let listed: Manifest = serde_json::from_slice(&manifest)
         .map_err(|e| format!("manifest.json does not read as a manifest: {e}"))?;
