@@ -479,3 +479,37 @@ fn a_reader_that_went_away_is_not_a_panic() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+/// Hand-made: a server that says its body is 100 MB. A body over the cap is bad input
+/// (exit 2) naming the URL, said once, and no sample is taken after it.
+#[test]
+fn a_body_over_the_cap_is_bad_input_naming_the_url() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(0usize));
+    let count = asked.clone();
+    thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            *count.lock().unwrap() += 1;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100000000\r\nconnection: close\r\n\r\n";
+            let _ = s.write_all(head.as_bytes());
+        }
+    });
+    let o = kvscope(&[
+        "report",
+        "--lmcache",
+        &url,
+        "--samples",
+        "3",
+        "--interval",
+        "100ms",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&url) && err.contains("larger than"), "{err}");
+    assert_eq!(err.matches("larger than").count(), 1, "{err}");
+    assert_eq!(*asked.lock().unwrap(), 1);
+}

@@ -1,12 +1,11 @@
 //! `kvscope report`: inputs → events → model → report, with exit codes scripts can use.
 
-use std::time::Duration;
-
 use super::{EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_UNREACHABLE, Failure};
 use crate::analysis::findings::Severity;
 use crate::model::{Model, ModelSettings};
 use crate::report;
-use crate::sources::{self, InputArg, collector, http};
+use crate::session::gather::{GatherError, Heard, UrlTarget, gather};
+use crate::sources::{self, InputArg, http};
 use crate::timefmt::now;
 use crate::vocab::{Event, InputKind, Role, TargetRef};
 
@@ -235,19 +234,18 @@ pub fn load(args: &ReportArgs) -> Result<Model, Failure> {
                 Plan::Files(files) => read_files(&mut model, target, files)?,
                 Plan::Url(u, arg) => {
                     model.target_mut(target).kind = InputKind::Url;
-                    let client = http::client(
-                        Duration::from_secs_f64(args.timeout),
-                        &args.auth.for_target(role, *arg),
-                    )
-                    .map_err(Failure::bad)?;
-                    urls.push((target, u.clone(), client));
+                    urls.push(UrlTarget {
+                        target,
+                        url: u.clone(),
+                        arg: *arg,
+                    });
                 }
             }
         }
     }
     read_beside(&mut model, args, &lm, &en)?;
     if !urls.is_empty() {
-        scrape_urls(&mut model, &urls, args)?;
+        model = scrape_urls(model, &urls, args)?;
         // Read live: now is now, and the interval the one asked for. Files keep the clock
         // their own times imply.
         if model.targets().all(|(_, t)| t.kind == InputKind::Url) {
@@ -305,100 +303,62 @@ fn read_files(
     Ok(())
 }
 
-fn scrape_urls(
-    model: &mut Model,
-    urls: &[(TargetRef, http::TargetUrl, reqwest::Client)],
-    args: &ReportArgs,
-) -> Result<(), Failure> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+/// The URL targets' samples, through a bounded session: the live collectors scrape each
+/// `--samples` times, and the live route reader reads its routes once (`--routes`).
+fn scrape_urls(model: Model, urls: &[UrlTarget], args: &ReportArgs) -> Result<Model, Failure> {
+    let rt = crate::session::runtime()
         .map_err(|e| Failure::bad(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(async {
-        if let Some(options) = args.routes {
-            read_routes(model, urls, options).await;
-        }
-        let limit = model.limits.max_body_bytes;
-        let polls: Vec<_> = urls
-            .iter()
-            .map(|(target, url, client)| {
-                let poll = collector::Poll {
-                    target: *target,
-                    url: url.clone(),
-                    interval: Duration::from_secs_f64(args.interval),
-                    limit,
-                };
-                (poll, client.clone())
-            })
-            .collect();
-        for i in 0..args.samples {
-            if i > 0 {
-                tokio::time::sleep(Duration::from_secs_f64(args.interval)).await;
-            }
-            // Every target at once, as live collectors would; applied in target order.
-            let mut set = tokio::task::JoinSet::new();
-            for (n, (poll, client)) in polls.iter().cloned().enumerate() {
-                set.spawn(async move { (n, collector::attempt(&poll, &client).await) });
-            }
-            let mut results: Vec<_> = set.join_all().await;
-            results.sort_by_key(|r| r.0);
-            for (n, (events, failed)) in results {
-                let (target, url, _) = &urls[n];
-                match failed {
-                    Some(e @ http::ScrapeError::TooLarge(_)) => {
-                        return Err(Failure {
-                            code: EXIT_BAD_INPUT,
-                            message: format!("{} {url}: {e}", target.role.flag()),
-                        });
-                    }
-                    // The others are still reported; this target is down (a finding), and
-                    // the exit code says so when it never answered.
-                    Some(e) => eprintln!("kvscope: {} {url}: {e}", target.role.flag()),
-                    None => {}
-                }
-                for e in events {
-                    let scrape = matches!(e, Event::Scrape { .. });
-                    let applied = model.apply(e);
-                    if scrape {
-                        applied.map_err(|e| Failure::bad(format!("{} {e}", target.role.flag())))?;
-                        warn_if_empty(model, *target, url.shown());
-                    }
-                }
+    let how = crate::session::Collect {
+        interval: args.interval,
+        timeout: args.timeout,
+        auth: &args.auth,
+        routes: args.routes.unwrap_or_default(),
+        limit: model.limits.max_body_bytes,
+    };
+    let mut core = crate::session::Core::new(model, args.window);
+    // A report judges once, at its end.
+    core.judging = false;
+    let mut warnings = Vec::new();
+    let heard = |model: &Model, heard: Heard<'_>| match heard {
+        Heard::Scraped(target) => {
+            let url = urls.iter().find(|u| u.target == target);
+            if let Some(u) = url {
+                warnings.extend(empty_warning(model, target, u.url.shown()));
             }
         }
-        Ok(())
-    })
-}
-
-/// Every LMCache URL target's routes, read once and applied (the allowlist of a live session).
-async fn read_routes(
-    model: &mut Model,
-    urls: &[(TargetRef, http::TargetUrl, reqwest::Client)],
-    options: crate::sources::lmcache_http::RouteOptions,
-) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    for (target, url, client) in urls.iter().filter(|u| u.0.role == Role::Lmcache) {
-        tokio::spawn(crate::sources::lmcache_http::read_once(
-            *target,
-            url.clone(),
-            options,
-            client.clone(),
-            tx.clone(),
-        ));
+        // The others are still reported; this target is down (a finding), and the exit code
+        // says so when it never answered.
+        Heard::Failed(target, error) => {
+            let url = urls.iter().find(|u| u.target == target);
+            let shown = url.map_or(String::new(), |u| u.url.to_string());
+            warnings.push(format!("kvscope: {} {shown}: {error}", target.role.flag()));
+        }
+    };
+    let routes = args.routes.is_some();
+    rt.block_on(gather(&mut core, how, urls, args.samples, routes, heard))
+        .map_err(|e| match e {
+            GatherError::TooLarge { .. } => Failure {
+                code: EXIT_BAD_INPUT,
+                message: e.to_string(),
+            },
+            e => Failure::bad(e.to_string()),
+        })?;
+    for w in warnings {
+        eprintln!("{w}");
     }
-    drop(tx);
-    while let Some(event) = rx.recv().await {
-        let _ = model.apply(event);
-    }
+    Ok(core.model)
 }
 
 /// An empty scrape is not an error, but the user should know the figures rest on nothing.
 fn warn_if_empty(model: &Model, target: TargetRef, origin: &str) {
-    if model
-        .target(target)
-        .newest()
-        .is_some_and(|s| s.samples == 0)
-    {
-        eprintln!("kvscope: {}: no samples", crate::sanitize::clean(origin));
+    if let Some(w) = empty_warning(model, target, origin) {
+        eprintln!("{w}");
     }
+}
+
+fn empty_warning(model: &Model, target: TargetRef, origin: &str) -> Option<String> {
+    let newest = model.target(target).newest();
+    newest
+        .is_some_and(|s| s.samples == 0)
+        .then(|| format!("kvscope: {}: no samples", crate::sanitize::clean(origin)))
 }

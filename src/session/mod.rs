@@ -3,9 +3,11 @@
 //! every event, records it and makes pictures ([`worker`]), a replay's clock ([`playback`]),
 //! files followed on request, exports, the log, and the signals that end a session. `watch`,
 //! `demo`, `replay` and an instance's dashboard in the fleet view run one and draw its
-//! pictures; the terminal only draws pictures and sends [`Order`]s.
+//! pictures; the terminal only draws pictures and sends [`Order`]s. `export` runs one
+//! headless, and `report` one with an end ([`gather`]).
 
 mod clock;
+pub mod gather;
 pub mod picture;
 pub mod playback;
 pub mod signals;
@@ -137,7 +139,12 @@ pub fn spawn_collectors(
     }
     for follow in follows {
         crate::sources::follow::check(follow)?;
-        tokio::spawn(crate::sources::follow::follow(follow.clone(), tx.clone()));
+        let every = crate::sources::follow::poll_every(Some(how.interval));
+        tokio::spawn(crate::sources::follow::follow(
+            follow.clone(),
+            every,
+            tx.clone(),
+        ));
     }
     Ok(())
 }

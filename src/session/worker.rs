@@ -340,7 +340,12 @@ impl Worker {
         let shown = f.path.display().to_string();
         let note = match crate::sources::follow::check(&f) {
             Ok(()) => {
-                tokio::spawn(crate::sources::follow::follow(f, self.followed.clone()));
+                let every = crate::sources::follow::poll_every(self.core.model.interval);
+                tokio::spawn(crate::sources::follow::follow(
+                    f,
+                    every,
+                    self.followed.clone(),
+                ));
                 format!("following {shown}")
             }
             Err(e) => format!("cannot follow: {e}"),

@@ -6,6 +6,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::files::{self, FileError, Kind};
 use crate::vocab::{Event, Stream, TargetRef};
@@ -15,8 +16,17 @@ pub const CHUNK: usize = 1 << 20;
 /// How far back from its end a log is first read when followed (a trace is read from its
 /// start: its header is there).
 pub const LOG_BACKLOG: u64 = 1 << 20;
-/// How often a followed file is looked at.
-pub const POLL: std::time::Duration = std::time::Duration::from_millis(250);
+/// How often a followed file is looked at: once a scrape interval (its lines wait for the
+/// interval's picture anyway), within these bounds.
+pub const POLL_AT_LEAST: Duration = Duration::from_millis(250);
+pub const POLL_AT_MOST: Duration = Duration::from_secs(1);
+
+/// The look period for a session scraping every `interval` seconds.
+pub fn poll_every(interval: Option<f64>) -> Duration {
+    interval
+        .and_then(|i| Duration::try_from_secs_f64(i).ok())
+        .map_or(POLL_AT_MOST, |d| d.clamp(POLL_AT_LEAST, POLL_AT_MOST))
+}
 
 /// A file to read beside a target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +114,7 @@ fn read_all_dyn(
     };
     let mut fresh = true;
     loop {
-        let chunk = read_chunk(&mut input).map_err(|source| FileError::Unreadable {
+        let chunk = read_chunk(&mut input, None).map_err(|source| FileError::Unreadable {
             path: f.origin().into(),
             source,
         })?;
@@ -120,9 +130,11 @@ fn read_all_dyn(
     }
 }
 
-/// Up to [`CHUNK`] bytes (fewer only at the end).
-fn read_chunk(r: &mut dyn Read) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(CHUNK);
+/// Up to [`CHUNK`] bytes (fewer only at the end), room made for `expected` of them (what a
+/// file's size says is there; a pipe's is unknown).
+fn read_chunk(r: &mut dyn Read, expected: Option<u64>) -> std::io::Result<Vec<u8>> {
+    let room = expected.map_or(CHUNK, |n| n.min(CHUNK as u64) as usize);
+    let mut out = Vec::with_capacity(room);
     r.take(CHUNK as u64).read_to_end(&mut out)?;
     Ok(out)
 }
@@ -138,7 +150,7 @@ struct Place {
 /// Follows `f` until the receiver goes away: new bytes as events stamped with the wall
 /// clock. A file that cannot be read for a while (a rotation in progress) is tried again at
 /// the next look; [`check`] says at the start whether it can be read at all.
-pub async fn follow(f: Follow, tx: tokio::sync::mpsc::Sender<Event>) {
+pub async fn follow(f: Follow, every: Duration, tx: tokio::sync::mpsc::Sender<Event>) {
     if f.stdin() {
         return follow_stdin(f, tx).await;
     }
@@ -157,7 +169,7 @@ pub async fn follow(f: Follow, tx: tokio::sync::mpsc::Sender<Event>) {
                 continue;
             }
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -221,8 +233,8 @@ fn step(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
     }
     file.seek(SeekFrom::Start(place.offset))
         .map_err(|e| format!("cannot read {}: {e}", f.origin()))?;
-    let mut chunk =
-        read_chunk(&mut file).map_err(|e| format!("cannot read {}: {e}", f.origin()))?;
+    let mut chunk = read_chunk(&mut file, Some(meta.len().saturating_sub(place.offset)))
+        .map_err(|e| format!("cannot read {}: {e}", f.origin()))?;
     if fresh && place.offset > 0 {
         // Started inside a log: from the first whole line.
         let skip = memchr::memchr(b'\n', &chunk).map_or(chunk.len(), |n| n + 1);

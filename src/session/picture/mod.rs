@@ -95,6 +95,8 @@ pub struct TraceView {
 /// One trace record as a line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceRow {
+    /// The record's number in its trace.
+    pub seq: u64,
     pub t_wall: f64,
     pub op: String,
     /// Its arguments, briefly (`name=value` …), or why they cannot be shown.
@@ -139,8 +141,10 @@ fn args_line(r: &crate::evidence::trace::Recent) -> String {
 
 impl Evidence {
     /// Of the same target and stream the analysis summarises: the first that has one, the
-    /// server's log before the engine's.
-    fn of(model: &Model) -> Evidence {
+    /// server's log before the engine's. Trace rows `before` made (the last picture's) are
+    /// kept rather than decoded again: a record's arguments are decoded once, whatever the
+    /// number of pictures that show it.
+    fn of(model: &Model, before: &Evidence) -> Evidence {
         use crate::evidence::trace::short_op;
         use crate::vocab::Stream;
         let mut out = Evidence::default();
@@ -163,14 +167,28 @@ impl Evidence {
                 })
                 .collect(),
             longest_gap: tr.longest_gap(),
-            recent: latest(&tr.recent, TRACE_ROWS)
-                .iter()
-                .map(|r| TraceRow {
-                    t_wall: r.t_wall,
-                    op: short_op(&r.qualname).to_string(),
-                    args: args_line(r),
-                })
-                .collect(),
+            recent: {
+                let made = before
+                    .trace
+                    .as_ref()
+                    .filter(|b| b.target == t.name)
+                    .map_or(&[][..], |b| &b.recent[..]);
+                latest(&tr.recent, TRACE_ROWS)
+                    .iter()
+                    .map(|r| {
+                        let at = made.binary_search_by_key(&r.seq, |m| m.seq);
+                        match at.ok().map(|i| &made[i]) {
+                            Some(m) if m.t_wall.to_bits() == r.t_wall.to_bits() => m.clone(),
+                            _ => TraceRow {
+                                seq: r.seq,
+                                t_wall: r.t_wall,
+                                op: short_op(&r.qualname).to_string(),
+                                args: args_line(r),
+                            },
+                        }
+                    })
+                    .collect()
+            },
         });
         let logs: Vec<_> = [Stream::ServerLog, Stream::EngineLog]
             .into_iter()
@@ -281,8 +299,9 @@ pub struct Core {
     /// Route answers or evidence were applied live after `computed` was made
     /// ([`Core::apply_live`]); [`Core::catch_up`] lets the next picture see them.
     behind: bool,
-    /// The evidence picture, until evidence arrives.
-    evidence: Option<Arc<Evidence>>,
+    /// The evidence picture, and whether evidence arrived since it was made.
+    evidence: Arc<Evidence>,
+    evidence_stale: bool,
     /// Whether each capture moment is judged as events arrive (off while a replay rebuilds
     /// what it judged before).
     pub judging: bool,
@@ -296,7 +315,8 @@ impl Core {
             computed: None,
             behind: false,
             analysed: 0,
-            evidence: None,
+            evidence: Arc::default(),
+            evidence_stale: true,
             judging: true,
         }
     }
@@ -330,7 +350,13 @@ impl Core {
     /// picture re-analyse; a moment no picture showed is judged as the next event closes it
     /// (Model::begin_moment).
     pub fn apply(&mut self, event: Event) -> Option<String> {
-        self.apply_as(event, false)
+        self.apply_as(event, false).1
+    }
+
+    /// [`Core::apply`], saying whether the event could be applied (a body that is no
+    /// exposition cannot) rather than the log line.
+    pub fn try_apply(&mut self, event: Event) -> Result<(), crate::model::ApplyError> {
+        self.apply_as(event, false).0
     }
 
     /// [`Core::apply`] for a live session, where the picture of a capture is made once its
@@ -340,10 +366,14 @@ impl Core {
     /// capture's picture, or for [`Core::catch_up`]: one analysis a scrape, however many
     /// routes answer and lines arrive.
     pub fn apply_live(&mut self, event: Event) -> Option<String> {
-        self.apply_as(event, true)
+        self.apply_as(event, true).1
     }
 
-    fn apply_as(&mut self, event: Event, live: bool) -> Option<String> {
+    fn apply_as(
+        &mut self,
+        event: Event,
+        live: bool,
+    ) -> (Result<(), crate::model::ApplyError>, Option<String>) {
         let held = live && !event.is_capture();
         if held && self.judging && self.model.is_pending() {
             self.computed();
@@ -362,13 +392,13 @@ impl Core {
             }
         }
         if matches!(event, Event::Evidence { .. }) {
-            self.evidence = None;
+            self.evidence_stale = true;
         }
         if self.judging {
             self.model.begin_moment(&event, self.window);
         }
-        // A body that cannot be parsed is already recorded as a failed scrape of its target.
-        self.model.apply_logged(event).1
+        // A body that cannot be parsed is also recorded as a failed scrape of its target.
+        self.model.apply_logged(event)
     }
 
     /// Lets the next picture see what [`Core::apply_live`] held back.
@@ -456,11 +486,10 @@ impl Core {
                 }
             })
             .collect();
-        let model = &self.model;
-        let evidence = self
-            .evidence
-            .get_or_insert_with(|| Arc::new(Evidence::of(model)))
-            .clone();
+        if std::mem::take(&mut self.evidence_stale) {
+            self.evidence = Arc::new(Evidence::of(&self.model, &self.evidence));
+        }
+        let evidence = self.evidence.clone();
         Shown {
             offers: offers(&analysis, &targets, &self.model),
             analysis,

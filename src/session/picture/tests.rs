@@ -127,3 +127,28 @@ fn the_history_is_a_fresh_judgement_of_each_moment() {
         live.analysed
     );
 }
+
+/// The real trace read in pieces, a picture after each: the rows a picture keeps from the
+/// last one are those a fresh one would make, and they move on as records arrive.
+#[test]
+fn trace_rows_kept_between_pictures_equal_fresh_ones() {
+    let mut core = Core::new(model(), 60.0);
+    let mut seen = Vec::new();
+    for e in timeline() {
+        let evidence = matches!(e, Event::Evidence { .. });
+        core.apply(e);
+        if !evidence {
+            continue;
+        }
+        let shown = core.shown(None);
+        let fresh = Evidence::of(&core.model, &Evidence::default());
+        let rows = |e: &Evidence| e.trace.as_ref().map(|t| t.recent.clone());
+        assert_eq!(rows(&shown.evidence), rows(&fresh));
+        if let Some(rows) = rows(&shown.evidence) {
+            seen.push(rows.last().map(|r| r.seq));
+        }
+    }
+    assert!(seen.len() >= 9, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen.first() < seen.last(), "{seen:?}");
+}

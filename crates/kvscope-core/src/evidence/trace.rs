@@ -19,6 +19,9 @@ const SECONDS_KEPT: usize = 3600;
 /// One record kept for display.
 #[derive(Debug, Clone)]
 pub struct Recent {
+    /// Its number in the trace (the first record is 1): with `t_wall`, what tells one kept
+    /// record from another, so a view made of them can keep what it made before.
+    pub seq: u64,
     pub t_wall: f64,
     pub qualname: Arc<str>,
     /// The frame, to decode the arguments from when shown (`None`: too large to keep).
@@ -242,6 +245,7 @@ impl Trace {
             self.recent.pop_front();
         }
         self.recent.push_back(Recent {
+            seq: self.records,
             t_wall: r.t_wall,
             qualname: op.map_or_else(|| r.qualname.into(), |i| self.names[usize::from(i)].clone()),
             frame: (frame.len() <= RECENT_FRAME_MAX).then(|| frame.into()),
