@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::analysis::history::Trail;
 use crate::analysis::{self, Analysis};
 use crate::model::{Health, Model};
 use crate::vocab::{Event, Role, TargetRef};
@@ -33,18 +34,25 @@ pub struct History {
 }
 
 impl History {
-    fn of(model: &Model, a: &Analysis, window: f64) -> History {
+    /// The history of `model` now, bringing `trails` (each LMCache target's series as the
+    /// last picture had them) up to date; empty trails compute it afresh.
+    fn of(model: &Model, a: &Analysis, window: f64, trails: &mut Vec<Trail>) -> History {
         let inputs = model.inputs(window);
+        trails.resize_with(model.lmcache.len(), Trail::default);
         History {
             glances: analysis::matrix::glances(&inputs, a.families.iter().map(|f| f.id)),
             targets: model
                 .lmcache
                 .iter()
-                .map(|t| TargetHistory {
-                    target: t.name.clone(),
-                    hit_rate: analysis::history::lookup_hit_rate(t, HISTORY_POINTS),
-                    evictions_per_s: analysis::history::l1_evictions_per_s(t, HISTORY_POINTS),
-                    l1_usage: analysis::history::l1_usage(t, HISTORY_POINTS),
+                .zip(trails)
+                .map(|(t, trail)| {
+                    trail.follow(t, HISTORY_POINTS);
+                    TargetHistory {
+                        target: t.name.clone(),
+                        hit_rate: trail.hit_rate.iter().copied().collect(),
+                        evictions_per_s: trail.evictions_per_s.iter().copied().collect(),
+                        l1_usage: trail.l1_usage.iter().copied().collect(),
+                    }
                 })
                 .collect(),
         }
@@ -302,6 +310,8 @@ pub struct Core {
     /// The evidence picture, and whether evidence arrived since it was made.
     evidence: Arc<Evidence>,
     evidence_stale: bool,
+    /// Each LMCache target's sparkline series, kept between pictures.
+    trails: Vec<Trail>,
     /// Whether each capture moment is judged as events arrive (off while a replay rebuilds
     /// what it judged before).
     pub judging: bool,
@@ -317,6 +327,7 @@ impl Core {
             analysed: 0,
             evidence: Arc::default(),
             evidence_stale: true,
+            trails: Vec::new(),
             judging: true,
         }
     }
@@ -449,7 +460,7 @@ impl Core {
                         .then(since(x).total_cmp(&since(y)))
                 });
                 let a = Arc::new(a);
-                let h = Arc::new(History::of(&self.model, &a, self.window));
+                let h = Arc::new(History::of(&self.model, &a, self.window, &mut self.trails));
                 self.computed = Some((a.clone(), h.clone()));
                 (a, h)
             }

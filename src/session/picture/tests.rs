@@ -152,3 +152,20 @@ fn trace_rows_kept_between_pictures_equal_fresh_ones() {
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
     assert!(seen.first() < seen.last(), "{seen:?}");
 }
+
+/// Along the real timeline, the sparkline series a core keeps between pictures equal those
+/// computed afresh from the same model.
+#[test]
+fn kept_history_equals_a_fresh_one() {
+    let mut core = Core::new(model(), 60.0);
+    let mut pictures = 0;
+    for e in timeline() {
+        core.apply(e);
+        let shown = core.shown(None);
+        let fresh = History::of(&core.model, &shown.analysis, 60.0, &mut Vec::new());
+        assert_eq!(*shown.history, fresh);
+        pictures += 1;
+    }
+    let h = &core.shown(None).history.targets[0];
+    assert!(pictures > 30 && h.l1_usage.len() > 20, "{h:?}");
+}

@@ -1,6 +1,8 @@
 //! Figures over time, for sparklines: one value per pair of consecutive scrapes, over the
 //! newest `intervals` of them (a sparkline never shows more than its width).
 
+use std::collections::VecDeque;
+
 use crate::catalog::MetricRef;
 use crate::metric;
 use crate::store::TargetStore;
@@ -73,6 +75,51 @@ pub fn l1_usage(t: &TargetStore, points: usize) -> Vec<Option<f64>> {
         .collect()
 }
 
+/// One target's sparkline series kept from one picture to the next: each picture computes the
+/// points of the scrapes that came since the last, not all of them again. A point never
+/// changes once its scrape is in (its values, times and restarts are those of scrapes already
+/// taken), so the series equal those computed afresh; a store that no longer holds the newest
+/// scrape taken in (a model rebuilt) starts them over.
+#[derive(Debug, Clone, Default)]
+pub struct Trail {
+    /// The newest scrape taken in: its number and capture time.
+    last: Option<(u64, Option<u64>)>,
+    /// [`lookup_hit_rate`], [`l1_evictions_per_s`] and [`l1_usage`] over the newest
+    /// `points`.
+    pub hit_rate: VecDeque<Option<f64>>,
+    pub evictions_per_s: VecDeque<Option<f64>>,
+    pub l1_usage: VecDeque<Option<f64>>,
+}
+
+impl Trail {
+    /// Brings the series up to `t`'s newest scrape, keeping the newest `points`.
+    pub fn follow(&mut self, t: &TargetStore, points: usize) {
+        let key = |s: &crate::store::ScrapeMeta| (s.seq, s.time.map(f64::to_bits));
+        let scrapes = t.scrapes();
+        let new = match self.last {
+            Some(last) => scrapes.iter().rev().position(|s| key(s) == last),
+            None => None,
+        };
+        let n = new.unwrap_or(points).min(points);
+        if new.is_none() {
+            *self = Trail::default();
+        }
+        if n > 0 {
+            self.hit_rate.extend(lookup_hit_rate(t, n));
+            self.evictions_per_s.extend(l1_evictions_per_s(t, n));
+            self.l1_usage.extend(l1_usage(t, n));
+        }
+        for series in [
+            &mut self.hit_rate,
+            &mut self.evictions_per_s,
+            &mut self.l1_usage,
+        ] {
+            series.drain(..series.len().saturating_sub(points));
+        }
+        self.last = scrapes.back().map(key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +152,53 @@ mod tests {
             };
             let want = (sum(req) > 0.0).then(|| sum(hit) / sum(req));
             assert_eq!(h[k], want);
+        }
+    }
+
+    /// The real run's 32 scrapes taken in one, two or five at a time: the kept series equal
+    /// those computed afresh at every step, hold at most the points asked, and start over
+    /// for a store rebuilt from its start.
+    #[test]
+    fn a_trail_equals_the_series_computed_afresh() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/lmcache-0.5.6-cpu-run1/"
+        );
+        let bodies: Vec<Vec<u8>> = (0..32)
+            .map(|i| std::fs::read(format!("{dir}metrics_t{i}.prom")).unwrap())
+            .collect();
+        for (step, points) in [(1, 512), (2, 7), (5, 3)] {
+            let mut t = TargetStore::new("run1", 64);
+            let mut trail = Trail::default();
+            for (k, body) in bodies.iter().enumerate() {
+                t.ingest(&parse(body).unwrap(), Some(1000.0 + k as f64));
+                if k % step != step - 1 {
+                    continue;
+                }
+                trail.follow(&t, points);
+                assert_eq!(
+                    Vec::from(trail.hit_rate.clone()),
+                    lookup_hit_rate(&t, points)
+                );
+                assert_eq!(
+                    Vec::from(trail.evictions_per_s.clone()),
+                    l1_evictions_per_s(&t, points)
+                );
+                assert_eq!(Vec::from(trail.l1_usage.clone()), l1_usage(&t, points));
+                assert!(trail.l1_usage.len() <= points);
+            }
+            assert!(trail.hit_rate.iter().any(Option::is_some), "real hit rates");
+            // The same store rebuilt, three scrapes in: the trail follows it, not the old one.
+            let mut again = TargetStore::new("run1", 64);
+            for (k, body) in bodies.iter().take(3).enumerate() {
+                again.ingest(&parse(body).unwrap(), Some(1000.0 + k as f64));
+            }
+            trail.follow(&again, points);
+            assert_eq!(Vec::from(trail.l1_usage.clone()), l1_usage(&again, points));
+            assert_eq!(
+                Vec::from(trail.hit_rate.clone()),
+                lookup_hit_rate(&again, points)
+            );
         }
     }
 }
