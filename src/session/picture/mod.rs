@@ -147,6 +147,28 @@ fn args_line(r: &crate::evidence::trace::Recent) -> String {
     }
 }
 
+/// The trace's latest records as rows: those in `made` (the last picture's, by record number
+/// and time) as they were, the others decoded.
+fn trace_rows(tr: &crate::evidence::trace::Trace, made: &[TraceRow]) -> Vec<TraceRow> {
+    let skip = tr.recent.len().saturating_sub(TRACE_ROWS);
+    tr.recent
+        .iter()
+        .skip(skip)
+        .map(|r| {
+            let at = made.binary_search_by_key(&r.seq, |m| m.seq);
+            match at.ok().map(|i| &made[i]) {
+                Some(m) if m.t_wall.to_bits() == r.t_wall.to_bits() => m.clone(),
+                _ => TraceRow {
+                    seq: r.seq,
+                    t_wall: r.t_wall,
+                    op: crate::evidence::trace::short_op(&r.qualname).to_string(),
+                    args: args_line(r),
+                },
+            }
+        })
+        .collect()
+}
+
 impl Evidence {
     /// Of the same target and stream the analysis summarises: the first that has one, the
     /// server's log before the engine's. Trace rows `before` made (the last picture's) are
@@ -176,26 +198,8 @@ impl Evidence {
                 .collect(),
             longest_gap: tr.longest_gap(),
             recent: {
-                let made = before
-                    .trace
-                    .as_ref()
-                    .filter(|b| b.target == t.name)
-                    .map_or(&[][..], |b| &b.recent[..]);
-                latest(&tr.recent, TRACE_ROWS)
-                    .iter()
-                    .map(|r| {
-                        let at = made.binary_search_by_key(&r.seq, |m| m.seq);
-                        match at.ok().map(|i| &made[i]) {
-                            Some(m) if m.t_wall.to_bits() == r.t_wall.to_bits() => m.clone(),
-                            _ => TraceRow {
-                                seq: r.seq,
-                                t_wall: r.t_wall,
-                                op: short_op(&r.qualname).to_string(),
-                                args: args_line(r),
-                            },
-                        }
-                    })
-                    .collect()
+                let made = before.trace.as_ref().filter(|b| b.target == t.name);
+                trace_rows(tr, made.map_or(&[], |b| &b.recent))
             },
         });
         let logs: Vec<_> = [Stream::ServerLog, Stream::EngineLog]
