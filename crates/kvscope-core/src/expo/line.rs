@@ -143,6 +143,7 @@ pub(super) fn sample<'a>(
 
 /// The series at the start of a sample line (its name, bare, quoted or inside the label block,
 /// and its labels, pushed): returns the name, how it was read and the index after the series.
+#[inline(always)]
 fn series<'a>(
     s: &'a str,
     prev: &str,
