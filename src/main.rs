@@ -33,7 +33,7 @@ fn main() -> ExitCode {
 /// An error for the user on stderr; a dead stderr (dropped SSH session) is not a reason to panic.
 fn failed(f: Failure) -> ExitCode {
     use std::io::Write;
-    let message = kvscope::sanitize::clean(&f.message);
+    let message = kvscope::sanitize::clean_lines(&f.message, kvscope::sanitize::MAX_LINES);
     let _ = writeln!(std::io::stderr(), "kvscope: {message}");
     ExitCode::from(f.code as u8)
 }

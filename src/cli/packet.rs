@@ -122,11 +122,42 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// Damage, and where a replay stops early.
+    /// Damage, where a replay stops early, and events skipped for targets the manifest does
+    /// not list.
     pub fn problems(&self, timeline: &Timeline) -> Vec<String> {
         let mut problems = self.opened.problems.clone();
-        problems.extend(timeline.stop.clone());
+        problems.extend(timeline.problems());
         problems
+    }
+
+    /// Damage as `verify` judges it: [`Evidence::problems`] and every body decompressed once,
+    /// to find where a replay would stop; and how many events replay.
+    pub fn damage(&self) -> (Vec<String>, usize) {
+        let timeline = self.opened.timeline();
+        let mut cursor = timeline.cursor();
+        let mut problems = self.opened.problems.clone();
+        let mut replayed = 0;
+        while let Some(next) = cursor.next(&timeline) {
+            match next {
+                Ok(_) => replayed += 1,
+                Err(why) => problems.push(why),
+            }
+        }
+        problems.extend(timeline.problems());
+        (problems, replayed)
+    }
+}
+
+/// The packet caps, raised by their environment variables.
+pub fn limits() -> Result<packet::Limits, Failure> {
+    packet::Limits::from_vars(|name| std::env::var(name).ok()).map_err(Failure::bad)
+}
+
+/// Says on standard error what a packet's reading found: damage and skipped events.
+pub fn say_problems(shown: &str, problems: &[String], timeline: &Timeline) {
+    let shown = crate::sanitize::clean(shown);
+    for why in problems.iter().chain(&timeline.notes()) {
+        eprintln!("kvscope: {shown}: {}", crate::sanitize::clean(why));
     }
 }
 
@@ -138,7 +169,8 @@ pub fn evidence(path: &Path) -> Result<Evidence, Failure> {
 
 /// [`evidence`]; a converted folder gets the report of `(window, series limit)` when asked.
 fn read(path: &Path, report: Option<(f64, usize)>) -> Result<Evidence, Failure> {
-    match packet::open(path) {
+    let limits = limits()?;
+    match packet::open_with(path, &limits) {
         Ok(opened) => Ok(Evidence {
             opened,
             layout: "packet",
@@ -147,7 +179,7 @@ fn read(path: &Path, report: Option<(f64, usize)>) -> Result<Evidence, Failure> 
         Err(e) if path.is_dir() && !path.join(packet::MANIFEST).exists() => {
             let (bytes, layout) =
                 convert(path, report).map_err(|why| Failure::bad(format!("{why} ({e})")))?;
-            let opened = packet::from_tar(&bytes)
+            let opened = packet::from_tar_with(&bytes, &limits)
                 .map_err(|e| Failure::bad(format!("{}: {e}", path.display())))?;
             Ok(Evidence {
                 opened,
@@ -235,14 +267,10 @@ pub fn load(
     let targets = &e.opened.manifest.targets;
     let (model, stopped) = model_of(targets, &timeline, until, limit, judge);
     let mut problems = e.opened.problems.clone();
-    problems.extend(stopped);
-    for why in &problems {
-        eprintln!(
-            "kvscope: {}: {}",
-            path.display(),
-            crate::sanitize::clean(why)
-        );
-    }
+    problems.extend(timeline.problems());
+    // A body that stops the replay early (the timeline's own stop is among its problems).
+    problems.extend(stopped.filter(|s| Some(s) != timeline.stop.as_ref()));
+    say_problems(&path.display().to_string(), &problems, &timeline);
     Ok(model)
 }
 
@@ -257,6 +285,14 @@ pub fn import(
     redact_hosts: bool,
 ) -> Result<String, Failure> {
     let e = read(src, Some((window, limit)))?;
+    let (problems, _) = e.damage();
+    if !problems.is_empty() {
+        return Err(Failure::bad(format!(
+            "{}: not imported: the packet is damaged or incomplete (kvscope verify says the same)\n{}",
+            src.display(),
+            problems.join("\n")
+        )));
+    }
     let bytes = match e.converted {
         _ if redact_hosts => redacted_copy(&e.opened),
         Some(bytes) => Ok(bytes),
@@ -317,28 +353,30 @@ fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
 /// `verify PACKET`: what to print, or the failure with its exit code (1 damaged or incomplete,
 /// 2 not a packet).
 pub fn verify(path: &Path) -> Result<String, Failure> {
-    let opened = packet::open(path).map_err(|e| Failure::bad(e.to_string()))?;
-    let timeline = opened.timeline();
-    // Every body is decompressed once, to find where a replay would stop.
-    let mut cursor = timeline.cursor();
-    let mut problems = opened.problems.clone();
-    let mut replayed = 0;
-    while let Some(next) = cursor.next(&timeline) {
-        match next {
-            Ok(_) => replayed += 1,
-            Err(why) => problems.push(why),
-        }
-    }
-    problems.extend(timeline.stop.clone());
-    let shown = path.display();
+    let opened = packet::open_with(path, &limits()?).map_err(|e| Failure::bad(e.to_string()))?;
+    let e = Evidence {
+        opened,
+        layout: "packet",
+        converted: None,
+    };
+    let (problems, replayed) = e.damage();
+    let timeline = e.opened.timeline();
+    let shown = crate::sanitize::clean(&path.display().to_string());
+    // Events of kinds this build does not know leave a packet intact: they are counted.
+    let notes: String = timeline
+        .notes()
+        .iter()
+        .map(|n| format!("\n  {}", crate::sanitize::clean(n)))
+        .collect();
     if problems.is_empty() {
-        let m = &opened.manifest;
-        let span = m
-            .span
-            .as_ref()
-            .map_or("no timed events".to_string(), |(a, b)| format!("{a} → {b}"));
+        let m = &e.opened.manifest;
+        // The span of the events themselves: the manifest's is only what the writer said.
+        let span = timeline.span().map_or("no timed events".to_string(), |(a, b)| {
+            let t = crate::timefmt::format_rfc3339;
+            format!("{} → {}", t(a), t(b))
+        });
         return Ok(format!(
-            "{shown}: intact ({} v{}, {} members, {replayed} events, {span})\n",
+            "{shown}: intact ({} v{}, {} members, {replayed} events, {span}){notes}\n",
             m.format,
             m.version,
             m.members.len() + 1,
@@ -348,6 +386,7 @@ pub fn verify(path: &Path) -> Result<String, Failure> {
     for p in problems {
         message.push_str(&format!("\n  {}", crate::sanitize::clean(&p)));
     }
+    message.push_str(&notes);
     Err(Failure {
         code: EXIT_DAMAGED,
         message,

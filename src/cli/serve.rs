@@ -21,10 +21,8 @@ pub struct ServeArgs {
 pub fn serve(args: &ServeArgs) -> Result<crate::session::Stop, Failure> {
     let e = super::packet::evidence(&args.packet)?;
     let shown = args.packet.display();
-    let problems = e.problems(&e.opened.timeline());
-    for why in &problems {
-        eprintln!("kvscope: {shown}: {}", crate::sanitize::clean(why));
-    }
+    let timeline = e.opened.timeline();
+    super::packet::say_problems(&shown.to_string(), &e.problems(&timeline), &timeline);
     super::session::runtime()?.block_on(async {
         let (urls, _server) = start(&e.opened, args.port, args.speed, args.live_timestamps)
             .await

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::files::{self, FileError, Kind};
+use crate::files::{FileError, Folder};
 use crate::timefmt::parse_rfc3339;
 use crate::vocab::{Event, Flavor, Role, Route, SkipReason, TargetRef};
 
@@ -28,7 +28,7 @@ pub struct Imported {
     /// Files to carry byte for byte: the target, a kind (`trace`, `log`), the file's name and
     /// its bytes. A packet keeps them as members, and its reader gives them to the reducer as
     /// evidence events.
-    pub carried: Vec<(TargetRef, &'static str, String, Vec<u8>)>,
+    pub carried: Vec<Carried>,
     /// What could not be carried, and why.
     pub notes: Vec<String>,
 }
@@ -37,30 +37,29 @@ pub struct Imported {
 const MAX_CARRIED_BYTES: u64 = 256 << 20;
 
 /// A capture's storage trace and server log, when there: carried, or named in `notes` when
-/// they cannot be.
-fn carried(dir: &Path, notes: &mut Vec<String>) -> Vec<(TargetRef, &'static str, String, Vec<u8>)> {
+/// too large. One that links out of the folder, or is not a regular file, is an error: a
+/// folder from elsewhere must not carry other files of this machine into a packet.
+fn carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>, FileError> {
     let mut out = Vec::new();
     for (name, kind) in [("run.lct", "trace"), ("server.log", "log")] {
-        let path = dir.join(name);
-        if !path.exists() {
+        if !folder.has(name) {
             continue;
         }
-        match files::read_capped(&path, MAX_CARRIED_BYTES, Kind::Regular) {
+        match folder.read(name, MAX_CARRIED_BYTES) {
             Ok(bytes) => out.push((LMCACHE, kind, name.to_string(), bytes)),
-            Err(why) => notes.push(format!("{name} not carried: {why}")),
+            Err(why @ FileError::TooLarge { .. }) => notes.push(format!("{name} not carried: {why}")),
+            Err(why) => return Err(why),
         }
     }
-    out
+    Ok(out)
 }
+
+/// A file carried byte for byte: its target, kind, name and bytes.
+type Carried = (TargetRef, &'static str, String, Vec<u8>);
 
 /// Why a folder cannot be imported. Each names the folder or the file in it.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {}: {source}", dir.display())]
-    Unreadable {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
     #[error(
         "{} is not a packet, a capture folder (metrics_index.tsv) or a peer packet folder (*_metrics_loaded.prom)",
         dir.display()
@@ -78,40 +77,32 @@ pub enum ImportError {
     Manifest { path: PathBuf, problem: String },
 }
 
-fn unreadable(dir: &Path) -> impl FnOnce(std::io::Error) -> ImportError {
-    move |source| ImportError::Unreadable {
-        dir: dir.to_path_buf(),
-        source,
-    }
-}
-
 /// Reads a capture folder or a peer packet folder.
 pub fn import(dir: &Path) -> Result<Imported, ImportError> {
-    if dir.join("metrics_index.tsv").is_file() {
-        return capture(dir);
+    let folder = Folder::open(dir)?;
+    if folder.has("metrics_index.tsv") {
+        return capture(dir, &folder);
     }
-    let peer = std::fs::read_dir(dir)
-        .map_err(unreadable(dir))?
-        .flatten()
-        .any(|f| {
-            f.file_name()
-                .to_string_lossy()
-                .ends_with("_metrics_loaded.prom")
-        });
-    if peer {
-        return peer_packet(dir);
+    let names = folder.names(MAX_ENTRIES)?;
+    if names.iter().any(|n| n.ends_with(PEER_SUFFIX)) {
+        return peer_packet(&folder, names);
     }
     Err(ImportError::NotEvidence {
         dir: dir.to_path_buf(),
     })
 }
 
+/// A peer folder's scrapes end so.
+const PEER_SUFFIX: &str = "_metrics_loaded.prom";
+/// The most entries of a peer folder looked at.
+const MAX_ENTRIES: usize = 10_000;
+
 const LMCACHE: TargetRef = TargetRef {
     role: Role::Lmcache,
     index: 0,
 };
 
-fn capture(dir: &Path) -> Result<Imported, ImportError> {
+fn capture(dir: &Path, folder: &Folder) -> Result<Imported, ImportError> {
     let index = super::read_index(&dir.join("metrics_index.tsv"))?;
     let times: Vec<f64> = index.iter().filter_map(|(_, t)| *t).collect();
     let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
@@ -130,16 +121,17 @@ fn capture(dir: &Path) -> Result<Imported, ImportError> {
         });
         // The idle answers were read before the workload, the others after it.
         if n == 0 {
-            events.extend(route_answers(&dir.join("http_idle"), first, false)?);
+            events.extend(route_answers(folder, "http_idle", first, false)?);
         }
     }
-    events.extend(route_answers(&dir.join("http"), last, true)?);
+    events.extend(route_answers(folder, "http", last, true)?);
     let mut notes = Vec::new();
+    let carried = carried(folder, &mut notes)?;
     Ok(Imported {
         layout: "capture",
         targets: vec![(LMCACHE, dir.join("metrics_index.tsv").display().to_string())],
         events,
-        carried: carried(dir, &mut notes),
+        carried,
         notes,
     })
 }
@@ -147,8 +139,13 @@ fn capture(dir: &Path) -> Result<Imported, ImportError> {
 /// The answers a folder holds for the routes kvscope reads, stamped `time`. `/env` is not
 /// carried (a live session reads it only with `--allow-env`). A route with no file there was
 /// not offered when the folder is the full set (`complete`); otherwise it was not read then.
-fn route_answers(dir: &Path, time: f64, complete: bool) -> Result<Vec<Event>, FileError> {
-    if !dir.is_dir() {
+fn route_answers(
+    folder: &Folder,
+    sub: &str,
+    time: f64,
+    complete: bool,
+) -> Result<Vec<Event>, FileError> {
+    if !folder.has(sub) {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
@@ -166,16 +163,20 @@ fn route_answers(dir: &Path, time: f64, complete: bool) -> Result<Vec<Event>, Fi
             continue;
         }
         let stem = route.path(flavor).trim_start_matches('/').replace('/', "_");
-        let status = std::fs::read_to_string(dir.join(format!("{stem}.status")))
-            .ok()
-            .and_then(|s| s.trim().parse::<u16>().ok());
+        let status_file = format!("{sub}/{stem}.status");
+        let status = if folder.has(&status_file) {
+            let text = folder.read(&status_file, 64)?;
+            String::from_utf8_lossy(&text).trim().parse::<u16>().ok()
+        } else {
+            None
+        };
         let body = ["json", "txt"]
             .iter()
-            .map(|ext| dir.join(format!("{stem}.{ext}")))
-            .find(|p| p.is_file());
+            .map(|ext| format!("{sub}/{stem}.{ext}"))
+            .find(|p| folder.has(p));
         let event = match (status, body) {
             (Some(status), Some(path)) => {
-                let body = files::read_capped(&path, MAX_ANSWER_BYTES, Kind::Regular)?;
+                let body = folder.read(&path, MAX_ANSWER_BYTES)?;
                 Event::Route {
                     target: LMCACHE,
                     route,
@@ -201,15 +202,16 @@ fn route_answers(dir: &Path, time: f64, complete: bool) -> Result<Vec<Event>, Fi
 /// When a peer packet's scrapes were taken: `fixture_manifest.json`'s `timestamp_utc`, else
 /// `packet_manifest.json`'s `generated_at` (when the packet was put together, minutes later at
 /// most); `None` when neither says.
-fn peer_time(dir: &Path) -> Result<Option<f64>, ImportError> {
+fn peer_time(folder: &Folder) -> Result<Option<f64>, ImportError> {
     for (name, field) in [
         ("fixture_manifest.json", "timestamp_utc"),
         ("packet_manifest.json", "generated_at"),
     ] {
-        let path = dir.join(name);
-        let Ok(text) = files::read_text(&path, 4 << 20, Kind::Regular) else {
+        let path = folder.shown(name);
+        if !folder.has(name) {
             continue;
-        };
+        }
+        let text = folder.read_text(name, 4 << 20)?;
         let manifest = |problem| ImportError::Manifest {
             path: path.clone(),
             problem,
@@ -225,15 +227,12 @@ fn peer_time(dir: &Path) -> Result<Option<f64>, ImportError> {
     Ok(None)
 }
 
-fn peer_packet(dir: &Path) -> Result<Imported, ImportError> {
-    let time = peer_time(dir)?;
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(unreadable(dir))?
-        .flatten()
-        .map(|f| f.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with("_metrics_loaded.prom"))
+fn peer_packet(folder: &Folder, names: Vec<String>) -> Result<Imported, ImportError> {
+    let time = peer_time(folder)?;
+    let names: Vec<String> = names
+        .into_iter()
+        .filter(|n| n.ends_with(PEER_SUFFIX))
         .collect();
-    names.sort();
     let (mut targets, mut events) = (Vec::new(), Vec::new());
     let mut counts = [0usize; 2];
     for name in names {
@@ -245,12 +244,12 @@ fn peer_packet(dir: &Path) -> Result<Imported, ImportError> {
         let slot = &mut counts[usize::from(role == Role::Engine)];
         let target = TargetRef { role, index: *slot };
         *slot += 1;
-        let path = dir.join(&name);
+        let path = folder.shown(&name);
         targets.push((target, path.display().to_string()));
         events.push(Event::Scrape {
             target,
             time,
-            body: super::read_file(&path)?,
+            body: folder.read(&name, super::MAX_FILE_BYTES)?,
             format: None,
             origin: path.display().to_string(),
         });

@@ -23,6 +23,38 @@ pub fn clean(s: &str) -> String {
     out
 }
 
+/// Most lines [`clean_lines`] keeps.
+pub const MAX_LINES: usize = 200;
+
+/// Text of several lines, each cleaned as [`clean`] cleans one, kept as lines: every line
+/// after the first is indented, so text from a server or a file cannot forge a line of
+/// kvscope's own; past `max_lines` the rest are counted ("… and N more lines").
+pub fn clean_lines(s: &str, max_lines: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    let mut out = String::new();
+    for (n, line) in lines.iter().take(max_lines).enumerate() {
+        if n > 0 {
+            out.push('\n');
+            if !line.starts_with("  ") {
+                out.push_str("  ");
+            }
+        }
+        out.push_str(&clean(line.strip_suffix('\r').unwrap_or(line)));
+    }
+    if lines.len() > max_lines {
+        out.push_str(&format!("\n  … and {} more lines", lines.len() - max_lines));
+    }
+    out
+}
+
+/// `s` cleaned and cut to `max` characters, in quotes: a name from a file or a server inside
+/// a message of kvscope's own.
+pub fn quoted(s: &str, max: usize) -> String {
+    let shown: String = s.chars().take(max).collect();
+    let more = if s.chars().nth(max).is_some() { "…" } else { "" };
+    format!("\"{}{more}\"", clean(&shown))
+}
+
 /// Words that make a name look like it holds a secret (environment variables, URL query
 /// parameters): its value is never shown.
 pub const SECRET_WORDS: &[&str] = &[
@@ -100,6 +132,20 @@ mod tests {
             let shown = redact_url(&url);
             assert!(!shown.contains("hunter2"), "{url:?} → {shown:?}");
         }
+    }
+
+    #[test]
+    fn lines_stay_lines_indented_and_counted() {
+        let text = "first\nkvscope: forged\n  kept\u{1b}[2J\r\nlast";
+        assert_eq!(
+            clean_lines(text, 10),
+            "first\n  kvscope: forged\n  kept\\u{1b}[2J\n  last"
+        );
+        let many: String = (0..30).map(|i| format!("line {i}\n")).collect();
+        let shown = clean_lines(&many, 20);
+        assert_eq!(shown.lines().count(), 21);
+        assert!(shown.contains("line 19") && !shown.contains("line 20"));
+        assert!(shown.ends_with("… and 10 more lines"), "{shown}");
     }
 
     #[test]

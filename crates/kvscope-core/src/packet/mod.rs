@@ -17,9 +17,12 @@
 mod read;
 mod recorder;
 pub mod redact;
+mod tar;
+mod timeline;
 mod write;
 
-pub use read::{Cursor, Opened, PacketError, Timeline, from_tar, interval_of, open};
+pub use read::{Limits, Opened, PacketError, from_tar, from_tar_with, open, open_with};
+pub use timeline::{Cursor, KNOWN_KINDS, Timeline, interval_of};
 pub use recorder::{Recorder, Snapshot};
 pub use write::{Attachment, EventSource, Recording, Since, WriteError, write_new};
 
@@ -92,6 +95,11 @@ pub struct Member {
     pub target: Option<String>,
     /// Stored (compressed) size in bytes.
     pub bytes: u64,
+    /// What a compressed member (the timeline, a body stream) decompresses to: a reader
+    /// stops there. Absent in packets written before it was added (readers then allow 1,000
+    /// times the stored size, at most 4 GiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_bytes: Option<u64>,
     /// sha256 of the stored bytes, lower-case hex.
     pub sha256: String,
 }

@@ -212,7 +212,7 @@ fn decode(frame: &[u8], f: &mut dyn FnMut(Event) -> Result<(), String>) -> Resul
         let Ok(mut event) = serde_json::from_slice::<Event>(&header) else {
             return Ok(());
         };
-        super::read::put_body(&mut event, body);
+        super::timeline::put_body(&mut event, body);
         f(event)?;
     }
     Ok(())

@@ -132,6 +132,7 @@ impl<'a> Recording<'a> {
             streams.push((t.key.clone(), enc, 0));
         }
         let mut timeline = zstd::Encoder::new(Vec::new(), LEVEL).map_err(|e| e.to_string())?;
+        let mut timeline_raw = 0u64;
         let mut skipped = Vec::new();
         let (mut count, mut span) = (0usize, None::<(f64, f64)>);
         self.events.each(&mut |event| {
@@ -159,20 +160,28 @@ impl<'a> Recording<'a> {
             };
             note_skipped(&mut skipped, &event, &key);
             let line = serde_json::to_string(&Line { event, stored }).map_err(|e| e.to_string())?;
+            timeline_raw += line.len() as u64 + 1;
             timeline
                 .write_all(line.as_bytes())
                 .map_err(|e| e.to_string())?;
             timeline.write_all(b"\n").map_err(|e| e.to_string())
         })?;
-        let mut members = vec![(TIMELINE.to_string(), "timeline", None, finish(timeline)?)];
-        for (key, enc, _) in streams {
-            members.push((bodies_path(&key), "bodies", Some(key), finish(enc)?));
+        let mut members = vec![(
+            TIMELINE.to_string(),
+            "timeline",
+            None,
+            finish(timeline)?,
+            Some(timeline_raw),
+        )];
+        for (key, enc, raw) in streams {
+            members.push((bodies_path(&key), "bodies", Some(key), finish(enc)?, Some(raw)));
         }
         for a in &self.attachments {
-            members.push((a.path.clone(), a.kind, a.target.clone(), a.bytes.clone()));
+            let copy = a.bytes.clone();
+            members.push((a.path.clone(), a.kind, a.target.clone(), copy, None));
         }
         let report = self.report_json.clone().into_bytes();
-        members.push((REPORT.to_string(), "report", None, report));
+        members.push((REPORT.to_string(), "report", None, report, None));
         let manifest = Manifest {
             format: super::FORMAT.into(),
             version: super::VERSION,
@@ -183,11 +192,12 @@ impl<'a> Recording<'a> {
             interval_seconds: self.interval,
             members: members
                 .iter()
-                .map(|(path, kind, target, bytes)| Member {
+                .map(|(path, kind, target, bytes, raw)| Member {
                     path: path.clone(),
                     kind: kind.to_string(),
                     target: target.clone(),
                     bytes: bytes.len() as u64,
+                    raw_bytes: *raw,
                     sha256: sha256_hex(bytes),
                 })
                 .collect(),
@@ -196,7 +206,7 @@ impl<'a> Recording<'a> {
         };
         let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let mut out = vec![(MANIFEST.to_string(), manifest)];
-        out.extend(members.into_iter().map(|(path, _, _, bytes)| (path, bytes)));
+        out.extend(members.into_iter().map(|(path, _, _, bytes, _)| (path, bytes)));
         Ok((out, count))
     }
 
