@@ -80,6 +80,8 @@ pub struct Hashlog {
     pub lookups: u64,
     pub malformed: u64,
     pub first_malformed: Option<String>,
+    /// Chunk sizes and sequence lengths not believed (negative, not finite, past 2^53).
+    pub numbers_not_believed: u64,
     seen: HashSet<u64>,
     requests: HashSet<String>,
     pub requests_more: bool,
@@ -142,14 +144,21 @@ impl Hashlog {
         } else if !self.requests.contains(&r.request_id) {
             self.requests_more = true;
         }
-        if let Some(c) = r.chunk_size.filter(|c| c.is_finite() && *c >= 0.0)
+        let believed = |v: Option<f64>, n: &mut u64| {
+            let ok = v.filter(|v| v.is_finite() && (0.0..=super::MAX_COUNT).contains(v));
+            *n += u64::from(v.is_some() && ok.is_none());
+            ok
+        };
+        let chunk_size = believed(r.chunk_size, &mut self.numbers_not_believed);
+        let seq_len = believed(r.seq_len, &mut self.numbers_not_believed);
+        if let Some(c) = chunk_size
             && self.chunk_sizes.len() < 64
         {
             self.chunk_sizes.insert(c as u64);
         }
         let m = self.models.entry(r.model_name).or_default();
         m.lookups += 1;
-        if let Some(n) = r.seq_len.filter(|n| n.is_finite() && *n >= 0.0) {
+        if let Some(n) = seq_len {
             m.tokens += n;
             self.seq_len_min = Some(self.seq_len_min.map_or(n, |x| x.min(n)));
             self.seq_len_max = Some(self.seq_len_max.map_or(n, |x| x.max(n)));
@@ -174,6 +183,7 @@ impl Hashlog {
             files: self.files,
             lookups: self.lookups,
             malformed_rows: self.malformed,
+            numbers_not_believed: self.numbers_not_believed,
             error: self.first_malformed.clone(),
             requests: self.requests.len(),
             requests_counted_up_to: self.requests_more.then_some(REQUESTS_KEPT),
@@ -199,6 +209,8 @@ pub struct HashlogSummary {
     pub files: u32,
     pub lookups: u64,
     pub malformed_rows: u64,
+    /// Chunk sizes and sequence lengths not believed (negative, not finite, past 2^53): left out.
+    pub numbers_not_believed: u64,
     pub error: Option<String>,
     /// Distinct request ids.
     pub requests: usize,

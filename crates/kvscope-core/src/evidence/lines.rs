@@ -88,6 +88,9 @@ pub struct Log {
     pub bytes: u64,
     /// Times the file was replaced or cut under the tail (the counts go on across them).
     pub restarts: u32,
+    /// Counts and durations in known lines that were not believed (negative, not finite,
+    /// past 2^53): left out of every sum, shown as unknown.
+    pub numbers_not_believed: u64,
     /// Lines of the kinds findings read, with when they were read: the latest [`ALERTS`].
     pub alerts: VecDeque<(Option<f64>, Kind)>,
 }
@@ -175,6 +178,17 @@ impl Log {
     }
 
     fn facts_of(&mut self, l: &log::Line<'_>) {
+        let numbers: &[usize] = match l.kind {
+            Kind::PrefetchCompleted => &[1, 2, 4, 5, 6],
+            Kind::Stored | Kind::Retrieved => &[0, 1],
+            Kind::EventbusQueueFull => &[1],
+            _ => &[],
+        };
+        let unbelieved = numbers
+            .iter()
+            .filter(|i| l.fields.get(**i).is_some() && l.num(**i).is_none())
+            .count();
+        self.numbers_not_believed += unbelieved as u64;
         let num = |i| l.num(i).unwrap_or(f64::NAN);
         match l.kind {
             Kind::PrefetchCompleted => {
@@ -267,6 +281,7 @@ impl Log {
             facts: self.facts.iter().map(|(k, v)| (*k, v.clone())).collect(),
             bytes: self.bytes,
             restarts: self.restarts,
+            numbers_not_believed: self.numbers_not_believed,
         }
     }
 }
@@ -308,4 +323,6 @@ pub struct LogSummary {
     pub facts: BTreeMap<&'static str, String>,
     pub bytes: u64,
     pub restarts: u32,
+    /// Counts and durations not believed (negative, not finite, past 2^53): left out.
+    pub numbers_not_believed: u64,
 }

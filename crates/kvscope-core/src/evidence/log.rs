@@ -88,9 +88,9 @@ pub struct Line<'a> {
 }
 
 impl Line<'_> {
-    /// Field `i` as a number.
+    /// Field `i` as a count or duration (from 0 to 2^53: [`super::count`]).
     pub fn num(&self, i: usize) -> Option<f64> {
-        self.fields.get(i)?.trim().parse().ok()
+        super::count(self.fields.get(i)?)
     }
 }
 

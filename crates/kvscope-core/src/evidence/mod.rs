@@ -14,6 +14,17 @@ pub mod trace;
 
 use crate::vocab::Stream;
 
+/// The largest count or size believed: whole numbers past 2^53 are not exact in an f64.
+pub const MAX_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// A count or size written as text (a log's token count, a span's attribute): a number from 0
+/// to 2^53. Anything else (negative, not finite, past 2^53, not a number) is not believed;
+/// readers count what they did not believe as a data-quality note.
+pub fn count(text: &str) -> Option<f64> {
+    let v: f64 = text.trim().parse().ok()?;
+    (v.is_finite() && (0.0..=MAX_COUNT).contains(&v)).then_some(v)
+}
+
 /// What one target's files said so far.
 #[derive(Debug, Default)]
 pub struct Streams {

@@ -37,18 +37,30 @@ impl Span {
     pub fn attr(&self, k: &str) -> Option<&str> {
         self.attributes.get(k).map(String::as_str)
     }
+    /// A count attribute (from 0 to 2^53: [`super::count`]).
     fn num(&self, k: &str) -> Option<f64> {
-        self.attr(k)?
-            .trim()
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite())
+        super::count(self.attr(k)?)
     }
 }
+
+/// The attributes read as counts.
+const COUNTS: [&str; 4] = [
+    "hit_tokens",
+    "requested_tokens",
+    "l1_hit_tokens",
+    "l2_hit_tokens",
+];
+
+/// How deep a request's tree is followed.
+pub const DEPTH_MAX: usize = 8;
+/// Children kept per span (an export of one parent with thousands of children).
+pub const FANOUT_MAX: usize = 256;
 
 /// A span export as read so far.
 #[derive(Debug, Default)]
 pub struct Spans {
+    /// Count attributes not believed (negative, not finite, past 2^53): left out.
+    pub numbers_not_believed: u64,
     pub origin: String,
     pending: Vec<u8>,
     /// The line being read is being skipped (it was not JSON): bytes up to its end are dropped.
@@ -179,6 +191,11 @@ impl Spans {
 
     fn add(&mut self, span: Span) {
         self.total += 1;
+        let unbelieved = COUNTS
+            .iter()
+            .filter(|k| span.attr(k).is_some() && span.num(k).is_none())
+            .count();
+        self.numbers_not_believed += unbelieved as u64;
         *self.counts.entry(span.name.clone()).or_default() += 1;
         let d = self.durations.entry(span.name.clone()).or_default();
         if d.len() == DURATIONS_KEPT {
@@ -208,34 +225,43 @@ impl Spans {
     }
 
     /// Requests: each `request` / `cb.request` root with its descendants, in start order.
+    /// Each span is visited once per request, however the export links them (a span that is
+    /// its own parent, a cycle, ids shared), at most [`DEPTH_MAX`] deep and [`FANOUT_MAX`]
+    /// children per span.
     pub fn requests(&self) -> Vec<Request> {
-        let mut by_parent: HashMap<(&str, &str), Vec<&Span>> = HashMap::new();
-        for s in &self.spans {
+        let mut by_parent: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        let spans: Vec<&Span> = self.spans.iter().collect();
+        for (i, s) in spans.iter().enumerate() {
             if let Some(p) = &s.parent_id {
-                by_parent.entry((&s.trace_id, p)).or_default().push(s);
+                let kids = by_parent.entry((&s.trace_id, p)).or_default();
+                if kids.len() < FANOUT_MAX {
+                    kids.push(i);
+                }
             }
         }
-        let mut out: Vec<Request> = self
-            .spans
+        let mut out: Vec<Request> = spans
             .iter()
-            .filter(|s| matches!(s.name.as_str(), "request" | "cb.request"))
-            .map(|root| {
+            .enumerate()
+            .filter(|(_, s)| matches!(s.name.as_str(), "request" | "cb.request"))
+            .map(|(root, s)| {
+                let mut seen = std::collections::HashSet::from([root]);
                 let mut children = Vec::new();
                 let mut stack = vec![(root, 0usize)];
-                while let Some((s, depth)) = stack.pop() {
+                while let Some((i, depth)) = stack.pop() {
                     if depth > 0 {
-                        children.push((depth, s.clone()));
+                        children.push((depth, spans[i].clone()));
                     }
-                    if depth < 8
-                        && let Some(kids) =
-                            by_parent.get(&(s.trace_id.as_str(), s.span_id.as_str()))
+                    let key = (spans[i].trace_id.as_str(), spans[i].span_id.as_str());
+                    if depth < DEPTH_MAX
+                        && let Some(kids) = by_parent.get(&key)
                     {
-                        let mut kids = kids.clone();
-                        kids.sort_by(|a, b| b.start.total_cmp(&a.start));
+                        let mut kids: Vec<usize> =
+                            kids.iter().copied().filter(|k| seen.insert(*k)).collect();
+                        kids.sort_by(|a, b| spans[*b].start.total_cmp(&spans[*a].start));
                         stack.extend(kids.into_iter().map(|k| (k, depth + 1)));
                     }
                 }
-                Request::of(root, children)
+                Request::of(s, children)
             })
             .collect();
         out.sort_by(|a, b| a.root.start.total_cmp(&b.root.start));
@@ -288,6 +314,7 @@ impl Spans {
             l1_hit_tokens: sum(|r| r.l1_hit_tokens),
             l2_hit_tokens: sum(|r| r.l2_hit_tokens),
             timeouts: requests.iter().filter(|r| r.timeout).count(),
+            numbers_not_believed: self.numbers_not_believed,
             by_name,
         }
     }
@@ -371,6 +398,8 @@ pub struct SpanSummary {
     pub l1_hit_tokens: f64,
     pub l2_hit_tokens: f64,
     pub timeouts: usize,
+    /// Count attributes not believed (negative, not finite, past 2^53): left out.
+    pub numbers_not_believed: u64,
     /// Per span name: count and latency quantiles (nearest rank, over the latest 10,000).
     pub by_name: BTreeMap<String, NameStats>,
 }

@@ -75,7 +75,7 @@ pub struct Trace {
 
 /// What an events-level trace's `events.batch` and `events.lifecycle` records say, as
 /// `lmcache trace info` counts them.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Events {
     /// Instance id → its incarnations, in order of first appearance.
     pub instances: BTreeMap<String, Vec<i64>>,
@@ -83,8 +83,10 @@ pub struct Events {
     pub batches: BTreeMap<String, u64>,
     /// Event type → entries.
     pub entries: BTreeMap<String, u64>,
-    /// Bytes of every `store` entry.
-    pub store_bytes: u64,
+    /// Bytes of every `store` entry; `None` when the sum passed 2^53 (not exact: unknown).
+    pub store_bytes: Option<u64>,
+    /// Entry sizes not believed (negative, past 2^53): left out of `store_bytes`.
+    pub sizes_not_believed: u64,
     pub entries_with_tokens: u64,
     /// Lifecycle phase (`start`, `stop`) → records.
     pub lifecycle: BTreeMap<String, u64>,
@@ -128,7 +130,36 @@ struct EventEntry {
 /// Instances and incarnations kept at most (the rest are counted, not named).
 const INSTANCES_MAX: usize = 256;
 
+impl Default for Events {
+    fn default() -> Events {
+        Events {
+            instances: BTreeMap::new(),
+            batches: BTreeMap::new(),
+            entries: BTreeMap::new(),
+            store_bytes: Some(0),
+            sizes_not_believed: 0,
+            entries_with_tokens: 0,
+            lifecycle: BTreeMap::new(),
+            unread: 0,
+        }
+    }
+}
+
 impl Events {
+    /// One store entry's size, summed with checked arithmetic.
+    fn add_store(&mut self, size: i64) {
+        const MAX: u64 = 1 << 53;
+        match u64::try_from(size) {
+            Ok(n) if n <= MAX => {
+                self.store_bytes = self
+                    .store_bytes
+                    .and_then(|sum| sum.checked_add(n))
+                    .filter(|sum| *sum <= MAX);
+            }
+            _ => self.sizes_not_believed += 1,
+        }
+    }
+
     fn record(&mut self, qualname: &str, frame: &[u8]) {
         let Ok(r) = rmp_serde::from_slice::<EventRecord>(frame) else {
             self.unread += 1;
@@ -161,7 +192,7 @@ impl Events {
                 *self.entries.entry(t.clone()).or_default() += a.entries.len() as u64;
                 for e in &a.entries {
                     if t == "store" {
-                        self.store_bytes += e.size_bytes.max(0) as u64;
+                        self.add_store(e.size_bytes);
                     }
                     if !e.token_ids.is_empty() {
                         self.entries_with_tokens += 1;

@@ -51,7 +51,19 @@ fn trace_lines(t: &crate::evidence::trace::TraceSummary, out: &mut Lines) {
         for (key, n) in &e.batches {
             push("Trace", &format!("batches {}", clean(key)), n.to_string());
         }
-        push("Trace", "store bytes", e.store_bytes.to_string());
+        push(
+            "Trace",
+            "store bytes",
+            e.store_bytes
+                .map_or("unknown: the sum passes 2^53".into(), |b| b.to_string()),
+        );
+        if e.sizes_not_believed > 0 {
+            push(
+                "Trace",
+                "store sizes not believed",
+                format!("{} (negative or past 2^53; left out)", e.sizes_not_believed),
+            );
+        }
     }
     push(
         "Trace",
@@ -77,6 +89,16 @@ fn log_lines(section: &'static str, l: &crate::evidence::lines::LogSummary, out:
         .filter(|(k, n)| **n > 0 && **k != "unknown")
     {
         push(section, kind, n.to_string());
+    }
+    if l.numbers_not_believed > 0 {
+        push(
+            section,
+            "numbers not believed",
+            format!(
+                "{} (negative, not finite or past 2^53; left out of every sum)",
+                l.numbers_not_believed
+            ),
+        );
     }
     let p = &l.prefetch;
     if p.requests > 0 {
@@ -110,6 +132,16 @@ fn span_lines(s: &crate::evidence::spans::SpanSummary, out: &mut Lines) {
             s.l2_hit_tokens
         ),
     );
+    if s.numbers_not_believed > 0 {
+        push(
+            "Spans",
+            "counts not believed",
+            format!(
+                "{} (negative, not finite or past 2^53; left out)",
+                s.numbers_not_believed
+            ),
+        );
+    }
     for (name, st) in &s.by_name {
         push(
             "Spans",
