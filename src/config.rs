@@ -99,9 +99,10 @@ pub enum ConfigError {
 /// What is wrong with a config text.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigProblem {
-    /// Not TOML, a key kvscope does not know, or a value of the wrong type.
+    /// Not TOML, a key kvscope does not know, or a value of the wrong type: where, and the
+    /// line with its values hidden (a config holds headers, tokens and password URLs).
     #[error("{0}")]
-    Toml(#[from] toml::de::Error),
+    Toml(String),
     /// A `[findings]` threshold that does not exist or is out of its range.
     #[error("{0}")]
     Threshold(String),
@@ -157,7 +158,8 @@ impl Config {
 
     /// A config text, checked: its TOML, its thresholds and its targets.
     pub fn parse(text: &str) -> Result<Config, ConfigProblem> {
-        let mut c: Config = toml::from_str(text)?;
+        let mut c: Config =
+            toml::from_str(text).map_err(|e| ConfigProblem::Toml(toml_error(&e, text, true)))?;
         c.thresholds = crate::analysis::findings::Thresholds::with_overrides(&c.findings)
             .map_err(ConfigProblem::Threshold)?;
         if let Some(i) = c
@@ -169,6 +171,57 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// A TOML error told without the values of the file: its line and column, its message with
+/// quoted text hidden, and (with `show_line`) the line with every string value hidden. The
+/// parser's own message quotes the line whole, and a value may be a secret.
+pub fn toml_error(e: &toml::de::Error, text: &str, show_line: bool) -> String {
+    let at = e.span().map_or(0, |s| s.start.min(text.len()));
+    let before = &text[..text.floor_char_boundary(at)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let mut out = format!(
+        "line {line}, column {column}: {}",
+        hide_strings(e.message().trim())
+    );
+    if show_line && let Some(l) = text.lines().nth(line - 1) {
+        let shown: String = hide_strings(l).chars().take(200).collect();
+        out.push_str(&format!("\n  | {shown}"));
+    }
+    out
+}
+
+/// `text` with the inside of every quoted string (`"…"`, `'…'`) replaced by `…`.
+fn hide_strings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    out.push('…');
+                    out.push(c);
+                    quote = None;
+                }
+            }
+            None => {
+                out.push(c);
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -186,6 +239,16 @@ mod tests {
         assert_eq!(c.keys["quit"], ["x", "ctrl-q"]);
         let e = Config::parse("colour = 1").unwrap_err();
         assert!(matches!(e, ConfigProblem::Toml(_)) && e.to_string().contains("colour"));
+        // Hand-made: an error on the line of a bearer header, and one beside a password URL.
+        let e = Config::parse("[[target]]\nheader = [\"Authorization: Bearer t0ps3cr3t\"] oops\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("line 2, column ") && e.contains("| header = [\"…\"]"), "{e}");
+        assert!(!e.contains("t0ps3cr3t"), "{e}");
+        let e = Config::parse("lmcache = \"http://u:pw0rd1@h/metrics\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("pw0rd1") && e.contains("line 1"), "{e}");
         let c = Config::parse(
             "[[target]]\nengine = \"https://e:8000\"\nheader = [\"X-A: b\"]\nbearer_token_file = \"k\"\n",
         )

@@ -42,13 +42,14 @@ fn fake_api(answers: Vec<Answer>) -> String {
                     }
                 }
                 let text = String::from_utf8_lossy(&head).into_owned();
-                let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let path = path.split('?').next().unwrap_or("/");
+                let target = text.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let (path, query) = target.split_once('?').unwrap_or((&target, ""));
                 let headers = text.lines().skip(1).collect::<Vec<_>>().join("; ");
                 let found = answers
                     .iter()
                     .filter(|a| path.starts_with(&a.path))
-                    .max_by_key(|a| a.path.len());
+                    .filter(|a| a.query_holds.as_ref().is_none_or(|q| query.contains(q.as_str())))
+                    .max_by_key(|a| (a.query_holds.is_some(), a.path.len()));
                 let (status, body) = match found {
                     Some(a) => {
                         let body = String::from_utf8_lossy(&a.body).replace("{headers}", &headers);

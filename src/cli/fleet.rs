@@ -164,9 +164,12 @@ impl Reader {
                 let found = match only {
                     Some(only) => only.to_vec(),
                     None => {
-                        self.api
+                        let (found, said) = self
+                            .api
                             .discover(&self.matchers, &self.group_by, time)
-                            .await?
+                            .await?;
+                        warnings.extend(said);
+                        found
                     }
                 };
                 let keys: Vec<TargetKey> = found.iter().map(|f| f.key.clone()).collect();
@@ -186,16 +189,77 @@ impl Reader {
                 }
             }
         };
+        let mut read = read;
+        warnings.extend(within_caps(&mut read.found));
         let events = fleet.apply(read);
         let refresh = Refresh {
             queries: self.api.queries - q0,
             seconds: began.elapsed().as_secs_f64(),
             bytes: self.api.bytes - b0,
-            warnings,
+            warnings: capped_warnings(warnings),
             error: None,
         };
         Ok((refresh, events))
     }
+}
+
+/// Targets one fleet reads at most (`KVSCOPE_MAX_INSTANCES` raises it): each holds a model.
+pub const MAX_TARGETS: usize = 500;
+/// The longest job, instance or group label a target may have to be read: its samples are
+/// asked for by name, in a query URL.
+pub const MAX_LABEL: usize = 4096;
+/// Distinct API warnings said per refresh; the rest are counted.
+pub const WARNINGS_SAID: usize = 20;
+
+/// Drops what discovery found beyond the caps, and says what was dropped.
+fn within_caps(found: &mut Vec<Found>) -> Vec<String> {
+    let mut said = Vec::new();
+    let before = found.len();
+    found.retain(|f| {
+        f.key.job.len() <= MAX_LABEL && f.key.instance.len() <= MAX_LABEL && f.group.len() <= MAX_LABEL
+    });
+    if found.len() < before {
+        said.push(format!(
+            "{} target(s) with a job, instance or group label over {MAX_LABEL} bytes left out (they cannot be named in a query)",
+            before - found.len()
+        ));
+    }
+    let cap = std::env::var("KVSCOPE_MAX_INSTANCES")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(MAX_TARGETS);
+    if found.len() > cap {
+        said.push(format!(
+            "discovery found {} targets; kvscope reads the first {cap} (raise it with KVSCOPE_MAX_INSTANCES, or narrow the fleet with --match)",
+            found.len()
+        ));
+        found.truncate(cap);
+    }
+    said
+}
+
+/// Warnings told once each, at most [`WARNINGS_SAID`] of them, then how many more came.
+pub fn capped_warnings(all: Vec<String>) -> Vec<String> {
+    let total = all.len();
+    let mut out: Vec<String> = Vec::new();
+    let mut more = 0;
+    for w in all {
+        if out.contains(&w) {
+            continue;
+        }
+        if out.len() < WARNINGS_SAID {
+            out.push(w);
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        out.push(format!(
+            "… and {more} more distinct warnings ({total} in all) not shown"
+        ));
+    }
+    out
 }
 
 /// The targets a `/federate` answer shows: an LMCache server where it carries LMCache MP
@@ -265,6 +329,7 @@ pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
         total.seconds += r.seconds;
         total.bytes += r.bytes;
         total.warnings.extend(r.warnings);
+        total.warnings = capped_warnings(std::mem::take(&mut total.warnings));
     }
     let analysed = Analysed::of(&fleet);
     let code = match args.fail_on {

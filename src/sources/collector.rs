@@ -69,12 +69,15 @@ async fn attempt(poll: &Poll, client: &reqwest::Client) -> (Vec<Event>, Option<h
     let result = http::get(client, &poll.url, poll.limit).await;
     let time = now();
     match result {
-        Ok(body) => (
+        Ok(mut body) => (
             vec![
                 Event::Scrape {
                     target: poll.target,
                     time: Some(time),
-                    body: body.bytes,
+                    body: {
+                        crate::sanitize::scrub_bytes(&mut body.bytes);
+                        body.bytes
+                    },
                     format: body.format,
                     origin: poll.url.to_string(),
                 },
@@ -90,7 +93,7 @@ async fn attempt(poll: &Poll, client: &reqwest::Client) -> (Vec<Event>, Option<h
             vec![Event::ScrapeFailed {
                 target: poll.target,
                 time,
-                error: e.to_string(),
+                error: crate::sanitize::scrub(&e.to_string()).into_owned(),
             }],
             Some(e),
         ),

@@ -102,6 +102,7 @@ impl Auth {
                     "{which} ({k}): the value is not a valid header value (not shown)"
                 )));
             }
+            register_header_value(v);
             out.push((k.to_string(), v.to_string()));
         }
         if let Some(path) = bearer_token_file {
@@ -121,6 +122,7 @@ impl Auth {
                     path.display()
                 )));
             }
+            crate::sanitize::register_secret(token);
             out.push(("Authorization".into(), format!("Bearer {token}")));
         }
         Ok(Auth {
@@ -154,12 +156,47 @@ impl Auth {
                 path.display()
             )));
         }
-        self.headers.push((
-            "Authorization".into(),
-            format!("Basic {}", base64(line.as_bytes())),
-        ));
+        let encoded = base64(line.as_bytes());
+        for secret in [line, line.split_once(':').map_or("", |p| p.1), &encoded] {
+            crate::sanitize::register_secret(secret);
+        }
+        self.headers
+            .push(("Authorization".into(), format!("Basic {encoded}")));
         Ok(self)
     }
+}
+
+/// A header value is a secret to every text kvscope shows (an API's error may echo it): the
+/// value, its credential after a scheme word (`Bearer …`, `Basic …`), and what a `Basic`
+/// credential decodes to.
+fn register_header_value(v: &str) {
+    crate::sanitize::register_secret(v);
+    if let Some((scheme, credential)) = v.split_once(' ') {
+        crate::sanitize::register_secret(credential);
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Some(decoded) = unbase64(credential.trim())
+        {
+            crate::sanitize::register_secret(&decoded);
+            crate::sanitize::register_secret(decoded.split_once(':').map_or("", |p| p.1));
+        }
+    }
+}
+
+/// Standard base64 decoded, as text (`None`: not base64 of UTF-8).
+fn unbase64(text: &str) -> Option<String> {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.trim_end_matches('=').bytes() {
+        bits = (bits << 6) | ABC.iter().position(|a| *a == c)? as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Standard base64 with padding (RFC 4648), for basic auth.
@@ -289,6 +326,15 @@ impl TargetUrl {
         }
         if url.path() == "/" || url.path().is_empty() {
             url.set_path("/metrics");
+        }
+        // Its password and secret-looking query values are secrets to every text shown.
+        if let Some(pw) = url.password() {
+            crate::sanitize::register_secret(pw);
+        }
+        for (k, v) in url.query_pairs() {
+            if crate::sanitize::looks_secret(&k) {
+                crate::sanitize::register_secret(&v);
+            }
         }
         Ok(TargetUrl::from(url))
     }

@@ -190,8 +190,12 @@ impl Reader {
         &self,
         route: Route,
         flavor: Flavor,
-        result: Result<(u16, Vec<u8>), String>,
+        mut result: Result<(u16, Vec<u8>), String>,
     ) -> Option<()> {
+        match &mut result {
+            Ok((_, body)) => crate::sanitize::scrub_bytes(body),
+            Err(why) => *why = crate::sanitize::scrub(why).into_owned(),
+        }
         let e = Event::Route {
             target: self.target,
             route,

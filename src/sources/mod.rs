@@ -38,6 +38,12 @@ pub enum ArgError {
         time: String,
         why: String,
     },
+    /// `http:/…`, `https:…`: a URL with its slashes mistyped, which would otherwise be read as
+    /// a file (its credentials are not shown).
+    #[error(
+        "'{shown}' starts like a URL but not with http:// or https://: give the URL whole"
+    )]
+    MistypedUrl { shown: String },
 }
 
 /// Reads one argument. A suffix `@TIME` is taken as a capture time when it parses as RFC 3339.
@@ -48,6 +54,11 @@ pub fn parse_arg(arg: &str) -> Result<InputArg, ArgError> {
     };
     if scheme("http://") || scheme("https://") {
         return Ok(InputArg::Url(arg.to_string()));
+    }
+    if scheme("http:") || scheme("https:") {
+        return Err(ArgError::MistypedUrl {
+            shown: crate::sanitize::clean(&crate::sanitize::redact_url(arg)),
+        });
     }
     if let Some((path, time)) = arg.rsplit_once('@')
         && time.len() >= 10

@@ -93,7 +93,7 @@ impl std::fmt::Display for ApiError {
             ),
             ApiError::TooLarge(n) => write!(
                 f,
-                "answer larger than {} MiB; narrow the fleet with --match or raise --max-answer",
+                "answer larger than {} MiB; narrow the fleet with --match or raise --max-answer-mib",
                 n >> 20
             ),
             ApiError::Failed(e) => write!(f, "{e}"),
@@ -291,8 +291,9 @@ impl Api {
         matchers: &str,
         group_by: &str,
         time: f64,
-    ) -> Result<Vec<Found>, ApiError> {
+    ) -> Result<(Vec<Found>, Vec<String>), ApiError> {
         let mut found: BTreeMap<TargetKey, Found> = BTreeMap::new();
+        let mut warnings = Vec::new();
         for (role, prefixes) in ROLE_PREFIXES {
             let names = names_matching(prefixes);
             let by = if matches!(group_by, "instance" | "job") {
@@ -303,12 +304,13 @@ impl Api {
             // A plain selector: Prometheus's lookback (5 minutes by default) keeps a target
             // that stopped answering in the list, where it shows as stale.
             let q = format!("group by ({by}) ({{{}}})", with_names(matchers, &names));
-            let (rows, _): (Vector, _) = self
+            let (rows, said): (Vector, _) = self
                 .get(
                     "/api/v1/query",
                     &[("query", &q), ("time", &format!("{time:.3}"))],
                 )
                 .await?;
+            warnings.extend(said);
             for row in rows.result {
                 let label = |n: &str| row.metric.get(n).cloned().unwrap_or_default();
                 let key = TargetKey {
@@ -325,7 +327,7 @@ impl Api {
                     .or_insert(Found { key, group, role });
             }
         }
-        Ok(found.into_values().collect())
+        Ok((found.into_values().collect(), warnings))
     }
 
     /// Prometheus's scrape health per target, when `/api/v1/targets` is offered and allowed

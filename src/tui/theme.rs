@@ -119,7 +119,9 @@ impl StyleSpec {
 impl Theme {
     /// Parses a theme file's text.
     pub fn from_toml(text: &str) -> Result<Theme, String> {
-        let t: ThemeSpec = toml::from_str(text).map_err(|e| e.to_string())?;
+        // A file that is not a theme (a key, /etc/shadow) must not be echoed: no line shown.
+        let t: ThemeSpec =
+            toml::from_str(text).map_err(|e| crate::config::toml_error(&e, text, false))?;
         Ok(Theme {
             text: t.text.style()?,
             dim: t.dim.style()?,

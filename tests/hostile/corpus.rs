@@ -50,6 +50,8 @@ pub fn secrets() -> Vec<String> {
 #[derive(Clone, Debug)]
 pub struct Answer {
     pub path: String,
+    /// When set, the answer is only for requests whose query string holds this text.
+    pub query_holds: Option<String>,
     pub status: u16,
     pub body: Vec<u8>,
 }
@@ -489,6 +491,7 @@ fn api_vector(result: serde_json::Value, warnings: Vec<String>) -> Vec<u8> {
 fn answer(path: &str, status: u16, body: Vec<u8>) -> Answer {
     Answer {
         path: path.into(),
+        query_holds: None,
         status,
         body,
     }
@@ -635,7 +638,7 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
     {
         let warnings = (0..100_000).map(|i| format!("w{i}")).collect();
         let mut c = case("api-warnings-flood", 'B', "a query answer carrying 100,000 warnings", vec![
-            run(&["report", "--prometheus", "{api}", "--format", "text"]),
+            run(&["report", "--prometheus", "{api}", "--format", "text"]).says("more distinct warnings"),
         ]);
         c.answers = vec![answer("/api/v1/query", 200, api_vector(serde_json::json!([]), warnings))];
         cases.push(c);
@@ -643,9 +646,14 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
             .map(|i| serde_json::json!({"metric": {"job": "lmcache", "instance": format!("10.0.{}.{}:8080", i / 256, i % 256)}, "value": [1795332107.0, "1"]}))
             .collect();
         let mut c = case("api-instances-flood", 'B', "discovery finding 100,000 instances", vec![
-            run(&["report", "--prometheus", "{api}", "--format", "json"]),
+            run(&["report", "--prometheus", "{api}", "--format", "text"]).says("KVSCOPE_MAX_INSTANCES"),
         ]);
-        c.answers = vec![answer("/api/v1/query", 200, api_vector(rows.into(), Vec::new()))];
+        let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#.to_vec();
+        let discovery = Answer {
+            query_holds: Some("group".into()),
+            ..answer("/api/v1/query", 200, api_vector(rows.into(), Vec::new()))
+        };
+        c.answers = vec![discovery, answer("/api/v1/query", 200, matrix)];
         cases.push(c);
     }
 }

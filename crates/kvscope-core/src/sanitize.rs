@@ -4,8 +4,93 @@
 /// Longest string kvscope prints from the network.
 pub const MAX_SHOWN: usize = 512;
 
-/// `s` with every control character replaced by a visible `\u{..}` form, capped in length.
+/// The secrets this process was given (header values, tokens, passwords, their base64), so
+/// that no text shown, logged or written carries one, whatever a server or a parser echoes.
+static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Shortest value registered as a secret (shorter ones would blank ordinary words).
+const SECRET_MIN: usize = 4;
+
+/// Remembers `value` as a secret: [`scrub`] (and so [`clean`]) replaces it with `***`.
+pub fn register_secret(value: &str) {
+    let value = value.trim();
+    if value.chars().count() < SECRET_MIN {
+        return;
+    }
+    let mut all = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    if !all.iter().any(|s| s == value) {
+        all.push(value.to_string());
+        // Longest first, so a secret holding another is replaced whole.
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// `s` without any registered secret and without the `user:password@` of anything shaped
+/// like a URL or `user:pw@host` (a mistyped URL read as a path keeps its password out too).
+pub fn scrub(s: &str) -> std::borrow::Cow<'_, str> {
+    let all = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    let has_secret = all.iter().any(|x| s.contains(x.as_str()));
+    if !has_secret && !s.contains('@') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = s.to_string();
+    for x in all.iter() {
+        if out.contains(x.as_str()) {
+            out = out.replace(x.as_str(), "***");
+        }
+    }
+    std::borrow::Cow::Owned(without_userinfo(&out))
+}
+
+/// `bytes` (a body kvscope records) with every registered secret replaced by `***`: a server
+/// that echoes a request's headers into its answer does not put them into a packet.
+pub fn scrub_bytes(bytes: &mut Vec<u8>) {
+    let all = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    for x in all.iter() {
+        let finder = memchr::memmem::Finder::new(x.as_bytes());
+        if finder.find(bytes).is_none() {
+            continue;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        for hit in finder.find_iter(bytes) {
+            out.extend_from_slice(&bytes[at..hit]);
+            out.extend_from_slice(b"***");
+            at = hit + x.len();
+        }
+        out.extend_from_slice(&bytes[at..]);
+        *bytes = out;
+    }
+}
+
+/// Every `user:password@` (the text from the last `/`, space, quote or start before an `@`,
+/// when it holds a `:`) replaced by `***@`.
+fn without_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('@') {
+        let before = &rest[..at];
+        let start = before
+            .rfind(|c: char| c == '/' || c.is_whitespace() || "\"'<>(),;=".contains(c))
+            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+        let info = &before[start..];
+        out.push_str(&before[..start]);
+        if info.contains(':') {
+            out.push_str("***");
+        } else {
+            out.push_str(info);
+        }
+        out.push('@');
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `s` scrubbed of secrets ([`scrub`]), with every control character replaced by a visible
+/// `\u{..}` form, capped in length.
 pub fn clean(s: &str) -> String {
+    let s = scrub(s);
     let mut out = String::with_capacity(s.len().min(MAX_SHOWN));
     for (n, c) in s.chars().enumerate() {
         if n >= MAX_SHOWN {
@@ -59,7 +144,8 @@ pub fn quoted(s: &str, max: usize) -> String {
 /// parameters): its value is never shown.
 pub const SECRET_WORDS: &[&str] = &[
     "KEY", "TOKEN", "SECRET", "PASS", "PWD", "CRED", "AUTH", "PRIVATE", "CERT", "COOKIE",
-    "SESSION", "SIG", "URL", "URI", "DSN", "ENDPOINT",
+    "SESSION", "SIG", "URL", "URI", "DSN", "ENDPOINT", "JWT", "ACCESS", "CODE", "TICKET",
+    "NONCE", "OTP", "SAML", "BEARER",
 ];
 
 /// Whether a name (any case) looks like it holds a secret.
@@ -132,6 +218,22 @@ mod tests {
             let shown = redact_url(&url);
             assert!(!shown.contains("hunter2"), "{url:?} → {shown:?}");
         }
+    }
+
+    #[test]
+    fn registered_secrets_and_userinfo_never_show() {
+        register_secret("s3cr3t-value-xyz");
+        register_secret("abc");
+        for (text, shown) in [
+            ("echo: Authorization: Bearer s3cr3t-value-xyz!", "echo: Authorization: Bearer ***!"),
+            ("cannot read http:/ops:pw@h:9/metrics", "cannot read http:/***@h:9/metrics"),
+            ("ops:pw@h:9/m and x@y", "***@h:9/m and x@y"),
+            ("\"u:p@h\"", "\"***@h\""),
+            ("abc stays: too short to be a secret", "abc stays: too short to be a secret"),
+        ] {
+            assert_eq!(scrub(text), shown, "{text}");
+        }
+        assert_eq!(clean("a s3cr3t-value-xyz\n"), "a ***\\u{a}");
     }
 
     #[test]

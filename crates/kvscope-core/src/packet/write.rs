@@ -202,7 +202,7 @@ impl<'a> Recording<'a> {
                 })
                 .collect(),
             skipped_routes: skipped,
-            redactions: self.redactions.clone(),
+            redactions: self.redactions_said(),
         };
         let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let mut out = vec![(MANIFEST.to_string(), manifest)];
@@ -298,6 +298,31 @@ pub fn write_new_with<W: Write>(
     });
     let _ = std::fs::remove_file(&tmp);
     placed
+}
+
+impl Recording<'_> {
+    /// The redactions, with the query parameters whose values were removed from the target
+    /// URLs named (their values are `***` in the URLs recorded).
+    fn redactions_said(&self) -> Vec<String> {
+        let mut out = self.redactions.clone();
+        let mut names: Vec<&str> = self
+            .targets
+            .iter()
+            .filter_map(|t| crate::url::split(&t.url).query)
+            .flat_map(|q| q.split('&'))
+            .filter_map(|pair| pair.split_once('=').filter(|(_, v)| *v == "***"))
+            .map(|(k, _)| k)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if !names.is_empty() {
+            out.push(format!(
+                "target URLs: the values of query parameters {} removed",
+                names.join(", ")
+            ));
+        }
+        out
+    }
 }
 
 /// `.NAME.partial-PID` beside `path`.
