@@ -243,7 +243,10 @@ mod tests {
         let e = Config::parse("[[target]]\nheader = [\"Authorization: Bearer t0ps3cr3t\"] oops\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("line 2, column ") && e.contains("| header = [\"…\"]"), "{e}");
+        assert!(
+            e.starts_with("line 2, column ") && e.contains("| header = [\"…\"]"),
+            "{e}"
+        );
         assert!(!e.contains("t0ps3cr3t"), "{e}");
         let e = Config::parse("lmcache = \"http://u:pw0rd1@h/metrics\"\n")
             .unwrap_err()

@@ -121,8 +121,6 @@ pub struct Server {
     live_timestamps: bool,
     began: Instant,
     state: Mutex<State>,
-    /// Request lines received (method and path), most recent last; capped.
-    pub requests: Mutex<Vec<String>>,
 }
 
 impl Server {
@@ -161,7 +159,6 @@ impl Server {
             live_timestamps,
             began: Instant::now(),
             state: Mutex::new(state),
-            requests: Mutex::new(Vec::new()),
         };
         server.state.get_mut().map_err(|e| e.to_string())?.next_at = server.time_of(0);
         Ok(server)
@@ -240,14 +237,6 @@ impl Server {
         let p = self.position_at(self.began.elapsed().as_secs_f64());
         self.answer_at(index, path, p, crate::timefmt::now())
     }
-
-    fn record(&self, line: &str) {
-        let mut r = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        if r.len() >= 10_000 {
-            r.remove(0);
-        }
-        r.push(line.to_string());
-    }
 }
 
 /// A target's place in the manifest's list.
@@ -301,9 +290,20 @@ pub fn rewrite(body: &[u8], shift: f64, now_ms: Option<i64>) -> Vec<u8> {
 
 /// Answers one target's connections until the listener fails.
 pub async fn serve(listener: TcpListener, server: Arc<Server>, index: usize) {
+    // A failed accept (no file descriptors left: too many open connections) is retried after
+    // a pause that doubles up to a second, not at once: the loop must not spin.
+    let mut pause = ACCEPT_PAUSE;
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                pause = ACCEPT_PAUSE;
+                stream
+            }
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+                continue;
+            }
         };
         let server = server.clone();
         tokio::spawn(async move {
@@ -327,7 +327,6 @@ async fn respond(mut stream: TcpStream, server: &Server, index: usize) -> std::i
     let request_line = head.lines().next().unwrap_or("");
     let mut parts = request_line.split(' ');
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
-    server.record(&format!("{method} {path}"));
     let answer = match method {
         "GET" | "HEAD" => server.answer(index, path),
         _ => Answer {
@@ -357,30 +356,39 @@ async fn respond(mut stream: TcpStream, server: &Server, index: usize) -> std::i
 }
 
 /// `n` listeners on consecutive loopback ports from `port` (0: any free run of ports).
-pub async fn bind(port: u16, n: usize) -> std::io::Result<Vec<TcpListener>> {
+pub async fn bind(port: u16, n: usize) -> Result<Vec<TcpListener>, String> {
+    let at = |q: u16| move |e: std::io::Error| format!("cannot listen on 127.0.0.1:{q}: {e}");
     'attempt: for _ in 0..20 {
-        let first = TcpListener::bind(("127.0.0.1", port)).await?;
-        let p = first.local_addr()?.port();
+        let first = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(at(port))?;
+        let p = first.local_addr().map_err(at(port))?.port();
         let mut out = vec![first];
         for k in 1..n {
             let next = u16::try_from(usize::from(p) + k).ok();
             match next {
                 Some(q) => match TcpListener::bind(("127.0.0.1", q)).await {
                     Ok(l) => out.push(l),
-                    // With a fixed port the caller asked for exactly these.
-                    Err(e) if port != 0 => return Err(e),
+                    // With a fixed port the caller asked for exactly these: the one taken is
+                    // named.
+                    Err(e) if port != 0 => return Err(at(q)(e)),
                     Err(_) => continue 'attempt,
                 },
+                None if port != 0 => {
+                    return Err(format!(
+                        "{n} ports from {port} run past 65535: give a lower --port"
+                    ));
+                }
                 None => continue 'attempt,
             }
         }
         return Ok(out);
     }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::AddrInUse,
-        format!("no {n} consecutive free ports on 127.0.0.1"),
-    ))
+    Err(format!("no {n} consecutive free ports on 127.0.0.1"))
 }
+
+/// The first pause after a failed accept.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(10);
 
 #[cfg(test)]
 mod tests {

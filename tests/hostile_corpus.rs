@@ -48,7 +48,11 @@ fn fake_api(answers: Vec<Answer>) -> String {
                 let found = answers
                     .iter()
                     .filter(|a| path.starts_with(&a.path))
-                    .filter(|a| a.query_holds.as_ref().is_none_or(|q| query.contains(q.as_str())))
+                    .filter(|a| {
+                        a.query_holds
+                            .as_ref()
+                            .is_none_or(|q| query.contains(q.as_str()))
+                    })
                     .max_by_key(|a| (a.query_holds.is_some(), a.path.len()));
                 let (status, body) = match found {
                     Some(a) => {
@@ -184,7 +188,11 @@ fn get(url: &str, path: &str) -> Option<Vec<u8>> {
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     Some(out)
@@ -222,7 +230,10 @@ fn opened_up(name: &str, bytes: Vec<u8>, out: &mut Vec<(String, Vec<u8>)>) {
     if let Ok(entries) = archive.entries() {
         for e in entries.flatten() {
             let mut e = e;
-            let member = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+            let member = e
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             let mut data = Vec::new();
             if e.read_to_end(&mut data).is_ok() {
                 opened_up(&format!("{name}:{member}"), data, out);
@@ -240,11 +251,19 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 /// A raw control character (C0 but tab and newline, DEL, C1) in terminal output.
 fn raw_control(bytes: &[u8]) -> Option<usize> {
     let text = String::from_utf8_lossy(bytes);
-    text.chars()
-        .position(|c| (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c))
+    text.chars().position(|c| {
+        (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c)
+    })
 }
 
-fn check(case: &Case, r: &Run, args: &[String], ran: &Ran, out_dir: &Path, state: &Path) -> Vec<String> {
+fn check(
+    case: &Case,
+    r: &Run,
+    args: &[String],
+    ran: &Ran,
+    out_dir: &Path,
+    state: &Path,
+) -> Vec<String> {
     let mut wrong = Vec::new();
     let both = [ran.out.as_slice(), ran.err.as_slice()].concat();
     let said = String::from_utf8_lossy(&both);
@@ -285,7 +304,11 @@ fn check(case: &Case, r: &Run, args: &[String], ran: &Ran, out_dir: &Path, state
     }
     let mut files = Vec::new();
     written(out_dir, &mut files);
-    let wrote: Vec<&String> = files.iter().map(|f| &f.0).filter(|n| !n.contains(':') && !n.ends_with("(decompressed)")).collect();
+    let wrote: Vec<&String> = files
+        .iter()
+        .map(|f| &f.0)
+        .filter(|n| !n.contains(':') && !n.ends_with("(decompressed)"))
+        .collect();
     if r.writes_nothing && !wrote.is_empty() {
         wrong.push(format!("wrote {wrote:?}"));
     }
@@ -331,7 +354,10 @@ fn every_reader_holds_over_the_hostile_corpus() {
             let args: Vec<String> = r
                 .args
                 .iter()
-                .map(|a| a.replace("{api}", &api).replace("{out}", &out.display().to_string()))
+                .map(|a| {
+                    a.replace("{api}", &api)
+                        .replace("{out}", &out.display().to_string())
+                })
                 .collect();
             let ran = spawn(&bin, &args, &out, &state, r.mode);
             let wrong = check(case, r, &args, &ran, &out, &state);
@@ -347,8 +373,16 @@ fn every_reader_holds_over_the_hostile_corpus() {
             );
             if !wrong.is_empty() {
                 failed = true;
-                let shown: Vec<String> = args.iter().map(|a| a.chars().take(80).collect()).collect();
-                failures.push(format!("{} {} ({}) {:?}:\n    {}", case.class, case.name, case.what, shown, wrong.join("\n    ")));
+                let shown: Vec<String> =
+                    args.iter().map(|a| a.chars().take(80).collect()).collect();
+                failures.push(format!(
+                    "{} {} ({}) {:?}:\n    {}",
+                    case.class,
+                    case.name,
+                    case.what,
+                    shown,
+                    wrong.join("\n    ")
+                ));
             }
         }
         let row = table.entry(case.class).or_default();

@@ -72,3 +72,85 @@ fn a_file_that_is_not_a_packet_is_named() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("Cargo.toml"));
 }
+
+/// CPU seconds (user and system) a process has used, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+/// With its file descriptors used up by idle connections, `serve` waits between failed
+/// accepts instead of spinning, and answers again once they are gone.
+#[test]
+fn serve_out_of_descriptors_backs_off_instead_of_spinning() {
+    let demo = common::fixture("demo.kvpacket");
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg("ulimit -n 40 && exec \"$0\" serve \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_kvscope"))
+        .arg(&demo);
+    let s = Served::with(sh);
+    let addr = s.url(0).trim_start_matches("http://").to_string();
+    let idle: Vec<std::net::TcpStream> = (0..60)
+        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+        .collect();
+    assert!(idle.len() >= 40, "{} connections", idle.len());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let before = cpu_seconds(s.pid());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let used = cpu_seconds(s.pid()) - before;
+    assert!(
+        used < 0.5,
+        "{used} CPU seconds in 2 s with no descriptor left"
+    );
+    drop(idle);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if common::get(&s.url(0), "/metrics").0 == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never answered again");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A fixed first port whose next one is taken: the taken port is the one named.
+#[test]
+fn a_busy_port_is_named() {
+    for _ in 0..20 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let first = probe.local_addr().unwrap().port();
+        drop(probe);
+        let Some(next) = first.checked_add(1) else {
+            continue;
+        };
+        let Ok(_busy) = std::net::TcpListener::bind(("127.0.0.1", next)) else {
+            continue;
+        };
+        let demo = common::fixture("demo.kvpacket");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args([
+                "serve",
+                demo.to_str().unwrap(),
+                "--port",
+                &first.to_string(),
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains(&format!("127.0.0.1:{first}:")) {
+            continue; // the first port was taken meanwhile: try again
+        }
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&format!("127.0.0.1:{next}")), "{err}");
+        return;
+    }
+    panic!("no free port with a taken successor in 20 tries");
+}

@@ -172,6 +172,8 @@ impl Reader {
                         found
                     }
                 };
+                let mut found = found;
+                warnings.extend(within_caps(&mut found));
                 let keys: Vec<TargetKey> = found.iter().map(|f| f.key.clone()).collect();
                 // A target seen for the first time is read over the whole window.
                 let range = if keys.iter().all(|k| fleet.holds(k)) {
@@ -190,7 +192,9 @@ impl Reader {
             }
         };
         let mut read = read;
-        warnings.extend(within_caps(&mut read.found));
+        if self.federate.is_some() {
+            warnings.extend(within_caps(&mut read.found));
+        }
         let events = fleet.apply(read);
         let refresh = Refresh {
             queries: self.api.queries - q0,
@@ -216,7 +220,9 @@ fn within_caps(found: &mut Vec<Found>) -> Vec<String> {
     let mut said = Vec::new();
     let before = found.len();
     found.retain(|f| {
-        f.key.job.len() <= MAX_LABEL && f.key.instance.len() <= MAX_LABEL && f.group.len() <= MAX_LABEL
+        f.key.job.len() <= MAX_LABEL
+            && f.key.instance.len() <= MAX_LABEL
+            && f.group.len() <= MAX_LABEL
     });
     if found.len() < before {
         said.push(format!(

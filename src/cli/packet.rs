@@ -371,10 +371,12 @@ pub fn verify(path: &Path) -> Result<String, Failure> {
     if problems.is_empty() {
         let m = &e.opened.manifest;
         // The span of the events themselves: the manifest's is only what the writer said.
-        let span = timeline.span().map_or("no timed events".to_string(), |(a, b)| {
-            let t = crate::timefmt::format_rfc3339;
-            format!("{} → {}", t(a), t(b))
-        });
+        let span = timeline
+            .span()
+            .map_or("no timed events".to_string(), |(a, b)| {
+                let t = crate::timefmt::format_rfc3339;
+                format!("{} → {}", t(a), t(b))
+            });
         return Ok(format!(
             "{shown}: intact ({} v{}, {} members, {replayed} events, {span}){notes}\n",
             m.format,

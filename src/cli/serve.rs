@@ -62,9 +62,7 @@ pub async fn start(
         speed,
         live_timestamps,
     )?);
-    let listeners = serve::bind(port, targets.len())
-        .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let listeners = serve::bind(port, targets.len()).await?;
     let mut urls = Vec::new();
     for (index, (listener, t)) in listeners.into_iter().zip(&targets).enumerate() {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;

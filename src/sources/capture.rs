@@ -47,7 +47,9 @@ fn carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>, Fil
         }
         match folder.read(name, MAX_CARRIED_BYTES) {
             Ok(bytes) => out.push((LMCACHE, kind, name.to_string(), bytes)),
-            Err(why @ FileError::TooLarge { .. }) => notes.push(format!("{name} not carried: {why}")),
+            Err(why @ FileError::TooLarge { .. }) => {
+                notes.push(format!("{name} not carried: {why}"))
+            }
             Err(why) => return Err(why),
         }
     }

@@ -40,9 +40,7 @@ pub enum ArgError {
     },
     /// `http:/…`, `https:…`: a URL with its slashes mistyped, which would otherwise be read as
     /// a file (its credentials are not shown).
-    #[error(
-        "'{shown}' starts like a URL but not with http:// or https://: give the URL whole"
-    )]
+    #[error("'{shown}' starts like a URL but not with http:// or https://: give the URL whole")]
     MistypedUrl { shown: String },
 }
 

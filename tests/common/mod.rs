@@ -107,9 +107,15 @@ pub struct Served {
 
 impl Served {
     pub fn start(args: &[&str]) -> Served {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"));
+        c.args(args);
+        Served::with(c)
+    }
+
+    /// Serves as `command` starts it (a shell that sets limits first, say).
+    pub fn with(mut command: std::process::Command) -> Served {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
-            .args(args)
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -131,6 +137,10 @@ impl Served {
 
     pub fn url(&self, i: usize) -> String {
         self.urls.get(i).cloned().unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

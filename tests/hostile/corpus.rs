@@ -390,7 +390,10 @@ type Dir<'a> = &'a dyn Fn(&str) -> PathBuf;
 
 fn class_a(dir: Dir, cases: &mut Vec<Case>) {
     // An event naming engine-7 in a packet of lmcache-0 and engine-0, in the middle.
-    for (name, with_body) in [("event-unknown-target", true), ("event-unknown-target-no-body", false)] {
+    for (name, with_body) in [
+        ("event-unknown-target", true),
+        ("event-unknown-target-no-body", false),
+    ] {
         let mut p = Pkt::demo();
         let mut lines = p.lines();
         let line = if with_body {
@@ -404,7 +407,12 @@ fn class_a(dir: Dir, cases: &mut Vec<Case>) {
         let f = dir(name).join("p.kvpacket");
         p.write_tar(&f);
         let f = f.display().to_string();
-        cases.push(case(name, 'A', "an event for engine-7, which the manifest lacks", damaged_runs(&f, "engine-7")));
+        cases.push(case(
+            name,
+            'A',
+            "an event for engine-7, which the manifest lacks",
+            damaged_runs(&f, "engine-7"),
+        ));
     }
     // The same, unpacked.
     {
@@ -416,7 +424,12 @@ fn class_a(dir: Dir, cases: &mut Vec<Case>) {
         let d = dir("event-unknown-target-unpacked").join("p");
         p.write_dir(&d);
         let d = d.display().to_string();
-        cases.push(case("event-unknown-target-unpacked", 'A', "an unpacked packet with an event for lmcache-3", damaged_runs(&d, "lmcache-3")));
+        cases.push(case(
+            "event-unknown-target-unpacked",
+            'A',
+            "an unpacked packet with an event for lmcache-3",
+            damaged_runs(&d, "lmcache-3"),
+        ));
     }
     // The manifest's only target is lmcache-5, and so are the events.
     {
@@ -440,7 +453,10 @@ fn class_a(dir: Dir, cases: &mut Vec<Case>) {
                 m.0 = "targets/lmcache-5/bodies.zst".into();
             }
         }
-        p.manifest["members"].as_array_mut().unwrap().retain(|m| m["target"] != "engine-0");
+        p.manifest["members"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["target"] != "engine-0");
         p.members.retain(|m| !m.0.contains("engine-0"));
         p.rehash();
         let f = dir("only-target-lmcache-5").join("p.kvpacket");
@@ -449,20 +465,33 @@ fn class_a(dir: Dir, cases: &mut Vec<Case>) {
         let runs = vec![
             run(&["verify", &f]).exit(&[1, 2]).says("lmcache-5"),
             run(&["report", "--packet", &f, "--format", "json"]).exit(&[0, 2]),
-            run(&["import", &f, "--out", "{out}/copy.kvpacket"]).exit(&[1, 2]).writes_nothing(),
+            run(&["import", &f, "--out", "{out}/copy.kvpacket"])
+                .exit(&[1, 2])
+                .writes_nothing(),
             run(&["serve", &f]).serve().exit(&[2]),
         ];
-        cases.push(case("only-target-lmcache-5", 'A', "a manifest whose only target is lmcache-5", runs));
+        cases.push(case(
+            "only-target-lmcache-5",
+            'A',
+            "a manifest whose only target is lmcache-5",
+            runs,
+        ));
     }
     // Two entries for one target; a key that does not match its target.
     for (name, targets) in [
-        ("duplicate-targets", serde_json::json!([
+        (
+            "duplicate-targets",
+            serde_json::json!([
             {"key": "lmcache-0", "target": {"role": "lmcache", "index": 0}, "url": "a"},
             {"key": "lmcache-0", "target": {"role": "lmcache", "index": 0}, "url": "b"},
-            {"key": "engine-0", "target": {"role": "engine", "index": 0}, "url": "c"}])),
-        ("key-not-its-target", serde_json::json!([
+            {"key": "engine-0", "target": {"role": "engine", "index": 0}, "url": "c"}]),
+        ),
+        (
+            "key-not-its-target",
+            serde_json::json!([
             {"key": "lmcache-0", "target": {"role": "engine", "index": 0}, "url": "a"},
-            {"key": "engine-0", "target": {"role": "lmcache", "index": 0}, "url": "c"}])),
+            {"key": "engine-0", "target": {"role": "lmcache", "index": 0}, "url": "c"}]),
+        ),
     ] {
         let mut p = Pkt::demo();
         p.manifest["targets"] = targets;
@@ -472,10 +501,17 @@ fn class_a(dir: Dir, cases: &mut Vec<Case>) {
         let runs = vec![
             run(&["verify", &f]).exit(&[1, 2]),
             run(&["report", "--packet", &f, "--format", "json"]).exit(&[0, 2]),
-            run(&["import", &f, "--out", "{out}/copy.kvpacket"]).exit(&[1, 2]).writes_nothing(),
+            run(&["import", &f, "--out", "{out}/copy.kvpacket"])
+                .exit(&[1, 2])
+                .writes_nothing(),
             run(&["serve", &f]).serve(),
         ];
-        cases.push(case(name, 'A', "targets listed twice, or keyed as another target", runs));
+        cases.push(case(
+            name,
+            'A',
+            "targets listed twice, or keyed as another target",
+            runs,
+        ));
     }
 }
 
@@ -512,7 +548,12 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
         let f = dir("timeline-newline-bomb").join("p.kvpacket");
         p.write_tar(&f);
         let f = f.display().to_string();
-        cases.push(case("timeline-newline-bomb", 'B', "a 128 KB timeline of 4 GiB of newlines", damaged_runs(&f, "timeline.jsonl.zst")));
+        cases.push(case(
+            "timeline-newline-bomb",
+            'B',
+            "a 128 KB timeline of 4 GiB of newlines",
+            damaged_runs(&f, "timeline.jsonl.zst"),
+        ));
     }
     // A timeline of one real line repeated past any budget (about 1.5 GB of text).
     {
@@ -528,7 +569,12 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
         let f = dir("timeline-lines-bomb").join("p.kvpacket");
         p.write_tar(&f);
         let f = f.display().to_string();
-        cases.push(case("timeline-lines-bomb", 'B', "13 million valid timeline lines in a small file", damaged_runs(&f, "timeline.jsonl.zst")));
+        cases.push(case(
+            "timeline-lines-bomb",
+            'B',
+            "13 million valid timeline lines in a small file",
+            damaged_runs(&f, "timeline.jsonl.zst"),
+        ));
     }
     // A body stream of 4 GiB of zeros, a scrape referring to its end.
     {
@@ -543,13 +589,22 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
         let f = dir("bodies-bomb").join("p.kvpacket");
         p.write_tar(&f);
         let f = f.display().to_string();
-        cases.push(case("bodies-bomb", 'B', "a body stream of 4 GiB of zeros", damaged_runs(&f, "lmcache-0")));
+        cases.push(case(
+            "bodies-bomb",
+            'B',
+            "a body stream of 4 GiB of zeros",
+            damaged_runs(&f, "lmcache-0"),
+        ));
     }
     // report.json listed 3,000 times.
     {
         let mut p = Pkt::demo();
         let listed = p.manifest["members"].as_array().unwrap().clone();
-        let report = listed.iter().find(|m| m["kind"] == "report").unwrap().clone();
+        let report = listed
+            .iter()
+            .find(|m| m["kind"] == "report")
+            .unwrap()
+            .clone();
         let many = p.manifest["members"].as_array_mut().unwrap();
         many.extend(std::iter::repeat_n(report, 3000));
         let f = dir("member-listed-3000-times").join("p.kvpacket");
@@ -558,9 +613,16 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
         let runs = vec![
             run(&["verify", &f]).exit(&[1, 2]).says("report.json"),
             run(&["report", "--packet", &f, "--format", "json"]).exit(&[0, 2]),
-            run(&["import", &f, "--out", "{out}/copy.kvpacket"]).exit(&[1, 2]).writes_nothing(),
+            run(&["import", &f, "--out", "{out}/copy.kvpacket"])
+                .exit(&[1, 2])
+                .writes_nothing(),
         ];
-        cases.push(case("member-listed-3000-times", 'B', "one member listed 3,000 times", runs));
+        cases.push(case(
+            "member-listed-3000-times",
+            'B',
+            "one member listed 3,000 times",
+            runs,
+        ));
     }
     // 30,000 members, each present and listed.
     {
@@ -577,7 +639,12 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
             run(&["verify", &f]).exit(&[1, 2]),
             run(&["report", "--packet", &f, "--format", "json"]).exit(&[0, 2]),
         ];
-        cases.push(case("thirty-thousand-members", 'B', "30,000 listed members", runs));
+        cases.push(case(
+            "thirty-thousand-members",
+            'B',
+            "30,000 listed members",
+            runs,
+        ));
     }
     // Span trees: eight spans sharing one id, each its own parent; a cycle; a long chain.
     {
@@ -590,9 +657,14 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
             )
         };
         let doc = |spans: Vec<String>| {
-            format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#, spans.join(","))
+            format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+                spans.join(",")
+            )
         };
-        let selfish: Vec<String> = (0..8).map(|n| span("b7ad6b7169203331", "b7ad6b7169203331", "request", n)).collect();
+        let selfish: Vec<String> = (0..8)
+            .map(|n| span("b7ad6b7169203331", "b7ad6b7169203331", "request", n))
+            .collect();
         std::fs::write(d.join("self.json"), doc(selfish)).unwrap();
         let cycle = vec![
             span("00000000000000a1", "00000000000000a2", "request", 0),
@@ -600,24 +672,55 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
         ];
         std::fs::write(d.join("cycle.json"), doc(cycle)).unwrap();
         let chain: Vec<String> = (0..5000)
-            .map(|n| span(&format!("{:016x}", n + 1), &format!("{n:016x}"), if n == 0 { "request" } else { "mp.step" }, n))
+            .map(|n| {
+                span(
+                    &format!("{:016x}", n + 1),
+                    &format!("{n:016x}"),
+                    if n == 0 { "request" } else { "mp.step" },
+                    n,
+                )
+            })
             .collect();
         std::fs::write(d.join("chain.json"), doc(chain)).unwrap();
         let fan: Vec<String> = std::iter::once(span("00000000000000f0", "", "request", 0))
-            .chain((0..5000).map(|n| span(&format!("{:016x}", n + 0x1000), "00000000000000f0", "mp.step", n)))
+            .chain((0..5000).map(|n| {
+                span(
+                    &format!("{:016x}", n + 0x1000),
+                    "00000000000000f0",
+                    "mp.step",
+                    n,
+                )
+            }))
             .collect();
         std::fs::write(d.join("fan.json"), doc(fan)).unwrap();
         let runs = ["self", "cycle", "chain", "fan"]
             .iter()
             .map(|f| {
                 let p = d.join(format!("{f}.json")).display().to_string();
-                run(&["report", "--lmcache", &t0(), "--otel", &p, "--format", "text"]).exit(&[0])
+                run(&[
+                    "report",
+                    "--lmcache",
+                    &t0(),
+                    "--otel",
+                    &p,
+                    "--format",
+                    "text",
+                ])
+                .exit(&[0])
             })
             .collect();
-        cases.push(case("spans-self-parent", 'B', "span trees: self-parents, a cycle, a 5,000-deep chain, a 5,000-wide fan", runs));
+        cases.push(case(
+            "spans-self-parent",
+            'B',
+            "span trees: self-parents, a cycle, a 5,000-deep chain, a 5,000-wide fan",
+            runs,
+        ));
     }
     // A capture folder whose route status is a FIFO, or a link to /dev/zero.
-    for (name, fifo) in [("capture-status-fifo", true), ("capture-status-dev-zero", false)] {
+    for (name, fifo) in [
+        ("capture-status-fifo", true),
+        ("capture-status-dev-zero", false),
+    ] {
         let d = dir(name).join("capture");
         capture(&d, 2);
         let status = d.join("http").join("healthcheck.status");
@@ -632,22 +735,43 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
             run(&["import", &d, "--out", "{out}/copy.kvpacket"]),
             run(&["serve", &d]).serve(),
         ];
-        cases.push(case(name, 'B', "a capture folder's route status is a FIFO or /dev/zero", runs));
+        cases.push(case(
+            name,
+            'B',
+            "a capture folder's route status is a FIFO or /dev/zero",
+            runs,
+        ));
     }
     // Fleet answers: 100,000 warnings; 100,000 instances.
     {
         let warnings = (0..100_000).map(|i| format!("w{i}")).collect();
-        let mut c = case("api-warnings-flood", 'B', "a query answer carrying 100,000 warnings", vec![
-            run(&["report", "--prometheus", "{api}", "--format", "text"]).says("more distinct warnings"),
-        ]);
-        c.answers = vec![answer("/api/v1/query", 200, api_vector(serde_json::json!([]), warnings))];
+        let mut c = case(
+            "api-warnings-flood",
+            'B',
+            "a query answer carrying 100,000 warnings",
+            vec![
+                run(&["report", "--prometheus", "{api}", "--format", "text"])
+                    .says("more distinct warnings"),
+            ],
+        );
+        c.answers = vec![answer(
+            "/api/v1/query",
+            200,
+            api_vector(serde_json::json!([]), warnings),
+        )];
         cases.push(c);
         let rows: Vec<serde_json::Value> = (0..100_000)
             .map(|i| serde_json::json!({"metric": {"job": "lmcache", "instance": format!("10.0.{}.{}:8080", i / 256, i % 256)}, "value": [1795332107.0, "1"]}))
             .collect();
-        let mut c = case("api-instances-flood", 'B', "discovery finding 100,000 instances", vec![
-            run(&["report", "--prometheus", "{api}", "--format", "text"]).says("KVSCOPE_MAX_INSTANCES"),
-        ]);
+        let mut c = case(
+            "api-instances-flood",
+            'B',
+            "discovery finding 100,000 instances",
+            vec![
+                run(&["report", "--prometheus", "{api}", "--format", "text"])
+                    .says("KVSCOPE_MAX_INSTANCES"),
+            ],
+        );
         let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#.to_vec();
         let discovery = Answer {
             query_holds: Some("group".into()),
@@ -670,11 +794,21 @@ fn class_c(dir: Dir, cases: &mut Vec<Case>) {
         p.write_tar(&f);
         let f = f.display().to_string();
         let runs = vec![
-            run(&["verify", &f]).exit(&[0]).says("intact").says("1 event of a kind"),
-            run(&["report", "--packet", &f, "--format", "json"]).exit(&[0]).says("\"scrapes\": 32"),
+            run(&["verify", &f])
+                .exit(&[0])
+                .says("intact")
+                .says("1 event of a kind"),
+            run(&["report", "--packet", &f, "--format", "json"])
+                .exit(&[0])
+                .says("\"scrapes\": 32"),
             run(&["import", &f, "--out", "{out}/copy.kvpacket"]).exit(&[0]),
         ];
-        cases.push(case("unknown-event-kind", 'C', "an unknown event kind mid-timeline", runs));
+        cases.push(case(
+            "unknown-event-kind",
+            'C',
+            "an unknown event kind mid-timeline",
+            runs,
+        ));
     }
     // A forged span: escapes, a screen clear, 100 KB.
     {
@@ -684,22 +818,37 @@ fn class_c(dir: Dir, cases: &mut Vec<Case>) {
         let f = dir("forged-span").join("p.kvpacket");
         p.write_tar(&f);
         let f = f.display().to_string();
-        let runs = vec![run(&["verify", &f])
-            .exit(&[0])
-            .says("2026-11-22T07:21:47")
-            .never("2020-01-01")
-            .never("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")];
-        cases.push(case("forged-span", 'C', "a manifest span holding escapes and 100 KB", runs));
+        let runs = vec![
+            run(&["verify", &f])
+                .exit(&[0])
+                .says("2026-11-22T07:21:47")
+                .never("2020-01-01")
+                .never("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+        ];
+        cases.push(case(
+            "forged-span",
+            'C',
+            "a manifest span holding escapes and 100 KB",
+            runs,
+        ));
     }
     // Member names that leave the packet.
-    for (name, member) in [("member-dotdot", "../escape.txt"), ("member-absolute", "/tmp/kvscope-abs.txt")] {
+    for (name, member) in [
+        ("member-dotdot", "../escape.txt"),
+        ("member-absolute", "/tmp/kvscope-abs.txt"),
+    ] {
         let mut p = Pkt::demo();
         p.list(member, "log", b"hello\n");
         p.members.push((member.to_string(), b"hello\n".to_vec()));
         let f = dir(name).join("p.kvpacket");
         p.write_tar(&f);
         let f = f.display().to_string();
-        cases.push(case(name, 'C', "a member named outside the packet", damaged_runs(&f, member)));
+        cases.push(case(
+            name,
+            'C',
+            "a member named outside the packet",
+            damaged_runs(&f, member),
+        ));
     }
     // Negative counts in a log and in spans.
     {
@@ -717,12 +866,33 @@ fn class_c(dir: Dir, cases: &mut Vec<Case>) {
             .iter()
             .flat_map(|fmt| {
                 [
-                    run(&["report", "--lmcache", &t0(), "--server-log", &l, "--format", fmt]).exit(&[0]).never("-50505").never("-70707").never("-90909").never("18014398509481985"),
-                    run(&["report", "--lmcache", &t0(), "--otel", &s, "--format", fmt]).exit(&[0]).never("-50505").never("-70707"),
+                    run(&[
+                        "report",
+                        "--lmcache",
+                        &t0(),
+                        "--server-log",
+                        &l,
+                        "--format",
+                        fmt,
+                    ])
+                    .exit(&[0])
+                    .never("-50505")
+                    .never("-70707")
+                    .never("-90909")
+                    .never("18014398509481985"),
+                    run(&["report", "--lmcache", &t0(), "--otel", &s, "--format", fmt])
+                        .exit(&[0])
+                        .never("-50505")
+                        .never("-70707"),
                 ]
             })
             .collect();
-        cases.push(case("negative-counts", 'C', "negative, infinite and too-large counts in a log and in spans", runs));
+        cases.push(case(
+            "negative-counts",
+            'C',
+            "negative, infinite and too-large counts in a log and in spans",
+            runs,
+        ));
     }
 }
 
@@ -733,19 +903,56 @@ fn class_d(dir: Dir, cases: &mut Vec<Case>, secret: &Path) {
     let basic = basic.display().to_string();
     let tenant = format!("X-Scope-OrgID: {SECRET_TENANT}");
     // An API whose errors echo the request's headers.
-    let echo = br#"{"status":"error","errorType":"bad_data","error":"refused; request was {headers}"}"#.to_vec();
-    let mut c = case("api-echoes-headers", 'D', "an API error body echoing Authorization and X-Scope-OrgID", vec![
-        run(&["report", "--prometheus", "{api}", "--header", &tenant, "--basic-auth-file", &basic, "--format", "text"]),
-        run(&["report", "--prometheus", "{api}", "--header", &format!("Authorization: Bearer {SECRET_TOKEN}"), "--format", "json"]),
-        run(&["report", "--lmcache", "{api}/metrics", "--header", &format!("Authorization: Bearer {SECRET_TOKEN}"), "--format", "json"]),
-    ]);
+    let echo =
+        br#"{"status":"error","errorType":"bad_data","error":"refused; request was {headers}"}"#
+            .to_vec();
+    let mut c = case(
+        "api-echoes-headers",
+        'D',
+        "an API error body echoing Authorization and X-Scope-OrgID",
+        vec![
+            run(&[
+                "report",
+                "--prometheus",
+                "{api}",
+                "--header",
+                &tenant,
+                "--basic-auth-file",
+                &basic,
+                "--format",
+                "text",
+            ]),
+            run(&[
+                "report",
+                "--prometheus",
+                "{api}",
+                "--header",
+                &format!("Authorization: Bearer {SECRET_TOKEN}"),
+                "--format",
+                "json",
+            ]),
+            run(&[
+                "report",
+                "--lmcache",
+                "{api}/metrics",
+                "--header",
+                &format!("Authorization: Bearer {SECRET_TOKEN}"),
+                "--format",
+                "json",
+            ]),
+        ],
+    );
     c.answers = vec![answer("/", 400, echo)];
     cases.push(c);
     // TOML errors on the line of a secret, or next to one.
     let configs = [
-        format!("[[target]]\nlmcache = \"http://127.0.0.1:9/metrics\"\nheader = [\"Authorization: Bearer {SECRET_TOKEN}\"] oops\n"),
+        format!(
+            "[[target]]\nlmcache = \"http://127.0.0.1:9/metrics\"\nheader = [\"Authorization: Bearer {SECRET_TOKEN}\"] oops\n"
+        ),
         format!("lmcache = [\"http://ops:{SECRET_PASSWORD}@127.0.0.1:9/metrics\", 5s]\n"),
-        format!("window = \"60s\"\nlmcache = [\"http://ops:{SECRET_PASSWORD}@127.0.0.1:9/metrics?jwt={SECRET_QUERY}\"]\ninterval = 5s\n"),
+        format!(
+            "window = \"60s\"\nlmcache = [\"http://ops:{SECRET_PASSWORD}@127.0.0.1:9/metrics?jwt={SECRET_QUERY}\"]\ninterval = 5s\n"
+        ),
     ];
     let runs = configs
         .iter()
@@ -753,28 +960,90 @@ fn class_d(dir: Dir, cases: &mut Vec<Case>, secret: &Path) {
         .map(|(i, text)| {
             let f = d.join(format!("config{i}.toml"));
             std::fs::write(&f, text).unwrap();
-            run(&["report", "--config", &f.display().to_string(), "--lmcache", &t0()]).exit(&[2])
+            run(&[
+                "report",
+                "--config",
+                &f.display().to_string(),
+                "--lmcache",
+                &t0(),
+            ])
+            .exit(&[2])
         })
         .collect();
-    cases.push(case("toml-errors", 'D', "TOML errors on a bearer header line and beside a password URL", runs));
+    cases.push(case(
+        "toml-errors",
+        'D',
+        "TOML errors on a bearer header line and beside a password URL",
+        runs,
+    ));
     // A theme that is a secret file; a mistyped URL with a password; a token file of two lines.
     let token = d.join("token");
     std::fs::write(&token, format!("{SECRET_TOKEN}\nsecond line\n")).unwrap();
     let runs = vec![
-        run(&["screenshot", "--lmcache", &t0(), "--format", "text", "--theme", &secret.display().to_string()]).exit(&[2]),
-        run(&["report", "--lmcache", &format!("http:/ops:{SECRET_PASSWORD}@127.0.0.1:9/metrics")]).exit(&[2]),
-        run(&["report", "--lmcache", &format!("ops:{SECRET_PASSWORD}@127.0.0.1:9/metrics")]).exit(&[2, 3]),
-        run(&["report", "--lmcache", "http://127.0.0.1:9/metrics", "--bearer-token-file", &token.display().to_string()]).exit(&[2, 3]),
+        run(&[
+            "screenshot",
+            "--lmcache",
+            &t0(),
+            "--format",
+            "text",
+            "--theme",
+            &secret.display().to_string(),
+        ])
+        .exit(&[2]),
+        run(&[
+            "report",
+            "--lmcache",
+            &format!("http:/ops:{SECRET_PASSWORD}@127.0.0.1:9/metrics"),
+        ])
+        .exit(&[2]),
+        run(&[
+            "report",
+            "--lmcache",
+            &format!("ops:{SECRET_PASSWORD}@127.0.0.1:9/metrics"),
+        ])
+        .exit(&[2, 3]),
+        run(&[
+            "report",
+            "--lmcache",
+            "http://127.0.0.1:9/metrics",
+            "--bearer-token-file",
+            &token.display().to_string(),
+        ])
+        .exit(&[2, 3]),
     ];
-    cases.push(case("secrets-in-arguments", 'D', "a secret file as a theme, a password in a mistyped URL, a token file of two lines", runs));
+    cases.push(case(
+        "secrets-in-arguments",
+        'D',
+        "a secret file as a theme, a password in a mistyped URL, a token file of two lines",
+        runs,
+    ));
     // Query parameters with secret-looking names recorded into a packet.
     let body = std::fs::read(repo("fixtures/lmcache-0.5.6-cpu-run1/metrics_t0.prom")).unwrap();
     let q = SECRET_QUERY;
-    let url = format!("{{api}}/metrics?jwt={q}&access={q}&auth={q}&signature={q}&sig={q}&key={q}&password={q}&secret={q}&session={q}&code={q}&view=ok");
-    let mut c = case("query-parameters", 'D', "secret-looking query parameters in a target URL", vec![
-        run(&["export", "--lmcache", &url, "--duration", "1500ms", "--interval", "500ms", "--out", "{out}/e.kvpacket"]).exit(&[0]).says("e.kvpacket"),
-        run(&["report", "--lmcache", &url, "--format", "json"]).exit(&[0]),
-    ]);
+    let url = format!(
+        "{{api}}/metrics?jwt={q}&access={q}&auth={q}&signature={q}&sig={q}&key={q}&password={q}&secret={q}&session={q}&code={q}&view=ok"
+    );
+    let mut c = case(
+        "query-parameters",
+        'D',
+        "secret-looking query parameters in a target URL",
+        vec![
+            run(&[
+                "export",
+                "--lmcache",
+                &url,
+                "--duration",
+                "1500ms",
+                "--interval",
+                "500ms",
+                "--out",
+                "{out}/e.kvpacket",
+            ])
+            .exit(&[0])
+            .says("e.kvpacket"),
+            run(&["report", "--lmcache", &url, "--format", "json"]).exit(&[0]),
+        ],
+    );
     c.answers = vec![answer("/metrics", 200, body)];
     cases.push(c);
 }
@@ -793,31 +1062,77 @@ fn class_e(dir: Dir, cases: &mut Vec<Case>) {
         for i in 0..20 {
             v = v.says(&format!("missing/member-{i:02}"));
         }
-        cases.push(case("twenty-missing", 'E', "twenty missing members", vec![v]));
+        cases.push(case(
+            "twenty-missing",
+            'E',
+            "twenty missing members",
+            vec![v],
+        ));
     }
     // An answer over the cap names the flag that raises it.
-    let big = api_vector(serde_json::json!([{"metric": {"job": "lmcache", "instance": "a:1"}, "value": [1795332107.0, "x".repeat(2 << 20)]}]), Vec::new());
-    let mut c = case("answer-over-cap", 'E', "an API answer over --max-answer-mib", vec![
-        run(&["report", "--prometheus", "{api}", "--max-answer-mib", "1", "--format", "text"]).says("--max-answer-mib"),
-    ]);
+    let big = api_vector(
+        serde_json::json!([{"metric": {"job": "lmcache", "instance": "a:1"}, "value": [1795332107.0, "x".repeat(2 << 20)]}]),
+        Vec::new(),
+    );
+    let mut c = case(
+        "answer-over-cap",
+        'E',
+        "an API answer over --max-answer-mib",
+        vec![
+            run(&[
+                "report",
+                "--prometheus",
+                "{api}",
+                "--max-answer-mib",
+                "1",
+                "--format",
+                "text",
+            ])
+            .says("--max-answer-mib"),
+        ],
+    );
     c.answers = vec![answer("/api/v1/query", 200, big)];
     cases.push(c);
     // A 3 MB instance label.
     let rows = serde_json::json!([{"metric": {"job": "lmcache", "instance": "h".repeat(3 << 20)}, "value": [1795332107.0, "1"]}]);
-    let mut c = case("huge-label", 'E', "a discovered instance label of 3 MB", vec![
-        run(&["report", "--prometheus", "{api}", "--format", "text"]).never("valid Uri"),
-    ]);
+    let mut c = case(
+        "huge-label",
+        'E',
+        "a discovered instance label of 3 MB",
+        vec![run(&["report", "--prometheus", "{api}", "--format", "text"]).never("valid Uri")],
+    );
     c.answers = vec![answer("/api/v1/query", 200, api_vector(rows, Vec::new()))];
     cases.push(c);
     // Escapes in a server's answer and in file names reach the terminal escaped.
     let d = dir("escapes");
     let name = d.join("m\u{1b}[2J\u{1b}]0;t\u{7}.prom");
-    std::fs::copy(repo("fixtures/lmcache-0.5.6-cpu-run1/metrics_t0.prom"), &name).unwrap();
-    let mut c = case("escapes", 'E', "escapes in a file name and in an API error", vec![
-        run(&["report", "--lmcache", &name.display().to_string(), "--format", "text"]).exit(&[0]),
-        run(&["report", "--prometheus", "{api}", "--format", "text"]),
-    ]);
-    c.answers = vec![answer("/", 400, b"{\"status\":\"error\",\"error\":\"bad\\u001b]0;pwn\\u0007\\nkvscope: forged line\"}".to_vec())];
+    std::fs::copy(
+        repo("fixtures/lmcache-0.5.6-cpu-run1/metrics_t0.prom"),
+        &name,
+    )
+    .unwrap();
+    let mut c = case(
+        "escapes",
+        'E',
+        "escapes in a file name and in an API error",
+        vec![
+            run(&[
+                "report",
+                "--lmcache",
+                &name.display().to_string(),
+                "--format",
+                "text",
+            ])
+            .exit(&[0]),
+            run(&["report", "--prometheus", "{api}", "--format", "text"]),
+        ],
+    );
+    c.answers = vec![answer(
+        "/",
+        400,
+        b"{\"status\":\"error\",\"error\":\"bad\\u001b]0;pwn\\u0007\\nkvscope: forged line\"}"
+            .to_vec(),
+    )];
     cases.push(c);
 }
 
@@ -827,7 +1142,10 @@ fn class_f(dir: Dir, cases: &mut Vec<Case>) {
         .map(|i| serde_json::json!({"key": format!("engine-{i}"), "target": {"role": "engine", "index": i}, "url": "x"}))
         .collect();
     p.manifest["targets"] = targets.into();
-    p.manifest["members"].as_array_mut().unwrap().retain(|m| m["kind"] != "bodies");
+    p.manifest["members"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["kind"] != "bodies");
     p.members.retain(|m| !m.0.ends_with("bodies.zst"));
     p.set_lines(&[]);
     p.rehash();
@@ -839,7 +1157,12 @@ fn class_f(dir: Dir, cases: &mut Vec<Case>) {
         run(&["verify", &f]),
         run(&["report", "--packet", &f, "--format", "json"]),
     ];
-    cases.push(case("ten-thousand-targets", 'F', "a packet of 10,000 targets", runs));
+    cases.push(case(
+        "ten-thousand-targets",
+        'F',
+        "a packet of 10,000 targets",
+        runs,
+    ));
 }
 
 fn class_g(dir: Dir, cases: &mut Vec<Case>, secret: &Path) {
@@ -850,7 +1173,12 @@ fn class_g(dir: Dir, cases: &mut Vec<Case>, secret: &Path) {
         p.write_dir(&d);
         symlink(secret, &d.join("report.json"));
         let d = d.display().to_string();
-        cases.push(case("unpacked-link-out", 'G', "an unpacked packet's report.json links to a secret", damaged_runs(&d, "report.json")));
+        cases.push(case(
+            "unpacked-link-out",
+            'G',
+            "an unpacked packet's report.json links to a secret",
+            damaged_runs(&d, "report.json"),
+        ));
     }
     // An unpacked packet whose targets folder links out.
     {
@@ -861,10 +1189,18 @@ fn class_g(dir: Dir, cases: &mut Vec<Case>, secret: &Path) {
         std::fs::rename(d.join("p/targets"), &elsewhere).unwrap();
         symlink(&elsewhere, &d.join("p/targets"));
         let d = d.join("p").display().to_string();
-        cases.push(case("unpacked-folder-link-out", 'G', "an unpacked packet's targets/ links out of it", damaged_runs(&d, "targets/")));
+        cases.push(case(
+            "unpacked-folder-link-out",
+            'G',
+            "an unpacked packet's targets/ links out of it",
+            damaged_runs(&d, "targets/"),
+        ));
     }
     // A capture folder's server.log and run.lct, and a peer folder's scrape, linking out.
-    for (name, file) in [("capture-log-link-out", "server.log"), ("capture-trace-link-out", "run.lct")] {
+    for (name, file) in [
+        ("capture-log-link-out", "server.log"),
+        ("capture-trace-link-out", "run.lct"),
+    ] {
         let d = dir(name).join("capture");
         capture(&d, 2);
         symlink(secret, &d.join(file));
@@ -873,20 +1209,37 @@ fn class_g(dir: Dir, cases: &mut Vec<Case>, secret: &Path) {
             run(&["import", &d, "--out", "{out}/copy.kvpacket"]).says(file),
             run(&["report", "--packet", &d, "--format", "json"]),
         ];
-        cases.push(case(name, 'G', "a capture folder's file links to a secret", runs));
+        cases.push(case(
+            name,
+            'G',
+            "a capture folder's file links to a secret",
+            runs,
+        ));
     }
     {
         let d = dir("peer-link-out").join("peer");
         std::fs::create_dir_all(&d).unwrap();
         let src = repo("fixtures/packet_a");
-        std::fs::copy(src.join("vllm_metrics_loaded.prom"), d.join("vllm_metrics_loaded.prom")).unwrap();
+        std::fs::copy(
+            src.join("vllm_metrics_loaded.prom"),
+            d.join("vllm_metrics_loaded.prom"),
+        )
+        .unwrap();
         symlink(secret, &d.join("lmcache_metrics_loaded.prom"));
         let d = d.display().to_string();
         let runs = vec![
-            run(&["import", &d, "--out", "{out}/copy.kvpacket"]).exit(&[2]).says("lmcache_metrics_loaded.prom").writes_nothing(),
+            run(&["import", &d, "--out", "{out}/copy.kvpacket"])
+                .exit(&[2])
+                .says("lmcache_metrics_loaded.prom")
+                .writes_nothing(),
             run(&["report", "--packet", &d, "--format", "json"]).exit(&[2]),
         ];
-        cases.push(case("peer-link-out", 'G', "a peer folder's scrape links to a secret", runs));
+        cases.push(case(
+            "peer-link-out",
+            'G',
+            "a peer folder's scrape links to a secret",
+            runs,
+        ));
     }
     // A capture index row that links out (already refused: kept as a regression).
     {
@@ -894,8 +1247,15 @@ fn class_g(dir: Dir, cases: &mut Vec<Case>, secret: &Path) {
         capture(&d, 2);
         symlink(secret, &d.join("metrics_t1.prom"));
         let d = d.display().to_string();
-        cases.push(case("index-link-out", 'G', "a capture index row linking to a secret", vec![
-            run(&["import", &d, "--out", "{out}/copy.kvpacket"]).exit(&[2]).writes_nothing(),
-        ]));
+        cases.push(case(
+            "index-link-out",
+            'G',
+            "a capture index row linking to a secret",
+            vec![
+                run(&["import", &d, "--out", "{out}/copy.kvpacket"])
+                    .exit(&[2])
+                    .writes_nothing(),
+            ],
+        ));
     }
 }

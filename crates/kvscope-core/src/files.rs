@@ -191,7 +191,9 @@ pub fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 4096
         && !name.chars().any(|c| c == '\\' || c.is_control())
-        && name.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+        && name
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
 }
 
 impl FileError {
@@ -285,18 +287,32 @@ mod tests {
         let f = Folder::open(&dir).unwrap();
         assert_eq!(f.read("sub/a", 10).unwrap(), b"a");
         assert_eq!(f.read("inside", 10).unwrap(), b"a");
-        for bad in ["out", "zero", "up/secret", "../secret", "/etc/passwd", "", "sub/../sub/a", "sub//a"] {
+        for bad in [
+            "out",
+            "zero",
+            "up/secret",
+            "../secret",
+            "/etc/passwd",
+            "",
+            "sub/../sub/a",
+            "sub//a",
+        ] {
             let e = f.read(bad, 10).unwrap_err();
             assert!(matches!(e, FileError::Outside { .. }), "{bad}: {e:?}");
             assert!(e.to_string().contains("not a file inside"), "{e}");
         }
-        let made = std::process::Command::new("mkfifo").arg(dir.join("fifo")).status();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.join("fifo"))
+            .status();
         assert!(made.is_ok_and(|s| s.success()));
         let e = f.read("fifo", 10).unwrap_err();
         assert!(e.to_string().contains("in/fifo is a pipe (FIFO)"), "{e}");
         let e = f.read("sub", 10).unwrap_err();
         assert!(e.to_string().contains("is a directory"), "{e}");
-        assert!(matches!(f.read("sub/a", 0), Err(FileError::TooLarge { .. })));
+        assert!(matches!(
+            f.read("sub/a", 0),
+            Err(FileError::TooLarge { .. })
+        ));
         assert!(f.has("out") && !f.has("nothing"));
         std::fs::remove_dir_all(&base).unwrap();
     }

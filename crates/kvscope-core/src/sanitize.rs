@@ -72,7 +72,9 @@ fn without_userinfo(s: &str) -> String {
         let before = &rest[..at];
         let start = before
             .rfind(|c: char| c == '/' || c.is_whitespace() || "\"'<>(),;=".contains(c))
-            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+            .map_or(0, |i| {
+                i + before[i..].chars().next().map_or(1, char::len_utf8)
+            });
         let info = &before[start..];
         out.push_str(&before[..start]);
         if info.contains(':') {
@@ -136,7 +138,11 @@ pub fn clean_lines(s: &str, max_lines: usize) -> String {
 /// a message of kvscope's own.
 pub fn quoted(s: &str, max: usize) -> String {
     let shown: String = s.chars().take(max).collect();
-    let more = if s.chars().nth(max).is_some() { "…" } else { "" };
+    let more = if s.chars().nth(max).is_some() {
+        "…"
+    } else {
+        ""
+    };
     format!("\"{}{more}\"", clean(&shown))
 }
 
@@ -144,8 +150,8 @@ pub fn quoted(s: &str, max: usize) -> String {
 /// parameters): its value is never shown.
 pub const SECRET_WORDS: &[&str] = &[
     "KEY", "TOKEN", "SECRET", "PASS", "PWD", "CRED", "AUTH", "PRIVATE", "CERT", "COOKIE",
-    "SESSION", "SIG", "URL", "URI", "DSN", "ENDPOINT", "JWT", "ACCESS", "CODE", "TICKET",
-    "NONCE", "OTP", "SAML", "BEARER",
+    "SESSION", "SIG", "URL", "URI", "DSN", "ENDPOINT", "JWT", "ACCESS", "CODE", "TICKET", "NONCE",
+    "OTP", "SAML", "BEARER",
 ];
 
 /// Whether a name (any case) looks like it holds a secret.
@@ -225,11 +231,20 @@ mod tests {
         register_secret("s3cr3t-value-xyz");
         register_secret("abc");
         for (text, shown) in [
-            ("echo: Authorization: Bearer s3cr3t-value-xyz!", "echo: Authorization: Bearer ***!"),
-            ("cannot read http:/ops:pw@h:9/metrics", "cannot read http:/***@h:9/metrics"),
+            (
+                "echo: Authorization: Bearer s3cr3t-value-xyz!",
+                "echo: Authorization: Bearer ***!",
+            ),
+            (
+                "cannot read http:/ops:pw@h:9/metrics",
+                "cannot read http:/***@h:9/metrics",
+            ),
             ("ops:pw@h:9/m and x@y", "***@h:9/m and x@y"),
             ("\"u:p@h\"", "\"***@h\""),
-            ("abc stays: too short to be a secret", "abc stays: too short to be a secret"),
+            (
+                "abc stays: too short to be a secret",
+                "abc stays: too short to be a secret",
+            ),
         ] {
             assert_eq!(scrub(text), shown, "{text}");
         }

@@ -486,3 +486,76 @@ mod trace_time {
         assert!(gap.unwrap() > 0);
     }
 }
+
+/// Hand-made numbers at the edges: counts are believed from 0 to 2^53 only.
+#[test]
+fn counts_are_believed_from_zero_to_two_to_the_53() {
+    for (text, read) in [
+        ("0", Some(0.0)),
+        (" 512 ", Some(512.0)),
+        ("9007199254740992", Some(9_007_199_254_740_992.0)),
+        ("9007199254740993", Some(9_007_199_254_740_992.0)),
+        ("1e16", None),
+        ("-5", None),
+        ("-0.0", Some(0.0)),
+        ("NaN", None),
+        ("inf", None),
+        ("1e400", None),
+        ("twelve", None),
+    ] {
+        assert_eq!(super::count(text), read, "{text}");
+    }
+}
+
+/// Hand-made span trees that are not trees: a span that is its own parent (eight sharing an
+/// id), a cycle, a parent with thousands of children. Each request is read once, bounded.
+#[test]
+fn span_trees_that_are_not_trees_are_read_once_and_bounded() {
+    let span = |id: &str, parent: &str, name: &str| {
+        format!(
+            r#"{{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"{id}","parentSpanId":"{parent}","name":"{name}","startTimeUnixNano":"1795332107000000000","endTimeUnixNano":"1795332107100000000","attributes":[{{"key":"hit_tokens","value":{{"intValue":"-5"}}}}]}}"#
+        )
+    };
+    let doc = |spans: Vec<String>| {
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+            spans.join(",")
+        )
+    };
+    let mut s = super::spans::Spans::new("self.json");
+    s.push(
+        doc((0..8)
+            .map(|_| span("b7ad6b7169203331", "b7ad6b7169203331", "request"))
+            .collect())
+        .as_bytes(),
+    );
+    let r = s.requests();
+    assert_eq!(r.len(), 8);
+    assert!(
+        r.iter().all(|q| q.children.len() == 7),
+        "each other span once"
+    );
+    assert_eq!(r[0].hit_tokens, None, "a negative count is not believed");
+    assert_eq!(s.summary().numbers_not_believed, 8);
+    let mut s = super::spans::Spans::new("cycle.json");
+    s.push(
+        doc(vec![
+            span("00000000000000a1", "00000000000000a2", "request"),
+            span("00000000000000a2", "00000000000000a1", "request"),
+        ])
+        .as_bytes(),
+    );
+    assert!(s.requests().iter().all(|q| q.children.len() == 1));
+    let mut s = super::spans::Spans::new("fan.json");
+    let fan = std::iter::once(span("00000000000000f0", "", "request"))
+        .chain((0..2000).map(|n| {
+            span(
+                &format!("{:016x}", n + 0x1000),
+                "00000000000000f0",
+                "mp.step",
+            )
+        }))
+        .collect();
+    s.push(doc(fan).as_bytes());
+    assert_eq!(s.requests()[0].children.len(), super::spans::FANOUT_MAX);
+}

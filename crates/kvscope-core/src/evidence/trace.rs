@@ -474,3 +474,23 @@ pub struct TraceSummary {
     /// At the events level, `lmcache trace info`'s `events:` block; `null` otherwise.
     pub events: Option<Events>,
 }
+
+#[cfg(test)]
+mod sizes {
+    /// Hand-made sizes: negative and past 2^53 are left out and counted; a sum past 2^53 is
+    /// unknown, never wrapped.
+    #[test]
+    fn store_sizes_are_summed_with_checked_arithmetic() {
+        let mut e = super::Events::default();
+        e.add_store(100);
+        e.add_store(-5);
+        e.add_store(i64::MAX);
+        assert_eq!((e.store_bytes, e.sizes_not_believed), (Some(100), 2));
+        for _ in 0..3 {
+            e.add_store(1 << 52);
+        }
+        assert_eq!(e.store_bytes, None);
+        e.add_store(1);
+        assert_eq!(e.store_bytes, None, "unknown stays unknown");
+    }
+}

@@ -22,8 +22,8 @@ mod timeline;
 mod write;
 
 pub use read::{Limits, Opened, PacketError, from_tar, from_tar_with, open, open_with};
-pub use timeline::{Cursor, KNOWN_KINDS, Timeline, interval_of};
 pub use recorder::{Recorder, Snapshot};
+pub use timeline::{Cursor, KNOWN_KINDS, Timeline, interval_of};
 pub use write::{Attachment, EventSource, Recording, Since, WriteError, write_new};
 
 use serde::{Deserialize, Serialize};

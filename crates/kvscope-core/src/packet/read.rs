@@ -83,10 +83,15 @@ impl Limits {
 pub(super) fn raw_cap(m: &Member) -> (u64, String) {
     match m.raw_bytes {
         Some(raw) if raw <= MAX_RAW => (raw, format!("the {raw} bytes the manifest records")),
-        Some(_) => (MAX_RAW, format!("{MAX_RAW} bytes, the most kvscope decompresses")),
+        Some(_) => (
+            MAX_RAW,
+            format!("{MAX_RAW} bytes, the most kvscope decompresses"),
+        ),
         None => (
             m.bytes.saturating_mul(RATIO).min(MAX_OLD_RAW),
-            format!("{RATIO} times its stored size, at most 4 GiB (the manifest records no raw_bytes)"),
+            format!(
+                "{RATIO} times its stored size, at most 4 GiB (the manifest records no raw_bytes)"
+            ),
         ),
     }
 }
@@ -181,7 +186,9 @@ fn checked(found: Members, mut problems: Vec<String>, limits: &Limits) -> Result
                 m.bytes
             ));
         } else if sha256_hex(&bytes) != m.sha256 {
-            problems.push(format!("{name}: sha256 differs from the manifest (damaged)"));
+            problems.push(format!(
+                "{name}: sha256 differs from the manifest (damaged)"
+            ));
         }
         index.insert(m.path.clone(), members.len());
         members.push((m.path.clone(), bytes));

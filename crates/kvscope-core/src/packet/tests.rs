@@ -333,3 +333,157 @@ fn the_format_document_matches_the_format() {
         );
     }
 }
+
+/// `tar` with its timeline text changed by `f`, the manifest's size, hash and raw size made to
+/// match (a packet a careful adversary made, not a damaged one).
+fn with_timeline(tar: &[u8], f: impl Fn(String) -> String) -> Vec<u8> {
+    let o = from_tar(tar).unwrap();
+    let text = String::from_utf8(zstd::decode_all(o.member(TIMELINE).unwrap()).unwrap()).unwrap();
+    let text = f(text);
+    let compressed = zstd::encode_all(text.as_bytes(), 3).unwrap();
+    let mut manifest = o.manifest.clone();
+    let m = manifest
+        .members
+        .iter_mut()
+        .find(|m| m.path == TIMELINE)
+        .unwrap();
+    m.bytes = compressed.len() as u64;
+    m.sha256 = sha256_hex(&compressed);
+    m.raw_bytes = Some(text.len() as u64);
+    let mut members = vec![(MANIFEST.to_string(), serde_json::to_vec(&manifest).unwrap())];
+    for (path, bytes) in &o.members {
+        let bytes = if path == TIMELINE {
+            compressed.clone()
+        } else {
+            bytes.clone()
+        };
+        members.push((path.clone(), bytes));
+    }
+    write::tar_of(&members, 0).unwrap()
+}
+
+/// Hand-made lines in the real recording: an event for a target the manifest does not list is
+/// named and skipped (never handed on), an event of a kind from a newer build is counted and
+/// skipped, and the rest replays whole.
+#[test]
+fn events_are_checked_against_the_manifest_and_unknown_kinds_skipped() {
+    let all = events();
+    let tar = tar_of(&all);
+    let tar = with_timeline(&tar, |text| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.insert(2, r#"{"event":{"event":"latency","target":{"role":"engine","index":7},"time":1.0,"seconds":0.1}}"#.into());
+        lines.insert(
+            4,
+            r#"{"event":{"event":"gpu_sample","target":{"role":"lmcache","index":0},"time":1.0}}"#
+                .into(),
+        );
+        lines.join("\n") + "\n"
+    });
+    let p = from_tar(&tar).unwrap();
+    let timeline = p.timeline();
+    assert_eq!(timeline.len(), all.len());
+    assert_eq!(timeline.unknown_kinds, 1);
+    assert_eq!(
+        timeline.problems(),
+        ["timeline line 3: an event for engine-7, which the manifest does not list (skipped)"]
+    );
+    assert!(timeline.notes()[0].starts_with("1 event of a kind this kvscope does not know"));
+    let (back, stop) = p.events();
+    assert_eq!(back, all);
+    assert_eq!(stop, None);
+}
+
+/// Hand-made manifests that contradict themselves are not packets: a target keyed as another,
+/// listed twice, numbered past its role's count; a member listed twice; more targets than the
+/// limit. Each says what is wrong.
+#[test]
+fn a_manifest_that_contradicts_itself_is_refused() {
+    let tar = tar_of(&events());
+    let o = from_tar(&tar).unwrap();
+    let refused = |change: &dyn Fn(&mut Manifest), limits: &Limits, says: &str| {
+        let mut m = o.manifest.clone();
+        change(&mut m);
+        let mut members = vec![(MANIFEST.to_string(), serde_json::to_vec(&m).unwrap())];
+        members.extend(o.members.iter().cloned());
+        let bytes = write::tar_of(&members, 0).unwrap();
+        let e = from_tar_with(&bytes, limits).unwrap_err().to_string();
+        assert!(e.contains(says), "{says}: {e}");
+    };
+    let d = Limits::default();
+    refused(
+        &|m| m.targets[1].key = "lmcache-0".into(),
+        &d,
+        "target engine-0 is keyed",
+    );
+    refused(
+        &|m| m.targets.push(m.targets[0].clone()),
+        &d,
+        "lists target lmcache-0 twice",
+    );
+    refused(
+        &|m| {
+            m.targets[0].target.index = 5;
+            m.targets[0].key = "lmcache-5".into();
+        },
+        &d,
+        "target lmcache-5 among 1 lmcache target",
+    );
+    refused(
+        &|m| m.members.push(m.members[0].clone()),
+        &d,
+        "lists member \"timeline.jsonl.zst\" twice",
+    );
+    let one = Limits { targets: 1, ..d };
+    refused(&|_| {}, &one, "raise it with KVSCOPE_MAX_TARGETS");
+    let few = Limits { members: 2, ..d };
+    refused(&|_| {}, &few, "raise it with KVSCOPE_MAX_MEMBERS");
+}
+
+/// The timeline is read within its budgets: past its recorded raw size, past the line cap,
+/// each named, and what came before replays.
+#[test]
+fn the_timeline_stops_at_its_budgets_and_says_which() {
+    let tar = tar_of(&events());
+    let o = from_tar(&tar).unwrap();
+    let mut m = o.manifest.clone();
+    m.members[0].raw_bytes = Some(1000);
+    let mut members = vec![(MANIFEST.to_string(), serde_json::to_vec(&m).unwrap())];
+    members.extend(o.members.iter().cloned());
+    let small = from_tar(&write::tar_of(&members, 0).unwrap()).unwrap();
+    let stop = small.timeline().stop.unwrap();
+    assert!(
+        stop.starts_with(
+            "timeline.jsonl.zst decompresses past the 1000 bytes the manifest records"
+        ),
+        "{stop}"
+    );
+    let few = from_tar_with(
+        &tar,
+        &Limits {
+            events: 3,
+            ..Limits::default()
+        },
+    )
+    .unwrap();
+    let t = few.timeline();
+    assert_eq!(t.len(), 3);
+    assert!(t.stop.unwrap().contains("more than 3 lines"));
+    // Limits come from their variables; a bad value names its variable.
+    let l = Limits::from_vars(|n| (n == "KVSCOPE_MAX_EVENTS").then(|| "7".into())).unwrap();
+    assert_eq!(l.events, 7);
+    let e = Limits::from_vars(|n| (n == "KVSCOPE_MAX_TARGETS").then(|| "-1".into())).unwrap_err();
+    assert!(e.starts_with("KVSCOPE_MAX_TARGETS="), "{e}");
+}
+
+/// A temporary sibling that is already there belongs to someone else: it is left alone.
+#[test]
+fn writing_leaves_a_partial_file_it_did_not_make() {
+    let path = scratch("p2.kvpacket");
+    let theirs = write::temporary_sibling(&path, 0);
+    std::fs::write(&theirs, b"not ours").unwrap();
+    write_new(&path, b"ours").unwrap();
+    assert_eq!(std::fs::read(&theirs).unwrap(), b"not ours");
+    assert_eq!(std::fs::read(&path).unwrap(), b"ours");
+    std::fs::remove_file(&theirs).unwrap();
+    std::fs::remove_file(&path).unwrap();
+}

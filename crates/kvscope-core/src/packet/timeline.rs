@@ -108,13 +108,22 @@ impl Opened {
     }
 
     fn targets(&self) -> HashMap<TargetRef, ()> {
-        self.manifest.targets.iter().map(|t| (t.target, ())).collect()
+        self.manifest
+            .targets
+            .iter()
+            .map(|t| (t.target, ()))
+            .collect()
     }
 }
 
 impl Timeline {
     /// Reads the lines of `compressed` within `budget`; whether the stream is cut short.
-    fn read(&mut self, compressed: &[u8], budget: &mut Budget, targets: &HashMap<TargetRef, ()>) -> bool {
+    fn read(
+        &mut self,
+        compressed: &[u8],
+        budget: &mut Budget,
+        targets: &HashMap<TargetRef, ()>,
+    ) -> bool {
         let Ok(dec) = zstd::Decoder::with_buffer(compressed) else {
             return true;
         };
@@ -129,10 +138,7 @@ impl Timeline {
             };
             raw += got as u64;
             if raw > budget.raw_cap {
-                self.stop_at(format!(
-                    "{TIMELINE} decompresses past {}",
-                    budget.raw_why
-                ));
+                self.stop_at(format!("{TIMELINE} decompresses past {}", budget.raw_why));
                 return false;
             }
             let mut rest = &chunk[..got];
@@ -162,7 +168,13 @@ impl Timeline {
     }
 
     /// Takes line `n`; false when a budget stops the reading.
-    fn line(&mut self, raw: &[u8], n: usize, budget: &mut Budget, targets: &HashMap<TargetRef, ()>) -> bool {
+    fn line(
+        &mut self,
+        raw: &[u8],
+        n: usize,
+        budget: &mut Budget,
+        targets: &HashMap<TargetRef, ()>,
+    ) -> bool {
         if n > budget.events {
             self.stop_at(format!(
                 "{TIMELINE} holds more than {} lines, the most kvscope reads (raise it with KVSCOPE_MAX_EVENTS)",
@@ -291,7 +303,6 @@ impl Timeline {
             failed: false,
         }
     }
-
 }
 
 impl Opened {
@@ -349,7 +360,9 @@ fn kind_of(raw: &[u8]) -> Option<String> {
     struct Probe {
         event: Tag,
     }
-    serde_json::from_slice::<Probe>(raw).ok().map(|p| p.event.event)
+    serde_json::from_slice::<Probe>(raw)
+        .ok()
+        .map(|p| p.event.event)
 }
 
 /// The text an event holds beyond its fixed size.

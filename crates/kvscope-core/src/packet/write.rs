@@ -174,7 +174,13 @@ impl<'a> Recording<'a> {
             Some(timeline_raw),
         )];
         for (key, enc, raw) in streams {
-            members.push((bodies_path(&key), "bodies", Some(key), finish(enc)?, Some(raw)));
+            members.push((
+                bodies_path(&key),
+                "bodies",
+                Some(key),
+                finish(enc)?,
+                Some(raw),
+            ));
         }
         for a in &self.attachments {
             let copy = a.bytes.clone();
@@ -206,7 +212,11 @@ impl<'a> Recording<'a> {
         };
         let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let mut out = vec![(MANIFEST.to_string(), manifest)];
-        out.extend(members.into_iter().map(|(path, _, _, bytes, _)| (path, bytes)));
+        out.extend(
+            members
+                .into_iter()
+                .map(|(path, _, _, bytes, _)| (path, bytes)),
+        );
         Ok((out, count))
     }
 
@@ -277,7 +287,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 pub fn write_new_with<W: Write>(
     path: &Path,
     bytes: &[u8],
-    open: impl FnOnce(&Path) -> std::io::Result<W>,
+    mut open: impl FnMut(&Path) -> std::io::Result<W>,
 ) -> Result<(), WriteError> {
     if path.exists() {
         return Err(WriteError::Exists(path.to_path_buf()));
@@ -286,10 +296,28 @@ pub fn write_new_with<W: Write>(
         path: path.to_path_buf(),
         source,
     };
-    let tmp = temporary_sibling(path);
-    let written = open(&tmp)
-        .and_then(|mut w| w.write_all(bytes).and_then(|()| w.flush()))
-        .map_err(io);
+    // A sibling of that name that is already there is someone else's: another name is
+    // tried, and only the file this call created is ever removed.
+    let mut made = None;
+    for attempt in 0..16 {
+        let tmp = temporary_sibling(path, attempt);
+        match open(&tmp) {
+            Ok(w) => {
+                made = Some((tmp, w));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io(e)),
+        }
+    }
+    let Some((tmp, mut w)) = made else {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "every temporary name beside it is taken",
+        )));
+    };
+    let written = w.write_all(bytes).and_then(|()| w.flush()).map_err(io);
+    drop(w);
     let placed = written.and_then(|()| {
         std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => WriteError::Exists(path.to_path_buf()),
@@ -325,12 +353,16 @@ impl Recording<'_> {
     }
 }
 
-/// `.NAME.partial-PID` beside `path`.
-fn temporary_sibling(path: &Path) -> PathBuf {
+/// `.NAME.partial-PID` beside `path` (`-PID-N` for a later attempt).
+pub(super) fn temporary_sibling(path: &Path, attempt: u32) -> PathBuf {
     let name = path
         .file_name()
         .map_or("packet".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+    let pid = std::process::id();
+    match attempt {
+        0 => path.with_file_name(format!(".{name}.partial-{pid}")),
+        n => path.with_file_name(format!(".{name}.partial-{pid}-{n}")),
+    }
 }
 
 /// A route skipped for a target, listed once in the manifest.
