@@ -108,7 +108,8 @@ fn wait4(pid: i32, block: bool) -> Option<(i32, libc::rusage)> {
     (r == pid).then_some((status, usage))
 }
 
-fn spawn(bin: &Path, args: &[String], out: &Path, state: &Path, mode: Mode) -> Ran {
+fn spawn(bin: &Path, r: &Run, args: &[String], out: &Path, state: &Path) -> Ran {
+    let mode = r.mode;
     // A child's peak memory (`ru_maxrss`) starts at this process's resident size when it is
     // spawned: free what this process holds and reset its peak (Linux: `5` resets it to the
     // resident size), so the figure is the child's own unless it stays below that.
@@ -121,6 +122,7 @@ fn spawn(bin: &Path, args: &[String], out: &Path, state: &Path, mode: Mode) -> R
         .env("XDG_STATE_HOME", state.join("state"))
         .env("HOME", state)
         .env_remove("NO_COLOR")
+        .envs(r.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -359,7 +361,7 @@ fn every_reader_holds_over_the_hostile_corpus() {
                         .replace("{out}", &out.display().to_string())
                 })
                 .collect();
-            let ran = spawn(&bin, &args, &out, &state, r.mode);
+            let ran = spawn(&bin, r, &args, &out, &state);
             let wrong = check(case, r, &args, &ran, &out, &state);
             eprintln!(
                 "{} {:<32} {:>6} ms {:>5} MiB exit {:?} {} (this test: {} MiB)",

@@ -148,6 +148,44 @@ impl Evidence {
     }
 }
 
+/// How long reading a packet or folder may take before kvscope gives up on it. Time is only
+/// this watchdog: the caps are in bytes and entries, so results do not depend on the
+/// machine's speed.
+pub const WATCHDOG_SECONDS: u64 = 30;
+
+/// Ends the process (exit 2, the input named) if it is still reading `what` after
+/// [`WATCHDOG_SECONDS`] (`KVSCOPE_WATCHDOG_SECONDS` changes it); dropping it calls it off.
+pub struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Watchdog {
+    pub fn start(what: &Path) -> Watchdog {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seconds = std::env::var("KVSCOPE_WATCHDOG_SECONDS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(WATCHDOG_SECONDS);
+        let shown = crate::sanitize::clean(&what.display().to_string());
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(seconds));
+            if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!(
+                    "kvscope: {shown}: still reading after {seconds} s, the most kvscope spends on an input (raise it with KVSCOPE_WATCHDOG_SECONDS)"
+                );
+                std::process::exit(super::EXIT_BAD_INPUT);
+            }
+        });
+        Watchdog(done)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// The packet caps, raised by their environment variables.
 pub fn limits() -> Result<packet::Limits, Failure> {
     packet::Limits::from_vars(|name| std::env::var(name).ok()).map_err(Failure::bad)
@@ -256,6 +294,7 @@ pub fn load(
     limit: usize,
     judge: Option<(f64, &crate::analysis::findings::Thresholds)>,
 ) -> Result<Model, Failure> {
+    let _watchdog = Watchdog::start(path);
     let e = evidence(path)?;
     let timeline = e.opened.timeline();
     let first = (0..timeline.len())
@@ -284,6 +323,7 @@ pub fn import(
     limit: usize,
     redact_hosts: bool,
 ) -> Result<String, Failure> {
+    let _watchdog = Watchdog::start(src);
     let e = read(src, Some((window, limit)))?;
     let (problems, _) = e.damage();
     if !problems.is_empty() {
@@ -353,6 +393,7 @@ fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
 /// `verify PACKET`: what to print, or the failure with its exit code (1 damaged or incomplete,
 /// 2 not a packet).
 pub fn verify(path: &Path) -> Result<String, Failure> {
+    let _watchdog = Watchdog::start(path);
     let opened = packet::open_with(path, &limits()?).map_err(|e| Failure::bad(e.to_string()))?;
     let e = Evidence {
         opened,

@@ -19,10 +19,12 @@ pub struct ServeArgs {
 
 /// Serves until a signal stops it; the first line of standard output names every URL.
 pub fn serve(args: &ServeArgs) -> Result<crate::session::Stop, Failure> {
+    let watchdog = super::packet::Watchdog::start(&args.packet);
     let e = super::packet::evidence(&args.packet)?;
     let shown = args.packet.display();
     let timeline = e.opened.timeline();
     super::packet::say_problems(&shown.to_string(), &e.problems(&timeline), &timeline);
+    drop(watchdog);
     super::session::runtime()?.block_on(async {
         let (urls, _server) = start(&e.opened, args.port, args.speed, args.live_timestamps)
             .await

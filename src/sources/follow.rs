@@ -245,8 +245,11 @@ fn step(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
         // Whole frames only, so that every later part of the trace starts at a frame (a
         // recording that keeps only its later part can still read its records). A frame
         // longer than a chunk goes as it is.
-        let whole = crate::evidence::lct::Decoder::whole_frames(&chunk);
-        if whole > 0 || chunk.len() < CHUNK {
+        // Bytes that cannot begin a frame (a file that is not a trace) go as they are, so the
+        // decoder says what is wrong rather than "the file is empty".
+        use crate::evidence::lct::Decoder;
+        let whole = Decoder::whole_frames(&chunk);
+        if (whole > 0 || chunk.len() < CHUNK) && !Decoder::impossible_start(&chunk[whole..]) {
             chunk.truncate(whole);
         }
     }
@@ -350,6 +353,27 @@ mod tests {
             bodies(&step(&f, &mut place).unwrap()),
             [(true, b"yz".to_vec())]
         );
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// Hand-made: a followed file that is not a trace is passed on, so the trace says what is
+    /// wrong with it, not that the file is empty.
+    #[test]
+    fn a_followed_file_that_is_not_a_trace_says_so() {
+        let path = scratch("not-a-trace.lct");
+        std::fs::write(&path, b"[2026-11-22 07:21:42,446] LMCache INFO: a log, not a trace\n").unwrap();
+        let f = follow_of(&path, Stream::Trace);
+        let events = step(&f, &mut Place::default()).unwrap();
+        let mut s = crate::evidence::Streams::default();
+        for e in events {
+            let Event::Evidence { body, fresh, .. } = e else {
+                unreachable!()
+            };
+            s.apply(Stream::Trace, Some(1.0), fresh, &body, "x");
+        }
+        let problem = s.trace.as_ref().and_then(|t| t.problem()).unwrap();
+        assert!(problem != "the file is empty", "{problem}");
+        assert!(problem.contains("frame") || problem.contains("header"), "{problem}");
         let _ = std::fs::remove_file(&path);
     }
 

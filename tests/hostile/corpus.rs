@@ -80,6 +80,8 @@ pub struct Run {
     pub never: Vec<String>,
     /// The run must write no file into `{out}`.
     pub writes_nothing: bool,
+    /// Environment variables set for the run (caps raised, the watchdog shortened).
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -99,6 +101,7 @@ fn run(args: &[&str]) -> Run {
         says: Vec::new(),
         never: Vec::new(),
         writes_nothing: false,
+        env: Vec::new(),
     }
 }
 
@@ -121,6 +124,10 @@ impl Run {
     }
     fn writes_nothing(mut self) -> Run {
         self.writes_nothing = true;
+        self
+    }
+    fn env(mut self, name: &str, value: &str) -> Run {
+        self.env.push((name.into(), value.into()));
         self
     }
 }
@@ -553,6 +560,30 @@ fn class_b(dir: Dir, cases: &mut Vec<Case>) {
             'B',
             "a 128 KB timeline of 4 GiB of newlines",
             damaged_runs(&f, "timeline.jsonl.zst"),
+        ));
+        // The same, its manifest claiming the 4 GiB as its raw size: the line cap stops it;
+        // with that cap raised past it, the watchdog does, naming the input.
+        for m in p.manifest["members"].as_array_mut().unwrap() {
+            if m["path"] == "timeline.jsonl.zst" {
+                m["raw_bytes"] = ((4u64 << 30) + 1).into();
+            }
+        }
+        let f = dir("timeline-newline-bomb-raw").join("p.kvpacket");
+        p.write_tar(&f);
+        let f = f.display().to_string();
+        let mut runs = damaged_runs(&f, "KVSCOPE_MAX_EVENTS");
+        runs.push(
+            run(&["verify", &f])
+                .env("KVSCOPE_MAX_EVENTS", "100000000000")
+                .env("KVSCOPE_WATCHDOG_SECONDS", "1")
+                .exit(&[2])
+                .says("KVSCOPE_WATCHDOG_SECONDS"),
+        );
+        cases.push(case(
+            "timeline-newline-bomb-raw",
+            'B',
+            "4 GiB of newlines that the manifest says are expected",
+            runs,
         ));
     }
     // A timeline of one real line repeated past any budget (about 1.5 GB of text).

@@ -122,6 +122,13 @@ impl Decoder {
         pos
     }
 
+    /// Whether `b` cannot begin a frame: its length field says more than any frame holds
+    /// (a file that is not a trace). Such bytes are passed on whole, so the decoder says so
+    /// instead of waiting for a frame that never completes.
+    pub fn impossible_start(b: &[u8]) -> bool {
+        frame_len(b).is_some_and(|n| n > MAX_FRAME)
+    }
+
     /// Why decoding stopped, if it did.
     pub fn fatal(&self) -> Option<&str> {
         self.fatal.as_deref()
