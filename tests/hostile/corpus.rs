@@ -193,8 +193,8 @@ pub struct Pkt {
 impl Pkt {
     /// The bundled demo packet: a real LMCache 0.5.6 run and a real vLLM scrape.
     pub fn demo() -> Pkt {
-        let bytes = std::fs::read(repo("fixtures/demo.kvpacket")).unwrap();
-        let mut archive = tar::Archive::new(&bytes[..]);
+        let bytes = kvscope::demo::PACKET;
+        let mut archive = tar::Archive::new(bytes);
         let mut members = Vec::new();
         let mut manifest = serde_json::Value::Null;
         for entry in archive.entries().unwrap() {
