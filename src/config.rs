@@ -177,8 +177,11 @@ impl Config {
 /// quoted text hidden, and (with `show_line`) the line with every string value hidden. The
 /// parser's own message quotes the line whole, and a value may be a secret.
 pub fn toml_error(e: &toml::de::Error, text: &str, show_line: bool) -> String {
-    let at = e.span().map_or(0, |s| s.start.min(text.len()));
-    let before = &text[..text.floor_char_boundary(at)];
+    let mut at = e.span().map_or(0, |s| s.start.min(text.len()));
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     let mut out = format!(

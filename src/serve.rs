@@ -121,6 +121,9 @@ pub struct Server {
     live_timestamps: bool,
     began: Instant,
     state: Mutex<State>,
+    /// Request lines received, when asked for ([`Server::keeping_requests`], for tests that
+    /// check what a client sent); `serve` keeps none.
+    requests: Option<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -159,6 +162,7 @@ impl Server {
             live_timestamps,
             began: Instant::now(),
             state: Mutex::new(state),
+            requests: None,
         };
         server.state.get_mut().map_err(|e| e.to_string())?.next_at = server.time_of(0);
         Ok(server)
@@ -230,6 +234,30 @@ impl Server {
             }
         }
         answer
+    }
+
+    /// The same server keeping the request lines it receives (method and path, the latest
+    /// 10,000), for a test that checks what a client sent.
+    pub fn keeping_requests(mut self) -> Server {
+        self.requests = Some(Mutex::new(Vec::new()));
+        self
+    }
+
+    /// The request lines kept (none unless [`Server::keeping_requests`]).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.as_ref().map_or(Vec::new(), |r| {
+            r.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        })
+    }
+
+    fn record(&self, method: &str, path: &str) {
+        if let Some(r) = &self.requests {
+            let mut r = r.lock().unwrap_or_else(|e| e.into_inner());
+            if r.len() >= 10_000 {
+                r.remove(0);
+            }
+            r.push(format!("{method} {path}"));
+        }
     }
 
     /// The answer now.
@@ -327,6 +355,7 @@ async fn respond(mut stream: TcpStream, server: &Server, index: usize) -> std::i
     let request_line = head.lines().next().unwrap_or("");
     let mut parts = request_line.split(' ');
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+    server.record(method, path);
     let answer = match method {
         "GET" | "HEAD" => server.answer(index, path),
         _ => Answer {

@@ -19,12 +19,13 @@ fn built() -> (Vec<TargetEntry>, Vec<Event>) {
     let run = capture::import(Path::new("fixtures/lmcache-0.5.6-cpu-run1")).unwrap();
     let peer = capture::import(Path::new("fixtures/packet_a")).unwrap();
     let first = run.events.iter().find_map(Event::time).unwrap();
+    let (run, peer) = (run.loaded().unwrap(), peer.loaded().unwrap());
     let engine = TargetRef {
         role: Role::Engine,
         index: 0,
     };
-    let mut events = run.events;
-    for e in peer.events {
+    let mut events = run;
+    for e in peer {
         if let Event::Scrape {
             target,
             time,

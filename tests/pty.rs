@@ -471,6 +471,46 @@ fn replay_plays_steps_and_quits() {
     let _ = std::fs::remove_dir_all(&s.state);
 }
 
+/// Hand-made (the hostile corpus's builder): the demo packet with an event for engine-7, which
+/// its manifest does not list, in the middle. The replay skips it and says so; going to the
+/// end and quitting work as ever (this used to panic the session and leave `q` dead).
+#[test]
+fn replay_of_a_packet_with_an_unlisted_target_goes_to_the_end_and_quits() {
+    let mut p = corpus::Pkt::demo();
+    let mut lines = p.lines();
+    let mut v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    v["event"]["target"]["index"] = 7.into();
+    lines.insert(3, v.to_string());
+    p.set_lines(&lines);
+    p.rehash();
+    let dir = std::env::temp_dir().join(format!("kvscope-pty-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p.kvpacket");
+    p.write_tar(&file);
+    let mut s = Session::start(&["replay", file.to_str().unwrap()]);
+    let mut w = s.pty.master.take_writer().unwrap();
+    let long = Duration::from_secs(30);
+    assert!(
+        wait_screen(&s.term, long, |screen| screen.contains("▶ playing 1×")),
+        "plays"
+    );
+    w.write_all(b"G").unwrap();
+    w.flush().unwrap();
+    assert!(
+        wait_screen(&s.term, long, |screen| screen.contains("■ at the end")),
+        "{}",
+        s.term.lock().unwrap().screen.screen().contents()
+    );
+    w.write_all(b"q").unwrap();
+    w.flush().unwrap();
+    assert_eq!(s.exit_code(long), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&s.state);
+}
+
+#[path = "hostile/corpus.rs"]
+mod corpus;
+
 /// `report` without `--format` writes text for a person at a terminal (a pipe gets JSON, as the
 /// other tests read it).
 #[test]

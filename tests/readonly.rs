@@ -62,7 +62,8 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App, Reco
             20.0,
             false,
         )
-        .unwrap(),
+        .unwrap()
+        .keeping_requests(),
     );
     let listeners = serve::bind(0, 2).await.unwrap();
     let url = |i: usize| format!("http://{}/metrics", listeners[i].local_addr().unwrap());
@@ -125,7 +126,7 @@ async fn session(options: lmcache_http::RouteOptions) -> (Vec<String>, App, Reco
             break;
         }
     }
-    let seen = server.requests.lock().unwrap().clone();
+    let seen = server.requests();
     (
         seen,
         app,
@@ -156,13 +157,7 @@ impl Recorder {
             .unwrap();
         let mut answer = Vec::new();
         let _ = s.read_to_end(&mut answer).await;
-        self.server
-            .requests
-            .lock()
-            .unwrap()
-            .last()
-            .cloned()
-            .unwrap_or_default()
+        self.server.requests().last().cloned().unwrap_or_default()
     }
 }
 

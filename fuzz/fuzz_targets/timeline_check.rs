@@ -5,7 +5,6 @@
 use libfuzzer_sys::fuzz_target;
 
 #[path = "../../tests/hostile/corpus.rs"]
-#[allow(dead_code)]
 mod corpus;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use super::session::{WatchArgs, runtime, spawn_collectors, target_urls};
 use super::{EXIT_UNREACHABLE, Failure};
 use crate::model::{Model, ModelSettings};
-use crate::packet::{self, Attachment, Opened, Recording, TargetEntry, Timeline};
+use crate::packet::{self, Attachment, EventSource, Opened, Recording, TargetEntry, Timeline};
 use crate::session;
 use crate::timefmt::{now, parse_duration, parse_rfc3339};
 use crate::vocab::{Event, InputKind, Role};
@@ -232,9 +232,8 @@ fn read(path: &Path, report: Option<(f64, usize)>) -> Result<Evidence, Failure> 
 /// A folder kvscope did not write, as the bytes of a v1 packet, and its layout; with the
 /// `report.json` of `(window, series limit)` when asked (`import`), else an empty one.
 fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'static str), String> {
-    let i = crate::sources::capture::import(dir).map_err(|e| e.to_string())?;
-    let targets: Vec<TargetEntry> = i
-        .targets
+    let mut i = crate::sources::capture::import(dir).map_err(|e| e.to_string())?;
+    let targets: Vec<TargetEntry> = std::mem::take(&mut i.targets)
         .into_iter()
         .map(|(target, url)| TargetEntry::new(target, url))
         .collect();
@@ -242,9 +241,8 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
         "imported from a {} folder; /env not carried",
         i.layout
     )];
-    redactions.extend(i.notes);
-    let attachments = i
-        .carried
+    redactions.extend(std::mem::take(&mut i.notes));
+    let attachments = std::mem::take(&mut i.carried)
         .into_iter()
         .map(|(target, kind, name, bytes)| {
             let key = packet::target_key(target);
@@ -267,16 +265,17 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
                 ..ModelSettings::default()
             };
             let mut model = empty_model(&targets, i.events.iter(), settings);
-            for e in &i.events {
-                let _ = model.apply_judged(e.clone(), window);
-            }
+            i.each(&mut |e| {
+                let _ = model.apply_judged(e, window);
+                Ok(())
+            })?;
             model.judge_pending(window);
             crate::report::json(&model, window)
         }
     };
     let recording = Recording {
         targets,
-        events: &i.events,
+        events: &i,
         report_json,
         created: now(),
         redactions,
@@ -353,11 +352,12 @@ pub fn import(
 /// A packet rewritten with its hosts replaced by pseudonyms: events (as far as they are
 /// whole), report and carried files.
 fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
-    // The carried files are copied (and redacted) as members below, not as events.
-    let (events, stopped) = opened.recorded_events();
+    // The carried files are copied (and redacted) as members below, not as events; the
+    // events are decompressed one at a time as the copy is built (import refuses a packet
+    // that is not whole, so they all are).
+    let events = Recorded(opened.recorded_timeline());
     let m = &opened.manifest;
-    let mut redactions = m.redactions.clone();
-    redactions.extend(stopped.map(|why| format!("copied as far as it was whole: {why}")));
+    let redactions = m.redactions.clone();
     let attachments = m
         .members
         .iter()
@@ -388,6 +388,20 @@ fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
     .to_tar_redacting(true)
     .map(|(bytes, _)| bytes)
     .map_err(|e| e.to_string())
+}
+
+/// A packet's recorded events as an [`EventSource`], bodies decompressed as they are handed
+/// out; a body that cannot be restored ends it with an error.
+struct Recorded(Timeline);
+
+impl EventSource for Recorded {
+    fn each(&self, f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String> {
+        let mut cursor = self.0.cursor();
+        while let Some(next) = cursor.next(&self.0) {
+            f(next?)?;
+        }
+        Ok(())
+    }
 }
 
 /// `verify PACKET`: what to print, or the failure with its exit code (1 damaged or incomplete,

@@ -118,7 +118,7 @@ fn replay_note(args: &ReplayArgs, e: &Evidence, timeline: &Timeline) -> String {
         e.layout,
         timeline.len()
     );
-    for why in e.problems(timeline) {
+    for why in e.problems(timeline).iter().chain(&timeline.notes()) {
         note.push_str(&format!(" · {why}"));
     }
     note

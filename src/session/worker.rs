@@ -448,9 +448,10 @@ fn write(
             .and_then(|l| Some(snapshot.newest()? - l as f64)),
     };
     let created = crate::timefmt::now();
-    let path = plan
-        .file
-        .unwrap_or_else(|| plan.dir.join(packet::default_name(created)));
+    let path = plan.file.unwrap_or_else(|| {
+        plan.dir
+            .join(packet::default_name(created, plan.redact_hosts))
+    });
     let recording = Recording {
         targets,
         events: &events,

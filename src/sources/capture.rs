@@ -23,14 +23,46 @@ pub struct Imported {
     pub layout: &'static str,
     /// Each target and a name for it (the folder and file it came from).
     pub targets: Vec<(TargetRef, String)>,
-    /// In time order.
+    /// In time order. The scrapes of a capture index are here without their bodies: each is
+    /// read from its file as the events are handed out ([`Imported::each`], the
+    /// [`EventSource`](crate::packet::EventSource)), so a folder's scrapes are never all in
+    /// memory at once (an index of 15,000 rows naming one 28 KB file would be 400 MB).
     pub events: Vec<Event>,
+    /// For each event, the file its body is read from, when it is not in the event.
+    files: Vec<Option<PathBuf>>,
     /// Files to carry byte for byte: the target, a kind (`trace`, `log`), the file's name and
     /// its bytes. A packet keeps them as members, and its reader gives them to the reducer as
     /// evidence events.
     pub carried: Vec<Carried>,
     /// What could not be carried, and why.
     pub notes: Vec<String>,
+}
+
+impl Imported {
+    /// Every event with its body, in memory (small folders, tests).
+    pub fn loaded(&self) -> Result<Vec<Event>, String> {
+        use crate::packet::EventSource;
+        let mut out = Vec::new();
+        self.each(&mut |e| {
+            out.push(e);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl crate::packet::EventSource for Imported {
+    /// Each event in order, a scrape's body read from its file just before it is handed on.
+    fn each(&self, f: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), String> {
+        for (e, file) in self.events.iter().zip(&self.files) {
+            let mut e = e.clone();
+            if let (Some(path), Event::Scrape { body, .. }) = (file, &mut e) {
+                *body = super::read_file(path).map_err(|e| e.to_string())?;
+            }
+            f(e)?;
+        }
+        Ok(())
+    }
 }
 
 /// The largest trace or log file carried.
@@ -112,27 +144,35 @@ fn capture(dir: &Path, folder: &Folder) -> Result<Imported, ImportError> {
             dir: dir.to_path_buf(),
         });
     };
-    let mut events = Vec::new();
+    let (mut events, mut files) = (Vec::new(), Vec::new());
     for (n, (path, time)) in index.iter().enumerate() {
+        // Checked now (a regular file that opens), read when handed out.
+        crate::files::open(path, crate::files::Kind::Regular)?;
         events.push(Event::Scrape {
             target: LMCACHE,
             time: *time,
-            body: super::read_file(path)?,
+            body: Vec::new(),
             format: None,
             origin: path.display().to_string(),
         });
+        files.push(Some(path.clone()));
         // The idle answers were read before the workload, the others after it.
         if n == 0 {
-            events.extend(route_answers(folder, "http_idle", first, false)?);
+            let idle = route_answers(folder, "http_idle", first, false)?;
+            files.extend(idle.iter().map(|_| None));
+            events.extend(idle);
         }
     }
-    events.extend(route_answers(folder, "http", last, true)?);
+    let after = route_answers(folder, "http", last, true)?;
+    files.extend(after.iter().map(|_| None));
+    events.extend(after);
     let mut notes = Vec::new();
     let carried = carried(folder, &mut notes)?;
     Ok(Imported {
         layout: "capture",
         targets: vec![(LMCACHE, dir.join("metrics_index.tsv").display().to_string())],
         events,
+        files,
         carried,
         notes,
     })
@@ -258,10 +298,12 @@ fn peer_packet(folder: &Folder, names: Vec<String>) -> Result<Imported, ImportEr
     }
     // LMCache targets first, as everywhere.
     targets.sort_by_key(|(t, _)| (t.role == Role::Engine, t.index));
+    let files = events.iter().map(|_| None).collect();
     Ok(Imported {
         layout: "peer packet",
         targets,
         events,
+        files,
         carried: Vec::new(),
         notes: Vec::new(),
     })

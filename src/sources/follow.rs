@@ -361,7 +361,11 @@ mod tests {
     #[test]
     fn a_followed_file_that_is_not_a_trace_says_so() {
         let path = scratch("not-a-trace.lct");
-        std::fs::write(&path, b"[2026-11-22 07:21:42,446] LMCache INFO: a log, not a trace\n").unwrap();
+        std::fs::write(
+            &path,
+            b"[2026-11-22 07:21:42,446] LMCache INFO: a log, not a trace\n",
+        )
+        .unwrap();
         let f = follow_of(&path, Stream::Trace);
         let events = step(&f, &mut Place::default()).unwrap();
         let mut s = crate::evidence::Streams::default();
@@ -373,7 +377,10 @@ mod tests {
         }
         let problem = s.trace.as_ref().and_then(|t| t.problem()).unwrap();
         assert!(problem != "the file is empty", "{problem}");
-        assert!(problem.contains("frame") || problem.contains("header"), "{problem}");
+        assert!(
+            problem.contains("frame") || problem.contains("header"),
+            "{problem}"
+        );
         let _ = std::fs::remove_file(&path);
     }
 

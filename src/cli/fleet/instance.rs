@@ -43,7 +43,9 @@ pub(super) async fn export_instance(
     let report_json = crate::report::json(&inst.model, fleet.window);
     let fleet_json = Analysed::of(fleet).json(&reader.source, &refresh);
     let created = crate::timefmt::now();
-    let path = plan.dir.join(crate::packet::default_name(created));
+    let path = plan
+        .dir
+        .join(crate::packet::default_name(created, plan.redact_hosts));
     let recording = crate::packet::Recording {
         targets,
         events: &events,

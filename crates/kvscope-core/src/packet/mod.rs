@@ -147,12 +147,17 @@ pub fn bodies_path(key: &str) -> String {
 }
 
 /// A packet's default file name: `kvscope-HOST-20261130T091251Z.kvpacket` (this machine's
-/// host name, UTC time of writing).
-pub fn default_name(now: f64) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
+/// host name, UTC time of writing). With `redact_hosts` the name says `host`: a packet whose
+/// hosts were replaced by pseudonyms does not carry the machine's name on its label.
+pub fn default_name(now: f64, redact_hosts: bool) -> String {
+    let host = if redact_hosts {
+        String::new()
+    } else {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default()
+    };
     let host: String = host
         .trim()
         .chars()

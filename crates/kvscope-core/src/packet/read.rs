@@ -327,12 +327,12 @@ impl Opened {
         self.events_of(self.timeline())
     }
 
-    /// [`Opened::events`] as recorded: without the evidence events read from carried
+    /// [`Opened::timeline`] as recorded: without the evidence events read from carried
     /// members (for a copy that carries those members itself).
-    pub fn recorded_events(&self) -> (Vec<Event>, Option<String>) {
+    pub fn recorded_timeline(&self) -> super::Timeline {
         let mut timeline = self.timeline();
         timeline.drop_carried();
-        self.events_of(timeline)
+        timeline
     }
 
     fn events_of(&self, timeline: super::Timeline) -> (Vec<Event>, Option<String>) {

@@ -487,3 +487,13 @@ fn writing_leaves_a_partial_file_it_did_not_make() {
     std::fs::remove_file(&theirs).unwrap();
     std::fs::remove_file(&path).unwrap();
 }
+
+/// With hosts redacted, a packet's default name does not carry this machine's name.
+#[test]
+fn a_redacted_packet_is_not_named_for_its_host() {
+    assert_eq!(
+        default_name(0.0, true),
+        "kvscope-host-19700101T000000Z.kvpacket"
+    );
+    assert!(default_name(0.0, false).ends_with("-19700101T000000Z.kvpacket"));
+}

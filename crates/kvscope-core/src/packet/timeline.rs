@@ -31,7 +31,7 @@ pub struct Timeline {
     lines: Vec<Line>,
     /// Lines at the end made from carried members ([`Opened::carried_as_events`]).
     from_members: usize,
-    streams: HashMap<TargetRef, (Option<Arc<[u8]>>, u64)>,
+    streams: HashMap<TargetRef, Compressed>,
     /// Why the timeline ends early, when it does.
     pub stop: Option<String>,
     /// Events of a kind this build does not know, skipped.
@@ -42,6 +42,9 @@ pub struct Timeline {
     /// The poll interval the manifest records, when it does.
     recorded_interval: Option<f64>,
 }
+
+/// A target's compressed body stream (when present) and how far it may decompress.
+type Compressed = (Option<Arc<[u8]>>, u64);
 
 /// Lines of a zstd stream, read within budgets.
 struct Budget {

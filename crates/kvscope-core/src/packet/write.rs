@@ -188,28 +188,7 @@ impl<'a> Recording<'a> {
         }
         let report = self.report_json.clone().into_bytes();
         members.push((REPORT.to_string(), "report", None, report, None));
-        let manifest = Manifest {
-            format: super::FORMAT.into(),
-            version: super::VERSION,
-            kvscope: env!("CARGO_PKG_VERSION").into(),
-            created: format_rfc3339(self.created),
-            span: span.map(|(lo, hi)| (format_rfc3339(lo), format_rfc3339(hi))),
-            targets: self.targets.clone(),
-            interval_seconds: self.interval,
-            members: members
-                .iter()
-                .map(|(path, kind, target, bytes, raw)| Member {
-                    path: path.clone(),
-                    kind: kind.to_string(),
-                    target: target.clone(),
-                    bytes: bytes.len() as u64,
-                    raw_bytes: *raw,
-                    sha256: sha256_hex(bytes),
-                })
-                .collect(),
-            skipped_routes: skipped,
-            redactions: self.redactions_said(),
-        };
+        let manifest = self.manifest(&members, span, skipped);
         let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let mut out = vec![(MANIFEST.to_string(), manifest)];
         out.extend(
@@ -328,7 +307,41 @@ pub fn write_new_with<W: Write>(
     placed
 }
 
+/// A member as built: path, kind, target, stored bytes, and what they decompress to.
+type Built = (String, &'static str, Option<String>, Vec<u8>, Option<u64>);
+
 impl Recording<'_> {
+    /// The manifest of `members`, the events' `span` and the routes `skipped`.
+    fn manifest(
+        &self,
+        members: &[Built],
+        span: Option<(f64, f64)>,
+        skipped: Vec<Skipped>,
+    ) -> Manifest {
+        Manifest {
+            format: super::FORMAT.into(),
+            version: super::VERSION,
+            kvscope: env!("CARGO_PKG_VERSION").into(),
+            created: format_rfc3339(self.created),
+            span: span.map(|(lo, hi)| (format_rfc3339(lo), format_rfc3339(hi))),
+            targets: self.targets.clone(),
+            interval_seconds: self.interval,
+            members: members
+                .iter()
+                .map(|(path, kind, target, bytes, raw)| Member {
+                    path: path.clone(),
+                    kind: kind.to_string(),
+                    target: target.clone(),
+                    bytes: bytes.len() as u64,
+                    raw_bytes: *raw,
+                    sha256: sha256_hex(bytes),
+                })
+                .collect(),
+            skipped_routes: skipped,
+            redactions: self.redactions_said(),
+        }
+    }
+
     /// The redactions, with the query parameters whose values were removed from the target
     /// URLs named (their values are `***` in the URLs recorded).
     fn redactions_said(&self) -> Vec<String> {
