@@ -132,12 +132,11 @@ impl Evidence {
 
     /// Damage as `verify` judges it: [`Evidence::problems`] and every body decompressed once,
     /// to find where a replay would stop; and how many events replay.
-    pub fn damage(&self) -> (Vec<String>, usize) {
-        let timeline = self.opened.timeline();
+    pub fn damage(&self, timeline: &Timeline) -> (Vec<String>, usize) {
         let mut cursor = timeline.cursor();
         let mut problems = self.opened.problems.clone();
         let mut replayed = 0;
-        while let Some(next) = cursor.next(&timeline) {
+        while let Some(next) = cursor.next(timeline) {
             match next {
                 Ok(_) => replayed += 1,
                 Err(why) => problems.push(why),
@@ -324,7 +323,8 @@ pub fn import(
 ) -> Result<String, Failure> {
     let _watchdog = Watchdog::start(src);
     let e = read(src, Some((window, limit)))?;
-    let (problems, _) = e.damage();
+    let timeline = e.opened.timeline();
+    let (problems, _) = e.damage(&timeline);
     if !problems.is_empty() {
         return Err(Failure::bad(format!(
             "{}: not imported: the packet is damaged or incomplete (kvscope verify says the same)\n{}",
@@ -344,7 +344,7 @@ pub fn import(
         src.display(),
         e.layout,
         out.display(),
-        e.opened.timeline().len(),
+        timeline.len(),
         bytes.len()
     ))
 }
@@ -414,8 +414,8 @@ pub fn verify(path: &Path) -> Result<String, Failure> {
         layout: "packet",
         converted: None,
     };
-    let (problems, replayed) = e.damage();
     let timeline = e.opened.timeline();
+    let (problems, replayed) = e.damage(&timeline);
     let shown = crate::sanitize::clean(&path.display().to_string());
     // Events of kinds this build does not know leave a packet intact: they are counted.
     let notes: String = timeline

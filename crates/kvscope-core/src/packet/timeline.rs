@@ -368,7 +368,7 @@ fn kind_of(raw: &[u8]) -> Option<String> {
         .map(|p| p.event.event)
 }
 
-/// The text an event holds beyond its fixed size.
+/// The text an event holds beyond its fixed size (that is bounded by the events cap).
 fn text_of(e: &Event) -> u64 {
     let n = match e {
         Event::Scrape { origin, .. } | Event::Evidence { origin, .. } => origin.len(),
@@ -376,7 +376,7 @@ fn text_of(e: &Event) -> u64 {
         Event::Route { result: Err(e), .. } => e.len(),
         _ => 0,
     };
-    n as u64 + 128
+    n as u64
 }
 
 /// A place in a [`Timeline`]: events come out in order with their bodies decompressed.
