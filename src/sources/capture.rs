@@ -26,7 +26,7 @@ pub struct Imported {
     /// In time order. The scrapes of a capture index are here without their bodies: each is
     /// read from its file as the events are handed out ([`Imported::each`], the
     /// [`EventSource`](crate::packet::EventSource)), so a folder's scrapes are never all in
-    /// memory at once (an index of 15,000 rows naming one 28 KB file would be 400 MB).
+    /// memory at once (an index of 10,000 rows naming one 28 KB file would be 280 MB).
     pub events: Vec<Event>,
     /// For each event, the file its body is read from, when it is not in the event.
     files: Vec<Option<PathBuf>>,
@@ -137,6 +137,8 @@ const LMCACHE: TargetRef = TargetRef {
 };
 
 fn capture(dir: &Path, folder: &Folder) -> Result<Imported, ImportError> {
+    // The index itself must be the folder's own (its rows are confined to the folder).
+    folder.resolve("metrics_index.tsv")?;
     let index = super::read_index(&dir.join("metrics_index.tsv"))?;
     let times: Vec<f64> = index.iter().filter_map(|(_, t)| *t).collect();
     let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
