@@ -132,6 +132,8 @@ pub fn live_redactions() -> Vec<String> {
     vec![
         "target URLs: user names, passwords and secret-looking query values removed".into(),
         "request headers (--header, --bearer-token-file): never recorded".into(),
+        "credentials (header values, tokens, URL passwords) echoed in an answer: replaced by ***"
+            .into(),
         "/env: values redacted at the source (read only with --allow-env)".into(),
     ]
 }
