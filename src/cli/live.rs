@@ -94,8 +94,10 @@ pub fn demo(
 ) -> Result<crate::session::Stop, Failure> {
     runtime()?.block_on(async {
         let bundled = demo::packet();
-        let (urls, _server) = super::serve::start(&bundled, port.unwrap_or(0), speed, false)
-            .await
+        let targets = bundled.manifest.targets.clone();
+        let (urls, _server) =
+            super::serve::start(bundled.timeline(), targets, port.unwrap_or(0), speed, false)
+                .await
             .map_err(|why| Failure::bad(format!("demo: {why}")))?;
         let url = |role: Role| {
             urls.iter()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::Failure;
-use crate::packet::{Opened, TargetEntry};
+use crate::packet::TargetEntry;
 use crate::serve::{self, Server};
 use crate::vocab::Role;
 
@@ -25,10 +25,18 @@ pub fn serve(args: &ServeArgs) -> Result<crate::session::Stop, Failure> {
     let timeline = e.opened.timeline();
     super::packet::say_problems(&shown.to_string(), &e.problems(&timeline), &timeline);
     drop(watchdog);
+    let targets = e.opened.manifest.targets.clone();
+    drop(e);
     super::session::runtime()?.block_on(async {
-        let (urls, _server) = start(&e.opened, args.port, args.speed, args.live_timestamps)
-            .await
-            .map_err(|why| Failure::bad(format!("{shown}: {why}")))?;
+        let (urls, _server) = start(
+            timeline,
+            targets,
+            args.port,
+            args.speed,
+            args.live_timestamps,
+        )
+        .await
+        .map_err(|why| Failure::bad(format!("{shown}: {why}")))?;
         let pairs: Vec<String> = urls
             .iter()
             .map(|(role, url)| format!("{} {url}", role.as_str()))
@@ -48,18 +56,19 @@ pub async fn until_signal() -> Result<crate::session::Stop, Failure> {
 /// Starts serving `opened` on consecutive ports from `port` (0: any free ones): each target's
 /// role and base URL, LMCache targets first, then engines, each in manifest order.
 pub async fn start(
-    opened: &Opened,
+    timeline: crate::packet::Timeline,
+    targets: Vec<TargetEntry>,
     port: u16,
     speed: f64,
     live_timestamps: bool,
 ) -> Result<(Vec<(Role, String)>, Arc<Server>), String> {
-    let mut targets: Vec<TargetEntry> = opened.manifest.targets.clone();
+    let mut targets = targets;
     targets.sort_by_key(|t| t.target.role == Role::Engine);
     if targets.is_empty() {
         return Err("the packet has no targets".into());
     }
     let server = Arc::new(Server::new(
-        opened.timeline(),
+        timeline,
         targets.clone(),
         speed,
         live_timestamps,

@@ -331,15 +331,6 @@ pub fn secret_file(root: &Path) -> PathBuf {
     p
 }
 
-/// The three packet readers over one input; `import` must refuse a damaged one.
-fn packet_runs(input: &str) -> Vec<Run> {
-    vec![
-        run(&["verify", input]),
-        run(&["report", "--packet", input, "--format", "text"]),
-        run(&["import", input, "--out", "{out}/copy.kvpacket"]),
-    ]
-}
-
 /// Damaged: verify exits 1 naming `needle`, import refuses and writes nothing, report still
 /// reports what is intact.
 fn damaged_runs(input: &str, needle: &str) -> Vec<Run> {
@@ -389,11 +380,43 @@ pub fn build(root: &Path) -> Vec<Case> {
     class_e(&dir, &mut cases);
     class_f(&dir, &mut cases);
     class_g(&dir, &mut cases, &secret);
+    for c in &mut cases {
+        every_reader(c);
+    }
     let _ = s;
     cases
 }
 
 type Dir<'a> = &'a dyn Fn(&str) -> PathBuf;
+
+/// Every packet or folder a case reads is also served and replayed: `serve` reads it and
+/// serves (or refuses it), `replay` reads it before it finds no terminal (exit 2 either way).
+fn every_reader(c: &mut Case) {
+    let mut inputs: Vec<String> = Vec::new();
+    for r in &c.runs {
+        let a = &r.args;
+        let input = match a.first().map(String::as_str) {
+            Some("verify") => a.get(1),
+            _ => a
+                .iter()
+                .position(|x| x == "--packet")
+                .and_then(|i| a.get(i + 1)),
+        };
+        if let Some(i) = input.filter(|i| !inputs.contains(i)) {
+            inputs.push(i.clone());
+        }
+    }
+    for input in inputs {
+        let served = c
+            .runs
+            .iter()
+            .any(|r| r.args.first().is_some_and(|a| a == "serve") && r.args.get(1) == Some(&input));
+        if !served {
+            c.runs.push(run(&["serve", &input]).serve());
+        }
+        c.runs.push(run(&["replay", &input]).exit(&[2]));
+    }
+}
 
 #[path = "bombs.rs"]
 mod bombs;
