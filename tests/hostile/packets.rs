@@ -183,7 +183,7 @@ pub(super) fn class_c(dir: Dir, cases: &mut Vec<Case>) {
     // Member names that leave the packet.
     for (name, member) in [
         ("member-dotdot", "../escape.txt"),
-        ("member-absolute", "/tmp/kvscope-abs.txt"),
+        ("member-absolute", "/etc/kvscope-abs.txt"),
     ] {
         let mut p = Pkt::demo();
         p.list(member, "log", b"hello\n");
