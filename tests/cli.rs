@@ -513,3 +513,33 @@ fn a_body_over_the_cap_is_bad_input_naming_the_url() {
     assert_eq!(err.matches("larger than").count(), 1, "{err}");
     assert_eq!(*asked.lock().unwrap(), 1);
 }
+
+/// `host:port` is that host's HTTP endpoint: `export` records the demo served on loopback
+/// from `127.0.0.1:PORT`, and the packet names the URL it meant.
+#[test]
+fn host_port_targets_are_http_endpoints() {
+    let demo = fixture("demo.kvpacket");
+    let s = common::Served::start(&["serve", demo.to_str().unwrap()]);
+    let host_port = s.url(0).trim_start_matches("http://").to_string();
+    let out =
+        std::env::temp_dir().join(format!("kvscope-hostport-{}.kvpacket", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    let o = kvscope(&[
+        "export",
+        "--lmcache",
+        &host_port,
+        "--duration",
+        "1s",
+        "--interval",
+        "300ms",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let p = kvscope::packet::open(&out).unwrap();
+    assert_eq!(
+        p.manifest.targets[0].url,
+        format!("http://{host_port}/metrics")
+    );
+    std::fs::remove_file(&out).unwrap();
+}

@@ -22,7 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Watch live targets in the terminal UI.
     Watch {
-        /// LMCache MP server: a base URL (http://host:8080) or its /metrics URL. Repeatable.
+        /// LMCache MP server: a base URL (http://host:8080, or host:8080), or its /metrics URL.
+        /// Repeatable.
         #[arg(long, value_name = "URL")]
         lmcache: Vec<String>,
         /// Engine (vLLM/SGLang) base or /metrics URL. Repeatable.
@@ -365,8 +366,9 @@ mod tests {
 /// `kvscope report`'s flags.
 #[derive(clap::Args)]
 pub struct ReportCmd {
-    /// LMCache /metrics: FILE, FILE@2026-11-22T07:23:02Z, a metrics_index.tsv, or a URL.
-    /// Repeatable; files form one timeline in the given order, each URL is a target.
+    /// LMCache /metrics: FILE, FILE@2026-11-22T07:23:02Z, a metrics_index.tsv, or a URL
+    /// (host:port is http://host:port unless a file has that name). Repeatable; files form one
+    /// timeline in the given order, each URL is a target.
     #[arg(long, value_name = "FILE|URL")]
     pub lmcache: Vec<String>,
     /// Engine (vLLM/SGLang) /metrics, same forms as --lmcache.
@@ -423,7 +425,7 @@ pub struct ReportCmd {
 /// `kvscope export`'s flags.
 #[derive(clap::Args)]
 pub struct ExportCmd {
-    /// LMCache MP server: a base URL or its /metrics URL. Repeatable.
+    /// LMCache MP server: a base URL (or host:port) or its /metrics URL. Repeatable.
     #[arg(long, value_name = "URL")]
     pub lmcache: Vec<String>,
     /// Engine (vLLM/SGLang) base or /metrics URL. Repeatable.

@@ -206,7 +206,7 @@ pub fn load(args: &ReportArgs) -> Result<Model, Failure> {
     }
     if args.lmcache.is_empty() && args.engine.is_empty() {
         return Err(Failure::bad(
-            "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, or a URL), or --packet",
+            "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, a URL or host:port), or --packet",
         ));
     }
     stdin_once(args)?;

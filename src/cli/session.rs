@@ -67,18 +67,18 @@ pub(super) fn target_urls(
     if args.lmcache.is_empty() && args.engine.is_empty() {
         return Err(Failure::bad("give at least one --lmcache or --engine URL"));
     }
-    for u in args.lmcache.iter().chain(&args.engine) {
-        if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(Failure::bad(format!(
-                "'{}' is not a URL (watch scrapes live targets; for files use kvscope report)",
-                crate::sanitize::redact_url(u)
-            )));
-        }
-    }
+    // A URL, or `host:port` meaning `http://host:port` (as `report` reads its arguments).
+    let url_of = |u: &String| match crate::sources::parse_arg(u) {
+        Ok(crate::sources::InputArg::Url(url)) => Ok(url),
+        _ => Err(Failure::bad(format!(
+            "'{}' is not a URL or host:port (watch scrapes live targets; for files use kvscope report)",
+            crate::sanitize::redact_url(u)
+        ))),
+    };
     let urls = |list: &[String], role: Role| -> Result<Vec<http::TargetUrl>, Failure> {
         list.iter()
             .map(|u| {
-                http::TargetUrl::metrics(u)
+                http::TargetUrl::metrics(&url_of(u)?)
                     .map_err(|e| Failure::bad(format!("{} {e}", role.flag())))
             })
             .collect()

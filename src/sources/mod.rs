@@ -46,6 +46,11 @@ pub enum ArgError {
 
 /// Reads one argument. A suffix `@TIME` is taken as a capture time when it parses as RFC 3339.
 pub fn parse_arg(arg: &str) -> Result<InputArg, ArgError> {
+    parse_arg_with(arg, |p| p.exists())
+}
+
+/// [`parse_arg`], with `exists` saying whether a file has the name.
+fn parse_arg_with(arg: &str, exists: impl Fn(&Path) -> bool) -> Result<InputArg, ArgError> {
     let scheme = |p: &str| {
         arg.get(..p.len())
             .is_some_and(|a| a.eq_ignore_ascii_case(p))
@@ -76,10 +81,44 @@ pub fn parse_arg(arg: &str) -> Result<InputArg, ArgError> {
     if arg.ends_with(".tsv") {
         return Ok(InputArg::Index { path: arg.into() });
     }
+    // An existing file wins; otherwise `host:port` (a port of digits, a path after it or
+    // not) is that host's HTTP endpoint, as a user typing `localhost:18080` means.
+    if !exists(Path::new(arg)) && host_port(arg) {
+        return Ok(InputArg::Url(format!("http://{arg}")));
+    }
     Ok(InputArg::File {
         path: arg.into(),
         time: None,
     })
+}
+
+/// `host:port` or `host:port/path`: a host of letters, digits, `.`, `-` and `_` (or an IPv6
+/// address in brackets) and a port of digits from 1 to 65535.
+fn host_port(arg: &str) -> bool {
+    let authority = arg.split('/').next().unwrap_or("");
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once("]:") {
+            Some((h, p)) => (h, p),
+            None => return false,
+        },
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p),
+            None => return false,
+        },
+    };
+    let host_ok = !host.is_empty()
+        && if authority.starts_with('[') {
+            host.chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        } else {
+            host.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        };
+    let port_ok = !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p));
+    host_ok && port_ok
 }
 
 /// Largest capture index kvscope reads.
@@ -237,6 +276,39 @@ mod tests {
             Ok(InputArg::Index {
                 path: "x/metrics_index.tsv".into()
             })
+        );
+        // host:port means that host's HTTP endpoint, unless a file has the name.
+        for (arg, url) in [
+            ("localhost:18080", "http://localhost:18080"),
+            ("127.0.0.1:9", "http://127.0.0.1:9"),
+            (
+                "lmcache-0.svc:8080/metrics",
+                "http://lmcache-0.svc:8080/metrics",
+            ),
+            ("[::1]:8000", "http://[::1]:8000"),
+        ] {
+            assert_eq!(parse_arg(arg), Ok(InputArg::Url(url.into())), "{arg}");
+        }
+        for file in [
+            "a.prom",
+            "host:99999",
+            "host:80a",
+            "c:/x.prom",
+            ":80",
+            "x y:80",
+        ] {
+            assert!(
+                matches!(parse_arg(file), Ok(InputArg::File { .. })),
+                "{file}: {:?}",
+                parse_arg(file)
+            );
+        }
+        assert!(
+            matches!(
+                parse_arg_with("localhost:18080", |p| p == Path::new("localhost:18080")),
+                Ok(InputArg::File { .. })
+            ),
+            "an existing file wins"
         );
     }
 
