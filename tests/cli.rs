@@ -543,3 +543,32 @@ fn host_port_targets_are_http_endpoints() {
     );
     std::fs::remove_file(&out).unwrap();
 }
+
+/// A text report on a target that never answers is a short error naming it, not a page of
+/// unknown figures; the exit is 3 and the JSON is still the full report.
+#[test]
+fn an_unreachable_target_gets_a_short_text() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let target = format!("127.0.0.1:{port}");
+    let o = kvscope(&["report", "--lmcache", &target, "--format", "text"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with("no target answered"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "lmcache http://{target}/metrics: 1 attempt(s) failed"
+        )),
+        "{text}"
+    );
+    assert!(text.lines().count() < 5, "{text}");
+    let o = kvscope(&["report", "--lmcache", &target, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["unknowns"].as_object().is_some_and(|u| u.len() > 50),
+        "the full report"
+    );
+}

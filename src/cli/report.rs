@@ -166,10 +166,42 @@ pub fn report(args: &ReportArgs) -> Result<(String, i32), Failure> {
     let code = exit_code(&model, &a, args.fail_on);
     let out = match args.format {
         OutputFormat::Json => report::json_of(&model, &a, args.window),
+        // Nothing answered: a short error, not a page of unknown figures.
+        OutputFormat::Text if code == EXIT_UNREACHABLE && nothing_answered(&model) => {
+            unreachable_text(&model)
+        }
         OutputFormat::Text => report::text_of(&model, a, args.window),
         OutputFormat::Markdown => report::markdown_of(&model, a, args.window),
     };
     Ok((out, code))
+}
+
+/// Whether no target ever answered a scrape.
+fn nothing_answered(model: &Model) -> bool {
+    model
+        .targets()
+        .all(|(t, _)| model.health(t).last_ok.is_none())
+}
+
+/// The text report when no target answered: each target, its failed attempts and the last
+/// error, and where the full report is.
+fn unreachable_text(model: &Model) -> String {
+    let mut out = String::from("no target answered: nothing to report\n");
+    for (t, store) in model.targets() {
+        let h = model.health(t);
+        let last = h
+            .last_failure
+            .as_ref()
+            .map_or("no attempt".into(), |(_, why)| crate::sanitize::clean(why));
+        out.push_str(&format!(
+            "  {} {}: {} attempt(s) failed; the last: {last}\n",
+            t.role.as_str(),
+            crate::sanitize::clean(&store.name),
+            h.failures
+        ));
+    }
+    out.push_str("(--format json gives the full report, every figure unknown with its reason)\n");
+    out
 }
 
 /// The exit code a report's inputs and verdicts give: 3 if a target never answered an
