@@ -132,13 +132,14 @@ pub fn open(path: &Path) -> Result<Opened, PacketError> {
 pub fn open_with(path: &Path, limits: &Limits) -> Result<Opened, PacketError> {
     let shown = crate::sanitize::clean(&path.display().to_string());
     let not = |why: String| PacketError::NotAPacket(format!("{shown}: {why}"));
-    let (found, problems) = if path.is_dir() {
+    let (found, problems, refused) = if path.is_dir() {
         read_dir(path, limits)?
     } else {
         let bytes = files::read_capped(path, MAX_PACKET_BYTES, Kind::Regular)?;
-        read_tar(&bytes, limits).map_err(not)?
+        let (found, problems) = read_tar(&bytes, limits).map_err(not)?;
+        (found, problems, HashMap::new())
     };
-    checked(found, problems, limits).map_err(not)
+    checked(found, problems, refused, limits).map_err(not)
 }
 
 /// Reads a packet from the bytes of its tar file.
@@ -149,15 +150,21 @@ pub fn from_tar(bytes: &[u8]) -> Result<Opened, PacketError> {
 /// [`from_tar`] within `limits`.
 pub fn from_tar_with(bytes: &[u8], limits: &Limits) -> Result<Opened, PacketError> {
     let (found, problems) = read_tar(bytes, limits).map_err(PacketError::NotAPacket)?;
-    checked(found, problems, limits).map_err(PacketError::NotAPacket)
+    checked(found, problems, HashMap::new(), limits).map_err(PacketError::NotAPacket)
 }
 
 fn read_tar(bytes: &[u8], limits: &Limits) -> Result<(Members, Vec<String>), String> {
     super::tar::read_tar(bytes, limits.members.saturating_add(1))
 }
 
-/// The manifest read and checked, and every member it lists checked against it.
-fn checked(found: Members, mut problems: Vec<String>, limits: &Limits) -> Result<Opened, String> {
+/// The manifest read and checked, and every member it lists checked against it; `refused`
+/// gives, by path, why a member of an unpacked packet was not read.
+fn checked(
+    found: Members,
+    mut problems: Vec<String>,
+    refused: HashMap<String, String>,
+    limits: &Limits,
+) -> Result<Opened, String> {
     let mut found: HashMap<String, Vec<u8>> = found.into_iter().collect();
     let manifest_bytes = found
         .remove(MANIFEST)
@@ -174,8 +181,9 @@ fn checked(found: Members, mut problems: Vec<String>, limits: &Limits) -> Result
             continue;
         }
         let Some(bytes) = found.remove(&m.path) else {
-            if !problems.iter().any(|p| p.starts_with(&format!("{name}: "))) {
-                problems.push(format!("{name}: missing"));
+            match refused.get(&m.path) {
+                Some(why) => problems.push(format!("{name}: {why}; not read")),
+                None => problems.push(format!("{name}: missing")),
             }
             continue;
         };
@@ -273,16 +281,17 @@ fn parse_manifest(bytes: &[u8], limits: &Limits) -> Result<Manifest, String> {
     Ok(manifest)
 }
 
-/// An unpacked packet: the manifest and the members it lists, read through the folder (a
-/// member that links out of it, or is not a regular file, is named and not read).
-fn read_dir(dir: &Path, limits: &Limits) -> Result<(Members, Vec<String>), PacketError> {
+/// An unpacked packet: the manifest and the members it lists, read through the folder; no
+/// problem yet; and, by path, why a member was refused (it links out of the folder, is not a
+/// regular file, is too large).
+fn read_dir(dir: &Path, limits: &Limits) -> Result<Found, PacketError> {
     let folder = Folder::open(dir)?;
     let manifest = folder.read(MANIFEST, MAX_PACKET_BYTES)?;
     let shown = crate::sanitize::clean(&dir.display().to_string());
     let listed = parse_manifest(&manifest, limits)
         .map_err(|why| PacketError::NotAPacket(format!("{shown}: {why}")))?;
     let mut out = vec![(MANIFEST.to_string(), manifest)];
-    let mut problems = Vec::new();
+    let mut refused = HashMap::new();
     for m in &listed.members {
         if !files::plain_name(&m.path) {
             continue;
@@ -291,15 +300,16 @@ fn read_dir(dir: &Path, limits: &Limits) -> Result<(Members, Vec<String>), Packe
             Ok(bytes) => out.push((m.path.clone(), bytes)),
             Err(FileError::Unreadable { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => problems.push(format!(
-                "{}: {}; not read",
-                crate::sanitize::clean(&m.path),
-                crate::sanitize::clean(&e.to_string())
-            )),
+            Err(e) => {
+                refused.insert(m.path.clone(), crate::sanitize::clean(&e.to_string()));
+            }
         }
     }
-    Ok((out, problems))
+    Ok((out, Vec::new(), refused))
 }
+
+/// Members as found, problems with the file itself, and members refused with the reason.
+type Found = (Members, Vec<String>, HashMap<String, String>);
 
 impl Opened {
     /// A member's bytes as found (check `problems` for damage).

@@ -1,7 +1,7 @@
 //! kvscope's own small ustar reader: regular-file members in order, and where a copy cut
 //! short ends. A member named twice keeps its first copy; the second is a problem.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use super::write::Members;
 
@@ -11,7 +11,7 @@ use super::write::Members;
 pub(super) fn read_tar(bytes: &[u8], max_members: usize) -> Result<(Members, Vec<String>), String> {
     const BLOCK: usize = 512;
     let mut out: Members = Vec::new();
-    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut problems = Vec::new();
     let mut at = 0usize;
     loop {
@@ -46,7 +46,7 @@ pub(super) fn read_tar(bytes: &[u8], max_members: usize) -> Result<(Members, Vec
         let data = &bytes[start.min(bytes.len())..end.min(bytes.len())];
         // Regular files only ('0' or NUL); other entries (directories, pax headers) are skipped.
         if matches!(header[156], b'0' | 0) {
-            if seen.insert(name.clone(), ()).is_some() {
+            if !seen.insert(name.clone()) {
                 problems.push(format!(
                     "{}: a second member of that name in the tar (not read)",
                     crate::sanitize::clean(&name)

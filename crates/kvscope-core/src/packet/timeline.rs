@@ -3,7 +3,7 @@
 //! list is named and skipped, an event of a kind this build does not know is counted and
 //! skipped, as the format promises), and cursors that decompress bodies as they reach them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -110,12 +110,8 @@ impl Opened {
         timeline
     }
 
-    fn targets(&self) -> HashMap<TargetRef, ()> {
-        self.manifest
-            .targets
-            .iter()
-            .map(|t| (t.target, ()))
-            .collect()
+    fn targets(&self) -> HashSet<TargetRef> {
+        self.manifest.targets.iter().map(|t| t.target).collect()
     }
 }
 
@@ -125,7 +121,7 @@ impl Timeline {
         &mut self,
         compressed: &[u8],
         budget: &mut Budget,
-        targets: &HashMap<TargetRef, ()>,
+        targets: &HashSet<TargetRef>,
     ) -> bool {
         let Ok(dec) = zstd::Decoder::with_buffer(compressed) else {
             return true;
@@ -176,7 +172,7 @@ impl Timeline {
         raw: &[u8],
         n: usize,
         budget: &mut Budget,
-        targets: &HashMap<TargetRef, ()>,
+        targets: &HashSet<TargetRef>,
     ) -> bool {
         if n > budget.events {
             self.stop_at(format!(
@@ -202,7 +198,7 @@ impl Timeline {
             },
         };
         let target = line.event.target();
-        if !targets.contains_key(&target) {
+        if !targets.contains(&target) {
             self.unlisted_count += 1;
             if self.unlisted.len() < UNLISTED_NAMED {
                 self.unlisted.push(format!(
