@@ -45,6 +45,24 @@ impl Failure {
     }
 }
 
+/// A positive whole number from the environment variable `name` (a cap raised), else
+/// `default`; a value that is not one gives the default and says so, naming the variable.
+pub fn env_count(name: &str, default: u64) -> (u64, Option<String>) {
+    match std::env::var(name) {
+        Err(_) => (default, None),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n > 0 => (n, None),
+            _ => (
+                default,
+                Some(format!(
+                    "{name}={} is not a positive whole number; {default} is used",
+                    crate::sanitize::quoted(&text, 40)
+                )),
+            ),
+        },
+    }
+}
+
 /// Writes a command's output to standard output. A reader that went away (`kvscope report |
 /// head`) is not an error: what it did not read, it did not want. Any other failure names itself.
 pub fn write_stdout(text: &str) -> Result<(), Failure> {

@@ -230,11 +230,9 @@ fn within_caps(found: &mut Vec<Found>) -> Vec<String> {
             before - found.len()
         ));
     }
-    let cap = std::env::var("KVSCOPE_MAX_INSTANCES")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(MAX_TARGETS);
+    let (cap, bad) = super::env_count("KVSCOPE_MAX_INSTANCES", MAX_TARGETS as u64);
+    said.extend(bad);
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
     if found.len() > cap {
         said.push(format!(
             "discovery found {} targets; kvscope reads the first {cap} (raise it with KVSCOPE_MAX_INSTANCES, or narrow the fleet with --match)",

@@ -159,11 +159,10 @@ pub struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
 impl Watchdog {
     pub fn start(what: &Path) -> Watchdog {
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let seconds = std::env::var("KVSCOPE_WATCHDOG_SECONDS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .unwrap_or(WATCHDOG_SECONDS);
+        let (seconds, bad) = super::env_count("KVSCOPE_WATCHDOG_SECONDS", WATCHDOG_SECONDS);
+        if let Some(why) = bad {
+            eprintln!("kvscope: {why}");
+        }
         let shown = crate::sanitize::clean(&what.display().to_string());
         let flag = done.clone();
         std::thread::spawn(move || {

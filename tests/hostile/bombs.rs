@@ -37,6 +37,15 @@ pub(super) fn class_b(dir: Dir, cases: &mut Vec<Case>) {
                 .exit(&[2])
                 .says("KVSCOPE_WATCHDOG_SECONDS"),
         );
+        // A value that is not a number is said, and the default kept.
+        runs.push(
+            run(&["verify", &f])
+                .env("KVSCOPE_WATCHDOG_SECONDS", "soon")
+                .exit(&[1])
+                .says(
+                    "KVSCOPE_WATCHDOG_SECONDS=\"soon\" is not a positive whole number; 30 is used",
+                ),
+        );
         cases.push(case(
             "timeline-newline-bomb-raw",
             'B',
