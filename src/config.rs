@@ -37,9 +37,10 @@ pub struct Config {
     pub mouse: bool,
     /// Series one scrape may carry per instance.
     pub series_limit: Option<u64>,
-    /// `[findings]`: rule thresholds by name (see docs/findings.md), as written.
+    /// `[findings]`: rule thresholds by name (see docs/findings.md), as written, and
+    /// `[findings.for]`, the rules' hold-downs.
     #[serde(default)]
-    pub findings: BTreeMap<String, f64>,
+    pub findings: Findings,
     /// The thresholds `[findings]` sets, checked when the file is read (an unknown key or a
     /// value out of range is an error naming the file).
     #[serde(skip)]
@@ -51,6 +52,54 @@ pub struct Config {
     /// Action name → keys, e.g. `quit = ["q", "ctrl-x"]`.
     #[serde(default)]
     pub keys: BTreeMap<String, Vec<String>>,
+}
+
+/// The `[findings]` table: thresholds by name, and the `for` table of hold-downs by rule
+/// (`eventbus_dropping = "30s"`). Read by hand from the table: serde's flattening would lose
+/// the line a wrong value is on.
+#[derive(Debug, Default, PartialEq)]
+pub struct Findings {
+    pub holds: BTreeMap<String, String>,
+    pub thresholds: BTreeMap<String, f64>,
+}
+
+impl<'de> Deserialize<'de> for Findings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Findings, D::Error> {
+        use serde::de::Error;
+        let table: BTreeMap<String, toml::Value> = Deserialize::deserialize(d)?;
+        let mut out = Findings::default();
+        for (key, value) in table {
+            match (key.as_str(), value) {
+                ("for", toml::Value::Table(t)) => {
+                    for (rule, v) in t {
+                        let toml::Value::String(text) = v else {
+                            return Err(D::Error::custom(format!(
+                                "[findings.for] {rule}: expected a duration such as \"30s\""
+                            )));
+                        };
+                        out.holds.insert(rule, text);
+                    }
+                }
+                ("for", _) => {
+                    return Err(D::Error::custom(
+                        "[findings] for: expected a table of rule = \"duration\"",
+                    ));
+                }
+                (_, toml::Value::Float(v)) => {
+                    out.thresholds.insert(key, v);
+                }
+                (_, toml::Value::Integer(v)) => {
+                    out.thresholds.insert(key, v as f64);
+                }
+                (_, _) => {
+                    return Err(D::Error::custom(format!(
+                        "[findings] {key}: expected f64 (a number)"
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// One `[[target]]`: an LMCache or engine URL, the headers only it gets, and the trace, span
@@ -160,8 +209,11 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, ConfigProblem> {
         let mut c: Config =
             toml::from_str(text).map_err(|e| ConfigProblem::Toml(toml_error(&e, text, true)))?;
-        c.thresholds = crate::analysis::findings::Thresholds::with_overrides(&c.findings)
-            .map_err(ConfigProblem::Threshold)?;
+        c.thresholds = crate::analysis::findings::Thresholds::with_holds(
+            &c.findings.thresholds,
+            &c.findings.holds,
+        )
+        .map_err(ConfigProblem::Threshold)?;
         if let Some(i) = c
             .target
             .iter()

@@ -556,17 +556,24 @@ fn an_unreachable_target_gets_a_short_text() {
     let o = kvscope(&["report", "--lmcache", &target, "--format", "text"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.starts_with("no target answered"), "{text}");
+    assert!(
+        text.starts_with("KV cache: DOWN — never answered\nno target answered"),
+        "{text}"
+    );
     assert!(
         text.contains(&format!(
             "lmcache http://{target}/metrics: 1 attempt(s) failed"
         )),
         "{text}"
     );
-    assert!(text.lines().count() < 5, "{text}");
+    assert!(text.lines().count() < 6, "{text}");
     let o = kvscope(&["report", "--lmcache", &target, "--format", "json"]);
     assert_eq!(o.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verdict"]["state"], "down", "{}", v["verdict"]);
+    // A gate on the verdict keeps the unreachable code: the target is the news.
+    let o = kvscope(&["report", "--lmcache", &target, "--fail-unless", "working"]);
+    assert_eq!(o.status.code(), Some(3));
     assert!(
         v["unknowns"].as_object().is_some_and(|u| u.len() > 50),
         "the full report"

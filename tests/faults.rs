@@ -308,13 +308,15 @@ async fn hostile_route_bodies_are_named_and_never_reach_the_terminal_raw() {
         "malformed /config is unknown"
     );
     assert_eq!(http.periodic_healthy, Some(false));
-    assert!(
-        app.shown
-            .analysis
-            .findings
-            .iter()
-            .any(|f| f.code == "periodic_threads_unhealthy")
-    );
+    // Fired, or held for its `for` before firing.
+    assert!(app.shown.analysis.rules.iter().any(|f| {
+        f.code == "periodic_threads_unhealthy"
+            && matches!(
+                f.state,
+                kvscope::analysis::findings::State::Firing
+                    | kvscope::analysis::findings::State::Pending
+            )
+    }));
     app.view.overlay = Some(kvscope::tui::app::Overlay::Server);
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 45)).unwrap();
     term.draw(|f| kvscope::tui::draw::draw(f, &app)).unwrap();

@@ -32,6 +32,8 @@ fn seen(r: &Value) {
 /// The report of a model fed these LMCache bodies at these times (no engine).
 fn report_of(scrapes: &[(Vec<u8>, f64)]) -> Value {
     let mut m = kvscope::model::Model::new(&["lmcache".into()], &[], 64);
+    // The conditions alone: hold-downs are tested apart.
+    m.thresholds = kvscope::analysis::findings::Thresholds::at_once();
     let target = kvscope::vocab::TargetRef {
         role: kvscope::vocab::Role::Lmcache,
         index: 0,
@@ -56,10 +58,12 @@ fn report_of(scrapes: &[(Vec<u8>, f64)]) -> Value {
 /// the full analysis's, on every case.
 fn same_verdicts(m: &kvscope::model::Model) {
     let inputs = m.inputs(60.0);
-    assert_eq!(
+    let (judged, full) = (
         kvscope::analysis::verdicts(&inputs),
-        kvscope::analysis::analyze(&inputs).rules
+        kvscope::analysis::analyze(&inputs),
     );
+    assert_eq!(judged.rules, full.rules);
+    assert_eq!(judged.verdict, full.verdict);
 }
 
 /// The real capture t0..=last as (body, time).
@@ -125,7 +129,8 @@ fn every_rule_gives_a_verdict_with_the_contract_fields() {
             assert!(x.get(field).is_some(), "{} has no {field}", x["code"]);
         }
         let s = x["state"].as_str().unwrap();
-        assert!(["firing", "clear", "not_evaluable"].contains(&s));
+        assert!(["firing", "pending", "clear", "not_evaluable"].contains(&s));
+        assert!(x["for_seconds"].as_f64().is_some_and(|f| f >= 0.0), "{x}");
         assert_eq!(
             s == "not_evaluable",
             !x["missing_inputs"].as_array().unwrap().is_empty(),

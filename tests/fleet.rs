@@ -217,6 +217,7 @@ fn args(url: &str, group_by: &str) -> FleetArgs {
         series_limit: kvscope::store::DEFAULT_SERIES_LIMIT,
         format: OutputFormat::Json,
         fail_on: None,
+        fail_unless: Vec::new(),
     }
 }
 

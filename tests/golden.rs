@@ -85,6 +85,7 @@ fn reports_match_the_golden_outputs() {
                 packet: None,
                 at: None,
                 fail_on: None,
+                fail_unless: Vec::new(),
                 routes: None,
                 follows: Vec::new(),
                 thresholds: Default::default(),

@@ -519,7 +519,7 @@ fn report_on_a_terminal_is_text() {
     let mut s = Session::start(&["report", "--lmcache", index.to_str().unwrap()]);
     assert_eq!(s.exit_code(Duration::from_secs(30)), 0);
     // The reader thread may still be taking the last bytes in.
-    let prefix = b"architecture: lmcache_mp_server";
+    let prefix = b"KV cache: WORKING";
     wait_bytes(&s.term, Duration::from_secs(30), prefix);
     let bytes = s.term.lock().unwrap().bytes.clone();
     assert!(
@@ -527,4 +527,39 @@ fn report_on_a_terminal_is_text() {
         "{}",
         String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
     );
+}
+
+/// The verdict line tops the demo's screen at 120×40, 80×24 and 200×60, as drawn, without a
+/// key pressed.
+#[test]
+fn the_verdict_tops_the_demo_at_three_sizes() {
+    let mut s = Session::start(&["demo"]);
+    let long = Duration::from_secs(30);
+    for (cols, rows) in [(120, 40), (80, 24), (200, 60)] {
+        s.term.lock().unwrap().screen.set_size(nz(rows), nz(cols));
+        s.pty
+            .master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        assert!(
+            wait_screen(&s.term, long, |screen| {
+                let mut lines = screen.lines();
+                lines.next().is_some_and(|l| l.starts_with("KV cache: "))
+                    && screen.lines().count() >= usize::from(rows) - 1
+                    && lines.any(|l| l.starts_with("kvscope "))
+            }),
+            "{cols}×{rows}:\n{}",
+            s.term.lock().unwrap().screen.screen().contents()
+        );
+    }
+    let mut w = s.pty.master.take_writer().unwrap();
+    w.write_all(b"q").unwrap();
+    w.flush().unwrap();
+    assert_eq!(s.exit_code(long), 0);
+    let _ = std::fs::remove_dir_all(&s.state);
 }

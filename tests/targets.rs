@@ -170,7 +170,8 @@ fn every_target_is_visible_however_many() {
     }
     app.on_tick(100.5);
     let narrow = screenshot::text(&screenshot::render(&app, 100, 40));
-    let header: String = narrow.lines().take(3).collect::<Vec<_>>().join("\n");
+    // Below the verdict line and the title.
+    let header: String = narrow.lines().take(4).collect::<Vec<_>>().join("\n");
     assert!(header.contains("● node0.example:8080"), "{header}");
     assert!(header.contains("down (t lists all)"), "{header}");
     let more: usize = header

@@ -168,6 +168,20 @@ pub fn severity(s: &str) -> Result<crate::analysis::findings::Severity, String> 
         .ok_or_else(|| format!("'{s}' is not a severity (critical, warning or info)"))
 }
 
+/// A verdict state: `working`, `not_hitting` … (`not-hitting` too).
+pub fn cache_state(s: &str) -> Result<crate::analysis::verdict::CacheState, String> {
+    use crate::analysis::verdict::CacheState;
+    let want = s.trim().replace('-', "_").to_lowercase();
+    CacheState::ALL
+        .iter()
+        .copied()
+        .find(|x| x.as_str() == want)
+        .ok_or_else(|| {
+            let all: Vec<&str> = CacheState::ALL.iter().map(|x| x.as_str()).collect();
+            format!("'{s}' is not a verdict state ({})", all.join(", "))
+        })
+}
+
 /// `--speed` of `serve`: a number from 0.01 to 1000.
 pub fn serve_speed(s: &str) -> Result<f64, String> {
     s.trim()
@@ -400,6 +414,11 @@ pub struct ReportCmd {
     /// (without it, findings never change the exit code).
     #[arg(long, value_name = "SEVERITY", value_parser = severity)]
     pub fail_on: Option<crate::analysis::findings::Severity>,
+    /// Exit 1 unless the verdict (on every fleet instance) is one of these states, for CI
+    /// gates: working, degraded, not_hitting, no_traffic, down, unknown; comma-separated
+    /// (docs/verdict.md defines each)
+    #[arg(long, value_name = "STATE[,STATE…]", value_parser = cache_state, value_delimiter = ',')]
+    pub fail_unless: Vec<crate::analysis::verdict::CacheState>,
     /// Also read the LMCache HTTP routes of URL targets once (health, status, config,
     /// threads …; the read-only allowlist of watch), so route-based rules can judge.
     #[arg(long)]

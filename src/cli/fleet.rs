@@ -33,6 +33,8 @@ pub struct FleetArgs {
     pub series_limit: usize,
     pub format: OutputFormat,
     pub fail_on: Option<Severity>,
+    /// Exit 1 unless every instance's verdict is one of these (empty: no gate).
+    pub fail_unless: Vec<crate::analysis::verdict::CacheState>,
 }
 
 impl FleetArgs {
@@ -297,7 +299,8 @@ pub fn found_in(series: &[promapi::Series], group_by: &str) -> Vec<Found> {
 }
 
 /// Runs `report --prometheus`: the fleet report, and its exit code (0; 1 when a rule at or
-/// above `--fail-on` fires on any instance). Prometheus unreachable is exit 3; an answer that
+/// above `--fail-on` fires on any instance, or an instance's verdict is not one of
+/// `--fail-unless`). Prometheus unreachable is exit 3; an answer that
 /// is not the API's (a 401, a proxy's page, one too large) exit 2.
 pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
     let mut reader = Reader::new(args)?;
@@ -336,8 +339,12 @@ pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
         total.warnings = capped_warnings(std::mem::take(&mut total.warnings));
     }
     let analysed = Analysed::of(&fleet);
+    let outside = |a: &crate::analysis::Analysis| {
+        !args.fail_unless.is_empty() && !args.fail_unless.contains(&a.verdict.state)
+    };
     let code = match args.fail_on {
         Some(bar) if analysed.fires(bar) => EXIT_FINDINGS,
+        _ if analysed.rows.iter().any(|(_, a)| outside(a)) => EXIT_FINDINGS,
         _ => 0,
     };
     let out = match args.format {

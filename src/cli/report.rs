@@ -49,6 +49,8 @@ pub struct ReportArgs {
     pub at: Option<String>,
     /// Exit 1 when a rule of this severity or above fires.
     pub fail_on: Option<Severity>,
+    /// Exit 1 unless the verdict is one of these (`--fail-unless`; empty: no gate).
+    pub fail_unless: Vec<crate::analysis::verdict::CacheState>,
     /// Also read the LMCache HTTP routes of URL targets, once (`--routes`; `/env` only with
     /// `allow_env`).
     pub routes: Option<crate::sources::lmcache_http::RouteOptions>,
@@ -163,12 +165,12 @@ pub fn report(args: &ReportArgs) -> Result<(String, i32), Failure> {
     let model = load(args)?;
     // One analysis for the output and the exit code.
     let a = crate::analysis::analyze(&model.inputs(args.window));
-    let code = exit_code(&model, &a, args.fail_on);
+    let code = exit_code(&model, &a, args.fail_on, &args.fail_unless);
     let out = match args.format {
         OutputFormat::Json => report::json_of(&model, &a, args.window),
         // Nothing answered: a short error, not a page of unknown figures.
         OutputFormat::Text if code == EXIT_UNREACHABLE && nothing_answered(&model) => {
-            unreachable_text(&model)
+            unreachable_text(&model, &a.verdict)
         }
         OutputFormat::Text => report::text_of(&model, a, args.window),
         OutputFormat::Markdown => report::markdown_of(&model, a, args.window),
@@ -185,8 +187,11 @@ fn nothing_answered(model: &Model) -> bool {
 
 /// The text report when no target answered: each target, its failed attempts and the last
 /// error, and where the full report is.
-fn unreachable_text(model: &Model) -> String {
-    let mut out = String::from("no target answered: nothing to report\n");
+fn unreachable_text(model: &Model, verdict: &crate::analysis::verdict::Verdict) -> String {
+    let mut out = format!(
+        "{}\nno target answered: nothing to report\n",
+        crate::sanitize::clean(&verdict.line())
+    );
     for (t, store) in model.targets() {
         let h = model.health(t);
         let last = h
@@ -205,15 +210,23 @@ fn unreachable_text(model: &Model) -> String {
 }
 
 /// The exit code a report's inputs and verdicts give: 3 if a target never answered an
-/// attempt; else 1 if a firing rule is at or above `fail_on`; else 0. `not_evaluable` never
-/// counts.
-pub fn exit_code(model: &Model, a: &crate::analysis::Analysis, fail_on: Option<Severity>) -> i32 {
+/// attempt; else 1 if a firing rule is at or above `fail_on` or the verdict is not one of
+/// `fail_unless` (when given); else 0. `not_evaluable` and `pending` never count.
+pub fn exit_code(
+    model: &Model,
+    a: &crate::analysis::Analysis,
+    fail_on: Option<Severity>,
+    fail_unless: &[crate::analysis::verdict::CacheState],
+) -> i32 {
     let never_answered = model.targets().any(|(t, _)| {
         let h = model.health(t);
         h.last_ok.is_none() && h.failures > 0
     });
     if never_answered {
         return EXIT_UNREACHABLE;
+    }
+    if !fail_unless.is_empty() && !fail_unless.contains(&a.verdict.state) {
+        return EXIT_FINDINGS;
     }
     let Some(bar) = fail_on else {
         return 0;

@@ -68,6 +68,7 @@ fn run_report(
         timeout,
         format,
         fail_on,
+        fail_unless,
         routes,
         allow_env,
         config,
@@ -93,6 +94,7 @@ fn run_report(
             series_limit,
             format,
             fail_on,
+            fail_unless,
         };
         return printed(super::fleet::report(&args));
     }
@@ -109,6 +111,7 @@ fn run_report(
         packet,
         at,
         fail_on,
+        fail_unless,
         routes: routes.then_some(crate::sources::lmcache_http::RouteOptions { allow_env }),
         thresholds,
         follows,
@@ -256,6 +259,7 @@ fn fleet_view(
         series_limit: w.series_limit,
         format: OutputFormat::Json,
         fail_on: None,
+        fail_unless: Vec::new(),
     };
     super::fleet::run(&args, &w, interval).map(live_code)
 }

@@ -58,6 +58,7 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         packet: None,
         at: None,
         fail_on: None,
+        fail_unless: Vec::new(),
         routes: None,
         follows: Vec::new(),
         thresholds: Default::default(),

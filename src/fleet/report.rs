@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Fleet, Instance};
 use crate::analysis::findings::{Finding, Severity};
+use crate::analysis::verdict::CacheState;
 use crate::analysis::{Analysis, Fig};
 use crate::timefmt::{format_duration, serialize_time};
 use crate::vocab::{Role, TargetState};
@@ -30,6 +31,9 @@ pub struct Refresh {
 /// What the fleet table shows of one instance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
+    /// The cache verdict's state (the single-box verdict of this instance's analysis).
+    #[serde(default = "unknown_state")]
+    pub verdict: CacheState,
     pub state: TargetState,
     pub architecture: String,
     /// LMCache's lookup hit rate over the window (an MP server's, else an engine's embedded
@@ -42,6 +46,11 @@ pub struct Row {
     pub eventbus_dropped_per_s: Fig,
     pub engine_waiting: Fig,
     pub findings: Counts,
+}
+
+/// A row read from a report written before rows carried the verdict.
+fn unknown_state() -> CacheState {
+    CacheState::Unknown
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +87,7 @@ impl Row {
             (f, _) => f.clone(),
         };
         Row {
+            verdict: a.verdict.state,
             state: i.state(),
             architecture: a.mode.architecture.to_string(),
             hit_rate,
@@ -328,8 +338,9 @@ impl<'a> Analysed<'a> {
         }
         let _ = writeln!(
             out,
-            "\n{:<28} {:<8} {:<22} {:>7} {:>7} {:>9} {:>8} {:>8} {:>6}  findings",
+            "\n{:<28} {:<11} {:<8} {:<22} {:>7} {:>7} {:>9} {:>8} {:>8} {:>6}  firing rules",
             "instance",
+            "verdict",
             "state",
             "architecture",
             "hit",
@@ -343,8 +354,9 @@ impl<'a> Analysed<'a> {
             let row = &i.row;
             let _ = writeln!(
                 out,
-                "{:<28} {:<8} {:<22} {:>7} {:>7} {:>9} {:>8} {:>8} {:>6}  {}",
+                "{:<28} {:<11} {:<8} {:<22} {:>7} {:>7} {:>9} {:>8} {:>8} {:>6}  {}",
                 cut(&clean(i.instance), 28),
+                row.verdict.as_str(),
                 row.state.as_str(),
                 cut(&row.architecture, 22),
                 percent(row.hit_rate.value()),
@@ -353,26 +365,21 @@ impl<'a> Analysed<'a> {
                 count(row.l2_store_backlog.value()),
                 count(row.eventbus_dropped_per_s.value()),
                 count(row.engine_waiting.value()),
-                findings_text(row.findings)
+                firing_text(i.findings)
             );
         }
         out
     }
 }
 
-fn findings_text(c: Counts) -> String {
-    if c == Counts::default() {
+/// The firing rules, most severe first, as `code (severity)`.
+fn firing_text(findings: &[Finding]) -> String {
+    if findings.is_empty() {
         return "none".into();
     }
-    let mut parts = Vec::new();
-    for (n, what) in [
-        (c.critical, "critical"),
-        (c.warning, "warning"),
-        (c.info, "info"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
-        }
-    }
-    parts.join(", ")
+    findings
+        .iter()
+        .map(|f| format!("{} ({})", f.code, f.severity))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -7,7 +7,7 @@ use super::keys::{Action, KeyMap};
 use super::theme::Theme;
 pub use super::view::{Ask, LogFilter, MatrixFilter, Overlay, Pane, RequestOrder, View};
 use crate::analysis;
-use crate::analysis::matrix::{Need, Status};
+use crate::analysis::matrix::Status;
 use crate::model::Model;
 use crate::session::picture::{Core, FollowOffer, Shown};
 use crate::session::playback::Control;
@@ -244,11 +244,8 @@ impl App {
             .filter(|(_, f)| match self.view.filter {
                 MatrixFilter::All => true,
                 MatrixFilter::Applicable => f.status != Status::NotApplicable,
-                MatrixFilter::Problems => {
-                    // Zero is healthy for many gauges; absence is what needs a look.
-                    (f.need == Need::Required && f.status == Status::Missing)
-                        || f.status == Status::DeclaredNoSamples
-                }
+                // Zero is healthy for many gauges; absence is what needs a look.
+                MatrixFilter::Problems => f.is_problem(),
             })
             .map(|(i, _)| i)
             .collect()

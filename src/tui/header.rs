@@ -148,7 +148,28 @@ fn finding_counts(app: &App) -> Vec<Span<'static>> {
     out
 }
 
-/// Every header line at this width: the title, the targets, the note.
+/// The verdict, above everything: `KV cache: WORKING — …`, coloured by its state.
+fn verdict_line(app: &App) -> Line<'static> {
+    use crate::analysis::verdict::CacheState;
+    let v = &app.shown.analysis.verdict;
+    let style = match v.state {
+        CacheState::Working => app.theme.good,
+        CacheState::NoTraffic | CacheState::NotHitting => app.theme.warn,
+        CacheState::Degraded | CacheState::Down => app.theme.bad,
+        CacheState::Unknown => app.theme.dim,
+    };
+    let line = clean(&v.line());
+    let (head, rest) = match line.split_once(" — ") {
+        Some((h, r)) => (h.to_string(), format!(" — {r}")),
+        None => (line, String::new()),
+    };
+    Line::from(vec![
+        Span::styled(head, style.add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::styled(rest, app.theme.text),
+    ])
+}
+
+/// Every header line at this width: the verdict, the title, the targets, the note.
 pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let a = &app.shown.analysis;
     let mut spans = vec![
@@ -163,7 +184,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     if app.view.paused {
         spans.push(Span::styled(" PAUSED ", app.theme.selected));
     }
-    let mut out = vec![Line::from(spans)];
+    let mut out = vec![verdict_line(app), Line::from(spans)];
     if let Some(r) = &app.shown.replay {
         out.push(replay_line(app, r));
     }

@@ -50,7 +50,7 @@ fn family_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
             Span::raw(format!("{:<28}", m.key)),
             Span::styled(
                 format!("{:<10}", status_word(m.status)),
-                status_style(app, m.status),
+                status_style(app, m.status, fam.is_problem()),
             ),
             Span::styled(
                 format!(

@@ -306,7 +306,10 @@ fn matrix_row(app: &App, fi: usize, name_w: usize, wide: bool) -> Row<'static> {
     };
     let mut cells = vec![
         Span::raw(crate::units::cut(fam.id, name_w)),
-        Span::styled(status_word(fam.status), status_style(app, fam.status)),
+        Span::styled(
+            status_word(fam.status),
+            status_style(app, fam.status, fam.is_problem()),
+        ),
         Span::styled(need, app.theme.dim),
         Span::raw(if fam.series > 0 {
             fam.series.to_string()

@@ -130,13 +130,16 @@ pub(super) fn sparkline(
     f.render_widget(Sparkline::default().data(&data).max(100).style(style), area);
 }
 
-pub(super) fn status_style(app: &App, s: Status) -> Style {
+/// A status's colour by what it means: red only where the matrix's problems filter counts
+/// (`problem`: a required family that is missing), yellow for what waits or is declared
+/// without samples, dim for what is absent and not expected.
+pub(super) fn status_style(app: &App, s: Status, problem: bool) -> Style {
     match s {
         Status::Populated => app.theme.good,
         Status::Zero => app.theme.info,
-        Status::DeclaredNoSamples => app.theme.warn,
-        Status::Missing => app.theme.bad,
-        Status::NotApplicable => app.theme.dim,
+        Status::DeclaredNoSamples | Status::Waiting => app.theme.warn,
+        Status::Missing if problem => app.theme.bad,
+        Status::Missing | Status::NotApplicable => app.theme.dim,
     }
 }
 
@@ -145,6 +148,7 @@ pub(super) fn status_word(s: Status) -> &'static str {
         Status::Populated => "populated",
         Status::Zero => "zero",
         Status::DeclaredNoSamples => "declared",
+        Status::Waiting => "waiting",
         Status::Missing => "missing",
         Status::NotApplicable => "n/a",
     }

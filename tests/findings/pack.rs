@@ -28,6 +28,8 @@ fn model(lm: &[Scrape], en: &[Scrape]) -> Model {
         if s.is_empty() { vec![] } else { vec![n.into()] }
     };
     let mut m = Model::new(&names(lm, "lmcache"), &names(en, "engine"), 64);
+    // The conditions alone: hold-downs are tested apart.
+    m.thresholds = kvscope::analysis::findings::Thresholds::at_once();
     feed(&mut m, lm, en, false);
     m
 }
@@ -225,11 +227,22 @@ pub fn a_packet_report_carries_each_rules_state_changes() {
         serde_json::from_slice(&o.stdout).unwrap()
     };
     let r = run(&[]);
-    assert_eq!(history(&r, "l1_at_watermark"), ["clear", "firing", "clear"]);
-    let at = r["verdict_history"]["l1_at_watermark"][1]["at"]
+    // Its condition held from the pending change for its `for` (10 s) before it fired.
+    assert_eq!(
+        history(&r, "l1_at_watermark"),
+        ["clear", "pending", "firing", "clear"]
+    );
+    let at = |i: usize| {
+        let t = r["verdict_history"]["l1_at_watermark"][i]["at"]
+            .as_str()
+            .unwrap();
+        kvscope::timefmt::parse_rfc3339(t).unwrap()
+    };
+    assert!(at(2) - at(1) >= 10.0, "{} then {}", at(1), at(2));
+    let first = r["verdict_history"]["l1_at_watermark"][1]["at"]
         .as_str()
         .unwrap();
-    assert!(at.starts_with("2026-11-22T07:2"), "{at}");
+    assert!(first.starts_with("2026-11-22T07:2"), "{first}");
     let early = run(&["--at", "+30s"]);
     assert_eq!(history(&early, "l1_at_watermark"), ["clear"]);
 }

@@ -24,6 +24,7 @@ fn with_routes(routes: &[(Route, u16, String)]) -> Value {
 /// [`with_routes`], then `more` events.
 fn with_routes_and(routes: &[(Route, u16, String)], more: Vec<Event>) -> Value {
     let mut m = Model::new(&["lmcache".into()], &[], 64);
+    m.thresholds = kvscope::analysis::findings::Thresholds::at_once();
     let mut last = 0.0;
     for (path, time) in common::run1_timeline(31) {
         last = time.unwrap();

@@ -91,7 +91,11 @@ fn the_history_is_a_fresh_judgement_of_each_moment() {
         inputs.clock = inputs
             .clock
             .map(|c| crate::analysis::Clock { now: at, ..c });
-        fresh.note(at, &analysis::verdicts(&inputs));
+        // Judged with the history so far, as a session judges (hold-downs read it).
+        let before = fresh.clone();
+        inputs.history = Some(&before);
+        let j = analysis::verdicts(&inputs);
+        fresh.note(at, &j.rules, j.verdict.state);
     };
     let mut judged = 0;
     for (i, e) in events.iter().enumerate() {

@@ -184,13 +184,14 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
     let at = v.cursor(&rows);
     // Narrow screens keep the columns that say whether the cache works; the rest are in
     // the instance's dashboard and the report.
-    let wide = area.width >= 110;
+    let wide = area.width >= 130;
     let spark_w: u16 = if area.width >= 140 { 16 } else { 8 };
     let arch_w: u16 = if wide { 22 } else { 17 };
-    let columns: [(&str, Constraint, bool); 11] = [
+    let columns: [(&str, Constraint, bool); 12] = [
         ("instance", Constraint::Min(10), true),
+        ("verdict", Constraint::Length(11), true),
         ("state", Constraint::Length(7), true),
-        ("architecture", Constraint::Length(arch_w), true),
+        ("architecture", Constraint::Length(arch_w), wide),
         ("hit", Constraint::Length(6), true),
         ("L1", Constraint::Length(6), true),
         ("evict/s", Constraint::Length(8), wide),
@@ -283,8 +284,21 @@ fn table_row(
         _ if stale_table => v.theme.warn,
         _ => v.theme.good,
     };
+    let verdict_style = {
+        use crate::analysis::verdict::CacheState;
+        match row.verdict {
+            CacheState::Working => v.theme.good,
+            CacheState::NoTraffic | CacheState::NotHitting => v.theme.warn,
+            CacheState::Degraded | CacheState::Down => v.theme.bad,
+            CacheState::Unknown => v.theme.dim,
+        }
+    };
     let cells = vec![
         Cell::from(cut(&crate::sanitize::clean(&r.name), name_w)),
+        Cell::from(Span::styled(
+            row.verdict.as_str().replace('_', " "),
+            verdict_style,
+        )),
         Cell::from(Span::styled(row.state.as_str(), state_style)),
         Cell::from(cut(&row.architecture, arch_w)),
         Cell::from(percent(row.hit_rate.value())),

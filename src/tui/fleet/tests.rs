@@ -217,7 +217,7 @@ fn a_long_instance_name_ends_in_an_ellipsis_in_its_cell() {
     let mut v = view();
     let long = "gpu-node-017.us-east-2.inference.cluster.example.com:8080";
     v.picture.rows[0].name = long.into();
-    for w in [80, 120] {
+    for w in [80, 100] {
         let s = render(&v, w, 24);
         let line = s
             .lines()

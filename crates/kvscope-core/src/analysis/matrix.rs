@@ -15,6 +15,8 @@ crate::named! {
         NotApplicable = "not_applicable",
         Missing = "missing",
         DeclaredNoSamples = "declared_no_samples",
+        /// A required family LMCache creates at its first lookup, before any lookup.
+        Waiting = "waiting",
         Zero = "zero",
         Populated = "populated",
     }
@@ -61,6 +63,16 @@ pub struct FamilyRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why_not_required: Option<&'static str>,
     pub metrics: Vec<MetricRow>,
+}
+
+impl FamilyRow {
+    /// What needs a look (the matrix's problems filter; the only rows drawn in red): a required
+    /// family without samples, or one declared without samples. A family waiting for traffic
+    /// or an optional one that is absent is not.
+    pub fn is_problem(&self) -> bool {
+        (self.need == Need::Required && self.status == Status::Missing)
+            || self.status == Status::DeclaredNoSamples
+    }
 }
 
 /// A name with a known prefix that the catalog does not know.
@@ -179,6 +191,10 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
     let seen = observe(&targets);
     let present = components(mode, features);
     let dated = predating(&seen);
+    let looked_up = inputs
+        .newest_series(crate::metric!("lmcache_mp.lookup", "requested_tokens"))
+        .next()
+        .is_some();
     FAMILIES
         .iter()
         .enumerate()
@@ -218,6 +234,13 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
             } else {
                 None
             };
+            if need == Need::Required
+                && status <= Status::DeclaredNoSamples
+                && !looked_up
+                && catalog::CREATED_ON_FIRST_EVENT.contains(&f.id)
+            {
+                status = Status::Waiting;
+            }
             FamilyRow {
                 id: f.id,
                 title: f.title,

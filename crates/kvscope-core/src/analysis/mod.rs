@@ -14,6 +14,7 @@ pub mod http_facts;
 pub mod matrix;
 pub mod misses;
 pub mod mode;
+pub use findings::verdict;
 #[cfg(test)]
 mod tests;
 
@@ -39,6 +40,9 @@ pub struct Inputs<'a> {
     /// staleness and scrape speed are judged against them. Data, not the wall clock, so a
     /// replay reaches the verdicts the live view did.
     pub clock: Option<Clock>,
+    /// The rules' and the cache verdict's changes judged before this moment (their hold-down
+    /// and `since` read it); `None` for one snapshot.
+    pub history: Option<&'a findings::Verdicts>,
 }
 
 /// "Now" and the interval targets are polled at (seconds).
@@ -241,6 +245,8 @@ pub struct Evidence {
 /// Everything analysis produces.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Analysis {
+    /// Is the KV cache working: the answer at a glance.
+    pub verdict: verdict::Verdict,
     pub mode: mode::Mode,
     pub families: Vec<matrix::FamilyRow>,
     pub unrecognised: Vec<matrix::Unrecognised>,
@@ -328,9 +334,12 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         &p.lmcache.http.metrics_sample_rate,
         has(&p.features, crate::catalog::Feature::L2),
     );
-    let rules = findings::evaluate(&p.facts(inputs));
+    let facts = p.facts(inputs);
+    let rules = findings::evaluate(&facts);
+    let verdict = verdict::judge(&facts, &rules);
     let findings = findings::firing(&rules);
     Analysis {
+        verdict,
         mode: p.mode,
         families: p.families,
         unrecognised: p.unrecognised,
@@ -345,12 +354,21 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
     }
 }
 
-/// Every rule's verdict over the inputs, in the rule table's order: [`analyze`]'s `rules`,
-/// leaving out what no rule reads (miss attribution, breakdowns), for judging every capture
-/// of a long timeline. A test holds the two equal.
-pub fn verdicts(inputs: &Inputs<'_>) -> Vec<findings::Finding> {
+/// A moment judged: every rule's verdict, in the rule table's order, and the cache verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub rules: Vec<findings::Finding>,
+    pub verdict: verdict::Verdict,
+}
+
+/// [`analyze`]'s `rules` and `verdict`, leaving out what neither reads (miss attribution,
+/// breakdowns), for judging every capture of a long timeline. A test holds the two equal.
+pub fn verdicts(inputs: &Inputs<'_>) -> Judgement {
     let p = Parts::of(inputs, false);
-    findings::evaluate(&p.facts(inputs))
+    let facts = p.facts(inputs);
+    let rules = findings::evaluate(&facts);
+    let verdict = verdict::judge(&facts, &rules);
+    Judgement { rules, verdict }
 }
 
 /// What the rules read, computed once.
@@ -446,6 +464,7 @@ impl<'a> Parts<'a> {
                 .collect(),
             clock: inputs.clock,
             window: inputs.window,
+            history: inputs.history,
         }
     }
 }

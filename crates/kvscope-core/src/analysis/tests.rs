@@ -26,6 +26,7 @@ fn arch(lmcache: &[&str], engine: &[&str]) -> (String, Strength, Analysis) {
         thresholds: &Default::default(),
         window: 60.0,
         clock: None,
+        history: None,
     });
     (a.mode.architecture.to_string(), a.mode.strength, a)
 }
@@ -184,6 +185,7 @@ fn unhealthy_periodic_threads_are_a_finding_hand_written() {
             thresholds: &Default::default(),
             window: 60.0,
             clock: None,
+            history: None,
         })
     };
     let has = |a: &Analysis| {

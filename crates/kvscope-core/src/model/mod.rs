@@ -178,7 +178,7 @@ impl Model {
         };
         self.pending = false;
         let a = crate::analysis::analyze(&self.inputs_at(m, window));
-        std::sync::Arc::make_mut(&mut self.verdicts).note(m, &a.rules);
+        std::sync::Arc::make_mut(&mut self.verdicts).note(m, &a.rules, a.verdict.state);
         Some(a)
     }
 
@@ -186,8 +186,8 @@ impl Model {
     /// the clock's) and records there the rules whose state changed. A moment is judged on its
     /// own time, whoever judges it and whenever.
     pub fn note_verdicts(&mut self, now: f64, window: f64) {
-        let rules = crate::analysis::verdicts(&self.inputs_at(now, window));
-        std::sync::Arc::make_mut(&mut self.verdicts).note(now, &rules);
+        let j = crate::analysis::verdicts(&self.inputs_at(now, window));
+        std::sync::Arc::make_mut(&mut self.verdicts).note(now, &j.rules, j.verdict.state);
     }
 
     /// [`Model::inputs`] as of the moment `now`: a moment is judged on its own time.
@@ -518,6 +518,7 @@ impl Model {
                 .sum(),
             window,
             clock: self.clock(),
+            history: Some(&self.verdicts),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Whether what the targets say can be read whole: bad values, unknown names, required families and histograms that stay empty.
 
-use super::{Facts, Rule, Severity, Verdict, clear, data, lmcache_present, need};
+use super::{Facts, Rule, Severity, Verdict, clear, data, lmcache_present, need, scraped};
 use crate::analysis::matrix::{FamilyRow, Need, Status};
 use serde_json::json;
 
@@ -11,6 +11,7 @@ pub(super) const BAD_DATA: Rule = Rule {
     applies: "every target",
     needs: "the stored samples (always available)",
     windowed: false,
+    hold: 0.0,
     explanation: "A counter that is not finite, negative or shrinking without a restart, a series twice in one scrape, or a histogram that is not cumulative cannot be a measurement; figures resting on such values are shown as unknown, with the series named.",
     next_action: "Check the exporter: a counter must be a finite, non-negative number that only grows, each series must appear once per scrape, and bucket bounds must be numbers.",
     check: bad_data,
@@ -20,6 +21,9 @@ fn bad_data(c: &Facts<'_>) -> Verdict {
     let quality = c.quality;
     let n = quality.notes.len() as u64 + quality.not_kept;
     if n == 0 {
+        if let Err(v) = scraped(c) {
+            return v;
+        }
         return clear(vec![], &[("problems", json!(0))]);
     }
     let mut evidence: Vec<String> = quality
@@ -46,12 +50,16 @@ pub(super) const REQUIRED_FAMILY_MISSING: Rule = Rule {
     applies: "every deployment (the matrix's required families)",
     needs: "the family matrix",
     windowed: false,
+    hold: 15.0,
     explanation: "The matrix marks families the detected architecture must export; one without samples means a disabled exporter, a renamed metric, or no traffic yet.",
     next_action: "Many LMCache series appear only after their first event: send traffic, then check the exporter (--disable-metrics, OTLP push) and the name variants this build uses.",
     check: required_family_missing,
 };
 
 fn required_family_missing(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = scraped(c) {
+        return v;
+    }
     let missing: Vec<&FamilyRow> = c
         .families
         .iter()
@@ -61,20 +69,23 @@ fn required_family_missing(c: &Facts<'_>) -> Verdict {
         })
         .collect();
     if missing.is_empty() {
+        // LMCache creates these on their first event: before the first lookup, absence is
+        // normal, and the rule cannot judge them.
+        let waiting: Vec<&str> = c
+            .families
+            .iter()
+            .filter(|r| r.status == Status::Waiting)
+            .map(|r| r.id)
+            .collect();
+        if !waiting.is_empty() {
+            return Verdict::Missing(vec![format!(
+                "traffic: {} appear with the first lookup, and there has been none",
+                waiting.join(", ")
+            )]);
+        }
         return clear(vec![], &[("families", json!([]))]);
     }
     let ids: Vec<&str> = missing.iter().map(|f| f.id).collect();
-    // LMCache creates these on their first event: before the first lookup, absence is normal.
-    if !c.lookup_tokens_exported
-        && ids
-            .iter()
-            .all(|id| crate::catalog::CREATED_ON_FIRST_EVENT.contains(id))
-    {
-        return Verdict::Missing(vec![format!(
-            "traffic: {} appear with the first lookup, and there has been none",
-            ids.join(", ")
-        )]);
-    }
     Verdict::Firing {
         title: if ids.len() == 1 {
             format!("{} has no samples", ids[0]).into()
@@ -103,6 +114,7 @@ pub(super) const SAMPLED_HISTOGRAMS_EMPTY: Rule = Rule {
     applies: "an LMCache MP server that has served lookups",
     needs: "the matrix's sampled families and /config's metrics_sample_rate",
     windowed: false,
+    hold: 30.0,
     explanation: "Lifecycle and reuse-gap histograms record only a sample of events (--metrics-sample-rate, 0.01 by default); with little traffic they stay empty, so miss attribution and reuse figures have nothing to scale.",
     next_action: "Expect them after about 1/rate events, or raise --metrics-sample-rate while investigating.",
     check: sampled_histograms_empty,
@@ -170,12 +182,16 @@ pub(super) const UNRECOGNISED_NAMES: Rule = Rule {
     applies: "every target",
     needs: "the stored samples (always available)",
     windowed: false,
+    hold: 0.0,
     explanation: "A newer or older build may have renamed metrics; kvscope reads them only through its catalog.",
     next_action: "Report them so the catalog learns the variant.",
     check: unrecognised_names,
 };
 
 fn unrecognised_names(c: &Facts<'_>) -> Verdict {
+    if let Err(v) = scraped(c) {
+        return v;
+    }
     if c.unrecognised.is_empty() {
         return clear(vec![], &[("names", json!(0))]);
     }

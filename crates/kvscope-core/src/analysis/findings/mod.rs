@@ -26,6 +26,7 @@ mod reach;
 mod server;
 mod thresholds;
 mod transfers;
+pub mod verdict;
 
 pub use history::{VERDICT_CHANGES, Verdicts};
 pub use thresholds::{L1_EVICTION_RATIO, L1_WATERMARK, Range, THRESHOLDS, Threshold, Thresholds};
@@ -44,6 +45,8 @@ crate::named! {
     /// A rule's verdict.
     pub enum State {
         Firing = "firing",
+        /// The condition holds, but not yet for the rule's `for` (its hold-down).
+        Pending = "pending",
         Clear = "clear",
         NotEvaluable = "not_evaluable",
     }
@@ -62,6 +65,8 @@ pub struct Finding {
     pub missing_inputs: Vec<String>,
     /// The window its rates cover; `null` for rules that read totals or state.
     pub window_seconds: Option<f64>,
+    /// How long the condition must hold before the rule fires (its `for`; `pending` until then).
+    pub for_seconds: f64,
     pub evidence: Vec<String>,
     /// The evidence as data: the values the verdict rests on.
     pub evidence_data: Map<String, Value>,
@@ -97,6 +102,9 @@ pub struct Facts<'a> {
     pub lmcache_spans: Option<u64>,
     /// The LMCache server log's lines that findings read (`None`: no log given).
     pub server_log: Option<LogFacts>,
+    /// Each rule's state changes judged before this moment: a rule's hold-down reads when its
+    /// condition began (`None`: nothing judged over time, as for one snapshot).
+    pub history: Option<&'a Verdicts>,
 }
 
 /// What a check concluded.
@@ -177,6 +185,9 @@ pub struct Rule {
     pub needs: &'static str,
     /// Whether its verdict rests on rates over the window.
     pub windowed: bool,
+    /// Its `for`, in seconds: how long the condition must hold before it fires; `pending`
+    /// until then. `[findings.for]` in the config overrides it.
+    pub hold: f64,
     pub explanation: &'static str,
     pub next_action: &'static str,
     check: fn(&Facts<'_>) -> Verdict,
@@ -234,7 +245,34 @@ pub const RULES: &[Rule] = &[
 
 /// Evaluates every rule: all verdicts in table order, and the firing ones most severe first.
 pub fn evaluate(facts: &Facts<'_>) -> Vec<Finding> {
-    RULES.iter().map(|r| verdict(r, facts)).collect()
+    RULES
+        .iter()
+        .map(|r| held(verdict(r, facts), facts))
+        .collect()
+}
+
+/// A firing verdict of a rule with a `for` stays `pending` until its condition has held that
+/// long: since the pending state the history last noted, judged on the clock of this moment.
+/// Without a clock (a snapshot with no time or interval) nothing can be held over time, and
+/// the rule judges what it sees.
+fn held(mut f: Finding, facts: &Facts<'_>) -> Finding {
+    let Some(clock) = facts.clock else {
+        return f;
+    };
+    if f.state != State::Firing || f.for_seconds <= 0.0 {
+        return f;
+    }
+    let last = facts
+        .history
+        .and_then(|h| h.get(f.code))
+        .and_then(|c| c.last().copied());
+    match last {
+        Some((_, State::Firing)) => return f,
+        Some((t, State::Pending)) if clock.now - t >= f.for_seconds => return f,
+        _ => {}
+    }
+    f.state = State::Pending;
+    f
 }
 
 /// The firing verdicts among `rules`, most severe first.
@@ -274,6 +312,7 @@ fn verdict(rule: &Rule, facts: &Facts<'_>) -> Finding {
         title,
         missing_inputs: missing,
         window_seconds: rule.windowed.then_some(facts.window),
+        for_seconds: facts.thresholds.hold(rule),
         evidence,
         evidence_data: data,
         explanation: rule.explanation,
@@ -291,9 +330,10 @@ pub fn document() -> String {
         let (key, what, note, default) = (t.key, t.meaning, t.range.note(), t.default);
         out.push_str(&format!("| `{key}` | {what}{note} | {default} |\n"));
     }
+    out.push_str("\n## Hold-down (`for`)\n\nA rule whose condition holds is `pending` until it has held for the rule's `for`, then\n`firing`, as a Prometheus alert waits. `pending` shows in `rules[]` and the verdict history\nand never counts for `--fail-on`. Holding needs a clock: a snapshot with no time or interval\n(a `.prom` file alone) is judged as seen; a report of URLs is timed, so give it `--samples`\nspanning the `for` when a gate should count such a rule. The config file's `[findings.for]` table sets them\nper rule, e.g. `eventbus_dropping = \"30s\"` (`0s` fires at once; at most a day).\n");
     for r in RULES {
         out.push_str(&format!(
-            "\n## `{}` ({})\n\n{}.\n\n- Applies to: {}.\n- Reads: {}{}.\n- Why it matters: {}\n- Next action: {}\n",
+            "\n## `{}` ({})\n\n{}.\n\n- Applies to: {}.\n- Reads: {}{}.\n- For: {}.\n- Why it matters: {}\n- Next action: {}\n",
             r.code,
             r.severity,
             r.title,
@@ -303,6 +343,11 @@ pub fn document() -> String {
                 " (rates over the window)"
             } else {
                 ""
+            },
+            if r.hold > 0.0 {
+                crate::timefmt::format_duration(r.hold)
+            } else {
+                "0s (fires at once)".into()
             },
             r.explanation,
             r.next_action
@@ -354,6 +399,15 @@ fn lmcache_given(c: &Facts<'_>) -> Result<(), Verdict> {
         return Err(Verdict::Missing(vec![
             "an LMCache MP server (give --lmcache)".into(),
         ]));
+    }
+    Ok(())
+}
+
+/// Rules about what scrapes carry need one: before any target answered they would judge
+/// "clear" from nothing.
+fn scraped(c: &Facts<'_>) -> Result<(), Verdict> {
+    if c.lmcache_targets + c.engine_targets == 0 {
+        return Err(Verdict::Missing(vec!["a scrape of some target".into()]));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub(super) const TARGET_DOWN: Rule = Rule {
     applies: "every target read over the network",
     needs: "each target's last scrape attempt",
     windowed: false,
+    hold: 0.0,
     explanation: "The last attempt to scrape the target failed (refused, timed out, an error status, a body too large): nothing it says now is known, and every figure of it is as old as its last answer.",
     next_action: "Check that the process runs and listens where kvscope looks (address, port, path), and read the error: a status names the server's complaint, a timeout a stalled or overloaded process.",
     check: target_down,
@@ -20,9 +21,12 @@ fn target_down(c: &Facts<'_>) -> Verdict {
         .targets
         .iter()
         .filter_map(|(n, h, _)| Some((*n, (*h)?)))
+        // A target not yet tried is neither up nor down: judging it clear would write a
+        // "clear" into the history of a target that never answers.
+        .filter(|(_, h)| h.last_ok.is_some() || h.last_failure.is_some())
         .collect();
     if known.is_empty() {
-        return Verdict::Missing(vec!["how scraping each target went".into()]);
+        return Verdict::Missing(vec!["a finished scrape attempt of some target".into()]);
     }
     let down: Vec<String> = known
         .iter()
@@ -70,6 +74,7 @@ pub(super) const TARGET_STALE: Rule = Rule {
     applies: "every target read over the network or recorded",
     needs: "how scraping each target went, now and the poll interval",
     windowed: false,
+    hold: 0.0,
     explanation: "A target that answered before but has given nothing new for three intervals is hanging or serving a frozen observation; every figure from it is old.",
     next_action: "Check the process (is it wedged?), the network path, and whether its /metrics answer changes between scrapes.",
     check: target_stale,
@@ -145,6 +150,7 @@ pub(super) const SCRAPE_TOO_SLOW: Rule = Rule {
     applies: "every target read over the network",
     needs: "each target's last scrape latency and the poll interval",
     windowed: false,
+    hold: 10.0,
     explanation: "A scrape that takes half the interval or more leaves no slack: the next poll starts late, so figures lag and a slow exporter (a big /metrics, a busy event loop) is itself a symptom.",
     next_action: "Raise --interval, lower the series count (label cardinality), or look at what keeps the exporter busy.",
     check: scrape_too_slow,
@@ -204,6 +210,7 @@ pub(super) const PARSE_ERRORS: Rule = Rule {
     applies: "every target",
     needs: "the parser's skipped lines (always available)",
     windowed: false,
+    hold: 0.0,
     explanation: "Lines of a /metrics body that are not valid exposition text are skipped; what they carried is missing from every figure.",
     next_action: "The report's parse_errors lists the first bad lines per scrape with their line numbers: fix the exporter, or report a format kvscope should read.",
     check: parse_errors,
@@ -212,6 +219,9 @@ pub(super) const PARSE_ERRORS: Rule = Rule {
 fn parse_errors(c: &Facts<'_>) -> Verdict {
     let pairs = [("lines_skipped", json!(c.lines_skipped))];
     if c.lines_skipped == 0 {
+        if let Err(v) = super::scraped(c) {
+            return v;
+        }
         return clear(vec![], &pairs);
     }
     Verdict::Firing {

@@ -53,11 +53,13 @@ macro_rules! thresholds {
         #[derive(Debug, Clone, PartialEq)]
         pub struct Thresholds {
             $(#[doc = $meaning] pub $key: f64,)*
+            /// `[findings.for]`: rules' hold-downs (seconds) in place of the table's.
+            pub holds: std::collections::BTreeMap<&'static str, f64>,
         }
 
         impl Default for Thresholds {
             fn default() -> Self {
-                Thresholds { $($key: $default,)* }
+                Thresholds { $($key: $default,)* holds: Default::default() }
             }
         }
 
@@ -87,7 +89,51 @@ thresholds! {
         "a 90th-percentile P2P transfer time (seconds) in the window above this is slow";
 }
 
+/// The longest `for` a config may set.
+pub const MAX_HOLD_SECONDS: f64 = 86_400.0;
+
 impl Thresholds {
+    /// The defaults with every rule's `for` at 0: each fires at the first moment its
+    /// condition holds (for judging a rule's condition alone, as its tests do).
+    pub fn at_once() -> Thresholds {
+        Thresholds {
+            holds: super::RULES.iter().map(|r| (r.code, 0.0)).collect(),
+            ..Thresholds::default()
+        }
+    }
+
+    /// A rule's `for`: the config's, else the table's.
+    pub fn hold(&self, rule: &super::Rule) -> f64 {
+        self.holds.get(rule.code).copied().unwrap_or(rule.hold)
+    }
+
+    /// [`Thresholds::with_overrides`] and `[findings.for]`: rule code → duration (`30s`,
+    /// `0s`); an unknown rule or a duration that does not read is an error naming it.
+    pub fn with_holds(
+        overrides: &std::collections::BTreeMap<String, f64>,
+        holds: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Thresholds, String> {
+        let mut t = Thresholds::with_overrides(overrides)?;
+        for (code, text) in holds {
+            let Some(rule) = super::RULES.iter().find(|r| r.code == code) else {
+                return Err(format!(
+                    "[findings.for] {code}: no such rule (the rules are listed in docs/findings.md)"
+                ));
+            };
+            let seconds = if matches!(text.trim(), "0" | "0s" | "0ms" | "0m" | "0h") {
+                0.0
+            } else {
+                crate::timefmt::parse_duration(text)
+                    .map_err(|e| format!("[findings.for] {code}: {e}"))?
+            };
+            if seconds > MAX_HOLD_SECONDS {
+                return Err(format!("[findings.for] {code} = {text:?}: at most a day"));
+            }
+            t.holds.insert(rule.code, seconds);
+        }
+        Ok(t)
+    }
+
     /// The defaults with the config file's `[findings]` values; an unknown key or a value out
     /// of range is an error naming it.
     pub fn with_overrides(

@@ -8,7 +8,7 @@ use crate::analysis::Fig;
 use crate::analysis::aggregate::{Distribution, Pair};
 use crate::analysis::matrix::Status;
 use crate::sanitize::clean;
-use crate::timefmt::format_rfc3339;
+use crate::timefmt::{format_duration, format_rfc3339};
 
 mod evidence;
 use evidence::evidence_lines;
@@ -290,6 +290,12 @@ fn quality_lines(r: &Report) -> Vec<String> {
 /// Plain text for a terminal.
 pub(super) fn text(r: &Report, x: &Extras) -> String {
     let mut o = String::new();
+    let v = &r.analysis.verdict;
+    let _ = writeln!(o, "{}", clean(&v.line()));
+    for why in &v.reasons {
+        let _ = writeln!(o, "  because: {}", clean(why));
+    }
+    let _ = writeln!(o);
     let m = &r.analysis.mode;
     let _ = writeln!(o, "architecture: {} ({})", m.architecture, m.strength);
     for e in &m.evidence {
@@ -376,6 +382,28 @@ fn text_findings(r: &Report, o: &mut String) {
             let _ = writeln!(o, "      next: {}", f.next_action);
         }
     }
+    let pending: Vec<_> = r
+        .analysis
+        .rules
+        .iter()
+        .filter(|f| f.state == crate::analysis::findings::State::Pending)
+        .collect();
+    if !pending.is_empty() {
+        let _ = writeln!(
+            o,
+            "\npending (they fire if their condition holds for their `for`)"
+        );
+        for f in pending {
+            let _ = writeln!(
+                o,
+                "  [{}] {}: {} (for {})",
+                f.severity,
+                f.code,
+                clean(&f.title),
+                format_duration(f.for_seconds)
+            );
+        }
+    }
 }
 
 fn text_families(r: &Report, o: &mut String) {
@@ -415,9 +443,14 @@ fn md_cell(s: &str) -> String {
 pub(super) fn markdown(r: &Report, x: &Extras) -> String {
     let mut o = String::new();
     let m = &r.analysis.mode;
+    let v = &r.analysis.verdict;
+    let _ = writeln!(o, "# kvscope report\n\n**{}**\n", md_cell(&v.line()));
+    for why in &v.reasons {
+        let _ = writeln!(o, "- {}", md_cell(why));
+    }
     let _ = writeln!(
         o,
-        "# kvscope report\n\n**Architecture:** `{}` ({})\n",
+        "\n**Architecture:** `{}` ({})\n",
         m.architecture, m.strength
     );
     let _ = writeln!(o, "| signal | detail | strength |\n|---|---|---|");

@@ -1,0 +1,364 @@
+//! The answer at a glance: is the KV cache working? One state, a line that says it, and the
+//! reasons, from the same figures and rule verdicts as everything else. `docs/verdict.md`
+//! defines each state and the order in which they win.
+
+use super::{Facts, Finding, Severity, State};
+use crate::analysis::Fig;
+use crate::analysis::aggregate::Pair;
+
+crate::named! {
+    /// The state of the KV cache, as the verdict line says it.
+    pub enum CacheState {
+        Working = "working",
+        Degraded = "degraded",
+        NotHitting = "not_hitting",
+        NoTraffic = "no_traffic",
+        Down = "down",
+        Unknown = "unknown",
+    }
+}
+
+impl CacheState {
+    /// The state as the line writes it: capitals, `_` as a space.
+    pub fn shout(self) -> String {
+        self.as_str().replace('_', " ").to_uppercase()
+    }
+}
+
+/// The verdict on the KV cache at one moment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    pub state: CacheState,
+    /// What follows `KV cache: STATE` on the line.
+    pub summary: String,
+    /// When this state began, as judged over time (`null`: judged once).
+    #[serde(serialize_with = "crate::timefmt::serialize_time")]
+    pub since: Option<f64>,
+    /// The window the hit rate covers.
+    pub window_seconds: f64,
+    /// The share of looked-up tokens that hit, over the window.
+    pub hit_rate_window: Fig,
+    /// Why this state: the facts it rests on, most telling first.
+    pub reasons: Vec<String>,
+    /// How long every target has been down, when judged over time.
+    #[serde(skip)]
+    pub down_for: Option<f64>,
+}
+
+impl Verdict {
+    /// The whole line: `KV cache: WORKING — …`, `KV cache: DOWN 10s — …`,
+    /// `KV cache: NO TRAFFIC YET`.
+    pub fn line(&self) -> String {
+        let mut head = self.state.shout();
+        match self.state {
+            CacheState::NoTraffic => head.push_str(" YET"),
+            CacheState::Down => {
+                if let Some(d) = self.down_for {
+                    head = format!(
+                        "{head} {}",
+                        crate::timefmt::format_duration(d.round().max(1.0))
+                    );
+                }
+            }
+            _ => {}
+        }
+        if self.summary.is_empty() {
+            format!("KV cache: {head}")
+        } else {
+            format!("KV cache: {head} — {}", self.summary)
+        }
+    }
+}
+
+/// The lookup counters a verdict reads: LMCache's MP server's, or embedded LMCache's.
+struct Lookups<'a> {
+    requested: &'a Pair,
+    hits: &'a Pair,
+    rate: &'a Pair,
+    /// L1 and L2 shares of the hits, where the server splits them.
+    split: Option<(&'a Pair, &'a Pair)>,
+}
+
+/// The verdict from the facts and the rules as judged (after their hold-down). `since` is the
+/// start of the state when the history's last verdict was the same.
+pub fn judge(c: &Facts<'_>, rules: &[Finding]) -> Verdict {
+    let mut v = state(c, rules);
+    let now = c.clock.map(|k| k.now);
+    let began = match c.history.and_then(|h| h.cache().last().copied()) {
+        Some((t, s)) if s == v.state => Some(t),
+        _ => None,
+    };
+    v.since = began.or(now);
+    // How long it has been down, once it was down before this moment.
+    if v.state == CacheState::Down
+        && let (Some(since), Some(now)) = (began, now)
+        && now > since
+    {
+        v.down_for = Some(now - since);
+    }
+    v
+}
+
+fn verdict(state: CacheState, summary: String, c: &Facts<'_>, reasons: Vec<String>) -> Verdict {
+    Verdict {
+        state,
+        summary,
+        since: None,
+        window_seconds: c.window,
+        hit_rate_window: Fig::unknown("not judged"),
+        reasons,
+        down_for: None,
+    }
+}
+
+fn state(c: &Facts<'_>, rules: &[Finding]) -> Verdict {
+    if let Some(v) = down(c) {
+        return v;
+    }
+    let critical: Vec<&Finding> = rules
+        .iter()
+        .filter(|f| f.state == State::Firing && f.severity == Severity::Critical)
+        .collect();
+    let Some(lookups) = lookups(c) else {
+        let why = if c.lmcache_targets == 0 && c.engine_targets == 0 {
+            "no target has answered yet".to_string()
+        } else if c.lmcache_targets > 0 {
+            // The MP server answered without its lookup counters: it creates them at the
+            // first lookup.
+            return no_traffic(c, "no lookups since the server started".into(), &critical);
+        } else {
+            format!(
+                "no KV-cache hit counters in {} (give --lmcache for the LMCache server)",
+                c.mode.architecture
+            )
+        };
+        return degraded_or(c, &critical, CacheState::Unknown, why);
+    };
+    let requested = lookups.requested.window.value();
+    if lookups.requested.since_start.value() == Some(0.0) && requested.is_none_or(|r| r == 0.0) {
+        return no_traffic(c, "no lookups since the server started".into(), &critical);
+    }
+    match hit_rate(c, &lookups) {
+        Ok(h) => by_rate(c, h, &critical),
+        Err(why) => degraded_or(c, &critical, CacheState::Unknown, why),
+    }
+}
+
+/// The hit rate a verdict judges: the window's when it had lookups, else since start.
+struct HitRate {
+    rate: f64,
+    /// Tokens looked up over what the rate covers.
+    looked: f64,
+    /// Hit tokens over the same.
+    hits: Option<f64>,
+    /// What it covers, in words, with the L1 / L2 split where there is one.
+    over: String,
+    window: Fig,
+}
+
+fn hit_rate(c: &Facts<'_>, l: &Lookups<'_>) -> Result<HitRate, String> {
+    let window = format!("in {}", crate::timefmt::format_duration(c.window));
+    let split = |over: fn(&Pair) -> &Fig| {
+        l.split.map_or(String::new(), |(l1, l2)| {
+            match (over(l1).value(), over(l2).value()) {
+                (Some(a), Some(b)) => format!(
+                    " (L1 {} / L2 {})",
+                    crate::units::percent(Some(a)),
+                    crate::units::percent(Some(b))
+                ),
+                _ => String::new(),
+            }
+        })
+    };
+    let requested = l.requested.window.value();
+    if let (Some(r), Some(rate)) = (requested, l.rate.window.value())
+        && r > 0.0
+    {
+        return Ok(HitRate {
+            rate,
+            looked: r,
+            hits: l.hits.window.value(),
+            over: format!("{window}{}", split(|p| &p.window)),
+            window: Fig::known(rate),
+        });
+    }
+    // No lookups in the window, or no window yet: since start, said as such.
+    let (Some(all), Some(rate)) = (l.requested.since_start.value(), l.rate.since_start.value())
+    else {
+        let why = l.rate.since_start.0.clone().err().unwrap_or_default();
+        return Err(format!("no hit rate: {why}"));
+    };
+    let note = if requested == Some(0.0) {
+        format!("no lookups {window}; since start")
+    } else {
+        "since start (one scrape: no window; report --samples N gives one)".to_string()
+    };
+    Ok(HitRate {
+        rate,
+        looked: all,
+        hits: l.hits.since_start.value(),
+        over: format!("{note}{}", split(|p| &p.since_start)),
+        window: l.rate.window.clone(),
+    })
+}
+
+/// The verdict from a hit rate: warming up, not hitting, or working (unless degraded).
+fn by_rate(c: &Facts<'_>, h: HitRate, critical: &[&Finding]) -> Verdict {
+    let (rate, looked, over) = (h.rate, h.looked, &h.over);
+    let pct = crate::units::percent(Some(rate));
+    let mut reasons = vec![format!(
+        "{pct} of {} looked-up tokens hit {over}",
+        crate::units::count(Some(looked))
+    )];
+    let tail = failures(c)
+        .map(|n| format!(" · {} failures", crate::units::count(Some(n))))
+        .unwrap_or_default();
+    let t = c.thresholds;
+    let mut out = if looked < t.warm_up_tokens && h.hits.is_none_or(|x| x == 0.0) {
+        reasons.push(format!(
+            "warm-up: a hit rate is judged after {} tokens",
+            crate::units::count(Some(t.warm_up_tokens))
+        ));
+        let summary = format!(
+            "warming up: {} of {} tokens looked up, no hits yet",
+            crate::units::count(Some(looked)),
+            crate::units::count(Some(t.warm_up_tokens))
+        );
+        degraded_or(c, critical, CacheState::Unknown, summary)
+    } else if rate < t.low_hit_rate && looked >= t.warm_up_tokens {
+        reasons.push(format!(
+            "below low_hit_rate ({})",
+            crate::units::percent(Some(t.low_hit_rate))
+        ));
+        let summary = format!("{pct} of looked-up tokens hit {over}{tail}");
+        let also = critical.iter().map(|f| f.title.to_string()).collect();
+        verdict(CacheState::NotHitting, summary, c, also)
+    } else {
+        let summary = format!("{pct} of looked-up tokens hit {over}{tail}");
+        degraded_or(c, critical, CacheState::Working, summary)
+    };
+    // What made it degraded is the most telling; else the hit rate.
+    if out.state == CacheState::Degraded {
+        out.reasons.append(&mut reasons);
+    } else {
+        reasons.append(&mut out.reasons);
+        out.reasons = reasons;
+    }
+    out.hit_rate_window = h.window;
+    out
+}
+
+/// `down` when every target that says whether the cache works (the LMCache ones when given)
+/// failed its last attempt; `unknown` before any attempt.
+fn down(c: &Facts<'_>) -> Option<Verdict> {
+    let lm = c.lmcache_given.min(c.targets.len());
+    let judged = if lm > 0 {
+        &c.targets[..lm]
+    } else {
+        &c.targets[..]
+    };
+    let tried: Vec<(&str, &crate::vocab::Health)> = judged
+        .iter()
+        .filter_map(|(n, h, _)| Some((*n, (*h)?)))
+        .filter(|(_, h)| h.last_ok.is_some() || h.last_failure.is_some())
+        .collect();
+    if tried.is_empty() {
+        let scraped = judged.iter().any(|(_, _, n)| *n > 0);
+        return (!scraped).then(|| {
+            verdict(
+                CacheState::Unknown,
+                "waiting for the first scrape".into(),
+                c,
+                Vec::new(),
+            )
+        });
+    }
+    if tried.len() < judged.len() || tried.iter().any(|(_, h)| h.down().is_none()) {
+        return None;
+    }
+    let reasons: Vec<String> = tried
+        .iter()
+        .map(|(n, h)| format!("{n}: {}", h.down().unwrap_or_default()))
+        .collect();
+    let last_ok = tried
+        .iter()
+        .filter_map(|(_, h)| h.last_ok)
+        .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.max(t))));
+    let summary = match last_ok {
+        Some(t) => format!("figures as of {}", clock_time(t)),
+        None => "never answered".to_string(),
+    };
+    Some(verdict(CacheState::Down, summary, c, reasons))
+}
+
+/// `HH:MM:SS` (UTC) of a time.
+pub fn clock_time(t: f64) -> String {
+    let full = crate::timefmt::format_rfc3339(t);
+    full.get(11..19).unwrap_or(&full).to_string()
+}
+
+fn no_traffic(c: &Facts<'_>, why: String, critical: &[&Finding]) -> Verdict {
+    let mut v = degraded_or(c, critical, CacheState::NoTraffic, String::new());
+    v.reasons.insert(0, why);
+    v
+}
+
+/// `degraded` when a critical rule fires, else `state` with `summary`.
+fn degraded_or(
+    c: &Facts<'_>,
+    critical: &[&Finding],
+    state: CacheState,
+    summary: String,
+) -> Verdict {
+    if critical.is_empty() {
+        return verdict(state, summary, c, Vec::new());
+    }
+    let reasons: Vec<String> = critical.iter().map(|f| f.title.to_string()).collect();
+    let first = &reasons[0];
+    let more = if reasons.len() > 1 {
+        format!(" (+{} more)", reasons.len() - 1)
+    } else {
+        String::new()
+    };
+    let summary = if state == CacheState::Working {
+        format!("{first}{more} · {summary}")
+    } else {
+        format!("{first}{more}")
+    };
+    verdict(CacheState::Degraded, summary, c, reasons)
+}
+
+/// The lookup counters there are: the MP server's, else embedded LMCache's.
+fn lookups<'a>(c: &'a Facts<'_>) -> Option<Lookups<'a>> {
+    if c.lmcache_targets > 0 && c.lookup_tokens_exported {
+        let l = &c.lm.lookup;
+        return Some(Lookups {
+            requested: &l.requested_tokens,
+            hits: &l.hit_tokens,
+            rate: &l.hit_rate,
+            split: Some((&l.l1_share, &l.l2_share)),
+        });
+    }
+    let e = c.emb;
+    (e.present && e.lookup_tokens.since_start.value().is_some()).then_some(Lookups {
+        requested: &e.lookup_tokens,
+        hits: &e.lookup_hit_tokens,
+        rate: &e.lookup_hit_rate,
+        split: None,
+    })
+}
+
+/// Failures counted where the cache keeps them (L1 allocation and read, L2 prefetch), over the
+/// window; `None` when none of them is known.
+fn failures(c: &Facts<'_>) -> Option<f64> {
+    let l = &c.lm;
+    let known: Vec<f64> = [
+        &l.l1.allocation_failures,
+        &l.l1.read_failures,
+        &l.l2.prefetch_failures,
+    ]
+    .iter()
+    .filter_map(|p| p.window.value())
+    .collect();
+    (!known.is_empty()).then(|| known.iter().sum())
+}
