@@ -361,8 +361,8 @@ impl Core {
     }
 
     /// The reducer: applies `event` and returns the log line it deserves, if any. Events
-    /// that change numbers (scrapes, route answers, trace and log bytes) make the next
-    /// picture re-analyse; a moment no picture showed is judged as the next event closes it
+    /// that change numbers or the verdict (scrapes and failed scrapes, route answers, trace
+    /// and log bytes) make the next picture re-analyse; a moment no picture showed is judged as the next event closes it
     /// (Model::begin_moment).
     pub fn apply(&mut self, event: Event) -> Option<String> {
         self.apply_as(event, false).1
@@ -396,6 +396,7 @@ impl Core {
         if matches!(
             event,
             Event::Scrape { .. }
+                | Event::ScrapeFailed { .. }
                 | Event::Route { .. }
                 | Event::RouteSkipped { .. }
                 | Event::Evidence { .. }

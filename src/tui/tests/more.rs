@@ -57,6 +57,16 @@ fn the_core_reanalyses_only_when_numbers_can_change() {
         &after_scrape.analysis
     ));
     assert_eq!(hits(&after_scrape.analysis).value(), Some(27136.0));
+    // A failed scrape changes the verdict: the picture analyses again and says down.
+    core.apply(Event::ScrapeFailed {
+        target,
+        time: a.now + 2.0,
+        error: "unreachable: refused".into(),
+    });
+    let after_failure = core.shown(None);
+    let v = &after_failure.analysis.verdict;
+    assert_eq!(v.state, crate::analysis::verdict::CacheState::Down, "{v:?}");
+    assert!(v.line().contains("figures as of"), "{}", v.line());
 }
 
 /// Every key named on screen comes from the key map: rebound in the config, the footer, the
@@ -497,4 +507,49 @@ fn enter_on_mode_shows_all_of_its_evidence() {
     assert!(s.contains("lmcache_mp_metrics"), "{s}");
     a.on_key(key(KeyCode::Esc));
     assert!(!render(&a, 120, 40).contains(" architecture · Esc closes"));
+}
+
+/// Colour by meaning, on the real idle capture: the matrix at every family (the `All` filter)
+/// draws red only on a row its problems filter counts; families LMCache creates at the first
+/// lookup wait for traffic, in yellow; optional absent ones are dim.
+#[test]
+fn red_only_where_the_problems_filter_counts() {
+    let mut a = app(0);
+    a.view.filter = crate::tui::app::MatrixFilter::All;
+    let mut t = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    t.draw(|f| super::super::draw::draw(f, &a)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let families = &a.shown.analysis.families;
+    let waiting: Vec<&str> = families
+        .iter()
+        .filter(|f| f.status == crate::analysis::matrix::Status::Waiting)
+        .map(|f| f.id)
+        .collect();
+    assert!(waiting.contains(&"lmcache_mp.lookup"), "{waiting:?}");
+    let (mut yellow, mut dim_missing) = (0, 0);
+    for y in 0..60 {
+        let line: String = (0..200).map(|x| buf[(x, y)].symbol()).collect();
+        let red = (0..200).any(|x| buf[(x, y)].fg == a.theme.bad.fg.unwrap());
+        let family = families
+            .iter()
+            .find(|f| line.contains(&format!("│{} ", f.id)));
+        if red {
+            assert!(family.is_some_and(|f| f.is_problem()), "red: {line}");
+        }
+        let cell = |word: &str| line.find(word).map(|i| line[..i].chars().count() as u16);
+        if let Some(x) = cell(" waiting ") {
+            assert_eq!(Some(buf[(x + 1, y)].fg), a.theme.warn.fg, "{line}");
+            yellow += 1;
+        }
+        if let (Some(f), Some(x)) = (family, cell(" missing ")) {
+            if !f.is_problem() {
+                assert_eq!(Some(buf[(x + 1, y)].fg), a.theme.dim.fg, "{line}");
+                dim_missing += 1;
+            }
+        }
+    }
+    assert!(
+        yellow >= 2 && dim_missing >= 2,
+        "{yellow} waiting, {dim_missing} missing"
+    );
 }
