@@ -541,11 +541,11 @@ fn red_only_where_the_problems_filter_counts() {
             assert_eq!(Some(buf[(x + 1, y)].fg), a.theme.warn.fg, "{line}");
             yellow += 1;
         }
-        if let (Some(f), Some(x)) = (family, cell(" missing ")) {
-            if !f.is_problem() {
-                assert_eq!(Some(buf[(x + 1, y)].fg), a.theme.dim.fg, "{line}");
-                dim_missing += 1;
-            }
+        if let (Some(f), Some(x)) = (family, cell(" missing "))
+            && !f.is_problem()
+        {
+            assert_eq!(Some(buf[(x + 1, y)].fg), a.theme.dim.fg, "{line}");
+            dim_missing += 1;
         }
     }
     assert!(
