@@ -563,3 +563,23 @@ fn the_verdict_tops_the_demo_at_three_sizes() {
     assert_eq!(s.exit_code(long), 0);
     let _ = std::fs::remove_dir_all(&s.state);
 }
+
+/// The demo's recording loops (a later pass is a restarted server): the header says LMCache
+/// restarted and that since-start figures reset.
+#[test]
+fn a_looping_recording_shows_a_restart_banner() {
+    let mut s = Session::start(&["demo", "--speed", "100"]);
+    let long = Duration::from_secs(60);
+    assert!(
+        wait_screen(&s.term, long, |screen| screen
+            .contains("LMCache restarted at")
+            && screen.contains("since-start figures reset")),
+        "{}",
+        s.term.lock().unwrap().screen.screen().contents()
+    );
+    let mut w = s.pty.master.take_writer().unwrap();
+    w.write_all(b"q").unwrap();
+    w.flush().unwrap();
+    assert_eq!(s.exit_code(long), 0);
+    let _ = std::fs::remove_dir_all(&s.state);
+}

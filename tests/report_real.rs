@@ -503,3 +503,30 @@ fn an_events_level_trace_summary_equals_lmcache_trace_info() {
     }
     assert_eq!(e["batches"].as_object().unwrap().len(), 4);
 }
+
+/// The real run's L1→L2 store throughput falls in LMCache's first bucket (0–5 GB/s): its
+/// p50 and p99 are interpolations inside it, so the text shows the bucket, and the JSON carries
+/// the bounds beside each value.
+#[test]
+fn a_quantile_inside_a_wide_bucket_is_shown_as_its_range() {
+    let index = common::fixture("lmcache-0.5.6-cpu-run1/metrics_index.tsv");
+    let run = |format: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args(["report", "--format", format, "--lmcache"])
+            .arg(&index)
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = run("text");
+    let line = text
+        .lines()
+        .find(|l| l.contains("L1→L2 store GB/s"))
+        .unwrap();
+    assert!(line.contains("p50 0–5 p99 0–5"), "{line}");
+    let v: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let d = &v["lmcache"]["l2"]["store_throughput_gbs"];
+    assert_eq!(d["p50_bucket"], serde_json::json!([0.0, 5.0]), "{d}");
+    let p99 = d["p99"].as_f64().unwrap();
+    assert!((0.0..=5.0).contains(&p99), "{d}");
+}

@@ -251,3 +251,90 @@ fn the_config_sets_a_rules_for() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn text(args: &[&str]) -> (String, i32) {
+    let o = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .args(args)
+        .args(["--format", "text"])
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        o.status.code().unwrap_or(-1),
+    )
+}
+
+/// A trace a customer sent is summarised on its own: no target needed, no page of dashes.
+#[test]
+fn a_trace_alone_is_reported() {
+    let lct = fixture("lmcache-0.5.6-cpu-run1/run.lct");
+    let (out, code) = text(&["report", "--lct", &lct]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("KV cache: UNKNOWN — no metrics read yet"),
+        "{out}"
+    );
+    assert!(
+        out.contains("no metrics given: what the files say"),
+        "{out}"
+    );
+    // `lmcache trace info`'s record count for this trace.
+    assert!(out.contains("275 over"), "{out}");
+    assert!(!out.contains("hit rate since start"), "{out}");
+    let (r, code) = kvscope(&["report", "--lct", &lct]);
+    assert_eq!(code, 0);
+    assert_eq!(r["trace"]["total_records"], 275, "{}", r["trace"]);
+}
+
+/// One timed scrape has no window: the text says how to get one, and leaves out the figures
+/// of parts the input does not have (here the engine and embedded LMCache), saying how many.
+#[test]
+fn one_sample_points_at_samples_and_absent_parts_are_left_out() {
+    let one = format!(
+        "{}@2026-11-22T07:23:40Z",
+        fixture("lmcache-0.5.6-cpu-run1/metrics_t20.prom")
+    );
+    let (out, _) = text(&["report", "--lmcache", &one]);
+    assert!(out.contains("report --samples N"), "{out}");
+    assert!(!out.contains("  engine."), "{out}");
+    assert!(!out.contains("  lmcache_embedded."), "{out}");
+    assert!(
+        out.contains("of parts this input does not have are left out"),
+        "{out}"
+    );
+}
+
+/// The demo pairs the real LMCache run with a vLLM scrape of another run, served as one
+/// observation over and over: read as a scraper reads it, the rule that compares the two
+/// cannot judge (so the demo raises no warning about its own pairing).
+#[test]
+fn the_demo_pairing_fires_no_rule() {
+    let demo = fixture("demo.kvpacket");
+    let s = common::Served::start(&["serve", &demo]);
+    let (r, code) = kvscope(&[
+        "report",
+        "--lmcache",
+        &s.url(0),
+        "--engine",
+        &s.url(1),
+        "--samples",
+        "3",
+        "--interval",
+        "300ms",
+    ]);
+    assert_eq!(code, 0);
+    let rule = r["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "external_prefix_no_hits")
+        .unwrap();
+    assert_eq!(rule["state"], "not_evaluable", "{rule}");
+    assert!(
+        rule["missing_inputs"][0]
+            .as_str()
+            .unwrap()
+            .contains("one observation over and over"),
+        "{rule}"
+    );
+}

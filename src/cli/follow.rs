@@ -49,7 +49,16 @@ pub fn plan(m: &ArgMatches) -> Result<Vec<Given>, Failure> {
         ("lookup_hashes", "--lookup-hashes", Stream::LookupHashes),
     ] {
         for (path, pos) in values::<PathBuf>(m, id) {
-            let Some((_, (role, arg))) = targets.iter().filter(|t| t.0 < pos).max_by_key(|t| t.0)
+            // With no target at all, a file stands alone (`report --lct FILE`): the server's
+            // files belong to an LMCache target, the engine's log to an engine.
+            let alone = match stream {
+                Stream::EngineLog => (Role::Engine, 0),
+                _ => (Role::Lmcache, 0),
+            };
+            let before = targets.iter().filter(|t| t.0 < pos).max_by_key(|t| t.0);
+            let Some((role, arg)) = before
+                .map(|t| &t.1)
+                .or(targets.is_empty().then_some(&alone))
             else {
                 return Err(Failure::bad(format!(
                     "{flag} {}: give it after the --lmcache or --engine target it belongs to",

@@ -126,6 +126,33 @@ fn plans(role: Role, args: &[String]) -> Result<Vec<Plan>, Failure> {
     Ok(out)
 }
 
+/// A report on traces and logs given with no target (a trace a customer sent): a target per
+/// role they belong to, named by its files, holding no metrics.
+fn files_alone(args: &ReportArgs) -> Result<Model, Failure> {
+    let named = |role: Role| -> Vec<String> {
+        let files: Vec<String> = args
+            .follows
+            .iter()
+            .filter(|g| g.role == role)
+            .map(|g| g.path.display().to_string())
+            .collect();
+        if files.is_empty() {
+            Vec::new()
+        } else {
+            vec![files.join(", ")]
+        }
+    };
+    let settings = ModelSettings {
+        history: 2,
+        series_limit: args.series_limit,
+        thresholds: args.thresholds.clone(),
+        ..ModelSettings::default()
+    };
+    let mut model = settings.build(&named(Role::Lmcache), &named(Role::Engine));
+    read_beside(&mut model, args, &[], &[])?;
+    Ok(model)
+}
+
 /// Reads the traces and logs given beside the targets, all of each, into `model`.
 fn read_beside(
     model: &mut Model,
@@ -250,8 +277,11 @@ pub fn load(args: &ReportArgs) -> Result<Model, Failure> {
         );
     }
     if args.lmcache.is_empty() && args.engine.is_empty() {
+        if !args.follows.is_empty() {
+            return files_alone(args);
+        }
         return Err(Failure::bad(
-            "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, a URL or host:port), or --packet",
+            "give at least one --lmcache or --engine input (a file, FILE@TIME, a metrics_index.tsv, a URL or host:port), --packet, or a trace or log alone (--lct, --server-log, --engine-log, --otel, --lookup-hashes)",
         ));
     }
     stdin_once(args)?;

@@ -195,6 +195,34 @@ impl App {
         }
     }
 
+    /// When the figures' targets stopped answering: every LMCache target (every target when
+    /// there is none) read live is down or stale now, and this is the newest answer among
+    /// them. The figure panes then say "as of" that time and are dimmed.
+    pub fn figures_as_of(&self) -> Option<f64> {
+        use crate::model::TargetState;
+        let live: Vec<&crate::session::picture::TargetRow> =
+            self.shown.targets.iter().filter(|t| !t.recorded).collect();
+        let lm: Vec<_> = live
+            .iter()
+            .filter(|t| t.target.role == crate::vocab::Role::Lmcache)
+            .copied()
+            .collect();
+        let judged = if lm.is_empty() { live } else { lm };
+        let old = |t: &&crate::session::picture::TargetRow| {
+            matches!(
+                t.health.state(self.now, self.interval),
+                TargetState::Down | TargetState::Stale
+            )
+        };
+        if judged.is_empty() || !judged.iter().all(old) {
+            return None;
+        }
+        judged
+            .iter()
+            .filter_map(|t| t.health.last_ok)
+            .reduce(f64::max)
+    }
+
     /// The age of a target's last answer, when it is old enough to be worth showing (more
     /// than two intervals: a fresh target's age would only flicker between 0 and 1 s).
     pub fn shown_age(&self, last_ok: f64, now: f64) -> Option<u64> {

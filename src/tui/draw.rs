@@ -9,6 +9,19 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::app::{App, Overlay, Pane};
 use super::{evidence, layout, overlays, panes, tiers};
 
+/// A figure pane whose targets stopped answering: its figures dimmed, and "as of" the last
+/// answer on its top border, right-aligned.
+fn aged(f: &mut Frame, rect: ratatui::layout::Rect, app: &App, t: f64) {
+    let inner = rect.inner(ratatui::layout::Margin::new(1, 1));
+    f.buffer_mut().set_style(inner, app.theme.dim);
+    let label = format!(" as of {} ", crate::analysis::verdict::clock_time(t));
+    let w = label.chars().count() as u16;
+    if rect.width > w + 12 {
+        f.buffer_mut()
+            .set_string(rect.x + rect.width - w - 2, rect.y, label, app.theme.warn);
+    }
+}
+
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();
@@ -31,6 +44,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         hidden,
     } = layout::of(area, app);
     super::header::draw(f, header, app);
+    let as_of = app.figures_as_of();
     for (pane, rect) in panes {
         match pane {
             Pane::Mode => panes::draw_mode(f, rect, app),
@@ -43,11 +57,28 @@ pub fn draw(f: &mut Frame, app: &App) {
             Pane::Logs => evidence::draw_logs(f, rect, app),
             Pane::Requests => evidence::draw_requests(f, rect, app),
         }
+        if let Some(t) = as_of
+            && matches!(
+                pane,
+                Pane::HitRate | Pane::Memory | Pane::EventBus | Pane::Matrix
+            )
+        {
+            aged(f, rect, app, t);
+        }
     }
-    let mut foot = app.keymap.footer(app.replaying());
+    // `? help` first, so no width cuts it off (the help lists every key), then the panes
+    // not shown, then the other keys.
+    let help = format!("{} help", app.keymap.hint(super::keys::Action::Help));
+    let keys = app.keymap.footer(app.replaying());
+    let rest: Vec<&str> = keys.split("  ").filter(|k| *k != help).collect();
+    let mut foot = format!("{help}  {}", rest.join("  "));
     if !hidden.is_empty() {
         let names: Vec<&str> = hidden.iter().map(|p| p.title()).collect();
-        foot = format!("also (tab): {} │ {foot}", names.join(", "));
+        foot = format!(
+            "{help} │ also (tab): {} │ {}",
+            names.join(", "),
+            rest.join("  ")
+        );
     }
     f.render_widget(
         Paragraph::new(super::widgets::fit_line(

@@ -188,7 +188,7 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
     f.render_widget(Paragraph::new(fit([head, prefetch], head_r.width)), head_r);
     let needle = search.to_lowercase();
     let width = rows_r.width as usize;
-    let rows: Vec<Line<'static>> = l
+    let kept = l
         .lines
         .iter()
         .filter(|e| match v.log_filter {
@@ -196,13 +196,73 @@ pub(super) fn draw_logs(f: &mut Frame, area: Rect, app: &App) {
             LogFilter::Warnings => e.level.is_some_and(|l| l >= Level::Warning),
             LogFilter::Known => !matches!(e.kind, Kind::HttpAccess | Kind::Unknown),
         })
-        .filter(|e| needle.is_empty() || e.message.to_lowercase().contains(&needle))
-        .map(|e| log_line(app, e, width))
+        .filter(|e| needle.is_empty() || e.message.to_lowercase().contains(&needle));
+    let mut rows: Vec<Line<'static>> = collapsed(kept)
+        .into_iter()
+        .map(|(e, n)| {
+            let mut line = log_line(app, e, width.saturating_sub(if n > 1 { 6 } else { 0 }));
+            if n > 1 {
+                line.push_span(Span::styled(format!(" ×{n}"), app.theme.info));
+            }
+            line
+        })
         .collect();
+    if rows.is_empty() {
+        // Say what was looked through, so an empty pane is not mistaken for an empty log.
+        let what = match (v.log_filter, search.is_empty()) {
+            (LogFilter::Warnings, _) => "no warnings".to_string(),
+            (LogFilter::Known, _) => "no LMCache or vLLM lines".to_string(),
+            (LogFilter::All, false) => "nothing".to_string(),
+            (LogFilter::All, true) => "no lines yet".to_string(),
+        };
+        let matching = if search.is_empty() {
+            String::new()
+        } else {
+            format!(" matching \"{}\"", clean(search))
+        };
+        rows.push(Line::from(Span::styled(
+            format!("{what}{matching} in {} lines kept", l.lines.len()),
+            app.theme.dim,
+        )));
+    }
     f.render_widget(
         Paragraph::new(fit(tail(rows, rows_r.height), rows_r.width)),
         rows_r,
     );
+}
+
+/// Lines that repeat one of the last few shown, numbers aside (ports, sizes, times), fold into
+/// it (`×58`), moved to where the repeat came, with its time and numbers: a server that logs
+/// the same few messages every second shows each once.
+fn collapsed<'a>(
+    lines: impl Iterator<Item = &'a crate::evidence::lines::Entry>,
+) -> Vec<(&'a crate::evidence::lines::Entry, usize)> {
+    const RECENT: usize = 8;
+    let shape = |m: &str| -> String {
+        let mut out = String::with_capacity(m.len());
+        for c in m.chars() {
+            if !(c.is_ascii_digit() && out.ends_with('#')) {
+                out.push(if c.is_ascii_digit() { '#' } else { c });
+            }
+        }
+        out
+    };
+    let mut out: Vec<(&crate::evidence::lines::Entry, String, usize)> = Vec::new();
+    for e in lines {
+        let key = shape(&e.message);
+        let from = out.len().saturating_sub(RECENT);
+        match out[from..]
+            .iter()
+            .position(|(k, s, _)| k.kind == e.kind && *s == key)
+        {
+            Some(i) => {
+                let (_, s, n) = out.remove(from + i);
+                out.push((e, s, n + 1));
+            }
+            None => out.push((e, key, 1)),
+        }
+    }
+    out.into_iter().map(|(e, _, n)| (e, n)).collect()
 }
 
 /// The log pane's two head lines: what the log holds, and its prefetches.

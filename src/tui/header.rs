@@ -169,6 +169,29 @@ fn verdict_line(app: &App) -> Line<'static> {
     ])
 }
 
+/// A target that restarted within the window: when, and that since-start figures reset.
+fn restart_line(app: &App) -> Option<Line<'static>> {
+    let (t, row) = app
+        .shown
+        .targets
+        .iter()
+        .filter_map(|r| Some((r.restarted_at?, r)))
+        .filter(|(t, _)| app.now - t <= app.window)
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    let who = match row.target.role {
+        crate::vocab::Role::Lmcache => "LMCache",
+        crate::vocab::Role::Engine => "The engine",
+    };
+    Some(Line::from(Span::styled(
+        format!(
+            "⟳ {who} restarted at {} ({}); since-start figures reset",
+            crate::analysis::verdict::clock_time(t),
+            short_name(&row.name)
+        ),
+        app.theme.warn,
+    )))
+}
+
 /// Every header line at this width: the verdict, the title, the targets, the note.
 pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let a = &app.shown.analysis;
@@ -193,6 +216,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     } else {
         out.extend(compact_lines(app, usize::from(width)));
     }
+    out.extend(restart_line(app));
     if !app.insecure.is_empty() {
         let whose = if app.insecure.len() == app.shown.targets.len() {
             "every target".to_string()

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Gauge, Paragraph};
+use ratatui::widgets::{LineGauge, Paragraph};
 
 use super::app::{App, Pane};
 use super::panes::{chart_room, summed};
@@ -16,7 +16,7 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
     let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     draw_l1_gauge(f, gauge, app);
     let lm = &app.shown.analysis.lmcache;
-    let mut lines = Vec::new();
+    let mut lines = server_lines(app);
     if lm.by_target.len() > 1 {
         // What belongs to each target: its pool, its watermark, its prefetch queue.
         for t in &lm.by_target {
@@ -33,7 +33,7 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
             )));
         }
     }
-    lines.extend(memory_lines(lm));
+    lines.extend(memory_lines(lm, app.window));
     let history = &app.shown.history.targets;
     if let Some((top, chart)) = chart_room(text, lines.len()) {
         // L1 usage over time, against the level where it starts evicting.
@@ -56,6 +56,40 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
         .map(|t| (t.target.as_str(), t.evictions_per_s.as_slice()))
         .collect();
     text_with_spark(f, text, lines, app, &series, None, app.theme.warn);
+}
+
+/// What the server says of itself: `/status`'s facts (where its routes were read) and, with
+/// its log, how long retrievals and stores took.
+fn server_lines(app: &App) -> Vec<Line<'static>> {
+    let lm = &app.shown.analysis.lmcache;
+    let mut lines = Vec::new();
+    if lm.http.target.is_some() {
+        // What /status says of the server, where its routes were read.
+        lines.push(Line::from(Span::styled(
+            lm.http.server.strip(),
+            app.theme.info,
+        )));
+    }
+    if let Some(log) = &app.shown.analysis.evidence.server_log {
+        let each = |t: &crate::evidence::lines::Transfers| {
+            (t.lines > 0 && t.seconds > 0.0).then(|| {
+                format!(
+                    "{} × {:.3} s ({:.0} tokens/s)",
+                    t.lines,
+                    t.seconds / t.lines as f64,
+                    t.tokens / t.seconds
+                )
+            })
+        };
+        if let (Some(r), s) = (each(&log.retrieved), each(&log.stored)) {
+            let stored = s.map(|s| format!(" · stored {s}")).unwrap_or_default();
+            lines.push(Line::from(Span::styled(
+                format!("server log: retrieved {r}{stored}"),
+                app.theme.info,
+            )));
+        }
+    }
+    lines
 }
 
 /// L1 as a gauge coloured by the eviction watermark (summed over targets when several).
@@ -84,22 +118,29 @@ fn draw_l1_gauge(f: &mut Frame, area: Rect, app: &App) {
     } else {
         app.theme.good
     };
-    let gauge = Gauge::default()
+    // The label first, the bar in the columns it leaves: a bar drawn under its label would
+    // run into it.
+    let label = fit_line(Line::from(label), area.width.saturating_sub(8)).to_string();
+    let gauge = LineGauge::default()
         .ratio(r.clamp(0.0, 1.0))
-        .label(fit_line(Line::from(label), area.width).to_string())
-        .gauge_style(style);
+        .label(label)
+        .filled_style(style)
+        .unfilled_style(app.theme.dim);
     f.render_widget(gauge, area);
 }
 
 /// Evictions, L2, the prefetch queue and the tier-to-tier throughputs.
-fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures) -> Vec<Line<'static>> {
+fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures, window: f64) -> Vec<Line<'static>> {
+    let over = crate::timefmt::format_duration(window);
     let (l1, l2, http) = (&lm.l1, &lm.l2, &lm.http);
     let tp = |d: &crate::analysis::aggregate::Distribution| {
+        let s = &d.since_start;
+        let shown = crate::analysis::aggregate::Summary::shown;
         format!(
             "mean {} p50 {} p99 {} GB/s",
-            d.since_start.mean.count(),
-            d.since_start.p50.count(),
-            d.since_start.p99.count()
+            s.mean.count(),
+            shown(&s.p50, s.p50_bucket),
+            shown(&s.p99, s.p99_bucket)
         )
     };
     let prefetch = if lm.by_target.len() > 1 {
@@ -115,7 +156,7 @@ fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures) -> Vec<Line<'stat
     };
     let lines = [
         format!(
-            "evicted {} since start · {}/s now · {} triggers",
+            "evicted {} since start · {}/s over {over} · {} triggers",
             l1.evicted.since_start.count(),
             l1.evicted_per_s.count(),
             l1.eviction_triggers.since_start.count()
@@ -128,7 +169,7 @@ fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures) -> Vec<Line<'stat
             l2.inflight_loads.count()
         ),
         format!(
-            "L2 stores {}/s · loads {}/s",
+            "L2 stores {}/s · loads {}/s over {over}",
             l2.store_requests_per_s.count(),
             l2.load_requests_per_s.count()
         ),

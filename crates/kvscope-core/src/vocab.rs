@@ -306,6 +306,8 @@ pub struct Health {
     pub last_failure: Option<(f64, String)>,
     pub last_latency: Option<f64>,
     pub failures: u64,
+    /// When the attempts began failing, while they fail (the first failure after an answer).
+    pub down_since: Option<f64>,
 }
 
 crate::named! {
@@ -350,6 +352,23 @@ impl TargetState {
 
 impl Health {
     /// Why the target is down (its last attempt failed), or `None` when it is not.
+    /// An attempt failed at `time`, for `why`.
+    pub fn failed(&mut self, time: f64, why: String) {
+        if self.down().is_none() {
+            self.down_since = Some(time);
+        }
+        self.failures += 1;
+        self.last_failure = Some((time, why));
+    }
+
+    /// A scrape answered at `time`.
+    pub fn answered(&mut self, time: f64) {
+        self.last_ok = Some(time);
+        if self.down().is_none() {
+            self.down_since = None;
+        }
+    }
+
     pub fn down(&self) -> Option<&str> {
         self.last_failure
             .as_ref()

@@ -268,6 +268,8 @@ pub struct TargetRow {
     pub health: Health,
     /// Holds data read from files without capture times: it has no liveness to show.
     pub recorded: bool,
+    /// When the target last restarted, as far as the history kept shows.
+    pub restarted_at: Option<f64>,
 }
 
 /// Everything drawn, computed together.
@@ -499,6 +501,7 @@ impl Core {
                     target,
                     name: t.name.clone(),
                     health,
+                    restarted_at: t.restart_times().last().copied(),
                 }
             })
             .collect();

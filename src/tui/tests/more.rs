@@ -553,3 +553,31 @@ fn red_only_where_the_problems_filter_counts() {
         "{yellow} waiting, {dim_missing} missing"
     );
 }
+
+/// The real server log's repeated lines (a transfer per request, numbers aside) fold into one
+/// with a count; a search that finds nothing says what it looked through.
+#[test]
+fn repeated_log_lines_fold_and_an_empty_search_says_so() {
+    let mut a = app_with_evidence(31);
+    while a.view.focus != Pane::Logs {
+        a.on_key(key(KeyCode::Tab));
+    }
+    let s = render(&a, 200, 60);
+    let folded: Vec<&str> = s.lines().filter(|l| l.contains(" ×")).collect();
+    assert!(
+        folded.iter().any(|l| l.contains("Retrieved 512 tokens")),
+        "{s}"
+    );
+    let shown = s.lines().filter(|l| l.contains(" info ")).count();
+    assert!(shown < 40, "{shown} lines of 343\n{s}");
+    a.on_key(key(KeyCode::Char('/')));
+    for c in "no-such-line".chars() {
+        a.on_key(key(KeyCode::Char(c)));
+    }
+    a.on_key(key(KeyCode::Enter));
+    let s = render(&a, 200, 60);
+    assert!(
+        s.contains("no LMCache or vLLM lines matching \"no-such-line\" in 343 lines kept"),
+        "{s}"
+    );
+}

@@ -451,14 +451,49 @@ pub struct Distribution {
     pub window: Summary,
 }
 
-/// Mean, quantiles and count of one span of a histogram.
+/// Mean, quantiles and count of one span of a histogram. Each quantile is interpolated inside
+/// its bucket; `pNN_bucket` gives that bucket's bounds (`[lower, upper]`, `null` for `+Inf`),
+/// all the histogram knows of it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Summary {
     pub mean: Fig,
     pub p50: Fig,
+    pub p50_bucket: Option<Bucket>,
     pub p90: Fig,
+    pub p90_bucket: Option<Bucket>,
     pub p99: Fig,
+    pub p99_bucket: Option<Bucket>,
     pub count: Fig,
+}
+
+/// A histogram bucket's bounds: `[lower, upper]`, upper `null` for `+Inf`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket(pub f64, pub f64);
+
+impl serde::Serialize for Bucket {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let hi = self.1.is_finite().then_some(self.1);
+        (self.0, hi).serialize(s)
+    }
+}
+
+impl Summary {
+    /// A quantile as people should read it: the value where its bucket is narrow (upper at
+    /// most twice lower), else the bucket as a range (`0–5`, `> 5` past the last bound), since
+    /// a value interpolated inside a wide bucket is an artifact, not a measurement.
+    pub fn shown(value: &Fig, bucket: Option<Bucket>) -> String {
+        match (value.value(), bucket) {
+            (Some(_), Some(Bucket(lo, hi))) if hi.is_infinite() => {
+                format!("> {}", crate::units::count(Some(lo)))
+            }
+            (Some(_), Some(Bucket(lo, hi))) if hi > 2.0 * lo => format!(
+                "{}–{}",
+                crate::units::count(Some(lo)),
+                crate::units::count(Some(hi))
+            ),
+            _ => value.count(),
+        }
+    }
 }
 
 impl Summary {
@@ -467,8 +502,11 @@ impl Summary {
         Summary {
             mean: f(),
             p50: f(),
+            p50_bucket: None,
             p90: f(),
+            p90_bucket: None,
             p99: f(),
+            p99_bucket: None,
             count: f(),
         }
     }
@@ -477,8 +515,11 @@ impl Summary {
         let all = |f: Fig| Summary {
             mean: f.clone(),
             p50: f.clone(),
+            p50_bucket: None,
             p90: f.clone(),
+            p90_bucket: None,
             p99: f.clone(),
+            p99_bucket: None,
             count: f,
         };
         match histogram(sel, over) {
@@ -487,11 +528,15 @@ impl Summary {
             Ok(Some(h)) => {
                 let none = || Fig::unknown("no observations in this span");
                 let q = |q: f64| h.quantile(q).map_or_else(none, Fig::known);
+                let b = |q: f64| h.quantile_bucket(q).map(|(lo, hi)| Bucket(lo, hi));
                 Summary {
                     mean: h.mean().map_or_else(none, Fig::known),
                     p50: q(0.5),
+                    p50_bucket: b(0.5),
                     p90: q(0.9),
+                    p90_bucket: b(0.9),
                     p99: q(0.99),
+                    p99_bucket: b(0.99),
                     count: Fig::known(h.count),
                 }
             }

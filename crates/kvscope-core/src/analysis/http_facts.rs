@@ -39,6 +39,8 @@ pub struct HttpFacts {
     pub routes: Vec<RouteRow>,
     /// `/env` as read with `--allow-env`, already redacted at the source.
     pub env: Vec<(String, String)>,
+    /// What `/status` says of the server: policy, chunk size, L1, sessions, L2 adapters.
+    pub server: super::server_facts::ServerFacts,
 }
 
 /// `/config`'s `observability` settings that say where traces and spans go.
@@ -165,26 +167,30 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
         },
         event_bus_queue_size: from(config_obs, "max_queue_size", Route::Config),
         metrics_sample_rate: from(config_obs, "metrics_sample_rate", Route::Config),
-        observability: config_obs.map(|o| {
-            let text = |k: &str| {
-                o.get(k)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-                    .filter(|s| !s.is_empty())
-            };
-            Observability {
-                tracing_enabled: o.get("tracing_enabled").and_then(|v| v.as_bool()),
-                otlp_endpoint: text("otlp_endpoint"),
-                trace_level: text("trace_level"),
-                trace_output: text("trace_output"),
-            }
-        }),
+        observability: config_obs.map(observability),
         event_bus_thread: (!threads.is_empty()).then(|| threads.iter().any(|t| t == "EventBus")),
         threads,
         periodic_healthy: health.and_then(|h| h.get("healthy")?.as_bool()),
         periodic_unhealthy: health.map(unhealthy_threads).unwrap_or_default(),
         routes: t.map(route_rows).unwrap_or_default(),
         env: json(Route::Env).map(env_vars).unwrap_or_default(),
+        server: super::server_facts::of(status, &why(Route::Status)),
+    }
+}
+
+/// `/config`'s `observability` settings that say where traces and spans go.
+fn observability(o: &serde_json::Value) -> Observability {
+    let text = |k: &str| {
+        o.get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .filter(|s| !s.is_empty())
+    };
+    Observability {
+        tracing_enabled: o.get("tracing_enabled").and_then(|v| v.as_bool()),
+        otlp_endpoint: text("otlp_endpoint"),
+        trace_level: text("trace_level"),
+        trace_output: text("trace_output"),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod http_facts;
 pub mod matrix;
 pub mod misses;
 pub mod mode;
+pub mod server_facts;
 pub use findings::verdict;
 #[cfg(test)]
 mod tests;
@@ -457,6 +458,10 @@ impl<'a> Parts<'a> {
                 .iter()
                 .filter(|t| t.newest().is_some())
                 .count(),
+            engine_frozen: {
+                let mut answered = inputs.engine.iter().filter(|t| t.newest().is_some());
+                answered.clone().next().is_some() && answered.all(|t| t.repeats > 0)
+            },
             targets: inputs
                 .all()
                 .enumerate()

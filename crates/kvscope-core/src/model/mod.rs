@@ -275,8 +275,25 @@ impl Model {
         };
         let down_before = self.health(target).down().map(str::to_string);
         let route_before = summary(self);
+        let restarts_before = self.target(target).restarts().len();
         let result = self.apply(event);
         let name = crate::sanitize::clean(&self.target(target).name);
+        if self.target(target).restarts().len() > restarts_before {
+            let at = self.target(target).newest().and_then(|s| s.time);
+            let who = match target.role {
+                crate::vocab::Role::Lmcache => "LMCache",
+                crate::vocab::Role::Engine => "the engine",
+            };
+            return (
+                result,
+                Some(format!(
+                    "{} {name}: {who} restarted{}; since-start figures reset",
+                    target.role.flag(),
+                    at.map(|t| format!(" at {}", crate::timefmt::format_rfc3339(t)))
+                        .unwrap_or_default()
+                )),
+            );
+        }
         let line = match route {
             None => match (down_before.as_deref(), self.health(target).down()) {
                 (before, Some(now)) if before != Some(now) => {
@@ -349,9 +366,7 @@ impl Model {
                 time,
                 error,
             } => {
-                let h = self.health_mut(target);
-                h.failures += 1;
-                h.last_failure = Some((time, error));
+                self.health_mut(target).failed(time, error);
             }
             Event::Latency {
                 target, seconds, ..
@@ -485,7 +500,7 @@ impl Model {
         }
         self.target_mut(target).ingest(&scrape, time);
         if let Some(t) = time {
-            self.health_mut(target).last_ok = Some(t);
+            self.health_mut(target).answered(t);
         }
         Ok(())
     }
@@ -498,9 +513,8 @@ impl Model {
         origin: String,
         message: String,
     ) -> Result<(), ApplyError> {
-        let h = self.health_mut(target);
-        h.failures += 1;
-        h.last_failure = Some((time.unwrap_or(0.0), message.clone()));
+        self.health_mut(target)
+            .failed(time.unwrap_or(0.0), message.clone());
         Err(ApplyError { origin, message })
     }
 

@@ -34,6 +34,8 @@ struct Input<'a> {
     #[serde(serialize_with = "serialize_time")]
     last_time: Option<f64>,
     restarts: usize,
+    /// When each restart kept was seen (RFC 3339), oldest first.
+    restarted_at: Vec<String>,
     samples_newest: Option<u32>,
 }
 
@@ -50,6 +52,11 @@ impl<'a> Input<'a> {
             first_time,
             last_time,
             restarts: t.restarts().len(),
+            restarted_at: t
+                .restart_times()
+                .into_iter()
+                .map(crate::timefmt::format_rfc3339)
+                .collect(),
             samples_newest: t.newest().map(|s| s.samples),
         }
     }
@@ -182,8 +189,30 @@ fn reading(
     cap(&mut a.lmcache.lookup.by_model_name);
     let r = report(model, &a, window);
     let per_target = a.lmcache.by_target.len() > 1;
-    let mut unknowns: Vec<(String, String)> = unknowns::collect(&r)
+    // Parts this input does not have: their figures are unknown by nature, and listing them
+    // would bury the ones that matter (the JSON has every one).
+    let scraped = |ts: &[TargetStore]| ts.iter().any(|t| t.newest().is_some());
+    let absent: Vec<&str> = [
+        ("lmcache.", !scraped(&model.lmcache)),
+        ("miss_attribution.", !scraped(&model.lmcache)),
+        ("engine.", !scraped(&model.engine)),
+        ("lmcache_embedded.", !a.lmcache_embedded.present),
+    ]
+    .into_iter()
+    .filter_map(|(prefix, gone)| gone.then_some(prefix))
+    .collect();
+    let all = unknowns::collect(&r);
+    let before = all.len();
+    let mut unknowns: Vec<(String, String)> = all
         .into_iter()
+        .filter(|(path, _)| !absent.iter().any(|p| path.starts_with(p)))
+        .collect();
+    let not_applying = before - unknowns.len();
+    let want_samples = unknowns
+        .iter()
+        .any(|(_, why)| why.starts_with("only one sample"));
+    let mut unknowns: Vec<(String, String)> = unknowns
+        .drain(..)
         .filter(|(path, _)| per_target || !path.starts_with("lmcache.by_target"))
         .map(|(path, reason)| {
             (
@@ -201,6 +230,9 @@ fn reading(
             salts_more,
             unknowns,
             unknowns_more,
+            not_applying,
+            want_samples,
+            metrics: scraped(&model.lmcache) || scraped(&model.engine),
         },
     )
 }

@@ -23,6 +23,29 @@ impl HistogramWindow {
     pub fn quantile(&self, q: f64) -> Option<f64> {
         quantile(q, &self.buckets)
     }
+
+    /// The bounds of the bucket the `q` quantile falls in: all a histogram knows of it.
+    pub fn quantile_bucket(&self, q: f64) -> Option<(f64, f64)> {
+        quantile_bucket(q, &self.buckets)
+    }
+}
+
+/// The `(lower, upper)` bounds of the bucket holding the `q` quantile (the upper `+Inf` for an
+/// observation past the last finite bound; the lower 0 for the first bucket).
+pub fn quantile_bucket(q: f64, buckets: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let total = buckets.last()?.1;
+    if !(0.0..=1.0).contains(&q) || total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut lower = (0.0f64, 0.0);
+    for &(le, count) in buckets {
+        if count >= rank && count > lower.1 {
+            return Some((lower.0.min(le), le));
+        }
+        lower = (le, count);
+    }
+    None
 }
 
 /// `q` in 0..=1 over cumulative `(le, count)` buckets sorted by `le`. An observation in the

@@ -19,7 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::catalog::MetricRef;
 use crate::expo::{Kind, LineError};
 
-pub use histogram::{HistogramWindow, quantile};
+pub use histogram::{HistogramWindow, quantile, quantile_bucket};
 pub use quality::{Notes, QualityNote};
 pub use routes::RouteAnswer;
 pub use series::{Check, Problem, Series, Span, check};
@@ -186,5 +186,13 @@ impl TargetStore {
     /// Sequence numbers of scrapes that followed a restart, ascending.
     pub fn restarts(&self) -> &[u64] {
         &self.restarts
+    }
+
+    /// When each restart kept was seen (the time of the scrape that followed it), ascending.
+    pub fn restart_times(&self) -> Vec<f64> {
+        self.restarts
+            .iter()
+            .filter_map(|seq| self.scrapes().iter().find(|s| s.seq == *seq)?.time)
+            .collect()
     }
 }

@@ -182,12 +182,12 @@ fn eventbus_dropping_metrics(c: &Facts<'_>) -> Verdict {
         ("dropped_per_s", json!(rate)),
         ("dropped_total", json!(total)),
     ];
-    let line = format!(
-        "lmcache_mp_event_bus_dropped_events_total = {total:.0}; {rate:.2}/s in the window"
-    );
+    let over = crate::timefmt::format_duration(c.window);
+    let line =
+        format!("lmcache_mp_event_bus_dropped_events_total = {total:.0}; {rate:.2}/s over {over}");
     if rate > 0.0 {
         Verdict::Firing {
-            title: format!("LMCache's EventBus is dropping events ({rate:.2}/s in the window)")
+            title: format!("LMCache's EventBus is dropping events ({rate:.2}/s over {over})")
                 .into(),
             evidence: vec![line],
             data: data(&pairs),

@@ -20,6 +20,11 @@ fn external_prefix_no_hits(c: &Facts<'_>) -> Verdict {
     if let Err(v) = lmcache_present(c) {
         return v;
     }
+    if c.engine_frozen {
+        return Verdict::Missing(vec![
+            "an engine that moves: its /metrics serve one observation over and over (a recorded snapshot), so its counters say nothing of this LMCache server's traffic".into(),
+        ]);
+    }
     let ext = &c.en.external_prefix_cache;
     let [h, q, e] = match needs([
         (

@@ -15,7 +15,7 @@ pub(super) const L1_AT_WATERMARK: Rule = Rule {
     windowed: true,
     hold: 10.0,
     explanation: "At the watermark LMCache evicts to make room; under steady load this is expected, but evictions of chunks asked for again cost hits. Each eviction frees a share of L1 (the eviction ratio, 0.2 unless /status says), so usage saws between the mark and the mark less that share: anywhere in that band while evicting in the window counts as at the mark, and the verdict does not flap with each scrape.",
-    next_action: "If the hit rate falls as evictions rise, give L1 more memory or add an L2 adapter.",
+    next_action: "If the hit rate falls as evictions rise, give L1 more memory, or add an L2 adapter where there is none (the L1 / L2 pane counts them).",
     check: l1_at_watermark,
 };
 
@@ -48,18 +48,34 @@ fn l1_at_watermark(c: &Facts<'_>) -> Verdict {
         ("eviction_ratio", json!(ratio)),
         ("evicted_per_s", json!(ev)),
     ];
-    let ev_text = ev.map_or("unknown".into(), |e| format!("{e:.2} chunks/s"));
+    let ev_text = ev.map_or("unknown".into(), |e| {
+        format!(
+            "{e:.2} chunks/s over {}",
+            crate::timefmt::format_duration(c.window)
+        )
+    });
     let line = format!(
         "lmcache_mp_l1_usage_ratio = {usage:.3}; watermark {mark} ({from}), each eviction frees {ratio}; evictions in the window: {ev_text}"
     );
     if usage >= mark || evicting_near {
-        Verdict::Firing {
-            title: format!(
+        // Below the mark while evicting is the saw's low side: said as such, so the title
+        // never calls 72 % "at" an 80 % mark.
+        let title = if usage >= mark {
+            format!(
                 "L1 is {:.0}% full, at its eviction watermark ({:.0}%, {from})",
                 usage * 100.0,
                 mark * 100.0
             )
-            .into(),
+        } else {
+            format!(
+                "L1 is evicting at {:.0}% full, within one eviction ({:.0}%) of its watermark ({:.0}%, {from})",
+                usage * 100.0,
+                ratio * 100.0,
+                mark * 100.0
+            )
+        };
+        Verdict::Firing {
+            title: title.into(),
             evidence: vec![line],
             data: data(&pairs),
         }
@@ -77,7 +93,7 @@ pub(super) const L1_EVICTING: Rule = Rule {
     windowed: true,
     hold: 10.0,
     explanation: "L1 made room by evicting chunks in the window. Expected while it fills; costly when evicted chunks are asked for again (the hit rate falls).",
-    next_action: "If the window hit rate falls while L1 evicts, give L1 more memory or add an L2 adapter.",
+    next_action: "If the window hit rate falls while L1 evicts, give L1 more memory, or add an L2 adapter where there is none (the L1 / L2 pane counts them).",
     check: l1_evicting,
 };
 
@@ -98,7 +114,11 @@ fn l1_evicting(c: &Facts<'_>) -> Verdict {
     let line = format!("{rate:.2} chunks/s evicted in the window; window hit rate {hit_text}");
     if rate > 0.0 {
         Verdict::Firing {
-            title: format!("L1 is evicting {rate:.2} chunks/s").into(),
+            title: format!(
+                "L1 is evicting {rate:.2} chunks/s over {}",
+                crate::timefmt::format_duration(c.window)
+            )
+            .into(),
             evidence: vec![line],
             data: data(&pairs),
         }

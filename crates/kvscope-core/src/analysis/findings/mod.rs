@@ -88,6 +88,9 @@ pub struct Facts<'a> {
     /// LMCache and engine targets with at least one scrape.
     pub lmcache_targets: usize,
     pub engine_targets: usize,
+    /// Every engine target that answered serves one observation over and over (its sample
+    /// timestamps never move: a recorded snapshot, as the demo pairs with a live recording).
+    pub engine_frozen: bool,
     pub thresholds: &'a Thresholds,
     /// Exposition lines skipped while parsing.
     pub lines_skipped: u64,
@@ -287,8 +290,33 @@ pub fn firing(rules: &[Finding]) -> Vec<Finding> {
     firing
 }
 
+/// Rules on rates cannot judge while a target that answered before is down: its rates over
+/// the window would be as old as its last answer.
+fn rates_gone_stale(c: &Facts<'_>) -> Option<String> {
+    let down: Vec<String> = c
+        .targets
+        .iter()
+        .filter_map(|(name, h, _)| {
+            let h = (*h)?;
+            h.down()?;
+            let last = h.last_ok?;
+            let since = h.down_since.unwrap_or(last);
+            Some(format!(
+                "{name} down since {} (its rates would be as of its last answer, {})",
+                verdict::clock_time(since),
+                verdict::clock_time(last)
+            ))
+        })
+        .collect();
+    (!down.is_empty()).then(|| format!("target down: {}", down.join("; ")))
+}
+
 fn verdict(rule: &Rule, facts: &Facts<'_>) -> Finding {
-    let (state, title, missing, evidence, data) = match (rule.check)(facts) {
+    let judged = match rates_gone_stale(facts).filter(|_| rule.windowed) {
+        Some(why) => Verdict::Missing(vec![why]),
+        None => (rule.check)(facts),
+    };
+    let (state, title, missing, evidence, data) = match judged {
         Verdict::Firing {
             title,
             evidence,

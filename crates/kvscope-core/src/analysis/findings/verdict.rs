@@ -267,7 +267,7 @@ fn down(c: &Facts<'_>) -> Option<Verdict> {
         return (!scraped).then(|| {
             verdict(
                 CacheState::Unknown,
-                "waiting for the first scrape".into(),
+                "no metrics read yet".into(),
                 c,
                 Vec::new(),
             )

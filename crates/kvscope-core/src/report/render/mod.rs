@@ -5,13 +5,15 @@ use std::fmt::Write;
 
 use super::Report;
 use crate::analysis::Fig;
-use crate::analysis::aggregate::{Distribution, Pair};
+use crate::analysis::aggregate::{Distribution, Pair, Summary};
 use crate::analysis::matrix::Status;
 use crate::sanitize::clean;
 use crate::timefmt::{format_duration, format_rfc3339};
 
 mod evidence;
+mod routes;
 use evidence::evidence_lines;
+use routes::server_lines;
 
 /// What a person reads beside the report: breakdown rows left out, unknown figures (path and
 /// reason, at most [`UNKNOWNS_SHOWN`]) and how many of those were left out.
@@ -19,6 +21,12 @@ pub(super) struct Extras {
     pub salts_more: usize,
     pub unknowns: Vec<(String, String)>,
     pub unknowns_more: usize,
+    /// Unknown figures of parts the input does not have, left out of the list.
+    pub not_applying: usize,
+    /// Window figures are unknown for want of a second sample.
+    pub want_samples: bool,
+    /// Some target's metrics were read (else only files' summaries are shown).
+    pub metrics: bool,
 }
 
 /// Unknown figures text and markdown list.
@@ -35,6 +43,7 @@ fn push(out: &mut Lines, section: &'static str, label: &str, value: String) {
 /// Every figure line, section by section.
 fn figures(r: &Report, x: &Extras) -> Lines {
     let mut out = Vec::new();
+    server_lines(r, &mut out);
     lookup_lines(r, x, &mut out);
     miss_lines(r, &mut out);
     memory_lines(r, &mut out);
@@ -125,7 +134,11 @@ fn memory_lines(r: &Report, out: &mut Lines) {
     push(
         "L1",
         "evicted (since start, window)",
-        format!("{} ({}/s)", both(&l1.evicted), l1.evicted_per_s.count()),
+        format!(
+            "{} ({}/s over the window)",
+            both(&l1.evicted),
+            l1.evicted_per_s.count()
+        ),
     );
     push(
         "L2",
@@ -164,8 +177,8 @@ fn memory_lines(r: &Report, out: &mut Lines) {
             format!(
                 "mean {} p50 {} p99 {} (n={}); window mean {}",
                 s.mean.count(),
-                s.p50.count(),
-                s.p99.count(),
+                Summary::shown(&s.p50, s.p50_bucket),
+                Summary::shown(&s.p99, s.p99_bucket),
                 s.count.count(),
                 d.window.mean.count()
             ),
@@ -287,9 +300,8 @@ fn quality_lines(r: &Report) -> Vec<String> {
     out
 }
 
-/// Plain text for a terminal.
-pub(super) fn text(r: &Report, x: &Extras) -> String {
-    let mut o = String::new();
+/// The verdict, the architecture with its evidence, the inputs and the window.
+fn text_head(r: &Report, o: &mut String) {
     let v = &r.analysis.verdict;
     let _ = writeln!(o, "{}", clean(&v.line()));
     for why in &v.reasons {
@@ -326,9 +338,28 @@ pub(super) fn text(r: &Report, x: &Extras) -> String {
         r.analysis.lmcache.window_seconds.count(),
         r.analysis.engine.window_seconds.count()
     );
-    text_figures(r, x, &mut o);
-    text_findings(r, &mut o);
-    text_families(r, &mut o);
+}
+
+/// Plain text for a terminal.
+pub(super) fn text(r: &Report, x: &Extras) -> String {
+    let mut o = String::new();
+    text_head(r, &mut o);
+    if x.want_samples {
+        let _ = writeln!(
+            o,
+            "(window figures need two scrapes: report --samples N --interval 2s reads N)"
+        );
+    }
+    if x.metrics {
+        text_figures(r, x, &mut o);
+        text_findings(r, &mut o);
+        text_families(r, &mut o);
+    } else {
+        let _ = writeln!(o, "\nno metrics given: what the files say");
+        let mut lines = Vec::new();
+        evidence_lines(r, &mut lines);
+        text_sections(lines, &mut o);
+    }
     if r.parse_errors.lines_skipped > 0 {
         let _ = writeln!(
             o,
@@ -343,7 +374,7 @@ pub(super) fn text(r: &Report, x: &Extras) -> String {
             let _ = writeln!(o, "  {n}");
         }
     }
-    if !x.unknowns.is_empty() {
+    if !x.unknowns.is_empty() && x.metrics {
         let _ = writeln!(o, "\nunknown figures:");
         for (k, v) in &x.unknowns {
             let _ = writeln!(o, "  {k}: {v}");
@@ -356,12 +387,24 @@ pub(super) fn text(r: &Report, x: &Extras) -> String {
             );
         }
     }
+    if x.not_applying > 0 && x.metrics {
+        let _ = writeln!(
+            o,
+            "({} unknown figures of parts this input does not have are left out; the JSON lists them)",
+            x.not_applying
+        );
+    }
     o
 }
 
 fn text_figures(r: &Report, x: &Extras, o: &mut String) {
+    text_sections(figures(r, x), o);
+}
+
+/// Lines under their section's heading.
+fn text_sections(lines: Lines, o: &mut String) {
     let mut section = "";
-    for (sec, label, value) in figures(r, x) {
+    for (sec, label, value) in lines {
         if sec != section {
             let _ = writeln!(o, "\n{sec}");
             section = sec;
