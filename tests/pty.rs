@@ -529,57 +529,5 @@ fn report_on_a_terminal_is_text() {
     );
 }
 
-/// The verdict line tops the demo's screen at 120×40, 80×24 and 200×60, as drawn, without a
-/// key pressed.
-#[test]
-fn the_verdict_tops_the_demo_at_three_sizes() {
-    let mut s = Session::start(&["demo"]);
-    let long = Duration::from_secs(30);
-    for (cols, rows) in [(120, 40), (80, 24), (200, 60)] {
-        s.term.lock().unwrap().screen.set_size(nz(rows), nz(cols));
-        s.pty
-            .master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        assert!(
-            wait_screen(&s.term, long, |screen| {
-                let mut lines = screen.lines();
-                lines.next().is_some_and(|l| l.starts_with("KV cache: "))
-                    && screen.lines().count() >= usize::from(rows) - 1
-                    && lines.any(|l| l.starts_with("kvscope "))
-            }),
-            "{cols}×{rows}:\n{}",
-            s.term.lock().unwrap().screen.screen().contents()
-        );
-    }
-    let mut w = s.pty.master.take_writer().unwrap();
-    w.write_all(b"q").unwrap();
-    w.flush().unwrap();
-    assert_eq!(s.exit_code(long), 0);
-    let _ = std::fs::remove_dir_all(&s.state);
-}
-
-/// The demo's recording loops (a later pass is a restarted server): the header says LMCache
-/// restarted and that since-start figures reset.
-#[test]
-fn a_looping_recording_shows_a_restart_banner() {
-    let mut s = Session::start(&["demo", "--speed", "100"]);
-    let long = Duration::from_secs(60);
-    assert!(
-        wait_screen(&s.term, long, |screen| screen
-            .contains("LMCache restarted at")
-            && screen.contains("since-start figures reset")),
-        "{}",
-        s.term.lock().unwrap().screen.screen().contents()
-    );
-    let mut w = s.pty.master.take_writer().unwrap();
-    w.write_all(b"q").unwrap();
-    w.flush().unwrap();
-    assert_eq!(s.exit_code(long), 0);
-    let _ = std::fs::remove_dir_all(&s.state);
-}
+#[path = "pty/glance.rs"]
+mod glance;

@@ -195,6 +195,14 @@ impl App {
         }
     }
 
+    /// How many rules are pending and how many cannot judge.
+    pub(super) fn waiting_rules(&self) -> (usize, usize) {
+        use crate::analysis::findings::State;
+        let rules = &self.shown.analysis.rules;
+        let n = |s: State| rules.iter().filter(|r| r.state == s).count();
+        (n(State::Pending), n(State::NotEvaluable))
+    }
+
     /// When the figures' targets stopped answering: every LMCache target (every target when
     /// there is none) read live is down or stale now, and this is the newest answer among
     /// them. The figure panes then say "as of" that time and are dimmed.
@@ -378,9 +386,13 @@ impl App {
             }
             Pane::Findings => {
                 let findings = &self.shown.analysis.findings;
+                let (pending, unjudged) = self.waiting_rules();
                 if let Some(f) = findings.get(row) {
                     self.view.finding_row = row;
                     self.view.finding_code = Some(f.code);
+                } else if row == findings.len() && pending + unjudged > 0 {
+                    self.view.finding_row = row;
+                    self.view.finding_code = None;
                 }
             }
             _ => {}
@@ -472,8 +484,12 @@ impl App {
                 v.request_row = step(v.request_row, len);
             }
             Pane::Findings => {
+                // The firing rules, then the line of those waiting or unable to judge.
                 let findings = &self.shown.analysis.findings;
-                v.finding_row = step(v.finding_row, findings.len());
+                let (pending, unjudged) = self.waiting_rules();
+                let rows = findings.len() + usize::from(pending + unjudged > 0);
+                let v = &mut self.view;
+                v.finding_row = step(v.finding_row, rows);
                 v.finding_code = findings.get(v.finding_row).map(|f| f.code);
             }
             _ => {}

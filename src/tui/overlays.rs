@@ -110,7 +110,9 @@ fn family_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
 
 /// The selected finding: evidence and next action.
 fn finding_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
-    let x = app.shown.analysis.findings.get(app.view.finding_row)?;
+    let Some(x) = app.shown.analysis.findings.get(app.view.finding_row) else {
+        return waiting_detail(app);
+    };
     let title = x.code.to_string();
     let mut lines = vec![Line::from(vec![
         severity_span(app, x.severity),
@@ -147,6 +149,36 @@ fn finding_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
         app.theme.info,
     )));
     Some((title, lines))
+}
+
+/// The rules that wait for their `for` and those that cannot judge, with what each needs.
+fn waiting_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
+    use crate::analysis::findings::State;
+    let rules = &app.shown.analysis.rules;
+    let mut lines = Vec::new();
+    for r in rules.iter().filter(|r| r.state == State::Pending) {
+        lines.push(Line::from(vec![
+            severity_span(app, r.severity),
+            Span::raw(clean(&r.title)),
+            Span::styled(
+                format!(
+                    "  pending: fires if it holds {}",
+                    crate::timefmt::format_duration(r.for_seconds)
+                ),
+                app.theme.warn,
+            ),
+        ]));
+    }
+    for r in rules.iter().filter(|r| r.state == State::NotEvaluable) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", r.code), app.theme.title),
+            Span::styled(
+                format!("needs {}", clean(&r.missing_inputs.join("; "))),
+                app.theme.dim,
+            ),
+        ]));
+    }
+    (!lines.is_empty()).then(|| ("rules waiting or unable to judge".to_string(), lines))
 }
 
 /// "12s ago" from a wall-clock time.
@@ -281,7 +313,7 @@ pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
-        "Status: populated · zero · declared (HELP/TYPE, no sample) · missing · n/a",
+        "Status: populated · zero · waiting (for the first lookup) · declared (HELP/TYPE, no sample) · missing (red when required) · n/a",
         app.theme.dim,
     )));
     lines.push(Line::from(Span::styled(

@@ -364,45 +364,20 @@ pub(super) fn draw_findings(f: &mut Frame, area: Rect, app: &App) {
             })
             .collect()
     };
-    // Rules that could not judge, apart, with what they need, in the rows the findings leave.
-    let unjudged: Vec<&crate::analysis::findings::Finding> = app
-        .shown
-        .analysis
-        .rules
-        .iter()
-        .filter(|r| r.state == crate::analysis::findings::State::NotEvaluable)
-        .collect();
-    let rows = usize::from(area.height.saturating_sub(2));
-    let left = rows.saturating_sub(lines.len());
-    if !unjudged.is_empty() && left > 0 {
-        let dim = |t: String| Line::from(Span::styled(t, app.theme.dim));
-        if left <= 2 {
-            lines.push(dim(format!(
-                "not evaluable: {} rules (kvscope report says what each needs)",
-                unjudged.len()
-            )));
-        } else {
-            lines.push(dim(format!("not evaluable ({}):", unjudged.len())));
-            let room = left - 1;
-            let shown = if unjudged.len() > room {
-                room - 1
-            } else {
-                room
-            };
-            lines.extend(unjudged.iter().take(shown).map(|r| {
-                dim(format!(
-                    "  {} — needs {}",
-                    r.code,
-                    clean(r.missing_inputs.first().map_or("", String::as_str))
-                ))
-            }));
-            if unjudged.len() > shown {
-                lines.push(dim(format!(
-                    "  +{} more (kvscope report says what each needs)",
-                    unjudged.len() - shown
-                )));
-            }
+    // Rules that wait (pending) or cannot judge, in one line that Enter opens.
+    let (pending, unjudged) = app.waiting_rules();
+    if pending + unjudged > 0 {
+        let mut line = Line::from(Span::styled(
+            format!(
+                "{pending} pending · {unjudged} not evaluable — {} lists them",
+                app.keymap.hint(super::keys::Action::Open)
+            ),
+            app.theme.dim,
+        ));
+        if app.view.finding_row == fs.len() && app.view.focus == Pane::Findings {
+            line = line.style(app.theme.selected);
         }
+        lines.push(line);
     }
     let b = block(app, Pane::Findings);
     let inner = b.inner(area);

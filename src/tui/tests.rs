@@ -517,3 +517,39 @@ fn requests_pane_lists_slowest_and_lowest_hit_and_joins_the_log() {
 
 mod more;
 pub(super) use more::cut_words;
+
+/// The rules that wait or cannot judge are one line of the Findings pane; Enter on it lists
+/// each with what it needs. The help scrolls with j and moves nothing behind it.
+#[test]
+fn waiting_rules_are_one_line_that_enter_opens_and_help_keeps_its_keys() {
+    let mut a = app(31);
+    while a.view.focus != Pane::Findings {
+        a.on_key(key(KeyCode::Tab));
+    }
+    let s = render(&a, 120, 40);
+    let line = s
+        .lines()
+        .find(|l| l.contains("not evaluable — Enter lists them"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(line.contains("pending ·"), "{line}");
+    for _ in 0..10 {
+        a.on_key(key(KeyCode::Char('j')));
+    }
+    a.on_key(key(KeyCode::Enter));
+    let s = render(&a, 120, 40);
+    assert!(s.contains("rules waiting or unable to judge"), "{s}");
+    assert!(
+        s.contains("lookup_counters_missing") || s.contains("needs "),
+        "{s}"
+    );
+    a.on_key(key(KeyCode::Esc));
+    a.view.focus = Pane::Matrix;
+    let row = a.view.matrix_row;
+    a.on_key(key(KeyCode::Char('?')));
+    a.on_key(key(KeyCode::Char('j')));
+    a.on_key(key(KeyCode::Char('j')));
+    assert_eq!(a.view.matrix_row, row, "the help keeps j to itself");
+    assert_eq!(a.view.overlay_scroll, 2);
+    let s = render(&a, 80, 24);
+    assert!(s.contains("↓↑ 3–"), "the help scrolled: {s}");
+}

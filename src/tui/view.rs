@@ -226,9 +226,13 @@ impl View {
         }
     }
 
-    /// A list (the server overlay or the targets) is open: up and down scroll it.
+    /// A list (the server overlay, the targets, the help) is open: up and down scroll it, and
+    /// move nothing behind it.
     pub(super) fn list_open(&self) -> bool {
-        matches!(self.overlay, Some(Overlay::Server | Overlay::Targets))
+        matches!(
+            self.overlay,
+            Some(Overlay::Server | Overlay::Targets | Overlay::Help)
+        )
     }
 
     /// Focus on the next (or previous) pane, round the ring.
