@@ -100,12 +100,21 @@ pub fn judge(c: &Facts<'_>, rules: &[Finding]) -> Verdict {
 }
 
 fn verdict(state: CacheState, summary: String, c: &Facts<'_>, reasons: Vec<String>) -> Verdict {
+    let no_rate = format!(
+        "no window hit rate: the cache is {}{}",
+        state.as_str(),
+        if summary.is_empty() {
+            String::new()
+        } else {
+            format!(" ({summary})")
+        }
+    );
     Verdict {
         state,
         summary,
         since: None,
         window_seconds: c.window,
-        hit_rate_window: Fig::unknown("not judged"),
+        hit_rate_window: Fig::unknown(no_rate),
         reasons,
         down_for: None,
     }
@@ -126,6 +135,8 @@ fn state(c: &Facts<'_>, rules: &[Finding]) -> Verdict {
             // The MP server answered without its lookup counters: it creates them at the
             // first lookup.
             return no_traffic(c, "no lookups since the server started".into(), &critical);
+        } else if c.mode.architecture.embedded() {
+            "embedded LMCache exports no lookup or retrieval token counters here".to_string()
         } else {
             format!(
                 "no KV-cache hit counters in {} (give --lmcache for the LMCache server)",
@@ -339,13 +350,29 @@ fn lookups<'a>(c: &'a Facts<'_>) -> Option<Lookups<'a>> {
             split: Some((&l.l1_share, &l.l2_share)),
         });
     }
+    // Embedded LMCache: its lookups, else (older builds) its retrievals.
     let e = c.emb;
-    (e.present && e.lookup_tokens.since_start.value().is_some()).then_some(Lookups {
-        requested: &e.lookup_tokens,
-        hits: &e.lookup_hit_tokens,
-        rate: &e.lookup_hit_rate,
-        split: None,
-    })
+    if !e.present {
+        return None;
+    }
+    if e.lookup_tokens.since_start.value().is_some() {
+        return Some(Lookups {
+            requested: &e.lookup_tokens,
+            hits: &e.lookup_hit_tokens,
+            rate: &e.lookup_hit_rate,
+            split: None,
+        });
+    }
+    e.requested_tokens
+        .since_start
+        .value()
+        .is_some()
+        .then_some(Lookups {
+            requested: &e.requested_tokens,
+            hits: &e.hit_tokens,
+            rate: &e.retrieve_hit_rate,
+            split: None,
+        })
 }
 
 /// Failures counted where the cache keeps them (L1 allocation and read, L2 prefetch), over the
