@@ -456,8 +456,9 @@ fn replay_plays_steps_and_quits() {
     press(b" ", "⏸ paused (1×)");
     press(b"G", &format!("{total}/{total} events"));
     press(b"", "■ at the end");
-    // The windowed hit rate and the L1 / L2 split of the capture's end.
-    press(b"", "L1 69.8% / L2 30.2%");
+    // The windowed hit rate and the L1 / L2 split of the capture's end (its last minute's
+    // hits all came from L1).
+    press(b"", "100.0% in window (L1 100.0% / L2 0.0%)");
     press(b"g", &format!(" {at_first}/{total} events"));
     press(b".", &format!(" {}/{total} events", at_first + 1));
     press(b"+", "⏸ paused (10×)");

@@ -58,6 +58,23 @@ pub(super) fn summed(app: &App) -> String {
     }
 }
 
+/// Where the window's hits came from (each tier's share), as the verdict line says it;
+/// without a window, since start, said so.
+fn tier_split(lk: &crate::analysis::figures::Lookup) -> String {
+    match (lk.l1_share.window.value(), lk.l2_share.window.value()) {
+        (Some(l1), Some(l2)) => format!(
+            " (L1 {} / L2 {})",
+            crate::units::percent(Some(l1)),
+            crate::units::percent(Some(l2))
+        ),
+        _ => format!(
+            " · L1 {} / L2 {} since start",
+            lk.l1_share.since_start.percent(),
+            lk.l2_share.since_start.percent()
+        ),
+    }
+}
+
 pub(super) fn draw_hit_rate(f: &mut Frame, area: Rect, app: &App) {
     let b = block(app, Pane::HitRate);
     let inner = b.inner(area);
@@ -99,15 +116,7 @@ fn hit_rate_lines(app: &App) -> Vec<Line<'static>> {
                 format!(" · {} in window", lk.hit_rate.window.percent()),
                 app.theme.title,
             ),
-            // Where the hits came from (each tier's share of them).
-            Span::styled(
-                format!(
-                    " · L1 {} / L2 {}",
-                    lk.l1_share.since_start.percent(),
-                    lk.l2_share.since_start.percent()
-                ),
-                app.theme.dim,
-            ),
+            Span::styled(tier_split(lk), app.theme.dim),
         ]),
         Line::from(vec![
             Span::styled("engine   ", app.theme.dim),
