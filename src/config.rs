@@ -55,8 +55,8 @@ pub struct Config {
 }
 
 /// The `[findings]` table: thresholds by name, and the `for` table of hold-downs by rule
-/// (`eventbus_dropping = "30s"`). Read by hand from the table: serde's flattening would lose
-/// the line a wrong value is on.
+/// (`eventbus_dropping = "30s"`). Read by hand from the table, so a wrong value's error names
+/// its key (serde's flattening said only "expected f64").
 #[derive(Debug, Default, PartialEq)]
 pub struct Findings {
     pub holds: BTreeMap<String, String>,

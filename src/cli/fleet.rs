@@ -339,9 +339,7 @@ pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
         total.warnings = capped_warnings(std::mem::take(&mut total.warnings));
     }
     let analysed = Analysed::of(&fleet);
-    let outside = |a: &crate::analysis::Analysis| {
-        !args.fail_unless.is_empty() && !args.fail_unless.contains(&a.verdict.state)
-    };
+    let outside = |a: &crate::analysis::Analysis| !a.verdict.state.passes(&args.fail_unless);
     let code = match args.fail_on {
         Some(bar) if analysed.fires(bar) => EXIT_FINDINGS,
         _ if analysed.rows.iter().any(|(_, a)| outside(a)) => EXIT_FINDINGS,

@@ -252,7 +252,7 @@ pub fn exit_code(
     if never_answered {
         return EXIT_UNREACHABLE;
     }
-    if !fail_unless.is_empty() && !fail_unless.contains(&a.verdict.state) {
+    if !a.verdict.state.passes(fail_unless) {
         return EXIT_FINDINGS;
     }
     let Some(bar) = fail_on else {

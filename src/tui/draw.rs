@@ -14,7 +14,7 @@ use super::{evidence, layout, overlays, panes, tiers};
 fn aged(f: &mut Frame, rect: ratatui::layout::Rect, app: &App, t: f64) {
     let inner = rect.inner(ratatui::layout::Margin::new(1, 1));
     f.buffer_mut().set_style(inner, app.theme.dim);
-    let label = format!(" as of {} ", crate::analysis::verdict::clock_time(t));
+    let label = format!(" as of {} ", crate::timefmt::clock_time(t));
     let w = label.chars().count() as u16;
     if rect.width > w + 12 {
         f.buffer_mut()
@@ -66,13 +66,10 @@ pub fn draw(f: &mut Frame, app: &App) {
             aged(f, rect, app, t);
         }
     }
-    // `? help` first, so no width cuts it off (the help lists every key), then the panes
-    // not shown, then the other keys.
-    let help = format!("{} help", app.keymap.hint(super::keys::Action::Help));
+    // The help's key first, then the panes not shown, then the other keys.
     let keys = app.keymap.footer(app.replaying());
-    let rest: Vec<&str> = keys.split("  ").filter(|k| *k != help).collect();
-    let mut foot = format!("{help}  {}", rest.join("  "));
-    if !hidden.is_empty() {
+    let mut foot = keys.join("  ");
+    if let (Some((help, rest)), false) = (keys.split_first(), hidden.is_empty()) {
         let names: Vec<&str> = hidden.iter().map(|p| p.title()).collect();
         foot = format!(
             "{help} │ also (tab): {} │ {}",

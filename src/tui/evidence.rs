@@ -13,12 +13,6 @@ use crate::evidence::log::{Kind, Level};
 use crate::sanitize::clean;
 use crate::units;
 
-/// `HH:MM:SS` of a time in seconds since the epoch (UTC).
-fn clock(t: f64) -> String {
-    let s = crate::timefmt::format_rfc3339(t);
-    s.get(11..19).unwrap_or(&s).to_string()
-}
-
 /// A pane with nothing read yet: how to give it what it shows.
 fn empty(f: &mut Frame, area: Rect, app: &App, b: ratatui::widgets::Block<'_>, how: &str) {
     let inner = b.inner(area);
@@ -105,7 +99,10 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|r| {
             Line::from(vec![
-                Span::styled(format!("{} ", clock(r.t_wall)), app.theme.dim),
+                Span::styled(
+                    format!("{} ", crate::timefmt::clock_time(r.t_wall)),
+                    app.theme.dim,
+                ),
                 Span::styled(format!("{:<24} ", clean(&r.op)), app.theme.title),
                 Span::raw(units::cut(&clean(&r.args), width.saturating_sub(34))),
             ])
@@ -449,7 +446,7 @@ fn request_line(
     let text = units::cut(
         &format!(
             "{} {:<18} {:>9.1} ms  hit {:>6}{}  L1 {} L2 {}",
-            clock(r.root.start),
+            crate::timefmt::clock_time(r.root.start),
             clean(name),
             r.root.seconds() * 1000.0,
             units::percent(r.hit_rate()),

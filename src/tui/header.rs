@@ -150,21 +150,18 @@ fn finding_counts(app: &App) -> Vec<Span<'static>> {
 
 /// The verdict, above everything: `KV cache: WORKING — …`, coloured by its state.
 fn verdict_line(app: &App) -> Line<'static> {
-    use crate::analysis::verdict::CacheState;
     let v = &app.shown.analysis.verdict;
-    let style = match v.state {
-        CacheState::Working => app.theme.good,
-        CacheState::NoTraffic | CacheState::NotHitting => app.theme.warn,
-        CacheState::Degraded | CacheState::Down => app.theme.bad,
-        CacheState::Unknown => app.theme.dim,
-    };
-    let line = clean(&v.line());
-    let (head, rest) = match line.split_once(" — ") {
-        Some((h, r)) => (h.to_string(), format!(" — {r}")),
-        None => (line, String::new()),
+    let style = app.theme.verdict(v.state);
+    let rest = if v.summary.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", clean(&v.summary))
     };
     Line::from(vec![
-        Span::styled(head, style.add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::styled(
+            format!("KV cache: {}", v.head()),
+            style.add_modifier(ratatui::style::Modifier::BOLD),
+        ),
         Span::styled(rest, app.theme.text),
     ])
 }
@@ -178,14 +175,11 @@ fn restart_line(app: &App) -> Option<Line<'static>> {
         .filter_map(|r| Some((r.restarted_at?, r)))
         .filter(|(t, _)| app.now - t <= app.window)
         .max_by(|a, b| a.0.total_cmp(&b.0))?;
-    let who = match row.target.role {
-        crate::vocab::Role::Lmcache => "LMCache",
-        crate::vocab::Role::Engine => "The engine",
-    };
     Some(Line::from(Span::styled(
         format!(
-            "⟳ {who} restarted at {} ({}); since-start figures reset",
-            crate::analysis::verdict::clock_time(t),
+            "⟳ {} restarted at {} ({}); since-start figures reset",
+            row.target.role.process(),
+            crate::timefmt::clock_time(t),
             short_name(&row.name)
         ),
         app.theme.warn,

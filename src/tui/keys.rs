@@ -333,11 +333,17 @@ impl KeyMap {
             .map_or_else(|| "unbound".to_string(), |(c, m)| key_name(*c, *m))
     }
 
-    /// The footer text, live or in a replay.
-    pub fn footer(&self, replay: bool) -> String {
-        self.bindings
+    /// The key bar's entries, live or in a replay: the help's first, so no width cuts it off
+    /// (the help lists every key), then the others in table order.
+    pub fn footer(&self, replay: bool) -> Vec<String> {
+        let mut shown: Vec<&Binding> = self
+            .bindings
             .iter()
             .filter(|b| !b.short.is_empty() && b.modes.shows(replay))
+            .collect();
+        shown.sort_by_key(|b| b.action != Action::Help);
+        shown
+            .into_iter()
             .filter_map(|b| {
                 b.keys.first().map(|(c, m)| {
                     // Named keys in lower case (`tab`, `enter`); a letter keeps its case.
@@ -350,8 +356,7 @@ impl KeyMap {
                     format!("{name} {}", b.short)
                 })
             })
-            .collect::<Vec<_>>()
-            .join("  ")
+            .collect()
     }
 
     /// Help lines: keys and what they do, live or in a replay.
@@ -411,12 +416,12 @@ mod tests {
     fn footer_and_help_come_from_the_bindings() {
         let km = KeyMap::default();
         assert_eq!(
-            km.footer(false),
-            "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets  e export"
+            km.footer(false).join("  "),
+            "? help  q quit  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets  e export"
         );
         assert_eq!(
-            km.footer(true),
-            "q quit  ? help  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets  . step  + speed  G end"
+            km.footer(true).join("  "),
+            "? help  q quit  p pause  tab pane  j move  enter open  f filter  / search  i server  t targets  . step  + speed  G end"
         );
         let help = km.help_lines(false);
         assert_eq!(help.len(), km.bindings.len() - 6);

@@ -117,6 +117,17 @@ impl StyleSpec {
 }
 
 impl Theme {
+    /// A verdict state's colour, wherever it is shown (the line, the fleet's column).
+    pub fn verdict(&self, s: crate::analysis::verdict::CacheState) -> Style {
+        use crate::analysis::verdict::CacheState;
+        match s {
+            CacheState::Working => self.good,
+            CacheState::NoTraffic | CacheState::NotHitting => self.warn,
+            CacheState::Degraded | CacheState::Down => self.bad,
+            CacheState::Unknown => self.dim,
+        }
+    }
+
     /// Parses a theme file's text.
     pub fn from_toml(text: &str) -> Result<Theme, String> {
         // A file that is not a theme (a key, /etc/shadow) must not be echoed: no line shown.

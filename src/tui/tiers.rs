@@ -72,14 +72,8 @@ fn server_lines(app: &App) -> Vec<Line<'static>> {
     }
     if let Some(log) = &app.shown.analysis.evidence.server_log {
         let each = |t: &crate::evidence::lines::Transfers| {
-            (t.lines > 0 && t.seconds > 0.0).then(|| {
-                format!(
-                    "{} × {:.3} s ({:.0} tokens/s)",
-                    t.lines,
-                    t.seconds / t.lines as f64,
-                    t.tokens / t.seconds
-                )
-            })
+            let (each, per_s) = t.rates()?;
+            Some(format!("{} × {each:.3} s ({per_s:.0} tokens/s)", t.lines))
         };
         if let (Some(r), s) = (each(&log.retrieved), each(&log.stored)) {
             let stored = s.map(|s| format!(" · stored {s}")).unwrap_or_default();

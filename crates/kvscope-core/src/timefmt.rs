@@ -98,6 +98,13 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 const FIRST_WRITABLE: f64 = -62_135_596_800.0;
 const LAST_WRITABLE: f64 = 253_402_300_799.0;
 
+/// `HH:MM:SS` (UTC) of a time in seconds since the epoch, as the screen and the verdict write
+/// a time of day.
+pub fn clock_time(t: f64) -> String {
+    let full = format_rfc3339(t);
+    full.get(11..19).unwrap_or(&full).to_string()
+}
+
 /// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`; a time outside years 1 to
 /// 9999 (or not a number) is written as the raw number with a note, never as a wrong date.
 pub fn format_rfc3339(t: f64) -> String {

@@ -29,6 +29,14 @@ impl Role {
             Role::Engine => "engine",
         }
     }
+
+    /// What runs at a target of this role, as a sentence names it.
+    pub fn process(self) -> &'static str {
+        match self {
+            Role::Lmcache => "LMCache",
+            Role::Engine => "the engine",
+        }
+    }
 }
 
 /// Addresses one target: its role and its place among that role's targets.
@@ -351,7 +359,6 @@ impl TargetState {
 }
 
 impl Health {
-    /// Why the target is down (its last attempt failed), or `None` when it is not.
     /// An attempt failed at `time`, for `why`.
     pub fn failed(&mut self, time: f64, why: String) {
         if self.down().is_none() {
@@ -369,6 +376,7 @@ impl Health {
         }
     }
 
+    /// Why the target is down (its last attempt failed), or `None` when it is not.
     pub fn down(&self) -> Option<&str> {
         self.last_failure
             .as_ref()

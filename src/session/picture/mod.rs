@@ -501,7 +501,7 @@ impl Core {
                     target,
                     name: t.name.clone(),
                     health,
-                    restarted_at: t.restart_times().last().copied(),
+                    restarted_at: t.last_restart_time(),
                 }
             })
             .collect();

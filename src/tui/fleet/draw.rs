@@ -284,15 +284,7 @@ fn table_row(
         _ if stale_table => v.theme.warn,
         _ => v.theme.good,
     };
-    let verdict_style = {
-        use crate::analysis::verdict::CacheState;
-        match row.verdict {
-            CacheState::Working => v.theme.good,
-            CacheState::NoTraffic | CacheState::NotHitting => v.theme.warn,
-            CacheState::Degraded | CacheState::Down => v.theme.bad,
-            CacheState::Unknown => v.theme.dim,
-        }
-    };
+    let verdict_style = v.theme.verdict(row.verdict);
     let cells = vec![
         Cell::from(cut(&crate::sanitize::clean(&r.name), name_w)),
         Cell::from(Span::styled(

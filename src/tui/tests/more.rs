@@ -66,7 +66,22 @@ fn the_core_reanalyses_only_when_numbers_can_change() {
     let after_failure = core.shown(None);
     let v = &after_failure.analysis.verdict;
     assert_eq!(v.state, crate::analysis::verdict::CacheState::Down, "{v:?}");
-    assert!(v.line().contains("figures as of"), "{}", v.line());
+    assert!(
+        v.line().starts_with("KV cache: DOWN — figures as of"),
+        "{}",
+        v.line()
+    );
+    // A second failed attempt: down for the span the failures show.
+    core.apply(Event::ScrapeFailed {
+        target,
+        time: a.now + 4.0,
+        error: "unreachable: refused".into(),
+    });
+    let line = core.shown(None).analysis.verdict.line();
+    assert!(
+        line.starts_with("KV cache: DOWN 2s — figures as of"),
+        "{line}"
+    );
 }
 
 /// Every key named on screen comes from the key map: rebound in the config, the footer, the

@@ -14,7 +14,6 @@ pub mod http_facts;
 pub mod matrix;
 pub mod misses;
 pub mod mode;
-pub mod server_facts;
 pub use findings::verdict;
 #[cfg(test)]
 mod tests;

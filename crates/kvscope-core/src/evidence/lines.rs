@@ -58,6 +58,13 @@ pub struct Transfers {
 }
 
 impl Transfers {
+    /// Seconds one transfer took on average, and the tokens per second while transferring;
+    /// `None` before a transfer with a time was read.
+    pub fn rates(&self) -> Option<(f64, f64)> {
+        (self.lines > 0 && self.seconds > 0.0)
+            .then(|| (self.seconds / self.lines as f64, self.tokens / self.seconds))
+    }
+
     /// With the seconds to the microsecond (sums of millisecond figures pick up float noise).
     fn rounded(&self) -> Transfers {
         Transfers {

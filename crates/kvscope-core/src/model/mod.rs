@@ -278,22 +278,17 @@ impl Model {
         let restarts_before = self.target(target).restarts().len();
         let result = self.apply(event);
         let name = crate::sanitize::clean(&self.target(target).name);
-        if self.target(target).restarts().len() > restarts_before {
+        // A restart is said beside whatever else the event changed (coming back up, say).
+        let restarted = (self.target(target).restarts().len() > restarts_before).then(|| {
             let at = self.target(target).newest().and_then(|s| s.time);
-            let who = match target.role {
-                crate::vocab::Role::Lmcache => "LMCache",
-                crate::vocab::Role::Engine => "the engine",
-            };
-            return (
-                result,
-                Some(format!(
-                    "{} {name}: {who} restarted{}; since-start figures reset",
-                    target.role.flag(),
-                    at.map(|t| format!(" at {}", crate::timefmt::format_rfc3339(t)))
-                        .unwrap_or_default()
-                )),
-            );
-        }
+            format!(
+                "{} {name}: {} restarted{}; since-start figures reset",
+                target.role.flag(),
+                target.role.process(),
+                at.map(|t| format!(" at {}", crate::timefmt::format_rfc3339(t)))
+                    .unwrap_or_default()
+            )
+        });
         let line = match route {
             None => match (down_before.as_deref(), self.health(target).down()) {
                 (before, Some(now)) if before != Some(now) => {
@@ -320,6 +315,10 @@ impl Model {
                     _ => None,
                 }
             }
+        };
+        let line = match (restarted, line) {
+            (Some(r), Some(l)) => Some(format!("{r}; {l}")),
+            (r, l) => r.or(l),
         };
         (result, line)
     }

@@ -202,17 +202,15 @@ fn reading(
     .filter_map(|(prefix, gone)| gone.then_some(prefix))
     .collect();
     let all = unknowns::collect(&r);
-    let before = all.len();
+    let applies = |path: &str| !absent.iter().any(|p| path.starts_with(p));
+    let not_applying = all.iter().filter(|(path, _)| !applies(path)).count();
+    // A target read at one time only has no window: `--samples` gives it more.
+    let want_samples = model
+        .targets()
+        .any(|(_, t)| t.scrapes().len() == 1 && t.newest().is_some_and(|s| s.time.is_some()));
     let mut unknowns: Vec<(String, String)> = all
         .into_iter()
-        .filter(|(path, _)| !absent.iter().any(|p| path.starts_with(p)))
-        .collect();
-    let not_applying = before - unknowns.len();
-    let want_samples = unknowns
-        .iter()
-        .any(|(_, why)| why.starts_with("only one sample"));
-    let mut unknowns: Vec<(String, String)> = unknowns
-        .drain(..)
+        .filter(|(path, _)| applies(path))
         .filter(|(path, _)| per_target || !path.starts_with("lmcache.by_target"))
         .map(|(path, reason)| {
             (

@@ -192,7 +192,18 @@ impl TargetStore {
     pub fn restart_times(&self) -> Vec<f64> {
         self.restarts
             .iter()
-            .filter_map(|seq| self.scrapes().iter().find(|s| s.seq == *seq)?.time)
+            .filter_map(|s| self.time_of(*s))
             .collect()
+    }
+
+    /// When the last restart kept was seen (what each picture shows).
+    pub fn last_restart_time(&self) -> Option<f64> {
+        self.time_of(*self.restarts.last()?)
+    }
+
+    /// The time of the scrape numbered `seq`, if it is kept (scrapes are in `seq` order).
+    fn time_of(&self, seq: u64) -> Option<f64> {
+        let i = self.scrapes.partition_point(|s| s.seq < seq);
+        self.scrapes.get(i).filter(|s| s.seq == seq)?.time
     }
 }

@@ -248,9 +248,10 @@ pub const RULES: &[Rule] = &[
 
 /// Evaluates every rule: all verdicts in table order, and the firing ones most severe first.
 pub fn evaluate(facts: &Facts<'_>) -> Vec<Finding> {
+    let stale = rates_gone_stale(facts);
     RULES
         .iter()
-        .map(|r| held(verdict(r, facts), facts))
+        .map(|r| held(verdict(r, facts, stale.as_deref()), facts))
         .collect()
 }
 
@@ -303,17 +304,18 @@ fn rates_gone_stale(c: &Facts<'_>) -> Option<String> {
             let since = h.down_since.unwrap_or(last);
             Some(format!(
                 "{name} down since {} (its rates would be as of its last answer, {})",
-                verdict::clock_time(since),
-                verdict::clock_time(last)
+                crate::timefmt::clock_time(since),
+                crate::timefmt::clock_time(last)
             ))
         })
         .collect();
     (!down.is_empty()).then(|| format!("target down: {}", down.join("; ")))
 }
 
-fn verdict(rule: &Rule, facts: &Facts<'_>) -> Finding {
-    let judged = match rates_gone_stale(facts).filter(|_| rule.windowed) {
-        Some(why) => Verdict::Missing(vec![why]),
+/// A rule's verdict; `stale` says why rules on rates cannot judge now, if they cannot.
+fn verdict(rule: &Rule, facts: &Facts<'_>, stale: Option<&str>) -> Finding {
+    let judged = match stale.filter(|_| rule.windowed) {
+        Some(why) => Verdict::Missing(vec![why.to_string()]),
         None => (rule.check)(facts),
     };
     let (state, title, missing, evidence, data) = match judged {

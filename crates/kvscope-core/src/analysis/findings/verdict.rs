@@ -19,6 +19,12 @@ crate::named! {
 }
 
 impl CacheState {
+    /// Whether a `--fail-unless` gate of these states lets this one pass (an empty gate lets
+    /// every state pass).
+    pub fn passes(self, gate: &[CacheState]) -> bool {
+        gate.is_empty() || gate.contains(&self)
+    }
+
     /// The state as the line writes it: capitals, `_` as a space.
     pub fn shout(self) -> String {
         self.as_str().replace('_', " ").to_uppercase()
@@ -40,7 +46,8 @@ pub struct Verdict {
     pub hit_rate_window: Fig,
     /// Why this state: the facts it rests on, most telling first.
     pub reasons: Vec<String>,
-    /// How long every target has been down, when judged over time.
+    /// How long every target has been down: from the first failed attempt to the latest
+    /// (`None` after one).
     #[serde(skip)]
     pub down_for: Option<f64>,
 }
@@ -49,23 +56,23 @@ impl Verdict {
     /// The whole line: `KV cache: WORKING — …`, `KV cache: DOWN 10s — …`,
     /// `KV cache: NO TRAFFIC YET`.
     pub fn line(&self) -> String {
-        let mut head = self.state.shout();
-        match self.state {
-            CacheState::NoTraffic => head.push_str(" YET"),
-            CacheState::Down => {
-                if let Some(d) = self.down_for {
-                    head = format!(
-                        "{head} {}",
-                        crate::timefmt::format_duration(d.round().max(1.0))
-                    );
-                }
-            }
-            _ => {}
-        }
         if self.summary.is_empty() {
-            format!("KV cache: {head}")
+            format!("KV cache: {}", self.head())
         } else {
-            format!("KV cache: {head} — {}", self.summary)
+            format!("KV cache: {} — {}", self.head(), self.summary)
+        }
+    }
+
+    /// The state as the line heads with it: `WORKING`, `DOWN 10s`, `NO TRAFFIC YET`.
+    pub fn head(&self) -> String {
+        let head = self.state.shout();
+        match (self.state, self.down_for) {
+            (CacheState::NoTraffic, _) => format!("{head} YET"),
+            (CacheState::Down, Some(d)) => format!(
+                "{head} {}",
+                crate::timefmt::format_duration(d.round().max(1.0))
+            ),
+            _ => head,
         }
     }
 }
@@ -79,22 +86,17 @@ struct Lookups<'a> {
     split: Option<(&'a Pair, &'a Pair)>,
 }
 
-/// The verdict from the facts and the rules as judged (after their hold-down). `since` is the
-/// start of the state when the history's last verdict was the same.
+/// The verdict from the facts and the rules as judged (after their hold-down).
 pub fn judge(c: &Facts<'_>, rules: &[Finding]) -> Verdict {
     let mut v = state(c, rules);
     let now = c.clock.map(|k| k.now);
-    let began = match c.history.and_then(|h| h.cache().last().copied()) {
-        Some((t, s)) if s == v.state => Some(t),
-        _ => None,
-    };
-    v.since = began.or(now);
-    // How long it has been down, once it was down before this moment.
-    if v.state == CacheState::Down
-        && let (Some(since), Some(now)) = (began, now)
-        && now > since
-    {
-        v.down_for = Some(now - since);
+    // Down: since the targets went down, as their health says. Else since the history last
+    // noted this state, or now.
+    if v.since.is_none() {
+        v.since = match c.history.and_then(|h| h.cache().last().copied()) {
+            Some((t, s)) if s == v.state => Some(t),
+            _ => now,
+        };
     }
     v
 }
@@ -291,21 +293,27 @@ fn down(c: &Facts<'_>) -> Option<Verdict> {
         .iter()
         .map(|(n, h)| format!("{n}: {}", h.down().unwrap_or_default()))
         .collect();
-    let last_ok = tried
-        .iter()
-        .filter_map(|(_, h)| h.last_ok)
-        .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.max(t))));
+    let last_ok = tried.iter().filter_map(|(_, h)| h.last_ok).reduce(f64::max);
     let summary = match last_ok {
-        Some(t) => format!("figures as of {}", clock_time(t)),
+        Some(t) => format!("figures as of {}", crate::timefmt::clock_time(t)),
         None => "never answered".to_string(),
     };
-    Some(verdict(CacheState::Down, summary, c, reasons))
-}
-
-/// `HH:MM:SS` (UTC) of a time.
-pub fn clock_time(t: f64) -> String {
-    let full = crate::timefmt::format_rfc3339(t);
-    full.get(11..19).unwrap_or(&full).to_string()
+    let mut v = verdict(CacheState::Down, summary, c, reasons);
+    // Down since the last of them went down, for as long as their failed attempts show.
+    v.since = tried
+        .iter()
+        .filter_map(|(_, h)| h.down_since)
+        .reduce(f64::max);
+    let failed = tried
+        .iter()
+        .filter_map(|(_, h)| Some(h.last_failure.as_ref()?.0))
+        .reduce(f64::max);
+    v.down_for = v
+        .since
+        .zip(failed)
+        .map(|(since, last)| last - since)
+        .filter(|d| *d > 0.0);
+    Some(v)
 }
 
 fn no_traffic(c: &Facts<'_>, why: String, critical: &[&Finding]) -> Verdict {

@@ -103,16 +103,13 @@ fn log_lines(section: &'static str, l: &crate::evidence::lines::LogSummary, out:
     // "Stored/Retrieved N tokens in S seconds": each transfer's mean time and the tokens per
     // second over the time spent transferring.
     for (what, t) in [("stored", &l.stored), ("retrieved", &l.retrieved)] {
-        if t.lines > 0 && t.seconds > 0.0 {
+        if let Some((each, per_s)) = t.rates() {
             push(
                 section,
                 &format!("{what} (transfers, tokens)"),
                 format!(
-                    "{}, {:.0} tokens; {:.3} s each on average, {:.0} tokens/s while transferring",
-                    t.lines,
-                    t.tokens,
-                    t.seconds / t.lines as f64,
-                    t.tokens / t.seconds
+                    "{}, {:.0} tokens; {each:.3} s each on average, {per_s:.0} tokens/s while transferring",
+                    t.lines, t.tokens
                 ),
             );
         }

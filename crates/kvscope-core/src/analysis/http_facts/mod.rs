@@ -1,6 +1,10 @@
 //! Facts from the LMCache server's HTTP routes (`/status`, `/config`, `/version`,
 //! `/healthcheck`): the eviction watermark, the prefetch queue, the EventBus queue size.
 
+mod server;
+
+pub use server::{L2Adapter, ServerFacts};
+
 use super::Fig;
 use crate::store::TargetStore;
 use crate::vocab::Route;
@@ -40,7 +44,7 @@ pub struct HttpFacts {
     /// `/env` as read with `--allow-env`, already redacted at the source.
     pub env: Vec<(String, String)>,
     /// What `/status` says of the server: policy, chunk size, L1, sessions, L2 adapters.
-    pub server: super::server_facts::ServerFacts,
+    pub server: server::ServerFacts,
 }
 
 /// `/config`'s `observability` settings that say where traces and spans go.
@@ -85,7 +89,7 @@ fn thread_names(dump: &str) -> Vec<String> {
 
 /// A number from a route's answer. Every fact read here is a fraction (`…watermark`,
 /// `…ratio`: 0 to 1) or a count or size (not negative); anything else is unknown, with why.
-fn num(v: Option<&serde_json::Value>, what: &str) -> Fig {
+pub(super) fn num(v: Option<&serde_json::Value>, what: &str) -> Fig {
     let Some(x) = v.and_then(serde_json::Value::as_f64) else {
         return Fig::unknown(format!("{what} not in the answer"));
     };
@@ -174,7 +178,7 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
         periodic_unhealthy: health.map(unhealthy_threads).unwrap_or_default(),
         routes: t.map(route_rows).unwrap_or_default(),
         env: json(Route::Env).map(env_vars).unwrap_or_default(),
-        server: super::server_facts::of(status, &why(Route::Status)),
+        server: server::of(status, &why(Route::Status)),
     }
 }
 

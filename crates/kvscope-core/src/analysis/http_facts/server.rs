@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::Fig;
+use crate::analysis::Fig;
 
 /// The server facts one `/status` answer gives.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -39,11 +39,11 @@ fn part<'a>(sm: &'a Value, name: &str) -> Option<&'a Value> {
         .or_else(|| sm.get(format!("{name}s"))?.as_object()?.values().next())
 }
 
+/// A count in `v` (the routes' own checks: a number, not below zero), or why not (`why`
+/// when `v` itself is absent).
 fn count(v: Option<&Value>, key: &str, why: &str) -> Fig {
-    match v.and_then(|o| o.get(key)).and_then(Value::as_f64) {
-        Some(x) if x >= 0.0 => Fig::known(x),
-        Some(x) => Fig::unknown(format!("{key} is {x}, below zero")),
-        None if v.is_some() => Fig::unknown(format!("{key} not in the answer")),
+    match v {
+        Some(o) => super::num(o.get(key), key),
         None => Fig::unknown(why),
     }
 }
