@@ -15,6 +15,7 @@ pub mod live;
 pub mod packet;
 pub mod replay;
 pub mod report;
+pub mod rules;
 pub mod run;
 pub mod screenshot;
 pub mod serve;

@@ -45,6 +45,21 @@ const NEVER: &[(&str, &str, &str)] = &[
         "packet",
         "numbers do not depend on how evidence travels",
     ),
+    (
+        "promql",
+        "store",
+        "PromQL is written from the catalog's names, not from what a store holds",
+    ),
+    (
+        "promql",
+        "model",
+        "PromQL is written from the catalog's names, not from what a store holds",
+    ),
+    (
+        "rulefile",
+        "sources",
+        "a rule file is written from the rule pack, with no I/O",
+    ),
     ("expo", "store", "the parser knows nothing of time"),
     ("expo", "model", "the parser knows nothing of targets"),
     ("store", "sources", "the store is fed, it fetches nothing"),

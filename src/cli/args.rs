@@ -134,6 +134,10 @@ pub enum Command {
         #[arg(long)]
         live_timestamps: bool,
     },
+    /// Print kvscope's rules as a Prometheus rule file: recording rules for the fleet table's
+    /// figures (kvscope:<figure>:<window>) and an alert for every rule whose inputs are
+    /// metrics, with its severity, `for` and runbook. The README has the recipe.
+    Rules(RulesArgs),
     /// Check a packet: every member against the manifest; exit 0 intact, 1 damaged, 2 not a packet.
     Verify {
         /// The packet: a .kvpacket file or its unpacked directory.
@@ -475,4 +479,35 @@ pub struct ExportCmd {
     pub auth: AuthOpts,
     #[command(flatten)]
     pub follow: FollowOpts,
+}
+
+/// `kvscope rules`.
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// A config file: its `window` and `[findings]` thresholds and `[findings.for]` hold-downs
+    /// (without one, the defaults: 60s and docs/findings.md's).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value = "prometheus")]
+    pub format: RulesFormat,
+    /// Label matchers every selector carries, e.g. '{namespace="llm"}': what the rules judge
+    /// (KvscopeTargetDown and the meta-alerts read every target without it).
+    #[arg(long = "match", value_name = "SELECTOR")]
+    pub matchers: Option<String>,
+    /// Where runbook_url points: '<URL>#<rule code>' [default: docs/findings.md].
+    #[arg(long, value_name = "URL")]
+    pub runbook_url: Option<String>,
+    /// Print promtool unit tests made from the real captures built into kvscope instead (for
+    /// `promtool test rules`, beside the rules saved as kvscope-rules.yml).
+    #[arg(long)]
+    pub tests: bool,
+}
+
+/// The rule file's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    /// A Prometheus rule file (rule_files:).
+    Prometheus,
+    /// A prometheus-operator PrometheusRule resource.
+    Operator,
 }

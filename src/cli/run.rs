@@ -224,6 +224,7 @@ fn run_packet_or_shell(command: Command) -> Result<i32, Failure> {
             String::from_utf8_lossy(&super::shell::man()).into_owned()
         )),
         Command::Verify { packet } => said(super::packet::verify(&packet)),
+        Command::Rules(args) => said(super::rules::run(&args)),
         Command::Watch { .. }
         | Command::Screenshot(_)
         | Command::Fleet { .. }

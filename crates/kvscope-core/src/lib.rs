@@ -16,7 +16,9 @@ pub mod expo;
 pub mod files;
 pub mod model;
 pub mod packet;
+pub mod promql;
 pub mod report;
+pub mod rulefile;
 pub mod sanitize;
 pub mod store;
 /// Hostile strings for property tests: this crate's tests, and the `kvscope` package's through

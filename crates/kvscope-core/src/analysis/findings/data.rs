@@ -1,6 +1,7 @@
 //! Whether what the targets say can be read whole: bad values, unknown names, required families and histograms that stay empty.
 
 use super::{Facts, Rule, Severity, Verdict, clear, data, lmcache_present, need, scraped};
+use super::{ONLY_MATRIX, ONLY_ROUTES, ONLY_TEXT, Prom};
 use crate::analysis::matrix::{FamilyRow, Need, Status};
 use serde_json::json;
 
@@ -12,6 +13,7 @@ pub(super) const BAD_DATA: Rule = Rule {
     needs: "the stored samples (always available)",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_TEXT),
     explanation: "A counter that is not finite, negative or shrinking without a restart, a series twice in one scrape, or a histogram that is not cumulative cannot be a measurement; figures resting on such values are shown as unknown, with the series named.",
     next_action: "Check the exporter: a counter must be a finite, non-negative number that only grows, each series must appear once per scrape, and bucket bounds must be numbers.",
     check: bad_data,
@@ -51,6 +53,7 @@ pub(super) const REQUIRED_FAMILY_MISSING: Rule = Rule {
     needs: "the family matrix",
     windowed: false,
     hold: 15.0,
+    prom: Prom::Only(ONLY_MATRIX),
     explanation: "The matrix marks families the detected architecture must export; one without samples means a disabled exporter, a renamed metric, or no traffic yet.",
     next_action: "Many LMCache series appear only after their first event: send traffic, then check the exporter (--disable-metrics, OTLP push) and the name variants this build uses.",
     check: required_family_missing,
@@ -115,6 +118,7 @@ pub(super) const SAMPLED_HISTOGRAMS_EMPTY: Rule = Rule {
     needs: "the matrix's sampled families and /config's metrics_sample_rate",
     windowed: false,
     hold: 30.0,
+    prom: Prom::Only(ONLY_ROUTES),
     explanation: "Lifecycle and reuse-gap histograms record only a sample of events (--metrics-sample-rate, 0.01 by default); with little traffic they stay empty, so miss attribution and reuse figures have nothing to scale.",
     next_action: "Expect them after about 1/rate events, or raise --metrics-sample-rate while investigating.",
     check: sampled_histograms_empty,
@@ -183,6 +187,7 @@ pub(super) const UNRECOGNISED_NAMES: Rule = Rule {
     needs: "the stored samples (always available)",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_TEXT),
     explanation: "A newer or older build may have renamed metrics; kvscope reads them only through its catalog.",
     next_action: "Report them so the catalog learns the variant.",
     check: unrecognised_names,

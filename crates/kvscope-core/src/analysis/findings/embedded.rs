@@ -1,8 +1,11 @@
 //! LMCache embedded in the engine (`lmcache:*` metrics): hits, loads, health, remote backends, retrieval and P2P speed.
 
+use super::Prom;
 use super::{
     Facts, Rule, Severity, Verdict, clear, data, failures, need, needs, windowed_or_total,
 };
+use crate::metric;
+use crate::promql;
 use serde_json::json;
 
 pub(super) const LOOKUP_HITS_WITHOUT_LOADED_TOKENS: Rule = Rule {
@@ -13,6 +16,14 @@ pub(super) const LOOKUP_HITS_WITHOUT_LOADED_TOKENS: Rule = Rule {
     needs: "lmcache:num_lookup_hits and lmcache:num_hit_tokens (over the window when there is one)",
     windowed: true,
     hold: 10.0,
+    prom: Prom::Alert(|c, _| {
+        format!(
+            "({} > 0) and on ({}) ({} == 0)",
+            promql::delta(c, metric!("lmcache.embedded_token_counters", "lookup_hits")),
+            promql::BY,
+            promql::delta(c, metric!("lmcache.embedded_token_counters", "hit_tokens"))
+        )
+    }),
     explanation: "Lookups find cached tokens, yet none are retrieved into the engine. Likely causes: the engine's own prefix cache already held the prefix (lmcache:num_vllm_hit_tokens rises), a minimum retrieve size larger than the hits, or a connector that does not match the LMCache build.",
     next_action: "Compare lmcache:num_vllm_hit_tokens with the lookup hits; check the connector name and LMCache's retrieve settings in the engine's launch command.",
     check: lookup_hits_without_loaded_tokens,
@@ -62,6 +73,14 @@ pub(super) const EMBEDDED_UNHEALTHY: Rule = Rule {
     needs: "lmcache:lmcache_is_healthy",
     windowed: false,
     hold: 10.0,
+    prom: Prom::Alert(|c, _| {
+        format!(
+            "min by ({}) ({}) < 1",
+            promql::BY,
+            promql::any(metric!("lmcache.embedded_health", "is_healthy"), |n| c
+                .selector(n))
+        )
+    }),
     explanation: "LMCache's own health gauge reads 0 on a worker: it may have stopped storing or retrieving.",
     next_action: "Read the engine log for LMCache errors on that worker.",
     check: embedded_unhealthy,
@@ -100,6 +119,12 @@ pub(super) const REMOTE_BACKEND_ERRORS: Rule = Rule {
     needs: "lmcache:remote_ping_errors (over the window when there is one)",
     windowed: true,
     hold: 0.0,
+    prom: Prom::Alert(|c, _| {
+        promql::moved(
+            c,
+            &[metric!("lmcache.embedded_remote_backend", "ping_errors")],
+        )
+    }),
     explanation: "The remote backend (Redis, LMCache server, …) does not answer LMCache's pings: reads and writes to it fail or wait.",
     next_action: "Check the remote backend's address and health; lmcache:remote_ping_error_code says how it failed.",
     check: remote_backend_errors,
@@ -134,6 +159,18 @@ pub(super) const EMBEDDED_ZERO_HITS: Rule = Rule {
     needs: "lmcache:num_lookup_tokens and lmcache:num_lookup_hits",
     windowed: true,
     hold: 30.0,
+    prom: Prom::Alert(|c, t| {
+        format!(
+            "({} >= {}) and on ({}) ({} == 0)",
+            promql::delta(
+                c,
+                metric!("lmcache.embedded_token_counters", "lookup_tokens")
+            ),
+            t.warm_up_tokens,
+            promql::BY,
+            promql::delta(c, metric!("lmcache.embedded_token_counters", "lookup_hits"))
+        )
+    }),
     explanation: "Past warm-up, lookups that never hit mean nothing stored is found again: the prompts do not repeat, the chunk size is larger than the shared prefixes, or the keys differ between store and lookup (PYTHONHASHSEED, model name).",
     next_action: "Send a prompt twice and watch lmcache:num_lookup_hits; check PYTHONHASHSEED and chunk_size.",
     check: embedded_zero_hits,
@@ -186,6 +223,15 @@ pub(super) const EMBEDDED_SLOW_RETRIEVALS: Rule = Rule {
     needs: "lmcache:num_slow_retrieval_by_time and lmcache:num_slow_retrieval_by_speed",
     windowed: true,
     hold: 10.0,
+    prom: Prom::Alert(|c, _| {
+        promql::moved(
+            c,
+            &[
+                metric!("lmcache.embedded_latency", "slow_retrieval_by_time"),
+                metric!("lmcache.embedded_latency", "slow_retrieval_by_speed"),
+            ],
+        )
+    }),
     explanation: "LMCache counts a retrieval as slow when it takes longer, or runs slower, than its configured limits; slow retrievals can cost more than recomputing the prefix.",
     next_action: "Look at lmcache:time_to_retrieve and the remote backend's latency (lmcache:remote_time_to_get).",
     check: embedded_slow_retrievals,
@@ -212,6 +258,13 @@ pub(super) const P2P_TRANSFER_SLOW: Rule = Rule {
     needs: "lmcache:p2p_time_to_transfer in the window",
     windowed: true,
     hold: 10.0,
+    prom: Prom::Alert(|c, t| {
+        format!(
+            "{} > {}",
+            promql::quantile(c, 0.9, metric!("lmcache.embedded_p2p", "time_to_transfer")),
+            t.slow_transfer_seconds
+        )
+    }),
     explanation: "A P2P transfer that takes longer than recomputing the prefix gives no benefit; the 90th percentile shows what most requests pay.",
     next_action: "Check the network path between instances and the transfer channel's configuration.",
     check: p2p_transfer_slow,

@@ -1,6 +1,9 @@
 //! The engine's side: its KV cache, queues, metric names, the connector and SGLang's own cache.
 
 use super::{Facts, Rule, Severity, Verdict, clear, data, need, needs};
+use super::{ONLY_JOIN, ONLY_MATRIX, ONLY_TEXT, Prom};
+use crate::metric;
+use crate::promql;
 use serde_json::json;
 
 pub(super) const ENGINE_KV_CACHE_FULL: Rule = Rule {
@@ -11,6 +14,14 @@ pub(super) const ENGINE_KV_CACHE_FULL: Rule = Rule {
     needs: "vllm:kv_cache_usage_perc or sglang:token_usage",
     windowed: false,
     hold: 10.0,
+    prom: Prom::Alert(|c, t| {
+        format!(
+            "({} or {}) >= {}",
+            promql::mean(c, metric!("vllm.kv_usage", "usage_perc")),
+            promql::mean(c, metric!("sglang.token_usage", "token_usage")),
+            t.kv_cache_full
+        )
+    }),
     explanation: "A full GPU KV cache makes the engine preempt or queue requests; offloading to LMCache helps only if its hits come back fast.",
     next_action: "Look at the engine's queue and preemptions; reduce max batch size or add GPU memory.",
     check: engine_kv_cache_full,
@@ -50,6 +61,7 @@ pub(super) const CONNECTOR_WITHOUT_LMCACHE_METRICS: Rule = Rule {
     needs: "connector labels, vLLM's cache_config_info, SGLang's cache_type, and LMCache metrics from any target",
     windowed: false,
     hold: 15.0,
+    prom: Prom::Only(ONLY_JOIN),
     explanation: "The engine names LMCache, yet no LMCache metrics were read: not an MP server's, not lmcache:* on the engine, not the connector's own. Nothing about the cache can be judged, and LMCache may not be running at all.",
     next_action: "Give --lmcache with the MP server's /metrics; for embedded LMCache check that the engine's /metrics carries lmcache:* (LMCache's stats logger must be on).",
     check: connector_without_lmcache_metrics,
@@ -106,6 +118,13 @@ pub(super) const ENGINE_QUEUE_PRESSURE: Rule = Rule {
     needs: "vllm:num_requests_waiting or sglang:num_queue_reqs over the window",
     windowed: true,
     hold: 10.0,
+    prom: Prom::Alert(|c, _| {
+        format!(
+            "({} or {}) > 0",
+            promql::lowest(c, metric!("vllm.queues", "waiting")),
+            promql::lowest(c, metric!("sglang.queues", "queued"))
+        )
+    }),
     explanation: "Requests waited at every scrape of the window: the engine is saturated, and a cache that saves prefill matters most here.",
     next_action: "Look at KV cache usage and preemptions; add capacity or raise the cache hit rate.",
     check: engine_queue_pressure,
@@ -159,6 +178,7 @@ pub(super) const ENGINE_OLD_METRIC_NAMES: Rule = Rule {
     needs: "the exposed names of the engine's metrics",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_TEXT),
     explanation: "Older vLLM builds export gpu_prefix_cache_* and gpu_cache_usage_perc; such a build predates external_prefix_cache_*, so kvscope does not expect the connector's hit counters there.",
     next_action: "Nothing to fix for kvscope; upgrading vLLM gives the external prefix-cache counters that show what LMCache supplied.",
     check: engine_old_metric_names,
@@ -206,6 +226,7 @@ pub(super) const SGLANG_HICACHE_NOT_LMCACHE: Rule = Rule {
     needs: "the engine's /metrics (HiCache families)",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_MATRIX),
     explanation: "HiCache is SGLang's own hierarchical KV cache; its hits are not LMCache's, and LMCache figures stay empty.",
     next_action: "If LMCache was meant, configure SGLang's LMCache connector; otherwise read HiCache's own metrics.",
     check: sglang_hicache_not_lmcache,

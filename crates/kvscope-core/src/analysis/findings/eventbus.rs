@@ -4,7 +4,10 @@ use super::{
     Facts, Rule, Severity, Verdict, clear, corroborate, data, lmcache_given, lmcache_present, need,
     needs,
 };
+use super::{ONLY_BUILD, ONLY_ROUTES, Prom};
 use crate::analysis::figures::GaugeTrust;
+use crate::metric;
+use crate::promql;
 use serde_json::json;
 
 pub(super) const EVENTBUS_DROPPING: Rule = Rule {
@@ -15,6 +18,12 @@ pub(super) const EVENTBUS_DROPPING: Rule = Rule {
     needs: "lmcache_mp_event_bus_dropped_events_total over the window; the server log's \"EventBus queue full\" lines when given",
     windowed: true,
     hold: 0.0,
+    prom: Prom::Alert(|c, _| {
+        format!(
+            "{} > 0",
+            promql::delta(c, metric!("lmcache_mp.eventbus", "dropped"))
+        )
+    }),
     explanation: "When the EventBus queue is full, events are dropped: metrics, traces and KV events lose data. Only drops in the window count, so an old burst does not fire forever.",
     next_action: "Raise --event-bus-queue-size or reduce --metrics-sample-rate; check what subscribes to the bus.",
     check: eventbus_dropping,
@@ -42,6 +51,7 @@ pub(super) const EVENTBUS_GAUGES_UNVERIFIED: Rule = Rule {
     needs: "lmcache_mp_event_bus_queue_depth",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_BUILD),
     explanation: "LMCache 0.5.6 registers these gauges on a disabled bus, so they read 0 whatever the live queue holds.",
     next_action: "Watch dropped events instead of depth.",
     check: eventbus_gauges_unverified,
@@ -75,6 +85,7 @@ pub(super) const EVENTBUS_THREAD_MISSING: Rule = Rule {
     needs: "GET /threads",
     windowed: false,
     hold: 15.0,
+    prom: Prom::Only(ONLY_ROUTES),
     explanation: "Without its thread the EventBus does not deliver events: metrics fed by events stop moving while the server works.",
     next_action: "Check whether observability is disabled in /config, and read the server log for an EventBus error at start.",
     check: eventbus_thread_missing,
@@ -113,6 +124,12 @@ pub(super) const EVENTBUS_SUBSCRIBER_EXCEPTIONS: Rule = Rule {
     needs: "lmcache_mp_event_bus_subscriber_exceptions_total (since start)",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Alert(|c, _| {
+        format!(
+            "{} > 0",
+            promql::now(c, metric!("lmcache_mp.eventbus", "subscriber_exceptions"))
+        )
+    }),
     explanation: "A subscriber that raises loses the event it was handling; what it feeds (metrics, traces) undercounts.",
     next_action: "Read the server log for the subscriber's traceback.",
     check: eventbus_subscriber_exceptions,
@@ -150,6 +167,13 @@ pub(super) const EVENTBUS_UNOBSERVABLE: Rule = Rule {
     needs: "lmcache_mp_event_bus_* self-metrics",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Alert(|c, _| {
+        promql::absent_from(
+            c,
+            metric!("lmcache_mp.l1_memory", "used_bytes"),
+            metric!("lmcache_mp.eventbus", "dropped"),
+        )
+    }),
     explanation: "The bus's own counters are absent, so drops and subscriber failures would go unseen.",
     next_action: "Use an LMCache build that exports lmcache_mp_event_bus_* (0.5.6 and later) and keep metrics enabled.",
     check: eventbus_unobservable,

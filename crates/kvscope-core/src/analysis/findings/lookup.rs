@@ -1,6 +1,9 @@
 //! Lookups: hit rates over the window, restarts, cache salts, and whether the lookup counters are there at all.
 
 use super::{Facts, Rule, Severity, Verdict, clear, data, lmcache_present, needs};
+use super::{ONLY_JOIN, Prom};
+use crate::metric;
+use crate::promql;
 use serde_json::json;
 
 pub(super) const EXTERNAL_PREFIX_NO_HITS: Rule = Rule {
@@ -11,6 +14,7 @@ pub(super) const EXTERNAL_PREFIX_NO_HITS: Rule = Rule {
     needs: "LMCache lookup hit tokens, vllm:external_prefix_cache_queries/hits",
     windowed: false,
     hold: 30.0,
+    prom: Prom::Only(ONLY_JOIN),
     explanation: "LMCache served hits, but the engine counts none from an external cache: either the two do not belong to one deployment, or this vLLM build does not report MP-connector hits there.",
     next_action: "Check that the engine and the LMCache server belong to one deployment, and whether this vLLM build reports MP-connector hits (compare prompt_tokens_by_source{source=\"external_kv_transfer\"}).",
     check: external_prefix_no_hits,
@@ -68,6 +72,7 @@ pub(super) const LOW_LOOKUP_HIT_RATE: Rule = Rule {
     needs: "lookup requested and hit tokens over the window, after warm-up (4096 tokens)",
     windowed: true,
     hold: 30.0,
+    prom: Prom::Alert(low_lookup_hit_rate_promql),
     explanation: "Few of the tokens looked up in the window were found. New prompts miss by nature; repeated prefixes should hit.",
     next_action: "For repeated prefixes, check cache_salt, model_name and chunk alignment, and whether evictions precede the misses.",
     check: low_lookup_hit_rate,
@@ -131,6 +136,7 @@ pub(super) const CACHE_SALT_EMPTY: Rule = Rule {
     needs: "lmcache_mp_lookup_* by cache_salt",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Alert(cache_salt_empty_promql),
     explanation: "Without a cache_salt all requests share one cache namespace: fine for one tenant, a leak between tenants otherwise.",
     next_action: "If several tenants share this server, have the engine pass a per-tenant cache_salt.",
     check: cache_salt_empty,
@@ -165,6 +171,15 @@ pub(super) const CACHE_SALT_CARDINALITY_HIGH: Rule = Rule {
     needs: "lmcache_mp_lookup_* by cache_salt",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Alert(|c, t| {
+        format!(
+            "count by ({}) (count by ({}, cache_salt) ({})) > {}",
+            promql::BY,
+            promql::BY,
+            promql::any(REQUESTED, |n| c.selector(n)),
+            t.cache_salts_high
+        )
+    }),
     explanation: "Each salt value is its own series and its own cache namespace: thousands of them grow the metrics and split the cache so little is shared.",
     next_action: "Salt per tenant, not per request or user; check what the engine puts in cache_salt.",
     check: cache_salt_cardinality_high,
@@ -198,6 +213,7 @@ pub(super) const LOOKUP_COUNTERS_MISSING: Rule = Rule {
     needs: "lmcache_mp_lookup_* and lmcache_mp_l1 read/write counters",
     windowed: false,
     hold: 15.0,
+    prom: Prom::Alert(lookup_counters_missing_promql),
     explanation: "L1 reads or writes show traffic, but no lookup counters exist: hit rates cannot be computed.",
     next_action: "Check the LMCache version and --disable-metrics; the lookup family appears after the first lookup on 0.5.6.",
     check: lookup_counters_missing,
@@ -240,6 +256,7 @@ pub(super) const LOOKUP_ZERO_HITS_AFTER_RESTART: Rule = Rule {
     needs: "restarts seen in process_start_time_seconds, lookup requested and hit tokens since the restart",
     windowed: false,
     hold: 15.0,
+    prom: Prom::Alert(lookup_zero_hits_after_restart_promql),
     explanation: "After a restart L1 is empty, but the same prompts should hit again once they are stored. Zero hits past warm-up after a restart usually means the keys changed: a different PYTHONHASHSEED, model name or chunk size between the engine and the restarted server, or an L2 that did not survive.",
     next_action: "Compare PYTHONHASHSEED and the LMCache config before and after the restart; check that the engine reconnected to the new server.",
     check: lookup_zero_hits_after_restart,
@@ -302,4 +319,53 @@ fn salts<'a>(c: &'a Facts<'_>) -> Result<Vec<Option<&'a str>>, Verdict> {
         ]));
     }
     Ok(rows.iter().map(|r| r.value.as_deref()).collect())
+}
+
+const REQUESTED: crate::catalog::MetricRef = metric!("lmcache_mp.lookup", "requested_tokens");
+const HIT: crate::catalog::MetricRef = metric!("lmcache_mp.lookup", "hit_tokens");
+
+/// Past warm-up, the window's hit rate below the threshold.
+fn low_lookup_hit_rate_promql(c: &promql::Ctx, t: &super::Thresholds) -> String {
+    let by = promql::BY;
+    format!(
+        "({} < {}) and on ({by}) ({} >= {})",
+        promql::ratio(&promql::delta(c, HIT), &promql::delta(c, REQUESTED)),
+        t.low_hit_rate,
+        promql::delta(c, REQUESTED),
+        t.warm_up_tokens
+    )
+}
+
+/// Lookups counted, none of them under a cache_salt that is not empty.
+fn cache_salt_empty_promql(c: &promql::Ctx, _: &super::Thresholds) -> String {
+    let by = promql::BY;
+    let with = |m: &str| promql::any(REQUESTED, |n| c.selector_with(n, m));
+    format!(
+        "group by ({by}) ({}) unless on ({by}) group by ({by}) ({})",
+        with("cache_salt=\"\""),
+        with("cache_salt!=\"\"")
+    )
+}
+
+/// L1 reads or writes counted, and no lookup counter.
+fn lookup_counters_missing_promql(c: &promql::Ctx, _: &super::Thresholds) -> String {
+    let by = promql::BY;
+    format!(
+        "(({} > 0) or ({} > 0)) unless on ({by}) group by ({by}) ({})",
+        promql::now(c, metric!("lmcache_mp.l1_counters", "read")),
+        promql::now(c, metric!("lmcache_mp.l1_counters", "write")),
+        promql::any(REQUESTED, |n| c.selector(n))
+    )
+}
+
+/// A restart within the hour (kvscope keeps an hour), past warm-up since, and no hit since.
+fn lookup_zero_hits_after_restart_promql(c: &promql::Ctx, t: &super::Thresholds) -> String {
+    let by = promql::BY;
+    format!(
+        "(max by ({by}) (changes({}[1h])) > 0) and on ({by}) ({} >= {}) and on ({by}) ({} == 0)",
+        c.selector("process_start_time_seconds"),
+        promql::now(c, REQUESTED),
+        t.warm_up_tokens,
+        promql::now(c, HIT)
+    )
 }

@@ -4,6 +4,9 @@ use super::{
     Facts, L1_EVICTION_RATIO, L1_WATERMARK, Rule, Severity, Verdict, clear, corroborate, data,
     failures, lmcache_given, lmcache_present, need, needs,
 };
+use super::{ONLY_ROUTES, Prom};
+use crate::metric;
+use crate::promql;
 use serde_json::json;
 
 pub(super) const L1_AT_WATERMARK: Rule = Rule {
@@ -14,6 +17,7 @@ pub(super) const L1_AT_WATERMARK: Rule = Rule {
     needs: "lmcache_mp_l1_usage_ratio; the watermark and eviction ratio from /status (0.8 and 0.2 when not read); evictions in the window",
     windowed: true,
     hold: 10.0,
+    prom: Prom::Alert(l1_at_watermark_promql),
     explanation: "At the watermark LMCache evicts to make room; under steady load this is expected, but evictions of chunks asked for again cost hits. Each eviction frees a share of L1 (the eviction ratio, 0.2 unless /status says), so usage saws between the mark and the mark less that share: anywhere in that band while evicting in the window counts as at the mark, and the verdict does not flap with each scrape.",
     next_action: "If the hit rate falls as evictions rise, give L1 more memory, or add an L2 adapter where there is none (the L1 / L2 pane counts them).",
     check: l1_at_watermark,
@@ -92,6 +96,7 @@ pub(super) const L1_EVICTING: Rule = Rule {
     needs: "lmcache_mp_l1 eviction counters over the window",
     windowed: true,
     hold: 10.0,
+    prom: Prom::Alert(|c, _| format!("{} > 0", promql::rate(c, EVICTED))),
     explanation: "L1 made room by evicting chunks in the window. Expected while it fills; costly when evicted chunks are asked for again (the hit rate falls).",
     next_action: "If the window hit rate falls while L1 evicts, give L1 more memory, or add an L2 adapter where there is none (the L1 / L2 pane counts them).",
     check: l1_evicting,
@@ -135,6 +140,7 @@ pub(super) const PREFETCH_QUEUE_SATURATED: Rule = Rule {
     needs: "GET /status (prefetch in flight and its maximum)",
     windowed: false,
     hold: 10.0,
+    prom: Prom::Only(ONLY_ROUTES),
     explanation: "Every prefetch slot is taken: further L2 prefetches wait, and lookups that need L2 come back slower.",
     next_action: "Raise --prefetch-max-in-flight, or look for a slow L2 adapter.",
     check: prefetch_queue_saturated,
@@ -179,6 +185,7 @@ pub(super) const L1_MEMORY_NO_PLATEAU: Rule = Rule {
     needs: "lmcache_mp_l1_memory_usage_bytes over the window, lmcache_mp_l1_usage_ratio and the watermark (/status or the default)",
     windowed: true,
     hold: 0.0,
+    prom: Prom::Alert(l1_memory_no_plateau_promql),
     explanation: "L1 should level off at the eviction watermark: eviction frees chunks as new ones arrive. Usage at or above the watermark that still rises at every scrape means eviction is not keeping up, and allocations will start to fail.",
     next_action: "Look at lmcache_mp_l1_eviction_loop_* and the server log for eviction errors; lower the watermark or give L1 more memory.",
     check: l1_memory_no_plateau,
@@ -235,6 +242,15 @@ pub(super) const L1_FAILURES: Rule = Rule {
     needs: "lmcache_mp_l1_allocation_failure_chunks and lmcache_mp_l1_read_failure_chunks; the server log's allocation failure lines when given",
     windowed: true,
     hold: 0.0,
+    prom: Prom::Alert(|c, _| {
+        promql::moved(
+            c,
+            &[
+                metric!("lmcache_mp.l1_failures", "allocation_failure"),
+                metric!("lmcache_mp.l1_failures", "read_failure"),
+            ],
+        )
+    }),
     explanation: "An allocation failure drops a store (the chunk is never cached); a read failure turns a hit into a recompute. Either costs hit rate that the lookup counters do not show.",
     next_action: "Give L1 more memory (--l1-size-gb) or lower the eviction watermark; for read failures check the server log around the failures.",
     check: l1_failures,
@@ -259,4 +275,38 @@ fn l1_failures(c: &Facts<'_>) -> Verdict {
         )
     });
     corroborate(metrics, log, "L1 cannot allocate")
+}
+
+const EVICTED: crate::catalog::MetricRef = metric!("lmcache_mp.l1_counters", "evicted");
+
+/// L1's fill at the default watermark, or evicting within one eviction of it (Prometheus does
+/// not read `/status`: the defaults stand for the server's own).
+fn l1_at_watermark_promql(c: &promql::Ctx, _: &super::Thresholds) -> String {
+    let by = promql::BY;
+    let usage = crate::promql::figures::l1_usage(c);
+    format!(
+        "({usage} >= {L1_WATERMARK}) or (({usage} >= ({L1_WATERMARK} - {L1_EVICTION_RATIO})) and on ({by}) ({} > 0))",
+        promql::rate(c, EVICTED)
+    )
+}
+
+/// L1 at its watermark and its used bytes up at every scrape of the window (three at least).
+fn l1_memory_no_plateau_promql(c: &promql::Ctx, _: &super::Thresholds) -> String {
+    let by = promql::BY;
+    let w = c.range();
+    let used = metric!("lmcache_mp.l1_memory", "used_bytes");
+    let each = |f: &str| {
+        format!(
+            "sum by ({by}) ({})",
+            promql::any(used, |n| format!("{f}({}[{w}])", c.selector(n)))
+        )
+    };
+    format!(
+        "({} >= {L1_WATERMARK}) and on ({by}) ({} == 0) and on ({by}) ({} >= 3) and on ({by}) ({} == {} - 1)",
+        crate::promql::figures::l1_usage(c),
+        each("resets"),
+        each("count_over_time"),
+        each("changes"),
+        each("count_over_time")
+    )
 }

@@ -193,8 +193,30 @@ pub struct Rule {
     pub hold: f64,
     pub explanation: &'static str,
     pub next_action: &'static str,
+    /// The rule as a Prometheus alert, or why it is kvscope's only.
+    pub prom: Prom,
     check: fn(&Facts<'_>) -> Verdict,
 }
+
+/// A rule as Prometheus evaluates it (`kvscope rules`).
+#[derive(Clone, Copy)]
+pub enum Prom {
+    /// Its condition in PromQL, from the same metrics, thresholds and window: a series per
+    /// target while the condition holds.
+    Alert(fn(&crate::promql::Ctx, &Thresholds) -> String),
+    /// It reads what Prometheus does not hold; why, for `docs/findings.md`.
+    Only(&'static str),
+}
+
+const ONLY_ROUTES: &str =
+    "it reads the LMCache server's HTTP routes (or files), which Prometheus does not scrape";
+const ONLY_TEXT: &str = "it judges the exposition text as written (lines, names, values), which Prometheus has parsed away";
+const ONLY_MATRIX: &str =
+    "it reads the family matrix: which families a deployment of this architecture should export";
+const ONLY_JOIN: &str = "it joins an LMCache server with its engine, two targets Prometheus keeps apart; kvscope's fleet pairs them by host";
+const ONLY_STALE: &str = "Prometheus keeps a target's health itself; a target that stops answering is KvscopeTargetDown, and one whose LMCache series vanish is KvscopeSeriesVanished";
+const ONLY_SCRAPE: &str = "it times kvscope's own scrapes against its poll interval; Prometheus fails a scrape past its scrape_timeout (KvscopeTargetDown)";
+const ONLY_BUILD: &str = "it knows which LMCache builds register these gauges on a disabled bus";
 
 /// Every rule, in the order verdicts of one severity are listed.
 pub const RULES: &[Rule] = &[
@@ -361,9 +383,15 @@ pub fn document() -> String {
         out.push_str(&format!("| `{key}` | {what}{note} | {default} |\n"));
     }
     out.push_str("\n## Hold-down (`for`)\n\nA rule whose condition holds is `pending` until it has held for the rule's `for`, then\n`firing`, as a Prometheus alert waits. `pending` shows in `rules[]` and the verdict history\nand never counts for `--fail-on`. Holding needs a clock: a snapshot with no time or interval\n(a `.prom` file alone) is judged as seen; a report of URLs is timed, so give it `--samples`\nspanning the `for` when a gate should count such a rule. The config file's `[findings.for]` table sets them\nper rule, e.g. `eventbus_dropping = \"30s\"` (`0s` fires at once; at most a day).\n");
+    out.push_str("\n## In Prometheus\n\n`kvscope rules` writes every rule whose inputs are metrics as a Prometheus alert named\n`Kvscope` and its code in CamelCase, with the rule's severity, `for` and this section as its\nrunbook (`docs/promql.md` says how each expression matches kvscope's arithmetic). The rules\nmarked \"kvscope only\" read what Prometheus does not hold.\n\n<a id=\"meta-alerts\"></a>\nTwo meta-alerts watch the series themselves: `KvscopeSeriesVanished` (a target that answers its\nscrapes but no longer exports LMCache's series it exported within the hour) and\n`KvscopeNoLmcacheSeries` (no target in the selection exports LMCache at all), each after 5m.\n");
     for r in RULES {
+        let prom = match r.prom {
+            Prom::Alert(_) => format!("alert `{}`", crate::promql::alert_name(r.code)),
+            Prom::Only(why) => format!("kvscope only: {why}"),
+        };
         out.push_str(&format!(
-            "\n## `{}` ({})\n\n{}.\n\n- Applies to: {}.\n- Reads: {}{}.\n- For: {}.\n- Why it matters: {}\n- Next action: {}\n",
+            "\n<a id=\"{}\"></a>\n\n## `{}` ({})\n\n{}.\n\n- Applies to: {}.\n- Reads: {}{}.\n- For: {}.\n- Prometheus: {prom}.\n- Why it matters: {}\n- Next action: {}\n",
+            r.code,
             r.code,
             r.severity,
             r.title,

@@ -1,6 +1,7 @@
 //! Whether the targets answer, how fresh and how fast their answers are, and whether they parse.
 
 use super::{Facts, Rule, Severity, Verdict, clear, data};
+use super::{ONLY_SCRAPE, ONLY_STALE, ONLY_TEXT, Prom};
 use serde_json::json;
 
 pub(super) const TARGET_DOWN: Rule = Rule {
@@ -11,6 +12,7 @@ pub(super) const TARGET_DOWN: Rule = Rule {
     needs: "each target's last scrape attempt",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Alert(|c, _| format!("{} == 0", c.selector("up"))),
     explanation: "The last attempt to scrape the target failed (refused, timed out, an error status, a body too large): nothing it says now is known, and every figure of it is as old as its last answer.",
     next_action: "Check that the process runs and listens where kvscope looks (address, port, path), and read the error: a status names the server's complaint, a timeout a stalled or overloaded process.",
     check: target_down,
@@ -75,6 +77,7 @@ pub(super) const TARGET_STALE: Rule = Rule {
     needs: "how scraping each target went, now and the poll interval",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_STALE),
     explanation: "A target that answered before but has given nothing new for three intervals is hanging or serving a frozen observation; every figure from it is old.",
     next_action: "Check the process (is it wedged?), the network path, and whether its /metrics answer changes between scrapes.",
     check: target_stale,
@@ -151,6 +154,7 @@ pub(super) const SCRAPE_TOO_SLOW: Rule = Rule {
     needs: "each target's last scrape latency and the poll interval",
     windowed: false,
     hold: 10.0,
+    prom: Prom::Only(ONLY_SCRAPE),
     explanation: "A scrape that takes half the interval or more leaves no slack: the next poll starts late, so figures lag and a slow exporter (a big /metrics, a busy event loop) is itself a symptom.",
     next_action: "Raise --interval, lower the series count (label cardinality), or look at what keeps the exporter busy.",
     check: scrape_too_slow,
@@ -211,6 +215,7 @@ pub(super) const PARSE_ERRORS: Rule = Rule {
     needs: "the parser's skipped lines (always available)",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_TEXT),
     explanation: "Lines of a /metrics body that are not valid exposition text are skipped; what they carried is missing from every figure.",
     next_action: "The report's parse_errors lists the first bad lines per scrape with their line numbers: fix the exporter, or report a format kvscope should read.",
     check: parse_errors,

@@ -1,6 +1,7 @@
 //! The LMCache server's own word through its HTTP routes: health, periodic threads, the connector, tracing and trace recording.
 
 use super::{Facts, Rule, Severity, Verdict, clear, data, lmcache_given};
+use super::{ONLY_MATRIX, ONLY_ROUTES, Prom};
 use serde_json::json;
 
 pub(super) const PERIODIC_THREADS_UNHEALTHY: Rule = Rule {
@@ -11,6 +12,7 @@ pub(super) const PERIODIC_THREADS_UNHEALTHY: Rule = Rule {
     needs: "GET /periodic-threads-health",
     windowed: false,
     hold: 10.0,
+    prom: Prom::Only(ONLY_ROUTES),
     explanation: "LMCache checks its own periodic threads (eviction, reaping, …); a thread that missed its schedule stops doing that work.",
     next_action: "Open GET /periodic-threads/<name> on the server for the last run's message, and read the server log around that time.",
     check: periodic_threads_unhealthy,
@@ -52,6 +54,7 @@ pub(super) const STALE_CONNECTOR: Rule = Rule {
     needs: "the engine's /metrics (connector labels)",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_MATRIX),
     explanation: "Old connector names keep working for a while but miss fixes and metrics of the current connectors.",
     next_action: "Configure LMCacheConnectorV1 (embedded) or LMCacheMPConnector (MP server).",
     check: stale_connector,
@@ -87,6 +90,7 @@ pub(super) const LMCACHE_UNHEALTHY: Rule = Rule {
     needs: "GET /healthcheck",
     windowed: false,
     hold: 10.0,
+    prom: Prom::Only(ONLY_ROUTES),
     explanation: "The server's own health check failed: it may not serve lookups, stores or retrievals.",
     next_action: "Read the /healthcheck answer and the server log; restart the server if it does not recover.",
     check: lmcache_unhealthy,
@@ -120,6 +124,7 @@ pub(super) const TRACE_RECORDING_WITHOUT_FILE: Rule = Rule {
     needs: "GET /config (observability.trace_level, trace_output)",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_ROUTES),
     explanation: "LMCache records StorageManager calls at the configured level, but no .lct file is set to receive them.",
     next_action: "Set --trace-output to a writable path, or turn recording off (--trace-level off).",
     check: trace_recording_without_file,
@@ -159,6 +164,7 @@ pub(super) const TRACING_WITHOUT_ENDPOINT: Rule = Rule {
     needs: "GET /config (observability.tracing_enabled, otlp_endpoint)",
     windowed: false,
     hold: 0.0,
+    prom: Prom::Only(ONLY_ROUTES),
     explanation: "Spans are created (at a cost) but have nowhere to go.",
     next_action: "Set --otlp-endpoint to your collector, or turn tracing off.",
     check: tracing_without_endpoint,
@@ -198,6 +204,7 @@ pub(super) const TRACING_WITHOUT_SPANS: Rule = Rule {
     needs: "GET /config and an OTel span export (--otel FILE)",
     windowed: false,
     hold: 30.0,
+    prom: Prom::Only(ONLY_ROUTES),
     explanation: "The server says tracing is on, yet the exported spans hold none of its requests: the exporter or the collector drops them.",
     next_action: "Check the collector's address and that it accepts OTLP gRPC.",
     check: tracing_without_spans,

@@ -1,9 +1,12 @@
 //! Moving KV data: L2 prefetch failures, store and load backlogs, and L2 and L0↔L1 throughput.
 
+use super::Prom;
 use super::{
     Facts, Rule, Severity, Verdict, clear, data, lmcache_present, needs, windowed_or_total,
 };
 use crate::analysis::Fig;
+use crate::metric;
+use crate::promql;
 use serde_json::{Map, json};
 
 pub(super) const L2_PREFETCH_FAILURES: Rule = Rule {
@@ -14,6 +17,9 @@ pub(super) const L2_PREFETCH_FAILURES: Rule = Rule {
     needs: "lmcache_mp_l2_prefetch_failure_chunks (over the window when there is one)",
     windowed: true,
     hold: 0.0,
+    prom: Prom::Alert(|c, _| {
+        promql::moved(c, &[metric!("lmcache_mp.l2_failures", "prefetch_failure")])
+    }),
     explanation: "Chunks LMCache tried to load from L2 did not arrive: those lookups miss although the data was stored.",
     next_action: "Check the L2 adapter's backend (disk space, network, credentials) and the server log for the adapter's errors.",
     check: l2_prefetch_failures,
@@ -48,6 +54,14 @@ pub(super) const L2_STORE_BACKLOG: Rule = Rule {
     needs: "L2 store requests submitted and completed, over the window; stores in flight",
     windowed: true,
     hold: 10.0,
+    prom: Prom::Alert(|c, _| {
+        backlog_promql(
+            c,
+            metric!("lmcache_mp.l2_counters", "store_submitted"),
+            metric!("lmcache_mp.l2_counters", "store_completed"),
+            metric!("lmcache_mp.l2_usage", "inflight_stores"),
+        )
+    }),
     explanation: "More store requests were submitted than completed and some are still in flight: the L2 adapter does not keep up, and chunks evicted from L1 before they land in L2 are lost.",
     next_action: "Look at the L1→L2 store throughput; a slow backend needs more bandwidth or fewer stores (store policy).",
     check: l2_store_backlog,
@@ -65,6 +79,14 @@ pub(super) const L2_LOAD_BACKLOG: Rule = Rule {
     needs: "lmcache_mp_l2_prefetch_load_submitted_requests and lmcache_mp_l2_load_completed_requests",
     windowed: true,
     hold: 10.0,
+    prom: Prom::Alert(|c, _| {
+        backlog_promql(
+            c,
+            metric!("lmcache_mp.l2_counters", "prefetch_load_submitted"),
+            metric!("lmcache_mp.l2_counters", "load_completed"),
+            metric!("lmcache_mp.l2_usage", "inflight_loads"),
+        )
+    }),
     explanation: "Loads submitted and not completed, growing over the window, mean prefetches wait on L2: requests that should hit wait or miss instead.",
     next_action: "Check the L2 backend's latency and bandwidth (lmcache_mp_l2_load_throughput_GB_per_second) and its worker count.",
     check: l2_load_backlog,
@@ -82,6 +104,16 @@ pub(super) const L2_THROUGHPUT_LOW: Rule = Rule {
     needs: "lmcache_mp_l2_store_throughput_GB_per_second and lmcache_mp_l2_load_throughput_GB_per_second in the window",
     windowed: true,
     hold: 30.0,
+    prom: Prom::Alert(|c, t| {
+        throughput_low_promql(
+            c,
+            t,
+            [
+                metric!("lmcache_mp.l1_l2_throughput", "store"),
+                metric!("lmcache_mp.l1_l2_throughput", "load"),
+            ],
+        )
+    }),
     explanation: "Throughput here is bytes over the time from submission to completion, queueing included; a low median means L2 transfers wait or the backend is slow, which bounds how fast L2 can refill L1.",
     next_action: "Compare with the backend's own figures; a queue (in-flight stores or loads) points at too few workers, a slow single transfer at the backend.",
     check: l2_throughput_low,
@@ -107,6 +139,16 @@ pub(super) const L0_L1_THROUGHPUT_LOW: Rule = Rule {
     needs: "lmcache_mp_l0_l1_store_throughput_GB_per_second and lmcache_mp_l0_l1_load_throughput_GB_per_second in the window",
     windowed: true,
     hold: 30.0,
+    prom: Prom::Alert(|c, t| {
+        throughput_low_promql(
+            c,
+            t,
+            [
+                metric!("lmcache_mp.l0_l1_throughput", "store"),
+                metric!("lmcache_mp.l0_l1_throughput", "load"),
+            ],
+        )
+    }),
     explanation: "Moving KV between the GPU (L0) and CPU memory (L1) should run at PCIe speeds; a low median makes loading a hit slower than recomputing it.",
     next_action: "Check pinned memory, PCIe placement (NUMA) and contention on the GPU's copy engines.",
     check: l0_l1_throughput_low,
@@ -211,4 +253,39 @@ fn throughput_low(
             data: values,
         }
     }
+}
+
+/// A backlog that was there before the window, grew in it, and is in flight now.
+fn backlog_promql(
+    c: &promql::Ctx,
+    submitted: crate::catalog::MetricRef,
+    completed: crate::catalog::MetricRef,
+    inflight: crate::catalog::MetricRef,
+) -> String {
+    let by = promql::BY;
+    let now = format!(
+        "({} - {})",
+        promql::now(c, submitted),
+        promql::now(c, completed)
+    );
+    let grew = format!(
+        "({} - {})",
+        promql::delta(c, submitted),
+        promql::delta(c, completed)
+    );
+    format!(
+        "(({now} - {grew}) > 0) and on ({by}) ({grew} > 0) and on ({by}) ({} > 0)",
+        promql::now(c, inflight)
+    )
+}
+
+/// Either direction's median throughput in the window below the threshold.
+fn throughput_low_promql(
+    c: &promql::Ctx,
+    t: &super::Thresholds,
+    dirs: [crate::catalog::MetricRef; 2],
+) -> String {
+    let [store, load] = dirs.map(|m| promql::quantile(c, 0.5, m));
+    let limit = t.low_throughput_gbs;
+    format!("({store} < {limit}) or ({load} < {limit})")
 }
