@@ -1,4 +1,5 @@
-//! The fleet at scale, with simulated API answers: N instances, each an LMCache server (the
+//! The raw-sample path at scale (a `/federate` fleet; the table computed by Prometheus is
+//! `benches/fleet_table.rs`), with simulated API answers: N instances, each an LMCache server (the
 //! real 0.5.6 run's last scrape) and a vLLM engine (packet_a's real H100 scrape), as a
 //! Prometheus range query returns them: a 60 s window at a 15 s scrape interval (5 samples a
 //! series), in answers of 50 instances as kvscope asks for them.
@@ -17,33 +18,9 @@ use kvscope::sources::promapi::{self, Found, Read, TargetKey, Types};
 use kvscope::tui::fleet::FleetPicture;
 use kvscope::vocab::Role;
 
-/// Counts live heap bytes.
-struct Counting;
-
-static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-unsafe impl std::alloc::GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size(), std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
-        LIVE.fetch_sub(l.size(), std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, std::sync::atomic::Ordering::Relaxed);
-        LIVE.fetch_sub(l.size(), std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.realloc(p, l, new) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.load(std::sync::atomic::Ordering::Relaxed)
-}
+#[path = "common/counting.rs"]
+mod counting;
+use counting::live;
 
 const INTERVAL: f64 = 15.0;
 const T0: f64 = 1.8e9;
@@ -171,7 +148,11 @@ impl Sim {
             series,
             time,
         });
-        FleetPicture::of(fleet, Refresh::default(), time)
+        FleetPicture::of(
+            &kvscope::fleet::table::Table::of_fleet(fleet),
+            Refresh::default(),
+            time,
+        )
     }
 
     fn fleet(&self) -> Fleet {
@@ -264,7 +245,11 @@ fn bench(c: &mut Criterion) {
             time: T0 + k as f64 * INTERVAL,
         });
         let applied = t.elapsed() - decoded;
-        let _ = FleetPicture::of(&fleet, Refresh::default(), T0 + k as f64 * INTERVAL);
+        let _ = FleetPicture::of(
+            &kvscope::fleet::table::Table::of_fleet(&fleet),
+            Refresh::default(),
+            T0 + k as f64 * INTERVAL,
+        );
         let pictured = t.elapsed() - decoded - applied;
         k += 1;
         eprintln!(

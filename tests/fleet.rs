@@ -11,161 +11,15 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use common::Served;
+use common::prometheus::{Prometheus, encode, need_prometheus};
 use kvscope::cli::fleet::{FleetArgs, Reader};
 use kvscope::cli::report::OutputFormat;
 use kvscope::fleet::Fleet;
 use kvscope::model::Model;
 use kvscope::vocab::{Event, Role};
 use serde_json::Value;
-
-fn prometheus_binary() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("KVSCOPE_PROMETHEUS") {
-        return Some(PathBuf::from(p));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("prometheus"))
-        .find(|p| p.is_file())
-}
-
-/// The binary, or `None` after saying loudly why the test is skipped.
-fn need_prometheus(test: &str) -> Option<PathBuf> {
-    let found = prometheus_binary();
-    if found.is_none() {
-        if std::env::var("KVSCOPE_REQUIRE_PROMETHEUS").is_ok_and(|v| v == "1") {
-            panic!("{test}: KVSCOPE_REQUIRE_PROMETHEUS=1 but no prometheus binary on PATH");
-        }
-        // Straight to the process's stderr: the test harness hides a passing test's eprintln.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED {test}: no `prometheus` on PATH. Install it (Debian/Ubuntu: \
-             `sudo apt-get install -y prometheus`) or set KVSCOPE_PROMETHEUS=/path/to/prometheus. ***\n"
-        );
-    }
-    found
-}
-
-/// A Prometheus server on a free loopback port scraping `targets` (job, address, box) every
-/// second; stopped and its data removed when dropped.
-struct Prometheus {
-    child: std::process::Child,
-    dir: PathBuf,
-    url: String,
-}
-
-impl Prometheus {
-    /// Starts Prometheus on a port the OS just had free. Another process can take that port
-    /// before Prometheus binds it, so the server is known to be ours only when its own flags
-    /// name this test's config file; a server that could not bind exits and is started again
-    /// on another port.
-    fn start(bin: &PathBuf, targets: &[(&str, String, &str)]) -> Prometheus {
-        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("kvscope-prom-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut cfg =
-            String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
-        for job in ["lmcache", "vllm"] {
-            cfg.push_str(&format!("  - job_name: {job}\n    static_configs:\n"));
-            for (_, addr, b) in targets.iter().filter(|t| t.0 == job) {
-                cfg.push_str(&format!(
-                    "      - targets: ['{addr}']\n        labels: {{box: {b}}}\n"
-                ));
-            }
-        }
-        let config = dir.join("prometheus.yml");
-        std::fs::write(&config, cfg).unwrap();
-        for _attempt in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .unwrap()
-                .port();
-            let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-            let mut child = std::process::Command::new(bin)
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.join("data").display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("prometheus starts");
-            let url = format!("http://127.0.0.1:{port}");
-            // Ours and ready, or ended (it could not bind): then another port.
-            let until = Instant::now() + Duration::from_secs(60);
-            while Instant::now() < until {
-                if child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                let flags = std::panic::catch_unwind(|| get(&url, "/api/v1/status/flags"));
-                let ours = flags.is_ok_and(|f| {
-                    String::from_utf8_lossy(&f.1).contains(&*config.to_string_lossy())
-                });
-                if ours && get(&url, "/-/ready").0 == 200 {
-                    return Prometheus { child, dir, url };
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
-        panic!("prometheus did not start on a free port in five attempts; its last log:\n{log}");
-    }
-
-    /// Waits (up to 60 s) for `cond`, failing with the server's log if it never holds.
-    fn wait_for(&self, what: &str, cond: impl Fn(&Prometheus) -> bool) {
-        let until = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < until {
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cond(self)))
-                .unwrap_or(false)
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let log = std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default();
-        panic!("prometheus never became {what}; its log:\n{log}");
-    }
-
-    /// The API's answer to an instant query.
-    fn query(&self, q: &str) -> Value {
-        let path = format!("/api/v1/query?query={}", encode(q));
-        serde_json::from_slice(&get(&self.url, &path).1).unwrap()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `GET path` (Prometheus keeps connections open unless told otherwise).
-fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
-    common::request(
-        base,
-        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-    )
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Two boxes (a: the recording at 4×, b: at 2×), each an LMCache server and an engine, under a
 /// real Prometheus that has scraped every target at least `scrapes` times.
@@ -206,7 +60,8 @@ fn args(url: &str, group_by: &str) -> FleetArgs {
     FleetArgs {
         url: url.into(),
         matchers: String::new(),
-        group_by: group_by.into(),
+        group_by: Some(group_by.into()),
+        instance: None,
         window: 60.0,
         timeout: 5.0,
         samples: 1,
@@ -418,7 +273,11 @@ fn a_real_prometheus_fleet_reads_with_the_numbers_of_the_recordings() {
 
     // The drill-down: the instance opened from the table reads the same server for its own
     // targets only, into a single-box model that judges like the fleet's.
-    let picture = kvscope::tui::fleet::FleetPicture::of(&fleet, refresh, 0.0);
+    let picture = kvscope::tui::fleet::FleetPicture::of(
+        &kvscope::fleet::table::Table::of_fleet(&fleet),
+        refresh,
+        0.0,
+    );
     let row = picture.rows.iter().find(|r| r.name == "b").unwrap();
     let opened = rt
         .block_on(kvscope::cli::fleet::open_instance(&a, row, 1.0))
@@ -459,11 +318,36 @@ fn a_real_prometheus_fleet_reads_with_the_numbers_of_the_recordings() {
     assert_eq!(r["summary"]["instances"], 2);
     let inst = r["instances"].as_array().unwrap();
     assert_eq!(inst[0]["instance"], "a");
-    assert!(inst[0]["rules"].as_array().unwrap().len() > 40);
-    assert!(r["refresh"]["queries"].as_u64().unwrap() <= 12);
-    let any_info = inst
-        .iter()
-        .any(|i| i["findings"].as_array().is_some_and(|f| !f.is_empty()));
+    assert_eq!(r["figures_from"], "expressions", "no rules loaded here");
+    assert!(r["refresh"]["queries"].as_u64().unwrap() <= 25);
+    let any_info = inst.iter().any(|i| {
+        i["rules"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|r| r["state"] == "firing"))
+    });
+    // Without kvscope's rules loaded the table sends the expressions itself; its figures are
+    // the drill-down's at the same time (those the young window leaves absent aside).
+    let one = report(&[&s.prom.url, "--group-by", "box", "--instance", "b"]);
+    assert_eq!(one["schema"], "kvscope-report/1");
+    let figures = one["fleet_row"]["figures"].as_object().unwrap();
+    let mut compared = 0;
+    for (path, from_table) in figures {
+        let raw = path.split('.').fold(&one, |v, k| &v[k]);
+        if let Some(x) = from_table.as_f64() {
+            let y = raw.as_f64().unwrap_or(f64::NAN);
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+                "{path}: {x} vs {y}"
+            );
+            compared += 1;
+        } else if path.ends_with("since_start") || path.ends_with("usage_ratio") {
+            assert!(
+                raw.is_null(),
+                "{path}: the table has none, the drill-down {raw}"
+            );
+        }
+    }
+    assert!(compared >= 2, "{compared} figures compared");
     let gated = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .args(["report", "--prometheus", &s.prom.url, "--fail-on", "info"])
         .output()
@@ -498,11 +382,16 @@ fn a_federate_endpoint_reads_as_the_same_fleet() {
         .map(|i| i["instance"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["a", "b"]);
+    assert_eq!(r["figures_from"], "raw");
     for i in inst {
-        assert_eq!(i["architecture"]["architecture"], "vllm_mp_lmcache");
+        assert_eq!(i["row"]["architecture"], "vllm_mp_lmcache");
         assert_eq!(i["targets"].as_array().unwrap().len(), 2);
-        // Three polls a second apart: the server's history holds more than one scrape.
-        let held = i["targets"][0]["scrapes_held"].as_u64().unwrap();
-        assert!(held >= 2, "{held} scrapes held");
+        // Three polls a second apart: the server's history holds more than one scrape, so
+        // the window has figures.
+        assert!(
+            i["figures"]["lmcache.eventbus.dropped_per_s"].is_number(),
+            "{}",
+            i["figures"]
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! `report --prometheus` against a hand-made fake API on loopback (answers shaped after
-//! Prometheus 2.42's; `tests/fleet.rs` reads a real one): Prometheus down, an error status, a
+//! Prometheus 2.42's; `tests/fleet.rs` and `tests/fleet_rules.rs` read a real one): Prometheus down, an error status, a
 //! query that never answers, a proxy's HTML, a 401, an answer of 200 MB, a partial answer with
 //! warnings, hostile label values. Each gives a clear message and its exit code.
 
@@ -87,30 +87,48 @@ fn fake_api(fault: Fault) -> String {
 }
 
 /// The hand-made working API: one vLLM target whose instance label carries an escape
-/// sequence, answering with a partial-response warning.
+/// sequence, answering the table's queries (no kvscope rules loaded: the figures come from the
+/// expressions) with a partial-response warning.
 fn api_answer(path: &str) -> Vec<u8> {
     let instance = r#"evil\u001b[2J:8000"#;
-    // Samples of the last half minute, as a range query at "now" would return.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    let (t1, t2) = (now - 16.0, now - 1.0);
-    let body = if path.starts_with("/api/v1/metadata") {
-        r#"{"status":"success","data":{"vllm:num_requests_waiting":[{"type":"gauge","help":"","unit":""}]}}"#.to_string()
-    } else if path.starts_with("/api/v1/targets") {
-        r#"{"status":"success","data":{"activeTargets":[]}}"#.to_string()
-    } else if path.contains("group") && path.contains("lmcache_mp_") {
-        // No LMCache server in this fleet.
-        r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#.to_string()
-    } else if path.contains("group") {
+    let vector = |rows: &str, warn: bool| {
         format!(
-            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"job":"vllm","instance":"{instance}"}},"value":[1700000000,"1"]}}]}}}}"#
+            r#"{{"status":"success",{}"data":{{"resultType":"vector","result":[{rows}]}}}}"#,
+            if warn {
+                r#""warnings":["partial response: store-2 unavailable"],"#
+            } else {
+                ""
+            }
+        )
+    };
+    // Names and labels travel unescaped in the query string (letters and `_`).
+    let query = path;
+    let body = if path.starts_with("/api/v1/targets") {
+        r#"{"status":"success","data":{"activeTargets":[]}}"#.to_string()
+    } else if query.contains("kvscope_kind") {
+        vector(
+            &format!(
+                r#"{{"metric":{{"job":"vllm","instance":"{instance}","kvscope_kind":"vllm"}},"value":[1700000000,"1"]}}"#
+            ),
+            false,
+        )
+    } else if query.contains("kvscope_figure") {
+        vector(
+            &format!(
+                r#"{{"metric":{{"job":"vllm","instance":"{instance}","kvscope_figure":"kvscope:engine_waiting_requests:now"}},"value":[1700000000,"4"]}}"#
+            ),
+            true,
+        )
+    } else if query.starts_with("/api/v1/query?query=up") {
+        vector(
+            &format!(
+                r#"{{"metric":{{"__name__":"up","job":"vllm","instance":"{instance}"}},"value":[1700000000,"1"]}}"#
+            ),
+            false,
         )
     } else {
-        format!(
-            r#"{{"status":"success","warnings":["partial response: store-2 unavailable"],"data":{{"resultType":"matrix","result":[{{"metric":{{"__name__":"vllm:num_requests_waiting","job":"vllm","instance":"{instance}","model_name":"m"}},"values":[[{t1:.3},"3"],[{t2:.3},"4"]]}}]}}}}"#
-        )
+        // The recorded series (none: the rules are not loaded) and the rules' conditions.
+        vector("", false)
     };
     body.into_bytes()
 }
@@ -185,7 +203,9 @@ fn a_partial_answer_is_reported_with_its_warning_and_labels_are_cleaned() {
         r["refresh"]["warnings"][0],
         "partial response: store-2 unavailable"
     );
-    assert_eq!(r["instances"][0]["engine"]["queues"]["waiting"], 4.0);
+    assert_eq!(r["figures_from"], "expressions");
+    assert_eq!(r["instances"][0]["figures"]["engine.queues.waiting"], 4.0);
+    assert_eq!(r["instances"][0]["row"]["architecture"], "engine_only");
 }
 
 #[test]

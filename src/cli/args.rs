@@ -261,10 +261,16 @@ pub struct FleetOpts {
     /// Label matchers narrowing the fleet, e.g. '{cluster="a",job=~"lmcache|vllm"}'.
     #[arg(long = "match", value_name = "SELECTOR")]
     pub matchers: Option<String>,
-    /// The label that groups targets into instances: targets sharing its value form one row
-    /// (e.g. a pod or node label, so an LMCache server and its engine are read together).
-    #[arg(long, value_name = "LABEL", default_value = "instance")]
-    pub group_by: String,
+    /// The label that groups targets into rows: targets sharing its value form one (e.g. a pod
+    /// or node label). By default a row is an LMCache target with the engines on its host
+    /// (when the host has one LMCache target); `instance` makes every target its own row.
+    #[arg(long, value_name = "LABEL")]
+    pub group_by: Option<String>,
+    /// With report --prometheus: that row's single-box report (kvscope-report/1, read from its
+    /// raw samples at the table's time), its row's as_of beside it. The value is the row's
+    /// name: its LMCache target's instance label.
+    #[arg(long, value_name = "INSTANCE")]
+    pub instance: Option<String>,
     /// Largest answer read from the API, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_answer_mib: u32,

@@ -7,7 +7,8 @@ use super::report::OutputFormat;
 use super::{EXIT_FINDINGS, EXIT_UNREACHABLE, Failure};
 use crate::analysis::findings::{Severity, Thresholds};
 use crate::fleet::Fleet;
-use crate::fleet::report::{Analysed, Refresh};
+use crate::fleet::report::Refresh;
+use crate::fleet::table::{Queries, Table};
 use crate::session::Stop;
 use crate::sources::http::Auth;
 use crate::sources::promapi::{self, Api, ApiError, Found, Read, TargetKey};
@@ -20,7 +21,10 @@ use crate::vocab::{Event, InputKind, Role};
 pub struct FleetArgs {
     pub url: String,
     pub matchers: String,
-    pub group_by: String,
+    /// The label grouping targets into rows; `None`: an LMCache target with its host's engines.
+    pub group_by: Option<String>,
+    /// `report --prometheus --instance I`: that row's single-box report.
+    pub instance: Option<String>,
     pub window: f64,
     pub timeout: f64,
     /// A `/federate` endpoint is polled this many times, this far apart (the API holds history
@@ -42,6 +46,11 @@ impl FleetArgs {
     pub fn url_shown(&self) -> String {
         crate::sanitize::redact_url(&self.url)
     }
+
+    /// The label a raw fleet (a `/federate` endpoint, a drill-down) groups by.
+    pub fn group_label(&self) -> &str {
+        self.group_by.as_deref().unwrap_or("instance")
+    }
 }
 
 /// Where the fleet is read.
@@ -54,6 +63,10 @@ pub struct Reader {
     /// Metadata was asked for (it is asked once; a server without it leaves types inferred).
     asked_types: bool,
     pub source: String,
+    /// The table's queries.
+    pub queries: Queries,
+    /// The time raw samples are read at (`None`: now): a drill-down reads at its row's time.
+    pub at: Option<f64>,
 }
 
 impl Reader {
@@ -90,15 +103,14 @@ impl Reader {
         if !args.matchers.is_empty() {
             promapi::check_matchers(&args.matchers).map_err(Failure::bad)?;
         }
-        if args.group_by.is_empty()
-            || !args
-                .group_by
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        if let Some(g) = &args.group_by
+            && (g.is_empty()
+                || g.starts_with(|c: char| c.is_ascii_digit())
+                || !g.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         {
             return Err(Failure::bad(format!(
                 "--group-by '{}' is not a label name",
-                crate::sanitize::clean(&args.group_by)
+                crate::sanitize::clean(g)
             )));
         }
         let mut api = Api::new(&base, Duration::from_secs_f64(args.timeout), &args.auth)
@@ -112,10 +124,23 @@ impl Reader {
             api,
             federate,
             matchers: args.matchers.clone(),
-            group_by: args.group_by.clone(),
+            group_by: args.group_label().to_string(),
             asked_types: false,
             source,
+            queries: args.queries(),
+            at: None,
         })
+    }
+
+    /// Reads what a refresh reads into `held`: the table, or a raw fleet's new samples.
+    pub async fn refresh_held(&mut self, held: &mut Held) -> Result<Refresh, ApiError> {
+        match held {
+            Held::Table(t) => {
+                let queries = self.queries.clone();
+                self.refresh_table(t, &queries, self.at).await
+            }
+            Held::Raw(f) => self.refresh(f).await.map(|(r, _)| r),
+        }
     }
 
     /// Reads what changed since the last refresh into `fleet`; says how it went, with the
@@ -147,7 +172,7 @@ impl Reader {
             }
             self.asked_types = true;
         }
-        let time = crate::timefmt::now();
+        let time = self.at.unwrap_or_else(crate::timefmt::now);
         let read = match &self.federate {
             Some(matches) => {
                 let series = self.api.federate(matches).await?;
@@ -178,10 +203,12 @@ impl Reader {
                 warnings.extend(within_caps(&mut found));
                 let keys: Vec<TargetKey> = found.iter().map(|f| f.key.clone()).collect();
                 // A target seen for the first time is read over the whole window.
+                // The first read reaches a window more back: the newest sample at or before the
+                // window's start is where the window begins (as `x offset W` finds it).
                 let range = if keys.iter().all(|k| fleet.holds(k)) {
                     fleet.range_needed(time)
                 } else {
-                    fleet.window
+                    2.0 * fleet.window
                 };
                 let (series, w) = self.api.samples(&self.matchers, &keys, time, range).await?;
                 warnings.extend(w);
@@ -299,15 +326,12 @@ pub fn found_in(series: &[promapi::Series], group_by: &str) -> Vec<Found> {
 }
 
 /// Runs `report --prometheus`: the fleet report, and its exit code (0; 1 when a rule at or
-/// above `--fail-on` fires on any instance, or an instance's verdict is not one of
-/// `--fail-unless`). Prometheus unreachable is exit 3; an answer that
-/// is not the API's (a 401, a proxy's page, one too large) exit 2.
+/// above `--fail-on` fires on any row, or a row's verdict is not one of `--fail-unless`).
+/// Prometheus unreachable is exit 3; an answer that is not the API's (a 401, a proxy's page, one
+/// too large) exit 2. With `--instance`, that row's single-box report instead.
 pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
     let mut reader = Reader::new(args)?;
-    let mut fleet = Fleet::new(&args.group_by, args.window);
-    fleet.thresholds = args.thresholds.clone();
-    fleet.series_limit = args.series_limit;
-    fleet.keep_events = false;
+    let mut held = args.held(&reader);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -317,38 +341,51 @@ pub fn report(args: &FleetArgs) -> Result<(String, i32), Failure> {
     } else {
         1
     };
+    let failed = |reader: &Reader, e: ApiError| Failure {
+        code: if e.unreachable() {
+            EXIT_UNREACHABLE
+        } else {
+            super::EXIT_BAD_INPUT
+        },
+        message: format!("--prometheus {}: {e}", reader.source),
+    };
     let mut total = Refresh::default();
     for i in 0..polls {
         if i > 0 {
             std::thread::sleep(Duration::from_secs_f64(args.interval));
         }
-        let (r, _) = rt
-            .block_on(reader.refresh(&mut fleet))
-            .map_err(|e| Failure {
-                code: if e.unreachable() {
-                    EXIT_UNREACHABLE
-                } else {
-                    super::EXIT_BAD_INPUT
-                },
-                message: format!("--prometheus {}: {e}", reader.source),
-            })?;
+        let r = rt
+            .block_on(reader.refresh_held(&mut held))
+            .map_err(|e| failed(&reader, e))?;
         total.queries += r.queries;
         total.seconds += r.seconds;
         total.bytes += r.bytes;
         total.warnings.extend(r.warnings);
         total.warnings = capped_warnings(std::mem::take(&mut total.warnings));
     }
-    let analysed = Analysed::of(&fleet);
-    let outside = |a: &crate::analysis::Analysis| !a.verdict.state.passes(&args.fail_unless);
+    let table = held.table();
+    if let Some(name) = &args.instance {
+        return instance::report_one(args, &table, name, &rt);
+    }
     let code = match args.fail_on {
-        Some(bar) if analysed.fires(bar) => EXIT_FINDINGS,
-        _ if analysed.rows.iter().any(|(_, a)| outside(a)) => EXIT_FINDINGS,
+        Some(bar) if table.fires(bar) => EXIT_FINDINGS,
+        _ if table
+            .rows
+            .iter()
+            .any(|r| !r.row.verdict.passes(&args.fail_unless)) =>
+        {
+            EXIT_FINDINGS
+        }
         _ => 0,
     };
+    let report = crate::fleet::report::json;
     let out = match args.format {
-        OutputFormat::Json => analysed.json(&reader.source, &total),
-        OutputFormat::Text => analysed.text(&reader.source, &total),
-        OutputFormat::Markdown => format!("```\n{}```\n", analysed.text(&reader.source, &total)),
+        OutputFormat::Json => report(&table, &reader.source, &total),
+        OutputFormat::Text => crate::fleet::report::text(&table, &reader.source, &total),
+        OutputFormat::Markdown => format!(
+            "```\n{}```\n",
+            crate::fleet::report::text(&table, &reader.source, &total)
+        ),
     };
     Ok((out, code))
 }
@@ -383,17 +420,14 @@ pub fn run(
     let (pictures_tx, mut pictures) = tokio::sync::watch::channel(None);
     let (orders, orders_rx) = tokio::sync::mpsc::unbounded_channel();
     let (notes_tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
-    let mut fleet = Fleet::new(&args.group_by, args.window);
-    fleet.thresholds = args.thresholds.clone();
-    fleet.series_limit = args.series_limit;
-    fleet.keep_events = false;
+    let held = args.held(&reader);
     let export = live.export.clone();
     std::thread::Builder::new()
         .name("kvscope-fleet".into())
         .spawn(move || {
             refresher(
                 reader,
-                fleet,
+                held,
                 interval,
                 pictures_tx,
                 orders_rx,
@@ -441,7 +475,7 @@ pub fn run(
 /// sooner: the server may be struggling), sends each table, and serves exports.
 fn refresher(
     mut reader: Reader,
-    mut fleet: Fleet,
+    mut held: Held,
     interval: f64,
     pictures: tokio::sync::watch::Sender<Option<FleetPicture>>,
     mut orders: tokio::sync::mpsc::UnboundedReceiver<Order>,
@@ -457,8 +491,8 @@ fn refresher(
     rt.block_on(async {
         let mut last: Option<FleetPicture> = None;
         loop {
-            let shown = match reader.refresh(&mut fleet).await {
-                Ok((r, _)) => FleetPicture::of(&fleet, r, crate::timefmt::now()),
+            let shown = match reader.refresh_held(&mut held).await {
+                Ok(r) => FleetPicture::of(&held.table(), r, crate::timefmt::now()),
                 Err(e) => {
                     let mut p = last.clone().unwrap_or_default();
                     p.failed = Some((crate::timefmt::now(), e.to_string()));
@@ -478,7 +512,7 @@ fn refresher(
                     _ = &mut next => break,
                     o = orders.recv() => match o {
                         Some(Order::Export(name)) => {
-                            let said = export_instance(&mut reader, &fleet, &name, &export)
+                            let said = export_instance(&mut reader, &held.table(), &name, &export)
                                 .await
                                 .unwrap_or_else(|e| format!("export failed: {e}"));
                             let _ = notes.send(said);
@@ -507,8 +541,10 @@ fn found_of(row: &FleetRow) -> Vec<Found> {
 }
 
 mod instance;
+mod table;
 pub use instance::{Opened, open_instance};
 use instance::{drill, export_instance};
+pub use table::Held;
 
 fn view_theme(live: &super::session::WatchArgs) -> Result<crate::tui::theme::Theme, Failure> {
     crate::tui::theme::Theme::pick(

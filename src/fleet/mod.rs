@@ -10,13 +10,109 @@
 //! history, not an hour's.
 
 pub mod report;
+pub mod table;
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::analysis::Fig;
+use crate::analysis::findings::{Finding, Severity};
+use crate::analysis::verdict::CacheState;
 use crate::analysis::{self, Analysis};
 use crate::model::{Model, ModelSettings};
 use crate::sources::promapi::{self, Found, Read, ScrapeHealth, Series, TargetKey, Types};
+use crate::timefmt::serialize_time;
 use crate::vocab::{Event, InputKind, Role, TargetRef, TargetState};
+use serde::{Deserialize, Serialize};
+
+/// What the fleet table shows of one instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// The cache verdict's state (the single-box verdict of this instance's analysis).
+    #[serde(default = "unknown_state")]
+    pub verdict: CacheState,
+    pub state: TargetState,
+    pub architecture: String,
+    /// LMCache's lookup hit rate over the window (an MP server's, else an engine's embedded
+    /// LMCache's).
+    pub hit_rate: Fig,
+    pub l1_usage_ratio: Fig,
+    pub l1_evicted_per_s: Fig,
+    /// How much the L2 store backlog grew over the window.
+    pub l2_store_backlog: Fig,
+    pub eventbus_dropped_per_s: Fig,
+    pub engine_waiting: Fig,
+    pub findings: Counts,
+    /// Why a target of the row did not answer Prometheus's last scrape, when it says.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// When these figures were read (the table's evaluation time).
+    #[serde(
+        default,
+        serialize_with = "serialize_time",
+        deserialize_with = "crate::timefmt::deserialize_time"
+    )]
+    pub as_of: Option<f64>,
+}
+
+/// A row read from a report written before rows carried the verdict.
+fn unknown_state() -> CacheState {
+    CacheState::Unknown
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub critical: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+impl Counts {
+    fn of(findings: &[Finding]) -> Counts {
+        let n = |s| findings.iter().filter(|f| f.severity == s).count();
+        Counts {
+            critical: n(Severity::Critical),
+            warning: n(Severity::Warning),
+            info: n(Severity::Info),
+        }
+    }
+
+    fn add(&mut self, o: Counts) {
+        self.critical += o.critical;
+        self.warning += o.warning;
+        self.info += o.info;
+    }
+}
+
+impl Row {
+    pub fn of(i: &Instance, a: &Analysis) -> Row {
+        let hit_rate = match (
+            &a.lmcache.lookup.hit_rate.window,
+            a.lmcache_embedded.present,
+        ) {
+            (Fig(Err(_)), true) => a.lmcache_embedded.lookup_hit_rate.window.clone(),
+            (f, _) => f.clone(),
+        };
+        Row {
+            verdict: a.verdict.state,
+            state: i.state(),
+            architecture: a.mode.architecture.to_string(),
+            hit_rate,
+            l1_usage_ratio: a.lmcache.l1.memory.usage_ratio.clone(),
+            l1_evicted_per_s: a.lmcache.l1.evicted_per_s.clone(),
+            l2_store_backlog: a.lmcache.l2.store_backlog.window.clone(),
+            eventbus_dropped_per_s: a.lmcache.eventbus.dropped_per_s.clone(),
+            engine_waiting: a.engine.queues.waiting.clone(),
+            findings: Counts::of(&a.findings),
+            last_error: i
+                .members
+                .iter()
+                .filter_map(|m| m.scrape.as_ref())
+                .map(|s| crate::sanitize::clean(&s.last_error))
+                .find(|e| !e.is_empty()),
+            as_of: i.model.now,
+        }
+    }
+}
 
 /// One Prometheus target inside an instance.
 #[derive(Debug, Clone)]
@@ -181,6 +277,9 @@ pub struct Fleet {
     /// [`Fleet::apply`] returns the events it applied (a drill-down, an export and tests
     /// need them; the table does not, and copying every body costs).
     pub keep_events: bool,
+    /// Each scrape applied is a moment judged, so rules hold over the samples read as they
+    /// would have live (one instance drilled into; a fleet of many skips the cost).
+    pub judge_moments: bool,
 }
 
 /// Scrapes a target keeps when its interval is not known yet.
@@ -197,6 +296,7 @@ impl Fleet {
             types: Types::default(),
             time: None,
             keep_events: true,
+            judge_moments: false,
         }
     }
 
@@ -304,7 +404,11 @@ impl Fleet {
                 if self.keep_events {
                     applied.push((group.clone(), e.clone()));
                 }
-                let _ = instance.model.apply(e);
+                let _ = if self.judge_moments {
+                    instance.model.apply_judged(e, self.window)
+                } else {
+                    instance.model.apply(e)
+                };
             }
         }
         for i in self.instances.values_mut() {

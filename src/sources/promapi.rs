@@ -49,6 +49,11 @@ fn names_matching(prefixes: &[&str]) -> String {
 /// sample query is split by instance so a fleet's answers stay well under it).
 pub const DEFAULT_MAX_ANSWER: usize = 64 << 20;
 
+/// Names of series rules make, which keep their target's labels: kvscope's recordings and
+/// Prometheus's alert series (and any `level:metric:operation` recording, by the convention's
+/// colons).
+pub const RULES_MADE: &str = "ALERTS|ALERTS_FOR_STATE|[^:]*:[^:]*:.*";
+
 /// Instances per sample query: a fleet of 500 is read in 10 queries, each answer a few MB.
 pub const INSTANCES_PER_QUERY: usize = 50;
 
@@ -304,15 +309,17 @@ impl Api {
             // A plain selector: Prometheus's lookback (5 minutes by default) keeps a target
             // that stopped answering in the list, where it shows as stale.
             let q = format!("group by ({by}) ({{{}}})", with_names(matchers, &names));
-            let (rows, said): (Vector, _) = self
+            let got: Result<(Vector, _), _> = self
                 .get(
                     "/api/v1/query",
                     &[("query", &q), ("time", &format!("{time:.3}"))],
                 )
-                .await?;
+                .await;
+            decode::forget_interned();
+            let (rows, said) = got?;
             warnings.extend(said);
             for row in rows.result {
-                let label = |n: &str| row.metric.get(n).cloned().unwrap_or_default();
+                let label = |n: &str| row.metric.get(n).unwrap_or_default().to_string();
                 let key = TargetKey {
                     job: label("job"),
                     instance: label("instance"),
@@ -328,6 +335,22 @@ impl Api {
             }
         }
         Ok((found.into_values().collect(), warnings))
+    }
+
+    /// An instant query's answer at `time`: each series' labels and value.
+    pub async fn instant(
+        &mut self,
+        query: &str,
+        time: f64,
+    ) -> Result<(Vec<Reading>, Vec<String>), ApiError> {
+        let (status, body) = self
+            .fetch(
+                "/api/v1/query",
+                &[("query", query), ("time", &format!("{time:.3}"))],
+                "application/json",
+            )
+            .await?;
+        instant_answer(status, &body)
     }
 
     /// Prometheus's scrape health per target, when `/api/v1/targets` is offered and allowed
@@ -398,8 +421,10 @@ impl Api {
         for (job, instances) in by_job {
             for chunk in instances.chunks(INSTANCES_PER_QUERY) {
                 let alternatives: Vec<String> = chunk.iter().map(|i| regex_quote(i)).collect();
+                // Not what rules made of the target's series (kvscope's recordings, ALERTS):
+                // they carry its labels, but it never sent them.
                 let mut sel = format!(
-                    "job=\"{}\",instance=~\"{}\"",
+                    "job=\"{}\",instance=~\"{}\",__name__!~\"{RULES_MADE}\"",
                     label_quote(job),
                     label_quote(&alternatives.join("|"))
                 );

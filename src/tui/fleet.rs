@@ -11,8 +11,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::theme::Theme;
-use crate::fleet::Fleet;
-use crate::fleet::report::{Analysed, Counts, Refresh, Row, Summary};
+use crate::fleet::report::{Counts, Refresh, Row, Summary};
+use crate::fleet::table::Table;
 use crate::units::{count, cut, percent};
 use crate::vocab::{Role, TargetState};
 
@@ -101,35 +101,20 @@ pub enum Asked {
 /// The table a refresh gives: each instance's row (from its analysis) and hit-rate history.
 impl FleetPicture {
     /// The table of `fleet` as a refresh at `good_at` left it.
-    pub fn of(fleet: &Fleet, refresh: Refresh, good_at: f64) -> FleetPicture {
-        let analysed = Analysed::of(fleet);
-        let rows = analysed
+    pub fn of(table: &Table, refresh: Refresh, good_at: f64) -> FleetPicture {
+        let rows = table
             .rows
             .iter()
-            .map(|(i, a)| {
-                let spark = i
-                    .members
+            .map(|r| FleetRow {
+                name: r.name.clone(),
+                job: r.job().to_string(),
+                targets: r
+                    .targets
                     .iter()
-                    .find(|m| m.target.role == Role::Lmcache)
-                    .map(|m| {
-                        let t = i.model.target(m.target);
-                        crate::analysis::history::lookup_hit_rate(
-                            t,
-                            t.scrapes().len().saturating_sub(1),
-                        )
-                    })
-                    .unwrap_or_default();
-                FleetRow {
-                    name: i.name.clone(),
-                    job: i.job().to_string(),
-                    targets: i
-                        .members
-                        .iter()
-                        .map(|m| (m.target.role, m.key.job.clone(), m.key.instance.clone()))
-                        .collect(),
-                    row: Row::of(i, a),
-                    spark,
-                }
+                    .map(|t| (t.role, t.key.job.clone(), t.key.instance.clone()))
+                    .collect(),
+                row: r.row.clone(),
+                spark: r.spark.clone(),
             })
             .collect();
         FleetPicture {

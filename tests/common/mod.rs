@@ -1,6 +1,8 @@
 //! Shared helpers: load real fixtures into a model the way `kvscope report` does.
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::path::{Path, PathBuf};
 
 use kvscope::model::Model;
@@ -141,6 +143,12 @@ impl Served {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills the server now (as a crash would).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -293,7 +293,7 @@ pub(super) fn class_b(dir: Dir, cases: &mut Vec<Case>) {
         )];
         cases.push(c);
         let rows: Vec<serde_json::Value> = (0..100_000)
-            .map(|i| serde_json::json!({"metric": {"job": "lmcache", "instance": format!("10.0.{}.{}:8080", i / 256, i % 256)}, "value": [1795332107.0, "1"]}))
+            .map(|i| serde_json::json!({"metric": {"job": "lmcache", "instance": format!("10.0.{}.{}:8080", i / 256, i % 256), "kvscope_kind": "lmcache"}, "value": [1795332107.0, "1"]}))
             .collect();
         let mut c = case(
             "api-instances-flood",
@@ -306,10 +306,15 @@ pub(super) fn class_b(dir: Dir, cases: &mut Vec<Case>) {
         );
         let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#.to_vec();
         let discovery = Answer {
-            query_holds: Some("group".into()),
+            query_holds: Some("kvscope_kind".into()),
             ..answer("/api/v1/query", 200, api_vector(rows.into(), Vec::new()))
         };
-        c.answers = vec![discovery, answer("/api/v1/query", 200, matrix)];
+        let empty = api_vector(serde_json::json!([]), Vec::new());
+        c.answers = vec![
+            discovery,
+            answer("/api/v1/query", 200, empty),
+            answer("/api/v1/query", 200, matrix),
+        ];
         cases.push(c);
     }
 }

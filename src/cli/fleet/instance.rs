@@ -2,31 +2,22 @@
 //! drawn as the single-box dashboard, or written as a packet.
 
 use super::*;
+use kvscope_core::promql::figures::FIGURES;
 
 /// Writes a packet of one instance: its raw samples over the window (read again, as scrape
 /// events), its single-box report, and the fleet table (`fleet.json`) beside them.
 pub(super) async fn export_instance(
     reader: &mut Reader,
-    fleet: &Fleet,
+    table: &Table,
     name: &str,
     plan: &crate::session::ExportPlan,
 ) -> Result<String, String> {
-    let Some(inst) = fleet.instance(name) else {
+    let Some(row) = table.row_named(name) else {
         return Err(format!("{name} is no longer in the fleet"));
     };
-    let found: Vec<Found> = inst
-        .members
-        .iter()
-        .map(|m| Found {
-            key: m.key.clone(),
-            group: name.to_string(),
-            role: m.target.role,
-        })
-        .collect();
-    let mut one = Fleet::new(&fleet.group_by, fleet.window);
-    one.types = fleet.types.clone();
-    one.thresholds = fleet.thresholds.clone();
-    one.series_limit = fleet.series_limit;
+    let found = found_of_row(row);
+    let mut one = Fleet::new(name, table.window);
+    one.thresholds = table.thresholds.clone();
     let (refresh, events) = reader
         .refresh_of(&mut one, Some(&found))
         .await
@@ -40,8 +31,8 @@ pub(super) async fn export_instance(
         .targets()
         .map(|(t, store)| crate::packet::TargetEntry::new(t, store.name.clone()))
         .collect();
-    let report_json = crate::report::json(&inst.model, fleet.window);
-    let fleet_json = Analysed::of(fleet).json(&reader.source, &refresh);
+    let report_json = crate::report::json(&inst.model, table.window);
+    let fleet_json = crate::fleet::report::json(table, &reader.source, &refresh);
     let created = crate::timefmt::now();
     let path = plan
         .dir
@@ -67,7 +58,7 @@ pub(super) async fn export_instance(
     Ok(format!(
         "export: wrote {} ({count} events of {name}, and the fleet table of {} instances)",
         path.display(),
-        fleet.instances().count()
+        table.rows.len()
     ))
 }
 
@@ -102,9 +93,10 @@ pub async fn open_instance(
 ) -> Result<Opened, Failure> {
     let mut reader = Reader::new(args)?;
     let found = found_of(row);
-    let mut fleet = Fleet::new(&args.group_by, args.window);
+    let mut fleet = Fleet::new(&row.name, args.window);
     fleet.thresholds = args.thresholds.clone();
     fleet.series_limit = args.series_limit;
+    fleet.judge_moments = true;
     // The first read names the targets in the order the model must have them.
     let first = reader.refresh_of(&mut fleet, Some(&found)).await;
     let names = |ts: &[crate::store::TargetStore]| ts.iter().map(|t| t.name.clone()).collect();
@@ -119,9 +111,10 @@ pub async fn open_instance(
         .build(&lm, &en);
     let note = match &first {
         Ok(_) => format!(
-            "fleet instance {} via {} · q returns to the fleet",
+            "fleet instance {} via {} · its row as of {} · q returns to the fleet",
             crate::sanitize::clean(&row.name),
-            reader.source
+            reader.source,
+            row.row.as_of.map_or("—".into(), crate::timefmt::clock_time)
         ),
         Err(e) => format!(
             "reading {} failed: {e} · q returns to the fleet",
@@ -191,4 +184,121 @@ pub(super) async fn drill(
     let result = crate::cli::session::run_session(app, crate::session::Feed::Live(rx), log).await;
     feeding.abort();
     result
+}
+
+/// A table row's targets, as a raw read asks for them.
+fn found_of_row(row: &crate::fleet::table::TableRow) -> Vec<Found> {
+    row.targets
+        .iter()
+        .map(|t| Found {
+            key: t.key.clone(),
+            group: row.name.clone(),
+            role: t.role,
+        })
+        .collect()
+}
+
+/// `report --prometheus --instance NAME`: the row's single-box report, read from its raw
+/// samples at the table's time (so its figures are the row's), with the row's `as_of` and the
+/// row itself beside it.
+pub(super) fn report_one(
+    args: &FleetArgs,
+    table: &Table,
+    name: &str,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(String, i32), Failure> {
+    let Some(row) = table.row_named(name) else {
+        let names: Vec<&str> = table
+            .rows
+            .iter()
+            .map(|r| r.name.as_str())
+            .take(20)
+            .collect();
+        return Err(Failure::bad(format!(
+            "--instance {}: no such row (rows: {})",
+            crate::sanitize::clean(name),
+            names.join(", ")
+        )));
+    };
+    let mut reader = Reader::new(args)?;
+    reader.at = row.row.as_of.or(table.time);
+    let mut one = Fleet::new(name, args.window);
+    one.thresholds = args.thresholds.clone();
+    one.series_limit = args.series_limit;
+    one.judge_moments = true;
+    rt.block_on(reader.refresh_of(&mut one, Some(&found_of_row(row))))
+        .map_err(|e| Failure {
+            code: if e.unreachable() {
+                super::EXIT_UNREACHABLE
+            } else {
+                crate::cli::EXIT_BAD_INPUT
+            },
+            message: format!("--prometheus {}: {e}", reader.source),
+        })?;
+    let Some(inst) = one.instance(name) else {
+        return Err(Failure::bad(format!(
+            "--instance {}: Prometheus holds no samples of its targets in the window",
+            crate::sanitize::clean(name)
+        )));
+    };
+    let a = inst.analyse(args.window);
+    let (fires, passes) = (
+        args.fail_on
+            .is_some_and(|bar| a.findings.iter().any(|f| f.severity >= bar)),
+        a.verdict.state.passes(&args.fail_unless),
+    );
+    let code = if fires || !passes {
+        super::EXIT_FINDINGS
+    } else {
+        0
+    };
+    let out = one_report(args, &inst.model, a, row)?;
+    Ok((out, code))
+}
+
+/// A drilled-in row's single-box report in the asked format, with the row's time and figures.
+fn one_report(
+    args: &FleetArgs,
+    model: &crate::model::Model,
+    a: crate::analysis::Analysis,
+    row: &crate::fleet::table::TableRow,
+) -> Result<String, Failure> {
+    let as_of = row.row.as_of;
+    Ok(match args.format {
+        OutputFormat::Json => {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&crate::report::json_of(model, &a, args.window))
+                    .map_err(|e| Failure::bad(format!("the report: {e}")))?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert(
+                    "as_of".into(),
+                    serde_json::json!(as_of.map(crate::timefmt::format_rfc3339)),
+                );
+                let figures: serde_json::Map<String, serde_json::Value> = FIGURES
+                    .iter()
+                    .zip(&row.figures)
+                    .map(|(f, v)| (f.path.to_string(), serde_json::json!(v)))
+                    .collect();
+                o.insert(
+                    "fleet_row".into(),
+                    serde_json::json!({"row": row.row, "figures": figures}),
+                );
+            }
+            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        format => {
+            let text = crate::report::text_of(model, a, args.window);
+            let head = format!(
+                "fleet row {} as of {} (its raw samples read at that time)\n",
+                crate::sanitize::clean(&row.name),
+                as_of.map_or("—".into(), crate::timefmt::clock_time)
+            );
+            match format {
+                OutputFormat::Markdown => format!("{head}\n{text}"),
+                _ => format!("{head}{text}"),
+            }
+        }
+    })
 }

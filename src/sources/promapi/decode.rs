@@ -212,7 +212,115 @@ pub(super) struct Vector {
 
 #[derive(Deserialize)]
 pub(super) struct VectorRow {
-    pub(super) metric: HashMap<String, String>,
+    pub(super) metric: Labels,
+    /// `[time, "value"]`; discovery's rows ignore it.
+    #[serde(default)]
+    pub(super) value: Option<(f64, String)>,
+}
+
+/// A series' labels as an answer lists them (a handful: searched in order, not hashed), each
+/// name and value shared among the answer's series ([`intern`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Labels(pub Vec<(Text, Text)>);
+
+impl Labels {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
+    }
+
+    /// Sets a label (replacing its value when it has one).
+    pub fn insert(&mut self, name: &str, value: &str) {
+        match self.0.iter_mut().find(|(k, _)| &**k == name) {
+            Some(l) => l.1 = value.into(),
+            None => self.0.push((name.into(), value.into())),
+        }
+    }
+}
+
+/// A string of an answer, borrowed from it where JSON needs no unescaping.
+struct Str<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Str<'de>, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(v.to_string().into()))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Labels, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Labels;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of label names to values")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Labels, M::Error> {
+                let mut out = Vec::with_capacity(m.size_hint().unwrap_or(4));
+                while let Some((k, v)) = m.next_entry::<Str, Str>()? {
+                    out.push((intern(&k.0), intern(&v.0)));
+                }
+                Ok(Labels(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// One series of an instant query's answer: its labels and its value now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub labels: Labels,
+    pub value: f64,
+}
+
+impl Reading {
+    pub fn label(&self, name: &str) -> &str {
+        self.labels.get(name).unwrap_or("")
+    }
+}
+
+/// An instant query's answer (`resultType` vector) as readings.
+pub fn instant_answer(status: u16, body: &[u8]) -> Result<(Vec<Reading>, Vec<String>), ApiError> {
+    let decoded = decode::<Vector>(status, body);
+    forget_interned();
+    let (v, said) = decoded?;
+    Ok((readings(v)?, said))
+}
+
+/// An instant query's vector, every value read (Prometheus writes them as strings: `"NaN"`,
+/// `"+Inf"` included); a value that does not read is an error naming it.
+pub(super) fn readings(v: Vector) -> Result<Vec<Reading>, ApiError> {
+    v.result
+        .into_iter()
+        .map(|row| {
+            let (_, text) = row.value.ok_or_else(|| {
+                ApiError::Failed("an instant query's answer has a series without a value".into())
+            })?;
+            let value = text.parse::<f64>().map_err(|_| {
+                ApiError::Failed(format!(
+                    "an instant query's answer has the value {:?}, not a number",
+                    crate::sanitize::clean(&text)
+                ))
+            })?;
+            Ok(Reading {
+                labels: row.metric,
+                value,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]

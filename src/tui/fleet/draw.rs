@@ -199,7 +199,12 @@ fn draw_table(f: &mut Frame, v: &FleetView, area: Rect) {
         ("drop/s", Constraint::Length(7), wide),
         ("queue", Constraint::Length(6), true),
         ("findings", Constraint::Length(11), true),
-        ("history", Constraint::Length(spark_w), wide),
+        // The table Prometheus computes keeps no per-scrape history (a raw fleet does).
+        (
+            "history",
+            Constraint::Length(spark_w),
+            wide && rows.iter().any(|r| !r.spark.is_empty()),
+        ),
     ];
     let shown: Vec<bool> = columns.iter().map(|c| c.2).collect();
     let widths: Vec<Constraint> = columns.iter().filter(|c| c.2).map(|c| c.1).collect();

@@ -1,6 +1,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::*;
+use crate::fleet::Fleet;
 use crate::fleet::tests::{series_of, stored};
 use crate::sources::promapi::{Found, Read, ScrapeHealth, TargetKey, Types};
 use crate::vocab::Event;
@@ -17,7 +18,7 @@ fn view() -> FleetView {
         ..Default::default()
     };
     let mut v = FleetView::new("http://prometheus:9090/".into(), Theme::dark(), 60.0);
-    v.picture = FleetPicture::of(&fleet, refresh, newest);
+    v.picture = FleetPicture::of(&Table::of_fleet(&fleet), refresh, newest);
     v.now = newest + 3.0;
     v
 }
@@ -100,8 +101,8 @@ fn a_fleet_report_reads_back_as_its_table() {
         warnings: vec!["partial response".into()],
         ..Default::default()
     };
-    let made = FleetPicture::of(&fleet, refresh.clone(), newest);
-    let json = Analysed::of(&fleet).json("http://p:9090/", &refresh);
+    let made = FleetPicture::of(&Table::of_fleet(&fleet), refresh.clone(), newest);
+    let json = crate::fleet::report::json(&Table::of_fleet(&fleet), "http://p:9090/", &refresh);
     let read = FleetPicture::from_report(json.as_bytes()).unwrap();
     assert_eq!(read.rows.len(), 3);
     for (a, b) in made.rows.iter().zip(&read.rows) {

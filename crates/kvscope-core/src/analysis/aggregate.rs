@@ -23,8 +23,11 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    pub fn new(t: &'a TargetStore, window: f64) -> View<'a> {
-        let window = t.window(window);
+    /// `t`'s spans for a window of `window` seconds; one read from a Prometheus-compatible
+    /// store ends at `now` (its query time), others at their newest scrape.
+    pub fn new(t: &'a TargetStore, window: f64, now: Option<f64>) -> View<'a> {
+        let end = now.filter(|_| t.kind == crate::vocab::InputKind::Prometheus);
+        let window = t.window_ending(window, end);
         View {
             t,
             newest: t.newest().map(|s| s.seq),
@@ -76,9 +79,13 @@ impl<'a> View<'a> {
     }
 }
 
-/// Views of `targets` for a window of `window` seconds.
-pub fn views<'a>(targets: impl Iterator<Item = &'a TargetStore>, window: f64) -> Vec<View<'a>> {
-    targets.map(|t| View::new(t, window)).collect()
+/// Views of `targets` for a window of `window` seconds, at `now` when the clock says it.
+pub fn views<'a>(
+    targets: impl Iterator<Item = &'a TargetStore>,
+    window: f64,
+    now: Option<f64>,
+) -> Vec<View<'a>> {
+    targets.map(|t| View::new(t, window, now)).collect()
 }
 
 /// Some series of one metric, per target. Every target that exports the metric has a part,

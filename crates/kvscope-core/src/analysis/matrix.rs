@@ -356,7 +356,7 @@ pub struct Glance {
 /// The [`Glance`] of each family in `ids`, in order; `None` for a family none of whose metrics
 /// has a series.
 pub fn glances<'i>(inputs: &Inputs<'_>, ids: impl Iterator<Item = &'i str>) -> Vec<Option<Glance>> {
-    let views = aggregate::views(inputs.all(), inputs.window);
+    let views = aggregate::views(inputs.all(), inputs.window, inputs.clock.map(|c| c.now));
     ids.map(|id| {
         catalog::family_metrics(id).find_map(|m| {
             let def = m.metric_def();

@@ -392,7 +392,7 @@ impl<'a> Parts<'a> {
         let families = matrix::rows(inputs, &mode, &features);
         let unrecognised = matrix::unrecognised(inputs);
         // Spans and restarts once per target; LMCache targets first, then engines.
-        let views = aggregate::views(inputs.all(), inputs.window);
+        let views = aggregate::views(inputs.all(), inputs.window, inputs.clock.map(|c| c.now));
         let lmcache = figures::lmcache(&views, inputs.lmcache.len(), &features, detail);
         let engine = engine::engine(&views[inputs.lmcache.len()..]);
         let lmcache_embedded = embedded::embedded(&views, detail);

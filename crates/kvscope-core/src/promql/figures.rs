@@ -77,6 +77,20 @@ pub const FIGURES: &[Figure] = &[
         expr: |c| delta(c, REQUESTED),
     },
     Figure {
+        name: "lookup_requested_tokens",
+        over: Over::SinceStart,
+        path: "lmcache.lookup.requested_tokens.since_start",
+        what: "tokens looked up since the server started",
+        expr: |c| now(c, REQUESTED),
+    },
+    Figure {
+        name: "lookup_hit_tokens",
+        over: Over::SinceStart,
+        path: "lmcache.lookup.hit_tokens.since_start",
+        what: "tokens looked up since the server started that hit",
+        expr: |c| now(c, HIT),
+    },
+    Figure {
         name: "lookup_hit_tokens",
         over: Over::Window,
         path: "lmcache.lookup.hit_tokens.window",

@@ -79,7 +79,8 @@ fn classic(name: &str) -> bool {
 
 /// Every name a metric can have in a Prometheus store, in the catalog's order: each name the
 /// catalog lists (a dotted OTel name as Prometheus's translation, dots as underscores), a
-/// counter's with `_total` first and then without.
+/// counter's with `_total`, as every exporter of these stacks writes counters (Python's
+/// prometheus_client, OTel's Prometheus exporter and OTLP translation).
 pub fn names(m: MetricRef) -> Vec<String> {
     let def = m.metric_def();
     let mut out: Vec<String> = Vec::new();
@@ -89,14 +90,12 @@ pub fn names(m: MetricRef) -> Vec<String> {
         if !classic(&n) {
             continue;
         }
-        let forms = match def.kind {
-            MetricKind::Counter => vec![format!("{n}_total"), n],
-            _ => vec![n],
+        let f = match def.kind {
+            MetricKind::Counter => format!("{n}_total"),
+            _ => n,
         };
-        for f in forms {
-            if !out.contains(&f) {
-                out.push(f);
-            }
+        if !out.contains(&f) {
+            out.push(f);
         }
     }
     out
@@ -127,7 +126,7 @@ pub fn delta_series(ctx: &Ctx, name: &str) -> String {
     let (s, w) = (ctx.selector(name), ctx.range());
     let up = ctx.selector("up");
     format!(
-        "(((({s} - {s} offset {w}) >= 0) unless (resets({s}[{w}]) > 0)) or (increase({s}[{w}]) and {s} offset {w}) or (({s} unless {s} offset {w}) and on ({BY}) ({up} offset {w} == 1)))"
+        "(((({s} - {s} offset {w}) >= 0) unless (resets({s}[{w}]) > 0)) or (increase({s}[{w}]) and {s} offset {w} and {s}) or (({s} unless {s} offset {w}) and on ({BY}) ({up} offset {w} == 1)))"
     )
 }
 

@@ -9,11 +9,8 @@ fn names_cover_every_variant_prometheus_can_store() {
         evicted,
         [
             "lmcache_mp_l1_evicted_chunks_total",
-            "lmcache_mp_l1_evicted_chunks",
             "lmcache_mp_l1_evicted_keys_total",
-            "lmcache_mp_l1_evicted_keys",
             "lmcache_mp_l1_evicted_total",
-            "lmcache_mp_l1_evicted",
         ]
     );
     let ratio = names(metric!("lmcache_mp.l1_memory", "usage_ratio"));

@@ -39,6 +39,26 @@ pub static COLD_START: &[u8] = include_bytes!(concat!(
     "/../../fixtures/lmcache-0.5.6-cold-start/cold-start.kvpacket"
 ));
 
+impl Capture {
+    /// Its attempts as the events a collector of `target` would have sent.
+    pub fn events(&self, target: TargetRef) -> impl Iterator<Item = Event> + '_ {
+        self.scrapes.iter().map(move |(t, body)| match body {
+            Some(body) => Event::Scrape {
+                target,
+                time: Some(*t as f64),
+                body: body.clone(),
+                format: None,
+                origin: self.name.clone(),
+            },
+            None => Event::ScrapeFailed {
+                target,
+                time: *t as f64,
+                error: "refused".into(),
+            },
+        })
+    }
+}
+
 /// The captures built into the binary: the demo's real LMCache 0.5.6 run, a real run whose
 /// EventBus drops events, and a real cold start.
 pub fn builtin() -> Result<Vec<Capture>, String> {
@@ -224,25 +244,12 @@ fn expectations(spec: &Spec, c: &Capture) -> Result<(String, String), String> {
             .find(|s| s.1.is_some())
             .map_or(f64::INFINITY, |s| s.0 as f64),
     };
-    for (t, body) in &c.scrapes {
-        let event = match body {
-            Some(body) => Event::Scrape {
-                target,
-                time: Some(*t as f64),
-                body: body.clone(),
-                format: None,
-                origin: c.name.clone(),
-            },
-            None => Event::ScrapeFailed {
-                target,
-                time: *t as f64,
-                error: "refused".into(),
-            },
-        };
-        let _ = model.apply_judged(event, window);
+    for e in c.events(target) {
+        let t = e.time().unwrap_or_default() as u64;
+        let _ = model.apply_judged(e, window);
         if let Some(a) = model.judge_pending_analysed(window) {
-            exprs.push_str(&at.figures(*t, &a)?);
-            alerts.push_str(&at.alerts(*t, &a));
+            exprs.push_str(&at.figures(t, &a)?);
+            alerts.push_str(&at.alerts(t, &a));
         }
     }
     Ok((exprs, alerts))

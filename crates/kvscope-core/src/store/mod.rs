@@ -149,10 +149,18 @@ impl TargetStore {
     /// The span of the last `window` seconds: from the newest scrape at or before
     /// (newest − window), or from the oldest when none is that old, to the newest.
     pub fn window(&self, window: f64) -> Result<Span, String> {
+        self.window_ending(window, None)
+    }
+
+    /// [`TargetStore::window`] whose start is `window` before `end` instead of before the
+    /// newest scrape: a Prometheus-compatible store evaluates `x offset W` at its query time,
+    /// and a fleet's raw path reads at that time (`docs/promql.md`).
+    pub fn window_ending(&self, window: f64, end: Option<f64>) -> Result<Span, String> {
         let newest = self.newest().ok_or("no samples")?;
         let t_new = newest
             .time
             .ok_or("the input carries no capture times (give files as FILE@TIME)")?;
+        let t_new = end.map_or(t_new, |e| e.max(t_new));
         if self.scrapes.len() < 2 {
             return Err(if self.repeats > 0 {
                 "the target keeps serving one observation (its sample timestamps do not change): no motion to measure".into()

@@ -397,3 +397,87 @@ fn failures(c: &Facts<'_>) -> Option<f64> {
     .collect();
     (!known.is_empty()).then(|| known.iter().sum())
 }
+
+/// What the verdict's state rests on, as numbers: all a fleet table computed by Prometheus has
+/// of an instance. [`decide`] gives its state by the same ladder [`judge`] climbs (a test holds
+/// the two equal at every moment of the real captures).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Glance {
+    /// Every target that says whether the cache works failed its last attempt.
+    pub down: bool,
+    /// An LMCache server answered (its lookup counters may not exist yet).
+    pub answered: bool,
+    /// A critical rule fires.
+    pub critical: bool,
+    /// Tokens looked up: over the window, since start.
+    pub requested: (Option<f64>, Option<f64>),
+    /// Of them, tokens that hit: over the window, since start.
+    pub hits: (Option<f64>, Option<f64>),
+}
+
+impl Glance {
+    /// An analysis's glance at its LMCache MP server's lookups (`None` for embedded LMCache,
+    /// whose counters the fleet table does not read).
+    pub fn of(a: &crate::analysis::Analysis, critical: bool) -> Option<Glance> {
+        let l = &a.lmcache.lookup;
+        if a.lmcache_embedded.present && l.requested_tokens.since_start.value().is_none() {
+            return None;
+        }
+        Some(Glance {
+            down: a.verdict.state == CacheState::Down,
+            answered: !a.lmcache.summed_over.is_empty(),
+            critical,
+            requested: (
+                l.requested_tokens.window.value(),
+                l.requested_tokens.since_start.value(),
+            ),
+            hits: (
+                l.hit_tokens.window.value(),
+                l.hit_tokens.since_start.value(),
+            ),
+        })
+    }
+}
+
+/// The cache's state from a glance, by the verdict's ladder: down; no lookup counters (no
+/// traffic once a server answered); no lookups since start; the window's hit rate when it had
+/// lookups, else the one since start; warming up; below `low_hit_rate`; else working —
+/// degraded instead of working, warming up, unknown or no traffic while a critical rule fires.
+pub fn decide(g: &Glance, t: &super::Thresholds) -> CacheState {
+    let or_degraded = |s: CacheState| {
+        if g.critical { CacheState::Degraded } else { s }
+    };
+    if g.down {
+        return CacheState::Down;
+    }
+    let (req_w, req_s) = g.requested;
+    if req_w.is_none() && req_s.is_none() {
+        return or_degraded(if g.answered {
+            CacheState::NoTraffic
+        } else {
+            CacheState::Unknown
+        });
+    }
+    if req_s == Some(0.0) && req_w.is_none_or(|r| r == 0.0) {
+        return or_degraded(CacheState::NoTraffic);
+    }
+    let share = |h: Option<f64>, r: Option<f64>| Some(h? / r.filter(|r| *r > 0.0)?);
+    let (rate, looked, hits) = match (req_w, share(g.hits.0, req_w)) {
+        (Some(r), Some(rate)) if r > 0.0 => (rate, r, g.hits.0),
+        _ => match (req_s, share(g.hits.1, req_s)) {
+            (Some(r), Some(rate)) => (rate, r, g.hits.1),
+            _ => return or_degraded(CacheState::Unknown),
+        },
+    };
+    if looked < t.warm_up_tokens && hits.is_none_or(|x| x == 0.0) {
+        or_degraded(CacheState::Unknown)
+    } else if rate < t.low_hit_rate && looked >= t.warm_up_tokens {
+        CacheState::NotHitting
+    } else {
+        or_degraded(CacheState::Working)
+    }
+}
+
+#[cfg(test)]
+#[path = "verdict_glance_tests.rs"]
+mod glance_tests;
