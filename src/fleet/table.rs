@@ -329,16 +329,16 @@ impl Table {
         values: &[Option<f64>],
         fired: &[(&'static str, Severity, State)],
     ) -> Row {
-        let fig = |record: &str, over: Over| -> Fig {
-            let at = FIGURES
+        let value = |record: &str, over: Over| {
+            FIGURES
                 .iter()
-                .position(|f| f.name == record && f.over == over);
-            match at.and_then(|i| values[i]) {
-                Some(v) => Fig::known(v),
-                None => Fig::unknown(ABSENT),
-            }
+                .position(|f| f.over == over && f.name == record)
+                .and_then(|i| values[i])
         };
-        let value = |record: &str, over: Over| fig(record, over).value();
+        let fig = |record: &str, over: Over| match value(record, over) {
+            Some(v) => Fig::known(v),
+            None => Fig::unknown(ABSENT),
+        };
         let lmcache: Vec<&Target> = targets.iter().filter(|t| t.role == Role::Lmcache).collect();
         let judged: Vec<&Target> = if lmcache.is_empty() {
             targets.iter().collect()
