@@ -164,11 +164,7 @@ fn bench(c: &mut Criterion) {
         let _ = model.apply(e);
     }
     let a = kvscope::analysis::analyze(&model.inputs(60.0));
-    let json = serde_json::json!({"lmcache": a.lmcache, "engine": a.engine});
-    let figures: Vec<Option<f64>> = FIGURES
-        .iter()
-        .map(|f| kvscope_core::rulefile::unit::at_path(&json, f.path).unwrap())
-        .collect();
+    let figures = kvscope_core::rulefile::unit::figure_values(&a).unwrap();
 
     let q = Queries {
         ctx: Ctx::new(60.0),

@@ -54,23 +54,6 @@ fn report(url: &str, args: &[&str]) -> (Value, i32) {
     (v, code)
 }
 
-fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
-    path.split('.').fold(v, |v, k| &v[k])
-}
-
-/// `eventbus_dropping` → `KvscopeEventbusDropping`.
-fn camel(code: &str) -> String {
-    let mut out = String::from("Kvscope");
-    for part in code.split('_') {
-        let mut c = part.chars();
-        if let Some(f) = c.next() {
-            out.extend(f.to_uppercase());
-            out.push_str(c.as_str());
-        }
-    }
-    out
-}
-
 /// Prometheus's firing alerts on one target, by name.
 fn firing_in_prometheus(prom: &Prometheus, instance: &str) -> BTreeSet<String> {
     let v: Value = serde_json::from_slice(&get(&prom.url, "/api/v1/alerts").1).unwrap();
@@ -156,7 +139,7 @@ fn a_real_prometheus_with_kvscope_rules_computes_and_alerts_as_kvscope() {
             let figures = one["fleet_row"]["figures"].as_object().unwrap();
             assert!(figures.len() >= 10);
             for (path, from_table) in figures {
-                let raw = at(&one, path);
+                let raw = common::at(&one, path);
                 match (from_table.as_f64(), raw.as_f64()) {
                     (Some(x), Some(y)) if path.ends_with("since_start") => {
                         assert_eq!(x, y, "{row}: {path}")
@@ -174,7 +157,7 @@ fn a_real_prometheus_with_kvscope_rules_computes_and_alerts_as_kvscope() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|f| camel(f["code"].as_str().unwrap()))
+                .map(|f| kvscope_core::promql::alert_name(f["code"].as_str().unwrap()))
                 .filter(|n| alertable.contains(n))
                 .collect();
             let prometheus_fires = firing_in_prometheus(&prom, &lmcache);

@@ -527,15 +527,22 @@ fn refresher(
 
 /// The instance's targets as discovery found them.
 fn found_of(row: &FleetRow) -> Vec<Found> {
-    row.targets
-        .iter()
+    found(&row.name, row.targets.iter().map(|(r, j, i)| (*r, j, i)))
+}
+
+/// A row's targets as a raw read asks for them.
+fn found<'a>(
+    name: &str,
+    targets: impl Iterator<Item = (Role, &'a String, &'a String)>,
+) -> Vec<Found> {
+    targets
         .map(|(role, job, instance)| Found {
             key: TargetKey {
                 job: job.clone(),
                 instance: instance.clone(),
             },
-            group: row.name.clone(),
-            role: *role,
+            group: name.to_string(),
+            role,
         })
         .collect()
 }

@@ -188,14 +188,12 @@ pub(super) async fn drill(
 
 /// A table row's targets, as a raw read asks for them.
 fn found_of_row(row: &crate::fleet::table::TableRow) -> Vec<Found> {
-    row.targets
-        .iter()
-        .map(|t| Found {
-            key: t.key.clone(),
-            group: row.name.clone(),
-            role: t.role,
-        })
-        .collect()
+    found(
+        &row.name,
+        row.targets
+            .iter()
+            .map(|t| (t.role, &t.key.job, &t.key.instance)),
+    )
 }
 
 /// `report --prometheus --instance NAME`: the row's single-box report, read from its raw

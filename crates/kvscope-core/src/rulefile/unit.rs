@@ -179,6 +179,17 @@ fn input_series(c: &Capture) -> Result<BTreeMap<String, BTreeMap<u64, f64>>, Str
     Ok(series)
 }
 
+/// The values of [`crate::promql::figures::FIGURES`] in an analysis, each read at its path in
+/// the single-box report (`None` where unknown): the one way a figure of the fleet table is
+/// taken from kvscope's own arithmetic.
+pub fn figure_values(a: &crate::analysis::Analysis) -> Result<Vec<Option<f64>>, String> {
+    let json = serde_json::json!({"lmcache": a.lmcache, "engine": a.engine});
+    crate::promql::figures::FIGURES
+        .iter()
+        .map(|f| at_path(&json, f.path))
+        .collect()
+}
+
 /// A JSON path's number in `v` (`lmcache.lookup.hit_rate.window`): `None` when unknown
 /// (null); an error when the path names nothing (a figure table that lost its report).
 pub fn at_path(v: &serde_json::Value, path: &str) -> Result<Option<f64>, String> {
@@ -268,14 +279,14 @@ impl Moment<'_> {
     fn figures(&self, t: u64, a: &crate::analysis::Analysis) -> Result<String, String> {
         let (spec, c) = (self.spec, self.c);
         let labels = format!("instance={}, job={}", q(&c.instance), q(&c.job));
-        let json = serde_json::json!({"lmcache": a.lmcache, "engine": a.engine});
+        let values = figure_values(a)?;
         // A window with no scrape at or before its start: kvscope counts from the oldest
         // scrape, PromQL has no value there (docs/promql.md).
         let young = (t as f64) - spec.ctx.window < self.first_ok;
         let mut out = String::new();
-        for f in crate::promql::figures::FIGURES {
+        for (f, v) in crate::promql::figures::FIGURES.iter().zip(values) {
             let record = f.record(&spec.ctx);
-            let value = match at_path(&json, f.path)? {
+            let value = match v {
                 _ if young && f.over == crate::promql::figures::Over::Window => None,
                 v => v,
             };
