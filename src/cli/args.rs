@@ -299,6 +299,40 @@ pub struct FollowOpts {
     /// the newest).
     #[arg(long, value_name = "FILE|DIR")]
     pub lookup_hashes: Vec<std::path::PathBuf>,
+    /// Today's L1 size for the capacity curve when /status does not give it: bytes, or with
+    /// KiB, MiB, GiB (GB counts as LMCache's --l1-size-gb does: 2^30 bytes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub l1_size: Option<f64>,
+}
+
+/// A size: a number of bytes, or one with a unit (`KiB`, `MiB`, `GiB`, `TiB`; `K`, `M`, `G`,
+/// `T` with or without `B` count the same, as LMCache's `--l1-size-gb` does).
+pub fn parse_size(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 1GiB, 512MiB, 1073741824)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (KiB, MiB, GiB, TiB)"
+            ));
+        }
+    };
+    let bytes = n * f64::from(1u32 << (shift % 32)) * if shift >= 32 { 2f64.powi(32) } else { 1.0 };
+    if bytes.is_finite() && bytes >= 1.0 && bytes <= 2f64.powi(60) {
+        Ok(bytes)
+    } else {
+        Err(format!("{text:?}: a size from 1 byte to 1 EiB"))
+    }
 }
 
 /// Request headers for targets that need them (LMCache 0.5.7 API keys).

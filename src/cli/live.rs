@@ -37,6 +37,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<crate::sessi
         .kind(crate::vocab::InputKind::Url)
         .series_limit(args.series_limit)
         .thresholds(args.thresholds.clone())
+        .l1_size(args.l1_size)
         .build(&names(&lm), &names(&en));
     let (tx, rx) = mpsc::channel(256);
     spawn_collectors(args, &lm, &en, model.limits.max_body_bytes, &tx)?;

@@ -364,6 +364,7 @@ fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
             let kind = match x.kind.as_str() {
                 "log" => "log",
                 "trace" => "trace",
+                "lookup_hashes" => "lookup_hashes",
                 _ => return None,
             };
             Some(Attachment {

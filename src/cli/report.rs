@@ -58,6 +58,8 @@ pub struct ReportArgs {
     pub thresholds: crate::analysis::findings::Thresholds,
     /// Traces and logs given beside the targets (`--lct`, `--server-log`, `--engine-log`).
     pub follows: Vec<super::follow::Given>,
+    /// `--l1-size` (bytes): today's L1 for the capacity curve.
+    pub l1_size: Option<f64>,
 }
 
 /// One target to read: a timeline of files, or a URL.
@@ -268,6 +270,14 @@ pub fn exit_code(
 /// Reads every input (files and URL samples) into a model; also says, per target, whether it
 /// came from files or a URL.
 pub fn load(args: &ReportArgs) -> Result<Model, Failure> {
+    let mut model = read(args)?;
+    if args.l1_size.is_some() {
+        model.l1_size = args.l1_size;
+    }
+    Ok(model)
+}
+
+fn read(args: &ReportArgs) -> Result<Model, Failure> {
     if let Some(path) = &args.packet {
         return super::packet::load(
             path,

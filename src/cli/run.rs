@@ -22,9 +22,10 @@ pub fn run(command: Command, sub: &ArgMatches) -> Result<i32, Failure> {
             lmcache,
             engine,
             live,
-            follow: _,
+            follow,
         } => {
             let mut args = settings::resolve(live, lmcache, engine, auth)?;
+            args.l1_size = follow.l1_size;
             // Files given with flags follow target flags; the config's follow its own targets,
             // used only when no target flag is given.
             args.follows.extend(follows);
@@ -74,7 +75,7 @@ fn run_report(
         config,
         series_limit,
         auth: _,
-        follow: _,
+        follow,
         fleet,
     } = command;
     let format = format.unwrap_or_else(OutputFormat::for_stdout);
@@ -116,6 +117,7 @@ fn run_report(
         routes: routes.then_some(crate::sources::lmcache_http::RouteOptions { allow_env }),
         thresholds,
         follows,
+        l1_size: follow.l1_size,
     }))
 }
 
@@ -139,6 +141,7 @@ fn run_export(
         follow: _,
     } = command;
     let watch = WatchArgs {
+        l1_size: None,
         follows,
         lmcache,
         engine,

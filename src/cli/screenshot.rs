@@ -61,6 +61,7 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         fail_unless: Vec::new(),
         routes: None,
         follows: Vec::new(),
+        l1_size: None,
         thresholds: Default::default(),
     };
     let model = load(&inputs)?;

@@ -35,6 +35,8 @@ pub struct WatchArgs {
     pub thresholds: crate::analysis::findings::Thresholds,
     /// Traces and logs to follow beside the targets.
     pub follows: Vec<super::follow::Given>,
+    /// `--l1-size` (bytes): today's L1 for the capacity curve.
+    pub l1_size: Option<f64>,
     /// `--mouse` (or `mouse = true` in the config).
     pub mouse: bool,
 }

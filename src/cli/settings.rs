@@ -37,6 +37,7 @@ pub fn resolve(
     };
     Ok(WatchArgs {
         follows,
+        l1_size: None,
         lmcache,
         engine,
         interval: seconds(opts.interval, &cfg.interval, "interval", DEFAULT_INTERVAL)?,

@@ -68,7 +68,7 @@ impl crate::packet::EventSource for Imported {
 /// The largest trace or log file carried.
 const MAX_CARRIED_BYTES: u64 = 256 << 20;
 
-/// A capture's storage trace and server log, when there: carried, or named in `notes` when
+/// A capture's storage trace, server log and lookup-hash log, when there: carried, or named in `notes` when
 /// too large. One that links out of the folder, or is not a regular file, is an error: a
 /// folder from elsewhere must not carry other files of this machine into a packet.
 fn carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>, FileError> {
@@ -85,7 +85,46 @@ fn carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>, Fil
             Err(why) => return Err(why),
         }
     }
+    if let Some(log) = lookup_hashes(folder, notes)? {
+        out.push((
+            LMCACHE,
+            "lookup_hashes",
+            "lookup_hashes.jsonl".to_string(),
+            log,
+        ));
+    }
     Ok(out)
+}
+
+/// The folder's `lookup_hashes/` (LMCache's `--lookup-hash-log-dir`): its
+/// `lookup_hashes_*.jsonl` files in name order (their rotation's order), as one log.
+fn lookup_hashes(folder: &Folder, notes: &mut Vec<String>) -> Result<Option<Vec<u8>>, FileError> {
+    const SUB: &str = "lookup_hashes";
+    if !folder.has(SUB) {
+        return Ok(None);
+    }
+    let sub = Folder::open(&folder.resolve(SUB)?)?;
+    let mut log = Vec::new();
+    for name in sub.names(MAX_ENTRIES)? {
+        if !(name.starts_with("lookup_hashes_") && name.ends_with(".jsonl")) {
+            continue;
+        }
+        let room = MAX_CARRIED_BYTES.saturating_sub(log.len() as u64);
+        match sub.read(&name, room) {
+            Ok(bytes) => {
+                log.extend_from_slice(&bytes);
+                if !log.ends_with(b"\n") && !log.is_empty() {
+                    log.push(b'\n');
+                }
+            }
+            Err(why @ FileError::TooLarge { .. }) => {
+                notes.push(format!("{SUB}/{name} and what follows not carried: {why}"));
+                break;
+            }
+            Err(why) => return Err(why),
+        }
+    }
+    Ok((!log.is_empty()).then_some(log))
 }
 
 /// A file carried byte for byte: its target, kind, name and bytes.

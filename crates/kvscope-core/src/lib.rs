@@ -9,6 +9,7 @@
 //! read, redact); `demo` (the bundled recording).
 
 pub mod analysis;
+pub mod capacity;
 pub mod catalog;
 pub mod demo;
 pub mod evidence;

@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 pub mod breakdowns;
+pub mod capacity;
 pub mod embedded;
 pub mod engine;
 pub mod figures;
@@ -43,6 +44,9 @@ pub struct Inputs<'a> {
     /// The rules' and the cache verdict's changes judged before this moment (their hold-down
     /// and `since` read it); `None` for one snapshot.
     pub history: Option<&'a findings::Verdicts>,
+    /// Today's L1 size in bytes when the user gives it (`--l1-size`): the capacity curve's
+    /// current point when neither `/status` nor the L1 gauges say.
+    pub l1_size: Option<f64>,
 }
 
 /// "Now" and the interval targets are polled at (seconds).
@@ -256,6 +260,9 @@ pub struct Analysis {
     pub lmcache_embedded: embedded::EmbeddedFigures,
     /// Why the lookups that missed, missed.
     pub miss_attribution: misses::MissAttribution,
+    /// How much L1 is enough: the lookup-hash log's hit-rate-versus-capacity curve (`null`
+    /// without a lookup-hash log).
+    pub capacity: Option<capacity::Capacity>,
     /// The firing rules, most severe first.
     pub findings: Vec<findings::Finding>,
     /// Every rule's verdict, in the rule table's order.
@@ -334,11 +341,13 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         &p.lmcache.http.metrics_sample_rate,
         has(&p.features, crate::catalog::Feature::L2),
     );
+    let capacity = p.capacity(inputs, &miss_attribution);
     let facts = p.facts(inputs);
     let rules = findings::evaluate(&facts);
     let verdict = verdict::judge(&facts, &rules);
     let findings = findings::firing(&rules);
     Analysis {
+        capacity,
         verdict,
         mode: p.mode,
         families: p.families,
@@ -407,6 +416,22 @@ impl<'a> Parts<'a> {
             data_quality: DataQuality::of(inputs),
             views,
         }
+    }
+
+    /// The capacity section, from the first target's lookup-hash log.
+    fn capacity(
+        &self,
+        inputs: &Inputs<'a>,
+        misses: &misses::MissAttribution,
+    ) -> Option<capacity::Capacity> {
+        let log = inputs.all().find_map(|t| t.evidence.hashes.as_ref())?;
+        let today = capacity::Today {
+            lm: &self.lmcache,
+            misses,
+            engines: &self.views[inputs.lmcache.len()..],
+            l1_size: inputs.l1_size,
+        };
+        Some(capacity::capacity(&log.curves, log.lookups, &today))
     }
 
     fn facts<'p>(&'p self, inputs: &'p Inputs<'a>) -> findings::Facts<'p> {

@@ -27,6 +27,7 @@ fn arch(lmcache: &[&str], engine: &[&str]) -> (String, Strength, Analysis) {
         window: 60.0,
         clock: None,
         history: None,
+        l1_size: None,
     });
     (a.mode.architecture.to_string(), a.mode.strength, a)
 }
@@ -186,6 +187,7 @@ fn unhealthy_periodic_threads_are_a_finding_hand_written() {
             window: 60.0,
             clock: None,
             history: None,
+            l1_size: None,
         })
     };
     let has = |a: &Analysis| {

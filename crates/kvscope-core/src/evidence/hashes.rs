@@ -1,18 +1,18 @@
 //! LMCache's lookup-hash log (`--lookup-hash-log-dir`: `lookup_hashes_<time>_<n>.jsonl`, one
 //! object per lookup: `timestamp, request_id, model_name, chunk_size, seq_len, dtypes, shapes,
-//! chunk_hashes`). Summarised per model, with how many chunk hashes had been looked up before
-//! (what a cache holding everything could have served). The hashes are never kept as text
-//! and never shown.
+//! chunk_hashes`, and `cache_salt` where a build writes it). Summarised per model, with how
+//! many chunk hashes had been looked up before (what a cache holding everything could have
+//! served), and fed to the hit-rate-versus-capacity curves ([`crate::capacity::Curves`]). The
+//! hashes are never kept as text and never shown.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::capacity::{Curves, Lookup};
 
 use serde::Deserialize;
 
 use super::split::Splitter;
 
-/// Distinct chunk hashes remembered for repeat counting; past this, repeats are counted only
-/// among those.
-pub const HASHES_KEPT: usize = 2_000_000;
 /// Distinct request ids counted.
 const REQUESTS_KEPT: usize = 100_000;
 /// The longest line read.
@@ -30,6 +30,31 @@ struct Row {
     seq_len: Option<f64>,
     #[serde(default)]
     chunk_hashes: Hashes,
+    #[serde(default)]
+    cache_salt: Option<serde_json::Value>,
+    #[serde(default)]
+    shapes: serde_json::Value,
+    #[serde(default)]
+    dtypes: serde_json::Value,
+}
+
+impl Row {
+    /// Bytes of one chunk, from `shapes` and `dtypes`; `None` when they do not say.
+    fn chunk_bytes(&self) -> Option<u64> {
+        let shapes: Vec<Vec<u64>> = self
+            .shapes
+            .as_array()?
+            .iter()
+            .map(|s| s.as_array()?.iter().map(|d| d.as_u64()).collect())
+            .collect::<Option<_>>()?;
+        let dtypes: Vec<String> = self
+            .dtypes
+            .as_array()?
+            .iter()
+            .map(|d| d.as_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        crate::capacity::chunk_bytes(&shapes, &dtypes)
+    }
 }
 
 /// `chunk_hashes`: a list (of strings or numbers), or an object whose values are hashes.
@@ -68,7 +93,8 @@ pub struct ModelStats {
     /// Tokens looked up (the sum of `seq_len`).
     pub tokens: f64,
     pub chunks: u64,
-    /// Chunks whose hash had been looked up before in this log.
+    /// Chunks whose hash had been looked up before in this log (estimated from the sample
+    /// once more distinct hashes came than are followed exactly).
     pub repeated_chunks: u64,
 }
 
@@ -82,7 +108,8 @@ pub struct Hashlog {
     pub first_malformed: Option<String>,
     /// Chunk sizes and sequence lengths not believed (negative, not finite, past 2^53).
     pub numbers_not_believed: u64,
-    seen: HashSet<u64>,
+    /// The curves, and the repeat counts read from them.
+    pub curves: Curves,
     requests: HashSet<String>,
     pub requests_more: bool,
     pub models: BTreeMap<String, ModelStats>,
@@ -140,7 +167,7 @@ impl Hashlog {
         };
         self.lookups += 1;
         if self.requests.len() < REQUESTS_KEPT {
-            self.requests.insert(r.request_id);
+            self.requests.insert(r.request_id.clone());
         } else if !self.requests.contains(&r.request_id) {
             self.requests_more = true;
         }
@@ -150,27 +177,33 @@ impl Hashlog {
             ok
         };
         let chunk_size = believed(r.chunk_size, &mut self.numbers_not_believed);
+        let chunk_bytes = r.chunk_bytes();
+        let salt = match &r.cache_salt {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
         let seq_len = believed(r.seq_len, &mut self.numbers_not_believed);
         if let Some(c) = chunk_size
             && self.chunk_sizes.len() < 64
         {
             self.chunk_sizes.insert(c as u64);
         }
-        let m = self.models.entry(r.model_name).or_default();
+        let m = self.models.entry(r.model_name.clone()).or_default();
         m.lookups += 1;
         if let Some(n) = seq_len {
             m.tokens += n;
             self.seq_len_min = Some(self.seq_len_min.map_or(n, |x| x.min(n)));
             self.seq_len_max = Some(self.seq_len_max.map_or(n, |x| x.max(n)));
         }
-        for h in r.chunk_hashes.0 {
-            m.chunks += 1;
-            if self.seen.contains(&h) {
-                m.repeated_chunks += 1;
-            } else if self.seen.len() < HASHES_KEPT {
-                self.seen.insert(h);
-            }
-        }
+        m.chunks += r.chunk_hashes.0.len() as u64;
+        m.repeated_chunks += self.curves.lookup(&Lookup {
+            model: &r.model_name,
+            salt: salt.as_deref(),
+            chunk_tokens: chunk_size.map_or(1, |c| (c as u64).max(1)),
+            chunk_bytes,
+            hashes: &r.chunk_hashes.0,
+        });
     }
 
     /// The summary the report gives.
@@ -195,7 +228,7 @@ impl Hashlog {
             chunks,
             repeated_chunks: repeated,
             repeat_rate: (chunks > 0).then(|| repeated as f64 / chunks as f64),
-            hashes_tracked_up_to: (self.seen.len() >= HASHES_KEPT).then_some(HASHES_KEPT),
+            hashes_tracked_up_to: (self.curves.rate() < 1.0).then_some(self.curves.limit()),
             pending_bytes: self.split.pending(),
             bytes: self.bytes,
         }
@@ -225,7 +258,8 @@ pub struct HashlogSummary {
     /// Chunks whose hash was looked up before in the log.
     pub repeated_chunks: u64,
     pub repeat_rate: Option<f64>,
-    /// Set when more distinct hashes came than are remembered.
+    /// Set when more distinct hashes came than are followed exactly: past it, repeats and
+    /// the curves are estimated from a sample of the hashes.
     pub hashes_tracked_up_to: Option<usize>,
     pub pending_bytes: usize,
     pub bytes: u64,

@@ -40,6 +40,8 @@ pub use crate::vocab::{Health, TargetState};
 pub struct Model {
     /// What the findings judge by (`[findings]` in the config file).
     pub thresholds: crate::analysis::findings::Thresholds,
+    /// `--l1-size` (bytes), for the capacity curve.
+    pub l1_size: Option<f64>,
     pub lmcache: Vec<TargetStore>,
     pub engine: Vec<TargetStore>,
     pub parse_errors: Vec<ParseErrors>,
@@ -104,6 +106,7 @@ impl Model {
             limits: Limits::default(),
             series_limit: DEFAULT_SERIES_LIMIT,
             thresholds: Default::default(),
+            l1_size: None,
             health: vec![Health::default(); lmcache.len() + engine.len()],
             interval: None,
             now: None,
@@ -532,6 +535,7 @@ impl Model {
             window,
             clock: self.clock(),
             history: Some(&self.verdicts),
+            l1_size: self.l1_size,
         }
     }
 

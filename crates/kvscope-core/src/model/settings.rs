@@ -19,6 +19,8 @@ pub struct ModelSettings {
     pub interval: Option<f64>,
     /// Where the targets' evidence comes from.
     pub kind: InputKind,
+    /// `--l1-size` (bytes): today's L1 for the capacity curve when `/status` does not say.
+    pub l1_size: Option<f64>,
 }
 
 impl ModelSettings {
@@ -46,12 +48,17 @@ impl ModelSettings {
         ModelSettings { kind, ..self }
     }
 
+    pub fn l1_size(self, l1_size: Option<f64>) -> ModelSettings {
+        ModelSettings { l1_size, ..self }
+    }
+
     /// A model of these targets (names, each role in its order).
     pub fn build(&self, lmcache: &[String], engine: &[String]) -> Model {
         let mut model = Model::new(lmcache, engine, self.history);
         model.set_series_limit(self.series_limit);
         model.thresholds = self.thresholds.clone();
         model.interval = self.interval;
+        model.l1_size = self.l1_size;
         for t in model.lmcache.iter_mut().chain(model.engine.iter_mut()) {
             t.kind = self.kind;
         }
@@ -68,6 +75,7 @@ impl Default for ModelSettings {
             thresholds: Default::default(),
             interval: None,
             kind: InputKind::Files,
+            l1_size: None,
         }
     }
 }

@@ -305,7 +305,8 @@ impl Timeline {
 }
 
 impl Opened {
-    /// Files carried as members (`trace`: a storage trace, `log`: a server log; what `import`
+    /// Files carried as members (`trace`: a storage trace, `log`: a server log,
+    /// `lookup_hashes`: a lookup-hash log; what `import`
     /// of a capture folder writes) become evidence events at the end of the timeline, read at
     /// once, unless the timeline already has that target's stream.
     fn carried_as_events(&self, lines: &mut Vec<Line>) {
@@ -314,6 +315,7 @@ impl Opened {
             let stream = match m.kind.as_str() {
                 "trace" => crate::vocab::Stream::Trace,
                 "log" => crate::vocab::Stream::ServerLog,
+                "lookup_hashes" => crate::vocab::Stream::LookupHashes,
                 _ => continue,
             };
             let Some(target) = m

@@ -10,8 +10,10 @@ use crate::analysis::matrix::Status;
 use crate::sanitize::clean;
 use crate::timefmt::{format_duration, format_rfc3339};
 
+mod capacity;
 mod evidence;
 mod routes;
+use capacity::capacity_lines;
 use evidence::evidence_lines;
 use routes::server_lines;
 
@@ -49,6 +51,7 @@ fn figures(r: &Report, x: &Extras) -> Lines {
     memory_lines(r, &mut out);
     eventbus_lines(r, &mut out);
     engine_lines(r, &mut out);
+    capacity_lines(r, &mut out);
     evidence_lines(r, &mut out);
     out
 }
@@ -357,6 +360,7 @@ pub(super) fn text(r: &Report, x: &Extras) -> String {
     } else {
         let _ = writeln!(o, "\nno metrics given: what the files say");
         let mut lines = Vec::new();
+        capacity_lines(r, &mut lines);
         evidence_lines(r, &mut lines);
         text_sections(lines, &mut o);
     }

@@ -1,0 +1,340 @@
+//! The report's `capacity`: how much L1 is enough. The hit-rate-versus-capacity curve of the
+//! lookup-hash log ([`crate::capacity`]) placed against today's L1 (its size from `/status`,
+//! the L1 gauges or `--l1-size`; its eviction watermark and ratio from `/status`, or
+//! LMCache's defaults), the hit rate `/metrics` counted beside the one the curve predicts,
+//! the sizes that reach 50, 80 and 90 % and the ceiling, and what the misses cost.
+
+use super::Over;
+use super::aggregate::{Sel, View, counter, histogram};
+use super::findings::{L1_EVICTION_RATIO, L1_WATERMARK};
+use super::{Fig, figures::LmcacheFigures, misses::MissAttribution};
+use crate::capacity::{Curves, ModelCurve};
+use crate::metric;
+
+/// Curve points are at most this far apart in size.
+const STEP: f64 = 1.05;
+/// Hit rates `to_reach` gives a size for, before the ceiling.
+const TARGETS: [f64; 3] = [0.5, 0.8, 0.9];
+
+/// The report's `capacity` section.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Capacity {
+    /// What the curve models (`docs/capacity.md`).
+    pub model: &'static str,
+    pub lookups: u64,
+    pub distinct_chunks: u64,
+    pub chunk_bytes: Option<u64>,
+    pub chunk_tokens: Option<u64>,
+    /// Looked-up tokens the curve counts (chunks × chunk size), every lookup the log holds.
+    pub looked_up_tokens: u64,
+    /// The eviction settings sizes assume: LMCache evicts once L1 is `watermark` full, so an
+    /// L1 of `bytes` holds `bytes × watermark`.
+    pub watermark: f64,
+    pub eviction_ratio: f64,
+    /// `/status`, or `default` (LMCache's `--eviction-trigger-watermark` and `--eviction-ratio`).
+    pub eviction_settings_from: &'static str,
+    pub curve: Vec<Point>,
+    /// Today's L1 and the hit rates there; `null` when its size is not known
+    /// (`current_unknown` says why).
+    pub current: Option<Current>,
+    pub current_unknown: Option<String>,
+    pub to_reach: Vec<Reach>,
+    /// The hit rate of an unbounded cache.
+    pub ceiling: Option<f64>,
+    /// Looked-up tokens never seen before (or after a chunk never seen before): no size serves
+    /// them.
+    pub cold_share: Option<f64>,
+    /// Past `exact_up_to` distinct chunks the curve is estimated from a sample of the hashes.
+    pub sampled: bool,
+    pub sampling_rate: f64,
+    pub exact_up_to: usize,
+    /// The hit rates' error: 0 exact; sampled, the standard error of a share estimated from
+    /// the keys kept (`1/√keys`; `docs/capacity.md`).
+    pub error_bound: f64,
+    /// One curve per model, when several share one L1 (the top-level curve is their total).
+    pub by_model: Vec<ModelPart>,
+    /// What misses cost, per class.
+    pub miss_cost: MissCost,
+    pub notes: Vec<String>,
+}
+
+/// One size: the L1 to configure (`--l1-size-gb`, with today's eviction settings), the
+/// chunks it holds and the share of looked-up tokens it would have served.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Point {
+    pub bytes: Option<f64>,
+    pub chunks: f64,
+    pub hit_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Current {
+    pub bytes: f64,
+    /// `/status`, `metrics` (the L1 usage gauges) or `--l1-size`.
+    pub bytes_from: &'static str,
+    /// At the watermark: what the curve says this L1 serves.
+    pub predicted_hit_rate: f64,
+    /// Just after an eviction (the watermark less the ratio): LMCache's L1 holds between the
+    /// two, so the observed rate is expected between them.
+    pub predicted_low: f64,
+    /// `/metrics`' since-start hit rate.
+    pub observed_hit_rate: Fig,
+    /// Lookup tokens `/metrics` counted since start: equal to `looked_up_tokens` when the log
+    /// and the counters cover the same lookups.
+    pub observed_requested_tokens: Fig,
+    /// What twice today's L1 would serve.
+    pub doubled_hit_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Reach {
+    pub hit_rate: f64,
+    /// `null` above the ceiling.
+    pub bytes: Option<f64>,
+    pub chunks: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ModelPart {
+    pub model: String,
+    pub looked_up_tokens: u64,
+    pub chunk_bytes: Option<u64>,
+    pub ceiling: Option<f64>,
+    pub predicted_hit_rate: Option<f64>,
+    pub curve: Vec<Point>,
+}
+
+/// Prefill tokens recomputed because their lookup missed, over the window, per miss class.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MissCost {
+    pub missed_tokens_per_s: Fig,
+    pub evicted_tokens_per_s: Fig,
+    pub cold_tokens_per_s: Fig,
+    pub l2_failed_tokens_per_s: Fig,
+    pub missed_tokens_per_hour: Fig,
+    /// The engine's prefill seconds per prompt token (its prefill-time histogram over its
+    /// prompt-token counter: cached prompt tokens included, so a low estimate).
+    pub prefill_seconds_per_token: Fig,
+    /// GPU-seconds of prefill an hour the misses cost at that rate.
+    pub gpu_seconds_per_hour: Fig,
+    /// What doubling L1 would recover: looked-up tokens an hour times the gain in hit rate.
+    pub doubling_recovers_tokens_per_hour: Fig,
+    pub doubling_recovers_gpu_seconds_per_hour: Fig,
+}
+
+/// What the section is made from besides the log.
+pub struct Today<'a> {
+    pub lm: &'a LmcacheFigures,
+    pub misses: &'a MissAttribution,
+    /// Engine targets' views (prefill time and prompt tokens).
+    pub engines: &'a [View<'a>],
+    /// `--l1-size`, in bytes.
+    pub l1_size: Option<f64>,
+}
+
+/// The section, when a lookup-hash log was read.
+pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
+    let total = curves.total();
+    let http = &today.lm.http;
+    let (watermark, ratio, from) = match (
+        http.eviction_watermark.value().filter(|w| *w > 0.0),
+        http.eviction_ratio.value(),
+    ) {
+        (Some(w), Some(r)) => (w, r, "/status"),
+        _ => (L1_WATERMARK, L1_EVICTION_RATIO, "default"),
+    };
+    let l1 = l1_bytes(today);
+    let held = |bytes: f64| bytes * watermark;
+    let range = range(&total, l1.as_ref().ok().map(|l| l.0), watermark);
+    let point = |m: &ModelCurve, bytes: f64| point(m, bytes, watermark);
+    let curve: Vec<Point> = sizes(range).map(|b| point(&total, b)).collect();
+    let current = l1.clone().map(|(bytes, bytes_from)| Current {
+        bytes,
+        bytes_from,
+        predicted_hit_rate: total.hit_rate(held(bytes)).unwrap_or(0.0),
+        predicted_low: total.hit_rate(held(bytes) * (1.0 - ratio)).unwrap_or(0.0),
+        observed_hit_rate: today.lm.lookup.hit_rate.since_start.clone(),
+        observed_requested_tokens: today.lm.lookup.requested_tokens.since_start.clone(),
+        doubled_hit_rate: total.hit_rate(held(2.0 * bytes)).unwrap_or(0.0),
+    });
+    let ceiling = total.ceiling();
+    let mut targets: Vec<f64> = TARGETS.to_vec();
+    targets.extend(ceiling);
+    let to_reach = targets
+        .into_iter()
+        .map(|rate| {
+            let at = total
+                .capacity_for(rate)
+                .filter(|_| ceiling.is_some_and(|c| rate <= c));
+            Reach {
+                hit_rate: rate,
+                bytes: at.and_then(|h| total.chunk_bytes.map(|_| (h / watermark).round())),
+                chunks: at.map(|h| h / total.chunk_bytes.unwrap_or(1) as f64),
+            }
+        })
+        .collect();
+    let by_model = if curves.models.len() > 1 {
+        curves
+            .models
+            .iter()
+            .map(|(name, m)| ModelPart {
+                model: name.clone(),
+                looked_up_tokens: m.tokens(),
+                chunk_bytes: m.chunk_bytes,
+                ceiling: m.ceiling(),
+                predicted_hit_rate: current
+                    .as_ref()
+                    .ok()
+                    .and_then(|c| m.hit_rate(held(c.bytes))),
+                curve: sizes(range).map(|b| point(m, b)).collect(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let sampled = curves.rate() < 1.0;
+    let mut notes = Vec::new();
+    if total.chunk_bytes.is_none() {
+        notes.push(
+            "the log's shapes and dtypes do not give one chunk size: sizes are in chunks only"
+                .into(),
+        );
+    }
+    if curves.out_of_order > 0 {
+        notes.push(format!("{} chunks were held longer than an earlier chunk of their lookup (hashes not chained as LMCache chains them)", curves.out_of_order));
+    }
+    let miss_cost = miss_cost(today, &current);
+    Capacity {
+        model: "lru_one_tier",
+        lookups,
+        distinct_chunks: curves.distinct(),
+        chunk_bytes: total.chunk_bytes,
+        chunk_tokens: total.chunk_tokens,
+        looked_up_tokens: total.tokens(),
+        watermark,
+        eviction_ratio: ratio,
+        eviction_settings_from: from,
+        curve,
+        current_unknown: current.as_ref().err().cloned(),
+        current: current.ok(),
+        to_reach,
+        ceiling,
+        cold_share: ceiling.map(|c| 1.0 - c),
+        sampled,
+        sampling_rate: curves.rate(),
+        exact_up_to: curves.limit(),
+        error_bound: if sampled {
+            1.0 / (curves.held().max(1) as f64).sqrt()
+        } else {
+            0.0
+        },
+        by_model,
+        miss_cost,
+        notes,
+    }
+}
+
+/// Today's configured L1 bytes and where they come from.
+fn l1_bytes(today: &Today<'_>) -> Result<(f64, &'static str), String> {
+    if let Some(b) = today.l1_size {
+        return Ok((b, "--l1-size"));
+    }
+    if let Some(b) = today
+        .lm
+        .http
+        .server
+        .l1_capacity_bytes
+        .value()
+        .filter(|b| *b > 0.0)
+    {
+        return Ok((b, "/status"));
+    }
+    match today.lm.l1.memory.total_bytes.value().filter(|b| *b > 0.0) {
+        Some(b) => Ok((b, "metrics")),
+        None => Err("L1's size is not known: give --l1-size, or read /status or a build with the L1 usage gauges".into()),
+    }
+}
+
+/// The curve's span of configured sizes: from an eighth of today's L1 to the larger of twice
+/// it and the size where the curve reaches its ceiling; without today's L1, from one chunk to
+/// that size.
+fn range(total: &ModelCurve, l1: Option<f64>, watermark: f64) -> (f64, f64) {
+    let chunk = total.chunk_bytes.unwrap_or(1) as f64;
+    let full = total.full().map(|f| f / watermark);
+    let (lo, hi) = match l1 {
+        Some(l1) => (l1 / 8.0, (2.0 * l1).max(full.unwrap_or(0.0))),
+        None => (chunk / watermark, full.unwrap_or(chunk / watermark)),
+    };
+    (lo, hi.max(lo * STEP))
+}
+
+/// Sizes from `lo` to `hi`, each at most [`STEP`] above the one before (at most 1,000).
+fn sizes((lo, hi): (f64, f64)) -> impl Iterator<Item = f64> {
+    let n = ((hi / lo).ln() / STEP.ln()).ceil().clamp(1.0, 999.0) as i32;
+    let step = (hi / lo).powf(1.0 / f64::from(n));
+    (0..=n).map(move |i| if i == n { hi } else { lo * step.powi(i) })
+}
+
+fn point(m: &ModelCurve, bytes: f64, watermark: f64) -> Point {
+    let held = bytes * watermark;
+    Point {
+        bytes: m.chunk_bytes.map(|_| bytes.round()),
+        chunks: held / m.chunk_bytes.unwrap_or(1) as f64,
+        hit_rate: m.hit_rate(held).unwrap_or(0.0),
+    }
+}
+
+fn miss_cost(today: &Today<'_>, current: &Result<Current, String>) -> MissCost {
+    let m = &today.misses;
+    let missed = today
+        .lm
+        .lookup
+        .requested_tokens
+        .window
+        .with(&today.lm.lookup.hit_tokens.window, |r, h| (r - h).max(0.0));
+    let secs = &today.lm.window_seconds;
+    let per_s = |f: &Fig| f.ratio(secs, "a window of no length");
+    let missed_per_s = per_s(&missed);
+    let hour = |f: &Fig| f.with(&Fig::known(3600.0), |a, b| a * b);
+    let spt = prefill_seconds_per_token(today.engines);
+    let requested_per_hour = hour(&per_s(&today.lm.lookup.requested_tokens.window));
+    let gain = match current {
+        Ok(c) => Fig::known((c.doubled_hit_rate - c.predicted_hit_rate).max(0.0)),
+        Err(e) => Fig::unknown(e.clone()),
+    };
+    let recovers = requested_per_hour.with(&gain, |a, b| a * b);
+    MissCost {
+        evicted_tokens_per_s: per_s(&m.window.evicted_tokens),
+        cold_tokens_per_s: per_s(&m.window.cold_tokens),
+        l2_failed_tokens_per_s: per_s(&m.window.l2_failed_tokens),
+        missed_tokens_per_hour: hour(&missed_per_s),
+        gpu_seconds_per_hour: hour(&missed_per_s).with(&spt, |a, b| a * b),
+        doubling_recovers_gpu_seconds_per_hour: recovers.with(&spt, |a, b| a * b),
+        doubling_recovers_tokens_per_hour: recovers,
+        missed_tokens_per_s: missed_per_s,
+        prefill_seconds_per_token: spt,
+    }
+}
+
+/// The engines' prefill seconds per prompt token over the window.
+fn prefill_seconds_per_token(engines: &[View<'_>]) -> Fig {
+    let time = match histogram(
+        &Sel::all(engines, metric!("vllm.latency", "prefill_time")),
+        Over::Window,
+    ) {
+        Ok(Some(h)) => Fig::known(h.sum),
+        Ok(None) => {
+            Fig::unknown("no engine prefill-time histogram (vllm:request_prefill_time_seconds)")
+        }
+        Err(e) => Fig::unknown(e),
+    };
+    let tokens = counter(
+        &Sel::all(
+            engines,
+            metric!("vllm.prompt_tokens_by_source", "prompt_tokens"),
+        ),
+        Over::Window,
+        "engine prompt-token counter",
+    );
+    time.ratio(&tokens, "no prompt tokens in the window")
+}

@@ -1,0 +1,113 @@
+//! The report's capacity lines: today's L1 and what it serves against what `/metrics`
+//! counted, the next sizes up, the ceiling, the sizes that reach a hit rate, what misses cost.
+
+use super::{Lines, push};
+use crate::analysis::capacity::Capacity;
+use crate::report::Report;
+use crate::units::{bytes, percent};
+
+const S: &str = "Capacity";
+
+/// The capacity section, when a lookup-hash log was read.
+pub(super) fn capacity_lines(r: &Report, out: &mut Lines) {
+    let Some(c) = &r.analysis.capacity else {
+        return;
+    };
+    push(out, S, "hit rate by L1 size", headline(c));
+    let reach: Vec<String> = c
+        .to_reach
+        .iter()
+        .map(|t| match t.bytes.or(t.chunks) {
+            Some(_) => format!(
+                "{} at {}",
+                percent(Some(t.hit_rate)),
+                size(c, t.bytes, t.chunks)
+            ),
+            None => format!("{} never (above the ceiling)", percent(Some(t.hit_rate))),
+        })
+        .collect();
+    push(out, S, "to reach", reach.join(" · "));
+    push(
+        out,
+        S,
+        "model",
+        format!(
+            "LRU, one tier; {} lookups, {} distinct chunks of {}; L1 holds {} of its size before evicting ({}){}",
+            c.lookups,
+            c.distinct_chunks,
+            bytes(c.chunk_bytes.map(|b| b as f64)),
+            percent(Some(c.watermark)),
+            c.eviction_settings_from,
+            if c.sampled {
+                format!(
+                    "; sampled at {:.4} past {} distinct chunks, error ±{}",
+                    c.sampling_rate,
+                    c.exact_up_to,
+                    percent(Some(c.error_bound))
+                )
+            } else {
+                String::new()
+            }
+        ),
+    );
+    let m = &c.miss_cost;
+    push(
+        out,
+        S,
+        "misses, tokens/s (evicted, cold, L2 failed)",
+        format!(
+            "{} ({}, {}, {}); {} prefill tokens an hour, {} GPU-s an hour",
+            whole(&m.missed_tokens_per_s),
+            whole(&m.evicted_tokens_per_s),
+            whole(&m.cold_tokens_per_s),
+            whole(&m.l2_failed_tokens_per_s),
+            whole(&m.missed_tokens_per_hour),
+            whole(&m.gpu_seconds_per_hour),
+        ),
+    );
+    for note in &c.notes {
+        push(out, S, "note", note.clone());
+    }
+}
+
+/// `L1 1.00 GiB → 55 % (observed 55 %) · 2.00 GiB → 65 % · ceiling 65 % (35 % of looked-up
+/// tokens were never seen before)`.
+pub fn headline(c: &Capacity) -> String {
+    let mut parts = Vec::new();
+    if let Some(now) = &c.current {
+        parts.push(format!(
+            "L1 {} → {} (observed {})",
+            bytes(Some(now.bytes)),
+            percent(Some(now.predicted_hit_rate)),
+            percent(now.observed_hit_rate.value())
+        ));
+        // The next size up that serves more, if any below the ceiling.
+        if let Some(p) = c.curve.iter().find(|p| {
+            p.bytes.is_some_and(|b| b > now.bytes) && p.hit_rate > now.predicted_hit_rate + 0.005
+        }) {
+            parts.push(format!(
+                "{} → {}",
+                size(c, p.bytes, Some(p.chunks)),
+                percent(Some(p.hit_rate))
+            ));
+        }
+    }
+    parts.push(format!(
+        "ceiling {} ({} of looked-up tokens were never seen before)",
+        percent(c.ceiling),
+        percent(c.cold_share)
+    ));
+    parts.join(" · ")
+}
+
+fn whole(f: &crate::analysis::Fig) -> String {
+    f.value()
+        .map_or_else(|| crate::units::UNKNOWN.to_string(), |v| format!("{v:.0}"))
+}
+
+fn size(c: &Capacity, b: Option<f64>, chunks: Option<f64>) -> String {
+    match (b, c.chunk_bytes) {
+        (Some(b), Some(_)) => bytes(Some(b)),
+        _ => format!("{:.0} chunks", chunks.unwrap_or(0.0).ceil()),
+    }
+}

@@ -1,0 +1,161 @@
+//! The capacity curve on two real LMCache 0.5.6 runs of one workload at two L1 sizes
+//! (`fixtures/lmcache-0.5.6-capacity/`, provenance in fixtures/README.md): each run's curve
+//! predicts the hit rate its own `/metrics` counted, and the hit rate the other run counted at
+//! the other size.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const RUNS: [(&str, f64); 2] = [
+    ("fixtures/lmcache-0.5.6-capacity/l1-1gib", 1.0),
+    ("fixtures/lmcache-0.5.6-capacity/l1-2gib", 2.0),
+];
+fn kvscope() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kvscope"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+fn report(args: &[&str]) -> Value {
+    let out = kvscope()
+        .args(["report", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn each_run_predicts_the_hit_rate_its_metrics_counted() {
+    for (dir, gib) in RUNS {
+        let r = report(&["--packet", dir]);
+        let c = &r["capacity"];
+        let now = &c["current"];
+        assert_eq!(num(&now["bytes"]), gib * GIB, "{dir}: L1 from /status");
+        assert_eq!(now["bytes_from"], "/status");
+        let (predicted, observed) = (
+            num(&now["predicted_hit_rate"]),
+            num(&now["observed_hit_rate"]),
+        );
+        assert!(
+            (predicted - observed).abs() <= 0.01,
+            "{dir}: predicted {predicted}, observed {observed}"
+        );
+        // The log and the counters cover the same lookups.
+        assert_eq!(
+            num(&now["observed_requested_tokens"]),
+            num(&c["looked_up_tokens"]),
+            "{dir}"
+        );
+        assert_eq!(num(&c["lookups"]), 80.0);
+    }
+}
+
+#[test]
+fn each_run_predicts_the_other_size() {
+    for (i, (dir, _)) in RUNS.iter().enumerate() {
+        let (other, other_gib) = RUNS[1 - i];
+        let observed =
+            num(&report(&["--packet", other])["capacity"]["current"]["observed_hit_rate"]);
+        let log = format!("{dir}/lookup_hashes");
+        let size = format!("{other_gib}GiB");
+        let r = report(&["--lookup-hashes", &log, "--l1-size", &size]);
+        let predicted = num(&r["capacity"]["current"]["predicted_hit_rate"]);
+        assert!(
+            (predicted - observed).abs() <= 0.02,
+            "{dir}'s curve at {size}: {predicted}, observed there {observed}"
+        );
+    }
+    // The two sizes differ in what they served: the prediction is not a constant.
+    let a = num(&report(&["--packet", RUNS[0].0])["capacity"]["current"]["observed_hit_rate"]);
+    let b = num(&report(&["--packet", RUNS[1].0])["capacity"]["current"]["observed_hit_rate"]);
+    assert!(b - a > 0.05, "{a} {b}");
+}
+
+#[test]
+fn the_curve_spans_an_eighth_to_past_the_ceiling_in_steps_of_at_most_5_percent() {
+    let r = report(&["--packet", RUNS[0].0]);
+    let c = &r["capacity"];
+    let curve = c["curve"].as_array().unwrap();
+    let sizes: Vec<f64> = curve.iter().map(|p| num(&p["bytes"])).collect();
+    let l1 = num(&c["current"]["bytes"]);
+    assert!((sizes[0] - l1 / 8.0).abs() < 1.0, "{}", sizes[0]);
+    let ceiling_at = c["to_reach"].as_array().unwrap().last().unwrap()["bytes"]
+        .as_f64()
+        .unwrap();
+    let end = *sizes.last().unwrap();
+    assert!((end - (2.0 * l1).max(ceiling_at)).abs() < 1.0, "{end}");
+    for w in sizes.windows(2) {
+        assert!(w[1] > w[0] && w[1] / w[0] <= 1.05 + 1e-9, "{w:?}");
+    }
+    let rates: Vec<f64> = curve.iter().map(|p| num(&p["hit_rate"])).collect();
+    assert!(
+        rates.windows(2).all(|w| w[1] >= w[0]),
+        "a curve never falls"
+    );
+    assert_eq!(num(&c["ceiling"]), *rates.last().unwrap());
+    // Above the ceiling nothing reaches: 80 % and 90 % have no size.
+    for t in c["to_reach"].as_array().unwrap() {
+        let above = num(&t["hit_rate"]) > num(&c["ceiling"]);
+        assert_eq!(t["bytes"].is_null(), above, "{t}");
+    }
+}
+
+#[test]
+fn the_text_report_says_it_in_one_line() {
+    let out = kvscope()
+        .args(["report", "--format", "text", "--packet", RUNS[0].0])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("hit rate by L1 size"))
+        .expect("a capacity line");
+    assert!(
+        line.contains("L1 1.00 GiB → 55.0% (observed 55.0%)")
+            && line.contains("ceiling 65.0% (35.0% of looked-up tokens were never seen before)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_log_alone_gives_the_curve_and_names_what_is_missing() {
+    let r = report(&[
+        "--lookup-hashes",
+        "fixtures/lmcache-0.5.6-capacity/l1-1gib/lookup_hashes",
+    ]);
+    let c = &r["capacity"];
+    assert!(c["current"].is_null());
+    assert!(c["current_unknown"].as_str().unwrap().contains("--l1-size"));
+    assert_eq!(c["eviction_settings_from"], "default");
+    let first = &c["curve"][0];
+    assert_eq!(num(&first["chunks"]), 1.0);
+}
+
+#[test]
+fn a_bad_l1_size_is_refused_by_name() {
+    let out = kvscope()
+        .args([
+            "report",
+            "--lookup-hashes",
+            "fixtures/lmcache-0.5.6-capacity/l1-1gib/lookup_hashes",
+        ])
+        .args(["--l1-size", "12 parsecs"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("12 parsecs"));
+}
