@@ -8,8 +8,8 @@
 #[cfg(test)]
 pub(crate) use kvscope_core::testgen;
 pub use kvscope_core::{
-    analysis, catalog, demo, evidence, expo, files, metric, model, named, packet, report, sanitize,
-    store, timefmt, units, url, vocab,
+    analysis, capacity, catalog, demo, evidence, expo, files, metric, model, named, packet, report,
+    sanitize, store, timefmt, units, url, vocab,
 };
 
 pub mod cli;

@@ -159,3 +159,36 @@ fn a_bad_l1_size_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("12 parsecs"));
 }
+
+#[test]
+fn capacity_bound_fires_where_doubling_l1_served_ten_points_more() {
+    let code = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // 1 GiB: 55 % → 65 % at 2 GiB (what the 2 GiB run counted).
+    let small = report(&["--packet", RUNS[0].0]);
+    assert!(
+        code(&small).contains(&"capacity_bound".to_string()),
+        "{:?}",
+        code(&small)
+    );
+    let f = small["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "capacity_bound")
+        .unwrap();
+    assert!(
+        f["title"].as_str().unwrap().contains("10 points"),
+        "{}",
+        f["title"]
+    );
+    // 2 GiB is at the ceiling already.
+    let big = report(&["--packet", RUNS[1].0]);
+    assert!(!code(&big).contains(&"capacity_bound".to_string()));
+}

@@ -88,6 +88,7 @@ fn reports_match_the_golden_outputs() {
                 fail_unless: Vec::new(),
                 routes: None,
                 follows: Vec::new(),
+                l1_size: None,
                 thresholds: Default::default(),
             };
             let got = match report::report(&args) {

@@ -56,6 +56,16 @@ const NEVER: &[(&str, &str, &str)] = &[
         "PromQL is written from the catalog's names, not from what a store holds",
     ),
     (
+        "capacity",
+        "store",
+        "the curves are fed lookups, they read no store",
+    ),
+    (
+        "capacity",
+        "analysis",
+        "the curves are a decoder's arithmetic: the report's section is made from them in analysis",
+    ),
+    (
         "rulefile",
         "sources",
         "a rule file is written from the rule pack, with no I/O",

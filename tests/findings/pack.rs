@@ -382,6 +382,29 @@ pub fn each_moment_is_judged_on_its_own_time() {
 mod routes;
 use routes::*;
 
+/// The real 1 GiB and 2 GiB runs of one workload (`fixtures/lmcache-0.5.6-capacity/`): twice
+/// 1 GiB serves ten points more (what the 2 GiB run counted); 2 GiB is at the ceiling.
+#[test]
+fn capacity_bound_fires_where_doubling_l1_serves_ten_points_more() {
+    for (run, state) in [("l1-1gib", "firing"), ("l1-2gib", "clear")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["report", "--format", "json", "--packet"])
+            .arg(format!("fixtures/lmcache-0.5.6-capacity/{run}"))
+            .output()
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rule = r["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "capacity_bound")
+            .unwrap();
+        assert_eq!(rule["state"], state, "{run}: {rule}");
+        seen(&r);
+    }
+}
+
 /// Every rule of the pack fires and clears in some case: the cases here and in
 /// `tests/findings.rs` (each also runs as a test of its own), and the golden
 /// reports (real captures, packet_a, real engine excerpts and the peer's hand-written scrapes,
@@ -415,6 +438,7 @@ fn every_rule_fires_and_clears_in_some_case() {
     super::parse_l2_trace_and_engine_rules();
     super::l1_at_its_watermark_fires_at_t10_and_clears_by_t31();
     super::config_thresholds_change_verdicts();
+    capacity_bound_fires_where_doubling_l1_serves_ten_points_more();
     for f in std::fs::read_dir(common::fixture("golden")).unwrap() {
         let p = f.unwrap().path();
         if p.extension().is_some_and(|e| e == "json") {

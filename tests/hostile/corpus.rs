@@ -240,6 +240,15 @@ impl Pkt {
             if let Some((_, data)) = self.members.iter().find(|x| x.0 == path) {
                 m["bytes"] = data.len().into();
                 m["sha256"] = sha256(data).into();
+                // A packet written since raw sizes are recorded says how far each member
+                // decompresses: kept true for the timeline `set_lines` rewrites (other members
+                // are left as the case made them: a bomb's manifest must still understate).
+                if path == "timeline.jsonl.zst"
+                    && m.get("raw_bytes").is_some()
+                    && let Ok(raw) = zstd::decode_all(&data[..])
+                {
+                    m["raw_bytes"] = raw.len().into();
+                }
             }
         }
     }

@@ -6,7 +6,6 @@
 
 use super::Over;
 use super::aggregate::{Sel, View, counter, histogram};
-use super::findings::{L1_EVICTION_RATIO, L1_WATERMARK};
 use super::{Fig, figures::LmcacheFigures, misses::MissAttribution};
 use crate::capacity::{Curves, ModelCurve};
 use crate::metric;
@@ -130,6 +129,8 @@ pub struct Today<'a> {
     pub engines: &'a [View<'a>],
     /// `--l1-size`, in bytes.
     pub l1_size: Option<f64>,
+    /// LMCache's default eviction watermark and ratio, for when `/status` does not say.
+    pub default_eviction: (f64, f64),
 }
 
 /// The section, when a lookup-hash log was read.
@@ -141,7 +142,11 @@ pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
         http.eviction_ratio.value(),
     ) {
         (Some(w), Some(r)) => (w, r, "/status"),
-        _ => (L1_WATERMARK, L1_EVICTION_RATIO, "default"),
+        _ => (
+            today.default_eviction.0,
+            today.default_eviction.1,
+            "default",
+        ),
     };
     let l1 = l1_bytes(today);
     let held = |bytes: f64| bytes * watermark;
@@ -158,40 +163,8 @@ pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
         doubled_hit_rate: total.hit_rate(held(2.0 * bytes)).unwrap_or(0.0),
     });
     let ceiling = total.ceiling();
-    let mut targets: Vec<f64> = TARGETS.to_vec();
-    targets.extend(ceiling);
-    let to_reach = targets
-        .into_iter()
-        .map(|rate| {
-            let at = total
-                .capacity_for(rate)
-                .filter(|_| ceiling.is_some_and(|c| rate <= c));
-            Reach {
-                hit_rate: rate,
-                bytes: at.and_then(|h| total.chunk_bytes.map(|_| (h / watermark).round())),
-                chunks: at.map(|h| h / total.chunk_bytes.unwrap_or(1) as f64),
-            }
-        })
-        .collect();
-    let by_model = if curves.models.len() > 1 {
-        curves
-            .models
-            .iter()
-            .map(|(name, m)| ModelPart {
-                model: name.clone(),
-                looked_up_tokens: m.tokens(),
-                chunk_bytes: m.chunk_bytes,
-                ceiling: m.ceiling(),
-                predicted_hit_rate: current
-                    .as_ref()
-                    .ok()
-                    .and_then(|c| m.hit_rate(held(c.bytes))),
-                curve: sizes(range).map(|b| point(m, b)).collect(),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let to_reach = to_reach(&total, watermark);
+    let by_model = by_model(curves, range, watermark, current.as_ref().ok());
     let sampled = curves.rate() < 1.0;
     let mut notes = Vec::new();
     if total.chunk_bytes.is_none() {
@@ -232,6 +205,50 @@ pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
         miss_cost,
         notes,
     }
+}
+
+/// The sizes that reach 50, 80, 90 % and the ceiling (`null` above it).
+fn to_reach(total: &ModelCurve, watermark: f64) -> Vec<Reach> {
+    let ceiling = total.ceiling();
+    let mut targets: Vec<f64> = TARGETS.to_vec();
+    targets.extend(ceiling);
+    targets
+        .into_iter()
+        .map(|rate| {
+            let at = total
+                .capacity_for(rate)
+                .filter(|_| ceiling.is_some_and(|c| rate <= c));
+            Reach {
+                hit_rate: rate,
+                bytes: at.and_then(|h| total.chunk_bytes.map(|_| (h / watermark).round())),
+                chunks: at.map(|h| h / total.chunk_bytes.unwrap_or(1) as f64),
+            }
+        })
+        .collect()
+}
+
+/// One curve per model, when several share the L1.
+fn by_model(
+    curves: &Curves,
+    range: (f64, f64),
+    watermark: f64,
+    current: Option<&Current>,
+) -> Vec<ModelPart> {
+    if curves.models.len() < 2 {
+        return Vec::new();
+    }
+    curves
+        .models
+        .iter()
+        .map(|(name, m)| ModelPart {
+            model: name.clone(),
+            looked_up_tokens: m.tokens(),
+            chunk_bytes: m.chunk_bytes,
+            ceiling: m.ceiling(),
+            predicted_hit_rate: current.and_then(|c| m.hit_rate(c.bytes * watermark)),
+            curve: sizes(range).map(|b| point(m, b, watermark)).collect(),
+        })
+        .collect()
 }
 
 /// Today's configured L1 bytes and where they come from.

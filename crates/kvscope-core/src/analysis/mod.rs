@@ -342,7 +342,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         has(&p.features, crate::catalog::Feature::L2),
     );
     let capacity = p.capacity(inputs, &miss_attribution);
-    let facts = p.facts(inputs);
+    let facts = p.facts(inputs, capacity.as_ref());
     let rules = findings::evaluate(&facts);
     let verdict = verdict::judge(&facts, &rules);
     let findings = findings::firing(&rules);
@@ -374,7 +374,20 @@ pub struct Judgement {
 /// breakdowns), for judging every capture of a long timeline. A test holds the two equal.
 pub fn verdicts(inputs: &Inputs<'_>) -> Judgement {
     let p = Parts::of(inputs, false);
-    let facts = p.facts(inputs);
+    // The capacity rule reads the curve and what doubling recovers (not the miss classes).
+    let capacity = inputs
+        .all()
+        .any(|t| t.evidence.hashes.is_some())
+        .then(|| {
+            let misses = misses::misses(
+                &p.views[..inputs.lmcache.len()],
+                &p.lmcache.http.metrics_sample_rate,
+                false,
+            );
+            p.capacity(inputs, &misses)
+        })
+        .flatten();
+    let facts = p.facts(inputs, capacity.as_ref());
     let rules = findings::evaluate(&facts);
     let verdict = verdict::judge(&facts, &rules);
     Judgement { rules, verdict }
@@ -430,11 +443,16 @@ impl<'a> Parts<'a> {
             misses,
             engines: &self.views[inputs.lmcache.len()..],
             l1_size: inputs.l1_size,
+            default_eviction: (findings::L1_WATERMARK, findings::L1_EVICTION_RATIO),
         };
         Some(capacity::capacity(&log.curves, log.lookups, &today))
     }
 
-    fn facts<'p>(&'p self, inputs: &'p Inputs<'a>) -> findings::Facts<'p> {
+    fn facts<'p>(
+        &'p self,
+        inputs: &'p Inputs<'a>,
+        capacity: Option<&'p capacity::Capacity>,
+    ) -> findings::Facts<'p> {
         findings::Facts {
             mode: &self.mode,
             families: &self.families,
@@ -445,6 +463,7 @@ impl<'a> Parts<'a> {
             quality: &self.data_quality,
             lines_skipped: inputs.lines_skipped,
             thresholds: inputs.thresholds,
+            capacity,
             server_log: inputs
                 .all()
                 .find_map(|t| t.evidence.server_log.as_ref())

@@ -15,6 +15,7 @@ use super::figures::LmcacheFigures;
 use super::matrix::{FamilyRow, Unrecognised};
 use super::mode::Mode;
 
+mod capacity;
 mod data;
 mod embedded;
 mod engine;
@@ -92,6 +93,8 @@ pub struct Facts<'a> {
     /// timestamps never move: a recorded snapshot, as the demo pairs with a live recording).
     pub engine_frozen: bool,
     pub thresholds: &'a Thresholds,
+    /// The lookup-hash log's capacity curve, when one was read.
+    pub capacity: Option<&'a super::capacity::Capacity>,
     /// Exposition lines skipped while parsing.
     pub lines_skipped: u64,
     /// Whether any LMCache target exports lookup token counters (present, whatever their values).
@@ -216,6 +219,7 @@ const ONLY_MATRIX: &str =
 const ONLY_JOIN: &str = "it joins an LMCache server with its engine, two targets Prometheus keeps apart; kvscope's fleet pairs them by host";
 const ONLY_STALE: &str = "Prometheus keeps a target's health itself; a target that stops answering is KvscopeTargetDown, and one whose LMCache series vanish is KvscopeSeriesVanished";
 const ONLY_SCRAPE: &str = "it times kvscope's own scrapes against its poll interval; Prometheus fails a scrape past its scrape_timeout (KvscopeTargetDown)";
+const ONLY_HASHES: &str = "it reads LMCache's lookup-hash log (the chunk hashes of every lookup), which Prometheus does not hold";
 const ONLY_BUILD: &str = "it knows which LMCache builds register these gauges on a disabled bus";
 
 /// Every rule, in the order verdicts of one severity are listed.
@@ -237,6 +241,7 @@ pub const RULES: &[Rule] = &[
     eventbus::EVENTBUS_SUBSCRIBER_EXCEPTIONS,
     eventbus::EVENTBUS_UNOBSERVABLE,
     memory::L1_EVICTING,
+    capacity::CAPACITY_BOUND,
     memory::PREFETCH_QUEUE_SATURATED,
     lookup::CACHE_SALT_EMPTY,
     lookup::CACHE_SALT_CARDINALITY_HIGH,

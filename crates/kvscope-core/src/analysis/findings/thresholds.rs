@@ -87,6 +87,8 @@ thresholds! {
         "a median L2 or L0↔L1 transfer throughput (GB/s) in the window below this is low";
     slow_transfer_seconds: NonNegative = 1.0,
         "a 90th-percentile P2P transfer time (seconds) in the window above this is slow";
+    capacity_gain: Fraction = 0.1,
+        "capacity_bound fires when twice today's L1 would serve at least this much more of the looked-up tokens (0.1: ten points), by the lookup-hash log's curve";
 }
 
 /// The longest `for` a config may set.
@@ -176,6 +178,7 @@ mod tests {
                 t.cache_salts_high,
                 t.low_throughput_gbs,
                 t.slow_transfer_seconds,
+                t.capacity_gain,
             ]
         };
         assert_eq!(fields(&Thresholds::default()).len(), THRESHOLDS.len());

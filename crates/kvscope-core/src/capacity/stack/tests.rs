@@ -35,12 +35,12 @@ fn distances_equal_a_naive_lru_list_through_compactions_and_growth() {
     let mut rng = Rng(7);
     for i in 0..20_000u64 {
         // Mostly reuse of a few hundred keys, sometimes a new one.
-        let id = if rng.next() % 10 == 0 {
+        let id = if rng.next().is_multiple_of(10) {
             1000 + i
         } else {
             rng.next() % 400
         };
-        let (class, bytes) = if id % 3 == 0 {
+        let (class, bytes) = if id.is_multiple_of(3) {
             (big, 5 << 20)
         } else {
             (small, 3 << 20)
