@@ -327,7 +327,7 @@ pub fn parse_size(text: &str) -> Result<f64, String> {
             ));
         }
     };
-    let bytes = n * f64::from(1u32 << (shift % 32)) * if shift >= 32 { 2f64.powi(32) } else { 1.0 };
+    let bytes = n * 2f64.powi(shift);
     if bytes.is_finite() && bytes >= 1.0 && bytes <= 2f64.powi(60) {
         Ok(bytes)
     } else {

@@ -52,8 +52,8 @@ pub struct Capacity {
     pub error_bound: f64,
     /// One curve per model, when several share one L1 (the top-level curve is their total).
     pub by_model: Vec<ModelPart>,
-    /// What misses cost, per class.
-    pub miss_cost: MissCost,
+    /// What misses cost, per class (`null` only inside the verdict pass, which reads none).
+    pub miss_cost: Option<MissCost>,
     pub notes: Vec<String>,
 }
 
@@ -83,6 +83,10 @@ pub struct Current {
     pub observed_requested_tokens: Fig,
     /// What twice today's L1 would serve.
     pub doubled_hit_rate: f64,
+    /// What twice today's L1 would recover: looked-up tokens an hour over the window times
+    /// the gain in hit rate, and the GPU-seconds of prefill that is (see [`MissCost`]).
+    pub doubling_recovers_tokens_per_hour: Fig,
+    pub doubling_recovers_gpu_seconds_per_hour: Fig,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -116,15 +120,13 @@ pub struct MissCost {
     pub prefill_seconds_per_token: Fig,
     /// GPU-seconds of prefill an hour the misses cost at that rate.
     pub gpu_seconds_per_hour: Fig,
-    /// What doubling L1 would recover: looked-up tokens an hour times the gain in hit rate.
-    pub doubling_recovers_tokens_per_hour: Fig,
-    pub doubling_recovers_gpu_seconds_per_hour: Fig,
 }
 
 /// What the section is made from besides the log.
 pub struct Today<'a> {
     pub lm: &'a LmcacheFigures,
-    pub misses: &'a MissAttribution,
+    /// The miss attribution, for the cost of each class (`None`: judging only).
+    pub misses: Option<&'a MissAttribution>,
     /// Engine targets' views (prefill time and prompt tokens).
     pub engines: &'a [View<'a>],
     /// `--l1-size`, in bytes.
@@ -149,34 +151,17 @@ pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
         ),
     };
     let l1 = l1_bytes(today);
-    let held = |bytes: f64| bytes * watermark;
     let range = range(&total, l1.as_ref().ok().map(|l| l.0), watermark);
     let point = |m: &ModelCurve, bytes: f64| point(m, bytes, watermark);
     let curve: Vec<Point> = sizes(range).map(|b| point(&total, b)).collect();
-    let current = l1.clone().map(|(bytes, bytes_from)| Current {
-        bytes,
-        bytes_from,
-        predicted_hit_rate: total.hit_rate(held(bytes)).unwrap_or(0.0),
-        predicted_low: total.hit_rate(held(bytes) * (1.0 - ratio)).unwrap_or(0.0),
-        observed_hit_rate: today.lm.lookup.hit_rate.since_start.clone(),
-        observed_requested_tokens: today.lm.lookup.requested_tokens.since_start.clone(),
-        doubled_hit_rate: total.hit_rate(held(2.0 * bytes)).unwrap_or(0.0),
-    });
+    let spt = prefill_seconds_per_token(today.engines);
+    let current = l1.map(|l1| current(&total, l1, (watermark, ratio), today, &spt));
     let ceiling = total.ceiling();
     let to_reach = to_reach(&total, watermark);
     let by_model = by_model(curves, range, watermark, current.as_ref().ok());
     let sampled = curves.rate() < 1.0;
-    let mut notes = Vec::new();
-    if total.chunk_bytes.is_none() {
-        notes.push(
-            "the log's shapes and dtypes do not give one chunk size: sizes are in chunks only"
-                .into(),
-        );
-    }
-    if curves.out_of_order > 0 {
-        notes.push(format!("{} chunks were held longer than an earlier chunk of their lookup (hashes not chained as LMCache chains them)", curves.out_of_order));
-    }
-    let miss_cost = miss_cost(today, &current);
+    let notes = notes(curves, &total);
+    let miss_cost = today.misses.map(|m| miss_cost(m, today, spt));
     Capacity {
         model: "lru_one_tier",
         lookups,
@@ -205,6 +190,54 @@ pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
         miss_cost,
         notes,
     }
+}
+
+/// Today's L1 on the curve: at the watermark, just after an eviction and twice as large.
+fn current(
+    total: &ModelCurve,
+    (bytes, bytes_from): (f64, &'static str),
+    (watermark, ratio): (f64, f64),
+    today: &Today<'_>,
+    spt: &Fig,
+) -> Current {
+    let at = |b: f64| total.hit_rate(b * watermark).unwrap_or(0.0);
+    let (predicted_hit_rate, doubled_hit_rate) = (at(bytes), at(2.0 * bytes));
+    let recovers = per_hour(&today.lm.lookup.requested_tokens.window, today).with(
+        &Fig::known(doubled_hit_rate - predicted_hit_rate),
+        |a, b| a * b.max(0.0),
+    );
+    Current {
+        bytes,
+        bytes_from,
+        predicted_hit_rate,
+        predicted_low: at(bytes * (1.0 - ratio)),
+        observed_hit_rate: today.lm.lookup.hit_rate.since_start.clone(),
+        observed_requested_tokens: today.lm.lookup.requested_tokens.since_start.clone(),
+        doubled_hit_rate,
+        doubling_recovers_gpu_seconds_per_hour: recovers.with(spt, |a, b| a * b),
+        doubling_recovers_tokens_per_hour: recovers,
+    }
+}
+
+/// What weakens the curve, said.
+fn notes(curves: &Curves, total: &ModelCurve) -> Vec<String> {
+    let mut notes = Vec::new();
+    if total.chunk_bytes.is_none() {
+        notes.push(
+            "the log's shapes and dtypes do not give one chunk size: sizes are in chunks only"
+                .into(),
+        );
+    }
+    if curves.classes_exhausted {
+        notes.push(format!(
+            "more than {} chunk sizes: the later ones are weighed as the first",
+            crate::capacity::stack::MAX_CLASSES
+        ));
+    }
+    if curves.out_of_order > 0 {
+        notes.push(format!("{} chunks were held longer than an earlier chunk of their lookup (hashes not chained as LMCache chains them)", curves.out_of_order));
+    }
+    notes
 }
 
 /// The sizes that reach 50, 80, 90 % and the ceiling (`null` above it).
@@ -301,34 +334,23 @@ fn point(m: &ModelCurve, bytes: f64, watermark: f64) -> Point {
     }
 }
 
-fn miss_cost(today: &Today<'_>, current: &Result<Current, String>) -> MissCost {
-    let m = &today.misses;
-    let missed = today
-        .lm
-        .lookup
-        .requested_tokens
-        .window
-        .with(&today.lm.lookup.hit_tokens.window, |r, h| (r - h).max(0.0));
-    let secs = &today.lm.window_seconds;
-    let per_s = |f: &Fig| f.ratio(secs, "a window of no length");
-    let missed_per_s = per_s(&missed);
-    let hour = |f: &Fig| f.with(&Fig::known(3600.0), |a, b| a * b);
-    let spt = prefill_seconds_per_token(today.engines);
-    let requested_per_hour = hour(&per_s(&today.lm.lookup.requested_tokens.window));
-    let gain = match current {
-        Ok(c) => Fig::known((c.doubled_hit_rate - c.predicted_hit_rate).max(0.0)),
-        Err(e) => Fig::unknown(e.clone()),
-    };
-    let recovers = requested_per_hour.with(&gain, |a, b| a * b);
+/// Window tokens an hour: over the window's length, times 3,600.
+fn per_hour(tokens: &Fig, today: &Today<'_>) -> Fig {
+    tokens
+        .ratio(&today.lm.window_seconds, "a window of no length")
+        .with(&Fig::known(3600.0), |a, b| a * b)
+}
+
+fn miss_cost(m: &MissAttribution, today: &Today<'_>, spt: Fig) -> MissCost {
+    let per_s = |f: &Fig| f.ratio(&today.lm.window_seconds, "a window of no length");
+    let missed_per_hour = per_hour(&m.window.missed_tokens, today);
     MissCost {
+        missed_tokens_per_s: per_s(&m.window.missed_tokens),
         evicted_tokens_per_s: per_s(&m.window.evicted_tokens),
         cold_tokens_per_s: per_s(&m.window.cold_tokens),
         l2_failed_tokens_per_s: per_s(&m.window.l2_failed_tokens),
-        missed_tokens_per_hour: hour(&missed_per_s),
-        gpu_seconds_per_hour: hour(&missed_per_s).with(&spt, |a, b| a * b),
-        doubling_recovers_gpu_seconds_per_hour: recovers.with(&spt, |a, b| a * b),
-        doubling_recovers_tokens_per_hour: recovers,
-        missed_tokens_per_s: missed_per_s,
+        gpu_seconds_per_hour: missed_per_hour.with(&spt, |a, b| a * b),
+        missed_tokens_per_hour: missed_per_hour,
         prefill_seconds_per_token: spt,
     }
 }

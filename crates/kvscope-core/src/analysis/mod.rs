@@ -341,7 +341,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         &p.lmcache.http.metrics_sample_rate,
         has(&p.features, crate::catalog::Feature::L2),
     );
-    let capacity = p.capacity(inputs, &miss_attribution);
+    let capacity = p.capacity(inputs, Some(&miss_attribution));
     let facts = p.facts(inputs, capacity.as_ref());
     let rules = findings::evaluate(&facts);
     let verdict = verdict::judge(&facts, &rules);
@@ -374,19 +374,8 @@ pub struct Judgement {
 /// breakdowns), for judging every capture of a long timeline. A test holds the two equal.
 pub fn verdicts(inputs: &Inputs<'_>) -> Judgement {
     let p = Parts::of(inputs, false);
-    // The capacity rule reads the curve and what doubling recovers (not the miss classes).
-    let capacity = inputs
-        .all()
-        .any(|t| t.evidence.hashes.is_some())
-        .then(|| {
-            let misses = misses::misses(
-                &p.views[..inputs.lmcache.len()],
-                &p.lmcache.http.metrics_sample_rate,
-                false,
-            );
-            p.capacity(inputs, &misses)
-        })
-        .flatten();
+    // The capacity rule reads the curve and what doubling recovers, not the miss classes.
+    let capacity = p.capacity(inputs, None);
     let facts = p.facts(inputs, capacity.as_ref());
     let rules = findings::evaluate(&facts);
     let verdict = verdict::judge(&facts, &rules);
@@ -435,7 +424,7 @@ impl<'a> Parts<'a> {
     fn capacity(
         &self,
         inputs: &Inputs<'a>,
-        misses: &misses::MissAttribution,
+        misses: Option<&misses::MissAttribution>,
     ) -> Option<capacity::Capacity> {
         let log = inputs.all().find_map(|t| t.evidence.hashes.as_ref())?;
         let today = capacity::Today {

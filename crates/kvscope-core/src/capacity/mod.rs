@@ -83,7 +83,7 @@ pub struct Curves {
     /// Chunks whose own distance was smaller than their prefix's largest (a later chunk held
     /// longer than an earlier one): counted to check the model, never expected.
     pub out_of_order: u64,
-    /// Chunk sizes past the stack's classes, counted by weight one chunk.
+    /// More chunk sizes came than the stack tells apart: the later ones weigh as the first.
     pub classes_exhausted: bool,
     limit: usize,
 }
@@ -131,7 +131,7 @@ impl Curves {
             Some(c) => c,
             None => {
                 self.classes_exhausted = true;
-                self.stack.class(1).unwrap_or(1)
+                1
             }
         };
         let space = hash_of((l.model, l.salt));

@@ -27,7 +27,7 @@ fn capacity_bound(c: &Facts<'_>) -> Verdict {
         return Verdict::Missing(vec![cap.current_unknown.clone().unwrap_or_default()]);
     };
     let gain = now.doubled_hit_rate - now.predicted_hit_rate;
-    let recovers = &cap.miss_cost.doubling_recovers_tokens_per_hour;
+    let recovers = &now.doubling_recovers_tokens_per_hour;
     let pairs = [
         ("l1_bytes", json!(now.bytes)),
         ("predicted_hit_rate", json!(now.predicted_hit_rate)),
@@ -47,7 +47,7 @@ fn capacity_bound(c: &Facts<'_>) -> Verdict {
         format!("ceiling {} (an unbounded cache)", percent(cap.ceiling)),
     ];
     if let Some(t) = recovers.value() {
-        let gpu = cap.miss_cost.doubling_recovers_gpu_seconds_per_hour.value();
+        let gpu = now.doubling_recovers_gpu_seconds_per_hour.value();
         lines.push(format!(
             "that gain recovers {t:.0} prefill tokens an hour at the window's lookup rate{}",
             gpu.map_or(String::new(), |g| format!(" (≈{g:.0} GPU-s an hour)"))

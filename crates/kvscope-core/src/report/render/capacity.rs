@@ -50,21 +50,22 @@ pub(super) fn capacity_lines(r: &Report, out: &mut Lines) {
             }
         ),
     );
-    let m = &c.miss_cost;
-    push(
-        out,
-        S,
-        "misses, tokens/s (evicted, cold, L2 failed)",
-        format!(
-            "{} ({}, {}, {}); {} prefill tokens an hour, {} GPU-s an hour",
-            whole(&m.missed_tokens_per_s),
-            whole(&m.evicted_tokens_per_s),
-            whole(&m.cold_tokens_per_s),
-            whole(&m.l2_failed_tokens_per_s),
-            whole(&m.missed_tokens_per_hour),
-            whole(&m.gpu_seconds_per_hour),
-        ),
-    );
+    if let Some(m) = &c.miss_cost {
+        push(
+            out,
+            S,
+            "misses, tokens/s (evicted, cold, L2 failed)",
+            format!(
+                "{} ({}, {}, {}); {} prefill tokens an hour, {} GPU-s an hour",
+                whole(&m.missed_tokens_per_s),
+                whole(&m.evicted_tokens_per_s),
+                whole(&m.cold_tokens_per_s),
+                whole(&m.l2_failed_tokens_per_s),
+                whole(&m.missed_tokens_per_hour),
+                whole(&m.gpu_seconds_per_hour),
+            ),
+        );
+    }
     for note in &c.notes {
         push(out, S, "note", note.clone());
     }
