@@ -192,3 +192,68 @@ fn capacity_bound_fires_where_doubling_l1_served_ten_points_more() {
     let big = report(&["--packet", RUNS[1].0]);
     assert!(!code(&big).contains(&"capacity_bound".to_string()));
 }
+
+/// `--at` gives the curve as it stood: the carried log is read up to the moment, so at the
+/// 1 GiB run's ninth scrape the curve holds the lookups written by then (counted here from the
+/// log's own timestamps and the index's times), and the hit rate `/metrics` counted by then.
+#[test]
+fn at_a_moment_the_curve_holds_the_lookups_logged_by_then() {
+    let dir = RUNS[0].0;
+    let index = std::fs::read_to_string(format!("{dir}/metrics_index.tsv")).unwrap();
+    let row: Vec<&str> = index.lines().nth(9).unwrap().split('\t').collect();
+    let at = row[1];
+    let log = std::fs::read_dir(format!("{dir}/lookup_hashes"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    let stamps: Vec<f64> = log
+        .lines()
+        .map(|l| num(&serde_json::from_str::<Value>(l).unwrap()["timestamp"]))
+        .collect();
+    let r = report(&["--packet", dir, "--at", at]);
+    let when = kvscope::timefmt::parse_rfc3339(at).unwrap();
+    let by_then = stamps.iter().filter(|t| **t <= when).count();
+    assert!(
+        by_then > 0 && by_then < stamps.len(),
+        "the moment falls mid-run"
+    );
+    let c = &r["capacity"];
+    assert_eq!(num(&c["lookups"]) as usize, by_then, "at {at}");
+    let whole = report(&["--packet", dir]);
+    assert_eq!(num(&whole["capacity"]["lookups"]) as usize, stamps.len());
+    // The moment's counters and the moment's log cover the same lookups.
+    assert_eq!(
+        num(&c["current"]["observed_requested_tokens"]),
+        num(&c["looked_up_tokens"])
+    );
+}
+
+/// Half the 1 GiB run's log beside its last scrape: the counters saw every lookup, the log
+/// half of them, and the report says the two cover different lookups; the whole log does not.
+#[test]
+fn a_log_covering_part_of_what_metrics_counted_is_said() {
+    let dir = RUNS[0].0;
+    let log = std::fs::read_dir(format!("{dir}/lookup_hashes"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    let lines: Vec<&str> = log.lines().collect();
+    let part = std::env::temp_dir().join(format!("kvscope-half-log-{}.jsonl", std::process::id()));
+    std::fs::write(&part, lines[..lines.len() / 2].join("\n")).unwrap();
+    let last = format!("{dir}/metrics_t20.prom");
+    let with = |log: &str| {
+        let r = report(&[
+            "--lmcache",
+            &last,
+            "--lookup-hashes",
+            log,
+            "--l1-size",
+            "1GiB",
+        ]);
+        r["capacity"]["notes"].to_string()
+    };
+    let half = with(part.to_str().unwrap());
+    let _ = std::fs::remove_file(&part);
+    assert!(half.contains("cover different lookups"), "{half}");
+    assert!(!with(&format!("{dir}/lookup_hashes")).contains("cover different lookups"));
+}

@@ -330,11 +330,11 @@ impl Worker {
         }
     }
 
-    /// Follows the storage trace a target's `/config` names, or says why not.
+    /// Follows the file a target's `/config` names, or says why not.
     fn follow(&mut self, offer: FollowOffer) {
         let f = crate::sources::follow::Follow {
             target: offer.target,
-            stream: crate::vocab::Stream::Trace,
+            stream: offer.stream,
             path: offer.path.into(),
         };
         let shown = f.path.display().to_string();

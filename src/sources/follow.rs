@@ -1,8 +1,8 @@
 //! Files beside a target — its storage trace, its logs, a span export, the lookup-hash log —
 //! read as [`Event::Evidence`]: all at once for `report`, or followed while they grow for
 //! `watch` and `export` (a file replaced or cut under the tail starts over, and says so; a
-//! rotating directory is followed at its newest file). Standard input (`-`) is read as it
-//! comes.
+//! rotating directory is read file by file, oldest first, and followed at its newest).
+//! Standard input (`-`) is read as it comes.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -142,6 +142,8 @@ fn read_chunk(r: &mut dyn Read, expected: Option<u64>) -> std::io::Result<Vec<u8
 /// Where a followed file stands.
 #[derive(Debug, Default)]
 struct Place {
+    /// In a rotating directory, the file being read.
+    path: Option<PathBuf>,
     /// Device and inode of the file being read.
     id: Option<(u64, u64)>,
     offset: u64,
@@ -156,7 +158,12 @@ pub async fn follow(f: Follow, every: Duration, tx: tokio::sync::mpsc::Sender<Ev
     }
     let mut place = Place::default();
     loop {
-        if let Ok(events) = step(&f, &mut place) {
+        let looked = if f.path.is_dir() {
+            step_dir(&f, &mut place)
+        } else {
+            step(&f, &mut place)
+        };
+        if let Ok(events) = looked {
             let more = events
                 .iter()
                 .any(|e| matches!(e, Event::Evidence { body, .. } if body.len() == CHUNK));
@@ -200,22 +207,50 @@ pub enum FollowError {
     EmptyDirectory(std::path::PathBuf),
 }
 
+/// One look at a rotating directory: its files oldest first, each read to its end before the
+/// next (the writer only appends to the newest), so a rotation between two looks loses
+/// nothing; a file deleted under the tail gives way to the next one after it.
+fn step_dir(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
+    let all = rotated(&f.path).map_err(|e| e.to_string())?;
+    if all.is_empty() {
+        return Err(format!(
+            "{}: no lookup_hashes_*.jsonl file yet",
+            f.path.display()
+        ));
+    }
+    let mut at = match &place.path {
+        None => 0,
+        Some(p) => all.iter().position(|q| q >= p).unwrap_or(all.len()),
+    };
+    let mut out = Vec::new();
+    while let Some(path) = all.get(at) {
+        if place.path.as_ref() != Some(path) {
+            *place = Place {
+                path: Some(path.clone()),
+                ..Place::default()
+            };
+        }
+        let one = Follow {
+            path: path.clone(),
+            ..f.clone()
+        };
+        let events = step(&one, place)?;
+        let full = events
+            .iter()
+            .any(|e| matches!(e, Event::Evidence { body, .. } if body.len() == CHUNK));
+        out.extend(events);
+        if full {
+            break;
+        }
+        at += 1;
+    }
+    Ok(out)
+}
+
 /// One look at the file: what grew since the last, or all of it again when it was replaced
 /// or cut.
 fn step(f: &Follow, place: &mut Place) -> Result<Vec<Event>, String> {
     use std::os::unix::fs::MetadataExt;
-    // A rotating directory: its newest file (a new one starts over, fresh).
-    let newest;
-    let f = if f.path.is_dir() {
-        let path = rotated(&f.path)
-            .map_err(|e| e.to_string())?
-            .pop()
-            .ok_or_else(|| format!("{}: no lookup_hashes_*.jsonl file yet", f.path.display()))?;
-        newest = Follow { path, ..f.clone() };
-        &newest
-    } else {
-        f
-    };
     let (mut file, meta) = files::open(&f.path, Kind::Regular).map_err(|e| e.to_string())?;
     let id = (meta.dev(), meta.ino());
     let mut fresh = false;
@@ -290,184 +325,4 @@ async fn follow_stdin(f: Follow, out: tokio::sync::mpsc::Sender<Event>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::vocab::Role;
-
-    fn scratch(name: &str) -> PathBuf {
-        std::env::temp_dir().join(format!("kvscope-follow-{}-{name}", std::process::id()))
-    }
-
-    fn follow_of(path: &std::path::Path, stream: Stream) -> Follow {
-        Follow {
-            target: TargetRef {
-                role: Role::Lmcache,
-                index: 0,
-            },
-            stream,
-            path: path.to_path_buf(),
-        }
-    }
-
-    fn bodies(events: &[Event]) -> Vec<(bool, Vec<u8>)> {
-        events
-            .iter()
-            .map(|e| match e {
-                Event::Evidence { fresh, body, .. } => (*fresh, body.clone()),
-                _ => panic!("not evidence"),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_growing_file_gives_what_grew_and_a_replaced_one_starts_over() {
-        let path = scratch("grow.log");
-        std::fs::write(&path, b"abc").unwrap();
-        let f = follow_of(&path, Stream::ServerLog);
-        let mut place = Place::default();
-        assert_eq!(
-            bodies(&step(&f, &mut place).unwrap()),
-            [(true, b"abc".to_vec())]
-        );
-        assert!(step(&f, &mut place).unwrap().is_empty());
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        std::io::Write::write_all(&mut file, b"de").unwrap();
-        assert_eq!(
-            bodies(&step(&f, &mut place).unwrap()),
-            [(false, b"de".to_vec())]
-        );
-        // Cut (a truncating rotation): read again from the start, fresh.
-        std::fs::write(&path, b"x").unwrap();
-        assert_eq!(
-            bodies(&step(&f, &mut place).unwrap()),
-            [(true, b"x".to_vec())]
-        );
-        // Replaced by another file under the same name (a renaming rotation).
-        let other = scratch("grow-new.log");
-        std::fs::write(&other, b"yz").unwrap();
-        std::fs::rename(&other, &path).unwrap();
-        assert_eq!(
-            bodies(&step(&f, &mut place).unwrap()),
-            [(true, b"yz".to_vec())]
-        );
-        let _ = std::fs::remove_file(&path);
-    }
-
-    /// Hand-made: a followed file that is not a trace is passed on, so the trace says what is
-    /// wrong with it, not that the file is empty.
-    #[test]
-    fn a_followed_file_that_is_not_a_trace_says_so() {
-        let path = scratch("not-a-trace.lct");
-        std::fs::write(
-            &path,
-            b"[2026-11-22 07:21:42,446] LMCache INFO: a log, not a trace\n",
-        )
-        .unwrap();
-        let f = follow_of(&path, Stream::Trace);
-        let events = step(&f, &mut Place::default()).unwrap();
-        let mut s = crate::evidence::Streams::default();
-        for e in events {
-            let Event::Evidence { body, fresh, .. } = e else {
-                unreachable!()
-            };
-            s.apply(Stream::Trace, Some(1.0), fresh, &body, "x");
-        }
-        let problem = s.trace.as_ref().and_then(|t| t.problem()).unwrap();
-        assert!(problem != "the file is empty", "{problem}");
-        assert!(
-            problem.contains("frame") || problem.contains("header"),
-            "{problem}"
-        );
-        let _ = std::fs::remove_file(&path);
-    }
-
-    /// The real trace written in uneven pieces while it is followed: every event holds whole
-    /// frames, so a recording that keeps only the later events still reads their records.
-    #[test]
-    fn a_growing_trace_is_sent_in_whole_frames_and_reads_from_part_way() {
-        let real = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/lmcache-0.5.6-cpu-run1/run.lct"
-        ))
-        .unwrap();
-        let path = scratch("growing.lct");
-        std::fs::write(&path, b"").unwrap();
-        let f = follow_of(&path, Stream::Trace);
-        let mut place = Place::default();
-        let mut events = Vec::new();
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        for piece in real.chunks(7919) {
-            std::io::Write::write_all(&mut file, piece).unwrap();
-            events.extend(step(&f, &mut place).unwrap());
-        }
-        let got = bodies(&events);
-        let joined: Vec<u8> = got.iter().flat_map(|(_, b)| b.iter().copied()).collect();
-        assert_eq!(joined, real);
-        for (_, body) in &got {
-            assert_eq!(
-                crate::evidence::lct::Decoder::whole_frames(body),
-                body.len()
-            );
-        }
-        // Only the later half of the events: the records in it, the header unknown.
-        let half = events.len() / 2;
-        let mut s = crate::evidence::Streams::default();
-        let mut later = 0;
-        for e in events.into_iter().skip(half) {
-            let Event::Evidence { body, fresh, .. } = e else {
-                unreachable!()
-            };
-            s.apply(Stream::Trace, Some(1.0), fresh, &body, "x");
-            let mut t = crate::evidence::trace::Trace::headless("count");
-            t.push(&body);
-            later += t.records;
-        }
-        let t = s.trace.unwrap().summary();
-        assert_eq!(t.total_records, later);
-        assert!(later > 0 && later < 275);
-        assert!(t.level.is_none() && !t.complete);
-        assert!(t.error.unwrap().contains("part-way"));
-        let _ = std::fs::remove_file(&path);
-    }
-
-    #[test]
-    fn a_large_log_is_first_read_from_a_whole_line_near_its_end() {
-        let path = scratch("big.log");
-        let line = "x".repeat(99) + "\n";
-        std::fs::write(&path, line.repeat(20_000)).unwrap();
-        let f = follow_of(&path, Stream::ServerLog);
-        let mut place = Place::default();
-        let got = bodies(&step(&f, &mut place).unwrap());
-        assert!(got[0].0);
-        assert!(got[0].1.len() as u64 <= LOG_BACKLOG);
-        assert!(
-            got[0].1.starts_with(line.as_bytes()),
-            "begins on a whole line"
-        );
-        let _ = std::fs::remove_file(&path);
-    }
-
-    #[test]
-    fn read_all_reads_in_chunks_and_names_a_missing_file() {
-        let path = scratch("all.log");
-        std::fs::write(&path, vec![b'a'; CHUNK + 10]).unwrap();
-        let mut got = Vec::new();
-        read_all(&follow_of(&path, Stream::ServerLog), Some(1.0), |e| {
-            got.push(e)
-        })
-        .unwrap();
-        let b = bodies(&got);
-        assert_eq!(b.iter().map(|x| x.1.len()).collect::<Vec<_>>(), [CHUNK, 10]);
-        assert_eq!(b.iter().map(|x| x.0).collect::<Vec<_>>(), [true, false]);
-        let _ = std::fs::remove_file(&path);
-        let err = read_all(&follow_of(&path, Stream::Trace), None, |_| {}).unwrap_err();
-        assert!(matches!(err, FollowError::Unreadable(_)), "{err}");
-        assert!(err.to_string().contains("all.log"), "{err}");
-    }
-}
+mod tests;

@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, Overlay, Pane};
-use super::{evidence, layout, overlays, panes, tiers};
+use super::{capacity, evidence, layout, overlays, panes, tiers};
 
 /// A figure pane whose targets stopped answering: its figures dimmed, and "as of" the last
 /// answer on its top border, right-aligned.
@@ -56,6 +56,7 @@ pub fn draw(f: &mut Frame, app: &App) {
             Pane::Trace => evidence::draw_trace(f, rect, app),
             Pane::Logs => evidence::draw_logs(f, rect, app),
             Pane::Requests => evidence::draw_requests(f, rect, app),
+            Pane::Capacity => capacity::draw_capacity(f, rect, app),
         }
         if let Some(t) = as_of
             && matches!(

@@ -244,7 +244,8 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     if let Some(offer) = &app.offer {
         out.push(Line::from(Span::styled(
             format!(
-                "LMCache writes its storage trace to {}: follow it here? y / n",
+                "LMCache writes its {} to {}: follow it here? y / n",
+                offer.what(),
                 clean(&offer.path)
             ),
             app.theme.warn,

@@ -5,6 +5,7 @@
 //! However slow a picture is to compute, keys are answered at once.
 
 pub mod app;
+mod capacity;
 pub mod draw;
 mod evidence;
 pub mod fleet;

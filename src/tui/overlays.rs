@@ -17,6 +17,7 @@ pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
         Pane::Matrix => family_detail(app),
         Pane::Findings => finding_detail(app),
         Pane::Mode => Some(("architecture".into(), super::panes::mode_lines(app))),
+        Pane::Capacity => super::capacity::detail(app),
         _ => None,
     };
     let Some((title, lines)) = detail else {

@@ -515,6 +515,7 @@ fn requests_pane_lists_slowest_and_lowest_hit_and_joins_the_log() {
     assert!(s.contains("trace:") || !s.contains("req-0-warm\""), "{s}");
 }
 
+mod capacity;
 mod more;
 pub(super) use more::cut_words;
 

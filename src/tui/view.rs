@@ -16,10 +16,11 @@ pub enum Pane {
     Trace,
     Logs,
     Requests,
+    Capacity,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 9] = [
+    pub const ALL: [Pane; 10] = [
         Pane::Mode,
         Pane::HitRate,
         Pane::Matrix,
@@ -29,6 +30,7 @@ impl Pane {
         Pane::Trace,
         Pane::Logs,
         Pane::Requests,
+        Pane::Capacity,
     ];
 
     pub fn title(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Pane {
             Pane::Trace => "Trace",
             Pane::Logs => "Logs",
             Pane::Requests => "Requests",
+            Pane::Capacity => "Capacity",
         }
     }
 
@@ -50,7 +53,7 @@ impl Pane {
     pub fn large(self) -> bool {
         matches!(
             self,
-            Pane::Matrix | Pane::Trace | Pane::Logs | Pane::Requests
+            Pane::Matrix | Pane::Trace | Pane::Logs | Pane::Requests | Pane::Capacity
         )
     }
 }
@@ -180,7 +183,10 @@ impl View {
 
     /// Enter: the detail of the focused pane, where it has one.
     pub(super) fn open(&mut self) {
-        if matches!(self.focus, Pane::Matrix | Pane::Findings | Pane::Mode) {
+        if matches!(
+            self.focus,
+            Pane::Matrix | Pane::Findings | Pane::Mode | Pane::Capacity
+        ) {
             self.overlay = Some(Overlay::Detail);
         }
     }

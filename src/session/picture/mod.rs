@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::analysis::history::Trail;
 use crate::analysis::{self, Analysis};
 use crate::model::{Health, Model};
-use crate::vocab::{Event, Role, TargetRef};
+use crate::vocab::{Event, Role, Stream, TargetRef};
 
 /// Sparklines never show more intervals than this (a 300-column terminal's widest pane).
 pub const HISTORY_POINTS: usize = 512;
@@ -230,34 +230,68 @@ impl Evidence {
     }
 }
 
-/// A storage trace an LMCache target's `/config` names, present on this machine and not yet
-/// followed: the TUI asks whether to follow it.
+/// A file an LMCache target's `/config` names — its storage trace, or its lookup-hash log's
+/// directory — present on this machine and not yet read: the TUI asks whether to follow it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowOffer {
     pub target: TargetRef,
+    /// [`Stream::Trace`] or [`Stream::LookupHashes`].
+    pub stream: Stream,
     pub path: String,
 }
 
-/// The trace files to offer: named by a loopback target's `/config`, a regular file here, and
-/// not followed yet.
+impl FollowOffer {
+    /// What the file is, as the question names it.
+    pub fn what(&self) -> &'static str {
+        match self.stream {
+            Stream::LookupHashes => "lookup-hash log (the capacity curve)",
+            _ => "storage trace",
+        }
+    }
+}
+
+/// The files to offer: named by a loopback target's `/config`, here (a regular file, or the
+/// log's directory), and not read yet.
 fn offers(analysis: &Analysis, targets: &[TargetRow], model: &Model) -> Vec<FollowOffer> {
-    analysis
-        .lmcache
-        .by_target
-        .iter()
-        .filter_map(|t| {
-            let path = t.http.observability.as_ref()?.trace_output.clone()?;
-            let row = targets.iter().find(|r| r.name == t.target)?;
-            let followed = model.target(row.target).evidence.trace.is_some();
-            (crate::url::split(&t.target).is_loopback()
-                && !followed
-                && std::path::Path::new(&path).is_file())
-            .then_some(FollowOffer {
-                target: row.target,
-                path,
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for t in &analysis.lmcache.by_target {
+        let (Some(o), Some(row)) = (
+            t.http.observability.as_ref(),
+            targets.iter().find(|r| r.name == t.target),
+        ) else {
+            continue;
+        };
+        if !crate::url::split(&t.target).is_loopback() {
+            continue;
+        }
+        let read = &model.target(row.target).evidence;
+        let files = [
+            (Stream::Trace, &o.trace_output, read.trace.is_some()),
+            (
+                Stream::LookupHashes,
+                &o.lookup_hash_dir,
+                read.hashes.is_some(),
+            ),
+        ];
+        for (stream, path, followed) in files {
+            let Some(path) = path.clone().filter(|_| !followed) else {
+                continue;
+            };
+            let here = std::path::Path::new(&path);
+            let present = match stream {
+                Stream::LookupHashes => here.is_dir(),
+                _ => here.is_file(),
+            };
+            if present {
+                out.push(FollowOffer {
+                    target: row.target,
+                    stream,
+                    path,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// A target as the header and the target list show it.

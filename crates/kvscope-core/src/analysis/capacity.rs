@@ -9,6 +9,7 @@ use super::aggregate::{Sel, View, counter, histogram};
 use super::{Fig, figures::LmcacheFigures, misses::MissAttribution};
 use crate::capacity::{Curves, ModelCurve};
 use crate::metric;
+use crate::units::{bytes, percent};
 
 /// Curve points are at most this far apart in size.
 const STEP: f64 = 1.05;
@@ -135,6 +136,48 @@ pub struct Today<'a> {
     pub default_eviction: (f64, f64),
 }
 
+impl Capacity {
+    /// `L1 1.00 GiB → 55 % (observed 55 %) · 2.00 GiB → 65 % · ceiling 65 % (35 % of looked-up
+    /// tokens were never seen before)`.
+    pub fn headline(&self) -> String {
+        let c = self;
+        let mut parts = Vec::new();
+        if let Some(now) = &c.current {
+            parts.push(format!(
+                "L1 {} → {} (observed {})",
+                bytes(Some(now.bytes)),
+                percent(Some(now.predicted_hit_rate)),
+                percent(now.observed_hit_rate.value())
+            ));
+            // The next size up that serves more, if any below the ceiling.
+            if let Some(p) = c.curve.iter().find(|p| {
+                p.bytes.is_some_and(|b| b > now.bytes)
+                    && p.hit_rate > now.predicted_hit_rate + 0.005
+            }) {
+                parts.push(format!(
+                    "{} → {}",
+                    c.size(p.bytes, Some(p.chunks)),
+                    percent(Some(p.hit_rate))
+                ));
+            }
+        }
+        parts.push(format!(
+            "ceiling {} ({} of looked-up tokens were never seen before)",
+            percent(c.ceiling),
+            percent(c.cold_share)
+        ));
+        parts.join(" · ")
+    }
+
+    /// A size on the curve: bytes when the log gives one chunk size, chunks otherwise.
+    pub fn size(&self, b: Option<f64>, chunks: Option<f64>) -> String {
+        match (b, self.chunk_bytes) {
+            (Some(b), Some(_)) => bytes(Some(b)),
+            _ => format!("{:.0} chunks", chunks.unwrap_or(0.0).ceil()),
+        }
+    }
+}
+
 /// The section, when a lookup-hash log was read.
 pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
     let total = curves.total();
@@ -160,7 +203,13 @@ pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
     let to_reach = to_reach(&total, watermark);
     let by_model = by_model(curves, range, watermark, current.as_ref().ok());
     let sampled = curves.rate() < 1.0;
-    let notes = notes(curves, &total);
+    let mut notes = notes(curves, &total);
+    notes.extend(
+        current
+            .as_ref()
+            .ok()
+            .and_then(|c| spans_differ(c, total.tokens())),
+    );
     let miss_cost = today.misses.map(|m| miss_cost(m, today, spt));
     Capacity {
         model: "lru_one_tier",
@@ -217,6 +266,21 @@ fn current(
         doubling_recovers_gpu_seconds_per_hour: recovers.with(spt, |a, b| a * b),
         doubling_recovers_tokens_per_hour: recovers,
     }
+}
+
+/// When the log and the counters cover different lookups (a log rotated away or followed from
+/// part-way, a restart, several servers writing one directory), said: the predicted and the
+/// counted hit rates are then over different traffic.
+fn spans_differ(now: &Current, logged: u64) -> Option<String> {
+    let counted = now.observed_requested_tokens.value()?;
+    let logged = logged as f64;
+    ((counted - logged).abs() > 0.02 * counted.max(logged)).then(|| {
+        format!(
+            "the log holds {logged:.0} looked-up tokens, /metrics counted {counted:.0} since start: \
+             they cover different lookups (a log rotated away or read from part-way, a restart), \
+             so the predicted and counted hit rates are over different traffic"
+        )
+    })
 }
 
 /// What weakens the curve, said.

@@ -264,3 +264,37 @@ pub struct HashlogSummary {
     pub pending_bytes: usize,
     pub bytes: u64,
 }
+
+/// A lookup-hash log carried whole (a capture folder's), cut where it meets a timeline: for
+/// each part, the first of `times` (ascending) at or after its lines' `timestamp`s — the moment
+/// by which they had been written — and its bytes (`None`: after the last time). Lines stay in
+/// order: a line dated before one already placed goes with it; a line without a time, with
+/// the one before (the first time, when it is first).
+pub fn placed(log: &[u8], times: &[f64]) -> Vec<(Option<f64>, std::ops::Range<usize>)> {
+    #[derive(Deserialize)]
+    struct Dated {
+        timestamp: Option<f64>,
+    }
+    let mut out: Vec<(Option<f64>, std::ops::Range<usize>)> = Vec::new();
+    // The index in `times` of the part being made (times.len(): after the last).
+    let mut at = 0;
+    let mut start = 0;
+    while start < log.len() {
+        let end = memchr::memchr(b'\n', &log[start..]).map_or(log.len(), |n| start + n + 1);
+        let when = serde_json::from_slice::<Dated>(&log[start..end])
+            .ok()
+            .and_then(|d| d.timestamp)
+            .filter(|t| t.is_finite());
+        let key = when.map_or(at, |t| at.max(times.partition_point(|x| *x < t)));
+        match out.last_mut() {
+            Some(last) if key == at && last.1.end == start => last.1.end = end,
+            _ => out.push((times.get(key).copied(), start..end)),
+        }
+        at = key;
+        start = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -125,6 +125,9 @@ struct Line {
     event: Event,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stored: Option<BodyRef>,
+    /// Made from a carried member when the packet was read, not recorded.
+    #[serde(skip)]
+    carried: bool,
 }
 
 /// What a live recording removed before anything was written: the manifest's `redactions`.

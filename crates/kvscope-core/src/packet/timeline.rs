@@ -29,8 +29,6 @@ pub const KNOWN_KINDS: [&str; 6] = [
 /// A packet's events without their bodies, and the compressed body streams.
 pub struct Timeline {
     lines: Vec<Line>,
-    /// Lines at the end made from carried members ([`Opened::carried_as_events`]).
-    from_members: usize,
     streams: HashMap<TargetRef, Compressed>,
     /// Why the timeline ends early, when it does.
     pub stop: Option<String>,
@@ -78,7 +76,6 @@ impl Opened {
             unlisted: Vec::new(),
             unlisted_count: 0,
             recorded_interval: self.manifest.interval_seconds.filter(|i| *i > 0.0),
-            from_members: 0,
         };
         let (Some(compressed), Some(listed)) = (
             self.member(TIMELINE),
@@ -97,9 +94,7 @@ impl Opened {
         };
         let cut = timeline.read(compressed, &mut budget, &self.targets());
         if timeline.stop.is_none() && !cut {
-            let before = timeline.lines.len();
             self.carried_as_events(&mut timeline.lines);
-            timeline.from_members = timeline.lines.len() - before;
         }
         if cut && timeline.stop.is_none() {
             timeline.stop = Some(format!(
@@ -232,9 +227,7 @@ impl Timeline {
 
     /// Lines made from carried members dropped (a copy that carries them itself).
     pub(super) fn drop_carried(&mut self) {
-        let recorded = self.lines.len() - self.from_members;
-        self.lines.truncate(recorded);
-        self.from_members = 0;
+        self.lines.retain(|l| !l.carried);
     }
 
     /// What is wrong with the timeline: where it stops early, events for unlisted targets.
@@ -306,11 +299,17 @@ impl Timeline {
 
 impl Opened {
     /// Files carried as members (`trace`: a storage trace, `log`: a server log,
-    /// `lookup_hashes`: a lookup-hash log; what `import`
-    /// of a capture folder writes) become evidence events at the end of the timeline, read at
-    /// once, unless the timeline already has that target's stream.
+    /// `lookup_hashes`: a lookup-hash log; what `import` of a capture folder writes) become
+    /// evidence events, unless the timeline already has that target's stream. A trace and a
+    /// log are read at the end of the timeline; a lookup-hash log is cut at the timeline's
+    /// times, each part read at the first time its lines had been written by (so a replay, or
+    /// `--at`, has the log as it stood).
     fn carried_as_events(&self, lines: &mut Vec<Line>) {
         let end = lines.iter().rev().find_map(|l| l.event.time());
+        let mut times: Vec<f64> = lines.iter().filter_map(|l| l.event.time()).collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        let mut made = Vec::new();
         for m in &self.manifest.members {
             let stream = match m.kind.as_str() {
                 "trace" => crate::vocab::Stream::Trace,
@@ -335,20 +334,51 @@ impl Opened {
             if has {
                 continue;
             }
+            let parts = match stream {
+                crate::vocab::Stream::LookupHashes => {
+                    crate::evidence::hashes::placed(bytes, &times)
+                }
+                _ => vec![(None, 0..bytes.len())],
+            };
             let origin = m.path.rsplit('/').next().unwrap_or(&m.path).to_string();
-            lines.push(Line {
-                event: Event::Evidence {
-                    target,
-                    time: end,
-                    stream,
-                    fresh: true,
-                    body: bytes.to_vec(),
-                    origin,
-                },
-                stored: None,
-            });
+            for (i, (at, range)) in parts.into_iter().enumerate() {
+                made.push(Line {
+                    event: Event::Evidence {
+                        target,
+                        time: at.or(end),
+                        stream,
+                        fresh: i == 0,
+                        body: bytes[range].to_vec(),
+                        origin: origin.clone(),
+                    },
+                    stored: None,
+                    carried: true,
+                });
+            }
         }
+        merge(lines, made);
     }
+}
+
+/// `made` (carried lines) into `lines`, each after every line not later than it; the order
+/// within each kept.
+fn merge(lines: &mut Vec<Line>, mut made: Vec<Line>) {
+    if made.is_empty() {
+        return;
+    }
+    let at = |l: &Line| l.event.time().unwrap_or(f64::INFINITY);
+    made.sort_by(|a, b| at(a).total_cmp(&at(b)));
+    let recorded = std::mem::take(lines);
+    let mut made = made.into_iter().peekable();
+    for line in recorded {
+        if let Some(t) = line.event.time() {
+            while let Some(m) = made.next_if(|m| at(m) < t) {
+                lines.push(m);
+            }
+        }
+        lines.push(line);
+    }
+    lines.extend(made);
 }
 
 /// The `event` tag of a line that did not read as an event.

@@ -159,7 +159,12 @@ impl<'a> Recording<'a> {
                 None => None,
             };
             note_skipped(&mut skipped, &event, &key);
-            let line = serde_json::to_string(&Line { event, stored }).map_err(|e| e.to_string())?;
+            let line = serde_json::to_string(&Line {
+                event,
+                stored,
+                carried: false,
+            })
+            .map_err(|e| e.to_string())?;
             timeline_raw += line.len() as u64 + 1;
             timeline
                 .write_all(line.as_bytes())

@@ -55,6 +55,8 @@ pub struct Observability {
     /// The `.lct` recording level (`storage`, `events`, or off).
     pub trace_level: Option<String>,
     pub trace_output: Option<String>,
+    /// Where the lookup-hash log goes (`lookup_hash_log.output_dir`), when it is on.
+    pub lookup_hash_dir: Option<String>,
 }
 
 /// One LMCache HTTP route as the TUI lists it.
@@ -195,6 +197,12 @@ fn observability(o: &serde_json::Value) -> Observability {
         otlp_endpoint: text("otlp_endpoint"),
         trace_level: text("trace_level"),
         trace_output: text("trace_output"),
+        lookup_hash_dir: o
+            .get("lookup_hash_log")
+            .and_then(|l| l.get("output_dir"))
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
     }
 }
 

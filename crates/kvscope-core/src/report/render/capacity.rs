@@ -2,7 +2,6 @@
 //! counted, the next sizes up, the ceiling, the sizes that reach a hit rate, what misses cost.
 
 use super::{Lines, push};
-use crate::analysis::capacity::Capacity;
 use crate::report::Report;
 use crate::units::{bytes, percent};
 
@@ -13,7 +12,7 @@ pub(super) fn capacity_lines(r: &Report, out: &mut Lines) {
     let Some(c) = &r.analysis.capacity else {
         return;
     };
-    push(out, S, "hit rate by L1 size", headline(c));
+    push(out, S, "hit rate by L1 size", c.headline());
     let reach: Vec<String> = c
         .to_reach
         .iter()
@@ -21,7 +20,7 @@ pub(super) fn capacity_lines(r: &Report, out: &mut Lines) {
             Some(_) => format!(
                 "{} at {}",
                 percent(Some(t.hit_rate)),
-                size(c, t.bytes, t.chunks)
+                c.size(t.bytes, t.chunks)
             ),
             None => format!("{} never (above the ceiling)", percent(Some(t.hit_rate))),
         })
@@ -71,44 +70,7 @@ pub(super) fn capacity_lines(r: &Report, out: &mut Lines) {
     }
 }
 
-/// `L1 1.00 GiB → 55 % (observed 55 %) · 2.00 GiB → 65 % · ceiling 65 % (35 % of looked-up
-/// tokens were never seen before)`.
-pub fn headline(c: &Capacity) -> String {
-    let mut parts = Vec::new();
-    if let Some(now) = &c.current {
-        parts.push(format!(
-            "L1 {} → {} (observed {})",
-            bytes(Some(now.bytes)),
-            percent(Some(now.predicted_hit_rate)),
-            percent(now.observed_hit_rate.value())
-        ));
-        // The next size up that serves more, if any below the ceiling.
-        if let Some(p) = c.curve.iter().find(|p| {
-            p.bytes.is_some_and(|b| b > now.bytes) && p.hit_rate > now.predicted_hit_rate + 0.005
-        }) {
-            parts.push(format!(
-                "{} → {}",
-                size(c, p.bytes, Some(p.chunks)),
-                percent(Some(p.hit_rate))
-            ));
-        }
-    }
-    parts.push(format!(
-        "ceiling {} ({} of looked-up tokens were never seen before)",
-        percent(c.ceiling),
-        percent(c.cold_share)
-    ));
-    parts.join(" · ")
-}
-
 fn whole(f: &crate::analysis::Fig) -> String {
     f.value()
         .map_or_else(|| crate::units::UNKNOWN.to_string(), |v| format!("{v:.0}"))
-}
-
-fn size(c: &Capacity, b: Option<f64>, chunks: Option<f64>) -> String {
-    match (b, c.chunk_bytes) {
-        (Some(b), Some(_)) => bytes(Some(b)),
-        _ => format!("{:.0} chunks", chunks.unwrap_or(0.0).ceil()),
-    }
 }
