@@ -113,17 +113,7 @@ pub(super) fn detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
         ),
     ));
     if let Some(now) = &c.current {
-        lines.push(row(
-            "today",
-            format!(
-                "{} (from {}): {} at the watermark, {} just after an eviction; twice it: {}",
-                bytes(Some(now.bytes)),
-                now.bytes_from,
-                percent(Some(now.predicted_hit_rate)),
-                percent(Some(now.predicted_low)),
-                percent(Some(now.doubled_hit_rate))
-            ),
-        ));
+        lines.push(row("today", c.today().unwrap_or_default()));
         lines.push(row(
             "doubling recovers",
             format!(

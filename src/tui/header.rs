@@ -244,7 +244,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     if let Some(offer) = &app.offer {
         out.push(Line::from(Span::styled(
             format!(
-                "LMCache writes its {} to {}: follow it here? y / n",
+                "Follow LMCache's {} here? y / n · {}",
                 offer.what(),
                 clean(&offer.path)
             ),

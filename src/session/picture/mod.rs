@@ -244,7 +244,7 @@ impl FollowOffer {
     /// What the file is, as the question names it.
     pub fn what(&self) -> &'static str {
         match self.stream {
-            Stream::LookupHashes => "lookup-hash log (the capacity curve)",
+            Stream::LookupHashes => "lookup-hash log (capacity curve)",
             _ => "storage trace",
         }
     }

@@ -1,6 +1,6 @@
-//! The Capacity pane on the two real runs of one workload at 1 and 2 GiB of L1 (`NO_L2=1`,
-//! `--lookup-hash-log-dir`): the curve drawn from the analysis, today's L1 and the hit rate
-//! `/metrics` counted marked on it.
+//! The Capacity pane on real runs (`NO_L2=1`, `--lookup-hash-log-dir`): LMCache's bench client
+//! at 1 and 2 GiB of L1, and the Zipf workload at 0.5 and 1 GiB: the curve drawn from the
+//! analysis, today's L1 and the hit rate `/metrics` counted marked on it.
 
 use ratatui::crossterm::event::KeyCode;
 
@@ -10,13 +10,10 @@ use crate::tui::app::{App, Overlay, Pane};
 use crate::tui::theme::Theme;
 use crate::vocab::{Event, Role, Stream, TargetRef};
 
-/// The run at `size` (`1gib`, `2gib`): its capture folder's events, then its lookup-hash log
+/// The run in `run` (under fixtures/): its capture folder's events, then its lookup-hash log
 /// read beside the LMCache target.
-pub(in crate::tui) fn capacity_app(size: &str) -> App {
-    let dir = format!(
-        "{}/fixtures/lmcache-0.5.6-capacity/l1-{size}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+pub(in crate::tui) fn capacity_app(run: &str) -> App {
+    let dir = format!("{}/fixtures/{run}", env!("CARGO_MANIFEST_DIR"));
     let imported = crate::sources::capture::import(std::path::Path::new(&dir)).unwrap();
     let model = Model::new(&["http://127.0.0.1:8080/metrics".into()], &[], 64);
     let mut a = App::new(model, 1.0, 60.0, Theme::dark(), None);
@@ -50,8 +47,13 @@ fn show(a: &mut App, pane: Pane) {
 
 #[test]
 fn the_pane_draws_the_curve_today_and_what_was_counted_at_three_sizes() {
-    for (size, l1) in [("1gib", "1.00 GiB"), ("2gib", "2.00 GiB")] {
-        let mut a = capacity_app(size);
+    for (size, l1) in [
+        ("capacity/l1-1gib", "1.00 GiB"),
+        ("capacity/l1-2gib", "2.00 GiB"),
+        ("capacity-zipf/l1-512mib", "512.0 MiB"),
+        ("capacity-zipf/l1-1gib", "1.00 GiB"),
+    ] {
+        let mut a = capacity_app(&format!("lmcache-0.5.6-{size}"));
         show(&mut a, Pane::Capacity);
         let c = a
             .shown
@@ -77,7 +79,7 @@ fn the_pane_draws_the_curve_today_and_what_was_counted_at_three_sizes() {
             let first = crate::units::bytes(c.curve[0].bytes);
             assert!(s.contains(&first), "{size} {w}×{h} lacks {first}:\n{s}");
         }
-        if size == "1gib" {
+        if size == "capacity-zipf/l1-1gib" {
             insta::assert_snapshot!("capacity_80x24", render(&a, 80, 24));
             insta::assert_snapshot!("capacity_120x40", render(&a, 120, 40));
             insta::assert_snapshot!("capacity_200x60", render(&a, 200, 60));
@@ -87,7 +89,7 @@ fn the_pane_draws_the_curve_today_and_what_was_counted_at_three_sizes() {
 
 #[test]
 fn enter_opens_the_whole_section_and_no_log_says_how_to_give_one() {
-    let mut a = capacity_app("1gib");
+    let mut a = capacity_app("lmcache-0.5.6-capacity/l1-1gib");
     show(&mut a, Pane::Capacity);
     a.on_key(key(KeyCode::Enter));
     assert_eq!(a.view.overlay, Some(Overlay::Detail));
@@ -107,7 +109,7 @@ fn enter_opens_the_whole_section_and_no_log_says_how_to_give_one() {
 
 #[test]
 fn no_capacity_text_runs_into_an_edge() {
-    let mut a = capacity_app("2gib");
+    let mut a = capacity_app("lmcache-0.5.6-capacity-zipf/l1-2gib");
     let mut cuts = Vec::new();
     for overlay in [None, Some(Overlay::Detail)] {
         show(&mut a, Pane::Capacity);
@@ -155,8 +157,10 @@ fn a_lookup_hash_directory_named_by_config_is_offered() {
         (Stream::LookupHashes, here.as_str())
     );
     let s = render(&a, 200, 60);
-    assert!(s.contains("lookup-hash log (the capacity curve)"), "{s}");
-    assert!(s.contains("follow it here? y / n"), "{s}");
+    assert!(
+        s.contains("Follow LMCache's lookup-hash log (capacity curve) here? y / n"),
+        "{s}"
+    );
     let asked = a.on_key(key(KeyCode::Char('y')));
     assert!(
         matches!(asked, Some(crate::tui::app::Ask::Follow(o)) if o.stream == Stream::LookupHashes)
@@ -166,7 +170,7 @@ fn a_lookup_hash_directory_named_by_config_is_offered() {
     assert!(a.offer.is_none(), "asked once");
 
     // Already read: nothing to offer.
-    let mut read = capacity_app("1gib");
+    let mut read = capacity_app("lmcache-0.5.6-capacity/l1-1gib");
     drop(read.on_event(config(&here)));
     let now = read.now;
     read.on_tick(now + 1.0);

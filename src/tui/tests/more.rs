@@ -208,7 +208,7 @@ fn a_trace_file_named_by_config_is_offered_once() {
             a.offer.as_ref().map(|o| o.path.as_str()),
             Some(here.as_str())
         );
-        assert!(render(&a, 200, 60).contains("follow it here? y / n"));
+        assert!(render(&a, 200, 60).contains("Follow LMCache's storage trace here? y / n"));
         let asked = a.on_key(key(KeyCode::Char(answer)));
         assert!(a.offer.is_none());
         assert_eq!(matches!(asked, Some(Ask::Follow(_))), answer == 'y');

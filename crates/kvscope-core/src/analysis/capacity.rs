@@ -13,6 +13,8 @@ use crate::units::{bytes, percent};
 
 /// Curve points are at most this far apart in size.
 const STEP: f64 = 1.05;
+/// Scrapes the L1 occupancy is averaged over, newest first.
+pub const OCCUPANCY_SCRAPES: usize = 120;
 /// Hit rates `to_reach` gives a size for, before the ceiling.
 const TARGETS: [f64; 3] = [0.5, 0.8, 0.9];
 
@@ -74,9 +76,17 @@ pub struct Current {
     pub bytes_from: &'static str,
     /// At the watermark: what the curve says this L1 serves.
     pub predicted_hit_rate: f64,
-    /// Just after an eviction (the watermark less the ratio): LMCache's L1 holds between the
-    /// two, so the observed rate is expected between them.
+    /// Just after an eviction (the watermark less the ratio).
     pub predicted_low: f64,
+    /// With the whole L1 held: LMCache checks the watermark once a second, so stores can fill
+    /// L1 past it between two checks. The observed rate is expected between `predicted_low`
+    /// and this.
+    pub predicted_high: f64,
+    /// The mean share of L1 held since it first evicted (its usage gauge over the newest
+    /// [`OCCUPANCY_SCRAPES`] scrapes); unknown before any eviction. Context, not a prediction:
+    /// what matters is what L1 held when each lookup came, which a mean over scrapes does not
+    /// give (see docs/capacity.md).
+    pub occupancy: Fig,
     /// `/metrics`' since-start hit rate.
     pub observed_hit_rate: Fig,
     /// Lookup tokens `/metrics` counted since start: equal to `looked_up_tokens` when the log
@@ -134,6 +144,8 @@ pub struct Today<'a> {
     pub l1_size: Option<f64>,
     /// LMCache's default eviction watermark and ratio, for when `/status` does not say.
     pub default_eviction: (f64, f64),
+    /// The mean share of L1 held since it first evicted ([`super::history::l1_occupancy`]).
+    pub occupancy: Option<f64>,
 }
 
 impl Capacity {
@@ -149,17 +161,12 @@ impl Capacity {
                 percent(Some(now.predicted_hit_rate)),
                 percent(now.observed_hit_rate.value())
             ));
-            // The next size up that serves more, if any below the ceiling.
-            if let Some(p) = c.curve.iter().find(|p| {
-                p.bytes.is_some_and(|b| b > now.bytes)
-                    && p.hit_rate > now.predicted_hit_rate + 0.005
-            }) {
-                parts.push(format!(
-                    "{} → {}",
-                    c.size(p.bytes, Some(p.chunks)),
-                    percent(Some(p.hit_rate))
-                ));
-            }
+            // Twice today's L1: the step `capacity_bound` weighs.
+            parts.push(format!(
+                "{} → {}",
+                bytes(Some(2.0 * now.bytes)),
+                percent(Some(now.doubled_hit_rate))
+            ));
         }
         parts.push(format!(
             "ceiling {} ({} of looked-up tokens were never seen before)",
@@ -167,6 +174,22 @@ impl Capacity {
             percent(c.cold_share)
         ));
         parts.join(" · ")
+    }
+
+    /// Today's L1 on the curve, said whole: at the watermark, just after an eviction, full, at
+    /// the share it held on average; twice its size.
+    pub fn today(&self) -> Option<String> {
+        let now = self.current.as_ref()?;
+        let held = held_on_average(now);
+        Some(format!(
+            "{} (from {}): {} at the watermark, {} just after an eviction, {} full{held}; twice it: {}",
+            bytes(Some(now.bytes)),
+            now.bytes_from,
+            percent(Some(now.predicted_hit_rate)),
+            percent(Some(now.predicted_low)),
+            percent(Some(now.predicted_high)),
+            percent(Some(now.doubled_hit_rate))
+        ))
     }
 
     /// A size on the curve: bytes when the log gives one chunk size, chunks otherwise.
@@ -204,6 +227,10 @@ pub fn capacity(curves: &Curves, lookups: u64, today: &Today<'_>) -> Capacity {
     let by_model = by_model(curves, range, watermark, current.as_ref().ok());
     let sampled = curves.rate() < 1.0;
     let mut notes = notes(curves, &total);
+    if let Ok(c) = &current {
+        notes.extend(spans_differ(c, total.tokens()));
+        notes.extend(held_otherwise(c, watermark, ratio));
+    }
     notes.extend(
         current
             .as_ref()
@@ -260,6 +287,11 @@ fn current(
         bytes_from,
         predicted_hit_rate,
         predicted_low: at(bytes * (1.0 - ratio)),
+        predicted_high: total.hit_rate(bytes).unwrap_or(0.0),
+        occupancy: today.occupancy.map_or_else(
+            || Fig::unknown("L1 has not evicted yet, or its usage is unknown"),
+            Fig::known,
+        ),
         observed_hit_rate: today.lm.lookup.hit_rate.since_start.clone(),
         observed_requested_tokens: today.lm.lookup.requested_tokens.since_start.clone(),
         doubled_hit_rate,
@@ -279,6 +311,34 @@ fn spans_differ(now: &Current, logged: u64) -> Option<String> {
             "the log holds {logged:.0} looked-up tokens, /metrics counted {counted:.0} since start: \
              they cover different lookups (a log rotated away or read from part-way, a restart), \
              so the predicted and counted hit rates are over different traffic"
+        )
+    })
+}
+
+/// ` (it held 73.3% on average once it evicted)`, when known.
+fn held_on_average(now: &Current) -> String {
+    now.occupancy.value().map_or(String::new(), |o| {
+        format!(" (it held {} on average once it evicted)", percent(Some(o)))
+    })
+}
+
+/// When `/metrics` counted another hit rate than the curve gives at the watermark, said with
+/// why and the band it is expected in.
+fn held_otherwise(now: &Current, watermark: f64, ratio: f64) -> Option<String> {
+    let counted = now.observed_hit_rate.value()?;
+    let held = held_on_average(now);
+    ((counted - now.predicted_hit_rate).abs() > 0.01).then(|| {
+        format!(
+            "/metrics counted {}, the curve gives {} at the watermark {}: LMCache checks the \
+             watermark once a second and then evicts {} of its keys, so L1 holds less just after \
+             an eviction and more, up to all of it, when stores outrun the check{held}; the \
+             counted rate is expected between {} (just after an eviction) and {} (full)",
+            percent(Some(counted)),
+            percent(Some(now.predicted_hit_rate)),
+            percent(Some(watermark)),
+            percent(Some(ratio)),
+            percent(Some(now.predicted_low)),
+            percent(Some(now.predicted_high))
         )
     })
 }

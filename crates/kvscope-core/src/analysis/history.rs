@@ -75,6 +75,19 @@ pub fn l1_usage(t: &TargetStore, points: usize) -> Vec<Option<f64>> {
         .collect()
 }
 
+/// The mean L1 usage (a fraction) over the newest `points` scrapes that follow the first
+/// interval in which L1 evicted: what L1 held while it was full enough to evict (before that
+/// it had dropped nothing, so its size did not matter). `None` before any eviction or without
+/// the usage figure.
+pub fn l1_occupancy(t: &TargetStore, points: usize) -> Option<f64> {
+    let evicted = increases(t, metric!("lmcache_mp.l1_counters", "evicted"), points);
+    let first = evicted.iter().position(|n| n.is_some_and(|n| n > 0.0))?;
+    // Interval i ends at scrape i + 1 of the same newest points + 1 scrapes.
+    let usage = l1_usage(t, points + 1);
+    let held: Vec<f64> = usage[first + 1..].iter().flatten().copied().collect();
+    (!held.is_empty()).then(|| held.iter().sum::<f64>() / held.len() as f64)
+}
+
 /// One target's sparkline series kept from one picture to the next: each picture computes the
 /// points of the scrapes that came since the last, not all of them again. A point never
 /// changes once its scrape is in (its values, times and restarts are those of scrapes already

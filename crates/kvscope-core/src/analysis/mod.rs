@@ -433,6 +433,10 @@ impl<'a> Parts<'a> {
             engines: &self.views[inputs.lmcache.len()..],
             l1_size: inputs.l1_size,
             default_eviction: (findings::L1_WATERMARK, findings::L1_EVICTION_RATIO),
+            occupancy: inputs
+                .lmcache
+                .iter()
+                .find_map(|t| history::l1_occupancy(t, capacity::OCCUPANCY_SCRAPES)),
         };
         Some(capacity::capacity(&log.curves, log.lookups, &today))
     }

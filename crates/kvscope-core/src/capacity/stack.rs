@@ -47,7 +47,7 @@ fn sample_hash(key: u64) -> u32 {
 }
 
 impl Stack {
-    /// A stack exact up to `limit` distinct keys (at least 1,024).
+    /// A stack exact up to `limit` distinct keys (at least 64).
     pub fn new(limit: usize) -> Stack {
         Stack {
             keys: vec![0; 1024],
@@ -62,7 +62,7 @@ impl Stack {
             class_units: vec![0],
             threshold: u32::MAX,
             halvings: 0,
-            limit: limit.max(1024),
+            limit: limit.max(64),
         }
     }
 

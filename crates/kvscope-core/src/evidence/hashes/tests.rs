@@ -71,3 +71,45 @@ fn lines_keep_their_order_whatever_their_dates_say() {
     assert_eq!(placed(log, &[]), [(None, 0..log.len())]);
     assert!(placed(b"", &[1.0]).is_empty());
 }
+
+/// SHARDS on real data: the 1 GiB Zipf run's log (866 distinct chunks) read with room for
+/// only 500 keys is sampled (to a quarter, 201 keys), and its curve stays within its stated
+/// error bound (1/√keys, 0.0705) of the exact curve at 40 sizes from one chunk to every chunk
+/// held (measured: 0.0498).
+#[test]
+fn a_real_log_sampled_to_a_quarter_stays_within_its_error_bound() {
+    use crate::capacity::Curves;
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/lmcache-0.5.6-capacity-zipf/l1-1gib/lookup_hashes"
+    );
+    let file = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read(file).unwrap();
+    let read = |limit: usize| {
+        let mut h = super::Hashlog::new("lookup_hashes.jsonl");
+        h.curves = Curves::new(limit);
+        h.push(&log);
+        h.curves
+    };
+    let (exact, sampled) = (read(crate::capacity::EXACT_CHUNKS), read(500));
+    assert_eq!(exact.distinct(), 866);
+    assert!(sampled.rate() < 1.0, "sampled");
+    let bound = 1.0 / (sampled.held() as f64).sqrt();
+    let (e, s) = (exact.total(), sampled.total());
+    let full = e.full().unwrap();
+    let worst = (1..=40)
+        .map(|i| full * f64::from(i) / 40.0)
+        .map(|held| (e.hit_rate(held).unwrap() - s.hit_rate(held).unwrap()).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "sampled at {:.3}, {} keys held: worst error {worst:.4}, bound {bound:.4}",
+        sampled.rate(),
+        sampled.held()
+    );
+    assert!(worst <= bound, "worst {worst} against bound {bound}");
+}

@@ -26,6 +26,9 @@ pub(super) fn capacity_lines(r: &Report, out: &mut Lines) {
         })
         .collect();
     push(out, S, "to reach", reach.join(" · "));
+    if let Some(today) = c.today() {
+        push(out, S, "today's L1", today);
+    }
     push(
         out,
         S,
