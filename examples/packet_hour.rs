@@ -91,7 +91,7 @@ fn main() {
     let started = Instant::now();
     let opened = kvscope::packet::from_tar(&bytes).unwrap();
     let (model, stopped) =
-        kvscope::cli::packet::model_of(&targets, &opened.timeline(), None, 100_000, None);
+        kvscope::cli::packet::model_of(&targets, &opened.timeline(), None, (100_000, None), None);
     assert!(stopped.is_none());
     let analysis = kvscope::analysis::analyze(&model.inputs(60.0));
     let findings = analysis.findings.len();
@@ -104,7 +104,7 @@ fn main() {
         &targets,
         &opened.timeline(),
         None,
-        100_000,
+        (100_000, None),
         Some((60.0, &thresholds)),
     );
     let _ = kvscope::analysis::analyze(&judged.inputs(60.0));

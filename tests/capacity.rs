@@ -332,3 +332,34 @@ fn each_zipf_run_predicts_the_others_and_its_curve_climbs_gradually() {
         assert!(steps.len() >= 20, "{dir}: {} distinct rates", steps.len());
     }
 }
+
+/// `--capacity-exact` bounds what the curve follows exactly: the 1 GiB Zipf run (866 distinct
+/// chunks) with room for 500 is sampled to a quarter and says so, its hit rate at today's size
+/// within its error bound of the exact one; a bound out of range is refused by name.
+#[test]
+fn capacity_exact_bounds_the_curve_and_says_it_sampled() {
+    let dir = ZIPF[1].0;
+    let exact = report(&["--packet", dir]);
+    let sampled = report(&["--packet", dir, "--capacity-exact", "500"]);
+    let (e, s) = (&exact["capacity"], &sampled["capacity"]);
+    assert_eq!(e["sampled"], false);
+    assert_eq!(
+        (s["sampled"].clone(), num(&s["exact_up_to"])),
+        (Value::Bool(true), 500.0)
+    );
+    assert_eq!(num(&s["sampling_rate"]), 0.25);
+    let bound = num(&s["error_bound"]);
+    let at = |c: &Value| num(&c["current"]["predicted_hit_rate"]);
+    assert!(
+        (at(e) - at(s)).abs() <= bound,
+        "{} against {}, bound {bound}",
+        at(e),
+        at(s)
+    );
+    let out = kvscope()
+        .args(["report", "--packet", dir, "--capacity-exact", "12"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--capacity-exact"));
+}

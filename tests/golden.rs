@@ -89,6 +89,7 @@ fn reports_match_the_golden_outputs() {
                 routes: None,
                 follows: Vec::new(),
                 l1_size: None,
+                capacity_exact: None,
                 thresholds: Default::default(),
             };
             let got = match report::report(&args) {

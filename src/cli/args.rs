@@ -303,6 +303,25 @@ pub struct FollowOpts {
     /// KiB, MiB, GiB (GB counts as LMCache's --l1-size-gb does: 2^30 bytes).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub l1_size: Option<f64>,
+    /// Distinct chunks the capacity curve follows exactly before it samples them (SHARDS,
+    /// fixed size): more is exacter and costs about 34 bytes each [default: 2000000; 64 to
+    /// 20000000].
+    #[arg(long, value_name = "N", value_parser = parse_capacity_exact)]
+    pub capacity_exact: Option<usize>,
+}
+
+/// `--capacity-exact`: a whole number of distinct chunks, from 64 to 20,000,000.
+fn parse_capacity_exact(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of chunks"))?;
+    if (64..=20_000_000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is outside 64 to 20000000 chunks"))
+    }
 }
 
 /// A size: a number of bytes, or one with a unit (`KiB`, `MiB`, `GiB`, `TiB`; `K`, `M`, `G`,

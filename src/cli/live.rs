@@ -38,6 +38,7 @@ async fn watch_in(args: &WatchArgs, note: Option<String>) -> Result<crate::sessi
         .series_limit(args.series_limit)
         .thresholds(args.thresholds.clone())
         .l1_size(args.l1_size)
+        .capacity_exact(args.capacity_exact)
         .build(&names(&lm), &names(&en));
     let (tx, rx) = mpsc::channel(256);
     spawn_collectors(args, &lm, &en, model.limits.max_body_bytes, &tx)?;

@@ -19,17 +19,19 @@ pub const EXIT_DAMAGED: i32 = 1;
 /// A model holding a packet's events (up to `until`, when given), one target per entry; and
 /// why the events stop early, when they do. Bodies are decompressed one at a time. With
 /// `judge` (window, thresholds) every rule is judged as of each capture moment (events at one
-/// time together), its state changes kept in the model's verdicts.
+/// time together), its state changes kept in the model's verdicts. `limits`: series per scrape,
+/// and distinct chunks the capacity curve follows exactly (`None`: the default).
 pub fn model_of(
     targets: &[TargetEntry],
     timeline: &Timeline,
     until: Option<f64>,
-    limit: usize,
+    (limit, capacity_exact): (usize, Option<usize>),
     judge: Option<(f64, &crate::analysis::findings::Thresholds)>,
 ) -> (Model, Option<String>) {
     let headers = (0..timeline.len()).filter_map(|i| timeline.peek(i));
     let settings = ModelSettings {
         series_limit: limit,
+        capacity_exact,
         thresholds: judge.map(|j| j.1.clone()).unwrap_or_default(),
         // The interval the recording was made at, as a replay of it judges by.
         interval: Some(timeline.interval()),
@@ -288,7 +290,7 @@ fn convert(dir: &Path, report: Option<(f64, usize)>) -> Result<(Vec<u8>, &'stati
 pub fn load(
     path: &Path,
     at: Option<&str>,
-    limit: usize,
+    limits: (usize, Option<usize>),
     judge: Option<(f64, &crate::analysis::findings::Thresholds)>,
 ) -> Result<Model, Failure> {
     let _watchdog = Watchdog::start(path);
@@ -301,7 +303,7 @@ pub fn load(
         .map(|a| parse_at(a, first).map_err(|err| Failure::bad(format!("--at {a}: {err}"))))
         .transpose()?;
     let targets = &e.opened.manifest.targets;
-    let (model, stopped) = model_of(targets, &timeline, until, limit, judge);
+    let (model, stopped) = model_of(targets, &timeline, until, limits, judge);
     let mut problems = e.opened.problems.clone();
     problems.extend(timeline.problems());
     // A body that stops the replay early (the timeline's own stop is among its problems).

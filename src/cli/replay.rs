@@ -66,7 +66,7 @@ pub fn replay(args: &ReplayArgs) -> Result<crate::session::Stop, Failure> {
                 thresholds: thresholds.clone(),
                 interval: Some(interval),
                 kind: InputKind::Packet,
-                l1_size: None,
+                ..ModelSettings::default()
             };
             Core::new(model_for(&targets, &settings), window)
         });

@@ -60,6 +60,8 @@ pub struct ReportArgs {
     pub follows: Vec<super::follow::Given>,
     /// `--l1-size` (bytes): today's L1 for the capacity curve.
     pub l1_size: Option<f64>,
+    /// `--capacity-exact`: distinct chunks the capacity curve follows exactly.
+    pub capacity_exact: Option<usize>,
 }
 
 /// One target to read: a timeline of files, or a URL.
@@ -148,6 +150,7 @@ fn files_alone(args: &ReportArgs) -> Result<Model, Failure> {
         history: 2,
         series_limit: args.series_limit,
         thresholds: args.thresholds.clone(),
+        capacity_exact: args.capacity_exact,
         ..ModelSettings::default()
     };
     let mut model = settings.build(&named(Role::Lmcache), &named(Role::Engine));
@@ -282,7 +285,7 @@ fn read(args: &ReportArgs) -> Result<Model, Failure> {
         return super::packet::load(
             path,
             args.at.as_deref(),
-            args.series_limit,
+            (args.series_limit, args.capacity_exact),
             Some((args.window, &args.thresholds)),
         );
     }
@@ -308,6 +311,7 @@ fn read(args: &ReportArgs) -> Result<Model, Failure> {
         history: longest.max(args.samples) + 1,
         series_limit: args.series_limit,
         thresholds: args.thresholds.clone(),
+        capacity_exact: args.capacity_exact,
         ..ModelSettings::default()
     };
     let mut model = settings.build(&names(&lm), &names(&en));

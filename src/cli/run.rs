@@ -26,6 +26,7 @@ pub fn run(command: Command, sub: &ArgMatches) -> Result<i32, Failure> {
         } => {
             let mut args = settings::resolve(live, lmcache, engine, auth)?;
             args.l1_size = follow.l1_size;
+            args.capacity_exact = follow.capacity_exact;
             // Files given with flags follow target flags; the config's follow its own targets,
             // used only when no target flag is given.
             args.follows.extend(follows);
@@ -118,6 +119,7 @@ fn run_report(
         thresholds,
         follows,
         l1_size: follow.l1_size,
+        capacity_exact: follow.capacity_exact,
     }))
 }
 
@@ -142,6 +144,7 @@ fn run_export(
     } = command;
     let watch = WatchArgs {
         l1_size: None,
+        capacity_exact: None,
         follows,
         lmcache,
         engine,

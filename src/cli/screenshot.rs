@@ -62,6 +62,7 @@ pub fn render(args: &ShotArgs) -> Result<String, Failure> {
         routes: None,
         follows: Vec::new(),
         l1_size: None,
+        capacity_exact: None,
         thresholds: Default::default(),
     };
     let model = load(&inputs)?;

@@ -37,6 +37,8 @@ pub struct WatchArgs {
     pub follows: Vec<super::follow::Given>,
     /// `--l1-size` (bytes): today's L1 for the capacity curve.
     pub l1_size: Option<f64>,
+    /// `--capacity-exact`: distinct chunks the capacity curve follows exactly.
+    pub capacity_exact: Option<usize>,
     /// `--mouse` (or `mouse = true` in the config).
     pub mouse: bool,
 }

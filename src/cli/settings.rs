@@ -38,6 +38,7 @@ pub fn resolve(
     Ok(WatchArgs {
         follows,
         l1_size: None,
+        capacity_exact: None,
         lmcache,
         engine,
         interval: seconds(opts.interval, &cfg.interval, "interval", DEFAULT_INTERVAL)?,

@@ -123,9 +123,15 @@ pub struct Hashlog {
 
 impl Hashlog {
     pub fn new(origin: &str) -> Hashlog {
+        Hashlog::with_limit(origin, crate::capacity::EXACT_CHUNKS)
+    }
+
+    /// A log whose curve is exact up to `limit` distinct chunks, sampled past it.
+    pub fn with_limit(origin: &str, limit: usize) -> Hashlog {
         Hashlog {
             origin: origin.to_string(),
             files: 1,
+            curves: Curves::new(limit),
             ..Hashlog::default()
         }
     }

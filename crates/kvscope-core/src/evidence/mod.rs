@@ -33,6 +33,9 @@ pub struct Streams {
     pub engine_log: Option<lines::Log>,
     pub spans: Option<spans::Spans>,
     pub hashes: Option<hashes::Hashlog>,
+    /// Distinct chunks the capacity curve follows exactly before it samples (`None`: the
+    /// default, [`crate::capacity::EXACT_CHUNKS`]).
+    pub hash_limit: Option<usize>,
 }
 
 impl Streams {
@@ -65,7 +68,13 @@ impl Streams {
                 };
                 t.push(body);
             }
-            Stream::LookupHashes => next(&mut self.hashes, fresh, origin).push(body),
+            Stream::LookupHashes => {
+                if self.hashes.is_none() {
+                    let limit = self.hash_limit.unwrap_or(crate::capacity::EXACT_CHUNKS);
+                    self.hashes = Some(hashes::Hashlog::with_limit(origin, limit));
+                }
+                next(&mut self.hashes, fresh, origin).push(body)
+            }
             Stream::Otel => next(&mut self.spans, fresh, origin).push(body),
             Stream::ServerLog => next(&mut self.server_log, fresh, origin).push(body, time),
             Stream::EngineLog => next(&mut self.engine_log, fresh, origin).push(body, time),

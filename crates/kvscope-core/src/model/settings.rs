@@ -21,6 +21,8 @@ pub struct ModelSettings {
     pub kind: InputKind,
     /// `--l1-size` (bytes): today's L1 for the capacity curve when `/status` does not say.
     pub l1_size: Option<f64>,
+    /// Distinct chunks the capacity curve follows exactly (`--capacity-exact`).
+    pub capacity_exact: Option<usize>,
 }
 
 impl ModelSettings {
@@ -52,6 +54,13 @@ impl ModelSettings {
         ModelSettings { l1_size, ..self }
     }
 
+    pub fn capacity_exact(self, capacity_exact: Option<usize>) -> ModelSettings {
+        ModelSettings {
+            capacity_exact,
+            ..self
+        }
+    }
+
     /// A model of these targets (names, each role in its order).
     pub fn build(&self, lmcache: &[String], engine: &[String]) -> Model {
         let mut model = Model::new(lmcache, engine, self.history);
@@ -61,6 +70,7 @@ impl ModelSettings {
         model.l1_size = self.l1_size;
         for t in model.lmcache.iter_mut().chain(model.engine.iter_mut()) {
             t.kind = self.kind;
+            t.evidence.hash_limit = self.capacity_exact;
         }
         model
     }
@@ -76,6 +86,7 @@ impl Default for ModelSettings {
             interval: None,
             kind: InputKind::Files,
             l1_size: None,
+            capacity_exact: None,
         }
     }
 }
