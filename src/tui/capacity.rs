@@ -29,16 +29,16 @@ pub(super) fn draw_capacity(f: &mut Frame, area: Rect, app: &App) {
                    follow the one /config names.";
         return pane_text(f, inner, vec![Line::from(how)], app.theme.dim, true, "");
     };
-    let lines = summary(c, app);
-    let more = format!("{} shows all", app.keymap.hint(super::keys::Action::Open));
-    let text_rows = lines.len() as u16;
+    let mut lines = summary(c, app);
+    // The summary and the chart's key above the chart, when there is room for it.
+    let text_rows = lines.len() as u16 + 1;
     if inner.height < text_rows + CHART_ROWS || inner.width < 24 {
+        let more = format!("{} shows all", app.keymap.hint(super::keys::Action::Open));
         return pane_text(f, inner, lines, app.theme.text, false, &more);
     }
-    let mut lines = lines;
     lines.push(key(c, app));
     let [top, chart] =
-        Layout::vertical([Constraint::Length(text_rows + 1), Constraint::Min(0)]).areas(inner);
+        Layout::vertical([Constraint::Length(text_rows), Constraint::Min(0)]).areas(inner);
     f.render_widget(
         Paragraph::new(fit(lines, top.width)).style(app.theme.text),
         top,

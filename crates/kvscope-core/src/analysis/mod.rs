@@ -420,7 +420,8 @@ impl<'a> Parts<'a> {
         }
     }
 
-    /// The capacity section, from the first target's lookup-hash log.
+    /// The capacity section, from the first target's lookup-hash log. `misses` is `None` in the
+    /// verdict pass, which reads neither the miss classes nor L1's occupancy (not computed).
     fn capacity(
         &self,
         inputs: &Inputs<'a>,
@@ -433,10 +434,12 @@ impl<'a> Parts<'a> {
             engines: &self.views[inputs.lmcache.len()..],
             l1_size: inputs.l1_size,
             default_eviction: (findings::L1_WATERMARK, findings::L1_EVICTION_RATIO),
-            occupancy: inputs
-                .lmcache
-                .iter()
-                .find_map(|t| history::l1_occupancy(t, capacity::OCCUPANCY_SCRAPES)),
+            occupancy: misses.and_then(|_| {
+                inputs
+                    .lmcache
+                    .iter()
+                    .find_map(|t| history::l1_occupancy(t, capacity::OCCUPANCY_SCRAPES))
+            }),
         };
         Some(capacity::capacity(&log.curves, log.lookups, &today))
     }
