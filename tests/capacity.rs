@@ -137,6 +137,8 @@ fn a_log_alone_gives_the_curve_and_names_what_is_missing() {
         "--lookup-hashes",
         "fixtures/lmcache-0.5.6-capacity/l1-1gib/lookup_hashes",
     ]);
+    // One file in the directory, read as one.
+    assert_eq!(r["lookup_hashes"]["files"], 1, "{}", r["lookup_hashes"]);
     let c = &r["capacity"];
     assert!(c["current"].is_null());
     assert!(c["current_unknown"].as_str().unwrap().contains("--l1-size"));

@@ -70,6 +70,7 @@ fn reports_match_the_golden_outputs() {
     let bless = std::env::var_os("KVSCOPE_BLESS").is_some();
     let dir = common::fixture("golden");
     let mut differ = Vec::new();
+    let mut negative_zero = Vec::new();
     for (slug, lmcache, engine) in cases() {
         for (format, ext) in [(OutputFormat::Json, "json"), (OutputFormat::Text, "txt")] {
             let args = ReportArgs {
@@ -97,6 +98,9 @@ fn reports_match_the_golden_outputs() {
                 Err(f) => format!("exit {}: {}\n", f.code, normalise(&f.message).trim_end()),
             };
             let path = dir.join(format!("{slug}.{ext}"));
+            if ext == "json" && got.contains("-0.0") {
+                negative_zero.push(path.display().to_string());
+            }
             if bless {
                 std::fs::create_dir_all(&dir).unwrap();
                 std::fs::write(&path, &got).unwrap();
@@ -108,6 +112,10 @@ fn reports_match_the_golden_outputs() {
             }
         }
     }
+    assert!(
+        negative_zero.is_empty(),
+        "JSON outputs with -0.0 in them: {negative_zero:#?}"
+    );
     assert!(
         differ.is_empty(),
         "{} outputs differ from their golden files (KVSCOPE_BLESS=1 regenerates them): {differ:#?}",

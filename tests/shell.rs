@@ -152,7 +152,7 @@ fn zsh_and_fish_scripts_load_in_their_shells_where_installed() {
         } else {
             // fish completes a command line without a terminal: ask it as a user's tab would.
             let program = format!(
-                "source '{}'; complete -C 'kvscope wa'; complete -C 'kvscope report --ca'",
+                "source '{}'; complete -C 'kvscope wa'; complete -C 'kvscope report --ca-'",
                 file.display()
             );
             Command::new("fish")

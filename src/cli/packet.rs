@@ -367,6 +367,7 @@ fn redacted_copy(opened: &Opened) -> Result<Vec<u8>, String> {
                 "log" => "log",
                 "trace" => "trace",
                 "lookup_hashes" => "lookup_hashes",
+                "otel" => "otel",
                 _ => return None,
             };
             Some(Attachment {

@@ -217,7 +217,7 @@ fn report<'a>(table: &'a Table, source: &'a str, refresh: &'a Refresh) -> FleetR
 
 /// The JSON report, pretty-printed.
 pub fn json(table: &Table, source: &str, refresh: &Refresh) -> String {
-    let mut out = serde_json::to_string_pretty(&report(table, source, refresh))
+    let mut out = crate::units::pretty_json(&report(table, source, refresh))
         .expect("a fleet report always serialises");
     out.push('\n');
     out

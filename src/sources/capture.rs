@@ -85,7 +85,12 @@ fn carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>, Fil
             Err(why) => return Err(why),
         }
     }
-    if let Some(log) = lookup_hashes(folder, notes)? {
+    let sub = if folder.has("lookup_hashes") {
+        Some(Folder::open(&folder.resolve("lookup_hashes")?)?)
+    } else {
+        None
+    };
+    if let Some(log) = sub.map(|s| lookup_hashes(&s, notes)).transpose()?.flatten() {
         out.push((
             LMCACHE,
             "lookup_hashes",
@@ -96,14 +101,10 @@ fn carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>, Fil
     Ok(out)
 }
 
-/// The folder's `lookup_hashes/` (LMCache's `--lookup-hash-log-dir`): its
-/// `lookup_hashes_*.jsonl` files in name order (their rotation's order), as one log.
-fn lookup_hashes(folder: &Folder, notes: &mut Vec<String>) -> Result<Option<Vec<u8>>, FileError> {
+/// The `lookup_hashes_*.jsonl` files in `sub` (LMCache's `--lookup-hash-log-dir`) in name
+/// order (their rotation's order), as one log.
+fn lookup_hashes(sub: &Folder, notes: &mut Vec<String>) -> Result<Option<Vec<u8>>, FileError> {
     const SUB: &str = "lookup_hashes";
-    if !folder.has(SUB) {
-        return Ok(None);
-    }
-    let sub = Folder::open(&folder.resolve(SUB)?)?;
     let mut log = Vec::new();
     for name in sub.names(MAX_ENTRIES)? {
         if !(name.starts_with("lookup_hashes_") && name.ends_with(".jsonl")) {
@@ -340,14 +341,67 @@ fn peer_packet(folder: &Folder, names: Vec<String>) -> Result<Imported, ImportEr
     // LMCache targets first, as everywhere.
     targets.sort_by_key(|(t, _)| (t.role == Role::Engine, t.index));
     let files = events.iter().map(|_| None).collect();
+    let mut notes = Vec::new();
+    let carried = peer_carried(folder, &mut notes)?;
     Ok(Imported {
         layout: "peer packet",
         targets,
         events,
         files,
-        carried: Vec::new(),
-        notes: Vec::new(),
+        carried,
+        notes,
     })
+}
+
+/// The raw evidence a peer folder holds beside its scrapes, carried as the matching flags
+/// would read it: its `lookup_hashes_*.jsonl` (`--lookup-hashes`), OpenTelemetry span exports
+/// (`--otel`: a `.jsonl` or `.json` whose first line holds spans) and LMCache logs
+/// (`--server-log`: `lmcache*.log`). The peer's own summaries of them (`*_evidence.json`) are
+/// its conclusions, not evidence, and stay out.
+fn peer_carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>, FileError> {
+    let mut out = Vec::new();
+    if let Some(log) = lookup_hashes(folder, notes)? {
+        out.push((
+            LMCACHE,
+            "lookup_hashes",
+            "lookup_hashes.jsonl".to_string(),
+            log,
+        ));
+    }
+    for name in folder.names(MAX_ENTRIES)? {
+        let kind = if name.starts_with("lmcache") && name.ends_with(".log") {
+            "log"
+        } else if (name.ends_with(".jsonl") || name.ends_with(".json"))
+            && !name.starts_with("lookup_hashes_")
+        {
+            "otel"
+        } else {
+            continue;
+        };
+        let bytes = match folder.read(&name, MAX_CARRIED_BYTES) {
+            Ok(bytes) => bytes,
+            Err(why @ FileError::TooLarge { .. }) => {
+                notes.push(format!("{name} not carried: {why}"));
+                continue;
+            }
+            Err(why) => return Err(why),
+        };
+        if kind == "otel" && !holds_spans(&bytes) {
+            continue;
+        }
+        out.push((LMCACHE, kind, name, bytes));
+    }
+    Ok(out)
+}
+
+/// Whether a file's first line is an OpenTelemetry span export (OTLP JSON in either naming,
+/// or the SDK's span JSON).
+fn holds_spans(bytes: &[u8]) -> bool {
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let has = |k: &[u8]| memchr::memmem::find(first, k).is_some();
+    has(b"\"resourceSpans\"")
+        || has(b"\"resource_spans\"")
+        || (has(b"\"context\"") && has(b"\"span_id\""))
 }
 
 #[cfg(test)]
@@ -436,6 +490,25 @@ mod tests {
         assert_eq!(roles, [Role::Lmcache, Role::Engine]);
         let t = parse_rfc3339("2026-05-07T23:00:57Z").unwrap();
         assert!(i.events.iter().all(|e| e.time() == Some(t)));
+    }
+
+    /// The peer's hand-made failure-mode folder (its hashes redacted by the peer): its
+    /// lookup-hash log is carried as `--lookup-hashes` would read it; its summary of its logs
+    /// (`lmcache_log_evidence.json`, the peer's conclusions) is not, nor the scrapes twice.
+    #[test]
+    fn a_peer_folder_carries_its_lookup_hash_log_and_not_its_summaries() {
+        let i = import(&fixture("packet_a_missing_prometheus")).unwrap();
+        assert_eq!(i.layout, "peer packet");
+        let kinds: Vec<(&str, &str)> = i
+            .carried
+            .iter()
+            .map(|(_, kind, name, _)| (*kind, name.as_str()))
+            .collect();
+        assert_eq!(kinds, [("lookup_hashes", "lookup_hashes.jsonl")]);
+        let log = std::fs::read(fixture(
+            "packet_a_missing_prometheus/lookup_hashes_000.jsonl",
+        ));
+        assert_eq!(i.carried[0].3, log.unwrap());
     }
 
     #[test]

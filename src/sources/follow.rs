@@ -13,6 +13,8 @@ use crate::vocab::{Event, Stream, TargetRef};
 
 /// The most bytes one event carries.
 pub const CHUNK: usize = 1 << 20;
+/// The most a gzip file is read to: past it, it is refused (a file that expands without end).
+pub const MAX_UNZIPPED: u64 = 8 << 30;
 /// How far back from its end a log is first read when followed (a trace is read from its
 /// start: its header is there).
 pub const LOG_BACKLOG: u64 = 1 << 20;
@@ -107,17 +109,35 @@ fn read_all_dyn(
         }
         return Ok(());
     }
-    let mut input: Box<dyn Read> = if f.stdin() {
+    let raw: Box<dyn Read> = if f.stdin() {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(files::open(&f.path, Kind::RegularOrPipe)?.0)
     };
+    let unreadable = |source| FileError::Unreadable {
+        path: f.origin().into(),
+        source,
+    };
+    // A gzip file (a rotated log, a compressed span export) is read as what it holds; a
+    // trace is binary already and never is one.
+    let mut raw = std::io::BufReader::new(raw);
+    let gzip = f.stream != Stream::Trace
+        && std::io::BufRead::fill_buf(&mut raw)
+            .map_err(unreadable)?
+            .starts_with(&[0x1f, 0x8b]);
+    let mut input: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(raw).take(MAX_UNZIPPED + 1))
+    } else {
+        Box::new(raw)
+    };
     let mut fresh = true;
+    let mut total = 0u64;
     loop {
-        let chunk = read_chunk(&mut input, None).map_err(|source| FileError::Unreadable {
-            path: f.origin().into(),
-            source,
-        })?;
+        let chunk = read_chunk(&mut input, None).map_err(unreadable)?;
+        total += chunk.len() as u64;
+        if total > MAX_UNZIPPED {
+            return Err(FollowError::Unzipped(f.path.clone()));
+        }
         if chunk.is_empty() && !fresh {
             return Ok(());
         }
@@ -205,6 +225,9 @@ pub enum FollowError {
     /// A lookup-hash directory without its files.
     #[error("{}: no lookup_hashes_*.jsonl file in the directory", .0.display())]
     EmptyDirectory(std::path::PathBuf),
+    /// A gzip file that expands past [`MAX_UNZIPPED`].
+    #[error("{}: a gzip file that expands past 8 GiB", .0.display())]
+    Unzipped(std::path::PathBuf),
 }
 
 /// One look at a rotating directory: its files oldest first, each read to its end before the

@@ -282,7 +282,7 @@ fn one_report(
                     serde_json::json!({"row": row.row, "figures": figures}),
                 );
             }
-            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+            let mut s = crate::units::pretty_json(&v).unwrap_or_default();
             s.push('\n');
             s
         }

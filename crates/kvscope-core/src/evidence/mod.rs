@@ -69,11 +69,15 @@ impl Streams {
                 t.push(body);
             }
             Stream::LookupHashes => {
-                if self.hashes.is_none() {
-                    let limit = self.hash_limit.unwrap_or(crate::capacity::EXACT_CHUNKS);
-                    self.hashes = Some(hashes::Hashlog::with_limit(origin, limit));
-                }
-                next(&mut self.hashes, fresh, origin).push(body)
+                let limit = self.hash_limit.unwrap_or(crate::capacity::EXACT_CHUNKS);
+                let log = match self.hashes {
+                    // The first file: a log whose curve follows `limit` chunks exactly.
+                    None => self
+                        .hashes
+                        .insert(hashes::Hashlog::with_limit(origin, limit)),
+                    Some(_) => next(&mut self.hashes, fresh, origin),
+                };
+                log.push(body)
             }
             Stream::Otel => next(&mut self.spans, fresh, origin).push(body),
             Stream::ServerLog => next(&mut self.server_log, fresh, origin).push(body, time),

@@ -1,7 +1,10 @@
 //! OpenTelemetry span exports: OTLP-JSON (`{"resourceSpans": …}`, what a collector's file
-//! exporter writes, one object per line) and the Python SDK's per-span JSON (`to_json()`, what
-//! a console exporter prints), as concatenated JSON values in any layout. Integers may arrive
-//! as strings, times as nanoseconds or RFC 3339. Spans become request trees: `request` and
+//! exporter writes, one object per line), protobuf's JSON of the same messages under their
+//! proto field names (`{"resource_spans": …}`, `string_value`, ids in base64: the Python SDK's
+//! and several file exporters' form) or JSON names, and the Python SDK's per-span JSON
+//! (`to_json()`, what a console exporter prints), as concatenated JSON values in any layout.
+//! Integers may arrive as strings, times as nanoseconds or RFC 3339, ids as hex, `0x…` or
+//! base64. Spans become request trees: `request` and
 //! `cb.request` roots with their children, each root's hit figures from its attributes.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -155,11 +158,16 @@ impl Spans {
 
     fn value(&mut self, v: &Value) {
         let before = self.total;
-        if let Some(rs) = v.get("resourceSpans").and_then(Value::as_array) {
+        if let Some(rs) = field(v, "resourceSpans", "resource_spans").and_then(Value::as_array) {
             for r in rs {
-                let scopes = r
-                    .get("scopeSpans")
-                    .or_else(|| r.get("instrumentationLibrarySpans"))
+                let scopes = field(r, "scopeSpans", "scope_spans")
+                    .or_else(|| {
+                        field(
+                            r,
+                            "instrumentationLibrarySpans",
+                            "instrumentation_library_spans",
+                        )
+                    })
                     .and_then(Value::as_array);
                 for s in scopes.into_iter().flatten() {
                     for sp in s
@@ -298,7 +306,10 @@ impl Spans {
             .iter()
             .filter(|r| r.requested_tokens.is_some())
             .collect();
-        let sum = |f: fn(&Request) -> Option<f64>| looked.iter().filter_map(|r| f(r)).sum::<f64>();
+        // From +0.0: an empty `sum` of f64 is -0.0, which JSON would show.
+        let sum = |f: fn(&Request) -> Option<f64>| {
+            looked.iter().filter_map(|r| f(r)).fold(0.0, |a, b| a + b)
+        };
         let (hit, requested) = (sum(|r| r.hit_tokens), sum(|r| r.requested_tokens));
         SpanSummary {
             file: self.origin.clone(),
@@ -404,21 +415,29 @@ pub struct SpanSummary {
     pub by_name: BTreeMap<String, NameStats>,
 }
 
+/// A key of OTLP's JSON, under its JSON name (`resourceSpans`: OTLP/JSON, protobuf's default
+/// JSON) or its proto field name (`resource_spans`: protobuf JSON that keeps field names, as
+/// the Python SDK's and several file exporters' JSON is written).
+fn field<'v>(v: &'v Value, camel: &str, snake: &str) -> Option<&'v Value> {
+    v.get(camel).or_else(|| v.get(snake))
+}
+
 /// A value as text: strings as they are, numbers and booleans written out; OTLP's typed
-/// values (`{"stringValue": …}`, `{"intValue": "512"}`) unwrapped.
+/// values (`{"stringValue": …}`, `{"int_value": "512"}`) unwrapped.
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        Value::Object(o) => {
-            for k in ["stringValue", "intValue", "doubleValue", "boolValue"] {
-                if let Some(x) = o.get(k) {
-                    return text(x);
-                }
-            }
-            None
-        }
+        Value::Object(_) => [
+            ("stringValue", "string_value"),
+            ("intValue", "int_value"),
+            ("doubleValue", "double_value"),
+            ("boolValue", "bool_value"),
+        ]
+        .into_iter()
+        .find_map(|(camel, snake)| field(v, camel, snake))
+        .and_then(text),
         _ => None,
     }
 }
@@ -433,9 +452,47 @@ fn nanos(v: &Value) -> Option<f64> {
     (n.is_finite() && n >= 0.0).then_some(n / 1e9)
 }
 
+/// A trace or span id as lowercase hex: OTLP/JSON's hex, the SDK's `0x…`, or protobuf JSON's
+/// base64 of the id's 16 or 8 bytes. `None` for an empty or all-zero id (no parent).
 fn hex_id(v: Option<&Value>) -> Option<String> {
-    let s = v?.as_str()?.trim_start_matches("0x");
-    (!s.is_empty() && s.bytes().any(|b| b != b'0')).then(|| s.to_ascii_lowercase())
+    let s = v?.as_str()?;
+    let hex = match s.strip_prefix("0x") {
+        Some(h) => h.to_ascii_lowercase(),
+        None if matches!(s.len(), 16 | 32) && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            s.to_ascii_lowercase()
+        }
+        None => match base64(s) {
+            Some(bytes) if matches!(bytes.len(), 8 | 16) => {
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            }
+            _ => s.to_ascii_lowercase(),
+        },
+    };
+    (!hex.is_empty() && hex.bytes().any(|b| b != b'0')).then_some(hex)
+}
+
+/// Standard base64 (with or without padding); `None` when `s` is not that.
+fn base64(s: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let body = s.trim_end_matches('=');
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in body.bytes() {
+        acc = (acc << 6) | u32::from(digit(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
 }
 
 fn otlp_span(sp: &Value) -> Option<Span> {
@@ -452,12 +509,12 @@ fn otlp_span(sp: &Value) -> Option<Span> {
         })
         .collect();
     Some(Span {
-        trace_id: hex_id(sp.get("traceId"))?,
-        span_id: hex_id(sp.get("spanId"))?,
-        parent_id: hex_id(sp.get("parentSpanId")),
+        trace_id: hex_id(field(sp, "traceId", "trace_id"))?,
+        span_id: hex_id(field(sp, "spanId", "span_id"))?,
+        parent_id: hex_id(field(sp, "parentSpanId", "parent_span_id")),
         name: sp.get("name")?.as_str()?.to_string(),
-        start: nanos(sp.get("startTimeUnixNano")?)?,
-        end: nanos(sp.get("endTimeUnixNano")?)?,
+        start: nanos(field(sp, "startTimeUnixNano", "start_time_unix_nano")?)?,
+        end: nanos(field(sp, "endTimeUnixNano", "end_time_unix_nano")?)?,
         error: sp
             .get("status")
             .and_then(|s| s.get("code"))
@@ -490,4 +547,36 @@ fn sdk_span(v: &Value) -> Option<Span> {
             .is_some_and(|c| c == "ERROR"),
         attributes,
     })
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::hex_id;
+    use serde_json::json;
+
+    /// Ids from the real export (fixtures/lmcache-0.5.6-otlp) as protobuf JSON writes them
+    /// (base64), and the same as OTLP/JSON (hex) and the SDK (`0x…`) write them; empty and
+    /// all-zero ids are no id.
+    #[test]
+    fn ids_in_every_encoding_read_as_the_same_hex() {
+        let span = "5c072a36cea4fced";
+        let trace = "af0036e3c0b69c0dccb18080cbc47215";
+        for v in [
+            json!("XAcqNs6k/O0="),
+            json!(span),
+            json!(format!("0x{span}")),
+        ] {
+            assert_eq!(hex_id(Some(&v)).as_deref(), Some(span), "{v}");
+        }
+        let t = json!("rwA248C2nA3MsYCAy8RyFQ==");
+        assert_eq!(hex_id(Some(&t)).as_deref(), Some(trace));
+        for none in [
+            json!(""),
+            json!("AAAAAAAAAAA="),
+            json!("0000000000000000"),
+            json!(7),
+        ] {
+            assert_eq!(hex_id(Some(&none)), None, "{none}");
+        }
+    }
 }

@@ -309,13 +309,16 @@ impl Recording<'_> {
         }
         let mut hosts =
             Hosts::collect(&self.targets, self.events).map_err(super::WriteError::Build)?;
-        for a in self.attachments.iter().filter(|a| a.kind == "log") {
+        // Everything carried but the binary trace is text: logs, span exports, the
+        // lookup-hash log.
+        let text = |a: &Attachment| a.kind != "trace";
+        for a in self.attachments.iter().filter(|a| text(a)) {
             hosts.scan(&a.bytes);
         }
         let mut redactions = self.redactions.clone();
         let mut attachments = Vec::new();
         for a in &self.attachments {
-            if a.kind == "log" {
+            if text(a) {
                 attachments.push(Attachment {
                     bytes: hosts.bytes(&a.bytes),
                     ..a.clone()

@@ -315,6 +315,7 @@ impl Opened {
                 "trace" => crate::vocab::Stream::Trace,
                 "log" => crate::vocab::Stream::ServerLog,
                 "lookup_hashes" => crate::vocab::Stream::LookupHashes,
+                "otel" => crate::vocab::Stream::Otel,
                 _ => continue,
             };
             let Some(target) = m

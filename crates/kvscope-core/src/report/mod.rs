@@ -144,7 +144,7 @@ pub fn json(model: &Model, window: f64) -> String {
 pub fn json_of(model: &Model, a: &Analysis, window: f64) -> String {
     let r = report(model, a, window);
     let mut out =
-        serde_json::to_string_pretty(&with_unknowns(&r)).expect("a report always serialises");
+        crate::units::pretty_json(&with_unknowns(&r)).expect("a report always serialises");
     out.push('\n');
     out
 }

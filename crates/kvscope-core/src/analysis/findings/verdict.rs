@@ -133,6 +133,15 @@ fn state(c: &Facts<'_>, rules: &[Finding]) -> Verdict {
     let Some(lookups) = lookups(c) else {
         let why = if c.lmcache_targets == 0 && c.engine_targets == 0 {
             "no target has answered yet".to_string()
+        } else if c.lmcache_targets > 0
+            && !c
+                .families
+                .iter()
+                .any(|f| f.id.starts_with("lmcache") && f.series > 0)
+        {
+            // No LMCache family at all: not a server before its first lookup (its L1 gauges
+            // are there from the start), but one whose metrics go elsewhere.
+            no_lmcache_metrics(c)
         } else if c.lmcache_targets > 0 {
             // The MP server answered without its lookup counters: it creates them at the
             // first lookup.
@@ -154,6 +163,26 @@ fn state(c: &Facts<'_>, rules: &[Finding]) -> Verdict {
     match hit_rate(c, &lookups) {
         Ok(h) => by_rate(c, h, &critical),
         Err(why) => degraded_or(c, &critical, CacheState::Unknown, why),
+    }
+}
+
+/// Why an LMCache target that answered shows none of LMCache's families: LMCache run with
+/// `--otlp-endpoint` pushes its metrics there and leaves `/metrics` with the process's own.
+fn no_lmcache_metrics(c: &Facts<'_>) -> String {
+    let pushed = c.lm.by_target.iter().find_map(|t| {
+        let o = t.http.observability.as_ref()?;
+        o.otlp_endpoint.clone()
+    });
+    match pushed {
+        Some(at) => format!(
+            "LMCache pushes its metrics to OTLP ({}, /config observability.otlp_endpoint): its \
+             /metrics has none of them; read them where that collector sends them, or run the \
+             server without --otlp-endpoint",
+            crate::sanitize::clean(&at)
+        ),
+        None => "the LMCache target's /metrics has none of LMCache's families: a server run \
+                 with --otlp-endpoint pushes them there instead (--routes reads /config to tell)"
+            .into(),
     }
 }
 

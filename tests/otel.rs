@@ -1,0 +1,177 @@
+//! Real OpenTelemetry span exports of a real LMCache 0.5.6 MP server run with
+//! `--enable-tracing --otlp-endpoint` (fixtures/lmcache-0.5.6-otlp, provenance in
+//! fixtures/README.md): the same export requests written in protobuf's two JSON forms read to
+//! the same spans; and the run's `/metrics`, which an OTLP-pushing server leaves without
+//! LMCache's families, is said to be that, not "no traffic".
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const RUN: &str = "fixtures/lmcache-0.5.6-otlp";
+
+fn kvscope(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty() || out.status.code() != Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+fn spans_of(file: &str) -> Value {
+    let (code, out) = kvscope(&[
+        "report",
+        "--format",
+        "json",
+        "--otel",
+        &format!("{RUN}/{file}"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("-0.0"), "no negative zero in JSON output");
+    let mut s: Value = serde_json::from_str::<Value>(&out).unwrap()["spans"].clone();
+    s.as_object_mut().unwrap().remove("file");
+    s
+}
+
+/// Proto field names (`resource_spans`, `string_value`, base64 ids: what read as 0 spans
+/// before) and lowerCamelCase read to one summary: every span the receiver counted, requests
+/// tied to their lookups by parent ids.
+#[test]
+fn both_protobuf_json_forms_of_a_real_export_read_alike() {
+    let (snake, camel) = (spans_of("spans.proto.jsonl"), spans_of("spans.camel.jsonl"));
+    assert_eq!(snake, camel);
+    // What the receiver logged: 24 requests, 176 spans.
+    assert_eq!(snake["spans"], 176, "{snake}");
+    assert_eq!(snake["skipped_values"], 0);
+    assert_eq!(snake["error"], Value::Null);
+    let requests = snake["requests"].as_u64().unwrap();
+    assert!(
+        requests > 0 && snake["requests_with_lookup"] == requests,
+        "{snake}"
+    );
+    let (hit, requested) = (
+        snake["hit_tokens"].as_f64().unwrap(),
+        snake["requested_tokens"].as_f64().unwrap(),
+    );
+    assert!(hit > 0.0 && hit < requested, "{snake}");
+    assert_eq!(
+        snake["by_name"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["mp.lookup_prefetch", "mp.retrieve", "mp.store", "request"]
+    );
+}
+
+/// The run's own capture: `/metrics` has the process's metrics only, `/config` names the OTLP
+/// endpoint; the verdict says where the metrics went.
+#[test]
+fn an_otlp_pushing_server_is_unknown_with_where_its_metrics_went() {
+    let (code, out) = kvscope(&["report", "--format", "json", "--packet", RUN]);
+    assert_eq!(code, 0);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["verdict"]["state"], "unknown", "{}", r["verdict"]);
+    let summary = r["verdict"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("pushes its metrics to OTLP (http://127.0.0.1:14317"),
+        "{summary}"
+    );
+    // Without the routes it cannot say where, and says how to tell.
+    let (_, out) = kvscope(&[
+        "report",
+        "--format",
+        "json",
+        "--lmcache",
+        &format!("{RUN}/metrics_t20.prom"),
+    ]);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let summary = r["verdict"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("none of LMCache's families") && summary.contains("--otlp-endpoint"),
+        "{summary}"
+    );
+}
+
+/// A peer packet folder that holds a span export beside its scrapes: import carries it, and
+/// the report reads it as `--otel` would (the export is the real one above; the folder is the
+/// real packet_a's scrapes and manifest, put together here).
+#[test]
+fn a_peer_folder_s_span_export_is_read_as_otel_would() {
+    let dir = std::env::temp_dir().join(format!("kvscope-peer-otel-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in [
+        "fixture_manifest.json",
+        "lmcache_metrics_loaded.prom",
+        "vllm_metrics_loaded.prom",
+    ] {
+        std::fs::copy(root.join("fixtures/packet_a").join(f), dir.join(f)).unwrap();
+    }
+    std::fs::copy(
+        root.join(RUN).join("spans.proto.jsonl"),
+        dir.join("lmcache_otel_spans.jsonl"),
+    )
+    .unwrap();
+    let (code, out) = kvscope(&[
+        "report",
+        "--format",
+        "json",
+        "--packet",
+        dir.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 0, "{out}");
+    let spans = &serde_json::from_str::<Value>(&out).unwrap()["spans"];
+    assert_eq!(spans["spans"], 176, "{spans}");
+    assert_eq!(spans["file"], "lmcache_otel_spans.jsonl");
+}
+
+/// A gzip span export (two gzip members one after the other, as `cat a.gz b.gz` makes) reads
+/// as the export it holds.
+#[test]
+fn a_gzip_export_reads_as_what_it_holds() {
+    use std::io::Write;
+    let plain = std::fs::read(format!(
+        "{}/{RUN}/spans.proto.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let half = plain.len() / 2;
+    let cut = half + plain[half..].iter().position(|b| *b == b'\n').unwrap() + 1;
+    let mut gz = Vec::new();
+    for part in [&plain[..cut], &plain[cut..]] {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(part).unwrap();
+        gz.extend(e.finish().unwrap());
+    }
+    let path = std::env::temp_dir().join(format!("kvscope-spans-{}.jsonl.gz", std::process::id()));
+    std::fs::write(&path, gz).unwrap();
+    let (code, out) = kvscope(&[
+        "report",
+        "--format",
+        "json",
+        "--otel",
+        path.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 0, "{out}");
+    let mut got = serde_json::from_str::<Value>(&out).unwrap()["spans"].clone();
+    got.as_object_mut().unwrap().remove("file");
+    let mut want = spans_of("spans.proto.jsonl");
+    // The compressed file's bytes are its own.
+    for v in [&mut got, &mut want] {
+        v.as_object_mut().unwrap().remove("bytes");
+    }
+    assert_eq!(got, want);
+}
