@@ -82,13 +82,17 @@ fn window_seconds(views: &[View]) -> Fig {
 
 /// Engine figures (vLLM, or SGLang from its token counters) over the engine targets.
 pub fn engine(views: &[View]) -> EngineFigures {
-    let exports = |prefix: &str| {
-        views
-            .iter()
-            .any(|v| v.t.series().iter().any(|s| s.family.starts_with(prefix)))
+    // By the catalog's reading of each series, so an exporter's spelling (`vllm_X`) counts.
+    let exports = |prefix: &str, id: &str| {
+        views.iter().any(|v| {
+            v.t.series().iter().any(|s| {
+                s.family.starts_with(prefix)
+                    || s.metric.is_some_and(|m| m.family_def().id.starts_with(id))
+            })
+        })
     };
-    let vllm = exports("vllm:");
-    if !vllm && exports("sglang") {
+    let vllm = exports("vllm:", "vllm.");
+    if !vllm && exports("sglang", "sglang.") {
         let none = || Fig::unknown("SGLang has no external prefix cache counter");
         return EngineFigures {
             kind: Some(EngineKind::Sglang),

@@ -175,9 +175,42 @@ pub const KNOWN_PREFIXES: &[&str] = &[
     "lmcache_coordinator_",
     "lmcache_",
     "vllm:",
+    "vllm_",
     "sglang:",
     "sglang_",
 ];
+
+/// Which exporter-normalised spellings a scrape's names are read in: `vllm_X`, `sglang_X` and
+/// `lmcache_X` for `vllm:X`, `sglang:X` and `lmcache:X` (what OpenTelemetry collectors,
+/// Google Managed Prometheus and widely used dashboards write). Chosen per scrape: a scrape
+/// that has any name with the colon keeps its underscored names as they are, so no counter
+/// is read twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spelling {
+    pub vllm: bool,
+    pub sglang: bool,
+    pub lmcache: bool,
+}
+
+impl Spelling {
+    /// Every spelling read (a lone name, with no scrape to choose by).
+    pub const ANY: Spelling = Spelling {
+        vllm: true,
+        sglang: true,
+        lmcache: true,
+    };
+
+    /// The spellings a scrape whose family names are `names` is read in.
+    pub fn of<'a>(names: impl IntoIterator<Item = &'a str>) -> Spelling {
+        let mut s = Spelling::ANY;
+        for n in names {
+            s.vllm &= !n.starts_with("vllm:");
+            s.sglang &= !n.starts_with("sglang:");
+            s.lmcache &= !n.starts_with("lmcache:");
+        }
+        s
+    }
+}
 
 fn index() -> &'static HashMap<&'static str, MetricRef> {
     static INDEX: OnceLock<HashMap<&'static str, MetricRef>> = OnceLock::new();
@@ -242,15 +275,19 @@ pub const PREDATES: &[Predates] = &[
 
 /// The catalog metric an exposition family name declares (as in `# TYPE`), for untyped
 /// histogram parts (`_bucket`, `_sum`, `_count` declared without a type) too.
-pub fn declared_metric(name: &str, kind: crate::expo::Kind) -> Option<MetricRef> {
-    lookup(name).or_else(|| {
+pub fn declared_metric(
+    name: &str,
+    kind: crate::expo::Kind,
+    spelling: Spelling,
+) -> Option<MetricRef> {
+    lookup_spelled(name, spelling).or_else(|| {
         if kind != crate::expo::Kind::Unknown {
             return None;
         }
         ["_bucket", "_sum", "_count"]
             .iter()
             .filter_map(|suf| name.strip_suffix(suf))
-            .find_map(lookup)
+            .find_map(|n| lookup_spelled(n, spelling))
             .filter(|m| m.metric_def().kind == MetricKind::Histogram)
     })
 }
@@ -258,8 +295,13 @@ pub fn declared_metric(name: &str, kind: crate::expo::Kind) -> Option<MetricRef>
 /// Looks up an exposition family name (as in `# TYPE`, or a bare sample name).
 ///
 /// Tries the name, the name without a counter's `_total`, and the exporter-normalised
-/// spellings `lmcache_X` → `lmcache:X` and `sglang_X` → `sglang:X`.
+/// spellings `vllm_X` → `vllm:X`, `sglang_X` → `sglang:X` and `lmcache_X` → `lmcache:X`.
 pub fn lookup(name: &str) -> Option<MetricRef> {
+    lookup_spelled(name, Spelling::ANY)
+}
+
+/// [`lookup`], reading the underscored spellings only where `spelling` says.
+pub fn lookup_spelled(name: &str, spelling: Spelling) -> Option<MetricRef> {
     let idx = index();
     let direct = |n: &str| {
         idx.get(n)
@@ -269,9 +311,17 @@ pub fn lookup(name: &str) -> Option<MetricRef> {
     if let Some(r) = direct(name) {
         return Some(r);
     }
-    let (prefix, rest) = if let Some(rest) = name.strip_prefix("sglang_") {
+    let (prefix, rest) = if let Some(rest) = name.strip_prefix("sglang_")
+        && spelling.sglang
+    {
         ("sglang:", rest)
-    } else if let Some(rest) = name.strip_prefix("lmcache_") {
+    } else if let Some(rest) = name.strip_prefix("vllm_")
+        && spelling.vllm
+    {
+        ("vllm:", rest)
+    } else if let Some(rest) = name.strip_prefix("lmcache_")
+        && spelling.lmcache
+    {
         ("lmcache:", rest)
     } else {
         return None;

@@ -26,6 +26,7 @@ impl TargetStore {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.spelling = crate::catalog::Spelling::of(scrape.families.iter().map(|f| f.name));
         let time = self.scrape_time(seq, observed.or(time), future);
         let process_start = scrape
             .data_samples()
@@ -142,7 +143,7 @@ impl TargetStore {
                 kind: f.kind,
                 metric: match before.get(i) {
                     Some(d) if *d.name == *f.name && d.kind == f.kind => d.metric,
-                    _ => crate::catalog::declared_metric(f.name, f.kind),
+                    _ => crate::catalog::declared_metric(f.name, f.kind, self.spelling),
                 },
                 samples: 0,
             })
@@ -241,7 +242,7 @@ impl TargetStore {
             return id;
         }
         let fam = scrape.family(s);
-        let (metric, part) = resolve_metric(fam.name, fam.kind, s.name, s.part);
+        let (metric, part) = resolve_metric(fam.name, fam.kind, s.name, s.part, self.spelling);
         let labels = scrape.labels(s);
         let owned: Box<[(Box<str>, Box<str>)]> = self
             .order_buf
@@ -348,8 +349,14 @@ fn strip_part(name: &str) -> &str {
 
 /// The catalog metric of a sample. Untyped histogram parts (`x_bucket` with no `# TYPE`) are
 /// recognised by their suffix when the catalog says the stem is a histogram.
-fn resolve_metric(family: &str, kind: Kind, name: &str, part: Part) -> (Option<MetricRef>, Part) {
-    if let Some(m) = catalog::lookup(family) {
+fn resolve_metric(
+    family: &str,
+    kind: Kind,
+    name: &str,
+    part: Part,
+    spelling: catalog::Spelling,
+) -> (Option<MetricRef>, Part) {
+    if let Some(m) = catalog::lookup_spelled(family, spelling) {
         return (Some(m), part);
     }
     if kind == Kind::Unknown {
@@ -359,8 +366,8 @@ fn resolve_metric(family: &str, kind: Kind, name: &str, part: Part) -> (Option<M
             ("_count", Part::Count),
         ] {
             if let Some(stem) = name.strip_suffix(suf)
-                && let Some(m) =
-                    catalog::lookup(stem).filter(|m| m.metric_def().kind == MetricKind::Histogram)
+                && let Some(m) = catalog::lookup_spelled(stem, spelling)
+                    .filter(|m| m.metric_def().kind == MetricKind::Histogram)
             {
                 return (Some(m), p);
             }

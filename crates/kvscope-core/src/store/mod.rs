@@ -92,6 +92,8 @@ pub struct TargetStore {
     pub routes: std::collections::BTreeMap<crate::vocab::Route, RouteAnswer>,
     /// The target's trace and logs, as read so far.
     pub evidence: crate::evidence::Streams,
+    /// The spellings the newest scrape's names are read in ([`crate::catalog::Spelling`]).
+    spelling: crate::catalog::Spelling,
     /// Family names, one copy each, shared by their series.
     families: std::collections::HashSet<std::sync::Arc<str>, foldhash::fast::RandomState>,
     key_buf: String,
@@ -117,6 +119,7 @@ impl TargetStore {
             max_series: 2 * DEFAULT_SERIES_LIMIT,
             routes: Default::default(),
             evidence: Default::default(),
+            spelling: crate::catalog::Spelling::ANY,
             restarts: Vec::new(),
             families: Default::default(),
             key_buf: String::new(),

@@ -22,6 +22,16 @@ const PREFIXES: [&[&str]; 5] = [
     &["lmcache_coordinator_"],
 ];
 
+/// The catalog family ids of each [`Prefix`] group, in its order: a series the catalog read in
+/// an exporter's spelling (`vllm_X` for `vllm:X`) counts for its group as the colon name would.
+const FAMILY_IDS: [&str; 5] = [
+    "vllm.",
+    "sglang.",
+    "lmcache_mp.",
+    "lmcache.",
+    "lmcache_coordinator.",
+];
+
 /// Labels whose values the detection reads.
 const LABELS: &[&str] = &[
     "device",
@@ -69,8 +79,10 @@ impl Scan {
                 }
                 if !family.is_some_and(|f| std::ptr::eq(f, &*s.family)) {
                     family = Some(&s.family);
+                    let id = s.metric.map(|m| m.family_def().id);
                     for (g, group) in PREFIXES.iter().enumerate() {
-                        groups[g] = group.iter().any(|p| s.family.starts_with(p));
+                        groups[g] = group.iter().any(|p| s.family.starts_with(p))
+                            || id.is_some_and(|id| id.starts_with(FAMILY_IDS[g]));
                     }
                 }
                 for g in (0..PREFIXES.len()).filter(|g| groups[*g]) {
