@@ -484,6 +484,29 @@ pub static FAMILIES: &[FamilyDef] = &[
         m("store_failed_keys", C, &["vllm:mooncake_store_operation_failed_keys"]),
         m("store_time", H, &["vllm:mooncake_store_operation_time_seconds"]),
     ]),
+    // vLLM 0.34's other KV connectors (names from its wheel's source).
+    fam!("vllm.hf3fs", "vLLM HF3FS KV connector saves and loads (0.34)", Vllm, None, NONE, [
+        m("save_duration", H, &["vllm:hf3fs_save_duration_seconds"]),
+        m("load_duration", H, &["vllm:hf3fs_load_duration_seconds"]),
+        m("failed_saves", C, &["vllm:hf3fs_num_failed_save"]),
+        m("failed_loads", C, &["vllm:hf3fs_num_failed_load"]),
+    ]),
+    fam!("vllm.hisparse", "vLLM HiSparse host KV cache (0.34)", Vllm, None, NONE, [
+        m("hits", C, &["vllm:hisparse_cache_hits"]),
+        m("misses", C, &["vllm:hisparse_cache_misses"]),
+        m("host_to_device_bytes", C, &["vllm:hisparse_host_to_device_bytes"]),
+        m("host_usage", G, &["vllm:hisparse_host_cache_usage_perc"]),
+        m("pending_page_transfers", G, &["vllm:hisparse_pending_page_transfers"]),
+        m("block_lifetime", H, &["vllm:hisparse_host_block_lifetime_seconds"]),
+        m("block_idle_before_evict", H, &["vllm:hisparse_host_block_idle_before_evict_seconds"]),
+        m("block_reuse_gap", H, &["vllm:hisparse_host_block_reuse_gap_seconds"]),
+    ]),
+    fam!("vllm.umbp", "vLLM UMBP KV transfers (0.34)", Vllm, None, NONE, [
+        m("submitted", C, &["vllm:umbp_transfer_submitted"]),
+        m("completed", C, &["vllm:umbp_transfer_completed"]),
+        m("failed", C, &["vllm:umbp_transfer_failed"]),
+        m("bytes", C, &["vllm:umbp_transfer_bytes"]),
+    ]),
     fam!("vllm.lmcache_mp_connector", "vLLM side of the LMCache MP connector", VllmMpConnector, None, NONE, [
         m("lookup_duration", H, &["vllm:lmcache_mp_lookup_duration_seconds"]),
         m("kv_events_buffered", G, &["vllm:lmcache_mp_kv_events_buffered"]),
