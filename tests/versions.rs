@@ -67,3 +67,104 @@ fn every_vllm_0_34_name_is_known_in_either_spelling() {
         }
     }
 }
+
+const RC: &str = "fixtures/lmcache-0.5.7rc2-cpu-run1";
+
+fn report_packet(dir: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "--format", "json", "--packet", dir])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The 0.5.7 pre-release run for real (LMCache's bench client, L1 1 GB, fs L2): every LMCache
+/// family it exports is known, including its two new lookup counters; its architecture; its
+/// schema-2 trace decoded as `lmcache trace info` read it (trace_info.txt).
+#[test]
+fn lmcache_0_5_7rc2_is_read_whole() {
+    let r = report_packet(RC);
+    assert_eq!(r["unrecognised"], serde_json::json!([]));
+    assert_eq!(r["mode"]["architecture"], "lmcache_mp_server");
+    let lookup = r["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "lmcache_mp.lookup")
+        .unwrap();
+    for key in ["prompt_tokens", "request_hit_tokens"] {
+        let m = lookup["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["key"] == key)
+            .unwrap();
+        assert_eq!(m["status"], "populated", "{m}");
+    }
+    let info = std::fs::read_to_string(format!(
+        "{}/{RC}/trace_info.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let field = |k: &str| {
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap()
+    };
+    let t = &r["trace"];
+    assert_eq!(
+        t["trace_schema_version"].to_string(),
+        field("trace_schema_version:")
+    );
+    assert_eq!(t["total_records"].to_string(), field("total_records:"));
+    let ops: Vec<(String, u64)> = info
+        .lines()
+        .filter_map(|l| {
+            let (op, n) = l.trim().rsplit_once(": ")?;
+            if !op.starts_with("lmcache.") {
+                return None;
+            }
+            Some((op.to_string(), n.parse::<u64>().ok()?))
+        })
+        .collect();
+    assert!(!ops.is_empty());
+    for (op, n) in ops {
+        assert_eq!(t["ops"][&op], n, "{op}");
+    }
+}
+
+/// 0.5.7's /status bounds prefetches by `inflight_watermark`, a share of L1, where 0.5.6 gave
+/// a count (`max_in_flight`): it is not read as a count (one prefetch in flight would have
+/// been "1 of 0.5", saturated), and the rule that needs the count says it cannot judge.
+#[test]
+fn inflight_watermark_is_a_share_not_a_count() {
+    let r = report_packet(RC);
+    let http = &r["lmcache"]["http"];
+    assert_eq!(http["prefetch_inflight_watermark"], 0.5);
+    assert_eq!(http["prefetch_max_in_flight"], Value::Null);
+    let why = r["unknowns"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.ends_with("prefetch_max_in_flight"))
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    assert!(why.contains("inflight_watermark"), "{why}");
+    let rule = r["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "prefetch_queue_saturated")
+        .unwrap();
+    assert_eq!(rule["state"], "not_evaluable", "{rule}");
+    // 0.5.6 gives the count.
+    let old = report_packet("fixtures/lmcache-0.5.6-cpu-run1");
+    assert_eq!(old["lmcache"]["http"]["prefetch_max_in_flight"], 8.0);
+}

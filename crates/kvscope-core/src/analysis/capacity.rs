@@ -89,6 +89,9 @@ pub struct Current {
     pub occupancy: Fig,
     /// `/metrics`' since-start hit rate.
     pub observed_hit_rate: Fig,
+    /// The part of it L1 served (the hit rate times L1's share of the hits): what the curve,
+    /// which models L1 alone, is checked against when an L2 tier serves hits too.
+    pub observed_l1_hit_rate: Fig,
     /// Lookup tokens `/metrics` counted since start: equal to `looked_up_tokens` when the log
     /// and the counters cover the same lookups.
     pub observed_requested_tokens: Fig,
@@ -293,6 +296,12 @@ fn current(
             Fig::known,
         ),
         observed_hit_rate: today.lm.lookup.hit_rate.since_start.clone(),
+        observed_l1_hit_rate: today
+            .lm
+            .lookup
+            .hit_rate
+            .since_start
+            .with(&today.lm.lookup.l1_share.since_start, |h, s| h * s),
         observed_requested_tokens: today.lm.lookup.requested_tokens.since_start.clone(),
         doubled_hit_rate,
         doubling_recovers_gpu_seconds_per_hour: recovers.with(spt, |a, b| a * b),
@@ -326,6 +335,17 @@ fn held_on_average(now: &Current) -> String {
 /// why and the band it is expected in.
 fn held_otherwise(now: &Current, watermark: f64, ratio: f64) -> Option<String> {
     let counted = now.observed_hit_rate.value()?;
+    let l1 = now.observed_l1_hit_rate.value().unwrap_or(counted);
+    if l1 < counted - 1e-9 {
+        // An L2 tier served hits: what reached L1 from L2 changed what L1 held, which the
+        // one-tier curve does not model.
+        return Some(format!(
+            "an L2 tier served {} of the looked-up tokens and L1 {}: the curve models L1 alone, \
+             without what L2 loads back into it, so it predicts neither (docs/capacity.md)",
+            percent(Some(counted - l1)),
+            percent(Some(l1))
+        ));
+    }
     let held = held_on_average(now);
     ((counted - now.predicted_hit_rate).abs() > 0.01).then(|| {
         format!(

@@ -24,6 +24,9 @@ pub struct HttpFacts {
     pub prefetch_pending_queue: Fig,
     pub prefetch_in_flight: Fig,
     pub prefetch_max_in_flight: Fig,
+    /// The share of L1 in-flight L2 prefetches may stage before new ones wait (LMCache
+    /// 0.5.7's `inflight_watermark`, which replaced the count `max_in_flight`).
+    pub prefetch_inflight_watermark: Fig,
     /// `observability.max_queue_size` from `/config`.
     pub event_bus_queue_size: Fig,
     /// `observability.metrics_sample_rate` from `/config`: what sampled histograms are scaled by.
@@ -162,15 +165,21 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
         prefetch_submission_queue: from(pf, "submission_queue_size", Route::Status),
         prefetch_pending_queue: from(pf, "pending_queue_size", Route::Status),
         prefetch_in_flight: from(pf, "in_flight_request_count", Route::Status),
-        // 0.5.7 renamed max_in_flight to inflight_watermark.
+        // 0.5.7 bounds prefetches by `inflight_watermark`, a share of L1 staged (0.5 by
+        // default), not by a count: it is not a maximum number in flight.
         prefetch_max_in_flight: match pf {
-            Some(p) => num(
-                p.get("max_in_flight")
-                    .or_else(|| p.get("inflight_watermark")),
-                "max_in_flight",
-            ),
+            Some(p)
+                if p.get("max_in_flight").is_none() && p.get("inflight_watermark").is_some() =>
+            {
+                Fig::unknown(
+                    "this build bounds prefetches by inflight_watermark, a share of L1 they may \
+                     stage (LMCache 0.5.7), not by a count",
+                )
+            }
+            Some(p) => num(p.get("max_in_flight"), "max_in_flight"),
             None => Fig::unknown(why(Route::Status)),
         },
+        prefetch_inflight_watermark: from(pf, "inflight_watermark", Route::Status),
         event_bus_queue_size: from(config_obs, "max_queue_size", Route::Config),
         metrics_sample_rate: from(config_obs, "metrics_sample_rate", Route::Config),
         observability: config_obs.map(observability),
