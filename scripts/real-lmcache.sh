@@ -57,6 +57,9 @@ if [ "$("$VENV/bin/pip" show lmcache 2>/dev/null | sed -n 's/^Version: //p')" !=
   "$VENV/bin/pip" install -q "lmcache==$LMCACHE_VERSION" >"$LMCACHE_HOME/pip.log" 2>&1 \
     || { log "pip install failed; see $LMCACHE_HOME/pip.log"; exit 1; }
 fi
+# Older releases' CLI imports `openai` at start (for its engine bench) without requiring it.
+"$VENV/bin/python" -c "import openai" 2>/dev/null || "$VENV/bin/pip" install -q openai >>"$LMCACHE_HOME/pip.log" 2>&1 \
+  || { log "pip install openai failed; see $LMCACHE_HOME/pip.log"; exit 1; }
 
 # A scrubbed environment: GET /env returns the server's whole environment.
 ENVV=(env -i PATH="$VENV/bin:/usr/bin:/bin" HOME="$OUT/tmp" TMPDIR="$OUT/tmp" LANG=C.UTF-8
@@ -134,8 +137,11 @@ workload() {  # fill past L1 (eviction, L2 stores), revisit (L1 + L2 hits), lmca
   # LMCache 0.5.6 keeps every lmcache-driven client's shared-memory KV registration after the
   # client exits (~4 GB per pass): run that path once per server, not in every loop of `serve`.
   [ -e "$OUT/.driven_done" ] && return
-  bench driven --transfer-mode lmcache_driven --start 100 --end 104
-  bench driven_repeat --transfer-mode lmcache_driven --start 100 --end 104
+  # Releases before 0.5 call the server-driven path `handle`.
+  local driven=lmcache_driven
+  "${ENVV[@]}" "$VENV/bin/lmcache" bench server --help 2>/dev/null | grep -q lmcache_driven || driven=handle
+  bench driven --transfer-mode "$driven" --start 100 --end 104
+  bench driven_repeat --transfer-mode "$driven" --start 100 --end 104
   touch "$OUT/.driven_done"
 }
 ROUTES=(/ /healthcheck /status /config /config/adapters /version /lmc_version /commit_id /threads

@@ -1,4 +1,5 @@
-//! Names by version: every metric name vLLM 0.34.0 declares (read from its wheel's source,
+//! Names by version: LMCache 0.4.7, 0.5.6 and the 0.5.7 pre-release, run for real, are read
+//! whole; every metric name vLLM 0.34.0 declares (read from its wheel's source,
 //! fixtures/vllm-0.34.0-metric-names.txt, provenance in fixtures/README.md) is one the catalog
 //! knows, in the colon and the exporter spellings.
 
@@ -84,14 +85,75 @@ fn report_packet(dir: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// The 0.5.7 pre-release run for real (LMCache's bench client, L1 1 GB, fs L2): every LMCache
-/// family it exports is known, including its two new lookup counters; its architecture; its
-/// schema-2 trace decoded as `lmcache trace info` read it (trace_info.txt).
+/// LMCache releases run for real with LMCache's own bench client (L1 1 GB, fs L2), each with
+/// what `lmcache trace info` printed for its storage trace.
+const RUNS: [(&str, &str, &str); 3] = [
+    ("0.4.7", "fixtures/lmcache-0.4.7-cpu-run1", "trace_info.txt"),
+    (
+        "0.5.6",
+        "fixtures/lmcache-0.5.6-cpu-run1",
+        "ground-truth/trace_info.txt",
+    ),
+    ("0.5.7rc2", RC, "trace_info.txt"),
+];
+
+/// Every release: every LMCache family it exports is known (0 unrecognised), the
+/// architecture is the MP server, no required family is missing, and its trace (schema 1 or
+/// 2) decodes as `lmcache trace info` read it: schema, record count and every op's count.
 #[test]
-fn lmcache_0_5_7rc2_is_read_whole() {
+fn every_release_run_for_real_is_read_whole() {
+    for (version, dir, info) in RUNS {
+        let r = report_packet(dir);
+        assert_eq!(r["unrecognised"], serde_json::json!([]), "{version}");
+        assert_eq!(r["mode"]["architecture"], "lmcache_mp_server", "{version}");
+        let missing: Vec<&Value> = r["families"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "missing" && f["need"] == "required")
+            .collect();
+        assert!(missing.is_empty(), "{version}: {missing:?}");
+        let info = std::fs::read_to_string(format!("{}/{dir}/{info}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+        let field = |k: &str| {
+            info.lines()
+                .find_map(|l| l.trim().strip_prefix(k))
+                .map(|v| v.trim().to_string())
+                .unwrap()
+        };
+        let t = &r["trace"];
+        assert_eq!(t["error"], Value::Null, "{version}");
+        assert_eq!(
+            t["trace_schema_version"].to_string(),
+            field("trace_schema_version:"),
+            "{version}"
+        );
+        assert_eq!(
+            t["total_records"].to_string(),
+            field("total_records:"),
+            "{version}"
+        );
+        let ops: Vec<(String, u64)> = info
+            .lines()
+            .filter_map(|l| {
+                let (op, n) = l.trim().rsplit_once(": ")?;
+                if !op.starts_with("lmcache.") {
+                    return None;
+                }
+                Some((op.to_string(), n.parse::<u64>().ok()?))
+            })
+            .collect();
+        assert!(!ops.is_empty(), "{version}");
+        for (op, n) in ops {
+            assert_eq!(t["ops"][&op], n, "{version}: {op}");
+        }
+    }
+}
+
+/// What only 0.5.7 exports: its two new lookup counters, populated.
+#[test]
+fn lmcache_0_5_7rc2_s_new_lookup_counters_are_read() {
     let r = report_packet(RC);
-    assert_eq!(r["unrecognised"], serde_json::json!([]));
-    assert_eq!(r["mode"]["architecture"], "lmcache_mp_server");
     let lookup = r["families"]
         .as_array()
         .unwrap()
@@ -106,37 +168,6 @@ fn lmcache_0_5_7rc2_is_read_whole() {
             .find(|m| m["key"] == key)
             .unwrap();
         assert_eq!(m["status"], "populated", "{m}");
-    }
-    let info = std::fs::read_to_string(format!(
-        "{}/{RC}/trace_info.txt",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    let field = |k: &str| {
-        info.lines()
-            .find_map(|l| l.trim().strip_prefix(k))
-            .map(|v| v.trim().to_string())
-            .unwrap()
-    };
-    let t = &r["trace"];
-    assert_eq!(
-        t["trace_schema_version"].to_string(),
-        field("trace_schema_version:")
-    );
-    assert_eq!(t["total_records"].to_string(), field("total_records:"));
-    let ops: Vec<(String, u64)> = info
-        .lines()
-        .filter_map(|l| {
-            let (op, n) = l.trim().rsplit_once(": ")?;
-            if !op.starts_with("lmcache.") {
-                return None;
-            }
-            Some((op.to_string(), n.parse::<u64>().ok()?))
-        })
-        .collect();
-    assert!(!ops.is_empty());
-    for (op, n) in ops {
-        assert_eq!(t["ops"][&op], n, "{op}");
     }
 }
 
