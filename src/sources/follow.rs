@@ -176,6 +176,17 @@ pub async fn follow(f: Follow, every: Duration, tx: tokio::sync::mpsc::Sender<Ev
     if f.stdin() {
         return follow_stdin(f, tx).await;
     }
+    // A gzip file does not grow: it is read whole, as what it holds, once.
+    if f.stream != Stream::Trace && gzip(&f.path) {
+        // On a thread of its own, a chunk at a time as the session takes them.
+        let read = tokio::task::spawn_blocking(move || {
+            read_all(&f, Some(crate::timefmt::now()), |e| {
+                drop(tx.blocking_send(e))
+            })
+        });
+        drop(read.await);
+        return;
+    }
     let mut place = Place::default();
     loop {
         let looked = if f.path.is_dir() {
@@ -198,6 +209,14 @@ pub async fn follow(f: Follow, every: Duration, tx: tokio::sync::mpsc::Sender<Ev
         }
         tokio::time::sleep(every).await;
     }
+}
+
+/// Whether the file at `path` starts as gzip does.
+fn gzip(path: &std::path::Path) -> bool {
+    let mut head = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut head))
+        .is_ok_and(|()| head == [0x1f, 0x8b])
 }
 
 /// Whether `f` can be followed: an error naming it when not.

@@ -223,3 +223,34 @@ fn a_rotating_directory_is_read_file_by_file_and_loses_nothing_at_a_rotation() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Hand-made: a gzip log given to follow is read whole, as what it holds, and the follower
+/// ends (a gzip file does not grow).
+#[test]
+fn a_followed_gzip_file_is_read_whole_once() {
+    use std::io::Write;
+    let plain = b"[2026-12-07 06:00:00,000] LMCache INFO: one\n[2026-12-07 06:00:01,000] LMCache INFO: two\n".repeat(50);
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&plain).unwrap();
+    let path = scratch("followed.log.gz");
+    std::fs::write(&path, e.finish().unwrap()).unwrap();
+    let f = follow_of(&path, Stream::ServerLog);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let got = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let task = tokio::spawn(follow(f, Duration::from_millis(10), tx));
+        let mut got = Vec::new();
+        while let Some(e) = rx.recv().await {
+            got.push(e);
+        }
+        task.await.unwrap();
+        got
+    });
+    let _ = std::fs::remove_file(&path);
+    let body: Vec<u8> = bodies(&got).into_iter().flat_map(|(_, b)| b).collect();
+    assert_eq!(body, plain);
+    assert!(bodies(&got)[0].0, "fresh");
+}
