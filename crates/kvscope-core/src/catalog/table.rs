@@ -121,7 +121,8 @@ pub static FAMILIES: &[FamilyDef] = &[
         m("prefetch_load_submitted_objects", C, &["lmcache_mp_l2_prefetch_load_submitted_objects_chunks", "lmcache_mp.l2_prefetch_load_submitted_objects"]),
         m("prefetch_load_completed", C, &["lmcache_mp_l2_prefetch_load_completed_chunks", "lmcache_mp.l2_prefetch_load_completed"]),
         m("evicted_objects", C, &["lmcache_mp_l2_evicted_objects_chunks", "lmcache_mp.l2_evicted_objects"]),
-        // Prefix chunks an L2 lookup found: LMCache 0.4.x (run for real at 0.4.7), gone by 0.5.6.
+        // Prefix chunks an L2 lookup found: LMCache 0.4.7 to 0.5.3 (both run for real), gone by
+        // 0.5.6.
         m("prefetch_hit", C, &["lmcache_mp_l2_prefetch_hit_chunks", "lmcache_mp.l2_prefetch_hit"]),
     ]),
     fam!("lmcache_mp.l2_failures", "L2 prefetch failures", MpServer, Some(L2), NONE, [m("prefetch_failure", C, &[
