@@ -1,5 +1,5 @@
-//! Names by version: LMCache 0.4.7, 0.5.3, 0.5.6 and the 0.5.7 pre-release, run for real,
-//! are read whole; every metric name vLLM 0.34.0 declares (read from its wheel's source,
+//! Names by version: LMCache 0.4.7, 0.5.0, 0.5.3, 0.5.6 and the 0.5.7 pre-release, run for
+//! real, are read whole; every metric name vLLM 0.34.0 declares (read from its wheel's source,
 //! fixtures/vllm-0.34.0-metric-names.txt, provenance in fixtures/README.md) is one the
 //! catalog knows, in the colon and the exporter spellings.
 
@@ -87,8 +87,9 @@ fn report_packet(dir: &str) -> Value {
 
 /// LMCache releases run for real with LMCache's own bench client (L1 1 GB, fs L2), each with
 /// what `lmcache trace info` printed for its storage trace.
-const RUNS: [(&str, &str, &str); 4] = [
+const RUNS: [(&str, &str, &str); 5] = [
     ("0.4.7", "fixtures/lmcache-0.4.7-cpu-run1", "trace_info.txt"),
+    ("0.5.0", "fixtures/lmcache-0.5.0-cpu-run1", "trace_info.txt"),
     ("0.5.3", "fixtures/lmcache-0.5.3-cpu-run1", "trace_info.txt"),
     (
         "0.5.6",

@@ -140,6 +140,9 @@ pub static FAMILIES: &[FamilyDef] = &[
     fam!("lmcache_mp.l2_adapters", "L2 adapters attached (active / draining)", MpServer, None, NONE, [
         m("store_adapters", G, &["lmcache_mp_l2_store_adapters", "lmcache_mp.l2_store_adapters"]),
         m("prefetch_adapters", G, &["lmcache_mp_l2_prefetch_adapters", "lmcache_mp.l2_prefetch_adapters"]),
+        // LMCache 0.5.0 (run for real) exports both counts under this one name, declared twice
+        // in a scrape (the store controller's, then the prefetch controller's).
+        m("adapters", G, &["lmcache_mp_l2_adapters", "lmcache_mp.l2_adapters"]),
     ]),
     fam!("lmcache_mp.lookup", "Lookup tokens and requests (hit rate)", MpServer, None, MP, [
         m("requested_tokens", C, &["lmcache_mp_lookup_requested_tokens", "lmcache_mp.lookup_requested"]),
