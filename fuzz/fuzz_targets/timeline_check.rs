@@ -31,6 +31,6 @@ fuzz_target!(|data: &[u8]| {
         assert!(listed.contains(&timeline.peek(i).unwrap().target()));
     }
     let _ = timeline.problems();
-    let (model, _) = kvscope::cli::packet::model_of(&opened.manifest.targets, &timeline, None, 1000, None);
+    let (model, _) = kvscope::cli::packet::model_of(&opened.manifest.targets, &timeline, None, (1000, None), None);
     drop(model);
 });
