@@ -201,3 +201,98 @@ fn inflight_watermark_is_a_share_not_a_count() {
     let old = report_packet("fixtures/lmcache-0.5.6-cpu-run1");
     assert_eq!(old["lmcache"]["http"]["prefetch_max_in_flight"], 8.0);
 }
+
+/// The Python the reference parser runs on: Debian's, where `python3-prometheus-client`
+/// installs (`.ci/run` installs it), else the one on the path.
+fn python() -> &'static str {
+    if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    }
+}
+
+/// Every release's last scrape, read by kvscope and by prometheus_client (tests/
+/// prom_reference.py): the lookup tokens, L1 reads, writes and evictions and L1 memory
+/// kvscope reports since start equal the independent parse's sums, under whichever name
+/// that release exports. Without prometheus_client the test says so and passes, except in CI
+/// (`KVSCOPE_REQUIRE_PROM_CLIENT=1`), where it fails.
+#[test]
+fn every_release_s_figures_equal_prometheus_client_s_parse() {
+    let probe = Command::new(python())
+        .args(["-c", "import prometheus_client.parser"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("KVSCOPE_REQUIRE_PROM_CLIENT").is_none(),
+            "prometheus_client is required here: install python3-prometheus-client"
+        );
+        eprintln!("skipped: no prometheus_client for {}", python());
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (version, dir, _) in RUNS {
+        let index = std::fs::read_to_string(format!("{root}/{dir}/metrics_index.tsv")).unwrap();
+        let last = index.lines().last().unwrap().split('\t').next().unwrap();
+        let file = format!("{root}/{dir}/{last}");
+        let out = Command::new(python())
+            .arg(format!("{root}/tests/prom_reference.py"))
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sums: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sums = &sums[&file];
+        let sum = |names: &[&str]| names.iter().find_map(|n| sums[*n].as_f64());
+        let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args(["report", "--format", "json", "--lmcache", &file])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lm = &r["lmcache"];
+        let checks: [(&Value, &[&str]); 7] = [
+            (
+                &lm["lookup"]["requested_tokens"]["since_start"],
+                &["lmcache_mp_lookup_requested_tokens_total"],
+            ),
+            (
+                &lm["lookup"]["hit_tokens"]["since_start"],
+                &["lmcache_mp_lookup_hit_tokens_total"],
+            ),
+            (
+                &lm["l1"]["reads"]["since_start"],
+                &[
+                    "lmcache_mp_l1_read_chunks_total",
+                    "lmcache_mp_l1_read_keys_total",
+                ],
+            ),
+            (
+                &lm["l1"]["writes"]["since_start"],
+                &[
+                    "lmcache_mp_l1_write_chunks_total",
+                    "lmcache_mp_l1_write_keys_total",
+                ],
+            ),
+            (
+                &lm["l1"]["evicted"]["since_start"],
+                &[
+                    "lmcache_mp_l1_evicted_chunks_total",
+                    "lmcache_mp_l1_evicted_keys_total",
+                ],
+            ),
+            (
+                &lm["l1"]["used_bytes"],
+                &["lmcache_mp_l1_memory_usage_bytes"],
+            ),
+            (&lm["l1"]["usage_ratio"], &["lmcache_mp_l1_usage_ratio"]),
+        ];
+        for (got, names) in checks {
+            let want = sum(names).unwrap_or_else(|| panic!("{version}: none of {names:?}"));
+            assert_eq!(got.as_f64(), Some(want), "{version} {names:?}");
+        }
+    }
+}
