@@ -180,8 +180,9 @@ fn no_lmcache_metrics(c: &Facts<'_>) -> String {
              server without --otlp-endpoint",
             crate::sanitize::clean(&at)
         ),
-        None => "the LMCache target's /metrics has none of LMCache's families: a server run \
-                 with --otlp-endpoint pushes them there instead (--routes reads /config to tell)"
+        None => "the LMCache target's /metrics has none of LMCache's families: an LMCache \
+                 server run with --otlp-endpoint pushes them there instead (--routes reads \
+                 /config to tell), or this is not an LMCache server's /metrics"
             .into(),
     }
 }
