@@ -19,19 +19,8 @@ fn kvscope() -> Command {
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-fn report(args: &[&str]) -> Value {
-    let out = kvscope()
-        .args(["report", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::report_json as report;
 
 fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
@@ -240,8 +229,7 @@ fn a_log_covering_part_of_what_metrics_counted_is_said() {
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect::<String>();
     let lines: Vec<&str> = log.lines().collect();
-    let part = std::env::temp_dir().join(format!("kvscope-half-log-{}.jsonl", std::process::id()));
-    std::fs::write(&part, lines[..lines.len() / 2].join("\n")).unwrap();
+    let part = common::scratch("half-log.jsonl", lines[..lines.len() / 2].join("\n"));
     let last = format!("{dir}/metrics_t20.prom");
     let with = |log: &str| {
         let r = report(&[

@@ -4,8 +4,6 @@
 //! figures, families and architecture; a scrape that has both spellings reads the colon ones
 //! and lists the others as unrecognised, never counting a series twice.
 
-use std::process::Command;
-
 use serde_json::Value;
 
 /// Real scrapes (fixtures/README.md), each with the prefix it is rewritten from.
@@ -25,23 +23,11 @@ const REAL: [(&str, &str); 4] = [
     ),
 ];
 
+mod common;
+use common::{fixture, scratch};
+
 fn report(engine: &std::path::Path) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args([
-            "report",
-            "--format",
-            "json",
-            "--engine",
-            engine.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::report_json(&["--engine", engine.to_str().unwrap()])
 }
 
 /// What must not change with the spelling: the engine's and embedded LMCache's figures, the
@@ -79,18 +65,10 @@ fn underscored(text: &str, colon: &str) -> String {
         .collect()
 }
 
-fn scratch(name: &str, text: &str) -> std::path::PathBuf {
-    let p = std::env::temp_dir().join(format!("kvscope-prefix-{}-{name}", std::process::id()));
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 #[test]
 fn underscored_spellings_read_as_the_colon_ones() {
     for (file, colon) in REAL {
-        let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(file);
+        let real = fixture(file);
         let text = std::fs::read_to_string(&real).unwrap();
         let rewritten = underscored(&text, colon);
         assert_ne!(rewritten, text, "{file}: something was rewritten");
@@ -106,8 +84,7 @@ fn underscored_spellings_read_as_the_colon_ones() {
 /// colon. The colon one is read; the copy is unrecognised, not added to it.
 #[test]
 fn a_scrape_with_both_spellings_reads_the_colon_ones_only() {
-    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/packet_a/vllm_metrics_loaded.prom");
+    let real = fixture("packet_a/vllm_metrics_loaded.prom");
     let text = std::fs::read_to_string(&real).unwrap();
     let line = text
         .lines()

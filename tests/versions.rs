@@ -7,26 +7,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
 fn report_engine(text: &str, name: &str) -> Value {
-    let p = std::env::temp_dir().join(format!("kvscope-versions-{}-{name}", std::process::id()));
-    std::fs::write(&p, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .args([
-            "report",
-            "--format",
-            "json",
-            "--engine",
-            p.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let p = common::scratch(name, text);
+    let r = common::report_json(&["--engine", p.to_str().unwrap()]);
     let _ = std::fs::remove_file(&p);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    r
 }
 
 /// Hand-made scrape: each of vLLM 0.34's names once, as a gauge (the kind does not decide
@@ -72,17 +59,7 @@ fn every_vllm_0_34_name_is_known_in_either_spelling() {
 const RC: &str = "fixtures/lmcache-0.5.7rc2-cpu-run1";
 
 fn report_packet(dir: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["report", "--format", "json", "--packet", dir])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::report_json(&["--packet", dir])
 }
 
 /// LMCache releases run for real with LMCache's own bench client (L1 1 GB, fs L2), each with
@@ -156,12 +133,7 @@ fn every_release_run_for_real_is_read_whole() {
 #[test]
 fn lmcache_0_5_7rc2_s_new_lookup_counters_are_read() {
     let r = report_packet(RC);
-    let lookup = r["families"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == "lmcache_mp.lookup")
-        .unwrap();
+    let lookup = common::family(&r, "lmcache_mp.lookup");
     for key in ["prompt_tokens", "request_hit_tokens"] {
         let m = lookup["metrics"]
             .as_array()
@@ -190,12 +162,7 @@ fn inflight_watermark_is_a_share_not_a_count() {
         .map(|(_, v)| v.to_string())
         .unwrap_or_default();
     assert!(why.contains("inflight_watermark"), "{why}");
-    let rule = r["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "prefetch_queue_saturated")
-        .unwrap();
+    let rule = common::rule(&r, "prefetch_queue_saturated");
     assert_eq!(rule["state"], "not_evaluable", "{rule}");
     // 0.5.6 gives the count.
     let old = report_packet("fixtures/lmcache-0.5.6-cpu-run1");
@@ -248,11 +215,7 @@ fn every_release_s_figures_equal_prometheus_client_s_parse() {
         let sums: Value = serde_json::from_slice(&out.stdout).unwrap();
         let sums = &sums[&file];
         let sum = |names: &[&str]| names.iter().find_map(|n| sums[*n].as_f64());
-        let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
-            .args(["report", "--format", "json", "--lmcache", &file])
-            .output()
-            .unwrap();
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = common::report_json(&["--lmcache", &file]);
         let lm = &r["lmcache"];
         let checks: [(&Value, &[&str]); 7] = [
             (

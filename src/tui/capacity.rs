@@ -53,21 +53,9 @@ fn summary(c: &Capacity, app: &App) -> Vec<Line<'static>> {
     if let Some(why) = &c.current_unknown {
         lines.push(Line::from(Span::styled(clean(why), app.theme.dim)));
     }
-    let reach: Vec<String> = c
-        .to_reach
-        .iter()
-        .map(|t| match t.bytes.or(t.chunks) {
-            Some(_) => format!(
-                "{} at {}",
-                percent(Some(t.hit_rate)),
-                c.size(t.bytes, t.chunks)
-            ),
-            None => format!("{} never", percent(Some(t.hit_rate))),
-        })
-        .collect();
     lines.push(Line::from(vec![
         Span::styled("to reach ", app.theme.dim),
-        Span::raw(reach.join(" · ")),
+        Span::raw(c.reach_line()),
     ]));
     if let Some(m) = &c.miss_cost {
         lines.push(Line::from(vec![

@@ -27,6 +27,22 @@ fn app(last: usize) -> App {
     app
 }
 
+/// The LMCache target's `/config` answer: the real one in fixture `rel`, changed by `edit`.
+fn config_answer(rel: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Event {
+    let mut c: serde_json::Value = serde_json::from_slice(&fixture(rel)).unwrap();
+    edit(&mut c);
+    Event::Route {
+        target: TargetRef {
+            role: Role::Lmcache,
+            index: 0,
+        },
+        route: crate::vocab::Route::Config,
+        flavor: crate::vocab::Flavor::Current,
+        time: 1.8e9,
+        result: Ok((200, serde_json::to_vec(&c).unwrap())),
+    }
+}
+
 /// [`app`] with the same run's storage trace and server log read beside the LMCache target.
 fn app_with_evidence(last: usize) -> App {
     let mut a = app(last);

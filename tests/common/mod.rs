@@ -206,3 +206,37 @@ pub fn request(base: &str, request: &str) -> (u16, Vec<u8>) {
 pub fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
     request(base, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"))
 }
+
+/// `kvscope report --format json ARGS…` run from the repository's root (fixture paths are
+/// relative to it), as JSON; a failed run fails the test with its standard error.
+pub fn report_json(args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kvscope report {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A rule's verdict in a JSON report's `rules`, by code.
+pub fn rule<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == code)
+        .unwrap_or_else(|| panic!("no rule {code}"))
+}
+
+/// A scratch file of `text` in the temporary directory, named for this process and `name`.
+pub fn scratch(name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("kvscope-test-{}-{name}", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    p
+}

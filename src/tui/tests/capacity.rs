@@ -130,19 +130,9 @@ fn a_lookup_hash_directory_named_by_config_is_offered() {
         env!("CARGO_MANIFEST_DIR")
     );
     let config = |dir: &str| {
-        let body = super::fixture("lmcache-0.5.6-capacity/l1-1gib/http/config.json");
-        let mut c: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        c["observability"]["lookup_hash_log"]["output_dir"] = dir.into();
-        Event::Route {
-            target: TargetRef {
-                role: Role::Lmcache,
-                index: 0,
-            },
-            route: crate::vocab::Route::Config,
-            flavor: crate::vocab::Flavor::Current,
-            time: 1.8e9,
-            result: Ok((200, serde_json::to_vec(&c).unwrap())),
-        }
+        super::config_answer("lmcache-0.5.6-capacity/l1-1gib/http/config.json", |c| {
+            c["observability"]["lookup_hash_log"]["output_dir"] = dir.into();
+        })
     };
     let mut a = super::app(31);
     drop(a.on_event(config("/nonexistent/lookup_hashes")));

@@ -177,19 +177,9 @@ fn rule_state_changes_are_remembered_and_shown() {
 #[test]
 fn a_trace_file_named_by_config_is_offered_once() {
     let config = |path: &str| {
-        let body = fixture("lmcache-0.5.6-cpu-run1/http/config.json");
-        let mut c: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        c["observability"]["trace_output"] = path.into();
-        Event::Route {
-            target: TargetRef {
-                role: Role::Lmcache,
-                index: 0,
-            },
-            route: crate::vocab::Route::Config,
-            flavor: crate::vocab::Flavor::Current,
-            time: 1.8e9,
-            result: Ok((200, serde_json::to_vec(&c).unwrap())),
-        }
+        config_answer("lmcache-0.5.6-cpu-run1/http/config.json", |c| {
+            c["observability"]["trace_output"] = path.into();
+        })
     };
     let here = format!(
         "{}/fixtures/lmcache-0.5.6-cpu-run1/run.lct",

@@ -195,6 +195,24 @@ impl Capacity {
         ))
     }
 
+    /// The sizes that reach each hit rate of `to_reach`: `50.0% at 455.0 MiB · 90.0% never
+    /// (above the ceiling) · …`.
+    pub fn reach_line(&self) -> String {
+        let reach: Vec<String> = self
+            .to_reach
+            .iter()
+            .map(|t| match t.bytes.or(t.chunks) {
+                Some(_) => format!(
+                    "{} at {}",
+                    percent(Some(t.hit_rate)),
+                    self.size(t.bytes, t.chunks)
+                ),
+                None => format!("{} never (above the ceiling)", percent(Some(t.hit_rate))),
+            })
+            .collect();
+        reach.join(" · ")
+    }
+
     /// A size on the curve: bytes when the log gives one chunk size, chunks otherwise.
     pub fn size(&self, b: Option<f64>, chunks: Option<f64>) -> String {
         match (b, self.chunk_bytes) {

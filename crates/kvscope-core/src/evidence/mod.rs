@@ -69,19 +69,18 @@ impl Streams {
                 t.push(body);
             }
             Stream::LookupHashes => {
+                // A curve that follows `limit` distinct chunks exactly.
                 let limit = self.hash_limit.unwrap_or(crate::capacity::EXACT_CHUNKS);
-                let log = match self.hashes {
-                    // The first file: a log whose curve follows `limit` chunks exactly.
-                    None => self
-                        .hashes
-                        .insert(hashes::Hashlog::with_limit(origin, limit)),
-                    Some(_) => next(&mut self.hashes, fresh, origin),
-                };
-                log.push(body)
+                let open = |o: &str| hashes::Hashlog::with_limit(o, limit);
+                next(&mut self.hashes, fresh, origin, open).push(body)
             }
-            Stream::Otel => next(&mut self.spans, fresh, origin).push(body),
-            Stream::ServerLog => next(&mut self.server_log, fresh, origin).push(body, time),
-            Stream::EngineLog => next(&mut self.engine_log, fresh, origin).push(body, time),
+            Stream::Otel => next(&mut self.spans, fresh, origin, spans::Spans::new).push(body),
+            Stream::ServerLog => {
+                next(&mut self.server_log, fresh, origin, lines::Log::new).push(body, time)
+            }
+            Stream::EngineLog => {
+                next(&mut self.engine_log, fresh, origin, lines::Log::new).push(body, time)
+            }
         }
     }
 }
@@ -89,14 +88,19 @@ impl Streams {
 /// A reader of a file whose counts go on across the files of a rotation (or one replaced
 /// under the tail): logs, span exports, the lookup-hash log.
 trait Rotating {
-    fn open(origin: &str) -> Self;
     fn origin(&self) -> &str;
     /// What follows is another file.
     fn next_file(&mut self, origin: &str);
 }
 
-/// The reader in `slot`, told first when these bytes begin another file.
-fn next<'a, R: Rotating>(slot: &'a mut Option<R>, fresh: bool, origin: &str) -> &'a mut R {
+/// The reader in `slot`, told first when these bytes begin another file; `open` makes the
+/// first.
+fn next<'a, R: Rotating>(
+    slot: &'a mut Option<R>,
+    fresh: bool,
+    origin: &str,
+    open: impl FnOnce(&str) -> R,
+) -> &'a mut R {
     match slot {
         Some(r) => {
             if fresh || r.origin() != origin {
@@ -104,14 +108,11 @@ fn next<'a, R: Rotating>(slot: &'a mut Option<R>, fresh: bool, origin: &str) -> 
             }
             r
         }
-        None => slot.insert(R::open(origin)),
+        None => slot.insert(open(origin)),
     }
 }
 
 impl Rotating for lines::Log {
-    fn open(origin: &str) -> Self {
-        lines::Log::new(origin)
-    }
     fn origin(&self) -> &str {
         &self.origin
     }
@@ -122,9 +123,6 @@ impl Rotating for lines::Log {
 }
 
 impl Rotating for spans::Spans {
-    fn open(origin: &str) -> Self {
-        spans::Spans::new(origin)
-    }
     fn origin(&self) -> &str {
         &self.origin
     }
@@ -134,9 +132,6 @@ impl Rotating for spans::Spans {
 }
 
 impl Rotating for hashes::Hashlog {
-    fn open(origin: &str) -> Self {
-        hashes::Hashlog::new(origin)
-    }
     fn origin(&self) -> &str {
         &self.origin
     }

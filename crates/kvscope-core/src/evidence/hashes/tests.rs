@@ -8,18 +8,23 @@ const RUN: &str = concat!(
     "/../../fixtures/lmcache-0.5.6-capacity/l1-1gib"
 );
 
-/// The real 1 GiB run: its log against its own capture times. Every byte is placed once, in
-/// order; each part's lines were written after the time before its own and by its own.
-#[test]
-fn a_real_log_is_cut_at_the_capture_times_its_lines_fall_between() {
-    let dir = std::path::Path::new(RUN).join("lookup_hashes");
-    let file = std::fs::read_dir(&dir)
+/// The lookup-hash log of the run in `dir` (its `lookup_hashes/` holds one file).
+fn log_of(dir: &str) -> Vec<u8> {
+    let sub = std::path::Path::new(dir).join("lookup_hashes");
+    let file = std::fs::read_dir(sub)
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
         .path();
-    let log = std::fs::read(file).unwrap();
+    std::fs::read(file).unwrap()
+}
+
+/// The real 1 GiB run: its log against its own capture times. Every byte is placed once, in
+/// order; each part's lines were written after the time before its own and by its own.
+#[test]
+fn a_real_log_is_cut_at_the_capture_times_its_lines_fall_between() {
+    let log = log_of(RUN);
     let index = std::fs::read_to_string(format!("{RUN}/metrics_index.tsv")).unwrap();
     let times: Vec<f64> = index
         .lines()
@@ -78,21 +83,12 @@ fn lines_keep_their_order_whatever_their_dates_say() {
 /// held (measured: 0.0498).
 #[test]
 fn a_real_log_sampled_to_a_quarter_stays_within_its_error_bound() {
-    use crate::capacity::Curves;
-    let dir = concat!(
+    let log = log_of(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/lmcache-0.5.6-capacity-zipf/l1-1gib/lookup_hashes"
-    );
-    let file = std::fs::read_dir(dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let log = std::fs::read(file).unwrap();
+        "/../../fixtures/lmcache-0.5.6-capacity-zipf/l1-1gib"
+    ));
     let read = |limit: usize| {
-        let mut h = super::Hashlog::new("lookup_hashes.jsonl");
-        h.curves = Curves::new(limit);
+        let mut h = super::Hashlog::with_limit("lookup_hashes.jsonl", limit);
         h.push(&log);
         h.curves
     };

@@ -13,19 +13,7 @@ pub(super) fn capacity_lines(r: &Report, out: &mut Lines) {
         return;
     };
     push(out, S, "hit rate by L1 size", c.headline());
-    let reach: Vec<String> = c
-        .to_reach
-        .iter()
-        .map(|t| match t.bytes.or(t.chunks) {
-            Some(_) => format!(
-                "{} at {}",
-                percent(Some(t.hit_rate)),
-                c.size(t.bytes, t.chunks)
-            ),
-            None => format!("{} never (above the ceiling)", percent(Some(t.hit_rate))),
-        })
-        .collect();
-    push(out, S, "to reach", reach.join(" · "));
+    push(out, S, "to reach", c.reach_line());
     if let Some(today) = c.today() {
         push(out, S, "today's L1", today);
     }
