@@ -61,8 +61,7 @@ pub(super) fn draw_trace(f: &mut Frame, area: Rect, app: &App) {
                 s.total_records,
                 s.duration_s,
                 s.level.as_deref().map_or("no header yet".into(), clean),
-                s.trace_schema_version
-                    .map_or("?".to_string(), |v| v.to_string())
+                s.schema_words()
             ),
             width,
         ),

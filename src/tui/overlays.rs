@@ -27,6 +27,51 @@ pub(super) fn draw_detail(f: &mut Frame, area: Rect, app: &App) {
     scrolled_popup(f, area, app, lines, &title);
 }
 
+/// One metric of the family detail: its status and kind, the names it was seen under, and its
+/// name release by release.
+fn metric_lines(
+    app: &App,
+    fam: &crate::analysis::matrix::FamilyRow,
+    m: &crate::analysis::matrix::MetricRow,
+    lines: &mut Vec<Line<'static>>,
+) {
+    lines.push(Line::from(vec![
+        Span::raw(format!("{:<28}", m.key)),
+        Span::styled(
+            format!("{:<10}", status_word(m.status)),
+            status_style(app, m.status, fam.is_problem()),
+        ),
+        Span::styled(
+            format!(
+                "{:?} series {}{}",
+                m.kind,
+                m.series,
+                if m.sampled { " sampled" } else { "" }
+            )
+            .to_lowercase(),
+            app.theme.dim,
+        ),
+    ]));
+    for n in &m.names {
+        lines.push(Line::from(Span::styled(
+            format!("    seen {}", clean(n)),
+            app.theme.dim,
+        )));
+    }
+    let def = crate::catalog::family_metrics(fam.id)
+        .map(|r| r.metric_def())
+        .find(|d| d.key == m.key);
+    for (name, releases) in def
+        .map(crate::catalog::version::names_by_release)
+        .unwrap_or_default()
+    {
+        lines.push(Line::from(Span::styled(
+            format!("    LMCache {releases:<16} {name}"),
+            app.theme.dim,
+        )));
+    }
+}
+
 /// The selected family: its metrics, the names they were seen under, and its series.
 fn family_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     let rows = app.matrix_rows();
@@ -47,29 +92,7 @@ fn family_detail(app: &App) -> Option<(String, Vec<Line<'static>>)> {
         )));
     }
     for m in &fam.metrics {
-        lines.push(Line::from(vec![
-            Span::raw(format!("{:<28}", m.key)),
-            Span::styled(
-                format!("{:<10}", status_word(m.status)),
-                status_style(app, m.status, fam.is_problem()),
-            ),
-            Span::styled(
-                format!(
-                    "{:?} series {}{}",
-                    m.kind,
-                    m.series,
-                    if m.sampled { " sampled" } else { "" }
-                )
-                .to_lowercase(),
-                app.theme.dim,
-            ),
-        ]));
-        for n in &m.names {
-            lines.push(Line::from(Span::styled(
-                format!("    {}", clean(n)),
-                app.theme.dim,
-            )));
-        }
+        metric_lines(app, fam, m, &mut lines);
     }
     let (series, total) = app.detail_series();
     if !series.is_empty() {

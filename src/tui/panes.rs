@@ -38,6 +38,22 @@ pub(super) fn mode_lines(app: &App) -> Vec<Line<'static>> {
             app.theme.text,
         )));
     }
+    let rel = &app.shown.analysis.lmcache_release;
+    if let Some(line) = rel.line() {
+        lines.push(Line::from(Span::styled(clean(&line), app.theme.text)));
+        for e in &rel.evidence {
+            lines.push(Line::from(Span::styled(
+                format!("  {}", clean(e)),
+                app.theme.dim,
+            )));
+        }
+        for n in &rel.notes {
+            lines.push(Line::from(Span::styled(
+                format!("  {}", clean(n)),
+                app.theme.warn,
+            )));
+        }
+    }
     for e in &m.evidence {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", e.signal), app.theme.dim),

@@ -224,6 +224,17 @@ pub fn report_json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `kvscope report --format text ARGS…` from the repository's root, as text.
+pub fn report_text(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "--format", "text"])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A rule's verdict in a JSON report's `rules`, by code.
 pub fn rule<'a>(report: &'a Value, code: &str) -> &'a Value {
     report["rules"]

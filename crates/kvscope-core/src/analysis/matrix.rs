@@ -1,7 +1,10 @@
 //! The family matrix: every catalog family's status in the newest scrapes, and every name with
 //! a known prefix that the catalog does not know.
 
+use std::borrow::Cow;
+
 use super::mode::Mode;
+use super::release::LmcacheRelease;
 use super::{Features, Inputs, Signal, aggregate, has};
 use crate::catalog::{self, Architecture, FAMILIES, MetricKind, Scope};
 use crate::expo::{Kind, Part};
@@ -57,7 +60,7 @@ pub struct FamilyRow {
     pub series: usize,
     /// Why the family is not applicable, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub why_not_applicable: Option<&'static str>,
+    pub why_not_applicable: Option<Cow<'static, str>>,
     /// Why a family the architecture would require is only optional here (the build predates
     /// it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,7 +189,12 @@ fn scope_missing_reason(scope: Scope) -> &'static str {
 }
 
 /// The matrix rows, in catalog order.
-pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<FamilyRow> {
+pub fn rows(
+    inputs: &Inputs<'_>,
+    mode: &Mode,
+    features: &Features,
+    release: &LmcacheRelease,
+) -> Vec<FamilyRow> {
     let targets: Vec<&TargetStore> = inputs.all().collect();
     let seen = observe(&targets);
     let present = components(mode, features);
@@ -205,13 +213,7 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
                 .zip(catalog::refs_of(fi))
                 .map(|(m, r)| metric_row(m, Some(&seen[r.flat()]).filter(|s| s.first.is_some())))
                 .collect();
-            let why_not = if !present.contains(&f.scope) {
-                Some(scope_missing_reason(f.scope))
-            } else {
-                f.needs
-                    .filter(|n| !has(features, *n))
-                    .map(feature_missing_reason)
-            };
+            let why_not = why_not(fi, &present, features, release);
             let mut status = metrics
                 .iter()
                 .map(|m| m.status)
@@ -255,6 +257,32 @@ pub fn rows(inputs: &Inputs<'_>, mode: &Mode, features: &Features) -> Vec<Family
             }
         })
         .collect()
+}
+
+/// Why family `fi` cannot be here, if it cannot: its process is not in the inputs, the LMCache
+/// release running never had it, or a feature it needs is not evident.
+fn why_not(
+    fi: usize,
+    present: &[Scope],
+    features: &Features,
+    release: &LmcacheRelease,
+) -> Option<Cow<'static, str>> {
+    let f = &FAMILIES[fi];
+    // The connector runs in vLLM's process, whose LMCache package may be another release
+    // than the server's.
+    let by_release = f.scope.is_lmcache() && f.scope != Scope::VllmMpConnector;
+    if !present.contains(&f.scope) {
+        Some(scope_missing_reason(f.scope).into())
+    } else if let Some(why) = release
+        .lacks(catalog::version::family_releases(fi))
+        .filter(|_| by_release)
+    {
+        Some(why.into())
+    } else {
+        f.needs
+            .filter(|n| !has(features, *n))
+            .map(|n| feature_missing_reason(n).into())
+    }
 }
 
 /// One metric of a family as the matrix lists it, from what was seen of it (`None`: nothing).

@@ -15,6 +15,7 @@ pub mod http_facts;
 pub mod matrix;
 pub mod misses;
 pub mod mode;
+pub mod release;
 pub use findings::verdict;
 #[cfg(test)]
 mod tests;
@@ -252,6 +253,8 @@ pub struct Analysis {
     /// Is the KV cache working: the answer at a glance.
     pub verdict: verdict::Verdict,
     pub mode: mode::Mode,
+    /// Which LMCache release runs, and why kvscope thinks so.
+    pub lmcache_release: release::LmcacheRelease,
     pub families: Vec<matrix::FamilyRow>,
     pub unrecognised: Vec<matrix::Unrecognised>,
     pub lmcache: figures::LmcacheFigures,
@@ -350,6 +353,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Analysis {
         capacity,
         verdict,
         mode: p.mode,
+        lmcache_release: p.release,
         families: p.families,
         unrecognised: p.unrecognised,
         lmcache: p.lmcache,
@@ -387,6 +391,7 @@ struct Parts<'a> {
     views: Vec<aggregate::View<'a>>,
     features: Features,
     mode: mode::Mode,
+    release: release::LmcacheRelease,
     families: Vec<matrix::FamilyRow>,
     unrecognised: Vec<matrix::Unrecognised>,
     lmcache: figures::LmcacheFigures,
@@ -400,7 +405,8 @@ impl<'a> Parts<'a> {
         let scan = mode::Scan::of(inputs);
         let features = mode::features(inputs, &scan);
         let mode = mode::detect(inputs, &features, &scan);
-        let families = matrix::rows(inputs, &mode, &features);
+        let release = release::infer(inputs);
+        let families = matrix::rows(inputs, &mode, &features, &release);
         let unrecognised = matrix::unrecognised(inputs);
         // Spans and restarts once per target; LMCache targets first, then engines.
         let views = aggregate::views(inputs.all(), inputs.window, inputs.clock.map(|c| c.now));
@@ -410,6 +416,7 @@ impl<'a> Parts<'a> {
         Parts {
             features,
             mode,
+            release,
             families,
             unrecognised,
             lmcache,

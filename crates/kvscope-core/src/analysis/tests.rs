@@ -146,7 +146,12 @@ fn l2_needs_an_adapter_and_data_always_wins() {
         .find(|f| f.id == "lmcache_mp.l2_counters")
         .unwrap();
     assert_eq!(l2.status, matrix::Status::NotApplicable);
-    assert!(l2.why_not_applicable.unwrap().contains("L2 adapter"));
+    assert!(
+        l2.why_not_applicable
+            .as_deref()
+            .unwrap()
+            .contains("L2 adapter")
+    );
     let with_data = format!("{no_l2}lmcache_mp_l2_store_submitted_requests_total 3\n");
     let (_, _, an) = arch(&[&with_data], &[]);
     let l2 = an

@@ -5,7 +5,9 @@
 //! names with unit suffixes, older and newer builds' names. Policy (which deployment exposes a
 //! family, and where it is required) is data too, so the matrix needs no special cases.
 
+mod releases;
 mod table;
+pub mod version;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -68,6 +70,13 @@ pub enum Scope {
     /// vLLM's side of the LMCache MP connector (`vllm:lmcache_mp_*`).
     VllmMpConnector,
     Sglang,
+}
+
+impl Scope {
+    /// Exposed by LMCache's own code (its releases' names say which release has it).
+    pub fn is_lmcache(self) -> bool {
+        !matches!(self, Scope::Vllm | Scope::Sglang)
+    }
 }
 
 /// A deployment feature that some families need before they can exist at all.
@@ -453,7 +462,7 @@ mod tests {
 
     #[test]
     fn both_real_spellings_of_l1_counters_map_to_one_metric() {
-        // 0.5.6 exports `_chunks_total`; the May 2026 build behind packet_a `_keys_total`.
+        // 0.4.6 on export `_chunks_total`; 0.4.3 to 0.4.5 (packet_a's build) `_keys_total`.
         let a = lookup("lmcache_mp_l1_read_chunks_total").unwrap();
         let b = lookup("lmcache_mp_l1_read_keys_total").unwrap();
         let c = lookup("lmcache_mp.l1_read_keys").unwrap();
@@ -497,9 +506,35 @@ mod tests {
     }
 
     #[test]
-    fn handwritten_only_names_are_not_aliases() {
-        // These appear only in the peer's hand-written `mp.prom`, which no reference documents.
-        assert!(lookup("lmcache_mp_l2_store_completed_total").is_none());
-        assert!(lookup("lmcache_mp_l2_store_failed_keys_total").is_none());
+    fn no_release_exports_one_metric_under_two_names() {
+        // Two names of one metric in one release would be counted twice.
+        for f in FAMILIES {
+            for m in f.metrics {
+                let spans: Vec<_> = m
+                    .names
+                    .iter()
+                    .filter_map(|n| version::span_of(n, false))
+                    .collect();
+                for (i, a) in spans.iter().enumerate() {
+                    for b in &spans[i + 1..] {
+                        assert!(a.1 < b.0 || b.1 < a.0, "{}.{}: {:?}", f.id, m.key, m.names);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_name_a_release_declares_is_known() {
+        // Each LMCache release's wheel, read by scripts/lmcache-wheel-names.py: every name any
+        // release declares maps to a catalog metric of the same kind of reading.
+        for (name, first, last) in version::SPANS {
+            let m = lookup(name).unwrap_or_else(|| panic!("{name} ({first} to {last})"));
+            assert!(
+                m.family_def().scope.is_lmcache(),
+                "{name} is filed under {}",
+                m.family_def().id
+            );
+        }
     }
 }

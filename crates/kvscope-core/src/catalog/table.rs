@@ -72,18 +72,18 @@ macro_rules! fam {
 #[rustfmt::skip]
 pub static FAMILIES: &[FamilyDef] = &[
     // ---- LMCache multiprocess server ------------------------------------------------------
-    fam!("lmcache_mp.storage_manager", "StorageManager read/write counters (2026-05 builds)", MpServer, None, NONE, [
-        m("read_requests", C, &["lmcache_mp_sm_read_requests", "lmcache_mp.sm_read_requests"]),
-        m("read_succeed_keys", C, &["lmcache_mp_sm_read_succeed_keys", "lmcache_mp.sm_read_succeed_keys"]),
-        m("read_failed_keys", C, &["lmcache_mp_sm_read_failed_keys", "lmcache_mp.sm_read_failed_keys"]),
-        m("write_requests", C, &["lmcache_mp_sm_write_requests", "lmcache_mp.sm_write_requests"]),
-        m("write_succeed_keys", C, &["lmcache_mp_sm_write_succeed_keys", "lmcache_mp.sm_write_succeed_keys"]),
-        m("write_failed_keys", C, &["lmcache_mp_sm_write_failed_keys", "lmcache_mp.sm_write_failed_keys"]),
+    fam!("lmcache_mp.storage_manager", "StorageManager read/write counters (LMCache 0.3.15–0.4.5)", MpServer, None, NONE, [
+        m("read_requests", C, &["lmcache_mp_sm_read_requests", "lmcache_mp:sm_read_requests", "lmcache_mp.sm_read_requests"]),
+        m("read_succeed_keys", C, &["lmcache_mp_sm_read_succeed_keys", "lmcache_mp:sm_read_succeed_keys", "lmcache_mp.sm_read_succeed_keys"]),
+        m("read_failed_keys", C, &["lmcache_mp_sm_read_failed_keys", "lmcache_mp:sm_read_failed_keys", "lmcache_mp.sm_read_failed_keys"]),
+        m("write_requests", C, &["lmcache_mp_sm_write_requests", "lmcache_mp:sm_write_requests", "lmcache_mp.sm_write_requests"]),
+        m("write_succeed_keys", C, &["lmcache_mp_sm_write_succeed_keys", "lmcache_mp:sm_write_succeed_keys", "lmcache_mp.sm_write_succeed_keys"]),
+        m("write_failed_keys", C, &["lmcache_mp_sm_write_failed_keys", "lmcache_mp:sm_write_failed_keys", "lmcache_mp.sm_write_failed_keys"]),
     ]),
     fam!("lmcache_mp.l1_counters", "L1 reads, writes, evictions", MpServer, None, MP, [
-        m("read", C, &["lmcache_mp_l1_read_chunks", "lmcache_mp_l1_read_keys", "lmcache_mp.l1_read", "lmcache_mp.l1_read_keys"]),
-        m("write", C, &["lmcache_mp_l1_write_chunks", "lmcache_mp_l1_write_keys", "lmcache_mp.l1_write", "lmcache_mp.l1_write_keys"]),
-        m("evicted", C, &["lmcache_mp_l1_evicted_chunks", "lmcache_mp_l1_evicted_keys", "lmcache_mp.l1_evicted", "lmcache_mp.l1_evicted_keys"]),
+        m("read", C, &["lmcache_mp_l1_read_chunks", "lmcache_mp_l1_read_keys", "lmcache_mp:l1_read_keys", "lmcache_mp.l1_read", "lmcache_mp.l1_read_keys"]),
+        m("write", C, &["lmcache_mp_l1_write_chunks", "lmcache_mp_l1_write_keys", "lmcache_mp:l1_write_keys", "lmcache_mp.l1_write", "lmcache_mp.l1_write_keys"]),
+        m("evicted", C, &["lmcache_mp_l1_evicted_chunks", "lmcache_mp_l1_evicted_keys", "lmcache_mp:l1_evicted_keys", "lmcache_mp.l1_evicted", "lmcache_mp.l1_evicted_keys"]),
     ]),
     fam!("lmcache_mp.l1_memory", "L1 memory used, usage ratio, staging", MpServer, None, MP, [
         m("used_bytes", G, &["lmcache_mp_l1_memory_usage_bytes", "lmcache_mp.l1_memory_usage_bytes"]),
@@ -95,8 +95,8 @@ pub static FAMILIES: &[FamilyDef] = &[
         m("triggered", C, &["lmcache_mp_l1_eviction_loop_triggered", "lmcache_mp.l1_eviction_loop_triggered"]),
     ]),
     fam!("lmcache_mp.l1_failures", "L1 allocation and read failures, timeouts", MpServer, None, NONE, [
-        m("allocation_failure", C, &["lmcache_mp_l1_allocation_failure_chunks", "lmcache_mp.l1_allocation_failure"]),
-        m("read_failure", C, &["lmcache_mp_l1_read_failure_chunks", "lmcache_mp.l1_read_failure"]),
+        m("allocation_failure", C, &["lmcache_mp_l1_allocation_failure_chunks", "lmcache_mp_l1_allocation_failure", "lmcache_mp.l1_allocation_failure"]),
+        m("read_failure", C, &["lmcache_mp_l1_read_failure_chunks", "lmcache_mp_l1_read_failure", "lmcache_mp.l1_read_failure"]),
         m("timeouts", C, &["lmcache_mp_timeouts", "lmcache_mp.timeouts"]),
     ]),
     fam!("lmcache_mp.l1_lifecycle", "L1 chunk lifetime, idle and reuse gaps (sampled)", MpServer, None, NONE, [
@@ -110,27 +110,29 @@ pub static FAMILIES: &[FamilyDef] = &[
         s("gap_objects", H, &["lmcache_mp_real_reuse_gap_objects", "lmcache_mp_real_reuse_gap_chunks", "lmcache_mp.real_reuse_gap_objects"]),
     ]),
     fam!("lmcache_mp.l2_counters", "L2 stores, loads, prefetch lookups, evictions", MpServer, Some(L2), MP, [
-        m("store_submitted", C, &["lmcache_mp_l2_store_submitted_requests", "lmcache_mp.l2_store_submitted"]),
-        m("store_submitted_objects", C, &["lmcache_mp_l2_store_submitted_objects_chunks", "lmcache_mp.l2_store_submitted_objects"]),
-        m("store_completed", C, &["lmcache_mp_l2_store_completed_requests", "lmcache_mp.l2_store_completed"]),
-        m("store_completed_objects", C, &["lmcache_mp_l2_store_completed_objects_chunks", "lmcache_mp.l2_store_completed_objects"]),
-        m("load_completed", C, &["lmcache_mp_l2_load_completed_requests", "lmcache_mp.l2_load_completed"]),
-        m("prefetch_lookup", C, &["lmcache_mp_l2_prefetch_lookup_requests", "lmcache_mp.l2_prefetch_lookup"]),
-        m("prefetch_lookup_objects", C, &["lmcache_mp_l2_prefetch_lookup_objects_chunks", "lmcache_mp.l2_prefetch_lookup_objects"]),
-        m("prefetch_load_submitted", C, &["lmcache_mp_l2_prefetch_load_submitted_requests", "lmcache_mp.l2_prefetch_load_submitted"]),
-        m("prefetch_load_submitted_objects", C, &["lmcache_mp_l2_prefetch_load_submitted_objects_chunks", "lmcache_mp.l2_prefetch_load_submitted_objects"]),
-        m("prefetch_load_completed", C, &["lmcache_mp_l2_prefetch_load_completed_chunks", "lmcache_mp.l2_prefetch_load_completed"]),
+        m("store_submitted", C, &["lmcache_mp_l2_store_submitted_requests", "lmcache_mp_l2_store_tasks", "lmcache_mp.l2_store_submitted"]),
+        m("store_submitted_objects", C, &["lmcache_mp_l2_store_submitted_objects_chunks", "lmcache_mp_l2_store_keys", "lmcache_mp.l2_store_submitted_objects"]),
+        m("store_completed", C, &["lmcache_mp_l2_store_completed_requests", "lmcache_mp_l2_store_completed", "lmcache_mp.l2_store_completed"]),
+        m("store_completed_objects", C, &["lmcache_mp_l2_store_completed_objects_chunks", "lmcache_mp_l2_store_succeeded_keys", "lmcache_mp.l2_store_completed_objects"]),
+        m("load_completed", C, &["lmcache_mp_l2_load_completed_requests", "lmcache_mp_l2_load_completed", "lmcache_mp.l2_load_completed"]),
+        m("prefetch_lookup", C, &["lmcache_mp_l2_prefetch_lookup_requests", "lmcache_mp_l2_prefetch_lookups", "lmcache_mp.l2_prefetch_lookup"]),
+        m("prefetch_lookup_objects", C, &["lmcache_mp_l2_prefetch_lookup_objects_chunks", "lmcache_mp_l2_prefetch_lookup_keys", "lmcache_mp.l2_prefetch_lookup_objects"]),
+        m("prefetch_load_submitted", C, &["lmcache_mp_l2_prefetch_load_submitted_requests", "lmcache_mp_l2_prefetch_load_tasks", "lmcache_mp.l2_prefetch_load_submitted"]),
+        m("prefetch_load_submitted_objects", C, &["lmcache_mp_l2_prefetch_load_submitted_objects_chunks", "lmcache_mp_l2_prefetch_load_keys", "lmcache_mp.l2_prefetch_load_submitted_objects"]),
+        m("prefetch_load_completed", C, &["lmcache_mp_l2_prefetch_load_completed_chunks", "lmcache_mp_l2_prefetch_loaded_keys", "lmcache_mp.l2_prefetch_load_completed"]),
         m("evicted_objects", C, &["lmcache_mp_l2_evicted_objects_chunks", "lmcache_mp.l2_evicted_objects"]),
-        // Prefix chunks an L2 lookup found: LMCache 0.4.7 to 0.5.3 (both run for real), gone by
-        // 0.5.6.
-        m("prefetch_hit", C, &["lmcache_mp_l2_prefetch_hit_chunks", "lmcache_mp.l2_prefetch_hit"]),
+        // Prefix chunks an L2 lookup found: LMCache 0.4.3 to 0.5.5 (0.4.7 to 0.5.3 run for real),
+        // gone by 0.5.6.
+        m("prefetch_hit", C, &["lmcache_mp_l2_prefetch_hit_chunks", "lmcache_mp_l2_prefetch_hit_keys", "lmcache_mp.l2_prefetch_hit"]),
     ]),
-    fam!("lmcache_mp.l2_failures", "L2 prefetch failures", MpServer, Some(L2), NONE, [m("prefetch_failure", C, &[
-                "lmcache_mp_l2_prefetch_failure_chunks",
-                "lmcache_mp.l2_prefetch_failure"
-            ]
-        ),]
-    ),
+    fam!("lmcache_mp.l2_failures", "L2 prefetch and store failures", MpServer, Some(L2), NONE, [
+        m("prefetch_failure", C, &["lmcache_mp_l2_prefetch_failure_chunks", "lmcache_mp_l2_prefetch_failure", "lmcache_mp.l2_prefetch_failure"]),
+        // Keys that failed to load from L2: LMCache 0.4.3 to 0.4.5 (0.4.5 also counts the
+        // failures above, by reason, so the two are not one metric).
+        m("prefetch_failed_keys", C, &["lmcache_mp_l2_prefetch_failed_keys", "lmcache_mp.l2_prefetch_failed_keys"]),
+        // Keys that failed to store to L2: LMCache 0.4.3 to 0.4.5 only.
+        m("store_failure", C, &["lmcache_mp_l2_store_failed_keys", "lmcache_mp.l2_store_failed_keys"]),
+    ]),
     fam!("lmcache_mp.l2_usage", "L2 usage and in-flight work per adapter", MpServer, Some(L2), MP, [
         m("used_bytes", G, &["lmcache_mp_l2_usage_bytes", "lmcache_mp.l2_usage_bytes"]),
         m("inflight_stores", G, &["lmcache_mp_num_inflight_l2_stores", "lmcache_mp.num_inflight_l2_stores"]),
@@ -224,6 +226,15 @@ pub static FAMILIES: &[FamilyDef] = &[
         m("scatter_shifted_chunks", C, &["lmcache_blend_scatter_shifted_chunks"]),
         m("scatter_dropped_chunks", C, &["lmcache_blend_scatter_dropped_chunks"]),
     ]),
+    // The store path's counters: LMCache 0.4.5 to 0.5.4.
+    fam!("lmcache_blend.store", "CacheBlend pre-computed and final stores", Blend, Some(CacheBlend), NONE, [
+        m("pre_computed_requests", C, &["lmcache_blend_store_pre_computed_requests"]),
+        m("pre_computed_chunks", C, &["lmcache_blend_store_pre_computed_chunks"]),
+        m("pre_computed_failures", C, &["lmcache_blend_store_pre_computed_failures"]),
+        m("final_requests", C, &["lmcache_blend_store_final_requests"]),
+        m("final_chunks", C, &["lmcache_blend_store_final_chunks"]),
+        m("final_failures", C, &["lmcache_blend_store_final_failures"]),
+    ]),
     fam!("lmcache_blend.fingerprints", "CacheBlend fingerprints, coordinator matches, sparse prefetch", Blend, Some(CacheBlend), NONE, [
         m("registered", C, &["lmcache_blend_fingerprints_registered"]),
         m("chunks_evicted", C, &["lmcache_blend_chunks_evicted"]),
@@ -295,6 +306,8 @@ pub static FAMILIES: &[FamilyDef] = &[
         m("retrieve_hit_rate", G, &["lmcache:retrieve_hit_rate"]),
         m("lookup_hit_rate", G, &["lmcache:lookup_hit_rate"]),
         m("request_cache_hit_rate", H, &["lmcache:request_cache_hit_rate"]),
+        // LMCache 0.3.1 to 0.3.3; it always read 1, and 0.3.4 replaced it with the two above.
+        m("cache_hit_rate", G, &["lmcache:cache_hit_rate"]),
     ]),
     fam!("lmcache.embedded_latency", "Embedded LMCache latency and speed", Embedded, None, NONE, [
         m("time_to_retrieve", H, &["lmcache:time_to_retrieve"]),
@@ -354,6 +367,8 @@ pub static FAMILIES: &[FamilyDef] = &[
     fam!("lmcache.embedded_health", "Embedded LMCache health and failures", Embedded, None, NONE, [
         m("is_healthy", G, &["lmcache:lmcache_is_healthy"]),
         m("get_blocking_failed", G, &["lmcache:get_blocking_failed_count"]),
+        // LMCache 0.3.13 and 0.3.14.
+        m("interval_get_blocking_failed", G, &["lmcache:interval_get_blocking_failed_count"]),
         m("put_failed", G, &["lmcache:put_failed_count"]),
         m("storage_events_ongoing", G, &["lmcache:storage_events_ongoing_count"]),
         m("storage_events_done", G, &["lmcache:storage_events_done_count"]),
@@ -396,6 +411,22 @@ pub static FAMILIES: &[FamilyDef] = &[
         m("layerwise_retrievers", G, &["lmcache:connector_layerwise_retrievers_count"]),
         m("invalid_block_ids", G, &["lmcache:connector_invalid_block_ids_count"]),
         m("requests_priority", G, &["lmcache:connector_requests_priority_count"]),
+    ]),
+    // The cache controller's view of its workers and KV pool (LMCache 0.3.10 on).
+    fam!("lmcache.embedded_cache_controller", "Embedded LMCache cache controller", Embedded, None, NONE, [
+        m("registered_workers", G, &["lmcache:cache_controller_registered_workers_count"]),
+        m("kv_pool_keys", G, &["lmcache:cache_controller_kv_pool_keys_count"]),
+        m("kv_op_seq_discontinuities", G, &["lmcache:cache_controller_kv_op_seq_discontinuity_count"]),
+        m("pull_socket_active_requests", G, &["lmcache:cache_controller_pull_socket_active_requests"]),
+        m("pull_socket_has_pending", G, &["lmcache:cache_controller_pull_socket_has_pending"]),
+        m("pull_socket_messages", G, &["lmcache:cache_controller_pull_socket_message_count"]),
+        m("reply_socket_active_requests", G, &["lmcache:cache_controller_reply_socket_active_requests"]),
+        m("reply_socket_has_pending", G, &["lmcache:cache_controller_reply_socket_has_pending"]),
+        m("reply_socket_messages", G, &["lmcache:cache_controller_reply_socket_message_count"]),
+        m("full_sync_progress", G, &["lmcache:cache_controller_full_sync_global_progress"]),
+        m("full_sync_missing_batches", G, &["lmcache:cache_controller_full_sync_missing_batches_total"]),
+        m("full_sync_workers_completed", G, &["lmcache:cache_controller_full_sync_workers_completed"]),
+        m("full_sync_workers_syncing", G, &["lmcache:cache_controller_full_sync_workers_syncing"]),
     ]),
     fam!("lmcache.embedded_request_lifespan", "Embedded LMCache request cache lifespan", Embedded, None, NONE, [m("lifespan", H, &["lmcache:request_cache_lifespan"])]),
     // ---- vLLM ------------------------------------------------------------------------------

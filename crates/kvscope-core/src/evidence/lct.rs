@@ -19,7 +19,10 @@ pub struct Header {
     pub format_version: i64,
     /// `storage` or `events`.
     pub level: String,
-    pub trace_schema_version: i64,
+    /// `None`: the header has no such field (a recorder older than the field; no release on
+    /// PyPI writes one, 0.4.4 to 0.5.6 write 1, 0.5.7 writes 2). Its records are read as
+    /// schema 1's.
+    pub trace_schema_version: Option<i64>,
     /// sha256 of the StorageManager config JSON; empty when the recorder had none.
     pub sm_config_digest: String,
     /// `level_meta`, each value as one readable line.
@@ -238,12 +241,18 @@ fn header(frame: &[u8]) -> Result<Header, String> {
             "format_version {format_version}; kvscope reads version 1"
         ));
     }
-    let trace_schema_version = int("trace_schema_version").ok_or("no trace_schema_version")?;
-    if !(1..=2).contains(&trace_schema_version) {
-        return Err(format!(
-            "trace_schema_version {trace_schema_version}; kvscope reads 1 and 2"
-        ));
-    }
+    let trace_schema_version = match v.get("trace_schema_version") {
+        None => None,
+        Some(x) => match x.as_i64() {
+            Some(n @ 1..=2) => Some(n),
+            _ => {
+                return Err(format!(
+                    "trace_schema_version {}; kvscope reads 1 and 2, or none",
+                    super::msg::brief(x, 0, 40)
+                ));
+            }
+        },
+    };
     let text = |k: &str| v.get(k).and_then(Msg::as_str).unwrap_or("").to_string();
     let level_meta = match v.get("level_meta") {
         Some(Msg::Map(kv)) => kv

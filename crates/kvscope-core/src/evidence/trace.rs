@@ -361,7 +361,7 @@ impl Trace {
             file: self.origin.clone(),
             level: h.map(|h| h.level.clone()),
             format_version: h.map(|h| h.format_version),
-            trace_schema_version: h.map(|h| h.trace_schema_version),
+            trace_schema_version: h.and_then(|h| h.trace_schema_version),
             // As `lmcache trace info` prints it: to the millisecond.
             duration_s: (self.max_t_mono * 1000.0).round() / 1000.0,
             sm_config_digest: h
@@ -473,6 +473,18 @@ pub struct TraceSummary {
     pub restarts: u32,
     /// At the events level, `lmcache trace info`'s `events:` block; `null` otherwise.
     pub events: Option<Events>,
+}
+
+impl TraceSummary {
+    /// The trace schema in words: its number, "no schema field (read as schema 1)" for a
+    /// header without one, unknown without a header.
+    pub fn schema_words(&self) -> String {
+        match (self.trace_schema_version, &self.level) {
+            (Some(v), _) => v.to_string(),
+            (None, Some(_)) => "no schema field (read as schema 1)".into(),
+            (None, None) => crate::units::UNKNOWN.into(),
+        }
+    }
 }
 
 #[cfg(test)]

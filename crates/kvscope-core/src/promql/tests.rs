@@ -10,6 +10,8 @@ fn names_cover_every_variant_prometheus_can_store() {
         [
             "lmcache_mp_l1_evicted_chunks_total",
             "lmcache_mp_l1_evicted_keys_total",
+            // LMCache 0.3.15 to 0.4.2 (prometheus_client, with a colon).
+            "lmcache_mp:l1_evicted_keys_total",
             "lmcache_mp_l1_evicted_total",
         ]
     );

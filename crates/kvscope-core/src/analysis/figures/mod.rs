@@ -344,7 +344,7 @@ fn eventbus(views: &[View]) -> EventBus {
         gauges_note: if live {
             "the depth or lag gauge is non-zero, so this build reports the live bus"
         } else {
-            "LMCache 0.5.6 registers these gauges on a disabled bus, so they read 0 whatever the live queue holds; judge the bus by dropped_total and subscriber exceptions"
+            "LMCache 0.4.6 to 0.5.7rc2 register these gauges on a disabled bus: they read 0 whatever the queue holds; judge the bus by dropped_total and subscriber exceptions"
         },
         queue_depth: depth,
         drain_lag_seconds: lag,

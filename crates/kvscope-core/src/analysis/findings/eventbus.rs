@@ -52,7 +52,7 @@ pub(super) const EVENTBUS_GAUGES_UNVERIFIED: Rule = Rule {
     windowed: false,
     hold: 0.0,
     prom: Prom::Only(ONLY_BUILD),
-    explanation: "LMCache 0.5.6 registers these gauges on a disabled bus, so they read 0 whatever the live queue holds.",
+    explanation: "LMCache 0.4.6 to 0.5.7rc2 register these gauges on the disabled bus that exists before the server starts its own, so they read 0 whatever the live queue holds.",
     next_action: "Watch dropped events instead of depth.",
     check: eventbus_gauges_unverified,
 };

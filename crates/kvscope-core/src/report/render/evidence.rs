@@ -35,7 +35,7 @@ fn trace_lines(t: &crate::evidence::trace::TraceSummary, out: &mut Lines) {
         format!(
             "{}, {}, {} over {:.3} s",
             t.level.as_deref().map_or(units::UNKNOWN.into(), clean),
-            units::count(t.trace_schema_version.map(|v| v as f64)),
+            t.schema_words(),
             t.total_records,
             t.duration_s
         ),

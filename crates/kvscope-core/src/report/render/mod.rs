@@ -322,6 +322,13 @@ fn text_head(r: &Report, o: &mut String) {
             e.strength
         );
     }
+    let rel = &r.analysis.lmcache_release;
+    if let Some(line) = rel.line() {
+        let _ = writeln!(o, "release: {}", clean(&line));
+        for e in rel.evidence.iter().chain(&rel.notes) {
+            let _ = writeln!(o, "  {}", clean(e));
+        }
+    }
     for i in &r.inputs {
         let _ = writeln!(
             o,
@@ -487,6 +494,24 @@ fn md_cell(s: &str) -> String {
 }
 
 /// GitHub-flavoured markdown.
+/// The LMCache release line with its evidence and notes, in markdown.
+fn md_release(rel: &crate::analysis::release::LmcacheRelease, o: &mut String) {
+    if let Some(line) = rel.line() {
+        let why: Vec<&str> = rel
+            .evidence
+            .iter()
+            .chain(&rel.notes)
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(
+            o,
+            "**Release:** {} — {}\n",
+            md_cell(&line),
+            md_cell(&why.join("; "))
+        );
+    }
+}
+
 pub(super) fn markdown(r: &Report, x: &Extras) -> String {
     let mut o = String::new();
     let m = &r.analysis.mode;
@@ -500,6 +525,7 @@ pub(super) fn markdown(r: &Report, x: &Extras) -> String {
         "\n**Architecture:** `{}` ({})\n",
         m.architecture, m.strength
     );
+    md_release(&r.analysis.lmcache_release, &mut o);
     let _ = writeln!(o, "| signal | detail | strength |\n|---|---|---|");
     for e in &m.evidence {
         let _ = writeln!(

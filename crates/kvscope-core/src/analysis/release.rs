@@ -1,0 +1,235 @@
+//! Which LMCache release is running, from `/version` when it was read and from the names the
+//! scrapes carry: each name fits the releases whose wheels declare it
+//! ([`crate::catalog::version`]), so the names seen together fit the releases they share.
+//! Absent names are no evidence (LMCache creates many series at their first event).
+
+use super::Inputs;
+use crate::catalog::version::{self, RELEASES, Releases};
+use crate::store::TargetStore;
+use crate::vocab::Route;
+
+/// What kvscope can say of the LMCache release.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LmcacheRelease {
+    /// The release in words: `0.5.6`, `0.4.3–0.4.5`, `0.5.6 or later`, or `unknown`.
+    pub range: String,
+    /// How it is known: `version_route` (`/version` names a known release), `names` (the
+    /// releases every name seen fits), or `unknown`.
+    pub source: &'static str,
+    /// `/version`'s answer, as the server wrote it (`None` when not read).
+    pub reported: Option<String>,
+    /// The oldest and newest known release that fit (`None` when none does).
+    pub first: Option<&'static str>,
+    pub last: Option<&'static str>,
+    /// Why, in words: `/version`, and the names that bound the range with their releases.
+    pub evidence: Vec<String>,
+    /// LMCache names no known release declares (newest known: the last of
+    /// [`RELEASES`]): a newer release, or a build between releases.
+    pub unknown_names: Vec<String>,
+    /// Where the evidence disagrees or goes past what kvscope knows, in words.
+    pub notes: Vec<String>,
+    /// The releases that fit, for the matrix (`not in LMCache X`).
+    #[serde(skip)]
+    pub fits: Releases,
+    /// The set is open-ended: newer releases than any known would fit too.
+    #[serde(skip)]
+    pub open: bool,
+}
+
+impl LmcacheRelease {
+    /// One line for screens and reports (`None` when the inputs show no LMCache at all):
+    /// `LMCache 0.4.5 (from its names)`, `LMCache 0.5.6 (/version 0.5.6-g3e11e108)`.
+    pub fn line(&self) -> Option<String> {
+        let how = match self.source {
+            "version_route" => "/version".to_string(),
+            "names" => "from its metric names".to_string(),
+            _ if self.reported.is_some() || !self.unknown_names.is_empty() => {
+                "no known release fits".to_string()
+            }
+            _ => return None,
+        };
+        Some(format!("LMCache {} ({how})", self.range))
+    }
+
+    /// Why a family no fitting release has is not applicable: `not in LMCache 0.4.7`. `None`
+    /// when some fitting release has it, when nothing is known, or when no known release has
+    /// the family at all (its names come from documentation or builds between releases).
+    pub fn lacks(&self, family_releases: Releases) -> Option<String> {
+        if self.fits.is_empty() || family_releases.is_empty() {
+            return None;
+        }
+        family_releases
+            .and(self.fits)
+            .is_empty()
+            .then(|| format!("not in LMCache {}", self.fits.words(self.open)))
+    }
+}
+
+/// An LMCache name as a scrape declares it (not a `_created` companion).
+fn lmcache_names(t: &TargetStore) -> impl Iterator<Item = &str> {
+    t.declared
+        .iter()
+        .map(|d| &*d.name)
+        .filter(|n| n.starts_with("lmcache") || n.starts_with("vllm:lmcache_mp"))
+        .filter(|n| !n.ends_with("_created"))
+}
+
+/// The release the inputs show.
+pub fn infer(inputs: &Inputs<'_>) -> LmcacheRelease {
+    // The MP server's own names when a server shows any; else LMCache inside an engine.
+    let servers: Vec<&TargetStore> = inputs
+        .lmcache
+        .iter()
+        .filter(|t| lmcache_names(t).next().is_some())
+        .collect();
+    let targets: Vec<&TargetStore> = if servers.is_empty() {
+        inputs.all().collect()
+    } else {
+        servers
+    };
+    let reported = inputs.lmcache.iter().find_map(version_answer);
+    let Scan {
+        mut fits,
+        seen_any,
+        low,
+        high,
+        unknown,
+    } = scan(&targets);
+    let newest = RELEASES.len() - 1;
+    let mut evidence = Vec::new();
+    let mut notes = Vec::new();
+    if let Some((a, n)) = low.filter(|(a, _)| *a > 0) {
+        evidence.push(format!("{n}: first in {}", RELEASES[a]));
+    }
+    if let Some((b, n)) = high.filter(|(b, _)| *b < newest) {
+        evidence.push(format!("{n}: last in {}", RELEASES[b]));
+    }
+    if !seen_any {
+        fits = Releases::NONE;
+    } else if fits.is_empty() {
+        notes.push(format!(
+            "no known release declares all of these names ({} and {}): a build between releases",
+            low.map_or("", |l| l.1),
+            high.map_or("", |h| h.1)
+        ));
+    }
+    let open = high.is_none_or(|(b, _)| b == newest);
+    if !unknown.is_empty() {
+        notes.push(format!(
+            "{} LMCache name(s) no known release declares (newest known: {}): a newer release or a build between releases",
+            unknown.len(),
+            RELEASES[newest]
+        ));
+    }
+    let names_say = fits.words(open);
+    let mut out = LmcacheRelease {
+        range: if fits.is_empty() {
+            "unknown".into()
+        } else {
+            names_say.clone()
+        },
+        source: if fits.is_empty() { "unknown" } else { "names" },
+        reported: reported.clone(),
+        first: fits.first().map(|i| RELEASES[i]),
+        last: fits.last().filter(|_| !open).map(|i| RELEASES[i]),
+        evidence,
+        unknown_names: unknown,
+        notes,
+        fits,
+        open,
+    };
+    if let Some(v) = reported {
+        out.by_route(&v, names_say);
+    }
+    out
+}
+
+impl LmcacheRelease {
+    /// `/version` said `v`: a known release is the answer (checked against the names); an
+    /// unknown one is said, newer than every known or not.
+    fn by_route(&mut self, v: &str, names_say: String) {
+        self.evidence.insert(0, format!("/version: {v}"));
+        match version::release_named(v) {
+            Some(i) => {
+                if !self.fits.is_empty() && self.fits.and(Releases::one(i)).is_empty() {
+                    self.notes
+                        .push(format!("/version says {v}, but the names fit {names_say}"));
+                }
+                self.fits = Releases::one(i);
+                self.open = false;
+                self.range = RELEASES[i].to_string();
+                self.source = "version_route";
+                self.first = Some(RELEASES[i]);
+                self.last = Some(RELEASES[i]);
+            }
+            None => {
+                let newest = RELEASES[RELEASES.len() - 1];
+                let newer = version::order_key(v)
+                    .zip(version::order_key(newest))
+                    .is_some_and(|(a, b)| a > b);
+                self.notes.push(if newer {
+                    format!(
+                        "/version {v} is newer than any release kvscope knows (newest: {newest})"
+                    )
+                } else {
+                    format!("/version {v} is not a release kvscope has the names of")
+                });
+            }
+        }
+    }
+}
+
+/// What the names say: the releases they share, and the names that bound them.
+struct Scan<'a> {
+    fits: Releases,
+    seen_any: bool,
+    /// The name with the newest first release, and the one with the oldest last release.
+    low: Option<(usize, &'a str)>,
+    high: Option<(usize, &'a str)>,
+    /// LMCache names no known release declares.
+    unknown: Vec<String>,
+}
+
+fn scan<'a>(targets: &[&'a TargetStore]) -> Scan<'a> {
+    let mut fits = Releases::all();
+    let mut seen_any = false;
+    let mut low: Option<(usize, &str)> = None;
+    let mut high: Option<(usize, &str)> = None;
+    let mut unknown = Vec::new();
+    for t in targets {
+        let colon = crate::catalog::Spelling::of(t.declared.iter().map(|d| &*d.name)).lmcache;
+        for n in lmcache_names(t) {
+            match version::span_of(n, colon) {
+                Some((a, b)) => {
+                    seen_any = true;
+                    fits = fits.and(version::releases_of(n, colon));
+                    if low.is_none_or(|(x, _)| a > x) {
+                        low = Some((a, n));
+                    }
+                    if high.is_none_or(|(x, _)| b < x) {
+                        high = Some((b, n));
+                    }
+                }
+                None => unknown.push(n.to_string()),
+            }
+        }
+    }
+    unknown.sort();
+    unknown.dedup();
+    Scan {
+        fits,
+        seen_any,
+        low,
+        high,
+        unknown,
+    }
+}
+
+/// `/version`'s string, when the route answered 200 with one.
+fn version_answer(t: &TargetStore) -> Option<String> {
+    let a = t
+        .routes
+        .get(&Route::Version)
+        .filter(|a| a.status == Some(200))?;
+    Some(a.json.as_ref()?.as_str()?.to_string())
+}
