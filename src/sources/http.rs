@@ -20,6 +20,17 @@ impl std::fmt::Display for ScrapeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ScrapeError::Unreachable(e) => write!(f, "unreachable: {e}"),
+            ScrapeError::Status(401) => write!(
+                f,
+                "answered HTTP 401 (unauthorised): give --bearer-token-file (for LMCache's \
+                 --api-key-file, the same key), --basic-auth-file or --header"
+            ),
+            ScrapeError::Status(403) => {
+                write!(
+                    f,
+                    "answered HTTP 403 (forbidden): the credentials given were refused"
+                )
+            }
             ScrapeError::Status(s) => write!(f, "answered HTTP {s}"),
             ScrapeError::TooLarge(n) => write!(f, "body larger than {n} bytes"),
         }

@@ -22,14 +22,13 @@ pub(super) fn draw_memory(f: &mut Frame, area: Rect, app: &App) {
         for t in &lm.by_target {
             let (mark, _) = watermark(&t.http);
             lines.push(Line::from(format!(
-                "{}: L1 {} of {} ({}) · evicts from {:.0}% · prefetch {} of {}",
+                "{}: L1 {} of {} ({}) · evicts from {:.0}% · prefetch {}",
                 super::widgets::short_name(&t.target),
                 t.l1.used_bytes.bytes(),
                 t.l1.total_bytes.bytes(),
                 t.l1.usage_ratio.percent(),
                 mark * 100.0,
-                t.http.prefetch_in_flight.count(),
-                t.http.prefetch_max_in_flight.count()
+                t.http.prefetch_in_flight_line()
             )));
         }
     }
@@ -141,11 +140,10 @@ fn memory_lines(lm: &crate::analysis::figures::LmcacheFigures, window: f64) -> V
         "prefetch queues: per target above".to_string()
     } else {
         format!(
-            "prefetch queue {} submitted · {} pending · {} in flight of {}",
+            "prefetch queue {} submitted · {} pending · in flight {}",
             http.prefetch_submission_queue.count(),
             http.prefetch_pending_queue.count(),
-            http.prefetch_in_flight.count(),
-            http.prefetch_max_in_flight.count()
+            http.prefetch_in_flight_line()
         )
     };
     let lines = [

@@ -108,6 +108,25 @@ pub(super) fn num(v: Option<&serde_json::Value>, what: &str) -> Fig {
     }
 }
 
+impl HttpFacts {
+    /// L2 prefetches in flight against their limit, as `/status` says it: `3 of 64` (the count
+    /// `max_in_flight`, before 0.5.7), `3, staging up to 50.0% of L1` (`inflight_watermark`,
+    /// 0.5.7 on), or `3 of —` when neither was read.
+    pub fn prefetch_in_flight_line(&self) -> String {
+        let now = self.prefetch_in_flight.count();
+        match (
+            self.prefetch_max_in_flight.value(),
+            self.prefetch_inflight_watermark.value(),
+        ) {
+            (None, Some(_)) => format!(
+                "{now}, staging up to {} of L1",
+                self.prefetch_inflight_watermark.percent()
+            ),
+            _ => format!("{now} of {}", self.prefetch_max_in_flight.count()),
+        }
+    }
+}
+
 /// Facts of a target whose routes were never read.
 pub fn unread() -> HttpFacts {
     facts(None)

@@ -37,9 +37,8 @@ pub(super) fn server_lines(r: &Report, out: &mut Lines) {
     push(
         "prefetch in flight of max, queues",
         format!(
-            "{} of {}; {} submitted, {} pending",
-            h.prefetch_in_flight.count(),
-            h.prefetch_max_in_flight.count(),
+            "{}; {} submitted, {} pending",
+            h.prefetch_in_flight_line(),
             h.prefetch_submission_queue.count(),
             h.prefetch_pending_queue.count()
         ),
