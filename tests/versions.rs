@@ -167,6 +167,11 @@ fn inflight_watermark_is_a_share_not_a_count() {
     // 0.5.6 gives the count.
     let old = report_packet("fixtures/lmcache-0.5.6-cpu-run1");
     assert_eq!(old["lmcache"]["http"]["prefetch_max_in_flight"], 8.0);
+    // The text says each limit as what it is.
+    let text = common::report_text(&["--packet", RC]);
+    assert!(text.contains("0, staging up to 50.0% of L1;"), "{text}");
+    let text = common::report_text(&["--packet", "fixtures/lmcache-0.5.6-cpu-run1"]);
+    assert!(text.contains(" 0 of 8;"), "{text}");
 }
 
 /// The Python the reference parser runs on: Debian's, where `python3-prometheus-client`
