@@ -175,3 +175,72 @@ fn a_gzip_export_reads_as_what_it_holds() {
     }
     assert_eq!(got, want);
 }
+
+/// LMCache 0.5.7rc2 run for real with `--enable-tracing --enable-token-trace` and an OTLP
+/// endpoint (fixtures/lmcache-0.5.7rc2-otlp): the SDK's own console exporter beside the
+/// server's OTLP exporter wrote the same spans, each export gzip-compressed here. Every shape
+/// reads to what the file itself holds, counted here without kvscope.
+#[test]
+fn lmcache_0_5_7_s_token_trace_reads_in_every_shape() {
+    const RC: &str = "fixtures/lmcache-0.5.7rc2-otlp";
+    let read = |file: &str| -> (Value, Vec<Value>) {
+        let (code, out) = kvscope(&[
+            "report",
+            "--format",
+            "json",
+            "--otel",
+            &format!("{RC}/{file}"),
+        ]);
+        assert_eq!(code, 0, "{out}");
+        assert!(!out.contains("input_ids"), "no token id reaches the report");
+        let mut s = serde_json::from_str::<Value>(&out).unwrap()["spans"].clone();
+        s.as_object_mut().unwrap().remove("file");
+        let gz = std::fs::read(format!("{}/{RC}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
+            .unwrap();
+        let values = serde_json::Deserializer::from_str(&text)
+            .into_iter::<Value>()
+            .map(Result::unwrap)
+            .collect();
+        (s, values)
+    };
+    // The console exporter: one JSON object per span, attributes as a map (the root's
+    // figures as numbers).
+    let (console, spans) = read("spans.console.json.gz");
+    assert_eq!(console["spans"], spans.len(), "{console}");
+    let roots: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["name"] == "request" && s["parent_id"].is_null())
+        .collect();
+    assert_eq!(console["requests"], roots.len());
+    let sum = |k: &str| -> f64 {
+        roots
+            .iter()
+            .map(|r| r["attributes"][k].as_f64().unwrap())
+            .sum()
+    };
+    assert_eq!(console["hit_tokens"], sum("hit_tokens"));
+    assert_eq!(console["requested_tokens"], sum("requested_tokens"));
+    let traced = spans
+        .iter()
+        .filter(|s| s["name"] == "mp.request.trace")
+        .count();
+    assert_eq!(console["by_name"]["mp.request.trace"]["count"], traced);
+    assert_eq!(traced, roots.len(), "one token trace per request");
+    // The OTLP receiver's two forms: one summary; fewer spans, because the server stopped
+    // before its batch exporter sent the last batch (the console exporter writes each span
+    // as it ends).
+    let (snake, requests) = read("spans.proto.jsonl.gz");
+    let (camel, _) = read("spans.camel.jsonl.gz");
+    assert_eq!(snake, camel);
+    let sent: usize = requests
+        .iter()
+        .flat_map(|r| r["resource_spans"].as_array().unwrap())
+        .flat_map(|r| r["scope_spans"].as_array().unwrap())
+        .map(|s| s["spans"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(snake["spans"], sent);
+    assert!(sent < spans.len(), "{sent} of {}", spans.len());
+    assert!(snake["requests"].as_u64() < console["requests"].as_u64());
+}

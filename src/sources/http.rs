@@ -511,7 +511,10 @@ mod tests {
     #[test]
     fn a_refused_scrape_says_which_credentials_to_give() {
         let e = ScrapeError::Status(401).to_string();
-        assert!(e.contains("--bearer-token-file") && e.contains("--api-key-file"), "{e}");
+        assert!(
+            e.contains("--bearer-token-file") && e.contains("--api-key-file"),
+            "{e}"
+        );
         assert!(ScrapeError::Status(403).to_string().contains("refused"));
         assert_eq!(ScrapeError::Status(500).to_string(), "answered HTTP 500");
     }
