@@ -338,3 +338,16 @@ fn the_demo_pairing_fires_no_rule() {
         "{rule}"
     );
 }
+
+/// The real run's last seconds have no lookups: the hit rate since start is said as that, with
+/// the window it lacked lookups in.
+#[test]
+fn a_window_without_lookups_says_since_start() {
+    let run = fixture("lmcache-0.5.6-cpu-run1/metrics_index.tsv");
+    let (r, _) = kvscope(&["report", "--lmcache", &run, "--window", "5s"]);
+    let summary = r["verdict"]["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("64.6% of looked-up tokens hit since start (no lookups in 5s)"),
+        "{summary}"
+    );
+}

@@ -232,7 +232,7 @@ fn hit_rate(c: &Facts<'_>, l: &Lookups<'_>) -> Result<HitRate, String> {
         return Err(format!("no hit rate: {why}"));
     };
     let note = if requested == Some(0.0) {
-        format!("no lookups {window}; since start")
+        format!("since start (no lookups {window})")
     } else {
         "since start (one scrape: no window; report --samples N gives one)".to_string()
     };
