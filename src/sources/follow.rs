@@ -230,9 +230,13 @@ pub fn check(f: &Follow) -> Result<(), FollowError> {
             .map(|_| ())
             .map_err(FollowError::Unreadable);
     }
-    files::open(&f.path, Kind::Regular)
-        .map(|_| ())
-        .map_err(FollowError::Unreadable)
+    files::open(&f.path, Kind::Regular).map_err(FollowError::Unreadable)?;
+    // A gzip file is read once, whole: one that stops part-way (cut in a copy, corrupt) is
+    // refused here with what is wrong, as `report` refuses it, not read as far as it goes.
+    if f.stream != Stream::Trace && gzip(&f.path) {
+        read_all(f, None, |_| {})?;
+    }
+    Ok(())
 }
 
 /// Why a file given beside a target cannot be read or followed; the text names it.

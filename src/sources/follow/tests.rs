@@ -249,8 +249,20 @@ fn a_followed_gzip_file_is_read_whole_once() {
         task.await.unwrap();
         got
     });
-    let _ = std::fs::remove_file(&path);
     let body: Vec<u8> = bodies(&got).into_iter().flat_map(|(_, b)| b).collect();
     assert_eq!(body, plain);
     assert!(bodies(&got)[0].0, "fresh");
+    // Cut part-way, it is refused before anything is read, naming the file and the fault.
+    let whole = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+    let e = check(&follow_of(&path, Stream::ServerLog))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("followed.log.gz") && e.contains("deflate"),
+        "{e}"
+    );
+    std::fs::write(&path, &whole).unwrap();
+    assert!(check(&follow_of(&path, Stream::ServerLog)).is_ok());
+    let _ = std::fs::remove_file(&path);
 }
