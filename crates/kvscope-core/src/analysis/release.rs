@@ -8,14 +8,23 @@ use crate::catalog::version::{self, RELEASES, Releases};
 use crate::store::TargetStore;
 use crate::vocab::Route;
 
+crate::named! {
+    /// How the release is known.
+    pub enum ReleaseSource {
+        /// `/version` names a known release.
+        VersionRoute = "version_route",
+        /// The releases every LMCache name seen fits.
+        Names = "names",
+        Unknown = "unknown",
+    }
+}
+
 /// What kvscope can say of the LMCache release.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LmcacheRelease {
     /// The release in words: `0.5.6`, `0.4.3–0.4.5`, `0.5.6 or later`, or `unknown`.
     pub range: String,
-    /// How it is known: `version_route` (`/version` names a known release), `names` (the
-    /// releases every name seen fits), or `unknown`.
-    pub source: &'static str,
+    pub source: ReleaseSource,
     /// `/version`'s answer, as the server wrote it (`None` when not read).
     pub reported: Option<String>,
     /// The oldest and newest known release that fit (`None` when none does).
@@ -38,13 +47,13 @@ pub struct LmcacheRelease {
 
 impl LmcacheRelease {
     /// One line for screens and reports (`None` when the inputs show no LMCache at all):
-    /// `LMCache 0.4.5 (from its names)`, `LMCache 0.5.6 (/version 0.5.6-g3e11e108)`.
+    /// `LMCache 0.4.5 (from its metric names)`, `LMCache 0.5.6 (/version)`.
     pub fn line(&self) -> Option<String> {
         let how = match self.source {
-            "version_route" => "/version".to_string(),
-            "names" => "from its metric names".to_string(),
+            ReleaseSource::VersionRoute => "/version",
+            ReleaseSource::Names => "from its metric names",
             _ if self.reported.is_some() || !self.unknown_names.is_empty() => {
-                "no known release fits".to_string()
+                "no known release fits"
             }
             _ => return None,
         };
@@ -128,7 +137,11 @@ pub fn infer(inputs: &Inputs<'_>) -> LmcacheRelease {
         } else {
             names_say.clone()
         },
-        source: if fits.is_empty() { "unknown" } else { "names" },
+        source: if fits.is_empty() {
+            ReleaseSource::Unknown
+        } else {
+            ReleaseSource::Names
+        },
         reported: reported.clone(),
         first: fits.first().map(|i| RELEASES[i]),
         last: fits.last().filter(|_| !open).map(|i| RELEASES[i]),
@@ -158,7 +171,7 @@ impl LmcacheRelease {
                 self.fits = Releases::one(i);
                 self.open = false;
                 self.range = RELEASES[i].to_string();
-                self.source = "version_route";
+                self.source = ReleaseSource::VersionRoute;
                 self.first = Some(RELEASES[i]);
                 self.last = Some(RELEASES[i]);
             }
