@@ -244,3 +244,67 @@ fn lmcache_0_5_7_s_token_trace_reads_in_every_shape() {
     assert!(sent < spans.len(), "{sent} of {}", spans.len());
     assert!(snake["requests"].as_u64() < console["requests"].as_u64());
 }
+
+/// A peer folder carrying the real 0.5.7rc2 export, imported to a packet: the packet's copy
+/// has every token-id array emptied, says so, verifies, and reads to the same spans.
+#[test]
+fn an_imported_token_trace_travels_without_its_token_ids() {
+    let dir = std::env::temp_dir().join(format!("kvscope-peer-tokens-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in [
+        "fixture_manifest.json",
+        "lmcache_metrics_loaded.prom",
+        "vllm_metrics_loaded.prom",
+    ] {
+        std::fs::copy(root.join("fixtures/packet_a").join(f), dir.join(f)).unwrap();
+    }
+    let gz =
+        std::fs::read(root.join("fixtures/lmcache-0.5.7rc2-otlp/spans.proto.jsonl.gz")).unwrap();
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+    std::fs::write(dir.join("lmcache_otel_spans.jsonl"), &text).unwrap();
+    let out = dir.with_extension("kvpacket");
+    let _ = std::fs::remove_file(&out);
+    let (code, said) = kvscope(&[
+        "import",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{said}");
+    let spans = |p: &std::path::Path| {
+        let (code, out) = kvscope(&[
+            "report",
+            "--format",
+            "json",
+            "--packet",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out}");
+        serde_json::from_str::<Value>(&out).unwrap()["spans"].clone()
+    };
+    let (from_folder, from_packet) = (spans(&dir), spans(&out));
+    assert_eq!(from_packet["spans"], from_folder["spans"]);
+    assert_eq!(from_packet["by_name"], from_folder["by_name"]);
+    assert_eq!(from_packet["hit_tokens"], from_folder["hit_tokens"]);
+    let tar = std::fs::read(&out).unwrap();
+    let packet = String::from_utf8_lossy(&tar);
+    assert!(
+        !packet.contains(r#"{"int_value": "9906"}"#),
+        "a token id travelled"
+    );
+    assert!(packet.contains(r#""lmcache.input_ids", "value": {"array_value": {"values": []}}"#));
+    let traced = String::from_utf8_lossy(&text)
+        .matches("mp.request.trace")
+        .count();
+    assert!(
+        packet.contains(&format!("emptied in {traced} spans")),
+        "{traced}"
+    );
+    let (code, said) = kvscope(&["verify", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&out);
+}

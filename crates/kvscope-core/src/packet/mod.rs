@@ -19,6 +19,7 @@ mod recorder;
 pub mod redact;
 mod tar;
 mod timeline;
+pub mod tokens;
 mod write;
 
 pub use read::{Limits, Opened, PacketError, from_tar, from_tar_with, open, open_with};

@@ -135,8 +135,35 @@ impl<'a> Recording<'a> {
         let mut timeline_raw = 0u64;
         let mut skipped = Vec::new();
         let (mut count, mut span) = (0usize, None::<(f64, f64)>);
-        self.events.each(&mut |event| {
+        // One scan per span export, across its events (see `tokens`).
+        let mut strippers: Vec<((String, String), super::tokens::Stripper)> = Vec::new();
+        let mut emptied = 0usize;
+        self.events.each(&mut |mut event| {
             count += 1;
+            if let Event::Evidence {
+                stream: crate::vocab::Stream::Otel,
+                target,
+                fresh,
+                body,
+                origin,
+                ..
+            } = &mut event
+            {
+                let at = (target_key(*target), origin.clone());
+                let i = match strippers.iter().position(|(k, _)| *k == at) {
+                    Some(i) => i,
+                    None => {
+                        strippers.push((at, Default::default()));
+                        strippers.len() - 1
+                    }
+                };
+                let s = &mut strippers[i].1;
+                if *fresh {
+                    emptied += s.emptied;
+                    *s = Default::default();
+                }
+                *body = s.feed(body);
+            }
             if let Some(t) = event.time() {
                 span = Some(span.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
             }
@@ -187,13 +214,25 @@ impl<'a> Recording<'a> {
                 Some(raw),
             ));
         }
+        emptied += strippers.iter().map(|(_, s)| s.emptied).sum::<usize>();
         for a in &self.attachments {
-            let copy = a.bytes.clone();
+            let copy = if a.kind == "otel" {
+                let (clean, n) = super::tokens::strip(&a.bytes);
+                emptied += n;
+                clean
+            } else {
+                a.bytes.clone()
+            };
             members.push((a.path.clone(), a.kind, a.target.clone(), copy, None));
         }
         let report = self.report_json.clone().into_bytes();
         members.push((REPORT.to_string(), "report", None, report, None));
-        let manifest = self.manifest(&members, span, skipped);
+        let mut manifest = self.manifest(&members, span, skipped);
+        if emptied > 0 {
+            manifest.redactions.push(format!(
+                "span exports: the prompt token ids of LMCache's token trace (attribute lmcache.input_ids) emptied in {emptied} spans"
+            ));
+        }
         let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let mut out = vec![(MANIFEST.to_string(), manifest)];
         out.extend(
