@@ -129,6 +129,66 @@ impl Stripper {
     }
 }
 
+/// The scrub of one packet: a [`Stripper`] per span export among its events (an export's
+/// events keep their place; a fresh one starts over), and its carried span exports whole.
+#[derive(Debug, Default)]
+pub struct Scrub {
+    by_export: Vec<((crate::vocab::TargetRef, String), Stripper)>,
+    /// Arrays emptied in carried files and in exports started over.
+    emptied: usize,
+}
+
+impl Scrub {
+    /// A span-export event with its token ids emptied; any other event as it is.
+    pub fn event(&mut self, event: &mut crate::vocab::Event) {
+        let crate::vocab::Event::Evidence {
+            stream: crate::vocab::Stream::Otel,
+            target,
+            fresh,
+            body,
+            origin,
+            ..
+        } = event
+        else {
+            return;
+        };
+        let at = (*target, origin.clone());
+        let i = match self.by_export.iter().position(|(k, _)| *k == at) {
+            Some(i) => i,
+            None => {
+                self.by_export.push((at, Stripper::default()));
+                self.by_export.len() - 1
+            }
+        };
+        let s = &mut self.by_export[i].1;
+        if *fresh {
+            self.emptied += s.emptied;
+            *s = Stripper::default();
+        }
+        *body = s.feed(body);
+    }
+
+    /// A carried file of `kind`, cleaned when it is a span export.
+    pub fn file(&mut self, kind: &str, bytes: &[u8]) -> Vec<u8> {
+        if kind != "otel" {
+            return bytes.to_vec();
+        }
+        let (clean, n) = strip(bytes);
+        self.emptied += n;
+        clean
+    }
+
+    /// The manifest's line, when anything was emptied.
+    pub fn note(&self) -> Option<String> {
+        let n = self.emptied + self.by_export.iter().map(|(_, s)| s.emptied).sum::<usize>();
+        (n > 0).then(|| {
+            format!(
+                "span exports: the prompt token ids of LMCache's token trace (attribute lmcache.input_ids) emptied in {n} spans"
+            )
+        })
+    }
+}
+
 /// `bytes` whole, cleaned, and how many arrays were emptied.
 pub fn strip(bytes: &[u8]) -> (Vec<u8>, usize) {
     let mut s = Stripper::default();

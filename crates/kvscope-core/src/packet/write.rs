@@ -135,35 +135,10 @@ impl<'a> Recording<'a> {
         let mut timeline_raw = 0u64;
         let mut skipped = Vec::new();
         let (mut count, mut span) = (0usize, None::<(f64, f64)>);
-        // One scan per span export, across its events (see `tokens`).
-        let mut strippers: Vec<((String, String), super::tokens::Stripper)> = Vec::new();
-        let mut emptied = 0usize;
+        let mut scrub = super::tokens::Scrub::default(); // prompt token ids never travel
         self.events.each(&mut |mut event| {
             count += 1;
-            if let Event::Evidence {
-                stream: crate::vocab::Stream::Otel,
-                target,
-                fresh,
-                body,
-                origin,
-                ..
-            } = &mut event
-            {
-                let at = (target_key(*target), origin.clone());
-                let i = match strippers.iter().position(|(k, _)| *k == at) {
-                    Some(i) => i,
-                    None => {
-                        strippers.push((at, Default::default()));
-                        strippers.len() - 1
-                    }
-                };
-                let s = &mut strippers[i].1;
-                if *fresh {
-                    emptied += s.emptied;
-                    *s = Default::default();
-                }
-                *body = s.feed(body);
-            }
+            scrub.event(&mut event);
             if let Some(t) = event.time() {
                 span = Some(span.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
             }
@@ -214,25 +189,13 @@ impl<'a> Recording<'a> {
                 Some(raw),
             ));
         }
-        emptied += strippers.iter().map(|(_, s)| s.emptied).sum::<usize>();
         for a in &self.attachments {
-            let copy = if a.kind == "otel" {
-                let (clean, n) = super::tokens::strip(&a.bytes);
-                emptied += n;
-                clean
-            } else {
-                a.bytes.clone()
-            };
+            let copy = scrub.file(a.kind, &a.bytes);
             members.push((a.path.clone(), a.kind, a.target.clone(), copy, None));
         }
         let report = self.report_json.clone().into_bytes();
         members.push((REPORT.to_string(), "report", None, report, None));
-        let mut manifest = self.manifest(&members, span, skipped);
-        if emptied > 0 {
-            manifest.redactions.push(format!(
-                "span exports: the prompt token ids of LMCache's token trace (attribute lmcache.input_ids) emptied in {emptied} spans"
-            ));
-        }
+        let manifest = self.manifest(&members, span, skipped, scrub.note());
         let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let mut out = vec![(MANIFEST.to_string(), manifest)];
         out.extend(
@@ -355,12 +318,14 @@ pub fn write_new_with<W: Write>(
 type Built = (String, &'static str, Option<String>, Vec<u8>, Option<u64>);
 
 impl Recording<'_> {
-    /// The manifest of `members`, the events' `span` and the routes `skipped`.
+    /// The manifest of `members`, the events' `span`, the routes `skipped` and what was
+    /// scrubbed while writing (`scrubbed`, a redactions line).
     fn manifest(
         &self,
         members: &[Built],
         span: Option<(f64, f64)>,
         skipped: Vec<Skipped>,
+        scrubbed: Option<String>,
     ) -> Manifest {
         Manifest {
             format: super::FORMAT.into(),
@@ -382,7 +347,7 @@ impl Recording<'_> {
                 })
                 .collect(),
             skipped_routes: skipped,
-            redactions: self.redactions_said(),
+            redactions: self.redactions_said().into_iter().chain(scrubbed).collect(),
         }
     }
 
