@@ -6,7 +6,6 @@
 use super::Inputs;
 use crate::catalog::version::{self, RELEASES, Releases};
 use crate::store::TargetStore;
-use crate::vocab::Route;
 
 crate::named! {
     /// How the release is known.
@@ -19,17 +18,13 @@ crate::named! {
     }
 }
 
-/// What kvscope can say of the LMCache release.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// What kvscope can say of the LMCache release. The release set (`fits`, `open`) is the
+/// state; the range in words and its ends are derived from it (and so in the report).
+#[derive(Debug, Clone, PartialEq)]
 pub struct LmcacheRelease {
-    /// The release in words: `0.5.6`, `0.4.3–0.4.5`, `0.5.6 or later`, or `unknown`.
-    pub range: String,
     pub source: ReleaseSource,
     /// `/version`'s answer, as the server wrote it (`None` when not read).
     pub reported: Option<String>,
-    /// The oldest and newest known release that fit (`None` when none does).
-    pub first: Option<&'static str>,
-    pub last: Option<&'static str>,
     /// Why, in words: `/version`, and the names that bound the range with their releases.
     pub evidence: Vec<String>,
     /// LMCache names no known release declares (newest known: the last of
@@ -37,12 +32,40 @@ pub struct LmcacheRelease {
     pub unknown_names: Vec<String>,
     /// Where the evidence disagrees or goes past what kvscope knows, in words.
     pub notes: Vec<String>,
-    /// The releases that fit, for the matrix (`not in LMCache X`).
-    #[serde(skip)]
+    /// The releases that fit (empty: none known to).
     pub fits: Releases,
     /// The set is open-ended: newer releases than any known would fit too.
-    #[serde(skip)]
     pub open: bool,
+}
+
+/// The report's form: the range in words and its ends beside the rest.
+#[derive(serde::Serialize)]
+struct Said<'a> {
+    range: String,
+    source: ReleaseSource,
+    reported: &'a Option<String>,
+    first: Option<&'static str>,
+    last: Option<&'static str>,
+    evidence: &'a [String],
+    unknown_names: &'a [String],
+    notes: &'a [String],
+}
+
+impl serde::Serialize for LmcacheRelease {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Said {
+            range: self.range(),
+            source: self.source,
+            reported: &self.reported,
+            first: self.fits.first().map(|i| RELEASES[i]),
+            // None when newer releases than any known would fit too.
+            last: self.fits.last().filter(|_| !self.open).map(|i| RELEASES[i]),
+            evidence: &self.evidence,
+            unknown_names: &self.unknown_names,
+            notes: &self.notes,
+        }
+        .serialize(s)
+    }
 }
 
 impl LmcacheRelease {
@@ -57,7 +80,16 @@ impl LmcacheRelease {
             }
             _ => return None,
         };
-        Some(format!("LMCache {} ({how})", self.range))
+        Some(format!("LMCache {} ({how})", self.range()))
+    }
+
+    /// The release in words: `0.5.6`, `0.4.3–0.4.5`, `0.5.6 or later`, or `unknown`.
+    pub fn range(&self) -> String {
+        if self.fits.is_empty() {
+            "unknown".into()
+        } else {
+            self.fits.words(self.open)
+        }
     }
 
     /// Why a family no fitting release has is not applicable: `not in LMCache 0.4.7`. `None`
@@ -96,7 +128,10 @@ pub fn infer(inputs: &Inputs<'_>) -> LmcacheRelease {
     } else {
         servers
     };
-    let reported = inputs.lmcache.iter().find_map(version_answer);
+    let reported = inputs
+        .lmcache
+        .iter()
+        .find_map(super::http_facts::version_of);
     let Scan {
         mut fits,
         seen_any,
@@ -132,19 +167,12 @@ pub fn infer(inputs: &Inputs<'_>) -> LmcacheRelease {
     }
     let names_say = fits.words(open);
     let mut out = LmcacheRelease {
-        range: if fits.is_empty() {
-            "unknown".into()
-        } else {
-            names_say.clone()
-        },
         source: if fits.is_empty() {
             ReleaseSource::Unknown
         } else {
             ReleaseSource::Names
         },
         reported: reported.clone(),
-        first: fits.first().map(|i| RELEASES[i]),
-        last: fits.last().filter(|_| !open).map(|i| RELEASES[i]),
         evidence,
         unknown_names: unknown,
         notes,
@@ -170,10 +198,7 @@ impl LmcacheRelease {
                 }
                 self.fits = Releases::one(i);
                 self.open = false;
-                self.range = RELEASES[i].to_string();
                 self.source = ReleaseSource::VersionRoute;
-                self.first = Some(RELEASES[i]);
-                self.last = Some(RELEASES[i]);
             }
             None => {
                 let newest = RELEASES[RELEASES.len() - 1];
@@ -210,12 +235,12 @@ fn scan<'a>(targets: &[&'a TargetStore]) -> Scan<'a> {
     let mut high: Option<(usize, &str)> = None;
     let mut unknown = Vec::new();
     for t in targets {
-        let colon = crate::catalog::Spelling::of(t.declared.iter().map(|d| &*d.name)).lmcache;
+        let colon = t.spelling().lmcache;
         for n in lmcache_names(t) {
             match version::span_of(n, colon) {
                 Some((a, b)) => {
                     seen_any = true;
-                    fits = fits.and(version::releases_of(n, colon));
+                    fits = fits.and(Releases::span(a, b));
                     if low.is_none_or(|(x, _)| a > x) {
                         low = Some((a, n));
                     }
@@ -236,13 +261,4 @@ fn scan<'a>(targets: &[&'a TargetStore]) -> Scan<'a> {
         high,
         unknown,
     }
-}
-
-/// `/version`'s string, when the route answered 200 with one.
-fn version_answer(t: &TargetStore) -> Option<String> {
-    let a = t
-        .routes
-        .get(&Route::Version)
-        .filter(|a| a.status == Some(200))?;
-    Some(a.json.as_ref()?.as_str()?.to_string())
 }

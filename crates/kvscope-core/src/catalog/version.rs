@@ -22,7 +22,8 @@ impl Releases {
     pub fn one(i: usize) -> Releases {
         Releases(1 << i)
     }
-    fn span(first: usize, last: usize) -> Releases {
+    /// The releases from `first` to `last`, both in.
+    pub fn span(first: usize, last: usize) -> Releases {
         Releases((u64::MAX >> (63 - last)) & (u64::MAX << first))
     }
     pub fn is_empty(self) -> bool {

@@ -136,6 +136,11 @@ impl TargetStore {
         self.scrapes.back()
     }
 
+    /// The spellings the newest scrape's names are read in.
+    pub fn spelling(&self) -> crate::catalog::Spelling {
+        self.spelling
+    }
+
     pub fn series(&self) -> &[Series] {
         &self.series
     }

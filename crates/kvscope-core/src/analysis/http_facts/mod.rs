@@ -127,6 +127,15 @@ impl HttpFacts {
     }
 }
 
+/// `/version`'s string, when the route answered 200 with one.
+pub fn version_of(t: &TargetStore) -> Option<String> {
+    let a = t
+        .routes
+        .get(&Route::Version)
+        .filter(|a| a.status == Some(200))?;
+    Some(a.json.as_ref()?.as_str()?.to_string())
+}
+
 /// Facts of a target whose routes were never read.
 pub fn unread() -> HttpFacts {
     facts(None)
@@ -173,9 +182,7 @@ fn facts(t: Option<&TargetStore>) -> HttpFacts {
         .unwrap_or_default();
     HttpFacts {
         target: t.filter(|t| !t.routes.is_empty()).map(|t| t.name.clone()),
-        version: json(Route::Version)
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
+        version: t.and_then(version_of),
         healthy: route(Route::Healthcheck)
             .and_then(|a| a.status)
             .map(|s| s == 200),
