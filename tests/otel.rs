@@ -4,6 +4,7 @@
 //! the same spans; and the run's `/metrics`, which an OTLP-pushing server leaves without
 //! LMCache's families, is said to be that, not "no traffic".
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -27,19 +28,48 @@ fn kvscope(args: &[&str]) -> (i32, String) {
     )
 }
 
-fn spans_of(file: &str) -> Value {
-    let (code, out) = kvscope(&[
-        "report",
-        "--format",
-        "json",
-        "--otel",
-        &format!("{RUN}/{file}"),
-    ]);
+/// The report's `spans` for `args` (`--otel FILE`, `--packet DIR` …), without its file name.
+fn spans_by(args: &[&str]) -> Value {
+    let (code, out) = kvscope(&[&["report", "--format", "json"][..], args].concat());
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("-0.0"), "no negative zero in JSON output");
+    assert!(!out.contains("input_ids"), "no token id reaches the report");
     let mut s: Value = serde_json::from_str::<Value>(&out).unwrap()["spans"].clone();
     s.as_object_mut().unwrap().remove("file");
     s
+}
+
+fn spans_of(file: &str) -> Value {
+    spans_by(&["--otel", &format!("{RUN}/{file}")])
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A fixture's gzip-compressed file, as it holds.
+fn gunzip(rel: &str) -> Vec<u8> {
+    let gz = std::fs::read(repo(rel)).unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out).unwrap();
+    out
+}
+
+/// A peer packet folder made here from the real packet_a's scrapes and manifest, with `export`
+/// beside them as `name`.
+fn peer_folder(tag: &str, name: &str, export: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kvscope-peer-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in [
+        "fixture_manifest.json",
+        "lmcache_metrics_loaded.prom",
+        "vllm_metrics_loaded.prom",
+    ] {
+        std::fs::copy(repo("fixtures/packet_a").join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join(name), export).unwrap();
+    dir
 }
 
 /// Proto field names (`resource_spans`, `string_value`, base64 ids: what read as 0 spans
@@ -107,22 +137,8 @@ fn an_otlp_pushing_server_is_unknown_with_where_its_metrics_went() {
 /// real packet_a's scrapes and manifest, put together here).
 #[test]
 fn a_peer_folder_s_span_export_is_read_as_otel_would() {
-    let dir = std::env::temp_dir().join(format!("kvscope-peer-otel-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for f in [
-        "fixture_manifest.json",
-        "lmcache_metrics_loaded.prom",
-        "vllm_metrics_loaded.prom",
-    ] {
-        std::fs::copy(root.join("fixtures/packet_a").join(f), dir.join(f)).unwrap();
-    }
-    std::fs::copy(
-        root.join(RUN).join("spans.proto.jsonl"),
-        dir.join("lmcache_otel_spans.jsonl"),
-    )
-    .unwrap();
+    let export = std::fs::read(repo(RUN).join("spans.proto.jsonl")).unwrap();
+    let dir = peer_folder("otel", "lmcache_otel_spans.jsonl", &export);
     let (code, out) = kvscope(&[
         "report",
         "--format",
@@ -130,11 +146,20 @@ fn a_peer_folder_s_span_export_is_read_as_otel_would() {
         "--packet",
         dir.to_str().unwrap(),
     ]);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, 0, "{out}");
     let spans = &serde_json::from_str::<Value>(&out).unwrap()["spans"];
     assert_eq!(spans["spans"], 176, "{spans}");
     assert_eq!(spans["file"], "lmcache_otel_spans.jsonl");
+    // The SDK console exporter's indented objects (the real 0.5.7rc2 export) are carried too:
+    // the folder is read as `--otel` reads the file.
+    let console = gunzip("fixtures/lmcache-0.5.7rc2-otlp/spans.console.json.gz");
+    std::fs::remove_file(dir.join("lmcache_otel_spans.jsonl")).unwrap();
+    std::fs::write(dir.join("lmcache_spans.json"), &console).unwrap();
+    let plain = dir.join("lmcache_spans.json");
+    let direct = spans_by(&["--otel", plain.to_str().unwrap()]);
+    assert!(direct["spans"].as_u64() > Some(200), "{direct}");
+    assert_eq!(spans_by(&["--packet", dir.to_str().unwrap()]), direct);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A gzip span export (two gzip members one after the other, as `cat a.gz b.gz` makes) reads
@@ -142,11 +167,7 @@ fn a_peer_folder_s_span_export_is_read_as_otel_would() {
 #[test]
 fn a_gzip_export_reads_as_what_it_holds() {
     use std::io::Write;
-    let plain = std::fs::read(format!(
-        "{}/{RUN}/spans.proto.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let plain = std::fs::read(repo(RUN).join("spans.proto.jsonl")).unwrap();
     let half = plain.len() / 2;
     let cut = half + plain[half..].iter().position(|b| *b == b'\n').unwrap() + 1;
     let mut gz = Vec::new();
@@ -157,17 +178,8 @@ fn a_gzip_export_reads_as_what_it_holds() {
     }
     let path = std::env::temp_dir().join(format!("kvscope-spans-{}.jsonl.gz", std::process::id()));
     std::fs::write(&path, gz).unwrap();
-    let (code, out) = kvscope(&[
-        "report",
-        "--format",
-        "json",
-        "--otel",
-        path.to_str().unwrap(),
-    ]);
+    let mut got = spans_by(&["--otel", path.to_str().unwrap()]);
     let _ = std::fs::remove_file(&path);
-    assert_eq!(code, 0, "{out}");
-    let mut got = serde_json::from_str::<Value>(&out).unwrap()["spans"].clone();
-    got.as_object_mut().unwrap().remove("file");
     let mut want = spans_of("spans.proto.jsonl");
     // The compressed file's bytes are its own.
     for v in [&mut got, &mut want] {
@@ -184,26 +196,12 @@ fn a_gzip_export_reads_as_what_it_holds() {
 fn lmcache_0_5_7_s_token_trace_reads_in_every_shape() {
     const RC: &str = "fixtures/lmcache-0.5.7rc2-otlp";
     let read = |file: &str| -> (Value, Vec<Value>) {
-        let (code, out) = kvscope(&[
-            "report",
-            "--format",
-            "json",
-            "--otel",
-            &format!("{RC}/{file}"),
-        ]);
-        assert_eq!(code, 0, "{out}");
-        assert!(!out.contains("input_ids"), "no token id reaches the report");
-        let mut s = serde_json::from_str::<Value>(&out).unwrap()["spans"].clone();
-        s.as_object_mut().unwrap().remove("file");
-        let gz = std::fs::read(format!("{}/{RC}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
-            .unwrap();
-        let values = serde_json::Deserializer::from_str(&text)
+        let text = gunzip(&format!("{RC}/{file}"));
+        let values = serde_json::Deserializer::from_slice(&text)
             .into_iter::<Value>()
             .map(Result::unwrap)
             .collect();
-        (s, values)
+        (spans_by(&["--otel", &format!("{RC}/{file}")]), values)
     };
     // The console exporter: one JSON object per span, attributes as a map (the root's
     // figures as numbers).
@@ -249,22 +247,8 @@ fn lmcache_0_5_7_s_token_trace_reads_in_every_shape() {
 /// has every token-id array emptied, says so, verifies, and reads to the same spans.
 #[test]
 fn an_imported_token_trace_travels_without_its_token_ids() {
-    let dir = std::env::temp_dir().join(format!("kvscope-peer-tokens-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for f in [
-        "fixture_manifest.json",
-        "lmcache_metrics_loaded.prom",
-        "vllm_metrics_loaded.prom",
-    ] {
-        std::fs::copy(root.join("fixtures/packet_a").join(f), dir.join(f)).unwrap();
-    }
-    let gz =
-        std::fs::read(root.join("fixtures/lmcache-0.5.7rc2-otlp/spans.proto.jsonl.gz")).unwrap();
-    let mut text = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
-    std::fs::write(dir.join("lmcache_otel_spans.jsonl"), &text).unwrap();
+    let text = gunzip("fixtures/lmcache-0.5.7rc2-otlp/spans.proto.jsonl.gz");
+    let dir = peer_folder("tokens", "lmcache_otel_spans.jsonl", &text);
     let out = dir.with_extension("kvpacket");
     let _ = std::fs::remove_file(&out);
     let (code, said) = kvscope(&[
@@ -274,18 +258,10 @@ fn an_imported_token_trace_travels_without_its_token_ids() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{said}");
-    let spans = |p: &std::path::Path| {
-        let (code, out) = kvscope(&[
-            "report",
-            "--format",
-            "json",
-            "--packet",
-            p.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{out}");
-        serde_json::from_str::<Value>(&out).unwrap()["spans"].clone()
-    };
-    let (from_folder, from_packet) = (spans(&dir), spans(&out));
+    let (from_folder, from_packet) = (
+        spans_by(&["--packet", dir.to_str().unwrap()]),
+        spans_by(&["--packet", out.to_str().unwrap()]),
+    );
     assert_eq!(from_packet["spans"], from_folder["spans"]);
     assert_eq!(from_packet["by_name"], from_folder["by_name"]);
     assert_eq!(from_packet["hit_tokens"], from_folder["hit_tokens"]);

@@ -355,7 +355,7 @@ fn peer_packet(folder: &Folder, names: Vec<String>) -> Result<Imported, ImportEr
 
 /// The raw evidence a peer folder holds beside its scrapes, carried as the matching flags
 /// would read it: its `lookup_hashes_*.jsonl` (`--lookup-hashes`), OpenTelemetry span exports
-/// (`--otel`: a `.jsonl` or `.json` whose first line holds spans) and LMCache logs
+/// (`--otel`: a `.jsonl` or `.json` that begins with spans, in any shape `--otel` reads) and LMCache logs
 /// (`--server-log`: `lmcache*.log`). The peer's own summaries of them (`*_evidence.json`) are
 /// its conclusions, not evidence, and stay out.
 fn peer_carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>, FileError> {
@@ -386,22 +386,12 @@ fn peer_carried(folder: &Folder, notes: &mut Vec<String>) -> Result<Vec<Carried>
             }
             Err(why) => return Err(why),
         };
-        if kind == "otel" && !holds_spans(&bytes) {
+        if kind == "otel" && !crate::evidence::spans::Spans::holds_spans(&bytes) {
             continue;
         }
         out.push((LMCACHE, kind, name, bytes));
     }
     Ok(out)
-}
-
-/// Whether a file's first line is an OpenTelemetry span export (OTLP JSON in either naming,
-/// or the SDK's span JSON).
-fn holds_spans(bytes: &[u8]) -> bool {
-    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
-    let has = |k: &[u8]| memchr::memmem::find(first, k).is_some();
-    has(b"\"resourceSpans\"")
-        || has(b"\"resource_spans\"")
-        || (has(b"\"context\"") && has(b"\"span_id\""))
 }
 
 #[cfg(test)]

@@ -216,6 +216,16 @@ impl Spans {
         self.spans.push_back(span);
     }
 
+    /// Whether `bytes` hold a span export in a shape this reader reads (what a folder's
+    /// `.json`/`.jsonl` is carried as `--otel` by): read whole, as `--otel` would, so a first
+    /// value of any size or layout counts.
+    pub fn holds_spans(bytes: &[u8]) -> bool {
+        let mut s = Spans::new("");
+        s.push(bytes);
+        s.push(b"\n");
+        s.total > 0
+    }
+
     /// Spans LMCache's tracers name (`request`, `mp.*`, `cb.*`, `transfer.*`, `timeout`) read
     /// so far: what tells an export that holds LMCache's spans from one that holds others'.
     pub fn lmcache_spans(&self) -> u64 {
