@@ -13,35 +13,6 @@ fn repo(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// The releases run for real, each with its last scrape.
-const RUNS: [(&str, &str, &str); 5] = [
-    (
-        "0.4.7",
-        "fixtures/lmcache-0.4.7-cpu-run1",
-        "metrics_t17.prom",
-    ),
-    (
-        "0.5.0",
-        "fixtures/lmcache-0.5.0-cpu-run1",
-        "metrics_t21.prom",
-    ),
-    (
-        "0.5.3",
-        "fixtures/lmcache-0.5.3-cpu-run1",
-        "metrics_t26.prom",
-    ),
-    (
-        "0.5.6",
-        "fixtures/lmcache-0.5.6-cpu-run1",
-        "metrics_t31.prom",
-    ),
-    (
-        "0.5.7rc2",
-        "fixtures/lmcache-0.5.7rc2-cpu-run1",
-        "metrics_t26.prom",
-    ),
-];
-
 /// Every release's list: name → the releases declaring it.
 fn wheel_lists() -> BTreeMap<String, BTreeSet<&'static str>> {
     let mut out: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
@@ -84,8 +55,8 @@ fn the_release_table_is_the_wheels_lists() {
 #[test]
 fn the_wheels_lists_hold_what_each_real_run_exported() {
     let lists = wheel_lists();
-    for (version, dir, last) in RUNS {
-        let text = std::fs::read_to_string(repo(&format!("{dir}/{last}"))).unwrap();
+    for (version, dir) in common::RELEASE_RUNS {
+        let text = std::fs::read_to_string(repo(&common::last_scrape(dir))).unwrap();
         let mut names = 0;
         for line in text.lines().filter(|l| l.starts_with("lmcache")) {
             let name = line.split(['{', ' ']).next().unwrap();
@@ -110,7 +81,7 @@ fn the_wheels_lists_hold_what_each_real_run_exported() {
 /// A family its release never had is `not_applicable` "not in LMCache X", never `missing`.
 #[test]
 fn each_real_run_names_its_release_and_what_it_never_had() {
-    for (version, dir, last) in RUNS {
+    for (version, dir) in common::RELEASE_RUNS {
         let r = common::report_json(&["--packet", dir]);
         let rel = &r["lmcache_release"];
         assert_eq!(rel["range"], version, "{version}: {rel}");
@@ -142,7 +113,7 @@ fn each_real_run_names_its_release_and_what_it_never_had() {
             );
         }
         // The names alone (the last scrape, no routes).
-        let file = repo(&format!("{dir}/{last}"));
+        let file = repo(&common::last_scrape(dir));
         let r = common::report_json(&["--lmcache", file.to_str().unwrap()]);
         let rel = &r["lmcache_release"];
         assert_eq!(rel["source"], "names", "{version}");

@@ -62,26 +62,21 @@ fn report_packet(dir: &str) -> Value {
     common::report_json(&["--packet", dir])
 }
 
-/// LMCache releases run for real with LMCache's own bench client (L1 1 GB, fs L2), each with
-/// what `lmcache trace info` printed for its storage trace.
-const RUNS: [(&str, &str, &str); 5] = [
-    ("0.4.7", "fixtures/lmcache-0.4.7-cpu-run1", "trace_info.txt"),
-    ("0.5.0", "fixtures/lmcache-0.5.0-cpu-run1", "trace_info.txt"),
-    ("0.5.3", "fixtures/lmcache-0.5.3-cpu-run1", "trace_info.txt"),
-    (
-        "0.5.6",
-        "fixtures/lmcache-0.5.6-cpu-run1",
-        "ground-truth/trace_info.txt",
-    ),
-    ("0.5.7rc2", RC, "trace_info.txt"),
-];
+/// What `lmcache trace info` printed for a release run's storage trace.
+fn trace_info(dir: &str) -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    ["trace_info.txt", "ground-truth/trace_info.txt"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(format!("{root}/{dir}/{f}")).ok())
+        .unwrap_or_else(|| panic!("{dir}: no trace_info.txt"))
+}
 
 /// Every release: every LMCache family it exports is known (0 unrecognised), the
 /// architecture is the MP server, no required family is missing, and its trace (schema 1 or
 /// 2) decodes as `lmcache trace info` read it: schema, record count and every op's count.
 #[test]
 fn every_release_run_for_real_is_read_whole() {
-    for (version, dir, info) in RUNS {
+    for (version, dir) in common::RELEASE_RUNS {
         let r = report_packet(dir);
         assert_eq!(r["unrecognised"], serde_json::json!([]), "{version}");
         assert_eq!(r["mode"]["architecture"], "lmcache_mp_server", "{version}");
@@ -92,8 +87,7 @@ fn every_release_run_for_real_is_read_whole() {
             .filter(|f| f["status"] == "missing" && f["need"] == "required")
             .collect();
         assert!(missing.is_empty(), "{version}: {missing:?}");
-        let info = std::fs::read_to_string(format!("{}/{dir}/{info}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap();
+        let info = trace_info(dir);
         let field = |k: &str| {
             info.lines()
                 .find_map(|l| l.trim().strip_prefix(k))
@@ -203,10 +197,8 @@ fn every_release_s_figures_equal_prometheus_client_s_parse() {
         return;
     }
     let root = env!("CARGO_MANIFEST_DIR");
-    for (version, dir, _) in RUNS {
-        let index = std::fs::read_to_string(format!("{root}/{dir}/metrics_index.tsv")).unwrap();
-        let last = index.lines().last().unwrap().split('\t').next().unwrap();
-        let file = format!("{root}/{dir}/{last}");
+    for (version, dir) in common::RELEASE_RUNS {
+        let file = format!("{root}/{}", common::last_scrape(dir));
         let out = Command::new(python())
             .arg(format!("{root}/tests/prom_reference.py"))
             .arg(&file)

@@ -207,12 +207,12 @@ pub fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
     request(base, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"))
 }
 
-/// `kvscope report --format json ARGS…` run from the repository's root (fixture paths are
-/// relative to it), as JSON; a failed run fails the test with its standard error.
-pub fn report_json(args: &[&str]) -> Value {
+/// `kvscope report --format FORMAT ARGS…` run from the repository's root (fixture paths are
+/// relative to it); a failed run fails the test with its standard error.
+fn report_as(format: &str, args: &[&str]) -> Vec<u8> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["report", "--format", "json"])
+        .args(["report", "--format", format])
         .args(args)
         .output()
         .unwrap();
@@ -221,18 +221,36 @@ pub fn report_json(args: &[&str]) -> Value {
         "kvscope report {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
 }
 
-/// `kvscope report --format text ARGS…` from the repository's root, as text.
+/// [`report_as`] JSON.
+pub fn report_json(args: &[&str]) -> Value {
+    serde_json::from_slice(&report_as("json", args)).unwrap()
+}
+
+/// [`report_as`] text.
 pub fn report_text(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvscope"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["report", "--format", "text"])
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(report_as("text", args)).unwrap()
+}
+
+/// The LMCache releases run for real with LMCache's own bench client (L1 1 GB, fs L2; their
+/// provenance in fixtures/README.md): each release and its capture folder.
+pub const RELEASE_RUNS: [(&str, &str); 5] = [
+    ("0.4.7", "fixtures/lmcache-0.4.7-cpu-run1"),
+    ("0.5.0", "fixtures/lmcache-0.5.0-cpu-run1"),
+    ("0.5.3", "fixtures/lmcache-0.5.3-cpu-run1"),
+    ("0.5.6", "fixtures/lmcache-0.5.6-cpu-run1"),
+    ("0.5.7rc2", "fixtures/lmcache-0.5.7rc2-cpu-run1"),
+];
+
+/// A capture folder's last scrape (the last row of its `metrics_index.tsv`), as a path from
+/// the repository's root.
+pub fn last_scrape(dir: &str) -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let index = std::fs::read_to_string(format!("{root}/{dir}/metrics_index.tsv")).unwrap();
+    let last = index.lines().last().unwrap().split('\t').next().unwrap();
+    format!("{dir}/{last}")
 }
 
 /// A rule's verdict in a JSON report's `rules`, by code.
