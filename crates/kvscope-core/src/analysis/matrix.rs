@@ -268,14 +268,11 @@ fn why_not(
     release: &LmcacheRelease,
 ) -> Option<Cow<'static, str>> {
     let f = &FAMILIES[fi];
-    // The connector runs in vLLM's process, whose LMCache package may be another release
-    // than the server's.
-    let by_release = f.scope.is_lmcache() && f.scope != Scope::VllmMpConnector;
     if !present.contains(&f.scope) {
         Some(scope_missing_reason(f.scope).into())
     } else if let Some(why) = release
         .lacks(catalog::version::family_releases(fi))
-        .filter(|_| by_release)
+        .filter(|_| f.scope.dated_by_release())
     {
         Some(why.into())
     } else {

@@ -77,6 +77,13 @@ impl Scope {
     pub fn is_lmcache(self) -> bool {
         !matches!(self, Scope::Vllm | Scope::Sglang)
     }
+
+    /// Exposed by the LMCache process whose release the inputs show, so a release that lacks
+    /// the family rules it out. Not the vLLM side of the MP connector: it runs in vLLM's
+    /// process, whose LMCache package may be another release than the server's.
+    pub fn dated_by_release(self) -> bool {
+        self.is_lmcache() && self != Scope::VllmMpConnector
+    }
 }
 
 /// A deployment feature that some families need before they can exist at all.
